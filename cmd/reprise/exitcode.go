@@ -1,0 +1,78 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/reprise-dev/reprise/replay/digest"
+	"github.com/reprise-dev/reprise/runners"
+	"github.com/reprise-dev/reprise/stats"
+)
+
+// Exit codes, as documented in DESIGN.md and the README.
+const (
+	exitOK           = 0
+	exitDiverged     = 1
+	exitUsage        = 2
+	exitInconclusive = 3
+	exitIntegrity    = 4
+	exitEnvironment  = 5
+	exitInterrupted  = 130
+)
+
+// usageError is a bad flag, argument or input file (exit 2).
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+func usageErrorf(format string, a ...any) error {
+	return &usageError{fmt.Errorf(format, a...)}
+}
+
+// codeError carries an explicit exit code (e.g. a verdict) for an error whose
+// details were already printed.
+type silentError struct{ code int }
+
+func (e *silentError) Error() string { return fmt.Sprintf("exit %d", e.code) }
+
+// exitCode maps an error to the exit code of DESIGN.md. It is the one place
+// where errors become codes.
+func exitCode(err error) int {
+	if err == nil {
+		return exitOK
+	}
+	var silent *silentError
+	if errors.As(err, &silent) {
+		return silent.code
+	}
+	if errors.Is(err, context.Canceled) {
+		return exitInterrupted
+	}
+	for _, m := range extraExitCodes {
+		if code, ok := m(err); ok {
+			return code
+		}
+	}
+	var u *usageError
+	switch {
+	case errors.As(err, &u):
+		return exitUsage
+	case errors.Is(err, runners.ErrNotPinned), errors.Is(err, runners.ErrImageMismatch):
+		return exitIntegrity
+	case errors.Is(err, runners.ErrImageUnavailable), errors.Is(err, runners.ErrEngine),
+		errors.Is(err, runners.ErrCrashed), errors.Is(err, runners.ErrTimeout),
+		errors.Is(err, runners.ErrProtocol), errors.Is(err, runners.ErrUnsupported):
+		return exitEnvironment
+	case errors.Is(err, stats.ErrSampleSize), errors.Is(err, stats.ErrNaN),
+		errors.Is(err, stats.ErrEmptyGroup), errors.Is(err, stats.ErrDomain),
+		errors.Is(err, stats.ErrMethod), errors.Is(err, digest.ErrInvalid):
+		return exitUsage
+	}
+	return exitEnvironment
+}
+
+// extraExitCodes lets files of this package that own a package's errors add
+// mappings (checked before the defaults above).
+var extraExitCodes []func(error) (int, bool)

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+// streams are the injected standard streams: results go to Out, logs and
+// progress to Err.
+type streams struct {
+	In  io.Reader
+	Out io.Writer
+	Err io.Writer
+}
+
+// globalOptions are the flags every verb shares.
+type globalOptions struct {
+	Store   string
+	Verbose bool
+}
+
+// storeDir resolves the store location: --store, else $REPRISE_STORE, else .reprise/store.
+func (g *globalOptions) storeDir() string {
+	if g.Store != "" {
+		return g.Store
+	}
+	if s := os.Getenv("REPRISE_STORE"); s != "" {
+		return s
+	}
+	return ".reprise/store"
+}
+
+func (g *globalOptions) logger(s *streams) *slog.Logger {
+	if !g.Verbose {
+		return slog.New(slog.DiscardHandler)
+	}
+	return slog.New(slog.NewTextHandler(s.Err, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// execute builds the command tree, runs it with args and returns the exit code.
+func execute(ctx context.Context, s *streams, args []string) int {
+	root := newRootCmd(s)
+	root.SetArgs(args)
+	root.SetIn(s.In)
+	root.SetOut(s.Out)
+	root.SetErr(s.Err)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	code := exitCode(err)
+	var silent *silentError
+	if !errors.As(err, &silent) {
+		fmt.Fprintf(s.Err, "reprise: %v\n", err)
+	}
+	return code
+}
+
+func newRootCmd(s *streams) *cobra.Command {
+	g := &globalOptions{}
+	root := &cobra.Command{
+		Use:   "reprise",
+		Short: "Replay AI/ML decision records and test whether they reproduce",
+		Long: `reprise replays a stored decision record of one production inference: it fetches
+the pinned image, model and config, re-runs the input N times in a sandbox and
+decides with statistical tests whether the stored output is reproducible.
+
+Exit codes: 0 reproduced/ok, 1 diverged, 2 usage or invalid input,
+3 inconclusive, 4 integrity failure, 5 environment failure, 130 interrupted.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.PersistentFlags().StringVar(&g.Store, "store", "", "artifact store directory (default $REPRISE_STORE, else .reprise/store)")
+	root.PersistentFlags().BoolVarP(&g.Verbose, "verbose", "v", false, "log progress to stderr")
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return usageErrorf("%v (see '%s --help')", err, c.CommandPath())
+	})
+
+	root.AddCommand(
+		newStoreCmd(g, s),
+		newRecordCmd(g, s),
+		newVerifyCmd(g, s),
+		newEnvCmd(g, s),
+		newStatsCmd(g, s),
+	)
+	addReplayCmd(root, g, s)
+	return root
+}
