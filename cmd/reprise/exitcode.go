@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/reprise-dev/reprise/replay"
 	"github.com/reprise-dev/reprise/replay/digest"
+	"github.com/reprise-dev/reprise/replay/record"
+	"github.com/reprise-dev/reprise/replay/store"
 	"github.com/reprise-dev/reprise/runners"
 	"github.com/reprise-dev/reprise/stats"
 )
@@ -57,7 +60,12 @@ func exitCode(err error) int {
 	}
 	var u *usageError
 	switch {
-	case errors.As(err, &u):
+	case errors.As(err, &u), errors.Is(err, replay.ErrUsage), errors.Is(err, record.ErrMalformed):
+		return exitUsage
+	case errors.Is(err, replay.ErrIntegrity), errors.Is(err, record.ErrIntegrity), errors.Is(err, record.ErrNotPinned),
+		errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrCorrupt):
+		return exitIntegrity
+	case errors.Is(err, store.ErrNotStore):
 		return exitUsage
 	case errors.Is(err, runners.ErrNotPinned), errors.Is(err, runners.ErrImageMismatch):
 		return exitIntegrity

@@ -1,0 +1,65 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/reprise-dev/reprise/runners/hwclass"
+)
+
+type envOptions struct{ Output string }
+
+func newEnvCmd(g *globalOptions, s *streams) *cobra.Command {
+	o := &envOptions{}
+	cmd := &cobra.Command{
+		Use:   "env",
+		Short: "Print this host's hardware class and environment snapshot",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			return runEnv(c.Context(), s, o)
+		},
+	}
+	cmd.Flags().StringVar(&o.Output, "output", "text", "output format: text or json")
+	return cmd
+}
+
+// envReport is the output of `reprise env`.
+type envReport struct {
+	hwclass.Snapshot
+	Docker      string `json:"docker,omitempty"`
+	DockerError string `json:"docker_error,omitempty"`
+}
+
+// engineVersion reports the Docker engine version; set by the docker runner wiring.
+var engineVersion = func(ctx context.Context) (string, error) {
+	return "", fmt.Errorf("docker runner not built in")
+}
+
+func runEnv(ctx context.Context, s *streams, o *envOptions) error {
+	if o.Output != "text" && o.Output != "json" {
+		return usageErrorf("--output must be text or json, got %q", o.Output)
+	}
+	rep := envReport{Snapshot: hwclass.Host(ctx)}
+	if v, err := engineVersion(ctx); err != nil {
+		rep.DockerError = err.Error()
+	} else {
+		rep.Docker = v
+	}
+	if o.Output == "json" {
+		return writeJSON(s.Out, rep)
+	}
+	fmt.Fprintf(s.Out, "hardware_class: %s\n", rep.HardwareClass)
+	fmt.Fprintf(s.Out, "os:             %s\n", rep.OS)
+	fmt.Fprintf(s.Out, "kernel:         %s\n", rep.Kernel)
+	fmt.Fprintf(s.Out, "arch:           %s\n", rep.Arch)
+	fmt.Fprintf(s.Out, "cpu:            %s (%d cpus)\n", rep.CPUModel, rep.CPUs)
+	fmt.Fprintf(s.Out, "go:             %s\n", rep.GoVersion)
+	if rep.Docker != "" {
+		fmt.Fprintf(s.Out, "docker:         %s\n", rep.Docker)
+	} else {
+		fmt.Fprintf(s.Out, "docker:         unavailable (%s)\n", rep.DockerError)
+	}
+	return nil
+}

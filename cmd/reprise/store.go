@@ -1,0 +1,270 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"mime"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/reprise-dev/reprise/replay/digest"
+	"github.com/reprise-dev/reprise/replay/store"
+)
+
+func openStore(g *globalOptions) (*store.Store, error) {
+	return store.Open(g.storeDir())
+}
+
+func newStoreCmd(g *globalOptions, s *streams) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "store",
+		Short: "Put, get, list and verify blobs in the content-addressed artifact store",
+		Long: `The artifact store is an OCI image layout directory (oci-layout, index.json,
+blobs/sha256/<hex>). Location: --store DIR, else $REPRISE_STORE, else .reprise/store.`,
+	}
+	cmd.AddCommand(newStorePutCmd(g, s), newStoreGetCmd(g, s), newStoreLsCmd(g, s), newStoreVerifyCmd(g, s))
+	return cmd
+}
+
+type storePutOptions struct {
+	MediaType string
+	Name      string
+}
+
+func newStorePutCmd(g *globalOptions, s *streams) *cobra.Command {
+	o := &storePutOptions{}
+	cmd := &cobra.Command{
+		Use:   "put FILE...",
+		Short: "Store files; prints each digest (sha256:…) on stdout",
+		Long: `Store files (or "-" for stdin) and print the digest of each, one per line.
+Putting the same bytes twice is a no-op.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			return runStorePut(c.Context(), g, s, o, args)
+		},
+	}
+	cmd.Flags().StringVar(&o.MediaType, "media-type", "", "media type to record (default: guessed from the file extension)")
+	cmd.Flags().StringVar(&o.Name, "name", "", "name to record (default: the file's base name)")
+	return cmd
+}
+
+func runStorePut(ctx context.Context, g *globalOptions, s *streams, o *storePutOptions, files []string) error {
+	st, err := openStore(g)
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		d, err := putFile(ctx, st, s.In, f, o.MediaType, o.Name)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(s.Out, d)
+	}
+	return nil
+}
+
+// putFile stores a file ("-" reads stdin) with its metadata. A missing file
+// is a usage error.
+func putFile(ctx context.Context, st *store.Store, stdin io.Reader, path, mediaType, name string) (digest.Digest, error) {
+	var r io.Reader
+	if path == "-" {
+		r = stdin
+	} else {
+		f, err := os.Open(path)
+		if err != nil {
+			return digest.Digest{}, usageErrorf("%v", err)
+		}
+		defer f.Close()
+		if fi, err := f.Stat(); err == nil && fi.IsDir() {
+			return digest.Digest{}, usageErrorf("%s is a directory, not a file", path)
+		}
+		r = f
+		if name == "" {
+			name = filepath.Base(path)
+		}
+		if mediaType == "" {
+			mediaType = guessMediaType(path)
+		}
+	}
+	d, _, err := st.Put(ctx, r, store.Meta{MediaType: mediaType, Name: name})
+	if err != nil {
+		return d, fmt.Errorf("put %s: %w", path, err)
+	}
+	return d, nil
+}
+
+func guessMediaType(path string) string {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".json":
+		return "application/json"
+	case ".jsonl":
+		return "application/jsonl"
+	case ".safetensors":
+		return "application/vnd.safetensors"
+	case ".parquet":
+		return "application/vnd.apache.parquet"
+	case ".tar":
+		return "application/x-tar"
+	}
+	if mt := mime.TypeByExtension(filepath.Ext(path)); mt != "" {
+		mt, _, _ = strings.Cut(mt, ";")
+		return mt
+	}
+	return "application/octet-stream"
+}
+
+type storeGetOptions struct{ Output string }
+
+func newStoreGetCmd(g *globalOptions, s *streams) *cobra.Command {
+	o := &storeGetOptions{}
+	cmd := &cobra.Command{
+		Use:   "get DIGEST",
+		Short: "Write a blob's bytes to stdout (or -o FILE), after verifying them",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			return runStoreGet(c.Context(), g, s, o, args[0])
+		},
+	}
+	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "write to FILE instead of stdout")
+	return cmd
+}
+
+func runStoreGet(ctx context.Context, g *globalOptions, s *streams, o *storeGetOptions, arg string) error {
+	d, err := digest.Parse(arg)
+	if err != nil {
+		return usageErrorf("DIGEST: %v", err)
+	}
+	st, err := openStore(g)
+	if err != nil {
+		return err
+	}
+	if o.Output != "" {
+		tmp := o.Output + ".reprise-tmp"
+		os.Remove(tmp)
+		if err := st.CopyTo(d, tmp); err != nil {
+			return fmt.Errorf("get %s: %w", d, err)
+		}
+		if err := os.Chmod(tmp, 0o644); err != nil {
+			return err
+		}
+		return os.Rename(tmp, o.Output)
+	}
+	rc, _, err := st.Open(d)
+	if err != nil {
+		return fmt.Errorf("get %s: %w", d, err)
+	}
+	defer rc.Close()
+	_, err = io.Copy(s.Out, rc)
+	return err
+}
+
+type storeLsOptions struct{ Output string }
+
+func newStoreLsCmd(g *globalOptions, s *streams) *cobra.Command {
+	o := &storeLsOptions{}
+	cmd := &cobra.Command{
+		Use:   "ls",
+		Short: "List blobs with size, media type and name",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			return runStoreLs(c.Context(), g, s, o)
+		},
+	}
+	cmd.Flags().StringVar(&o.Output, "output", "text", "output format: text or json")
+	return cmd
+}
+
+func runStoreLs(_ context.Context, g *globalOptions, s *streams, o *storeLsOptions) error {
+	if o.Output != "text" && o.Output != "json" {
+		return usageErrorf("--output must be text or json, got %q", o.Output)
+	}
+	st, err := openStore(g)
+	if err != nil {
+		return err
+	}
+	entries, err := st.List()
+	if err != nil {
+		return err
+	}
+	if o.Output == "json" {
+		if entries == nil {
+			entries = []store.Entry{}
+		}
+		return writeJSON(s.Out, entries)
+	}
+	tw := tabwriter.NewWriter(s.Out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "DIGEST\tSIZE\tMEDIA TYPE\tNAME")
+	for _, e := range entries {
+		d := e.Digest.String()
+		if e.Digest.IsZero() {
+			d = "(misnamed)"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", d, e.Size, dash(e.MediaType), dash(e.Name))
+	}
+	return tw.Flush()
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+type storeVerifyOptions struct{ Output string }
+
+func newStoreVerifyCmd(g *globalOptions, s *streams) *cobra.Command {
+	o := &storeVerifyOptions{}
+	cmd := &cobra.Command{
+		Use:   "verify",
+		Short: "Re-hash every blob; exit 4 naming every corrupt or misnamed blob",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			return runStoreVerify(c.Context(), g, s, o)
+		},
+	}
+	cmd.Flags().StringVar(&o.Output, "output", "text", "output format: text or json")
+	return cmd
+}
+
+func runStoreVerify(ctx context.Context, g *globalOptions, s *streams, o *storeVerifyOptions) error {
+	if o.Output != "text" && o.Output != "json" {
+		return usageErrorf("--output must be text or json, got %q", o.Output)
+	}
+	st, err := openStore(g)
+	if err != nil {
+		return err
+	}
+	bad, err := st.VerifyAll(ctx)
+	if err != nil {
+		return err
+	}
+	entries, _ := st.List()
+	if o.Output == "json" {
+		if bad == nil {
+			bad = []store.BadBlob{}
+		}
+		if err := writeJSON(s.Out, map[string]any{"store": st.Root(), "blobs": len(entries), "ok": len(bad) == 0, "bad": bad}); err != nil {
+			return err
+		}
+	} else {
+		for _, b := range bad {
+			fmt.Fprintf(s.Out, "%s: %s\n", filepath.Join(st.Root(), b.Path), b.Problem)
+		}
+		if len(bad) == 0 {
+			fmt.Fprintf(s.Out, "%s: %d blobs intact\n", st.Root(), len(entries))
+		}
+	}
+	if len(bad) > 0 {
+		if o.Output == "text" {
+			fmt.Fprintf(s.Err, "reprise: store verify: %d of %d blobs bad\n", len(bad), len(entries))
+		}
+		return &silentError{exitIntegrity}
+	}
+	return nil
+}

@@ -1,0 +1,92 @@
+package replay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+
+	"github.com/reprise-dev/reprise/replay/digest"
+	"github.com/reprise-dev/reprise/replay/record"
+	"github.com/reprise-dev/reprise/replay/store"
+)
+
+// ErrIntegrity is wrapped by integrity failures found by Verify and Replay:
+// a missing or corrupt artifact, an image pinned by tag, a system id that does
+// not recompute.
+var ErrIntegrity = errors.New("integrity failure")
+
+// ErrUsage is wrapped by errors about the user's input: a missing record
+// file, an unreadable path.
+var ErrUsage = errors.New("invalid input")
+
+// LoadRecord reads and decodes the record at path. A missing file wraps
+// ErrUsage; a malformed record returns a *record.Error wrapping
+// record.ErrMalformed; a record with integrity problems only is returned
+// together with its *record.Error (wrapping record.ErrIntegrity).
+func LoadRecord(path string) (*record.Record, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%w: record %s: no such file", ErrUsage, path)
+		}
+		return nil, fmt.Errorf("%w: record %s: %v", ErrUsage, path, err)
+	}
+	defer f.Close()
+	return record.Decode(f)
+}
+
+// Blobs is what Verify needs of the artifact store.
+type Blobs interface {
+	Verify(d digest.Digest) (int64, error)
+}
+
+var _ Blobs = (*store.Store)(nil)
+
+// Verify checks a decoded record's integrity: the image is pinned, the
+// system id recomputes, and the input, model and config blobs exist in the
+// store and hash to their digests. Components and the eval suite are checked
+// when present in the store. It returns every problem found (nil when all
+// hold); all are of kind record.Integrity.
+func Verify(ctx context.Context, blobs Blobs, rec *record.Record) []record.Problem {
+	probs := rec.Check()
+	check := func(field string, d digest.Digest, required bool) {
+		if d.IsZero() {
+			return
+		}
+		if _, err := blobs.Verify(d); err != nil {
+			switch {
+			case errors.Is(err, store.ErrNotFound):
+				if required {
+					probs = append(probs, record.Problem{Field: field, Kind: record.Integrity, Message: fmt.Sprintf("blob %s is not in the store", d)})
+				}
+			case errors.Is(err, store.ErrCorrupt):
+				probs = append(probs, record.Problem{Field: field, Kind: record.Integrity, Message: err.Error()})
+			default:
+				probs = append(probs, record.Problem{Field: field, Kind: record.Integrity, Message: fmt.Sprintf("blob %s: %v", d, err)})
+			}
+		}
+	}
+	check("input.digest", rec.Input.Digest, true)
+	check("system.model.digest", rec.System.Model.Digest, true)
+	check("system.config.digest", rec.System.Config.Digest, true)
+	for _, name := range sortedKeys(rec.System.Components) {
+		check("system.components."+name, rec.System.Components[name], false)
+	}
+	check("eval_suite", rec.EvalSuite, false)
+	return probs
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	for i := 1; i < len(keys); i++ {
+		for j := i; j > 0 && keys[j] < keys[j-1]; j-- {
+			keys[j], keys[j-1] = keys[j-1], keys[j]
+		}
+	}
+	return keys
+}
