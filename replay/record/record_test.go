@@ -1,0 +1,265 @@
+package record
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/reprise-dev/reprise/replay/digest"
+)
+
+func validBytes(t testing.TB) []byte {
+	t.Helper()
+	b, err := os.ReadFile("testdata/valid.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// mutate decodes the valid record into a generic map, applies f, re-encodes.
+func mutate(t *testing.T, f func(m map[string]any)) []byte {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(validBytes(t), &m); err != nil {
+		t.Fatal(err)
+	}
+	f(m)
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func obj(m map[string]any, path ...string) map[string]any {
+	for _, p := range path {
+		m = m[p].(map[string]any)
+	}
+	return m
+}
+
+func TestParseValid(t *testing.T) {
+	r, err := Parse(validBytes(t))
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	if r.RequestID != "req_abc123xyz" || *r.Params.Seed != 42 || *r.Output.Label != "approved" || r.Output.Text != nil {
+		t.Fatalf("decoded %+v", r)
+	}
+	if r.System.Components["router"].String() != "sha256:"+strings.Repeat("d", 64) {
+		t.Fatalf("components: %v", r.System.Components)
+	}
+	// Round trip: Marshal then Parse gives the same record.
+	b, err := Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, err := Parse(b)
+	if err != nil {
+		t.Fatalf("re-parse: %v\n%s", err, b)
+	}
+	b2, _ := Marshal(r2)
+	if !bytes.Equal(b, b2) {
+		t.Fatalf("round trip differs:\n%s\n%s", b, b2)
+	}
+}
+
+// The expected ids were computed with coreutils, independent of this code:
+//
+//	printf 'reprise/system/v1\nimage %s\nmodel %s\nconfig %s\n' $I $M $C | sha256sum
+//	printf 'reprise/system/v1\nimage %s\nmodel %s\nconfig %s\ncomponent prompt_template %s\ncomponent router %s\n' $I $M $C $P $R | sha256sum
+//
+// with I=sha256:0…01, M=sha256:a…a, C=sha256:b…b, P=sha256:c…c, R=sha256:d…d.
+func TestSystemIDReference(t *testing.T) {
+	in := SystemInputs{
+		Image:  digest.MustParse("sha256:" + strings.Repeat("0", 63) + "1"),
+		Model:  digest.MustParse("sha256:" + strings.Repeat("a", 64)),
+		Config: digest.MustParse("sha256:" + strings.Repeat("b", 64)),
+	}
+	if got, want := SystemID(in).Hex(), "8e161897638a743f1ec1ea41598223a4332df83364edbe389aef273a61a4e6e6"; got != want {
+		t.Errorf("SystemID without components = %s, want %s", got, want)
+	}
+	in.Components = map[string]digest.Digest{ // map order must not matter
+		"router":          digest.MustParse("sha256:" + strings.Repeat("d", 64)),
+		"prompt_template": digest.MustParse("sha256:" + strings.Repeat("c", 64)),
+	}
+	if got, want := SystemID(in).Hex(), "af41dcbb9a0061aced3321dbeb7e473d7e75febbb82fa97f670305825f7db265"; got != want {
+		t.Errorf("SystemID with components = %s, want %s", got, want)
+	}
+	// Changing any one component changes the id.
+	base := SystemID(in)
+	for name, f := range map[string]func(*SystemInputs){
+		"image":     func(s *SystemInputs) { s.Image = digest.FromBytes([]byte("i")) },
+		"model":     func(s *SystemInputs) { s.Model = digest.FromBytes([]byte("m")) },
+		"config":    func(s *SystemInputs) { s.Config = digest.FromBytes([]byte("c")) },
+		"component": func(s *SystemInputs) { s.Components = map[string]digest.Digest{"router": in.Components["router"]} },
+	} {
+		c := in
+		f(&c)
+		if SystemID(c) == base {
+			t.Errorf("changing %s did not change the system id", name)
+		}
+	}
+}
+
+func TestParseProblems(t *testing.T) {
+	cases := []struct {
+		name  string
+		data  func(t *testing.T) []byte
+		field string
+		msg   string
+		kind  error
+	}{
+		{"invalid JSON", func(t *testing.T) []byte { return []byte(`{"schema": "reprise/decision/v1",`) }, "", "invalid JSON", ErrMalformed},
+		{"trailing garbage", func(t *testing.T) []byte { return append(validBytes(t), []byte("{}")...) }, "", "more than one value", ErrMalformed},
+		{"not an object", func(t *testing.T) []byte { return []byte(`[1,2]`) }, "", "JSON object", ErrMalformed},
+		{"unknown top-level field", func(t *testing.T) []byte { return mutate(t, func(m map[string]any) { m["extra"] = 1 }) }, "extra", "unknown field", ErrMalformed},
+		{"unknown nested field", func(t *testing.T) []byte {
+			return mutate(t, func(m map[string]any) { obj(m, "system", "model")["sha"] = "x" })
+		}, "system.model.sha", "unknown field", ErrMalformed},
+		{"missing request_id", func(t *testing.T) []byte { return mutate(t, func(m map[string]any) { delete(m, "request_id") }) }, "request_id", "required field missing", ErrMalformed},
+		{"missing model digest", func(t *testing.T) []byte {
+			return mutate(t, func(m map[string]any) { delete(obj(m, "system", "model"), "digest") })
+		}, "system.model.digest", "required field missing", ErrMalformed},
+		{"null system", func(t *testing.T) []byte { return mutate(t, func(m map[string]any) { m["system"] = nil }) }, "system", "must not be null", ErrMalformed},
+		{"bad model digest", func(t *testing.T) []byte {
+			return mutate(t, func(m map[string]any) { obj(m, "system", "model")["digest"] = "sha256:1234" })
+		}, "system.model.digest", "not a sha256 digest", ErrMalformed},
+		{"uppercase input digest", func(t *testing.T) []byte {
+			return mutate(t, func(m map[string]any) { obj(m, "input")["digest"] = "sha256:" + strings.Repeat("A", 64) })
+		}, "input.digest", "not a sha256 digest", ErrMalformed},
+		{"wrong type", func(t *testing.T) []byte { return mutate(t, func(m map[string]any) { obj(m, "params")["seed"] = "42" }) }, "params.seed", "want int64", ErrMalformed},
+		{"bad schema", func(t *testing.T) []byte { return mutate(t, func(m map[string]any) { m["schema"] = "reprise/decision/v0" }) }, "schema", "unsupported schema", ErrMalformed},
+		{"bad timestamp", func(t *testing.T) []byte { return mutate(t, func(m map[string]any) { m["timestamp"] = "yesterday" }) }, "timestamp", "RFC 3339", ErrMalformed},
+		{"bad request id", func(t *testing.T) []byte { return mutate(t, func(m map[string]any) { m["request_id"] = "../etc" }) }, "request_id", "must be", ErrMalformed},
+		{"bad protocol", func(t *testing.T) []byte { return mutate(t, func(m map[string]any) { obj(m, "runtime")["protocol"] = "grpc" }) }, "runtime.protocol", "unknown protocol", ErrMalformed},
+		{"bad hardware class", func(t *testing.T) []byte {
+			return mutate(t, func(m map[string]any) { obj(m, "runtime")["hardware_class"] = "fast" })
+		}, "runtime.hardware_class", "cpu/<arch>/<level>", ErrMalformed},
+		{"empty output", func(t *testing.T) []byte {
+			return mutate(t, func(m map[string]any) { o := obj(m, "output"); o["label"], o["score"] = nil, nil })
+		}, "output", "at least one of", ErrMalformed},
+		{"bad temperature", func(t *testing.T) []byte { return mutate(t, func(m map[string]any) { obj(m, "params")["temperature"] = -1 }) }, "params.temperature", "between", ErrMalformed},
+		{"garbage image", func(t *testing.T) []byte { return mutate(t, func(m map[string]any) { obj(m, "system")["image"] = "Not A Ref" }) }, "system.image", "not a valid image reference", ErrMalformed},
+		{"image by tag", func(t *testing.T) []byte {
+			return mutate(t, func(m map[string]any) { obj(m, "system")["image"] = "registry.example.com/inference/loan:2.4.1" })
+		}, "system.image", "pinned by tag", ErrIntegrity},
+		{"system id mismatch", func(t *testing.T) []byte {
+			return mutate(t, func(m map[string]any) { obj(m, "system", "config")["digest"] = "sha256:" + strings.Repeat("9", 64) })
+		}, "system.id", "does not match", ErrIntegrity},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			rec, err := Parse(c.data(t))
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			if !errors.Is(err, c.kind) {
+				t.Fatalf("err %v does not wrap %v", err, c.kind)
+			}
+			var re *Error
+			if !errors.As(err, &re) {
+				t.Fatalf("err %T is not *Error", err)
+			}
+			found := false
+			for _, p := range re.Problems {
+				if p.Field == c.field && strings.Contains(p.Message, c.msg) {
+					found = true
+				}
+			}
+			if !found {
+				t.Fatalf("no problem %s: …%s… in %v", c.field, c.msg, re.Problems)
+			}
+			if (c.kind == ErrIntegrity) != (rec != nil) {
+				t.Fatalf("record returned = %v for kind %v", rec != nil, c.kind)
+			}
+		})
+	}
+}
+
+func TestParseImageRef(t *testing.T) {
+	hex := strings.Repeat("ab", 32)
+	cases := []struct {
+		in, name string
+		err      error
+	}{
+		{"sha256:" + hex, "", nil},
+		{"registry.example.com/inference/loan@sha256:" + hex, "registry.example.com/inference/loan", nil},
+		{"127.0.0.1:5000/reprise/loan@sha256:" + hex, "127.0.0.1:5000/reprise/loan", nil},
+		{"loan:2.4.1@sha256:" + hex, "loan", nil},
+		{"loan:2.4.1", "", ErrNotPinned},
+		{"loan", "", ErrNotPinned},
+	}
+	for _, c := range cases {
+		r, err := ParseImageRef(c.in)
+		if c.err != nil {
+			if !errors.Is(err, c.err) {
+				t.Errorf("ParseImageRef(%q) err = %v, want %v", c.in, err, c.err)
+			}
+			continue
+		}
+		if err != nil || r.Name != c.name || r.Digest.Hex() != hex {
+			t.Errorf("ParseImageRef(%q) = %+v, %v", c.in, r, err)
+		}
+	}
+	for _, bad := range []string{"", "sha256:xyz", "upper/Case@sha256:" + hex, "loan@sha256:123"} {
+		if _, err := ParseImageRef(bad); err == nil || errors.Is(err, ErrNotPinned) {
+			t.Errorf("ParseImageRef(%q) err = %v, want a syntax error", bad, err)
+		}
+	}
+}
+
+// TestSchemaFileMatchesDecoder keeps schema/decision-v1.schema.json and the
+// decoder's shape in step: same properties and required fields at every level.
+func TestSchemaFileMatchesDecoder(t *testing.T) {
+	b, err := os.ReadFile("schema/decision-v1.schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var schema map[string]any
+	if err := json.Unmarshal(b, &schema); err != nil {
+		t.Fatal(err)
+	}
+	defs, _ := schema["$defs"].(map[string]any)
+	var walk func(path string, s map[string]any, sh *shape)
+	walk = func(path string, s map[string]any, sh *shape) {
+		if ref, ok := s["$ref"].(string); ok {
+			s = defs[strings.TrimPrefix(ref, "#/$defs/")].(map[string]any)
+		}
+		if sh.anyKeys {
+			if _, ok := s["additionalProperties"]; !ok {
+				t.Errorf("%s: schema lacks additionalProperties for a free-key map", path)
+			}
+			return
+		}
+		if ap, ok := s["additionalProperties"].(bool); !ok || ap {
+			t.Errorf("%s: schema must set additionalProperties: false", path)
+		}
+		props, _ := s["properties"].(map[string]any)
+		if len(props) != len(sh.fields) {
+			t.Errorf("%s: schema has %d properties, decoder %d", path, len(props), len(sh.fields))
+		}
+		req := map[string]bool{}
+		for _, r := range s["required"].([]any) {
+			req[r.(string)] = true
+		}
+		for name, f := range sh.fields {
+			p, ok := props[name].(map[string]any)
+			if !ok {
+				t.Errorf("%s.%s: missing from schema", path, name)
+				continue
+			}
+			if req[name] != f.required {
+				t.Errorf("%s.%s: required %v in schema, %v in decoder", path, name, req[name], f.required)
+			}
+			if f.obj != nil {
+				walk(path+"."+name, p, f.obj)
+			}
+		}
+	}
+	walk("", schema, recordShape)
+}
