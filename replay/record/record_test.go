@@ -132,19 +132,29 @@ func TestParseProblems(t *testing.T) {
 		{"uppercase input digest", func(t *testing.T) []byte {
 			return mutate(t, func(m map[string]any) { obj(m, "input")["digest"] = "sha256:" + strings.Repeat("A", 64) })
 		}, "input.digest", "not a sha256 digest", ErrMalformed},
-		{"wrong type", func(t *testing.T) []byte { return mutate(t, func(m map[string]any) { obj(m, "params")["seed"] = "42" }) }, "params.seed", "want int64", ErrMalformed},
-		{"bad schema", func(t *testing.T) []byte { return mutate(t, func(m map[string]any) { m["schema"] = "reprise/decision/v0" }) }, "schema", "unsupported schema", ErrMalformed},
+		{"wrong type", func(t *testing.T) []byte {
+			return mutate(t, func(m map[string]any) { obj(m, "params")["seed"] = "42" })
+		}, "params.seed", "want int64", ErrMalformed},
+		{"bad schema", func(t *testing.T) []byte {
+			return mutate(t, func(m map[string]any) { m["schema"] = "reprise/decision/v0" })
+		}, "schema", "unsupported schema", ErrMalformed},
 		{"bad timestamp", func(t *testing.T) []byte { return mutate(t, func(m map[string]any) { m["timestamp"] = "yesterday" }) }, "timestamp", "RFC 3339", ErrMalformed},
 		{"bad request id", func(t *testing.T) []byte { return mutate(t, func(m map[string]any) { m["request_id"] = "../etc" }) }, "request_id", "must be", ErrMalformed},
-		{"bad protocol", func(t *testing.T) []byte { return mutate(t, func(m map[string]any) { obj(m, "runtime")["protocol"] = "grpc" }) }, "runtime.protocol", "unknown protocol", ErrMalformed},
+		{"bad protocol", func(t *testing.T) []byte {
+			return mutate(t, func(m map[string]any) { obj(m, "runtime")["protocol"] = "grpc" })
+		}, "runtime.protocol", "unknown protocol", ErrMalformed},
 		{"bad hardware class", func(t *testing.T) []byte {
 			return mutate(t, func(m map[string]any) { obj(m, "runtime")["hardware_class"] = "fast" })
 		}, "runtime.hardware_class", "cpu/<arch>/<level>", ErrMalformed},
 		{"empty output", func(t *testing.T) []byte {
 			return mutate(t, func(m map[string]any) { o := obj(m, "output"); o["label"], o["score"] = nil, nil })
 		}, "output", "at least one of", ErrMalformed},
-		{"bad temperature", func(t *testing.T) []byte { return mutate(t, func(m map[string]any) { obj(m, "params")["temperature"] = -1 }) }, "params.temperature", "between", ErrMalformed},
-		{"garbage image", func(t *testing.T) []byte { return mutate(t, func(m map[string]any) { obj(m, "system")["image"] = "Not A Ref" }) }, "system.image", "not a valid image reference", ErrMalformed},
+		{"bad temperature", func(t *testing.T) []byte {
+			return mutate(t, func(m map[string]any) { obj(m, "params")["temperature"] = -1 })
+		}, "params.temperature", "between", ErrMalformed},
+		{"garbage image", func(t *testing.T) []byte {
+			return mutate(t, func(m map[string]any) { obj(m, "system")["image"] = "Not A Ref" })
+		}, "system.image", "not a valid image reference", ErrMalformed},
 		{"image by tag", func(t *testing.T) []byte {
 			return mutate(t, func(m map[string]any) { obj(m, "system")["image"] = "registry.example.com/inference/loan:2.4.1" })
 		}, "system.image", "pinned by tag", ErrIntegrity},

@@ -1,0 +1,271 @@
+package replay
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/parquet-go/parquet-go"
+
+	"github.com/reprise-dev/reprise/replay/record"
+	"github.com/reprise-dev/reprise/runners"
+)
+
+// ReportSchema names the report.json format.
+const ReportSchema = "reprise/report/v1"
+
+// Report is report.json: everything needed to explain a replay's verdict.
+type Report struct {
+	Schema   string        `json:"schema"`
+	Record   RecordSummary `json:"record"`
+	Runner   *runners.Info `json:"runner"`
+	Hardware Hardware      `json:"hardware"`
+	Replay   ReplayParams  `json:"replay"`
+	// Exact is the pinned-seed run; nil when the record has no seed.
+	Exact *ExactResult `json:"exact"`
+	Evaluation
+	Notes   []string `json:"notes"`
+	Error   string   `json:"error,omitempty"`
+	Timings Timings  `json:"timings"`
+}
+
+// RecordSummary identifies the replayed record.
+type RecordSummary struct {
+	RequestID    string   `json:"request_id"`
+	Timestamp    string   `json:"timestamp"`
+	SystemID     string   `json:"system_id"`
+	Image        string   `json:"image"`
+	Model        string   `json:"model"`
+	Config       string   `json:"config"`
+	InputDigest  string   `json:"input_digest"`
+	OutputDigest string   `json:"output_digest"`
+	StoredLabel  *string  `json:"stored_label"`
+	StoredScore  *float64 `json:"stored_score"`
+	StoredText   *string  `json:"stored_text"`
+}
+
+// Hardware compares the record's hardware class with this host's.
+type Hardware struct {
+	Record   string `json:"record"`
+	Host     string `json:"host"`
+	Match    bool   `json:"match"`
+	Override bool   `json:"override"`
+}
+
+// ReplayParams are the parameters the replay ran with.
+type ReplayParams struct {
+	N            int     `json:"n"`
+	ReplaySeed   uint64  `json:"replay_seed"`
+	MinFrequency float64 `json:"min_frequency"`
+	Alpha        float64 `json:"alpha"`
+	Conf         float64 `json:"conf"`
+}
+
+// ExactResult is the pinned-seed run compared with the stored output.
+type ExactResult struct {
+	Seed         int64    `json:"seed"`
+	ExactMatch   bool     `json:"exact_match"`
+	Basis        string   `json:"basis"`
+	OutputDigest string   `json:"output_digest"`
+	Label        *string  `json:"label"`
+	Score        *float64 `json:"score"`
+	Text         *string  `json:"text"`
+}
+
+// Timings are wall times in milliseconds.
+type Timings struct {
+	Started        time.Time `json:"started"`
+	Finished       time.Time `json:"finished"`
+	TotalMS        float64   `json:"total_ms"`
+	StartSessionMS float64   `json:"start_session_ms"`
+	RunsMS         float64   `json:"runs_ms"`
+	MeanRunMS      float64   `json:"mean_run_ms"`
+}
+
+func newReport(rec *record.Record, opts Options, replaySeed uint64, started time.Time) *Report {
+	return &Report{
+		Schema: ReportSchema,
+		Record: RecordSummary{
+			RequestID: rec.RequestID, Timestamp: rec.Timestamp.Format(time.RFC3339Nano),
+			SystemID: rec.System.ID.String(), Image: rec.System.Image,
+			Model:       fmt.Sprintf("%s %s (%s)", rec.System.Model.Name, rec.System.Model.Version, rec.System.Model.Digest),
+			Config:      fmt.Sprintf("%s %s (%s)", rec.System.Config.Name, rec.System.Config.Version, rec.System.Config.Digest),
+			InputDigest: rec.Input.Digest.String(), OutputDigest: rec.Output.Digest.String(),
+			StoredLabel: rec.Output.Label, StoredScore: rec.Output.Score, StoredText: rec.Output.Text,
+		},
+		Hardware: Hardware{Record: rec.Runtime.HardwareClass, Host: opts.HostClass, Match: rec.Runtime.HardwareClass == opts.HostClass},
+		Replay: ReplayParams{N: opts.N, ReplaySeed: replaySeed, MinFrequency: opts.Rules.MinFrequency,
+			Alpha: opts.Rules.Alpha, Conf: opts.Rules.Conf},
+		Evaluation: Evaluation{Tests: []TestResult{}, Reasons: []string{}},
+		Notes:      []string{},
+		Timings:    Timings{Started: started},
+	}
+}
+
+func (r *Report) finish(now time.Time) {
+	r.Timings.Finished = now
+	r.Timings.TotalMS = ms(now.Sub(r.Timings.Started))
+}
+
+// WriteFiles writes report.json, report.md and runs.parquet (zstd) into dir,
+// each atomically (temp file, fsync, rename).
+func (res *Result) WriteFiles(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(res.Report, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := writeAtomic(filepath.Join(dir, "report.json"), append(b, '\n')); err != nil {
+		return err
+	}
+	if err := writeAtomic(filepath.Join(dir, "report.md"), []byte(res.Report.Markdown())); err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	w := parquet.NewGenericWriter[Run](&buf, parquet.Compression(&parquet.Zstd))
+	if len(res.Runs) > 0 {
+		if _, err := w.Write(res.Runs); err != nil {
+			return fmt.Errorf("runs.parquet: %w", err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		return fmt.Errorf("runs.parquet: %w", err)
+	}
+	return writeAtomic(filepath.Join(dir, "runs.parquet"), buf.Bytes())
+}
+
+// ReadRuns reads a runs.parquet file.
+func ReadRuns(path string) ([]Run, error) {
+	return parquet.ReadFile[Run](path)
+}
+
+func writeAtomic(path string, b []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err = tmp.Write(b); err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp.Name(), 0o644)
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	return err
+}
+
+func fmtOpt[T any](p *T) string {
+	if p == nil {
+		return "—"
+	}
+	return fmt.Sprint(*p)
+}
+
+// Markdown renders the report for people.
+func (r *Report) Markdown() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Replay of %s: %s\n\n", r.Record.RequestID, r.Verdict)
+	if r.Basis != "" {
+		fmt.Fprintf(&b, "Reproduced **%s**.\n\n", r.Basis)
+	}
+	if r.Error != "" {
+		fmt.Fprintf(&b, "**Error:** %s\n\n", r.Error)
+	}
+	if len(r.Reasons) > 0 {
+		b.WriteString("## Why\n\n")
+		for _, s := range r.Reasons {
+			fmt.Fprintf(&b, "- %s\n", s)
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("## Decision record\n\n| field | value |\n|---|---|\n")
+	fmt.Fprintf(&b, "| request id | `%s` |\n| decided at | %s |\n| system id | `%s` |\n| image | `%s` |\n| model | %s |\n| config | %s |\n| input | `%s` |\n",
+		r.Record.RequestID, r.Record.Timestamp, r.Record.SystemID, r.Record.Image, r.Record.Model, r.Record.Config, r.Record.InputDigest)
+	fmt.Fprintf(&b, "| stored output | label %s, score %s, text %s |\n| stored output digest | `%s` |\n\n",
+		fmtOpt(r.Record.StoredLabel), fmtOpt(r.Record.StoredScore), fmtOpt(r.Record.StoredText), r.Record.OutputDigest)
+	b.WriteString("## Environment\n\n")
+	if r.Runner != nil {
+		fmt.Fprintf(&b, "- runner: %s (environment pinned: %v)\n", r.Runner.Runner, r.Runner.Pinned)
+		if r.Runner.ImageID != "" {
+			fmt.Fprintf(&b, "- image id: `%s`, repo digest: `%s`, pulled: %v\n", r.Runner.ImageID, dashIfEmpty(r.Runner.RepoDigest), r.Runner.Pulled)
+		}
+		if r.Runner.Engine != "" {
+			fmt.Fprintf(&b, "- engine: %s\n", r.Runner.Engine)
+		}
+		if r.Runner.Entrypoint != "" {
+			fmt.Fprintf(&b, "- entrypoint: `%s`\n", r.Runner.Entrypoint)
+		}
+	}
+	fmt.Fprintf(&b, "- hardware class: record %s, host %s (match: %v, override: %v)\n\n", r.Hardware.Record, r.Hardware.Host, r.Hardware.Match, r.Hardware.Override)
+	for _, n := range r.Notes {
+		fmt.Fprintf(&b, "> **Note:** %s\n\n", n)
+	}
+	b.WriteString("## Runs\n\n")
+	fmt.Fprintf(&b, "N = %d fresh seeds from replay seed %d; min frequency %g, alpha %g, confidence %g.\n\n",
+		r.Replay.N, r.Replay.ReplaySeed, r.Replay.MinFrequency, r.Replay.Alpha, r.Replay.Conf)
+	if r.Exact != nil {
+		fmt.Fprintf(&b, "Pinned seed %d: exact match **%v** (compared by %s); it answered label %s, score %s.\n\n",
+			r.Exact.Seed, r.Exact.ExactMatch, r.Exact.Basis, fmtOpt(r.Exact.Label), fmtOpt(r.Exact.Score))
+	}
+	if len(r.LabelCounts) > 0 {
+		b.WriteString("| label | runs | share |\n|---|---:|---:|\n")
+		labels := make([]string, 0, len(r.LabelCounts))
+		total := 0
+		for l, c := range r.LabelCounts {
+			labels = append(labels, l)
+			total += c
+		}
+		sort.Slice(labels, func(i, j int) bool { return r.LabelCounts[labels[i]] > r.LabelCounts[labels[j]] || r.LabelCounts[labels[i]] == r.LabelCounts[labels[j]] && labels[i] < labels[j] })
+		for _, l := range labels {
+			fmt.Fprintf(&b, "| %s | %d | %.3f |\n", l, r.LabelCounts[l], float64(r.LabelCounts[l])/float64(total))
+		}
+		b.WriteString("\n")
+	}
+	if len(r.Tests) > 0 {
+		b.WriteString("## Tests\n\n| test | statistic | p-value | interval | method |\n|---|---:|---:|---|---|\n")
+		for _, t := range r.Tests {
+			iv := "—"
+			if t.Interval != nil {
+				iv = fmt.Sprintf("[%.4f, %.4f] %s %g", t.Interval.Lower, t.Interval.Upper, t.Interval.Method, t.Interval.Conf)
+				if t.Wilson != nil {
+					iv += fmt.Sprintf("; [%.4f, %.4f] Wilson", t.Wilson.Lower, t.Wilson.Upper)
+				}
+			}
+			stat, p := "—", "—"
+			if t.Statistic != nil {
+				stat = fmt.Sprintf("%.4g", *t.Statistic)
+			}
+			if t.PValue != nil {
+				p = fmt.Sprintf("%.4g", *t.PValue)
+			}
+			if t.Skipped != "" {
+				p = "skipped: " + t.Skipped
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", t.Name, stat, p, iv, t.Method)
+		}
+		b.WriteString("\n")
+	}
+	fmt.Fprintf(&b, "## Timings\n\nsession start %.0f ms, runs %.0f ms (%.2f ms per run), total %.0f ms.\n",
+		r.Timings.StartSessionMS, r.Timings.RunsMS, r.Timings.MeanRunMS, r.Timings.TotalMS)
+	return b.String()
+}
+
+func dashIfEmpty(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return s
+}
