@@ -146,46 +146,12 @@ func Replay(ctx context.Context, st *store.Store, rec *record.Record, runner Run
 		rep.Hardware.Override = true
 		rep.Notes = append(rep.Notes, fmt.Sprintf("hardware class mismatch overridden: record %s, host %s; exact reproduction is not expected across classes", rec.Runtime.HardwareClass, opts.HostClass))
 	}
-	input, err := st.ReadAll(rec.Input.Digest)
-	if err != nil {
-		return fail(fmt.Errorf("%w: input: %v", ErrIntegrity, err))
-	}
-	if rec.Runtime.Protocol != "jsonl-stdio" {
-		return fail(fmt.Errorf("%w: protocol %s is not implemented yet (jsonl-stdio is)", runners.ErrUnsupported, rec.Runtime.Protocol))
-	}
-	if !json.Valid(input) {
-		return fail(fmt.Errorf("%w: input %s is not JSON; the jsonl-stdio protocol sends the input as a JSON value", ErrUsage, rec.Input.Digest))
-	}
-
-	work, err := os.MkdirTemp(opts.WorkDir, "reprise-session-")
-	if err != nil {
-		return fail(err)
-	}
-	defer os.RemoveAll(work)
-	if err := os.Chmod(work, 0o755); err != nil { // the sandbox user must read the copies
-		return fail(err)
-	}
-	modelPath, configPath := filepath.Join(work, "model"), filepath.Join(work, "config")
-	if err := st.CopyTo(rec.System.Model.Digest, modelPath); err != nil {
-		return fail(fmt.Errorf("%w: model: %v", ErrIntegrity, err))
-	}
-	if err := st.CopyTo(rec.System.Config.Digest, configPath); err != nil {
-		return fail(fmt.Errorf("%w: config: %v", ErrIntegrity, err))
-	}
-
-	spec := runners.Spec{
-		Image: rec.System.Image, ModelPath: modelPath, ConfigPath: configPath,
-		Env: opts.Env, Protocol: rec.Runtime.Protocol, Limits: opts.Limits,
-		RunTimeout: opts.RunTimeout, SessionTimeout: opts.SessionTimeout,
-		Labels: map[string]string{"reprise.request_id": rec.RequestID, "reprise.system_id": rec.System.ID.String()},
-	}
 	t0 := opts.Now()
-	opts.Logger.Info("starting session", "image", spec.Image)
-	sess, err := runner.Start(ctx, spec)
+	sess, input, cleanup, err := startSession(ctx, st, rec, runner, &opts)
 	if err != nil {
-		return fail(fmt.Errorf("start %s: %w", rec.System.Image, err))
+		return fail(err)
 	}
-	defer sess.Close(context.WithoutCancel(ctx))
+	defer cleanup()
 	info := sess.Info()
 	rep.Runner = &info
 	if !info.Pinned {
@@ -251,6 +217,71 @@ func Replay(ctx context.Context, st *store.Store, rec *record.Record, runner Run
 	rep.Verdict = ev.Verdict
 	rep.finish(opts.Now())
 	return res, nil
+}
+
+// startSession reads the verified input, hands verified copies of the model
+// and config to the runner and starts one session. cleanup closes the
+// session (also when ctx is cancelled) and removes the copies.
+func startSession(ctx context.Context, st *store.Store, rec *record.Record, runner Runner, opts *Options) (runners.Session, []byte, func(), error) {
+	input, err := st.ReadAll(rec.Input.Digest)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("%w: input: %v", ErrIntegrity, err)
+	}
+	if rec.Runtime.Protocol != "jsonl-stdio" {
+		return nil, nil, nil, fmt.Errorf("%w: protocol %s is not implemented yet (jsonl-stdio is)", runners.ErrUnsupported, rec.Runtime.Protocol)
+	}
+	if !json.Valid(input) {
+		return nil, nil, nil, fmt.Errorf("%w: input %s is not JSON; the jsonl-stdio protocol sends the input as a JSON value", ErrUsage, rec.Input.Digest)
+	}
+	work, err := os.MkdirTemp(opts.WorkDir, "reprise-session-")
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	removeWork := func() { os.RemoveAll(work) }
+	if err := os.Chmod(work, 0o755); err != nil { // the sandbox user must read the copies
+		removeWork()
+		return nil, nil, nil, err
+	}
+	modelPath, configPath := filepath.Join(work, "model"), filepath.Join(work, "config")
+	if err := st.CopyTo(rec.System.Model.Digest, modelPath); err != nil {
+		removeWork()
+		return nil, nil, nil, fmt.Errorf("%w: model: %v", ErrIntegrity, err)
+	}
+	if err := st.CopyTo(rec.System.Config.Digest, configPath); err != nil {
+		removeWork()
+		return nil, nil, nil, fmt.Errorf("%w: config: %v", ErrIntegrity, err)
+	}
+	spec := runners.Spec{
+		Image: rec.System.Image, ModelPath: modelPath, ConfigPath: configPath,
+		Env: opts.Env, Protocol: rec.Runtime.Protocol, Limits: opts.Limits,
+		RunTimeout: opts.RunTimeout, SessionTimeout: opts.SessionTimeout,
+		Labels: map[string]string{"reprise.request_id": rec.RequestID, "reprise.system_id": rec.System.ID.String()},
+	}
+	opts.Logger.Info("starting session", "image", spec.Image)
+	sess, err := runner.Start(ctx, spec)
+	if err != nil {
+		removeWork()
+		return nil, nil, nil, fmt.Errorf("start %s: %w", rec.System.Image, err)
+	}
+	return sess, input, func() {
+		sess.Close(context.WithoutCancel(ctx))
+		removeWork()
+	}, nil
+}
+
+// Capture runs the pinned system of rec once on its input with its params
+// (the seed included) and returns the response: how a decision record is
+// made from a live system. The record's output is not read.
+func Capture(ctx context.Context, st *store.Store, rec *record.Record, runner Runner, opts Options) (runners.Response, runners.Info, error) {
+	opts.defaults()
+	sess, input, cleanup, err := startSession(ctx, st, rec, runner, &opts)
+	if err != nil {
+		return runners.Response{}, runners.Info{}, err
+	}
+	defer cleanup()
+	p := runners.Params{Seed: rec.Params.Seed, Temperature: rec.Params.Temperature, TopP: rec.Params.TopP, MaxTokens: rec.Params.MaxTokens}
+	resp, err := sess.Run(ctx, runners.Request{Input: input, Params: p})
+	return resp, sess.Info(), err
 }
 
 // exactMatch compares the pinned-seed run with the stored output: the raw

@@ -228,7 +228,9 @@ func (r *Report) Markdown() string {
 			labels = append(labels, l)
 			total += c
 		}
-		sort.Slice(labels, func(i, j int) bool { return r.LabelCounts[labels[i]] > r.LabelCounts[labels[j]] || r.LabelCounts[labels[i]] == r.LabelCounts[labels[j]] && labels[i] < labels[j] })
+		sort.Slice(labels, func(i, j int) bool {
+			return r.LabelCounts[labels[i]] > r.LabelCounts[labels[j]] || r.LabelCounts[labels[i]] == r.LabelCounts[labels[j]] && labels[i] < labels[j]
+		})
 		for _, l := range labels {
 			fmt.Fprintf(&b, "| %s | %d | %.3f |\n", l, r.LabelCounts[l], float64(r.LabelCounts[l])/float64(total))
 		}

@@ -48,6 +48,8 @@ type recordCreateOptions struct {
 	EvalSuite                     string
 	Out                           string
 
+	capture captureOptions
+
 	// set reports which optional flags were given.
 	set func(name string) bool
 	// now is the injected clock.

@@ -1,5 +1,334 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
 
-func addReplayCmd(root *cobra.Command, g *globalOptions, s *streams) {}
+	"github.com/spf13/cobra"
+
+	"github.com/reprise-dev/reprise/replay"
+	"github.com/reprise-dev/reprise/runners"
+	"github.com/reprise-dev/reprise/runners/hwclass"
+)
+
+// runnerOptions select and configure the runner (shared by replay and record create --capture).
+type runnerOptions struct {
+	Runner         string
+	Entrypoint     string
+	RunTimeout     time.Duration
+	SessionTimeout time.Duration
+	Memory         string
+	CPUs           float64
+	Pids           int64
+	Env            []string
+}
+
+func (o *runnerOptions) addFlags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&o.Runner, "runner", "docker", "runner: docker (the pinned image, sandboxed) or process (a local executable, environment not pinned)")
+	f.StringVar(&o.Entrypoint, "entrypoint", "", "executable for --runner process")
+	f.DurationVar(&o.RunTimeout, "run-timeout", 30*time.Second, "timeout of one run")
+	f.DurationVar(&o.SessionTimeout, "session-timeout", 30*time.Minute, "timeout of the whole session")
+	f.StringVar(&o.Memory, "memory", "512m", "memory limit of the sandbox (e.g. 512m, 2g)")
+	f.Float64Var(&o.CPUs, "cpus", 1, "CPU limit of the sandbox")
+	f.Int64Var(&o.Pids, "pids", 64, "process limit of the sandbox")
+	f.StringArrayVar(&o.Env, "env", nil, "extra environment for the replayed system, KEY=VALUE (repeatable)")
+}
+
+func (o *runnerOptions) limits() (runners.Limits, error) {
+	mem, err := parseBytes(o.Memory)
+	if err != nil {
+		return runners.Limits{}, usageErrorf("--memory: %v", err)
+	}
+	if o.CPUs <= 0 {
+		return runners.Limits{}, usageErrorf("--cpus must be positive")
+	}
+	if o.Pids <= 0 {
+		return runners.Limits{}, usageErrorf("--pids must be positive")
+	}
+	return runners.Limits{MemoryBytes: mem, NanoCPUs: int64(o.CPUs * 1e9), Pids: o.Pids}, nil
+}
+
+func (o *runnerOptions) env() (map[string]string, error) {
+	if len(o.Env) == 0 {
+		return nil, nil
+	}
+	m := map[string]string{}
+	for _, kv := range o.Env {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, usageErrorf("--env %q: want KEY=VALUE", kv)
+		}
+		m[k] = v
+	}
+	return m, nil
+}
+
+func (o *runnerOptions) validate() error {
+	switch o.Runner {
+	case "docker":
+		if o.Entrypoint != "" {
+			return usageErrorf("--entrypoint is only for --runner process")
+		}
+	case "process":
+		if o.Entrypoint == "" {
+			return usageErrorf("--runner process needs --entrypoint PATH")
+		}
+		if fi, err := os.Stat(o.Entrypoint); err != nil || fi.IsDir() {
+			return usageErrorf("--entrypoint %s: not an executable file", o.Entrypoint)
+		}
+	default:
+		return usageErrorf("--runner must be docker or process, got %q", o.Runner)
+	}
+	if o.RunTimeout <= 0 || o.SessionTimeout <= 0 {
+		return usageErrorf("--run-timeout and --session-timeout must be positive")
+	}
+	return nil
+}
+
+func parseBytes(s string) (int64, error) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	mult := int64(1)
+	for suf, m := range map[string]int64{"k": 1 << 10, "m": 1 << 20, "g": 1 << 30} {
+		if strings.HasSuffix(s, suf) {
+			s, mult = strings.TrimSuffix(s, suf), m
+			break
+		}
+	}
+	var n int64
+	if _, err := fmt.Sscan(s, &n); err != nil || n <= 0 {
+		return 0, fmt.Errorf("not a size: %q", s)
+	}
+	if n*mult < 6<<20 {
+		return 0, fmt.Errorf("%d bytes is below the engine's 6 MiB minimum", n*mult)
+	}
+	return n * mult, nil
+}
+
+type replayOptions struct {
+	runnerOptions
+	N                     int
+	ReplaySeed            uint64
+	MinFrequency          float64
+	Alpha                 float64
+	Conf                  float64
+	AllowHardwareMismatch bool
+	Out                   string
+	Output                string
+
+	set func(string) bool
+}
+
+func addReplayCmd(root *cobra.Command, g *globalOptions, s *streams) {
+	o := &replayOptions{}
+	cmd := &cobra.Command{
+		Use:   "replay RECORD...",
+		Short: "Replay decision records N times and test whether the stored output reproduces",
+		Long: `Replay each decision record: verify its integrity (exit 4 before anything runs),
+check the hardware class, start the pinned system once (a sandboxed container
+of the pinned image with the model and config mounted read-only), run the
+pinned seed (does the stored output come back exactly?) and N fresh seeds
+derived from the replay seed, and test the stored output against the replay
+distribution.
+
+Verdicts: REPRODUCED (exact, or behavioral: the stored label's frequency
+interval lies at or above --min-frequency and the score is not rejected at
+--alpha), DIVERGED (the interval lies below --min-frequency, or the score is
+rejected), INCONCLUSIVE otherwise.
+
+Results per record in --out DIR (default out/<request_id>/): report.json,
+report.md and runs.parquet. Exit 0 all reproduced, 1 any diverged,
+3 inconclusive, 2/4/5 for invalid input, integrity and environment failures.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			o.set = c.Flags().Changed
+			return runReplay(c.Context(), g, s, o, args)
+		},
+	}
+	o.runnerOptions.addFlags(cmd)
+	f := cmd.Flags()
+	f.IntVarP(&o.N, "n", "n", 100, "number of runs with fresh seeds")
+	f.Uint64Var(&o.ReplaySeed, "replay-seed", 0, "seed of the fresh seeds (default: derived from the request id)")
+	f.Float64Var(&o.MinFrequency, "min-frequency", 0.01, "minimum frequency of the stored label among replays for REPRODUCED")
+	f.Float64Var(&o.Alpha, "alpha", 0.05, "significance level of the score test")
+	f.Float64Var(&o.Conf, "conf", 0.95, "confidence level of the frequency intervals")
+	f.BoolVar(&o.AllowHardwareMismatch, "allow-hardware-mismatch", false, "replay even if this host's hardware class differs from the record's (stated in the report)")
+	f.StringVar(&o.Out, "out", "", "output directory (default out/<request_id>; with several records, DIR/<request_id>)")
+	f.StringVar(&o.Output, "output", "text", "summary on stdout: text or json")
+	root.AddCommand(cmd)
+}
+
+func (o *replayOptions) validate() error {
+	if err := o.runnerOptions.validate(); err != nil {
+		return err
+	}
+	switch {
+	case o.N < 1 || o.N > 1_000_000:
+		return usageErrorf("-n must be between 1 and 1000000, got %d", o.N)
+	case !(o.MinFrequency > 0 && o.MinFrequency < 1):
+		return usageErrorf("--min-frequency must be in (0, 1), got %g", o.MinFrequency)
+	case !(o.Alpha > 0 && o.Alpha < 1):
+		return usageErrorf("--alpha must be in (0, 1), got %g", o.Alpha)
+	case !(o.Conf > 0 && o.Conf < 1):
+		return usageErrorf("--conf must be in (0, 1), got %g", o.Conf)
+	case o.Output != "text" && o.Output != "json":
+		return usageErrorf("--output must be text or json, got %q", o.Output)
+	}
+	return nil
+}
+
+// replaySummary is one record's line in the summary.
+type replaySummary struct {
+	Record    string `json:"record"`
+	RequestID string `json:"request_id,omitempty"`
+	Verdict   string `json:"verdict"`
+	Basis     string `json:"basis,omitempty"`
+	Reports   string `json:"reports,omitempty"`
+	Error     string `json:"error,omitempty"`
+	ExitCode  int    `json:"exit_code"`
+}
+
+// severity orders exit codes for a batch: the worst one wins.
+func severity(code int) int {
+	return map[int]int{exitOK: 0, exitInconclusive: 1, exitDiverged: 2, exitEnvironment: 3, exitUsage: 4, exitIntegrity: 5, exitInterrupted: 6}[code]
+}
+
+func runReplay(ctx context.Context, g *globalOptions, s *streams, o *replayOptions, paths []string) error {
+	if err := o.validate(); err != nil {
+		return err
+	}
+	limits, err := o.limits()
+	if err != nil {
+		return err
+	}
+	env, err := o.env()
+	if err != nil {
+		return err
+	}
+	st, err := openStore(g)
+	if err != nil {
+		return err
+	}
+	log := g.logger(s)
+	host := hwclass.Detect(ctx)
+	var runner replay.Runner // created lazily: integrity failures need no engine
+	defer func() {
+		if runner != nil {
+			closeRunner(runner)
+		}
+	}()
+	worst := exitOK
+	var sums []replaySummary
+	for _, path := range paths {
+		sum := replaySummary{Record: path}
+		code, err := func() (int, error) {
+			rec, err := replay.LoadRecord(path)
+			if err != nil {
+				return exitCode(err), err
+			}
+			sum.RequestID = rec.RequestID
+			if probs := replay.Verify(ctx, st, rec); len(probs) > 0 {
+				return exitIntegrity, &replay.IntegrityError{Problems: probs}
+			}
+			if runner == nil {
+				if runner, err = newRunner(ctx, &o.runnerOptions, log); err != nil {
+					return exitCode(err), err
+				}
+			}
+			opts := replay.Options{
+				N: o.N, HostClass: host, AllowHardwareMismatch: o.AllowHardwareMismatch,
+				Rules:  replay.Rules{MinFrequency: o.MinFrequency, Alpha: o.Alpha, Conf: o.Conf},
+				Limits: limits, RunTimeout: o.RunTimeout, SessionTimeout: o.SessionTimeout, Env: env,
+				Logger: log, Progress: progress(s, rec.RequestID),
+			}
+			if o.set("replay-seed") {
+				opts.ReplaySeed = &o.ReplaySeed
+			}
+			res, rerr := replay.Replay(ctx, st, rec, runner, opts)
+			dir := outDir(o.Out, rec.RequestID, len(paths))
+			if res != nil && (rerr == nil || len(res.Runs) > 0 || errors.Is(rerr, replay.ErrHardwareMismatch)) {
+				if werr := res.WriteFiles(dir); werr != nil {
+					return exitEnvironment, fmt.Errorf("write reports: %w", werr)
+				}
+				sum.Reports = dir
+			}
+			if rerr != nil {
+				return exitCode(rerr), rerr
+			}
+			sum.Verdict, sum.Basis = string(res.Report.Verdict), res.Report.Basis
+			switch res.Report.Verdict {
+			case replay.Reproduced:
+				return exitOK, nil
+			case replay.Diverged:
+				return exitDiverged, nil
+			default:
+				return exitInconclusive, nil
+			}
+		}()
+		if err != nil {
+			sum.Verdict, sum.Error = "ERROR", err.Error()
+			fmt.Fprintf(s.Err, "reprise: %s: %v\n", path, err)
+		}
+		sum.ExitCode = code
+		sums = append(sums, sum)
+		if severity(code) > severity(worst) {
+			worst = code
+		}
+		if o.Output == "text" {
+			line := fmt.Sprintf("%s %s: %s", path, sum.RequestID, sum.Verdict)
+			if sum.Basis != "" {
+				line += " (" + sum.Basis + ")"
+			}
+			if sum.Reports != "" {
+				line += "  reports: " + sum.Reports
+			}
+			fmt.Fprintln(s.Out, line)
+		}
+		if code == exitInterrupted {
+			break
+		}
+	}
+	if o.Output == "json" {
+		if err := writeJSON(s.Out, map[string]any{"exit_code": worst, "records": sums}); err != nil {
+			return err
+		}
+	}
+	if worst != exitOK {
+		return &silentError{worst}
+	}
+	return nil
+}
+
+func outDir(out, requestID string, n int) string {
+	switch {
+	case out == "":
+		return filepath.Join("out", requestID)
+	case n > 1:
+		return filepath.Join(out, requestID)
+	}
+	return out
+}
+
+// progress returns a progress callback that draws on stderr only when it is a terminal.
+func progress(s *streams, id string) func(done, total int) {
+	f, ok := s.Err.(*os.File)
+	if !ok {
+		return nil
+	}
+	if fi, err := f.Stat(); err != nil || fi.Mode()&os.ModeCharDevice == 0 {
+		return nil
+	}
+	return func(done, total int) {
+		if done%10 == 0 || done == total {
+			fmt.Fprintf(f, "\r%s: %d/%d runs", id, done, total)
+			if done == total {
+				fmt.Fprintln(f)
+			}
+		}
+	}
+}
