@@ -14,6 +14,9 @@ test:
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 40m ./...
 
+demo: build
+	./fixtures/demo.sh
+
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./...
 

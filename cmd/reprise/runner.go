@@ -5,17 +5,37 @@ import (
 	"log/slog"
 
 	"github.com/reprise-dev/reprise/replay"
-	"github.com/reprise-dev/reprise/runners"
+	"github.com/reprise-dev/reprise/runners/docker"
+	"github.com/reprise-dev/reprise/runners/process"
+)
+
+var (
+	_ replay.Runner = (*docker.Runner)(nil)
+	_ replay.Runner = (*process.Runner)(nil)
 )
 
 // newRunner builds the runner selected by o.
 func newRunner(ctx context.Context, o *runnerOptions, log *slog.Logger) (replay.Runner, error) {
-	return nil, runners.ErrUnsupported
+	if o.Runner == "process" {
+		return &process.Runner{Entrypoint: o.Entrypoint}, nil
+	}
+	return docker.New(ctx, docker.Options{Logger: log})
 }
 
 // closeRunner releases a runner's resources (the engine client) if it holds any.
 func closeRunner(r replay.Runner) {
 	if c, ok := r.(interface{ Close() error }); ok {
 		c.Close()
+	}
+}
+
+func init() {
+	engineVersion = func(ctx context.Context) (string, error) {
+		r, err := docker.New(ctx, docker.Options{})
+		if err != nil {
+			return "", err
+		}
+		defer r.Close()
+		return r.Engine(), nil
 	}
 }

@@ -1,0 +1,451 @@
+// Package docker runs a pinned system in a sandboxed container through the
+// Docker Engine API (github.com/moby/moby/client, API version negotiated; the
+// engine here is 20.10, API 1.41).
+//
+// Image resolution: "sha256:<hex>" is a local image id; "name@sha256:<hex>"
+// is used when a local image has that repo digest, and is otherwise pulled by
+// digest and verified (the pulled image's repo digests are parsed and compared
+// with the pinned one). A tag alone is refused (runners.ErrNotPinned).
+//
+// Sandbox: one container per session, no network, read-only root filesystem,
+// a size-limited noexec /tmp tmpfs, all capabilities dropped,
+// no-new-privileges, user 65534:65534, memory (swap off), CPU and pids
+// limits, the model and config bind-mounted read-only. Every container has
+// the label "reprise" and is force-removed on every exit path: Close, a
+// failed Start, a cancelled context (Ctrl-C). RemoveLeftovers removes any
+// that a killed process left behind.
+package docker
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/distribution/reference"
+	"github.com/moby/moby/api/pkg/stdcopy"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/mount"
+	"github.com/moby/moby/client"
+
+	"github.com/reprise-dev/reprise/replay/digest"
+	"github.com/reprise-dev/reprise/runners"
+	"github.com/reprise-dev/reprise/runners/jsonl"
+)
+
+// Defaults of the sandbox and timeouts.
+const (
+	DefaultMemory         = 512 << 20
+	DefaultNanoCPUs       = 1e9
+	DefaultPids           = 64
+	DefaultRunTimeout     = 30 * time.Second
+	DefaultSessionTimeout = 30 * time.Minute
+	SandboxUser           = "65534:65534"
+	removeTimeout         = 30 * time.Second
+)
+
+// Options configure a Runner.
+type Options struct {
+	// Client is an engine client to use; nil creates one from the environment
+	// (DOCKER_HOST…) with API version negotiation.
+	Client *client.Client
+	Logger *slog.Logger
+}
+
+// Runner starts sandboxed sessions on a Docker engine.
+type Runner struct {
+	cli    *client.Client
+	owned  bool
+	log    *slog.Logger
+	engine string
+}
+
+// New connects to the engine and pings it. An unreachable engine wraps
+// runners.ErrEngine.
+func New(ctx context.Context, opts Options) (*Runner, error) {
+	r := &Runner{cli: opts.Client, log: opts.Logger}
+	if r.log == nil {
+		r.log = slog.New(slog.DiscardHandler)
+	}
+	if r.cli == nil {
+		cli, err := client.New(client.FromEnv, client.WithAPIVersionNegotiation())
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", runners.ErrEngine, err)
+		}
+		r.cli, r.owned = cli, true
+	}
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if _, err := r.cli.Ping(pctx, client.PingOptions{NegotiateAPIVersion: true}); err != nil {
+		r.Close()
+		return nil, fmt.Errorf("%w: %v", runners.ErrEngine, err)
+	}
+	if v, err := r.cli.ServerVersion(pctx, client.ServerVersionOptions{}); err == nil {
+		r.engine = fmt.Sprintf("docker %s (API %s)", v.Version, r.cli.ClientVersion())
+	}
+	return r, nil
+}
+
+// Engine describes the engine, e.g. "docker 20.10.24 (API 1.41)".
+func (r *Runner) Engine() string { return r.engine }
+
+// Client returns the engine client.
+func (r *Runner) Client() *client.Client { return r.cli }
+
+// Close releases the client if the runner created it.
+func (r *Runner) Close() error {
+	if r.owned && r.cli != nil {
+		return r.cli.Close()
+	}
+	return nil
+}
+
+// resolved is a local image matching a pinned reference.
+type resolved struct {
+	id, repoDigest string
+	pulled         bool
+}
+
+// Resolve finds the pinned image locally or pulls it by digest, and verifies it.
+func (r *Runner) Resolve(ctx context.Context, ref string) (resolved, error) {
+	if strings.HasPrefix(ref, "sha256:") {
+		d, err := digest.Parse(ref)
+		if err != nil {
+			return resolved{}, fmt.Errorf("image %q: %w", ref, err)
+		}
+		insp, err := r.cli.ImageInspect(ctx, d.String())
+		if err != nil {
+			if cerrdefs.IsNotFound(err) {
+				return resolved{}, fmt.Errorf("%w: image id %s is not present on this engine (an image id cannot be pulled; pin name@sha256:… to pull)", runners.ErrImageUnavailable, d)
+			}
+			return resolved{}, fmt.Errorf("%w: inspect %s: %v", runners.ErrEngine, d, err)
+		}
+		if insp.ID != d.String() {
+			return resolved{}, fmt.Errorf("%w: %s resolved to image %s", runners.ErrImageMismatch, d, insp.ID)
+		}
+		return resolved{id: insp.ID}, nil
+	}
+	named, err := reference.ParseNormalizedNamed(ref)
+	if err != nil {
+		return resolved{}, fmt.Errorf("%w: image %q: %v", runners.ErrImageUnavailable, ref, err)
+	}
+	canon, ok := named.(reference.Canonical)
+	if !ok {
+		return resolved{}, fmt.Errorf("image %q: %w", ref, runners.ErrNotPinned)
+	}
+	pinned := reference.TrimNamed(canon).Name() + "@" + canon.Digest().String()
+	if res, err := r.matchLocal(ctx, pinned, canon); err == nil {
+		return res, nil
+	} else if !errors.Is(err, errNoLocal) {
+		return resolved{}, err
+	}
+	r.log.Info("pulling image by digest", "image", pinned)
+	if err := r.pull(ctx, pinned); err != nil {
+		return resolved{}, err
+	}
+	res, err := r.matchLocal(ctx, pinned, canon)
+	if errors.Is(err, errNoLocal) {
+		return resolved{}, fmt.Errorf("%w: pulled %s but no local image has that repo digest", runners.ErrImageMismatch, pinned)
+	}
+	res.pulled = true
+	return res, err
+}
+
+var errNoLocal = errors.New("no local image with that repo digest")
+
+// matchLocal inspects the image by its pinned reference and checks that one
+// of its repo digests, parsed, names the same repository and digest.
+func (r *Runner) matchLocal(ctx context.Context, pinned string, want reference.Canonical) (resolved, error) {
+	insp, err := r.cli.ImageInspect(ctx, pinned)
+	if err != nil {
+		if cerrdefs.IsNotFound(err) {
+			return resolved{}, errNoLocal
+		}
+		return resolved{}, fmt.Errorf("%w: inspect %s: %v", runners.ErrEngine, pinned, err)
+	}
+	for _, rd := range insp.RepoDigests {
+		n, err := reference.ParseNormalizedNamed(rd)
+		if err != nil {
+			continue
+		}
+		c, ok := n.(reference.Canonical)
+		if ok && c.Name() == want.Name() && c.Digest() == want.Digest() {
+			return resolved{id: insp.ID, repoDigest: rd}, nil
+		}
+	}
+	return resolved{}, errNoLocal
+}
+
+func (r *Runner) pull(ctx context.Context, pinned string) error {
+	resp, err := r.cli.ImagePull(ctx, pinned, client.ImagePullOptions{})
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("%w: pull %s: %v", runners.ErrImageUnavailable, pinned, err)
+	}
+	defer resp.Close()
+	for msg, err := range resp.JSONMessages(ctx) {
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("%w: pull %s: %v", runners.ErrImageUnavailable, pinned, err)
+		}
+		if msg.Error != nil {
+			return fmt.Errorf("%w: pull %s: %s", runners.ErrImageUnavailable, pinned, msg.Error.Message)
+		}
+	}
+	return nil
+}
+
+// Start resolves the image, creates the sandboxed container, attaches to its
+// stdio and starts it.
+func (r *Runner) Start(ctx context.Context, spec runners.Spec) (_ runners.Session, err error) {
+	if spec.Protocol != "" && spec.Protocol != "jsonl-stdio" {
+		return nil, fmt.Errorf("%w: protocol %s (the docker runner speaks jsonl-stdio)", runners.ErrUnsupported, spec.Protocol)
+	}
+	img, err := r.Resolve(ctx, spec.Image)
+	if err != nil {
+		return nil, err
+	}
+	lim := spec.Limits
+	if lim.MemoryBytes == 0 {
+		lim.MemoryBytes = DefaultMemory
+	}
+	if lim.NanoCPUs == 0 {
+		lim.NanoCPUs = DefaultNanoCPUs
+	}
+	if lim.Pids == 0 {
+		lim.Pids = DefaultPids
+	}
+	labels := map[string]string{runners.Label: "1"}
+	for k, v := range spec.Labels {
+		labels[k] = v
+	}
+	var env []string
+	var mounts []mount.Mount
+	if spec.ModelPath != "" {
+		env = append(env, runners.ModelEnv+"="+runners.ContainerModelPath)
+		mounts = append(mounts, mount.Mount{Type: mount.TypeBind, Source: spec.ModelPath, Target: runners.ContainerModelPath, ReadOnly: true})
+	}
+	if spec.ConfigPath != "" {
+		env = append(env, runners.ConfigEnv+"="+runners.ContainerConfigPath)
+		mounts = append(mounts, mount.Mount{Type: mount.TypeBind, Source: spec.ConfigPath, Target: runners.ContainerConfigPath, ReadOnly: true})
+	}
+	for k, v := range spec.Env {
+		env = append(env, k+"="+v)
+	}
+	pids := lim.Pids
+	created, err := r.cli.ContainerCreate(ctx, client.ContainerCreateOptions{
+		Config: &container.Config{
+			Image: img.id, Env: env, Labels: labels, User: SandboxUser,
+			OpenStdin: true, StdinOnce: true, AttachStdin: true, AttachStdout: true, AttachStderr: true,
+			NetworkDisabled: true,
+		},
+		HostConfig: &container.HostConfig{
+			NetworkMode:    "none",
+			ReadonlyRootfs: true,
+			Tmpfs:          map[string]string{"/tmp": "rw,noexec,nosuid,nodev,size=64m"},
+			CapDrop:        []string{"ALL"},
+			SecurityOpt:    []string{"no-new-privileges"},
+			Mounts:         mounts,
+			Resources: container.Resources{
+				Memory: lim.MemoryBytes, MemorySwap: lim.MemoryBytes, NanoCPUs: lim.NanoCPUs, PidsLimit: &pids,
+			},
+		},
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("%w: create container from %s: %v", runners.ErrEngine, img.id, err)
+	}
+	s := &session{r: r, id: created.ID, spec: spec, info: runners.Info{
+		Runner: "docker", Pinned: true, ImageID: img.id, RepoDigest: img.repoDigest,
+		ContainerID: created.ID, Engine: r.engine, Pulled: img.pulled,
+	}}
+	defer func() {
+		if err != nil {
+			s.Close(context.WithoutCancel(ctx))
+		}
+	}()
+	att, err := r.cli.ContainerAttach(ctx, created.ID, client.ContainerAttachOptions{Stream: true, Stdin: true, Stdout: true, Stderr: true})
+	if err != nil {
+		return nil, fmt.Errorf("%w: attach %s: %v", runners.ErrEngine, short(created.ID), err)
+	}
+	s.att = &att.HijackedResponse
+	if _, err := r.cli.ContainerStart(ctx, created.ID, client.ContainerStartOptions{}); err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("%w: start container %s: %v", runners.ErrEngine, short(created.ID), err)
+	}
+	pr, pw := io.Pipe()
+	s.stderr = &tailBuffer{max: 4096}
+	go func() {
+		_, err := stdcopy.StdCopy(pw, s.stderr, att.Reader)
+		pw.CloseWithError(err)
+	}()
+	s.conn = jsonl.New(att.Conn, pr)
+	s.conn.OnEOF = s.exitDetail
+	timeout := spec.SessionTimeout
+	if timeout == 0 {
+		timeout = DefaultSessionTimeout
+	}
+	s.deadline = time.Now().Add(timeout)
+	r.log.Info("container started", "id", short(created.ID), "image", img.id)
+	return s, nil
+}
+
+type session struct {
+	r        *Runner
+	id       string
+	spec     runners.Spec
+	info     runners.Info
+	att      *client.HijackedResponse
+	conn     *jsonl.Conn
+	stderr   *tailBuffer
+	deadline time.Time
+	once     sync.Once
+	closeErr error
+}
+
+var _ runners.Session = (*session)(nil)
+
+func (s *session) Info() runners.Info { return s.info }
+
+func (s *session) Run(ctx context.Context, req runners.Request) (runners.Response, error) {
+	timeout := s.spec.RunTimeout
+	if timeout == 0 {
+		timeout = DefaultRunTimeout
+	}
+	left := time.Until(s.deadline)
+	if left <= 0 {
+		return runners.Response{}, &runners.RunError{Run: s.conn.Runs(), Err: fmt.Errorf("%w: the session timeout %s has passed", runners.ErrTimeout, s.spec.SessionTimeout)}
+	}
+	resp, err := s.conn.Do(ctx, req, min(timeout, left))
+	if err != nil && errors.Is(err, runners.ErrTimeout) && left < timeout {
+		err = fmt.Errorf("%w (session timeout)", err)
+	}
+	return resp, err
+}
+
+// exitDetail explains why the container's output ended.
+func (s *session) exitDetail() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var detail string
+	for range 20 { // the state may lag the closed stream briefly
+		insp, err := s.r.cli.ContainerInspect(ctx, s.id, client.ContainerInspectOptions{})
+		if err != nil {
+			break
+		}
+		if st := insp.Container.State; st != nil && !st.Running {
+			detail = fmt.Sprintf("container %s exited with status %d", short(s.id), st.ExitCode)
+			if st.OOMKilled {
+				detail += " (out of memory)"
+			}
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if tail := strings.TrimSpace(s.stderr.String()); tail != "" {
+		if detail != "" {
+			detail += "; "
+		}
+		detail += "stderr: " + tail
+	}
+	if detail == "" {
+		return nil
+	}
+	return errors.New(detail)
+}
+
+// Close removes the container (force, with volumes), even when ctx is
+// cancelled. It is safe to call more than once.
+func (s *session) Close(ctx context.Context) error {
+	s.once.Do(func() {
+		if s.att != nil {
+			s.att.Close()
+		}
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), removeTimeout)
+		defer cancel()
+		_, err := s.r.cli.ContainerRemove(rctx, s.id, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
+		if err != nil && !cerrdefs.IsNotFound(err) {
+			s.closeErr = fmt.Errorf("remove container %s: %w", short(s.id), err)
+		}
+		s.r.log.Info("container removed", "id", short(s.id))
+	})
+	return s.closeErr
+}
+
+// RemoveLeftovers force-removes every container with the reprise label and
+// returns their ids.
+func RemoveLeftovers(ctx context.Context, cli *client.Client) ([]string, error) {
+	list, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: make(client.Filters).Add("label", runners.Label)})
+	if err != nil {
+		return nil, fmt.Errorf("%w: list containers: %v", runners.ErrEngine, err)
+	}
+	var ids []string
+	for _, c := range list.Items {
+		if _, err := cli.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true}); err != nil && !cerrdefs.IsNotFound(err) {
+			return ids, fmt.Errorf("remove %s: %w", short(c.ID), err)
+		}
+		ids = append(ids, c.ID)
+	}
+	return ids, nil
+}
+
+// Leftovers lists the ids of containers with the reprise label.
+func Leftovers(ctx context.Context, cli *client.Client) ([]string, error) {
+	list, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: make(client.Filters).Add("label", runners.Label)})
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, c := range list.Items {
+		ids = append(ids, c.ID)
+	}
+	return ids, nil
+}
+
+func short(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}
+
+// tailBuffer keeps the last max bytes written (the container's stderr).
+type tailBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+	max int
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf.Write(p)
+	if t.buf.Len() > t.max {
+		b := t.buf.Bytes()[t.buf.Len()-t.max:]
+		nb := make([]byte, len(b))
+		copy(nb, b)
+		t.buf.Reset()
+		t.buf.Write(nb)
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.buf.String()
+}

@@ -1,0 +1,163 @@
+// Package process runs the jsonl-stdio protocol against a local executable:
+// for developing a model server without containers. Nothing is sandboxed or
+// pinned; Info().Pinned is false and reports say so.
+package process
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/reprise-dev/reprise/runners"
+	"github.com/reprise-dev/reprise/runners/jsonl"
+)
+
+// Defaults of the timeouts.
+const (
+	DefaultRunTimeout     = 30 * time.Second
+	DefaultSessionTimeout = 30 * time.Minute
+)
+
+// Runner starts the executable Entrypoint with Args for each session.
+type Runner struct {
+	Entrypoint string
+	Args       []string
+}
+
+// Start starts the executable with $REPRISE_MODEL and $REPRISE_CONFIG set to
+// the spec's files. spec.Image is ignored: the environment is not pinned.
+func (r *Runner) Start(ctx context.Context, spec runners.Spec) (runners.Session, error) {
+	if spec.Protocol != "" && spec.Protocol != "jsonl-stdio" {
+		return nil, fmt.Errorf("%w: protocol %s (the process runner speaks jsonl-stdio)", runners.ErrUnsupported, spec.Protocol)
+	}
+	path, err := exec.LookPath(r.Entrypoint)
+	if err != nil {
+		return nil, fmt.Errorf("%w: entrypoint %s: %v", runners.ErrImageUnavailable, r.Entrypoint, err)
+	}
+	timeout := spec.SessionTimeout
+	if timeout == 0 {
+		timeout = DefaultSessionTimeout
+	}
+	cmd := exec.Command(path, r.Args...)
+	cmd.Env = append(os.Environ(), runners.ModelEnv+"="+spec.ModelPath, runners.ConfigEnv+"="+spec.ConfigPath)
+	for k, v := range spec.Env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // kill the whole group on Close
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	s := &session{cmd: cmd, stderr: &tail{max: 4096}, spec: spec, deadline: time.Now().Add(timeout), done: make(chan struct{})}
+	cmd.Stderr = s.stderr
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("%w: start %s: %v", runners.ErrCrashed, path, err)
+	}
+	s.conn = jsonl.New(stdin, stdout)
+	s.conn.OnEOF = s.exitDetail
+	go func() { s.waitErr = cmd.Wait(); close(s.done) }()
+	s.info = runners.Info{Runner: "process", Pinned: false, Entrypoint: path}
+	return s, nil
+}
+
+type session struct {
+	cmd      *exec.Cmd
+	conn     *jsonl.Conn
+	stderr   *tail
+	spec     runners.Spec
+	info     runners.Info
+	deadline time.Time
+	done     chan struct{}
+	waitErr  error
+	once     sync.Once
+}
+
+var _ runners.Session = (*session)(nil)
+
+func (s *session) Info() runners.Info { return s.info }
+
+func (s *session) Run(ctx context.Context, req runners.Request) (runners.Response, error) {
+	timeout := s.spec.RunTimeout
+	if timeout == 0 {
+		timeout = DefaultRunTimeout
+	}
+	left := time.Until(s.deadline)
+	if left <= 0 {
+		return runners.Response{}, &runners.RunError{Run: s.conn.Runs(), Err: fmt.Errorf("%w: the session timeout has passed", runners.ErrTimeout)}
+	}
+	return s.conn.Do(ctx, req, min(timeout, left))
+}
+
+func (s *session) exitDetail() error {
+	select {
+	case <-s.done:
+	case <-time.After(2 * time.Second):
+	}
+	var parts []string
+	select {
+	case <-s.done:
+		var ee *exec.ExitError
+		if errors.As(s.waitErr, &ee) {
+			parts = append(parts, "process "+ee.ProcessState.String())
+		} else if s.waitErr == nil {
+			parts = append(parts, "process exited with status 0")
+		}
+	default:
+	}
+	if t := strings.TrimSpace(s.stderr.String()); t != "" {
+		parts = append(parts, "stderr: "+t)
+	}
+	if len(parts) == 0 {
+		return nil
+	}
+	return errors.New(strings.Join(parts, "; "))
+}
+
+// Close kills the process group and reaps it. Safe to call more than once.
+func (s *session) Close(ctx context.Context) error {
+	s.once.Do(func() {
+		if s.cmd.Process != nil {
+			syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+		}
+		select {
+		case <-s.done:
+		case <-time.After(10 * time.Second):
+		}
+	})
+	return nil
+}
+
+type tail struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+	max int
+}
+
+func (t *tail) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf.Write(p)
+	if t.buf.Len() > t.max {
+		b := append([]byte(nil), t.buf.Bytes()[t.buf.Len()-t.max:]...)
+		t.buf.Reset()
+		t.buf.Write(b)
+	}
+	return len(p), nil
+}
+
+func (t *tail) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.buf.String()
+}
