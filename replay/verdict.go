@@ -3,7 +3,6 @@ package replay
 import (
 	"fmt"
 	"math"
-	"sort"
 )
 
 // Verdict is the outcome of one record's replay.
@@ -96,6 +95,20 @@ func RankPValue(x float64, ref []float64) float64 {
 
 func ptr[T any](v T) *T { return &v }
 
+// midRank is the stored value's mid-rank position among ref, in [0, 1]:
+// (#{r < x} + #{r = x}/2) / n.
+func midRank(x float64, ref []float64) float64 {
+	var lt, eq int
+	for _, r := range ref {
+		if r < x {
+			lt++
+		} else if r == x {
+			eq++
+		}
+	}
+	return (float64(lt) + float64(eq)/2) / float64(len(ref))
+}
+
 // Evaluate runs the tests of the stored output against the replay outcomes
 // and applies the verdict rules. exact is the pinned-seed result (nil when
 // the record has no seed).
@@ -175,16 +188,14 @@ func Evaluate(stored Stored, outs []Outcome, exact *bool, rules Rules) (*Evaluat
 		}
 		tr := TestResult{
 			Name:   "score_rank",
-			Method: "two-sided conformal rank p-value of the stored score among replays with the same label: 2·min((1+#{s≤x}), (1+#{s≥x}))/(m+1)",
+			Method: "statistic: mid-rank of the stored score among replays with the same label; two-sided conformal rank p-value of the stored score among replays with the same label: 2·min((1+#{s≤x}), (1+#{s≥x}))/(m+1)",
 			N:      ptr(len(ref)),
 		}
 		if len(ref) == 0 {
 			tr.Skipped = "no replay produced a score with the stored label"
 		} else {
 			p := RankPValue(*stored.Score, ref)
-			sort.Float64s(ref)
-			rank := sort.SearchFloat64s(ref, *stored.Score)
-			tr.Statistic = ptr(float64(rank) / float64(len(ref)))
+			tr.Statistic = ptr(midRank(*stored.Score, ref))
 			tr.PValue = ptr(p)
 			tr.Rejected = ptr(p < rules.Alpha)
 			scoreTested = true

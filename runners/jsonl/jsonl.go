@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"sync"
 	"time"
 
@@ -134,7 +135,7 @@ func (c *Conn) Do(ctx context.Context, req runners.Request, timeout time.Duratio
 	select {
 	case lr, ok := <-c.lines:
 		if !ok || lr.err != nil {
-			if !ok || lr.err == io.EOF || errors.Is(lr.err, io.ErrClosedPipe) {
+			if !ok || lr.err == io.EOF || errors.Is(lr.err, io.ErrClosedPipe) || errors.Is(lr.err, os.ErrClosed) {
 				return fail(fmt.Errorf("%w: the system closed its output%s", runners.ErrCrashed, c.eofDetail()))
 			}
 			return fail(fmt.Errorf("%w: reading the response: %v%s", runners.ErrProtocol, lr.err, c.eofDetail()))

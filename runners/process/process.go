@@ -55,13 +55,19 @@ func (r *Runner) Start(ctx context.Context, spec runners.Spec) (runners.Session,
 	if err != nil {
 		return nil, err
 	}
-	stdout, err := cmd.StdoutPipe()
+	// An os.Pipe of our own, not StdoutPipe: Wait closes StdoutPipe's read end
+	// when the process exits, racing with the reader of its last lines.
+	stdout, stdoutW, err := os.Pipe()
 	if err != nil {
 		return nil, err
 	}
-	s := &session{cmd: cmd, stderr: &tail{max: 4096}, spec: spec, deadline: time.Now().Add(timeout), done: make(chan struct{})}
+	cmd.Stdout = stdoutW
+	s := &session{cmd: cmd, stdout: stdout, stderr: &tail{max: 4096}, spec: spec, deadline: time.Now().Add(timeout), done: make(chan struct{})}
 	cmd.Stderr = s.stderr
-	if err := cmd.Start(); err != nil {
+	err = cmd.Start()
+	stdoutW.Close() // the child holds its own copy
+	if err != nil {
+		stdout.Close()
 		return nil, fmt.Errorf("%w: start %s: %v", runners.ErrCrashed, path, err)
 	}
 	s.conn = jsonl.New(stdin, stdout)
@@ -73,6 +79,7 @@ func (r *Runner) Start(ctx context.Context, spec runners.Spec) (runners.Session,
 
 type session struct {
 	cmd      *exec.Cmd
+	stdout   *os.File
 	conn     *jsonl.Conn
 	stderr   *tail
 	spec     runners.Spec
@@ -134,6 +141,7 @@ func (s *session) Close(ctx context.Context) error {
 		case <-s.done:
 		case <-time.After(10 * time.Second):
 		}
+		s.stdout.Close()
 	})
 	return nil
 }

@@ -1,0 +1,294 @@
+package docker
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/moby/moby/client"
+
+	"github.com/reprise-dev/reprise/fixtures/dockertest"
+	"github.com/reprise-dev/reprise/fixtures/image"
+	"github.com/reprise-dev/reprise/runners"
+	"github.com/reprise-dev/reprise/runners/runnertest"
+)
+
+var (
+	buildOnce sync.Once
+	built     image.Result
+	buildErr  error
+)
+
+// fixture builds the fixture image once per test binary.
+func fixture(t testing.TB) (*client.Client, image.Result) {
+	t.Helper()
+	cli := dockertest.Require(t)
+	buildOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		built, buildErr = image.Build(ctx, cli, image.Options{})
+	})
+	if buildErr != nil {
+		t.Fatalf("build fixture image: %v", buildErr)
+	}
+	return cli, built
+}
+
+func root() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..")
+}
+
+func fixturePaths(t testing.TB) (model, config string, input []byte) {
+	r := root()
+	input, err := os.ReadFile(filepath.Join(r, "fixtures", "inputs", "application-demo.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Join(r, "fixtures", "models", "loan-approver-2.4.1.safetensors"),
+		filepath.Join(r, "fixtures", "configs", "loan-params-3.json"), input
+}
+
+// noLeftovers fails the test if a container with the reprise label exists.
+func noLeftovers(t *testing.T, cli *client.Client) {
+	t.Helper()
+	ids, err := Leftovers(context.Background(), cli)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ids) > 0 {
+		t.Errorf("containers with the reprise label left: %v", ids)
+		RemoveLeftovers(context.Background(), cli)
+	}
+}
+
+func newRunner(t *testing.T, cli *client.Client) *Runner {
+	t.Helper()
+	r, err := New(context.Background(), Options{Client: cli})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func TestConformance(t *testing.T) {
+	cli, img := fixture(t)
+	model, config, input := fixturePaths(t)
+	runnertest.Run(t, newRunner(t, cli), runnertest.Fixture{
+		Image: img.ID, ModelPath: model, ConfigPath: config, Input: input,
+		AfterClose: func(t *testing.T) { noLeftovers(t, cli) },
+	})
+}
+
+// TestSandboxFromInside asks the fixture's probe what the sandbox allows.
+func TestSandboxFromInside(t *testing.T) {
+	cli, img := fixture(t)
+	t.Cleanup(func() { noLeftovers(t, cli) })
+	model, config, _ := fixturePaths(t)
+	r := newRunner(t, cli)
+	s, err := r.Start(context.Background(), runners.Spec{Image: img.ID, ModelPath: model, ConfigPath: config,
+		Limits: runners.Limits{MemoryBytes: 64 << 20, NanoCPUs: 5e8, Pids: 16}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(context.Background())
+	resp, err := s.Run(context.Background(), runners.Request{Input: json.RawMessage(`{"probe": true}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var probe map[string]string
+	if resp.Text == nil || json.Unmarshal([]byte(*resp.Text), &probe) != nil {
+		t.Fatalf("probe answered %q", resp.Raw)
+	}
+	t.Logf("probe: %v", probe)
+	for _, k := range []string{"net_public", "net_docker_host", "write_root", "write_reprise"} {
+		if probe[k] == "ok" || probe[k] == "" {
+			t.Errorf("%s = %q: the sandbox allowed it", k, probe[k])
+		}
+	}
+	if probe["write_tmp"] != "ok" {
+		t.Errorf("write_tmp = %q: /tmp must be writable", probe["write_tmp"])
+	}
+	if probe["uid"] != "65534" || probe["gid"] != "65534" {
+		t.Errorf("uid/gid = %s/%s, want 65534", probe["uid"], probe["gid"])
+	}
+	if probe["cap_eff"] != "0000000000000000" {
+		t.Errorf("CapEff = %s, want none", probe["cap_eff"])
+	}
+	insp, err := cli.ContainerInspect(context.Background(), s.Info().ContainerID, client.ContainerInspectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc := insp.Container.HostConfig
+	if !hc.ReadonlyRootfs || string(hc.NetworkMode) != "none" || hc.Memory != 64<<20 || hc.MemorySwap != 64<<20 ||
+		hc.NanoCPUs != 5e8 || hc.PidsLimit == nil || *hc.PidsLimit != 16 || len(hc.CapDrop) != 1 || hc.CapDrop[0] != "ALL" ||
+		!strings.Contains(strings.Join(hc.SecurityOpt, ","), "no-new-privileges") {
+		t.Errorf("host config not sandboxed: %+v", hc)
+	}
+	if insp.Container.Config.Labels[runners.Label] != "1" {
+		t.Errorf("labels %v", insp.Container.Config.Labels)
+	}
+	for _, m := range insp.Container.Mounts {
+		if m.RW {
+			t.Errorf("mount %s is writable", m.Destination)
+		}
+	}
+}
+
+func randomDigest() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return "sha256:" + hex.EncodeToString(b)
+}
+
+func TestResolveErrors(t *testing.T) {
+	cli, _ := fixture(t)
+	r := newRunner(t, cli)
+	ctx := context.Background()
+	cases := []struct {
+		ref  string
+		want error
+	}{
+		{"reprise-fixture/loan:dev", runners.ErrNotPinned},
+		{"reprise-fixture/loan", runners.ErrNotPinned},
+		{randomDigest(), runners.ErrImageUnavailable},
+		// No registry listens on port 1: the pull fails at once.
+		{"127.0.0.1:1/reprise/absent@" + randomDigest(), runners.ErrImageUnavailable},
+	}
+	for _, c := range cases {
+		_, err := r.Start(ctx, runners.Spec{Image: c.ref})
+		if !errors.Is(err, c.want) {
+			t.Errorf("Start(%s) = %v, want %v", c.ref, err, c.want)
+		} else if c.want == runners.ErrImageUnavailable && !strings.Contains(err.Error(), strings.Split(c.ref, "@")[0]) {
+			t.Errorf("error does not name the reference: %v", err)
+		}
+	}
+	noLeftovers(t, cli)
+}
+
+// TestPullByDigest pushes a fixture image to a registry this test serves on
+// 127.0.0.1, removes it locally, and starts a session by name@digest: the
+// runner pulls it and verifies the repo digest.
+func TestPullByDigest(t *testing.T) {
+	cli, _ := fixture(t)
+	ctx := context.Background()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
+	defer srv.Close()
+	host := ln.Addr().String()
+	// A distinct image, so removing it does not disturb other tests.
+	tag := host + "/reprise/loan:pushtest"
+	img, err := image.Build(ctx, cli, image.Options{Tag: tag, Labels: map[string]string{"reprise.test": "pull-" + host}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	push, err := cli.ImagePush(ctx, tag, client.ImagePushOptions{RegistryAuth: "e30="})
+	if err != nil {
+		t.Fatalf("push: %v", err)
+	}
+	for msg, err := range push.JSONMessages(ctx) {
+		if err != nil || msg.Error != nil {
+			t.Fatalf("push: %v %v", err, msg.Error)
+		}
+	}
+	push.Close()
+	insp, err := cli.ImageInspect(ctx, img.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pinned string
+	for _, rd := range insp.RepoDigests {
+		if strings.HasPrefix(rd, host+"/reprise/loan@") {
+			pinned = rd
+		}
+	}
+	if pinned == "" {
+		t.Fatalf("no repo digest after push: %v", insp.RepoDigests)
+	}
+	if _, err := cli.ImageRemove(ctx, img.ID, client.ImageRemoveOptions{Force: true}); err != nil {
+		t.Fatalf("remove: %v", err)
+	}
+	defer cli.ImageRemove(ctx, pinned, client.ImageRemoveOptions{Force: true})
+	if _, err := cli.ImageInspect(ctx, pinned); err == nil {
+		t.Fatal("image still present after removal")
+	}
+
+	model, config, input := fixturePaths(t)
+	r := newRunner(t, cli)
+	s, err := r.Start(ctx, runners.Spec{Image: pinned, ModelPath: model, ConfigPath: config})
+	if err != nil {
+		t.Fatalf("Start(%s): %v", pinned, err)
+	}
+	defer func() { s.Close(ctx); noLeftovers(t, cli) }()
+	info := s.Info()
+	if !info.Pulled || info.RepoDigest != pinned || info.ImageID != img.ID {
+		t.Fatalf("info %+v, want pulled %s as %s", info, pinned, img.ID)
+	}
+	if _, err := s.Run(ctx, runners.Request{Input: input, Params: runners.Params{}}); err != nil {
+		t.Fatal(err)
+	}
+	// The same name with another digest is not silently replaced by the local one.
+	other := host + "/reprise/loan@" + randomDigest()
+	if _, err := r.Start(ctx, runners.Spec{Image: other}); !errors.Is(err, runners.ErrImageUnavailable) {
+		t.Fatalf("Start(%s) = %v, want ErrImageUnavailable", other, err)
+	}
+}
+
+func TestEngineUnavailable(t *testing.T) {
+	cli, err := client.New(client.WithHost("tcp://127.0.0.1:1"), client.WithAPIVersionNegotiation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := New(context.Background(), Options{Client: cli}); !errors.Is(err, runners.ErrEngine) {
+		t.Fatalf("New = %v, want ErrEngine", err)
+	}
+}
+
+// BenchmarkDockerRuns measures the harness's own overhead per run: b.N runs
+// of the fixture in one container (go test -bench DockerRuns -benchtime 1000x).
+func BenchmarkDockerRuns(b *testing.B) {
+	cli, img := fixture(b)
+	model, config, input := fixturePaths(b)
+	r, err := New(context.Background(), Options{Client: cli})
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, err := r.Start(context.Background(), runners.Spec{Image: img.ID, ModelPath: model, ConfigPath: config})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close(context.Background())
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		seed := int64(i)
+		if _, err := s.Run(context.Background(), runners.Request{Input: input, Params: runners.Params{Seed: &seed}}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "runs/s")
+}
+
+var _ = fmt.Sprint
+var _ http.Handler

@@ -1,0 +1,139 @@
+// Package runnertest is the conformance suite every runner passes: the real
+// Docker runner and the process runner run it against the fixture loan
+// approver (fixtures/loanserver), with its test switches.
+package runnertest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/reprise-dev/reprise/runners"
+)
+
+// Starter is what a runner offers.
+type Starter interface {
+	Start(ctx context.Context, spec runners.Spec) (runners.Session, error)
+}
+
+// Fixture says where the fixture system's files are.
+type Fixture struct {
+	Image      string // pinned image (docker) or "" (process)
+	ModelPath  string
+	ConfigPath string
+	Input      json.RawMessage
+	// AfterClose is called after each session is closed, e.g. to check that
+	// no container is left.
+	AfterClose func(t *testing.T)
+}
+
+func (f Fixture) spec(env map[string]string) runners.Spec {
+	return runners.Spec{Image: f.Image, ModelPath: f.ModelPath, ConfigPath: f.ConfigPath, Env: env,
+		Protocol: "jsonl-stdio", RunTimeout: 3 * time.Second, SessionTimeout: time.Minute}
+}
+
+func seed(s int64) runners.Params { return runners.Params{Seed: &s} }
+
+func start(t *testing.T, r Starter, f Fixture, env map[string]string) runners.Session {
+	t.Helper()
+	s, err := r.Start(context.Background(), f.spec(env))
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(context.Background()); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+		if err := s.Close(context.Background()); err != nil {
+			t.Errorf("second Close: %v", err)
+		}
+		if f.AfterClose != nil {
+			f.AfterClose(t)
+		}
+	})
+	return s
+}
+
+// Run runs the conformance suite.
+func Run(t *testing.T, r Starter, f Fixture) {
+	t.Run("same seed same bytes, many runs in one session", func(t *testing.T) {
+		s := start(t, r, f, nil)
+		ctx := context.Background()
+		first, err := s.Run(ctx, runners.Request{Input: f.Input, Params: seed(42)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first.Label == nil || first.Score == nil || len(first.Raw) == 0 {
+			t.Fatalf("response %+v", first)
+		}
+		labels := map[string]int{}
+		for i := range 200 {
+			resp, err := s.Run(ctx, runners.Request{Input: f.Input, Params: seed(int64(i))})
+			if err != nil {
+				t.Fatalf("run %d: %v", i, err)
+			}
+			labels[*resp.Label]++
+		}
+		again, err := s.Run(ctx, runners.Request{Input: f.Input, Params: seed(42)})
+		if err != nil || !bytes.Equal(again.Raw, first.Raw) {
+			t.Fatalf("seed 42 again: %q vs %q (%v)", again.Raw, first.Raw, err)
+		}
+		if len(labels) < 2 {
+			t.Fatalf("200 seeds gave one label: %v", labels)
+		}
+	})
+	t.Run("an error answer is a protocol error naming the run", func(t *testing.T) {
+		s := start(t, r, f, nil)
+		_, err := s.Run(context.Background(), runners.Request{Input: json.RawMessage(`{"income": 1}`), Params: seed(1)})
+		var re *runners.RunError
+		if !errors.Is(err, runners.ErrProtocol) || !errors.As(err, &re) || re.Run != 0 {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("a crash mid-session", func(t *testing.T) {
+		s := start(t, r, f, map[string]string{"REPRISE_FIXTURE_CRASH_AFTER": "3"})
+		var err error
+		for i := 0; i < 5 && err == nil; i++ {
+			_, err = s.Run(context.Background(), runners.Request{Input: f.Input, Params: seed(int64(i))})
+		}
+		var re *runners.RunError
+		if !errors.Is(err, runners.ErrCrashed) || !errors.As(err, &re) || re.Run != 3 {
+			t.Fatalf("err = %v, want ErrCrashed at run 3", err)
+		}
+		t.Logf("crash reported as: %v", err)
+	})
+	t.Run("a hang", func(t *testing.T) {
+		s := start(t, r, f, map[string]string{"REPRISE_FIXTURE_HANG_AFTER": "1"})
+		if _, err := s.Run(context.Background(), runners.Request{Input: f.Input, Params: seed(1)}); err != nil {
+			t.Fatal(err)
+		}
+		t0 := time.Now()
+		_, err := s.Run(context.Background(), runners.Request{Input: f.Input, Params: seed(2)})
+		var re *runners.RunError
+		if !errors.Is(err, runners.ErrTimeout) || !errors.As(err, &re) || re.Run != 1 {
+			t.Fatalf("err = %v, want ErrTimeout at run 1", err)
+		}
+		if d := time.Since(t0); d > 20*time.Second {
+			t.Fatalf("timeout took %s", d)
+		}
+	})
+	t.Run("a line that is not JSON", func(t *testing.T) {
+		s := start(t, r, f, map[string]string{"REPRISE_FIXTURE_GARBAGE_AFTER": "0"})
+		_, err := s.Run(context.Background(), runners.Request{Input: f.Input, Params: seed(1)})
+		if !errors.Is(err, runners.ErrProtocol) {
+			t.Fatalf("err = %v, want ErrProtocol", err)
+		}
+	})
+	t.Run("cancelled context", func(t *testing.T) {
+		s := start(t, r, f, map[string]string{"REPRISE_FIXTURE_HANG_AFTER": "0"})
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() { time.Sleep(200 * time.Millisecond); cancel() }()
+		_, err := s.Run(ctx, runners.Request{Input: f.Input, Params: seed(1)})
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("err = %v, want context.Canceled", err)
+		}
+	})
+}
