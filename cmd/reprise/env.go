@@ -32,11 +32,6 @@ type envReport struct {
 	DockerError string `json:"docker_error,omitempty"`
 }
 
-// engineVersion reports the Docker engine version; set by the docker runner wiring.
-var engineVersion = func(ctx context.Context) (string, error) {
-	return "", fmt.Errorf("docker runner not built in")
-}
-
 func runEnv(ctx context.Context, s *streams, o *envOptions) error {
 	if o.Output != "text" && o.Output != "json" {
 		return usageErrorf("--output must be text or json, got %q", o.Output)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -54,6 +55,9 @@ func execute(ctx context.Context, s *streams, args []string) int {
 	if err == nil {
 		return 0
 	}
+	if strings.HasPrefix(err.Error(), "unknown command") {
+		err = &usageError{err}
+	}
 	code := exitCode(err)
 	var silent *silentError
 	if !errors.As(err, &silent) {
@@ -88,7 +92,24 @@ Exit codes: 0 reproduced/ok, 1 diverged, 2 usage or invalid input,
 		newVerifyCmd(g, s),
 		newEnvCmd(g, s),
 		newStatsCmd(g, s),
+		newCleanCmd(g, s),
 	)
 	addReplayCmd(root, g, s)
+	wrapArgs(root)
 	return root
+}
+
+// wrapArgs makes every positional-argument error a usage error (exit 2).
+func wrapArgs(c *cobra.Command) {
+	if v := c.Args; v != nil {
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if err := v(cmd, args); err != nil {
+				return usageErrorf("%v (see '%s --help')", err, cmd.CommandPath())
+			}
+			return nil
+		}
+	}
+	for _, sub := range c.Commands() {
+		wrapArgs(sub)
+	}
 }

@@ -19,7 +19,11 @@ func newRunner(ctx context.Context, o *runnerOptions, log *slog.Logger) (replay.
 	if o.Runner == "process" {
 		return &process.Runner{Entrypoint: o.Entrypoint}, nil
 	}
-	return docker.New(ctx, docker.Options{Logger: log})
+	r, err := docker.New(ctx, docker.Options{Logger: log})
+	if err != nil {
+		return nil, err // not a typed nil
+	}
+	return r, nil
 }
 
 // closeRunner releases a runner's resources (the engine client) if it holds any.
@@ -29,13 +33,12 @@ func closeRunner(r replay.Runner) {
 	}
 }
 
-func init() {
-	engineVersion = func(ctx context.Context) (string, error) {
-		r, err := docker.New(ctx, docker.Options{})
-		if err != nil {
-			return "", err
-		}
-		defer r.Close()
-		return r.Engine(), nil
+// engineVersion reports the Docker engine's version, e.g. "docker 20.10.24 (API 1.41)".
+func engineVersion(ctx context.Context) (string, error) {
+	r, err := docker.New(ctx, docker.Options{})
+	if err != nil {
+		return "", err
 	}
+	defer r.Close()
+	return r.Engine(), nil
 }

@@ -1,0 +1,358 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/moby/moby/client"
+
+	"github.com/reprise-dev/reprise/fixtures/dockertest"
+	"github.com/reprise-dev/reprise/fixtures/image"
+	"github.com/reprise-dev/reprise/replay"
+	"github.com/reprise-dev/reprise/runners/docker"
+	"github.com/reprise-dev/reprise/runners/hwclass"
+)
+
+// TestMain lets the test binary act as the reprise binary (for signal tests).
+func TestMain(m *testing.M) {
+	if os.Getenv("REPRISE_TEST_AS_CLI") == "1" {
+		os.Exit(run())
+	}
+	os.Exit(m.Run())
+}
+
+var (
+	imgOnce sync.Once
+	imgRes  image.Result
+	imgErr  error
+)
+
+func fixtureImage(t *testing.T) (*client.Client, string) {
+	t.Helper()
+	cli := dockertest.Require(t)
+	imgOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		imgRes, imgErr = image.Build(ctx, cli, image.Options{})
+	})
+	if imgErr != nil {
+		t.Fatalf("build fixture image: %v", imgErr)
+	}
+	t.Cleanup(func() {
+		ids, err := docker.Leftovers(context.Background(), cli)
+		if err != nil {
+			t.Error(err)
+		}
+		if len(ids) > 0 {
+			t.Errorf("containers with the reprise label left: %v", ids)
+			docker.RemoveLeftovers(context.Background(), cli)
+		}
+	})
+	return cli, imgRes.ID
+}
+
+func repoRoot() string { return filepath.Join("..", "..") }
+
+func fx(parts ...string) string { return filepath.Join(append([]string{repoRoot(), "fixtures"}, parts...)...) }
+
+// capture makes a record of the fixture system through the CLI.
+func captureRec(t *testing.T, st, img, model, reqID string, extra ...string) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), reqID+".json")
+	args := append([]string{"--store", st, "record", "create", "--capture", "--image", img,
+		"--input", fx("inputs", "application-demo.json"), "--model", fx("models", "loan-approver-"+model+".safetensors"),
+		"--config", fx("configs", "loan-params-3.json"), "--seed", "42", "--request-id", reqID, "-o", out}, extra...)
+	if r := cli(t, "", args...); r.code != 0 {
+		t.Fatalf("capture: exit %d: %s", r.code, r.err)
+	}
+	return out
+}
+
+func readRecord(t *testing.T, path string) map[string]any {
+	var m map[string]any
+	b, err := os.ReadFile(path)
+	if err != nil || json.Unmarshal(b, &m) != nil {
+		t.Fatalf("read %s: %v", path, err)
+	}
+	return m
+}
+
+func TestReplayReproducedAndDiverged(t *testing.T) {
+	_, img := fixtureImage(t)
+	st := filepath.Join(t.TempDir(), "store")
+	good := captureRec(t, st, img, "2.4.1", "req_good")
+	outDir := filepath.Join(t.TempDir(), "out")
+	r := cli(t, "", "--store", st, "replay", good, "-n", "300", "--out", outDir, "--output", "json")
+	if r.code != 0 {
+		t.Fatalf("replay: exit %d\n%s\n%s", r.code, r.out, r.err)
+	}
+	var rep replay.Report
+	b, _ := os.ReadFile(filepath.Join(outDir, "report.json"))
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Verdict != replay.Reproduced || rep.Exact == nil || !rep.Exact.ExactMatch || rep.Runner.Runner != "docker" || rep.Runner.ImageID != img {
+		t.Fatalf("report: verdict %s exact %+v runner %+v", rep.Verdict, rep.Exact, rep.Runner)
+	}
+	runs, err := replay.ReadRuns(filepath.Join(outDir, "runs.parquet"))
+	if err != nil || len(runs) != 301 || runs[0].Kind != "pinned" || runs[0].Seed != 42 {
+		t.Fatalf("runs.parquet: %v, %d rows", err, len(runs))
+	}
+	// Repeatable: the same replay seed gives the same runs.
+	out2 := filepath.Join(t.TempDir(), "out2")
+	if r := cli(t, "", "--store", st, "replay", good, "-n", "300", "--out", out2); r.code != 0 {
+		t.Fatal(r.err)
+	}
+	runs2, _ := replay.ReadRuns(filepath.Join(out2, "runs.parquet"))
+	for i := range runs {
+		if runs[i].Seed != runs2[i].Seed || runs[i].OutputDigest != runs2[i].OutputDigest {
+			t.Fatalf("run %d differs between two replays", i)
+		}
+	}
+
+	// A decision stored by 2.4.2 in a record that pins 2.4.1 diverges.
+	by242 := readRecord(t, captureRec(t, st, img, "2.4.2", "req_242"))
+	out := by242["output"].(map[string]any)
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	if r := cli(t, "", "--store", st, "record", "create", "--image", img, "--input", fx("inputs", "application-demo.json"),
+		"--model", fx("models", "loan-approver-2.4.1.safetensors"), "--config", fx("configs", "loan-params-3.json"),
+		"--seed", "42", "--label", out["label"].(string), "--score", jsonNum(out["score"]), "--request-id", "req_bad", "-o", bad); r.code != 0 {
+		t.Fatal(r.err)
+	}
+	r = cli(t, "", "--store", st, "replay", bad, "-n", "400", "--out", filepath.Join(t.TempDir(), "o3"))
+	if r.code != 1 || !strings.Contains(r.out, "DIVERGED") {
+		t.Fatalf("diverged replay: exit %d\n%s\n%s", r.code, r.out, r.err)
+	}
+	// Both at once: the worst verdict decides the exit code.
+	r = cli(t, "", "--store", st, "replay", good, bad, "-n", "400", "--out", filepath.Join(t.TempDir(), "o4"))
+	if r.code != 1 || !strings.Contains(r.out, "REPRODUCED") || !strings.Contains(r.out, "DIVERGED") {
+		t.Fatalf("batch: exit %d\n%s", r.code, r.out)
+	}
+}
+
+func jsonNum(v any) string { b, _ := json.Marshal(v); return string(b) }
+
+func TestReplayNoisyKernelsReproduceBehaviorally(t *testing.T) {
+	_, img := fixtureImage(t)
+	st := filepath.Join(t.TempDir(), "store")
+	rec := captureRec(t, st, img, "2.4.1", "req_noisy", "--env", "REPRISE_FIXTURE_NOISE=1e-9")
+	outDir := filepath.Join(t.TempDir(), "out")
+	r := cli(t, "", "--store", st, "replay", rec, "-n", "200", "--out", outDir, "--env", "REPRISE_FIXTURE_NOISE=1e-9")
+	if r.code != 0 || !strings.Contains(r.out, "REPRODUCED (behavioral)") {
+		t.Fatalf("exit %d\n%s\n%s", r.code, r.out, r.err)
+	}
+}
+
+func TestReplayIntegrityFailsBeforeAnythingRuns(t *testing.T) {
+	_, img := fixtureImage(t)
+	st := filepath.Join(t.TempDir(), "store")
+	rec := captureRec(t, st, img, "2.4.1", "req_tamper")
+	d := readRecord(t, rec)["input"].(map[string]any)["digest"].(string)
+	p := filepath.Join(st, "blobs", "sha256", strings.TrimPrefix(d, "sha256:"))
+	os.Chmod(p, 0o644)
+	os.WriteFile(p, []byte(`{"income": 1000}`), 0o644)
+	// An unreachable engine: had the replay touched it, the exit would be 5.
+	t.Setenv("DOCKER_HOST", "tcp://127.0.0.1:1")
+	r := cli(t, "", "--store", st, "replay", rec, "-n", "10", "--out", filepath.Join(t.TempDir(), "o"))
+	if r.code != 4 || !strings.Contains(r.err, "input.digest") {
+		t.Fatalf("exit %d, stderr %s", r.code, r.err)
+	}
+}
+
+func TestReplayEnvironmentFailures(t *testing.T) {
+	_, img := fixtureImage(t)
+	st := filepath.Join(t.TempDir(), "store")
+	rec := captureRec(t, st, img, "2.4.1", "req_env")
+	tmp := t.TempDir()
+	cases := []struct {
+		name string
+		args []string
+		msg  string
+		rows int // rows of runs.parquet; -1 = no reports
+	}{
+		{"crash mid-session", []string{"--env", "REPRISE_FIXTURE_CRASH_AFTER=6"}, "run 6: system crashed", 7},
+		{"hang", []string{"--env", "REPRISE_FIXTURE_HANG_AFTER=3", "--run-timeout", "1s"}, "run 3: timed out", 4},
+		{"garbage", []string{"--env", "REPRISE_FIXTURE_GARBAGE_AFTER=2"}, "run 2: protocol error", 3},
+		{"session timeout", []string{"--env", "REPRISE_FIXTURE_HANG_AFTER=3", "--session-timeout", "2s", "--run-timeout", "1m"}, "session timeout", 4},
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			out := filepath.Join(tmp, c.name)
+			r := cli(t, "", append([]string{"--store", st, "replay", rec, "-n", "50", "--out", out}, c.args...)...)
+			if r.code != 5 || !strings.Contains(r.err, c.msg) {
+				t.Fatalf("exit %d, stderr %q, want 5 and %q", r.code, r.err, c.msg)
+			}
+			runs, err := replay.ReadRuns(filepath.Join(out, "runs.parquet"))
+			if err != nil || len(runs) != c.rows || runs[len(runs)-1].Error == "" {
+				t.Fatalf("partial runs: %v, %d rows (case %d)", err, len(runs), i)
+			}
+		})
+	}
+	t.Run("absent image", func(t *testing.T) {
+		m := readRecord(t, rec)
+		sys := m["system"].(map[string]any)
+		sys["image"] = "127.0.0.1:1/reprise/absent@sha256:" + strings.Repeat("ab", 32)
+		b, _ := json.Marshal(m)
+		p := filepath.Join(tmp, "absent.json")
+		os.WriteFile(p, b, 0o644)
+		// The system id no longer matches: that is an integrity failure first.
+		if r := cli(t, "", "--store", st, "replay", p); r.code != 4 {
+			t.Fatalf("exit %d: %s", r.code, r.err)
+		}
+		p2 := filepath.Join(tmp, "absent2.json")
+		if r := cli(t, "", "--store", st, "record", "create", "--image", sys["image"].(string), "--input", fx("inputs", "application-demo.json"),
+			"--model", fx("models", "loan-approver-2.4.1.safetensors"), "--config", fx("configs", "loan-params-3.json"),
+			"--label", "approved", "-o", p2); r.code != 0 {
+			t.Fatal(r.err)
+		}
+		r := cli(t, "", "--store", st, "replay", p2, "--out", filepath.Join(tmp, "absent"))
+		if r.code != 5 || !strings.Contains(r.err, "127.0.0.1:1/reprise/absent") || !strings.Contains(r.err, "image unavailable") {
+			t.Fatalf("exit %d, stderr %s", r.code, r.err)
+		}
+	})
+	t.Run("no engine", func(t *testing.T) {
+		t.Setenv("DOCKER_HOST", "tcp://127.0.0.1:1")
+		r := cli(t, "", "--store", st, "replay", rec, "--out", filepath.Join(tmp, "noengine"))
+		if r.code != 5 || !strings.Contains(r.err, "container engine unavailable") {
+			t.Fatalf("exit %d, stderr %s", r.code, r.err)
+		}
+	})
+}
+
+func TestReplayHardwareClass(t *testing.T) {
+	_, img := fixtureImage(t)
+	st := filepath.Join(t.TempDir(), "store")
+	other := "cpu/riscv64/rva22"
+	if hwclass.Detect(context.Background()) == other {
+		other = "cpu/amd64/x86-64-v1"
+	}
+	rec := filepath.Join(t.TempDir(), "hw.json")
+	if r := cli(t, "", "--store", st, "record", "create", "--image", img, "--input", fx("inputs", "application-demo.json"),
+		"--model", fx("models", "loan-approver-2.4.1.safetensors"), "--config", fx("configs", "loan-params-3.json"),
+		"--label", "approved", "--hardware-class", other, "--request-id", "req_hw", "-o", rec); r.code != 0 {
+		t.Fatal(r.err)
+	}
+	out := filepath.Join(t.TempDir(), "o")
+	r := cli(t, "", "--store", st, "replay", rec, "-n", "50", "--out", out)
+	if r.code != 5 || !strings.Contains(r.err, "hardware class mismatch") || !strings.Contains(r.err, other) {
+		t.Fatalf("exit %d, stderr %s", r.code, r.err)
+	}
+	r = cli(t, "", "--store", st, "replay", rec, "-n", "50", "--out", out, "--allow-hardware-mismatch")
+	if r.code != 0 {
+		t.Fatalf("override: exit %d, %s", r.code, r.err)
+	}
+	var rep replay.Report
+	b, _ := os.ReadFile(filepath.Join(out, "report.json"))
+	json.Unmarshal(b, &rep)
+	md, _ := os.ReadFile(filepath.Join(out, "report.md"))
+	if !rep.Hardware.Override || rep.Hardware.Match || !strings.Contains(string(md), "hardware class mismatch overridden") {
+		t.Fatalf("override not stated: %+v\n%s", rep.Hardware, md)
+	}
+}
+
+// TestReplayCtrlC interrupts a replay whose system hangs: exit 130 and the
+// container removed.
+func TestReplayCtrlC(t *testing.T) {
+	cli, img := fixtureImage(t)
+	st := filepath.Join(t.TempDir(), "store")
+	rec := captureRec(t, st, img, "2.4.1", "req_sigint")
+	cmd := exec.Command(os.Args[0], "--store", st, "replay", rec, "-n", "50", "--run-timeout", "5m",
+		"--env", "REPRISE_FIXTURE_HANG_AFTER=2", "--out", filepath.Join(t.TempDir(), "o"))
+	cmd.Env = append(os.Environ(), "REPRISE_TEST_AS_CLI=1")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Wait for the container to exist, then a little for it to hang.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ids, _ := docker.Leftovers(context.Background(), cli)
+		if len(ids) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("no container appeared; stderr %s", stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond)
+	cmd.Process.Signal(syscall.SIGINT)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("replay did not stop after SIGINT")
+	}
+	if code := cmd.ProcessState.ExitCode(); code != 130 {
+		t.Fatalf("exit %d, want 130; stderr %s", code, stderr.String())
+	}
+	if ids, _ := docker.Leftovers(context.Background(), cli); len(ids) > 0 {
+		t.Fatalf("container left after Ctrl-C: %v", ids)
+	}
+}
+
+func buildLoanserver(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "loanserver")
+	c := exec.Command("go", "build", "-o", bin, "./fixtures/loanserver")
+	c.Dir = repoRoot()
+	if out, err := c.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func TestReplayProcessRunner(t *testing.T) {
+	bin := buildLoanserver(t)
+	st := filepath.Join(t.TempDir(), "store")
+	img := "sha256:" + strings.Repeat("0", 64) // not used by the process runner
+	rec := captureRec(t, st, img, "2.4.1", "req_proc", "--runner", "process", "--entrypoint", bin)
+	out := filepath.Join(t.TempDir(), "o")
+	r := cli(t, "", "--store", st, "replay", rec, "-n", "100", "--runner", "process", "--entrypoint", bin, "--out", out)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.err)
+	}
+	var rep replay.Report
+	b, _ := os.ReadFile(filepath.Join(out, "report.json"))
+	json.Unmarshal(b, &rep)
+	if rep.Runner.Pinned || rep.Runner.Runner != "process" || len(rep.Notes) == 0 || !strings.Contains(rep.Notes[0], "not pinned") {
+		t.Fatalf("report does not say the environment was not pinned: %+v %v", rep.Runner, rep.Notes)
+	}
+}
+
+func TestReplayUsageErrors(t *testing.T) {
+	dir := t.TempDir()
+	cases := []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"replay"}, "requires at least 1 arg"},
+		{[]string{"replay", "x.json", "-n", "0"}, "-n must be"},
+		{[]string{"replay", "x.json", "--alpha", "2"}, "--alpha"},
+		{[]string{"replay", "x.json", "--runner", "vm"}, "--runner must be"},
+		{[]string{"replay", "x.json", "--runner", "process"}, "--entrypoint"},
+		{[]string{"replay", "x.json", "--memory", "lots"}, "--memory"},
+		{[]string{"replay", "x.json", "--env", "NOEQUALS"}, "KEY=VALUE"},
+		{[]string{"replay", filepath.Join(dir, "missing.json")}, "no such file"},
+		{[]string{"replay", "x.json", "--bogus"}, "unknown flag"},
+	}
+	for _, c := range cases {
+		r := cli(t, "", append([]string{"--store", filepath.Join(dir, "s")}, c.args...)...)
+		if r.code != 2 || !strings.Contains(r.err, c.msg) {
+			t.Errorf("%v: exit %d, stderr %q, want 2 and %q", c.args, r.code, r.err, c.msg)
+		}
+	}
+}
