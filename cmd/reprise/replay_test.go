@@ -62,7 +62,9 @@ func fixtureImage(t *testing.T) (*client.Client, string) {
 
 func repoRoot() string { return filepath.Join("..", "..") }
 
-func fx(parts ...string) string { return filepath.Join(append([]string{repoRoot(), "fixtures"}, parts...)...) }
+func fx(parts ...string) string {
+	return filepath.Join(append([]string{repoRoot(), "fixtures"}, parts...)...)
+}
 
 // capture makes a record of the fixture system through the CLI.
 func captureRec(t *testing.T, st, img, model, reqID string, extra ...string) string {
