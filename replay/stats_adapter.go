@@ -1,8 +1,12 @@
 package replay
 
-import "gonum.org/v1/gonum/stat/distuv"
+import (
+	"math"
 
-// TEMPORARY until stats lands.
+	"gonum.org/v1/gonum/stat/distuv"
+)
+
+// clopperPearson is the exact two-sided interval for k/n at level conf.
 func clopperPearson(k, n int, conf float64) (float64, float64, error) {
 	a := (1 - conf) / 2
 	lo, hi := 0.0, 1.0
@@ -15,4 +19,12 @@ func clopperPearson(k, n int, conf float64) (float64, float64, error) {
 	return lo, hi, nil
 }
 
-func wilson(k, n int, conf float64) (float64, float64, error) { return clopperPearson(k, n, conf) }
+// wilson is the Wilson score interval for k/n at level conf.
+func wilson(k, n int, conf float64) (float64, float64, error) {
+	z := math.Sqrt2 * math.Erfcinv(1-conf)
+	nn := float64(n)
+	p := float64(k) / nn
+	c := (p + z*z/(2*nn)) / (1 + z*z/nn)
+	h := z / (1 + z*z/nn) * math.Sqrt(p*(1-p)/nn+z*z/(4*nn*nn))
+	return math.Max(0, c-h), math.Min(1, c+h), nil
+}
