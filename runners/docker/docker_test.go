@@ -6,12 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
-	"log"
-	"net"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -20,11 +14,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/moby/moby/client"
 
 	"github.com/reprise-dev/reprise/fixtures/dockertest"
 	"github.com/reprise-dev/reprise/fixtures/image"
+	"github.com/reprise-dev/reprise/fixtures/registrytest"
 	"github.com/reprise-dev/reprise/runners"
 	"github.com/reprise-dev/reprise/runners/runnertest"
 )
@@ -182,22 +176,14 @@ func TestResolveErrors(t *testing.T) {
 	noLeftovers(t, cli)
 }
 
-// TestPullByDigest pushes a fixture image to a registry this test serves on
-// 127.0.0.1, removes it locally, and starts a session by name@digest: the
+// TestPullByDigest pushes a fixture image to a registry this test runs (in
+// a container started with testcontainers-go, published on 127.0.0.1),
+// removes it locally, and starts a session by name@digest: the
 // runner pulls it and verifies the repo digest.
 func TestPullByDigest(t *testing.T) {
 	cli, _ := fixture(t)
 	ctx := context.Background()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewUnstartedServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
-	srv.Listener.Close()
-	srv.Listener = ln
-	srv.Start()
-	defer srv.Close()
-	host := ln.Addr().String()
+	host := registrytest.Start(t) // a registry container, published on 127.0.0.1
 	// A distinct image, so removing it does not disturb other tests.
 	tag := host + "/reprise/loan:pushtest"
 	img, err := image.Build(ctx, cli, image.Options{Tag: tag, Labels: map[string]string{"reprise.test": "pull-" + host}})
@@ -289,6 +275,3 @@ func BenchmarkDockerRuns(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "runs/s")
 }
-
-var _ = fmt.Sprint
-var _ http.Handler
