@@ -134,6 +134,11 @@ func TestReplayReproducedAndDiverged(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.out, "DIVERGED") {
 		t.Fatalf("diverged replay: exit %d\n%s\n%s", r.code, r.out, r.err)
 	}
+	// Too few runs to tell: 0 of 100 leaves the upper bound above 0.01.
+	r = cli(t, "", "--store", st, "replay", bad, "-n", "100", "--out", filepath.Join(t.TempDir(), "o5"))
+	if r.code != 3 || !strings.Contains(r.out, "INCONCLUSIVE") {
+		t.Fatalf("inconclusive replay: exit %d\n%s\n%s", r.code, r.out, r.err)
+	}
 	// Both at once: the worst verdict decides the exit code.
 	r = cli(t, "", "--store", st, "replay", good, bad, "-n", "400", "--out", filepath.Join(t.TempDir(), "o4"))
 	if r.code != 1 || !strings.Contains(r.out, "REPRODUCED") || !strings.Contains(r.out, "DIVERGED") {
