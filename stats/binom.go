@@ -1,0 +1,210 @@
+package stats
+
+import (
+	"fmt"
+	"math"
+
+	"gonum.org/v1/gonum/mathext"
+)
+
+// BinomResult is the result of an exact binomial test.
+type BinomResult struct {
+	Successes, Trials int
+	P                 float64 // the hypothesized probability
+	Estimate          float64 // Successes / Trials
+	PValue            float64
+	Lower, Upper      float64 // Clopper–Pearson interval at Conf
+	Conf              float64
+	Alternative       Alternative
+	Method            string
+	Warnings          []string
+}
+
+// binomCDF returns P(X ≤ k) for X ~ Binomial(n, p), via the regularized
+// incomplete beta function (accurate far into the tails).
+func binomCDF(k, n int, p float64) float64 {
+	switch {
+	case k < 0:
+		return 0
+	case k >= n:
+		return 1
+	case p == 0:
+		return 1
+	case p == 1:
+		return 0
+	}
+	return mathext.RegIncBeta(float64(n-k), float64(k+1), 1-p)
+}
+
+// binomSF returns P(X ≥ k).
+func binomSF(k, n int, p float64) float64 {
+	switch {
+	case k <= 0:
+		return 1
+	case k > n:
+		return 0
+	case p == 0:
+		return 0
+	case p == 1:
+		return 1
+	}
+	return mathext.RegIncBeta(float64(k), float64(n-k+1), p)
+}
+
+// binomPMF returns P(X = k), computed in log space.
+func binomPMF(k, n int, p float64) float64 {
+	if k < 0 || k > n {
+		return 0
+	}
+	if p == 0 {
+		if k == 0 {
+			return 1
+		}
+		return 0
+	}
+	if p == 1 {
+		if k == n {
+			return 1
+		}
+		return 0
+	}
+	lg := func(x float64) float64 { v, _ := math.Lgamma(x); return v }
+	return math.Exp(lg(float64(n+1)) - lg(float64(k+1)) - lg(float64(n-k+1)) + float64(k)*math.Log(p) + float64(n-k)*math.Log1p(-p))
+}
+
+func checkBinom(k, n int, p, conf float64) error {
+	switch {
+	case n < 1:
+		return fmt.Errorf("%w: trials = %d, want at least 1", ErrSampleSize, n)
+	case k < 0 || k > n:
+		return fmt.Errorf("%w: successes = %d outside [0, %d]", ErrDomain, k, n)
+	case !(p >= 0 && p <= 1):
+		return fmt.Errorf("%w: p = %g outside [0, 1]", ErrDomain, p)
+	case !(conf > 0 && conf < 1):
+		return fmt.Errorf("%w: confidence level %g outside (0, 1)", ErrDomain, conf)
+	}
+	return nil
+}
+
+// BinomTest is the exact binomial test of H0: the success probability is p,
+// as R's binom.test. The two-sided p-value sums the probabilities of all
+// outcomes no more likely than the observed one (with R's relative tolerance
+// 1+1e-7). The interval is Clopper–Pearson at conf, one-sided for Less and
+// Greater.
+func BinomTest(k, n int, p float64, alt Alternative, conf float64) (BinomResult, error) {
+	if err := checkBinom(k, n, p, conf); err != nil {
+		return BinomResult{}, err
+	}
+	r := BinomResult{Successes: k, Trials: n, P: p, Estimate: float64(k) / float64(n), Conf: conf, Alternative: alt,
+		Method: "Exact binomial test"}
+	switch alt {
+	case Less:
+		r.PValue = binomCDF(k, n, p)
+	case Greater:
+		r.PValue = binomSF(k, n, p)
+	default:
+		r.PValue = binomTwoSided(k, n, p)
+	}
+	var err error
+	r.Lower, r.Upper, err = ClopperPearson(k, n, conf, alt)
+	return r, err
+}
+
+// binomTwoSided follows R's binom.test: with d = dbinom(k), sum the
+// probabilities of the outcomes on the other side of the mode whose
+// probability is at most d·(1+1e-7).
+func binomTwoSided(k, n int, p float64) float64 {
+	if p == 0 {
+		if k == 0 {
+			return 1
+		}
+		return 0
+	}
+	if p == 1 {
+		if k == n {
+			return 1
+		}
+		return 0
+	}
+	relErr := 1 + 1e-7
+	d := binomPMF(k, n, p)
+	m := float64(n) * p
+	if float64(k) == m {
+		return 1
+	}
+	if float64(k) < m {
+		// count y in ceil(m)..n with dbinom(y) <= d*relErr
+		y := 0
+		for i := int(math.Ceil(m)); i <= n; i++ {
+			if binomPMF(i, n, p) <= d*relErr {
+				y = n - i + 1
+				break
+			}
+		}
+		return math.Min(1, binomCDF(k, n, p)+binomSF(n-y+1, n, p))
+	}
+	y := 0
+	for i := int(math.Floor(m)); i >= 0; i-- {
+		if binomPMF(i, n, p) <= d*relErr {
+			y = i + 1
+			break
+		}
+	}
+	return math.Min(1, binomCDF(y-1, n, p)+binomSF(k, n, p))
+}
+
+// ClopperPearson returns the exact (Clopper–Pearson) confidence interval for
+// a proportion k/n at level conf; for Less it is [0, upper] and for Greater
+// [lower, 1], each at level conf.
+func ClopperPearson(k, n int, conf float64, alt Alternative) (lower, upper float64, err error) {
+	if err := checkBinom(k, n, 0.5, conf); err != nil {
+		return 0, 0, err
+	}
+	a := 1 - conf
+	if alt == TwoSided {
+		a /= 2
+	}
+	lower, upper = 0, 1
+	if alt != Less && k > 0 {
+		lower = mathext.InvRegIncBeta(float64(k), float64(n-k+1), a)
+	}
+	if alt != Greater && k < n {
+		upper = mathext.InvRegIncBeta(float64(k+1), float64(n-k), 1-a)
+	}
+	return lower, upper, nil
+}
+
+// Wilson returns the Wilson score interval for k/n at level conf (without
+// continuity correction, as R's prop.test(correct = FALSE)); one-sided for
+// Less and Greater.
+func Wilson(k, n int, conf float64, alt Alternative) (lower, upper float64, err error) {
+	if err := checkBinom(k, n, 0.5, conf); err != nil {
+		return 0, 0, err
+	}
+	a := 1 - conf
+	if alt == TwoSided {
+		a /= 2
+	}
+	z := normalQuantileUpper(a)
+	nn := float64(n)
+	ph := float64(k) / nn
+	center := (ph + z*z/(2*nn)) / (1 + z*z/nn)
+	half := z / (1 + z*z/nn) * math.Sqrt(ph*(1-ph)/nn+z*z/(4*nn*nn))
+	lower, upper = math.Max(0, center-half), math.Min(1, center+half)
+	switch alt {
+	case Less:
+		lower = 0
+	case Greater:
+		upper = 1
+	}
+	return lower, upper, nil
+}
+
+// normalSF is P(Z > z) for a standard normal, accurate in the far tail.
+func normalSF(z float64) float64 { return 0.5 * math.Erfc(z/math.Sqrt2) }
+
+// normalCDF is P(Z ≤ z).
+func normalCDF(z float64) float64 { return 0.5 * math.Erfc(-z/math.Sqrt2) }
+
+// normalQuantileUpper returns z with P(Z > z) = a.
+func normalQuantileUpper(a float64) float64 { return math.Sqrt2 * math.Erfcinv(2*a) }
