@@ -3,6 +3,8 @@ package replay
 import (
 	"fmt"
 	"math"
+
+	"github.com/reprise-dev/reprise/stats"
 )
 
 // Verdict is the outcome of one record's replay.
@@ -142,11 +144,11 @@ func Evaluate(stored Stored, outs []Outcome, exact *bool, rules Rules) (*Evaluat
 		if stored.Label != nil {
 			ev.LabelCounts = counts
 		}
-		lo, hi, err := clopperPearson(k, n, rules.Conf)
+		lo, hi, err := stats.ClopperPearson(k, n, rules.Conf, stats.TwoSided)
 		if err != nil {
 			return nil, err
 		}
-		wlo, whi, err := wilson(k, n, rules.Conf)
+		wlo, whi, err := stats.Wilson(k, n, rules.Conf, stats.TwoSided)
 		if err != nil {
 			return nil, err
 		}
