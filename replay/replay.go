@@ -50,7 +50,10 @@ type Options struct {
 	WorkDir string
 	// Progress, when set, is called after each run (done, total).
 	Progress func(done, total int)
-	Logger   *slog.Logger
+	// Journal, when set, receives each run as one JSON line the moment it
+	// completes, so a replay killed outright still leaves its runs behind.
+	Journal io.Writer
+	Logger  *slog.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -159,6 +162,12 @@ func Replay(ctx context.Context, st *store.Store, rec *record.Record, runner Run
 	}
 	rep.Timings.StartSessionMS = ms(opts.Now().Sub(t0))
 
+	journal := func(r Run) {
+		if opts.Journal != nil {
+			b, _ := json.Marshal(r)
+			opts.Journal.Write(append(b, '\n'))
+		}
+	}
 	base := runners.Params{Temperature: rec.Params.Temperature, TopP: rec.Params.TopP, MaxTokens: rec.Params.MaxTokens}
 	runOne := func(idx int, kind string, seed int64) (Run, error) {
 		p := base
@@ -172,12 +181,14 @@ func Replay(ctx context.Context, st *store.Store, rec *record.Record, runner Run
 			}
 			r.Error = err.Error()
 			res.Runs = append(res.Runs, r)
+			journal(r)
 			return r, err
 		}
 		r.Label, r.Score, r.Text = resp.Label, resp.Score, resp.Text
 		r.OutputDigest = digest.FromBytes(resp.Raw).String()
 		r.LatencyNS = resp.Latency.Nanoseconds()
 		res.Runs = append(res.Runs, r)
+		journal(r)
 		return r, nil
 	}
 
@@ -319,5 +330,3 @@ func (e *IntegrityError) Error() string {
 func (e *IntegrityError) Unwrap() error { return ErrIntegrity }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
-var _ io.Writer = (*os.File)(nil)

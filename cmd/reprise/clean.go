@@ -10,26 +10,30 @@ import (
 )
 
 func newCleanCmd(g *globalOptions, s *streams) *cobra.Command {
-	return &cobra.Command{
-		Use:   "clean",
-		Short: "Remove containers left by a killed reprise (those with the reprise label)",
+	var all bool
+	c := &cobra.Command{
+		Use:   "clean [--all]",
+		Short: "Remove containers left by a killed reprise",
 		Long: `reprise removes its containers on every exit path it controls (including Ctrl-C).
-A process killed with SIGKILL cannot: 'reprise clean' force-removes every
-container carrying the reprise label and prints their ids.`,
+A process killed with SIGKILL cannot: 'reprise clean' force-removes the
+containers with the reprise label whose reprise process is gone, and prints
+their ids. Containers of replays still running are kept unless --all.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			return runClean(c.Context(), g, s)
+			return runClean(c.Context(), g, s, all)
 		},
 	}
+	c.Flags().BoolVar(&all, "all", false, "also remove the containers of replays still running")
+	return c
 }
 
-func runClean(ctx context.Context, g *globalOptions, s *streams) error {
+func runClean(ctx context.Context, g *globalOptions, s *streams, all bool) error {
 	r, err := docker.New(ctx, docker.Options{Logger: g.logger(s)})
 	if err != nil {
 		return err
 	}
 	defer r.Close()
-	ids, err := docker.RemoveLeftovers(ctx, r.Client())
+	ids, err := docker.RemoveLeftovers(ctx, r.Client(), all)
 	for _, id := range ids {
 		fmt.Fprintln(s.Out, id)
 	}

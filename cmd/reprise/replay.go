@@ -249,14 +249,27 @@ func runReplay(ctx context.Context, g *globalOptions, s *streams, o *replayOptio
 			if o.set("replay-seed") {
 				opts.ReplaySeed = &o.ReplaySeed
 			}
-			res, rerr := replay.Replay(ctx, st, rec, runner, opts)
 			dir := outDir(o.Out, rec.RequestID, len(paths))
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return exitUsage, usageErrorf("--out: %v", err)
+			}
+			// The journal keeps every run on disk as it completes; it is
+			// replaced by runs.parquet when the replay ends in any way but a kill.
+			journalPath := filepath.Join(dir, "runs.journal.jsonl")
+			jf, err := os.OpenFile(journalPath, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+			if err != nil {
+				return exitEnvironment, fmt.Errorf("journal: %w", err)
+			}
+			opts.Journal = jf
+			res, rerr := replay.Replay(ctx, st, rec, runner, opts)
+			jf.Close()
 			if res != nil && (rerr == nil || len(res.Runs) > 0 || errors.Is(rerr, replay.ErrHardwareMismatch)) {
 				if werr := res.WriteFiles(dir); werr != nil {
-					return exitEnvironment, fmt.Errorf("write reports: %w", werr)
+					return exitEnvironment, fmt.Errorf("write reports: %w (the runs are in %s)", werr, journalPath)
 				}
 				sum.Reports = dir
 			}
+			os.Remove(journalPath)
 			if rerr != nil {
 				return exitCode(rerr), rerr
 			}

@@ -48,13 +48,15 @@ func fixtureImage(t *testing.T) (*client.Client, string) {
 		t.Fatalf("build fixture image: %v", imgErr)
 	}
 	t.Cleanup(func() {
-		ids, err := docker.Leftovers(context.Background(), cli)
+		ids, err := docker.OwnedBy(context.Background(), cli, os.Getpid())
 		if err != nil {
 			t.Error(err)
 		}
 		if len(ids) > 0 {
 			t.Errorf("containers with the reprise label left: %v", ids)
-			docker.RemoveLeftovers(context.Background(), cli)
+			for _, id := range ids {
+				docker.Remove(context.Background(), cli, id)
+			}
 		}
 	})
 	return cli, imgRes.ID
@@ -104,6 +106,9 @@ func TestReplayReproducedAndDiverged(t *testing.T) {
 	}
 	if rep.Verdict != replay.Reproduced || rep.Exact == nil || !rep.Exact.ExactMatch || rep.Runner.Runner != "docker" || rep.Runner.ImageID != img {
 		t.Fatalf("report: verdict %s exact %+v runner %+v", rep.Verdict, rep.Exact, rep.Runner)
+	}
+	if _, err := os.Stat(filepath.Join(outDir, "runs.journal.jsonl")); err == nil {
+		t.Error("the run journal is left after a completed replay")
 	}
 	runs, err := replay.ReadRuns(filepath.Join(outDir, "runs.parquet"))
 	if err != nil || len(runs) != 301 || runs[0].Kind != "pinned" || runs[0].Seed != 42 {
@@ -283,7 +288,7 @@ func TestReplayCtrlC(t *testing.T) {
 	// Wait for the container to exist, then a little for it to hang.
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		ids, _ := docker.Leftovers(context.Background(), cli)
+		ids, _ := docker.OwnedBy(context.Background(), cli, cmd.Process.Pid)
 		if len(ids) > 0 {
 			break
 		}
@@ -306,7 +311,7 @@ func TestReplayCtrlC(t *testing.T) {
 	if code := cmd.ProcessState.ExitCode(); code != 130 {
 		t.Fatalf("exit %d, want 130; stderr %s", code, stderr.String())
 	}
-	if ids, _ := docker.Leftovers(context.Background(), cli); len(ids) > 0 {
+	if ids, _ := docker.OwnedBy(context.Background(), cli, cmd.Process.Pid); len(ids) > 0 {
 		t.Fatalf("container left after Ctrl-C: %v", ids)
 	}
 }
@@ -363,3 +368,61 @@ func TestReplayUsageErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestReplayKilledKeepsRunsAndCleanRemovesContainer kills a replay outright
+// (SIGKILL: no cleanup can run): the runs done so far are in the journal, and
+// `reprise clean` removes the container it left.
+func TestReplayKilledKeepsRunsAndCleanRemovesContainer(t *testing.T) {
+	cli, img := fixtureImage(t)
+	st := filepath.Join(t.TempDir(), "store")
+	rec := captureRec(t, st, img, "2.4.1", "req_sigkill")
+	out := filepath.Join(t.TempDir(), "o")
+	cmd := exec.Command(os.Args[0], "--store", st, "replay", rec, "-n", "50", "--run-timeout", "5m",
+		"--env", "REPRISE_FIXTURE_HANG_AFTER=6", "--out", out)
+	cmd.Env = append(os.Environ(), "REPRISE_TEST_AS_CLI=1")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	journal := filepath.Join(out, "runs.journal.jsonl")
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		b, _ := os.ReadFile(journal)
+		if bytes.Count(b, []byte("\n")) >= 6 {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("journal never reached 6 runs: %q", b)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	b, err := os.ReadFile(journal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	for i, l := range lines {
+		var r replay.Run
+		if err := json.Unmarshal([]byte(l), &r); err != nil || r.Index != i || r.Label == nil {
+			t.Fatalf("journal line %d: %q (%v)", i, l, err)
+		}
+	}
+	pid := cmd.Process.Pid
+	left, _ := docker.OwnedBy(context.Background(), cli, pid)
+	if len(left) != 1 {
+		t.Fatalf("want the killed replay's container left behind, found %v", left)
+	}
+	// clean removes orphans only: the containers of live replays (other test
+	// packages may be running some) stay.
+	r := cliRun(t, "clean")
+	if r.code != 0 || !strings.Contains(r.out, left[0]) {
+		t.Fatalf("clean: exit %d, out %q, err %q", r.code, r.out, r.err)
+	}
+	if ids, _ := docker.OwnedBy(context.Background(), cli, pid); len(ids) != 0 {
+		t.Fatalf("clean left %v", ids)
+	}
+}
+
+func cliRun(t *testing.T, args ...string) cliResult { return cli(t, "", args...) }

@@ -11,9 +11,10 @@
 // a size-limited noexec /tmp tmpfs, all capabilities dropped,
 // no-new-privileges, user 65534:65534, memory (swap off), CPU and pids
 // limits, the model and config bind-mounted read-only. Every container has
-// the label "reprise" and is force-removed on every exit path: Close, a
-// failed Start, a cancelled context (Ctrl-C). RemoveLeftovers removes any
-// that a killed process left behind.
+// the label "reprise" (and the pid and host of the reprise process that made
+// it) and is force-removed on every exit path: Close, a failed Start, a
+// cancelled context (Ctrl-C). RemoveLeftovers removes those a killed process
+// left behind, without touching the containers of live replays.
 package docker
 
 import (
@@ -23,8 +24,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -225,7 +229,7 @@ func (r *Runner) Start(ctx context.Context, spec runners.Spec) (_ runners.Sessio
 	if lim.Pids == 0 {
 		lim.Pids = DefaultPids
 	}
-	labels := map[string]string{runners.Label: "1"}
+	labels := map[string]string{runners.Label: "1", LabelPID: strconv.Itoa(os.Getpid()), LabelHost: hostname()}
 	for k, v := range spec.Labels {
 		labels[k] = v
 	}
@@ -386,34 +390,92 @@ func (s *session) Close(ctx context.Context) error {
 	return s.closeErr
 }
 
-// RemoveLeftovers force-removes every container with the reprise label and
-// returns their ids.
-func RemoveLeftovers(ctx context.Context, cli *client.Client) ([]string, error) {
+// Labels that say which process owns a container, so leftovers of a killed
+// process can be told from the containers of one still running.
+const (
+	LabelPID  = "reprise.pid"
+	LabelHost = "reprise.host"
+)
+
+func hostname() string {
+	h, _ := os.Hostname()
+	return h
+}
+
+// Container is a container with the reprise label.
+type Container struct {
+	ID   string
+	PID  int    // the reprise process that created it (0 if unknown)
+	Host string // the host that process ran on
+	// Orphaned: its owner is not a live process on this host.
+	Orphaned bool
+}
+
+// Containers lists the containers with the reprise label.
+func Containers(ctx context.Context, cli *client.Client) ([]Container, error) {
 	list, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: make(client.Filters).Add("label", runners.Label)})
 	if err != nil {
 		return nil, fmt.Errorf("%w: list containers: %v", runners.ErrEngine, err)
 	}
-	var ids []string
+	host := hostname()
+	var out []Container
 	for _, c := range list.Items {
-		if _, err := cli.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true}); err != nil && !cerrdefs.IsNotFound(err) {
-			return ids, fmt.Errorf("remove %s: %w", short(c.ID), err)
+		pid, _ := strconv.Atoi(c.Labels[LabelPID])
+		ct := Container{ID: c.ID, PID: pid, Host: c.Labels[LabelHost]}
+		ct.Orphaned = pid <= 0 || (ct.Host == host && !alive(pid))
+		out = append(out, ct)
+	}
+	return out, nil
+}
+
+// alive reports whether a process with that pid exists.
+func alive(pid int) bool {
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
+}
+
+// OwnedBy returns the ids of the reprise containers that process pid created.
+func OwnedBy(ctx context.Context, cli *client.Client, pid int) ([]string, error) {
+	cs, err := Containers(ctx, cli)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, c := range cs {
+		if c.PID == pid {
+			ids = append(ids, c.ID)
+		}
+	}
+	return ids, nil
+}
+
+// RemoveLeftovers force-removes the reprise containers whose owning process
+// is gone (all of them with all = true, which also stops running replays) and
+// returns their ids.
+func RemoveLeftovers(ctx context.Context, cli *client.Client, all bool) ([]string, error) {
+	cs, err := Containers(ctx, cli)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, c := range cs {
+		if !all && !c.Orphaned {
+			continue
+		}
+		if err := Remove(ctx, cli, c.ID); err != nil {
+			return ids, err
 		}
 		ids = append(ids, c.ID)
 	}
 	return ids, nil
 }
 
-// Leftovers lists the ids of containers with the reprise label.
-func Leftovers(ctx context.Context, cli *client.Client) ([]string, error) {
-	list, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: make(client.Filters).Add("label", runners.Label)})
-	if err != nil {
-		return nil, err
+// Remove force-removes one container (with its volumes).
+func Remove(ctx context.Context, cli *client.Client, id string) error {
+	if _, err := cli.ContainerRemove(ctx, id, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true}); err != nil && !cerrdefs.IsNotFound(err) {
+		return fmt.Errorf("remove %s: %w", short(id), err)
 	}
-	var ids []string
-	for _, c := range list.Items {
-		ids = append(ids, c.ID)
-	}
-	return ids, nil
+	return nil
 }
 
 func short(id string) string {

@@ -59,16 +59,19 @@ func fixturePaths(t testing.TB) (model, config string, input []byte) {
 		filepath.Join(r, "fixtures", "configs", "loan-params-3.json"), input
 }
 
-// noLeftovers fails the test if a container with the reprise label exists.
+// noLeftovers fails the test if a container this test process created is
+// left (other test processes may be running replays at the same time).
 func noLeftovers(t *testing.T, cli *client.Client) {
 	t.Helper()
-	ids, err := Leftovers(context.Background(), cli)
+	ids, err := OwnedBy(context.Background(), cli, os.Getpid())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(ids) > 0 {
 		t.Errorf("containers with the reprise label left: %v", ids)
-		RemoveLeftovers(context.Background(), cli)
+		for _, id := range ids {
+			Remove(context.Background(), cli, id)
+		}
 	}
 }
 
