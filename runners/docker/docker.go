@@ -18,7 +18,6 @@
 package docker
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -292,7 +291,7 @@ func (r *Runner) Start(ctx context.Context, spec runners.Spec) (_ runners.Sessio
 		return nil, fmt.Errorf("%w: start container %s: %v", runners.ErrEngine, short(created.ID), err)
 	}
 	pr, pw := io.Pipe()
-	s.stderr = &tailBuffer{max: 4096}
+	s.stderr = &runners.Tail{Max: 4096}
 	go func() {
 		_, err := stdcopy.StdCopy(pw, s.stderr, att.Reader)
 		pw.CloseWithError(err)
@@ -315,7 +314,7 @@ type session struct {
 	info     runners.Info
 	att      *client.HijackedResponse
 	conn     *jsonl.Conn
-	stderr   *tailBuffer
+	stderr   *runners.Tail
 	deadline time.Time
 	once     sync.Once
 	closeErr error
@@ -483,31 +482,4 @@ func short(id string) string {
 		return id[:12]
 	}
 	return id
-}
-
-// tailBuffer keeps the last max bytes written (the container's stderr).
-type tailBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-	max int
-}
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.buf.Write(p)
-	if t.buf.Len() > t.max {
-		b := t.buf.Bytes()[t.buf.Len()-t.max:]
-		nb := make([]byte, len(b))
-		copy(nb, b)
-		t.buf.Reset()
-		t.buf.Write(nb)
-	}
-	return len(p), nil
-}
-
-func (t *tailBuffer) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.buf.String()
 }

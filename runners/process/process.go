@@ -4,7 +4,6 @@
 package process
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -62,7 +61,7 @@ func (r *Runner) Start(ctx context.Context, spec runners.Spec) (runners.Session,
 		return nil, err
 	}
 	cmd.Stdout = stdoutW
-	s := &session{cmd: cmd, stdout: stdout, stderr: &tail{max: 4096}, spec: spec, deadline: time.Now().Add(timeout), done: make(chan struct{})}
+	s := &session{cmd: cmd, stdout: stdout, stderr: &runners.Tail{Max: 4096}, spec: spec, deadline: time.Now().Add(timeout), done: make(chan struct{})}
 	cmd.Stderr = s.stderr
 	err = cmd.Start()
 	stdoutW.Close() // the child holds its own copy
@@ -81,7 +80,7 @@ type session struct {
 	cmd      *exec.Cmd
 	stdout   *os.File
 	conn     *jsonl.Conn
-	stderr   *tail
+	stderr   *runners.Tail
 	spec     runners.Spec
 	info     runners.Info
 	deadline time.Time
@@ -144,28 +143,4 @@ func (s *session) Close(ctx context.Context) error {
 		s.stdout.Close()
 	})
 	return nil
-}
-
-type tail struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-	max int
-}
-
-func (t *tail) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.buf.Write(p)
-	if t.buf.Len() > t.max {
-		b := append([]byte(nil), t.buf.Bytes()[t.buf.Len()-t.max:]...)
-		t.buf.Reset()
-		t.buf.Write(b)
-	}
-	return len(p), nil
-}
-
-func (t *tail) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.buf.String()
 }
