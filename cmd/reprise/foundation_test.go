@@ -111,6 +111,11 @@ func TestStorePutGetLsVerify(t *testing.T) {
 	if r := cli(t, "", "--store", st, "store", "get", d); r.code != 4 || r.out != "" {
 		t.Fatalf("get corrupt: %+v", r)
 	}
+	// A --store that cannot be a store is a usage error naming it.
+	notDir := writeFile(t, dir, "plainfile", "x")
+	if r := cli(t, "", "--store", notDir, "store", "ls"); r.code != 2 || !strings.Contains(r.err, notDir) {
+		t.Fatalf("bad --store: %+v", r)
+	}
 	// $REPRISE_STORE is honoured.
 	t.Setenv("REPRISE_STORE", st)
 	if r := cli(t, "", "store", "verify"); r.code != 4 {

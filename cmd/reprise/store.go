@@ -16,8 +16,14 @@ import (
 	"github.com/reprise-dev/reprise/replay/store"
 )
 
+// openStore opens (creating if needed) the store; a location that cannot be a
+// store is a usage error naming it.
 func openStore(g *globalOptions) (*store.Store, error) {
-	return store.Open(g.storeDir())
+	st, err := store.Open(g.storeDir())
+	if err != nil {
+		return nil, usageErrorf("--store %s: %v", g.storeDir(), err)
+	}
+	return st, nil
 }
 
 func newStoreCmd(g *globalOptions, s *streams) *cobra.Command {
