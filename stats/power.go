@@ -92,7 +92,10 @@ func SampleSizeOneProportion(p0, p1, alpha, power float64) (PowerResult, error) 
 }
 
 // PowerMcNemar is the power of McNemar's test (Connor 1987 normal
-// approximation) with n pairs, discordant probabilities p10 and p01.
+// approximation) with n pairs, discordant probabilities p10 and p01. It
+// describes the test without continuity correction; the corrected test of
+// McNemar(…, McNemarAsymptotic) has somewhat less power (e.g. 0.63 instead
+// of 0.68 for 200 pairs, p10 = 0.15, p01 = 0.07).
 func PowerMcNemar(n, p10, p01, alpha float64) (float64, error) {
 	if err := checkPower(alpha, 0, p10, p01); err != nil {
 		return 0, err
