@@ -161,6 +161,10 @@ func TestReplayVerdicts(t *testing.T) {
 		if res.Report.Verdict != Inconclusive {
 			t.Fatalf("verdict %s, reasons %v", res.Report.Verdict, res.Report.Reasons)
 		}
+		// ln(0.025)/ln(0.99) = 367.04: 368 runs settle it.
+		if !strings.Contains(strings.Join(res.Report.Reasons, "\n"), "at least 368 runs") {
+			t.Fatalf("no advice on the runs needed: %v", res.Report.Reasons)
+		}
 	})
 }
 

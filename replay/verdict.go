@@ -173,6 +173,11 @@ func Evaluate(stored Stored, outs []Outcome, exact *bool, rules Rules) (*Evaluat
 		default:
 			ev.Reasons = append(ev.Reasons, fmt.Sprintf("stored %s %q came back in %d of %d runs; %.0f%% interval [%.4f, %.4f] straddles the minimum frequency %g",
 				kind(stored), *want, k, n, 100*rules.Conf, lo, hi, rules.MinFrequency))
+			if k == 0 {
+				// 0 of N: the Clopper-Pearson upper bound 1 − ((1−conf)/2)^(1/N) falls below m once N ≥ ln((1−conf)/2)/ln(1−m).
+				need := int(math.Ceil(math.Log((1-rules.Conf)/2) / math.Log1p(-rules.MinFrequency)))
+				ev.Reasons = append(ev.Reasons, fmt.Sprintf("with no run reproducing it, at least %d runs (-n %d) are needed to call it diverged", need, need))
+			}
 		}
 	}
 
