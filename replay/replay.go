@@ -264,7 +264,7 @@ func startSession(ctx context.Context, st *store.Store, rec *record.Record, runn
 	}
 	spec := runners.Spec{
 		Image: rec.System.Image, ModelPath: modelPath, ConfigPath: configPath,
-		Env: opts.Env, Protocol: rec.Runtime.Protocol, Limits: opts.Limits,
+		Env: opts.Env, Protocol: rec.Runtime.Protocol, HardwareClass: rec.Runtime.HardwareClass, Limits: opts.Limits,
 		RunTimeout: opts.RunTimeout, SessionTimeout: opts.SessionTimeout,
 		Labels: map[string]string{"reprise.request_id": rec.RequestID, "reprise.system_id": rec.System.ID.String()},
 	}

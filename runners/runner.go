@@ -82,7 +82,10 @@ type Spec struct {
 	Env map[string]string
 	// Protocol is the wire protocol; only "jsonl-stdio" is implemented.
 	Protocol string
-	Limits   Limits
+	// HardwareClass is the record's hardware class; a "gpu/nvidia/…" class
+	// makes the docker runner request the host's NVIDIA GPUs.
+	HardwareClass string
+	Limits        Limits
 	// RunTimeout bounds one request; SessionTimeout bounds the whole session.
 	// Zero means the runner's default.
 	RunTimeout     time.Duration

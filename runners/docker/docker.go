@@ -245,24 +245,9 @@ func (r *Runner) Start(ctx context.Context, spec runners.Spec) (_ runners.Sessio
 	for k, v := range spec.Env {
 		env = append(env, k+"="+v)
 	}
-	pids := lim.Pids
 	created, err := r.cli.ContainerCreate(ctx, client.ContainerCreateOptions{
-		Config: &container.Config{
-			Image: img.id, Env: env, Labels: labels, User: SandboxUser,
-			OpenStdin: true, StdinOnce: true, AttachStdin: true, AttachStdout: true, AttachStderr: true,
-			NetworkDisabled: true,
-		},
-		HostConfig: &container.HostConfig{
-			NetworkMode:    "none",
-			ReadonlyRootfs: true,
-			Tmpfs:          map[string]string{"/tmp": "rw,noexec,nosuid,nodev,size=64m"},
-			CapDrop:        []string{"ALL"},
-			SecurityOpt:    []string{"no-new-privileges"},
-			Mounts:         mounts,
-			Resources: container.Resources{
-				Memory: lim.MemoryBytes, MemorySwap: lim.MemoryBytes, NanoCPUs: lim.NanoCPUs, PidsLimit: &pids,
-			},
-		},
+		Config:     containerConfig(img.id, env, labels),
+		HostConfig: hostConfig(spec, lim, mounts),
 	})
 	if err != nil {
 		if ctx.Err() != nil {
@@ -305,6 +290,38 @@ func (r *Runner) Start(ctx context.Context, spec runners.Spec) (_ runners.Sessio
 	s.deadline = time.Now().Add(timeout)
 	r.log.Info("container started", "id", short(created.ID), "image", img.id)
 	return s, nil
+}
+
+// containerConfig is the container's config: the sandbox user, stdio
+// attached for the jsonl-stdio protocol, no network.
+func containerConfig(image string, env []string, labels map[string]string) *container.Config {
+	return &container.Config{
+		Image: image, Env: env, Labels: labels, User: SandboxUser,
+		OpenStdin: true, StdinOnce: true, AttachStdin: true, AttachStdout: true, AttachStderr: true,
+		NetworkDisabled: true,
+	}
+}
+
+// hostConfig is the sandbox: no network, read-only root, a small noexec
+// /tmp, no capabilities, no-new-privileges, resource limits, read-only
+// mounts, and the GPUs for a gpu/nvidia hardware class.
+func hostConfig(spec runners.Spec, lim runners.Limits, mounts []mount.Mount) *container.HostConfig {
+	pids := lim.Pids
+	hc := &container.HostConfig{
+		NetworkMode:    "none",
+		ReadonlyRootfs: true,
+		Tmpfs:          map[string]string{"/tmp": "rw,noexec,nosuid,nodev,size=64m"},
+		CapDrop:        []string{"ALL"},
+		SecurityOpt:    []string{"no-new-privileges"},
+		Mounts:         mounts,
+		Resources: container.Resources{
+			Memory: lim.MemoryBytes, MemorySwap: lim.MemoryBytes, NanoCPUs: lim.NanoCPUs, PidsLimit: &pids,
+		},
+	}
+	if strings.HasPrefix(spec.HardwareClass, "gpu/nvidia/") {
+		hc.Resources.DeviceRequests = []container.DeviceRequest{{Driver: "nvidia", Count: -1, Capabilities: [][]string{{"gpu"}}}}
+	}
+	return hc
 }
 
 type session struct {
