@@ -302,12 +302,7 @@ func exactMatch(rec *record.Record, r Run) (bool, string) {
 	if r.OutputDigest == rec.Output.Digest.String() {
 		return true, "raw response bytes"
 	}
-	canon, _ := json.Marshal(struct {
-		Label *string  `json:"label,omitempty"`
-		Score *float64 `json:"score,omitempty"`
-		Text  *string  `json:"text,omitempty"`
-	}{r.Label, r.Score, r.Text})
-	if digest.FromBytes(canon) == rec.Output.Digest {
+	if digest.FromBytes(record.CanonicalOutput(r.Label, r.Score, r.Text)) == rec.Output.Digest {
 		return true, "canonical normalized output"
 	}
 	return false, "raw response bytes"

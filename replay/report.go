@@ -13,6 +13,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/reprise-dev/reprise/replay/record"
+	"github.com/reprise-dev/reprise/replay/store"
 	"github.com/reprise-dev/reprise/runners"
 )
 
@@ -122,10 +123,10 @@ func (res *Result) WriteFiles(dir string) error {
 	if err != nil {
 		return err
 	}
-	if err := writeAtomic(filepath.Join(dir, "report.json"), append(b, '\n')); err != nil {
+	if err := store.WriteAtomic(filepath.Join(dir, "report.json"), append(b, '\n')); err != nil {
 		return err
 	}
-	if err := writeAtomic(filepath.Join(dir, "report.md"), []byte(res.Report.Markdown())); err != nil {
+	if err := store.WriteAtomic(filepath.Join(dir, "report.md"), []byte(res.Report.Markdown())); err != nil {
 		return err
 	}
 	var buf bytes.Buffer
@@ -138,33 +139,12 @@ func (res *Result) WriteFiles(dir string) error {
 	if err := w.Close(); err != nil {
 		return fmt.Errorf("runs.parquet: %w", err)
 	}
-	return writeAtomic(filepath.Join(dir, "runs.parquet"), buf.Bytes())
+	return store.WriteAtomic(filepath.Join(dir, "runs.parquet"), buf.Bytes())
 }
 
 // ReadRuns reads a runs.parquet file.
 func ReadRuns(path string) ([]Run, error) {
 	return parquet.ReadFile[Run](path)
-}
-
-func writeAtomic(path string, b []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err = tmp.Write(b); err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	return err
 }
 
 func fmtOpt[T any](p *T) string {

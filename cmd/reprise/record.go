@@ -259,23 +259,8 @@ func manualOutput(ctx context.Context, st *store.Store, s *streams, o *recordCre
 		rec.Output.Digest = d
 		return nil
 	}
-	canon, err := CanonicalOutput(rec.Output.Label, rec.Output.Score, rec.Output.Text)
-	if err != nil {
-		return err
-	}
-	rec.Output.Digest = digest.FromBytes(canon)
+	rec.Output.Digest = digest.FromBytes(record.CanonicalOutput(rec.Output.Label, rec.Output.Score, rec.Output.Text))
 	return nil
-}
-
-// CanonicalOutput is the JSON encoding whose digest stands for an output
-// given without raw response bytes: {"label":…,"score":…,"text":…} in that
-// order, unset fields omitted, as Go's encoding/json writes it.
-func CanonicalOutput(label *string, score *float64, text *string) ([]byte, error) {
-	return json.Marshal(struct {
-		Label *string  `json:"label,omitempty"`
-		Score *float64 `json:"score,omitempty"`
-		Text  *string  `json:"text,omitempty"`
-	}{label, score, text})
 }
 
 // writeRecord validates rec by round-tripping it through the strict decoder
@@ -292,11 +277,10 @@ func writeRecord(s *streams, path string, rec *record.Record) error {
 		_, err = s.Out.Write(b)
 		return err
 	}
-	tmp := path + ".reprise-tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+	if err := store.WriteAtomic(path, b); err != nil {
 		return usageErrorf("-o: %v", err)
 	}
-	return os.Rename(tmp, path)
+	return nil
 }
 
 func validProtocol(p string) bool {

@@ -98,6 +98,18 @@ type Output struct {
 // Protocols are the wire protocols a record may name.
 var Protocols = []string{"jsonl-stdio", "openai", "kserve-v2"}
 
+// CanonicalOutput is the JSON encoding whose digest stands for an output
+// recorded without its raw response bytes: {"label":…,"score":…,"text":…} in
+// that order, unset fields omitted, as Go's encoding/json writes it.
+func CanonicalOutput(label *string, score *float64, text *string) []byte {
+	b, _ := json.Marshal(struct {
+		Label *string  `json:"label,omitempty"`
+		Score *float64 `json:"score,omitempty"`
+		Text  *string  `json:"text,omitempty"`
+	}{label, score, text}) // cannot fail: strings and finite numbers
+	return b
+}
+
 // Marshal encodes r as indented JSON with a trailing newline.
 func Marshal(r *Record) ([]byte, error) {
 	b, err := json.MarshalIndent(r, "", "  ")

@@ -504,6 +504,13 @@ func (s *Store) withLock(f func() error) error {
 	return f()
 }
 
+// WriteAtomic writes b to path atomically: a temporary file in the same
+// directory, fsynced, renamed over path (mode 0644), and the directory synced.
+// Readers see the old file or the new one, never a part.
+func WriteAtomic(path string, b []byte) error {
+	return writeFileAtomic(filepath.Dir(path), path, b)
+}
+
 // writeFileAtomic writes b to a temp file in tmpDir, fsyncs it and renames it to path.
 func writeFileAtomic(tmpDir, path string, b []byte) error {
 	tmp, err := os.CreateTemp(tmpDir, "write-*")
