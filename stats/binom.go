@@ -72,7 +72,7 @@ func binomPMF(k, n int, p float64) float64 {
 	return math.Exp(lg(float64(n+1)) - lg(float64(k+1)) - lg(float64(n-k+1)) + float64(k)*math.Log(p) + float64(n-k)*math.Log1p(-p))
 }
 
-func checkBinom(k, n int, p, conf float64) error {
+func binomCheck(k, n int, p, conf float64) error {
 	switch {
 	case n < 1:
 		return fmt.Errorf("%w: trials = %d, want at least 1", ErrSampleSize, n)
@@ -91,8 +91,12 @@ func checkBinom(k, n int, p, conf float64) error {
 // outcomes no more likely than the observed one (with R's relative tolerance
 // 1+1e-7). The interval is Clopper–Pearson at conf, one-sided for Less and
 // Greater.
+//
+// Probabilities and bounds are on the [0, 1] scale.
+// Errors: ErrSampleSize (n < 1), ErrDomain (k outside [0, n], p outside
+// [0, 1], conf outside (0, 1)).
 func BinomTest(k, n int, p float64, alt Alternative, conf float64) (BinomResult, error) {
-	if err := checkBinom(k, n, p, conf); err != nil {
+	if err := binomCheck(k, n, p, conf); err != nil {
 		return BinomResult{}, err
 	}
 	r := BinomResult{Successes: k, Trials: n, P: p, Estimate: float64(k) / float64(n), Conf: conf, Alternative: alt,
@@ -133,31 +137,40 @@ func binomTwoSided(k, n int, p float64) float64 {
 		return 1
 	}
 	if float64(k) < m {
-		// count y in ceil(m)..n with dbinom(y) <= d*relErr
-		y := 0
-		for i := int(math.Ceil(m)); i <= n; i++ {
-			if binomPMF(i, n, p) <= d*relErr {
-				y = n - i + 1
-				break
-			}
-		}
-		return math.Min(1, binomCDF(k, n, p)+binomSF(n-y+1, n, p))
+		// The pmf does not increase on ceil(m)..n (the mode is at most
+		// ceil(m)): find the first i there with dbinom(i) <= d·relErr; R's
+		// y = #{i ≥ ceil(m): dbinom(i) ≤ d·relErr} is n − i + 1.
+		i := binomFirst(int(math.Ceil(m)), n+1, func(i int) bool { return binomPMF(i, n, p) <= d*relErr })
+		return math.Min(1, binomCDF(k, n, p)+binomSF(i, n, p))
 	}
-	y := 0
-	for i := int(math.Floor(m)); i >= 0; i-- {
-		if binomPMF(i, n, p) <= d*relErr {
-			y = i + 1
-			break
+	// Below floor(m) the pmf does not increase going down: find the largest
+	// i ≤ floor(m) with dbinom(i) ≤ d·relErr (R's y − 1).
+	f := int(math.Floor(m))
+	j := binomFirst(0, f+1, func(j int) bool { return binomPMF(f-j, n, p) <= d*relErr })
+	return math.Min(1, binomCDF(f-j, n, p)+binomSF(k, n, p))
+}
+
+// binomFirst returns the first i in [lo, hi) where the monotone predicate
+// ok turns true, or hi when it never does.
+func binomFirst(lo, hi int, ok func(int) bool) int {
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if ok(mid) {
+			hi = mid
+		} else {
+			lo = mid + 1
 		}
 	}
-	return math.Min(1, binomCDF(y-1, n, p)+binomSF(k, n, p))
+	return lo
 }
 
 // ClopperPearson returns the exact (Clopper–Pearson) confidence interval for
 // a proportion k/n at level conf; for Less it is [0, upper] and for Greater
 // [lower, 1], each at level conf.
+//
+// Errors: ErrSampleSize (n < 1), ErrDomain (k outside [0, n], conf outside (0, 1)).
 func ClopperPearson(k, n int, conf float64, alt Alternative) (lower, upper float64, err error) {
-	if err := checkBinom(k, n, 0.5, conf); err != nil {
+	if err := binomCheck(k, n, 0.5, conf); err != nil {
 		return 0, 0, err
 	}
 	a := 1 - conf
@@ -177,20 +190,28 @@ func ClopperPearson(k, n int, conf float64, alt Alternative) (lower, upper float
 // Wilson returns the Wilson score interval for k/n at level conf (without
 // continuity correction, as R's prop.test(correct = FALSE)); one-sided for
 // Less and Greater.
+//
+// Errors: ErrSampleSize (n < 1), ErrDomain (k outside [0, n], conf outside (0, 1)).
 func Wilson(k, n int, conf float64, alt Alternative) (lower, upper float64, err error) {
-	if err := checkBinom(k, n, 0.5, conf); err != nil {
+	if err := binomCheck(k, n, 0.5, conf); err != nil {
 		return 0, 0, err
 	}
 	a := 1 - conf
 	if alt == TwoSided {
 		a /= 2
 	}
-	z := normalQuantileUpper(a)
+	z := propNormalQuantileUpper(a)
 	nn := float64(n)
 	ph := float64(k) / nn
 	center := (ph + z*z/(2*nn)) / (1 + z*z/nn)
 	half := z / (1 + z*z/nn) * math.Sqrt(ph*(1-ph)/nn+z*z/(4*nn*nn))
 	lower, upper = math.Max(0, center-half), math.Min(1, center+half)
+	if k == 0 { // exactly 0 and 1 at the ends, as R
+		lower = 0
+	}
+	if k == n {
+		upper = 1
+	}
 	switch alt {
 	case Less:
 		lower = 0
@@ -200,11 +221,11 @@ func Wilson(k, n int, conf float64, alt Alternative) (lower, upper float64, err 
 	return lower, upper, nil
 }
 
-// normalSF is P(Z > z) for a standard normal, accurate in the far tail.
-func normalSF(z float64) float64 { return 0.5 * math.Erfc(z/math.Sqrt2) }
+// propNormalSF is P(Z > z) for a standard normal, accurate in the far tail.
+func propNormalSF(z float64) float64 { return 0.5 * math.Erfc(z/math.Sqrt2) }
 
-// normalCDF is P(Z ≤ z).
-func normalCDF(z float64) float64 { return 0.5 * math.Erfc(-z/math.Sqrt2) }
+// propNormalCDF is P(Z ≤ z).
+func propNormalCDF(z float64) float64 { return 0.5 * math.Erfc(-z/math.Sqrt2) }
 
-// normalQuantileUpper returns z with P(Z > z) = a.
-func normalQuantileUpper(a float64) float64 { return math.Sqrt2 * math.Erfcinv(2*a) }
+// propNormalQuantileUpper returns z with P(Z > z) = a.
+func propNormalQuantileUpper(a float64) float64 { return math.Sqrt2 * math.Erfcinv(2*a) }

@@ -25,6 +25,8 @@ type TableResult struct {
 
 // LabelTable builds the 2×k table of two label samples: row 0 counts a's
 // labels, row 1 b's; columns are the labels seen in either, sorted.
+//
+// Errors: ErrEmptyGroup when a sample is empty.
 func LabelTable(a, b []string) ([][]float64, []string, error) {
 	if len(a) == 0 || len(b) == 0 {
 		return nil, nil, fmt.Errorf("%w: both samples need at least one label", ErrEmptyGroup)
@@ -51,7 +53,7 @@ func LabelTable(a, b []string) ([][]float64, []string, error) {
 	return t, cats, nil
 }
 
-func margins(t [][]float64) (rows, cols []float64, total float64, err error) {
+func tableMargins(t [][]float64) (rows, cols []float64, total float64, err error) {
 	if len(t) < 2 {
 		return nil, nil, 0, fmt.Errorf("%w: the table needs at least 2 rows", ErrSampleSize)
 	}
@@ -89,7 +91,7 @@ func margins(t [][]float64) (rows, cols []float64, total float64, err error) {
 	return rows, cols, total, nil
 }
 
-func chiSq(t [][]float64, rows, cols []float64, total float64) float64 {
+func tableChiSq(t [][]float64, rows, cols []float64, total float64) float64 {
 	s := 0.0
 	for i := range t {
 		for j := range t[i] {
@@ -101,7 +103,7 @@ func chiSq(t [][]float64, rows, cols []float64, total float64) float64 {
 	return s
 }
 
-func gStat(t [][]float64, rows, cols []float64, total float64) float64 {
+func tableG(t [][]float64, rows, cols []float64, total float64) float64 {
 	s := 0.0
 	for i := range t {
 		for j := range t[i] {
@@ -116,21 +118,34 @@ func gStat(t [][]float64, rows, cols []float64, total float64) float64 {
 // ChiSquareTable is Pearson's chi-square test of independence (homogeneity)
 // on an r×c table, without continuity correction (R's chisq.test(correct =
 // FALSE)). With b > 0 the p-value is Monte-Carlo: (1 + #{T* ≥ T})/(b + 1)
-// over b tables with the observed margins, drawn with rng (R's
-// simulate.p.value; the resamples differ from R's). A warning is added when
+// over b random tables with the observed margins, drawn with rng from their
+// exact conditional (multivariate hypergeometric) law as R's r2dtable does
+// for chisq.test(simulate.p.value = TRUE); T* ≥ T is judged with R's
+// tolerance T*(1 − 64ε). The draws differ from R's, so the p-values agree
+// with R's only up to Monte-Carlo error. Without b, a warning is added when
 // an expected count is below 5.
+//
+// Errors: ErrSampleSize (fewer than 2 rows or columns), ErrEmptyGroup (an
+// empty row or column), ErrNaN, ErrDomain (a ragged table, a cell that is
+// not a non-negative whole count, b > 0 with a nil rng), ErrMethod (a
+// Monte-Carlo p-value for more than 2^40 observations).
 func ChiSquareTable(t [][]float64, b int, rng *rand.Rand) (TableResult, error) {
-	return tableTest(t, b, rng, chiSq, "Pearson's chi-squared test")
+	return tableTest(t, b, rng, tableChiSq, "Pearson's chi-squared test")
 }
 
 // GTestTable is the likelihood-ratio (G) test on an r×c table:
 // G = 2 Σ O ln(O/E), chi-square with (r−1)(c−1) df, or Monte-Carlo with b > 0.
+//
+// Errors: as ChiSquareTable.
 func GTestTable(t [][]float64, b int, rng *rand.Rand) (TableResult, error) {
-	return tableTest(t, b, rng, gStat, "G-test (log-likelihood ratio)")
+	return tableTest(t, b, rng, tableG, "G-test (log-likelihood ratio)")
 }
 
 // ChiSquareLabels tests whether two label samples come from one categorical
 // distribution (chi-square on their 2×k table).
+//
+// Categories are the labels sorted; the test needs at least 2 of them.
+// Errors: ErrEmptyGroup (an empty sample), then as ChiSquareTable.
 func ChiSquareLabels(a, b []string, resamples int, rng *rand.Rand) (TableResult, error) {
 	t, cats, err := LabelTable(a, b)
 	if err != nil {
@@ -153,7 +168,7 @@ func GTestLabels(a, b []string, resamples int, rng *rand.Rand) (TableResult, err
 }
 
 func tableTest(t [][]float64, b int, rng *rand.Rand, stat func([][]float64, []float64, []float64, float64) float64, method string) (TableResult, error) {
-	rows, cols, total, err := margins(t)
+	rows, cols, total, err := tableMargins(t)
 	if err != nil {
 		return TableResult{}, err
 	}
@@ -175,45 +190,99 @@ func tableTest(t [][]float64, b int, rng *rand.Rand, stat func([][]float64, []fl
 	if rng == nil {
 		return r, fmt.Errorf("%w: a Monte-Carlo p-value needs a random source", ErrDomain)
 	}
-	// Fixed margins: permute the column labels of the N observations over the rows.
-	n := int(total)
-	obsCol := make([]int, 0, n)
-	for j, c := range cols {
-		for range int(c) {
-			obsCol = append(obsCol, j)
-		}
-	}
-	rowEnd := make([]int, len(rows))
-	acc := 0
-	for i, rr := range rows {
-		acc += int(rr)
-		rowEnd[i] = acc
+	if total > tableMaxMonteCarloN {
+		return r, fmt.Errorf("%w: Monte-Carlo p-value for %g observations (at most %g): use the asymptotic p-value", ErrMethod, total, float64(tableMaxMonteCarloN))
 	}
 	sim := make([][]float64, len(rows))
 	for i := range sim {
 		sim[i] = make([]float64, len(cols))
 	}
-	almost := r.Statistic * (1 - 64*2.220446049250313e-16)
+	colLeft := make([]float64, len(cols))
+	almost := r.Statistic * (1 - 64*2.220446049250313e-16) // R's tolerance for ties with T
 	ge := 0
 	for range b {
-		rng.Shuffle(n, func(i, j int) { obsCol[i], obsCol[j] = obsCol[j], obsCol[i] })
-		for i := range sim {
-			clear(sim[i])
-		}
-		row := 0
-		for k, c := range obsCol {
-			for k >= rowEnd[row] {
-				row++
-			}
-			sim[row][c]++
-		}
+		tableRandom(rng, rows, cols, total, colLeft, sim)
 		if stat(sim, rows, cols, total) >= almost {
 			ge++
 		}
 	}
 	r.PValue = float64(1+ge) / float64(b+1)
 	r.MonteCarlo = b
-	r.Method += fmt.Sprintf(" with Monte-Carlo p-value (%d resamples, fixed margins)", b)
+	r.Method += fmt.Sprintf(" with Monte-Carlo p-value (%d random tables with the observed margins, as R's r2dtable)", b)
 	r.Warnings = nil
 	return r, nil
+}
+
+// tableMaxMonteCarloN bounds the total count of a table for Monte-Carlo
+// p-values (the hypergeometric draws work on counts below 2^53).
+const tableMaxMonteCarloN = 1 << 40
+
+// tableRandom fills sim with a random table with row sums rows and column
+// sums cols, uniform over the arrangements of the N observations (the
+// multivariate hypergeometric law of Patefield 1981, which R's r2dtable and
+// chisq.test(simulate.p.value = TRUE) sample). Row by row, cell (i, j) is
+// hypergeometric: of the rowLeft draws still to place, from an urn holding
+// colLeft[j] balls of column j among the Σ_{j' ≥ j} colLeft[j'] left. The
+// last row and last column take what remains. colLeft is scratch space.
+func tableRandom(rng *rand.Rand, rows, cols []float64, total float64, colLeft []float64, sim [][]float64) {
+	copy(colLeft, cols)
+	urn := total // balls left in all columns
+	nr, nc := len(rows), len(cols)
+	for i := range nr - 1 {
+		rowLeft := rows[i]
+		pool := urn // balls in columns j.. of the urn
+		for j := range nc - 1 {
+			x := 0.0
+			if rowLeft > 0 {
+				x = tableHypergeometric(rng, pool, colLeft[j], rowLeft)
+			}
+			sim[i][j] = x
+			pool -= colLeft[j]
+			colLeft[j] -= x
+			rowLeft -= x
+		}
+		sim[i][nc-1] = rowLeft
+		colLeft[nc-1] -= rowLeft
+		urn -= rows[i]
+	}
+	copy(sim[nr-1], colLeft)
+}
+
+// tableHypergeometric draws the number of marked balls among n drawn without
+// replacement from an urn of N balls, K of them marked, by inversion of the
+// distribution searched outward from its mode (exact up to rounding; O(sd)
+// steps per draw). Counts are whole floats.
+func tableHypergeometric(rng *rand.Rand, N, K, n float64) float64 {
+	lo, hi := math.Max(0, n-(N-K)), math.Min(n, K)
+	if lo == hi {
+		return lo
+	}
+	mode := math.Floor((n + 1) * (K + 1) / (N + 2))
+	mode = math.Min(math.Max(mode, lo), hi)
+	lf := func(x float64) float64 { v, _ := math.Lgamma(x + 1); return v }
+	pm := math.Exp(lf(K) - lf(mode) - lf(K-mode) + lf(N-K) - lf(n-mode) - lf(N-K-n+mode) - lf(N) + lf(n) + lf(N-n))
+	u := rng.Float64() - pm
+	if u < 0 {
+		return mode
+	}
+	// ratio f(x+1)/f(x) = (K−x)(n−x) / ((x+1)(N−K−n+x+1))
+	up, down := mode, mode
+	pu, pd := pm, pm
+	for up < hi || down > lo {
+		if up < hi {
+			pu *= (K - up) * (n - up) / ((up + 1) * (N - K - n + up + 1))
+			up++
+			if u -= pu; u < 0 {
+				return up
+			}
+		}
+		if down > lo {
+			pd *= down * (N - K - n + down) / ((K - down + 1) * (n - down + 1))
+			down--
+			if u -= pd; u < 0 {
+				return down
+			}
+		}
+	}
+	return mode // u exceeded the total mass only by rounding
 }

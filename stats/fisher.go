@@ -15,7 +15,7 @@ type FisherResult struct {
 // MaxFisherTables bounds the tables FisherExact enumerates for an r×c table.
 const MaxFisherTables = 5_000_000
 
-func lfact(n float64) float64 { v, _ := math.Lgamma(n + 1); return v }
+func fisherLogFact(n float64) float64 { v, _ := math.Lgamma(n + 1); return v }
 
 // FisherExact is Fisher's exact test of independence on an r×c table of
 // counts, two-sided by R's rule: the sum of the probabilities (under fixed
@@ -23,26 +23,32 @@ func lfact(n float64) float64 { v, _ := math.Lgamma(n + 1); return v }
 // relative tolerance 1+1e-7. 2×2 tables use the hypergeometric distribution
 // directly; larger tables are enumerated, and ErrMethod is returned when more
 // than MaxFisherTables would be needed.
+//
+// Errors: as ChiSquareTable, and ErrMethod when the table is too large to
+// enumerate.
 func FisherExact(t [][]float64) (FisherResult, error) {
-	rows, cols, total, err := margins(t)
+	rows, cols, total, err := tableMargins(t)
 	if err != nil {
 		return FisherResult{}, err
 	}
 	if len(rows) == 2 && len(cols) == 2 {
+		if math.Min(rows[0], cols[0]) > MaxFisherTables {
+			return FisherResult{}, fmt.Errorf("%w: more than %d tables to sum; use the chi-square test", ErrMethod, MaxFisherTables)
+		}
 		return FisherResult{PValue: fisher2x2(t, rows, cols, total), Method: "Fisher's exact test (2×2, hypergeometric)"}, nil
 	}
-	// log P(table) = Σ lfact(rows) + Σ lfact(cols) − lfact(N) − Σ lfact(cells)
-	base := -lfact(total)
+	// log P(table) = Σ fisherLogFact(rows) + Σ fisherLogFact(cols) − fisherLogFact(N) − Σ fisherLogFact(cells)
+	base := -fisherLogFact(total)
 	for _, r := range rows {
-		base += lfact(r)
+		base += fisherLogFact(r)
 	}
 	for _, c := range cols {
-		base += lfact(c)
+		base += fisherLogFact(c)
 	}
 	obs := base
 	for i := range t {
 		for j := range t[i] {
-			obs -= lfact(t[i][j])
+			obs -= fisherLogFact(t[i][j])
 		}
 	}
 	thr := obs + math.Log1p(1e-7)
@@ -56,7 +62,7 @@ func FisherExact(t [][]float64) (FisherResult, error) {
 		if i == nr-1 { // last row is determined by the column remainders
 			lp := acc
 			for jj := 0; jj < nc; jj++ {
-				lp -= lfact(colLeft[jj])
+				lp -= fisherLogFact(colLeft[jj])
 			}
 			count++
 			if count > MaxFisherTables {
@@ -73,7 +79,7 @@ func FisherExact(t [][]float64) (FisherResult, error) {
 				return nil
 			}
 			colLeft[j] -= v
-			err := rec(i+1, 0, rows[i+1], acc-lfact(v))
+			err := rec(i+1, 0, rows[i+1], acc-fisherLogFact(v))
 			colLeft[j] += v
 			return err
 		}
@@ -87,7 +93,7 @@ func FisherExact(t [][]float64) (FisherResult, error) {
 		for v := lo; v <= hi; v++ {
 			colLeft[j] -= v
 			cell[i*nc+j] = v
-			err := rec(i, j+1, rowLeft-v, acc-lfact(v))
+			err := rec(i, j+1, rowLeft-v, acc-fisherLogFact(v))
 			colLeft[j] += v
 			if err != nil {
 				return err
@@ -106,7 +112,7 @@ func fisher2x2(t [][]float64, rows, cols []float64, total float64) float64 {
 	m, n, k := cols[0], total-cols[0], rows[0]
 	lo, hi := math.Max(0, k-n), math.Min(k, m)
 	lp := func(x float64) float64 {
-		return lfact(m) - lfact(x) - lfact(m-x) + lfact(n) - lfact(k-x) - lfact(n-k+x) - lfact(m+n) + lfact(k) + lfact(m+n-k)
+		return fisherLogFact(m) - fisherLogFact(x) - fisherLogFact(m-x) + fisherLogFact(n) - fisherLogFact(k-x) - fisherLogFact(n-k+x) - fisherLogFact(m+n) + fisherLogFact(k) + fisherLogFact(m+n-k)
 	}
 	obs := lp(t[0][0])
 	thr := obs + math.Log1p(1e-7)
@@ -130,6 +136,8 @@ func fisher2x2(t [][]float64, rows, cols []float64, total float64) float64 {
 }
 
 // FisherLabels is Fisher's exact test on the 2×k table of two label samples.
+//
+// Errors: ErrEmptyGroup (an empty sample), then as FisherExact.
 func FisherLabels(a, b []string) (FisherResult, error) {
 	t, _, err := LabelTable(a, b)
 	if err != nil {

@@ -26,8 +26,13 @@ type McNemarResult struct {
 }
 
 // McNemar tests paired 0/1 outcomes (e.g. an eval item passed by version a
-// and by version b) for a change in the success rate. Values other than 0
-// and 1 are ErrDomain.
+// and by version b) for a change in the success rate, from the discordant
+// pairs only. Asymptotic is R's mcnemar.test (statistic (|B−C|−1)²/(B+C),
+// uncorrected when B = C); exact is binom.test(B, B+C, 0.5); mid-p halves
+// the probability of the observed count.
+//
+// Errors: ErrDomain (lengths differ, a value other than 0 and 1), ErrNaN,
+// ErrSampleSize (no pairs; or no discordant pairs for the asymptotic test).
 func McNemar(a, b []float64, method McNemarMethod) (McNemarResult, error) {
 	if len(a) != len(b) {
 		return McNemarResult{}, fmt.Errorf("%w: paired samples of different lengths %d and %d", ErrDomain, len(a), len(b))
@@ -37,6 +42,9 @@ func McNemar(a, b []float64, method McNemarMethod) (McNemarResult, error) {
 	}
 	var r McNemarResult
 	for i := range a {
+		if math.IsNaN(a[i]) || math.IsNaN(b[i]) {
+			return McNemarResult{}, fmt.Errorf("%w: pair %d", ErrNaN, i+1)
+		}
 		if (a[i] != 0 && a[i] != 1) || (b[i] != 0 && b[i] != 1) {
 			return McNemarResult{}, fmt.Errorf("%w: pair %d is (%g, %g); McNemar needs 0/1 values", ErrDomain, i+1, a[i], b[i])
 		}

@@ -6,7 +6,7 @@ import (
 	"sort"
 )
 
-func checkP(p []float64) error {
+func padjCheck(p []float64) error {
 	if len(p) == 0 {
 		return fmt.Errorf("%w: no p-values", ErrSampleSize)
 	}
@@ -21,7 +21,7 @@ func checkP(p []float64) error {
 	return nil
 }
 
-func order(p []float64, desc bool) []int {
+func padjOrder(p []float64, desc bool) []int {
 	idx := make([]int, len(p))
 	for i := range idx {
 		idx[i] = i
@@ -37,24 +37,30 @@ func order(p []float64, desc bool) []int {
 
 // BenjaminiHochberg returns the BH (false discovery rate) adjusted p-values
 // in input order, as R's p.adjust(p, "BH").
-func BenjaminiHochberg(p []float64) ([]float64, error) { return stepUp(p, 1) }
+//
+// Errors: ErrSampleSize (no p-values), ErrNaN, ErrDomain (a value outside
+// [0, 1]).
+func BenjaminiHochberg(p []float64) ([]float64, error) { return padjStepUp(p, 1) }
 
 // BenjaminiYekutieli returns the BY adjusted p-values (FDR under arbitrary
 // dependence), as R's p.adjust(p, "BY").
+//
+// Errors: ErrSampleSize (no p-values), ErrNaN, ErrDomain (a value outside
+// [0, 1]).
 func BenjaminiYekutieli(p []float64) ([]float64, error) {
 	q := 0.0
 	for i := 1; i <= len(p); i++ {
 		q += 1 / float64(i)
 	}
-	return stepUp(p, q)
+	return padjStepUp(p, q)
 }
 
-func stepUp(p []float64, q float64) ([]float64, error) {
-	if err := checkP(p); err != nil {
+func padjStepUp(p []float64, q float64) ([]float64, error) {
+	if err := padjCheck(p); err != nil {
 		return nil, err
 	}
 	n := len(p)
-	idx := order(p, true)
+	idx := padjOrder(p, true)
 	out := make([]float64, n)
 	cur := math.Inf(1)
 	for k, i := range idx {
@@ -67,12 +73,15 @@ func stepUp(p []float64, q float64) ([]float64, error) {
 
 // Holm returns Holm's step-down adjusted p-values (family-wise error), as
 // R's p.adjust(p, "holm").
+//
+// Errors: ErrSampleSize (no p-values), ErrNaN, ErrDomain (a value outside
+// [0, 1]).
 func Holm(p []float64) ([]float64, error) {
-	if err := checkP(p); err != nil {
+	if err := padjCheck(p); err != nil {
 		return nil, err
 	}
 	n := len(p)
-	idx := order(p, false)
+	idx := padjOrder(p, false)
 	out := make([]float64, n)
 	cur := 0.0
 	for k, i := range idx {

@@ -13,11 +13,13 @@ type PowerResult struct {
 	Method string
 }
 
-func checkPower(alpha, power float64, p ...float64) error {
+// powerCheck validates alpha, the proportions p and, unless it is NaN (not
+// given), the target power.
+func powerCheck(alpha, power float64, p ...float64) error {
 	if !(alpha > 0 && alpha < 1) {
 		return fmt.Errorf("%w: alpha %g outside (0, 1)", ErrDomain, alpha)
 	}
-	if power != 0 && !(power > 0 && power < 1) {
+	if !math.IsNaN(power) && !(power > 0 && power < 1) {
 		return fmt.Errorf("%w: power %g outside (0, 1)", ErrDomain, power)
 	}
 	for _, v := range p {
@@ -30,33 +32,39 @@ func checkPower(alpha, power float64, p ...float64) error {
 
 // PowerTwoProportions is R's power.prop.test (two-sided, strict = FALSE):
 // the power of the two-sample test of proportions p1 vs p2 with n per group.
+//
+// n is per group and must exceed 1. Errors: ErrDomain (alpha or a proportion outside (0, 1)), ErrSampleSize
+// (n not positive).
 func PowerTwoProportions(n, p1, p2, alpha float64) (float64, error) {
-	if err := checkPower(alpha, 0, p1, p2); err != nil {
+	if err := powerCheck(alpha, math.NaN(), p1, p2); err != nil {
 		return 0, err
 	}
-	if !(n > 1) {
+	if !(n > 1) || math.IsInf(n, 0) {
 		return 0, fmt.Errorf("%w: n %g must exceed 1", ErrSampleSize, n)
 	}
-	qu := normalQuantileUpper(alpha / 2)
+	qu := propNormalQuantileUpper(alpha / 2)
 	d := math.Abs(p1 - p2)
 	q1, q2 := 1-p1, 1-p2
 	pbar := (p1 + p2) / 2
 	qbar := 1 - pbar
 	z := (math.Sqrt(n)*d - qu*math.Sqrt(2*pbar*qbar)) / math.Sqrt(p1*q1+p2*q2)
-	return normalCDF(z), nil
+	return propNormalCDF(z), nil
 }
 
 // SampleSizeTwoProportions solves power.prop.test for n per group (not
 // rounded, as R reports it).
+//
+// Errors: ErrDomain (alpha, power or a proportion outside (0, 1), equal
+// proportions, or no n up to 10^8 reaching the power).
 func SampleSizeTwoProportions(p1, p2, alpha, power float64) (PowerResult, error) {
-	if err := checkPower(alpha, power, p1, p2); err != nil {
+	if err := powerCheck(alpha, power, p1, p2); err != nil {
 		return PowerResult{}, err
 	}
 	if p1 == p2 {
 		return PowerResult{}, fmt.Errorf("%w: p1 = p2: no sample size detects no difference", ErrDomain)
 	}
 	f := func(n float64) float64 { v, _ := PowerTwoProportions(n, p1, p2, alpha); return v - power }
-	n, err := bisect(f, 2, 1e7)
+	n, err := powerBisect(f, 2, 1e7)
 	if err != nil {
 		return PowerResult{}, err
 	}
@@ -65,26 +73,35 @@ func SampleSizeTwoProportions(p1, p2, alpha, power float64) (PowerResult, error)
 
 // PowerOneProportion is the power of the two-sided one-sample z-test of
 // H0: p = p0 when the true proportion is p1, with n observations.
+//
+// Errors: ErrDomain (alpha or a proportion outside (0, 1)), ErrSampleSize
+// (n not positive).
 func PowerOneProportion(n, p0, p1, alpha float64) (float64, error) {
-	if err := checkPower(alpha, 0, p0, p1); err != nil {
+	if err := powerCheck(alpha, math.NaN(), p0, p1); err != nil {
 		return 0, err
 	}
-	z := normalQuantileUpper(alpha / 2)
+	if !(n > 0) || math.IsInf(n, 0) {
+		return 0, fmt.Errorf("%w: n %g must be positive", ErrSampleSize, n)
+	}
+	z := propNormalQuantileUpper(alpha / 2)
 	s0, s1 := math.Sqrt(p0*(1-p0)), math.Sqrt(p1*(1-p1))
 	d := math.Sqrt(n) * math.Abs(p1-p0)
-	return normalCDF((d-z*s0)/s1) + normalCDF((-d-z*s0)/s1), nil
+	return propNormalCDF((d-z*s0)/s1) + propNormalCDF((-d-z*s0)/s1), nil
 }
 
 // SampleSizeOneProportion solves PowerOneProportion for n.
+//
+// Errors: ErrDomain (alpha, power or a proportion outside (0, 1), equal
+// proportions, or no n up to 10^8 reaching the power).
 func SampleSizeOneProportion(p0, p1, alpha, power float64) (PowerResult, error) {
-	if err := checkPower(alpha, power, p0, p1); err != nil {
+	if err := powerCheck(alpha, power, p0, p1); err != nil {
 		return PowerResult{}, err
 	}
 	if p0 == p1 {
 		return PowerResult{}, fmt.Errorf("%w: p0 = p1", ErrDomain)
 	}
 	f := func(n float64) float64 { v, _ := PowerOneProportion(n, p0, p1, alpha); return v - power }
-	n, err := bisect(f, 1, 1e8)
+	n, err := powerBisect(f, 1, 1e8)
 	if err != nil {
 		return PowerResult{}, err
 	}
@@ -96,29 +113,39 @@ func SampleSizeOneProportion(p0, p1, alpha, power float64) (PowerResult, error) 
 // describes the test without continuity correction; the corrected test of
 // McNemar(…, McNemarAsymptotic) has somewhat less power (e.g. 0.63 instead
 // of 0.68 for 200 pairs, p10 = 0.15, p01 = 0.07).
+//
+// Errors: ErrDomain (alpha or a proportion outside (0, 1)), ErrSampleSize
+// (n not positive).
+// ErrDomain also when p10 + p01 ≥ 1.
 func PowerMcNemar(n, p10, p01, alpha float64) (float64, error) {
-	if err := checkPower(alpha, 0, p10, p01); err != nil {
+	if err := powerCheck(alpha, math.NaN(), p10, p01); err != nil {
 		return 0, err
+	}
+	if !(n > 0) || math.IsInf(n, 0) {
+		return 0, fmt.Errorf("%w: n %g must be positive", ErrSampleSize, n)
 	}
 	pd, d := p10+p01, p10-p01
 	if pd >= 1 {
 		return 0, fmt.Errorf("%w: p10 + p01 = %g must be below 1", ErrDomain, pd)
 	}
-	z := normalQuantileUpper(alpha / 2)
+	z := propNormalQuantileUpper(alpha / 2)
 	num := math.Sqrt(n)*math.Abs(d) - z*math.Sqrt(pd)
-	return normalCDF(num / math.Sqrt(pd-d*d)), nil
+	return propNormalCDF(num / math.Sqrt(pd-d*d)), nil
 }
 
 // SampleSizeMcNemar solves PowerMcNemar for the number of pairs.
+//
+// Errors: ErrDomain (alpha, power or a proportion outside (0, 1), equal
+// proportions, or no n up to 10^8 reaching the power).
 func SampleSizeMcNemar(p10, p01, alpha, power float64) (PowerResult, error) {
-	if err := checkPower(alpha, power, p10, p01); err != nil {
+	if err := powerCheck(alpha, power, p10, p01); err != nil {
 		return PowerResult{}, err
 	}
 	if p10 == p01 {
 		return PowerResult{}, fmt.Errorf("%w: p10 = p01", ErrDomain)
 	}
 	f := func(n float64) float64 { v, _ := PowerMcNemar(n, p10, p01, alpha); return v - power }
-	n, err := bisect(f, 1, 1e8)
+	n, err := powerBisect(f, 1, 1e8)
 	if err != nil {
 		return PowerResult{}, err
 	}
@@ -128,15 +155,17 @@ func SampleSizeMcNemar(p10, p01, alpha, power float64) (PowerResult, error) {
 // ZeroFailureN is the number of runs with zero failures needed to claim,
 // with confidence 1−alpha, that the failure rate is below eps:
 // the smallest integer n ≥ ln(alpha)/ln(1−eps).
+//
+// Errors: ErrDomain (eps or alpha outside (0, 1)).
 func ZeroFailureN(eps, alpha float64) (int, error) {
-	if err := checkPower(alpha, 0, eps); err != nil {
+	if err := powerCheck(alpha, math.NaN(), eps); err != nil {
 		return 0, err
 	}
 	return int(math.Ceil(math.Log(alpha)/math.Log1p(-eps) - 1e-12)), nil
 }
 
-// bisect finds the root of an increasing f on [lo, hi].
-func bisect(f func(float64) float64, lo, hi float64) (float64, error) {
+// powerBisect finds the root of an increasing f on [lo, hi].
+func powerBisect(f func(float64) float64, lo, hi float64) (float64, error) {
 	if f(lo) > 0 {
 		return lo, nil
 	}

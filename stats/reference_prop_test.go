@@ -1,9 +1,7 @@
 package stats
 
 import (
-	"errors"
 	"math"
-	"math/rand/v2"
 	"testing"
 )
 
@@ -45,6 +43,12 @@ func TestBinomReference(t *testing.T) {
 		{5, 6, 0.90000000000000002, "two.sided", 0.94999999999999996, 0.46855899999999989, 0.35876542100232522, 0.99578925548551056, "binom.test(5, 6, p = 0.9, alternative = \"two.sided\", conf.level = 0.95)"},
 		{60, 100, 0.52000000000000002, "two.sided", 0.90000000000000002, 0.1328962194639898, 0.51297582025389432, 0.68247398476350041, "binom.test(60, 100, p = 0.52, alternative = \"two.sided\", conf.level = 0.9)"},
 		{1, 2000, 0.050000000000000003, "two.sided", 0.94999999999999996, 7.4129000947929872e-43, 1.2658823868557902e-05, 0.0027826398346589474, "binom.test(1, 2000, p = 0.05, alternative = \"two.sided\", conf.level = 0.95)"},
+		{0, 5000, 0.01, "two.sided", 0.94999999999999996, 2.4442335778343526e-22, 0, 0.0007375038011081049, "binom.test(0, 5000, p = 0.01, alternative = \"two.sided\", conf.level = 0.95)"},
+		{2, 100000, 0.001, "two.sided", 0.94999999999999996, 3.1920487514290265e-40, 2.422101962703157e-06, 7.224498936504789e-05, "binom.test(2, 1e+05, p = 0.001, alternative = \"two.sided\", conf.level = 0.95)"},
+		{50, 100, 0.5, "two.sided", 0.94999999999999996, 1, 0.39832112950330101, 0.60167887049669899, "binom.test(50, 100, p = 0.5, alternative = \"two.sided\", conf.level = 0.95)"},
+		{0, 1, 0.5, "two.sided", 0.94999999999999996, 1, 0, 0.97499999999999998, "binom.test(0, 1, p = 0.5, alternative = \"two.sided\", conf.level = 0.95)"},
+		{998, 1000, 0.90000000000000002, "greater", 0.98999999999999999, 1.0974495173732782e-42, 0.99162093173525789, 1, "binom.test(998, 1000, p = 0.9, alternative = \"greater\", conf.level = 0.99)"},
+		{40, 41, 0.999, "less", 0.90000000000000002, 0.040190559474924045, 0, 0.99743353035442039, "binom.test(40, 41, p = 0.999, alternative = \"less\", conf.level = 0.9)"},
 	}
 	for _, c := range cases {
 		alt, err := ParseAlternative(c.alt)
@@ -82,6 +86,31 @@ func TestWilsonReference(t *testing.T) {
 	}
 }
 
+func TestWilsonOneSidedReference(t *testing.T) {
+	cases := []struct {
+		k, n         int
+		conf         float64
+		alt          string
+		lower, upper float64
+		call         string
+	}{
+		{427, 500, 0.94999999999999996, "less", 0, 0.8780692859393211, "prop.test(427, 500, conf.level = 0.95, alternative = \"less\", correct = FALSE)$conf.int"},
+		{3, 20, 0.90000000000000002, "greater", 0.074673019753226724, 1, "prop.test(3, 20, conf.level = 0.9, alternative = \"greater\", correct = FALSE)$conf.int"},
+		{0, 40, 0.94999999999999996, "less", 0, 0.063353448645458041, "prop.test(0, 40, conf.level = 0.95, alternative = \"less\", correct = FALSE)$conf.int"},
+		{40, 40, 0.94999999999999996, "greater", 0.936646551354542, 1, "prop.test(40, 40, conf.level = 0.95, alternative = \"greater\", correct = FALSE)$conf.int"},
+	}
+	for _, c := range cases {
+		alt, err := ParseAlternative(c.alt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lo, hi, err := Wilson(c.k, c.n, c.conf, alt)
+		if err != nil || !relClose(lo, c.lower, tolExact) || !relClose(hi, c.upper, tolExact) {
+			t.Errorf("%s: [%.17g, %.17g] %v, R [%.17g, %.17g]", c.call, lo, hi, err, c.lower, c.upper)
+		}
+	}
+}
+
 func table2(cells []float64, rows int) [][]float64 {
 	c := len(cells) / rows
 	t := make([][]float64, rows)
@@ -104,6 +133,8 @@ func TestChiSquareGReference(t *testing.T) {
 		{[]float64{90, 10, 0, 60, 30, 10}, 26, 2, 2.2603294069810542e-06, 30.368560551696522, 2.5441977518697644e-07, "chisq.test(matrix(c(90, 10, 0, 60, 30, 10), nrow = 2, byrow = TRUE), correct = FALSE); G = 2*sum(O*log(O/E)), pchisq(G, df, lower.tail = FALSE)"},
 		{[]float64{1000, 0, 500, 500}, 666.66666666666663, 1, 5.3028503746269418e-147, 863.04621735534261, 1.0600256166106982e-189, "chisq.test(matrix(c(1000, 0, 500, 500), nrow = 2, byrow = TRUE), correct = FALSE); G = 2*sum(O*log(O/E)), pchisq(G, df, lower.tail = FALSE)"},
 		{[]float64{12, 7, 3, 1, 9, 10, 4, 6}, 4.0336638403487335, 3, 0.25785191287082959, 4.3741625899918821, 0.22379310603025088, "chisq.test(matrix(c(12, 7, 3, 1, 9, 10, 4, 6), nrow = 2, byrow = TRUE), correct = FALSE); G = 2*sum(O*log(O/E)), pchisq(G, df, lower.tail = FALSE)"},
+		{[]float64{300, 100, 50, 30, 20, 100, 200, 100, 60, 40}, 166.66666666666666, 4, 5.429907623300852e-35, 172.60924347106848, 2.8801575990354057e-36, "chisq.test(matrix(c(300, 100, 50, 30, 20, 100, 200, 100, 60, 40), nrow = 2, byrow = TRUE), correct = FALSE); G = 2*sum(O*log(O/E)), pchisq(G, df, lower.tail = FALSE)"},
+		{[]float64{1, 0, 0, 1}, 2, 1, 0.15729920705028447, 2.7725887222397811, 0.095890967142465477, "chisq.test(matrix(c(1, 0, 0, 1), nrow = 2, byrow = TRUE), correct = FALSE); G = 2*sum(O*log(O/E)), pchisq(G, df, lower.tail = FALSE)"},
 	}
 	for _, c := range cases {
 		r, err := ChiSquareTable(table2(c.cells, 2), 0, nil)
@@ -132,6 +163,10 @@ func TestFisherReference(t *testing.T) {
 		{[]float64{2, 3, 4, 5, 1, 0, 3, 2, 6}, 3, 0.10863870279673173, "fisher.test(matrix(c(2, 3, 4, 5, 1, 0, 3, 2, 6), nrow = 3, byrow = TRUE))$p.value"},
 		{[]float64{3, 1, 0, 2, 4, 3}, 2, 0.33566433566433518, "fisher.test(matrix(c(3, 1, 0, 2, 4, 3), nrow = 2, byrow = TRUE))$p.value"},
 		{[]float64{8, 2, 1, 1, 5, 7}, 2, 0.0039204468972943475, "fisher.test(matrix(c(8, 2, 1, 1, 5, 7), nrow = 2, byrow = TRUE))$p.value"},
+		{[]float64{12, 0, 2, 0, 12, 2}, 2, 2.9912804175827193e-07, "fisher.test(matrix(c(12, 0, 2, 0, 12, 2), nrow = 2, byrow = TRUE))$p.value"},
+		{[]float64{1, 0, 0, 0, 1, 0, 0, 0, 1}, 3, 1, "fisher.test(matrix(c(1, 0, 0, 0, 1, 0, 0, 0, 1), nrow = 3, byrow = TRUE))$p.value"},
+		{[]float64{5, 0, 3, 1, 0, 4, 2, 6}, 2, 0.0031231925968767745, "fisher.test(matrix(c(5, 0, 3, 1, 0, 4, 2, 6), nrow = 2, byrow = TRUE))$p.value"},
+		{[]float64{0, 1, 1, 0}, 2, 1, "fisher.test(matrix(c(0, 1, 1, 0), nrow = 2, byrow = TRUE))$p.value"},
 	}
 	for _, c := range cases {
 		r, err := FisherExact(table2(c.cells, c.rows))
@@ -167,6 +202,8 @@ func TestMcNemarReference(t *testing.T) {
 		{0, 12, 5, 5, 10.083333333333334, 0.0014961642897455515, 0.00048828125000000011, 0.00024414062499999995, "mcnemar.test(matrix(c(5, 0, 12, 5), 2, byrow = TRUE)); binom.test(0, 12)$p.value; 2*(pbinom(x,n,.5)-dbinom(x,n,.5)/2)"},
 		{1, 30, 100, 100, 25.29032258064516, 4.9317692680783368e-07, 2.9802322387695352e-08, 1.5366822481155462e-08, "mcnemar.test(matrix(c(100, 1, 30, 100), 2, byrow = TRUE)); binom.test(1, 31)$p.value; 2*(pbinom(x,n,.5)-dbinom(x,n,.5)/2)"},
 		{4, 2, 1, 1, 0.16666666666666666, 0.68309139830960874, 0.68749999999999989, 0.45312499999999967, "mcnemar.test(matrix(c(1, 4, 2, 1), 2, byrow = TRUE)); binom.test(4, 6)$p.value; 2*(pbinom(x,n,.5)-dbinom(x,n,.5)/2)"},
+		{0, 60, 10, 10, 58.016666666666666, 2.599063923341197e-14, 1.7347234759768052e-18, 8.6736173798840008e-19, "mcnemar.test(matrix(c(10, 0, 60, 10), 2, byrow = TRUE)); binom.test(0, 60)$p.value; 2*(pbinom(x,n,.5)-dbinom(x,n,.5)/2)"},
+		{1, 0, 0, 0, 0, 1, 1, 0.5, "mcnemar.test(matrix(c(0, 1, 0, 0), 2, byrow = TRUE)); binom.test(1, 1)$p.value; 2*(pbinom(x,n,.5)-dbinom(x,n,.5)/2)"},
 	}
 	for _, c := range cases {
 		x, y := pairs01(c.b, c.c, c.n11, c.n00)
@@ -191,6 +228,7 @@ func TestPAdjustReference(t *testing.T) {
 		{[]float64{0.20000000000000001, 0.20000000000000001, 0.01, 0.90000000000000002, 0.040000000000000001, 0.040000000000000001}, []float64{0.23999999999999999, 0.23999999999999999, 0.059999999999999998, 0.90000000000000002, 0.080000000000000002, 0.080000000000000002}, []float64{0.58800000000000008, 0.58800000000000008, 0.14700000000000002, 1, 0.19600000000000001, 0.19600000000000001}, []float64{0.60000000000000009, 0.60000000000000009, 0.059999999999999998, 0.90000000000000002, 0.20000000000000001, 0.20000000000000001}, "p.adjust(c(0.2, 0.2, 0.01, 0.9, 0.04, 0.04), method)"},
 		{[]float64{1.0000000000000001e-15, 0.29999999999999999, 1}, []float64{3.0000000000000002e-15, 0.44999999999999996, 1}, []float64{5.5000000000000002e-15, 0.82499999999999996, 1}, []float64{3.0000000000000002e-15, 0.59999999999999998, 1}, "p.adjust(c(1e-15, 0.3, 1), method)"},
 		{[]float64{0.050000000000000003}, []float64{0.050000000000000003}, []float64{0.050000000000000003}, []float64{0.050000000000000003}, "p.adjust(c(0.05), method)"},
+		{[]float64{0, 0, 0.5, 0.5, 1e-300, 1}, []float64{0, 0, 0.59999999999999998, 0.59999999999999998, 2.0000000000000001e-300, 1}, []float64{0, 0, 1, 1, 4.9000000000000006e-300, 1}, []float64{0, 0, 1, 1, 4.0000000000000001e-300, 1}, "p.adjust(c(0, 0, 0.5, 0.5, 1e-300, 1), method)"},
 	}
 	for _, c := range cases {
 		for name, f := range map[string]func([]float64) ([]float64, error){"BH": BenjaminiHochberg, "BY": BenjaminiYekutieli, "holm": Holm} {
@@ -217,6 +255,7 @@ func TestPowerPropReference(t *testing.T) {
 		{0.5, 0.75, 0.050000000000000003, 0.90000000000000002, 76.706928451777443, 0.74016590133138793, "power.prop.test(p1 = 0.5, p2 = 0.75, sig.level = 0.05, power = 0.9, tol = 1e-12)$n / power.prop.test(n = 50, p1 = 0.5, p2 = 0.75, sig.level = 0.05)$power"},
 		{0.10000000000000001, 0.14999999999999999, 0.01, 0.80000000000000004, 1020.4700628075791, 0.033991275480198792, "power.prop.test(p1 = 0.1, p2 = 0.15, sig.level = 0.01, power = 0.8, tol = 1e-12)$n / power.prop.test(n = 50, p1 = 0.1, p2 = 0.15, sig.level = 0.01)$power"},
 		{0.94999999999999996, 0.98999999999999999, 0.050000000000000003, 0.5, 139.7330646027487, 0.21388531753781226, "power.prop.test(p1 = 0.95, p2 = 0.99, sig.level = 0.05, power = 0.5, tol = 1e-12)$n / power.prop.test(n = 50, p1 = 0.95, p2 = 0.99, sig.level = 0.05)$power"},
+		{0.01, 0.02, 0.050000000000000003, 0.80000000000000004, 2318.1646755120355, 0.060579065115546747, "power.prop.test(p1 = 0.01, p2 = 0.02, sig.level = 0.05, power = 0.8, tol = 1e-12)$n / power.prop.test(n = 50, p1 = 0.01, p2 = 0.02, sig.level = 0.05)$power"},
 	}
 	for _, c := range cases {
 		r, err := SampleSizeTwoProportions(c.p1, c.p2, c.alpha, c.power)
@@ -268,6 +307,3 @@ func TestTOSTProportionReference(t *testing.T) {
 		}
 	}
 }
-
-var _ = errors.New
-var _ = rand.New

@@ -29,7 +29,9 @@ type SPRT struct {
 	Decision            SPRTDecision
 }
 
-// NewSPRT validates the parameters.
+// NewSPRT returns a test of H0: p = p0 against H1: p = p1 with error rates
+// alpha and beta, before any observation. Errors: ErrDomain when a
+// parameter is outside (0, 1) or p0 = p1.
 func NewSPRT(p0, p1, alpha, beta float64) (*SPRT, error) {
 	for _, v := range []float64{p0, p1, alpha, beta} {
 		if !(v > 0 && v < 1) {
@@ -47,7 +49,8 @@ func (s *SPRT) Bounds() (lower, upper float64) {
 	return math.Log(s.Beta / (1 - s.Alpha)), math.Log((1 - s.Beta) / s.Alpha)
 }
 
-// Observe adds one outcome and returns the decision. Once decided, further
+// Observe adds one outcome (success: the event whose rate is tested) and
+// returns the decision. Once decided, further
 // observations are counted but do not change the decision.
 func (s *SPRT) Observe(success bool) SPRTDecision {
 	s.N++
@@ -69,6 +72,26 @@ func (s *SPRT) Observe(success bool) SPRTDecision {
 	return s.Decision
 }
 
+// Run feeds the 0/1 outcomes xs to the test in order, stopping at the first
+// decision (or at once if the test is already decided), and returns the
+// decision and how many of xs it used. A NaN is ErrNaN and any other value
+// than 0 and 1 is ErrDomain; the outcomes before it stay counted.
+func (s *SPRT) Run(xs []float64) (SPRTDecision, int, error) {
+	for i, x := range xs {
+		if s.Decision != Continue {
+			return s.Decision, i, nil
+		}
+		switch {
+		case math.IsNaN(x):
+			return s.Decision, i, fmt.Errorf("%w: outcome %d", ErrNaN, i+1)
+		case x != 0 && x != 1:
+			return s.Decision, i, fmt.Errorf("%w: outcome %d is %g, want 0 or 1", ErrDomain, i+1, x)
+		}
+		s.Observe(x == 1)
+	}
+	return s.Decision, len(xs), nil
+}
+
 // BetaBinomialCS is an anytime-valid confidence sequence for a Bernoulli
 // rate: the beta-binomial mixture (Robbins 1970; Howard, Ramdas, McAuliffe &
 // Sekhon 2021, "Time-uniform, nonparametric, nonasymptotic confidence
@@ -79,6 +102,9 @@ func (s *SPRT) Observe(success bool) SPRTDecision {
 // covers the true rate at every n simultaneously with probability ≥ 1−α
 // (Ville's inequality), so it may be checked after every run and a replay
 // stopped as soon as it excludes the threshold.
+//
+// Errors: ErrDomain (successes outside [0, n], alpha outside (0, 1), a
+// prior parameter not positive). With n = 0 the interval is [0, 1].
 func BetaBinomialCS(successes, n int, alpha, a, b float64) (lower, upper float64, err error) {
 	if n < 0 || successes < 0 || successes > n {
 		return 0, 0, fmt.Errorf("%w: %d successes of %d", ErrDomain, successes, n)

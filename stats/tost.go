@@ -24,11 +24,16 @@ type TOSTResult struct {
 // one-sided Welch t-tests (paired = false) or paired t-tests on a−b: as R's
 // t.test(a, b, mu = -margin, alternative = "greater") and
 // t.test(a, b, mu = margin, alternative = "less").
+//
+// Estimate is mean(a) − mean(b) (mean of a − b when paired), in the units
+// of the data. Errors: ErrDomain (margin not positive and finite, paired
+// lengths differ), ErrNaN, ErrSampleSize (fewer than 2 values per sample or
+// pairs, or zero variance).
 func TOSTMean(a, b []float64, margin float64, paired bool) (TOSTResult, error) {
 	if !(margin > 0) || math.IsInf(margin, 0) {
 		return TOSTResult{}, fmt.Errorf("%w: margin %g must be positive", ErrDomain, margin)
 	}
-	if err := finite(a, b); err != nil {
+	if err := tostFinite(a, b); err != nil {
 		return TOSTResult{}, err
 	}
 	var d, se, df float64
@@ -43,14 +48,14 @@ func TOSTMean(a, b []float64, margin float64, paired bool) (TOSTResult, error) {
 		for i := range a {
 			diff[i] = a[i] - b[i]
 		}
-		m, v := meanVar(diff)
+		m, v := tostMeanVar(diff)
 		d, se, df = m, math.Sqrt(v/float64(len(diff))), float64(len(diff)-1)
 	} else {
 		if len(a) < 2 || len(b) < 2 {
 			return TOSTResult{}, fmt.Errorf("%w: need at least 2 values per sample", ErrSampleSize)
 		}
-		ma, va := meanVar(a)
-		mb, vb := meanVar(b)
+		ma, va := tostMeanVar(a)
+		mb, vb := tostMeanVar(b)
 		sa, sb := va/float64(len(a)), vb/float64(len(b))
 		d, se = ma-mb, math.Sqrt(sa+sb)
 		df = (sa + sb) * (sa + sb) / (sa*sa/float64(len(a)-1) + sb*sb/float64(len(b)-1))
@@ -74,8 +79,11 @@ func TOSTMean(a, b []float64, margin float64, paired bool) (TOSTResult, error) {
 // exact one-sided binomial tests: binom.test(k, n, p0 − margin, "greater")
 // and binom.test(k, n, p0 + margin, "less"). A bound outside (0, 1) makes its
 // one-sided p-value 0.
+//
+// Errors: ErrSampleSize (n < 1), ErrDomain (k outside [0, n], p0 outside
+// [0, 1], margin not positive).
 func TOSTProportion(k, n int, p0, margin float64) (TOSTResult, error) {
-	if err := checkBinom(k, n, p0, 0.95); err != nil {
+	if err := binomCheck(k, n, p0, 0.95); err != nil {
 		return TOSTResult{}, err
 	}
 	if !(margin > 0) {
@@ -92,7 +100,7 @@ func TOSTProportion(k, n int, p0, margin float64) (TOSTResult, error) {
 	return r, nil
 }
 
-func finite(xs ...[]float64) error {
+func tostFinite(xs ...[]float64) error {
 	for _, x := range xs {
 		for _, v := range x {
 			if math.IsNaN(v) || math.IsInf(v, 0) {
@@ -103,8 +111,8 @@ func finite(xs ...[]float64) error {
 	return nil
 }
 
-// meanVar returns the mean and the unbiased variance.
-func meanVar(x []float64) (float64, float64) {
+// tostMeanVar returns the mean and the unbiased variance.
+func tostMeanVar(x []float64) (float64, float64) {
 	m := 0.0
 	for _, v := range x {
 		m += v

@@ -43,7 +43,11 @@ func (o *propOptions) check() (stats.Alternative, error) {
 	if o.K < 0 || o.N < 1 {
 		return 0, usageErrorf("--successes K and --trials N are required (0 <= K <= N, N >= 1)")
 	}
-	return stats.ParseAlternative(o.Alternative)
+	alt, err := stats.ParseAlternative(o.Alternative)
+	if err != nil { // one line, naming the flag
+		return 0, usageErrorf("--alternative must be two-sided, less or greater, got %q", o.Alternative)
+	}
+	return alt, nil
 }
 
 func newStatsBinomCmd(s *streams) *cobra.Command {
@@ -221,7 +225,7 @@ func newStatsAdjustCmd(s *streams, name, short string, f func([]float64) ([]floa
 			if err != nil {
 				return err
 			}
-			return writeJSON(s.Out, map[string]any{"test": name, "adjusted": adj})
+			return writeJSON(s.Out, map[string]any{"test": name, "method": short, "adjusted": adj})
 		},
 	}
 	c.Flags().StringVar(&file, "p", "", "file of p-values, one per line (required)")
@@ -318,6 +322,11 @@ Give --n to get the power, or --power to get the sample size.`,
 			case "two-proportions", "one-proportion", "mcnemar":
 				var pw func(n float64) (float64, error)
 				var size func() (stats.PowerResult, error)
+				out["method"] = map[string]string{
+					"two-proportions": "Two-sample comparison of proportions power calculation (R power.prop.test)",
+					"one-proportion":  "One-sample z-test of a proportion, normal approximation",
+					"mcnemar":         "McNemar test, Connor (1987) normal approximation",
+				}[test]
 				switch test {
 				case "two-proportions":
 					pw = func(n float64) (float64, error) { return stats.PowerTwoProportions(n, p1, p2, alpha) }
@@ -382,13 +391,8 @@ observations used, the log-likelihood ratio and Wald's bounds.`,
 			if err != nil {
 				return err
 			}
-			for i, x := range xs {
-				if x != 0 && x != 1 {
-					return usageErrorf("%s: value %d is %g, want 0 or 1", file, i+1, x)
-				}
-				if t.Observe(x == 1) != stats.Continue {
-					break
-				}
+			if _, _, err := t.Run(xs); err != nil {
+				return usageErrorf("%s: %v", file, err)
 			}
 			lo, hi := t.Bounds()
 			return writeJSON(s.Out, map[string]any{"test": "sprt", "method": "Wald's SPRT (Bernoulli)", "decision": t.Decision.String(),

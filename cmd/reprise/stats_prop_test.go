@@ -124,6 +124,35 @@ func TestStatsPropCLI(t *testing.T) {
 	if m["decision"] != "accept H0" || num(t, m, "n") >= 300 {
 		t.Errorf("sprt: %v", m)
 	}
+	m = statsJSON(t, "wilson", "--successes", "427", "--trials", "500", "--alternative", "less")
+	// prop.test(427, 500, conf.level = 0.95, alternative = "less", correct = FALSE)$conf.int
+	if num(t, m, "lower") != 0 || !near(num(t, m, "upper"), 0.8780692859393211) {
+		t.Errorf("wilson less: %v", m)
+	}
+	// Fisher on a 2x3 table from labels: fisher.test(matrix(c(3, 1, 0, 2, 4, 3), nrow = 2, byrow = TRUE))
+	fa := writeFile(t, dir, "fa.txt", "u\nu\nu\nv\n")
+	fb := writeFile(t, dir, "fb.txt", "u\nu\nv\nv\nv\nv\nw\nw\nw\n")
+	m = statsJSON(t, "fisher", "--a", fa, "--b", fb)
+	if !near(num(t, m, "p_value"), 0.33566433566433518) || m["method"] == "" {
+		t.Errorf("fisher 2x3: %v", m)
+	}
+	m = statsJSON(t, "mcnemar", "--a", pa, "--b", pb, "--method", "midp")
+	if !near(num(t, m, "p_value"), 0.057373046875000042) {
+		t.Errorf("mcnemar mid-p: %v", m)
+	}
+	m = statsJSON(t, "by", "--p", pf)
+	if adj, _ := m["adjusted"].([]any); len(adj) != 5 || !near(adj[0].(float64), 0.057083333333333333) || m["method"] == nil {
+		t.Errorf("by: %v (R p.adjust(c(0.01, 0.04, 0.03, 0.005, 0.5), \"BY\"))", m)
+	}
+	// power.prop.test(n = 50, p1 = 0.5, p2 = 0.75, sig.level = 0.05)$power
+	m = statsJSON(t, "power", "--test", "two-proportions", "--p1", "0.5", "--p2", "0.75", "--n", "50")
+	if math.Abs(num(t, m, "power")-0.74016590133138793) > 1e-6 || m["method"] == nil {
+		t.Errorf("power with --n: %v", m)
+	}
+	m = statsJSON(t, "binom", "--successes", "3", "--trials", "1000")
+	if !near(num(t, m, "p_value"), 3.1108943014033286e-293) {
+		t.Errorf("binom far tail: %v (R binom.test(3, 1000))", m)
+	}
 	m = statsJSON(t, "cs", "--successes", "30", "--trials", "100")
 	if !(num(t, m, "lower") < 0.3 && num(t, m, "upper") > 0.3) {
 		t.Errorf("cs: %v", m)
@@ -152,6 +181,16 @@ func TestStatsPropCLIErrors(t *testing.T) {
 		{"sprt", "--p0", "0.5", "--p1", "0.5", "--data", labels},
 		{"tost-mean", "--a", labels, "--b", labels, "--margin", "1"},
 		{"binom", "--bogus"},
+		{"binom", "--successes", "1", "--trials", "10", "extra"},
+		{"chisq", "--a", labels, "--b", labels, "--monte-carlo", "-5"},
+		{"fisher", "--a", labels},
+		{"sprt", "--p0", "0.99", "--p1", "0.9", "--data", writeFile(t, dir, "s.txt", "1\n1\n2\n")},
+		{"sprt", "--p0", "0.99", "--p1", "0.9", "--data", bad},
+		{"tost-prop", "--successes", "3", "--trials", "10", "--margin", "0"},
+		{"power", "--test", "mcnemar", "--p10", "0.1", "--p01", "0.2"},
+		{"power", "--test", "one-proportion", "--p0", "0.5", "--p1", "0.6", "--n", "-3"},
+		{"cs", "--successes", "5", "--trials", "4"},
+		{"holm", "--p", writeFile(t, dir, "p2.txt", "0.5\n1.5\n")},
 	}
 	for _, c := range cases {
 		r := cli(t, "", append([]string{"stats"}, c...)...)

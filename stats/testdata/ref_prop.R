@@ -11,7 +11,9 @@ for (a in list(
   list(7, 20, 0.5, "two.sided", 0.95), list(0, 10, 0.5, "two.sided", 0.95), list(10, 10, 0.5, "two.sided", 0.95),
   list(3, 1000, 0.5, "two.sided", 0.95), list(682, 925, 0.75, "two.sided", 0.95), list(1, 50, 0.01, "two.sided", 0.95),
   list(15, 20, 0.3, "greater", 0.95), list(2, 30, 0.2, "less", 0.95), list(427, 500, 0.5, "two.sided", 0.99),
-  list(5, 6, 0.9, "two.sided", 0.95), list(60, 100, 0.52, "two.sided", 0.9), list(1, 2000, 0.05, "two.sided", 0.95))) {
+  list(5, 6, 0.9, "two.sided", 0.95), list(60, 100, 0.52, "two.sided", 0.9), list(1, 2000, 0.05, "two.sided", 0.95),
+  list(0, 5000, 0.01, "two.sided", 0.95), list(2, 100000, 0.001, "two.sided", 0.95), list(50, 100, 0.5, "two.sided", 0.95),
+  list(0, 1, 0.5, "two.sided", 0.95), list(998, 1000, 0.9, "greater", 0.99), list(40, 41, 0.999, "less", 0.9))) {
   e <- bquote(binom.test(.(a[[1]]), .(a[[2]]), p = .(a[[3]]), alternative = .(a[[4]]), conf.level = .(a[[5]])))
   r <- eval(e)
   cat(sprintf("\t{%d, %d, %s, %s, %s, %s, %s, %s, %s},\n", a[[1]], a[[2]], f(a[[3]]), encodeString(a[[4]], quote='"'), f(a[[5]]),
@@ -23,8 +25,15 @@ for (a in list(list(427, 500, 0.95), list(0, 500, 0.95), list(3, 20, 0.95), list
   r <- suppressWarnings(eval(e))
   cat(sprintf("\t{%d, %d, %s, %s, %s, %s},\n", a[[1]], a[[2]], f(a[[3]]), f(r[1]), f(r[2]), q(e)))
 }
+cat("// wilson one-sided: k, n, conf, alternative -> lower, upper\n")
+for (a in list(list(427, 500, 0.95, "less"), list(3, 20, 0.9, "greater"), list(0, 40, 0.95, "less"), list(40, 40, 0.95, "greater"))) {
+  e <- bquote(prop.test(.(a[[1]]), .(a[[2]]), conf.level = .(a[[3]]), alternative = .(a[[4]]), correct = FALSE)$conf.int)
+  r <- suppressWarnings(eval(e))
+  cat(sprintf("\t{%d, %d, %s, %s, %s, %s, %s},\n", a[[1]], a[[2]], f(a[[3]]), encodeString(a[[4]], quote = '"'), f(r[1]), f(r[2]), q(e)))
+}
 cat("// chisq and G: 2 x k table rows -> statistic, df, p.value\n")
-for (t in list(c(30, 20, 10, 25, 25, 10), c(5, 1, 2, 8), c(90, 10, 0, 60, 30, 10), c(1000, 0, 500, 500), c(12, 7, 3, 1, 9, 10, 4, 6))) {
+for (t in list(c(30, 20, 10, 25, 25, 10), c(5, 1, 2, 8), c(90, 10, 0, 60, 30, 10), c(1000, 0, 500, 500), c(12, 7, 3, 1, 9, 10, 4, 6),
+  c(300, 100, 50, 30, 20, 100, 200, 100, 60, 40), c(1, 0, 0, 1))) {
   m <- matrix(t, nrow = 2, byrow = TRUE)
   e <- bquote(chisq.test(matrix(.(t), nrow = 2, byrow = TRUE), correct = FALSE))
   r <- suppressWarnings(eval(e))
@@ -36,12 +45,13 @@ for (t in list(c(30, 20, 10, 25, 25, 10), c(5, 1, 2, 8), c(90, 10, 0, 60, 30, 10
 }
 cat("// fisher: table (by row), rows -> p.value\n")
 for (a in list(list(c(3, 1, 1, 3), 2), list(c(10, 2, 3, 15), 2), list(c(100, 0, 0, 100), 2), list(c(0, 5, 5, 0), 2), list(c(1, 9, 11, 3), 2),
-  list(c(2, 3, 4, 5, 1, 0, 3, 2, 6), 3), list(c(3, 1, 0, 2, 4, 3), 2), list(c(8, 2, 1, 1, 5, 7), 2))) {
+  list(c(2, 3, 4, 5, 1, 0, 3, 2, 6), 3), list(c(3, 1, 0, 2, 4, 3), 2), list(c(8, 2, 1, 1, 5, 7), 2),
+  list(c(12, 0, 2, 0, 12, 2), 2), list(c(1, 0, 0, 0, 1, 0, 0, 0, 1), 3), list(c(5, 0, 3, 1, 0, 4, 2, 6), 2), list(c(0, 1, 1, 0), 2))) {
   e <- bquote(fisher.test(matrix(.(a[[1]]), nrow = .(a[[2]]), byrow = TRUE))$p.value)
   cat(sprintf("\t{[]float64{%s}, %d, %s, %s},\n", paste(a[[1]], collapse = ", "), a[[2]], f(eval(e)), q(e)))
 }
 cat("// mcnemar: b (a=1,b=0), c (a=0,b=1), plus concordant n11, n00 -> chisq, p, exact p, mid-p\n")
-for (a in list(c(10, 3, 20, 15), c(25, 5, 40, 30), c(7, 7, 3, 3), c(0, 12, 5, 5), c(1, 30, 100, 100), c(4, 2, 1, 1))) {
+for (a in list(c(10, 3, 20, 15), c(25, 5, 40, 30), c(7, 7, 3, 3), c(0, 12, 5, 5), c(1, 30, 100, 100), c(4, 2, 1, 1), c(0, 60, 10, 10), c(1, 0, 0, 0))) {
   b <- a[1]; cc <- a[2]
   m <- matrix(c(a[3], b, cc, a[4]), 2, byrow = TRUE)
   e1 <- bquote(mcnemar.test(matrix(c(.(a[3]), .(b), .(cc), .(a[4])), 2, byrow = TRUE)))
@@ -53,13 +63,13 @@ for (a in list(c(10, 3, 20, 15), c(25, 5, 40, 30), c(7, 7, 3, 3), c(0, 12, 5, 5)
     encodeString(paste0(paste(deparse(e1, width.cutoff = 500L), collapse = ""), sprintf("; binom.test(%d, %d)$p.value; 2*(pbinom(x,n,.5)-dbinom(x,n,.5)/2)", b, b + cc)), quote = '"')))
 }
 cat("// p.adjust: p -> BH, BY, holm\n")
-for (p in list(c(0.01, 0.04, 0.03, 0.005, 0.5), c(0.2, 0.2, 0.01, 0.9, 0.04, 0.04), c(1e-15, 0.3, 1), c(0.05))) {
+for (p in list(c(0.01, 0.04, 0.03, 0.005, 0.5), c(0.2, 0.2, 0.01, 0.9, 0.04, 0.04), c(1e-15, 0.3, 1), c(0.05), c(0, 0, 0.5, 0.5, 1e-300, 1))) {
   cat(sprintf("\t{[]float64{%s}, []float64{%s}, []float64{%s}, []float64{%s}, %s},\n",
     paste(f(p), collapse = ", "), paste(f(p.adjust(p, "BH")), collapse = ", "), paste(f(p.adjust(p, "BY")), collapse = ", "),
     paste(f(p.adjust(p, "holm")), collapse = ", "), encodeString(sprintf("p.adjust(c(%s), method)", paste(p, collapse = ", ")), quote = '"')))
 }
 cat("// power.prop.test: p1, p2, sig.level, power -> n ; n -> power\n")
-for (a in list(c(0.5, 0.75, 0.05, 0.9), c(0.1, 0.15, 0.01, 0.8), c(0.95, 0.99, 0.05, 0.5))) {
+for (a in list(c(0.5, 0.75, 0.05, 0.9), c(0.1, 0.15, 0.01, 0.8), c(0.95, 0.99, 0.05, 0.5), c(0.01, 0.02, 0.05, 0.8))) {
   e <- bquote(power.prop.test(p1 = .(a[1]), p2 = .(a[2]), sig.level = .(a[3]), power = .(a[4]), tol = 1e-12)$n)
   n <- eval(e)
   e2 <- bquote(power.prop.test(n = 50, p1 = .(a[1]), p2 = .(a[2]), sig.level = .(a[3]))$power)
