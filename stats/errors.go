@@ -1,6 +1,9 @@
 package stats
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Sentinel errors for bad data. Functions wrap them with context; test with errors.Is.
 var (
@@ -48,5 +51,5 @@ func ParseAlternative(s string) (Alternative, error) {
 	case "greater":
 		return Greater, nil
 	}
-	return TwoSided, errors.Join(ErrDomain, errors.New("alternative must be two-sided, less or greater: "+s))
+	return TwoSided, fmt.Errorf("%w: alternative must be two-sided, less or greater, got %q", ErrDomain, s)
 }

@@ -34,8 +34,8 @@ func usageErrorf(format string, a ...any) error {
 	return &usageError{fmt.Errorf(format, a...)}
 }
 
-// codeError carries an explicit exit code (e.g. a verdict) for an error whose
-// details were already printed.
+// silentError carries an explicit exit code (e.g. a verdict) for an outcome
+// whose details were already printed.
 type silentError struct{ code int }
 
 func (e *silentError) Error() string { return fmt.Sprintf("exit %d", e.code) }
