@@ -12,8 +12,8 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 
-	"github.com/reprise-dev/reprise/replay/record"
-	"github.com/reprise-dev/reprise/replay/store"
+	"github.com/reprise-dev/reprise/record"
+	"github.com/reprise-dev/reprise/store"
 	"github.com/reprise-dev/reprise/runners"
 )
 

@@ -7,9 +7,9 @@ import (
 	"io/fs"
 	"os"
 
-	"github.com/reprise-dev/reprise/replay/digest"
-	"github.com/reprise-dev/reprise/replay/record"
-	"github.com/reprise-dev/reprise/replay/store"
+	"github.com/reprise-dev/reprise/digest"
+	"github.com/reprise-dev/reprise/record"
+	"github.com/reprise-dev/reprise/store"
 )
 
 // ErrIntegrity is wrapped by integrity failures found by Verify and Replay:

@@ -15,40 +15,65 @@
 //     $REPRISE_CONFIG (in a container: /reprise/model and /reprise/config, read-only).
 //
 // Packages of reprise that use runners declare the small interfaces they need;
-// this package imports nothing of the project but replay/digest.
+// this package imports only the leaves digest, output and system.
 package runners
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"strconv"
 	"time"
+
+	"github.com/reprise-dev/reprise/output"
+	"github.com/reprise-dev/reprise/system"
 )
 
-// Params are the per-request inference parameters sent with a request.
-// Nil fields are omitted on the wire.
-type Params struct {
-	Seed        *int64   `json:"seed,omitempty"`
-	Temperature *float64 `json:"temperature,omitempty"`
-	TopP        *float64 `json:"top_p,omitempty"`
-	MaxTokens   *int     `json:"max_tokens,omitempty"`
-}
-
-// Request is one inference request.
+// Request is one inference request: the stored input and the parameters
+// of this run (the seed included).
 type Request struct {
 	Input  json.RawMessage `json:"input"`
-	Params Params          `json:"params"`
+	Params system.Params   `json:"params"`
 }
 
-// Response is one inference response, normalized. Raw holds the exact
-// response bytes (one line, without the newline) as the system wrote them.
+// Response is one inference response. Output is the normalized output the
+// codec decoded; Raw holds the exact response bytes as the system wrote them
+// (for jsonl-stdio: one line, without the newline).
 type Response struct {
-	Label *string  `json:"label,omitempty"`
-	Score *float64 `json:"score,omitempty"`
-	Text  *string  `json:"text,omitempty"`
-	Raw   []byte   `json:"-"`
+	Output output.Output
+	Raw    []byte
 	// Latency is the wall time from sending the request to reading the response.
-	Latency time.Duration `json:"-"`
+	Latency time.Duration
+}
+
+// Transport is how a codec's bytes reach a system.
+type Transport int
+
+const (
+	// Stdio: one request per line on stdin, one response per line on stdout.
+	Stdio Transport = iota + 1
+	// HTTP: requests to a server the system runs.
+	HTTP
+)
+
+// Codec speaks one wire protocol: it encodes requests, decodes responses and
+// says which bytes of a response an exact match compares. Runners (the
+// lifecycle: docker, process) carry a codec's bytes over its transport; no
+// other code compares protocol names (runners/wire maps names to codecs).
+type Codec interface {
+	// Name is the protocol name records use, e.g. "jsonl-stdio".
+	Name() string
+	Transport() Transport
+	// Encode returns the bytes of one request (without framing).
+	Encode(req Request) ([]byte, error)
+	// Decode parses one response's bytes; errors wrap ErrProtocol. The
+	// returned Response has Raw set to a copy of raw.
+	Decode(raw []byte) (Response, error)
+	// Canonical returns the bytes of a response that an exact match compares
+	// (for jsonl-stdio the raw line; a protocol whose responses carry ids or
+	// times leaves them out).
+	Canonical(raw []byte) []byte
 }
 
 // Standard paths and variables of the model and config inside a session.
@@ -71,17 +96,16 @@ type Limits struct {
 
 // Spec says what to start for one session.
 type Spec struct {
-	// Image is the pinned image: "name@sha256:<hex>" or a local image id
-	// "sha256:<hex>". A tag alone is refused with ErrNotPinned.
-	Image string
+	// Image is the pinned image (docker runner).
+	Image system.ImageRef
 	// ModelPath and ConfigPath are host files (already verified) that the
 	// runner exposes read-only to the system; empty means none.
 	ModelPath  string
 	ConfigPath string
 	// Env is extra environment for the system (e.g. fixture switches).
 	Env map[string]string
-	// Protocol is the wire protocol; only "jsonl-stdio" is implemented.
-	Protocol string
+	// Codec is the wire protocol the system speaks.
+	Codec Codec
 	// HardwareClass is the record's hardware class; a "gpu/nvidia/…" class
 	// makes the docker runner request the host's NVIDIA GPUs.
 	HardwareClass string
@@ -118,8 +142,6 @@ type Session interface {
 
 // Errors reported by runners. Callers test them with errors.Is.
 var (
-	// ErrNotPinned: an image reference with a tag and no digest.
-	ErrNotPinned = errors.New("image is not pinned by digest")
 	// ErrImageMismatch: the image found or pulled does not match the pinned digest.
 	ErrImageMismatch = errors.New("image does not match its pinned digest")
 	// ErrImageUnavailable: the image is not present and cannot be pulled.
@@ -142,10 +164,45 @@ type RunError struct {
 	Err error
 }
 
-func (e *RunError) Error() string { return "run " + itoa(e.Run) + ": " + e.Err.Error() }
+func (e *RunError) Error() string { return "run " + strconv.Itoa(e.Run) + ": " + e.Err.Error() }
 func (e *RunError) Unwrap() error { return e.Err }
 
-func itoa(i int) string {
-	b, _ := json.Marshal(i)
-	return string(b)
+// Budget holds a session's timeouts: each run gets Run, and no run may end
+// after the session's deadline. Runners share it so the rules are written once.
+type Budget struct {
+	Run, Session time.Duration
+	deadline     time.Time
+}
+
+// NewBudget starts a session's budget at now; zero durations take the
+// defaults given.
+func NewBudget(spec Spec, defRun, defSession time.Duration, now time.Time) Budget {
+	b := Budget{Run: spec.RunTimeout, Session: spec.SessionTimeout}
+	if b.Run == 0 {
+		b.Run = defRun
+	}
+	if b.Session == 0 {
+		b.Session = defSession
+	}
+	b.deadline = now.Add(b.Session)
+	return b
+}
+
+// Next returns the timeout of the next run started at now: Run, or what is
+// left of the session if less. A passed session deadline wraps ErrTimeout.
+func (b Budget) Next(now time.Time) (time.Duration, error) {
+	left := b.deadline.Sub(now)
+	if left <= 0 {
+		return 0, fmt.Errorf("%w: the session timeout %s has passed", ErrTimeout, b.Session)
+	}
+	return min(b.Run, left), nil
+}
+
+// Explain adds "(session timeout)" to a run's timeout error when the
+// session's deadline, not the run timeout, cut it short.
+func (b Budget) Explain(err error, timeout time.Duration) error {
+	if err != nil && errors.Is(err, ErrTimeout) && timeout < b.Run {
+		return fmt.Errorf("%w (session timeout %s)", err, b.Session)
+	}
+	return err
 }

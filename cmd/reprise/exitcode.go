@@ -6,9 +6,9 @@ import (
 	"fmt"
 
 	"github.com/reprise-dev/reprise/replay"
-	"github.com/reprise-dev/reprise/replay/digest"
-	"github.com/reprise-dev/reprise/replay/record"
-	"github.com/reprise-dev/reprise/replay/store"
+	"github.com/reprise-dev/reprise/digest"
+	"github.com/reprise-dev/reprise/record"
+	"github.com/reprise-dev/reprise/store"
 	"github.com/reprise-dev/reprise/runners"
 	"github.com/reprise-dev/reprise/stats"
 )

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/reprise-dev/reprise/replay/digest"
+	"github.com/reprise-dev/reprise/digest"
 )
 
 // cli runs the CLI in-process with buffers and returns the exit code.

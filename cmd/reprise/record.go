@@ -13,9 +13,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/reprise-dev/reprise/replay/digest"
-	"github.com/reprise-dev/reprise/replay/record"
-	"github.com/reprise-dev/reprise/replay/store"
+	"github.com/reprise-dev/reprise/digest"
+	"github.com/reprise-dev/reprise/record"
+	"github.com/reprise-dev/reprise/store"
 	"github.com/reprise-dev/reprise/runners/hwclass"
 )
 

@@ -12,8 +12,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/reprise-dev/reprise/replay/digest"
-	"github.com/reprise-dev/reprise/replay/store"
+	"github.com/reprise-dev/reprise/digest"
+	"github.com/reprise-dev/reprise/store"
 )
 
 // openStore opens (creating if needed) the store; a location that cannot be a

@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/reprise-dev/reprise/replay"
-	"github.com/reprise-dev/reprise/replay/record"
+	"github.com/reprise-dev/reprise/record"
 )
 
 type verifyOptions struct {

@@ -37,9 +37,9 @@ import (
 	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/client"
 
-	"github.com/reprise-dev/reprise/replay/digest"
 	"github.com/reprise-dev/reprise/runners"
 	"github.com/reprise-dev/reprise/runners/jsonl"
+	"github.com/reprise-dev/reprise/system"
 )
 
 // Defaults of the sandbox and timeouts.
@@ -116,12 +116,12 @@ type resolved struct {
 }
 
 // Resolve finds the pinned image locally or pulls it by digest, and verifies it.
-func (r *Runner) Resolve(ctx context.Context, ref string) (resolved, error) {
-	if strings.HasPrefix(ref, "sha256:") {
-		d, err := digest.Parse(ref)
-		if err != nil {
-			return resolved{}, fmt.Errorf("image %q: %w", ref, err)
-		}
+func (r *Runner) Resolve(ctx context.Context, img system.ImageRef) (resolved, error) {
+	if img.IsZero() {
+		return resolved{}, fmt.Errorf("image: %w", system.ErrNotPinned)
+	}
+	if img.IsID() {
+		d := img.Digest
 		insp, err := r.cli.ImageInspect(ctx, d.String())
 		if err != nil {
 			if cerrdefs.IsNotFound(err) {
@@ -134,13 +134,14 @@ func (r *Runner) Resolve(ctx context.Context, ref string) (resolved, error) {
 		}
 		return resolved{id: insp.ID}, nil
 	}
+	ref := img.String()
 	named, err := reference.ParseNormalizedNamed(ref)
 	if err != nil {
 		return resolved{}, fmt.Errorf("%w: image %q: %v", runners.ErrImageUnavailable, ref, err)
 	}
 	canon, ok := named.(reference.Canonical)
 	if !ok {
-		return resolved{}, fmt.Errorf("image %q: %w", ref, runners.ErrNotPinned)
+		return resolved{}, fmt.Errorf("image %q: %w", ref, system.ErrNotPinned)
 	}
 	pinned := reference.TrimNamed(canon).Name() + "@" + canon.Digest().String()
 	if res, err := r.matchLocal(ctx, pinned, canon); err == nil {
@@ -211,8 +212,8 @@ func (r *Runner) pull(ctx context.Context, pinned string) error {
 // Start resolves the image, creates the sandboxed container, attaches to its
 // stdio and starts it.
 func (r *Runner) Start(ctx context.Context, spec runners.Spec) (_ runners.Session, err error) {
-	if spec.Protocol != "" && spec.Protocol != "jsonl-stdio" {
-		return nil, fmt.Errorf("%w: protocol %s (the docker runner speaks jsonl-stdio)", runners.ErrUnsupported, spec.Protocol)
+	if spec.Codec == nil || spec.Codec.Transport() != runners.Stdio {
+		return nil, fmt.Errorf("%w: the docker runner carries stdio protocols only", runners.ErrUnsupported)
 	}
 	img, err := r.Resolve(ctx, spec.Image)
 	if err != nil {
@@ -281,13 +282,9 @@ func (r *Runner) Start(ctx context.Context, spec runners.Spec) (_ runners.Sessio
 		_, err := stdcopy.StdCopy(pw, s.stderr, att.Reader)
 		pw.CloseWithError(err)
 	}()
-	s.conn = jsonl.New(att.Conn, pr)
+	s.conn = jsonl.New(spec.Codec, att.Conn, pr)
 	s.conn.OnEOF = s.exitDetail
-	timeout := spec.SessionTimeout
-	if timeout == 0 {
-		timeout = DefaultSessionTimeout
-	}
-	s.deadline = time.Now().Add(timeout)
+	s.budget = runners.NewBudget(spec, DefaultRunTimeout, DefaultSessionTimeout, time.Now())
 	r.log.Info("container started", "id", short(created.ID), "image", img.id)
 	return s, nil
 }
@@ -332,7 +329,7 @@ type session struct {
 	att      *client.HijackedResponse
 	conn     *jsonl.Conn
 	stderr   *runners.Tail
-	deadline time.Time
+	budget   runners.Budget
 	once     sync.Once
 	closeErr error
 }
@@ -342,19 +339,12 @@ var _ runners.Session = (*session)(nil)
 func (s *session) Info() runners.Info { return s.info }
 
 func (s *session) Run(ctx context.Context, req runners.Request) (runners.Response, error) {
-	timeout := s.spec.RunTimeout
-	if timeout == 0 {
-		timeout = DefaultRunTimeout
+	timeout, err := s.budget.Next(time.Now())
+	if err != nil {
+		return runners.Response{}, &runners.RunError{Run: s.conn.Runs(), Err: err}
 	}
-	left := time.Until(s.deadline)
-	if left <= 0 {
-		return runners.Response{}, &runners.RunError{Run: s.conn.Runs(), Err: fmt.Errorf("%w: the session timeout %s has passed", runners.ErrTimeout, s.spec.SessionTimeout)}
-	}
-	resp, err := s.conn.Do(ctx, req, min(timeout, left))
-	if err != nil && errors.Is(err, runners.ErrTimeout) && left < timeout {
-		err = fmt.Errorf("%w (session timeout)", err)
-	}
-	return resp, err
+	resp, err := s.conn.Do(ctx, req, timeout)
+	return resp, s.budget.Explain(err, timeout)
 }
 
 // exitDetail explains why the container's output ended.

@@ -1,6 +1,9 @@
 package docker
 
 import (
+	"github.com/reprise-dev/reprise/runners/jsonl"
+	"github.com/reprise-dev/reprise/system"
+
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -88,7 +91,7 @@ func TestConformance(t *testing.T) {
 	cli, img := fixture(t)
 	model, config, input := fixturePaths(t)
 	runnertest.Run(t, newRunner(t, cli), runnertest.Fixture{
-		Image: img.ID, ModelPath: model, ConfigPath: config, Input: input,
+		Image: img.Ref, ModelPath: model, ConfigPath: config, Input: input,
 		AfterClose: func(t *testing.T) { noLeftovers(t, cli) },
 	})
 }
@@ -99,7 +102,7 @@ func TestSandboxFromInside(t *testing.T) {
 	t.Cleanup(func() { noLeftovers(t, cli) })
 	model, config, _ := fixturePaths(t)
 	r := newRunner(t, cli)
-	s, err := r.Start(context.Background(), runners.Spec{Image: img.ID, ModelPath: model, ConfigPath: config,
+	s, err := r.Start(context.Background(), runners.Spec{Image: img.Ref, ModelPath: model, ConfigPath: config, Codec: jsonl.Codec{},
 		Limits: runners.Limits{MemoryBytes: 64 << 20, NanoCPUs: 5e8, Pids: 16}})
 	if err != nil {
 		t.Fatal(err)
@@ -110,7 +113,7 @@ func TestSandboxFromInside(t *testing.T) {
 		t.Fatal(err)
 	}
 	var probe map[string]string
-	if resp.Text == nil || json.Unmarshal([]byte(*resp.Text), &probe) != nil {
+	if resp.Output.Text == nil || json.Unmarshal([]byte(*resp.Output.Text), &probe) != nil {
 		t.Fatalf("probe answered %q", resp.Raw)
 	}
 	t.Logf("probe: %v", probe)
@@ -162,14 +165,17 @@ func TestResolveErrors(t *testing.T) {
 		ref  string
 		want error
 	}{
-		{"reprise-fixture/loan:dev", runners.ErrNotPinned},
-		{"reprise-fixture/loan", runners.ErrNotPinned},
+		{"reprise-fixture/loan:dev", system.ErrNotPinned},
+		{"reprise-fixture/loan", system.ErrNotPinned},
 		{randomDigest(), runners.ErrImageUnavailable},
 		// No registry listens on port 1: the pull fails at once.
 		{"127.0.0.1:1/reprise/absent@" + randomDigest(), runners.ErrImageUnavailable},
 	}
 	for _, c := range cases {
-		_, err := r.Start(ctx, runners.Spec{Image: c.ref})
+		ref, err := system.ParseImageRef(c.ref)
+		if err == nil {
+			_, err = r.Start(ctx, runners.Spec{Image: ref, Codec: jsonl.Codec{}})
+		}
 		if !errors.Is(err, c.want) {
 			t.Errorf("Start(%s) = %v, want %v", c.ref, err, c.want)
 		} else if c.want == runners.ErrImageUnavailable && !strings.Contains(err.Error(), strings.Split(c.ref, "@")[0]) {
@@ -226,7 +232,7 @@ func TestPullByDigest(t *testing.T) {
 
 	model, config, input := fixturePaths(t)
 	r := newRunner(t, cli)
-	s, err := r.Start(ctx, runners.Spec{Image: pinned, ModelPath: model, ConfigPath: config})
+	s, err := r.Start(ctx, runners.Spec{Image: mustRef(t, pinned), ModelPath: model, ConfigPath: config, Codec: jsonl.Codec{}})
 	if err != nil {
 		t.Fatalf("Start(%s): %v", pinned, err)
 	}
@@ -235,12 +241,12 @@ func TestPullByDigest(t *testing.T) {
 	if !info.Pulled || info.RepoDigest != pinned || info.ImageID != img.ID {
 		t.Fatalf("info %+v, want pulled %s as %s", info, pinned, img.ID)
 	}
-	if _, err := s.Run(ctx, runners.Request{Input: input, Params: runners.Params{}}); err != nil {
+	if _, err := s.Run(ctx, runners.Request{Input: input}); err != nil {
 		t.Fatal(err)
 	}
 	// The same name with another digest is not silently replaced by the local one.
 	other := host + "/reprise/loan@" + randomDigest()
-	if _, err := r.Start(ctx, runners.Spec{Image: other}); !errors.Is(err, runners.ErrImageUnavailable) {
+	if _, err := r.Start(ctx, runners.Spec{Image: mustRef(t, other), Codec: jsonl.Codec{}}); !errors.Is(err, runners.ErrImageUnavailable) {
 		t.Fatalf("Start(%s) = %v, want ErrImageUnavailable", other, err)
 	}
 }
@@ -264,7 +270,7 @@ func BenchmarkDockerRuns(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	s, err := r.Start(context.Background(), runners.Spec{Image: img.ID, ModelPath: model, ConfigPath: config})
+	s, err := r.Start(context.Background(), runners.Spec{Image: img.Ref, ModelPath: model, ConfigPath: config, Codec: jsonl.Codec{}})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -272,9 +278,18 @@ func BenchmarkDockerRuns(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
 		seed := int64(i)
-		if _, err := s.Run(context.Background(), runners.Request{Input: input, Params: runners.Params{Seed: &seed}}); err != nil {
+		if _, err := s.Run(context.Background(), runners.Request{Input: input, Params: system.Params{Seed: &seed}}); err != nil {
 			b.Fatal(err)
 		}
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "runs/s")
+}
+
+func mustRef(t *testing.T, s string) system.ImageRef {
+	t.Helper()
+	ref, err := system.ParseImageRef(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ref
 }

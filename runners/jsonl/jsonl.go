@@ -1,8 +1,9 @@
 // Package jsonl is the jsonl-stdio wire protocol: one JSON request per line
 // written to the system's stdin, one JSON response per line read from its
-// stdout. Conn pairs requests with responses, applies a per-run timeout and
-// turns every failure into a *runners.RunError naming the run and wrapping
-// runners.ErrProtocol, ErrCrashed or ErrTimeout.
+// stdout. Codec encodes and decodes; Conn carries a stdio codec's lines to a
+// started system, pairs requests with responses, applies a per-run timeout
+// and turns every failure into a *runners.RunError naming the run and
+// wrapping runners.ErrProtocol, ErrCrashed or ErrTimeout.
 package jsonl
 
 import (
@@ -17,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/reprise-dev/reprise/output"
 	"github.com/reprise-dev/reprise/runners"
 )
 
@@ -26,6 +28,7 @@ const MaxLine = 16 << 20
 // Conn is a jsonl-stdio connection to one running system. It is not safe for
 // concurrent use: one run at a time.
 type Conn struct {
+	codec runners.Codec
 	w     io.Writer
 	lines chan lineResult
 	// OnEOF, when set, explains why the output ended (exit status, stderr
@@ -43,9 +46,10 @@ type lineResult struct {
 	err  error
 }
 
-// New starts reading response lines from r; requests are written to w.
-func New(w io.Writer, r io.Reader) *Conn {
-	c := &Conn{w: w, lines: make(chan lineResult, 1), Now: time.Now}
+// New starts reading response lines from r; requests are encoded by codec
+// (a Stdio codec) and written to w, one per line.
+func New(codec runners.Codec, w io.Writer, r io.Reader) *Conn {
+	c := &Conn{codec: codec, w: w, lines: make(chan lineResult, 1), Now: time.Now}
 	go c.readLoop(r)
 	return c
 }
@@ -104,10 +108,7 @@ func (c *Conn) Do(ctx context.Context, req runners.Request, timeout time.Duratio
 	if c.broken != nil {
 		return runners.Response{}, &runners.RunError{Run: idx, Err: fmt.Errorf("session unusable after an earlier failure: %w", c.broken)}
 	}
-	if req.Input == nil {
-		req.Input = json.RawMessage("null")
-	}
-	b, err := json.Marshal(req)
+	b, err := c.codec.Encode(req)
 	if err != nil {
 		return fail(fmt.Errorf("%w: encode request: %v", runners.ErrProtocol, err))
 	}
@@ -140,7 +141,7 @@ func (c *Conn) Do(ctx context.Context, req runners.Request, timeout time.Duratio
 			}
 			return fail(fmt.Errorf("%w: reading the response: %v%s", runners.ErrProtocol, lr.err, c.eofDetail()))
 		}
-		resp, err := Decode(lr.line)
+		resp, err := c.codec.Decode(lr.line)
 		if err != nil {
 			return fail(err)
 		}
@@ -163,15 +164,43 @@ func (c *Conn) eofDetail() string {
 	return ""
 }
 
+// Codec is the jsonl-stdio codec. Requests are
+// {"input": <the input JSON>, "params": {…}}; responses are JSON objects
+// whose label and text are strings or null and whose score is a number or
+// null. The exact match compares the raw line.
+type Codec struct{}
+
+var _ runners.Codec = Codec{}
+
+// Name is "jsonl-stdio".
+func (Codec) Name() string { return "jsonl-stdio" }
+
+// Transport is runners.Stdio.
+func (Codec) Transport() runners.Transport { return runners.Stdio }
+
+// Encode writes the request as one JSON object (no newline); a nil input is
+// sent as null. The input must be a JSON value.
+func (Codec) Encode(req runners.Request) ([]byte, error) {
+	if req.Input == nil {
+		req.Input = json.RawMessage("null")
+	}
+	return json.Marshal(req)
+}
+
+// Canonical is the raw line.
+func (Codec) Canonical(raw []byte) []byte { return raw }
+
+// Decode parses one response line. {"error": "…"} and anything that is not
+// such an object wrap runners.ErrProtocol.
+func (Codec) Decode(line []byte) (runners.Response, error) { return Decode(line) }
+
 // Decode parses one response line: a JSON object whose label and text are
 // strings or null and whose score is a number or null. {"error": "…"} and
 // anything that is not such an object wrap runners.ErrProtocol.
 func Decode(line []byte) (runners.Response, error) {
 	trimmed := bytes.TrimSpace(line)
 	var wire struct {
-		Label *string         `json:"label"`
-		Score *float64        `json:"score"`
-		Text  *string         `json:"text"`
+		output.Output
 		Error json.RawMessage `json:"error"`
 	}
 	if len(trimmed) == 0 || trimmed[0] != '{' {
@@ -183,9 +212,7 @@ func Decode(line []byte) (runners.Response, error) {
 	if len(wire.Error) > 0 && string(wire.Error) != "null" {
 		return runners.Response{}, fmt.Errorf("%w: the system answered an error: %s", runners.ErrProtocol, quote(wire.Error))
 	}
-	raw := make([]byte, len(line))
-	copy(raw, line)
-	return runners.Response{Label: wire.Label, Score: wire.Score, Text: wire.Text, Raw: raw}, nil
+	return runners.Response{Output: wire.Output, Raw: bytes.Clone(line)}, nil
 }
 
 func quote(b []byte) string {

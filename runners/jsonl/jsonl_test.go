@@ -1,6 +1,8 @@
 package jsonl
 
 import (
+	"github.com/reprise-dev/reprise/system"
+
 	"bufio"
 	"context"
 	"encoding/json"
@@ -33,10 +35,10 @@ func pair(answer func(n int, line string) (string, bool)) *Conn {
 	reqR, reqW := io.Pipe()
 	respR, respW := io.Pipe()
 	go fakeSystem(reqR, respW, answer)
-	return New(reqW, respR)
+	return New(Codec{}, reqW, respR)
 }
 
-func seed(s int64) runners.Params { return runners.Params{Seed: &s} }
+func seed(s int64) system.Params { return system.Params{}.WithSeed(s) }
 
 func TestRoundTrip(t *testing.T) {
 	var got string
@@ -51,7 +53,7 @@ func TestRoundTrip(t *testing.T) {
 	if got != `{"input":{"a":1},"params":{"seed":7}}` {
 		t.Errorf("request line %q", got)
 	}
-	if *resp.Label != "approved" || *resp.Score != 0.5 || resp.Text != nil || string(resp.Raw) != `{"label":"approved","score":0.5,"text":null,"extra":1}` {
+	if *resp.Output.Label != "approved" || *resp.Output.Score != 0.5 || resp.Output.Text != nil || string(resp.Raw) != `{"label":"approved","score":0.5,"text":null,"extra":1}` {
 		t.Errorf("response %+v", resp)
 	}
 }
@@ -112,7 +114,7 @@ func TestLongLine(t *testing.T) {
 	big := `{"text":"` + strings.Repeat("x", 1<<20) + `"}`
 	c := pair(func(int, string) (string, bool) { return big, true })
 	resp, err := c.Do(context.Background(), runners.Request{Params: seed(1)}, 5*time.Second)
-	if err != nil || len(*resp.Text) != 1<<20 {
+	if err != nil || len(*resp.Output.Text) != 1<<20 {
 		t.Fatalf("long line: %v", err)
 	}
 }

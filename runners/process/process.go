@@ -33,16 +33,12 @@ type Runner struct {
 // Start starts the executable with $REPRISE_MODEL and $REPRISE_CONFIG set to
 // the spec's files. spec.Image is ignored: the environment is not pinned.
 func (r *Runner) Start(ctx context.Context, spec runners.Spec) (runners.Session, error) {
-	if spec.Protocol != "" && spec.Protocol != "jsonl-stdio" {
-		return nil, fmt.Errorf("%w: protocol %s (the process runner speaks jsonl-stdio)", runners.ErrUnsupported, spec.Protocol)
+	if spec.Codec == nil || spec.Codec.Transport() != runners.Stdio {
+		return nil, fmt.Errorf("%w: the process runner carries stdio protocols only", runners.ErrUnsupported)
 	}
 	path, err := exec.LookPath(r.Entrypoint)
 	if err != nil {
 		return nil, fmt.Errorf("%w: entrypoint %s: %v", runners.ErrImageUnavailable, r.Entrypoint, err)
-	}
-	timeout := spec.SessionTimeout
-	if timeout == 0 {
-		timeout = DefaultSessionTimeout
 	}
 	cmd := exec.Command(path, r.Args...)
 	cmd.Env = append(os.Environ(), runners.ModelEnv+"="+spec.ModelPath, runners.ConfigEnv+"="+spec.ConfigPath)
@@ -61,7 +57,7 @@ func (r *Runner) Start(ctx context.Context, spec runners.Spec) (runners.Session,
 		return nil, err
 	}
 	cmd.Stdout = stdoutW
-	s := &session{cmd: cmd, stdout: stdout, stderr: &runners.Tail{Max: 4096}, spec: spec, deadline: time.Now().Add(timeout), done: make(chan struct{})}
+	s := &session{cmd: cmd, stdout: stdout, stderr: &runners.Tail{Max: 4096}, spec: spec, budget: runners.NewBudget(spec, DefaultRunTimeout, DefaultSessionTimeout, time.Now()), done: make(chan struct{})}
 	cmd.Stderr = s.stderr
 	err = cmd.Start()
 	stdoutW.Close() // the child holds its own copy
@@ -69,7 +65,7 @@ func (r *Runner) Start(ctx context.Context, spec runners.Spec) (runners.Session,
 		stdout.Close()
 		return nil, fmt.Errorf("%w: start %s: %v", runners.ErrCrashed, path, err)
 	}
-	s.conn = jsonl.New(stdin, stdout)
+	s.conn = jsonl.New(spec.Codec, stdin, stdout)
 	s.conn.OnEOF = s.exitDetail
 	go func() { s.waitErr = cmd.Wait(); close(s.done) }()
 	s.info = runners.Info{Runner: "process", Pinned: false, Entrypoint: path}
@@ -77,16 +73,16 @@ func (r *Runner) Start(ctx context.Context, spec runners.Spec) (runners.Session,
 }
 
 type session struct {
-	cmd      *exec.Cmd
-	stdout   *os.File
-	conn     *jsonl.Conn
-	stderr   *runners.Tail
-	spec     runners.Spec
-	info     runners.Info
-	deadline time.Time
-	done     chan struct{}
-	waitErr  error
-	once     sync.Once
+	cmd     *exec.Cmd
+	stdout  *os.File
+	conn    *jsonl.Conn
+	stderr  *runners.Tail
+	spec    runners.Spec
+	info    runners.Info
+	budget  runners.Budget
+	done    chan struct{}
+	waitErr error
+	once    sync.Once
 }
 
 var _ runners.Session = (*session)(nil)
@@ -94,15 +90,12 @@ var _ runners.Session = (*session)(nil)
 func (s *session) Info() runners.Info { return s.info }
 
 func (s *session) Run(ctx context.Context, req runners.Request) (runners.Response, error) {
-	timeout := s.spec.RunTimeout
-	if timeout == 0 {
-		timeout = DefaultRunTimeout
+	timeout, err := s.budget.Next(time.Now())
+	if err != nil {
+		return runners.Response{}, &runners.RunError{Run: s.conn.Runs(), Err: err}
 	}
-	left := time.Until(s.deadline)
-	if left <= 0 {
-		return runners.Response{}, &runners.RunError{Run: s.conn.Runs(), Err: fmt.Errorf("%w: the session timeout has passed", runners.ErrTimeout)}
-	}
-	return s.conn.Do(ctx, req, min(timeout, left))
+	resp, err := s.conn.Do(ctx, req, timeout)
+	return resp, s.budget.Explain(err, timeout)
 }
 
 func (s *session) exitDetail() error {

@@ -1,6 +1,8 @@
 package process
 
 import (
+	"github.com/reprise-dev/reprise/runners/jsonl"
+
 	"context"
 	"errors"
 	"os"
@@ -42,7 +44,7 @@ func TestConformance(t *testing.T) {
 		ConfigPath: filepath.Join(root(t), "fixtures", "configs", "loan-params-3.json"),
 		Input:      input,
 	})
-	s, err := r.Start(context.Background(), runners.Spec{ModelPath: "x", ConfigPath: "y"})
+	s, err := r.Start(context.Background(), runners.Spec{ModelPath: "x", ConfigPath: "y", Codec: jsonl.Codec{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +61,7 @@ func TestConformance(t *testing.T) {
 }
 
 func TestMissingEntrypoint(t *testing.T) {
-	_, err := (&Runner{Entrypoint: "/nonexistent/server"}).Start(context.Background(), runners.Spec{})
+	_, err := (&Runner{Entrypoint: "/nonexistent/server"}).Start(context.Background(), runners.Spec{Codec: jsonl.Codec{}})
 	if !errors.Is(err, runners.ErrImageUnavailable) {
 		t.Fatalf("err = %v", err)
 	}

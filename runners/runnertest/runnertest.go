@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/reprise-dev/reprise/runners"
+	"github.com/reprise-dev/reprise/runners/jsonl"
+	"github.com/reprise-dev/reprise/system"
 )
 
 // Starter is what a runner offers.
@@ -21,7 +23,7 @@ type Starter interface {
 
 // Fixture says where the fixture system's files are.
 type Fixture struct {
-	Image      string // pinned image (docker) or "" (process)
+	Image      system.ImageRef // pinned image (docker) or zero (process)
 	ModelPath  string
 	ConfigPath string
 	Input      json.RawMessage
@@ -32,10 +34,10 @@ type Fixture struct {
 
 func (f Fixture) spec(env map[string]string) runners.Spec {
 	return runners.Spec{Image: f.Image, ModelPath: f.ModelPath, ConfigPath: f.ConfigPath, Env: env,
-		Protocol: "jsonl-stdio", RunTimeout: 3 * time.Second, SessionTimeout: time.Minute}
+		Codec: jsonl.Codec{}, RunTimeout: 3 * time.Second, SessionTimeout: time.Minute}
 }
 
-func seed(s int64) runners.Params { return runners.Params{Seed: &s} }
+func seed(s int64) system.Params { return system.Params{}.WithSeed(s) }
 
 func start(t *testing.T, r Starter, f Fixture, env map[string]string) runners.Session {
 	t.Helper()
@@ -66,7 +68,7 @@ func Run(t *testing.T, r Starter, f Fixture) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if first.Label == nil || first.Score == nil || len(first.Raw) == 0 {
+		if first.Output.Label == nil || first.Output.Score == nil || len(first.Raw) == 0 {
 			t.Fatalf("response %+v", first)
 		}
 		labels := map[string]int{}
@@ -75,7 +77,7 @@ func Run(t *testing.T, r Starter, f Fixture) {
 			if err != nil {
 				t.Fatalf("run %d: %v", i, err)
 			}
-			labels[*resp.Label]++
+			labels[*resp.Output.Label]++
 		}
 		again, err := s.Run(ctx, runners.Request{Input: f.Input, Params: seed(42)})
 		if err != nil || !bytes.Equal(again.Raw, first.Raw) {

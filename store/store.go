@@ -28,7 +28,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/reprise-dev/reprise/replay/digest"
+	"github.com/reprise-dev/reprise/digest"
 )
 
 // Errors reported by the store; test with errors.Is.

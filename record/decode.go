@@ -6,13 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
-	"regexp"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
-	"github.com/reprise-dev/reprise/replay/digest"
+	"github.com/reprise-dev/reprise/digest"
+	"github.com/reprise-dev/reprise/output"
+	"github.com/reprise-dev/reprise/system"
 )
 
 // Kind classifies a Problem.
@@ -121,7 +123,11 @@ func Parse(data []byte) (*Record, error) {
 	}
 	rec := w.convert(&probs)
 	if len(probs) == 0 {
-		probs = append(probs, rec.Check()...)
+		probs = rec.Validate()
+	} else {
+		// Values that did not parse are zero: report the other malformed
+		// values, but no integrity check on incomplete data.
+		probs = append(probs, rec.malformedExcept(probs)...)
 	}
 	if len(probs) > 0 {
 		e := &Error{probs}
@@ -261,7 +267,8 @@ func checkShape(obj map[string]any, s *shape, prefix string, probs *[]Problem) {
 	}
 }
 
-// wire types: digests as strings so each can be validated with its path.
+// wire types: digests, times and the image as strings so each can be
+// parsed with its path.
 type wireRecord struct {
 	Schema    string `json:"schema"`
 	RequestID string `json:"request_id"`
@@ -270,7 +277,7 @@ type wireRecord struct {
 		Digest    string `json:"digest"`
 		MediaType string `json:"media_type"`
 	} `json:"input"`
-	Params Params `json:"params"`
+	Params system.Params `json:"params"`
 	System struct {
 		ID         string            `json:"id"`
 		Image      string            `json:"image"`
@@ -280,10 +287,8 @@ type wireRecord struct {
 	} `json:"system"`
 	Runtime Runtime `json:"runtime"`
 	Output  struct {
-		Label  *string  `json:"label"`
-		Score  *float64 `json:"score"`
-		Text   *string  `json:"text"`
-		Digest string   `json:"digest"`
+		output.Output
+		Digest string `json:"digest"`
 	} `json:"output"`
 	EvalSuite *string `json:"eval_suite"`
 }
@@ -302,32 +307,14 @@ func parseDigest(s, path string, probs *[]Problem) digest.Digest {
 	return d
 }
 
-func trimQuote(s string) string {
-	if len(s) > 80 {
-		s = s[:80] + "…"
-	}
-	return fmt.Sprintf("%q", s)
-}
-
-var (
-	requestIDRe     = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$`)
-	componentNameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,99}$`)
-	hwClassRe       = regexp.MustCompile(`^(cpu|gpu)/[a-z0-9_.-]+/[A-Za-z0-9_.+-]+$`)
-	mediaTypeRe     = regexp.MustCompile(`^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$`)
-)
-
+// convert parses the wire strings into typed values; problems are the
+// values that do not parse (Validate checks the rest).
 func (w *wireRecord) convert(probs *[]Problem) *Record {
 	r := &Record{
 		Schema:    w.Schema,
 		RequestID: w.RequestID,
 		Params:    w.Params,
 		Runtime:   w.Runtime,
-	}
-	if w.Schema != Schema {
-		*probs = append(*probs, Problem{Field: "schema", Message: fmt.Sprintf("unsupported schema %s (want %q)", trimQuote(w.Schema), Schema)})
-	}
-	if !requestIDRe.MatchString(w.RequestID) {
-		*probs = append(*probs, Problem{Field: "request_id", Message: "must be 1-200 characters of A-Z a-z 0-9 . _ : - starting with a letter or digit, got " + trimQuote(w.RequestID)})
 	}
 	ts, err := time.Parse(time.RFC3339Nano, w.Timestamp)
 	if err != nil {
@@ -336,54 +323,25 @@ func (w *wireRecord) convert(probs *[]Problem) *Record {
 	r.Timestamp = ts
 	r.Input.Digest = parseDigest(w.Input.Digest, "input.digest", probs)
 	r.Input.MediaType = w.Input.MediaType
-	if !mediaTypeRe.MatchString(w.Input.MediaType) {
-		*probs = append(*probs, Problem{Field: "input.media_type", Message: "not a media type: " + trimQuote(w.Input.MediaType)})
-	}
-	checkParams(&w.Params, probs)
-
 	r.System.ID = parseDigest(w.System.ID, "system.id", probs)
-	r.System.Image = w.System.Image
-	if _, err := ParseImageRef(w.System.Image); err != nil {
+	img, err := system.ParseImageRef(w.System.Image)
+	if err != nil {
 		kind := Malformed
-		if errors.Is(err, ErrNotPinned) {
+		if errors.Is(err, system.ErrNotPinned) {
 			kind = Integrity
 		}
 		*probs = append(*probs, Problem{Field: "system.image", Message: err.Error(), Kind: kind})
 	}
+	r.System.Image = img
 	r.System.Model = w.System.Model.convert("system.model", probs)
 	r.System.Config = w.System.Config.convert("system.config", probs)
 	if len(w.System.Components) > 0 {
 		r.System.Components = make(map[string]digest.Digest, len(w.System.Components))
-		for name, s := range w.System.Components {
-			path := "system.components." + name
-			if !componentNameRe.MatchString(name) {
-				*probs = append(*probs, Problem{Field: path, Message: "component name must match " + componentNameRe.String()})
-			}
-			r.System.Components[name] = parseDigest(s, path, probs)
+		for _, name := range slices.Sorted(maps.Keys(w.System.Components)) {
+			r.System.Components[name] = parseDigest(w.System.Components[name], "system.components."+name, probs)
 		}
 	}
-
-	found := false
-	for _, p := range Protocols {
-		found = found || w.Runtime.Protocol == p
-	}
-	if !found {
-		*probs = append(*probs, Problem{Field: "runtime.protocol", Message: fmt.Sprintf("unknown protocol %s (want one of %s)", trimQuote(w.Runtime.Protocol), strings.Join(Protocols, ", "))})
-	}
-	if !hwClassRe.MatchString(w.Runtime.HardwareClass) {
-		*probs = append(*probs, Problem{Field: "runtime.hardware_class", Message: "want cpu/<arch>/<level> or gpu/<vendor>/<product>, got " + trimQuote(w.Runtime.HardwareClass)})
-	}
-
-	r.Output.Label, r.Output.Score, r.Output.Text = w.Output.Label, w.Output.Score, w.Output.Text
-	if r.Output.Label == nil && r.Output.Score == nil && r.Output.Text == nil {
-		*probs = append(*probs, Problem{Field: "output", Message: "at least one of label, score, text is required"})
-	}
-	if r.Output.Label != nil && *r.Output.Label == "" {
-		*probs = append(*probs, Problem{Field: "output.label", Message: "must not be empty (use null)"})
-	}
-	if r.Output.Score != nil && (math.IsNaN(*r.Output.Score) || math.IsInf(*r.Output.Score, 0)) {
-		*probs = append(*probs, Problem{Field: "output.score", Message: "must be finite"})
-	}
+	r.Output.Output = w.Output.Output
 	r.Output.Digest = parseDigest(w.Output.Digest, "output.digest", probs)
 	if w.EvalSuite != nil {
 		r.EvalSuite = parseDigest(*w.EvalSuite, "eval_suite", probs)
@@ -391,24 +349,6 @@ func (w *wireRecord) convert(probs *[]Problem) *Record {
 	return r
 }
 
-func (a wireArtifact) convert(path string, probs *[]Problem) Artifact {
-	if strings.TrimSpace(a.Name) == "" {
-		*probs = append(*probs, Problem{Field: path + ".name", Message: "must not be empty"})
-	}
-	if strings.TrimSpace(a.Version) == "" {
-		*probs = append(*probs, Problem{Field: path + ".version", Message: "must not be empty"})
-	}
-	return Artifact{Name: a.Name, Version: a.Version, Digest: parseDigest(a.Digest, path+".digest", probs)}
-}
-
-func checkParams(p *Params, probs *[]Problem) {
-	if p.Temperature != nil && (*p.Temperature < 0 || math.IsNaN(*p.Temperature) || *p.Temperature > 100) {
-		*probs = append(*probs, Problem{Field: "params.temperature", Message: "must be between 0 and 100"})
-	}
-	if p.TopP != nil && !(*p.TopP > 0 && *p.TopP <= 1) {
-		*probs = append(*probs, Problem{Field: "params.top_p", Message: "must be in (0, 1]"})
-	}
-	if p.MaxTokens != nil && *p.MaxTokens <= 0 {
-		*probs = append(*probs, Problem{Field: "params.max_tokens", Message: "must be positive"})
-	}
+func (a wireArtifact) convert(path string, probs *[]Problem) system.Artifact {
+	return system.Artifact{Name: a.Name, Version: a.Version, Digest: parseDigest(a.Digest, path+".digest", probs)}
 }

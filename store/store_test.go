@@ -15,7 +15,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/reprise-dev/reprise/replay/digest"
+	"github.com/reprise-dev/reprise/digest"
 )
 
 func newStore(t *testing.T) *Store {

@@ -4,7 +4,7 @@ import (
 	"crypto/sha256"
 	"hash"
 
-	"github.com/reprise-dev/reprise/replay/digest"
+	"github.com/reprise-dev/reprise/digest"
 )
 
 type hasher struct{ hash.Hash }

@@ -1,0 +1,138 @@
+package record
+
+import (
+	"fmt"
+	"maps"
+	"math"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/reprise-dev/reprise/digest"
+	"github.com/reprise-dev/reprise/output"
+	"github.com/reprise-dev/reprise/system"
+)
+
+var (
+	requestIDRe     = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$`)
+	componentNameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,99}$`)
+	hwClassRe       = regexp.MustCompile(`^(cpu|gpu)/[a-z0-9_.-]+/[A-Za-z0-9_.+-]+$`)
+	mediaTypeRe     = regexp.MustCompile(`^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$`)
+)
+
+// Validate reports every problem of r, independent of how it was decoded:
+// malformed values (kind Malformed), and, when there are none, integrity
+// problems (kind Integrity: an unpinned image, a system id that does not
+// recompute). nil means r is a valid, consistent v1 record.
+func (r *Record) Validate() []Problem {
+	probs := r.malformed()
+	if len(probs) > 0 {
+		return probs
+	}
+	return r.Integrity()
+}
+
+// Integrity reports the integrity problems that need no artifact store: an
+// image that is not pinned, and a system id that does not recompute.
+func (r *Record) Integrity() []Problem {
+	if r.System.Image.IsZero() {
+		return []Problem{{Field: "system.image", Kind: Integrity, Message: system.ErrNotPinned.Error()}}
+	}
+	if err := r.System.Check(); err != nil {
+		return []Problem{{Field: "system.id", Kind: Integrity, Message: err.Error()}}
+	}
+	return nil
+}
+
+func (r *Record) malformed() []Problem {
+	var probs []Problem
+	add := func(field, format string, a ...any) {
+		probs = append(probs, Problem{Field: field, Message: fmt.Sprintf(format, a...)})
+	}
+	needDigest := func(field string, d digest.Digest) {
+		if d.IsZero() {
+			add(field, "required digest missing")
+		}
+	}
+	if r.Schema != Schema {
+		add("schema", "unsupported schema %s (want %q)", trimQuote(r.Schema), Schema)
+	}
+	if !requestIDRe.MatchString(r.RequestID) {
+		add("request_id", "must be 1-200 characters of A-Z a-z 0-9 . _ : - starting with a letter or digit, got %s", trimQuote(r.RequestID))
+	}
+	if r.Timestamp.IsZero() {
+		add("timestamp", "required")
+	}
+	needDigest("input.digest", r.Input.Digest)
+	if !mediaTypeRe.MatchString(r.Input.MediaType) {
+		add("input.media_type", "not a media type: %s", trimQuote(r.Input.MediaType))
+	}
+	p := r.Params
+	if p.Temperature != nil && (*p.Temperature < 0 || math.IsNaN(*p.Temperature) || *p.Temperature > 100) {
+		add("params.temperature", "must be between 0 and 100")
+	}
+	if p.TopP != nil && !(*p.TopP > 0 && *p.TopP <= 1) {
+		add("params.top_p", "must be in (0, 1]")
+	}
+	if p.MaxTokens != nil && *p.MaxTokens <= 0 {
+		add("params.max_tokens", "must be positive")
+	}
+	needDigest("system.id", r.System.ID)
+	for _, pa := range []struct {
+		path string
+		a    system.Artifact
+	}{{"system.model", r.System.Model}, {"system.config", r.System.Config}} {
+		path, a := pa.path, pa.a
+		if strings.TrimSpace(a.Name) == "" {
+			add(path+".name", "must not be empty")
+		}
+		if strings.TrimSpace(a.Version) == "" {
+			add(path+".version", "must not be empty")
+		}
+		needDigest(path+".digest", a.Digest)
+	}
+	for _, name := range slices.Sorted(maps.Keys(r.System.Components)) {
+		path := "system.components." + name
+		if !componentNameRe.MatchString(name) {
+			add(path, "component name must match %s", componentNameRe)
+		}
+		needDigest(path, r.System.Components[name])
+	}
+	if !slices.Contains(Protocols, r.Runtime.Protocol) {
+		add("runtime.protocol", "unknown protocol %s (want one of %s)", trimQuote(r.Runtime.Protocol), strings.Join(Protocols, ", "))
+	}
+	if !hwClassRe.MatchString(r.Runtime.HardwareClass) {
+		add("runtime.hardware_class", "want cpu/<arch>/<level> or gpu/<vendor>/<product>, got %s", trimQuote(r.Runtime.HardwareClass))
+	}
+	if err := r.Output.Output.Validate(); err != nil {
+		field := "output"
+		for _, f := range []string{"label", "score", "text"} {
+			if strings.Contains(err.Error(), ": "+f+" ") {
+				field = "output." + f
+			}
+		}
+		add(field, "%s", strings.TrimPrefix(err.Error(), output.ErrInvalid.Error()+": "))
+	}
+	needDigest("output.digest", r.Output.Digest)
+	return probs
+}
+
+func trimQuote(s string) string {
+	if len(s) > 80 {
+		s = s[:80] + "…"
+	}
+	return fmt.Sprintf("%q", s)
+}
+
+// malformedExcept is malformed() without the fields already reported (by a
+// codec that could not parse them) and without "required digest missing"
+// for them.
+func (r *Record) malformedExcept(reported []Problem) []Problem {
+	var out []Problem
+	for _, p := range r.malformed() {
+		if !slices.ContainsFunc(reported, func(q Problem) bool { return q.Field == p.Field }) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
