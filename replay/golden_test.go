@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/reprise-dev/reprise/launch"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -19,7 +21,7 @@ func TestReportMarkdownGolden(t *testing.T) {
 	st, rec := newRecord(t, sys, 42, "approved", 0.8)
 	clock := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 	now := func() time.Time { clock = clock.Add(10 * time.Millisecond); return clock }
-	res, err := Replay(context.Background(), st, rec, sys, Options{N: 40, HostClass: hw, Now: now})
+	res, err := Replay(context.Background(), st, rec, sys, Options{N: 40, Launch: launch.Options{HostClass: hw}, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}

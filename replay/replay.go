@@ -10,25 +10,31 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/reprise-dev/reprise/digest"
+	"github.com/reprise-dev/reprise/launch"
+	"github.com/reprise-dev/reprise/output"
 	"github.com/reprise-dev/reprise/record"
-	"github.com/reprise-dev/reprise/store"
 	"github.com/reprise-dev/reprise/runners"
+	"github.com/reprise-dev/reprise/verdict"
 )
 
-// Runner starts sessions of a pinned system. runners/docker and
-// runners/process implement it.
-type Runner interface {
-	Start(ctx context.Context, spec runners.Spec) (runners.Session, error)
+// Runner starts sessions of a pinned system (launch.Runner):
+// runners/docker and runners/process implement it.
+type Runner = launch.Runner
+
+// Blobs is what a replay needs of the artifact store: verification, the
+// input's bytes and verified copies of the model and config.
+type Blobs interface {
+	launch.Blobs
+	Verify(d digest.Digest) (int64, error)
+	ReadAll(d digest.Digest) ([]byte, error)
 }
 
 // ErrHardwareMismatch: the record's hardware class differs from this host's
 // and no override was given.
-var ErrHardwareMismatch = errors.New("hardware class mismatch")
+var ErrHardwareMismatch = launch.ErrHardwareMismatch
 
 // Options configure one replay.
 type Options struct {
@@ -37,17 +43,11 @@ type Options struct {
 	// ReplaySeed seeds the fresh seeds; nil derives it from the request id
 	// (DeriveReplaySeed), so a replay is repeatable.
 	ReplaySeed *uint64
-	Rules      Rules
-	// HostClass is this host's hardware class.
-	HostClass             string
-	AllowHardwareMismatch bool
-	Limits                runners.Limits
-	RunTimeout            time.Duration
-	SessionTimeout        time.Duration
-	// Env is extra environment for the replayed system.
-	Env map[string]string
-	// WorkDir holds the per-session copies of model and config ("" = os.TempDir()).
-	WorkDir string
+	// Rules are the verdict rules; zero fields take verdict.DefaultRules.
+	Rules verdict.Rules
+	// Launch configures the session: host class and override, sandbox
+	// limits, timeouts, extra environment.
+	Launch launch.Options
 	// Progress, when set, is called after each run (done, total).
 	Progress func(done, total int)
 	// Journal, when set, receives each run as one JSON line the moment it
@@ -62,17 +62,12 @@ func (o *Options) defaults() {
 	if o.N == 0 {
 		o.N = 100
 	}
-	if o.Rules.Conf == 0 {
-		o.Rules.Conf = 0.95
-	}
-	if o.Rules.Alpha == 0 {
-		o.Rules.Alpha = 0.05
-	}
-	if o.Rules.MinFrequency == 0 {
-		o.Rules.MinFrequency = 0.01
-	}
+	o.Rules = o.Rules.WithDefaults()
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Launch.Logger == nil {
+		o.Launch.Logger = o.Logger
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -111,18 +106,24 @@ type Run struct {
 	Error        string   `parquet:"error,optional" json:"error,omitempty"`
 }
 
+// Output is the run's normalized output.
+func (r Run) Output() output.Output {
+	return output.Output{Label: r.Label, Score: r.Score, Text: r.Text}
+}
+
 // Result is the outcome of one replay: the report and the runs.
 type Result struct {
 	Report *Report
 	Runs   []Run
 }
 
-// Replay replays one verified record through runner. It verifies integrity
-// first (nothing runs on failure), checks the hardware class, starts one
-// session, runs the pinned seed (when the record has one) and N fresh seeds,
-// and evaluates the verdict. On an error after runs began, the returned
-// Result still holds the report (with Error set) and the runs done so far.
-func Replay(ctx context.Context, st *store.Store, rec *record.Record, runner Runner, opts Options) (*Result, error) {
+// Replay replays one record through runner. It verifies integrity first
+// (nothing runs on failure), starts one session (launch: hardware class,
+// verified model and config), runs the pinned seed (when the record has one)
+// and N fresh seeds, and evaluates the verdict. On an error after the
+// session started, the returned Result still holds the report (with Error
+// set) and the runs done so far.
+func Replay(ctx context.Context, st Blobs, rec *record.Record, runner Runner, opts Options) (*Result, error) {
 	opts.defaults()
 	started := opts.Now()
 	replaySeed := DeriveReplaySeed(rec.RequestID)
@@ -132,7 +133,7 @@ func Replay(ctx context.Context, st *store.Store, rec *record.Record, runner Run
 	rep := newReport(rec, opts, replaySeed, started)
 	res := &Result{Report: rep}
 	fail := func(err error) (*Result, error) {
-		rep.Verdict = Failed
+		rep.Verdict = verdict.Failed
 		rep.Error = err.Error()
 		rep.finish(opts.Now())
 		return res, err
@@ -141,20 +142,23 @@ func Replay(ctx context.Context, st *store.Store, rec *record.Record, runner Run
 	if probs := Verify(ctx, st, rec); len(probs) > 0 {
 		return fail(&IntegrityError{Problems: probs})
 	}
-	if opts.HostClass != rec.Runtime.HardwareClass {
-		if !opts.AllowHardwareMismatch {
-			return fail(fmt.Errorf("%w: record %s was decided on %s, this host is %s (use --allow-hardware-mismatch to replay anyway)",
-				ErrHardwareMismatch, rec.RequestID, rec.Runtime.HardwareClass, opts.HostClass))
-		}
-		rep.Hardware.Override = true
-		rep.Notes = append(rep.Notes, fmt.Sprintf("hardware class mismatch overridden: record %s, host %s; exact reproduction is not expected across classes", rec.Runtime.HardwareClass, opts.HostClass))
+	input, err := st.ReadAll(rec.Input.Digest)
+	if err != nil {
+		return fail(fmt.Errorf("%w: input: %v", ErrIntegrity, err))
 	}
 	t0 := opts.Now()
-	sess, input, cleanup, err := startSession(ctx, st, rec, runner, &opts)
+	sess, err := launch.Start(ctx, st, launch.FromRecord(rec), runner, opts.Launch)
 	if err != nil {
+		if errors.Is(err, launch.ErrArtifact) {
+			err = fmt.Errorf("%w: %w", ErrIntegrity, err)
+		}
 		return fail(err)
 	}
-	defer cleanup()
+	defer sess.Close(ctx)
+	if sess.HardwareOverride {
+		rep.Hardware.Override = true
+		rep.Notes = append(rep.Notes, fmt.Sprintf("hardware class mismatch overridden: record %s, host %s; exact reproduction is not expected across classes", rec.Runtime.HardwareClass, opts.Launch.HostClass))
+	}
 	info := sess.Info()
 	rep.Runner = &info
 	if !info.Pinned {
@@ -168,11 +172,9 @@ func Replay(ctx context.Context, st *store.Store, rec *record.Record, runner Run
 			opts.Journal.Write(append(b, '\n'))
 		}
 	}
-	base := runners.Params{Temperature: rec.Params.Temperature, TopP: rec.Params.TopP, MaxTokens: rec.Params.MaxTokens}
+	var pinnedCanon []byte
 	runOne := func(idx int, kind string, seed int64) (Run, error) {
-		p := base
-		p.Seed = &seed
-		resp, err := sess.Run(ctx, runners.Request{Input: input, Params: p})
+		resp, err := sess.Run(ctx, runners.Request{Input: input, Params: rec.Params.WithSeed(seed)})
 		r := Run{Index: idx, Kind: kind, Seed: seed}
 		if err != nil {
 			var re *runners.RunError
@@ -184,9 +186,12 @@ func Replay(ctx context.Context, st *store.Store, rec *record.Record, runner Run
 			journal(r)
 			return r, err
 		}
-		r.Label, r.Score, r.Text = resp.Label, resp.Score, resp.Text
+		r.Label, r.Score, r.Text = resp.Output.Label, resp.Output.Score, resp.Output.Text
 		r.OutputDigest = digest.FromBytes(resp.Raw).String()
 		r.LatencyNS = resp.Latency.Nanoseconds()
+		if kind == "pinned" {
+			pinnedCanon = sess.Codec.Canonical(resp.Raw)
+		}
 		res.Runs = append(res.Runs, r)
 		journal(r)
 		return r, nil
@@ -199,19 +204,19 @@ func Replay(ctx context.Context, st *store.Store, rec *record.Record, runner Run
 		if err != nil {
 			return fail(err)
 		}
-		match, basis := exactMatch(rec, r)
+		match, basis := exactMatch(rec, pinnedCanon, r.Output())
 		exact = &match
 		rep.Exact = &ExactResult{Seed: *rec.Params.Seed, ExactMatch: match, Basis: basis, OutputDigest: r.OutputDigest,
 			Label: r.Label, Score: r.Score, Text: r.Text}
 	}
 	offset := len(res.Runs)
-	outs := make([]Outcome, 0, opts.N)
+	outs := make([]output.Output, 0, opts.N)
 	for i, seed := range Seeds(replaySeed, opts.N) {
 		r, err := runOne(offset+i, "replay", seed)
 		if err != nil {
 			return fail(err)
 		}
-		outs = append(outs, Outcome{Label: r.Label, Score: r.Score, Text: r.Text})
+		outs = append(outs, r.Output())
 		if opts.Progress != nil {
 			opts.Progress(i+1, opts.N)
 		}
@@ -220,7 +225,7 @@ func Replay(ctx context.Context, st *store.Store, rec *record.Record, runner Run
 	if n := len(res.Runs); n > 0 {
 		rep.Timings.MeanRunMS = rep.Timings.RunsMS / float64(n)
 	}
-	ev, err := Evaluate(Outcome{rec.Output.Label, rec.Output.Score, rec.Output.Text}, outs, exact, opts.Rules)
+	ev, err := verdict.Evaluate(rec.Output.Output, outs, exact, opts.Rules)
 	if err != nil {
 		return fail(err)
 	}
@@ -230,79 +235,15 @@ func Replay(ctx context.Context, st *store.Store, rec *record.Record, runner Run
 	return res, nil
 }
 
-// startSession reads the verified input, hands verified copies of the model
-// and config to the runner and starts one session. cleanup closes the
-// session (also when ctx is cancelled) and removes the copies.
-func startSession(ctx context.Context, st *store.Store, rec *record.Record, runner Runner, opts *Options) (runners.Session, []byte, func(), error) {
-	input, err := st.ReadAll(rec.Input.Digest)
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("%w: input: %v", ErrIntegrity, err)
-	}
-	if rec.Runtime.Protocol != "jsonl-stdio" {
-		return nil, nil, nil, fmt.Errorf("%w: protocol %s is not implemented yet (jsonl-stdio is)", runners.ErrUnsupported, rec.Runtime.Protocol)
-	}
-	if !json.Valid(input) {
-		return nil, nil, nil, fmt.Errorf("%w: input %s is not JSON; the jsonl-stdio protocol sends the input as a JSON value", ErrUsage, rec.Input.Digest)
-	}
-	work, err := os.MkdirTemp(opts.WorkDir, "reprise-session-")
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	removeWork := func() { os.RemoveAll(work) }
-	if err := os.Chmod(work, 0o755); err != nil { // the sandbox user must read the copies
-		removeWork()
-		return nil, nil, nil, err
-	}
-	modelPath, configPath := filepath.Join(work, "model"), filepath.Join(work, "config")
-	if err := st.CopyTo(rec.System.Model.Digest, modelPath); err != nil {
-		removeWork()
-		return nil, nil, nil, fmt.Errorf("%w: model: %v", ErrIntegrity, err)
-	}
-	if err := st.CopyTo(rec.System.Config.Digest, configPath); err != nil {
-		removeWork()
-		return nil, nil, nil, fmt.Errorf("%w: config: %v", ErrIntegrity, err)
-	}
-	spec := runners.Spec{
-		Image: rec.System.Image, ModelPath: modelPath, ConfigPath: configPath,
-		Env: opts.Env, Protocol: rec.Runtime.Protocol, HardwareClass: rec.Runtime.HardwareClass, Limits: opts.Limits,
-		RunTimeout: opts.RunTimeout, SessionTimeout: opts.SessionTimeout,
-		Labels: map[string]string{"reprise.request_id": rec.RequestID, "reprise.system_id": rec.System.ID.String()},
-	}
-	opts.Logger.Info("starting session", "image", spec.Image)
-	sess, err := runner.Start(ctx, spec)
-	if err != nil {
-		removeWork()
-		return nil, nil, nil, fmt.Errorf("start %s: %w", rec.System.Image, err)
-	}
-	return sess, input, func() {
-		sess.Close(context.WithoutCancel(ctx))
-		removeWork()
-	}, nil
-}
-
-// Capture runs the pinned system of rec once on its input with its params
-// (the seed included) and returns the response: how a decision record is
-// made from a live system. The record's output is not read.
-func Capture(ctx context.Context, st *store.Store, rec *record.Record, runner Runner, opts Options) (runners.Response, runners.Info, error) {
-	opts.defaults()
-	sess, input, cleanup, err := startSession(ctx, st, rec, runner, &opts)
-	if err != nil {
-		return runners.Response{}, runners.Info{}, err
-	}
-	defer cleanup()
-	p := runners.Params{Seed: rec.Params.Seed, Temperature: rec.Params.Temperature, TopP: rec.Params.TopP, MaxTokens: rec.Params.MaxTokens}
-	resp, err := sess.Run(ctx, runners.Request{Input: input, Params: p})
-	return resp, sess.Info(), err
-}
-
-// exactMatch compares the pinned-seed run with the stored output: the raw
-// response bytes' digest, or, for records made without raw bytes, the digest
-// of the canonical normalized output.
-func exactMatch(rec *record.Record, r Run) (bool, string) {
-	if r.OutputDigest == rec.Output.Digest.String() {
+// exactMatch compares the pinned-seed run with the stored output: the
+// digest of the response's canonical bytes (as its codec defines them), or,
+// for records made without raw bytes, the digest of the canonical
+// normalized output.
+func exactMatch(rec *record.Record, canonical []byte, out output.Output) (bool, string) {
+	if digest.FromBytes(canonical) == rec.Output.Digest {
 		return true, "raw response bytes"
 	}
-	if digest.FromBytes(record.CanonicalOutput(r.Label, r.Score, r.Text)) == rec.Output.Digest {
+	if digest.FromBytes(out.Canonical()) == rec.Output.Digest {
 		return true, "canonical normalized output"
 	}
 	return false, "raw response bytes"

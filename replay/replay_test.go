@@ -13,9 +13,13 @@ import (
 	"time"
 
 	"github.com/reprise-dev/reprise/digest"
+	"github.com/reprise-dev/reprise/launch"
+	"github.com/reprise-dev/reprise/output"
 	"github.com/reprise-dev/reprise/record"
-	"github.com/reprise-dev/reprise/store"
 	"github.com/reprise-dev/reprise/runners"
+	"github.com/reprise-dev/reprise/store"
+	"github.com/reprise-dev/reprise/system"
+	"github.com/reprise-dev/reprise/verdict"
 )
 
 // fakeSystem is a hand-written stand-in for a jsonl-stdio system: labels
@@ -63,7 +67,7 @@ func (s *fakeSession) Run(ctx context.Context, req runners.Request) (runners.Res
 	}
 	l, p := s.answer(*req.Params.Seed)
 	raw, _ := json.Marshal(map[string]any{"label": l, "score": p})
-	return runners.Response{Label: &l, Score: &p, Raw: raw, Latency: time.Millisecond}, nil
+	return runners.Response{Output: output.Output{Label: &l, Score: &p}, Raw: raw, Latency: time.Millisecond}, nil
 }
 
 func (s *fakeSession) Info() runners.Info              { return runners.Info{Runner: "fake", Pinned: true} }
@@ -90,12 +94,12 @@ func newRecord(t *testing.T, sys *fakeSystem, seed int64, label string, score fl
 	rec := &record.Record{
 		Schema: record.Schema, RequestID: "req_test", Timestamp: time.Date(2026, 8, 2, 10, 0, 0, 0, time.UTC),
 		Input:   record.Input{Digest: in, MediaType: "application/json"},
-		Params:  record.Params{Seed: &seed},
-		System:  record.System{Image: "sha256:" + strings.Repeat("1", 64), Model: record.Artifact{Name: "m", Version: "1", Digest: m}, Config: record.Artifact{Name: "c", Version: "1", Digest: c}},
+		Params:  system.Params{Seed: &seed},
+		System:  system.System{Image: system.ImageRef{Digest: digest.MustParse("sha256:" + strings.Repeat("1", 64))}, Model: system.Artifact{Name: "m", Version: "1", Digest: m}, Config: system.Artifact{Name: "c", Version: "1", Digest: c}},
 		Runtime: record.Runtime{Protocol: "jsonl-stdio", HardwareClass: hw},
-		Output:  record.Output{Label: &label, Score: &score, Digest: digest.FromBytes(raw)},
+		Output:  record.Output{Output: output.Output{Label: &label, Score: &score}, Digest: digest.FromBytes(raw)},
 	}
-	rec.System.ID, _ = rec.ComputeSystemID()
+	rec.System.Seal()
 	return st, rec
 }
 
@@ -106,11 +110,11 @@ func TestReplayVerdicts(t *testing.T) {
 
 	t.Run("exact", func(t *testing.T) {
 		st, rec := newRecord(t, sys, 42, l42, p42)
-		res, err := Replay(context.Background(), st, rec, sys, Options{N: 50, HostClass: hw})
+		res, err := Replay(context.Background(), st, rec, sys, Options{N: 50, Launch: launch.Options{HostClass: hw}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res.Report.Verdict != Reproduced || res.Report.Basis != "exact" || !res.Report.Exact.ExactMatch {
+		if res.Report.Verdict != verdict.Reproduced || res.Report.Basis != "exact" || !res.Report.Exact.ExactMatch {
 			t.Fatalf("verdict %s basis %s exact %+v", res.Report.Verdict, res.Report.Basis, res.Report.Exact)
 		}
 		if len(res.Runs) != 51 || res.Runs[0].Kind != "pinned" || res.Runs[0].Seed != 42 {
@@ -122,43 +126,43 @@ func TestReplayVerdicts(t *testing.T) {
 		// seed does not reproduce it, the distribution does.
 		st, rec := newRecord(t, sys, 42, "approved", 0.8)
 		rec.Params.Seed = nil
-		rec.System.ID, _ = rec.ComputeSystemID()
-		res, err := Replay(context.Background(), st, rec, sys, Options{N: 200, HostClass: hw})
+		rec.System.Seal()
+		res, err := Replay(context.Background(), st, rec, sys, Options{N: 200, Launch: launch.Options{HostClass: hw}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res.Report.Verdict != Reproduced || res.Report.Basis != "behavioral" || res.Report.Exact != nil {
+		if res.Report.Verdict != verdict.Reproduced || res.Report.Basis != "behavioral" || res.Report.Exact != nil {
 			t.Fatalf("verdict %s basis %s", res.Report.Verdict, res.Report.Basis)
 		}
 	})
 	t.Run("diverged label", func(t *testing.T) {
 		st, rec := newRecord(t, sys, 7, "escalated", 0.9)
-		res, err := Replay(context.Background(), st, rec, sys, Options{N: 400, HostClass: hw})
+		res, err := Replay(context.Background(), st, rec, sys, Options{N: 400, Launch: launch.Options{HostClass: hw}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res.Report.Verdict != Diverged {
+		if res.Report.Verdict != verdict.Diverged {
 			t.Fatalf("verdict %s, reasons %v", res.Report.Verdict, res.Report.Reasons)
 		}
 	})
 	t.Run("diverged score", func(t *testing.T) {
 		st, rec := newRecord(t, sys, 7, "approved", 0.42) // label fine, score impossible
-		res, err := Replay(context.Background(), st, rec, sys, Options{N: 100, HostClass: hw})
+		res, err := Replay(context.Background(), st, rec, sys, Options{N: 100, Launch: launch.Options{HostClass: hw}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res.Report.Verdict != Diverged {
+		if res.Report.Verdict != verdict.Diverged {
 			t.Fatalf("verdict %s, reasons %v", res.Report.Verdict, res.Report.Reasons)
 		}
 	})
 	t.Run("inconclusive", func(t *testing.T) {
 		st, rec := newRecord(t, sys, 7, "escalated", 0.9)
-		res, err := Replay(context.Background(), st, rec, sys, Options{N: 20, HostClass: hw})
+		res, err := Replay(context.Background(), st, rec, sys, Options{N: 20, Launch: launch.Options{HostClass: hw}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		// 0 of 20: the upper bound 0.168 is above the minimum frequency 0.01.
-		if res.Report.Verdict != Inconclusive {
+		if res.Report.Verdict != verdict.Inconclusive {
 			t.Fatalf("verdict %s, reasons %v", res.Report.Verdict, res.Report.Reasons)
 		}
 		// ln(0.025)/ln(0.99) = 367.04: 368 runs settle it.
@@ -171,15 +175,15 @@ func TestReplayVerdicts(t *testing.T) {
 func TestReplayIsRepeatable(t *testing.T) {
 	sys := &fakeSystem{labels: []string{"a", "b"}, probs: []float64{0.5, 0.5}, failAt: -1}
 	st, rec := newRecord(t, sys, 1, "a", 0.5)
-	r1, _ := Replay(context.Background(), st, rec, sys, Options{N: 30, HostClass: hw})
-	r2, _ := Replay(context.Background(), st, rec, sys, Options{N: 30, HostClass: hw})
+	r1, _ := Replay(context.Background(), st, rec, sys, Options{N: 30, Launch: launch.Options{HostClass: hw}})
+	r2, _ := Replay(context.Background(), st, rec, sys, Options{N: 30, Launch: launch.Options{HostClass: hw}})
 	for i := range r1.Runs {
 		if r1.Runs[i].Seed != r2.Runs[i].Seed || *r1.Runs[i].Label != *r2.Runs[i].Label {
 			t.Fatalf("run %d differs", i)
 		}
 	}
 	seed := uint64(99)
-	r3, _ := Replay(context.Background(), st, rec, sys, Options{N: 30, HostClass: hw, ReplaySeed: &seed})
+	r3, _ := Replay(context.Background(), st, rec, sys, Options{N: 30, Launch: launch.Options{HostClass: hw}, ReplaySeed: &seed})
 	if r3.Runs[1].Seed == r1.Runs[1].Seed || r3.Report.Replay.ReplaySeed != 99 {
 		t.Fatal("--replay-seed not used")
 	}
@@ -194,11 +198,11 @@ func TestReplayIntegrityStopsBeforeRunning(t *testing.T) {
 	p := st.BlobPath(rec.Input.Digest)
 	os.Chmod(p, 0o644)
 	os.WriteFile(p, []byte(`{"income": 2}`), 0o644)
-	res, err := Replay(context.Background(), st, rec, sys, Options{N: 10, HostClass: hw})
+	res, err := Replay(context.Background(), st, rec, sys, Options{N: 10, Launch: launch.Options{HostClass: hw}})
 	if !errors.Is(err, ErrIntegrity) || !strings.Contains(err.Error(), "input.digest") {
 		t.Fatalf("err = %v", err)
 	}
-	if sys.starts != 0 || res.Report.Verdict != Failed {
+	if sys.starts != 0 || res.Report.Verdict != verdict.Failed {
 		t.Fatalf("a session was started (%d) or verdict %s", sys.starts, res.Report.Verdict)
 	}
 }
@@ -206,11 +210,11 @@ func TestReplayIntegrityStopsBeforeRunning(t *testing.T) {
 func TestReplayHardwareClass(t *testing.T) {
 	sys := &fakeSystem{labels: []string{"a"}, probs: []float64{1}, failAt: -1}
 	st, rec := newRecord(t, sys, 1, "a", 1)
-	_, err := Replay(context.Background(), st, rec, sys, Options{N: 5, HostClass: "cpu/arm64/armv8.2"})
+	_, err := Replay(context.Background(), st, rec, sys, Options{N: 5, Launch: launch.Options{HostClass: "cpu/arm64/armv8.2"}})
 	if !errors.Is(err, ErrHardwareMismatch) || sys.starts != 0 {
 		t.Fatalf("err = %v, starts %d", err, sys.starts)
 	}
-	res, err := Replay(context.Background(), st, rec, sys, Options{N: 5, HostClass: "cpu/arm64/armv8.2", AllowHardwareMismatch: true})
+	res, err := Replay(context.Background(), st, rec, sys, Options{N: 5, Launch: launch.Options{HostClass: "cpu/arm64/armv8.2", AllowHardwareMismatch: true}})
 	if err != nil || !res.Report.Hardware.Override || res.Report.Hardware.Match || len(res.Report.Notes) == 0 {
 		t.Fatalf("override: %v %+v", err, res.Report.Hardware)
 	}
@@ -219,12 +223,12 @@ func TestReplayHardwareClass(t *testing.T) {
 func TestReplayRunFailureKeepsPartialRuns(t *testing.T) {
 	sys := &fakeSystem{labels: []string{"a", "b"}, probs: []float64{0.5, 0.5}, failAt: 5}
 	st, rec := newRecord(t, sys, 1, "a", 0.5)
-	res, err := Replay(context.Background(), st, rec, sys, Options{N: 10, HostClass: hw})
+	res, err := Replay(context.Background(), st, rec, sys, Options{N: 10, Launch: launch.Options{HostClass: hw}})
 	var re *runners.RunError
 	if !errors.As(err, &re) || re.Run != 5 || !errors.Is(err, runners.ErrCrashed) {
 		t.Fatalf("err = %v", err)
 	}
-	if len(res.Runs) != 6 || res.Runs[5].Error == "" || res.Report.Verdict != Failed || sys.closed != 1 {
+	if len(res.Runs) != 6 || res.Runs[5].Error == "" || res.Report.Verdict != verdict.Failed || sys.closed != 1 {
 		t.Fatalf("runs %d, verdict %s, closed %d", len(res.Runs), res.Report.Verdict, sys.closed)
 	}
 	dir := t.TempDir()
@@ -240,7 +244,7 @@ func TestReplayRunFailureKeepsPartialRuns(t *testing.T) {
 func TestReportFiles(t *testing.T) {
 	sys := &fakeSystem{labels: []string{"approved", "denied"}, probs: []float64{0.9, 0.1}, failAt: -1}
 	st, rec := newRecord(t, sys, 3, "approved", 0.9)
-	res, err := Replay(context.Background(), st, rec, sys, Options{N: 25, HostClass: hw})
+	res, err := Replay(context.Background(), st, rec, sys, Options{N: 25, Launch: launch.Options{HostClass: hw}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,36 +278,5 @@ func TestReportFiles(t *testing.T) {
 		if a.Index != b.Index || a.Seed != b.Seed || *a.Label != *b.Label || *a.Score != *b.Score || a.OutputDigest != b.OutputDigest || a.LatencyNS != b.LatencyNS || a.Kind != b.Kind {
 			t.Fatalf("row %d: %+v != %+v", i, a, b)
 		}
-	}
-}
-
-func TestRankPValue(t *testing.T) {
-	ref := []float64{1, 2, 3, 4, 5, 6, 7, 8, 9}
-	cases := []struct{ x, want float64 }{
-		{5, 1},             // middle: 2*min(6,6)/10 capped
-		{0, 2 * 1.0 / 10},  // below all: p_lo = 1/10
-		{10, 2 * 1.0 / 10}, // above all
-		{1, 2 * 2.0 / 10},  // tie with the smallest
-	}
-	for _, c := range cases {
-		if got := RankPValue(c.x, ref); got != c.want {
-			t.Errorf("RankPValue(%g) = %g, want %g", c.x, got, c.want)
-		}
-	}
-	// Validity under exchangeability: P(p <= 0.1) <= 0.1 over many draws.
-	rng := rand.New(rand.NewPCG(1, 2))
-	rejects := 0
-	const trials = 4000
-	for range trials {
-		ref := make([]float64, 49)
-		for i := range ref {
-			ref[i] = rng.NormFloat64()
-		}
-		if RankPValue(rng.NormFloat64(), ref) <= 0.1 {
-			rejects++
-		}
-	}
-	if rate := float64(rejects) / trials; rate > 0.11 {
-		t.Fatalf("rejection rate %.3f > 0.1", rate)
 	}
 }

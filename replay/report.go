@@ -13,8 +13,9 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/reprise-dev/reprise/record"
-	"github.com/reprise-dev/reprise/store"
 	"github.com/reprise-dev/reprise/runners"
+	"github.com/reprise-dev/reprise/store"
+	"github.com/reprise-dev/reprise/verdict"
 )
 
 // ReportSchema names the report.json format.
@@ -29,7 +30,7 @@ type Report struct {
 	Replay   ReplayParams  `json:"replay"`
 	// Exact is the pinned-seed run; nil when the record has no seed.
 	Exact *ExactResult `json:"exact"`
-	Evaluation
+	verdict.Evaluation
 	Notes   []string `json:"notes"`
 	Error   string   `json:"error,omitempty"`
 	Timings Timings  `json:"timings"`
@@ -93,16 +94,15 @@ func newReport(rec *record.Record, opts Options, replaySeed uint64, started time
 		Schema: ReportSchema,
 		Record: RecordSummary{
 			RequestID: rec.RequestID, Timestamp: rec.Timestamp.Format(time.RFC3339Nano),
-			SystemID: rec.System.ID.String(), Image: rec.System.Image,
-			Model:       fmt.Sprintf("%s %s (%s)", rec.System.Model.Name, rec.System.Model.Version, rec.System.Model.Digest),
-			Config:      fmt.Sprintf("%s %s (%s)", rec.System.Config.Name, rec.System.Config.Version, rec.System.Config.Digest),
+			SystemID: rec.System.ID.String(), Image: rec.System.Image.String(),
+			Model: rec.System.Model.String(), Config: rec.System.Config.String(),
 			InputDigest: rec.Input.Digest.String(), OutputDigest: rec.Output.Digest.String(),
 			StoredLabel: rec.Output.Label, StoredScore: rec.Output.Score, StoredText: rec.Output.Text,
 		},
-		Hardware: Hardware{Record: rec.Runtime.HardwareClass, Host: opts.HostClass, Match: rec.Runtime.HardwareClass == opts.HostClass},
+		Hardware: Hardware{Record: rec.Runtime.HardwareClass, Host: opts.Launch.HostClass, Match: rec.Runtime.HardwareClass == opts.Launch.HostClass},
 		Replay: ReplayParams{N: opts.N, ReplaySeed: replaySeed, MinFrequency: opts.Rules.MinFrequency,
 			Alpha: opts.Rules.Alpha, Conf: opts.Rules.Conf},
-		Evaluation: Evaluation{Tests: []TestResult{}, Reasons: []string{}},
+		Evaluation: verdict.Evaluation{Tests: []verdict.TestResult{}, Reasons: []string{}},
 		Notes:      []string{},
 		Timings:    Timings{Started: started},
 	}

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
+	"slices"
 
 	"github.com/reprise-dev/reprise/digest"
 	"github.com/reprise-dev/reprise/record"
@@ -37,8 +39,8 @@ func LoadRecord(path string) (*record.Record, error) {
 	return record.Decode(f)
 }
 
-// Blobs is what Verify needs of the artifact store.
-type Blobs interface {
+// Verifier is what Verify needs of the artifact store.
+type Verifier interface {
 	Verify(d digest.Digest) (int64, error)
 }
 
@@ -49,8 +51,8 @@ var _ Blobs = (*store.Store)(nil)
 // store and hash to their digests. Components and the eval suite are checked
 // when present in the store. It returns every problem found (nil when all
 // hold); all are of kind record.Integrity.
-func Verify(ctx context.Context, blobs Blobs, rec *record.Record) []record.Problem {
-	probs := rec.Check()
+func Verify(ctx context.Context, blobs Verifier, rec *record.Record) []record.Problem {
+	probs := rec.Integrity()
 	check := func(field string, d digest.Digest, required bool) {
 		if d.IsZero() {
 			return
@@ -71,22 +73,9 @@ func Verify(ctx context.Context, blobs Blobs, rec *record.Record) []record.Probl
 	check("input.digest", rec.Input.Digest, true)
 	check("system.model.digest", rec.System.Model.Digest, true)
 	check("system.config.digest", rec.System.Config.Digest, true)
-	for _, name := range sortedKeys(rec.System.Components) {
+	for _, name := range slices.Sorted(maps.Keys(rec.System.Components)) {
 		check("system.components."+name, rec.System.Components[name], false)
 	}
 	check("eval_suite", rec.EvalSuite, false)
 	return probs
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	for i := 1; i < len(keys); i++ {
-		for j := i; j > 0 && keys[j] < keys[j-1]; j-- {
-			keys[j], keys[j-1] = keys[j-1], keys[j]
-		}
-	}
-	return keys
 }

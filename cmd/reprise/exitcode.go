@@ -5,12 +5,17 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/reprise-dev/reprise/replay"
+	"github.com/reprise-dev/reprise/capture"
 	"github.com/reprise-dev/reprise/digest"
+	"github.com/reprise-dev/reprise/launch"
+	"github.com/reprise-dev/reprise/output"
 	"github.com/reprise-dev/reprise/record"
-	"github.com/reprise-dev/reprise/store"
+	"github.com/reprise-dev/reprise/replay"
 	"github.com/reprise-dev/reprise/runners"
 	"github.com/reprise-dev/reprise/stats"
+	"github.com/reprise-dev/reprise/store"
+	"github.com/reprise-dev/reprise/system"
+	"github.com/reprise-dev/reprise/verdict"
 )
 
 // Exit codes, as documented in DESIGN.md and the README.
@@ -60,14 +65,16 @@ func exitCode(err error) int {
 	}
 	var u *usageError
 	switch {
-	case errors.As(err, &u), errors.Is(err, replay.ErrUsage), errors.Is(err, record.ErrMalformed):
+	case errors.As(err, &u), errors.Is(err, replay.ErrUsage), errors.Is(err, record.ErrMalformed),
+		errors.Is(err, capture.ErrUsage), errors.Is(err, output.ErrInvalid), errors.Is(err, verdict.ErrRules):
 		return exitUsage
-	case errors.Is(err, replay.ErrIntegrity), errors.Is(err, record.ErrIntegrity), errors.Is(err, record.ErrNotPinned),
+	case errors.Is(err, replay.ErrIntegrity), errors.Is(err, record.ErrIntegrity), errors.Is(err, system.ErrNotPinned),
+		errors.Is(err, system.ErrIDMismatch), errors.Is(err, launch.ErrArtifact),
 		errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrCorrupt):
 		return exitIntegrity
 	case errors.Is(err, store.ErrNotStore):
 		return exitUsage
-	case errors.Is(err, runners.ErrNotPinned), errors.Is(err, runners.ErrImageMismatch):
+	case errors.Is(err, runners.ErrImageMismatch):
 		return exitIntegrity
 	case errors.Is(err, runners.ErrImageUnavailable), errors.Is(err, runners.ErrEngine),
 		errors.Is(err, runners.ErrCrashed), errors.Is(err, runners.ErrTimeout),
@@ -84,3 +91,16 @@ func exitCode(err error) int {
 // extraExitCodes lets files of this package that own a package's errors add
 // mappings (checked before the defaults above).
 var extraExitCodes []func(error) (int, bool)
+
+// verdictCode is the exit code of a verdict.
+func verdictCode(v verdict.Verdict) int {
+	switch v {
+	case verdict.Reproduced:
+		return exitOK
+	case verdict.Diverged:
+		return exitDiverged
+	case verdict.Inconclusive:
+		return exitInconclusive
+	}
+	return exitEnvironment
+}

@@ -1,22 +1,25 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/binary"
-	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/reprise-dev/reprise/capture"
 	"github.com/reprise-dev/reprise/digest"
+	"github.com/reprise-dev/reprise/launch"
+	"github.com/reprise-dev/reprise/output"
 	"github.com/reprise-dev/reprise/record"
-	"github.com/reprise-dev/reprise/store"
 	"github.com/reprise-dev/reprise/runners/hwclass"
+	"github.com/reprise-dev/reprise/store"
+	"github.com/reprise-dev/reprise/system"
 )
 
 func newRecordCmd(g *globalOptions, s *streams) *cobra.Command {
@@ -48,7 +51,8 @@ type recordCreateOptions struct {
 	EvalSuite                     string
 	Out                           string
 
-	capture captureOptions
+	Capture bool
+	runnerOptions
 
 	// set reports which optional flags were given.
 	set func(name string) bool
@@ -101,166 +105,165 @@ with unset fields omitted.`,
 	f.StringVar(&o.Protocol, "protocol", "jsonl-stdio", "wire protocol: jsonl-stdio, openai or kserve-v2")
 	f.StringVar(&o.EvalSuite, "eval-suite", "", "pinned eval suite: sha256:… or a FILE to store")
 	f.StringVarP(&o.Out, "output", "o", "", "write the record to FILE instead of stdout")
-	addCaptureFlags(cmd, o)
+	f.BoolVar(&o.Capture, "capture", false, "run the pinned system once on the input and record its output (instead of --label/--score/--text)")
+	o.runnerOptions.addFlags(cmd)
 	return cmd
 }
 
-// buildRecord stores the parts and assembles the record (without the output,
-// which the caller fills).
-func buildRecord(ctx context.Context, st *store.Store, s *streams, o *recordCreateOptions) (*record.Record, error) {
+// parts turns the flags into capture.Parts.
+func (o *recordCreateOptions) parts(ctx context.Context, stdin io.Reader) (capture.Parts, error) {
 	for _, req := range []struct{ name, val string }{{"--input", o.Input}, {"--image", o.Image}, {"--model", o.Model}, {"--config", o.Config}} {
 		if req.val == "" {
-			return nil, usageErrorf("%s is required", req.name)
+			return capture.Parts{}, usageErrorf("%s is required", req.name)
 		}
 	}
-	img, err := record.ParseImageRef(o.Image)
+	img, err := system.ParseImageRef(o.Image)
 	if err != nil {
-		return nil, fmt.Errorf("--image: %w", err)
+		return capture.Parts{}, fmt.Errorf("--image: %w", err)
 	}
-	if !validProtocol(o.Protocol) {
-		return nil, usageErrorf("--protocol: unknown protocol %q (want one of %s)", o.Protocol, strings.Join(record.Protocols, ", "))
+	if !slices.Contains(record.Protocols, o.Protocol) {
+		return capture.Parts{}, usageErrorf("--protocol: unknown protocol %q (want one of %s)", o.Protocol, strings.Join(record.Protocols, ", "))
 	}
-	rec := &record.Record{Schema: record.Schema}
-	rec.Timestamp = o.now().UTC().Truncate(time.Second)
+	p := capture.Parts{
+		Input: capture.Source{Path: o.Input, MediaType: o.InputMediaType},
+		Image: img, Model: capture.Source{Path: o.Model}, Config: capture.Source{Path: o.Config},
+		ModelName: o.ModelName, ModelVersion: o.ModelVer, ConfigName: o.ConfigName, ConfigVersion: o.ConfigVer,
+		Protocol: o.Protocol, HardwareClass: o.HardwareClass, RequestID: o.RequestID,
+		Timestamp: o.now().UTC().Truncate(time.Second), Stdin: stdin,
+	}
 	if o.Timestamp != "" {
 		ts, err := time.Parse(time.RFC3339Nano, o.Timestamp)
 		if err != nil {
-			return nil, usageErrorf("--timestamp: not an RFC 3339 time: %q", o.Timestamp)
+			return p, usageErrorf("--timestamp: not an RFC 3339 time: %q", o.Timestamp)
 		}
-		rec.Timestamp = ts
-	}
-
-	inMT := o.InputMediaType
-	if inMT == "" {
-		inMT = guessMediaType(o.Input)
-	}
-	if rec.Input.Digest, err = putFile(ctx, st, s.In, o.Input, inMT, ""); err != nil {
-		return nil, err
-	}
-	rec.Input.MediaType = inMT
-
-	modelBytes, err := os.ReadFile(o.Model)
-	if err != nil {
-		return nil, usageErrorf("--model: %v", err)
-	}
-	mName, mVer := safetensorsMeta(modelBytes)
-	rec.System.Model = record.Artifact{Name: first(o.ModelName, mName, trimExt(o.Model)), Version: first(o.ModelVer, mVer, "unversioned")}
-	if rec.System.Model.Digest, err = putFile(ctx, st, s.In, o.Model, "", ""); err != nil {
-		return nil, err
-	}
-	cfgBytes, err := os.ReadFile(o.Config)
-	if err != nil {
-		return nil, usageErrorf("--config: %v", err)
-	}
-	cName, cVer := jsonNameVersion(cfgBytes)
-	rec.System.Config = record.Artifact{Name: first(o.ConfigName, cName, trimExt(o.Config)), Version: first(o.ConfigVer, cVer, "unversioned")}
-	if rec.System.Config.Digest, err = putFile(ctx, st, s.In, o.Config, "", ""); err != nil {
-		return nil, err
+		p.Timestamp = ts
 	}
 	for _, c := range o.Components {
 		name, val, ok := strings.Cut(c, "=")
 		if !ok || name == "" || val == "" {
-			return nil, usageErrorf("--component %q: want NAME=FILE or NAME=sha256:…", c)
+			return p, usageErrorf("--component %q: want NAME=FILE or NAME=sha256:…", c)
 		}
-		if rec.System.Components == nil {
-			rec.System.Components = map[string]digest.Digest{}
+		if p.Components == nil {
+			p.Components = map[string]capture.ComponentRef{}
 		}
-		if strings.HasPrefix(val, "sha256:") {
-			d, err := digest.Parse(val)
-			if err != nil {
-				return nil, usageErrorf("--component %s: %v", name, err)
-			}
-			rec.System.Components[name] = d
-		} else if rec.System.Components[name], err = putFile(ctx, st, s.In, val, "", ""); err != nil {
-			return nil, err
+		ref, err := componentRef(val)
+		if err != nil {
+			return p, usageErrorf("--component %s: %v", name, err)
+		}
+		p.Components[name] = ref
+	}
+	if o.EvalSuite != "" {
+		if p.EvalSuite, err = componentRef(o.EvalSuite); err != nil {
+			return p, usageErrorf("--eval-suite: %v", err)
 		}
 	}
-	rec.System.Image = img.String()
-	rec.System.ID, _ = rec.ComputeSystemID()
-
 	if o.set("seed") {
-		rec.Params.Seed = &o.Seed
+		p.Params.Seed = &o.Seed
 	}
 	if o.set("temperature") {
-		rec.Params.Temperature = &o.Temperature
+		p.Params.Temperature = &o.Temperature
 	}
 	if o.set("top-p") {
-		rec.Params.TopP = &o.TopP
+		p.Params.TopP = &o.TopP
 	}
 	if o.set("max-tokens") {
-		rec.Params.MaxTokens = &o.MaxTokens
+		p.Params.MaxTokens = &o.MaxTokens
 	}
-	rec.Runtime.Protocol = o.Protocol
-	rec.Runtime.HardwareClass = o.HardwareClass
-	if rec.Runtime.HardwareClass == "" {
-		rec.Runtime.HardwareClass = hwclass.Detect(ctx)
+	if p.HardwareClass == "" {
+		p.HardwareClass = hwclass.Detect(ctx)
 	}
 	snap := hwclass.Host(ctx)
-	rec.Runtime.Env = &record.Env{OS: snap.OS + " " + snap.Kernel}
-	if o.EvalSuite != "" {
-		if strings.HasPrefix(o.EvalSuite, "sha256:") {
-			if rec.EvalSuite, err = digest.Parse(o.EvalSuite); err != nil {
-				return nil, usageErrorf("--eval-suite: %v", err)
-			}
-		} else if rec.EvalSuite, err = putFile(ctx, st, s.In, o.EvalSuite, "", ""); err != nil {
-			return nil, err
-		}
+	p.EnvOS = snap.OS + " " + snap.Kernel
+	return p, nil
+}
+
+// componentRef is a digest ("sha256:…") or a file to store.
+func componentRef(val string) (capture.ComponentRef, error) {
+	if strings.HasPrefix(val, "sha256:") {
+		d, err := digest.Parse(val)
+		return capture.ComponentRef{Digest: d}, err
 	}
-	rec.RequestID = o.RequestID
-	if rec.RequestID == "" {
-		rec.RequestID = "req_" + digest.FromBytes([]byte(rec.Input.Digest.String() + rec.Timestamp.Format(time.RFC3339Nano))).Hex()[:16]
+	return capture.ComponentRef{File: val}, nil
+}
+
+// manualOutput is the output typed in with --label/--score/--text.
+func (o *recordCreateOptions) manualOutput() (output.Output, error) {
+	var out output.Output
+	if o.set("label") {
+		out.Label = &o.Label
 	}
-	return rec, nil
+	if o.set("score") {
+		out.Score = &o.Score
+	}
+	if o.set("text") {
+		out.Text = &o.Text
+	}
+	if out.IsZero() {
+		return out, usageErrorf("the stored output is required: give --label, --score and/or --text (or --capture)")
+	}
+	if err := out.Validate(); err != nil {
+		return out, usageErrorf("--label/--score/--text: %v", err)
+	}
+	return out, nil
 }
 
 func runRecordCreate(ctx context.Context, g *globalOptions, s *streams, o *recordCreateOptions) error {
+	parts, err := o.parts(ctx, s.In)
+	if err != nil {
+		return err
+	}
+	var out output.Output
+	var lo launch.Options
+	if o.Capture {
+		if o.set("label") || o.set("score") || o.set("text") || o.OutputFile != "" {
+			return usageErrorf("--capture records the system's own output: drop --label, --score, --text and --output-file")
+		}
+		if err := o.runnerOptions.validate(); err != nil {
+			return err
+		}
+		if lo, err = o.runnerOptions.launchOptions(ctx); err != nil {
+			return err
+		}
+		if parts.HardwareClass != lo.HostClass {
+			return usageErrorf("--capture runs on this host (%s); --hardware-class %s would misstate where the decision was made", lo.HostClass, parts.HardwareClass)
+		}
+	} else if out, err = o.manualOutput(); err != nil {
+		return err
+	}
 	st, err := openStore(g)
 	if err != nil {
 		return err
 	}
-	rec, err := buildRecord(ctx, st, s, o)
+	rec, err := capture.Build(ctx, st, parts)
 	if err != nil {
 		return err
 	}
-	if o.captureEnabled() {
-		if err := capture(ctx, g, s, o, st, rec); err != nil {
+	if o.Capture {
+		log := g.logger(s)
+		lo.Logger = log
+		runner, err := newRunner(ctx, &o.runnerOptions, log)
+		if err != nil {
 			return err
 		}
+		defer closeRunner(runner)
+		if _, err := capture.Capture(ctx, st, rec, runner, capture.Options{Launch: lo}); err != nil {
+			return fmt.Errorf("capture: %w", err)
+		}
 	} else {
-		if err := manualOutput(ctx, st, s, o, rec); err != nil {
+		var raw io.Reader
+		if o.OutputFile != "" {
+			f, err := os.Open(o.OutputFile)
+			if err != nil {
+				return usageErrorf("--output-file: %v", err)
+			}
+			defer f.Close()
+			raw = f
+		}
+		if err := capture.ManualOutput(ctx, st, rec, out, raw, filepath.Base(o.OutputFile)); err != nil {
 			return err
 		}
 	}
 	return writeRecord(s, o.Out, rec)
-}
-
-// manualOutput fills rec.Output from --label/--score/--text/--output-file.
-func manualOutput(ctx context.Context, st *store.Store, s *streams, o *recordCreateOptions, rec *record.Record) error {
-	if o.set("label") {
-		if o.Label == "" {
-			return usageErrorf("--label must not be empty")
-		}
-		rec.Output.Label = &o.Label
-	}
-	if o.set("score") {
-		rec.Output.Score = &o.Score
-	}
-	if o.set("text") {
-		rec.Output.Text = &o.Text
-	}
-	if rec.Output.Label == nil && rec.Output.Score == nil && rec.Output.Text == nil {
-		return usageErrorf("the stored output is required: give --label, --score and/or --text (or --capture)")
-	}
-	if o.OutputFile != "" {
-		d, err := putFile(ctx, st, s.In, o.OutputFile, "", "")
-		if err != nil {
-			return err
-		}
-		rec.Output.Digest = d
-		return nil
-	}
-	rec.Output.Digest = digest.FromBytes(record.CanonicalOutput(rec.Output.Label, rec.Output.Score, rec.Output.Text))
-	return nil
 }
 
 // writeRecord validates rec by round-tripping it through the strict decoder
@@ -281,67 +284,4 @@ func writeRecord(s *streams, path string, rec *record.Record) error {
 		return usageErrorf("-o: %v", err)
 	}
 	return nil
-}
-
-func validProtocol(p string) bool {
-	for _, q := range record.Protocols {
-		if p == q {
-			return true
-		}
-	}
-	return false
-}
-
-func first(vals ...string) string {
-	for _, v := range vals {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
-}
-
-func trimExt(path string) string {
-	b := filepath.Base(path)
-	return strings.TrimSuffix(b, filepath.Ext(b))
-}
-
-// safetensorsMeta returns __metadata__.name and .version of a safetensors
-// file, or "" when the bytes are not safetensors.
-func safetensorsMeta(b []byte) (name, version string) {
-	if len(b) < 8 {
-		return "", ""
-	}
-	n := binary.LittleEndian.Uint64(b[:8])
-	if n == 0 || n > uint64(len(b)-8) || n > 100<<20 {
-		return "", ""
-	}
-	var hdr struct {
-		Meta map[string]string `json:"__metadata__"`
-	}
-	if json.Unmarshal(bytes.TrimRight(b[8:8+n], " "), &hdr) != nil {
-		return "", ""
-	}
-	return hdr.Meta["name"], hdr.Meta["version"]
-}
-
-// jsonNameVersion returns the top-level "name" and "version" strings of a JSON config.
-func jsonNameVersion(b []byte) (name, version string) {
-	var v struct {
-		Name    any `json:"name"`
-		Version any `json:"version"`
-	}
-	if json.Unmarshal(b, &v) != nil {
-		return "", ""
-	}
-	str := func(x any) string {
-		switch t := x.(type) {
-		case string:
-			return t
-		case float64:
-			return fmt.Sprint(t)
-		}
-		return ""
-	}
-	return str(v.Name), str(v.Version)
 }

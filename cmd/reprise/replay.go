@@ -2,18 +2,18 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/reprise-dev/reprise/launch"
 	"github.com/reprise-dev/reprise/replay"
 	"github.com/reprise-dev/reprise/runners"
 	"github.com/reprise-dev/reprise/runners/hwclass"
+	"github.com/reprise-dev/reprise/verdict"
 )
 
 // runnerOptions select and configure the runner (shared by replay and record create --capture).
@@ -26,6 +26,8 @@ type runnerOptions struct {
 	CPUs           float64
 	Pids           int64
 	Env            []string
+	// AllowHardwareMismatch is set by replay's flag (capture never allows it).
+	AllowHardwareMismatch bool
 }
 
 func (o *runnerOptions) addFlags(cmd *cobra.Command) {
@@ -38,6 +40,23 @@ func (o *runnerOptions) addFlags(cmd *cobra.Command) {
 	f.Float64Var(&o.CPUs, "cpus", 1, "CPU limit of the sandbox")
 	f.Int64Var(&o.Pids, "pids", 64, "process limit of the sandbox")
 	f.StringArrayVar(&o.Env, "env", nil, "extra environment for the replayed system, KEY=VALUE (repeatable)")
+}
+
+// launchOptions are the session settings of the flags, with this host's
+// hardware class.
+func (o *runnerOptions) launchOptions(ctx context.Context) (launch.Options, error) {
+	limits, err := o.limits()
+	if err != nil {
+		return launch.Options{}, err
+	}
+	env, err := o.env()
+	if err != nil {
+		return launch.Options{}, err
+	}
+	return launch.Options{
+		HostClass: hwclass.Detect(ctx), AllowHardwareMismatch: o.AllowHardwareMismatch,
+		Limits: limits, RunTimeout: o.RunTimeout, SessionTimeout: o.SessionTimeout, Env: env,
+	}, nil
 }
 
 func (o *runnerOptions) limits() (runners.Limits, error) {
@@ -112,14 +131,13 @@ func parseBytes(s string) (int64, error) {
 
 type replayOptions struct {
 	runnerOptions
-	N                     int
-	ReplaySeed            uint64
-	MinFrequency          float64
-	Alpha                 float64
-	Conf                  float64
-	AllowHardwareMismatch bool
-	Out                   string
-	Output                string
+	N            int
+	ReplaySeed   uint64
+	MinFrequency float64
+	Alpha        float64
+	Conf         float64
+	Out          string
+	Output       string
 
 	set func(string) bool
 }
@@ -154,9 +172,10 @@ report.md and runs.parquet. Exit 0 all reproduced, 1 any diverged,
 	f := cmd.Flags()
 	f.IntVarP(&o.N, "n", "n", 100, "number of runs with fresh seeds")
 	f.Uint64Var(&o.ReplaySeed, "replay-seed", 0, "seed of the fresh seeds (default: derived from the request id)")
-	f.Float64Var(&o.MinFrequency, "min-frequency", 0.01, "minimum frequency of the stored label among replays for REPRODUCED")
-	f.Float64Var(&o.Alpha, "alpha", 0.05, "significance level of the score test")
-	f.Float64Var(&o.Conf, "conf", 0.95, "confidence level of the frequency intervals")
+	dr := verdict.DefaultRules()
+	f.Float64Var(&o.MinFrequency, "min-frequency", dr.MinFrequency, "minimum frequency of the stored label among replays for REPRODUCED")
+	f.Float64Var(&o.Alpha, "alpha", dr.Alpha, "significance level of the score test")
+	f.Float64Var(&o.Conf, "conf", dr.Conf, "confidence level of the frequency intervals")
 	f.BoolVar(&o.AllowHardwareMismatch, "allow-hardware-mismatch", false, "replay even if this host's hardware class differs from the record's (stated in the report)")
 	f.StringVar(&o.Out, "out", "", "output directory (default out/<request_id>; with several records, DIR/<request_id>)")
 	f.StringVar(&o.Output, "output", "text", "summary on stdout: text or json")
@@ -182,31 +201,23 @@ func (o *replayOptions) validate() error {
 	return nil
 }
 
-// replaySummary is one record's line in the summary.
-type replaySummary struct {
-	Record    string `json:"record"`
-	RequestID string `json:"request_id,omitempty"`
-	Verdict   string `json:"verdict"`
-	Basis     string `json:"basis,omitempty"`
-	Reports   string `json:"reports,omitempty"`
-	Error     string `json:"error,omitempty"`
-	ExitCode  int    `json:"exit_code"`
-}
-
 // severity orders exit codes for a batch: the worst one wins.
 func severity(code int) int {
 	return map[int]int{exitOK: 0, exitInconclusive: 1, exitDiverged: 2, exitEnvironment: 3, exitUsage: 4, exitIntegrity: 5, exitInterrupted: 6}[code]
+}
+
+// replayLine is one record's line of the JSON summary.
+type replayLine struct {
+	replay.Outcome
+	Error    string `json:"error,omitempty"`
+	ExitCode int    `json:"exit_code"`
 }
 
 func runReplay(ctx context.Context, g *globalOptions, s *streams, o *replayOptions, paths []string) error {
 	if err := o.validate(); err != nil {
 		return err
 	}
-	limits, err := o.limits()
-	if err != nil {
-		return err
-	}
-	env, err := o.env()
+	lo, err := o.launchOptions(ctx)
 	if err != nil {
 		return err
 	}
@@ -215,99 +226,51 @@ func runReplay(ctx context.Context, g *globalOptions, s *streams, o *replayOptio
 		return err
 	}
 	log := g.logger(s)
-	host := hwclass.Detect(ctx)
-	var runner replay.Runner // created lazily: integrity failures need no engine
-	defer func() {
-		if runner != nil {
-			closeRunner(runner)
-		}
-	}()
+	lo.Logger = log
+	bo := replay.BatchOptions{
+		Options: replay.Options{
+			N: o.N, Launch: lo, Logger: log,
+			Rules: verdict.Rules{MinFrequency: o.MinFrequency, Alpha: o.Alpha, Conf: o.Conf},
+		},
+		Out: o.Out, Single: len(paths) == 1,
+		NewRunner: func(ctx context.Context) (replay.Runner, error) { return newRunner(ctx, &o.runnerOptions, log) },
+		Progress:  func(id string) func(done, total int) { return progress(s, id) },
+	}
+	if o.set("replay-seed") {
+		bo.ReplaySeed = &o.ReplaySeed
+	}
 	worst := exitOK
-	var sums []replaySummary
-	for _, path := range paths {
-		sum := replaySummary{Record: path}
-		code, err := func() (int, error) {
-			rec, err := replay.LoadRecord(path)
-			if err != nil {
-				return exitCode(err), err
-			}
-			sum.RequestID = rec.RequestID
-			if probs := replay.Verify(ctx, st, rec); len(probs) > 0 {
-				return exitIntegrity, &replay.IntegrityError{Problems: probs}
-			}
-			if runner == nil {
-				if runner, err = newRunner(ctx, &o.runnerOptions, log); err != nil {
-					return exitCode(err), err
-				}
-			}
-			opts := replay.Options{
-				N: o.N, HostClass: host, AllowHardwareMismatch: o.AllowHardwareMismatch,
-				Rules:  replay.Rules{MinFrequency: o.MinFrequency, Alpha: o.Alpha, Conf: o.Conf},
-				Limits: limits, RunTimeout: o.RunTimeout, SessionTimeout: o.SessionTimeout, Env: env,
-				Logger: log, Progress: progress(s, rec.RequestID),
-			}
-			if o.set("replay-seed") {
-				opts.ReplaySeed = &o.ReplaySeed
-			}
-			dir := outDir(o.Out, rec.RequestID, len(paths))
-			if err := os.MkdirAll(dir, 0o755); err != nil {
-				return exitUsage, usageErrorf("--out: %v", err)
-			}
-			// The journal keeps every run on disk as it completes; it is
-			// replaced by runs.parquet when the replay ends in any way but a kill.
-			journalPath := filepath.Join(dir, "runs.journal.jsonl")
-			jf, err := os.OpenFile(journalPath, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
-			if err != nil {
-				return exitEnvironment, fmt.Errorf("journal: %w", err)
-			}
-			opts.Journal = jf
-			res, rerr := replay.Replay(ctx, st, rec, runner, opts)
-			jf.Close()
-			if res != nil && (rerr == nil || len(res.Runs) > 0 || errors.Is(rerr, replay.ErrHardwareMismatch)) {
-				if werr := res.WriteFiles(dir); werr != nil {
-					return exitEnvironment, fmt.Errorf("write reports: %w (the runs are in %s)", werr, journalPath)
-				}
-				sum.Reports = dir
-			}
-			os.Remove(journalPath)
-			if rerr != nil {
-				return exitCode(rerr), rerr
-			}
-			sum.Verdict, sum.Basis = string(res.Report.Verdict), res.Report.Basis
-			switch res.Report.Verdict {
-			case replay.Reproduced:
-				return exitOK, nil
-			case replay.Diverged:
-				return exitDiverged, nil
-			default:
-				return exitInconclusive, nil
-			}
-		}()
-		if err != nil {
-			sum.Verdict, sum.Error = "ERROR", err.Error()
-			fmt.Fprintf(s.Err, "reprise: %s: %v\n", path, err)
+	lines := []replayLine{}
+	replay.Batch(ctx, st, replay.Files(paths), bo, func(out replay.Outcome) bool {
+		code := verdictCode(out.Verdict)
+		line := replayLine{Outcome: out}
+		if out.Err != nil {
+			code = exitCode(out.Err)
+			line.Error = out.Err.Error()
+			fmt.Fprintf(s.Err, "reprise: %s: %v\n", out.Source, out.Err)
 		}
-		sum.ExitCode = code
-		sums = append(sums, sum)
+		line.ExitCode = code
+		lines = append(lines, line)
 		if severity(code) > severity(worst) {
 			worst = code
 		}
 		if o.Output == "text" {
-			line := fmt.Sprintf("%s %s: %s", path, sum.RequestID, sum.Verdict)
-			if sum.Basis != "" {
-				line += " (" + sum.Basis + ")"
+			text := fmt.Sprintf("%s %s: %s", out.Source, out.RequestID, out.Verdict)
+			if out.Basis != "" {
+				text += " (" + out.Basis + ")"
 			}
-			if sum.Reports != "" {
-				line += "  reports: " + sum.Reports
+			if out.Reports != "" {
+				text += "  reports: " + out.Reports
 			}
-			fmt.Fprintln(s.Out, line)
+			fmt.Fprintln(s.Out, text)
 		}
-		if code == exitInterrupted {
-			break
-		}
-	}
+		return code != exitInterrupted
+	})
 	if o.Output == "json" {
-		if err := writeJSON(s.Out, map[string]any{"exit_code": worst, "records": sums}); err != nil {
+		if err := writeJSON(s.Out, struct {
+			ExitCode int          `json:"exit_code"`
+			Records  []replayLine `json:"records"`
+		}{worst, lines}); err != nil {
 			return err
 		}
 	}
@@ -317,30 +280,16 @@ func runReplay(ctx context.Context, g *globalOptions, s *streams, o *replayOptio
 	return nil
 }
 
-func outDir(out, requestID string, n int) string {
-	switch {
-	case out == "":
-		return filepath.Join("out", requestID)
-	case n > 1:
-		return filepath.Join(out, requestID)
-	}
-	return out
-}
-
 // progress returns a progress callback that draws on stderr only when it is a terminal.
 func progress(s *streams, id string) func(done, total int) {
-	f, ok := s.Err.(*os.File)
-	if !ok {
-		return nil
-	}
-	if fi, err := f.Stat(); err != nil || fi.Mode()&os.ModeCharDevice == 0 {
+	if !s.ErrIsTerminal() {
 		return nil
 	}
 	return func(done, total int) {
 		if done%10 == 0 || done == total {
-			fmt.Fprintf(f, "\r%s: %d/%d runs", id, done, total)
+			fmt.Fprintf(s.Err, "\r%s: %d/%d runs", id, done, total)
 			if done == total {
-				fmt.Fprintln(f)
+				fmt.Fprintln(s.Err)
 			}
 		}
 	}

@@ -13,12 +13,29 @@ import (
 )
 
 // streams are the injected standard streams: results go to Out, logs and
-// progress to Err.
+// progress to Err. Like gh's IOStreams they know whether they are terminals,
+// so progress output is drawn only on a terminal and is testable with buffers
+// (set ErrTTY).
 type streams struct {
 	In  io.Reader
 	Out io.Writer
 	Err io.Writer
+	// OutTTY and ErrTTY say whether Out and Err are terminals.
+	OutTTY, ErrTTY bool
 }
+
+// systemStreams are the process's standard streams.
+func systemStreams() *streams {
+	return &streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr, OutTTY: isTerminal(os.Stdout), ErrTTY: isTerminal(os.Stderr)}
+}
+
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// ErrIsTerminal reports whether Err is a terminal.
+func (s *streams) ErrIsTerminal() bool { return s.ErrTTY }
 
 // globalOptions are the flags every verb shares.
 type globalOptions struct {

@@ -4,14 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"mime"
 	"os"
 	"path/filepath"
-	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
+	"github.com/reprise-dev/reprise/capture"
 	"github.com/reprise-dev/reprise/digest"
 	"github.com/reprise-dev/reprise/store"
 )
@@ -65,63 +64,13 @@ func runStorePut(ctx context.Context, g *globalOptions, s *streams, o *storePutO
 		return err
 	}
 	for _, f := range files {
-		d, err := putFile(ctx, st, s.In, f, o.MediaType, o.Name)
+		d, err := capture.PutFile(ctx, st, s.In, f, o.MediaType, o.Name, "file")
 		if err != nil {
 			return err
 		}
 		fmt.Fprintln(s.Out, d)
 	}
 	return nil
-}
-
-// putFile stores a file ("-" reads stdin) with its metadata. A missing file
-// is a usage error.
-func putFile(ctx context.Context, st *store.Store, stdin io.Reader, path, mediaType, name string) (digest.Digest, error) {
-	var r io.Reader
-	if path == "-" {
-		r = stdin
-	} else {
-		f, err := os.Open(path)
-		if err != nil {
-			return digest.Digest{}, usageErrorf("%v", err)
-		}
-		defer f.Close()
-		if fi, err := f.Stat(); err == nil && fi.IsDir() {
-			return digest.Digest{}, usageErrorf("%s is a directory, not a file", path)
-		}
-		r = f
-		if name == "" {
-			name = filepath.Base(path)
-		}
-		if mediaType == "" {
-			mediaType = guessMediaType(path)
-		}
-	}
-	d, _, err := st.Put(ctx, r, store.Meta{MediaType: mediaType, Name: name})
-	if err != nil {
-		return d, fmt.Errorf("put %s: %w", path, err)
-	}
-	return d, nil
-}
-
-func guessMediaType(path string) string {
-	switch strings.ToLower(filepath.Ext(path)) {
-	case ".json":
-		return "application/json"
-	case ".jsonl":
-		return "application/jsonl"
-	case ".safetensors":
-		return "application/vnd.safetensors"
-	case ".parquet":
-		return "application/vnd.apache.parquet"
-	case ".tar":
-		return "application/x-tar"
-	}
-	if mt := mime.TypeByExtension(filepath.Ext(path)); mt != "" {
-		mt, _, _ = strings.Cut(mt, ";")
-		return mt
-	}
-	return "application/octet-stream"
 }
 
 type storeGetOptions struct{ Output string }

@@ -7,8 +7,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/reprise-dev/reprise/replay"
 	"github.com/reprise-dev/reprise/record"
+	"github.com/reprise-dev/reprise/replay"
 )
 
 type verifyOptions struct {

@@ -1,0 +1,363 @@
+// Package capture builds decision records: from their parts (input, pinned
+// image, model, config, components, params, the stored output) with every
+// blob put into the store and every digest and the system id computed, and,
+// with Capture, by running the pinned system once and recording its answer.
+package capture
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/reprise-dev/reprise/digest"
+	"github.com/reprise-dev/reprise/launch"
+	"github.com/reprise-dev/reprise/output"
+	"github.com/reprise-dev/reprise/record"
+	"github.com/reprise-dev/reprise/runners"
+	"github.com/reprise-dev/reprise/store"
+	"github.com/reprise-dev/reprise/system"
+)
+
+// ErrUsage is wrapped by errors about the caller's parts: a missing file, a
+// bad value.
+var ErrUsage = errors.New("invalid record part")
+
+// Store is what building a record needs of the artifact store.
+type Store interface {
+	launch.Blobs
+	Put(ctx context.Context, r io.Reader, meta store.Meta) (digest.Digest, int64, error)
+	PutBytes(ctx context.Context, b []byte, meta store.Meta) (digest.Digest, error)
+	ReadAll(d digest.Digest) ([]byte, error)
+}
+
+var _ Store = (*store.Store)(nil)
+
+// Source is a file to store: a path, or "-" for Stdin.
+type Source struct {
+	Path      string
+	MediaType string // "" = guessed from the extension
+}
+
+// Parts are the pieces of a record. Zero optional fields are left out of the
+// record or take the documented default.
+type Parts struct {
+	Input  Source
+	Image  system.ImageRef
+	Model  Source
+	Config Source
+	// ModelName, ModelVersion, ConfigName, ConfigVersion override what the
+	// files say (safetensors __metadata__, a JSON config's name/version);
+	// the last resorts are the file name and "unversioned".
+	ModelName, ModelVersion, ConfigName, ConfigVersion string
+	// Components: a name to a file (Source) or a digest already in the store.
+	Components map[string]ComponentRef
+	Params     system.Params
+	Protocol   string
+	// HardwareClass and EnvOS describe where the decision was made.
+	HardwareClass string
+	EnvOS         string
+	// EvalSuite pins a suite by digest, or stores the file.
+	EvalSuite ComponentRef
+	RequestID string
+	Timestamp time.Time
+	// Stdin is read for a Source "-".
+	Stdin io.Reader
+}
+
+// ComponentRef is a digest or a file to store.
+type ComponentRef struct {
+	Digest digest.Digest
+	File   string
+}
+
+// IsZero reports whether neither is set.
+func (c ComponentRef) IsZero() bool { return c.Digest.IsZero() && c.File == "" }
+
+// Build puts the parts' files into the store and assembles the record
+// without its output (Output, ManualOutput or Capture fill it).
+func Build(ctx context.Context, st Store, p Parts) (*record.Record, error) {
+	if p.Image.IsZero() {
+		return nil, fmt.Errorf("%w: the image is required", ErrUsage)
+	}
+	rec := &record.Record{Schema: record.Schema, Timestamp: p.Timestamp, Params: p.Params}
+	var err error
+	inMT := p.Input.MediaType
+	if inMT == "" {
+		inMT = GuessMediaType(p.Input.Path)
+	}
+	if rec.Input.Digest, err = putFile(ctx, st, p.Stdin, p.Input.Path, inMT, "input"); err != nil {
+		return nil, err
+	}
+	rec.Input.MediaType = inMT
+
+	modelHead, err := head(p.Model.Path, 1<<20)
+	if err != nil {
+		return nil, fmt.Errorf("%w: model: %v", ErrUsage, err)
+	}
+	mName, mVer := safetensorsMeta(modelHead, p.Model.Path)
+	rec.System.Model = system.Artifact{Name: first(p.ModelName, mName, trimExt(p.Model.Path)), Version: first(p.ModelVersion, mVer, "unversioned")}
+	if rec.System.Model.Digest, err = putFile(ctx, st, p.Stdin, p.Model.Path, "", "model"); err != nil {
+		return nil, err
+	}
+	cfgHead, err := head(p.Config.Path, 1<<20)
+	if err != nil {
+		return nil, fmt.Errorf("%w: config: %v", ErrUsage, err)
+	}
+	cName, cVer := jsonNameVersion(cfgHead)
+	rec.System.Config = system.Artifact{Name: first(p.ConfigName, cName, trimExt(p.Config.Path)), Version: first(p.ConfigVersion, cVer, "unversioned")}
+	if rec.System.Config.Digest, err = putFile(ctx, st, p.Stdin, p.Config.Path, "", "config"); err != nil {
+		return nil, err
+	}
+	for name, c := range p.Components {
+		if rec.System.Components == nil {
+			rec.System.Components = map[string]digest.Digest{}
+		}
+		if rec.System.Components[name], err = c.resolve(ctx, st, p.Stdin, "component "+name); err != nil {
+			return nil, err
+		}
+	}
+	rec.System.Image = p.Image
+	rec.System.Seal()
+	rec.Runtime.Protocol = p.Protocol
+	rec.Runtime.HardwareClass = p.HardwareClass
+	if p.EnvOS != "" {
+		rec.Runtime.Env = &record.Env{OS: p.EnvOS}
+	}
+	if !p.EvalSuite.IsZero() {
+		if rec.EvalSuite, err = p.EvalSuite.resolve(ctx, st, p.Stdin, "eval suite"); err != nil {
+			return nil, err
+		}
+	}
+	rec.RequestID = p.RequestID
+	if rec.RequestID == "" {
+		rec.RequestID = "req_" + digest.FromBytes([]byte(rec.Input.Digest.String()+rec.Timestamp.Format(time.RFC3339Nano))).Hex()[:16]
+	}
+	return rec, nil
+}
+
+func (c ComponentRef) resolve(ctx context.Context, st Store, stdin io.Reader, what string) (digest.Digest, error) {
+	if !c.Digest.IsZero() {
+		return c.Digest, nil
+	}
+	return putFile(ctx, st, stdin, c.File, "", what)
+}
+
+// ManualOutput sets rec's output to out, typed in by hand. raw, when not
+// nil, is the raw response bytes: stored, and their digest is the output
+// digest; otherwise the digest is that of out.Canonical().
+func ManualOutput(ctx context.Context, st Store, rec *record.Record, out output.Output, raw io.Reader, rawName string) error {
+	if err := out.Validate(); err != nil {
+		return fmt.Errorf("%w: %w", ErrUsage, err)
+	}
+	rec.Output.Output = out
+	if raw == nil {
+		rec.Output.Digest = digest.FromBytes(out.Canonical())
+		return nil
+	}
+	d, _, err := st.Put(ctx, raw, store.Meta{Name: rawName})
+	if err != nil {
+		return err
+	}
+	rec.Output.Digest = d
+	return nil
+}
+
+// Options configure Capture.
+type Options struct {
+	Launch launch.Options
+	// Rand draws the seed when the record has none (default crypto/rand).
+	Rand io.Reader
+}
+
+// Capture runs rec's pinned system once on its input with its params and
+// records the answer as rec's output: the raw response bytes are stored and
+// their digest is the output digest. Without a seed in rec.Params a random
+// seed is drawn and recorded, so the decision can be replayed exactly.
+// It returns the session's runner info.
+func Capture(ctx context.Context, st Store, rec *record.Record, runner launch.Runner, opts Options) (runners.Info, error) {
+	if rec.Params.Seed == nil {
+		r := opts.Rand
+		if r == nil {
+			r = rand.Reader
+		}
+		var b [8]byte
+		if _, err := io.ReadFull(r, b[:]); err != nil {
+			return runners.Info{}, err
+		}
+		seed := int64(binary.BigEndian.Uint64(b[:]) >> 1)
+		rec.Params.Seed = &seed
+	}
+	input, err := st.ReadAll(rec.Input.Digest)
+	if err != nil {
+		return runners.Info{}, err
+	}
+	sess, err := launch.Start(ctx, st, launch.FromRecord(rec), runner, opts.Launch)
+	if err != nil {
+		return runners.Info{}, err
+	}
+	defer sess.Close(ctx)
+	resp, err := sess.Run(ctx, runners.Request{Input: input, Params: rec.Params})
+	if err != nil {
+		return sess.Info(), err
+	}
+	if resp.Output.IsZero() {
+		return sess.Info(), fmt.Errorf("%w: the system answered no label, score or text: %.200q", runners.ErrProtocol, resp.Raw)
+	}
+	if err := resp.Output.Validate(); err != nil {
+		return sess.Info(), fmt.Errorf("%w: %w", runners.ErrProtocol, err)
+	}
+	rec.Output.Output = resp.Output
+	d, err := st.PutBytes(ctx, resp.Raw, store.Meta{MediaType: "application/json", Name: "output of " + rec.RequestID})
+	if err != nil {
+		return sess.Info(), err
+	}
+	rec.Output.Digest = d
+	info := sess.Info()
+	if !info.Pinned && rec.Runtime.Env != nil {
+		rec.Runtime.Env.Driver = info.Runner + " runner: environment not pinned"
+	}
+	return info, nil
+}
+
+// PutFile stores the file at path ("-" reads stdin) with a media type
+// (guessed from the extension when "") and a name (the file's base name
+// when ""). what names the file in errors; a missing or non-regular file
+// wraps ErrUsage.
+func PutFile(ctx context.Context, st Putter, stdin io.Reader, path, mediaType, name, what string) (digest.Digest, error) {
+	if path == "" {
+		return digest.Digest{}, fmt.Errorf("%w: %s: a file is required", ErrUsage, what)
+	}
+	var r io.Reader = stdin
+	if path != "-" {
+		f, err := os.Open(path)
+		if err != nil {
+			return digest.Digest{}, fmt.Errorf("%w: %s: %v", ErrUsage, what, err)
+		}
+		defer f.Close()
+		if fi, err := f.Stat(); err == nil && !fi.Mode().IsRegular() {
+			return digest.Digest{}, fmt.Errorf("%w: %s: %s is not a regular file", ErrUsage, what, path)
+		}
+		r = f
+		if name == "" {
+			name = filepath.Base(path)
+		}
+		if mediaType == "" {
+			mediaType = GuessMediaType(path)
+		}
+	} else if stdin == nil {
+		return digest.Digest{}, fmt.Errorf("%w: %s: no standard input", ErrUsage, what)
+	}
+	d, _, err := st.Put(ctx, r, store.Meta{MediaType: mediaType, Name: name})
+	if err != nil {
+		return d, fmt.Errorf("store %s %s: %w", what, path, err)
+	}
+	return d, nil
+}
+
+// Putter is what PutFile needs of a store.
+type Putter interface {
+	Put(ctx context.Context, r io.Reader, meta store.Meta) (digest.Digest, int64, error)
+}
+
+func putFile(ctx context.Context, st Store, stdin io.Reader, path, mediaType, what string) (digest.Digest, error) {
+	return PutFile(ctx, st, stdin, path, mediaType, "", what)
+}
+
+// head returns the first n bytes of the file (fewer when it is shorter).
+func head(path string, n int64) ([]byte, error) {
+	if path == "" || path == "-" {
+		return nil, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, n))
+}
+
+// GuessMediaType guesses a media type from a file name's extension.
+func GuessMediaType(path string) string {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".json":
+		return "application/json"
+	case ".jsonl":
+		return "application/jsonl"
+	case ".safetensors":
+		return "application/vnd.safetensors"
+	case ".parquet":
+		return "application/vnd.apache.parquet"
+	case ".tar":
+		return "application/x-tar"
+	}
+	if mt := mime.TypeByExtension(filepath.Ext(path)); mt != "" {
+		mt, _, _ = strings.Cut(mt, ";")
+		return mt
+	}
+	return "application/octet-stream"
+}
+
+func first(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func trimExt(path string) string {
+	b := filepath.Base(path)
+	return strings.TrimSuffix(b, filepath.Ext(b))
+}
+
+// safetensorsMeta returns __metadata__.name and .version of a safetensors
+// file from its first bytes (the header must fit), or "" when they are not
+// safetensors.
+func safetensorsMeta(b []byte, _ string) (name, version string) {
+	if len(b) < 8 {
+		return "", ""
+	}
+	n := binary.LittleEndian.Uint64(b[:8])
+	if n == 0 || n > uint64(len(b)-8) {
+		return "", ""
+	}
+	var hdr struct {
+		Meta map[string]string `json:"__metadata__"`
+	}
+	if json.Unmarshal(bytes.TrimRight(b[8:8+n], " "), &hdr) != nil {
+		return "", ""
+	}
+	return hdr.Meta["name"], hdr.Meta["version"]
+}
+
+// jsonNameVersion returns the top-level "name" and "version" of a JSON config.
+func jsonNameVersion(b []byte) (name, version string) {
+	var v struct {
+		Name    any `json:"name"`
+		Version any `json:"version"`
+	}
+	if json.Unmarshal(b, &v) != nil {
+		return "", ""
+	}
+	str := func(x any) string {
+		switch t := x.(type) {
+		case string:
+			return t
+		case float64:
+			return fmt.Sprint(t)
+		}
+		return ""
+	}
+	return str(v.Name), str(v.Version)
+}

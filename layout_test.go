@@ -1,0 +1,122 @@
+package reprise
+
+import (
+	"encoding/json"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/reprise-dev/reprise"
+
+// allowed is the import allow-list: for each package (by module-relative
+// path; a rule for "runners" covers runners/...), the project packages it
+// may import (again covering sub-packages). There are no exceptions: a new
+// arrow means a new line here, reviewed.
+var allowed = map[string][]string{
+	"":         {},
+	"digest":   {},
+	"output":   {},
+	"stats":    {},
+	"system":   {"digest"},
+	"store":    {"digest", "store"},
+	"record":   {"digest", "output", "system"},
+	"runners":  {"digest", "output", "system", "runners"},
+	"verdict":  {"output", "stats"},
+	"launch":   {"digest", "system", "record", "runners"},
+	"capture":  {"digest", "output", "system", "store", "record", "runners", "launch"},
+	"replay":   {"digest", "output", "system", "store", "record", "runners", "launch", "verdict", "stats"},
+	"evals":    {"digest", "output", "system", "store", "record", "runners", "launch", "verdict", "stats", "evals"},
+	"cmd":      {"digest", "output", "system", "store", "record", "runners", "launch", "verdict", "stats", "capture", "replay", "evals"},
+	"fixtures": {"digest", "output", "system", "runners", "fixtures"},
+}
+
+// rule returns the allow-list entry covering rel (the longest matching key).
+func rule(rel string) (string, bool) {
+	best, found := "", false
+	for k := range allowed {
+		if rel == k || k != "" && strings.HasPrefix(rel, k+"/") || k == "" && rel == "" {
+			if !found || len(k) > len(best) {
+				best, found = k, true
+			}
+		}
+	}
+	return best, found
+}
+
+func covers(list []string, rel string) bool {
+	for _, a := range list {
+		if rel == a || strings.HasPrefix(rel, a+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// TestImportGraph holds every package of the module to its allow-list.
+func TestImportGraph(t *testing.T) {
+	out, err := exec.Command("go", "list", "-json=ImportPath,Imports", module+"/...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	n := 0
+	for dec.More() {
+		var p struct {
+			ImportPath string
+			Imports    []string
+		}
+		if err := dec.Decode(&p); err != nil {
+			t.Fatal(err)
+		}
+		n++
+		from := strings.TrimPrefix(strings.TrimPrefix(p.ImportPath, module), "/")
+		key, ok := rule(from)
+		if !ok {
+			t.Errorf("package %s has no rule in the import allow-list", p.ImportPath)
+			continue
+		}
+		for _, imp := range p.Imports {
+			if imp != module && !strings.HasPrefix(imp, module+"/") {
+				continue
+			}
+			to := strings.TrimPrefix(strings.TrimPrefix(imp, module), "/")
+			if !covers(allowed[key], to) {
+				t.Errorf("%s must not import %s (allowed: %v)", p.ImportPath, imp, allowed[key])
+			}
+		}
+	}
+	if n < 15 {
+		t.Fatalf("only %d packages listed", n)
+	}
+}
+
+// TestLeavesImportOnlyTheStandardLibrary: digest and output import no
+// module at all; stats only gonum; system only digest and the reference grammar.
+func TestLeavesImportOnlyTheStandardLibrary(t *testing.T) {
+	extra := map[string][]string{
+		"digest": nil,
+		"output": nil,
+		"stats":  {"gonum.org/v1/gonum/"},
+		"system": {module + "/digest", "github.com/distribution/reference"},
+	}
+	for pkg, ok := range extra {
+		out, err := exec.Command("go", "list", "-f", `{{join .Imports "\n"}}`, module+"/"+pkg).Output()
+		if err != nil {
+			t.Fatalf("go list %s: %v", pkg, err)
+		}
+		for _, imp := range strings.Fields(string(out)) {
+			first, _, _ := strings.Cut(imp, "/")
+			if !strings.Contains(first, ".") {
+				continue // standard library
+			}
+			good := false
+			for _, o := range ok {
+				good = good || strings.HasPrefix(imp, o)
+			}
+			if !good {
+				t.Errorf("%s imports %s", pkg, imp)
+			}
+		}
+	}
+}
