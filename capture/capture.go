@@ -140,7 +140,7 @@ func Build(ctx context.Context, st Store, p Parts) (*record.Record, error) {
 	}
 	rec.RequestID = p.RequestID
 	if rec.RequestID == "" {
-		rec.RequestID = "req_" + digest.FromBytes([]byte(rec.Input.Digest.String()+rec.Timestamp.Format(time.RFC3339Nano))).Hex()[:16]
+		rec.RequestID = "req_" + digest.FromBytes([]byte(rec.Input.Digest.String() + rec.Timestamp.Format(time.RFC3339Nano))).Hex()[:16]
 	}
 	return rec, nil
 }

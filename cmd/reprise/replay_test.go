@@ -18,9 +18,9 @@ import (
 	"github.com/reprise-dev/reprise/fixtures/dockertest"
 	"github.com/reprise-dev/reprise/fixtures/image"
 	"github.com/reprise-dev/reprise/replay"
-	"github.com/reprise-dev/reprise/verdict"
 	"github.com/reprise-dev/reprise/runners/docker"
 	"github.com/reprise-dev/reprise/runners/hwclass"
+	"github.com/reprise-dev/reprise/verdict"
 )
 
 // TestMain lets the test binary act as the reprise binary (for signal tests).
