@@ -1,0 +1,152 @@
+package capture
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/reprise-dev/reprise/digest"
+	"github.com/reprise-dev/reprise/launch"
+	"github.com/reprise-dev/reprise/output"
+	"github.com/reprise-dev/reprise/record"
+	"github.com/reprise-dev/reprise/runners"
+	"github.com/reprise-dev/reprise/store"
+	"github.com/reprise-dev/reprise/system"
+)
+
+func parts(t *testing.T) (Parts, string) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	return Parts{
+		Input:         Source{Path: write("in.json", `{"income": 1}`)},
+		Image:         system.ImageRef{Digest: digest.FromBytes([]byte("image"))},
+		Model:         Source{Path: write("loan.safetensors", "not really safetensors")},
+		Config:        Source{Path: write("cfg.json", `{"name": "loan-params", "version": 3}`)},
+		Components:    map[string]ComponentRef{"router": {File: write("router.txt", "r")}},
+		Protocol:      "jsonl-stdio",
+		HardwareClass: "cpu/amd64/x86-64-v3",
+		Timestamp:     time.Date(2026, 8, 2, 10, 0, 0, 0, time.UTC),
+	}, dir
+}
+
+func openStore(t *testing.T) *store.Store {
+	st, err := store.Open(filepath.Join(t.TempDir(), "store"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func TestBuildThenManualOutputIsAValidRecord(t *testing.T) {
+	ctx := context.Background()
+	st := openStore(t)
+	p, _ := parts(t)
+	rec, err := Build(ctx, st, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.System.Model.Name != "loan" || rec.System.Model.Version != "unversioned" ||
+		rec.System.Config.Name != "loan-params" || rec.System.Config.Version != "3" ||
+		rec.Input.MediaType != "application/json" || !strings.HasPrefix(rec.RequestID, "req_") {
+		t.Fatalf("record %+v", rec)
+	}
+	if err := rec.System.Check(); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []digest.Digest{rec.Input.Digest, rec.System.Model.Digest, rec.System.Config.Digest, rec.System.Components["router"]} {
+		if _, err := st.Verify(d); err != nil {
+			t.Fatalf("blob %s: %v", d, err)
+		}
+	}
+	l, s := "approved", 0.87
+	if err := ManualOutput(ctx, st, rec, output.Output{Label: &l, Score: &s}, nil, ""); err != nil {
+		t.Fatal(err)
+	}
+	if rec.Output.Digest != digest.FromBytes([]byte(`{"label":"approved","score":0.87}`)) {
+		t.Fatalf("output digest %s", rec.Output.Digest)
+	}
+	b, _ := record.Marshal(rec)
+	if _, err := record.Parse(b); err != nil {
+		t.Fatalf("built record does not parse: %v\n%s", err, b)
+	}
+}
+
+func TestBuildErrorsNameThePart(t *testing.T) {
+	st := openStore(t)
+	p, _ := parts(t)
+	p.Model.Path = "/nonexistent/model"
+	if _, err := Build(context.Background(), st, p); !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), "model") {
+		t.Fatalf("err = %v", err)
+	}
+	p, dir := parts(t)
+	p.Config.Path = dir // a directory is not a regular file
+	if _, err := Build(context.Background(), st, p); !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), "not a regular file") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestManualOutputRefusesInvalidBeforeStoring(t *testing.T) {
+	st := openStore(t)
+	before, _ := st.List()
+	var nan = func() *float64 { x := 0.0; x = x / x; return &x }()
+	err := ManualOutput(context.Background(), st, &record.Record{}, output.Output{Score: nan}, strings.NewReader("raw"), "raw")
+	if !errors.Is(err, ErrUsage) {
+		t.Fatalf("err = %v", err)
+	}
+	if after, _ := st.List(); len(after) != len(before) {
+		t.Fatalf("a blob was stored: %d -> %d", len(before), len(after))
+	}
+}
+
+type oneAnswer struct{ raw string }
+
+func (o oneAnswer) Start(ctx context.Context, spec runners.Spec) (runners.Session, error) {
+	return &answerSession{o.raw}, nil
+}
+
+type answerSession struct{ raw string }
+
+func (a *answerSession) Run(ctx context.Context, req runners.Request) (runners.Response, error) {
+	if req.Params.Seed == nil {
+		return runners.Response{}, errors.New("no seed sent")
+	}
+	l := "approved"
+	return runners.Response{Output: output.Output{Label: &l}, Raw: []byte(a.raw)}, nil
+}
+func (a *answerSession) Info() runners.Info          { return runners.Info{Runner: "process"} }
+func (a *answerSession) Close(context.Context) error { return nil }
+
+func TestCaptureRecordsTheAnswerAndADrawnSeed(t *testing.T) {
+	ctx := context.Background()
+	st := openStore(t)
+	p, _ := parts(t)
+	p.EnvOS = "linux"
+	rec, err := Build(ctx, st, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := `{"label":"approved"}`
+	info, err := Capture(ctx, st, rec, oneAnswer{raw}, Options{Launch: launch.Options{HostClass: p.HardwareClass}, Rand: strings.NewReader("\x00\x00\x00\x00\x00\x00\x00\x54")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Params.Seed == nil || *rec.Params.Seed != 42 || *rec.Output.Label != "approved" || rec.Output.Digest != digest.FromBytes([]byte(raw)) {
+		t.Fatalf("params %+v output %+v", rec.Params, rec.Output)
+	}
+	if got, err := st.ReadAll(rec.Output.Digest); err != nil || string(got) != raw {
+		t.Fatalf("raw not stored: %q %v", got, err)
+	}
+	if info.Pinned || !strings.Contains(rec.Runtime.Env.Driver, "not pinned") {
+		t.Fatalf("process capture must say the environment was not pinned: %+v", rec.Runtime.Env)
+	}
+}
