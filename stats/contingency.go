@@ -174,12 +174,12 @@ func tableTest(t [][]float64, b int, rng *rand.Rand, stat func([][]float64, []fl
 	}
 	r := TableResult{Table: t, DF: (len(rows) - 1) * (len(cols) - 1), Method: method}
 	r.Statistic = stat(t, rows, cols, total)
+expected:
 	for i := range rows {
 		for j := range cols {
 			if rows[i]*cols[j]/total < 5 {
 				r.Warnings = append(r.Warnings, "an expected count is below 5: the chi-square approximation may be inaccurate (use the Monte-Carlo p-value)")
-				i = len(rows)
-				break
+				break expected // once, not once per row
 			}
 		}
 	}
