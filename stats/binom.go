@@ -56,20 +56,31 @@ func binomPMF(k, n int, p float64) float64 {
 	if k < 0 || k > n {
 		return 0
 	}
-	if p == 0 {
-		if k == 0 {
-			return 1
-		}
-		return 0
-	}
-	if p == 1 {
-		if k == n {
-			return 1
-		}
-		return 0
+	if v, ok := binomDegenerate(k, n, p); ok {
+		return v
 	}
 	lg := func(x float64) float64 { v, _ := math.Lgamma(x); return v }
 	return math.Exp(lg(float64(n+1)) - lg(float64(k+1)) - lg(float64(n-k+1)) + float64(k)*math.Log(p) + float64(n-k)*math.Log1p(-p))
+}
+
+// binomDegenerate returns P(X = k) and true when p is 0 or 1 (all mass on 0
+// or on n), and false otherwise.
+func binomDegenerate(k, n int, p float64) (float64, bool) {
+	switch {
+	case p == 0:
+		return b2f(k == 0), true
+	case p == 1:
+		return b2f(k == n), true
+	}
+	return 0, false
+}
+
+// b2f is 1 for true and 0 for false.
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func binomCheck(k, n int, p, conf float64) error {
@@ -118,17 +129,8 @@ func BinomTest(k, n int, p float64, alt Alternative, conf float64) (BinomResult,
 // probabilities of the outcomes on the other side of the mode whose
 // probability is at most d·(1+1e-7).
 func binomTwoSided(k, n int, p float64) float64 {
-	if p == 0 {
-		if k == 0 {
-			return 1
-		}
-		return 0
-	}
-	if p == 1 {
-		if k == n {
-			return 1
-		}
-		return 0
+	if v, ok := binomDegenerate(k, n, p); ok {
+		return v // all mass on one outcome: P(X = k) is also the p-value
 	}
 	relErr := 1 + 1e-7
 	d := binomPMF(k, n, p)
@@ -173,10 +175,7 @@ func ClopperPearson(k, n int, conf float64, alt Alternative) (lower, upper float
 	if err := binomCheck(k, n, 0.5, conf); err != nil {
 		return 0, 0, err
 	}
-	a := 1 - conf
-	if alt == TwoSided {
-		a /= 2
-	}
+	a := intervalTail(conf, alt)
 	lower, upper = 0, 1
 	if alt != Less && k > 0 {
 		lower = mathext.InvRegIncBeta(float64(k), float64(n-k+1), a)
@@ -196,11 +195,8 @@ func Wilson(k, n int, conf float64, alt Alternative) (lower, upper float64, err 
 	if err := binomCheck(k, n, 0.5, conf); err != nil {
 		return 0, 0, err
 	}
-	a := 1 - conf
-	if alt == TwoSided {
-		a /= 2
-	}
-	z := propNormalQuantileUpper(a)
+	a := intervalTail(conf, alt)
+	z := -normQuantile(a)
 	nn := float64(n)
 	ph := float64(k) / nn
 	center := (ph + z*z/(2*nn)) / (1 + z*z/nn)
@@ -221,11 +217,12 @@ func Wilson(k, n int, conf float64, alt Alternative) (lower, upper float64, err 
 	return lower, upper, nil
 }
 
-// propNormalSF is P(Z > z) for a standard normal, accurate in the far tail.
-func propNormalSF(z float64) float64 { return 0.5 * math.Erfc(z/math.Sqrt2) }
-
-// propNormalCDF is P(Z ≤ z).
-func propNormalCDF(z float64) float64 { return 0.5 * math.Erfc(-z/math.Sqrt2) }
-
-// propNormalQuantileUpper returns z with P(Z > z) = a.
-func propNormalQuantileUpper(a float64) float64 { return math.Sqrt2 * math.Erfcinv(2*a) }
+// intervalTail is the probability left out in each bounded tail of an
+// interval at level conf: (1−conf)/2 for TwoSided, 1−conf one-sided.
+func intervalTail(conf float64, alt Alternative) float64 {
+	a := 1 - conf
+	if alt == TwoSided {
+		a /= 2
+	}
+	return a
+}

@@ -104,7 +104,7 @@ func PairedBootstrapMeanDiff(a, b []float64, method BootstrapMethod, conf float6
 		if prop <= 0 || prop >= 1 {
 			res.Warnings = append(res.Warnings, "all bootstrap means lie on one side of the estimate; BCa degenerates to the percentile interval")
 		} else {
-			z0 := sampNormQuantile(prop)
+			z0 := normQuantile(prop)
 			// Acceleration from the jackknife means.
 			var s2, s3 float64
 			for i := range d {
@@ -117,8 +117,8 @@ func PairedBootstrapMeanDiff(a, b []float64, method BootstrapMethod, conf float6
 				acc = -s3 / (6 * math.Pow(s2, 1.5))
 			}
 			adj := func(p float64) float64 {
-				z := sampNormQuantile(p)
-				return sampNormCDF(z0 + (z0+z)/(1-acc*(z0+z)))
+				z := normQuantile(p)
+				return normCDF(z0 + (z0+z)/(1-acc*(z0+z)))
 			}
 			lo, hi = adj(alpha), adj(1-alpha)
 		}

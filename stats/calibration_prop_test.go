@@ -122,13 +122,6 @@ func TestCalibrationProportions(t *testing.T) {
 	})
 }
 
-func b2f(b bool) float64 {
-	if b {
-		return 1
-	}
-	return 0
-}
-
 // TestSPRTErrorRates simulates Wald's SPRT: under H0 it may accept H1 in at
 // most alpha of the runs, under H1 accept H0 in at most beta. The simulated
 // rate may exceed the nominal one only by Monte-Carlo noise: at most two

@@ -147,22 +147,22 @@ func GTestTable(t [][]float64, b int, rng *rand.Rand) (TableResult, error) {
 // Categories are the labels sorted; the test needs at least 2 of them.
 // Errors: ErrEmptyGroup (an empty sample), then as ChiSquareTable.
 func ChiSquareLabels(a, b []string, resamples int, rng *rand.Rand) (TableResult, error) {
-	t, cats, err := LabelTable(a, b)
-	if err != nil {
-		return TableResult{}, err
-	}
-	r, err := ChiSquareTable(t, resamples, rng)
-	r.Categories = cats
-	return r, err
+	return labelTableTest(a, b, resamples, rng, ChiSquareTable)
 }
 
 // GTestLabels is ChiSquareLabels with the G statistic.
 func GTestLabels(a, b []string, resamples int, rng *rand.Rand) (TableResult, error) {
+	return labelTableTest(a, b, resamples, rng, GTestTable)
+}
+
+// labelTableTest runs test on the 2×k table of the label samples a and b and
+// names the table's categories in the result.
+func labelTableTest(a, b []string, resamples int, rng *rand.Rand, test func([][]float64, int, *rand.Rand) (TableResult, error)) (TableResult, error) {
 	t, cats, err := LabelTable(a, b)
 	if err != nil {
 		return TableResult{}, err
 	}
-	r, err := GTestTable(t, resamples, rng)
+	r, err := test(t, resamples, rng)
 	r.Categories = cats
 	return r, err
 }
@@ -174,12 +174,12 @@ func tableTest(t [][]float64, b int, rng *rand.Rand, stat func([][]float64, []fl
 	}
 	r := TableResult{Table: t, DF: (len(rows) - 1) * (len(cols) - 1), Method: method}
 	r.Statistic = stat(t, rows, cols, total)
+expected:
 	for i := range rows {
 		for j := range cols {
 			if rows[i]*cols[j]/total < 5 {
 				r.Warnings = append(r.Warnings, "an expected count is below 5: the chi-square approximation may be inaccurate (use the Monte-Carlo p-value)")
-				i = len(rows)
-				break
+				break expected // once, not once per row
 			}
 		}
 	}

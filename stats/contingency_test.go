@@ -235,3 +235,15 @@ func TestPropSentinelErrors(t *testing.T) {
 
 func propErr2[T any](_ T, err error) error         { return err }
 func propErr3[T, U any](_ T, _ U, err error) error { return err }
+
+// TestTableSmallExpectedWarnsOnce: the small-expected-count warning is given
+// once per table, however many cells are small.
+func TestTableSmallExpectedWarnsOnce(t *testing.T) {
+	r, err := ChiSquareTable([][]float64{{5, 1}, {2, 8}}, 0, nil) // expected counts 2.625 and 3.375 below 5
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Warnings) != 1 {
+		t.Errorf("warnings = %q, want one", r.Warnings)
+	}
+}

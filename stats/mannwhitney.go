@@ -123,21 +123,7 @@ func MannWhitney(a, b []float64, alt Alternative, method PValueMethod) (MannWhit
 		res.Exact = true
 		res.Method = "Wilcoxon rank sum exact test"
 		pmf := mwuNullPMF(len(a), len(b))
-		k := int(math.Round(u))
-		switch alt {
-		case Less:
-			res.PValue = sampLowerSum(pmf, k)
-		case Greater:
-			res.PValue = sampUpperSum(pmf, k)
-		default:
-			var p float64
-			if u > n1*n2/2 {
-				p = sampUpperSum(pmf, k)
-			} else {
-				p = sampLowerSum(pmf, k)
-			}
-			res.PValue = min(1, 2*p)
-		}
+		res.PValue = sampExactP(pmf, u, n1*n2/2, alt)
 		return res, nil
 	}
 	res.Method = "Wilcoxon rank sum test with continuity correction"
@@ -171,20 +157,14 @@ func sampNormalP(x, sigma float64, alt Alternative) (z, p float64) {
 	z = (x - corr) / sigma
 	switch alt {
 	case Less:
-		p = sampNormCDF(z)
+		p = normCDF(z)
 	case Greater:
-		p = sampNormCDF(-z)
+		p = normCDF(-z)
 	default:
-		p = min(1, 2*sampNormCDF(-math.Abs(z)))
+		p = min(1, 2*normCDF(-math.Abs(z)))
 	}
 	return z, p
 }
-
-// sampNormCDF is the standard normal CDF, accurate in the far lower tail.
-func sampNormCDF(z float64) float64 { return 0.5 * math.Erfc(-z/math.Sqrt2) }
-
-// sampNormQuantile is the standard normal quantile function.
-func sampNormQuantile(p float64) float64 { return -math.Sqrt2 * math.Erfcinv(2*p) }
 
 // mwuNullPMF is the null distribution of U for sample sizes m and n without
 // ties: pmf[u] = P(U = u), u = 0..m·n. It conditions on which sample holds
@@ -221,6 +201,23 @@ func mwuNullPMF(m, n int) []float64 {
 		}
 	}
 	return row[n]
+}
+
+// sampExactP is the exact p-value of an integer-valued statistic x for alt,
+// from its null pmf symmetric about center (two-sided: twice the tail on the
+// side of x, at most 1).
+func sampExactP(pmf []float64, x, center float64, alt Alternative) float64 {
+	k := int(math.Round(x))
+	switch alt {
+	case Less:
+		return sampLowerSum(pmf, k)
+	case Greater:
+		return sampUpperSum(pmf, k)
+	}
+	if x > center {
+		return min(1, 2*sampUpperSum(pmf, k))
+	}
+	return min(1, 2*sampLowerSum(pmf, k))
 }
 
 // sampLowerSum is Σ pmf[0..k], sampUpperSum is Σ pmf[k..], each summed from

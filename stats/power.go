@@ -42,13 +42,13 @@ func PowerTwoProportions(n, p1, p2, alpha float64) (float64, error) {
 	if !(n > 1) || math.IsInf(n, 0) {
 		return 0, fmt.Errorf("%w: n %g must exceed 1", ErrSampleSize, n)
 	}
-	qu := propNormalQuantileUpper(alpha / 2)
+	qu := -normQuantile(alpha / 2)
 	d := math.Abs(p1 - p2)
 	q1, q2 := 1-p1, 1-p2
 	pbar := (p1 + p2) / 2
 	qbar := 1 - pbar
 	z := (math.Sqrt(n)*d - qu*math.Sqrt(2*pbar*qbar)) / math.Sqrt(p1*q1+p2*q2)
-	return propNormalCDF(z), nil
+	return normCDF(z), nil
 }
 
 // SampleSizeTwoProportions solves power.prop.test for n per group (not
@@ -63,12 +63,8 @@ func SampleSizeTwoProportions(p1, p2, alpha, power float64) (PowerResult, error)
 	if p1 == p2 {
 		return PowerResult{}, fmt.Errorf("%w: p1 = p2: no sample size detects no difference", ErrDomain)
 	}
-	f := func(n float64) float64 { v, _ := PowerTwoProportions(n, p1, p2, alpha); return v - power }
-	n, err := powerBisect(f, 2, 1e7)
-	if err != nil {
-		return PowerResult{}, err
-	}
-	return PowerResult{N: n, Power: power, Alpha: alpha, Method: "Two-sample comparison of proportions power calculation (R power.prop.test)"}, nil
+	pw := func(n float64) (float64, error) { return PowerTwoProportions(n, p1, p2, alpha) }
+	return powerSampleSize(pw, 2, 1e7, alpha, power, "Two-sample comparison of proportions power calculation (R power.prop.test)")
 }
 
 // PowerOneProportion is the power of the two-sided one-sample z-test of
@@ -83,10 +79,10 @@ func PowerOneProportion(n, p0, p1, alpha float64) (float64, error) {
 	if !(n > 0) || math.IsInf(n, 0) {
 		return 0, fmt.Errorf("%w: n %g must be positive", ErrSampleSize, n)
 	}
-	z := propNormalQuantileUpper(alpha / 2)
+	z := -normQuantile(alpha / 2)
 	s0, s1 := math.Sqrt(p0*(1-p0)), math.Sqrt(p1*(1-p1))
 	d := math.Sqrt(n) * math.Abs(p1-p0)
-	return propNormalCDF((d-z*s0)/s1) + propNormalCDF((-d-z*s0)/s1), nil
+	return normCDF((d-z*s0)/s1) + normCDF((-d-z*s0)/s1), nil
 }
 
 // SampleSizeOneProportion solves PowerOneProportion for n.
@@ -100,12 +96,8 @@ func SampleSizeOneProportion(p0, p1, alpha, power float64) (PowerResult, error) 
 	if p0 == p1 {
 		return PowerResult{}, fmt.Errorf("%w: p0 = p1", ErrDomain)
 	}
-	f := func(n float64) float64 { v, _ := PowerOneProportion(n, p0, p1, alpha); return v - power }
-	n, err := powerBisect(f, 1, 1e8)
-	if err != nil {
-		return PowerResult{}, err
-	}
-	return PowerResult{N: n, Power: power, Alpha: alpha, Method: "One-sample z-test of a proportion, normal approximation"}, nil
+	pw := func(n float64) (float64, error) { return PowerOneProportion(n, p0, p1, alpha) }
+	return powerSampleSize(pw, 1, 1e8, alpha, power, "One-sample z-test of a proportion, normal approximation")
 }
 
 // PowerMcNemar is the power of McNemar's test (Connor 1987 normal
@@ -128,9 +120,9 @@ func PowerMcNemar(n, p10, p01, alpha float64) (float64, error) {
 	if pd >= 1 {
 		return 0, fmt.Errorf("%w: p10 + p01 = %g must be below 1", ErrDomain, pd)
 	}
-	z := propNormalQuantileUpper(alpha / 2)
+	z := -normQuantile(alpha / 2)
 	num := math.Sqrt(n)*math.Abs(d) - z*math.Sqrt(pd)
-	return propNormalCDF(num / math.Sqrt(pd-d*d)), nil
+	return normCDF(num / math.Sqrt(pd-d*d)), nil
 }
 
 // SampleSizeMcNemar solves PowerMcNemar for the number of pairs.
@@ -144,12 +136,8 @@ func SampleSizeMcNemar(p10, p01, alpha, power float64) (PowerResult, error) {
 	if p10 == p01 {
 		return PowerResult{}, fmt.Errorf("%w: p10 = p01", ErrDomain)
 	}
-	f := func(n float64) float64 { v, _ := PowerMcNemar(n, p10, p01, alpha); return v - power }
-	n, err := powerBisect(f, 1, 1e8)
-	if err != nil {
-		return PowerResult{}, err
-	}
-	return PowerResult{N: n, Power: power, Alpha: alpha, Method: "McNemar test, Connor (1987) normal approximation"}, nil
+	pw := func(n float64) (float64, error) { return PowerMcNemar(n, p10, p01, alpha) }
+	return powerSampleSize(pw, 1, 1e8, alpha, power, "McNemar test, Connor (1987) normal approximation")
 }
 
 // ZeroFailureN is the number of runs with zero failures needed to claim,
@@ -162,6 +150,16 @@ func ZeroFailureN(eps, alpha float64) (int, error) {
 		return 0, err
 	}
 	return int(math.Ceil(math.Log(alpha)/math.Log1p(-eps) - 1e-12)), nil
+}
+
+// powerSampleSize solves pw(n) = power for n in [lo, hi] (pw increasing in n).
+func powerSampleSize(pw func(n float64) (float64, error), lo, hi, alpha, power float64, method string) (PowerResult, error) {
+	f := func(n float64) float64 { v, _ := pw(n); return v - power }
+	n, err := powerBisect(f, lo, hi)
+	if err != nil {
+		return PowerResult{}, err
+	}
+	return PowerResult{N: n, Power: power, Alpha: alpha, Method: method}, nil
 }
 
 // powerBisect finds the root of an increasing f on [lo, hi].

@@ -104,21 +104,7 @@ func WilcoxonSignedRank(a, b []float64, alt Alternative, method PValueMethod) (W
 		res.Exact = true
 		res.Method = "Wilcoxon signed rank exact test"
 		pmf := wsrNullPMF(n)
-		k := int(math.Round(v))
-		switch alt {
-		case Less:
-			res.PValue = sampLowerSum(pmf, k)
-		case Greater:
-			res.PValue = sampUpperSum(pmf, k)
-		default:
-			var p float64
-			if v > nf*(nf+1)/4 {
-				p = sampUpperSum(pmf, k)
-			} else {
-				p = sampLowerSum(pmf, k)
-			}
-			res.PValue = min(1, 2*p)
-		}
+		res.PValue = sampExactP(pmf, v, nf*(nf+1)/4, alt)
 		return res, nil
 	}
 	res.Method = "Wilcoxon signed rank test with continuity correction"

@@ -10,13 +10,9 @@ import (
 
 func statsJSON(t *testing.T, args ...string) map[string]any {
 	t.Helper()
-	r := cli(t, "", append([]string{"stats"}, args...)...)
-	if r.code != 0 {
-		t.Fatalf("stats %v: exit %d: %s", args, r.code, r.err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal([]byte(r.out), &m); err != nil {
-		t.Fatalf("stats %v: not one JSON object: %v\n%s", args, err, r.out)
+	code, m, stderr := runStats(t, args...)
+	if code != 0 {
+		t.Fatalf("stats %v: exit %d: %s", args, code, stderr)
 	}
 	return m
 }
@@ -58,9 +54,9 @@ func TestStatsPropCLI(t *testing.T) {
 	if !near(num(t, m, "statistic"), 6.5152716556872505) {
 		t.Errorf("gtest: %v", m)
 	}
-	m1 := statsJSON(t, "chisq", "--a", a, "--b", b, "--monte-carlo", "2000", "--seed", "9")
-	m2 := statsJSON(t, "chisq", "--a", a, "--b", b, "--monte-carlo", "2000", "--seed", "9")
-	if num(t, m1, "p_value") != num(t, m2, "p_value") || num(t, m1, "monte_carlo") != 2000 {
+	m1 := statsJSON(t, "chisq", "--a", a, "--b", b, "--draws", "2000", "--seed", "9")
+	m2 := statsJSON(t, "chisq", "--a", a, "--b", b, "--draws", "2000", "--seed", "9")
+	if num(t, m1, "p_value") != num(t, m2, "p_value") || num(t, m1, "draws") != 2000 {
 		t.Errorf("Monte-Carlo p-value not repeatable for a seed: %v %v", m1, m2)
 	}
 	m = statsJSON(t, "fisher", "--a", a, "--b", b)
@@ -86,7 +82,7 @@ func TestStatsPropCLI(t *testing.T) {
 		t.Errorf("mcnemar exact: %v", m)
 	}
 	pf := writeFile(t, dir, "p.txt", "0.01\n0.04\n0.03\n0.005\n0.5\n")
-	m = statsJSON(t, "bh", "--p", pf)
+	m = statsJSON(t, "bh", "--p-values", pf)
 	adj, _ := m["adjusted"].([]any)
 	want := []float64{0.025, 0.05, 0.05, 0.025, 0.5}
 	if len(adj) != len(want) {
@@ -97,7 +93,7 @@ func TestStatsPropCLI(t *testing.T) {
 			t.Errorf("bh[%d] = %v, want %v (R p.adjust)", i, adj[i], want[i])
 		}
 	}
-	m = statsJSON(t, "holm", "--p", pf)
+	m = statsJSON(t, "holm", "--p-values", pf)
 	if adj, _ := m["adjusted"].([]any); len(adj) != 5 || !near(adj[1].(float64), 0.09) {
 		t.Errorf("holm: %v", m)
 	}
@@ -120,7 +116,7 @@ func TestStatsPropCLI(t *testing.T) {
 		t.Errorf("tost-mean: %v", m)
 	}
 	ones := writeFile(t, dir, "ones.txt", strings.Repeat("1\n", 300))
-	m = statsJSON(t, "sprt", "--p0", "0.99", "--p1", "0.9", "--data", ones)
+	m = statsJSON(t, "sprt", "--p0", "0.99", "--p1", "0.9", "--a", ones)
 	if m["decision"] != "accept H0" || num(t, m, "n") >= 300 {
 		t.Errorf("sprt: %v", m)
 	}
@@ -140,7 +136,7 @@ func TestStatsPropCLI(t *testing.T) {
 	if !near(num(t, m, "p_value"), 0.057373046875000042) {
 		t.Errorf("mcnemar mid-p: %v", m)
 	}
-	m = statsJSON(t, "by", "--p", pf)
+	m = statsJSON(t, "by", "--p-values", pf)
 	if adj, _ := m["adjusted"].([]any); len(adj) != 5 || !near(adj[0].(float64), 0.057083333333333333) || m["method"] == nil {
 		t.Errorf("by: %v (R p.adjust(c(0.01, 0.04, 0.03, 0.005, 0.5), \"BY\"))", m)
 	}
@@ -175,22 +171,22 @@ func TestStatsPropCLIErrors(t *testing.T) {
 		{"chisq", "--a", labels, "--b", filepath.Join(dir, "missing.txt")},
 		{"mcnemar", "--a", bad, "--b", bad},
 		{"mcnemar", "--a", labels, "--b", labels, "--method", "magic"},
-		{"bh", "--p", bad},
+		{"bh", "--p-values", bad},
 		{"power", "--test", "two-proportions", "--p1", "0.5", "--p2", "0.5", "--power", "0.8"},
 		{"power", "--test", "psychic"},
-		{"sprt", "--p0", "0.5", "--p1", "0.5", "--data", labels},
+		{"sprt", "--p0", "0.5", "--p1", "0.5", "--a", labels},
 		{"tost-mean", "--a", labels, "--b", labels, "--margin", "1"},
 		{"binom", "--bogus"},
 		{"binom", "--successes", "1", "--trials", "10", "extra"},
-		{"chisq", "--a", labels, "--b", labels, "--monte-carlo", "-5"},
+		{"chisq", "--a", labels, "--b", labels, "--draws", "-5"},
 		{"fisher", "--a", labels},
-		{"sprt", "--p0", "0.99", "--p1", "0.9", "--data", writeFile(t, dir, "s.txt", "1\n1\n2\n")},
-		{"sprt", "--p0", "0.99", "--p1", "0.9", "--data", bad},
+		{"sprt", "--p0", "0.99", "--p1", "0.9", "--a", writeFile(t, dir, "s.txt", "1\n1\n2\n")},
+		{"sprt", "--p0", "0.99", "--p1", "0.9", "--a", bad},
 		{"tost-prop", "--successes", "3", "--trials", "10", "--margin", "0"},
 		{"power", "--test", "mcnemar", "--p10", "0.1", "--p01", "0.2"},
 		{"power", "--test", "one-proportion", "--p0", "0.5", "--p1", "0.6", "--n", "-3"},
 		{"cs", "--successes", "5", "--trials", "4"},
-		{"holm", "--p", writeFile(t, dir, "p2.txt", "0.5\n1.5\n")},
+		{"holm", "--p-values", writeFile(t, dir, "p2.txt", "0.5\n1.5\n")},
 	}
 	for _, c := range cases {
 		r := cli(t, "", append([]string{"stats"}, c...)...)

@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"math"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,25 +11,21 @@ import (
 // writeSample writes lines to a file in dir and returns its path.
 func writeSample(t *testing.T, dir, name string, lines ...string) string {
 	t.Helper()
-	p := filepath.Join(dir, name)
-	if err := os.WriteFile(p, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return writeFile(t, dir, name, strings.Join(lines, "\n")+"\n")
 }
 
-// runStats runs `reprise stats args...` and decodes stdout as one JSON object.
+// runStats runs `reprise stats args...` and decodes stdout as one JSON
+// object when the exit code is 0.
 func runStats(t *testing.T, args ...string) (int, map[string]any, string) {
 	t.Helper()
-	var out, errb bytes.Buffer
-	code := execute(context.Background(), &streams{In: strings.NewReader(""), Out: &out, Err: &errb}, append([]string{"stats"}, args...))
+	r := cli(t, "", append([]string{"stats"}, args...)...)
 	var v map[string]any
-	if code == 0 {
-		if err := json.Unmarshal(out.Bytes(), &v); err != nil {
-			t.Fatalf("stdout is not one JSON object: %v\n%s", err, out.String())
+	if r.code == 0 {
+		if err := json.Unmarshal([]byte(r.out), &v); err != nil {
+			t.Fatalf("stats %v: stdout is not one JSON object: %v\n%s", args, err, r.out)
 		}
 	}
-	return code, v, errb.String()
+	return r.code, v, r.err
 }
 
 func TestStatsSampleCommands(t *testing.T) {
@@ -62,12 +55,12 @@ func TestStatsSampleCommands(t *testing.T) {
 		{"mwu", []string{"mwu", "--a", ma, "--b", mb}, map[string]float64{"statistic": 25, "p_value": 0.26767676767676774}},
 		{"mwu greater", []string{"mwu", "--a", ma, "--b", mb, "--alternative", "greater"}, map[string]float64{"statistic": 25, "p_value": 0.13383838383838387}},
 		{"wilcoxon", []string{"wilcoxon", "--a", pa, "--b", pb, "--method", "exact"}, map[string]float64{"statistic": 33, "p_value": 0.039062500000000014}},
-		{"ad", []string{"ad", "--samples", ka + "," + kb + "," + ma, "--permutations", "499", "--seed", "3"}, nil},
-		{"ad interpolated", []string{"ad", "--samples", ka + "," + kb, "--permutations", "0"}, nil},
-		{"energy vectors", []string{"energy", "--a", va, "--b", vb, "--permutations", "499"}, nil},
-		{"mmd numbers", []string{"mmd", "--a", ma, "--b", mb, "--permutations", "199"}, nil},
-		{"mmd hamming", []string{"mmd", "--a", sa, "--b", sb, "--kernel", "hamming", "--permutations", "199"}, nil},
-		{"energy spectrum", []string{"energy", "--a", sa, "--b", sb, "--kernel", "spectrum", "--ngram", "2", "--permutations", "499"}, nil},
+		{"ad", []string{"ad", "--samples", ka + "," + kb + "," + ma, "--draws", "499", "--seed", "3"}, nil},
+		{"ad interpolated", []string{"ad", "--samples", ka + "," + kb, "--draws", "0"}, nil},
+		{"energy vectors", []string{"energy", "--a", va, "--b", vb, "--draws", "499"}, nil},
+		{"mmd numbers", []string{"mmd", "--a", ma, "--b", mb, "--draws", "199"}, nil},
+		{"mmd hamming", []string{"mmd", "--a", sa, "--b", sb, "--kernel", "hamming", "--draws", "199"}, nil},
+		{"energy spectrum", []string{"energy", "--a", sa, "--b", sb, "--kernel", "spectrum", "--ngram", "2", "--draws", "499"}, nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			code, v, stderr := runStats(t, c.args...)
@@ -95,13 +88,13 @@ func TestStatsSampleCommands(t *testing.T) {
 	}
 
 	// The same seed gives the same answer.
-	_, v1, _ := runStats(t, "mmd", "--a", va, "--b", vb, "--permutations", "99", "--seed", "9")
-	_, v2, _ := runStats(t, "mmd", "--a", va, "--b", vb, "--permutations", "99", "--seed", "9")
+	_, v1, _ := runStats(t, "mmd", "--a", va, "--b", vb, "--draws", "99", "--seed", "9")
+	_, v2, _ := runStats(t, "mmd", "--a", va, "--b", vb, "--draws", "99", "--seed", "9")
 	if v1["p_value"] != v2["p_value"] || v1["statistic"] != v2["statistic"] {
 		t.Errorf("same seed, different answers: %v vs %v", v1, v2)
 	}
 
-	code, v, stderr := runStats(t, "bootstrap", "--a", pa, "--b", pb, "--method", "percentile", "--resamples", "2000", "--seed", "5", "--conf", "0.9")
+	code, v, stderr := runStats(t, "bootstrap", "--a", pa, "--b", pb, "--method", "percentile", "--draws", "2000", "--seed", "5", "--conf", "0.9")
 	if code != 0 {
 		t.Fatalf("bootstrap: exit %d: %s", code, stderr)
 	}
@@ -136,15 +129,15 @@ func TestStatsSampleCommandErrors(t *testing.T) {
 		{"wilcoxon", "--a", a, "--b", b},
 		{"wilcoxon", "--a", a, "--b", same}, // all differences zero
 		{"ad", "--samples", a},
-		{"ad", "--samples", a + "," + b, "--permutations", "-1"},
+		{"ad", "--samples", a + "," + b, "--draws", "-1"},
 		{"energy", "--a", a, "--b", b, "--kernel", "linear"},
-		{"energy", "--a", a, "--b", b, "--permutations", "0"},
+		{"energy", "--a", a, "--b", b, "--draws", "0"},
 		{"mmd", "--a", a, "--b", ragged},
 		{"mmd", "--a", a, "--b", b, "--kernel", "spectrum", "--ngram", "0"},
 		{"bootstrap", "--a", a, "--b", b},
 		{"bootstrap", "--a", a, "--b", same, "--conf", "95"},
 		{"bootstrap", "--a", a, "--b", same, "--method", "studentized"},
-		{"bootstrap", "--a", a, "--b", same, "--resamples", "0"},
+		{"bootstrap", "--a", a, "--b", same, "--draws", "0"},
 	} {
 		code, _, stderr := runStats(t, args...)
 		if code != exitUsage {

@@ -1,0 +1,131 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files testdata/*.stdout and testdata/*.stderr")
+
+// goldenCase is one in-process run of the CLI: `reprise args...` must exit
+// with wantCode and print exactly testdata/<name>.stdout on stdout and
+// testdata/<name>.stderr on stderr (a missing file stands for no output).
+// Name cases <verb>-<case>, e.g. stats-binom-help.
+type goldenCase struct {
+	name     string
+	args     []string
+	wantCode int
+}
+
+// runGolden runs each case as a subtest. With -update it rewrites the golden
+// files from the output (removing those of empty output) instead of
+// comparing; the exit code is checked either way.
+func runGolden(t *testing.T, cases []goldenCase) {
+	t.Helper()
+	seen := map[string]bool{}
+	for _, c := range cases {
+		if seen[c.name] {
+			t.Fatalf("golden case %q listed twice", c.name)
+		}
+		seen[c.name] = true
+		t.Run(c.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			code := execute(context.Background(), &streams{In: strings.NewReader(""), Out: &out, Err: &errb}, c.args)
+			if code != c.wantCode {
+				t.Errorf("reprise %s: exit %d, want %d\nstderr: %s", strings.Join(c.args, " "), code, c.wantCode, errb.String())
+			}
+			checkGolden(t, filepath.Join("testdata", c.name+".stdout"), out.Bytes())
+			checkGolden(t, filepath.Join("testdata", c.name+".stderr"), errb.Bytes())
+		})
+	}
+}
+
+// checkGolden compares got with the file at path (absent: empty), or with
+// -update writes it there.
+func checkGolden(t *testing.T, path string, got []byte) {
+	t.Helper()
+	if *update {
+		var err error
+		if len(got) == 0 {
+			err = os.Remove(path)
+			if errors.Is(err, fs.ErrNotExist) {
+				err = nil
+			}
+		} else {
+			err = os.WriteFile(path, got, 0o644)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs (rerun with -update to accept):\n--- got\n%s\n--- want\n%s", path, got, want)
+	}
+}
+
+// statsGoldenCases are, for every stats verb, its --help, one success case
+// and one bad-input case, plus the --output variants.
+var statsGoldenCases = map[string]struct{ ok, bad []string }{
+	"binom":     {[]string{"--successes", "7", "--trials", "20"}, []string{"--successes", "11", "--trials", "10"}},
+	"wilson":    {[]string{"--successes", "3", "--trials", "20"}, []string{"--successes", "1", "--trials", "10", "--conf", "1.5"}},
+	"chisq":     {[]string{"--a", "testdata/stats/labels-a.txt", "--b", "testdata/stats/labels-b.txt"}, []string{"--a", "testdata/stats/labels-a.txt"}},
+	"gtest":     {[]string{"--a", "testdata/stats/labels-a.txt", "--b", "testdata/stats/labels-b.txt", "--draws", "999", "--seed", "3"}, []string{"--a", "testdata/stats/labels-a.txt", "--b", "testdata/stats/labels-b.txt", "--draws", "-5"}},
+	"fisher":    {[]string{"--a", "testdata/stats/labels-a.txt", "--b", "testdata/stats/labels-b.txt"}, []string{"--a", "testdata/stats/labels-a.txt", "--b", "testdata/stats/missing.txt"}},
+	"mcnemar":   {[]string{"--a", "testdata/stats/pass-a.txt", "--b", "testdata/stats/pass-b.txt", "--method", "exact"}, []string{"--a", "testdata/stats/bad.txt", "--b", "testdata/stats/pass-b.txt"}},
+	"bh":        {[]string{"--p-values", "testdata/stats/p-values.txt"}, []string{"--p-values", "testdata/stats/bad.txt"}},
+	"by":        {[]string{"--p-values", "testdata/stats/p-values.txt"}, []string{}},
+	"holm":      {[]string{"--p-values", "testdata/stats/p-values.txt"}, []string{"--p-values", "testdata/stats/p-values-bad.txt"}},
+	"tost-mean": {[]string{"--a", "testdata/stats/a.txt", "--b", "testdata/stats/b.txt", "--margin", "1", "--paired"}, []string{"--a", "testdata/stats/a.txt", "--b", "testdata/stats/b.txt", "--margin", "0"}},
+	"tost-prop": {[]string{"--successes", "85", "--trials", "100", "--p0", "0.85", "--margin", "0.1"}, []string{"--successes", "3", "--trials", "10", "--margin", "0"}},
+	"power":     {[]string{"--test", "two-proportions", "--p1", "0.5", "--p2", "0.75", "--power", "0.9"}, []string{"--test", "psychic"}},
+	"sprt":      {[]string{"--p0", "0.99", "--p1", "0.9", "--a", "testdata/stats/outcomes.txt"}, []string{"--p0", "0.99", "--p1", "0.9", "--a", "testdata/stats/outcomes-bad.txt"}},
+	"cs":        {[]string{"--successes", "30", "--trials", "100"}, []string{"--successes", "5", "--trials", "4"}},
+	"ks":        {[]string{"--a", "testdata/stats/a.txt", "--b", "testdata/stats/c.txt"}, []string{"--a", "testdata/stats/a.txt", "--b", "testdata/stats/c.txt", "--alternative", "sideways"}},
+	"mwu":       {[]string{"--a", "testdata/stats/a.txt", "--b", "testdata/stats/c.txt", "--alternative", "less"}, []string{"--a", "testdata/stats/a.txt", "--b", "testdata/stats/c.txt", "--method", "magic"}},
+	"wilcoxon":  {[]string{"--a", "testdata/stats/a.txt", "--b", "testdata/stats/b.txt"}, []string{"--a", "testdata/stats/a.txt", "--b", "testdata/stats/c.txt"}},
+	"ad":        {[]string{"--samples", "testdata/stats/a.txt,testdata/stats/b.txt,testdata/stats/c.txt", "--draws", "499", "--seed", "3"}, []string{"--samples", "testdata/stats/a.txt"}},
+	"energy":    {[]string{"--a", "testdata/stats/a.txt", "--b", "testdata/stats/c.txt", "--draws", "499"}, []string{"--a", "testdata/stats/a.txt", "--b", "testdata/stats/c.txt", "--kernel", "linear"}},
+	"mmd":       {[]string{"--a", "testdata/stats/labels-a.txt", "--b", "testdata/stats/labels-b.txt", "--kernel", "hamming", "--draws", "199", "--seed", "7"}, []string{"--a", "testdata/stats/a.txt", "--b", "testdata/stats/c.txt", "--draws", "0"}},
+	"bootstrap": {[]string{"--a", "testdata/stats/a.txt", "--b", "testdata/stats/b.txt", "--draws", "2000", "--seed", "5"}, []string{"--a", "testdata/stats/a.txt", "--b", "testdata/stats/b.txt", "--conf", "95"}},
+}
+
+func TestGoldenStats(t *testing.T) {
+	var cases []goldenCase
+	for _, v := range statsVerbs() {
+		c, ok := statsGoldenCases[v.name]
+		if !ok {
+			t.Errorf("stats %s has no golden cases in statsGoldenCases", v.name)
+			continue
+		}
+		name := "stats-" + v.name
+		cases = append(cases,
+			goldenCase{name + "-help", []string{"stats", v.name, "--help"}, exitOK},
+			goldenCase{name + "-ok", append([]string{"stats", v.name}, c.ok...), exitOK},
+			goldenCase{name + "-bad", append([]string{"stats", v.name}, c.bad...), exitUsage},
+		)
+	}
+	if len(cases) != 3*len(statsGoldenCases) {
+		t.Errorf("statsGoldenCases names a verb that does not exist")
+	}
+	cases = append(cases,
+		goldenCase{"stats-help", []string{"stats", "--help"}, exitOK},
+		goldenCase{"stats-binom-text", []string{"stats", "binom", "--successes", "7", "--trials", "20", "--output", "text"}, exitOK},
+		goldenCase{"stats-ad-text", []string{"stats", "ad", "--samples", "testdata/stats/a.txt,testdata/stats/c.txt", "--draws", "0", "--output", "text"}, exitOK},
+		goldenCase{"stats-chisq-text", []string{"stats", "chisq", "--a", "testdata/stats/labels-a.txt", "--b", "testdata/stats/labels-b.txt", "--output", "text"}, exitOK},
+		goldenCase{"stats-binom-bad-output", []string{"stats", "binom", "--successes", "7", "--trials", "20", "--output", "xml"}, exitUsage},
+		goldenCase{"stats-binom-bad-o", []string{"stats", "binom", "--successes", "7", "--trials", "20", "-o", "json"}, exitUsage},
+	)
+	runGolden(t, cases)
+}
