@@ -9,7 +9,7 @@ import (
 	"github.com/reprise-dev/reprise/runners/hwclass"
 )
 
-type envOptions struct{ Output string }
+type envOptions struct{ Output outputFormat }
 
 func newEnvCmd(g *globalOptions, s *streams) *cobra.Command {
 	o := &envOptions{}
@@ -21,7 +21,7 @@ func newEnvCmd(g *globalOptions, s *streams) *cobra.Command {
 			return runEnv(c.Context(), s, o)
 		},
 	}
-	cmd.Flags().StringVar(&o.Output, "output", "text", "output format: text or json")
+	addOutputFlag(cmd, &o.Output, outputText)
 	return cmd
 }
 
@@ -33,16 +33,13 @@ type envReport struct {
 }
 
 func runEnv(ctx context.Context, s *streams, o *envOptions) error {
-	if o.Output != "text" && o.Output != "json" {
-		return usageErrorf("--output must be text or json, got %q", o.Output)
-	}
 	rep := envReport{Snapshot: hwclass.Host(ctx)}
 	if v, err := engineVersion(ctx); err != nil {
 		rep.DockerError = err.Error()
 	} else {
 		rep.Docker = v
 	}
-	if o.Output == "json" {
+	if o.Output == outputJSON {
 		return writeJSON(s.Out, rep)
 	}
 	fmt.Fprintf(s.Out, "hardware_class: %s\n", rep.HardwareClass)

@@ -129,3 +129,34 @@ func TestGoldenStats(t *testing.T) {
 	)
 	runGolden(t, cases)
 }
+
+// TestGoldenVerbs: every verb but stats (see TestGoldenStats) has its --help
+// and a bad input held to golden files, and a success where the output is
+// the same on every machine. The store they use is a fresh temporary one.
+func TestGoldenVerbs(t *testing.T) {
+	st := filepath.Join(t.TempDir(), "store")
+	runGolden(t, []goldenCase{
+		{"root-help", []string{"--help"}, exitOK},
+		{"root-unknown-verb", []string{"frobnicate"}, exitUsage},
+		{"replay-help", []string{"replay", "--help"}, exitOK},
+		{"replay-no-record", []string{"replay"}, exitUsage},
+		{"replay-bad-n", []string{"replay", "-n", "0", "testdata/records/valid.json"}, exitUsage},
+		{"replay-bad-output", []string{"replay", "--output", "xml", "testdata/records/valid.json"}, exitUsage},
+		{"verify-help", []string{"verify", "--help"}, exitOK},
+		{"verify-missing-file", []string{"--store", st, "verify", "testdata/records/absent.json"}, exitUsage},
+		{"verify-malformed", []string{"--store", st, "verify", "testdata/records/malformed.json"}, exitUsage},
+		{"record-create-help", []string{"record", "create", "--help"}, exitOK},
+		{"record-create-no-input", []string{"--store", st, "record", "create", "--image", "sha256:" + strings.Repeat("a", 64)}, exitUsage},
+		{"record-create-tag", []string{"--store", st, "record", "create", "--input", "testdata/stats/a.txt", "--image", "loan:2.4.1",
+			"--model", "testdata/stats/a.txt", "--config", "testdata/stats/b.txt", "--label", "x"}, exitIntegrity},
+		{"store-help", []string{"store", "--help"}, exitOK},
+		{"store-put-ok", []string{"--store", st, "store", "put", "testdata/stats/a.txt"}, exitOK},
+		{"store-put-missing", []string{"--store", st, "store", "put", "testdata/stats/absent.txt"}, exitUsage},
+		{"store-get-bad-digest", []string{"--store", st, "store", "get", "sha256:xyz"}, exitUsage},
+		{"store-ls-help", []string{"store", "ls", "--help"}, exitOK},
+		{"store-verify-help", []string{"store", "verify", "--help"}, exitOK},
+		{"env-help", []string{"env", "--help"}, exitOK},
+		{"env-bad-output", []string{"env", "--output", "yaml"}, exitUsage},
+		{"clean-help", []string{"clean", "--help"}, exitOK},
+	})
+}

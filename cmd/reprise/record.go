@@ -104,7 +104,7 @@ with unset fields omitted.`,
 	f.StringVar(&o.HardwareClass, "hardware-class", "", "hardware class (default: this host's, see 'reprise env')")
 	f.StringVar(&o.Protocol, "protocol", "jsonl-stdio", "wire protocol: jsonl-stdio, openai or kserve-v2")
 	f.StringVar(&o.EvalSuite, "eval-suite", "", "pinned eval suite: sha256:… or a FILE to store")
-	f.StringVarP(&o.Out, "output", "o", "", "write the record to FILE instead of stdout")
+	f.StringVarP(&o.Out, "out", "o", "", "write the record to FILE instead of stdout")
 	f.BoolVar(&o.Capture, "capture", false, "run the pinned system once on the input and record its output (instead of --label/--score/--text)")
 	o.runnerOptions.addFlags(cmd)
 	return cmd

@@ -137,7 +137,7 @@ type replayOptions struct {
 	Alpha        float64
 	Conf         float64
 	Out          string
-	Output       string
+	Output       outputFormat
 
 	set func(string) bool
 }
@@ -178,7 +178,7 @@ report.md and runs.parquet. Exit 0 all reproduced, 1 any diverged,
 	f.Float64Var(&o.Conf, "conf", dr.Conf, "confidence level of the frequency intervals")
 	f.BoolVar(&o.AllowHardwareMismatch, "allow-hardware-mismatch", false, "replay even if this host's hardware class differs from the record's (stated in the report)")
 	f.StringVar(&o.Out, "out", "", "output directory (default out/<request_id>; with several records, DIR/<request_id>)")
-	f.StringVar(&o.Output, "output", "text", "summary on stdout: text or json")
+	addOutputFlag(cmd, &o.Output, outputText)
 	root.AddCommand(cmd)
 }
 
@@ -195,8 +195,6 @@ func (o *replayOptions) validate() error {
 		return usageErrorf("--alpha must be in (0, 1), got %g", o.Alpha)
 	case !(o.Conf > 0 && o.Conf < 1):
 		return usageErrorf("--conf must be in (0, 1), got %g", o.Conf)
-	case o.Output != "text" && o.Output != "json":
-		return usageErrorf("--output must be text or json, got %q", o.Output)
 	}
 	return nil
 }
@@ -254,7 +252,7 @@ func runReplay(ctx context.Context, g *globalOptions, s *streams, o *replayOptio
 		if severity(code) > severity(worst) {
 			worst = code
 		}
-		if o.Output == "text" {
+		if o.Output == outputText {
 			text := fmt.Sprintf("%s %s: %s", out.Source, out.RequestID, out.Verdict)
 			if out.Basis != "" {
 				text += " (" + out.Basis + ")"
@@ -266,7 +264,7 @@ func runReplay(ctx context.Context, g *globalOptions, s *streams, o *replayOptio
 		}
 		return code != exitInterrupted
 	})
-	if o.Output == "json" {
+	if o.Output == outputJSON {
 		if err := writeJSON(s.Out, struct {
 			ExitCode int          `json:"exit_code"`
 			Records  []replayLine `json:"records"`

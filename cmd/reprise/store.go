@@ -73,7 +73,7 @@ func runStorePut(ctx context.Context, g *globalOptions, s *streams, o *storePutO
 	return nil
 }
 
-type storeGetOptions struct{ Output string }
+type storeGetOptions struct{ Out string }
 
 func newStoreGetCmd(g *globalOptions, s *streams) *cobra.Command {
 	o := &storeGetOptions{}
@@ -85,7 +85,7 @@ func newStoreGetCmd(g *globalOptions, s *streams) *cobra.Command {
 			return runStoreGet(c.Context(), g, s, o, args[0])
 		},
 	}
-	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "write to FILE instead of stdout")
+	cmd.Flags().StringVarP(&o.Out, "out", "o", "", "write to FILE instead of stdout")
 	return cmd
 }
 
@@ -98,8 +98,8 @@ func runStoreGet(ctx context.Context, g *globalOptions, s *streams, o *storeGetO
 	if err != nil {
 		return err
 	}
-	if o.Output != "" {
-		tmp := o.Output + ".reprise-tmp"
+	if o.Out != "" {
+		tmp := o.Out + ".reprise-tmp"
 		os.Remove(tmp)
 		if err := st.CopyTo(d, tmp); err != nil {
 			return fmt.Errorf("get %s: %w", d, err)
@@ -107,7 +107,7 @@ func runStoreGet(ctx context.Context, g *globalOptions, s *streams, o *storeGetO
 		if err := os.Chmod(tmp, 0o644); err != nil {
 			return err
 		}
-		return os.Rename(tmp, o.Output)
+		return os.Rename(tmp, o.Out)
 	}
 	rc, _, err := st.Open(d)
 	if err != nil {
@@ -118,7 +118,7 @@ func runStoreGet(ctx context.Context, g *globalOptions, s *streams, o *storeGetO
 	return err
 }
 
-type storeLsOptions struct{ Output string }
+type storeLsOptions struct{ Output outputFormat }
 
 func newStoreLsCmd(g *globalOptions, s *streams) *cobra.Command {
 	o := &storeLsOptions{}
@@ -130,14 +130,11 @@ func newStoreLsCmd(g *globalOptions, s *streams) *cobra.Command {
 			return runStoreLs(c.Context(), g, s, o)
 		},
 	}
-	cmd.Flags().StringVar(&o.Output, "output", "text", "output format: text or json")
+	addOutputFlag(cmd, &o.Output, outputText)
 	return cmd
 }
 
 func runStoreLs(_ context.Context, g *globalOptions, s *streams, o *storeLsOptions) error {
-	if o.Output != "text" && o.Output != "json" {
-		return usageErrorf("--output must be text or json, got %q", o.Output)
-	}
 	st, err := openStore(g)
 	if err != nil {
 		return err
@@ -146,7 +143,7 @@ func runStoreLs(_ context.Context, g *globalOptions, s *streams, o *storeLsOptio
 	if err != nil {
 		return err
 	}
-	if o.Output == "json" {
+	if o.Output == outputJSON {
 		if entries == nil {
 			entries = []store.Entry{}
 		}
@@ -171,7 +168,7 @@ func dash(s string) string {
 	return s
 }
 
-type storeVerifyOptions struct{ Output string }
+type storeVerifyOptions struct{ Output outputFormat }
 
 func newStoreVerifyCmd(g *globalOptions, s *streams) *cobra.Command {
 	o := &storeVerifyOptions{}
@@ -183,14 +180,11 @@ func newStoreVerifyCmd(g *globalOptions, s *streams) *cobra.Command {
 			return runStoreVerify(c.Context(), g, s, o)
 		},
 	}
-	cmd.Flags().StringVar(&o.Output, "output", "text", "output format: text or json")
+	addOutputFlag(cmd, &o.Output, outputText)
 	return cmd
 }
 
 func runStoreVerify(ctx context.Context, g *globalOptions, s *streams, o *storeVerifyOptions) error {
-	if o.Output != "text" && o.Output != "json" {
-		return usageErrorf("--output must be text or json, got %q", o.Output)
-	}
 	st, err := openStore(g)
 	if err != nil {
 		return err
@@ -200,7 +194,7 @@ func runStoreVerify(ctx context.Context, g *globalOptions, s *streams, o *storeV
 		return err
 	}
 	entries, _ := st.List()
-	if o.Output == "json" {
+	if o.Output == outputJSON {
 		if bad == nil {
 			bad = []store.BadBlob{}
 		}
@@ -216,7 +210,7 @@ func runStoreVerify(ctx context.Context, g *globalOptions, s *streams, o *storeV
 		}
 	}
 	if len(bad) > 0 {
-		if o.Output == "text" {
+		if o.Output == outputText {
 			fmt.Fprintf(s.Err, "reprise: store verify: %d of %d blobs bad\n", len(bad), len(entries))
 		}
 		return &silentError{exitIntegrity}

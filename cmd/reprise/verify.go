@@ -12,7 +12,7 @@ import (
 )
 
 type verifyOptions struct {
-	Output string
+	Output outputFormat
 }
 
 func newVerifyCmd(g *globalOptions, s *streams) *cobra.Command {
@@ -31,7 +31,7 @@ hold, 2 for a malformed record or a missing file, 4 for an integrity failure.`,
 			return runVerify(c.Context(), g, s, o, args)
 		},
 	}
-	cmd.Flags().StringVar(&o.Output, "output", "text", "output format: text or json")
+	addOutputFlag(cmd, &o.Output, outputText)
 	return cmd
 }
 
@@ -51,9 +51,6 @@ type verifyProblem struct {
 }
 
 func runVerify(ctx context.Context, g *globalOptions, s *streams, o *verifyOptions, paths []string) error {
-	if o.Output != "text" && o.Output != "json" {
-		return usageErrorf("--output must be text or json, got %q", o.Output)
-	}
 	st, err := openStore(g)
 	if err != nil {
 		return err
@@ -92,7 +89,7 @@ func runVerify(ctx context.Context, g *globalOptions, s *streams, o *verifyOptio
 		}
 		res.OK = len(probs) == 0
 		results = append(results, res)
-		if o.Output == "text" {
+		if o.Output == outputText {
 			if res.OK {
 				fmt.Fprintf(s.Out, "%s: ok (request %s, system %s)\n", p, res.RequestID, res.SystemID)
 			}
@@ -101,7 +98,7 @@ func runVerify(ctx context.Context, g *globalOptions, s *streams, o *verifyOptio
 			}
 		}
 	}
-	if o.Output == "json" {
+	if o.Output == outputJSON {
 		if err := writeJSON(s.Out, map[string]any{"ok": code == exitOK, "records": results}); err != nil {
 			return err
 		}
