@@ -1,9 +1,12 @@
-// Package replay replays decision records: it loads and validates records
-// (replay/record), checks their integrity against the artifact store
-// (replay/store), checks the hardware class, orchestrates runs through a
-// Runner, tests the stored output against the replay distribution with the
-// stats package, and writes verdicts and reports.
+// Package replay replays decision records. Replay takes one decoded record:
+// it verifies its integrity against the artifact store (nothing runs on a
+// failure), starts the pinned system through launch (hardware class,
+// verified model and config, one session), runs the pinned seed and N fresh
+// seeds derived from a replay seed, asks verdict for the verdict, and builds
+// the report (report.json, report.md, runs.parquet). Batch replays a
+// sequence of records with one policy: where reports go, the run journal
+// that survives a kill, one runner for the whole batch.
 //
-// It declares the small interfaces it needs (Runner) and is the only package
-// that ties records, runners and statistics together.
+// It declares the small interfaces it needs (Runner, Blobs) and leaves exit
+// codes to its caller.
 package replay

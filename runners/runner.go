@@ -1,11 +1,15 @@
-// Package runners holds what every runner shares: the wire types of one
-// inference request and response, the Spec that starts a session of a pinned
-// system, the Session interface, and the errors runners report.
+// Package runners holds what every runner shares: the types of one inference
+// request and response, the Codec interface of a wire protocol, the Spec that
+// starts a session of a pinned system, the Session interface, the Budget of
+// a session's timeouts, and the errors runners report.
 //
-// A runner starts the pinned system once per replay session and answers many
-// runs through it. Implementations live in sub-packages: runners/docker (the
-// Docker Engine API, sandboxed), runners/process (a local executable, not
-// pinned) and the wire protocols (runners/jsonl).
+// Runners are lifecycle × protocol. A runner (the lifecycle) starts the
+// pinned system once per session and answers many runs through it:
+// runners/docker (the Docker Engine API, sandboxed) and runners/process (a
+// local executable, not pinned). A codec (the protocol) encodes requests,
+// decodes responses and defines the bytes an exact match compares:
+// runners/jsonl. runners/wire maps a record's protocol name to its codec;
+// no other code compares protocol names.
 //
 // The contract with the system under replay (jsonl-stdio protocol):
 //   - one JSON request per line on stdin: {"input": <any JSON>, "params": {"seed": 42, "temperature": 0.7, ...}}
