@@ -109,6 +109,9 @@ func Parse(data []byte) (*Record, error) {
 	if !ok {
 		return nil, &Error{[]Problem{{Message: "a record must be a JSON object"}}}
 	}
+	if probs = strictProblems(data); len(probs) > 0 {
+		return nil, &Error{probs}
+	}
 	checkShape(obj, recordShape, "", &probs)
 	if len(probs) > 0 {
 		return nil, &Error{probs}
