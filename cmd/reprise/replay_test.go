@@ -169,6 +169,26 @@ func TestReplayNoisyKernelsReproduceBehaviorally(t *testing.T) {
 	}
 }
 
+// TestReplayUmask077: under a strict umask the sandbox user (65534) can
+// still read the copies of the model and config (issue 8, item 8), and no
+// session folder is left behind.
+func TestReplayUmask077(t *testing.T) {
+	_, img := fixtureImage(t)
+	old := syscall.Umask(0o077)
+	defer syscall.Umask(old)
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	st := filepath.Join(t.TempDir(), "store")
+	rec := captureRec(t, st, img, "2.4.1", "req_umask")
+	r := cli(t, "", "--store", st, "replay", rec, "-n", "20", "--out", filepath.Join(t.TempDir(), "o"))
+	if r.code != 0 || !strings.Contains(r.out, "REPRODUCED") {
+		t.Fatalf("exit %d\n%s\n%s", r.code, r.out, r.err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(tmp, "reprise-session-*")); len(left) > 0 {
+		t.Fatalf("session folders left: %v", left)
+	}
+}
+
 func TestReplayIntegrityFailsBeforeAnythingRuns(t *testing.T) {
 	_, img := fixtureImage(t)
 	st := filepath.Join(t.TempDir(), "store")
