@@ -103,7 +103,7 @@ func newReport(rec *record.Record, opts Options, replaySeed uint64, started time
 		Replay: ReplayParams{N: opts.N, ReplaySeed: replaySeed, MinFrequency: opts.Rules.MinFrequency,
 			Alpha: opts.Rules.Alpha, Conf: opts.Rules.Conf},
 		Evaluation: verdict.Evaluation{Tests: []verdict.TestResult{}, Reasons: []string{}},
-		Notes:      []string{},
+		Notes:      append([]string{}, opts.Notes...),
 		Timings:    Timings{Started: started},
 	}
 }

@@ -285,6 +285,9 @@ func runReplay(ctx context.Context, g *globalOptions, s *streams, o *replayOptio
 			line.Error = out.Err.Error()
 			fmt.Fprintf(s.Err, "reprise: %s: %v\n", out.Source, out.Err)
 		}
+		for _, n := range out.Notes {
+			fmt.Fprintf(s.Err, "reprise: %s: note: %s\n", out.Source, n)
+		}
 		line.ExitCode = code
 		lines = append(lines, line)
 		if severity(code) > severity(worst) {
