@@ -283,10 +283,10 @@ func runReplay(ctx context.Context, g *globalOptions, s *streams, o *replayOptio
 		if out.Err != nil {
 			code = exitCode(out.Err)
 			line.Error = out.Err.Error()
-			fmt.Fprintf(s.Err, "reprise: %s: %v\n", out.Source, out.Err)
+			fmt.Fprintf(s.Err, "reprise: %s: %s\n", clean(out.Source), clean(out.Err.Error()))
 		}
 		for _, n := range out.Notes {
-			fmt.Fprintf(s.Err, "reprise: %s: note: %s\n", out.Source, n)
+			fmt.Fprintf(s.Err, "reprise: %s: note: %s\n", clean(out.Source), clean(n))
 		}
 		line.ExitCode = code
 		lines = append(lines, line)
@@ -301,7 +301,7 @@ func runReplay(ctx context.Context, g *globalOptions, s *streams, o *replayOptio
 			if out.Reports != "" {
 				text += "  reports: " + out.Reports
 			}
-			fmt.Fprintln(s.Out, text)
+			fmt.Fprintln(s.Out, clean(text))
 		}
 		return code != exitInterrupted
 	})
@@ -318,6 +318,10 @@ func runReplay(ctx context.Context, g *globalOptions, s *streams, o *replayOptio
 	}
 	return nil
 }
+
+// clean strips escape sequences and control characters from text bound for
+// the terminal (record fields, a system's stderr in errors).
+func clean(s string) string { return replay.StripControl(s, false) }
 
 // progress returns a progress callback that draws on stderr only when it is a terminal.
 func progress(s *streams, id string) func(done, total int) {

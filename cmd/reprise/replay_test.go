@@ -461,3 +461,15 @@ func TestReplayKilledKeepsRunsAndCleanRemovesContainer(t *testing.T) {
 }
 
 func cliRun(t *testing.T, args ...string) cliResult { return cli(t, "", args...) }
+
+// TestTerminalGetsNoControlCharacters: text from outside (here a record
+// path; in real runs a system's stderr in an error) reaches the terminal
+// without escape sequences or control characters.
+func TestTerminalGetsNoControlCharacters(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "x\x1b[2J\x1b[31mREPRODUCED\x00.json")
+	r := cli(t, "", "--store", filepath.Join(dir, "s"), "replay", p, "--out", filepath.Join(dir, "o"))
+	if r.code != 2 || strings.ContainsAny(r.err+r.out, "\x1b\x00") || !strings.Contains(r.err, "xREPRODUCED.json") {
+		t.Fatalf("exit %d, stderr %q, stdout %q", r.code, r.err, r.out)
+	}
+}
