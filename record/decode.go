@@ -205,6 +205,10 @@ var (
 				"os": {nullable: true}, "driver": {nullable: true},
 				"libs": {nullable: true, obj: &shape{anyKeys: true, elem: &field{}}},
 			}}},
+			"env_vars": {nullable: true, obj: &shape{anyKeys: true, elem: &field{}}},
+			"limits": {nullable: true, obj: &shape{fields: map[string]*field{
+				"memory_bytes": {nullable: true}, "nano_cpus": {nullable: true}, "pids": {nullable: true},
+			}}},
 		}}},
 		"output": {required: true, obj: &shape{fields: map[string]*field{
 			"label": {nullable: true}, "score": {nullable: true}, "text": {nullable: true}, "digest": {required: true},
