@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/reprise-dev/reprise/launch"
+	"github.com/reprise-dev/reprise/record"
 	"github.com/reprise-dev/reprise/replay"
 	"github.com/reprise-dev/reprise/runners"
 	"github.com/reprise-dev/reprise/runners/hwclass"
@@ -103,6 +105,9 @@ func (o *runnerOptions) env() (map[string]string, error) {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {
 			return nil, usageErrorf("--env %q: want KEY=VALUE", kv)
+		}
+		if slices.Contains(record.ReservedEnv, k) {
+			return nil, usageErrorf("--env %s: reserved, reprise sets it (reserved: %s)", k, strings.Join(record.ReservedEnv, ", "))
 		}
 		m[k] = v
 	}

@@ -162,6 +162,13 @@ func TestReplayNoisyKernelsReproduceBehaviorally(t *testing.T) {
 	// a test must not hang on one draw of a check calibrated to reject 5%.
 	rec := captureRec(t, st, img, "2.4.1", "req_noisy", "--env", "REPRISE_FIXTURE_NOISE=1e-9", "--env", "REPRISE_FIXTURE_NOISE_SEED=1")
 	outDir := filepath.Join(t.TempDir(), "out")
+	m := readRecord(t, rec)["runtime"].(map[string]any)
+	if ev, _ := m["env_vars"].(map[string]any); ev["REPRISE_FIXTURE_NOISE"] != "1e-9" || ev["REPRISE_FIXTURE_NOISE_SEED"] != "1" {
+		t.Fatalf("capture did not record its --env: %v", m)
+	}
+	if lim, _ := m["limits"].(map[string]any); lim["pids"] != 64.0 || lim["memory_bytes"] != float64(512<<20) || lim["nano_cpus"] != 1e9 {
+		t.Fatalf("capture did not record its limits: %v", m)
+	}
 	r := cli(t, "", "--store", st, "replay", rec, "-n", "200", "--replay-seed", "7", "--out", outDir,
 		"--env", "REPRISE_FIXTURE_NOISE=1e-9", "--env", "REPRISE_FIXTURE_NOISE_SEED=2")
 	if r.code != 0 || !strings.Contains(r.out, "REPRODUCED (behavioral)") {
@@ -393,6 +400,8 @@ func TestReplayUsageErrors(t *testing.T) {
 		{[]string{"replay", "x.json", "--pids", "9999999999"}, "--pids 9999999999: must be between 1 and 4194304"},
 		{[]string{"replay", "x.json", "--pids", "0"}, "--pids 0: must be between 1"},
 		{[]string{"replay", "x.json", "--env", "NOEQUALS"}, "KEY=VALUE"},
+		{[]string{"replay", "x.json", "--env", "REPRISE_MODEL=/etc/passwd"}, "--env REPRISE_MODEL: reserved"},
+		{[]string{"replay", "x.json", "--env", "REPRISE_CONFIG=x"}, "--env REPRISE_CONFIG: reserved"},
 		{[]string{"replay", filepath.Join(dir, "missing.json")}, "no such file"},
 		{[]string{"replay", "x.json", "--bogus"}, "unknown flag"},
 	}
