@@ -11,9 +11,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/reprise-dev/reprise/digest"
@@ -114,24 +118,11 @@ func Start(ctx context.Context, blobs Blobs, t Target, runner Runner, opts Optio
 		return nil, err
 	}
 	s.Codec = codec
-	work, err := os.MkdirTemp(opts.WorkDir, "reprise-session-")
+	work, modelPath, configPath, err := copyArtifacts(blobs, t, opts.WorkDir)
 	if err != nil {
 		return nil, err
 	}
 	s.work = work
-	if err := os.Chmod(work, 0o755); err != nil { // the sandbox user must read the copies
-		s.removeWork()
-		return nil, err
-	}
-	modelPath, configPath := filepath.Join(work, "model"), filepath.Join(work, "config")
-	if err := blobs.CopyTo(t.System.Model.Digest, modelPath); err != nil {
-		s.removeWork()
-		return nil, fmt.Errorf("%w: model: %w", ErrArtifact, err)
-	}
-	if err := blobs.CopyTo(t.System.Config.Digest, configPath); err != nil {
-		s.removeWork()
-		return nil, fmt.Errorf("%w: config: %w", ErrArtifact, err)
-	}
 	spec := runners.Spec{
 		Image: t.System.Image, ModelPath: modelPath, ConfigPath: configPath,
 		Env: opts.Env, Codec: codec, HardwareClass: t.HardwareClass, Limits: opts.Limits,
@@ -156,6 +147,109 @@ func (s *Session) Close(ctx context.Context) error {
 	}
 	s.removeWork()
 	return err
+}
+
+// Modes of the per-session copies, set explicitly (never left to the umask).
+//
+// The sandbox user (65534 in the docker runner) must read the model and
+// config, and a bind mount keeps the host's modes, so the files are 0o444.
+// What keeps other host users out is the folder: 0o700, owned by reprise's
+// user, named unpredictably (os.MkdirTemp). The container never walks that
+// folder: the engine (root) bind-mounts each file at creation, and inside
+// the container /reprise/model is the file itself, so the sandbox user
+// needs no search permission on the host folder. The process runner runs
+// as reprise's own user.
+const (
+	WorkDirMode  fs.FileMode = 0o700
+	WorkFileMode fs.FileMode = 0o444
+)
+
+// WorkDirPrefix starts the name of every per-session folder; the owner's
+// pid follows (reprise-session-<pid>-<random>), so RemoveOrphans can tell
+// the folders of dead processes.
+const WorkDirPrefix = "reprise-session-"
+
+// copyArtifacts makes the session folder in dir ("" = os.TempDir()) and
+// copies the model and config into it, verified, with the modes above.
+// On error nothing is left behind.
+func copyArtifacts(blobs Blobs, t Target, dir string) (work, modelPath, configPath string, err error) {
+	made, err := os.MkdirTemp(dir, fmt.Sprintf("%s%d-", WorkDirPrefix, os.Getpid()))
+	if err != nil {
+		return "", "", "", err
+	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(made)
+		}
+	}()
+	work = made
+	if err = os.Chmod(work, WorkDirMode); err != nil {
+		return "", "", "", err
+	}
+	modelPath, configPath = filepath.Join(work, "model"), filepath.Join(work, "config")
+	for _, c := range []struct {
+		what, path string
+		d          digest.Digest
+	}{{"model", modelPath, t.System.Model.Digest}, {"config", configPath, t.System.Config.Digest}} {
+		if err = blobs.CopyTo(c.d, c.path); err != nil {
+			return "", "", "", fmt.Errorf("%w: %s: %w", ErrArtifact, c.what, err)
+		}
+		if err = os.Chmod(c.path, WorkFileMode); err != nil {
+			return "", "", "", err
+		}
+	}
+	return work, modelPath, configPath, nil
+}
+
+// RemoveOrphans removes the session folders in dir ("" = os.TempDir())
+// left by reprise processes that are gone (killed outright: no cleanup
+// ran). Only folders owned by this user and named with a pid that is not
+// running are removed; it returns their paths.
+func RemoveOrphans(dir string) ([]string, error) {
+	if dir == "" {
+		dir = os.TempDir()
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var removed []string
+	var errs []error
+	for _, e := range entries {
+		rest, ok := strings.CutPrefix(e.Name(), WorkDirPrefix)
+		if !ok || !e.IsDir() {
+			continue
+		}
+		pidStr, _, ok := strings.Cut(rest, "-")
+		pid, err := strconv.Atoi(pidStr)
+		if !ok || err != nil || pid <= 0 {
+			continue
+		}
+		path := filepath.Join(dir, e.Name())
+		fi, err := os.Lstat(path)
+		if err != nil {
+			continue
+		}
+		if st, ok := fi.Sys().(*syscall.Stat_t); !ok || int(st.Uid) != os.Getuid() {
+			continue
+		}
+		if alive(pid) {
+			continue
+		}
+		if err := os.RemoveAll(path); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		removed = append(removed, path)
+	}
+	return removed, errors.Join(errs...)
+}
+
+// alive reports whether a process with this pid exists (EPERM: it exists
+// but is another user's).
+func alive(pid int) bool {
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
 func (s *Session) removeWork() {

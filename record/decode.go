@@ -109,6 +109,9 @@ func Parse(data []byte) (*Record, error) {
 	if !ok {
 		return nil, &Error{[]Problem{{Message: "a record must be a JSON object"}}}
 	}
+	if probs = strictProblems(data); len(probs) > 0 {
+		return nil, &Error{probs}
+	}
 	checkShape(obj, recordShape, "", &probs)
 	if len(probs) > 0 {
 		return nil, &Error{probs}
@@ -201,6 +204,10 @@ var (
 			"env": {nullable: true, obj: &shape{fields: map[string]*field{
 				"os": {nullable: true}, "driver": {nullable: true},
 				"libs": {nullable: true, obj: &shape{anyKeys: true, elem: &field{}}},
+			}}},
+			"env_vars": {nullable: true, obj: &shape{anyKeys: true, elem: &field{}}},
+			"limits": {nullable: true, obj: &shape{fields: map[string]*field{
+				"memory_bytes": {nullable: true}, "nano_cpus": {nullable: true}, "pids": {nullable: true},
 			}}},
 		}}},
 		"output": {required: true, obj: &shape{fields: map[string]*field{

@@ -44,7 +44,34 @@ type Runtime struct {
 	Protocol      string `json:"protocol"`
 	HardwareClass string `json:"hardware_class"`
 	Env           *Env   `json:"env,omitempty"`
+	// EnvVars is the extra environment the system ran with (record create
+	// --capture --env); a replay uses it unless a flag overrides it.
+	// Optional; the names reprise sets itself (ReservedEnv) are refused.
+	EnvVars map[string]string `json:"env_vars,omitempty"`
+	// Limits are the sandbox limits the system ran with; optional.
+	Limits *Limits `json:"limits,omitempty"`
 }
+
+// Limits are the sandbox limits of a session; a zero field is unknown.
+type Limits struct {
+	MemoryBytes int64 `json:"memory_bytes,omitempty"`
+	NanoCPUs    int64 `json:"nano_cpus,omitempty"`
+	Pids        int64 `json:"pids,omitempty"`
+}
+
+// ReservedEnv are the variables reprise itself sets for the system (the
+// paths of the model and config): neither a record nor --env may set them.
+// Every other name, REPRISE_FIXTURE_* included, is ordinary environment.
+var ReservedEnv = []string{"REPRISE_MODEL", "REPRISE_CONFIG"}
+
+// Ranges of Limits (the CLI's flags use the same).
+const (
+	MinMemoryBytes = 6 << 20
+	MaxMemoryBytes = 1 << 40
+	MinNanoCPUs    = 1e7
+	MaxNanoCPUs    = 1024e9
+	MaxPids        = 4194304
+)
 
 // Env is the environment snapshot at decision time (informational).
 type Env struct {

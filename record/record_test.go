@@ -33,6 +33,16 @@ func mutate(t *testing.T, f func(m map[string]any)) []byte {
 	return b
 }
 
+// mutateRaw replaces old (which must occur) by new in the valid record's bytes.
+func mutateRaw(t *testing.T, old, new string) []byte {
+	t.Helper()
+	b := validBytes(t)
+	if !bytes.Contains(b, []byte(old)) {
+		t.Fatalf("valid.json lacks %s", old)
+	}
+	return bytes.Replace(b, []byte(old), []byte(new), 1)
+}
+
 func obj(m map[string]any, path ...string) map[string]any {
 	for _, p := range path {
 		m = m[p].(map[string]any)
@@ -118,6 +128,33 @@ func TestParseProblems(t *testing.T) {
 		{"image by tag", func(t *testing.T) []byte {
 			return mutate(t, func(m map[string]any) { obj(m, "system")["image"] = "registry.example.com/inference/loan:2.4.1" })
 		}, "system.image", "pinned by tag", ErrIntegrity},
+		{"duplicate top-level key", func(t *testing.T) []byte {
+			return bytes.Replace(validBytes(t), []byte(`"request_id"`), []byte(`"request_id": "req_other", "request_id"`), 1)
+		}, "request_id", "duplicate key", ErrMalformed},
+		{"duplicate nested key", func(t *testing.T) []byte {
+			return bytes.Replace(validBytes(t), []byte(`"label"`), []byte(`"label": "denied", "label"`), 1)
+		}, "output.label", "duplicate key", ErrMalformed},
+		{"duplicate key in a free-key map", func(t *testing.T) []byte {
+			return bytes.Replace(validBytes(t), []byte(`"router"`), []byte(`"router": "sha256:`+strings.Repeat("e", 64)+`", "router"`), 1)
+		}, "system.components.router", "duplicate key", ErrMalformed},
+		{"invalid UTF-8 label", func(t *testing.T) []byte {
+			return mutateRaw(t, `"label": "approved"`, "\"label\": \"appr\xffoved\"")
+		}, "output.label", "not valid UTF-8", ErrMalformed},
+		{"lone surrogate label", func(t *testing.T) []byte {
+			return mutateRaw(t, `"label": "approved"`, `"label": "appr\udc00oved"`)
+		}, "output.label", "not valid UTF-8", ErrMalformed},
+		{"invalid UTF-8 nested string", func(t *testing.T) []byte {
+			return mutateRaw(t, `"name": "loan-approver"`, "\"name\": \"loan\xc3-approver\"")
+		}, "system.model.name", "not valid UTF-8", ErrMalformed},
+		{"reserved env var", func(t *testing.T) []byte {
+			return mutate(t, func(m map[string]any) { obj(m, "runtime")["env_vars"] = map[string]any{"REPRISE_MODEL": "/etc/passwd"} })
+		}, "runtime.env_vars.REPRISE_MODEL", "reserved", ErrMalformed},
+		{"limits out of range", func(t *testing.T) []byte {
+			return mutate(t, func(m map[string]any) { obj(m, "runtime")["limits"] = map[string]any{"pids": 9999999999} })
+		}, "runtime.limits.pids", "between", ErrMalformed},
+		{"unknown limit", func(t *testing.T) []byte {
+			return mutate(t, func(m map[string]any) { obj(m, "runtime")["limits"] = map[string]any{"gpus": 1} })
+		}, "runtime.limits.gpus", "unknown field", ErrMalformed},
 		{"system id mismatch", func(t *testing.T) []byte {
 			return mutate(t, func(m map[string]any) { obj(m, "system", "config")["digest"] = "sha256:" + strings.Repeat("9", 64) })
 		}, "system.id", "does not match", ErrIntegrity},
@@ -200,4 +237,28 @@ func TestSchemaFileMatchesDecoder(t *testing.T) {
 		}
 	}
 	walk("", schema, recordShape)
+}
+
+// TestRuntimeEnvVarsAndLimits: the optional runtime.env_vars and
+// runtime.limits round-trip, and a record without them (every record made
+// before they existed) stays valid.
+func TestRuntimeEnvVarsAndLimits(t *testing.T) {
+	if _, err := Parse(validBytes(t)); err != nil {
+		t.Fatalf("old record: %v", err)
+	}
+	b := mutate(t, func(m map[string]any) {
+		obj(m, "runtime")["env_vars"] = map[string]any{"REPRISE_FIXTURE_NOISE": "1e-9", "OMP_NUM_THREADS": "1"}
+		obj(m, "runtime")["limits"] = map[string]any{"memory_bytes": 536870912, "nano_cpus": 1000000000, "pids": 64}
+	})
+	r, err := Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Runtime.EnvVars["OMP_NUM_THREADS"] != "1" || r.Runtime.Limits == nil || r.Runtime.Limits.Pids != 64 || r.Runtime.Limits.MemoryBytes != 512<<20 {
+		t.Fatalf("runtime %+v", r.Runtime)
+	}
+	out, _ := Marshal(r)
+	if r2, err := Parse(out); err != nil || r2.Runtime.Limits.NanoCPUs != 1e9 {
+		t.Fatalf("round trip: %v\n%s", err, out)
+	}
 }

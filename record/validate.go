@@ -17,6 +17,7 @@ var (
 	requestIDRe     = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$`)
 	componentNameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,99}$`)
 	hwClassRe       = regexp.MustCompile(`^(cpu|gpu)/[a-z0-9_.-]+/[A-Za-z0-9_.+-]+$`)
+	envNameRe       = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,199}$`)
 	mediaTypeRe     = regexp.MustCompile(`^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$`)
 )
 
@@ -103,6 +104,28 @@ func (r *Record) malformed() []Problem {
 	}
 	if !hwClassRe.MatchString(r.Runtime.HardwareClass) {
 		add("runtime.hardware_class", "want cpu/<arch>/<level> or gpu/<vendor>/<product>, got %s", trimQuote(r.Runtime.HardwareClass))
+	}
+	for _, k := range slices.Sorted(maps.Keys(r.Runtime.EnvVars)) {
+		path := "runtime.env_vars." + k
+		switch {
+		case !envNameRe.MatchString(k):
+			add(path, "not an environment variable name")
+		case slices.Contains(ReservedEnv, k):
+			add(path, "reserved: reprise sets %s itself", k)
+		case strings.ContainsRune(r.Runtime.EnvVars[k], 0):
+			add(path, "must not contain NUL")
+		}
+	}
+	if l := r.Runtime.Limits; l != nil {
+		if l.MemoryBytes != 0 && (l.MemoryBytes < MinMemoryBytes || l.MemoryBytes > MaxMemoryBytes) {
+			add("runtime.limits.memory_bytes", "must be between %d and %d", MinMemoryBytes, int64(MaxMemoryBytes))
+		}
+		if l.NanoCPUs != 0 && (l.NanoCPUs < MinNanoCPUs || l.NanoCPUs > MaxNanoCPUs) {
+			add("runtime.limits.nano_cpus", "must be between %d and %d", int64(MinNanoCPUs), int64(MaxNanoCPUs))
+		}
+		if l.Pids != 0 && (l.Pids < 1 || l.Pids > MaxPids) {
+			add("runtime.limits.pids", "must be between 1 and %d", MaxPids)
+		}
 	}
 	if err := r.Output.Output.Validate(); err != nil {
 		field := "output"

@@ -4,9 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"iter"
 	"os"
 	"path/filepath"
+	"slices"
+	"syscall"
+	"time"
 
 	"github.com/reprise-dev/reprise/record"
 	"github.com/reprise-dev/reprise/verdict"
@@ -54,7 +58,10 @@ type Outcome struct {
 	// Reports is the folder holding report.json, report.md and runs.parquet;
 	// "" when nothing was written (e.g. an integrity failure).
 	Reports string `json:"reports,omitempty"`
-	Err     error  `json:"-"`
+	// Notes are things the user must know that are not the verdict (e.g. a
+	// journal of a killed replay that was kept under another name).
+	Notes []string `json:"notes,omitempty"`
+	Err   error    `json:"-"`
 }
 
 // ReportsDir is the folder of one record's reports under the batch policy.
@@ -73,12 +80,66 @@ func (o *BatchOptions) ReportsDir(requestID string) string {
 // in any way but a kill.
 const JournalName = "runs.journal.jsonl"
 
+// LockName is the lock file in a reports folder: a replay holds an
+// exclusive flock on it from before its journal is opened until its reports
+// are written, so two replays never write into one folder.
+const LockName = ".reprise.lock"
+
+// ErrLocked: another replay is writing into the reports folder.
+var ErrLocked = errors.New("reports folder in use")
+
+// lockDir takes the folder's lock without waiting; the returned function
+// releases it. The lock file is kept (removing it would race with a
+// replay that just opened it).
+func lockDir(dir string) (func(), error) {
+	path := filepath.Join(dir, LockName)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("%w: lock %s: %v", ErrUsage, path, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("%w: %w: another replay is writing into %s (it holds %s); use another --out", ErrUsage, ErrLocked, dir, path)
+		}
+		return nil, fmt.Errorf("%w: lock %s: %v", ErrUsage, path, err)
+	}
+	return func() { f.Close() }, nil
+}
+
+// createJournal creates the folder's journal, never following a symlink
+// and never truncating: a journal already there (a killed replay's runs,
+// or anything planted at that name) is kept, renamed to
+// runs.journal.<time>.jsonl, and the note says so.
+func createJournal(dir string, now time.Time) (f *os.File, note string, err error) {
+	path := filepath.Join(dir, JournalName)
+	open := func() (*os.File, error) {
+		return os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o644)
+	}
+	f, err = open()
+	if errors.Is(err, fs.ErrExist) {
+		kept := filepath.Join(dir, "runs.journal."+now.UTC().Format("20060102T150405.000000000Z")+".jsonl")
+		if rerr := os.Rename(path, kept); rerr != nil {
+			return nil, "", fmt.Errorf("journal: %s exists and cannot be kept aside: %v", path, rerr)
+		}
+		note = fmt.Sprintf("a journal of an earlier replay that did not finish was found in %s and kept as %s", dir, kept)
+		f, err = open()
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("journal: %w", err)
+	}
+	return f, note, nil
+}
+
 // Batch replays each record of sources in turn, one session per record,
 // writing each record's reports (and its journal while it runs) under the
 // batch's policy, and calls yield with each outcome. It stops after an
 // interruption (ctx cancelled) or when yield returns false. Errors are
 // per record, in Outcome.Err; a record that fails before any run (invalid,
-// integrity) writes no reports.
+// integrity) writes no reports. Each reports folder is locked while its
+// record replays (a second replay into it fails with ErrLocked), and a
+// request id seen before in the batch is refused (its reports would
+// overwrite the first's), naming the first record.
 func Batch(ctx context.Context, st Blobs, sources iter.Seq[Source], opts BatchOptions, yield func(Outcome) bool) {
 	var runner Runner
 	defer func() {
@@ -86,6 +147,11 @@ func Batch(ctx context.Context, st Blobs, sources iter.Seq[Source], opts BatchOp
 			c.Close()
 		}
 	}()
+	seen := map[string]string{} // request id -> the record that had it first
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
 	for src := range sources {
 		out := Outcome{Source: src.Name}
 		out.Err = func() error {
@@ -94,6 +160,11 @@ func Batch(ctx context.Context, st Blobs, sources iter.Seq[Source], opts BatchOp
 				return err
 			}
 			out.RequestID = rec.RequestID
+			if first, dup := seen[rec.RequestID]; dup {
+				return fmt.Errorf("%w: request id %s is already in this batch (%s, reports in %s); not replayed, the first one's reports are kept",
+					ErrUsage, rec.RequestID, first, opts.ReportsDir(rec.RequestID))
+			}
+			seen[rec.RequestID] = src.Name
 			if probs := Verify(ctx, st, rec); len(probs) > 0 {
 				return &IntegrityError{Problems: probs}
 			}
@@ -111,10 +182,19 @@ func Batch(ctx context.Context, st Blobs, sources iter.Seq[Source], opts BatchOp
 			if err := os.MkdirAll(dir, 0o755); err != nil {
 				return fmt.Errorf("%w: reports folder: %v", ErrUsage, err)
 			}
-			journalPath := filepath.Join(dir, JournalName)
-			jf, err := os.OpenFile(journalPath, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+			unlock, err := lockDir(dir)
 			if err != nil {
-				return fmt.Errorf("journal: %w", err)
+				return err
+			}
+			defer unlock()
+			journalPath := filepath.Join(dir, JournalName)
+			jf, note, err := createJournal(dir, now())
+			if err != nil {
+				return err
+			}
+			if note != "" {
+				out.Notes = append(out.Notes, note)
+				ro.Notes = append(slices.Clone(ro.Notes), note)
 			}
 			ro.Journal = jf
 			res, rerr := Replay(ctx, st, rec, runner, ro)

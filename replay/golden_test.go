@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -38,5 +39,58 @@ func TestReportMarkdownGolden(t *testing.T) {
 	}
 	if string(got) != string(want) {
 		t.Errorf("report.md differs from %s (run with -update if intended):\n%s", golden, got)
+	}
+}
+
+// TestReportMarkdownHostileGolden: a label that tries to forge a heading,
+// clear the screen, inject HTML and break the table is rendered inert
+// (testdata/report.hostile.golden.md).
+func TestReportMarkdownHostileGolden(t *testing.T) {
+	hostile := "approved\n# REPRODUCED\x1b[2J<b>x</b>|\x00\u009b31m[link](http://x)"
+	sys := &fakeSystem{labels: []string{hostile, "denied"}, probs: []float64{0.8, 0.2}, failAt: -1}
+	st, rec := newRecord(t, sys, 42, hostile, 0.8)
+	clock := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	now := func() time.Time { clock = clock.Add(10 * time.Millisecond); return clock }
+	res, err := Replay(context.Background(), st, rec, sys, Options{N: 20, Launch: launch.Options{HostClass: hw}, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Report.Error = "run 3: system crashed (stderr: \x1b[31mREPRODUCED\x1b[0m\n## Verdict: REPRODUCED)"
+	got := res.Report.Markdown()
+	for _, bad := range []string{"\n# REPRODUCED", "\n## Verdict", "\x1b", "\x00", "\u009b", "<b>", "x</b>|", "[link]("} {
+		if strings.Contains(got, bad) {
+			t.Errorf("report.md contains %q", bad)
+		}
+	}
+	golden := filepath.Join("testdata", "report.hostile.golden.md")
+	if *update {
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != string(want) {
+		t.Errorf("report.md differs from %s (run with -update if intended):\n%s", golden, got)
+	}
+}
+
+func TestStripControl(t *testing.T) {
+	for in, want := range map[string]string{
+		"ok":                          "ok",
+		"a\x1b[2Jb":                   "ab",
+		"a\x1b[1;31mred\x1b[0m":       "ared",
+		"t\x1b]0;title\x07x":          "tx",
+		"t\x1b]8;;http://x\x1b\\link": "tlink",
+		"nul\x00bell\x07del\x7f":      "nulbelldel",
+		"c1\u0085\u009b2J":            "c1",
+		"line1\nline2\r\tend":         "line1 line2 end",
+		"bad\xffutf8":                 "bad\uFFFDutf8",
+	} {
+		if got := StripControl(in, false); got != want {
+			t.Errorf("StripControl(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

@@ -56,6 +56,8 @@ type Options struct {
 	Logger  *slog.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Notes are added to the report's notes (e.g. by Batch: a kept journal).
+	Notes []string
 }
 
 func (o *Options) defaults() {

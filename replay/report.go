@@ -103,7 +103,7 @@ func newReport(rec *record.Record, opts Options, replaySeed uint64, started time
 		Replay: ReplayParams{N: opts.N, ReplaySeed: replaySeed, MinFrequency: opts.Rules.MinFrequency,
 			Alpha: opts.Rules.Alpha, Conf: opts.Rules.Conf},
 		Evaluation: verdict.Evaluation{Tests: []verdict.TestResult{}, Reasons: []string{}},
-		Notes:      []string{},
+		Notes:      append([]string{}, opts.Notes...),
 		Timings:    Timings{Started: started},
 	}
 }
@@ -154,51 +154,55 @@ func fmtOpt[T any](p *T) string {
 	return fmt.Sprint(*p)
 }
 
-// Markdown renders the report for people.
+// Markdown renders the report for people. Every value that comes from the
+// record, the system or its errors is escaped (mdEscape): it cannot forge
+// headings, HTML, links or table columns, nor carry control characters.
 func (r *Report) Markdown() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "# Replay of %s: %s\n\n", r.Record.RequestID, r.Verdict)
+	e, code := mdEscape, mdCode
+	opt := func(p any) string { return e(fmtAny(p)) }
+	fmt.Fprintf(&b, "# Replay of %s: %s\n\n", mdPlain(r.Record.RequestID), e(string(r.Verdict)))
 	if r.Basis != "" {
-		fmt.Fprintf(&b, "Reproduced **%s**.\n\n", r.Basis)
+		fmt.Fprintf(&b, "Reproduced **%s**.\n\n", e(r.Basis))
 	}
 	if r.Error != "" {
-		fmt.Fprintf(&b, "**Error:** %s\n\n", r.Error)
+		fmt.Fprintf(&b, "**Error:** %s\n\n", e(r.Error))
 	}
 	if len(r.Reasons) > 0 {
 		b.WriteString("## Why\n\n")
 		for _, s := range r.Reasons {
-			fmt.Fprintf(&b, "- %s\n", s)
+			fmt.Fprintf(&b, "- %s\n", e(s))
 		}
 		b.WriteString("\n")
 	}
 	b.WriteString("## Decision record\n\n| field | value |\n|---|---|\n")
-	fmt.Fprintf(&b, "| request id | `%s` |\n| decided at | %s |\n| system id | `%s` |\n| image | `%s` |\n| model | %s |\n| config | %s |\n| input | `%s` |\n",
-		r.Record.RequestID, r.Record.Timestamp, r.Record.SystemID, r.Record.Image, r.Record.Model, r.Record.Config, r.Record.InputDigest)
-	fmt.Fprintf(&b, "| stored output | label %s, score %s, text %s |\n| stored output digest | `%s` |\n\n",
-		fmtOpt(r.Record.StoredLabel), fmtOpt(r.Record.StoredScore), fmtOpt(r.Record.StoredText), r.Record.OutputDigest)
+	fmt.Fprintf(&b, "| request id | %s |\n| decided at | %s |\n| system id | %s |\n| image | %s |\n| model | %s |\n| config | %s |\n| input | %s |\n",
+		code(r.Record.RequestID), e(r.Record.Timestamp), code(r.Record.SystemID), code(r.Record.Image), e(r.Record.Model), e(r.Record.Config), code(r.Record.InputDigest))
+	fmt.Fprintf(&b, "| stored output | label %s, score %s, text %s |\n| stored output digest | %s |\n\n",
+		opt(r.Record.StoredLabel), opt(r.Record.StoredScore), opt(r.Record.StoredText), code(r.Record.OutputDigest))
 	b.WriteString("## Environment\n\n")
 	if r.Runner != nil {
-		fmt.Fprintf(&b, "- runner: %s (environment pinned: %v)\n", r.Runner.Runner, r.Runner.Pinned)
+		fmt.Fprintf(&b, "- runner: %s (environment pinned: %v)\n", e(r.Runner.Runner), r.Runner.Pinned)
 		if r.Runner.ImageID != "" {
-			fmt.Fprintf(&b, "- image id: `%s`, repo digest: `%s`, pulled: %v\n", r.Runner.ImageID, dashIfEmpty(r.Runner.RepoDigest), r.Runner.Pulled)
+			fmt.Fprintf(&b, "- image id: %s, repo digest: %s, pulled: %v\n", code(r.Runner.ImageID), code(dashIfEmpty(r.Runner.RepoDigest)), r.Runner.Pulled)
 		}
 		if r.Runner.Engine != "" {
-			fmt.Fprintf(&b, "- engine: %s\n", r.Runner.Engine)
+			fmt.Fprintf(&b, "- engine: %s\n", e(r.Runner.Engine))
 		}
 		if r.Runner.Entrypoint != "" {
-			fmt.Fprintf(&b, "- entrypoint: `%s`\n", r.Runner.Entrypoint)
+			fmt.Fprintf(&b, "- entrypoint: %s\n", code(r.Runner.Entrypoint))
 		}
 	}
-	fmt.Fprintf(&b, "- hardware class: record %s, host %s (match: %v, override: %v)\n\n", r.Hardware.Record, r.Hardware.Host, r.Hardware.Match, r.Hardware.Override)
+	fmt.Fprintf(&b, "- hardware class: record %s, host %s (match: %v, override: %v)\n\n", e(r.Hardware.Record), e(r.Hardware.Host), r.Hardware.Match, r.Hardware.Override)
 	for _, n := range r.Notes {
-		fmt.Fprintf(&b, "> **Note:** %s\n\n", n)
+		fmt.Fprintf(&b, "> **Note:** %s\n\n", e(n))
 	}
 	b.WriteString("## Runs\n\n")
 	fmt.Fprintf(&b, "N = %d fresh seeds from replay seed %d; min frequency %g, alpha %g, confidence %g.\n\n",
 		r.Replay.N, r.Replay.ReplaySeed, r.Replay.MinFrequency, r.Replay.Alpha, r.Replay.Conf)
 	if r.Exact != nil {
 		fmt.Fprintf(&b, "Pinned seed %d: exact match **%v** (compared by %s); it answered label %s, score %s.\n\n",
-			r.Exact.Seed, r.Exact.ExactMatch, r.Exact.Basis, fmtOpt(r.Exact.Label), fmtOpt(r.Exact.Score))
+			r.Exact.Seed, r.Exact.ExactMatch, e(r.Exact.Basis), opt(r.Exact.Label), opt(r.Exact.Score))
 	}
 	if len(r.LabelCounts) > 0 {
 		b.WriteString("| label | runs | share |\n|---|---:|---:|\n")
@@ -212,7 +216,7 @@ func (r *Report) Markdown() string {
 			return r.LabelCounts[labels[i]] > r.LabelCounts[labels[j]] || r.LabelCounts[labels[i]] == r.LabelCounts[labels[j]] && labels[i] < labels[j]
 		})
 		for _, l := range labels {
-			fmt.Fprintf(&b, "| %s | %d | %.3f |\n", l, r.LabelCounts[l], float64(r.LabelCounts[l])/float64(total))
+			fmt.Fprintf(&b, "| %s | %d | %.3f |\n", e(l), r.LabelCounts[l], float64(r.LabelCounts[l])/float64(total))
 		}
 		b.WriteString("\n")
 	}
@@ -236,13 +240,24 @@ func (r *Report) Markdown() string {
 			if t.Skipped != "" {
 				p = "skipped: " + t.Skipped
 			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", t.Name, stat, p, iv, t.Method)
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", e(t.Name), e(stat), e(p), e(iv), e(t.Method))
 		}
 		b.WriteString("\n")
 	}
 	fmt.Fprintf(&b, "## Timings\n\nsession start %.0f ms, runs %.0f ms (%.2f ms per run), total %.0f ms.\n",
 		r.Timings.StartSessionMS, r.Timings.RunsMS, r.Timings.MeanRunMS, r.Timings.TotalMS)
 	return b.String()
+}
+
+// fmtAny is fmtOpt for a *string or *float64 (nil: a dash).
+func fmtAny(p any) string {
+	switch v := p.(type) {
+	case *string:
+		return fmtOpt(v)
+	case *float64:
+		return fmtOpt(v)
+	}
+	return fmt.Sprint(p)
 }
 
 func dashIfEmpty(s string) string {

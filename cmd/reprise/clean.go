@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/reprise-dev/reprise/launch"
 	"github.com/reprise-dev/reprise/runners/docker"
 )
 
@@ -13,11 +14,14 @@ func newCleanCmd(g *globalOptions, s *streams) *cobra.Command {
 	var all bool
 	c := &cobra.Command{
 		Use:   "clean [--all]",
-		Short: "Remove containers left by a killed reprise",
-		Long: `reprise removes its containers on every exit path it controls (including Ctrl-C).
-A process killed with SIGKILL cannot: 'reprise clean' force-removes the
-containers with the reprise label whose reprise process is gone, and prints
-their ids. Containers of replays still running are kept unless --all.`,
+		Short: "Remove containers and session folders left by a killed reprise",
+		Long: `reprise removes its containers and its session folders (the copies of the
+model and config, reprise-session-<pid>-* in the temp folder) on every exit
+path it controls (including Ctrl-C). A process killed with SIGKILL cannot:
+'reprise clean' removes the session folders of this user whose reprise
+process is gone and force-removes the containers with the reprise label
+whose reprise process is gone, and prints their paths and ids. Containers of
+replays still running are kept unless --all.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			return runClean(c.Context(), g, s, all)
@@ -28,6 +32,16 @@ their ids. Containers of replays still running are kept unless --all.`,
 }
 
 func runClean(ctx context.Context, g *globalOptions, s *streams, all bool) error {
+	dirs, derr := launch.RemoveOrphans("")
+	for _, d := range dirs {
+		fmt.Fprintln(s.Out, d)
+	}
+	if derr != nil {
+		fmt.Fprintf(s.Err, "reprise: clean session folders: %v\n", derr)
+	}
+	if len(dirs) > 0 {
+		fmt.Fprintf(s.Err, "removed %d session folder(s)\n", len(dirs))
+	}
 	r, err := docker.New(ctx, docker.Options{Logger: g.logger(s)})
 	if err != nil {
 		return err

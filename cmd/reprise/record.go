@@ -239,6 +239,12 @@ func runRecordCreate(ctx context.Context, g *globalOptions, s *streams, o *recor
 		return err
 	}
 	if o.Capture {
+		// What the system ran with goes into the record, so a replay need
+		// not guess it.
+		if len(lo.Env) > 0 {
+			rec.Runtime.EnvVars = lo.Env
+		}
+		rec.Runtime.Limits = &record.Limits{MemoryBytes: lo.Limits.MemoryBytes, NanoCPUs: lo.Limits.NanoCPUs, Pids: lo.Limits.Pids}
 		log := g.logger(s)
 		lo.Logger = log
 		runner, err := newRunner(ctx, &o.runnerOptions, log)

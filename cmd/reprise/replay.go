@@ -2,14 +2,20 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math"
 	"os"
+	"runtime"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/reprise-dev/reprise/launch"
+	"github.com/reprise-dev/reprise/record"
 	"github.com/reprise-dev/reprise/replay"
 	"github.com/reprise-dev/reprise/runners"
 	"github.com/reprise-dev/reprise/runners/hwclass"
@@ -59,18 +65,35 @@ func (o *runnerOptions) launchOptions(ctx context.Context) (launch.Options, erro
 	}, nil
 }
 
+// Ranges of the sandbox flags. The engine takes at most the host's CPUs;
+// Linux's pid_max is at most 4194304; below 6 MiB the engine refuses a
+// container, above 1 TiB a limit is surely a typo.
+const (
+	minCPUs     = 0.01
+	maxPids     = 4194304
+	minMemory   = 6 << 20
+	maxMemory   = 1 << 40
+	maxCPUsHint = 1024
+)
+
+// maxCPUs is the largest --cpus: this host's CPUs (the engine refuses more).
+func maxCPUs() float64 { return float64(min(runtime.NumCPU(), maxCPUsHint)) }
+
 func (o *runnerOptions) limits() (runners.Limits, error) {
 	mem, err := parseBytes(o.Memory)
 	if err != nil {
 		return runners.Limits{}, usageErrorf("--memory: %v", err)
 	}
-	if o.CPUs <= 0 {
-		return runners.Limits{}, usageErrorf("--cpus must be positive")
+	if mem < minMemory || mem > maxMemory {
+		return runners.Limits{}, usageErrorf("--memory %s: must be between 6m and 1t (6 MiB and 1 TiB), got %d bytes", o.Memory, mem)
 	}
-	if o.Pids <= 0 {
-		return runners.Limits{}, usageErrorf("--pids must be positive")
+	if math.IsNaN(o.CPUs) || o.CPUs < minCPUs || o.CPUs > maxCPUs() {
+		return runners.Limits{}, usageErrorf("--cpus %g: must be between %g and %g (this host's CPUs)", o.CPUs, minCPUs, maxCPUs())
 	}
-	return runners.Limits{MemoryBytes: mem, NanoCPUs: int64(o.CPUs * 1e9), Pids: o.Pids}, nil
+	if o.Pids < 1 || o.Pids > maxPids {
+		return runners.Limits{}, usageErrorf("--pids %d: must be between 1 and %d", o.Pids, maxPids)
+	}
+	return runners.Limits{MemoryBytes: mem, NanoCPUs: int64(math.Round(o.CPUs * 1e9)), Pids: o.Pids}, nil
 }
 
 func (o *runnerOptions) env() (map[string]string, error) {
@@ -82,6 +105,9 @@ func (o *runnerOptions) env() (map[string]string, error) {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {
 			return nil, usageErrorf("--env %q: want KEY=VALUE", kv)
+		}
+		if slices.Contains(record.ReservedEnv, k) {
+			return nil, usageErrorf("--env %s: reserved, reprise sets it (reserved: %s)", k, strings.Join(record.ReservedEnv, ", "))
 		}
 		m[k] = v
 	}
@@ -110,21 +136,36 @@ func (o *runnerOptions) validate() error {
 	return nil
 }
 
+// parseBytes parses a size: a positive integer with an optional suffix k,
+// m, g or t (binary: KiB, MiB, GiB, TiB). A size that does not fit an int64
+// is an error, never a wrapped-around number.
 func parseBytes(s string) (int64, error) {
-	s = strings.ToLower(strings.TrimSpace(s))
+	t := strings.ToLower(strings.TrimSpace(s))
 	mult := int64(1)
-	for suf, m := range map[string]int64{"k": 1 << 10, "m": 1 << 20, "g": 1 << 30} {
-		if strings.HasSuffix(s, suf) {
-			s, mult = strings.TrimSuffix(s, suf), m
-			break
+	if n := len(t); n > 0 {
+		switch t[n-1] {
+		case 'k':
+			mult = 1 << 10
+		case 'm':
+			mult = 1 << 20
+		case 'g':
+			mult = 1 << 30
+		case 't':
+			mult = 1 << 40
+		}
+		if mult != 1 {
+			t = t[:n-1]
 		}
 	}
-	var n int64
-	if _, err := fmt.Sscan(s, &n); err != nil || n <= 0 {
-		return 0, fmt.Errorf("not a size: %q", s)
+	n, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || n <= 0 {
+		if errors.Is(err, strconv.ErrRange) {
+			return 0, fmt.Errorf("%q is too large", s)
+		}
+		return 0, fmt.Errorf("not a size: %q (want e.g. 512m, 2g)", s)
 	}
-	if n*mult < 6<<20 {
-		return 0, fmt.Errorf("%d bytes is below the engine's 6 MiB minimum", n*mult)
+	if n > math.MaxInt64/mult {
+		return 0, fmt.Errorf("%q is too large", s)
 	}
 	return n * mult, nil
 }
@@ -245,7 +286,10 @@ func runReplay(ctx context.Context, g *globalOptions, s *streams, o *replayOptio
 		if out.Err != nil {
 			code = exitCode(out.Err)
 			line.Error = out.Err.Error()
-			fmt.Fprintf(s.Err, "reprise: %s: %v\n", out.Source, out.Err)
+			fmt.Fprintf(s.Err, "reprise: %s: %s\n", clean(out.Source), clean(out.Err.Error()))
+		}
+		for _, n := range out.Notes {
+			fmt.Fprintf(s.Err, "reprise: %s: note: %s\n", clean(out.Source), clean(n))
 		}
 		line.ExitCode = code
 		lines = append(lines, line)
@@ -260,7 +304,7 @@ func runReplay(ctx context.Context, g *globalOptions, s *streams, o *replayOptio
 			if out.Reports != "" {
 				text += "  reports: " + out.Reports
 			}
-			fmt.Fprintln(s.Out, text)
+			fmt.Fprintln(s.Out, clean(text))
 		}
 		return code != exitInterrupted
 	})
@@ -277,6 +321,10 @@ func runReplay(ctx context.Context, g *globalOptions, s *streams, o *replayOptio
 	}
 	return nil
 }
+
+// clean strips escape sequences and control characters from text bound for
+// the terminal (record fields, a system's stderr in errors).
+func clean(s string) string { return replay.StripControl(s, false) }
 
 // progress returns a progress callback that draws on stderr only when it is a terminal.
 func progress(s *streams, id string) func(done, total int) {

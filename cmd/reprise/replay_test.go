@@ -162,10 +162,37 @@ func TestReplayNoisyKernelsReproduceBehaviorally(t *testing.T) {
 	// a test must not hang on one draw of a check calibrated to reject 5%.
 	rec := captureRec(t, st, img, "2.4.1", "req_noisy", "--env", "REPRISE_FIXTURE_NOISE=1e-9", "--env", "REPRISE_FIXTURE_NOISE_SEED=1")
 	outDir := filepath.Join(t.TempDir(), "out")
+	m := readRecord(t, rec)["runtime"].(map[string]any)
+	if ev, _ := m["env_vars"].(map[string]any); ev["REPRISE_FIXTURE_NOISE"] != "1e-9" || ev["REPRISE_FIXTURE_NOISE_SEED"] != "1" {
+		t.Fatalf("capture did not record its --env: %v", m)
+	}
+	if lim, _ := m["limits"].(map[string]any); lim["pids"] != 64.0 || lim["memory_bytes"] != float64(512<<20) || lim["nano_cpus"] != 1e9 {
+		t.Fatalf("capture did not record its limits: %v", m)
+	}
 	r := cli(t, "", "--store", st, "replay", rec, "-n", "200", "--replay-seed", "7", "--out", outDir,
 		"--env", "REPRISE_FIXTURE_NOISE=1e-9", "--env", "REPRISE_FIXTURE_NOISE_SEED=2")
 	if r.code != 0 || !strings.Contains(r.out, "REPRODUCED (behavioral)") {
 		t.Fatalf("exit %d\n%s\n%s", r.code, r.out, r.err)
+	}
+}
+
+// TestReplayUmask077: under a strict umask the sandbox user (65534) can
+// still read the copies of the model and config (issue 8, item 8), and no
+// session folder is left behind.
+func TestReplayUmask077(t *testing.T) {
+	_, img := fixtureImage(t)
+	old := syscall.Umask(0o077)
+	defer syscall.Umask(old)
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	st := filepath.Join(t.TempDir(), "store")
+	rec := captureRec(t, st, img, "2.4.1", "req_umask")
+	r := cli(t, "", "--store", st, "replay", rec, "-n", "20", "--out", filepath.Join(t.TempDir(), "o"))
+	if r.code != 0 || !strings.Contains(r.out, "REPRODUCED") {
+		t.Fatalf("exit %d\n%s\n%s", r.code, r.out, r.err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(tmp, "reprise-session-*")); len(left) > 0 {
+		t.Fatalf("session folders left: %v", left)
 	}
 }
 
@@ -362,7 +389,19 @@ func TestReplayUsageErrors(t *testing.T) {
 		{[]string{"replay", "x.json", "--runner", "vm"}, "--runner must be"},
 		{[]string{"replay", "x.json", "--runner", "process"}, "--entrypoint"},
 		{[]string{"replay", "x.json", "--memory", "lots"}, "--memory"},
+		{[]string{"replay", "x.json", "--memory", "17179869185g"}, "--memory"},
+		{[]string{"replay", "x.json", "--memory", "9223372036854775807k"}, "--memory"},
+		{[]string{"replay", "x.json", "--memory", "2t"}, "between 6m and 1t"},
+		{[]string{"replay", "x.json", "--memory", "5m"}, "between 6m and 1t"},
+		{[]string{"replay", "x.json", "--cpus", "NaN"}, "--cpus NaN: must be between 0.01"},
+		{[]string{"replay", "x.json", "--cpus", "1e10"}, "--cpus 1e+10: must be between 0.01"},
+		{[]string{"replay", "x.json", "--cpus", "1e-10"}, "--cpus 1e-10: must be between 0.01"},
+		{[]string{"replay", "x.json", "--cpus", "-1"}, "--cpus"},
+		{[]string{"replay", "x.json", "--pids", "9999999999"}, "--pids 9999999999: must be between 1 and 4194304"},
+		{[]string{"replay", "x.json", "--pids", "0"}, "--pids 0: must be between 1"},
 		{[]string{"replay", "x.json", "--env", "NOEQUALS"}, "KEY=VALUE"},
+		{[]string{"replay", "x.json", "--env", "REPRISE_MODEL=/etc/passwd"}, "--env REPRISE_MODEL: reserved"},
+		{[]string{"replay", "x.json", "--env", "REPRISE_CONFIG=x"}, "--env REPRISE_CONFIG: reserved"},
 		{[]string{"replay", filepath.Join(dir, "missing.json")}, "no such file"},
 		{[]string{"replay", "x.json", "--bogus"}, "unknown flag"},
 	}
@@ -431,3 +470,15 @@ func TestReplayKilledKeepsRunsAndCleanRemovesContainer(t *testing.T) {
 }
 
 func cliRun(t *testing.T, args ...string) cliResult { return cli(t, "", args...) }
+
+// TestTerminalGetsNoControlCharacters: text from outside (here a record
+// path; in real runs a system's stderr in an error) reaches the terminal
+// without escape sequences or control characters.
+func TestTerminalGetsNoControlCharacters(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "x\x1b[2J\x1b[31mREPRODUCED\x00.json")
+	r := cli(t, "", "--store", filepath.Join(dir, "s"), "replay", p, "--out", filepath.Join(dir, "o"))
+	if r.code != 2 || strings.ContainsAny(r.err+r.out, "\x1b\x00") || !strings.Contains(r.err, "xREPRODUCED.json") {
+		t.Fatalf("exit %d, stderr %q, stdout %q", r.code, r.err, r.out)
+	}
+}

@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/reprise-dev/reprise/replay"
 )
 
 // streams are the injected standard streams: results go to Out, logs and
@@ -78,7 +80,9 @@ func execute(ctx context.Context, s *streams, args []string) int {
 	code := exitCode(err)
 	var silent *silentError
 	if !errors.As(err, &silent) {
-		fmt.Fprintf(s.Err, "reprise: %v\n", err)
+		// Errors may carry a system's stderr or a record's values: no
+		// escape sequence or control character reaches the terminal.
+		fmt.Fprintf(s.Err, "reprise: %s\n", replay.StripControl(err.Error(), false))
 	}
 	return code
 }
