@@ -26,6 +26,8 @@ type runnerOptions struct {
 	CPUs           float64
 	Pids           int64
 	Env            []string
+	// MaxResponseSize bounds one response of the system (e.g. 4m).
+	MaxResponseSize string
 	// AllowHardwareMismatch is set by replay's flag (capture never allows it).
 	AllowHardwareMismatch bool
 }
@@ -40,6 +42,7 @@ func (o *runnerOptions) addFlags(cmd *cobra.Command) {
 	f.Float64Var(&o.CPUs, "cpus", 1, "CPU limit of the sandbox")
 	f.Int64Var(&o.Pids, "pids", 64, "process limit of the sandbox")
 	f.StringArrayVar(&o.Env, "env", nil, "extra environment for the replayed system, KEY=VALUE (repeatable)")
+	f.StringVar(&o.MaxResponseSize, "max-response-size", "4m", "largest response accepted from the system (e.g. 512k, 4m, 64m); a larger one is a protocol error")
 }
 
 // launchOptions are the session settings of the flags, with this host's
@@ -53,9 +56,14 @@ func (o *runnerOptions) launchOptions(ctx context.Context) (launch.Options, erro
 	if err != nil {
 		return launch.Options{}, err
 	}
+	maxResp, err := parseSize(o.MaxResponseSize)
+	if err != nil || maxResp <= 0 {
+		return launch.Options{}, usageErrorf("--max-response-size %q: want a positive size such as 4m", o.MaxResponseSize)
+	}
 	return launch.Options{
 		HostClass: hwclass.Detect(ctx), AllowHardwareMismatch: o.AllowHardwareMismatch,
 		Limits: limits, RunTimeout: o.RunTimeout, SessionTimeout: o.SessionTimeout, Env: env,
+		MaxResponseBytes: maxResp,
 	}, nil
 }
 
@@ -111,6 +119,19 @@ func (o *runnerOptions) validate() error {
 }
 
 func parseBytes(s string) (int64, error) {
+	n, err := parseSize(s)
+	if err != nil {
+		return 0, err
+	}
+	if n < 6<<20 {
+		return 0, fmt.Errorf("%d bytes is below the engine's 6 MiB minimum", n)
+	}
+	return n, nil
+}
+
+// parseSize parses a positive size in bytes with an optional k, m or g
+// suffix (powers of 1024).
+func parseSize(s string) (int64, error) {
 	s = strings.ToLower(strings.TrimSpace(s))
 	mult := int64(1)
 	for suf, m := range map[string]int64{"k": 1 << 10, "m": 1 << 20, "g": 1 << 30} {
@@ -122,9 +143,6 @@ func parseBytes(s string) (int64, error) {
 	var n int64
 	if _, err := fmt.Sscan(s, &n); err != nil || n <= 0 {
 		return 0, fmt.Errorf("not a size: %q", s)
-	}
-	if n*mult < 6<<20 {
-		return 0, fmt.Errorf("%d bytes is below the engine's 6 MiB minimum", n*mult)
 	}
 	return n * mult, nil
 }
