@@ -210,14 +210,24 @@ func Capture(ctx context.Context, st Store, rec *record.Record, runner launch.Ru
 	if err != nil {
 		return sess.Info(), err
 	}
+	if resp.Error != "" {
+		return sess.Info(), fmt.Errorf("%w: the system answered an error: %.200q", runners.ErrProtocol, resp.Error)
+	}
 	if resp.Output.IsZero() {
 		return sess.Info(), fmt.Errorf("%w: the system answered no label, score or text: %.200q", runners.ErrProtocol, resp.Raw)
 	}
 	if err := resp.Output.Validate(); err != nil {
 		return sess.Info(), fmt.Errorf("%w: %w", runners.ErrProtocol, err)
 	}
+	if f, ok := sess.Session.(runners.Finisher); ok {
+		if err := f.Finish(ctx); err != nil {
+			return sess.Info(), err
+		}
+	}
 	rec.Output.Output = resp.Output
-	d, err := st.PutBytes(ctx, resp.Raw, store.Meta{MediaType: "application/json", Name: "output of " + rec.RequestID})
+	// The canonical bytes (for jsonl-stdio: the line without the echoed
+	// request id) are what a replay's exact match compares.
+	d, err := st.PutBytes(ctx, sess.Codec.Canonical(resp.Raw), store.Meta{MediaType: "application/json", Name: "output of " + rec.RequestID})
 	if err != nil {
 		return sess.Info(), err
 	}

@@ -77,6 +77,8 @@ type Options struct {
 	SessionTimeout        time.Duration
 	// Env is extra environment for the system.
 	Env map[string]string
+	// MaxResponseBytes bounds one response (0 = runners.DefaultMaxResponseBytes).
+	MaxResponseBytes int64
 	// WorkDir holds the per-session copies of model and config ("" = os.TempDir()).
 	WorkDir string
 	Logger  *slog.Logger
@@ -127,6 +129,7 @@ func Start(ctx context.Context, blobs Blobs, t Target, runner Runner, opts Optio
 		Image: t.System.Image, ModelPath: modelPath, ConfigPath: configPath,
 		Env: opts.Env, Codec: codec, HardwareClass: t.HardwareClass, Limits: opts.Limits,
 		RunTimeout: opts.RunTimeout, SessionTimeout: opts.SessionTimeout, Labels: t.Labels,
+		MaxResponseBytes: opts.MaxResponseBytes,
 	}
 	log.Info("starting session", "image", t.System.Image)
 	sess, err := runner.Start(ctx, spec)

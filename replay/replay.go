@@ -97,16 +97,40 @@ func Seeds(replaySeed uint64, n int) []int64 {
 
 // Run is one run of a replay, as written to runs.parquet.
 type Run struct {
-	Index        int      `parquet:"run" json:"run"`
-	Kind         string   `parquet:"kind" json:"kind"` // "pinned" (the record's seed) or "replay"
-	Seed         int64    `parquet:"seed" json:"seed"`
-	Label        *string  `parquet:"label,optional" json:"label"`
-	Score        *float64 `parquet:"score,optional" json:"score"`
-	Text         *string  `parquet:"text,optional" json:"text"`
-	OutputDigest string   `parquet:"output_digest" json:"output_digest"`
-	LatencyNS    int64    `parquet:"latency_ns" json:"latency_ns"`
-	Error        string   `parquet:"error,optional" json:"error,omitempty"`
+	Index int      `parquet:"run" json:"run"`
+	Kind  string   `parquet:"kind" json:"kind"` // "pinned" (the record's seed) or "replay"
+	Seed  int64    `parquet:"seed" json:"seed"`
+	Label *string  `parquet:"label,optional" json:"label"`
+	Score *float64 `parquet:"score,optional" json:"score"`
+	// Text is the answered text when at most MaxRunText bytes; a longer
+	// text is kept as TextDigest only, so a replay's memory does not grow
+	// with N × the text's size.
+	Text         *string `parquet:"text,optional" json:"text"`
+	TextDigest   string  `parquet:"text_digest,optional" json:"text_digest,omitempty"`
+	OutputDigest string  `parquet:"output_digest" json:"output_digest"`
+	LatencyNS    int64   `parquet:"latency_ns" json:"latency_ns"`
+	// Outcome is OutcomeOutput, OutcomeError, OutcomeInvalid or OutcomeFailed.
+	Outcome string `parquet:"outcome" json:"outcome"`
+	Error   string `parquet:"error,optional" json:"error,omitempty"`
 }
+
+// Outcomes of a run.
+const (
+	// OutcomeOutput: the system answered an output; the tests use it.
+	OutcomeOutput = "output"
+	// OutcomeError: the system answered an error ({"error": …}); counted
+	// (Report.ErrorAnswers) but not an output.
+	OutcomeError = "error"
+	// OutcomeInvalid: the session was found out of step, and this run may
+	// carry another request's answer; never used as an output.
+	OutcomeInvalid = "invalid"
+	// OutcomeFailed: the run failed (crash, timeout, protocol error) and
+	// ended the replay.
+	OutcomeFailed = "failed"
+)
+
+// MaxRunText is the longest text a Run keeps, in bytes (4 KiB).
+const MaxRunText = 4 << 10
 
 // Output is the run's normalized output.
 func (r Run) Output() output.Output {
@@ -174,39 +198,89 @@ func Replay(ctx context.Context, st Blobs, rec *record.Record, runner Runner, op
 			opts.Journal.Write(append(b, '\n'))
 		}
 	}
+	// invalidate marks every run that may carry another request's answer
+	// (a *runners.OutOfStepError names the first; the session's run
+	// indices are the replay's) and journals it again: the later line of a
+	// run supersedes the earlier.
+	invalidate := func(err error) {
+		var oos *runners.OutOfStepError
+		if !errors.As(err, &oos) {
+			return
+		}
+		for i := range res.Runs {
+			r := &res.Runs[i]
+			if r.Index < oos.Since || r.Outcome == OutcomeFailed {
+				continue
+			}
+			*r = Run{Index: r.Index, Kind: r.Kind, Seed: r.Seed, OutputDigest: r.OutputDigest, LatencyNS: r.LatencyNS, Outcome: OutcomeInvalid,
+				Error: fmt.Sprintf("invalid: the session is out of step since run %d, this run may carry another request's answer", oos.Since)}
+			journal(*r)
+		}
+		if rep.Exact != nil && oos.Since == 0 {
+			rep.Exact = nil
+			rep.Notes = append(rep.Notes, "the pinned-seed run was invalidated: the session was out of step from its start")
+		}
+	}
 	var pinnedCanon []byte
-	runOne := func(idx int, kind string, seed int64) (Run, error) {
+	// runOne runs one seed; out is what the tests see of an output (a long
+	// text stands in by the stored text when equal, else by its digest), ok
+	// is false for an error answer.
+	runOne := func(idx int, kind string, seed int64) (r Run, full, out output.Output, ok bool, err error) {
 		resp, err := sess.Run(ctx, runners.Request{Input: input, Params: rec.Params.WithSeed(seed)})
-		r := Run{Index: idx, Kind: kind, Seed: seed}
+		r = Run{Index: idx, Kind: kind, Seed: seed}
 		if err != nil {
 			var re *runners.RunError
 			if !errors.As(err, &re) {
 				err = &runners.RunError{Run: idx, Err: err}
 			}
-			r.Error = err.Error()
+			r.Error, r.Outcome = err.Error(), OutcomeFailed
 			res.Runs = append(res.Runs, r)
 			journal(r)
-			return r, err
+			invalidate(err)
+			return r, full, out, false, err
 		}
-		r.Label, r.Score, r.Text = resp.Output.Label, resp.Output.Score, resp.Output.Text
 		r.OutputDigest = digest.FromBytes(resp.Raw).String()
 		r.LatencyNS = resp.Latency.Nanoseconds()
 		if kind == "pinned" {
 			pinnedCanon = sess.Codec.Canonical(resp.Raw)
 		}
+		if resp.Error != "" {
+			r.Outcome, r.Error = OutcomeError, "error answer: "+resp.Error
+			rep.ErrorAnswers++
+			res.Runs = append(res.Runs, r)
+			journal(r)
+			return r, full, out, false, nil
+		}
+		full = resp.Output
+		out = full
+		r.Outcome = OutcomeOutput
+		r.Label, r.Score, r.Text = full.Label, full.Score, full.Text
+		if t := full.Text; t != nil && len(*t) > MaxRunText {
+			d := digest.FromBytes([]byte(*t)).String()
+			r.Text, r.TextDigest = nil, d
+			if st := rec.Output.Text; st != nil && *st == *t {
+				out.Text = st // share the stored text: equal texts stay equal
+			} else {
+				ph := fmt.Sprintf("(%d bytes, %s)", len(*t), d)
+				out.Text = &ph
+			}
+		}
 		res.Runs = append(res.Runs, r)
 		journal(r)
-		return r, nil
+		return r, full, out, true, nil
 	}
 
 	t1 := opts.Now()
 	var exact *bool
 	if rec.Params.Seed != nil {
-		r, err := runOne(0, "pinned", *rec.Params.Seed)
+		r, full, _, ok, err := runOne(0, "pinned", *rec.Params.Seed)
 		if err != nil {
 			return fail(err)
 		}
-		match, basis := exactMatch(rec, pinnedCanon, r.Output())
+		match, basis := false, "the system answered an error"
+		if ok {
+			match, basis = exactMatch(rec, pinnedCanon, full)
+		}
 		exact = &match
 		rep.Exact = &ExactResult{Seed: *rec.Params.Seed, ExactMatch: match, Basis: basis, OutputDigest: r.OutputDigest,
 			Label: r.Label, Score: r.Score, Text: r.Text}
@@ -214,14 +288,30 @@ func Replay(ctx context.Context, st Blobs, rec *record.Record, runner Runner, op
 	offset := len(res.Runs)
 	outs := make([]output.Output, 0, opts.N)
 	for i, seed := range Seeds(replaySeed, opts.N) {
-		r, err := runOne(offset+i, "replay", seed)
+		_, _, out, ok, err := runOne(offset+i, "replay", seed)
 		if err != nil {
 			return fail(err)
 		}
-		outs = append(outs, r.Output())
+		if ok {
+			outs = append(outs, out)
+		}
 		if opts.Progress != nil {
 			opts.Progress(i+1, opts.N)
 		}
+	}
+	if f, ok := sess.Session.(runners.Finisher); ok {
+		if err := f.Finish(ctx); err != nil {
+			invalidate(err)
+			return fail(err)
+		}
+	}
+	if rep.ErrorAnswers > 0 {
+		rep.ErrorAnswerRate = float64(rep.ErrorAnswers) / float64(len(res.Runs))
+		rep.Notes = append(rep.Notes, fmt.Sprintf("%d of %d runs answered an error (rate %.3f); error answers are outcomes, not outputs: the tests use the %d outputs",
+			rep.ErrorAnswers, len(res.Runs), rep.ErrorAnswerRate, len(outs)))
+	}
+	if len(outs) == 0 && rep.ErrorAnswers > 0 {
+		return fail(fmt.Errorf("every fresh-seed run answered an error (%d error answers): no output to test", rep.ErrorAnswers))
 	}
 	rep.Timings.RunsMS = ms(opts.Now().Sub(t1))
 	if n := len(res.Runs); n > 0 {

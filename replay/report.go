@@ -31,9 +31,13 @@ type Report struct {
 	// Exact is the pinned-seed run; nil when the record has no seed.
 	Exact *ExactResult `json:"exact"`
 	verdict.Evaluation
-	Notes   []string `json:"notes"`
-	Error   string   `json:"error,omitempty"`
-	Timings Timings  `json:"timings"`
+	Notes []string `json:"notes"`
+	// ErrorAnswers counts the runs the system answered with {"error": …};
+	// ErrorAnswerRate is their share of all runs. They are not outputs.
+	ErrorAnswers    int     `json:"error_answers"`
+	ErrorAnswerRate float64 `json:"error_answer_rate"`
+	Error           string  `json:"error,omitempty"`
+	Timings         Timings `json:"timings"`
 }
 
 // RecordSummary identifies the replayed record.
@@ -200,6 +204,9 @@ func (r *Report) Markdown() string {
 	b.WriteString("## Runs\n\n")
 	fmt.Fprintf(&b, "N = %d fresh seeds from replay seed %d; min frequency %g, alpha %g, confidence %g.\n\n",
 		r.Replay.N, r.Replay.ReplaySeed, r.Replay.MinFrequency, r.Replay.Alpha, r.Replay.Conf)
+	if r.ErrorAnswers > 0 {
+		fmt.Fprintf(&b, "Error answers: **%d** (rate %.3f); they are outcomes, not outputs, and the tests leave them out.\n\n", r.ErrorAnswers, r.ErrorAnswerRate)
+	}
 	if r.Exact != nil {
 		fmt.Fprintf(&b, "Pinned seed %d: exact match **%v** (compared by %s); it answered label %s, score %s.\n\n",
 			r.Exact.Seed, r.Exact.ExactMatch, e(r.Exact.Basis), opt(r.Exact.Label), opt(r.Exact.Score))

@@ -12,9 +12,18 @@
 // no other code compares protocol names.
 //
 // The contract with the system under replay (jsonl-stdio protocol):
-//   - one JSON request per line on stdin: {"input": <any JSON>, "params": {"seed": 42, "temperature": 0.7, ...}}
-//   - one JSON response per line on stdout: {"label": "approved", "score": 0.87, "text": null}
-//     or {"error": "message"} for a request it could not answer;
+//   - one JSON request per line on stdin:
+//     {"id": "r0", "input": <any JSON>, "params": {"seed": 42, "temperature": 0.7, ...}};
+//     a system ignores the fields it does not know;
+//   - exactly one JSON response per line on stdout, and only in answer to a
+//     request: {"id": "r0", "label": "approved", "score": 0.87, "text": null}
+//     or {"id": "r0", "error": "message"} for a request it could not answer
+//     (an error answer is an outcome of that run, the session goes on);
+//     echoing "id" is optional but, once echoed, every response must carry
+//     the id of its request. A line that arrives while no request is
+//     outstanding, or an echoed id that is not the request's, is a protocol
+//     error (*OutOfStepError): the session is out of step;
+//   - a response is at most Spec.MaxResponseBytes long (--max-response-size);
 //   - the model file is at the path in $REPRISE_MODEL and the config file at
 //     $REPRISE_CONFIG (in a container: /reprise/model and /reprise/config, read-only).
 //
@@ -37,16 +46,26 @@ import (
 // Request is one inference request: the stored input and the parameters
 // of this run (the seed included).
 type Request struct {
+	// ID identifies the request within its session; the jsonl-stdio Conn
+	// sets it ("r0", "r1", … by run index) when empty.
+	ID     string          `json:"id,omitempty"`
 	Input  json.RawMessage `json:"input"`
 	Params system.Params   `json:"params"`
 }
 
 // Response is one inference response. Output is the normalized output the
 // codec decoded; Raw holds the exact response bytes as the system wrote them
-// (for jsonl-stdio: one line, without the newline).
+// (for jsonl-stdio: one line, without the newline). A response with Error
+// set is an error answer: the system said it could not answer this request;
+// Output is then empty. It is an outcome of the run, not a failure of the
+// session.
 type Response struct {
 	Output output.Output
 	Raw    []byte
+	// Error is the message of an error answer ({"error": "…"}), "" otherwise.
+	Error string
+	// ID is the request id the system echoed, "" when it echoed none.
+	ID string
 	// Latency is the wall time from sending the request to reading the response.
 	Latency time.Duration
 }
@@ -120,7 +139,14 @@ type Spec struct {
 	SessionTimeout time.Duration
 	// Labels are added to the container (docker runner).
 	Labels map[string]string
+	// MaxResponseBytes bounds one response, in bytes (the CLI's
+	// --max-response-size); a longer response is a protocol error. Zero
+	// means DefaultMaxResponseBytes.
+	MaxResponseBytes int64
 }
+
+// DefaultMaxResponseBytes is the default bound of one response: 4 MiB.
+const DefaultMaxResponseBytes = 4 << 20
 
 // Info describes the session that actually ran, for reports.
 type Info struct {
@@ -170,6 +196,31 @@ type RunError struct {
 
 func (e *RunError) Error() string { return "run " + strconv.Itoa(e.Run) + ": " + e.Err.Error() }
 func (e *RunError) Unwrap() error { return e.Err }
+
+// OutOfStepError says that a session's responses are out of step with its
+// requests: a line arrived while no request was outstanding, or an echoed
+// request id is not the id of the request it answers. Every run from Since
+// on (0-based run indices of the session, Since <= the failing run) may
+// carry another request's answer: callers must treat those runs as invalid,
+// never as outputs. Err wraps ErrProtocol and names the line or the ids.
+type OutOfStepError struct {
+	Since int
+	Err   error
+}
+
+func (e *OutOfStepError) Error() string {
+	return e.Err.Error() + "; the session is out of step since run " + strconv.Itoa(e.Since)
+}
+func (e *OutOfStepError) Unwrap() error { return e.Err }
+
+// Finisher is implemented by sessions that can check, after the last run,
+// that the system printed nothing more: it closes the system's input and
+// reads what is left of its output (a bounded wait). A line found then is an
+// *OutOfStepError wrapped in a *RunError of the last run. Callers call
+// Finish once, after the last run and before trusting the runs.
+type Finisher interface {
+	Finish(ctx context.Context) error
+}
 
 // Budget holds a session's timeouts: each run gets Run, and no run may end
 // after the session's deadline. Runners share it so the rules are written once.

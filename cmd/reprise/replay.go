@@ -32,6 +32,8 @@ type runnerOptions struct {
 	CPUs           float64
 	Pids           int64
 	Env            []string
+	// MaxResponseSize bounds one response of the system (e.g. 4m).
+	MaxResponseSize string
 	// AllowHardwareMismatch is set by replay's flag (capture never allows it).
 	AllowHardwareMismatch bool
 }
@@ -46,6 +48,7 @@ func (o *runnerOptions) addFlags(cmd *cobra.Command) {
 	f.Float64Var(&o.CPUs, "cpus", 1, "CPU limit of the sandbox")
 	f.Int64Var(&o.Pids, "pids", 64, "process limit of the sandbox")
 	f.StringArrayVar(&o.Env, "env", nil, "extra environment for the replayed system, KEY=VALUE (repeatable)")
+	f.StringVar(&o.MaxResponseSize, "max-response-size", "4m", "largest response accepted from the system (e.g. 512k, 4m, 64m); a larger one is a protocol error")
 }
 
 // launchOptions are the session settings of the flags, with this host's
@@ -59,9 +62,14 @@ func (o *runnerOptions) launchOptions(ctx context.Context) (launch.Options, erro
 	if err != nil {
 		return launch.Options{}, err
 	}
+	maxResp, err := parseBytes(o.MaxResponseSize)
+	if err != nil || maxResp <= 0 {
+		return launch.Options{}, usageErrorf("--max-response-size %q: want a positive size such as 4m", o.MaxResponseSize)
+	}
 	return launch.Options{
 		HostClass: hwclass.Detect(ctx), AllowHardwareMismatch: o.AllowHardwareMismatch,
 		Limits: limits, RunTimeout: o.RunTimeout, SessionTimeout: o.SessionTimeout, Env: env,
+		MaxResponseBytes: maxResp,
 	}, nil
 }
 

@@ -282,7 +282,7 @@ func (r *Runner) Start(ctx context.Context, spec runners.Spec) (_ runners.Sessio
 		_, err := stdcopy.StdCopy(pw, s.stderr, att.Reader)
 		pw.CloseWithError(err)
 	}()
-	s.conn = jsonl.New(spec.Codec, att.Conn, pr)
+	s.conn = jsonl.NewLimited(spec.Codec, att.Conn, pr, spec.MaxResponseBytes)
 	s.conn.OnEOF = s.exitDetail
 	s.budget = runners.NewBudget(spec, DefaultRunTimeout, DefaultSessionTimeout, time.Now())
 	r.log.Info("container started", "id", short(created.ID), "image", img.id)
@@ -335,6 +335,12 @@ type session struct {
 }
 
 var _ runners.Session = (*session)(nil)
+
+// Finish closes the container's stdin and checks that it prints nothing more
+// (runners.Finisher); it waits at most 2 s.
+func (s *session) Finish(ctx context.Context) error {
+	return s.conn.Finish(ctx, min(2*time.Second, s.budget.Run))
+}
 
 func (s *session) Info() runners.Info { return s.info }
 

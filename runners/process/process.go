@@ -1,14 +1,28 @@
 // Package process runs the jsonl-stdio protocol against a local executable:
 // for developing a model server without containers. Nothing is sandboxed or
 // pinned; Info().Pinned is false and reports say so.
+//
+// The executable does not inherit reprise's environment (which may hold
+// secrets): it gets PATH, LANG and TZ from reprise's, HOME set to a fresh
+// empty directory removed on Close, $REPRISE_MODEL and $REPRISE_CONFIG, and
+// the spec's Env, nothing else (Environ). It runs in its own process group,
+// killed as a whole on Close, and on Linux it receives SIGKILL when reprise
+// dies (Pdeathsig), even by SIGKILL. Caveat: Linux sends the parent-death
+// signal when the OS thread that started the child exits, not the process;
+// the Go runtime keeps its threads alive except those of goroutines that
+// exit while locked with runtime.LockOSThread, so Start must not be called
+// from such a goroutine. Processes the executable itself starts in another
+// process group are not covered.
 package process
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -40,12 +54,20 @@ func (r *Runner) Start(ctx context.Context, spec runners.Spec) (runners.Session,
 	if err != nil {
 		return nil, fmt.Errorf("%w: entrypoint %s: %v", runners.ErrImageUnavailable, r.Entrypoint, err)
 	}
-	cmd := exec.Command(path, r.Args...)
-	cmd.Env = append(os.Environ(), runners.ModelEnv+"="+spec.ModelPath, runners.ConfigEnv+"="+spec.ConfigPath)
-	for k, v := range spec.Env {
-		cmd.Env = append(cmd.Env, k+"="+v)
+	home, err := os.MkdirTemp("", "reprise-home-")
+	if err != nil {
+		return nil, err
 	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // kill the whole group on Close
+	started := false
+	defer func() {
+		if !started {
+			os.RemoveAll(home)
+		}
+	}()
+	cmd := exec.Command(path, r.Args...)
+	cmd.Env = Environ(os.Getenv, home, spec)
+	cmd.Dir = home
+	cmd.SysProcAttr = sysProcAttr()
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err
@@ -57,7 +79,7 @@ func (r *Runner) Start(ctx context.Context, spec runners.Spec) (runners.Session,
 		return nil, err
 	}
 	cmd.Stdout = stdoutW
-	s := &session{cmd: cmd, stdout: stdout, stderr: &runners.Tail{Max: 4096}, spec: spec, budget: runners.NewBudget(spec, DefaultRunTimeout, DefaultSessionTimeout, time.Now()), done: make(chan struct{})}
+	s := &session{cmd: cmd, home: home, stdout: stdout, stderr: &runners.Tail{Max: 4096}, spec: spec, budget: runners.NewBudget(spec, DefaultRunTimeout, DefaultSessionTimeout, time.Now()), done: make(chan struct{})}
 	cmd.Stderr = s.stderr
 	err = cmd.Start()
 	stdoutW.Close() // the child holds its own copy
@@ -65,7 +87,8 @@ func (r *Runner) Start(ctx context.Context, spec runners.Spec) (runners.Session,
 		stdout.Close()
 		return nil, fmt.Errorf("%w: start %s: %v", runners.ErrCrashed, path, err)
 	}
-	s.conn = jsonl.New(spec.Codec, stdin, stdout)
+	started = true
+	s.conn = jsonl.NewLimited(spec.Codec, stdin, stdout, spec.MaxResponseBytes)
 	s.conn.OnEOF = s.exitDetail
 	go func() { s.waitErr = cmd.Wait(); close(s.done) }()
 	s.info = runners.Info{Runner: "process", Pinned: false, Entrypoint: path}
@@ -74,6 +97,7 @@ func (r *Runner) Start(ctx context.Context, spec runners.Spec) (runners.Session,
 
 type session struct {
 	cmd     *exec.Cmd
+	home    string
 	stdout  *os.File
 	conn    *jsonl.Conn
 	stderr  *runners.Tail
@@ -86,6 +110,35 @@ type session struct {
 }
 
 var _ runners.Session = (*session)(nil)
+var _ runners.Finisher = (*session)(nil)
+
+// FinishWait bounds how long Finish waits for the system's output to end
+// after its input is closed.
+const FinishWait = 2 * time.Second
+
+// Environ is the environment of the executable: PATH, LANG and TZ as getenv
+// has them (when set), HOME, $REPRISE_MODEL and $REPRISE_CONFIG, then the
+// spec's Env (which may override any of them), sorted.
+func Environ(getenv func(string) string, home string, spec runners.Spec) []string {
+	env := map[string]string{"HOME": home, runners.ModelEnv: spec.ModelPath, runners.ConfigEnv: spec.ConfigPath}
+	for _, k := range []string{"PATH", "LANG", "TZ"} {
+		if v := getenv(k); v != "" {
+			env[k] = v
+		}
+	}
+	maps.Copy(env, spec.Env)
+	out := make([]string, 0, len(env))
+	for _, k := range slices.Sorted(maps.Keys(env)) {
+		out = append(out, k+"="+env[k])
+	}
+	return out
+}
+
+// Finish closes the system's stdin and checks that it prints nothing more
+// (runners.Finisher).
+func (s *session) Finish(ctx context.Context) error {
+	return s.conn.Finish(ctx, min(FinishWait, s.budget.Run))
+}
 
 func (s *session) Info() runners.Info { return s.info }
 
@@ -134,6 +187,7 @@ func (s *session) Close(ctx context.Context) error {
 		case <-time.After(10 * time.Second):
 		}
 		s.stdout.Close()
+		os.RemoveAll(s.home)
 	})
 	return nil
 }

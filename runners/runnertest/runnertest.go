@@ -8,6 +8,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -80,18 +82,51 @@ func Run(t *testing.T, r Starter, f Fixture) {
 			labels[*resp.Output.Label]++
 		}
 		again, err := s.Run(ctx, runners.Request{Input: f.Input, Params: seed(42)})
-		if err != nil || !bytes.Equal(again.Raw, first.Raw) {
+		canon := jsonl.Codec{}.Canonical // the raw line without the echoed id
+		if err != nil || !bytes.Equal(canon(again.Raw), canon(first.Raw)) {
 			t.Fatalf("seed 42 again: %q vs %q (%v)", again.Raw, first.Raw, err)
 		}
 		if len(labels) < 2 {
 			t.Fatalf("200 seeds gave one label: %v", labels)
 		}
 	})
-	t.Run("an error answer is a protocol error naming the run", func(t *testing.T) {
+	t.Run("an error answer is an outcome of its run, the session goes on", func(t *testing.T) {
 		s := start(t, r, f, nil)
-		_, err := s.Run(context.Background(), runners.Request{Input: json.RawMessage(`{"income": 1}`), Params: seed(1)})
-		var re *runners.RunError
-		if !errors.Is(err, runners.ErrProtocol) || !errors.As(err, &re) || re.Run != 0 {
+		resp, err := s.Run(context.Background(), runners.Request{Input: json.RawMessage(`{"income": 1}`), Params: seed(1)})
+		if err != nil || resp.Error == "" || !resp.Output.IsZero() {
+			t.Fatalf("error answer: %+v, %v", resp, err)
+		}
+		resp, err = s.Run(context.Background(), runners.Request{Input: f.Input, Params: seed(2)})
+		if err != nil || resp.Error != "" || resp.Output.Label == nil {
+			t.Fatalf("run after an error answer: %+v, %v", resp, err)
+		}
+	})
+	t.Run("ids are echoed, and a finished session printed nothing more", func(t *testing.T) {
+		s := start(t, r, f, nil)
+		for i := range 3 {
+			resp, err := s.Run(context.Background(), runners.Request{Input: f.Input, Params: seed(int64(i))})
+			if err != nil || resp.ID != fmt.Sprintf("r%d", i) {
+				t.Fatalf("run %d: id %q, %v", i, resp.ID, err)
+			}
+		}
+		fin, ok := s.(runners.Finisher)
+		if !ok {
+			t.Fatal("the session is not a runners.Finisher")
+		}
+		if err := fin.Finish(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("a response over the limit", func(t *testing.T) {
+		spec := f.spec(nil)
+		spec.MaxResponseBytes = 10
+		s, err := r.Start(context.Background(), spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close(context.Background())
+		_, err = s.Run(context.Background(), runners.Request{Input: f.Input, Params: seed(1)})
+		if !errors.Is(err, runners.ErrProtocol) || !strings.Contains(err.Error(), "--max-response-size") {
 			t.Fatalf("err = %v", err)
 		}
 	})
