@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -298,7 +299,9 @@ func TestLeases(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mk := func(age time.Duration) string {
+	// mk makes a container whose lease is age old (none if age < 0), held
+	// by this process if held.
+	mk := func(age time.Duration, held bool) string {
 		name, _ := containerName()
 		labels := map[string]string{runners.Label: "1", key: value, LabelHost: hostname(),
 			LabelPID: strconv.Itoa(os.Getpid()), LabelLease: dirID + "/" + name}
@@ -309,25 +312,32 @@ func TestLeases(t *testing.T) {
 		t.Cleanup(func() { Remove(ctx, cli, c.ID) })
 		if age >= 0 {
 			p := filepath.Join(LeaseDir(), name)
-			if err := os.WriteFile(p, nil, 0o644); err != nil {
+			f, err := os.Create(p)
+			if err != nil {
 				t.Fatal(err)
 			}
-			t.Cleanup(func() { os.Remove(p) })
+			t.Cleanup(func() { os.Remove(p); f.Close() })
+			if held {
+				if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+					t.Fatal(err)
+				}
+			}
 			then := time.Now().Add(-age)
 			os.Chtimes(p, then, then)
 		}
 		return c.ID
 	}
-	stale, missing, fresh := mk(time.Minute), mk(-1), mk(0)
+	// The pid label names this live process: clean no longer trusts it.
+	stale, missing, unlocked, fresh := mk(time.Minute, true), mk(-1, false), mk(0, false), mk(0, true)
 	removed, err := removeLeftovers(ctx, cli, false, []string{key + "=" + value})
 	if err != nil {
 		t.Fatal(err)
 	}
 	slices.Sort(removed)
-	want := []string{stale, missing}
+	want := []string{stale, missing, unlocked}
 	slices.Sort(want)
 	if !slices.Equal(removed, want) {
-		t.Errorf("removed %v, want the stale and missing leases %v", removed, want)
+		t.Errorf("removed %v, want the stale, missing and unlocked leases %v", removed, want)
 	}
 	if left := labelled(t, cli, key, value); !slices.Equal(left, []string{fresh}) {
 		t.Errorf("left %v, want the fresh lease %s", left, fresh)

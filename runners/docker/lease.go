@@ -10,18 +10,22 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
 // Leases say which containers are still owned. A reprise process writes the
 // lease of a container before creating it, a file
-// os.TempDir()/reprise-leases/<container name>, and renews it (touches its
-// mtime) every LeaseRenew while the session is open; Close removes it. A
-// container whose lease is missing or older than LeaseTTL is orphaned.
+// os.TempDir()/reprise-leases/<container name>, holds an exclusive flock(2)
+// on it and renews it (touches its mtime) every LeaseRenew while the session
+// is open; Close removes it. A container is orphaned when its lease is
+// missing, when its lock is free (the kernel releases it when the owner dies,
+// SIGKILL included, so a clean right after a kill finds it), or when it has
+// not been renewed for LeaseTTL (an owner that is stopped or hung).
 //
 // Unlike a pid and a hostname, a lease cannot be mistaken for another
-// process's (a reused pid, a process in another PID namespace): it is
-// renewed by its owner only. The lease directory has a random id
+// process's (a reused pid, a process in another PID namespace): only its
+// owner holds its lock and renews it. The lease directory has a random id
 // (reprise-leases/.id), stored on the container as LabelLease
 // "<dir id>/<name>"; a container is judged only by a process that sees the
 // same lease directory, so a clean run in another container, on another
@@ -85,6 +89,7 @@ func leaseDirID() (string, error) {
 // Lease is a renewed claim on one container.
 type Lease struct {
 	dirID, name, path string
+	f                 *os.File // holds the lock
 	stop              chan struct{}
 	done              chan struct{}
 	once              sync.Once
@@ -98,9 +103,16 @@ func newLease(name string) (*Lease, error) {
 		return nil, err
 	}
 	l := &Lease{dirID: id, name: name, path: filepath.Join(LeaseDir(), name), stop: make(chan struct{}), done: make(chan struct{})}
-	if err := os.WriteFile(l.path, nil, 0o644); err != nil {
+	f, err := os.OpenFile(l.path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
 		return nil, fmt.Errorf("lease: %w", err)
 	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		os.Remove(l.path)
+		return nil, fmt.Errorf("lease %s: lock: %w", l.path, err)
+	}
+	l.f = f
 	go l.renew()
 	return l, nil
 }
@@ -114,9 +126,7 @@ func (l *Lease) renew() {
 		case <-l.stop:
 			return
 		case now := <-t.C:
-			if err := os.Chtimes(l.path, now, now); errors.Is(err, fs.ErrNotExist) {
-				os.WriteFile(l.path, nil, 0o644) // removed by a cleaner of /tmp
-			}
+			os.Chtimes(l.path, now, now)
 		}
 	}
 }
@@ -133,12 +143,13 @@ func (l *Lease) Release() {
 		close(l.stop)
 		<-l.done
 		os.Remove(l.path)
+		l.f.Close() // releases the lock
 	})
 }
 
 // leaseState judges the lease label of a container at now: whether this
 // process can see the lease (same lease directory) and, if so, whether it
-// is stale (missing or older than LeaseTTL).
+// is stale (missing, unlocked or older than LeaseTTL).
 func leaseState(label string, now time.Time) (visible, stale bool) {
 	dirID, name, ok := strings.Cut(label, "/")
 	if !ok || name == "" || strings.ContainsAny(name, `/\`) || name == "." || name == ".." {
@@ -148,9 +159,18 @@ func leaseState(label string, now time.Time) (visible, stale bool) {
 	if err != nil || id != dirID {
 		return false, false
 	}
-	fi, err := os.Stat(filepath.Join(LeaseDir(), name))
+	f, err := os.Open(filepath.Join(LeaseDir(), name))
 	if err != nil {
-		return true, true
+		return true, errors.Is(err, fs.ErrNotExist)
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err == nil {
+		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		return true, true // no owner holds it
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		return true, false
 	}
 	return true, now.Sub(fi.ModTime()) > LeaseTTL
 }
