@@ -235,6 +235,11 @@ func TestReplayEnvironmentFailures(t *testing.T) {
 		if r.code != 5 || !strings.Contains(r.err, "127.0.0.1:1/reprise/absent") || !strings.Contains(r.err, "image unavailable") {
 			t.Fatalf("exit %d, stderr %s", r.code, r.err)
 		}
+		// --offline never pulls: the error says so (issue 8, item 24).
+		r = cli(t, "", "--store", st, "replay", p2, "--offline", "--out", filepath.Join(tmp, "offline"))
+		if r.code != 5 || !strings.Contains(r.err, "127.0.0.1:1/reprise/absent") || !strings.Contains(r.err, "--offline") {
+			t.Fatalf("--offline: exit %d, stderr %s", r.code, r.err)
+		}
 	})
 	t.Run("no engine", func(t *testing.T) {
 		t.Setenv("DOCKER_HOST", "tcp://127.0.0.1:1")
@@ -362,6 +367,8 @@ func TestReplayUsageErrors(t *testing.T) {
 		{[]string{"replay", "x.json", "--runner", "vm"}, "--runner must be"},
 		{[]string{"replay", "x.json", "--runner", "process"}, "--entrypoint"},
 		{[]string{"replay", "x.json", "--memory", "lots"}, "--memory"},
+		{[]string{"replay", "x.json", "--start-timeout", "0s"}, "--start-timeout"},
+		{[]string{"replay", "x.json", "--tmpfs-size", "lots"}, "--tmpfs-size"},
 		{[]string{"replay", "x.json", "--env", "NOEQUALS"}, "KEY=VALUE"},
 		{[]string{"replay", filepath.Join(dir, "missing.json")}, "no such file"},
 		{[]string{"replay", "x.json", "--bogus"}, "unknown flag"},
