@@ -16,8 +16,10 @@ func newCleanCmd(g *globalOptions, s *streams) *cobra.Command {
 		Short: "Remove containers left by a killed reprise",
 		Long: `reprise removes its containers on every exit path it controls (including Ctrl-C).
 A process killed with SIGKILL cannot: 'reprise clean' force-removes the
-containers with the reprise label whose reprise process is gone, and prints
-their ids. Containers of replays still running are kept unless --all.`,
+containers with the reprise label whose lease is no longer held (missing,
+unlocked because its owner died, or not renewed for 30 s), and prints their
+ids. Containers of replays still running, and those whose lease this process
+cannot see (another host or TMPDIR), are kept unless --all.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			return runClean(c.Context(), g, s, all)
