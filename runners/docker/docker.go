@@ -44,6 +44,7 @@ import (
 	"log/slog"
 	"os"
 	"path"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -656,9 +657,10 @@ func hostname() string {
 
 // Container is a container with the reprise label.
 type Container struct {
-	ID   string
-	PID  int    // the reprise process that created it (0 if unknown)
-	Host string // the host that process ran on
+	ID    string
+	PID   int    // the reprise process that created it (0 if unknown)
+	Host  string // the host that process ran on
+	lease string // the lease file, if this process can see it
 	// Orphaned: its owner no longer renews its lease (see Lease). A
 	// container without a lease (made by an older reprise) is orphaned when
 	// it has no pid, or its pid is not a live process on this host.
@@ -687,8 +689,12 @@ func containers(ctx context.Context, cli *client.Client, extra []string) ([]Cont
 		pid, _ := strconv.Atoi(c.Labels[LabelPID])
 		ct := Container{ID: c.ID, PID: pid, Host: c.Labels[LabelHost]}
 		if l, ok := c.Labels[LabelLease]; ok {
-			_, stale := leaseState(l, now)
+			visible, stale := leaseState(l, now)
 			ct.Orphaned = stale
+			if visible {
+				_, name, _ := strings.Cut(l, "/")
+				ct.lease = filepath.Join(LeaseDir(), name)
+			}
 		} else {
 			ct.Orphaned = pid <= 0 || (ct.Host == host && !alive(pid))
 		}
@@ -737,6 +743,9 @@ func removeLeftovers(ctx context.Context, cli *client.Client, all bool, extra []
 		}
 		if err := Remove(ctx, cli, c.ID); err != nil {
 			return ids, err
+		}
+		if c.lease != "" && c.Orphaned {
+			os.Remove(c.lease) // its owner is gone
 		}
 		ids = append(ids, c.ID)
 	}

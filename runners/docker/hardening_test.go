@@ -301,6 +301,7 @@ func TestLeases(t *testing.T) {
 	}
 	// mk makes a container whose lease is age old (none if age < 0), held
 	// by this process if held.
+	leases := map[string]string{}
 	mk := func(age time.Duration, held bool) string {
 		name, _ := containerName()
 		labels := map[string]string{runners.Label: "1", key: value, LabelHost: hostname(),
@@ -324,6 +325,7 @@ func TestLeases(t *testing.T) {
 			}
 			then := time.Now().Add(-age)
 			os.Chtimes(p, then, then)
+			leases[c.ID] = p
 		}
 		return c.ID
 	}
@@ -338,6 +340,9 @@ func TestLeases(t *testing.T) {
 	slices.Sort(want)
 	if !slices.Equal(removed, want) {
 		t.Errorf("removed %v, want the stale, missing and unlocked leases %v", removed, want)
+	}
+	if _, err := os.Stat(leases[stale]); !os.IsNotExist(err) {
+		t.Errorf("the removed container's lease file is kept: %v", err)
 	}
 	if left := labelled(t, cli, key, value); !slices.Equal(left, []string{fresh}) {
 		t.Errorf("left %v, want the fresh lease %s", left, fresh)
