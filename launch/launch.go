@@ -73,6 +73,7 @@ type Options struct {
 	HostClass             string
 	AllowHardwareMismatch bool
 	Limits                runners.Limits
+	StartTimeout          time.Duration // the first run, start-up included
 	RunTimeout            time.Duration
 	SessionTimeout        time.Duration
 	// Env is extra environment for the system.
@@ -128,7 +129,7 @@ func Start(ctx context.Context, blobs Blobs, t Target, runner Runner, opts Optio
 	spec := runners.Spec{
 		Image: t.System.Image, ModelPath: modelPath, ConfigPath: configPath,
 		Env: opts.Env, Codec: codec, HardwareClass: t.HardwareClass, Limits: opts.Limits,
-		RunTimeout: opts.RunTimeout, SessionTimeout: opts.SessionTimeout, Labels: t.Labels,
+		StartTimeout: opts.StartTimeout, RunTimeout: opts.RunTimeout, SessionTimeout: opts.SessionTimeout, Labels: t.Labels,
 		MaxResponseBytes: opts.MaxResponseBytes,
 	}
 	log.Info("starting session", "image", t.System.Image)

@@ -114,7 +114,9 @@ const (
 type Limits struct {
 	MemoryBytes int64 // hard memory limit; 0 means the runner's default
 	NanoCPUs    int64 // CPU quota in 1e-9 CPUs; 0 means the runner's default
-	Pids        int64 // maximum number of processes; 0 means the runner's default
+	Pids        int64 // maximum number of processes (threads count); 0 means the runner's default
+	// TmpfsBytes is the size of the writable /tmp tmpfs; 0 means the runner's default.
+	TmpfsBytes int64
 }
 
 // Spec says what to start for one session.
@@ -133,8 +135,11 @@ type Spec struct {
 	// makes the docker runner request the host's NVIDIA GPUs.
 	HardwareClass string
 	Limits        Limits
-	// RunTimeout bounds one request; SessionTimeout bounds the whole session.
-	// Zero means the runner's default.
+	// StartTimeout bounds the first run (run 0), which includes the
+	// system's start-up (e.g. importing torch and loading the model);
+	// RunTimeout bounds every later request; SessionTimeout bounds the
+	// whole session. Zero means the runner's default.
+	StartTimeout   time.Duration
 	RunTimeout     time.Duration
 	SessionTimeout time.Duration
 	// Labels are added to the container (docker runner).
@@ -159,6 +164,15 @@ type Info struct {
 	Entrypoint  string `json:"entrypoint,omitempty"`
 	Engine      string `json:"engine,omitempty"` // e.g. "docker 20.10.24 (API 1.41)"
 	Pulled      bool   `json:"pulled,omitempty"`
+	// Source says where the image came from: "local" (present on the
+	// engine) or "pulled from HOST" (the registry host); empty for runners
+	// without images.
+	Source string `json:"image_source,omitempty"`
+	// Startup is the time from starting the system to its first answer
+	// (start-up, model load and run 0), zero until run 0 has answered.
+	// Run 0's Latency counts only from sending its request, so per-run
+	// figures may leave run 0 out and report Startup apart.
+	Startup time.Duration `json:"startup_ns,omitempty"`
 }
 
 // Session answers runs of one started system. Run is not safe for concurrent
@@ -222,17 +236,22 @@ type Finisher interface {
 	Finish(ctx context.Context) error
 }
 
-// Budget holds a session's timeouts: each run gets Run, and no run may end
-// after the session's deadline. Runners share it so the rules are written once.
+// Budget holds a session's timeouts: run 0 gets Start (the system's
+// start-up is charged to it), every later run gets Run, and no run may end
+// after the session's deadline. Runners share it so the rules are written
+// once.
 type Budget struct {
-	Run, Session time.Duration
-	deadline     time.Time
+	Start, Run, Session time.Duration
+	deadline            time.Time
 }
 
-// NewBudget starts a session's budget at now; zero durations take the
-// defaults given.
-func NewBudget(spec Spec, defRun, defSession time.Duration, now time.Time) Budget {
-	b := Budget{Run: spec.RunTimeout, Session: spec.SessionTimeout}
+// NewBudget starts a session's budget at now; zero durations of the spec
+// take the defaults given.
+func NewBudget(spec Spec, defStart, defRun, defSession time.Duration, now time.Time) Budget {
+	b := Budget{Start: spec.StartTimeout, Run: spec.RunTimeout, Session: spec.SessionTimeout}
+	if b.Start == 0 {
+		b.Start = defStart
+	}
 	if b.Run == 0 {
 		b.Run = defRun
 	}
@@ -243,21 +262,36 @@ func NewBudget(spec Spec, defRun, defSession time.Duration, now time.Time) Budge
 	return b
 }
 
-// Next returns the timeout of the next run started at now: Run, or what is
-// left of the session if less. A passed session deadline wraps ErrTimeout.
-func (b Budget) Next(now time.Time) (time.Duration, error) {
+// For returns the timeout of run (0-based) before the session's deadline:
+// Start for run 0, Run for the others.
+func (b Budget) For(run int) time.Duration {
+	if run == 0 {
+		return b.Start
+	}
+	return b.Run
+}
+
+// Next returns the timeout of run started at now: For(run), or what is left
+// of the session if less. A passed session deadline wraps ErrTimeout.
+func (b Budget) Next(run int, now time.Time) (time.Duration, error) {
 	left := b.deadline.Sub(now)
 	if left <= 0 {
 		return 0, fmt.Errorf("%w: the session timeout %s has passed", ErrTimeout, b.Session)
 	}
-	return min(b.Run, left), nil
+	return min(b.For(run), left), nil
 }
 
-// Explain adds "(session timeout)" to a run's timeout error when the
-// session's deadline, not the run timeout, cut it short.
-func (b Budget) Explain(err error, timeout time.Duration) error {
-	if err != nil && errors.Is(err, ErrTimeout) && timeout < b.Run {
+// Explain says which timeout cut a run short: "(session timeout)" when the
+// session's deadline did, "(start timeout)" for run 0.
+func (b Budget) Explain(err error, run int, timeout time.Duration) error {
+	if err == nil || !errors.Is(err, ErrTimeout) {
+		return err
+	}
+	if timeout < b.For(run) {
 		return fmt.Errorf("%w (session timeout %s)", err, b.Session)
+	}
+	if run == 0 {
+		return fmt.Errorf("%w (start timeout %s: the first run includes the system's start-up)", err, b.Start)
 	}
 	return err
 }

@@ -19,9 +19,11 @@ func newCleanCmd(g *globalOptions, s *streams) *cobra.Command {
 model and config, reprise-session-<pid>-* in the temp folder) on every exit
 path it controls (including Ctrl-C). A process killed with SIGKILL cannot:
 'reprise clean' removes the session folders of this user whose reprise
-process is gone and force-removes the containers with the reprise label
-whose reprise process is gone, and prints their paths and ids. Containers of
-replays still running are kept unless --all.`,
+process is gone, and force-removes the containers with the reprise label
+whose lease is no longer held (missing, unlocked because its owner died, or
+not renewed for 30 s), and prints their paths and ids. Containers of replays
+still running, and those whose lease this process cannot see (another host
+or TMPDIR), are kept unless --all.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			return runClean(c.Context(), g, s, all)

@@ -18,6 +18,7 @@ import (
 	"github.com/reprise-dev/reprise/record"
 	"github.com/reprise-dev/reprise/replay"
 	"github.com/reprise-dev/reprise/runners"
+	"github.com/reprise-dev/reprise/runners/docker"
 	"github.com/reprise-dev/reprise/runners/hwclass"
 	"github.com/reprise-dev/reprise/verdict"
 )
@@ -26,11 +27,14 @@ import (
 type runnerOptions struct {
 	Runner         string
 	Entrypoint     string
+	StartTimeout   time.Duration
 	RunTimeout     time.Duration
 	SessionTimeout time.Duration
 	Memory         string
 	CPUs           float64
 	Pids           int64
+	TmpfsSize      string
+	Offline        bool
 	Env            []string
 	// MaxResponseSize bounds one response of the system (e.g. 4m).
 	MaxResponseSize string
@@ -42,11 +46,14 @@ func (o *runnerOptions) addFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVar(&o.Runner, "runner", "docker", "runner: docker (the pinned image, sandboxed) or process (a local executable, environment not pinned)")
 	f.StringVar(&o.Entrypoint, "entrypoint", "", "executable for --runner process")
-	f.DurationVar(&o.RunTimeout, "run-timeout", 30*time.Second, "timeout of one run")
+	f.DurationVar(&o.StartTimeout, "start-timeout", docker.DefaultStartTimeout, "timeout of the first run, which includes the system's start-up (model load)")
+	f.DurationVar(&o.RunTimeout, "run-timeout", 30*time.Second, "timeout of every later run")
 	f.DurationVar(&o.SessionTimeout, "session-timeout", 30*time.Minute, "timeout of the whole session")
-	f.StringVar(&o.Memory, "memory", "512m", "memory limit of the sandbox (e.g. 512m, 2g)")
+	f.StringVar(&o.Memory, "memory", "2g", "memory limit of the sandbox (e.g. 512m, 2g)")
 	f.Float64Var(&o.CPUs, "cpus", 1, "CPU limit of the sandbox")
-	f.Int64Var(&o.Pids, "pids", 64, "process limit of the sandbox")
+	f.Int64Var(&o.Pids, "pids", docker.DefaultPids, "process limit of the sandbox (threads count)")
+	f.StringVar(&o.TmpfsSize, "tmpfs-size", "256m", "size of the sandbox's writable /tmp (also HOME)")
+	f.BoolVar(&o.Offline, "offline", false, "never pull: an image absent from the engine is an error")
 	f.StringArrayVar(&o.Env, "env", nil, "extra environment for the replayed system, KEY=VALUE (repeatable)")
 	f.StringVar(&o.MaxResponseSize, "max-response-size", "4m", "largest response accepted from the system (e.g. 512k, 4m, 64m); a larger one is a protocol error")
 }
@@ -68,7 +75,7 @@ func (o *runnerOptions) launchOptions(ctx context.Context) (launch.Options, erro
 	}
 	return launch.Options{
 		HostClass: hwclass.Detect(ctx), AllowHardwareMismatch: o.AllowHardwareMismatch,
-		Limits: limits, RunTimeout: o.RunTimeout, SessionTimeout: o.SessionTimeout, Env: env,
+		Limits: limits, StartTimeout: o.StartTimeout, RunTimeout: o.RunTimeout, SessionTimeout: o.SessionTimeout, Env: env,
 		MaxResponseBytes: maxResp,
 	}, nil
 }
@@ -101,7 +108,11 @@ func (o *runnerOptions) limits() (runners.Limits, error) {
 	if o.Pids < 1 || o.Pids > maxPids {
 		return runners.Limits{}, usageErrorf("--pids %d: must be between 1 and %d", o.Pids, maxPids)
 	}
-	return runners.Limits{MemoryBytes: mem, NanoCPUs: int64(math.Round(o.CPUs * 1e9)), Pids: o.Pids}, nil
+	tmpfs, err := parseBytes(o.TmpfsSize)
+	if err != nil {
+		return runners.Limits{}, usageErrorf("--tmpfs-size: %v", err)
+	}
+	return runners.Limits{MemoryBytes: mem, NanoCPUs: int64(math.Round(o.CPUs * 1e9)), Pids: o.Pids, TmpfsBytes: tmpfs}, nil
 }
 
 func (o *runnerOptions) env() (map[string]string, error) {
@@ -138,8 +149,8 @@ func (o *runnerOptions) validate() error {
 	default:
 		return usageErrorf("--runner must be docker or process, got %q", o.Runner)
 	}
-	if o.RunTimeout <= 0 || o.SessionTimeout <= 0 {
-		return usageErrorf("--run-timeout and --session-timeout must be positive")
+	if o.StartTimeout <= 0 || o.RunTimeout <= 0 || o.SessionTimeout <= 0 {
+		return usageErrorf("--start-timeout, --run-timeout and --session-timeout must be positive")
 	}
 	return nil
 }

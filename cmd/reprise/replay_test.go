@@ -262,6 +262,11 @@ func TestReplayEnvironmentFailures(t *testing.T) {
 		if r.code != 5 || !strings.Contains(r.err, "127.0.0.1:1/reprise/absent") || !strings.Contains(r.err, "image unavailable") {
 			t.Fatalf("exit %d, stderr %s", r.code, r.err)
 		}
+		// --offline never pulls: the error says so (issue 8, item 24).
+		r = cli(t, "", "--store", st, "replay", p2, "--offline", "--out", filepath.Join(tmp, "offline"))
+		if r.code != 5 || !strings.Contains(r.err, "127.0.0.1:1/reprise/absent") || !strings.Contains(r.err, "--offline") {
+			t.Fatalf("--offline: exit %d, stderr %s", r.code, r.err)
+		}
 	})
 	t.Run("no engine", func(t *testing.T) {
 		t.Setenv("DOCKER_HOST", "tcp://127.0.0.1:1")
@@ -399,6 +404,8 @@ func TestReplayUsageErrors(t *testing.T) {
 		{[]string{"replay", "x.json", "--cpus", "-1"}, "--cpus"},
 		{[]string{"replay", "x.json", "--pids", "9999999999"}, "--pids 9999999999: must be between 1 and 4194304"},
 		{[]string{"replay", "x.json", "--pids", "0"}, "--pids 0: must be between 1"},
+		{[]string{"replay", "x.json", "--start-timeout", "0s"}, "--start-timeout"},
+		{[]string{"replay", "x.json", "--tmpfs-size", "lots"}, "--tmpfs-size"},
 		{[]string{"replay", "x.json", "--env", "NOEQUALS"}, "KEY=VALUE"},
 		{[]string{"replay", "x.json", "--env", "REPRISE_MODEL=/etc/passwd"}, "--env REPRISE_MODEL: reserved"},
 		{[]string{"replay", "x.json", "--env", "REPRISE_CONFIG=x"}, "--env REPRISE_CONFIG: reserved"},

@@ -19,7 +19,7 @@ func newRunner(ctx context.Context, o *runnerOptions, log *slog.Logger) (replay.
 	if o.Runner == "process" {
 		return &process.Runner{Entrypoint: o.Entrypoint}, nil
 	}
-	r, err := docker.New(ctx, docker.Options{Logger: log})
+	r, err := docker.New(ctx, docker.Options{Logger: log, Offline: o.Offline})
 	if err != nil {
 		return nil, err // not a typed nil
 	}

@@ -7,26 +7,49 @@
 // digest and verified (the pulled image's repo digests are parsed and compared
 // with the pinned one). A tag alone is refused (runners.ErrNotPinned).
 //
+// With Options.Offline nothing is pulled: an absent image is
+// runners.ErrImageUnavailable. Info.Source says where the image came from.
+//
 // Sandbox: one container per session, no network, read-only root filesystem,
-// a size-limited noexec /tmp tmpfs, all capabilities dropped,
-// no-new-privileges, user 65534:65534, memory (swap off), CPU and pids
-// limits, the model and config bind-mounted read-only. Every container has
-// the label "reprise" (and the pid and host of the reprise process that made
-// it) and is force-removed on every exit path: Close, a failed Start, a
-// cancelled context (Ctrl-C). RemoveLeftovers removes those a killed process
-// left behind, without touching the containers of live replays.
+// a size-limited (Limits.TmpfsBytes, default 256 MiB) noexec, nosuid, nodev
+// /tmp tmpfs and HOME=/tmp (so caches such as HF_HOME or torch's land there),
+// all capabilities dropped, no-new-privileges, user 65534:65534, memory (swap
+// off), CPU and pids limits, the model and config bind-mounted read-only.
+// Nothing else is writable: every VOLUME of the image gets an empty
+// read-only tmpfs (never an anonymous volume), and the container logs
+// nothing (log driver "none": reprise reads stdout and stderr through the
+// attach stream and keeps a bounded stderr tail, so the daemon stores
+// nothing an untrusted system prints).
+//
+// Every container has a random name "reprise-<hex>", the label "reprise",
+// the pid and host of the reprise process that made it and a lease (see
+// Lease), and is force-removed on every exit path: Close, a failed Start, a
+// cancelled context (Ctrl-C) even in the middle of creating it.
+// RemoveLeftovers removes those a killed process left behind (their lease is
+// stale), without touching the containers of live replays.
+//
+// When a container dies by a limit the error names the limit, its value and
+// the flag that raises it: the OOM killer (memory) or, from the stderr
+// tail, threads that could not be created (pids).
 package docker
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"path"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -44,13 +67,21 @@ import (
 
 // Defaults of the sandbox and timeouts.
 const (
-	DefaultMemory         = 512 << 20
+	// DefaultMemory and DefaultPids fit a Python/ML image (torch starts
+	// a thread per core, and threads count against the pids limit).
+	DefaultMemory         = 2 << 30
 	DefaultNanoCPUs       = 1e9
-	DefaultPids           = 64
+	DefaultPids           = 4096
+	DefaultTmpfs          = 256 << 20
+	DefaultStartTimeout   = 10 * time.Minute
 	DefaultRunTimeout     = 30 * time.Second
 	DefaultSessionTimeout = 30 * time.Minute
 	SandboxUser           = "65534:65534"
+	SandboxHome           = "/tmp"
 	removeTimeout         = 30 * time.Second
+	createTimeout         = time.Minute
+	// volumeTmpfs is the size of the read-only tmpfs over an image VOLUME.
+	volumeTmpfs = 4096
 )
 
 // Options configure a Runner.
@@ -59,20 +90,24 @@ type Options struct {
 	// (DOCKER_HOST…) with API version negotiation.
 	Client *client.Client
 	Logger *slog.Logger
+	// Offline forbids pulling: an image absent from the engine is
+	// runners.ErrImageUnavailable, and no registry is contacted.
+	Offline bool
 }
 
 // Runner starts sandboxed sessions on a Docker engine.
 type Runner struct {
-	cli    *client.Client
-	owned  bool
-	log    *slog.Logger
-	engine string
+	cli     *client.Client
+	owned   bool
+	log     *slog.Logger
+	engine  string
+	offline bool
 }
 
 // New connects to the engine and pings it. An unreachable engine wraps
 // runners.ErrEngine.
 func New(ctx context.Context, opts Options) (*Runner, error) {
-	r := &Runner{cli: opts.Client, log: opts.Logger}
+	r := &Runner{cli: opts.Client, log: opts.Logger, offline: opts.Offline}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
 	}
@@ -87,6 +122,9 @@ func New(ctx context.Context, opts Options) (*Runner, error) {
 	defer cancel()
 	if _, err := r.cli.Ping(pctx, client.PingOptions{NegotiateAPIVersion: true}); err != nil {
 		r.Close()
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		return nil, fmt.Errorf("%w: %v", runners.ErrEngine, err)
 	}
 	if v, err := r.cli.ServerVersion(pctx, client.ServerVersionOptions{}); err == nil {
@@ -113,10 +151,31 @@ func (r *Runner) Close() error {
 type resolved struct {
 	id, repoDigest string
 	pulled         bool
+	source         string   // "local" or "pulled from HOST"
+	volumes        []string // the image's VOLUME paths
 }
 
-// Resolve finds the pinned image locally or pulls it by digest, and verifies it.
-func (r *Runner) Resolve(ctx context.Context, img system.ImageRef) (resolved, error) {
+// volumes returns the sorted VOLUME paths of an image.
+func volumes(insp client.ImageInspectResult) []string {
+	if insp.Config == nil {
+		return nil
+	}
+	var vs []string
+	for v := range insp.Config.Volumes {
+		vs = append(vs, v)
+	}
+	slices.Sort(vs)
+	return vs
+}
+
+// Resolve finds the pinned image locally or pulls it by digest (unless
+// offline), and verifies it.
+func (r *Runner) Resolve(ctx context.Context, img system.ImageRef) (res resolved, err error) {
+	defer func() {
+		if err != nil && ctx.Err() != nil {
+			err = ctx.Err()
+		}
+	}()
 	if img.IsZero() {
 		return resolved{}, fmt.Errorf("image: %w", system.ErrNotPinned)
 	}
@@ -132,7 +191,7 @@ func (r *Runner) Resolve(ctx context.Context, img system.ImageRef) (resolved, er
 		if insp.ID != d.String() {
 			return resolved{}, fmt.Errorf("%w: %s resolved to image %s", runners.ErrImageMismatch, d, insp.ID)
 		}
-		return resolved{id: insp.ID}, nil
+		return resolved{id: insp.ID, source: "local", volumes: volumes(insp)}, nil
 	}
 	ref := img.String()
 	named, err := reference.ParseNormalizedNamed(ref)
@@ -149,15 +208,18 @@ func (r *Runner) Resolve(ctx context.Context, img system.ImageRef) (resolved, er
 	} else if !errors.Is(err, errNoLocal) {
 		return resolved{}, err
 	}
+	if r.offline {
+		return resolved{}, fmt.Errorf("%w: %s is not present on this engine, and offline mode (--offline) does not pull", runners.ErrImageUnavailable, pinned)
+	}
 	r.log.Info("pulling image by digest", "image", pinned)
 	if err := r.pull(ctx, pinned); err != nil {
 		return resolved{}, err
 	}
-	res, err := r.matchLocal(ctx, pinned, canon)
+	res, err = r.matchLocal(ctx, pinned, canon)
 	if errors.Is(err, errNoLocal) {
 		return resolved{}, fmt.Errorf("%w: pulled %s but no local image has that repo digest", runners.ErrImageMismatch, pinned)
 	}
-	res.pulled = true
+	res.pulled, res.source = true, "pulled from "+reference.Domain(canon)
 	return res, err
 }
 
@@ -180,7 +242,7 @@ func (r *Runner) matchLocal(ctx context.Context, pinned string, want reference.C
 		}
 		c, ok := n.(reference.Canonical)
 		if ok && c.Name() == want.Name() && c.Digest() == want.Digest() {
-			return resolved{id: insp.ID, repoDigest: rd}, nil
+			return resolved{id: insp.ID, repoDigest: rd, source: "local", volumes: volumes(insp)}, nil
 		}
 	}
 	return resolved{}, errNoLocal
@@ -210,8 +272,14 @@ func (r *Runner) pull(ctx context.Context, pinned string) error {
 }
 
 // Start resolves the image, creates the sandboxed container, attaches to its
-// stdio and starts it.
+// stdio and starts it. A cancelled ctx returns ctx.Err() (context.Canceled
+// for Ctrl-C) and leaves no container behind, whatever step it interrupts.
 func (r *Runner) Start(ctx context.Context, spec runners.Spec) (_ runners.Session, err error) {
+	defer func() {
+		if err != nil && ctx.Err() != nil {
+			err = ctx.Err()
+		}
+	}()
 	if spec.Codec == nil || spec.Codec.Transport() != runners.Stdio {
 		return nil, fmt.Errorf("%w: the docker runner carries stdio protocols only", runners.ErrUnsupported)
 	}
@@ -219,21 +287,21 @@ func (r *Runner) Start(ctx context.Context, spec runners.Spec) (_ runners.Sessio
 	if err != nil {
 		return nil, err
 	}
-	lim := spec.Limits
-	if lim.MemoryBytes == 0 {
-		lim.MemoryBytes = DefaultMemory
+	lim := withDefaults(spec.Limits)
+	name, err := containerName()
+	if err != nil {
+		return nil, err
 	}
-	if lim.NanoCPUs == 0 {
-		lim.NanoCPUs = DefaultNanoCPUs
+	lease, err := newLease(name)
+	if err != nil {
+		return nil, err
 	}
-	if lim.Pids == 0 {
-		lim.Pids = DefaultPids
-	}
-	labels := map[string]string{runners.Label: "1", LabelPID: strconv.Itoa(os.Getpid()), LabelHost: hostname()}
+	labels := map[string]string{runners.Label: "1", LabelPID: strconv.Itoa(os.Getpid()), LabelHost: hostname(),
+		LabelLease: lease.label()}
 	for k, v := range spec.Labels {
 		labels[k] = v
 	}
-	var env []string
+	env := []string{"HOME=" + SandboxHome}
 	var mounts []mount.Mount
 	if spec.ModelPath != "" {
 		env = append(env, runners.ModelEnv+"="+runners.ContainerModelPath)
@@ -243,51 +311,122 @@ func (r *Runner) Start(ctx context.Context, spec runners.Spec) (_ runners.Sessio
 		env = append(env, runners.ConfigEnv+"="+runners.ContainerConfigPath)
 		mounts = append(mounts, mount.Mount{Type: mount.TypeBind, Source: spec.ConfigPath, Target: runners.ContainerConfigPath, ReadOnly: true})
 	}
+	mounts = append(mounts, volumeMounts(img.volumes, mounts)...)
 	for k, v := range spec.Env {
 		env = append(env, k+"="+v)
 	}
-	created, err := r.cli.ContainerCreate(ctx, client.ContainerCreateOptions{
-		Config:     containerConfig(img.id, env, labels),
-		HostConfig: hostConfig(spec, lim, mounts),
-	})
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		return nil, fmt.Errorf("%w: create container from %s: %v", runners.ErrEngine, img.id, err)
-	}
-	s := &session{r: r, id: created.ID, spec: spec, info: runners.Info{
+	s := &session{r: r, name: name, spec: spec, lim: lim, lease: lease, stderr: &runners.Tail{Max: 4096}, info: runners.Info{
 		Runner: "docker", Pinned: true, ImageID: img.id, RepoDigest: img.repoDigest,
-		ContainerID: created.ID, Engine: r.engine, Pulled: img.pulled,
+		Engine: r.engine, Pulled: img.pulled, Source: img.source,
 	}}
 	defer func() {
 		if err != nil {
 			s.Close(context.WithoutCancel(ctx))
 		}
 	}()
+	// The create is not cancelled with ctx: a create aborted on the client's
+	// side may still complete in the engine, after a remove could find it.
+	// ctx is checked once it returns.
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), createTimeout)
+	created, err := r.cli.ContainerCreate(cctx, client.ContainerCreateOptions{
+		Name:       name,
+		Config:     containerConfig(img.id, env, labels),
+		HostConfig: hostConfig(spec, lim, mounts),
+	})
+	cancel()
+	if err != nil {
+		return nil, r.engineError(ctx, spec, "create container from "+img.id, err)
+	}
+	s.id, s.info.ContainerID = created.ID, created.ID
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	att, err := r.cli.ContainerAttach(ctx, created.ID, client.ContainerAttachOptions{Stream: true, Stdin: true, Stdout: true, Stderr: true})
 	if err != nil {
 		return nil, fmt.Errorf("%w: attach %s: %v", runners.ErrEngine, short(created.ID), err)
 	}
 	s.att = &att.HijackedResponse
 	if _, err := r.cli.ContainerStart(ctx, created.ID, client.ContainerStartOptions{}); err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		return nil, fmt.Errorf("%w: start container %s: %v", runners.ErrEngine, short(created.ID), err)
+		return nil, r.engineError(ctx, spec, "start container "+short(created.ID), err)
+	}
+	s.started = time.Now()
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	pr, pw := io.Pipe()
-	s.stderr = &runners.Tail{Max: 4096}
 	go func() {
-		_, err := stdcopy.StdCopy(pw, s.stderr, att.Reader)
+		_, err := stdcopy.StdCopy(pw, io.MultiWriter(s.stderr, &s.threads), att.Reader)
 		pw.CloseWithError(err)
 	}()
 	s.conn = jsonl.NewLimited(spec.Codec, att.Conn, pr, spec.MaxResponseBytes)
 	s.conn.OnEOF = s.exitDetail
-	s.budget = runners.NewBudget(spec, DefaultRunTimeout, DefaultSessionTimeout, time.Now())
-	r.log.Info("container started", "id", short(created.ID), "image", img.id)
+	s.budget = runners.NewBudget(spec, DefaultStartTimeout, DefaultRunTimeout, DefaultSessionTimeout, s.started)
+	r.log.Info("container started", "id", short(created.ID), "name", name, "image", img.id)
 	return s, nil
 }
+
+// withDefaults fills the zero limits with the defaults.
+func withDefaults(lim runners.Limits) runners.Limits {
+	if lim.MemoryBytes == 0 {
+		lim.MemoryBytes = DefaultMemory
+	}
+	if lim.NanoCPUs == 0 {
+		lim.NanoCPUs = DefaultNanoCPUs
+	}
+	if lim.Pids == 0 {
+		lim.Pids = DefaultPids
+	}
+	if lim.TmpfsBytes == 0 {
+		lim.TmpfsBytes = DefaultTmpfs
+	}
+	return lim
+}
+
+// containerName is a random name, known before the create, so that a
+// container whose create response was lost can still be found and removed.
+func containerName() (string, error) {
+	b := make([]byte, 12)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return "reprise-" + hex.EncodeToString(b), nil
+}
+
+// engineError explains a failed create or start. The GPUs of a gpu/nvidia
+// class that the engine cannot provide wrap runners.ErrUnsupported and say
+// what is missing; other failures wrap runners.ErrEngine.
+func (r *Runner) engineError(ctx context.Context, spec runners.Spec, what string, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	msg := err.Error()
+	if isNVIDIA(spec.HardwareClass) && (strings.Contains(msg, "device driver") || strings.Contains(strings.ToLower(msg), "nvidia")) {
+		return fmt.Errorf("%w: the hardware class %s requests NVIDIA GPUs, and this engine cannot provide them (%s; engine runtimes: %s): install the NVIDIA Container Toolkit on a GPU host, or replay on a host of that class",
+			runners.ErrUnsupported, spec.HardwareClass, msg, r.runtimes(context.WithoutCancel(ctx)))
+	}
+	return fmt.Errorf("%w: %s: %v", runners.ErrEngine, what, err)
+}
+
+// runtimes lists the engine's container runtimes (docker info Runtimes).
+func (r *Runner) runtimes(ctx context.Context) string {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	info, err := r.cli.Info(ctx, client.InfoOptions{})
+	if err != nil {
+		return "unknown"
+	}
+	var names []string
+	for n := range info.Info.Runtimes {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	if !slices.Contains(names, "nvidia") {
+		names = append(names, "no nvidia")
+	}
+	return strings.Join(names, ", ")
+}
+
+func isNVIDIA(class string) bool { return strings.HasPrefix(class, "gpu/nvidia/") }
 
 // containerConfig is the container's config: the sandbox user, stdio
 // attached for the jsonl-stdio protocol, no network.
@@ -299,23 +438,42 @@ func containerConfig(image string, env []string, labels map[string]string) *cont
 	}
 }
 
-// hostConfig is the sandbox: no network, read-only root, a small noexec
-// /tmp, no capabilities, no-new-privileges, resource limits, read-only
-// mounts, and the GPUs for a gpu/nvidia hardware class.
+// volumeMounts covers each VOLUME of the image with an empty read-only
+// tmpfs, so the engine creates no anonymous (writable, unbounded) volume.
+// /tmp and the targets of taken are left alone (already mounted).
+func volumeMounts(vols []string, taken []mount.Mount) []mount.Mount {
+	var ms []mount.Mount
+	for _, v := range vols {
+		v = path.Clean(v)
+		if v == "/tmp" || slices.ContainsFunc(taken, func(m mount.Mount) bool { return m.Target == v }) {
+			continue
+		}
+		ms = append(ms, mount.Mount{Type: mount.TypeTmpfs, Target: v, ReadOnly: true,
+			TmpfsOptions: &mount.TmpfsOptions{SizeBytes: volumeTmpfs, Mode: 0o555}})
+	}
+	return ms
+}
+
+// hostConfig is the sandbox: no network, read-only root, a size-limited
+// noexec /tmp, no capabilities, no-new-privileges, resource limits,
+// read-only mounts, no logs kept by the daemon, and the GPUs for a
+// gpu/nvidia hardware class.
 func hostConfig(spec runners.Spec, lim runners.Limits, mounts []mount.Mount) *container.HostConfig {
 	pids := lim.Pids
 	hc := &container.HostConfig{
 		NetworkMode:    "none",
 		ReadonlyRootfs: true,
-		Tmpfs:          map[string]string{"/tmp": "rw,noexec,nosuid,nodev,size=64m"},
+		Tmpfs:          map[string]string{"/tmp": "rw,noexec,nosuid,nodev,size=" + strconv.FormatInt(lim.TmpfsBytes, 10)},
 		CapDrop:        []string{"ALL"},
 		SecurityOpt:    []string{"no-new-privileges"},
 		Mounts:         mounts,
+		// reprise reads stdio through the attach stream; the daemon keeps nothing.
+		LogConfig: container.LogConfig{Type: "none"},
 		Resources: container.Resources{
 			Memory: lim.MemoryBytes, MemorySwap: lim.MemoryBytes, NanoCPUs: lim.NanoCPUs, PidsLimit: &pids,
 		},
 	}
-	if strings.HasPrefix(spec.HardwareClass, "gpu/nvidia/") {
+	if isNVIDIA(spec.HardwareClass) {
 		hc.Resources.DeviceRequests = []container.DeviceRequest{{Driver: "nvidia", Count: -1, Capabilities: [][]string{{"gpu"}}}}
 	}
 	return hc
@@ -323,12 +481,16 @@ func hostConfig(spec runners.Spec, lim runners.Limits, mounts []mount.Mount) *co
 
 type session struct {
 	r        *Runner
-	id       string
+	id, name string
 	spec     runners.Spec
+	lim      runners.Limits
+	lease    *Lease
 	info     runners.Info
+	started  time.Time
 	att      *client.HijackedResponse
 	conn     *jsonl.Conn
 	stderr   *runners.Tail
+	threads  watcher // threadFailures seen on stderr
 	budget   runners.Budget
 	once     sync.Once
 	closeErr error
@@ -345,47 +507,127 @@ func (s *session) Finish(ctx context.Context) error {
 func (s *session) Info() runners.Info { return s.info }
 
 func (s *session) Run(ctx context.Context, req runners.Request) (runners.Response, error) {
-	timeout, err := s.budget.Next(time.Now())
+	run := s.conn.Runs()
+	timeout, err := s.budget.Next(run, time.Now())
 	if err != nil {
-		return runners.Response{}, &runners.RunError{Run: s.conn.Runs(), Err: err}
+		return runners.Response{}, &runners.RunError{Run: run, Err: err}
 	}
 	resp, err := s.conn.Do(ctx, req, timeout)
-	return resp, s.budget.Explain(err, timeout)
+	if err == nil && run == 0 {
+		s.info.Startup = time.Since(s.started)
+	}
+	if errors.Is(err, runners.ErrTimeout) {
+		// A system killed by a limit may leave a hang behind (a child killed
+		// by the OOM killer): say so rather than "timed out".
+		if st := s.state(); st != nil && st.OOMKilled {
+			return resp, &runners.RunError{Run: run, Err: fmt.Errorf("%w: %s (then no answer within %s)", runners.ErrCrashed, s.oomMessage(), timeout)}
+		}
+		if hint := s.pidsHint(); hint != "" {
+			return resp, fmt.Errorf("%w (%s)", s.budget.Explain(err, run, timeout), hint)
+		}
+	}
+	return resp, s.budget.Explain(err, run, timeout)
 }
 
-// exitDetail explains why the container's output ended.
-func (s *session) exitDetail() error {
+func (s *session) state() *container.State {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	var detail string
-	for range 20 { // the state may lag the closed stream briefly
-		insp, err := s.r.cli.ContainerInspect(ctx, s.id, client.ContainerInspectOptions{})
-		if err != nil {
+	insp, err := s.r.cli.ContainerInspect(ctx, s.id, client.ContainerInspectOptions{})
+	if err != nil {
+		return nil
+	}
+	return insp.Container.State
+}
+
+func (s *session) oomMessage() string {
+	return fmt.Sprintf("out of memory: the sandbox memory limit %s was reached (raise it with --memory)", formatBytes(s.lim.MemoryBytes))
+}
+
+// threadFailures are what runtimes print when they cannot create a thread
+// (torch's libgomp, CPython, glibc, Go): with the pids limit reached,
+// clone fails with EAGAIN.
+var threadFailures = []string{
+	"Thread creation failed", "Resource temporarily unavailable", "can't start new thread",
+	"failed to create new OS thread", "pthread_create failed",
+}
+
+// pidsHint points at --pids when stderr said threads could not be created
+// (the engine does not report a pids limit reached).
+func (s *session) pidsHint() string {
+	if !s.threads.seen.Load() {
+		return ""
+	}
+	return fmt.Sprintf("the process limit --pids %d may be too low: threads count against it (raise it with --pids)", s.lim.Pids)
+}
+
+// watcher looks for threadFailures in everything written to it (not only
+// in the tail kept: a Go runtime prints its goroutines after the message).
+type watcher struct {
+	mu   sync.Mutex
+	last []byte // the end of the previous write, for a message split across writes
+	seen atomic.Bool
+}
+
+func (w *watcher) Write(p []byte) (int, error) {
+	if w.seen.Load() {
+		return len(p), nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	buf := append(w.last, p...)
+	for _, f := range threadFailures {
+		if bytes.Contains(buf, []byte(f)) {
+			w.seen.Store(true)
 			break
 		}
-		if st := insp.Container.State; st != nil && !st.Running {
-			detail = fmt.Sprintf("container %s exited with status %d", short(s.id), st.ExitCode)
+	}
+	w.last = append(w.last[:0], buf[max(0, len(buf)-64):]...)
+	return len(p), nil
+}
+
+func formatBytes(n int64) string {
+	switch {
+	case n%(1<<30) == 0:
+		return fmt.Sprintf("%d GiB", n>>30)
+	case n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// exitDetail explains why the container's output ended: its exit status,
+// the limit that killed it, and the stderr tail.
+func (s *session) exitDetail() error {
+	var parts []string
+	for range 20 { // the state may lag the closed stream briefly
+		st := s.state()
+		if st == nil {
+			break
+		}
+		if !st.Running {
+			parts = append(parts, fmt.Sprintf("container %s exited with status %d", short(s.id), st.ExitCode))
 			if st.OOMKilled {
-				detail += " (out of memory)"
+				parts = append(parts, s.oomMessage())
 			}
 			break
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	if tail := strings.TrimSpace(s.stderr.String()); tail != "" {
-		if detail != "" {
-			detail += "; "
-		}
-		detail += "stderr: " + tail
+	if hint := s.pidsHint(); hint != "" {
+		parts = append(parts, hint)
 	}
-	if detail == "" {
+	if tail := strings.TrimSpace(s.stderr.String()); tail != "" {
+		parts = append(parts, "stderr: "+tail)
+	}
+	if len(parts) == 0 {
 		return nil
 	}
-	return errors.New(detail)
+	return errors.New(strings.Join(parts, "; "))
 }
 
-// Close removes the container (force, with volumes), even when ctx is
-// cancelled. It is safe to call more than once.
+// Close removes the container (force, with volumes) and its lease, even
+// when ctx is cancelled; a container whose create was interrupted is found
+// by its name. It is safe to call more than once.
 func (s *session) Close(ctx context.Context) error {
 	s.once.Do(func() {
 		if s.att != nil {
@@ -393,11 +635,16 @@ func (s *session) Close(ctx context.Context) error {
 		}
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), removeTimeout)
 		defer cancel()
-		_, err := s.r.cli.ContainerRemove(rctx, s.id, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
-		if err != nil && !cerrdefs.IsNotFound(err) {
-			s.closeErr = fmt.Errorf("remove container %s: %w", short(s.id), err)
+		ref := s.id
+		if ref == "" {
+			ref = s.name
 		}
-		s.r.log.Info("container removed", "id", short(s.id))
+		_, err := s.r.cli.ContainerRemove(rctx, ref, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
+		if err != nil && !cerrdefs.IsNotFound(err) {
+			s.closeErr = fmt.Errorf("remove container %s: %w", short(ref), err)
+		}
+		s.lease.Release()
+		s.r.log.Info("container removed", "id", short(ref))
 	})
 	return s.closeErr
 }
@@ -416,25 +663,47 @@ func hostname() string {
 
 // Container is a container with the reprise label.
 type Container struct {
-	ID   string
-	PID  int    // the reprise process that created it (0 if unknown)
-	Host string // the host that process ran on
-	// Orphaned: its owner is not a live process on this host.
+	ID    string
+	PID   int    // the reprise process that created it (0 if unknown)
+	Host  string // the host that process ran on
+	lease string // the lease file, if this process can see it
+	// Orphaned: its owner no longer renews its lease (see Lease). A
+	// container without a lease (made by an older reprise) is orphaned when
+	// it has no pid, or its pid is not a live process on this host.
 	Orphaned bool
 }
 
 // Containers lists the containers with the reprise label.
 func Containers(ctx context.Context, cli *client.Client) ([]Container, error) {
-	list, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: make(client.Filters).Add("label", runners.Label)})
+	return containers(ctx, cli, nil)
+}
+
+// containers lists the containers with the reprise label and the extra
+// labels ("key=value") given.
+func containers(ctx context.Context, cli *client.Client, extra []string) ([]Container, error) {
+	f := make(client.Filters).Add("label", runners.Label)
+	for _, l := range extra {
+		f = f.Add("label", l)
+	}
+	list, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
 	if err != nil {
 		return nil, fmt.Errorf("%w: list containers: %v", runners.ErrEngine, err)
 	}
-	host := hostname()
+	host, now := hostname(), time.Now()
 	var out []Container
 	for _, c := range list.Items {
 		pid, _ := strconv.Atoi(c.Labels[LabelPID])
 		ct := Container{ID: c.ID, PID: pid, Host: c.Labels[LabelHost]}
-		ct.Orphaned = pid <= 0 || (ct.Host == host && !alive(pid))
+		if l, ok := c.Labels[LabelLease]; ok {
+			visible, stale := leaseState(l, now)
+			ct.Orphaned = stale
+			if visible {
+				_, name, _ := strings.Cut(l, "/")
+				ct.lease = filepath.Join(LeaseDir(), name)
+			}
+		} else {
+			ct.Orphaned = pid <= 0 || (ct.Host == host && !alive(pid))
+		}
 		out = append(out, ct)
 	}
 	return out, nil
@@ -461,11 +730,15 @@ func OwnedBy(ctx context.Context, cli *client.Client, pid int) ([]string, error)
 	return ids, nil
 }
 
-// RemoveLeftovers force-removes the reprise containers whose owning process
-// is gone (all of them with all = true, which also stops running replays) and
-// returns their ids.
+// RemoveLeftovers force-removes the reprise containers whose owner is gone
+// (their lease is stale; all of them with all = true, which also stops
+// running replays) and returns their ids.
 func RemoveLeftovers(ctx context.Context, cli *client.Client, all bool) ([]string, error) {
-	cs, err := Containers(ctx, cli)
+	return removeLeftovers(ctx, cli, all, nil)
+}
+
+func removeLeftovers(ctx context.Context, cli *client.Client, all bool, extra []string) ([]string, error) {
+	cs, err := containers(ctx, cli, extra)
 	if err != nil {
 		return nil, err
 	}
@@ -476,6 +749,9 @@ func RemoveLeftovers(ctx context.Context, cli *client.Client, all bool) ([]strin
 		}
 		if err := Remove(ctx, cli, c.ID); err != nil {
 			return ids, err
+		}
+		if c.lease != "" && c.Orphaned {
+			os.Remove(c.lease) // its owner is gone
 		}
 		ids = append(ids, c.ID)
 	}

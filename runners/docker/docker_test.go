@@ -238,7 +238,7 @@ func TestPullByDigest(t *testing.T) {
 	}
 	defer func() { s.Close(ctx); noLeftovers(t, cli) }()
 	info := s.Info()
-	if !info.Pulled || info.RepoDigest != pinned || info.ImageID != img.ID {
+	if !info.Pulled || info.RepoDigest != pinned || info.ImageID != img.ID || info.Source != "pulled from "+host {
 		t.Fatalf("info %+v, want pulled %s as %s", info, pinned, img.ID)
 	}
 	if _, err := s.Run(ctx, runners.Request{Input: input}); err != nil {

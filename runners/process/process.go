@@ -34,6 +34,7 @@ import (
 
 // Defaults of the timeouts.
 const (
+	DefaultStartTimeout   = 10 * time.Minute
 	DefaultRunTimeout     = 30 * time.Second
 	DefaultSessionTimeout = 30 * time.Minute
 )
@@ -79,9 +80,10 @@ func (r *Runner) Start(ctx context.Context, spec runners.Spec) (runners.Session,
 		return nil, err
 	}
 	cmd.Stdout = stdoutW
-	s := &session{cmd: cmd, home: home, stdout: stdout, stderr: &runners.Tail{Max: 4096}, spec: spec, budget: runners.NewBudget(spec, DefaultRunTimeout, DefaultSessionTimeout, time.Now()), done: make(chan struct{})}
+	s := &session{cmd: cmd, home: home, stdout: stdout, stderr: &runners.Tail{Max: 4096}, spec: spec, budget: runners.NewBudget(spec, DefaultStartTimeout, DefaultRunTimeout, DefaultSessionTimeout, time.Now()), done: make(chan struct{})}
 	cmd.Stderr = s.stderr
 	err = cmd.Start()
+	s.started = time.Now()
 	stdoutW.Close() // the child holds its own copy
 	if err != nil {
 		stdout.Close()
@@ -104,6 +106,7 @@ type session struct {
 	spec    runners.Spec
 	info    runners.Info
 	budget  runners.Budget
+	started time.Time
 	done    chan struct{}
 	waitErr error
 	once    sync.Once
@@ -143,12 +146,16 @@ func (s *session) Finish(ctx context.Context) error {
 func (s *session) Info() runners.Info { return s.info }
 
 func (s *session) Run(ctx context.Context, req runners.Request) (runners.Response, error) {
-	timeout, err := s.budget.Next(time.Now())
+	run := s.conn.Runs()
+	timeout, err := s.budget.Next(run, time.Now())
 	if err != nil {
-		return runners.Response{}, &runners.RunError{Run: s.conn.Runs(), Err: err}
+		return runners.Response{}, &runners.RunError{Run: run, Err: err}
 	}
 	resp, err := s.conn.Do(ctx, req, timeout)
-	return resp, s.budget.Explain(err, timeout)
+	if err == nil && run == 0 {
+		s.info.Startup = time.Since(s.started)
+	}
+	return resp, s.budget.Explain(err, run, timeout)
 }
 
 func (s *session) exitDetail() error {
