@@ -166,7 +166,7 @@ func TestReplayNoisyKernelsReproduceBehaviorally(t *testing.T) {
 	if ev, _ := m["env_vars"].(map[string]any); ev["REPRISE_FIXTURE_NOISE"] != "1e-9" || ev["REPRISE_FIXTURE_NOISE_SEED"] != "1" {
 		t.Fatalf("capture did not record its --env: %v", m)
 	}
-	if lim, _ := m["limits"].(map[string]any); lim["pids"] != 64.0 || lim["memory_bytes"] != float64(512<<20) || lim["nano_cpus"] != 1e9 {
+	if lim, _ := m["limits"].(map[string]any); lim["pids"] != 4096.0 || lim["memory_bytes"] != float64(2<<30) || lim["nano_cpus"] != 1e9 {
 		t.Fatalf("capture did not record its limits: %v", m)
 	}
 	r := cli(t, "", "--store", st, "replay", rec, "-n", "200", "--replay-seed", "7", "--out", outDir,

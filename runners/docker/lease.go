@@ -43,7 +43,7 @@ func LeaseDir() string { return filepath.Join(os.TempDir(), "reprise-leases") }
 
 var dirIDOnce struct {
 	sync.Mutex
-	id string
+	id, dir string // the id is cached for dir (TMPDIR may change)
 }
 
 // leaseDirID returns the id of the lease directory, creating both (the
@@ -51,10 +51,13 @@ var dirIDOnce struct {
 func leaseDirID() (string, error) {
 	dirIDOnce.Lock()
 	defer dirIDOnce.Unlock()
-	if dirIDOnce.id != "" {
-		return dirIDOnce.id, nil
-	}
 	dir := LeaseDir()
+	if dirIDOnce.id != "" && dirIDOnce.dir == dir {
+		if _, err := os.Stat(dir); err == nil {
+			return dirIDOnce.id, nil
+		}
+	}
+	dirIDOnce.id, dirIDOnce.dir = "", dir
 	if err := os.Mkdir(dir, 0o1777); err == nil {
 		os.Chmod(dir, 0o1777) // the umask cut the mode
 	} else if !errors.Is(err, fs.ErrExist) {
