@@ -89,6 +89,9 @@ func Build(ctx context.Context, st Store, p Parts) (*record.Record, error) {
 	if p.Image.IsZero() {
 		return nil, fmt.Errorf("%w: the image is required", ErrUsage)
 	}
+	if err := check(p); err != nil {
+		return nil, err
+	}
 	rec := &record.Record{Schema: record.Schema, Timestamp: p.Timestamp, Params: p.Params}
 	var err error
 	inMT := p.Input.MediaType
@@ -143,6 +146,70 @@ func Build(ctx context.Context, st Store, p Parts) (*record.Record, error) {
 		rec.RequestID = "req_" + digest.FromBytes([]byte(rec.Input.Digest.String() + rec.Timestamp.Format(time.RFC3339Nano))).Hex()[:16]
 	}
 	return rec, nil
+}
+
+// check finds what is wrong with the parts before anything is stored, so
+// invalid parts leave no blobs behind: every file must be a regular file,
+// and a preview of the record (placeholder digests and output) must
+// validate (request id, hardware class, params, protocol, names).
+func check(p Parts) error {
+	files := []struct{ what, path string }{{"input", p.Input.Path}, {"model", p.Model.Path}, {"config", p.Config.Path}}
+	for name, c := range p.Components {
+		if c.Digest.IsZero() {
+			files = append(files, struct{ what, path string }{"component " + name, c.File})
+		}
+	}
+	if p.EvalSuite.Digest.IsZero() && p.EvalSuite.File != "" {
+		files = append(files, struct{ what, path string }{"eval suite", p.EvalSuite.File})
+	}
+	for _, f := range files {
+		if f.path == "" {
+			return fmt.Errorf("%w: %s: a file is required", ErrUsage, f.what)
+		}
+		if f.path == "-" {
+			continue
+		}
+		fi, err := os.Stat(f.path)
+		if err != nil {
+			return fmt.Errorf("%w: %s: %v", ErrUsage, f.what, err)
+		}
+		if !fi.Mode().IsRegular() {
+			return fmt.Errorf("%w: %s: %s is not a regular file", ErrUsage, f.what, f.path)
+		}
+	}
+	placeholder := digest.FromBytes(nil)
+	mt := p.Input.MediaType
+	if mt == "" {
+		mt = GuessMediaType(p.Input.Path)
+	}
+	label := "preview"
+	rec := &record.Record{
+		Schema: record.Schema, RequestID: first(p.RequestID, "req_preview"), Timestamp: p.Timestamp, Params: p.Params,
+		Input: record.Input{Digest: placeholder, MediaType: mt},
+		System: system.System{Image: p.Image,
+			Model:  system.Artifact{Name: first(p.ModelName, "preview"), Version: first(p.ModelVersion, "preview"), Digest: placeholder},
+			Config: system.Artifact{Name: first(p.ConfigName, "preview"), Version: first(p.ConfigVersion, "preview"), Digest: placeholder}},
+		Runtime: record.Runtime{Protocol: p.Protocol, HardwareClass: p.HardwareClass},
+		Output:  record.Output{Output: output.Output{Label: &label}, Digest: placeholder},
+	}
+	for name := range p.Components {
+		if rec.System.Components == nil {
+			rec.System.Components = map[string]digest.Digest{}
+		}
+		rec.System.Components[name] = placeholder
+	}
+	if !p.EvalSuite.IsZero() {
+		rec.EvalSuite = placeholder
+	}
+	rec.System.Seal()
+	if probs := rec.Validate(); len(probs) > 0 {
+		msgs := make([]string, len(probs))
+		for i, pr := range probs {
+			msgs[i] = pr.String()
+		}
+		return fmt.Errorf("%w: %s", ErrUsage, strings.Join(msgs, "; "))
+	}
+	return nil
 }
 
 func (c ComponentRef) resolve(ctx context.Context, st Store, stdin io.Reader, what string) (digest.Digest, error) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -148,5 +149,42 @@ func TestCaptureRecordsTheAnswerAndADrawnSeed(t *testing.T) {
 	}
 	if info.Pinned || !strings.Contains(rec.Runtime.Env.Driver, "not pinned") {
 		t.Fatalf("process capture must say the environment was not pinned: %+v", rec.Runtime.Env)
+	}
+}
+
+// TestBuildStreamsLargeModel: a 300 MiB model (sparse) is streamed and
+// hashed, never read whole into memory (issue 8, item 11).
+func TestBuildStreamsLargeModel(t *testing.T) {
+	p, dir := parts(t)
+	big := filepath.Join(dir, "big.safetensors")
+	f, err := os.Create(big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const size = 300 << 20
+	if err := f.Truncate(size); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	p.Model.Path = big
+	st, err := store.Open(filepath.Join(t.TempDir(), "store"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	rec, err := Build(context.Background(), st, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	if n, err := st.Verify(rec.System.Model.Digest); err != nil || n != size {
+		t.Fatalf("stored model: %d bytes, %v", n, err)
+	}
+	// TotalAlloc counts every byte allocated, freed or not: reading the
+	// model whole would add at least its size.
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 64<<20 {
+		t.Fatalf("Build allocated %d MiB for a %d MiB model", grew>>20, size>>20)
 	}
 }

@@ -48,6 +48,10 @@ type Options struct {
 	// Launch configures the session: host class and override, sandbox
 	// limits, timeouts, extra environment.
 	Launch launch.Options
+	// Explicit says which Launch settings were given explicitly; the
+	// others give way to the record's runtime.limits, and the record's
+	// runtime.env_vars are added under Launch.Env (which wins).
+	Explicit Explicit
 	// Progress, when set, is called after each run (done, total).
 	Progress func(done, total int)
 	// Journal, when set, receives each run as one JSON line the moment it
@@ -156,7 +160,9 @@ func Replay(ctx context.Context, st Blobs, rec *record.Record, runner Runner, op
 	if opts.ReplaySeed != nil {
 		replaySeed = *opts.ReplaySeed
 	}
+	environment := effective(rec, &opts)
 	rep := newReport(rec, opts, replaySeed, started)
+	rep.Environment = environment
 	res := &Result{Report: rep}
 	fail := func(err error) (*Result, error) {
 		rep.Verdict = verdict.Failed
@@ -189,6 +195,8 @@ func Replay(ctx context.Context, st Blobs, rec *record.Record, runner Runner, op
 	rep.Runner = &info
 	if !info.Pinned {
 		rep.Notes = append(rep.Notes, "the environment was not pinned: the "+info.Runner+" runner ran a local executable, not the pinned image")
+		rep.Environment.Pinned = false
+		rep.Environment.Reasons = append([]string{"the " + info.Runner + " runner ran a local executable, not the pinned image"}, rep.Environment.Reasons...)
 	}
 	rep.Timings.StartSessionMS = ms(opts.Now().Sub(t0))
 

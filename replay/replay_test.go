@@ -280,3 +280,82 @@ func TestReportFiles(t *testing.T) {
 		}
 	}
 }
+
+// TestReplayEnvironmentProvenance: the record's env_vars and limits are the
+// defaults of a replay, explicit settings win, the report lists every
+// effective setting with its source, and an extra variable the record does
+// not pin, or an override of one it does, makes the environment not pinned
+// (issue 8, items 3 and 4).
+func TestReplayEnvironmentProvenance(t *testing.T) {
+	sys := &fakeSystem{labels: []string{"approved"}, probs: []float64{1}, failAt: -1}
+	l42, p42 := (&fakeSession{sys: sys}).answer(42)
+	base := launch.Options{HostClass: hw, Limits: runners.Limits{MemoryBytes: 512 << 20, NanoCPUs: 1e9, Pids: 64},
+		RunTimeout: 30 * time.Second, SessionTimeout: time.Hour}
+	source := func(rep *Report) map[string]string {
+		m := map[string]string{}
+		for _, s := range rep.Environment.Settings {
+			m[s.Name] = s.Value + " from " + s.Source
+		}
+		return m
+	}
+
+	t.Run("record pins, no flags", func(t *testing.T) {
+		st, rec := newRecord(t, sys, 42, l42, p42)
+		rec.Runtime.EnvVars = map[string]string{"A": "1"}
+		rec.Runtime.Limits = &record.Limits{MemoryBytes: 1 << 30, Pids: 128}
+		res, err := Replay(context.Background(), st, rec, sys, Options{N: 5, Launch: base})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sys.lastEnv["A"] != "1" || len(sys.lastEnv) != 1 {
+			t.Fatalf("the record's env_vars were not used: %v", sys.lastEnv)
+		}
+		got, want := source(res.Report), map[string]string{
+			"memory_bytes": "1073741824 from record", "cpus": "1 from default", "pids": "128 from record",
+			"run_timeout": "30s from default", "session_timeout": "1h0m0s from default", "env.A": "1 from record"}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("settings:\n got %v\nwant %v", got, want)
+		}
+		if !res.Report.Environment.Pinned || len(res.Report.Environment.Reasons) != 0 {
+			t.Fatalf("environment: %+v", res.Report.Environment)
+		}
+		md := res.Report.Markdown()
+		for _, s := range []string{"environment pinned: true", "| pids | 128 | record |", "| env.A | 1 | record |"} {
+			if !strings.Contains(md, s) {
+				t.Errorf("report.md lacks %q:\n%s", s, md)
+			}
+		}
+	})
+
+	t.Run("flags override and add", func(t *testing.T) {
+		st, rec := newRecord(t, sys, 42, l42, p42)
+		rec.Runtime.EnvVars = map[string]string{"A": "1", "B": "2"}
+		rec.Runtime.Limits = &record.Limits{MemoryBytes: 1 << 30, Pids: 128}
+		lo := base
+		lo.Limits.Pids = 256
+		lo.Env = map[string]string{"A": "9", "REPRISE_FIXTURE_NOISE": "50", "B": "2"}
+		res, err := Replay(context.Background(), st, rec, sys, Options{N: 5, Launch: lo, Explicit: Explicit{Pids: true}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(sys.lastEnv) != "map[A:9 B:2 REPRISE_FIXTURE_NOISE:50]" {
+			t.Fatalf("env handed to the runner: %v", sys.lastEnv)
+		}
+		got := source(res.Report)
+		if got["pids"] != "256 from flag" || got["memory_bytes"] != "1073741824 from record" || got["env.A"] != "9 from flag" || got["env.B"] != "2 from flag" {
+			t.Fatalf("settings: %v", got)
+		}
+		env := res.Report.Environment
+		if env.Pinned || len(env.Reasons) != 2 || !strings.Contains(env.Reasons[0], "--env A overrides the record's value \"1\"") ||
+			!strings.Contains(env.Reasons[1], "REPRISE_FIXTURE_NOISE is not pinned by the record") {
+			t.Fatalf("environment: %+v", env)
+		}
+		if !res.Report.Runner.Pinned {
+			t.Error("the runner's own pinned fact changed")
+		}
+		md := res.Report.Markdown()
+		if !strings.Contains(md, "environment pinned: false") || !strings.Contains(md, "REPRISE\\_FIXTURE\\_NOISE is not pinned") {
+			t.Errorf("report.md:\n%s", md)
+		}
+	})
+}

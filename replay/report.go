@@ -23,11 +23,14 @@ const ReportSchema = "reprise/report/v1"
 
 // Report is report.json: everything needed to explain a replay's verdict.
 type Report struct {
-	Schema   string        `json:"schema"`
-	Record   RecordSummary `json:"record"`
-	Runner   *runners.Info `json:"runner"`
-	Hardware Hardware      `json:"hardware"`
-	Replay   ReplayParams  `json:"replay"`
+	Schema string        `json:"schema"`
+	Record RecordSummary `json:"record"`
+	Runner *runners.Info `json:"runner"`
+	// Environment lists every effective sandbox setting with its source,
+	// and whether the environment was pinned.
+	Environment Environment  `json:"environment"`
+	Hardware    Hardware     `json:"hardware"`
+	Replay      ReplayParams `json:"replay"`
 	// Exact is the pinned-seed run; nil when the record has no seed.
 	Exact *ExactResult `json:"exact"`
 	verdict.Evaluation
@@ -186,7 +189,7 @@ func (r *Report) Markdown() string {
 		opt(r.Record.StoredLabel), opt(r.Record.StoredScore), opt(r.Record.StoredText), code(r.Record.OutputDigest))
 	b.WriteString("## Environment\n\n")
 	if r.Runner != nil {
-		fmt.Fprintf(&b, "- runner: %s (environment pinned: %v)\n", e(r.Runner.Runner), r.Runner.Pinned)
+		fmt.Fprintf(&b, "- runner: %s (ran the pinned image: %v)\n", e(r.Runner.Runner), r.Runner.Pinned)
 		if r.Runner.ImageID != "" {
 			fmt.Fprintf(&b, "- image id: %s, repo digest: %s, pulled: %v\n", code(r.Runner.ImageID), code(dashIfEmpty(r.Runner.RepoDigest)), r.Runner.Pulled)
 		}
@@ -197,7 +200,19 @@ func (r *Report) Markdown() string {
 			fmt.Fprintf(&b, "- entrypoint: %s\n", code(r.Runner.Entrypoint))
 		}
 	}
-	fmt.Fprintf(&b, "- hardware class: record %s, host %s (match: %v, override: %v)\n\n", e(r.Hardware.Record), e(r.Hardware.Host), r.Hardware.Match, r.Hardware.Override)
+	fmt.Fprintf(&b, "- hardware class: record %s, host %s (match: %v, override: %v)\n", e(r.Hardware.Record), e(r.Hardware.Host), r.Hardware.Match, r.Hardware.Override)
+	fmt.Fprintf(&b, "- environment pinned: %v\n", r.Environment.Pinned)
+	for _, s := range r.Environment.Reasons {
+		fmt.Fprintf(&b, "  - %s\n", e(s))
+	}
+	b.WriteString("\n")
+	if len(r.Environment.Settings) > 0 {
+		b.WriteString("| sandbox setting | value | from |\n|---|---|---|\n")
+		for _, s := range r.Environment.Settings {
+			fmt.Fprintf(&b, "| %s | %s | %s |\n", e(s.Name), e(s.Value), e(s.Source))
+		}
+		b.WriteString("\n")
+	}
 	for _, n := range r.Notes {
 		fmt.Fprintf(&b, "> **Note:** %s\n\n", e(n))
 	}

@@ -248,3 +248,42 @@ func TestEnv(t *testing.T) {
 		t.Fatalf("hardware_class = %v", env["hardware_class"])
 	}
 }
+
+// TestRecordCreateInvalidStoresNothing: invalid parts exit 2 and leave no
+// blob in the store, also those found only after the files are read
+// (issue 8, items 11 and 20).
+func TestRecordCreateInvalidStoresNothing(t *testing.T) {
+	dir := t.TempDir()
+	in := writeFile(t, dir, "in.json", `{}`)
+	model := writeFile(t, dir, "m.bin", "m")
+	cfg := writeFile(t, dir, "c.json", `{}`)
+	cases := []struct {
+		name string
+		args []string
+		msg  string
+	}{
+		{"NaN score", []string{"--score", "NaN"}, "score must be finite"},
+		{"infinite score", []string{"--score", "+Inf"}, "score must be finite"},
+		{"bad request id", []string{"--label", "x", "--request-id", "-bad id"}, "request_id"},
+		{"bad hardware class", []string{"--label", "x", "--hardware-class", "fast"}, "hardware_class"},
+		{"bad temperature", []string{"--label", "x", "--temperature", "-1"}, "params.temperature"},
+		{"missing output file", []string{"--label", "x", "--output-file", filepath.Join(dir, "nope.json")}, "--output-file"},
+		{"model is a device", []string{"--label", "x", "--model", "/dev/zero"}, "not a regular file"},
+		{"component is a device", []string{"--label", "x", "--component", "tok=/dev/zero"}, "not a regular file"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			st := filepath.Join(t.TempDir(), "store")
+			args := append([]string{"--store", st, "record", "create", "--image", testImage,
+				"--input", in, "--model", model, "--config", cfg}, c.args...)
+			r := cli(t, "", args...)
+			if r.code != 2 || !strings.Contains(r.err, c.msg) {
+				t.Fatalf("exit %d (want 2), stderr %q (want %q)", r.code, r.err, c.msg)
+			}
+			blobs, _ := os.ReadDir(filepath.Join(st, "blobs", "sha256"))
+			if len(blobs) != 0 {
+				t.Fatalf("%d blobs stored by a refused record create", len(blobs))
+			}
+		})
+	}
+}

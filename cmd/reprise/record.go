@@ -230,6 +230,20 @@ func runRecordCreate(ctx context.Context, g *globalOptions, s *streams, o *recor
 	} else if out, err = o.manualOutput(); err != nil {
 		return err
 	}
+	// Open the raw response before anything is stored: a missing
+	// --output-file must leave no blobs behind.
+	var raw io.Reader
+	if !o.Capture && o.OutputFile != "" {
+		f, err := os.Open(o.OutputFile)
+		if err != nil {
+			return usageErrorf("--output-file: %v", err)
+		}
+		defer f.Close()
+		if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+			return usageErrorf("--output-file: %s is not a regular file", o.OutputFile)
+		}
+		raw = f
+	}
 	st, err := openStore(g)
 	if err != nil {
 		return err
@@ -256,15 +270,6 @@ func runRecordCreate(ctx context.Context, g *globalOptions, s *streams, o *recor
 			return fmt.Errorf("capture: %w", err)
 		}
 	} else {
-		var raw io.Reader
-		if o.OutputFile != "" {
-			f, err := os.Open(o.OutputFile)
-			if err != nil {
-				return usageErrorf("--output-file: %v", err)
-			}
-			defer f.Close()
-			raw = f
-		}
 		if err := capture.ManualOutput(ctx, st, rec, out, raw, filepath.Base(o.OutputFile)); err != nil {
 			return err
 		}

@@ -288,6 +288,8 @@ func runReplay(ctx context.Context, g *globalOptions, s *streams, o *replayOptio
 	bo := replay.BatchOptions{
 		Options: replay.Options{
 			N: o.N, Launch: lo, Logger: log,
+			Explicit: replay.Explicit{Memory: o.set("memory"), CPUs: o.set("cpus"), Pids: o.set("pids"),
+				RunTimeout: o.set("run-timeout"), SessionTimeout: o.set("session-timeout")},
 			Rules: verdict.Rules{MinFrequency: o.MinFrequency, Alpha: o.Alpha, Conf: o.Conf},
 		},
 		Out: o.Out, Single: len(paths) == 1,

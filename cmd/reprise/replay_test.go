@@ -489,3 +489,38 @@ func TestTerminalGetsNoControlCharacters(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q, stdout %q", r.code, r.err, r.out)
 	}
 }
+
+// TestReplayEnvOverrideNotPinned: --env REPRISE_FIXTURE_NOISE=50 on a record
+// that did not pin it is in the report: environment pinned: false, naming
+// the variable, and its source is the flag (issue 8, item 3).
+func TestReplayEnvOverrideNotPinned(t *testing.T) {
+	_, img := fixtureImage(t)
+	st := filepath.Join(t.TempDir(), "store")
+	rec := captureRec(t, st, img, "2.4.1", "req_envflag")
+	outDir := filepath.Join(t.TempDir(), "out")
+	cli(t, "", "--store", st, "replay", rec, "-n", "20", "--out", outDir, "--env", "REPRISE_FIXTURE_NOISE=50")
+	var rep replay.Report
+	b, _ := os.ReadFile(filepath.Join(outDir, "report.json"))
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Environment.Pinned || len(rep.Environment.Reasons) != 1 || !strings.Contains(rep.Environment.Reasons[0], "REPRISE_FIXTURE_NOISE") {
+		t.Fatalf("environment: %+v", rep.Environment)
+	}
+	found := false
+	for _, s := range rep.Environment.Settings {
+		if s.Name == "env.REPRISE_FIXTURE_NOISE" && s.Value == "50" && s.Source == replay.FromFlag {
+			found = true
+		}
+		if s.Name == "pids" && (s.Value != "64" || s.Source != replay.FromRecord) {
+			t.Errorf("pids: %+v", s)
+		}
+	}
+	if !found {
+		t.Fatalf("settings lack the flag's variable: %+v", rep.Environment.Settings)
+	}
+	md, _ := os.ReadFile(filepath.Join(outDir, "report.md"))
+	if !strings.Contains(string(md), "environment pinned: false") || !strings.Contains(string(md), "REPRISE\\_FIXTURE\\_NOISE") {
+		t.Errorf("report.md:\n%s", md)
+	}
+}
