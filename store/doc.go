@@ -1,0 +1,26 @@
+// Package store is reprise's content-addressed artifact store.
+//
+// Inputs, models, configs, eval suites and image archives are blobs
+// addressed by their sha256 digest. Consumers depend on the small
+// interfaces declared here: Reader (Open, ReadAll, CopyTo, Verify), Writer
+// (Put, PutBytes) and Store (both, plus List and VerifyAll). Every
+// implementation passes the conformance suite in package storetest.
+//
+// Layout is an OCI image layout directory (oci-layout, index.json,
+// blobs/sha256/<hex>) so standard OCI tools can read it. Each blob put with
+// a media type or name also gets a small OCI artifact manifest (artifactType
+// = the blob's media type, one layer = the blob, annotation
+// org.opencontainers.image.title = the name) listed in index.json, which is
+// how List knows media types and names.
+//
+// Every read verifies while it streams: the reader returned by Open hashes
+// the bytes as they pass and, at the end, reports an error wrapping
+// ErrCorrupt instead of io.EOF when they do not hash to the digest asked
+// for. ReadAll, CopyTo and Verify read through the same reader, so a blob is
+// never verified first and then reopened: a blob changed between a check and
+// a use fails the use. Every read stops when its context is done.
+//
+// Layout writes are atomic: bytes go to a temporary file under ingest/, are
+// fsynced and renamed into place; index.json is rewritten the same way under
+// an exclusive file lock, so several processes can put concurrently.
+package store
