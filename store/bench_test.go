@@ -26,6 +26,7 @@ func BenchmarkOpenRead64MiB(b *testing.B) {
 			}
 			return l
 		}},
+		{"Mem", func() store.Store { return store.NewMem() }},
 	} {
 		b.Run(s.name, func(b *testing.B) {
 			st := s.open()

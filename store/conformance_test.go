@@ -10,6 +10,10 @@ import (
 	"github.com/reprise-dev/reprise/store/storetest"
 )
 
+func TestMemConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store { return store.NewMem() })
+}
+
 func TestLayoutConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store {
 		l, err := store.Open(filepath.Join(t.TempDir(), "store"))
@@ -39,3 +43,5 @@ func (l corruptibleLayout) CorruptBlob(d digest.Digest) error {
 	}
 	return os.WriteFile(path, b, 0o644)
 }
+
+var _ storetest.Corrupter = store.NewMem()

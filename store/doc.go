@@ -3,15 +3,16 @@
 // Inputs, models, configs, eval suites and image archives are blobs
 // addressed by their sha256 digest. Consumers depend on the small
 // interfaces declared here: Reader (Open, ReadAll, CopyTo, Verify), Writer
-// (Put, PutBytes) and Store (both, plus List and VerifyAll). Every
-// implementation passes the conformance suite in package storetest.
+// (Put, PutBytes) and Store (both, plus List and VerifyAll). Two
+// implementations pass the same conformance suite (package storetest):
 //
-// Layout is an OCI image layout directory (oci-layout, index.json,
-// blobs/sha256/<hex>) so standard OCI tools can read it. Each blob put with
-// a media type or name also gets a small OCI artifact manifest (artifactType
-// = the blob's media type, one layer = the blob, annotation
-// org.opencontainers.image.title = the name) listed in index.json, which is
-// how List knows media types and names.
+//   - Layout, an OCI image layout directory (oci-layout, index.json,
+//     blobs/sha256/<hex>) so standard OCI tools can read it. Each blob put
+//     with a media type or name also gets a small OCI artifact manifest
+//     (artifactType = the blob's media type, one layer = the blob,
+//     annotation org.opencontainers.image.title = the name) listed in
+//     index.json, which is how List knows media types and names.
+//   - Mem, an in-memory store for tests.
 //
 // Every read verifies while it streams: the reader returned by Open hashes
 // the bytes as they pass and, at the end, reports an error wrapping

@@ -94,7 +94,8 @@ type Entry struct {
 
 // BadBlob is a blob that failed VerifyAll.
 type BadBlob struct {
-	// Path is relative to the store root: blobs/sha256/<hex> or index.json.
+	// Path is relative to the store root: blobs/sha256/<hex> (for Mem, where
+	// the blob would be in a layout), or index.json.
 	Path string `json:"path"`
 	// Digest is the blob's digest; zero when its file name is not a digest.
 	Digest digest.Digest `json:"digest,omitzero"`
@@ -103,4 +104,7 @@ type BadBlob struct {
 	Problem string `json:"problem"`
 }
 
-var _ Store = (*Layout)(nil)
+var (
+	_ Store = (*Layout)(nil)
+	_ Store = (*Mem)(nil)
+)
