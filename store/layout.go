@@ -151,6 +151,8 @@ func (s *Layout) putBlob(ctx context.Context, r io.Reader) (digest.Digest, int64
 
 // Open implements Reader: it opens blobs/sha256/<hex> and returns a reader
 // that verifies while it streams. The size is the file's size when opened.
+// Only a regular file is read: a symlink, named pipe, device or directory
+// at that path gives an error wrapping ErrCorrupt that names the path.
 func (s *Layout) Open(ctx context.Context, d digest.Digest) (io.ReadCloser, int64, error) {
 	if err := d.Validate(); err != nil {
 		return nil, 0, err
@@ -159,22 +161,19 @@ func (s *Layout) Open(ctx context.Context, d digest.Digest) (io.ReadCloser, int6
 		return nil, 0, fmt.Errorf("open %s: %w", d, err)
 	}
 	path := s.blobPath(d)
-	f, err := os.Open(path)
-	if errors.Is(err, fs.ErrNotExist) {
+	f, size, err := openRegular(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
 		return nil, 0, fmt.Errorf("%s: %w", d, ErrNotFound)
-	}
-	if err != nil {
-		return nil, 0, fmt.Errorf("open %s: %w", d, err)
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
+	case errors.Is(err, errNotRegular):
+		return nil, 0, fmt.Errorf("%s: %w: %v", d, ErrCorrupt, err)
+	case err != nil:
 		return nil, 0, fmt.Errorf("open %s: %w", d, err)
 	}
 	if s.afterOpen != nil {
 		s.afterOpen(path)
 	}
-	return newVerifyingReader(ctx, f, f, d), fi.Size(), nil
+	return newVerifyingReader(ctx, f, f, d), size, nil
 }
 
 // ReadAll implements Reader.
