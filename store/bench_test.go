@@ -20,7 +20,7 @@ func BenchmarkOpenRead64MiB(b *testing.B) {
 		open func() store.Store
 	}{
 		{"Layout", func() store.Store {
-			l, err := store.Open(filepath.Join(b.TempDir(), "store"))
+			l, err := store.Init(filepath.Join(b.TempDir(), "store"))
 			if err != nil {
 				b.Fatal(err)
 			}

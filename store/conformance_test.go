@@ -16,7 +16,7 @@ func TestMemConformance(t *testing.T) {
 
 func TestLayoutConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store {
-		l, err := store.Open(filepath.Join(t.TempDir(), "store"))
+		l, err := store.Init(filepath.Join(t.TempDir(), "store"))
 		if err != nil {
 			t.Fatal(err)
 		}

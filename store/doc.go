@@ -21,6 +21,10 @@
 // never verified first and then reopened: a blob changed between a check and
 // a use fails the use. Every read stops when its context is done.
 //
+// Readers open a Layout with Open, which never creates anything and reports
+// ErrNoStore for a missing directory; writers use Init, which creates an
+// empty layout in a new or empty directory.
+//
 // Layout writes are atomic: bytes go to a temporary file under ingest/, are
 // fsynced and renamed into place; index.json is rewritten the same way under
 // an exclusive file lock, so several processes can put concurrently.

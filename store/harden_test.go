@@ -3,9 +3,11 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -98,5 +100,153 @@ func TestRefusesNonRegularBlobs(t *testing.T) {
 				t.Fatalf("after Put: ReadAll = %q, %v", b, err)
 			}
 		})
+	}
+}
+
+// dirNames lists dir's entries, to show nothing was created.
+func dirNames(t *testing.T, dir string) []string {
+	t.Helper()
+	des, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, de := range des {
+		names = append(names, de.Name())
+	}
+	return names
+}
+
+// TestOpenNeverCreates: Open is for readers; it creates nothing, and a
+// layout without index.json is damaged, not new.
+func TestOpenNeverCreates(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "nope")
+	_, err := Open(missing)
+	if !errors.Is(err, ErrNoStore) || err.Error() != "no such store: "+missing {
+		t.Errorf("Open(missing) = %v, want ErrNoStore, \"no such store: %s\"", err, missing)
+	}
+	if _, err := os.Lstat(missing); err == nil {
+		t.Errorf("Open(missing) created %s", missing)
+	}
+
+	empty := t.TempDir()
+	if _, err := Open(empty); !errors.Is(err, ErrNotStore) {
+		t.Errorf("Open(empty dir) = %v, want ErrNotStore", err)
+	}
+	if names := dirNames(t, empty); len(names) != 0 {
+		t.Errorf("Open(empty dir) created %v", names)
+	}
+
+	s := newLayout(t)
+	if err := os.Remove(filepath.Join(s.Root(), indexFile)); err != nil {
+		t.Fatal(err)
+	}
+	for name, open := range map[string]func(string) (*Layout, error){"Open": Open, "Init": Init} {
+		if _, err := open(s.Root()); !errors.Is(err, ErrNotStore) || !strings.Contains(err.Error(), indexFile) {
+			t.Errorf("%s(layout without index.json) = %v, want ErrNotStore naming index.json", name, err)
+		}
+		if _, err := os.Lstat(filepath.Join(s.Root(), indexFile)); err == nil {
+			t.Fatalf("%s recreated index.json", name)
+		}
+	}
+	if _, err := s.PutBytes(t.Context(), []byte("x"), Meta{Name: "x"}); !errors.Is(err, ErrNotStore) {
+		t.Errorf("Put into a layout without index.json = %v, want ErrNotStore", err)
+	}
+	if _, err := os.Lstat(filepath.Join(s.Root(), indexFile)); err == nil {
+		t.Fatal("Put recreated index.json")
+	}
+}
+
+// TestInit: Init creates a store in a new or empty directory, opens an
+// existing one, and refuses to scatter a layout into an unrelated directory.
+func TestInit(t *testing.T) {
+	ctx := t.Context()
+	for name, dir := range map[string]string{"new": filepath.Join(t.TempDir(), "a", "b"), "empty": t.TempDir()} {
+		s, err := Init(dir)
+		if err != nil {
+			t.Fatalf("Init(%s dir) = %v", name, err)
+		}
+		d, err := s.PutBytes(ctx, []byte("x"), Meta{Name: "x"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := Init(dir)
+		if err != nil {
+			t.Fatalf("Init(existing store) = %v", err)
+		}
+		if es, err := again.List(ctx); err != nil || len(es) != 3 { // blob, manifest, empty config
+			t.Fatalf("List after reopening = %+v, %v", es, err)
+		}
+		if _, err := Open(dir); err != nil {
+			t.Fatalf("Open(store made by Init) = %v", err)
+		}
+		if _, err := again.ReadAll(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	unrelated := t.TempDir()
+	os.WriteFile(filepath.Join(unrelated, "README"), []byte("mine"), 0o644)
+	if _, err := Init(unrelated); !errors.Is(err, ErrNotStore) {
+		t.Errorf("Init(non-empty dir without oci-layout) = %v, want ErrNotStore", err)
+	}
+	if names := dirNames(t, unrelated); len(names) != 1 {
+		t.Errorf("Init wrote into an unrelated directory: %v", names)
+	}
+}
+
+// TestOpenForeignLayout: a layout another OCI tool wrote may lack blobs/
+// and ingest/; it reads as empty and Put fills it in.
+func TestOpenForeignLayout(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, layoutFile), []byte(layoutVersion), 0o644)
+	os.WriteFile(filepath.Join(dir, indexFile), []byte(`{"schemaVersion":2,"manifests":[]}`), 0o644)
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if es, err := s.List(ctx); err != nil || len(es) != 0 {
+		t.Errorf("List = %+v, %v; want empty", es, err)
+	}
+	if bad, err := s.VerifyAll(ctx); err != nil || len(bad) != 0 {
+		t.Errorf("VerifyAll = %+v, %v; want nothing", bad, err)
+	}
+	d := digest.FromBytes([]byte("x"))
+	if _, err := s.ReadAll(ctx, d); !errors.Is(err, ErrNotFound) {
+		t.Errorf("ReadAll = %v, want ErrNotFound", err)
+	}
+	if _, err := s.PutBytes(ctx, []byte("x"), Meta{Name: "x"}); err != nil {
+		t.Fatalf("Put into a foreign layout: %v", err)
+	}
+	if _, err := s.ReadAll(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestConcurrentInit: goroutines that Init the same new directory and put
+// at once all succeed, and no put's index entry is lost to a late Init.
+func TestConcurrentInit(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "store")
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			s, err := Init(dir)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if _, err := s.PutBytes(t.Context(), []byte(fmt.Sprint(i)), Meta{Name: fmt.Sprint(i)}); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := s.readIndex()
+	if err != nil || len(idx.Manifests) != 8 {
+		t.Fatalf("index: %d entries, %v; want 8", len(idx.Manifests), err)
 	}
 }

@@ -40,47 +40,106 @@ type Layout struct {
 	afterOpen func(path string)
 }
 
-// Open opens the store at dir, creating an empty layout when dir does not
-// exist or is empty.
+// Open opens the existing store at dir for reading (and for writing into
+// it); it never creates or repairs anything. It returns an error wrapping
+// ErrNoStore ("no such store: DIR") when dir does not exist, and
+// ErrNotStore when dir is not an OCI image layout: no or a bad oci-layout
+// file, or a missing or malformed index.json. A layout without blobs/ or
+// ingest/ (as other OCI tools may write) is a valid, empty store.
 func Open(dir string) (*Layout, error) {
 	if dir == "" {
 		return nil, errors.New("store: empty directory name")
 	}
-	s := &Layout{root: dir}
-	if err := os.MkdirAll(s.blobDir(), 0o755); err != nil {
+	fi, err := os.Stat(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s", ErrNoStore, dir)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("store %s: %w", dir, err)
 	}
-	if err := os.MkdirAll(filepath.Join(dir, "ingest"), 0o755); err != nil {
-		return nil, fmt.Errorf("store %s: %w", dir, err)
+	if !fi.IsDir() {
+		return nil, fmt.Errorf("store %s: %w: not a directory", dir, ErrNotStore)
 	}
 	b, err := os.ReadFile(filepath.Join(dir, layoutFile))
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		if err := writeFileAtomic(s.ingestDir(), filepath.Join(dir, layoutFile), []byte(layoutVersion+"\n")); err != nil {
-			return nil, fmt.Errorf("store %s: %w", dir, err)
-		}
-	case err != nil:
-		return nil, fmt.Errorf("store %s: %w", dir, err)
-	default:
-		var l struct {
-			Version string `json:"imageLayoutVersion"`
-		}
-		if json.Unmarshal(b, &l) != nil || l.Version == "" {
-			return nil, fmt.Errorf("store %s: %w: bad oci-layout file", dir, ErrNotStore)
-		}
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("store %s: %w: no %s file", dir, ErrNotStore, layoutFile)
 	}
-	if _, err := os.Stat(filepath.Join(dir, indexFile)); errors.Is(err, fs.ErrNotExist) {
-		err := s.withLock(func() error {
-			if _, err := os.Stat(filepath.Join(dir, indexFile)); err == nil {
-				return nil
-			}
-			return s.writeIndex(&index{SchemaVersion: 2, MediaType: "application/vnd.oci.image.index.v1+json", Manifests: []descriptor{}})
-		})
-		if err != nil {
-			return nil, fmt.Errorf("store %s: %w", dir, err)
-		}
+	if err != nil {
+		return nil, fmt.Errorf("store %s: %w", dir, err)
+	}
+	var l struct {
+		Version string `json:"imageLayoutVersion"`
+	}
+	if json.Unmarshal(b, &l) != nil || l.Version == "" {
+		return nil, fmt.Errorf("store %s: %w: bad %s file", dir, ErrNotStore, layoutFile)
+	}
+	s := &Layout{root: dir}
+	if _, err := s.readIndex(); err != nil {
+		return nil, err
 	}
 	return s, nil
+}
+
+// Init opens the store at dir for a writer, first creating an empty layout
+// when dir does not exist or is empty (any missing parent directories
+// too, mode 0755 less the umask). An existing store is opened as by Open;
+// a damaged one (say, without index.json) is an error, not recreated. A
+// non-empty directory that is not a layout gives ErrNotStore and is left
+// as it was. Concurrent Inits of one directory, in several processes, are
+// safe.
+func Init(dir string) (*Layout, error) {
+	if dir == "" {
+		return nil, errors.New("store: empty directory name")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("store %s: %w", dir, err)
+	}
+	if _, err := os.Lstat(filepath.Join(dir, layoutFile)); err == nil {
+		return Open(dir)
+	}
+	// A new store: the directory holds nothing, or only what an Init
+	// under way or cut short leaves (oci-layout is written last).
+	des, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("store %s: %w", dir, err)
+	}
+	for _, de := range des {
+		if n := de.Name(); n != "blobs" && n != "ingest" && n != indexFile {
+			return nil, fmt.Errorf("store %s: %w: directory is not empty (%s) and has no %s file", dir, ErrNotStore, n, layoutFile)
+		}
+	}
+	s := &Layout{root: dir}
+	if err := s.makeDirs(); err != nil {
+		return nil, err
+	}
+	err = s.withLock(func() error {
+		if _, err := os.Lstat(filepath.Join(dir, indexFile)); errors.Is(err, fs.ErrNotExist) {
+			if err := s.writeIndex(newIndex()); err != nil {
+				return err
+			}
+		} else if err != nil {
+			return err
+		}
+		_, err := os.Lstat(filepath.Join(dir, layoutFile))
+		if errors.Is(err, fs.ErrNotExist) {
+			err = writeFileAtomic(s.ingestDir(), filepath.Join(dir, layoutFile), []byte(layoutVersion+"\n"))
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store %s: %w", dir, err)
+	}
+	return Open(dir)
+}
+
+// makeDirs creates blobs/sha256 and ingest/ when missing.
+func (s *Layout) makeDirs() error {
+	for _, d := range []string{s.blobDir(), s.ingestDir()} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return fmt.Errorf("store %s: %w", s.root, err)
+		}
+	}
+	return nil
 }
 
 // Root returns the store directory.
@@ -94,7 +153,9 @@ func (s *Layout) blobPath(d digest.Digest) string { return filepath.Join(s.blobD
 // Put implements Writer. The bytes are hashed while they are written to a
 // temporary file under ingest/, which is fsynced and renamed to
 // blobs/sha256/<hex> unless an intact copy is already there. With meta set,
-// an artifact manifest for the blob is added to index.json (once per blob).
+// an artifact manifest for the blob is added to index.json (once per blob);
+// that gives ErrNotStore if index.json is missing or malformed. Put creates
+// blobs/sha256 and ingest/ when missing.
 func (s *Layout) Put(ctx context.Context, r io.Reader, meta Meta) (digest.Digest, int64, error) {
 	d, n, err := s.putBlob(ctx, r)
 	if err != nil {
@@ -115,6 +176,9 @@ func (s *Layout) PutBytes(ctx context.Context, b []byte, meta Meta) (digest.Dige
 }
 
 func (s *Layout) putBlob(ctx context.Context, r io.Reader) (digest.Digest, int64, error) {
+	if err := s.makeDirs(); err != nil {
+		return digest.Digest{}, 0, err
+	}
 	tmp, err := os.CreateTemp(s.ingestDir(), "put-*")
 	if err != nil {
 		return digest.Digest{}, 0, fmt.Errorf("store put: %w", err)
@@ -207,9 +271,9 @@ func (s *Layout) List(ctx context.Context) ([]Entry, error) {
 		known[b] = Entry{MediaType: m.ArtifactType, Name: m.Annotations[AnnotationTitle]}
 		known[m.Digest] = Entry{MediaType: MediaTypeManifest, Manifest: true, Name: "manifest of " + shortDigest(b)}
 	}
-	des, err := os.ReadDir(s.blobDir())
+	des, err := s.readBlobDir()
 	if err != nil {
-		return nil, fmt.Errorf("store %s: %w", s.root, err)
+		return nil, err
 	}
 	var out []Entry
 	for _, de := range des {
@@ -235,6 +299,18 @@ func (s *Layout) List(ctx context.Context) ([]Entry, error) {
 	return out, nil
 }
 
+// readBlobDir lists blobs/sha256; a layout without it has no blobs.
+func (s *Layout) readBlobDir() ([]os.DirEntry, error) {
+	des, err := os.ReadDir(s.blobDir())
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store %s: %w", s.root, err)
+	}
+	return des, nil
+}
+
 func shortDigest(s string) string {
 	if d, err := digest.Parse(s); err == nil {
 		return "sha256:" + d.Short()
@@ -246,9 +322,9 @@ func shortDigest(s string) string {
 // blobs/sha256, it reports files that are not regular or whose names are
 // not digests, and blobs that index.json names but that are missing.
 func (s *Layout) VerifyAll(ctx context.Context) ([]BadBlob, error) {
-	des, err := os.ReadDir(s.blobDir())
+	des, err := s.readBlobDir()
 	if err != nil {
-		return nil, fmt.Errorf("store %s: %w", s.root, err)
+		return nil, err
 	}
 	var bad []BadBlob
 	for _, de := range des {
@@ -319,8 +395,15 @@ type manifest struct {
 	Annotations   map[string]string `json:"annotations,omitempty"`
 }
 
+func newIndex() *index {
+	return &index{SchemaVersion: 2, MediaType: "application/vnd.oci.image.index.v1+json", Manifests: []descriptor{}}
+}
+
 func (s *Layout) readIndex() (*index, error) {
 	b, err := os.ReadFile(filepath.Join(s.root, indexFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("store %s: %w: %s is missing", s.root, ErrNotStore, indexFile)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("store %s: %w", s.root, err)
 	}

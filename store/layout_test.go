@@ -18,14 +18,14 @@ import (
 
 func newLayout(t *testing.T) *Layout {
 	t.Helper()
-	s, err := Open(filepath.Join(t.TempDir(), "store"))
+	s, err := Init(filepath.Join(t.TempDir(), "store"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return s
 }
 
-func TestOpenCreatesLayout(t *testing.T) {
+func TestInitCreatesLayout(t *testing.T) {
 	s := newLayout(t)
 	b, err := os.ReadFile(filepath.Join(s.Root(), "oci-layout"))
 	if err != nil || !strings.Contains(string(b), `"imageLayoutVersion":"1.0.0"`) {
@@ -246,7 +246,7 @@ func TestConcurrentPutProcesses(t *testing.T) {
 
 func worker(t *testing.T, dir string) {
 	id := os.Getenv("REPRISE_STORE_WORKER_ID")
-	s, err := Open(dir)
+	s, err := Init(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

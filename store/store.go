@@ -15,6 +15,8 @@ var (
 	// ErrCorrupt: a blob's bytes do not hash to its digest, or the blob is
 	// not a regular file.
 	ErrCorrupt = errors.New("corrupt blob")
+	// ErrNoStore: Open was given a directory that does not exist.
+	ErrNoStore = errors.New("no such store")
 	// ErrNotStore: the directory exists but is not an OCI image layout, or
 	// its layout is damaged (bad oci-layout, missing or malformed index.json).
 	ErrNotStore = errors.New("not a reprise store (OCI image layout)")
