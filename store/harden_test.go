@@ -2,10 +2,12 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"syscall"
@@ -248,5 +250,83 @@ func TestConcurrentInit(t *testing.T) {
 	idx, err := s.readIndex()
 	if err != nil || len(idx.Manifests) != 8 {
 		t.Fatalf("index: %d entries, %v; want 8", len(idx.Manifests), err)
+	}
+}
+
+// TestPutKeepsForeignIndexFields: index.json written by another OCI tool
+// keeps every field the store does not model when Put rewrites it.
+func TestPutKeepsForeignIndexFields(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	manifest := []byte(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{},"layers":[]}`)
+	md := digest.FromBytes(manifest)
+	os.MkdirAll(filepath.Join(dir, "blobs", "sha256"), 0o755)
+	os.WriteFile(filepath.Join(dir, "blobs", "sha256", md.Hex()), manifest, 0o444)
+	os.WriteFile(filepath.Join(dir, layoutFile), []byte(layoutVersion), 0o644)
+	foreignEntry := `{
+		"mediaType": "application/vnd.oci.image.manifest.v1+json",
+		"digest": "` + md.String() + `",
+		"size": ` + fmt.Sprint(len(manifest)) + `,
+		"annotations": {"org.opencontainers.image.ref.name": "v1"},
+		"platform": {"architecture": "amd64", "os": "linux", "os.features": ["x"]},
+		"urls": ["https://example.com/blob"],
+		"artifactType": "application/x-thing",
+		"data": "e30=",
+		"x-unknown-entry": {"n": 1.5}
+	}`
+	original := `{
+		"schemaVersion": 2,
+		"mediaType": "application/vnd.oci.image.index.v1+json",
+		"artifactType": "application/x-index",
+		"annotations": {"org.example.top": "kept"},
+		"subject": {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": "` + md.String() + `", "size": 1},
+		"x-unknown-top": {"nested": [1, 2, 3], "null": null},
+		"manifests": [` + foreignEntry + `]
+	}`
+	os.WriteFile(filepath.Join(dir, indexFile), []byte(original), 0o644)
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := s.PutBytes(ctx, []byte("input"), Meta{MediaType: "application/json", Name: "in.json"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var before, after map[string]any
+	if err := json.Unmarshal([]byte(original), &before); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, indexFile))
+	if err := json.Unmarshal(b, &after); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range before {
+		if k != "manifests" && !reflect.DeepEqual(after[k], v) {
+			t.Errorf("index.json %q = %v, want %v", k, after[k], v)
+		}
+	}
+	ms, _ := after["manifests"].([]any)
+	if len(ms) != 2 || !reflect.DeepEqual(ms[0], before["manifests"].([]any)[0]) {
+		t.Fatalf("manifests = %v, want the foreign entry unchanged and ours after it", ms)
+	}
+	// The foreign entry is neither reported bad nor mistaken for ours.
+	if bad, err := s.VerifyAll(ctx); err != nil || len(bad) != 0 {
+		t.Errorf("VerifyAll = %+v, %v", bad, err)
+	}
+	es, err := s.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range es {
+		switch e.Digest {
+		case d:
+			if e.Name != "in.json" || e.MediaType != "application/json" {
+				t.Errorf("our blob: %+v", e)
+			}
+		case md:
+			if e.Manifest || e.MediaType != "application/vnd.oci.image.manifest.v1+json" {
+				t.Errorf("foreign manifest: %+v", e)
+			}
+		}
 	}
 }

@@ -267,7 +267,14 @@ func (s *Layout) List(ctx context.Context) ([]Entry, error) {
 	}
 	known := map[string]Entry{}
 	for _, m := range idx.Manifests {
-		b := m.Annotations[AnnotationBlob]
+		b, ours := m.Annotations[AnnotationBlob]
+		if !ours {
+			// Another tool's entry: only its media type is known.
+			if _, seen := known[m.Digest]; !seen {
+				known[m.Digest] = Entry{MediaType: m.MediaType}
+			}
+			continue
+		}
 		known[b] = Entry{MediaType: m.ArtifactType, Name: m.Annotations[AnnotationTitle]}
 		known[m.Digest] = Entry{MediaType: MediaTypeManifest, Manifest: true, Name: "manifest of " + shortDigest(b)}
 	}
@@ -357,7 +364,11 @@ func (s *Layout) VerifyAll(ctx context.Context) ([]BadBlob, error) {
 		return bad, err
 	}
 	for _, m := range idx.Manifests {
-		for _, ref := range []string{m.Digest, m.Annotations[AnnotationBlob]} {
+		refs := []string{m.Digest}
+		if b, ours := m.Annotations[AnnotationBlob]; ours {
+			refs = append(refs, b)
+		}
+		for _, ref := range refs {
 			d, err := digest.Parse(ref)
 			if err != nil {
 				bad = append(bad, BadBlob{Path: indexFile, Problem: fmt.Sprintf("misnamed: index.json names %q", ref)})
@@ -369,57 +380,6 @@ func (s *Layout) VerifyAll(ctx context.Context) ([]BadBlob, error) {
 		}
 	}
 	return bad, nil
-}
-
-// index.json and manifests (the subset of the OCI types the store writes).
-type descriptor struct {
-	MediaType    string            `json:"mediaType"`
-	ArtifactType string            `json:"artifactType,omitempty"`
-	Digest       string            `json:"digest"`
-	Size         int64             `json:"size"`
-	Annotations  map[string]string `json:"annotations,omitempty"`
-}
-
-type index struct {
-	SchemaVersion int          `json:"schemaVersion"`
-	MediaType     string       `json:"mediaType,omitempty"`
-	Manifests     []descriptor `json:"manifests"`
-}
-
-type manifest struct {
-	SchemaVersion int               `json:"schemaVersion"`
-	MediaType     string            `json:"mediaType"`
-	ArtifactType  string            `json:"artifactType"`
-	Config        descriptor        `json:"config"`
-	Layers        []descriptor      `json:"layers"`
-	Annotations   map[string]string `json:"annotations,omitempty"`
-}
-
-func newIndex() *index {
-	return &index{SchemaVersion: 2, MediaType: "application/vnd.oci.image.index.v1+json", Manifests: []descriptor{}}
-}
-
-func (s *Layout) readIndex() (*index, error) {
-	b, err := os.ReadFile(filepath.Join(s.root, indexFile))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("store %s: %w: %s is missing", s.root, ErrNotStore, indexFile)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("store %s: %w", s.root, err)
-	}
-	var idx index
-	if err := json.Unmarshal(b, &idx); err != nil {
-		return nil, fmt.Errorf("store %s: %w: index.json: %v", s.root, ErrNotStore, err)
-	}
-	return &idx, nil
-}
-
-func (s *Layout) writeIndex(idx *index) error {
-	b, err := json.MarshalIndent(idx, "", "  ")
-	if err != nil {
-		return err
-	}
-	return writeFileAtomic(s.ingestDir(), filepath.Join(s.root, indexFile), append(b, '\n'))
 }
 
 // annotate adds an artifact manifest for blob d to index.json unless one is there.
@@ -464,9 +424,9 @@ func (s *Layout) annotate(ctx context.Context, d digest.Digest, size int64, meta
 		if meta.Name != "" {
 			ann[AnnotationTitle] = meta.Name
 		}
-		idx.Manifests = append(idx.Manifests, descriptor{
+		idx.Manifests = append(idx.Manifests, indexEntry{descriptor: descriptor{
 			MediaType: MediaTypeManifest, ArtifactType: mt, Digest: md.String(), Size: mn, Annotations: ann,
-		})
+		}})
 		return s.writeIndex(idx)
 	})
 }
