@@ -28,4 +28,10 @@
 // Layout writes are atomic: bytes go to a temporary file under ingest/, are
 // fsynced and renamed into place; index.json is rewritten the same way under
 // an exclusive file lock, so several processes can put concurrently.
+//
+// File modes are explicit and do not depend on the umask: blobs are 0444
+// (content-addressed, never changed in place; Put replaces a damaged one
+// by rename), index.json and oci-layout 0644, a CopyTo copy 0444.
+// Directories are created 0755 less the umask, so a private umask keeps a
+// store, which may hold personal data, private.
 package store

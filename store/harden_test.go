@@ -330,3 +330,42 @@ func TestPutKeepsForeignIndexFields(t *testing.T) {
 		}
 	}
 }
+
+// TestModesIgnoreUmask: file modes are explicit, so a strict umask changes
+// only the directories (which keep a private umask's privacy), never the
+// blobs, index.json, oci-layout or a CopyTo copy that a container running
+// as another user must read. Not parallel: the umask is per process.
+func TestModesIgnoreUmask(t *testing.T) {
+	old := syscall.Umask(0o077)
+	defer syscall.Umask(old)
+	ctx := t.Context()
+	s := newLayout(t)
+	d, err := s.PutBytes(ctx, []byte("weights"), Meta{Name: "w"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := filepath.Join(t.TempDir(), "copy")
+	if err := s.CopyTo(ctx, d, dst); err != nil {
+		t.Fatal(err)
+	}
+	tmp := filepath.Join(t.TempDir(), "atomic")
+	if err := WriteAtomic(tmp, []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]os.FileMode{
+		s.blobPath(d):                       0o444,
+		filepath.Join(s.Root(), indexFile):  0o644,
+		filepath.Join(s.Root(), layoutFile): 0o644,
+		dst:                                 0o444,
+		tmp:                                 0o644,
+	}
+	es, _ := s.List(ctx)
+	for _, e := range es {
+		want[s.blobPath(e.Digest)] = 0o444 // the manifest and its empty config too
+	}
+	for path, mode := range want {
+		if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != mode {
+			t.Errorf("%s: mode %v (%v), want %v", path, fi.Mode().Perm(), err, mode)
+		}
+	}
+}

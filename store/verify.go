@@ -110,7 +110,11 @@ func copyTo(ctx context.Context, o opener, d digest.Digest, dst string) (err err
 			os.Remove(dst)
 		}
 	}()
-	_, err = io.Copy(out, rc)
+	// The umask must not narrow the mode: the reader may be a container
+	// running as another user.
+	if err = out.Chmod(0o444); err == nil {
+		_, err = io.Copy(out, rc)
+	}
 	if cerr := out.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("copy %s: %w", d, cerr)
 	}
