@@ -98,13 +98,14 @@ func Init(dir string) (*Layout, error) {
 		return Open(dir)
 	}
 	// A new store: the directory holds nothing, or only what an Init
-	// under way or cut short leaves (oci-layout is written last).
+	// under way or cut short leaves (oci-layout is written last, and may
+	// have appeared since the check above, when another Init finished).
 	des, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("store %s: %w", dir, err)
 	}
 	for _, de := range des {
-		if n := de.Name(); n != "blobs" && n != "ingest" && n != indexFile {
+		if n := de.Name(); n != "blobs" && n != "ingest" && n != indexFile && n != layoutFile {
 			return nil, fmt.Errorf("store %s: %w: directory is not empty (%s) and has no %s file", dir, ErrNotStore, n, layoutFile)
 		}
 	}
