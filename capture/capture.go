@@ -37,10 +37,10 @@ type Store interface {
 	launch.Blobs
 	Put(ctx context.Context, r io.Reader, meta store.Meta) (digest.Digest, int64, error)
 	PutBytes(ctx context.Context, b []byte, meta store.Meta) (digest.Digest, error)
-	ReadAll(d digest.Digest) ([]byte, error)
+	ReadAll(ctx context.Context, d digest.Digest) ([]byte, error)
 }
 
-var _ Store = (*store.Store)(nil)
+var _ Store = (*store.Layout)(nil)
 
 // Source is a file to store: a path, or "-" for Stdin.
 type Source struct {
@@ -264,7 +264,7 @@ func Capture(ctx context.Context, st Store, rec *record.Record, runner launch.Ru
 		seed := int64(binary.BigEndian.Uint64(b[:]) >> 1)
 		rec.Params.Seed = &seed
 	}
-	input, err := st.ReadAll(rec.Input.Digest)
+	input, err := st.ReadAll(ctx, rec.Input.Digest)
 	if err != nil {
 		return runners.Info{}, err
 	}

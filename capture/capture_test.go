@@ -40,8 +40,8 @@ func parts(t *testing.T) (Parts, string) {
 	}, dir
 }
 
-func openStore(t *testing.T) *store.Store {
-	st, err := store.Open(filepath.Join(t.TempDir(), "store"))
+func openStore(t *testing.T) *store.Layout {
+	st, err := store.Init(filepath.Join(t.TempDir(), "store"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +65,7 @@ func TestBuildThenManualOutputIsAValidRecord(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, d := range []digest.Digest{rec.Input.Digest, rec.System.Model.Digest, rec.System.Config.Digest, rec.System.Components["router"]} {
-		if _, err := st.Verify(d); err != nil {
+		if _, err := st.Verify(context.Background(), d); err != nil {
 			t.Fatalf("blob %s: %v", d, err)
 		}
 	}
@@ -98,13 +98,13 @@ func TestBuildErrorsNameThePart(t *testing.T) {
 
 func TestManualOutputRefusesInvalidBeforeStoring(t *testing.T) {
 	st := openStore(t)
-	before, _ := st.List()
+	before, _ := st.List(context.Background())
 	var nan = func() *float64 { x := 0.0; x = x / x; return &x }()
 	err := ManualOutput(context.Background(), st, &record.Record{}, output.Output{Score: nan}, strings.NewReader("raw"), "raw")
 	if !errors.Is(err, ErrUsage) {
 		t.Fatalf("err = %v", err)
 	}
-	if after, _ := st.List(); len(after) != len(before) {
+	if after, _ := st.List(context.Background()); len(after) != len(before) {
 		t.Fatalf("a blob was stored: %d -> %d", len(before), len(after))
 	}
 }
@@ -144,7 +144,7 @@ func TestCaptureRecordsTheAnswerAndADrawnSeed(t *testing.T) {
 	if rec.Params.Seed == nil || *rec.Params.Seed != 42 || *rec.Output.Label != "approved" || rec.Output.Digest != digest.FromBytes([]byte(raw)) {
 		t.Fatalf("params %+v output %+v", rec.Params, rec.Output)
 	}
-	if got, err := st.ReadAll(rec.Output.Digest); err != nil || string(got) != raw {
+	if got, err := st.ReadAll(context.Background(), rec.Output.Digest); err != nil || string(got) != raw {
 		t.Fatalf("raw not stored: %q %v", got, err)
 	}
 	if info.Pinned || !strings.Contains(rec.Runtime.Env.Driver, "not pinned") {
@@ -167,7 +167,7 @@ func TestBuildStreamsLargeModel(t *testing.T) {
 	}
 	f.Close()
 	p.Model.Path = big
-	st, err := store.Open(filepath.Join(t.TempDir(), "store"))
+	st, err := store.Init(filepath.Join(t.TempDir(), "store"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +179,7 @@ func TestBuildStreamsLargeModel(t *testing.T) {
 		t.Fatal(err)
 	}
 	runtime.ReadMemStats(&after)
-	if n, err := st.Verify(rec.System.Model.Digest); err != nil || n != size {
+	if n, err := st.Verify(context.Background(), rec.System.Model.Digest); err != nil || n != size {
 		t.Fatalf("stored model: %d bytes, %v", n, err)
 	}
 	// TotalAlloc counts every byte allocated, freed or not: reading the

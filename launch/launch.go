@@ -36,7 +36,7 @@ type Runner interface {
 // Blobs is what launch needs of the artifact store: verified copies.
 type Blobs interface {
 	// CopyTo writes the blob d to a new file dst, verifying it while copying.
-	CopyTo(d digest.Digest, dst string) error
+	CopyTo(ctx context.Context, d digest.Digest, dst string) error
 }
 
 // Errors of this package.
@@ -121,7 +121,7 @@ func Start(ctx context.Context, blobs Blobs, t Target, runner Runner, opts Optio
 		return nil, err
 	}
 	s.Codec = codec
-	work, modelPath, configPath, err := copyArtifacts(blobs, t, opts.WorkDir)
+	work, modelPath, configPath, err := copyArtifacts(ctx, blobs, t, opts.WorkDir)
 	if err != nil {
 		return nil, err
 	}
@@ -176,7 +176,7 @@ const WorkDirPrefix = "reprise-session-"
 // copyArtifacts makes the session folder in dir ("" = os.TempDir()) and
 // copies the model and config into it, verified, with the modes above.
 // On error nothing is left behind.
-func copyArtifacts(blobs Blobs, t Target, dir string) (work, modelPath, configPath string, err error) {
+func copyArtifacts(ctx context.Context, blobs Blobs, t Target, dir string) (work, modelPath, configPath string, err error) {
 	made, err := os.MkdirTemp(dir, fmt.Sprintf("%s%d-", WorkDirPrefix, os.Getpid()))
 	if err != nil {
 		return "", "", "", err
@@ -195,7 +195,7 @@ func copyArtifacts(blobs Blobs, t Target, dir string) (work, modelPath, configPa
 		what, path string
 		d          digest.Digest
 	}{{"model", modelPath, t.System.Model.Digest}, {"config", configPath, t.System.Config.Digest}} {
-		if err = blobs.CopyTo(c.d, c.path); err != nil {
+		if err = blobs.CopyTo(ctx, c.d, c.path); err != nil {
 			return "", "", "", fmt.Errorf("%w: %s: %w", ErrArtifact, c.what, err)
 		}
 		if err = os.Chmod(c.path, WorkFileMode); err != nil {

@@ -28,8 +28,8 @@ type Runner = launch.Runner
 // input's bytes and verified copies of the model and config.
 type Blobs interface {
 	launch.Blobs
-	Verify(d digest.Digest) (int64, error)
-	ReadAll(d digest.Digest) ([]byte, error)
+	Verify(ctx context.Context, d digest.Digest) (int64, error)
+	ReadAll(ctx context.Context, d digest.Digest) ([]byte, error)
 }
 
 // ErrHardwareMismatch: the record's hardware class differs from this host's
@@ -174,7 +174,7 @@ func Replay(ctx context.Context, st Blobs, rec *record.Record, runner Runner, op
 	if probs := Verify(ctx, st, rec); len(probs) > 0 {
 		return fail(&IntegrityError{Problems: probs})
 	}
-	input, err := st.ReadAll(rec.Input.Digest)
+	input, err := st.ReadAll(ctx, rec.Input.Digest)
 	if err != nil {
 		return fail(fmt.Errorf("%w: input: %v", ErrIntegrity, err))
 	}

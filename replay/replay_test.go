@@ -80,10 +80,10 @@ const hw = "cpu/amd64/x86-64-v3"
 
 // newRecord stores input, model and config and builds a record whose stored
 // output is what the fake system answers for seed.
-func newRecord(t *testing.T, sys *fakeSystem, seed int64, label string, score float64) (*store.Store, *record.Record) {
+func newRecord(t *testing.T, sys *fakeSystem, seed int64, label string, score float64) (*store.Layout, *record.Record) {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(filepath.Join(t.TempDir(), "store"))
+	st, err := store.Init(filepath.Join(t.TempDir(), "store"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,7 +195,7 @@ func TestReplayIsRepeatable(t *testing.T) {
 func TestReplayIntegrityStopsBeforeRunning(t *testing.T) {
 	sys := &fakeSystem{labels: []string{"a"}, probs: []float64{1}, failAt: -1}
 	st, rec := newRecord(t, sys, 1, "a", 1)
-	p := st.BlobPath(rec.Input.Digest)
+	p := filepath.Join(st.Root(), "blobs", "sha256", rec.Input.Digest.Hex())
 	os.Chmod(p, 0o644)
 	os.WriteFile(p, []byte(`{"income": 2}`), 0o644)
 	res, err := Replay(context.Background(), st, rec, sys, Options{N: 10, Launch: launch.Options{HostClass: hw}})

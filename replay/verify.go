@@ -41,10 +41,10 @@ func LoadRecord(path string) (*record.Record, error) {
 
 // Verifier is what Verify needs of the artifact store.
 type Verifier interface {
-	Verify(d digest.Digest) (int64, error)
+	Verify(ctx context.Context, d digest.Digest) (int64, error)
 }
 
-var _ Blobs = (*store.Store)(nil)
+var _ Blobs = (*store.Layout)(nil)
 
 // Verify checks a decoded record's integrity: the image is pinned, the
 // system id recomputes, and the input, model and config blobs exist in the
@@ -57,7 +57,7 @@ func Verify(ctx context.Context, blobs Verifier, rec *record.Record) []record.Pr
 		if d.IsZero() {
 			return
 		}
-		if _, err := blobs.Verify(d); err != nil {
+		if _, err := blobs.Verify(ctx, d); err != nil {
 			switch {
 			case errors.Is(err, store.ErrNotFound):
 				if required {

@@ -72,7 +72,7 @@ func exitCode(err error) int {
 		errors.Is(err, system.ErrIDMismatch), errors.Is(err, launch.ErrArtifact),
 		errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrCorrupt):
 		return exitIntegrity
-	case errors.Is(err, store.ErrNotStore):
+	case errors.Is(err, store.ErrNotStore), errors.Is(err, store.ErrNoStore), errors.Is(err, store.ErrTooLarge):
 		return exitUsage
 	case errors.Is(err, runners.ErrImageMismatch):
 		return exitIntegrity

@@ -195,13 +195,13 @@ func TestVerifyFailures(t *testing.T) {
 	t.Run("invalid JSON", func(t *testing.T) {
 		dir := t.TempDir()
 		p := writeFile(t, dir, "bad.json", `{"schema": `)
-		if r := cli(t, "", "--store", filepath.Join(dir, "s"), "verify", p); r.code != 2 || !strings.Contains(r.out, "invalid JSON") {
+		if r := cli(t, "", "--store", emptyStore(t, dir), "verify", p); r.code != 2 || !strings.Contains(r.out, "invalid JSON") {
 			t.Fatalf("%+v", r)
 		}
 	})
 	t.Run("missing file", func(t *testing.T) {
 		dir := t.TempDir()
-		if r := cli(t, "", "--store", filepath.Join(dir, "s"), "verify", filepath.Join(dir, "none.json")); r.code != 2 || !strings.Contains(r.out, "no such file") {
+		if r := cli(t, "", "--store", emptyStore(t, dir), "verify", filepath.Join(dir, "none.json")); r.code != 2 || !strings.Contains(r.out, "no such file") {
 			t.Fatalf("%+v", r)
 		}
 	})

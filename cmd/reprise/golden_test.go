@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/reprise-dev/reprise/store"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files testdata/*.stdout and testdata/*.stderr")
@@ -134,7 +136,7 @@ func TestGoldenStats(t *testing.T) {
 // and a bad input held to golden files, and a success where the output is
 // the same on every machine. The store they use is a fresh temporary one.
 func TestGoldenVerbs(t *testing.T) {
-	st := filepath.Join(t.TempDir(), "store")
+	st := emptyStore(t, t.TempDir())
 	runGolden(t, []goldenCase{
 		{"root-help", []string{"--help"}, exitOK},
 		{"root-unknown-verb", []string{"frobnicate"}, exitUsage},
@@ -144,6 +146,8 @@ func TestGoldenVerbs(t *testing.T) {
 		{"replay-bad-output", []string{"replay", "--output", "xml", "testdata/records/valid.json"}, exitUsage},
 		{"verify-help", []string{"verify", "--help"}, exitOK},
 		{"verify-missing-file", []string{"--store", st, "verify", "testdata/records/absent.json"}, exitUsage},
+		{"verify-no-such-store", []string{"--store", "/nonexistent/reprise-store", "verify", "testdata/records/valid.json"}, exitUsage},
+		{"store-ls-no-such-store", []string{"--store", "/nonexistent/reprise-store", "store", "ls"}, exitUsage},
 		{"verify-malformed", []string{"--store", st, "verify", "testdata/records/malformed.json"}, exitUsage},
 		{"record-create-help", []string{"record", "create", "--help"}, exitOK},
 		{"record-create-no-input", []string{"--store", st, "record", "create", "--image", "sha256:" + strings.Repeat("a", 64)}, exitUsage},
@@ -159,4 +163,15 @@ func TestGoldenVerbs(t *testing.T) {
 		{"env-bad-output", []string{"env", "--output", "yaml"}, exitUsage},
 		{"clean-help", []string{"clean", "--help"}, exitOK},
 	})
+}
+
+// emptyStore creates an empty store under dir and returns its path (read-only
+// verbs refuse a store that does not exist).
+func emptyStore(t *testing.T, dir string) string {
+	t.Helper()
+	p := filepath.Join(dir, "s")
+	if _, err := store.Init(p); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

@@ -244,7 +244,7 @@ func runRecordCreate(ctx context.Context, g *globalOptions, s *streams, o *recor
 		}
 		raw = f
 	}
-	st, err := openStore(g)
+	st, err := initStore(g)
 	if err != nil {
 		return err
 	}

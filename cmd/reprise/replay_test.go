@@ -413,7 +413,7 @@ func TestReplayUsageErrors(t *testing.T) {
 		{[]string{"replay", "x.json", "--bogus"}, "unknown flag"},
 	}
 	for _, c := range cases {
-		r := cli(t, "", append([]string{"--store", filepath.Join(dir, "s")}, c.args...)...)
+		r := cli(t, "", append([]string{"--store", emptyStore(t, dir)}, c.args...)...)
 		if r.code != 2 || !strings.Contains(r.err, c.msg) {
 			t.Errorf("%v: exit %d, stderr %q, want 2 and %q", c.args, r.code, r.err, c.msg)
 		}
@@ -484,7 +484,7 @@ func cliRun(t *testing.T, args ...string) cliResult { return cli(t, "", args...)
 func TestTerminalGetsNoControlCharacters(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "x\x1b[2J\x1b[31mREPRODUCED\x00.json")
-	r := cli(t, "", "--store", filepath.Join(dir, "s"), "replay", p, "--out", filepath.Join(dir, "o"))
+	r := cli(t, "", "--store", emptyStore(t, dir), "replay", p, "--out", filepath.Join(dir, "o"))
 	if r.code != 2 || strings.ContainsAny(r.err+r.out, "\x1b\x00") || !strings.Contains(r.err, "xREPRODUCED.json") {
 		t.Fatalf("exit %d, stderr %q, stdout %q", r.code, r.err, r.out)
 	}
@@ -512,7 +512,7 @@ func TestReplayEnvOverrideNotPinned(t *testing.T) {
 		if s.Name == "env.REPRISE_FIXTURE_NOISE" && s.Value == "50" && s.Source == replay.FromFlag {
 			found = true
 		}
-		if s.Name == "pids" && (s.Value != "64" || s.Source != replay.FromRecord) {
+		if s.Name == "pids" && (s.Value != "4096" || s.Source != replay.FromRecord) {
 			t.Errorf("pids: %+v", s)
 		}
 	}

@@ -15,12 +15,23 @@ import (
 	"github.com/reprise-dev/reprise/store"
 )
 
-// openStore opens (creating if needed) the store; a location that cannot be a
-// store is a usage error naming it.
-func openStore(g *globalOptions) (*store.Store, error) {
+// openStore opens an existing store for reading (verify, replay, store get,
+// ls, verify); it never creates one. A missing or invalid store is a usage
+// error naming it.
+func openStore(g *globalOptions) (*store.Layout, error) {
 	st, err := store.Open(g.storeDir())
 	if err != nil {
-		return nil, usageErrorf("--store %s: %v", g.storeDir(), err)
+		return nil, usageErrorf("--store %s: %w", g.storeDir(), err)
+	}
+	return st, nil
+}
+
+// initStore opens the store for writing (store put, record create),
+// creating an empty one where there is none.
+func initStore(g *globalOptions) (*store.Layout, error) {
+	st, err := store.Init(g.storeDir())
+	if err != nil {
+		return nil, usageErrorf("--store %s: %w", g.storeDir(), err)
 	}
 	return st, nil
 }
@@ -59,7 +70,7 @@ Putting the same bytes twice is a no-op.`,
 }
 
 func runStorePut(ctx context.Context, g *globalOptions, s *streams, o *storePutOptions, files []string) error {
-	st, err := openStore(g)
+	st, err := initStore(g)
 	if err != nil {
 		return err
 	}
@@ -101,7 +112,7 @@ func runStoreGet(ctx context.Context, g *globalOptions, s *streams, o *storeGetO
 	if o.Out != "" {
 		tmp := o.Out + ".reprise-tmp"
 		os.Remove(tmp)
-		if err := st.CopyTo(d, tmp); err != nil {
+		if err := st.CopyTo(ctx, d, tmp); err != nil {
 			return fmt.Errorf("get %s: %w", d, err)
 		}
 		if err := os.Chmod(tmp, 0o644); err != nil {
@@ -109,12 +120,23 @@ func runStoreGet(ctx context.Context, g *globalOptions, s *streams, o *storeGetO
 		}
 		return os.Rename(tmp, o.Out)
 	}
-	rc, _, err := st.Open(d)
+	// To stdout: a verified private copy first, so not one byte of a blob
+	// that turns out corrupt (or is swapped while read) is ever printed.
+	dir, err := os.MkdirTemp("", "reprise-get-")
 	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	tmp := filepath.Join(dir, "blob")
+	if err := st.CopyTo(ctx, d, tmp); err != nil {
 		return fmt.Errorf("get %s: %w", d, err)
 	}
-	defer rc.Close()
-	_, err = io.Copy(s.Out, rc)
+	f, err := os.Open(tmp)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.Copy(s.Out, f)
 	return err
 }
 
@@ -134,12 +156,12 @@ func newStoreLsCmd(g *globalOptions, s *streams) *cobra.Command {
 	return cmd
 }
 
-func runStoreLs(_ context.Context, g *globalOptions, s *streams, o *storeLsOptions) error {
+func runStoreLs(ctx context.Context, g *globalOptions, s *streams, o *storeLsOptions) error {
 	st, err := openStore(g)
 	if err != nil {
 		return err
 	}
-	entries, err := st.List()
+	entries, err := st.List(ctx)
 	if err != nil {
 		return err
 	}
@@ -193,7 +215,7 @@ func runStoreVerify(ctx context.Context, g *globalOptions, s *streams, o *storeV
 	if err != nil {
 		return err
 	}
-	entries, _ := st.List()
+	entries, _ := st.List(ctx)
 	if o.Output == outputJSON {
 		if bad == nil {
 			bad = []store.BadBlob{}
