@@ -1,18 +1,20 @@
 package stats
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
+	"sort"
 )
 
 // MaxFisherWork bounds the work of FisherExact on an r×c table: the number
 // of (partial table, column) steps the network algorithm takes. Past it,
 // FisherExact returns ErrMethod and FisherTable turns to Monte-Carlo.
-const MaxFisherWork = 30_000_000
+const MaxFisherWork = 5_000_000
 
 // fisherNetwork is the two-sided p-value of Fisher's exact test on an r×c
 // table by the network algorithm of Mehta & Patel (1983), as R's FEXACT:
@@ -94,6 +96,25 @@ func fisherNetwork(t [][]float64, rows, cols []float64, total float64, maxWork i
 		lo, hi   float64 // bounds on Σ −ln x! over the completions
 		logTotal float64 // ln Σ over the completions of Π 1/x!
 		past     map[int64]*pathGroup
+		// groups are the past's groups by increasing value, and prefix[i]
+		// = Σ_{g < i} m_g e^{v_g − vmax}: the groups that all count, or
+		// all drop, at an arc are a prefix, or a suffix.
+		groups []pathGroup
+		prefix []float64
+		vmax   float64
+	}
+	seal := func(n *node) {
+		n.groups = n.groups[:0]
+		for _, g := range n.past {
+			n.groups = append(n.groups, *g)
+		}
+		n.past = nil
+		slices.SortFunc(n.groups, func(a, b pathGroup) int { return cmp.Compare(a.v, b.v) })
+		n.vmax = n.groups[len(n.groups)-1].v
+		n.prefix = make([]float64, len(n.groups)+1)
+		for i, g := range n.groups {
+			n.prefix[i+1] = n.prefix[i] + g.m*math.Exp(g.v-n.vmax)
+		}
 	}
 	// bounds computes a node's bounds at stage k (columns k.. left).
 	bounds := func(k int, rem []int, n *node) {
@@ -122,6 +143,9 @@ func fisherNetwork(t [][]float64, rows, cols []float64, total float64, maxWork i
 	var kb []byte
 
 	start := &node{rem: slices.Sorted(slices.Values(rs)), past: map[int64]*pathGroup{0: {v: K, m: 1}}}
+	m0 := int(total) // bounds cost about (columns left)·(rows)·(observations left)
+	consumed := 0    // observations in the columns before stage k+1
+	seal(start)
 	level := map[string]*node{"": start}
 	var p float64
 	work := 0
@@ -129,6 +153,7 @@ func fisherNetwork(t [][]float64, rows, cols []float64, total float64, maxWork i
 	child := make([]int, nr)
 	for k := 0; k < nc-1; k++ {
 		next := map[string]*node{}
+		consumed += c[k]
 		for _, n := range level {
 			rem := n.rem
 			// suffix capacity: cap[i] = Σ_{i' ≥ i} rem[i']
@@ -145,7 +170,7 @@ func fisherNetwork(t [][]float64, rows, cols []float64, total float64, maxWork i
 					xs[i] = left
 					w -= lf.At(left)
 					mult := arcMultiplicity(rem, xs, lf)
-					work += 1 + len(n.past)
+					work++
 					if work > maxWork {
 						return errFisherWork
 					}
@@ -158,21 +183,24 @@ func fisherNetwork(t [][]float64, rows, cols []float64, total float64, maxWork i
 					if cn == nil {
 						cn = &node{rem: slices.Clone(child), past: map[int64]*pathGroup{}}
 						bounds(k+1, cn.rem, cn)
+						work += 1 + nr*(nc-k)*(m0-consumed)/64 // the bounds' cost, in arcs
 						next[string(kb)] = cn
 					}
-					for _, g := range n.past {
+					gs := n.groups
+					// groups [0, i1) count with every completion, [i2, len) drop
+					i1 := sort.Search(len(gs), func(i int) bool { return gs[i].v+w+cn.hi > thr })
+					i2 := i1 + sort.Search(len(gs)-i1, func(i int) bool { return gs[i1+i].v+w+cn.lo > thr })
+					if i1 > 0 {
+						p += mult * n.prefix[i1] * math.Exp(n.vmax+w+cn.logTotal)
+					}
+					work += i2 - i1
+					for _, g := range gs[i1:i2] {
 						v := g.v + w
-						switch {
-						case v+cn.hi <= thr:
-							p += g.m * mult * math.Exp(v+cn.logTotal)
-						case v+cn.lo > thr:
-						default:
-							pk := int64(math.Round(v * 1e9))
-							if h := cn.past[pk]; h != nil {
-								h.m += g.m * mult
-							} else {
-								cn.past[pk] = &pathGroup{v: v, m: g.m * mult}
-							}
+						pk := int64(math.Round(v * 1e9))
+						if h := cn.past[pk]; h != nil {
+							h.m += g.m * mult
+						} else {
+							cn.past[pk] = &pathGroup{v: v, m: g.m * mult}
 						}
 					}
 					return nil
@@ -189,9 +217,6 @@ func fisherNetwork(t [][]float64, rows, cols []float64, total float64, maxWork i
 				}
 				return nil
 			}
-			if len(n.past) == 0 {
-				continue
-			}
 			if err := arcs(0, c[k], 0); err != nil {
 				return 0, work, err
 			}
@@ -199,13 +224,15 @@ func fisherNetwork(t [][]float64, rows, cols []float64, total float64, maxWork i
 		for ck, cn := range next {
 			if len(cn.past) == 0 {
 				delete(next, ck)
+			} else {
+				seal(cn)
 			}
 		}
 		level = next
 	}
 	// Stage nc−1: the last column is determined, and its bounds are exact.
 	for _, n := range level {
-		for _, g := range n.past {
+		for _, g := range n.groups {
 			if v := g.v + n.lo; v <= thr {
 				p += g.m * math.Exp(v)
 			}
@@ -298,7 +325,7 @@ func lagrangeHi(lf logFactorials, rem, cols []int, m int) float64 {
 			best, gain := -1, math.Inf(-1)
 			for i, r := range rem {
 				if x[i] < r {
-					if g := lam[i] - math.Log(float64(x[i]+1)); g > gain {
+					if g := lam[i] - (lf.At(x[i]+1) - lf.At(x[i])); g > gain { // ln(x+1)
 						best, gain = i, g
 					}
 				}
