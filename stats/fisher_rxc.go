@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -109,7 +110,7 @@ func fisherNetwork(t [][]float64, rows, cols []float64, total float64, maxWork i
 			n.groups = append(n.groups, *g)
 		}
 		n.past = nil
-		slices.SortFunc(n.groups, func(a, b pathGroup) int { return cmp.Compare(a.v, b.v) })
+		slices.SortFunc(n.groups, func(a, b pathGroup) int { return cmp.Or(cmp.Compare(a.v, b.v), cmp.Compare(a.m, b.m)) })
 		n.vmax = n.groups[len(n.groups)-1].v
 		n.prefix = make([]float64, len(n.groups)+1)
 		for i, g := range n.groups {
@@ -154,7 +155,8 @@ func fisherNetwork(t [][]float64, rows, cols []float64, total float64, maxWork i
 	for k := 0; k < nc-1; k++ {
 		next := map[string]*node{}
 		consumed += c[k]
-		for _, n := range level {
+		for _, lk := range slices.Sorted(maps.Keys(level)) { // a fixed order: a repeatable sum
+			n := level[lk]
 			rem := n.rem
 			// suffix capacity: cap[i] = Σ_{i' ≥ i} rem[i']
 			capa := make([]int, nr+1)
@@ -231,7 +233,8 @@ func fisherNetwork(t [][]float64, rows, cols []float64, total float64, maxWork i
 		level = next
 	}
 	// Stage nc−1: the last column is determined, and its bounds are exact.
-	for _, n := range level {
+	for _, lk := range slices.Sorted(maps.Keys(level)) {
+		n := level[lk]
 		for _, g := range n.groups {
 			if v := g.v + n.lo; v <= thr {
 				p += g.m * math.Exp(v)
