@@ -87,6 +87,7 @@ type statsOptions struct {
 	A, B    string   // --a, --b: sample files
 	Samples []string // --samples: k sample files (ad)
 	PValues string   // --p-values: file of p-values
+	Table   string   // --table: file of an r×c table of counts
 
 	Successes, Trials int
 	P, P0, P1, P2     float64 // probabilities
@@ -115,6 +116,58 @@ type statsOptions struct {
 func (o *statsOptions) addAB(c *cobra.Command, line string) {
 	c.Flags().StringVar(&o.A, "a", "", "sample a: a `FILE` with "+line+" per line (required)")
 	c.Flags().StringVar(&o.B, "b", "", "sample b: a `FILE` with "+line+" per line (required)")
+}
+
+// addTable adds --table FILE, the alternative to --a and --b.
+func (o *statsOptions) addTable(c *cobra.Command) {
+	c.Flags().StringVar(&o.Table, "table", "", "an r×c table of counts: a `FILE` with one row per line, counts separated by spaces (instead of --a and --b)")
+}
+
+// readTable reads the table of --table, or the 2×k table of the label
+// samples --a and --b with its categories.
+func (o *statsOptions) readTable() ([][]float64, []string, error) {
+	if o.Table != "" {
+		if o.A != "" || o.B != "" {
+			return nil, nil, usageErrorf("give either --table or --a and --b, not both")
+		}
+		t, err := readCountTable(o.Table)
+		return t, nil, err
+	}
+	if o.A == "" || o.B == "" {
+		return nil, nil, usageErrorf("--a and --b, or --table, are required")
+	}
+	a, b, err := readPair(o, readLabels)
+	if err != nil {
+		return nil, nil, err
+	}
+	return stats.LabelTable(a, b)
+}
+
+// readCountTable reads a table of counts: one row per line, whitespace-
+// separated (blank lines and lines starting with # are skipped). A bad count
+// or a row of another length is a usage error naming the file and line.
+func readCountTable(path string) ([][]float64, error) {
+	width := 0
+	return readValues(path, func(l line) ([]float64, error) {
+		fields := strings.Fields(l.text)
+		row := make([]float64, len(fields))
+		for k, f := range fields {
+			v, err := parseFinite(path, l.no, f)
+			if err != nil {
+				return nil, err
+			}
+			if v < 0 || v != math.Trunc(v) {
+				return nil, usageErrorf("%s:%d: %q is not a count", path, l.no, f)
+			}
+			row[k] = v
+		}
+		if width == 0 {
+			width = len(row)
+		} else if len(row) != width {
+			return nil, usageErrorf("%s:%d: row of %d counts, earlier rows have %d", path, l.no, len(row), width)
+		}
+		return row, nil
+	})
 }
 
 // addCounts adds --successes K and --trials N.
