@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -152,7 +153,7 @@ func readCountTable(path string) ([][]float64, error) {
 		fields := strings.Fields(l.text)
 		row := make([]float64, len(fields))
 		for k, f := range fields {
-			v, err := parseFinite(path, l.no, f)
+			v, err := parseFinite(path, l.no, []byte(f))
 			if err != nil {
 				return nil, err
 			}
@@ -290,58 +291,95 @@ func readFlagFile[T any](flag, path string, read func(path string) (T, error)) (
 
 // readNumbers reads a file of one number per line (blank lines and lines
 // starting with # are skipped). A bad file or value is a usage error naming
-// the file and line.
+// the file and line. It parses while scanning: no line is kept as a string.
 func readNumbers(path string) ([]float64, error) {
-	return readValues(path, func(l line) (float64, error) { return parseFinite(path, l.no, l.text) })
+	var c chunked[float64]
+	err := scanValueLines(path, func(no int, text []byte) error {
+		v, err := parseFinite(path, no, text)
+		c.add(v)
+		return err
+	})
+	return c.slice(), err
+}
+
+// chunked collects values in fixed-size chunks and joins them once, into a
+// slice of exactly their number: a large sample costs twice its size at the
+// peak, not the sum of every grown copy.
+type chunked[T any] struct {
+	full [][]T
+	cur  []T
+}
+
+const chunkLen = 1 << 15
+
+func (c *chunked[T]) add(v T) {
+	if len(c.cur) == cap(c.cur) {
+		if c.cur != nil {
+			c.full = append(c.full, c.cur)
+		}
+		c.cur = make([]T, 0, chunkLen)
+	}
+	c.cur = append(c.cur, v)
+}
+
+func (c *chunked[T]) slice() []T {
+	out := make([]T, 0, len(c.full)*chunkLen+len(c.cur))
+	for _, f := range c.full {
+		out = append(out, f...)
+	}
+	return append(out, c.cur...)
 }
 
 // readLabels reads a file of one label per line (blank lines and lines
 // starting with # are skipped; surrounding space is trimmed).
 func readLabels(path string) ([]string, error) {
-	return readValues(path, func(l line) (string, error) { return l.text, nil })
+	var out []string
+	err := scanValueLines(path, func(_ int, text []byte) error {
+		out = append(out, string(text))
+		return nil
+	})
+	return out, err
 }
 
 // readVectors reads a file of numbers, one per line, or of comma-separated
 // vectors (one per line, all of one dimension).
 func readVectors(path string) ([][]float64, error) {
 	dim := 0
-	return readValues(path, func(l line) ([]float64, error) {
-		fields := strings.Split(l.text, ",")
-		v := make([]float64, len(fields))
-		for k, f := range fields {
-			x, err := parseFinite(path, l.no, strings.TrimSpace(f))
+	var out [][]float64
+	err := scanValueLines(path, func(no int, text []byte) error {
+		v := make([]float64, 0, dim)
+		for f := range bytes.SplitSeq(text, []byte(",")) {
+			x, err := parseFinite(path, no, bytes.TrimSpace(f))
 			if err != nil {
-				return nil, err
+				return err
 			}
-			v[k] = x
+			v = append(v, x)
 		}
 		if dim == 0 {
 			dim = len(v)
 		} else if len(v) != dim {
-			return nil, usageErrorf("%s:%d: vector of dimension %d, earlier lines have %d", path, l.no, len(v), dim)
+			return usageErrorf("%s:%d: vector of dimension %d, earlier lines have %d", path, no, len(v), dim)
 		}
-		return v, nil
+		out = append(out, v)
+		return nil
 	})
+	return out, err
 }
 
 // readValues parses each value line of path with parse.
 func readValues[T any](path string, parse func(line) (T, error)) ([]T, error) {
-	lines, err := readLines(path)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]T, len(lines))
-	for i, l := range lines {
-		if out[i], err = parse(l); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+	var out []T
+	err := scanValueLines(path, func(no int, text []byte) error {
+		v, err := parse(line{no, string(text)})
+		out = append(out, v)
+		return err
+	})
+	return out, err
 }
 
 // parseFinite parses s, from line no of path, as a finite number.
-func parseFinite(path string, no int, s string) (float64, error) {
-	v, err := strconv.ParseFloat(s, 64)
+func parseFinite(path string, no int, s []byte) (float64, error) {
+	v, err := strconv.ParseFloat(string(s), 64) // no copy: the string does not escape
 	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
 		return 0, usageErrorf("%s:%d: %q is not a finite number", path, no, s)
 	}
@@ -353,32 +391,37 @@ type line struct {
 	text string
 }
 
-// readLines returns the non-blank, non-comment lines of path, trimmed; a
-// file without any is a usage error.
-func readLines(path string) ([]line, error) {
+// scanValueLines calls value with the number and the trimmed text of each
+// non-blank, non-comment line of path, as it scans (text is valid only
+// during the call); a file without any is a usage error, and so is the
+// first error of value.
+func scanValueLines(path string, value func(no int, text []byte) error) error {
 	if path == "" {
-		return nil, usageErrorf("a sample file is required")
+		return usageErrorf("a sample file is required")
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, usageErrorf("%v", err)
+		return usageErrorf("%v", err)
 	}
 	defer f.Close()
-	var out []line
 	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	seen := false
 	for n := 1; sc.Scan(); n++ {
-		t := strings.TrimSpace(sc.Text())
-		if t == "" || strings.HasPrefix(t, "#") {
+		t := bytes.TrimSpace(sc.Bytes())
+		if len(t) == 0 || t[0] == '#' {
 			continue
 		}
-		out = append(out, line{n, t})
+		seen = true
+		if err := value(n, t); err != nil {
+			return err
+		}
 	}
 	if err := sc.Err(); err != nil {
-		return nil, usageErrorf("%s: %v", path, err)
+		return usageErrorf("%s: %v", path, err)
 	}
-	if len(out) == 0 {
-		return nil, usageErrorf("%s: no values", path)
+	if !seen {
+		return usageErrorf("%s: no values", path)
 	}
-	return out, nil
+	return nil
 }
