@@ -119,6 +119,14 @@ func (o *statsOptions) addAB(c *cobra.Command, line string) {
 	c.Flags().StringVar(&o.B, "b", "", "sample b: a `FILE` with "+line+" per line (required)")
 }
 
+// addABOrTable adds --a and --b (label samples) and --table FILE, the
+// alternative to them.
+func (o *statsOptions) addABOrTable(c *cobra.Command) {
+	c.Flags().StringVar(&o.A, "a", "", "sample a: a `FILE` with one label per line (with --b, or give --table)")
+	c.Flags().StringVar(&o.B, "b", "", "sample b: a `FILE` with one label per line (with --a, or give --table)")
+	o.addTable(c)
+}
+
 // addTable adds --table FILE, the alternative to --a and --b.
 func (o *statsOptions) addTable(c *cobra.Command) {
 	c.Flags().StringVar(&o.Table, "table", "", "an r×c table of counts: a `FILE` with one row per line, counts separated by spaces (instead of --a and --b)")

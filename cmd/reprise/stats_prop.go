@@ -48,8 +48,7 @@ r×c tables); when the exact test would be too large, it is Monte-Carlo over
 --draws random tables with the observed margins, seeded by --seed, with its
 standard error and a warning.`,
 			flags: func(o *statsOptions, c *cobra.Command) {
-				o.addAB(c, "one label")
-				o.addTable(c)
+				o.addABOrTable(c)
 				o.addDraws(c, 100000, "Monte-Carlo tables when the exact test is too large (0: fail instead)")
 			},
 			run: runStatsFisher,
@@ -254,8 +253,7 @@ counts separated by spaces). The p-value is asymptotic (chi-square) by
 default; with --draws N it is (1 + #{T* >= T})/(N + 1) over N random tables
 with the observed margins, seeded by --seed.`,
 		flags: func(o *statsOptions, c *cobra.Command) {
-			o.addAB(c, "one label")
-			o.addTable(c)
+			o.addABOrTable(c)
 			o.addDraws(c, 0, "Monte-Carlo tables with the observed margins (0: asymptotic p-value)")
 		},
 		run: func(o *statsOptions) (any, error) {
