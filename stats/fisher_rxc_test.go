@@ -166,3 +166,22 @@ func TestFisherTableFallsBack(t *testing.T) {
 		t.Errorf("exact-size table: %+v %v", r, err)
 	}
 }
+
+// TestFisherTableFallbackMatchesR: a 6×6 table past MaxFisherWork gets a
+// Monte-Carlo p-value within 4 standard errors (of both estimates) of R's
+// fisher.test(matrix(c(14, 6, 10, 9, 11, 10, 5, 16, 8, 11, 10, 10, 10, 9, 17,
+// 4, 10, 11, 11, 10, 5, 16, 8, 10, 8, 11, 10, 10, 15, 6, 10, 10, 11, 10, 4,
+// 16), 6, byrow = TRUE), simulate.p.value = TRUE, B = 1e5) = 0.060819391806081938
+// (stats/testdata/ref_tables.out).
+func TestFisherTableFallbackMatchesR(t *testing.T) {
+	const want = 0.060819391806081938
+	tab := [][]float64{{14, 6, 10, 9, 11, 10}, {5, 16, 8, 11, 10, 10}, {10, 9, 17, 4, 10, 11}, {11, 10, 5, 16, 8, 10}, {8, 11, 10, 10, 15, 6}, {10, 10, 11, 10, 4, 16}}
+	r, err := FisherTable(tab, 100000, rand.New(rand.NewPCG(8, 8)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	se := math.Sqrt(r.StdErr*r.StdErr + want*(1-want)/1e5)
+	if r.MonteCarlo != 100000 || math.Abs(r.PValue-want) > 4*se {
+		t.Errorf("p = %.5f ± %.5f (%d draws), R's %.5f", r.PValue, r.StdErr, r.MonteCarlo, want)
+	}
+}

@@ -34,4 +34,8 @@ for (m in list(matrix(c(12, 7, 5, 9), 2, byrow = TRUE), tabs$t3x4)) {
 m <- tabs$t3x4
 r <- fisher.test(m, simulate.p.value = TRUE, B = 1e6)
 cat(sprintf("fisher-mc p=%s call=fisher.test(matrix(c(%s), 3, byrow = TRUE), simulate.p.value = TRUE, B = 1e6)\n", f(r$p.value), paste(t(m), collapse = ", ")))
+# The 6×6 table of cmd/reprise/testdata/stats/table-6x6.txt (too large for the exact test there).
+m <- matrix(c(14, 6, 10, 9, 11, 10, 5, 16, 8, 11, 10, 10, 10, 9, 17, 4, 10, 11, 11, 10, 5, 16, 8, 10, 8, 11, 10, 10, 15, 6, 10, 10, 11, 10, 4, 16), 6, byrow = TRUE)
+r <- fisher.test(m, simulate.p.value = TRUE, B = 1e5)
+cat(sprintf("fisher-mc 6x6 N=%d p=%s call=fisher.test(matrix(c(%s), 6, byrow = TRUE), simulate.p.value = TRUE, B = 1e5)\n", sum(m), f(r$p.value), paste(t(m), collapse = ", ")))
 cat(R.version.string, "\n")
