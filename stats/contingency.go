@@ -130,7 +130,7 @@ func tableG(t [][]float64, rows, cols []float64, total float64) float64 {
 // not a non-negative whole count, b > 0 with a nil rng), ErrMethod (a
 // Monte-Carlo p-value for more than 2^40 observations).
 func ChiSquareTable(t [][]float64, b int, rng *rand.Rand) (TableResult, error) {
-	return tableTest(t, b, rng, tableChiSq, "Pearson's chi-squared test")
+	return tableTest(t, b, rng, tableChiSq, chiSqKernel, "Pearson's chi-squared test")
 }
 
 // GTestTable is the likelihood-ratio (G) test on an r×c table:
@@ -138,7 +138,7 @@ func ChiSquareTable(t [][]float64, b int, rng *rand.Rand) (TableResult, error) {
 //
 // Errors: as ChiSquareTable.
 func GTestTable(t [][]float64, b int, rng *rand.Rand) (TableResult, error) {
-	return tableTest(t, b, rng, tableG, "G-test (log-likelihood ratio)")
+	return tableTest(t, b, rng, tableG, gKernel, "G-test (log-likelihood ratio)")
 }
 
 // ChiSquareLabels tests whether two label samples come from one categorical
@@ -167,7 +167,10 @@ func labelTableTest(a, b []string, resamples int, rng *rand.Rand, test func([][]
 	return r, err
 }
 
-func tableTest(t [][]float64, b int, rng *rand.Rand, stat func([][]float64, []float64, []float64, float64) float64, method string) (TableResult, error) {
+// tableTest computes stat on t and its p-value: chi-square with (r−1)(c−1)
+// df, or with b > 0 Monte-Carlo over b tables, judged by kernel (the same
+// statistic computed on flattened integer tables).
+func tableTest(t [][]float64, b int, rng *rand.Rand, stat func([][]float64, []float64, []float64, float64) float64, kernel tableKernel, method string) (TableResult, error) {
 	rows, cols, total, err := tableMargins(t)
 	if err != nil {
 		return TableResult{}, err
@@ -193,19 +196,7 @@ expected:
 	if total > tableMaxMonteCarloN {
 		return r, fmt.Errorf("%w: Monte-Carlo p-value for %g observations (at most %g): use the asymptotic p-value", ErrMethod, total, float64(tableMaxMonteCarloN))
 	}
-	sim := make([][]float64, len(rows))
-	for i := range sim {
-		sim[i] = make([]float64, len(cols))
-	}
-	colLeft := make([]float64, len(cols))
-	almost := r.Statistic * (1 - 64*2.220446049250313e-16) // R's tolerance for ties with T
-	ge := 0
-	for range b {
-		tableRandom(rng, rows, cols, total, colLeft, sim)
-		if stat(sim, rows, cols, total) >= almost {
-			ge++
-		}
-	}
+	ge := tableMonteCarlo(t, rows, cols, total, b, rng, kernel)
 	r.PValue = float64(1+ge) / float64(b+1)
 	r.MonteCarlo = b
 	r.Method += fmt.Sprintf(" with Monte-Carlo p-value (%d random tables with the observed margins, as R's r2dtable)", b)
@@ -216,73 +207,3 @@ expected:
 // tableMaxMonteCarloN bounds the total count of a table for Monte-Carlo
 // p-values (the hypergeometric draws work on counts below 2^53).
 const tableMaxMonteCarloN = 1 << 40
-
-// tableRandom fills sim with a random table with row sums rows and column
-// sums cols, uniform over the arrangements of the N observations (the
-// multivariate hypergeometric law of Patefield 1981, which R's r2dtable and
-// chisq.test(simulate.p.value = TRUE) sample). Row by row, cell (i, j) is
-// hypergeometric: of the rowLeft draws still to place, from an urn holding
-// colLeft[j] balls of column j among the Σ_{j' ≥ j} colLeft[j'] left. The
-// last row and last column take what remains. colLeft is scratch space.
-func tableRandom(rng *rand.Rand, rows, cols []float64, total float64, colLeft []float64, sim [][]float64) {
-	copy(colLeft, cols)
-	urn := total // balls left in all columns
-	nr, nc := len(rows), len(cols)
-	for i := range nr - 1 {
-		rowLeft := rows[i]
-		pool := urn // balls in columns j.. of the urn
-		for j := range nc - 1 {
-			x := 0.0
-			if rowLeft > 0 {
-				x = tableHypergeometric(rng, pool, colLeft[j], rowLeft)
-			}
-			sim[i][j] = x
-			pool -= colLeft[j]
-			colLeft[j] -= x
-			rowLeft -= x
-		}
-		sim[i][nc-1] = rowLeft
-		colLeft[nc-1] -= rowLeft
-		urn -= rows[i]
-	}
-	copy(sim[nr-1], colLeft)
-}
-
-// tableHypergeometric draws the number of marked balls among n drawn without
-// replacement from an urn of N balls, K of them marked, by inversion of the
-// distribution searched outward from its mode (exact up to rounding; O(sd)
-// steps per draw). Counts are whole floats.
-func tableHypergeometric(rng *rand.Rand, N, K, n float64) float64 {
-	lo, hi := math.Max(0, n-(N-K)), math.Min(n, K)
-	if lo == hi {
-		return lo
-	}
-	mode := math.Floor((n + 1) * (K + 1) / (N + 2))
-	mode = math.Min(math.Max(mode, lo), hi)
-	lf := func(x float64) float64 { v, _ := math.Lgamma(x + 1); return v }
-	pm := math.Exp(lf(K) - lf(mode) - lf(K-mode) + lf(N-K) - lf(n-mode) - lf(N-K-n+mode) - lf(N) + lf(n) + lf(N-n))
-	u := rng.Float64() - pm
-	if u < 0 {
-		return mode
-	}
-	// ratio f(x+1)/f(x) = (K−x)(n−x) / ((x+1)(N−K−n+x+1))
-	up, down := mode, mode
-	pu, pd := pm, pm
-	for up < hi || down > lo {
-		if up < hi {
-			pu *= (K - up) * (n - up) / ((up + 1) * (N - K - n + up + 1))
-			up++
-			if u -= pu; u < 0 {
-				return up
-			}
-		}
-		if down > lo {
-			pd *= down * (N - K - n + down) / ((K - down + 1) * (n - down + 1))
-			down--
-			if u -= pd; u < 0 {
-				return down
-			}
-		}
-	}
-	return mode // u exceeded the total mass only by rounding
-}

@@ -7,12 +7,17 @@ import (
 
 // FisherResult is the result of Fisher's exact test.
 type FisherResult struct {
-	PValue   float64
-	Method   string
-	Warnings []string
+	PValue float64
+	// MonteCarlo is the number of random tables when the p-value is
+	// Monte-Carlo (0: exact), and StdErr its standard error.
+	MonteCarlo int
+	StdErr     float64
+	Method     string
+	Warnings   []string
 }
 
-// MaxFisherTables bounds the tables FisherExact enumerates for an r×c table.
+// MaxFisherTables bounds the tables of a 2×2 test (the smaller of the first
+// row's and the first column's sums).
 const MaxFisherTables = 5_000_000
 
 func fisherLogFact(n float64) float64 { v, _ := math.Lgamma(n + 1); return v }
@@ -21,11 +26,11 @@ func fisherLogFact(n float64) float64 { v, _ := math.Lgamma(n + 1); return v }
 // counts, two-sided by R's rule: the sum of the probabilities (under fixed
 // margins) of all tables no more probable than the observed one, with
 // relative tolerance 1+1e-7. 2×2 tables use the hypergeometric distribution
-// directly; larger tables are enumerated, and ErrMethod is returned when more
-// than MaxFisherTables would be needed.
+// directly; larger tables the network algorithm (fisherNetwork), and
+// ErrMethod is returned when it would take more than MaxFisherWork steps
+// (FisherTable then turns to Monte-Carlo).
 //
-// Errors: as ChiSquareTable, and ErrMethod when the table is too large to
-// enumerate.
+// Errors: as ChiSquareTable, and ErrMethod when the table is too large.
 func FisherExact(t [][]float64) (FisherResult, error) {
 	rows, cols, total, err := tableMargins(t)
 	if err != nil {
@@ -37,74 +42,14 @@ func FisherExact(t [][]float64) (FisherResult, error) {
 		}
 		return FisherResult{PValue: fisher2x2(t, rows, cols, total), Method: "Fisher's exact test (2×2, hypergeometric)"}, nil
 	}
-	// log P(table) = Σ fisherLogFact(rows) + Σ fisherLogFact(cols) − fisherLogFact(N) − Σ fisherLogFact(cells)
-	base := -fisherLogFact(total)
-	for _, r := range rows {
-		base += fisherLogFact(r)
+	if total > math.MaxInt32 {
+		return FisherResult{}, fmt.Errorf("%w: %g observations: too many for the exact test", ErrMethod, total)
 	}
-	for _, c := range cols {
-		base += fisherLogFact(c)
+	p, _, err := fisherNetwork(t, rows, cols, total, MaxFisherWork)
+	if err != nil {
+		return FisherResult{}, fmt.Errorf("%w: the exact test of this %d×%d table (N = %g) would take more than %d steps; use the Monte-Carlo p-value", ErrMethod, len(rows), len(cols), total, MaxFisherWork)
 	}
-	obs := base
-	for i := range t {
-		for j := range t[i] {
-			obs -= fisherLogFact(t[i][j])
-		}
-	}
-	thr := obs + math.Log1p(1e-7)
-	nr, nc := len(rows), len(cols)
-	colLeft := append([]float64{}, cols...)
-	cell := make([]float64, nr*nc)
-	var sum float64
-	count := 0
-	var rec func(i, j int, rowLeft, acc float64) error
-	rec = func(i, j int, rowLeft, acc float64) error {
-		if i == nr-1 { // last row is determined by the column remainders
-			lp := acc
-			for jj := 0; jj < nc; jj++ {
-				lp -= fisherLogFact(colLeft[jj])
-			}
-			count++
-			if count > MaxFisherTables {
-				return fmt.Errorf("%w: more than %d tables to enumerate; use the Monte-Carlo chi-square test", ErrMethod, MaxFisherTables)
-			}
-			if lp <= thr {
-				sum += math.Exp(lp)
-			}
-			return nil
-		}
-		if j == nc-1 { // last cell of the row takes the rest
-			v := rowLeft
-			if v > colLeft[j] {
-				return nil
-			}
-			colLeft[j] -= v
-			err := rec(i+1, 0, rows[i+1], acc-fisherLogFact(v))
-			colLeft[j] += v
-			return err
-		}
-		// remaining capacity of the columns after j must absorb the rest of the row
-		rest := 0.0
-		for jj := j + 1; jj < nc; jj++ {
-			rest += colLeft[jj]
-		}
-		lo := math.Max(0, rowLeft-rest)
-		hi := math.Min(rowLeft, colLeft[j])
-		for v := lo; v <= hi; v++ {
-			colLeft[j] -= v
-			cell[i*nc+j] = v
-			err := rec(i, j+1, rowLeft-v, acc-fisherLogFact(v))
-			colLeft[j] += v
-			if err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	if err := rec(0, 0, rows[0], base); err != nil {
-		return FisherResult{}, err
-	}
-	return FisherResult{PValue: math.Min(1, sum), Method: fmt.Sprintf("Fisher's exact test (%d×%d, %d tables enumerated)", nr, nc, count)}, nil
+	return FisherResult{PValue: p, Method: fmt.Sprintf("Fisher's exact test (%d×%d, network algorithm)", len(rows), len(cols))}, nil
 }
 
 func fisher2x2(t [][]float64, rows, cols []float64, total float64) float64 {

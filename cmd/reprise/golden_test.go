@@ -126,6 +126,13 @@ func TestGoldenStats(t *testing.T) {
 		goldenCase{"stats-binom-text", []string{"stats", "binom", "--successes", "7", "--trials", "20", "--output", "text"}, exitOK},
 		goldenCase{"stats-ad-text", []string{"stats", "ad", "--samples", "testdata/stats/a.txt,testdata/stats/c.txt", "--draws", "0", "--output", "text"}, exitOK},
 		goldenCase{"stats-chisq-text", []string{"stats", "chisq", "--a", "testdata/stats/labels-a.txt", "--b", "testdata/stats/labels-b.txt", "--output", "text"}, exitOK},
+		goldenCase{"stats-chisq-table", []string{"stats", "chisq", "--table", "testdata/stats/table-3x4.txt"}, exitOK},
+		goldenCase{"stats-gtest-table", []string{"stats", "gtest", "--table", "testdata/stats/table-3x4.txt", "--draws", "9999", "--seed", "4"}, exitOK},
+		goldenCase{"stats-fisher-table", []string{"stats", "fisher", "--table", "testdata/stats/table-3x4.txt", "--output", "text"}, exitOK},
+		goldenCase{"stats-fisher-table-mc", []string{"stats", "fisher", "--table", "testdata/stats/table-6x6.txt", "--draws", "2000", "--seed", "2"}, exitOK},
+		goldenCase{"stats-fisher-table-too-large", []string{"stats", "fisher", "--table", "testdata/stats/table-6x6.txt", "--draws", "0"}, exitUsage},
+		goldenCase{"stats-fisher-table-ragged", []string{"stats", "fisher", "--table", "testdata/stats/table-ragged.txt"}, exitUsage},
+		goldenCase{"stats-chisq-table-and-ab", []string{"stats", "chisq", "--table", "testdata/stats/table-3x4.txt", "--a", "testdata/stats/labels-a.txt"}, exitUsage},
 		goldenCase{"stats-binom-bad-output", []string{"stats", "binom", "--successes", "7", "--trials", "20", "--output", "xml"}, exitUsage},
 		goldenCase{"stats-binom-bad-o", []string{"stats", "binom", "--successes", "7", "--trials", "20", "-o", "json"}, exitUsage},
 	)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -87,6 +88,7 @@ type statsOptions struct {
 	A, B    string   // --a, --b: sample files
 	Samples []string // --samples: k sample files (ad)
 	PValues string   // --p-values: file of p-values
+	Table   string   // --table: file of an r×c table of counts
 
 	Successes, Trials int
 	P, P0, P1, P2     float64 // probabilities
@@ -115,6 +117,66 @@ type statsOptions struct {
 func (o *statsOptions) addAB(c *cobra.Command, line string) {
 	c.Flags().StringVar(&o.A, "a", "", "sample a: a `FILE` with "+line+" per line (required)")
 	c.Flags().StringVar(&o.B, "b", "", "sample b: a `FILE` with "+line+" per line (required)")
+}
+
+// addABOrTable adds --a and --b (label samples) and --table FILE, the
+// alternative to them.
+func (o *statsOptions) addABOrTable(c *cobra.Command) {
+	c.Flags().StringVar(&o.A, "a", "", "sample a: a `FILE` with one label per line (with --b, or give --table)")
+	c.Flags().StringVar(&o.B, "b", "", "sample b: a `FILE` with one label per line (with --a, or give --table)")
+	o.addTable(c)
+}
+
+// addTable adds --table FILE, the alternative to --a and --b.
+func (o *statsOptions) addTable(c *cobra.Command) {
+	c.Flags().StringVar(&o.Table, "table", "", "an r×c table of counts: a `FILE` with one row per line, counts separated by spaces (instead of --a and --b)")
+}
+
+// readTable reads the table of --table, or the 2×k table of the label
+// samples --a and --b with its categories.
+func (o *statsOptions) readTable() ([][]float64, []string, error) {
+	if o.Table != "" {
+		if o.A != "" || o.B != "" {
+			return nil, nil, usageErrorf("give either --table or --a and --b, not both")
+		}
+		t, err := readCountTable(o.Table)
+		return t, nil, err
+	}
+	if o.A == "" || o.B == "" {
+		return nil, nil, usageErrorf("--a and --b, or --table, are required")
+	}
+	a, b, err := readPair(o, readLabels)
+	if err != nil {
+		return nil, nil, err
+	}
+	return stats.LabelTable(a, b)
+}
+
+// readCountTable reads a table of counts: one row per line, whitespace-
+// separated (blank lines and lines starting with # are skipped). A bad count
+// or a row of another length is a usage error naming the file and line.
+func readCountTable(path string) ([][]float64, error) {
+	width := 0
+	return readValues(path, func(l line) ([]float64, error) {
+		fields := strings.Fields(l.text)
+		row := make([]float64, len(fields))
+		for k, f := range fields {
+			v, err := parseFinite(path, l.no, []byte(f))
+			if err != nil {
+				return nil, err
+			}
+			if v < 0 || v != math.Trunc(v) {
+				return nil, usageErrorf("%s:%d: %q is not a count", path, l.no, f)
+			}
+			row[k] = v
+		}
+		if width == 0 {
+			width = len(row)
+		} else if len(row) != width {
+			return nil, usageErrorf("%s:%d: row of %d counts, earlier rows have %d", path, l.no, len(row), width)
+		}
+		return row, nil
+	})
 }
 
 // addCounts adds --successes K and --trials N.
@@ -237,58 +299,95 @@ func readFlagFile[T any](flag, path string, read func(path string) (T, error)) (
 
 // readNumbers reads a file of one number per line (blank lines and lines
 // starting with # are skipped). A bad file or value is a usage error naming
-// the file and line.
+// the file and line. It parses while scanning: no line is kept as a string.
 func readNumbers(path string) ([]float64, error) {
-	return readValues(path, func(l line) (float64, error) { return parseFinite(path, l.no, l.text) })
+	var c chunked[float64]
+	err := scanValueLines(path, func(no int, text []byte) error {
+		v, err := parseFinite(path, no, text)
+		c.add(v)
+		return err
+	})
+	return c.slice(), err
+}
+
+// chunked collects values in fixed-size chunks and joins them once, into a
+// slice of exactly their number: a large sample costs twice its size at the
+// peak, not the sum of every grown copy.
+type chunked[T any] struct {
+	full [][]T
+	cur  []T
+}
+
+const chunkLen = 1 << 15
+
+func (c *chunked[T]) add(v T) {
+	if len(c.cur) == cap(c.cur) {
+		if c.cur != nil {
+			c.full = append(c.full, c.cur)
+		}
+		c.cur = make([]T, 0, chunkLen)
+	}
+	c.cur = append(c.cur, v)
+}
+
+func (c *chunked[T]) slice() []T {
+	out := make([]T, 0, len(c.full)*chunkLen+len(c.cur))
+	for _, f := range c.full {
+		out = append(out, f...)
+	}
+	return append(out, c.cur...)
 }
 
 // readLabels reads a file of one label per line (blank lines and lines
 // starting with # are skipped; surrounding space is trimmed).
 func readLabels(path string) ([]string, error) {
-	return readValues(path, func(l line) (string, error) { return l.text, nil })
+	var out []string
+	err := scanValueLines(path, func(_ int, text []byte) error {
+		out = append(out, string(text))
+		return nil
+	})
+	return out, err
 }
 
 // readVectors reads a file of numbers, one per line, or of comma-separated
 // vectors (one per line, all of one dimension).
 func readVectors(path string) ([][]float64, error) {
 	dim := 0
-	return readValues(path, func(l line) ([]float64, error) {
-		fields := strings.Split(l.text, ",")
-		v := make([]float64, len(fields))
-		for k, f := range fields {
-			x, err := parseFinite(path, l.no, strings.TrimSpace(f))
+	var out [][]float64
+	err := scanValueLines(path, func(no int, text []byte) error {
+		v := make([]float64, 0, dim)
+		for f := range bytes.SplitSeq(text, []byte(",")) {
+			x, err := parseFinite(path, no, bytes.TrimSpace(f))
 			if err != nil {
-				return nil, err
+				return err
 			}
-			v[k] = x
+			v = append(v, x)
 		}
 		if dim == 0 {
 			dim = len(v)
 		} else if len(v) != dim {
-			return nil, usageErrorf("%s:%d: vector of dimension %d, earlier lines have %d", path, l.no, len(v), dim)
+			return usageErrorf("%s:%d: vector of dimension %d, earlier lines have %d", path, no, len(v), dim)
 		}
-		return v, nil
+		out = append(out, v)
+		return nil
 	})
+	return out, err
 }
 
 // readValues parses each value line of path with parse.
 func readValues[T any](path string, parse func(line) (T, error)) ([]T, error) {
-	lines, err := readLines(path)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]T, len(lines))
-	for i, l := range lines {
-		if out[i], err = parse(l); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+	var out []T
+	err := scanValueLines(path, func(no int, text []byte) error {
+		v, err := parse(line{no, string(text)})
+		out = append(out, v)
+		return err
+	})
+	return out, err
 }
 
 // parseFinite parses s, from line no of path, as a finite number.
-func parseFinite(path string, no int, s string) (float64, error) {
-	v, err := strconv.ParseFloat(s, 64)
+func parseFinite(path string, no int, s []byte) (float64, error) {
+	v, err := strconv.ParseFloat(string(s), 64) // no copy: the string does not escape
 	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
 		return 0, usageErrorf("%s:%d: %q is not a finite number", path, no, s)
 	}
@@ -300,32 +399,37 @@ type line struct {
 	text string
 }
 
-// readLines returns the non-blank, non-comment lines of path, trimmed; a
-// file without any is a usage error.
-func readLines(path string) ([]line, error) {
+// scanValueLines calls value with the number and the trimmed text of each
+// non-blank, non-comment line of path, as it scans (text is valid only
+// during the call); a file without any is a usage error, and so is the
+// first error of value.
+func scanValueLines(path string, value func(no int, text []byte) error) error {
 	if path == "" {
-		return nil, usageErrorf("a sample file is required")
+		return usageErrorf("a sample file is required")
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, usageErrorf("%v", err)
+		return usageErrorf("%v", err)
 	}
 	defer f.Close()
-	var out []line
 	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	seen := false
 	for n := 1; sc.Scan(); n++ {
-		t := strings.TrimSpace(sc.Text())
-		if t == "" || strings.HasPrefix(t, "#") {
+		t := bytes.TrimSpace(sc.Bytes())
+		if len(t) == 0 || t[0] == '#' {
 			continue
 		}
-		out = append(out, line{n, t})
+		seen = true
+		if err := value(n, t); err != nil {
+			return err
+		}
 	}
 	if err := sc.Err(); err != nil {
-		return nil, usageErrorf("%s: %v", path, err)
+		return usageErrorf("%s: %v", path, err)
 	}
-	if len(out) == 0 {
-		return nil, usageErrorf("%s: no values", path)
+	if !seen {
+		return usageErrorf("%s: no values", path)
 	}
-	return out, nil
+	return nil
 }

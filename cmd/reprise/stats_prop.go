@@ -34,13 +34,24 @@ func propVerbs() []statsVerb {
 			},
 			run: runStatsWilson,
 		},
-		tableVerb("chisq", "Pearson's chi-square test of homogeneity of two label samples (no continuity correction)", stats.ChiSquareLabels),
-		tableVerb("gtest", "G-test (log-likelihood ratio) of homogeneity of two label samples", stats.GTestLabels),
+		tableVerb("chisq", "Pearson's chi-square test of independence on an r×c table or two label samples (no continuity correction)", stats.ChiSquareTable),
+		tableVerb("gtest", "G-test (log-likelihood ratio) of independence on an r×c table or two label samples", stats.GTestTable),
 		{
-			name: "fisher", use: "--a FILE --b FILE",
-			short: "Fisher's exact test on the 2×k table of two label samples (R's two-sided rule)",
-			flags: func(o *statsOptions, c *cobra.Command) { o.addAB(c, "one label") },
-			run:   runStatsFisher,
+			name: "fisher", use: "(--a FILE --b FILE | --table FILE) [--draws N --seed S]",
+			short: "Fisher's exact test on an r×c table or the 2×k table of two label samples (R's two-sided rule)",
+			long: `Fisher's exact test on an r×c table or the 2×k table of two label samples (R's two-sided rule).
+
+The table is either the 2×k table of two label samples (--a, --b: files of
+labels, one per line) or any r×c table of counts (--table: one row per line,
+counts separated by spaces). The p-value is exact (the network algorithm for
+r×c tables); when the exact test would be too large, it is Monte-Carlo over
+--draws random tables with the observed margins, seeded by --seed, with its
+standard error and a warning.`,
+			flags: func(o *statsOptions, c *cobra.Command) {
+				o.addABOrTable(c)
+				o.addDraws(c, 100000, "Monte-Carlo tables when the exact test is too large (0: fail instead)")
+			},
+			run: runStatsFisher,
 		},
 		{
 			name: "mcnemar", use: "--a FILE --b FILE [--method exact|midp|asymptotic]",
@@ -222,60 +233,70 @@ type tableResult struct {
 	Statistic  float64     `json:"statistic"`
 	DF         int         `json:"df"`
 	PValue     float64     `json:"p_value"`
-	Categories []string    `json:"categories"`
-	Table      [][]float64 `json:"table"` // rows a and b, columns the categories
+	Categories []string    `json:"categories,omitempty"` // with --a/--b: the labels, the table's columns
+	Table      [][]float64 `json:"table"`                // rows a and b (or the --table rows)
 	drawInfo
 	Warnings []string `json:"warnings"`
 }
 
-// tableVerb is chisq or gtest: test on the 2×k table of two label samples.
-func tableVerb(name, short string, test func(a, b []string, draws int, rng *rand.Rand) (stats.TableResult, error)) statsVerb {
+// tableVerb is chisq or gtest: test on an r×c table from --table, or the
+// 2×k table of two label samples.
+func tableVerb(name, short string, test func(t [][]float64, draws int, rng *rand.Rand) (stats.TableResult, error)) statsVerb {
 	return statsVerb{
-		name: name, use: "--a FILE --b FILE [--draws N --seed S]",
+		name: name, use: "(--a FILE --b FILE | --table FILE) [--draws N --seed S]",
 		short: short,
 		long: short + `.
 
-Samples are files of labels, one per line. The p-value is asymptotic
-(chi-square) by default; with --draws N it is (1 + #{T* >= T})/(N + 1) over N
-random tables with the observed margins, seeded by --seed.`,
+The table is either the 2×k table of two label samples (--a, --b: files of
+labels, one per line) or any r×c table of counts (--table: one row per line,
+counts separated by spaces). The p-value is asymptotic (chi-square) by
+default; with --draws N it is (1 + #{T* >= T})/(N + 1) over N random tables
+with the observed margins, seeded by --seed.`,
 		flags: func(o *statsOptions, c *cobra.Command) {
-			o.addAB(c, "one label")
+			o.addABOrTable(c)
 			o.addDraws(c, 0, "Monte-Carlo tables with the observed margins (0: asymptotic p-value)")
 		},
 		run: func(o *statsOptions) (any, error) {
-			a, b, err := readPair(o, readLabels)
+			t, cats, err := o.readTable()
 			if err != nil {
 				return nil, err
 			}
 			if err := o.checkDraws(0); err != nil {
 				return nil, err
 			}
-			r, err := test(a, b, o.Draws, o.rand())
+			r, err := test(t, o.Draws, o.rand())
 			if err != nil {
 				return nil, err
 			}
 			return tableResult{statsHead: statsHead{name, r.Method}, Statistic: r.Statistic, DF: r.DF, PValue: r.PValue,
-				Categories: r.Categories, Table: r.Table, drawInfo: o.drawn(r.MonteCarlo), Warnings: warnings(r.Warnings)}, nil
+				Categories: cats, Table: r.Table, drawInfo: o.drawn(r.MonteCarlo), Warnings: warnings(r.Warnings)}, nil
 		},
 	}
 }
 
-// pValueResult is the answer of fisher.
-type pValueResult struct {
+// fisherResult is the answer of fisher.
+type fisherResult struct {
 	statsHead
 	PValue float64 `json:"p_value"`
+	// StdErr is the standard error of a Monte-Carlo p-value.
+	StdErr float64 `json:"std_err,omitempty"`
+	drawInfo
+	Warnings []string `json:"warnings"`
 }
 
 func runStatsFisher(o *statsOptions) (any, error) {
-	a, b, err := readPair(o, readLabels)
+	t, _, err := o.readTable()
 	if err != nil {
 		return nil, err
 	}
-	r, err := stats.FisherLabels(a, b)
+	if err := o.checkDraws(0); err != nil {
+		return nil, err
+	}
+	r, err := stats.FisherTable(t, o.Draws, o.rand())
 	if err != nil {
 		return nil, err
 	}
-	return pValueResult{statsHead{"fisher", r.Method}, r.PValue}, nil
+	return fisherResult{statsHead{"fisher", r.Method}, r.PValue, r.StdErr, o.drawn(r.MonteCarlo), warnings(r.Warnings)}, nil
 }
 
 // mcnemarResult is the answer of mcnemar.
