@@ -120,3 +120,24 @@ func TestLeavesImportOnlyTheStandardLibrary(t *testing.T) {
 		}
 	}
 }
+
+// TestAllowListRefusesUpwardArrows checks the checker: arrows that would
+// point up the layout are refused by the rules above.
+func TestAllowListRefusesUpwardArrows(t *testing.T) {
+	for _, c := range []struct{ from, to string }{
+		{"stats", "verdict"}, {"digest", "system"}, {"system", "record"}, {"record", "runners"},
+		{"runners/docker", "replay"}, {"runners", "store"}, {"verdict", "replay"}, {"launch", "replay"},
+		{"store", "record"}, {"evals", "replay"}, {"replay", "cmd/reprise"}, {"capture", "replay"},
+	} {
+		key, ok := rule(c.from)
+		if !ok {
+			t.Fatalf("no rule for %s", c.from)
+		}
+		if covers(allowed[key], c.to) {
+			t.Errorf("%s may import %s", c.from, c.to)
+		}
+	}
+	if key, _ := rule("runners/docker"); !covers(allowed[key], "runners/jsonl") {
+		t.Error("runners/docker may not import runners/jsonl")
+	}
+}
