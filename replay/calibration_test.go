@@ -146,7 +146,7 @@ func maxFalseAlarms(t testing.TB, n int, alpha float64) int {
 }
 
 // TestFalseAlarmRate replays 2800 honest records (400 of each shape) with
-// fixed N = 1000 and sequentially (batches of 50, at most 1000 runs) and
+// fixed N = 1000 and sequentially (batches of DefaultBatch, at most DefaultMaxRuns runs) and
 // checks that the share called DIVERGED stays within alpha plus Monte-Carlo
 // error (maxFalseAlarms). The seeds are pinned, so the counts are fixed; the
 // bound is what keeps the test meaningful if the fake system changes.
@@ -160,7 +160,7 @@ func TestFalseAlarmRate(t *testing.T) {
 			for si, sh := range honestShapes {
 				a := 0
 				for i := range perShape {
-					v, _ := simulate(t, sh, si, i, seq, 1000, 50)
+					v, _ := simulate(t, sh, si, i, seq, DefaultMaxRuns, DefaultBatch)
 					if v == verdict.Diverged {
 						a++
 					}
@@ -216,13 +216,13 @@ func (m mixResult) p95() int {
 }
 
 // runMix replays perType records of each kind of benchMix, fixed N = 1000 or
-// sequentially (batches of 50, at most 1000 runs).
+// sequentially (batches of DefaultBatch, at most DefaultMaxRuns runs).
 func runMix(tb testing.TB, perType int, sequential bool) mixResult {
 	var m mixResult
 	for si, sh := range benchMix {
 		var runs, inc, wrong int
 		for i := range perType {
-			v, n := simulate(tb, sh, 100+si, i, sequential, 1000, 50)
+			v, n := simulate(tb, sh, 100+si, i, sequential, DefaultMaxRuns, DefaultBatch)
 			m.runs = append(m.runs, n)
 			runs += n
 			switch {

@@ -190,13 +190,14 @@ func TestReplaySequential(t *testing.T) {
 		minN, maxN   int
 		stoppedMatch string
 	}{
-		{"exact stops after the first batch", 42, l42, p42, false, verdict.Reproduced, 50, 50, "stopped after 50 of at most 1000 runs"},
-		// the label check has power from run 528 on: the first look is at 550.
-		{"never-seen label", 7, "escalated", 0.9, false, verdict.Diverged, 550, 550, "stopped after 550"},
+		{"exact stops after the first batch", 42, l42, p42, false, verdict.Reproduced, 10, 10, "stopped after 10 of at most 1000 runs"},
+		// the label check has power from run 528 on: the first look is at 530.
+		{"never-seen label", 7, "escalated", 0.9, false, verdict.Diverged, 530, 530, "stopped after 530"},
 		// 399 approved scores (80%) come by about run 500.
 		{"impossible score", 7, "approved", 0.42, false, verdict.Diverged, 450, 600, "was settled"},
-		{"behavioral", 42, "approved", 0.8, true, verdict.Reproduced, 550, 600, "was settled"},
-		{"rare label cannot be settled by the cap", 42, "referred", 0.05, true, verdict.Inconclusive, 1000, 1000, "stopped at the cap of 1000 runs"},
+		{"behavioral", 42, "approved", 0.8, true, verdict.Reproduced, 530, 600, "was settled"},
+		// 399 scores of a 5% label need about 8000 runs: the cap cannot settle it.
+		{"rare label cannot be settled by the cap", 42, "referred", 0.05, true, verdict.Inconclusive, 10, 200, "the cap cannot settle it (to have the power, label_frequency, score_rank would need"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -220,10 +221,10 @@ func TestReplaySequential(t *testing.T) {
 			if !c.noSeed {
 				fresh--
 			}
-			if fresh != r.Replay.N || !r.Replay.Sequential || r.Replay.MaxRuns != 1000 || r.Replay.Batch != 50 {
+			if fresh != r.Replay.N || !r.Replay.Sequential || r.Replay.MaxRuns != 1000 || r.Replay.Batch != 10 {
 				t.Fatalf("%d fresh runs, replay params %+v", fresh, r.Replay)
 			}
-			if md := r.Markdown(); !strings.Contains(md, "Sequential: batches of 50, at most 1000 runs; stopped") {
+			if md := r.Markdown(); !strings.Contains(md, "Sequential: batches of 10, at most 1000 runs; stopped") {
 				t.Fatalf("report.md does not say why it stopped:\n%s", md)
 			}
 		})

@@ -2,6 +2,7 @@ package replay
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/reprise-dev/reprise/output"
 	"github.com/reprise-dev/reprise/verdict"
@@ -11,8 +12,9 @@ import (
 const (
 	// DefaultMaxRuns caps a sequential replay's fresh-seed runs.
 	DefaultMaxRuns = 1000
-	// DefaultBatch is how many runs a sequential replay runs between looks.
-	DefaultBatch = 50
+	// DefaultBatch is how many runs a sequential replay runs between looks (a
+	// look costs one evaluation, O(runs), nothing next to a run).
+	DefaultBatch = 10
 )
 
 // Stop is what a sequential replay decided after a batch.
@@ -28,7 +30,11 @@ type Stop struct {
 // Decide is the rule a sequential replay applies after each batch: the
 // sequential evaluation (verdict.EvaluateSequential) of the outputs of the
 // first runs fresh-seed runs; it settles as soon as the verdict is not
-// INCONCLUSIVE, or when runs reaches maxRuns (the cap). Its false-alarm rate
+// INCONCLUSIVE, when runs reaches maxRuns (the cap), or, INCONCLUSIVE, as
+// soon as even an optimistic estimate of the runs that would give every
+// check its power (Evaluation.RunsNeededLow) exceeds the cap: the cap cannot
+// settle it (a futility stop, which can only turn a would-be verdict at the
+// cap into INCONCLUSIVE, never into a wrong one). Its false-alarm rate
 // is that of verdict.EvaluateSequential: at most rules.Alpha however many
 // looks it takes.
 func Decide(stored output.Output, outs []output.Output, exact *bool, rules verdict.Rules, runs, maxRuns int) (Stop, error) {
@@ -45,6 +51,10 @@ func Decide(stored output.Output, outs []output.Output, exact *bool, rules verdi
 		if ev.Basis == "exact" {
 			s.Why += " (the pinned seed reproduced the stored output exactly)"
 		}
+	case ev.RunsNeededLow > maxRuns:
+		s.Settled = true
+		s.Why = fmt.Sprintf("stopped after %d of at most %d runs: the cap cannot settle it (to have the power, %s would need at least about %d runs, likely %d)",
+			runs, maxRuns, strings.Join(ev.Underpowered, ", "), ev.RunsNeededLow, ev.RunsNeeded)
 	case final:
 		s.Settled = true
 		s.Why = fmt.Sprintf("stopped at the cap of %d runs (--max-runs) without a settled verdict", maxRuns)

@@ -213,6 +213,15 @@ func scoreRank(s output.Output, outs []output.Output, r Rules, seq bool) (Findin
 		return int(math.Ceil(float64(need) * float64(len(outs)) / float64(len(ref))))
 	}
 	if len(ref) < need {
+		if len(ref) > 0 {
+			// the share of runs that give a usable score is at most hi
+			// with 99% confidence: fewer than need/hi runs cannot do.
+			_, hi, err := stats.ClopperPearson(len(ref), len(outs), 0.99, stats.Less)
+			if err != nil {
+				return Finding{}, err
+			}
+			f.RunsNeededLow = int(math.Ceil(float64(need) / hi))
+		}
 		f.Underpowered = fmt.Sprintf("%d replayed scores with the stored label cannot reject at level %.4g (the smallest rank p-value is 2/(m+1) = %.4g); %d can", len(ref), r.Alpha, 2/float64(len(ref)+1), need)
 		f.RunsNeeded = runsNeeded()
 	}

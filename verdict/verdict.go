@@ -127,6 +127,9 @@ type TestResult struct {
 	// with the replays it had; RunsNeeded is how many runs would let it.
 	Underpowered string `json:"underpowered,omitempty"`
 	RunsNeeded   int    `json:"runs_needed,omitempty"`
+	// RunsNeededLow is the fewest runs that could plausibly give it the
+	// power (from a 99% upper confidence bound on the share of useful runs).
+	RunsNeededLow int `json:"runs_needed_low,omitempty"`
 }
 
 // Outcome is what one check says of the stored output.
@@ -158,8 +161,9 @@ type Finding struct {
 	// Underpowered, when not empty, says why the check could not have
 	// rejected at its level; RunsNeeded is the number of runs that would let
 	// it (0: unknown). Both are copied to Test.
-	Underpowered string
-	RunsNeeded   int
+	Underpowered  string
+	RunsNeeded    int
+	RunsNeededLow int
 }
 
 // Check is one kind of evidence about a stored output.
@@ -186,6 +190,10 @@ type Evaluation struct {
 	// the power (0: unknown or not needed).
 	Underpowered []string `json:"underpowered,omitempty"`
 	RunsNeeded   int      `json:"runs_needed,omitempty"`
+	// RunsNeededLow is the fewest runs that could plausibly give every
+	// underpowered check its power: a sequential replay whose cap is below
+	// it stops at once (INCONCLUSIVE), since the cap cannot settle it.
+	RunsNeededLow int `json:"runs_needed_low,omitempty"`
 }
 
 // Evaluate runs the checks that apply to stored against the replayed
@@ -229,9 +237,13 @@ func evaluate(stored output.Output, outs []output.Output, exact *bool, rules Rul
 			f.Underpowered = "skipped: " + f.Test.Skipped
 		}
 		if f.Outcome != Rejects && f.Underpowered != "" {
-			f.Test.Underpowered, f.Test.RunsNeeded = f.Underpowered, f.RunsNeeded
+			if f.RunsNeededLow == 0 {
+				f.RunsNeededLow = f.RunsNeeded
+			}
+			f.Test.Underpowered, f.Test.RunsNeeded, f.Test.RunsNeededLow = f.Underpowered, f.RunsNeeded, f.RunsNeededLow
 			ev.Underpowered = append(ev.Underpowered, f.Test.Name)
 			ev.RunsNeeded = max(ev.RunsNeeded, f.RunsNeeded)
+			ev.RunsNeededLow = max(ev.RunsNeededLow, f.RunsNeededLow)
 		}
 		ev.Tests = append(ev.Tests, f.Test)
 		ev.Reasons = append(ev.Reasons, f.Reasons...)
