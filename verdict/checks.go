@@ -222,7 +222,10 @@ func scoreRank(s output.Output, outs []output.Output, r Rules, seq bool) (Findin
 			}
 			f.RunsNeededLow = int(math.Ceil(float64(need) / hi))
 		}
-		f.Underpowered = fmt.Sprintf("%d replayed scores with the stored label cannot reject at level %.4g (the smallest rank p-value is 2/(m+1) = %.4g); %d can", len(ref), r.Alpha, 2/float64(len(ref)+1), need)
+		f.Underpowered = fmt.Sprintf("%d replayed scores with the stored label cannot reject at level %.4g (the smallest rank p-value is 2/(m+1) = %.4g); %d can", len(ref), r.Alpha, min(1, 2/float64(len(ref)+1)), need)
+		if len(ref) == 0 {
+			f.Underpowered = fmt.Sprintf("no replay with the stored label produced a score; %d are needed to reject at level %.4g", need, r.Alpha)
+		}
 		f.RunsNeeded = runsNeeded()
 	}
 	if len(ref) == 0 {
