@@ -160,7 +160,8 @@ type Finding struct {
 	Counts map[string]int
 	// Underpowered, when not empty, says why the check could not have
 	// rejected at its level; RunsNeeded is the number of runs that would let
-	// it (0: unknown). Both are copied to Test.
+	// it (0: unknown); RunsNeededLow is the fewest runs that could plausibly
+	// do (0: RunsNeeded). All are copied to Test.
 	Underpowered  string
 	RunsNeeded    int
 	RunsNeededLow int

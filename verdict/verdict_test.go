@@ -224,3 +224,34 @@ func TestEvaluateSequentialUsesTheFirstScores(t *testing.T) {
 		t.Fatalf("fixed: %s %v", ev.Verdict, ev.Reasons)
 	}
 }
+
+// plainCheck is a check without RunSequential: it always rejects.
+type plainCheck struct{}
+
+func (plainCheck) Applies(output.Output) bool { return true }
+func (plainCheck) Run(s output.Output, o []output.Output, r Rules) (Finding, error) {
+	return Finding{Test: TestResult{Name: "plain"}, Outcome: Rejects, Reasons: []string{"plain rejects"}}, nil
+}
+
+// A check that is not sequential is run only at the cap: before, it is
+// undecided, so it can neither reject nor let the replay stop REPRODUCED.
+// It counts in the Bonferroni split all along.
+func TestEvaluateSequentialDefersPlainChecks(t *testing.T) {
+	saved := Checks
+	Checks = append(slices.Clone(Checks), plainCheck{})
+	defer func() { Checks = saved }()
+	o := make([]output.Output, 1000)
+	for i := range o {
+		o[i] = lbl("a", float64(i))
+	}
+	ev, err := EvaluateSequential(lbl("a", 500), o, nil, Rules{}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.Verdict != Inconclusive || *ev.Tests[0].Level != 0.01/3 {
+		t.Fatalf("before the cap: %s, level %g", ev.Verdict, *ev.Tests[0].Level)
+	}
+	if ev, _ = EvaluateSequential(lbl("a", 500), o, nil, Rules{}, true); ev.Verdict != Diverged {
+		t.Fatalf("at the cap: %s", ev.Verdict)
+	}
+}
