@@ -24,7 +24,7 @@ type SequentialCheck interface {
 // undecided before. Rules.Alpha bounds the false-alarm rate of the whole
 // sequential procedure, split over the applicable checks as in Evaluate.
 // The verdict is settled when it is not INCONCLUSIVE.
-func EvaluateSequential(stored output.Output, outs []output.Output, exact *bool, rules Rules, final bool) (*Evaluation, error) {
+func EvaluateSequential(stored output.Output, outs []output.Output, exact *bool, rules Rules, final bool, extra ...Check) (*Evaluation, error) {
 	rules = rules.WithDefaults()
 	if err := rules.Validate(); err != nil {
 		return nil, err
@@ -32,7 +32,7 @@ func EvaluateSequential(stored output.Output, outs []output.Output, exact *bool,
 	if len(outs) == 0 {
 		return nil, ErrNoRuns
 	}
-	return evaluate(stored, outs, exact, rules, func(c Check, s output.Output, o []output.Output, r Rules) (Finding, error) {
+	return evaluate(stored, outs, exact, rules, extra, func(c Check, s output.Output, o []output.Output, r Rules) (Finding, error) {
 		if sc, ok := c.(SequentialCheck); ok {
 			return sc.RunSequential(s, o, r)
 		}

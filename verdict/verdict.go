@@ -28,6 +28,7 @@ package verdict
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/reprise-dev/reprise/output"
@@ -57,10 +58,14 @@ type Rules struct {
 	Alpha float64 `json:"alpha"`
 	// Conf is the confidence level of the intervals (e.g. 0.95).
 	Conf float64 `json:"conf"`
+	// Margin is the equivalence margin of the reference checks: the largest
+	// distance (total variation for labels, Kolmogorov for scores) between
+	// the replayed and the reference distributions still called the same.
+	Margin float64 `json:"margin"`
 }
 
 // DefaultRules are the defaults of every rule: the one place they are written.
-func DefaultRules() Rules { return Rules{MinFrequency: 0.01, Alpha: 0.01, Conf: 0.95} }
+func DefaultRules() Rules { return Rules{MinFrequency: 0.01, Alpha: 0.01, Conf: 0.95, Margin: 0.2} }
 
 // WithDefaults returns r with each zero field set to its default.
 func (r Rules) WithDefaults() Rules {
@@ -74,6 +79,9 @@ func (r Rules) WithDefaults() Rules {
 	if r.Conf == 0 {
 		r.Conf = d.Conf
 	}
+	if r.Margin == 0 {
+		r.Margin = d.Margin
+	}
 	return r
 }
 
@@ -86,6 +94,8 @@ func (r Rules) Validate() error {
 		return fmt.Errorf("%w: alpha must be in (0, 1), got %g", ErrRules, r.Alpha)
 	case !(r.Conf > 0 && r.Conf < 1):
 		return fmt.Errorf("%w: confidence level must be in (0, 1), got %g", ErrRules, r.Conf)
+	case !(r.Margin > 0 && r.Margin < 1):
+		return fmt.Errorf("%w: margin must be in (0, 1), got %g", ErrRules, r.Margin)
 	}
 	return nil
 }
@@ -199,8 +209,9 @@ type Evaluation struct {
 
 // Evaluate runs the checks that apply to stored against the replayed
 // outputs and combines them (see the package documentation). exact is the
-// pinned-seed comparison (nil when the record has no seed).
-func Evaluate(stored output.Output, outs []output.Output, exact *bool, rules Rules) (*Evaluation, error) {
+// pinned-seed comparison (nil when the record has no seed). extra are
+// checks run after Checks (e.g. ReferenceChecks); they share alpha too.
+func Evaluate(stored output.Output, outs []output.Output, exact *bool, rules Rules, extra ...Check) (*Evaluation, error) {
 	rules = rules.WithDefaults()
 	if err := rules.Validate(); err != nil {
 		return nil, err
@@ -208,17 +219,17 @@ func Evaluate(stored output.Output, outs []output.Output, exact *bool, rules Rul
 	if len(outs) == 0 {
 		return nil, ErrNoRuns
 	}
-	return evaluate(stored, outs, exact, rules, func(c Check, s output.Output, o []output.Output, r Rules) (Finding, error) {
+	return evaluate(stored, outs, exact, rules, extra, func(c Check, s output.Output, o []output.Output, r Rules) (Finding, error) {
 		return c.Run(s, o, r)
 	})
 }
 
 // evaluate runs each applicable check through run at level Alpha/c and
 // combines the findings.
-func evaluate(stored output.Output, outs []output.Output, exact *bool, rules Rules, run func(Check, output.Output, []output.Output, Rules) (Finding, error)) (*Evaluation, error) {
+func evaluate(stored output.Output, outs []output.Output, exact *bool, rules Rules, extra []Check, run func(Check, output.Output, []output.Output, Rules) (Finding, error)) (*Evaluation, error) {
 	ev := &Evaluation{Tests: []TestResult{}, Reasons: []string{}}
 	var applicable []Check
-	for _, c := range Checks {
+	for _, c := range append(slices.Clip(Checks), extra...) {
 		if c.Applies(stored) {
 			applicable = append(applicable, c)
 		}
