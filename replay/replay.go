@@ -297,6 +297,19 @@ func Replay(ctx context.Context, st Blobs, rec *record.Record, runner Runner, op
 		return r, full, out, true, nil
 	}
 
+	var extra []verdict.Check
+	if rec.Reference != nil {
+		blob, err := st.ReadAll(ctx, rec.Reference.Digest)
+		if err != nil {
+			return fail(fmt.Errorf("%w: reference outputs: %v", ErrIntegrity, err))
+		}
+		ref, err := record.DecodeReference(blob)
+		if err != nil {
+			return fail(fmt.Errorf("%w: %v", ErrIntegrity, err))
+		}
+		extra = verdict.ReferenceChecks(ref)
+		rep.Notes = append(rep.Notes, fmt.Sprintf("the replays are also compared with the record's %d reference outputs (equivalence margin %g)", len(ref), opts.Rules.Margin))
+	}
 	t1 := opts.Now()
 	var exact *bool
 	if rec.Params.Seed != nil {
@@ -327,7 +340,7 @@ func Replay(ctx context.Context, st Blobs, rec *record.Record, runner Runner, op
 			opts.Progress(i+1, opts.N)
 		}
 		if opts.Sequential && len(outs) > 0 && lookAt(i+1, opts.Batch, opts.N) {
-			if stop, err = Decide(rec.Output.Output, outs, exact, opts.Rules, i+1, opts.N); err != nil {
+			if stop, err = Decide(rec.Output.Output, outs, exact, opts.Rules, i+1, opts.N, extra...); err != nil {
 				return fail(err)
 			}
 			if stop.Settled {
@@ -356,7 +369,7 @@ func Replay(ctx context.Context, st Blobs, rec *record.Record, runner Runner, op
 	}
 	ev := stop.Evaluation
 	if ev == nil {
-		if ev, err = verdict.Evaluate(rec.Output.Output, outs, exact, opts.Rules); err != nil {
+		if ev, err = verdict.Evaluate(rec.Output.Output, outs, exact, opts.Rules, extra...); err != nil {
 			return fail(err)
 		}
 	}

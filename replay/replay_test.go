@@ -418,3 +418,40 @@ func TestReplayEnvironmentProvenance(t *testing.T) {
 		}
 	})
 }
+
+// TestReplayWithReference: a record with reference outputs is also compared
+// with them; the same system is REPRODUCED (equivalent within the margin),
+// references from another model make it DIVERGED. Seeds pinned.
+func TestReplayWithReference(t *testing.T) {
+	sys := &fakeSystem{labels: []string{"approved", "denied", "referred"}, probs: []float64{0.8, 0.15, 0.05}, failAt: -1}
+	other := &fakeSystem{labels: sys.labels, probs: []float64{0.6, 0.3, 0.1}, failAt: -1}
+	for _, c := range []struct {
+		name string
+		from *fakeSystem
+		want verdict.Verdict
+	}{{"same system", sys, verdict.Reproduced}, {"another model", other, verdict.Diverged}} {
+		t.Run(c.name, func(t *testing.T) {
+			st, rec := newRecord(t, sys, 42, "approved", 0.8)
+			rec.Params.Seed = nil
+			rec.System.Seal()
+			ref := make([]output.Output, 1000)
+			for i := range ref {
+				l, p := (&fakeSession{sys: c.from}).answer(int64(1_000_000 + i))
+				ref[i] = output.Output{Label: &l, Score: &p}
+			}
+			d, err := st.PutBytes(context.Background(), record.EncodeReference(ref), store.Meta{MediaType: record.ReferenceMediaType})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec.Reference = &record.Reference{Digest: d, Runs: len(ref)}
+			res, err := Replay(context.Background(), st, rec, sys, Options{N: 1500, Launch: launch.Options{HostClass: hw}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := res.Report
+			if r.Verdict != c.want || len(r.Tests) != 4 || r.Tests[2].Name != "reference_labels" || r.Tests[3].Name != "reference_scores" {
+				t.Fatalf("verdict %s, %d tests; reasons %v", r.Verdict, len(r.Tests), r.Reasons)
+			}
+		})
+	}
+}

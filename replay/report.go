@@ -73,6 +73,7 @@ type ReplayParams struct {
 	MinFrequency float64 `json:"min_frequency"`
 	Alpha        float64 `json:"alpha"`
 	Conf         float64 `json:"conf"`
+	Margin       float64 `json:"margin"`
 	// Sequential: the replay stopped as soon as the verdict was settled, at
 	// most MaxRuns runs; Stopped says after how many runs and why (N is the
 	// number of fresh-seed runs made).
@@ -115,7 +116,7 @@ func newReport(rec *record.Record, opts Options, replaySeed uint64, started time
 		},
 		Hardware: Hardware{Record: rec.Runtime.HardwareClass, Host: opts.Launch.HostClass, Match: rec.Runtime.HardwareClass == opts.Launch.HostClass},
 		Replay: ReplayParams{N: opts.N, ReplaySeed: replaySeed, MinFrequency: opts.Rules.MinFrequency,
-			Alpha: opts.Rules.Alpha, Conf: opts.Rules.Conf, Sequential: opts.Sequential},
+			Alpha: opts.Rules.Alpha, Conf: opts.Rules.Conf, Margin: opts.Rules.Margin, Sequential: opts.Sequential},
 		Evaluation: verdict.Evaluation{Tests: []verdict.TestResult{}, Reasons: []string{}},
 		Notes:      append([]string{}, opts.Notes...),
 		Timings:    Timings{Started: started},

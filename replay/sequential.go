@@ -36,10 +36,10 @@ type Stop struct {
 // settle it (a futility stop, which can only turn a would-be verdict at the
 // cap into INCONCLUSIVE, never into a wrong one). Its false-alarm rate
 // is that of verdict.EvaluateSequential: at most rules.Alpha however many
-// looks it takes.
-func Decide(stored output.Output, outs []output.Output, exact *bool, rules verdict.Rules, runs, maxRuns int) (Stop, error) {
+// looks it takes. extra are further checks (verdict.ReferenceChecks).
+func Decide(stored output.Output, outs []output.Output, exact *bool, rules verdict.Rules, runs, maxRuns int, extra ...verdict.Check) (Stop, error) {
 	final := runs >= maxRuns
-	ev, err := verdict.EvaluateSequential(stored, outs, exact, rules, final)
+	ev, err := verdict.EvaluateSequential(stored, outs, exact, rules, final, extra...)
 	if err != nil {
 		return Stop{}, err
 	}

@@ -199,6 +199,7 @@ type replayOptions struct {
 	MinFrequency float64
 	Alpha        float64
 	Conf         float64
+	Margin       float64
 	Out          string
 	Output       outputFormat
 
@@ -248,6 +249,7 @@ report.md and runs.parquet. Exit 0 all reproduced, 1 any diverged,
 	f.Float64Var(&o.MinFrequency, "min-frequency", dr.MinFrequency, "minimum frequency of the stored label among replays for REPRODUCED")
 	f.Float64Var(&o.Alpha, "alpha", dr.Alpha, "false-alarm rate: the most probability that an honest record is called DIVERGED, all checks together")
 	f.Float64Var(&o.Conf, "conf", dr.Conf, "confidence level of the frequency intervals")
+	f.Float64Var(&o.Margin, "margin", dr.Margin, "equivalence margin against reference outputs (total variation for labels, Kolmogorov distance for scores)")
 	f.BoolVar(&o.AllowHardwareMismatch, "allow-hardware-mismatch", false, "replay even if this host's hardware class differs from the record's (stated in the report)")
 	f.StringVar(&o.Out, "out", "", "output directory (default out/<request_id>; with several records, DIR/<request_id>)")
 	addOutputFlag(cmd, &o.Output, outputText)
@@ -271,6 +273,8 @@ func (o *replayOptions) validate() error {
 		return usageErrorf("--alpha must be in (0, 1), got %g", o.Alpha)
 	case !(o.Conf > 0 && o.Conf < 1):
 		return usageErrorf("--conf must be in (0, 1), got %g", o.Conf)
+	case !(o.Margin > 0 && o.Margin < 1):
+		return usageErrorf("--margin must be in (0, 1), got %g", o.Margin)
 	}
 	return nil
 }
@@ -307,7 +311,7 @@ func runReplay(ctx context.Context, g *globalOptions, s *streams, o *replayOptio
 			N: o.N, Sequential: sequential, MaxRuns: o.MaxRuns, Batch: o.Batch, Launch: lo, Logger: log,
 			Explicit: replay.Explicit{Memory: o.set("memory"), CPUs: o.set("cpus"), Pids: o.set("pids"),
 				RunTimeout: o.set("run-timeout"), SessionTimeout: o.set("session-timeout")},
-			Rules: verdict.Rules{MinFrequency: o.MinFrequency, Alpha: o.Alpha, Conf: o.Conf},
+			Rules: verdict.Rules{MinFrequency: o.MinFrequency, Alpha: o.Alpha, Conf: o.Conf, Margin: o.Margin},
 		},
 		Out: o.Out, Single: len(paths) == 1,
 		NewRunner: func(ctx context.Context) (replay.Runner, error) { return newRunner(ctx, &o.runnerOptions, log) },
