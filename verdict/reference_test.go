@@ -102,3 +102,35 @@ func TestEvaluateWithReference(t *testing.T) {
 		t.Fatalf("changed model: %s %v", ev.Verdict, ev.Reasons)
 	}
 }
+
+// TestReferenceFalseAlarms: 500 honest pairs (reference and replays from
+// one system, 300 each, seeds pinned) through both reference checks at
+// level alpha/4 each (0.0025): the rejections, at most 0.005 × 500 in
+// expectation, must stay at most 13, exceeded with probability < 1e-6 when
+// the rate holds (R: pbinom(13, 500, 0.005, lower.tail = FALSE) =
+// 3.708319e-07).
+func TestReferenceFalseAlarms(t *testing.T) {
+	r := DefaultRules()
+	r.Alpha /= 4
+	probs := []float64{0.6, 0.3, 0.1}
+	stored := lbl("approved", 0.2)
+	alarms := 0
+	for i := range 500 {
+		ref, outs := sample(uint64(2*i+10), 300, probs, 0), sample(uint64(2*i+11), 300, probs, 0)
+		fl, err := ReferenceLabels{Ref: ref}.Run(stored, outs, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fs, err := ReferenceScores{Ref: ref}.Run(stored, outs, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fl.Outcome == Rejects || fs.Outcome == Rejects {
+			alarms++
+		}
+	}
+	t.Logf("%d of 500 honest pairs rejected", alarms)
+	if alarms > 13 {
+		t.Fatalf("%d of 500 honest pairs rejected", alarms)
+	}
+}
