@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	mrand "math/rand/v2"
 	"mime"
 	"os"
 	"path/filepath"
@@ -242,8 +243,13 @@ func ManualOutput(ctx context.Context, st Store, rec *record.Record, out output.
 // Options configure Capture.
 type Options struct {
 	Launch launch.Options
-	// Rand draws the seed when the record has none (default crypto/rand).
+	// Rand draws the seed when the record has none, and the seed of the
+	// reference runs' seeds (default crypto/rand).
 	Rand io.Reader
+	// ReferenceRuns, when positive, also runs the system that many times
+	// with fresh seeds and keeps their outputs (error answers left out) as
+	// the record's reference outputs (record.Reference).
+	ReferenceRuns int
 }
 
 // Capture runs rec's pinned system once on its input with its params and
@@ -252,16 +258,23 @@ type Options struct {
 // seed is drawn and recorded, so the decision can be replayed exactly.
 // It returns the session's runner info.
 func Capture(ctx context.Context, st Store, rec *record.Record, runner launch.Runner, opts Options) (runners.Info, error) {
-	if rec.Params.Seed == nil {
-		r := opts.Rand
-		if r == nil {
-			r = rand.Reader
-		}
+	r := opts.Rand
+	if r == nil {
+		r = rand.Reader
+	}
+	draw := func() (uint64, error) {
 		var b [8]byte
 		if _, err := io.ReadFull(r, b[:]); err != nil {
+			return 0, err
+		}
+		return binary.BigEndian.Uint64(b[:]), nil
+	}
+	if rec.Params.Seed == nil {
+		u, err := draw()
+		if err != nil {
 			return runners.Info{}, err
 		}
-		seed := int64(binary.BigEndian.Uint64(b[:]) >> 1)
+		seed := int64(u >> 1)
 		rec.Params.Seed = &seed
 	}
 	input, err := st.ReadAll(ctx, rec.Input.Digest)
@@ -286,6 +299,26 @@ func Capture(ctx context.Context, st Store, rec *record.Record, runner launch.Ru
 	if err := resp.Output.Validate(); err != nil {
 		return sess.Info(), fmt.Errorf("%w: %w", runners.ErrProtocol, err)
 	}
+	var ref []output.Output
+	if opts.ReferenceRuns > 0 {
+		base, err := draw()
+		if err != nil {
+			return sess.Info(), err
+		}
+		seeds := mrand.New(mrand.NewPCG(base, 0x7265666572656e63))
+		for range opts.ReferenceRuns {
+			rr, err := sess.Run(ctx, runners.Request{Input: input, Params: rec.Params.WithSeed(int64(seeds.Uint64() >> 1))})
+			if err != nil {
+				return sess.Info(), fmt.Errorf("reference run: %w", err)
+			}
+			if rr.Error == "" && rr.Output.Validate() == nil && !rr.Output.IsZero() {
+				ref = append(ref, rr.Output)
+			}
+		}
+		if len(ref) == 0 {
+			return sess.Info(), fmt.Errorf("%w: every reference run answered an error", runners.ErrProtocol)
+		}
+	}
 	if f, ok := sess.Session.(runners.Finisher); ok {
 		if err := f.Finish(ctx); err != nil {
 			return sess.Info(), err
@@ -299,6 +332,13 @@ func Capture(ctx context.Context, st Store, rec *record.Record, runner launch.Ru
 		return sess.Info(), err
 	}
 	rec.Output.Digest = d
+	if len(ref) > 0 {
+		rd, err := st.PutBytes(ctx, record.EncodeReference(ref), store.Meta{MediaType: record.ReferenceMediaType, Name: "reference outputs of " + rec.RequestID})
+		if err != nil {
+			return sess.Info(), err
+		}
+		rec.Reference = &record.Reference{Digest: rd, Runs: len(ref)}
+	}
 	info := sess.Info()
 	if !info.Pinned && rec.Runtime.Env != nil {
 		rec.Runtime.Env.Driver = info.Runner + " runner: environment not pinned"

@@ -188,3 +188,33 @@ func TestBuildStreamsLargeModel(t *testing.T) {
 		t.Fatalf("Build allocated %d MiB for a %d MiB model", grew>>20, size>>20)
 	}
 }
+
+// TestCaptureReferenceRuns: --reference-runs K keeps K outputs drawn with
+// fresh seeds as a blob the record points at; the record stays valid.
+func TestCaptureReferenceRuns(t *testing.T) {
+	ctx := context.Background()
+	st := openStore(t)
+	p, _ := parts(t)
+	rec, err := Build(ctx, st, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seeds := strings.NewReader("\x00\x00\x00\x00\x00\x00\x00\x54" + "\x00\x00\x00\x00\x00\x00\x00\x07")
+	if _, err := Capture(ctx, st, rec, oneAnswer{`{"label":"approved"}`}, Options{Launch: launch.Options{HostClass: p.HardwareClass}, Rand: seeds, ReferenceRuns: 25}); err != nil {
+		t.Fatal(err)
+	}
+	if rec.Reference == nil || rec.Reference.Runs != 25 {
+		t.Fatalf("reference %+v", rec.Reference)
+	}
+	blob, err := st.ReadAll(ctx, rec.Reference.Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := record.DecodeReference(blob)
+	if err != nil || len(ref) != 25 || *ref[0].Label != "approved" {
+		t.Fatalf("reference outputs %v: %v", ref, err)
+	}
+	if probs := rec.Validate(); len(probs) > 0 {
+		t.Fatalf("record with a reference: %v", probs)
+	}
+}

@@ -214,6 +214,9 @@ var (
 			"label": {nullable: true}, "score": {nullable: true}, "text": {nullable: true}, "digest": {required: true},
 		}}},
 		"eval_suite": {nullable: true},
+		"reference": {nullable: true, obj: &shape{fields: map[string]*field{
+			"digest": {required: true}, "runs": {required: true},
+		}}},
 	}}
 )
 
@@ -298,6 +301,10 @@ type wireRecord struct {
 		Digest string `json:"digest"`
 	} `json:"output"`
 	EvalSuite *string `json:"eval_suite"`
+	Reference *struct {
+		Digest string `json:"digest"`
+		Runs   int    `json:"runs"`
+	} `json:"reference"`
 }
 
 type wireArtifact struct {
@@ -352,6 +359,9 @@ func (w *wireRecord) convert(probs *[]Problem) *Record {
 	r.Output.Digest = parseDigest(w.Output.Digest, "output.digest", probs)
 	if w.EvalSuite != nil {
 		r.EvalSuite = parseDigest(*w.EvalSuite, "eval_suite", probs)
+	}
+	if w.Reference != nil {
+		r.Reference = &Reference{Digest: parseDigest(w.Reference.Digest, "reference.digest", probs), Runs: w.Reference.Runs}
 	}
 	return r
 }

@@ -31,6 +31,9 @@ type Record struct {
 	Output    Output        `json:"output"`
 	// EvalSuite pins the eval suite the system was scored with; zero when none.
 	EvalSuite digest.Digest `json:"eval_suite,omitzero"`
+	// Reference points at reference outputs drawn at decision time;
+	// optional (nil when none).
+	Reference *Reference `json:"reference,omitempty"`
 }
 
 // Input addresses the exact request bytes in the artifact store.

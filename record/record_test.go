@@ -7,6 +7,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/reprise-dev/reprise/output"
 )
 
 func validBytes(t testing.TB) []byte {
@@ -260,5 +262,48 @@ func TestRuntimeEnvVarsAndLimits(t *testing.T) {
 	out, _ := Marshal(r)
 	if r2, err := Parse(out); err != nil || r2.Runtime.Limits.NanoCPUs != 1e9 {
 		t.Fatalf("round trip: %v\n%s", err, out)
+	}
+}
+
+// TestReference: the optional reference field round-trips, a record without
+// it stays valid, and bad values are problems naming the field.
+func TestReference(t *testing.T) {
+	d := "sha256:" + strings.Repeat("ab", 32)
+	r, err := Parse(mutate(t, func(m map[string]any) { m["reference"] = map[string]any{"digest": d, "runs": 200} }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Reference == nil || r.Reference.Runs != 200 || r.Reference.Digest.String() != d {
+		t.Fatalf("reference %+v", r.Reference)
+	}
+	out, _ := Marshal(r)
+	if r2, err := Parse(out); err != nil || *r2.Reference != *r.Reference {
+		t.Fatalf("round trip: %v\n%s", err, out)
+	}
+	for _, c := range []struct {
+		ref   any
+		field string
+	}{
+		{map[string]any{"digest": d, "runs": 0}, "reference.runs"},
+		{map[string]any{"digest": "md5:x", "runs": 3}, "reference.digest"},
+		{map[string]any{"digest": d}, "reference.runs"},
+		{map[string]any{"digest": d, "runs": 3, "extra": 1}, "reference.extra"},
+	} {
+		_, err := Parse(mutate(t, func(m map[string]any) { m["reference"] = c.ref }))
+		if err == nil || !strings.Contains(err.Error(), c.field) {
+			t.Errorf("%v: error %v does not name %s", c.ref, err, c.field)
+		}
+	}
+}
+
+func TestReferenceBlob(t *testing.T) {
+	l, s := "approved", 0.5
+	outs := []output.Output{{Label: &l, Score: &s}, {Label: &l}}
+	got, err := DecodeReference(EncodeReference(outs))
+	if err != nil || len(got) != 2 || *got[0].Score != 0.5 || got[1].Score != nil {
+		t.Fatalf("%v %v", got, err)
+	}
+	if _, err := DecodeReference([]byte("{\"label\":\"a\"}\n{\"nope\":1}\n")); err == nil || !strings.Contains(err.Error(), "line 2") {
+		t.Fatalf("bad line: %v", err)
 	}
 }

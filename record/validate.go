@@ -137,6 +137,12 @@ func (r *Record) malformed() []Problem {
 		add(field, "%s", strings.TrimPrefix(err.Error(), output.ErrInvalid.Error()+": "))
 	}
 	needDigest("output.digest", r.Output.Digest)
+	if ref := r.Reference; ref != nil {
+		needDigest("reference.digest", ref.Digest)
+		if ref.Runs < 1 {
+			add("reference.runs", "must be at least 1, got %d", ref.Runs)
+		}
+	}
 	return probs
 }
 

@@ -38,8 +38,15 @@ var ErrHardwareMismatch = launch.ErrHardwareMismatch
 
 // Options configure one replay.
 type Options struct {
-	// N is the number of runs with fresh seeds (default 100).
+	// N is the number of runs with fresh seeds (default 100); with
+	// Sequential it is ignored.
 	N int
+	// Sequential runs fresh seeds in batches of Batch (default 50) and stops
+	// as soon as the verdict is settled (Decide), at most MaxRuns (default
+	// 1000).
+	Sequential bool
+	MaxRuns    int
+	Batch      int
 	// ReplaySeed seeds the fresh seeds; nil derives it from the request id
 	// (DeriveReplaySeed), so a replay is repeatable.
 	ReplaySeed *uint64
@@ -67,6 +74,15 @@ type Options struct {
 func (o *Options) defaults() {
 	if o.N == 0 {
 		o.N = 100
+	}
+	if o.MaxRuns == 0 {
+		o.MaxRuns = DefaultMaxRuns
+	}
+	if o.Batch == 0 {
+		o.Batch = DefaultBatch
+	}
+	if o.Sequential {
+		o.N = o.MaxRuns
 	}
 	o.Rules = o.Rules.WithDefaults()
 	if o.Logger == nil {
@@ -162,6 +178,9 @@ func Replay(ctx context.Context, st Blobs, rec *record.Record, runner Runner, op
 	}
 	environment := effective(rec, &opts)
 	rep := newReport(rec, opts, replaySeed, started)
+	if opts.Sequential {
+		rep.Replay.MaxRuns, rep.Replay.Batch = opts.MaxRuns, opts.Batch
+	}
 	rep.Environment = environment
 	res := &Result{Report: rep}
 	fail := func(err error) (*Result, error) {
@@ -278,6 +297,19 @@ func Replay(ctx context.Context, st Blobs, rec *record.Record, runner Runner, op
 		return r, full, out, true, nil
 	}
 
+	var extra []verdict.Check
+	if rec.Reference != nil {
+		blob, err := st.ReadAll(ctx, rec.Reference.Digest)
+		if err != nil {
+			return fail(fmt.Errorf("%w: reference outputs: %v", ErrIntegrity, err))
+		}
+		ref, err := record.DecodeReference(blob)
+		if err != nil {
+			return fail(fmt.Errorf("%w: %v", ErrIntegrity, err))
+		}
+		extra = verdict.ReferenceChecks(ref)
+		rep.Notes = append(rep.Notes, fmt.Sprintf("the replays are also compared with the record's %d reference outputs (equivalence margin %g)", len(ref), opts.Rules.Margin))
+	}
 	t1 := opts.Now()
 	var exact *bool
 	if rec.Params.Seed != nil {
@@ -295,6 +327,7 @@ func Replay(ctx context.Context, st Blobs, rec *record.Record, runner Runner, op
 	}
 	offset := len(res.Runs)
 	outs := make([]output.Output, 0, opts.N)
+	var stop Stop
 	for i, seed := range Seeds(replaySeed, opts.N) {
 		_, _, out, ok, err := runOne(offset+i, "replay", seed)
 		if err != nil {
@@ -305,6 +338,15 @@ func Replay(ctx context.Context, st Blobs, rec *record.Record, runner Runner, op
 		}
 		if opts.Progress != nil {
 			opts.Progress(i+1, opts.N)
+		}
+		if opts.Sequential && len(outs) > 0 && lookAt(i+1, opts.Batch, opts.N) {
+			if stop, err = Decide(rec.Output.Output, outs, exact, opts.Rules, i+1, opts.N, extra...); err != nil {
+				return fail(err)
+			}
+			if stop.Settled {
+				rep.Replay.N, rep.Replay.Stopped = i+1, stop.Why
+				break
+			}
 		}
 	}
 	if f, ok := sess.Session.(runners.Finisher); ok {
@@ -325,9 +367,11 @@ func Replay(ctx context.Context, st Blobs, rec *record.Record, runner Runner, op
 	if n := len(res.Runs); n > 0 {
 		rep.Timings.MeanRunMS = rep.Timings.RunsMS / float64(n)
 	}
-	ev, err := verdict.Evaluate(rec.Output.Output, outs, exact, opts.Rules)
-	if err != nil {
-		return fail(err)
+	ev := stop.Evaluation
+	if ev == nil {
+		if ev, err = verdict.Evaluate(rec.Output.Output, outs, exact, opts.Rules, extra...); err != nil {
+			return fail(err)
+		}
 	}
 	rep.Evaluation = *ev
 	rep.Verdict = ev.Verdict

@@ -127,7 +127,9 @@ func TestReplayVerdicts(t *testing.T) {
 		st, rec := newRecord(t, sys, 42, "approved", 0.8)
 		rec.Params.Seed = nil
 		rec.System.Seal()
-		res, err := Replay(context.Background(), st, rec, sys, Options{N: 200, Launch: launch.Options{HostClass: hw}})
+		// 700 runs: enough for both checks to have power at alpha 0.01 (528
+		// runs for the label, 399 scores with the stored label).
+		res, err := Replay(context.Background(), st, rec, sys, Options{N: 700, Launch: launch.Options{HostClass: hw}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -137,7 +139,7 @@ func TestReplayVerdicts(t *testing.T) {
 	})
 	t.Run("diverged label", func(t *testing.T) {
 		st, rec := newRecord(t, sys, 7, "escalated", 0.9)
-		res, err := Replay(context.Background(), st, rec, sys, Options{N: 400, Launch: launch.Options{HostClass: hw}})
+		res, err := Replay(context.Background(), st, rec, sys, Options{N: 600, Launch: launch.Options{HostClass: hw}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -147,7 +149,7 @@ func TestReplayVerdicts(t *testing.T) {
 	})
 	t.Run("diverged score", func(t *testing.T) {
 		st, rec := newRecord(t, sys, 7, "approved", 0.42) // label fine, score impossible
-		res, err := Replay(context.Background(), st, rec, sys, Options{N: 100, Launch: launch.Options{HostClass: hw}})
+		res, err := Replay(context.Background(), st, rec, sys, Options{N: 600, Launch: launch.Options{HostClass: hw}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -165,11 +167,68 @@ func TestReplayVerdicts(t *testing.T) {
 		if res.Report.Verdict != verdict.Inconclusive {
 			t.Fatalf("verdict %s, reasons %v", res.Report.Verdict, res.Report.Reasons)
 		}
-		// ln(0.025)/ln(0.99) = 367.04: 368 runs settle it.
-		if !strings.Contains(strings.Join(res.Report.Reasons, "\n"), "at least 368 runs") {
+		// alpha 0.01 over two checks: ln(0.005)/ln(0.99) = 527.2: 528 runs settle it.
+		if !strings.Contains(strings.Join(res.Report.Reasons, "\n"), "at least 528 runs") {
 			t.Fatalf("no advice on the runs needed: %v", res.Report.Reasons)
 		}
 	})
+}
+
+// TestReplaySequential: a sequential replay stops at the first look where
+// the verdict is settled, says so in the report, and runs the pinned seed
+// first. Every source of randomness is pinned (the fake system's seeds).
+func TestReplaySequential(t *testing.T) {
+	sys := &fakeSystem{labels: []string{"approved", "denied", "referred"}, probs: []float64{0.8, 0.15, 0.05}, failAt: -1}
+	l42, p42 := (&fakeSession{sys: sys}).answer(42)
+	cases := []struct {
+		name         string
+		seed         int64
+		label        string
+		score        float64
+		noSeed       bool
+		want         verdict.Verdict
+		minN, maxN   int
+		stoppedMatch string
+	}{
+		{"exact stops after the first batch", 42, l42, p42, false, verdict.Reproduced, 10, 10, "stopped after 10 of at most 1000 runs"},
+		// the label check has power from run 528 on: the first look is at 530.
+		{"never-seen label", 7, "escalated", 0.9, false, verdict.Diverged, 530, 530, "stopped after 530"},
+		// 399 approved scores (80%) come by about run 500.
+		{"impossible score", 7, "approved", 0.42, false, verdict.Diverged, 450, 600, "was settled"},
+		{"behavioral", 42, "approved", 0.8, true, verdict.Reproduced, 530, 600, "was settled"},
+		// 399 scores of a 5% label need about 8000 runs: the cap cannot settle it.
+		{"rare label cannot be settled by the cap", 42, "referred", 0.05, true, verdict.Inconclusive, 10, 200, "the cap cannot settle it (to have the power, label_frequency, score_rank would need"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			st, rec := newRecord(t, sys, c.seed, c.label, c.score)
+			if c.noSeed {
+				rec.Params.Seed = nil
+				rec.System.Seal()
+			}
+			res, err := Replay(context.Background(), st, rec, sys, Options{Sequential: true, Launch: launch.Options{HostClass: hw}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := res.Report
+			if r.Verdict != c.want || r.Replay.N < c.minN || r.Replay.N > c.maxN || !strings.Contains(r.Replay.Stopped, c.stoppedMatch) {
+				t.Fatalf("verdict %s after %d runs (%s); want %s after %d..%d runs; reasons %v", r.Verdict, r.Replay.N, r.Replay.Stopped, c.want, c.minN, c.maxN, r.Reasons)
+			}
+			if !c.noSeed && res.Runs[0].Kind != "pinned" {
+				t.Fatalf("first run %+v", res.Runs[0])
+			}
+			fresh := len(res.Runs)
+			if !c.noSeed {
+				fresh--
+			}
+			if fresh != r.Replay.N || !r.Replay.Sequential || r.Replay.MaxRuns != 1000 || r.Replay.Batch != 10 {
+				t.Fatalf("%d fresh runs, replay params %+v", fresh, r.Replay)
+			}
+			if md := r.Markdown(); !strings.Contains(md, "Sequential: batches of 10, at most 1000 runs; stopped") {
+				t.Fatalf("report.md does not say why it stopped:\n%s", md)
+			}
+		})
+	}
 }
 
 func TestReplayIsRepeatable(t *testing.T) {
@@ -358,4 +417,41 @@ func TestReplayEnvironmentProvenance(t *testing.T) {
 			t.Errorf("report.md:\n%s", md)
 		}
 	})
+}
+
+// TestReplayWithReference: a record with reference outputs is also compared
+// with them; the same system is REPRODUCED (equivalent within the margin),
+// references from another model make it DIVERGED. Seeds pinned.
+func TestReplayWithReference(t *testing.T) {
+	sys := &fakeSystem{labels: []string{"approved", "denied", "referred"}, probs: []float64{0.8, 0.15, 0.05}, failAt: -1}
+	other := &fakeSystem{labels: sys.labels, probs: []float64{0.6, 0.3, 0.1}, failAt: -1}
+	for _, c := range []struct {
+		name string
+		from *fakeSystem
+		want verdict.Verdict
+	}{{"same system", sys, verdict.Reproduced}, {"another model", other, verdict.Diverged}} {
+		t.Run(c.name, func(t *testing.T) {
+			st, rec := newRecord(t, sys, 42, "approved", 0.8)
+			rec.Params.Seed = nil
+			rec.System.Seal()
+			ref := make([]output.Output, 1000)
+			for i := range ref {
+				l, p := (&fakeSession{sys: c.from}).answer(int64(1_000_000 + i))
+				ref[i] = output.Output{Label: &l, Score: &p}
+			}
+			d, err := st.PutBytes(context.Background(), record.EncodeReference(ref), store.Meta{MediaType: record.ReferenceMediaType})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec.Reference = &record.Reference{Digest: d, Runs: len(ref)}
+			res, err := Replay(context.Background(), st, rec, sys, Options{N: 1500, Launch: launch.Options{HostClass: hw}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := res.Report
+			if r.Verdict != c.want || len(r.Tests) != 4 || r.Tests[2].Name != "reference_labels" || r.Tests[3].Name != "reference_scores" {
+				t.Fatalf("verdict %s, %d tests; reasons %v", r.Verdict, len(r.Tests), r.Reasons)
+			}
+		})
+	}
 }

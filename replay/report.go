@@ -73,6 +73,14 @@ type ReplayParams struct {
 	MinFrequency float64 `json:"min_frequency"`
 	Alpha        float64 `json:"alpha"`
 	Conf         float64 `json:"conf"`
+	Margin       float64 `json:"margin"`
+	// Sequential: the replay stopped as soon as the verdict was settled, at
+	// most MaxRuns runs; Stopped says after how many runs and why (N is the
+	// number of fresh-seed runs made).
+	Sequential bool   `json:"sequential"`
+	MaxRuns    int    `json:"max_runs,omitempty"`
+	Batch      int    `json:"batch,omitempty"`
+	Stopped    string `json:"stopped,omitempty"`
 }
 
 // ExactResult is the pinned-seed run compared with the stored output.
@@ -108,7 +116,7 @@ func newReport(rec *record.Record, opts Options, replaySeed uint64, started time
 		},
 		Hardware: Hardware{Record: rec.Runtime.HardwareClass, Host: opts.Launch.HostClass, Match: rec.Runtime.HardwareClass == opts.Launch.HostClass},
 		Replay: ReplayParams{N: opts.N, ReplaySeed: replaySeed, MinFrequency: opts.Rules.MinFrequency,
-			Alpha: opts.Rules.Alpha, Conf: opts.Rules.Conf},
+			Alpha: opts.Rules.Alpha, Conf: opts.Rules.Conf, Margin: opts.Rules.Margin, Sequential: opts.Sequential},
 		Evaluation: verdict.Evaluation{Tests: []verdict.TestResult{}, Reasons: []string{}},
 		Notes:      append([]string{}, opts.Notes...),
 		Timings:    Timings{Started: started},
@@ -217,8 +225,11 @@ func (r *Report) Markdown() string {
 		fmt.Fprintf(&b, "> **Note:** %s\n\n", e(n))
 	}
 	b.WriteString("## Runs\n\n")
-	fmt.Fprintf(&b, "N = %d fresh seeds from replay seed %d; min frequency %g, alpha %g, confidence %g.\n\n",
+	fmt.Fprintf(&b, "N = %d fresh seeds from replay seed %d; min frequency %g, alpha %g (the false-alarm rate, all checks together), confidence %g.\n\n",
 		r.Replay.N, r.Replay.ReplaySeed, r.Replay.MinFrequency, r.Replay.Alpha, r.Replay.Conf)
+	if r.Replay.Sequential {
+		fmt.Fprintf(&b, "Sequential: batches of %d, at most %d runs; %s.\n\n", r.Replay.Batch, r.Replay.MaxRuns, e(dashIfEmpty(r.Replay.Stopped)))
+	}
 	if r.ErrorAnswers > 0 {
 		fmt.Fprintf(&b, "Error answers: **%d** (rate %.3f); they are outcomes, not outputs, and the tests leave them out.\n\n", r.ErrorAnswers, r.ErrorAnswerRate)
 	}
@@ -258,6 +269,9 @@ func (r *Report) Markdown() string {
 			}
 			if t.PValue != nil {
 				p = fmt.Sprintf("%.4g", *t.PValue)
+				if t.Level != nil {
+					p += fmt.Sprintf(" (level %.4g)", *t.Level)
+				}
 			}
 			if t.Skipped != "" {
 				p = "skipped: " + t.Skipped
@@ -265,6 +279,18 @@ func (r *Report) Markdown() string {
 			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", e(t.Name), e(stat), e(p), e(iv), e(t.Method))
 		}
 		b.WriteString("\n")
+		for _, t := range r.Tests {
+			if t.Underpowered != "" {
+				need := ""
+				if t.RunsNeeded > 0 {
+					need = fmt.Sprintf(" (about %d runs would give it the power)", t.RunsNeeded)
+				}
+				fmt.Fprintf(&b, "- **lacked power:** %s: %s%s\n", e(t.Name), e(t.Underpowered), need)
+			}
+		}
+		if len(r.Underpowered) > 0 {
+			b.WriteString("\n")
+		}
 	}
 	fmt.Fprintf(&b, "## Timings\n\nsession start %.0f ms, runs %.0f ms (%.2f ms per run), total %.0f ms.\n",
 		r.Timings.StartSessionMS, r.Timings.RunsMS, r.Timings.MeanRunMS, r.Timings.TotalMS)

@@ -77,5 +77,8 @@ func Verify(ctx context.Context, blobs Verifier, rec *record.Record) []record.Pr
 		check("system.components."+name, rec.System.Components[name], false)
 	}
 	check("eval_suite", rec.EvalSuite, false)
+	if rec.Reference != nil {
+		check("reference.digest", rec.Reference.Digest, true)
+	}
 	return probs
 }

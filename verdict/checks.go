@@ -8,10 +8,14 @@ import (
 	"github.com/reprise-dev/reprise/stats"
 )
 
-// LabelFrequency tests a stored label: its frequency k/N among the replays,
-// with Clopper–Pearson (and Wilson) intervals at Rules.Conf. It supports the
-// label when the interval's lower bound is at least Rules.MinFrequency,
-// rejects it when the upper bound is below, and is undecided otherwise.
+// LabelFrequency tests a stored label: its frequency k/N among the replays.
+// Its rejection is the exact one-sided binomial p-value of H0: the label's
+// frequency is at least Rules.MinFrequency, P(X ≤ k) for X ~ Bin(N,
+// MinFrequency) (R: binom.test(k, N, m, "less")); it rejects when that is at
+// most its level Rules.Alpha. It supports the label when the Clopper–Pearson
+// interval's lower bound (at Rules.Conf) is at least MinFrequency and N is
+// enough for 0 of N to have been rejected (RunsToRejectNever); otherwise it
+// is undecided, or unpowered when only N is short.
 type LabelFrequency struct{}
 
 // Applies when the stored output has a label.
@@ -19,8 +23,14 @@ func (LabelFrequency) Applies(s output.Output) bool { return s.Label != nil }
 
 // Run implements Check.
 func (LabelFrequency) Run(s output.Output, outs []output.Output, r Rules) (Finding, error) {
-	f, err := frequency("label_frequency", "label", *s.Label, outs, func(o output.Output) *string { return o.Label }, r)
-	return f, err
+	return frequency("label_frequency", "label", *s.Label, outs, labelOf, r, false)
+}
+
+// RunSequential implements SequentialCheck: the rejection test is made once,
+// on the first RunsToRejectNever runs (before that it cannot reject), so
+// however often it is called its false-alarm rate stays at its level.
+func (LabelFrequency) RunSequential(s output.Output, outs []output.Output, r Rules) (Finding, error) {
+	return frequency("label_frequency", "label", *s.Label, outs, labelOf, r, true)
 }
 
 // TextFrequency tests a stored text of an output without a label by the
@@ -32,16 +42,30 @@ func (TextFrequency) Applies(s output.Output) bool { return s.Label == nil && s.
 
 // Run implements Check.
 func (TextFrequency) Run(s output.Output, outs []output.Output, r Rules) (Finding, error) {
-	f, err := frequency("text_frequency", "text", *s.Text, outs, func(o output.Output) *string { return o.Text }, r)
+	f, err := frequency("text_frequency", "text", *s.Text, outs, textOf, r, false)
 	f.Counts = nil // texts are not categories worth listing
 	return f, err
 }
 
-func frequency(name, kind, want string, outs []output.Output, key func(output.Output) *string, r Rules) (Finding, error) {
+// RunSequential implements SequentialCheck as LabelFrequency's.
+func (TextFrequency) RunSequential(s output.Output, outs []output.Output, r Rules) (Finding, error) {
+	f, err := frequency("text_frequency", "text", *s.Text, outs, textOf, r, true)
+	f.Counts = nil
+	return f, err
+}
+
+func labelOf(o output.Output) *string { return o.Label }
+func textOf(o output.Output) *string  { return o.Text }
+
+// frequency is the label and text frequency check. With seq, the rejection
+// test uses only the first RunsToRejectNever(r) outputs, and only once there
+// are that many.
+func frequency(name, kind, want string, outs []output.Output, key func(output.Output) *string, r Rules, seq bool) (Finding, error) {
 	n := len(outs)
+	need := RunsToRejectNever(r)
 	counts := map[string]int{}
-	k := 0
-	for _, o := range outs {
+	k, kTest := 0, 0
+	for i, o := range outs {
 		v := key(o)
 		if v == nil {
 			counts["<none>"]++
@@ -50,7 +74,16 @@ func frequency(name, kind, want string, outs []output.Output, key func(output.Ou
 		counts[*v]++
 		if *v == want {
 			k++
+			if i < need {
+				kTest++
+			}
 		}
+	}
+	nTest := n
+	if seq {
+		nTest = min(n, need)
+	} else {
+		kTest = k
 	}
 	lo, hi, err := stats.ClopperPearson(k, n, r.Conf, stats.TwoSided)
 	if err != nil {
@@ -60,44 +93,84 @@ func frequency(name, kind, want string, outs []output.Output, key func(output.Ou
 	if err != nil {
 		return Finding{}, err
 	}
+	bt, err := stats.BinomTest(kTest, nTest, r.MinFrequency, stats.Less, r.Conf)
+	if err != nil {
+		return Finding{}, err
+	}
+	p := bt.PValue
+	powered := n >= need
+	rejected := powered && p <= r.Alpha
+	method := "stored value's frequency among the replays: exact one-sided binomial p-value of H0 frequency ≥ min frequency; exact (Clopper-Pearson) interval"
+	if seq {
+		method += "; sequential: the p-value is taken once, on the first runs that give it power"
+	}
 	f := Finding{Counts: counts, Test: TestResult{
 		Name:      name,
-		Method:    "stored value's frequency among the replays, exact (Clopper-Pearson) interval",
+		Method:    method,
 		Statistic: ptr(float64(k) / float64(n)),
+		PValue:    ptr(p),
 		Successes: ptr(k), Trials: ptr(n),
 		Interval: &Interval{lo, hi, r.Conf, "Clopper-Pearson"},
 		Wilson:   &Interval{wlo, whi, r.Conf, "Wilson"},
+		Rejected: ptr(rejected),
 	}}
 	head := fmt.Sprintf("stored %s %q came back in %d of %d runs; %.0f%% interval [%.4f, %.4f]", kind, want, k, n, 100*r.Conf, lo, hi)
 	switch {
-	case lo >= r.MinFrequency:
+	case rejected:
+		f.Outcome = Rejects
+		f.Reasons = []string{fmt.Sprintf("%s: its frequency is below the minimum frequency %g (binomial p = %.4g ≤ level %.4g, %d of the first %d runs)", head, r.MinFrequency, p, r.Alpha, kTest, nTest)}
+	case lo >= r.MinFrequency && powered:
 		f.Outcome = Supports
 		f.Reasons = []string{fmt.Sprintf("%s lies at or above the minimum frequency %g", head, r.MinFrequency)}
-	case hi < r.MinFrequency:
-		f.Outcome = Rejects
-		f.Reasons = []string{fmt.Sprintf("%s lies below the minimum frequency %g", head, r.MinFrequency)}
+	case lo >= r.MinFrequency:
+		f.Outcome = Unpowered
+		f.Reasons = []string{fmt.Sprintf("%s lies at or above the minimum frequency %g", head, r.MinFrequency)}
 	default:
 		f.Outcome = Undecided
 		f.Reasons = []string{fmt.Sprintf("%s straddles the minimum frequency %g", head, r.MinFrequency)}
-		if k == 0 {
-			need := RunsToRejectNever(r)
+		if k == 0 && !powered {
 			f.Reasons = append(f.Reasons, fmt.Sprintf("with no run reproducing it, at least %d runs (-n %d) are needed to call it diverged", need, need))
 		}
+	}
+	if !powered {
+		f.Underpowered = fmt.Sprintf("%d runs cannot reject at level %.4g: even 0 of %d has p = %.4g; %d runs can", n, r.Alpha, n, math.Pow(1-r.MinFrequency, float64(n)), need)
+		f.RunsNeeded = need
 	}
 	return f, nil
 }
 
-// RunsToRejectNever is the smallest N at which 0 of N puts the
-// Clopper–Pearson upper bound, 1 − ((1−conf)/2)^(1/N), below the minimum
-// frequency m: ⌈ln((1−conf)/2) / ln(1−m)⌉.
+// RunsToRejectNever is the smallest N at which 0 of N rejects the stored
+// value at level a = Rules.Alpha (the check's level) against the minimum
+// frequency m: (1−m)^N ≤ a, N = ⌈ln a / ln(1−m)⌉. Below it the frequency
+// check cannot reject and is underpowered.
 func RunsToRejectNever(r Rules) int {
-	return int(math.Ceil(math.Log((1-r.Conf)/2) / math.Log1p(-r.MinFrequency)))
+	n := int(math.Ceil(math.Log(r.Alpha) / math.Log1p(-r.MinFrequency)))
+	for n > 1 && math.Pow(1-r.MinFrequency, float64(n-1)) <= r.Alpha {
+		n--
+	}
+	for math.Pow(1-r.MinFrequency, float64(n)) > r.Alpha {
+		n++
+	}
+	return n
+}
+
+// ScoresToReject is the smallest number m of replayed scores among which the
+// rank p-value can reach the level a: 2/(m+1) ≤ a. With fewer the score check
+// cannot reject and is underpowered.
+func ScoresToReject(a float64) int {
+	m := max(1, int(math.Ceil(2/a-1))-1)
+	for 2/float64(m+1) > a {
+		m++
+	}
+	return m
 }
 
 // ScoreRank tests a stored score by its two-sided conformal rank p-value
 // among the replayed scores (of replays with the stored label, when there is
-// one): it rejects when p < Rules.Alpha and supports otherwise; with no such
-// replay it is skipped.
+// one): it rejects when p ≤ Rules.Alpha (its level); it supports the score
+// when not rejected and there were at least ScoresToReject(level) replayed
+// scores, and is unpowered with fewer (it could not have rejected); with no
+// such replay it is skipped.
 type ScoreRank struct{}
 
 // Applies when the stored output has a score.
@@ -105,6 +178,19 @@ func (ScoreRank) Applies(s output.Output) bool { return s.Score != nil }
 
 // Run implements Check.
 func (ScoreRank) Run(s output.Output, outs []output.Output, r Rules) (Finding, error) {
+	return scoreRank(s, outs, r, false)
+}
+
+// RunSequential implements SequentialCheck: the rank p-value is taken once,
+// among the first ScoresToReject(level) replayed scores (the smallest number
+// that gives it power), so however often it is called its false-alarm rate
+// stays at its level.
+func (ScoreRank) RunSequential(s output.Output, outs []output.Output, r Rules) (Finding, error) {
+	return scoreRank(s, outs, r, true)
+}
+
+func scoreRank(s output.Output, outs []output.Output, r Rules, seq bool) (Finding, error) {
+	need := ScoresToReject(r.Alpha)
 	var ref []float64
 	for _, o := range outs {
 		if o.Score == nil {
@@ -115,27 +201,62 @@ func (ScoreRank) Run(s output.Output, outs []output.Output, r Rules) (Finding, e
 		}
 		ref = append(ref, *o.Score)
 	}
-	f := Finding{Test: TestResult{
-		Name:   "score_rank",
-		Method: "statistic: mid-rank of the stored score among replays with the same label; two-sided conformal rank p-value of the stored score among replays with the same label: 2·min((1+#{s≤x}), (1+#{s≥x}))/(m+1)",
-		N:      ptr(len(ref)),
-	}}
+	method := "statistic: mid-rank of the stored score among replays with the same label; two-sided conformal rank p-value of the stored score among replays with the same label: 2·min((1+#{s≤x}), (1+#{s≥x}))/(m+1)"
+	if seq {
+		method += "; sequential: taken once, among the first replayed scores that give it power"
+	}
+	f := Finding{Test: TestResult{Name: "score_rank", Method: method, N: ptr(len(ref))}}
+	runsNeeded := func() int {
+		if len(ref) == 0 {
+			return 0
+		}
+		return int(math.Ceil(float64(need) * float64(len(outs)) / float64(len(ref))))
+	}
+	if len(ref) < need {
+		if len(ref) > 0 {
+			// the share of runs that give a usable score is at most hi
+			// with 99% confidence: fewer than need/hi runs cannot do.
+			_, hi, err := stats.ClopperPearson(len(ref), len(outs), 0.99, stats.Less)
+			if err != nil {
+				return Finding{}, err
+			}
+			f.RunsNeededLow = int(math.Ceil(float64(need) / hi))
+		}
+		f.Underpowered = fmt.Sprintf("%d replayed scores with the stored label cannot reject at level %.4g (the smallest rank p-value is 2/(m+1) = %.4g); %d can", len(ref), r.Alpha, min(1, 2/float64(len(ref)+1)), need)
+		if len(ref) == 0 {
+			f.Underpowered = fmt.Sprintf("no replay with the stored label produced a score; %d are needed to reject at level %.4g", need, r.Alpha)
+		}
+		f.RunsNeeded = runsNeeded()
+	}
 	if len(ref) == 0 {
 		f.Outcome = Skipped
 		f.Test.Skipped = "no replay produced a score with the stored label"
 		return f, nil
 	}
+	if seq {
+		if len(ref) < need {
+			f.Outcome = Unpowered
+			f.Reasons = []string{fmt.Sprintf("stored score %g is not tested yet: %d of the %d replayed scores the sequential test takes", *s.Score, len(ref), need)}
+			return f, nil
+		}
+		ref = ref[:need]
+		f.Test.N = ptr(need)
+	}
 	x := *s.Score
 	p := RankPValue(x, ref)
 	f.Test.Statistic = ptr(midRank(x, ref))
 	f.Test.PValue = ptr(p)
-	f.Test.Rejected = ptr(p < r.Alpha)
-	if p < r.Alpha {
+	f.Test.Rejected = ptr(p <= r.Alpha)
+	switch {
+	case p <= r.Alpha:
 		f.Outcome = Rejects
-		f.Reasons = []string{fmt.Sprintf("stored score %g is rejected among %d replayed scores (p = %.4g < alpha %g)", x, len(ref), p, r.Alpha)}
-	} else {
+		f.Reasons = []string{fmt.Sprintf("stored score %g is rejected among %d replayed scores (p = %.4g ≤ level %.4g)", x, len(ref), p, r.Alpha)}
+	case len(ref) < need:
+		f.Outcome = Unpowered
+		f.Reasons = []string{fmt.Sprintf("stored score %g is not rejected among %d replayed scores (p = %.4g), but %d scores could not have rejected it at level %.4g", x, len(ref), p, len(ref), r.Alpha)}
+	default:
 		f.Outcome = Supports
-		f.Reasons = []string{fmt.Sprintf("stored score %g is not rejected among %d replayed scores (p = %.4g ≥ alpha %g)", x, len(ref), p, r.Alpha)}
+		f.Reasons = []string{fmt.Sprintf("stored score %g is not rejected among %d replayed scores (p = %.4g > level %.4g)", x, len(ref), p, r.Alpha)}
 	}
 	return f, nil
 }

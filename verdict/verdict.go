@@ -9,10 +9,18 @@
 // findings:
 //
 //   - REPRODUCED (exact) when the pinned seed gave back the stored output;
-//   - DIVERGED when any check rejects the stored output;
-//   - REPRODUCED (behavioral) when at least one check supports it and none
-//     is undecided;
-//   - INCONCLUSIVE otherwise.
+//   - DIVERGED when any check rejects the stored output at its level;
+//   - REPRODUCED (behavioral) when at least one check supports it, none is
+//     undecided, and every applicable check had the power to reject (no
+//     verdict without power);
+//   - INCONCLUSIVE otherwise, with the number of runs that would settle it.
+//
+// The false-alarm rate is stated: Rules.Alpha bounds the probability that an
+// honest record (the replayed system is the recorded one) is called DIVERGED,
+// across all its checks together. Each of the c applicable checks runs at
+// level Alpha/c (Bonferroni; DIVERGED is the union of the rejections, which is
+// also the global decision of Holm's procedure), and each check's rejection is
+// a valid p-value at most its level.
 //
 // It imports output and stats only.
 package verdict
@@ -20,6 +28,8 @@ package verdict
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/reprise-dev/reprise/output"
 )
@@ -41,14 +51,21 @@ type Rules struct {
 	// lower confidence bound is at least this; diverged when the upper bound
 	// is below it.
 	MinFrequency float64 `json:"min_frequency"`
-	// Alpha: the score test rejects when its p-value is below Alpha.
+	// Alpha bounds the false-alarm rate: the probability that an honest
+	// record is called DIVERGED, all checks together. Evaluate gives each of
+	// the c applicable checks the level Alpha/c; a Check sees its own level
+	// in Rules.Alpha.
 	Alpha float64 `json:"alpha"`
 	// Conf is the confidence level of the intervals (e.g. 0.95).
 	Conf float64 `json:"conf"`
+	// Margin is the equivalence margin of the reference checks: the largest
+	// distance (total variation for labels, Kolmogorov for scores) between
+	// the replayed and the reference distributions still called the same.
+	Margin float64 `json:"margin"`
 }
 
 // DefaultRules are the defaults of every rule: the one place they are written.
-func DefaultRules() Rules { return Rules{MinFrequency: 0.01, Alpha: 0.05, Conf: 0.95} }
+func DefaultRules() Rules { return Rules{MinFrequency: 0.01, Alpha: 0.01, Conf: 0.95, Margin: 0.2} }
 
 // WithDefaults returns r with each zero field set to its default.
 func (r Rules) WithDefaults() Rules {
@@ -62,6 +79,9 @@ func (r Rules) WithDefaults() Rules {
 	if r.Conf == 0 {
 		r.Conf = d.Conf
 	}
+	if r.Margin == 0 {
+		r.Margin = d.Margin
+	}
 	return r
 }
 
@@ -74,6 +94,8 @@ func (r Rules) Validate() error {
 		return fmt.Errorf("%w: alpha must be in (0, 1), got %g", ErrRules, r.Alpha)
 	case !(r.Conf > 0 && r.Conf < 1):
 		return fmt.Errorf("%w: confidence level must be in (0, 1), got %g", ErrRules, r.Conf)
+	case !(r.Margin > 0 && r.Margin < 1):
+		return fmt.Errorf("%w: margin must be in (0, 1), got %g", ErrRules, r.Margin)
 	}
 	return nil
 }
@@ -109,6 +131,15 @@ type TestResult struct {
 	Wilson    *Interval `json:"wilson,omitempty"`
 	Skipped   string    `json:"skipped,omitempty"`
 	Rejected  *bool     `json:"rejected,omitempty"`
+	// Level is the check's share of alpha (alpha / applicable checks).
+	Level *float64 `json:"level,omitempty"`
+	// Underpowered says why the check could not have rejected at its level
+	// with the replays it had; RunsNeeded is how many runs would let it.
+	Underpowered string `json:"underpowered,omitempty"`
+	RunsNeeded   int    `json:"runs_needed,omitempty"`
+	// RunsNeededLow is the fewest runs that could plausibly give it the
+	// power (from a 99% upper confidence bound on the share of useful runs).
+	RunsNeededLow int `json:"runs_needed_low,omitempty"`
 }
 
 // Outcome is what one check says of the stored output.
@@ -124,6 +155,9 @@ const (
 	Rejects
 	// Undecided: the evidence does not settle it yet.
 	Undecided
+	// Unpowered: not rejected, but the check could not have rejected at its
+	// level with the replays it had; it blocks REPRODUCED (behavioral).
+	Unpowered
 )
 
 // Finding is the result of one check.
@@ -134,6 +168,13 @@ type Finding struct {
 	// Counts is the replayed outputs' distribution over the check's
 	// categories, when it has one (label counts).
 	Counts map[string]int
+	// Underpowered, when not empty, says why the check could not have
+	// rejected at its level; RunsNeeded is the number of runs that would let
+	// it (0: unknown); RunsNeededLow is the fewest runs that could plausibly
+	// do (0: RunsNeeded). All are copied to Test.
+	Underpowered  string
+	RunsNeeded    int
+	RunsNeededLow int
 }
 
 // Check is one kind of evidence about a stored output.
@@ -155,12 +196,22 @@ type Evaluation struct {
 	// Basis says how REPRODUCED was reached: "exact" or "behavioral".
 	Basis   string   `json:"basis,omitempty"`
 	Reasons []string `json:"reasons"`
+	// Underpowered names the checks that could not have rejected at their
+	// level; RunsNeeded is the number of runs that would give each of them
+	// the power (0: unknown or not needed).
+	Underpowered []string `json:"underpowered,omitempty"`
+	RunsNeeded   int      `json:"runs_needed,omitempty"`
+	// RunsNeededLow is the fewest runs that could plausibly give every
+	// underpowered check its power: a sequential replay whose cap is below
+	// it stops at once (INCONCLUSIVE), since the cap cannot settle it.
+	RunsNeededLow int `json:"runs_needed_low,omitempty"`
 }
 
 // Evaluate runs the checks that apply to stored against the replayed
 // outputs and combines them (see the package documentation). exact is the
-// pinned-seed comparison (nil when the record has no seed).
-func Evaluate(stored output.Output, outs []output.Output, exact *bool, rules Rules) (*Evaluation, error) {
+// pinned-seed comparison (nil when the record has no seed). extra are
+// checks run after Checks (e.g. ReferenceChecks); they share alpha too.
+func Evaluate(stored output.Output, outs []output.Output, exact *bool, rules Rules, extra ...Check) (*Evaluation, error) {
 	rules = rules.WithDefaults()
 	if err := rules.Validate(); err != nil {
 		return nil, err
@@ -168,15 +219,43 @@ func Evaluate(stored output.Output, outs []output.Output, exact *bool, rules Rul
 	if len(outs) == 0 {
 		return nil, ErrNoRuns
 	}
+	return evaluate(stored, outs, exact, rules, extra, func(c Check, s output.Output, o []output.Output, r Rules) (Finding, error) {
+		return c.Run(s, o, r)
+	})
+}
+
+// evaluate runs each applicable check through run at level Alpha/c and
+// combines the findings.
+func evaluate(stored output.Output, outs []output.Output, exact *bool, rules Rules, extra []Check, run func(Check, output.Output, []output.Output, Rules) (Finding, error)) (*Evaluation, error) {
 	ev := &Evaluation{Tests: []TestResult{}, Reasons: []string{}}
-	var supports, rejects, undecided int
-	for _, c := range Checks {
-		if !c.Applies(stored) {
-			continue
+	var applicable []Check
+	for _, c := range append(slices.Clip(Checks), extra...) {
+		if c.Applies(stored) {
+			applicable = append(applicable, c)
 		}
-		f, err := c.Run(stored, outs, rules)
+	}
+	level := rules
+	if len(applicable) > 0 {
+		level.Alpha = rules.Alpha / float64(len(applicable))
+	}
+	var supports, rejects, undecided, unpowered int
+	for _, c := range applicable {
+		f, err := run(c, stored, outs, level)
 		if err != nil {
 			return nil, err
+		}
+		f.Test.Level = ptr(level.Alpha)
+		if f.Outcome == Skipped && f.Underpowered == "" {
+			f.Underpowered = "skipped: " + f.Test.Skipped
+		}
+		if f.Outcome != Rejects && f.Underpowered != "" {
+			if f.RunsNeededLow == 0 {
+				f.RunsNeededLow = f.RunsNeeded
+			}
+			f.Test.Underpowered, f.Test.RunsNeeded, f.Test.RunsNeededLow = f.Underpowered, f.RunsNeeded, f.RunsNeededLow
+			ev.Underpowered = append(ev.Underpowered, f.Test.Name)
+			ev.RunsNeeded = max(ev.RunsNeeded, f.RunsNeeded)
+			ev.RunsNeededLow = max(ev.RunsNeededLow, f.RunsNeededLow)
 		}
 		ev.Tests = append(ev.Tests, f.Test)
 		ev.Reasons = append(ev.Reasons, f.Reasons...)
@@ -190,6 +269,8 @@ func Evaluate(stored output.Output, outs []output.Output, exact *bool, rules Rul
 			rejects++
 		case Undecided:
 			undecided++
+		case Unpowered, Skipped:
+			unpowered++
 		}
 	}
 	switch {
@@ -198,13 +279,24 @@ func Evaluate(stored output.Output, outs []output.Output, exact *bool, rules Rul
 		ev.Reasons = append([]string{"the pinned seed reproduced the stored output exactly"}, ev.Reasons...)
 	case rejects > 0:
 		ev.Verdict = Diverged
-	case supports > 0 && undecided == 0:
+	case supports > 0 && undecided == 0 && unpowered == 0:
 		ev.Verdict, ev.Basis = Reproduced, "behavioral"
 	default:
 		ev.Verdict = Inconclusive
+		if unpowered > 0 {
+			need := "more runs"
+			if ev.RunsNeeded > 0 {
+				need = fmt.Sprintf("about %d runs", ev.RunsNeeded)
+			}
+			ev.Reasons = append(ev.Reasons, fmt.Sprintf("no verdict without power: %s could not have rejected at alpha %g (split over %d checks); %s would settle it",
+				strings.Join(ev.Underpowered, ", "), rules.Alpha, len(applicable), need))
+		}
 	}
 	if exact != nil && !*exact {
 		ev.Reasons = append([]string{"the pinned seed did not reproduce the stored output exactly"}, ev.Reasons...)
+	}
+	if len(applicable) > 1 {
+		ev.Reasons = append(ev.Reasons, fmt.Sprintf("false-alarm rate: alpha %g over %d checks, each at level %.4g (Bonferroni)", rules.Alpha, len(applicable), level.Alpha))
 	}
 	return ev, nil
 }

@@ -51,7 +51,8 @@ type recordCreateOptions struct {
 	EvalSuite                     string
 	Out                           string
 
-	Capture bool
+	Capture       bool
+	ReferenceRuns int
 	runnerOptions
 
 	// set reports which optional flags were given.
@@ -106,6 +107,7 @@ with unset fields omitted.`,
 	f.StringVar(&o.EvalSuite, "eval-suite", "", "pinned eval suite: sha256:… or a FILE to store")
 	f.StringVarP(&o.Out, "out", "o", "", "write the record to FILE instead of stdout")
 	f.BoolVar(&o.Capture, "capture", false, "run the pinned system once on the input and record its output (instead of --label/--score/--text)")
+	f.IntVar(&o.ReferenceRuns, "reference-runs", 0, "with --capture, also keep K outputs drawn with fresh seeds as reference outputs the replay compares with")
 	o.runnerOptions.addFlags(cmd)
 	return cmd
 }
@@ -214,6 +216,9 @@ func runRecordCreate(ctx context.Context, g *globalOptions, s *streams, o *recor
 	}
 	var out output.Output
 	var lo launch.Options
+	if o.ReferenceRuns < 0 || o.ReferenceRuns > 100_000 || (o.ReferenceRuns > 0 && !o.Capture) {
+		return usageErrorf("--reference-runs needs --capture and must be between 0 and 100000, got %d", o.ReferenceRuns)
+	}
 	if o.Capture {
 		if o.set("label") || o.set("score") || o.set("text") || o.OutputFile != "" {
 			return usageErrorf("--capture records the system's own output: drop --label, --score, --text and --output-file")
@@ -266,7 +271,7 @@ func runRecordCreate(ctx context.Context, g *globalOptions, s *streams, o *recor
 			return err
 		}
 		defer closeRunner(runner)
-		if _, err := capture.Capture(ctx, st, rec, runner, capture.Options{Launch: lo}); err != nil {
+		if _, err := capture.Capture(ctx, st, rec, runner, capture.Options{Launch: lo, ReferenceRuns: o.ReferenceRuns}); err != nil {
 			return fmt.Errorf("capture: %w", err)
 		}
 	} else {

@@ -192,10 +192,14 @@ func parseBytes(s string) (int64, error) {
 type replayOptions struct {
 	runnerOptions
 	N            int
+	Sequential   bool
+	MaxRuns      int
+	Batch        int
 	ReplaySeed   uint64
 	MinFrequency float64
 	Alpha        float64
 	Conf         float64
+	Margin       float64
 	Out          string
 	Output       outputFormat
 
@@ -215,9 +219,15 @@ derived from the replay seed, and test the stored output against the replay
 distribution.
 
 Verdicts: REPRODUCED (exact, or behavioral: the stored label's frequency
-interval lies at or above --min-frequency and the score is not rejected at
---alpha), DIVERGED (the interval lies below --min-frequency, or the score is
-rejected), INCONCLUSIVE otherwise.
+interval lies at or above --min-frequency, the score is not rejected, and
+every check had the power to reject), DIVERGED (a check rejects the stored
+output), INCONCLUSIVE otherwise (with the number of runs that would settle
+it). --alpha bounds the probability that an honest record is called DIVERGED,
+all checks together (each of the c checks runs at alpha/c).
+
+By default the replay is sequential: it runs fresh seeds in batches of
+--batch and stops as soon as the verdict is settled, at most --max-runs runs.
+Giving -n (without --sequential) runs exactly N fresh seeds instead.
 
 Results per record in --out DIR (default out/<request_id>/): report.json,
 report.md and runs.parquet. Exit 0 all reproduced, 1 any diverged,
@@ -230,12 +240,16 @@ report.md and runs.parquet. Exit 0 all reproduced, 1 any diverged,
 	}
 	o.runnerOptions.addFlags(cmd)
 	f := cmd.Flags()
-	f.IntVarP(&o.N, "n", "n", 100, "number of runs with fresh seeds")
+	f.IntVarP(&o.N, "n", "n", 100, "number of runs with fresh seeds (a fixed-N replay; implies --sequential=false unless given)")
+	f.BoolVar(&o.Sequential, "sequential", true, "run in batches and stop as soon as the verdict is settled")
+	f.IntVar(&o.MaxRuns, "max-runs", replay.DefaultMaxRuns, "most fresh-seed runs of a sequential replay")
+	f.IntVar(&o.Batch, "batch", replay.DefaultBatch, "runs between two looks of a sequential replay")
 	f.Uint64Var(&o.ReplaySeed, "replay-seed", 0, "seed of the fresh seeds (default: derived from the request id)")
 	dr := verdict.DefaultRules()
 	f.Float64Var(&o.MinFrequency, "min-frequency", dr.MinFrequency, "minimum frequency of the stored label among replays for REPRODUCED")
-	f.Float64Var(&o.Alpha, "alpha", dr.Alpha, "significance level of the score test")
+	f.Float64Var(&o.Alpha, "alpha", dr.Alpha, "false-alarm rate: the most probability that an honest record is called DIVERGED, all checks together")
 	f.Float64Var(&o.Conf, "conf", dr.Conf, "confidence level of the frequency intervals")
+	f.Float64Var(&o.Margin, "margin", dr.Margin, "equivalence margin against reference outputs (total variation for labels, Kolmogorov distance for scores)")
 	f.BoolVar(&o.AllowHardwareMismatch, "allow-hardware-mismatch", false, "replay even if this host's hardware class differs from the record's (stated in the report)")
 	f.StringVar(&o.Out, "out", "", "output directory (default out/<request_id>; with several records, DIR/<request_id>)")
 	addOutputFlag(cmd, &o.Output, outputText)
@@ -249,12 +263,18 @@ func (o *replayOptions) validate() error {
 	switch {
 	case o.N < 1 || o.N > 1_000_000:
 		return usageErrorf("-n must be between 1 and 1000000, got %d", o.N)
+	case o.MaxRuns < 1 || o.MaxRuns > 1_000_000:
+		return usageErrorf("--max-runs must be between 1 and 1000000, got %d", o.MaxRuns)
+	case o.Batch < 1:
+		return usageErrorf("--batch must be at least 1, got %d", o.Batch)
 	case !(o.MinFrequency > 0 && o.MinFrequency < 1):
 		return usageErrorf("--min-frequency must be in (0, 1), got %g", o.MinFrequency)
 	case !(o.Alpha > 0 && o.Alpha < 1):
 		return usageErrorf("--alpha must be in (0, 1), got %g", o.Alpha)
 	case !(o.Conf > 0 && o.Conf < 1):
 		return usageErrorf("--conf must be in (0, 1), got %g", o.Conf)
+	case !(o.Margin > 0 && o.Margin < 1):
+		return usageErrorf("--margin must be in (0, 1), got %g", o.Margin)
 	}
 	return nil
 }
@@ -275,6 +295,7 @@ func runReplay(ctx context.Context, g *globalOptions, s *streams, o *replayOptio
 	if err := o.validate(); err != nil {
 		return err
 	}
+	sequential := o.Sequential && !(o.set("n") && !o.set("sequential"))
 	lo, err := o.launchOptions(ctx)
 	if err != nil {
 		return err
@@ -287,10 +308,10 @@ func runReplay(ctx context.Context, g *globalOptions, s *streams, o *replayOptio
 	lo.Logger = log
 	bo := replay.BatchOptions{
 		Options: replay.Options{
-			N: o.N, Launch: lo, Logger: log,
+			N: o.N, Sequential: sequential, MaxRuns: o.MaxRuns, Batch: o.Batch, Launch: lo, Logger: log,
 			Explicit: replay.Explicit{Memory: o.set("memory"), CPUs: o.set("cpus"), Pids: o.set("pids"),
 				RunTimeout: o.set("run-timeout"), SessionTimeout: o.set("session-timeout")},
-			Rules: verdict.Rules{MinFrequency: o.MinFrequency, Alpha: o.Alpha, Conf: o.Conf},
+			Rules: verdict.Rules{MinFrequency: o.MinFrequency, Alpha: o.Alpha, Conf: o.Conf, Margin: o.Margin},
 		},
 		Out: o.Out, Single: len(paths) == 1,
 		NewRunner: func(ctx context.Context) (replay.Runner, error) { return newRunner(ctx, &o.runnerOptions, log) },

@@ -136,17 +136,18 @@ func TestReplayReproducedAndDiverged(t *testing.T) {
 		"--seed", "42", "--label", out["label"].(string), "--score", jsonNum(out["score"]), "--request-id", "req_bad", "-o", bad); r.code != 0 {
 		t.Fatal(r.err)
 	}
-	r = cli(t, "", "--store", st, "replay", bad, "-n", "400", "--out", filepath.Join(t.TempDir(), "o3"))
+	// Sequential (the default without -n): it stops once the verdict is settled.
+	r = cli(t, "", "--store", st, "replay", bad, "--out", filepath.Join(t.TempDir(), "o3"))
 	if r.code != 1 || !strings.Contains(r.out, "DIVERGED") {
 		t.Fatalf("diverged replay: exit %d\n%s\n%s", r.code, r.out, r.err)
 	}
-	// Too few runs to tell: 0 of 100 leaves the upper bound above 0.01.
+	// Too few runs to tell: at 100 runs no check has the power to reject at alpha 0.01.
 	r = cli(t, "", "--store", st, "replay", bad, "-n", "100", "--out", filepath.Join(t.TempDir(), "o5"))
 	if r.code != 3 || !strings.Contains(r.out, "INCONCLUSIVE") {
 		t.Fatalf("inconclusive replay: exit %d\n%s\n%s", r.code, r.out, r.err)
 	}
 	// Both at once: the worst verdict decides the exit code.
-	r = cli(t, "", "--store", st, "replay", good, bad, "-n", "400", "--out", filepath.Join(t.TempDir(), "o4"))
+	r = cli(t, "", "--store", st, "replay", good, bad, "--out", filepath.Join(t.TempDir(), "o4"))
 	if r.code != 1 || !strings.Contains(r.out, "REPRODUCED") || !strings.Contains(r.out, "DIVERGED") {
 		t.Fatalf("batch: exit %d\n%s", r.code, r.out)
 	}
@@ -169,7 +170,9 @@ func TestReplayNoisyKernelsReproduceBehaviorally(t *testing.T) {
 	if lim, _ := m["limits"].(map[string]any); lim["pids"] != 4096.0 || lim["memory_bytes"] != float64(2<<30) || lim["nano_cpus"] != 1e9 {
 		t.Fatalf("capture did not record its limits: %v", m)
 	}
-	r := cli(t, "", "--store", st, "replay", rec, "-n", "200", "--replay-seed", "7", "--out", outDir,
+	// Sequential: the checks need 528 runs and 399 scores to have the power
+	// to reject at alpha 0.01, so no fixed -n 200 can reproduce behaviorally.
+	r := cli(t, "", "--store", st, "replay", rec, "--replay-seed", "7", "--out", outDir,
 		"--env", "REPRISE_FIXTURE_NOISE=1e-9", "--env", "REPRISE_FIXTURE_NOISE_SEED=2")
 	if r.code != 0 || !strings.Contains(r.out, "REPRODUCED (behavioral)") {
 		t.Fatalf("exit %d\n%s\n%s", r.code, r.out, r.err)
@@ -295,7 +298,7 @@ func TestReplayHardwareClass(t *testing.T) {
 	if r.code != 5 || !strings.Contains(r.err, "hardware class mismatch") || !strings.Contains(r.err, other) {
 		t.Fatalf("exit %d, stderr %s", r.code, r.err)
 	}
-	r = cli(t, "", "--store", st, "replay", rec, "-n", "50", "--out", out, "--allow-hardware-mismatch")
+	r = cli(t, "", "--store", st, "replay", rec, "--out", out, "--allow-hardware-mismatch")
 	if r.code != 0 {
 		t.Fatalf("override: exit %d, %s", r.code, r.err)
 	}

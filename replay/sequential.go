@@ -1,0 +1,70 @@
+package replay
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/reprise-dev/reprise/output"
+	"github.com/reprise-dev/reprise/verdict"
+)
+
+// Sequential replay defaults.
+const (
+	// DefaultMaxRuns caps a sequential replay's fresh-seed runs.
+	DefaultMaxRuns = 1000
+	// DefaultBatch is how many runs a sequential replay runs between looks (a
+	// look costs one evaluation, O(runs), nothing next to a run).
+	DefaultBatch = 10
+)
+
+// Stop is what a sequential replay decided after a batch.
+type Stop struct {
+	// Evaluation is the verdict on the outputs so far.
+	Evaluation *verdict.Evaluation
+	// Settled: stop now (the verdict is settled or the cap is reached).
+	Settled bool
+	// Why says why the replay stopped (empty while it goes on).
+	Why string
+}
+
+// Decide is the rule a sequential replay applies after each batch: the
+// sequential evaluation (verdict.EvaluateSequential) of the outputs of the
+// first runs fresh-seed runs; it settles as soon as the verdict is not
+// INCONCLUSIVE, when runs reaches maxRuns (the cap), or, INCONCLUSIVE, as
+// soon as even an optimistic estimate of the runs that would give every
+// check its power (Evaluation.RunsNeededLow) exceeds the cap: the cap cannot
+// settle it (a futility stop, which can only turn a would-be verdict at the
+// cap into INCONCLUSIVE, never into a wrong one). Its false-alarm rate
+// is that of verdict.EvaluateSequential: at most rules.Alpha however many
+// looks it takes. extra are further checks (verdict.ReferenceChecks).
+func Decide(stored output.Output, outs []output.Output, exact *bool, rules verdict.Rules, runs, maxRuns int, extra ...verdict.Check) (Stop, error) {
+	final := runs >= maxRuns
+	ev, err := verdict.EvaluateSequential(stored, outs, exact, rules, final, extra...)
+	if err != nil {
+		return Stop{}, err
+	}
+	s := Stop{Evaluation: ev}
+	switch {
+	case ev.Verdict != verdict.Inconclusive:
+		s.Settled = true
+		s.Why = fmt.Sprintf("stopped after %d of at most %d runs: the verdict %s was settled", runs, maxRuns, ev.Verdict)
+		if ev.Basis == "exact" {
+			s.Why += " (the pinned seed reproduced the stored output exactly)"
+		}
+	case ev.RunsNeededLow > maxRuns:
+		s.Settled = true
+		s.Why = fmt.Sprintf("stopped after %d of at most %d runs: the cap cannot settle it (to have the power, %s would need at least about %d runs, likely %d)",
+			runs, maxRuns, strings.Join(ev.Underpowered, ", "), ev.RunsNeededLow, ev.RunsNeeded)
+	case final:
+		s.Settled = true
+		s.Why = fmt.Sprintf("stopped at the cap of %d runs (--max-runs) without a settled verdict", maxRuns)
+		if ev.RunsNeeded > runs {
+			s.Why += fmt.Sprintf("; about %d runs would settle it", ev.RunsNeeded)
+		}
+	}
+	return s, nil
+}
+
+// lookAt reports whether a sequential replay looks at the evidence after
+// done fresh-seed runs: after each batch and at the cap.
+func lookAt(done, batch, maxRuns int) bool { return done%batch == 0 || done == maxRuns }

@@ -1,0 +1,202 @@
+package verdict
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+
+	"github.com/reprise-dev/reprise/output"
+	"github.com/reprise-dev/reprise/stats"
+)
+
+// Reference checks compare the replayed outputs with reference outputs: K
+// outputs of the system drawn with fresh seeds at decision time. Each tests
+// a difference (the two samples come from different distributions, at its
+// level) and an equivalence (the distance between the two distributions is
+// below Rules.Margin with confidence 1 − level): it rejects on a
+// difference, supports only on a shown equivalence (a positive claim, not
+// "no difference detected"), and is unpowered otherwise, with the replays
+// that would show equivalence if the samples stay as they are.
+//
+// They are not sequential checks (EvaluateSequential runs them at the cap).
+
+// ReferenceChecks are the checks that compare the replays with reference
+// outputs ref (none when ref is empty): pass them to Evaluate.
+func ReferenceChecks(ref []output.Output) []Check {
+	if len(ref) == 0 {
+		return nil
+	}
+	return []Check{ReferenceLabels{Ref: ref}, ReferenceScores{Ref: ref}}
+}
+
+// ReferenceLabels compares the label distributions: Pearson's chi-square
+// test on the 2×k table for a difference; for equivalence, an upper
+// confidence bound on the total variation distance between the label
+// distributions over the reference's labels (every other label pooled as
+// one category): TV ≤ TV̂ + (ε_ref + ε_rep)/2, with ε_n =
+// sqrt(2/n · (ln(2^k − 2) + ln(2/level))) the L1 deviation bound of
+// Weissman et al. (2003) for k categories, each sample at level/2.
+type ReferenceLabels struct {
+	Ref []output.Output
+}
+
+// Applies when the stored output has a label and there are reference outputs.
+func (c ReferenceLabels) Applies(s output.Output) bool { return s.Label != nil && len(c.Ref) > 0 }
+
+const otherLabel = "\xff<other>"
+
+// Run implements Check.
+func (c ReferenceLabels) Run(s output.Output, outs []output.Output, r Rules) (Finding, error) {
+	cells := map[string]bool{otherLabel: true}
+	key := func(o output.Output) string {
+		if o.Label == nil {
+			return "<none>"
+		}
+		return *o.Label
+	}
+	for _, o := range c.Ref {
+		cells[key(o)] = true
+	}
+	cell := func(o output.Output) string {
+		if k := key(o); cells[k] {
+			return k
+		}
+		return otherLabel
+	}
+	a, b := make([]string, len(c.Ref)), make([]string, len(outs))
+	for i, o := range c.Ref {
+		a[i] = cell(o)
+	}
+	for i, o := range outs {
+		b[i] = cell(o)
+	}
+	tv := TotalVariation(a, b)
+	k := float64(len(cells))
+	eps := func(n int) float64 {
+		return math.Sqrt(2 / float64(n) * (math.Log(math.Pow(2, k)-2) + math.Log(2/r.Alpha)))
+	}
+	bound := tv + (eps(len(a))+eps(len(b)))/2
+	p := 1.0
+	// Monte-Carlo p-value (exact conditional law; valid whatever the
+	// expected counts), with a fixed seed so a replay stays repeatable.
+	rng := rand.New(rand.NewPCG(0x7265707269736521, uint64(len(a))<<32|uint64(len(b))))
+	if t, err := stats.ChiSquareLabels(a, b, 1999, rng); err == nil {
+		p = t.PValue
+	} else if !errors.Is(err, stats.ErrSampleSize) && !errors.Is(err, stats.ErrDomain) {
+		return Finding{}, err
+	}
+	f := Finding{Test: TestResult{
+		Name:      "reference_labels",
+		Method:    "chi-square test of the replayed labels against the reference labels; total variation over the reference's labels (others pooled) with a Weissman L1 upper confidence bound",
+		Statistic: ptr(tv), PValue: ptr(p), N: ptr(len(c.Ref)), Trials: ptr(len(outs)),
+		Interval: &Interval{0, bound, 1 - r.Alpha, "Weissman L1 bound"},
+		Rejected: ptr(p <= r.Alpha),
+	}}
+	head := fmt.Sprintf("labels: total variation %.4f between %d reference outputs and %d replays; upper %.4g-confidence bound %.4f", tv, len(a), len(b), 1-r.Alpha, bound)
+	equivalence(&f, head, p, bound, r, func() int {
+		left := r.Margin - tv - eps(len(a))/2
+		if left <= 0 {
+			return 0
+		}
+		return int(math.Ceil(2 * (math.Log(math.Pow(2, k)-2) + math.Log(2/r.Alpha)) / (4 * left * left)))
+	})
+	return f, nil
+}
+
+// ReferenceScores compares the score distributions (all replays with a
+// score): the two-sided Kolmogorov–Smirnov test for a difference; for
+// equivalence, an upper confidence bound on the Kolmogorov distance
+// sup|F − G| ≤ D̂ + ε_ref + ε_rep, with ε_n = sqrt(ln(4/level)/(2n)) from
+// the Dvoretzky–Kiefer–Wolfowitz inequality (Massart's constant), each
+// sample at level/2.
+type ReferenceScores struct {
+	Ref []output.Output
+}
+
+// Applies when the stored output has a score and some reference output has one.
+func (c ReferenceScores) Applies(s output.Output) bool {
+	return s.Score != nil && slices.ContainsFunc(c.Ref, func(o output.Output) bool { return o.Score != nil })
+}
+
+// Run implements Check.
+func (c ReferenceScores) Run(s output.Output, outs []output.Output, r Rules) (Finding, error) {
+	scores := func(os []output.Output) []float64 {
+		var v []float64
+		for _, o := range os {
+			if o.Score != nil {
+				v = append(v, *o.Score)
+			}
+		}
+		return v
+	}
+	a, b := scores(c.Ref), scores(outs)
+	f := Finding{Test: TestResult{Name: "reference_scores", N: ptr(len(a)), Trials: ptr(len(b)),
+		Method: "two-sided Kolmogorov-Smirnov test of the replayed scores against the reference scores; Kolmogorov distance with a DKW upper confidence bound"}}
+	if len(b) == 0 {
+		f.Outcome = Skipped
+		f.Test.Skipped = "no replay produced a score"
+		return f, nil
+	}
+	ks, err := stats.KolmogorovSmirnov(a, b, stats.TwoSided, stats.PValueAuto)
+	if err != nil {
+		return Finding{}, err
+	}
+	eps := func(n int) float64 { return math.Sqrt(math.Log(4/r.Alpha) / (2 * float64(n))) }
+	bound := ks.Statistic + eps(len(a)) + eps(len(b))
+	f.Test.Statistic, f.Test.PValue, f.Test.Rejected = ptr(ks.Statistic), ptr(ks.PValue), ptr(ks.PValue <= r.Alpha)
+	f.Test.Interval = &Interval{0, bound, 1 - r.Alpha, "DKW bound"}
+	head := fmt.Sprintf("scores: Kolmogorov distance %.4f between %d reference scores and %d replayed scores; upper %.4g-confidence bound %.4f", ks.Statistic, len(a), len(b), 1-r.Alpha, bound)
+	equivalence(&f, head, ks.PValue, bound, r, func() int {
+		left := r.Margin - ks.Statistic - eps(len(a))
+		if left <= 0 {
+			return 0
+		}
+		return int(math.Ceil(math.Log(4/r.Alpha) / (2 * left * left) * float64(len(outs)) / float64(len(b))))
+	})
+	return f, nil
+}
+
+// equivalence sets the outcome of a reference check from its difference
+// p-value and its distance bound.
+func equivalence(f *Finding, head string, p, bound float64, r Rules, runs func() int) {
+	switch {
+	case p <= r.Alpha:
+		f.Outcome = Rejects
+		f.Reasons = []string{fmt.Sprintf("%s: the distributions differ (p = %.4g ≤ level %.4g)", head, p, r.Alpha)}
+	case bound < r.Margin:
+		f.Outcome = Supports
+		f.Reasons = []string{fmt.Sprintf("%s < margin %g: equivalent", head, r.Margin)}
+	default:
+		f.Outcome = Unpowered
+		f.Reasons = []string{fmt.Sprintf("%s is not below margin %g: equivalence not shown (p = %.4g)", head, r.Margin, p)}
+		f.RunsNeeded = runs()
+		if f.RunsNeeded > 0 {
+			f.Underpowered = fmt.Sprintf("the distance bound %.4f is not below margin %g; about %d runs would bring it below if the samples stay alike", bound, r.Margin, f.RunsNeeded)
+		} else {
+			f.Underpowered = fmt.Sprintf("the distance bound %.4f is not below margin %g, and no number of replays can bring it below with these reference outputs", bound, r.Margin)
+		}
+	}
+}
+
+// TotalVariation is the total variation distance between the empirical
+// distributions of a and b: half the sum over categories of |p̂_a − p̂_b|,
+// in [0, 1]. It is 0 when either sample is empty.
+func TotalVariation(a, b []string) float64 {
+	if len(a) == 0 || len(b) == 0 {
+		return 0
+	}
+	d := map[string]float64{}
+	for _, v := range a {
+		d[v] += 1 / float64(len(a))
+	}
+	for _, v := range b {
+		d[v] -= 1 / float64(len(b))
+	}
+	s := 0.0
+	for _, x := range d {
+		s += math.Abs(x)
+	}
+	return s / 2
+}

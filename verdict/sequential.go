@@ -1,0 +1,46 @@
+package verdict
+
+import (
+	"fmt"
+
+	"github.com/reprise-dev/reprise/output"
+)
+
+// SequentialCheck is a Check that can be asked again and again as the
+// replays come in: however often RunSequential is called on growing prefixes
+// of one stream of replays, the probability that it ever rejects an honest
+// record stays at most its level Rules.Alpha (anytime-valid).
+type SequentialCheck interface {
+	Check
+	RunSequential(stored output.Output, outs []output.Output, rules Rules) (Finding, error)
+}
+
+// EvaluateSequential is Evaluate for a replay that stops as soon as the
+// verdict is settled: it is called after each batch with every replayed
+// output so far (in run order). Checks that implement SequentialCheck run
+// sequentially (each rejection test is taken once, on the first runs that
+// give it power, so repeated looks do not add false alarms); any other
+// check is run only when final is true (the run cap was reached), and is
+// undecided before. Rules.Alpha bounds the false-alarm rate of the whole
+// sequential procedure, split over the applicable checks as in Evaluate.
+// The verdict is settled when it is not INCONCLUSIVE.
+func EvaluateSequential(stored output.Output, outs []output.Output, exact *bool, rules Rules, final bool, extra ...Check) (*Evaluation, error) {
+	rules = rules.WithDefaults()
+	if err := rules.Validate(); err != nil {
+		return nil, err
+	}
+	if len(outs) == 0 {
+		return nil, ErrNoRuns
+	}
+	return evaluate(stored, outs, exact, rules, extra, func(c Check, s output.Output, o []output.Output, r Rules) (Finding, error) {
+		if sc, ok := c.(SequentialCheck); ok {
+			return sc.RunSequential(s, o, r)
+		}
+		if final {
+			return c.Run(s, o, r)
+		}
+		name := fmt.Sprintf("%T", c)
+		return Finding{Test: TestResult{Name: name, Method: "not sequential: tested once at the run cap"}, Outcome: Undecided,
+			Reasons: []string{fmt.Sprintf("%s is not a sequential test: it is tested once, at the run cap", name)}}, nil
+	})
+}
