@@ -27,7 +27,7 @@ func newRecordCmd(g *globalOptions, s *streams) *cobra.Command {
 		Use:   "record",
 		Short: "Create decision records",
 	}
-	cmd.AddCommand(newRecordCreateCmd(g, s))
+	cmd.AddCommand(newRecordCreateCmd(g, s), newRecordImportCmd(g, s))
 	return cmd
 }
 
