@@ -25,10 +25,9 @@ var allowed = map[string][]string{
 	"verdict":  {"output", "stats"},
 	"launch":   {"digest", "system", "record", "runners"},
 	"capture":  {"digest", "output", "system", "store", "record", "runners", "launch"},
-	"ingest":   {"digest", "output", "system", "store", "record"},
 	"replay":   {"digest", "output", "system", "store", "record", "runners", "launch", "verdict", "stats"},
 	"evals":    {"digest", "output", "system", "store", "record", "runners", "launch", "verdict", "stats", "evals"},
-	"cmd":      {"digest", "output", "system", "store", "record", "runners", "launch", "verdict", "stats", "capture", "replay", "evals", "ingest"},
+	"cmd":      {"digest", "output", "system", "store", "record", "runners", "launch", "verdict", "stats", "capture", "replay", "evals"},
 	"fixtures": {"digest", "output", "system", "runners", "fixtures"},
 }
 
