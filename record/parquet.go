@@ -227,9 +227,16 @@ var ErrNotLog = errors.New("not a Parquet decision log")
 type ParquetLog struct {
 	f    *parquet.File
 	cols map[string]logCol
+	// images caches parsed image references (a log holds few).
+	images map[string]imageParse
 	// pos maps a file column index to its position in ParquetColumns (-1
 	// for a column the log does not use).
 	pos []int
+}
+
+type imageParse struct {
+	ref system.ImageRef
+	err error
 }
 
 // colPos is the position of each name in ParquetColumns.
@@ -338,6 +345,7 @@ type ScanOptions struct {
 // format errors of the file itself.
 func (l *ParquetLog) Scan(opts ScanOptions, yield func(row int64, rec *Record, err error) bool) error {
 	tsCol := l.cols["timestamp"]
+	timed := !opts.Time.Since.IsZero() || !opts.Time.Until.IsZero()
 	var base int64
 	buf := make([]parquet.Row, 512)
 	vals := make([]parquet.Value, len(ParquetColumns))
@@ -356,10 +364,10 @@ func (l *ParquetLog) Scan(opts ScanOptions, yield func(row int64, rec *Record, e
 				for j := range vals {
 					vals[j] = parquet.Value{}
 				}
-				rec, probs := l.decode(buf[i], vals)
-				if rec != nil && len(probs) == 0 && !opts.Time.Contains(rec.Timestamp) {
-					continue
+				if timed && !l.inRange(buf[i], tsCol, opts.Time) {
+					continue // outside the time range: not decoded
 				}
+				rec, probs := l.decode(buf[i], vals)
 				if len(probs) == 0 {
 					probs = rec.Validate()
 				}
@@ -388,6 +396,20 @@ func (l *ParquetLog) Scan(opts ScanOptions, yield func(row int64, rec *Record, e
 		base += n
 	}
 	return nil
+}
+
+// inRange reports whether the row's timestamp lies in tr; a row with a
+// NULL timestamp is kept (it becomes a row error).
+func (l *ParquetLog) inRange(row parquet.Row, c logCol, tr TimeRange) bool {
+	for _, v := range row {
+		if v.Column() == c.index {
+			if v.IsNull() {
+				return true
+			}
+			return tr.Contains(time.Unix(0, v.Int64()*c.unit))
+		}
+	}
+	return true
 }
 
 // groupMayMatch uses the row group's timestamp statistics (min/max) to
@@ -548,7 +570,15 @@ func (l *ParquetLog) decode(row parquet.Row, vals []parquet.Value) (*Record, []P
 	}
 	rec.System.ID = dig("system_id", true)
 	if p := str("system_image", true); p != nil {
-		img, err := system.ParseImageRef(*p)
+		ip, ok := l.images[*p]
+		if !ok {
+			ip.ref, ip.err = system.ParseImageRef(*p)
+			if l.images == nil || len(l.images) > 4096 {
+				l.images = map[string]imageParse{}
+			}
+			l.images[*p] = ip
+		}
+		img, err := ip.ref, ip.err
 		if err != nil {
 			kind := Malformed
 			if errors.Is(err, system.ErrNotPinned) {

@@ -254,3 +254,23 @@ func TestNightResume(t *testing.T) {
 		t.Error("another night was run into the same folder")
 	}
 }
+
+// TestNightThousandRecordsFourSessions is the quality bar: a night of 1000
+// sampled records over 4 systems starts exactly 4 sessions.
+func TestNightThousandRecordsFourSessions(t *testing.T) {
+	st := store.NewMem()
+	log, _ := writeLog(t, st, 4, 400)
+	fr := &fakeRunner{}
+	o := options(log, t.TempDir(), fr)
+	o.Sample, o.Parallel, o.Replay.N = 1000, 4, 20
+	n, err := Run(context.Background(), st, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(n.Records) != 1000 || len(n.Systems) != 4 {
+		t.Fatalf("%d records over %d systems", len(n.Records), len(n.Systems))
+	}
+	if got := fr.starts.Load(); got != 4 {
+		t.Errorf("%d sessions started, want 4", got)
+	}
+}
