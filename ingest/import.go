@@ -142,8 +142,7 @@ func (im *Importer) Resolve(ctx context.Context, row Row) (*record.Record, []rec
 	}
 	rec.Output = record.Output{Output: out, Digest: digest.FromBytes(out.Canonical())}
 	if v, ok := row["params.seed"]; ok && v != nil {
-		if f, ok := num(v); ok && f == math.Trunc(f) && f >= 0 && f < 1<<53 {
-			s := int64(f)
+		if s, ok := seedValue(v); ok {
 			rec.Params.Seed = &s
 		} else {
 			bad("params.seed", "must be a non-negative integer")
@@ -174,6 +173,21 @@ func (im *Importer) Resolve(ctx context.Context, row Row) (*record.Record, []rec
 		return nil, p
 	}
 	return rec, nil
+}
+
+// seedValue reads a non-negative integer seed exactly (a JSON number as
+// written, a Parquet INT64, or a float that holds an integer).
+func seedValue(v any) (int64, bool) {
+	switch x := v.(type) {
+	case json.Number:
+		i, err := x.Int64()
+		return i, err == nil && i >= 0
+	case int64:
+		return x, x >= 0
+	case float64:
+		return int64(x), x == math.Trunc(x) && x >= 0 && x < 1<<53
+	}
+	return 0, false
 }
 
 func num(v any) (float64, bool) {
@@ -287,7 +301,7 @@ func jsonRow(b []byte) (Row, error) {
 				flat(prefix+k+".", sub)
 				continue
 			}
-			if n, ok := v.(json.Number); ok {
+			if n, ok := v.(json.Number); ok && prefix+k != "params.seed" {
 				f, _ := n.Float64()
 				v = f
 			}

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"github.com/reprise-dev/reprise/digest"
 	"github.com/reprise-dev/reprise/record"
 	"github.com/reprise-dev/reprise/replay/nightly"
+	"github.com/reprise-dev/reprise/runners/hwclass"
 )
 
 // nightlyLog captures one record of each fixture model with the process
@@ -218,4 +220,76 @@ func TestNightlyDivergedForCI(t *testing.T) {
 	}
 }
 
+func fmtP(p *float64) string {
+	if p == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%.3g", *p)
+}
+
 func digestOf(b []byte) digest.Digest { return digest.FromBytes(b) }
+
+// TestNightlyGeneratedLog runs the fixture generator's log end to end:
+// store put the inputs and artifacts, record import through the version
+// map, nightly with the process runner. Unplanted rows reproduce exactly;
+// the planted rows (served by 2.4.2, logged as 2.4.1) never do.
+func TestNightlyGeneratedLog(t *testing.T) {
+	bin := buildLoanserver(t)
+	dir := t.TempDir()
+	st := filepath.Join(dir, "store")
+	logDir := filepath.Join(dir, "log")
+	gen := exec.Command("go", "run", "./fixtures/cmd/gen-decision-log", "-rows", "60", "-planted", "0.05", "-seed", "4",
+		"-image", "sha256:"+strings.Repeat("0", 64), "-out", logDir, "-hardware-class", hwclass.Detect(context.Background()))
+	gen.Dir = repoRoot()
+	if out, err := gen.CombinedOutput(); err != nil {
+		t.Fatalf("generator: %v\n%s", err, out)
+	}
+	inputs, _ := filepath.Glob(filepath.Join(logDir, "inputs", "*.json"))
+	put := append([]string{"--store", st, "store", "put", fx("models", "loan-approver-2.4.1.safetensors"),
+		fx("models", "loan-approver-2.4.2.safetensors"), fx("configs", "loan-params-3.json")}, inputs...)
+	if r := cli(t, "", put...); r.code != 0 {
+		t.Fatalf("store put: %d %s", r.code, r.err)
+	}
+	records := filepath.Join(dir, "records.parquet")
+	r := cli(t, "", "--store", st, "record", "import", "--log", filepath.Join(logDir, "decisions.jsonl"),
+		"--versions", filepath.Join(logDir, "versions.json"), "--strict", "-o", records)
+	if r.code != 0 {
+		t.Fatalf("import: exit %d: %s\n%s", r.code, r.err, r.out)
+	}
+	out := filepath.Join(dir, "night")
+	r = cli(t, "", "--store", st, "nightly", "--log", records, "--runner", "process", "--entrypoint", bin, "-n", "200", "--out", out, "--output", "json")
+	if r.code > 3 {
+		j, _ := nightly.ReadJournal(out)
+		for _, x := range j {
+			t.Fatalf("nightly: exit %d: first error: %s", r.code, x.Error)
+		}
+		t.Fatalf("nightly: exit %d: %s", r.code, r.err)
+	}
+	pb, _ := os.ReadFile(filepath.Join(logDir, "planted.txt"))
+	planted := map[string]bool{}
+	for _, id := range strings.Fields(string(pb)) {
+		planted[id] = true
+	}
+	b, _ := os.ReadFile(filepath.Join(out, nightly.ReportJSON))
+	var rep struct {
+		Records []nightly.Result `json:"records"`
+	}
+	json.Unmarshal(b, &rep)
+	if len(rep.Records) != 60 || len(planted) != 3 {
+		t.Fatalf("%d records, %d planted", len(rep.Records), len(planted))
+	}
+	found := 0
+	for _, rec := range rep.Records {
+		exact := rec.ReplayVerdict == "REPRODUCED" && rec.Basis == "exact"
+		if planted[rec.RequestID] == exact {
+			t.Errorf("%s (planted %v): replay %s %s, night %s", rec.RequestID, planted[rec.RequestID], rec.ReplayVerdict, rec.Basis, rec.Verdict)
+		}
+		if planted[rec.RequestID] {
+			if rec.Verdict == "DIVERGED" {
+				found++
+			}
+			t.Logf("planted %s: replay %s, p %s (%s), q %s, night %s", rec.RequestID, rec.ReplayVerdict, fmtP(rec.PValue), rec.PTest, fmtP(rec.QValue), rec.Verdict)
+		}
+	}
+	t.Logf("planted rows DIVERGED after BH at -n 200: %d of %d", found, len(planted))
+}
