@@ -1,7 +1,8 @@
 // Package record defines the decision record (schema "reprise/decision/v1"):
 // the Go types, Validate (independent of any codec), and the JSON codec
 // (strict decoding: unknown fields, missing fields, duplicate keys and bad
-// values are problems that name the field).
+// values are problems that name the field), and the Parquet decision log
+// codec (ParquetWriter, OpenParquetLog: one record per row, flat columns).
 //
 // The record's system is a system.System: its composite id is defined and
 // computed there.

@@ -25,9 +25,9 @@ import (
 func newRecordCmd(g *globalOptions, s *streams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "record",
-		Short: "Create decision records",
+		Short: "Create and import decision records",
 	}
-	cmd.AddCommand(newRecordCreateCmd(g, s))
+	cmd.AddCommand(newRecordCreateCmd(g, s), newRecordImportCmd(g, s))
 	return cmd
 }
 

@@ -114,6 +114,7 @@ Exit codes: 0 reproduced/ok, 1 diverged, 2 usage or invalid input,
 		newEnvCmd(g, s),
 		newStatsCmd(g, s),
 		newCleanCmd(g, s),
+		newNightlyCmd(g, s),
 	)
 	addReplayCmd(root, g, s)
 	wrapArgs(root)

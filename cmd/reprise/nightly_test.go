@@ -1,0 +1,295 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/reprise-dev/reprise/digest"
+	"github.com/reprise-dev/reprise/record"
+	"github.com/reprise-dev/reprise/replay/nightly"
+	"github.com/reprise-dev/reprise/runners/hwclass"
+)
+
+// nightlyLog captures one record of each fixture model with the process
+// runner and writes a Parquet log of perSystem copies of each (new request
+// ids, same system and stored output).
+func nightlyLog(t *testing.T, bin, st string, perSystem int) string {
+	t.Helper()
+	img := "sha256:" + strings.Repeat("0", 64)
+	path := filepath.Join(t.TempDir(), "log.parquet")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := record.NewParquetWriter(f)
+	for _, model := range []string{"2.4.1", "2.4.2"} {
+		recPath := captureRec(t, st, img, model, "req_"+strings.ReplaceAll(model, ".", ""), "--runner", "process", "--entrypoint", bin)
+		rec, err := replayLoad(recPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range perSystem {
+			c := *rec
+			c.RequestID = fmt.Sprintf("req_%s_%03d", strings.ReplaceAll(model, ".", ""), i)
+			if err := w.Write(&c); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	return path
+}
+
+func replayLoad(path string) (*record.Record, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return record.Parse(b)
+}
+
+func journalIDs(t *testing.T, dir string) map[string]int {
+	t.Helper()
+	f, err := os.Open(filepath.Join(dir, nightly.JournalName))
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	ids := map[string]int{}
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<24)
+	for sc.Scan() {
+		var r nightly.Result
+		if json.Unmarshal(sc.Bytes(), &r) == nil {
+			ids[r.RequestID]++
+		}
+	}
+	return ids
+}
+
+func nightRecords(t *testing.T, dir string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, nightly.ReportJSON))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		Records json.RawMessage `json:"records"`
+		Systems json.RawMessage `json:"systems"`
+	}
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	return append(rep.Records, rep.Systems...)
+}
+
+// TestNightlyResumeAfterSIGKILL kills a night outright (SIGKILL) in the
+// middle, runs the same command again, and checks that no journaled record
+// was replayed twice, none was lost, and the results equal an uninterrupted
+// night's.
+func TestNightlyResumeAfterSIGKILL(t *testing.T) {
+	bin := buildLoanserver(t)
+	st := filepath.Join(t.TempDir(), "store")
+	const per = 80
+	logPath := nightlyLog(t, bin, st, per)
+	args := func(out string) []string {
+		return []string{"--store", st, "nightly", "--log", logPath, "--runner", "process", "--entrypoint", bin,
+			"-n", "60", "--seed", "3", "--out", out, "--parallel", "2"}
+	}
+	full := filepath.Join(t.TempDir(), "full")
+	r := cli(t, "", args(full)...)
+	if r.code > 3 {
+		t.Fatalf("uninterrupted night: exit %d: %s", r.code, r.err)
+	}
+
+	out := filepath.Join(t.TempDir(), "killed")
+	cmd := exec.Command(os.Args[0], args(out)...)
+	cmd.Env = append(os.Environ(), "REPRISE_TEST_AS_CLI=1")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for len(journalIDs(t, out)) < 15 && time.Now().Before(deadline) {
+		time.Sleep(2 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	before := journalIDs(t, out)
+	if len(before) == 0 || len(before) >= 2*per {
+		t.Fatalf("the kill came at %d of %d records; the test needs it in the middle", len(before), 2*per)
+	}
+	t.Logf("killed after %d of %d records", len(before), 2*per)
+	r = cli(t, "", args(out)...)
+	if r.code > 3 {
+		t.Fatalf("resumed night: exit %d: %s", r.code, r.err)
+	}
+	after := journalIDs(t, out)
+	if len(after) != 2*per {
+		t.Errorf("%d records journaled, want %d", len(after), 2*per)
+	}
+	for id, k := range after {
+		if k != 1 {
+			t.Errorf("%s journaled %d times", id, k)
+		}
+	}
+	if !bytes.Equal(nightRecords(t, full), nightRecords(t, out)) {
+		t.Error("the resumed night's results differ from the uninterrupted night's")
+	}
+}
+
+func TestNightlyUsageErrors(t *testing.T) {
+	st := filepath.Join(t.TempDir(), "store")
+	cli(t, "", "--store", st, "store", "init")
+	for _, args := range [][]string{
+		{"nightly"},
+		{"nightly", "--log", "x.parquet", "--stratify", "model"},
+		{"nightly", "--log", "x.parquet", "--fdr", "0"},
+		{"nightly", "--log", "x.parquet", "--shard", "3/3"},
+		{"nightly", "--log", "x.parquet", "--where", "1 +"},
+		{"nightly", "--log", filepath.Join(t.TempDir(), "missing.parquet"), "--out", t.TempDir()},
+		{"nightly", "merge", t.TempDir()},
+	} {
+		if r := cli(t, "", append([]string{"--store", st}, args...)...); r.code != 2 {
+			t.Errorf("%v: exit %d, want 2 (%s)", args, r.code, r.err)
+		}
+	}
+}
+
+// TestNightlyDivergedForCI plants one record whose stored label the system
+// never answers: the night exits 1, appends the step summary, prints an
+// ::error annotation under GitHub Actions, and keeps stdout to the result.
+func TestNightlyDivergedForCI(t *testing.T) {
+	bin := buildLoanserver(t)
+	st := filepath.Join(t.TempDir(), "store")
+	img := "sha256:" + strings.Repeat("0", 64)
+	rec, err := replayLoad(captureRec(t, st, img, "2.4.1", "req_ci", "--runner", "process", "--entrypoint", bin))
+	if err != nil {
+		t.Fatal(err)
+	}
+	logPath := filepath.Join(t.TempDir(), "log.parquet")
+	f, _ := os.Create(logPath)
+	w := record.NewParquetWriter(f)
+	for i := range 20 {
+		c := *rec
+		c.RequestID = fmt.Sprintf("req_ci_%02d", i)
+		if i == 7 {
+			l := "planted-never-answered"
+			c.Output.Label, c.Output.Score = &l, nil
+			c.Output.Digest = digestOf(c.Output.Output.Canonical())
+		}
+		w.Write(&c)
+	}
+	w.Close()
+	f.Close()
+	summary := filepath.Join(t.TempDir(), "summary.md")
+	t.Setenv("GITHUB_STEP_SUMMARY", summary)
+	t.Setenv("GITHUB_ACTIONS", "true")
+	out := filepath.Join(t.TempDir(), "night")
+	r := cli(t, "", "--store", st, "nightly", "--log", logPath, "--runner", "process", "--entrypoint", bin,
+		"-n", "50", "--min-frequency", "0.2", "--out", out)
+	if r.code != 1 {
+		t.Fatalf("exit %d, want 1: %s\n%s", r.code, r.err, r.out)
+	}
+	if !strings.Contains(r.out, "::error title=DIVERGED req_ci_07::") || !strings.Contains(r.out, "DIVERGED req_ci_07") {
+		t.Errorf("stdout:\n%s", r.out)
+	}
+	b, _ := os.ReadFile(summary)
+	if !strings.Contains(string(b), "| req_ci_07 |") {
+		t.Errorf("step summary:\n%s", b)
+	}
+	for _, name := range []string{nightly.ResultsParquet, nightly.ReportJSON, nightly.JUnitXML, nightly.ReportHTML} {
+		if _, err := os.Stat(filepath.Join(out, name)); err != nil {
+			t.Error(err)
+		}
+	}
+	if strings.Contains(r.err, "\r") {
+		t.Error("a progress bar was drawn on a stderr that is not a terminal")
+	}
+}
+
+func fmtP(p *float64) string {
+	if p == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%.3g", *p)
+}
+
+func digestOf(b []byte) digest.Digest { return digest.FromBytes(b) }
+
+// TestNightlyGeneratedLog runs the fixture generator's log end to end:
+// store put the inputs and artifacts, record import through the version
+// map, nightly with the process runner. Unplanted rows reproduce exactly;
+// the planted rows (served by 2.4.2, logged as 2.4.1) never do.
+func TestNightlyGeneratedLog(t *testing.T) {
+	bin := buildLoanserver(t)
+	dir := t.TempDir()
+	st := filepath.Join(dir, "store")
+	logDir := filepath.Join(dir, "log")
+	gen := exec.Command("go", "run", "./fixtures/cmd/gen-decision-log", "-rows", "60", "-planted", "0.05", "-seed", "4",
+		"-image", "sha256:"+strings.Repeat("0", 64), "-out", logDir, "-hardware-class", hwclass.Detect(context.Background()))
+	gen.Dir = repoRoot()
+	if out, err := gen.CombinedOutput(); err != nil {
+		t.Fatalf("generator: %v\n%s", err, out)
+	}
+	inputs, _ := filepath.Glob(filepath.Join(logDir, "inputs", "*.json"))
+	put := append([]string{"--store", st, "store", "put", fx("models", "loan-approver-2.4.1.safetensors"),
+		fx("models", "loan-approver-2.4.2.safetensors"), fx("configs", "loan-params-3.json")}, inputs...)
+	if r := cli(t, "", put...); r.code != 0 {
+		t.Fatalf("store put: %d %s", r.code, r.err)
+	}
+	records := filepath.Join(dir, "records.parquet")
+	r := cli(t, "", "--store", st, "record", "import", "--log", filepath.Join(logDir, "decisions.jsonl"),
+		"--versions", filepath.Join(logDir, "versions.json"), "--strict", "-o", records)
+	if r.code != 0 {
+		t.Fatalf("import: exit %d: %s\n%s", r.code, r.err, r.out)
+	}
+	out := filepath.Join(dir, "night")
+	r = cli(t, "", "--store", st, "nightly", "--log", records, "--runner", "process", "--entrypoint", bin, "-n", "200", "--out", out, "--output", "json")
+	if r.code > 3 {
+		j, _ := nightly.ReadJournal(out)
+		for _, x := range j {
+			t.Fatalf("nightly: exit %d: first error: %s", r.code, x.Error)
+		}
+		t.Fatalf("nightly: exit %d: %s", r.code, r.err)
+	}
+	pb, _ := os.ReadFile(filepath.Join(logDir, "planted.txt"))
+	planted := map[string]bool{}
+	for _, id := range strings.Fields(string(pb)) {
+		planted[id] = true
+	}
+	b, _ := os.ReadFile(filepath.Join(out, nightly.ReportJSON))
+	var rep struct {
+		Records []nightly.Result `json:"records"`
+	}
+	json.Unmarshal(b, &rep)
+	if len(rep.Records) != 60 || len(planted) != 3 {
+		t.Fatalf("%d records, %d planted", len(rep.Records), len(planted))
+	}
+	found := 0
+	for _, rec := range rep.Records {
+		exact := rec.ReplayVerdict == "REPRODUCED" && rec.Basis == "exact"
+		if planted[rec.RequestID] == exact {
+			t.Errorf("%s (planted %v): replay %s %s, night %s", rec.RequestID, planted[rec.RequestID], rec.ReplayVerdict, rec.Basis, rec.Verdict)
+		}
+		if planted[rec.RequestID] {
+			if rec.Verdict == "DIVERGED" {
+				found++
+			}
+			t.Logf("planted %s: replay %s, p %s (%s), q %s, night %s", rec.RequestID, rec.ReplayVerdict, fmtP(rec.PValue), rec.PTest, fmtP(rec.QValue), rec.Verdict)
+		}
+	}
+	t.Logf("planted rows DIVERGED after BH at -n 200: %d of %d", found, len(planted))
+}

@@ -1,0 +1,273 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/reprise-dev/reprise/ingest"
+	"github.com/reprise-dev/reprise/record"
+	"github.com/reprise-dev/reprise/store"
+)
+
+func init() {
+	extraExitCodes = append(extraExitCodes, func(err error) (int, bool) {
+		if errors.Is(err, ingest.ErrVersionMap) || errors.Is(err, ingest.ErrLog) || errors.Is(err, ingest.ErrWhere) ||
+			errors.Is(err, record.ErrNotLog) {
+			return exitUsage, true
+		}
+		return 0, false
+	})
+}
+
+// selectOptions are the row-selection flags shared by `record import` and
+// `nightly`: --where, --since, --until.
+type selectOptions struct {
+	Where, Since, Until string
+}
+
+func (o *selectOptions) addFlags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&o.Where, "where", "", `CEL expression selecting records, e.g. 'model.version == "2.4.1" && output.score < 0.7'`)
+	f.StringVar(&o.Since, "since", "", "keep decisions at or after this time: a duration before now (24h) or RFC 3339")
+	f.StringVar(&o.Until, "until", "", "keep decisions before this time: a duration before now or RFC 3339")
+}
+
+// filter builds the filter at time now.
+func (o *selectOptions) filter(now time.Time) (*ingest.Filter, error) {
+	f := &ingest.Filter{}
+	var err error
+	if f.Time.Since, err = ingest.ParseTimeBound(o.Since, now); err != nil {
+		return nil, usageErrorf("--since: %v", err)
+	}
+	if f.Time.Until, err = ingest.ParseTimeBound(o.Until, now); err != nil {
+		return nil, usageErrorf("--until: %v", err)
+	}
+	if o.Where != "" {
+		if f.Where, err = ingest.CompileWhere(o.Where); err != nil {
+			return nil, &usageError{fmt.Errorf("--where: %w", err)}
+		}
+	}
+	return f, nil
+}
+
+// recordImportOptions are the flags of `record import`.
+type recordImportOptions struct {
+	Log, Versions string
+	Strict        bool
+	Out, OutDir   string
+	selectOptions
+	Output outputFormat
+	now    func() time.Time
+}
+
+func newRecordImportCmd(g *globalOptions, s *streams) *cobra.Command {
+	o := &recordImportOptions{now: time.Now}
+	cmd := &cobra.Command{
+		Use:   "import --log FILE --versions MAP (-o OUT.parquet | --out-dir DIR) [--strict] [--where EXPR] [--since 24h] [--until T]",
+		Short: "Turn a production decision log into decision records through a version map",
+		Long: `Read a decision log in the shape production teams write (JSON Lines, or Parquet:
+request_id, timestamp, input_hash, model_version, inference_image, config_version,
+output {decision, confidence}) and resolve every model version, image tag and
+config version to a digest through the version map file (see the README). Each
+input must be in the store.
+
+Records go to one Parquet decision log (-o OUT.parquet) or one JSON file per
+record (--out-dir DIR). A row that cannot be resolved (an unknown version, an
+input not in the store, a malformed value) is listed with its line and reason,
+never guessed; with --strict any such row is an error (exit 2) and nothing is
+written.`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			return runRecordImport(c.Context(), g, s, o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Log, "log", "", "decision log: JSON Lines or Parquet (required)")
+	f.StringVar(&o.Versions, "versions", "", "version map file: names and tags to digests (required)")
+	f.BoolVar(&o.Strict, "strict", false, "any unresolved row is an error; nothing is written")
+	f.StringVarP(&o.Out, "out", "o", "", "write the records as one Parquet decision log")
+	f.StringVar(&o.OutDir, "out-dir", "", "write one record JSON file per record into DIR")
+	o.selectOptions.addFlags(cmd)
+	addOutputFlag(cmd, &o.Output, outputText)
+	return cmd
+}
+
+// importResult is what `record import` prints.
+type importResult struct {
+	Log        string          `json:"log"`
+	Rows       int64           `json:"rows"`
+	Imported   int64           `json:"imported"`
+	Filtered   int64           `json:"filtered_out"`
+	Unresolved []unresolvedRow `json:"unresolved"`
+	Out        string          `json:"out,omitempty"`
+}
+
+type unresolvedRow struct {
+	Line   int64  `json:"line"`
+	Reason string `json:"reason"`
+}
+
+func runRecordImport(ctx context.Context, g *globalOptions, s *streams, o *recordImportOptions) error {
+	if o.Log == "" || o.Versions == "" {
+		return usageErrorf("--log and --versions are required")
+	}
+	if (o.Out == "") == (o.OutDir == "") {
+		return usageErrorf("give exactly one of -o OUT.parquet and --out-dir DIR")
+	}
+	filter, err := o.filter(o.now())
+	if err != nil {
+		return err
+	}
+	vm, err := ingest.LoadVersionMap(o.Versions)
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(g.storeDir())
+	if err != nil {
+		return err
+	}
+	im := &ingest.Importer{Map: vm, Inputs: st}
+	res := &importResult{Log: o.Log, Unresolved: []unresolvedRow{}}
+
+	// Records are written to a temporary file (or folder) renamed into
+	// place at the end, so --strict or an interruption leaves nothing.
+	var (
+		tmp  string
+		pf   *os.File
+		pw   *record.ParquetWriter
+		seen = map[string]int64{}
+	)
+	if o.Out != "" {
+		pf, err = os.CreateTemp(filepath.Dir(o.Out), ".import-*.parquet")
+		if err != nil {
+			return usageErrorf("-o: %v", err)
+		}
+		tmp = pf.Name()
+		defer os.Remove(tmp)
+		defer pf.Close()
+		pw = record.NewParquetWriter(pf)
+	} else {
+		if err := os.MkdirAll(filepath.Dir(filepath.Clean(o.OutDir)), 0o755); err != nil {
+			return usageErrorf("--out-dir: %v", err)
+		}
+		tmp, err = os.MkdirTemp(filepath.Dir(filepath.Clean(o.OutDir)), ".import-*")
+		if err != nil {
+			return usageErrorf("--out-dir: %v", err)
+		}
+		defer os.RemoveAll(tmp)
+	}
+	var werr error
+	err = im.Import(ctx, o.Log, func(line int64, rec *record.Record, rowErr error) bool {
+		res.Rows++
+		if rowErr != nil {
+			var re *record.RowError
+			msg := rowErr.Error()
+			if errors.As(rowErr, &re) {
+				msg = (&record.Error{Problems: re.Problems}).Error()
+			}
+			res.Unresolved = append(res.Unresolved, unresolvedRow{Line: line, Reason: msg})
+			return true
+		}
+		keep, ferr := filter.Keep(rec)
+		if ferr != nil {
+			res.Unresolved = append(res.Unresolved, unresolvedRow{Line: line, Reason: ferr.Error()})
+			return true
+		}
+		if !keep {
+			res.Filtered++
+			return true
+		}
+		if first, dup := seen[rec.RequestID]; dup {
+			res.Unresolved = append(res.Unresolved, unresolvedRow{Line: line, Reason: fmt.Sprintf("request id %s already on line %d", rec.RequestID, first)})
+			return true
+		}
+		seen[rec.RequestID] = line
+		if pw != nil {
+			werr = pw.Write(rec)
+		} else {
+			var b []byte
+			if b, werr = record.Marshal(rec); werr == nil {
+				werr = writeExcl(filepath.Join(tmp, rec.RequestID+".json"), b)
+			}
+		}
+		if werr != nil {
+			return false
+		}
+		res.Imported++
+		return true
+	})
+	if err == nil {
+		err = werr
+	}
+	if err != nil {
+		return err
+	}
+	if o.Strict && len(res.Unresolved) > 0 {
+		if perr := printImport(s.Out, o.Output, res); perr != nil {
+			return perr
+		}
+		return usageErrorf("--strict: %d unresolved rows; nothing was written", len(res.Unresolved))
+	}
+	if pw != nil {
+		if err := pw.Close(); err != nil {
+			return err
+		}
+		if err := pf.Sync(); err != nil {
+			return err
+		}
+		if err := os.Rename(tmp, o.Out); err != nil {
+			return err
+		}
+		res.Out = o.Out
+	} else {
+		if _, err := os.Stat(o.OutDir); err == nil {
+			// Merge into an existing folder, never overwriting a record.
+			ents, _ := os.ReadDir(tmp)
+			for _, e := range ents {
+				if err := os.Link(filepath.Join(tmp, e.Name()), filepath.Join(o.OutDir, e.Name())); err != nil {
+					return fmt.Errorf("--out-dir: %w", err)
+				}
+			}
+		} else if err := os.Rename(tmp, o.OutDir); err != nil {
+			return err
+		}
+		res.Out = o.OutDir
+	}
+	return printImport(s.Out, o.Output, res)
+}
+
+func writeExcl(path string, b []byte) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY|syscall.O_NOFOLLOW, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func printImport(w io.Writer, f outputFormat, res *importResult) error {
+	return writeResult(w, f, res, func(w io.Writer) error {
+		fmt.Fprintf(w, "log:          %s\nrows:         %d\nimported:     %d\nfiltered out: %d\nunresolved:   %d\n",
+			res.Log, res.Rows, res.Imported, res.Filtered, len(res.Unresolved))
+		if res.Out != "" {
+			fmt.Fprintf(w, "out:          %s\n", res.Out)
+		}
+		for _, u := range res.Unresolved {
+			if _, err := fmt.Fprintf(w, "line %d: %s\n", u.Line, u.Reason); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

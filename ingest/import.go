@@ -1,0 +1,400 @@
+package ingest
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/format"
+
+	"github.com/reprise-dev/reprise/digest"
+	"github.com/reprise-dev/reprise/output"
+	"github.com/reprise-dev/reprise/record"
+)
+
+// Inputs is what import needs of the artifact store: whether an input's
+// bytes are there (and verify).
+type Inputs interface {
+	Verify(ctx context.Context, d digest.Digest) (int64, error)
+}
+
+// ErrLog: the log file cannot be read at all (not JSON Lines nor Parquet,
+// an I/O error).
+var ErrLog = errors.New("unreadable decision log")
+
+// Row is one raw log row: flat keys ("output.decision") to values (string,
+// float64, int64, bool, time.Time or nil).
+type Row map[string]any
+
+// Importer resolves raw log rows into records.
+type Importer struct {
+	Map    *VersionMap
+	Inputs Inputs
+	// checked caches inputs already found in the store.
+	checked map[digest.Digest]error
+}
+
+// Resolve turns one raw row into a record, or the problems that stop it.
+func (im *Importer) Resolve(ctx context.Context, row Row) (*record.Record, []record.Problem) {
+	var probs []record.Problem
+	bad := func(field, format string, a ...any) {
+		probs = append(probs, record.Problem{Field: field, Message: fmt.Sprintf(format, a...)})
+	}
+	str := func(key string) string {
+		v, ok := row[key]
+		if !ok || v == nil {
+			bad(key, "missing")
+			return ""
+		}
+		s, ok := v.(string)
+		if !ok || s == "" {
+			bad(key, "must be a non-empty string")
+			return ""
+		}
+		return s
+	}
+	rec := &record.Record{Schema: record.Schema}
+	rec.RequestID = str("request_id")
+	switch v := row["timestamp"].(type) {
+	case time.Time:
+		rec.Timestamp = v.UTC()
+	case string:
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			bad("timestamp", "not an RFC 3339 time: %q", v)
+		}
+		rec.Timestamp = t.UTC()
+	case nil:
+		bad("timestamp", "missing")
+	default:
+		bad("timestamp", "not a time")
+	}
+	if h := str("input_hash"); h != "" {
+		d, err := digest.Parse(strings.Replace(h, "sha256-", "sha256:", 1))
+		if err != nil {
+			bad("input_hash", "%v", err)
+		} else {
+			rec.Input.Digest = d
+			if err := im.inStore(ctx, d); err != nil {
+				bad("input_hash", "input %s not in the store: %v", d, err)
+			}
+		}
+	}
+	if mv := str("model_version"); mv != "" {
+		if a, ok := im.Map.Models[mv]; ok {
+			rec.System.Model = a
+		} else {
+			bad("model_version", "unknown model version %q (not in the version map)", mv)
+		}
+	}
+	if cv := str("config_version"); cv != "" {
+		if a, ok := im.Map.Configs[cv]; ok {
+			rec.System.Config = a
+		} else {
+			bad("config_version", "unknown config version %q (not in the version map)", cv)
+		}
+	}
+	rt := im.Map.Defaults
+	if tag := str("inference_image"); tag != "" {
+		if img, ok := im.Map.Images[tag]; ok {
+			rec.System.Image = img.Image
+			rec.System.Components = img.Components
+			if img.Protocol != "" {
+				rt.Protocol = img.Protocol
+			}
+			if img.HardwareClass != "" {
+				rt.HardwareClass = img.HardwareClass
+			}
+			if img.InputMediaType != "" {
+				rt.InputMediaType = img.InputMediaType
+			}
+		} else {
+			bad("inference_image", "unknown image %q (not in the version map)", tag)
+		}
+	}
+	rec.Runtime.Protocol, rec.Runtime.HardwareClass, rec.Input.MediaType = rt.Protocol, rt.HardwareClass, rt.InputMediaType
+	var out output.Output
+	switch v := row["output.decision"].(type) {
+	case string:
+		out.Label = &v
+	case nil:
+	default:
+		bad("output.decision", "must be a string")
+	}
+	if v, ok := row["output.confidence"]; ok && v != nil {
+		if f, ok := num(v); ok {
+			out.Score = &f
+		} else {
+			bad("output.confidence", "must be a number")
+		}
+	}
+	if out.IsZero() {
+		bad("output", "needs a decision or a confidence")
+	}
+	rec.Output = record.Output{Output: out, Digest: digest.FromBytes(out.Canonical())}
+	if v, ok := row["params.seed"]; ok && v != nil {
+		if s, ok := seedValue(v); ok {
+			rec.Params.Seed = &s
+		} else {
+			bad("params.seed", "must be a non-negative integer")
+		}
+	}
+	for key, dst := range map[string]**float64{"params.temperature": &rec.Params.Temperature, "params.top_p": &rec.Params.TopP} {
+		if v, ok := row[key]; ok && v != nil {
+			if f, ok := num(v); ok {
+				*dst = &f
+			} else {
+				bad(key, "must be a number")
+			}
+		}
+	}
+	if v, ok := row["params.max_tokens"]; ok && v != nil {
+		if f, ok := num(v); ok && f == math.Trunc(f) && f > 0 && f < 1<<31 {
+			n := int(f)
+			rec.Params.MaxTokens = &n
+		} else {
+			bad("params.max_tokens", "must be a positive integer")
+		}
+	}
+	if len(probs) > 0 {
+		return nil, probs
+	}
+	rec.System.Seal()
+	if p := rec.Validate(); len(p) > 0 {
+		return nil, p
+	}
+	return rec, nil
+}
+
+// seedValue reads a non-negative integer seed exactly (a JSON number as
+// written, a Parquet INT64, or a float that holds an integer).
+func seedValue(v any) (int64, bool) {
+	switch x := v.(type) {
+	case json.Number:
+		i, err := x.Int64()
+		return i, err == nil && i >= 0
+	case int64:
+		return x, x >= 0
+	case float64:
+		return int64(x), x == math.Trunc(x) && x >= 0 && x < 1<<53
+	}
+	return 0, false
+}
+
+func num(v any) (float64, bool) {
+	switch x := v.(type) {
+	case float64:
+		return x, true
+	case int64:
+		return float64(x), true
+	case json.Number:
+		f, err := x.Float64()
+		return f, err == nil
+	}
+	return 0, false
+}
+
+func (im *Importer) inStore(ctx context.Context, d digest.Digest) error {
+	if im.Inputs == nil {
+		return nil
+	}
+	if im.checked == nil {
+		im.checked = map[digest.Digest]error{}
+	}
+	if err, ok := im.checked[d]; ok {
+		return err
+	}
+	_, err := im.Inputs.Verify(ctx, d)
+	im.checked[d] = err
+	return err
+}
+
+// Import reads the log at path (JSON Lines, or Parquet when the file starts
+// with "PAR1") and calls yield with each row's line (JSON Lines) or row
+// number (Parquet, 1-based) and its record, or a *record.RowError. yield
+// returning false stops. The error is for the file itself.
+func (im *Importer) Import(ctx context.Context, path string, yield func(line int64, rec *record.Record, err error) bool) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrLog, err)
+	}
+	defer f.Close()
+	var magic [4]byte
+	n, _ := io.ReadFull(f, magic[:])
+	each := func(line int64, row Row, rowErr string) bool {
+		if err := ctx.Err(); err != nil {
+			return false
+		}
+		if rowErr != "" {
+			return yield(line, nil, &record.RowError{Row: line, Problems: []record.Problem{{Message: rowErr}}})
+		}
+		rec, probs := im.Resolve(ctx, row)
+		if len(probs) > 0 {
+			return yield(line, nil, &record.RowError{Row: line, Problems: probs})
+		}
+		return yield(line, rec, nil)
+	}
+	if n == 4 && string(magic[:]) == "PAR1" {
+		st, err := f.Stat()
+		if err != nil {
+			return fmt.Errorf("%w: %v", ErrLog, err)
+		}
+		err = ParquetRows(f, st.Size(), func(row int64, r Row) bool { return each(row, r, "") })
+		if err != nil {
+			return err
+		}
+		return ctx.Err()
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("%w: %v", ErrLog, err)
+	}
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	var line int64
+	for sc.Scan() {
+		line++
+		b := bytes.TrimSpace(sc.Bytes())
+		if len(b) == 0 {
+			continue
+		}
+		row, err := jsonRow(b)
+		msg := ""
+		if err != nil {
+			msg = "malformed JSON: " + err.Error()
+		}
+		if !each(line, row, msg) {
+			return ctx.Err()
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("%w: line %d: %v", ErrLog, line+1, err)
+	}
+	return ctx.Err()
+}
+
+// jsonRow decodes one JSON object, flattening nested objects into dotted
+// keys.
+func jsonRow(b []byte) (Row, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		return nil, err
+	}
+	if dec.More() {
+		return nil, errors.New("more than one JSON value on the line")
+	}
+	row := Row{}
+	var flat func(prefix string, m map[string]any)
+	flat = func(prefix string, m map[string]any) {
+		for k, v := range m {
+			if sub, ok := v.(map[string]any); ok {
+				flat(prefix+k+".", sub)
+				continue
+			}
+			if n, ok := v.(json.Number); ok && prefix+k != "params.seed" {
+				f, _ := n.Float64()
+				v = f
+			}
+			row[prefix+k] = v
+		}
+	}
+	flat("", m)
+	return row, nil
+}
+
+// ParquetRows streams the rows of a Parquet file of any flat or nested
+// (struct) schema as Rows keyed by dotted column paths, one row group at a
+// time. Strings, numbers, booleans and timestamps are converted; other
+// types are left out.
+func ParquetRows(r io.ReaderAt, size int64, yield func(row int64, r Row) bool) error {
+	f, err := parquet.OpenFile(r, size, parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrLog, err)
+	}
+	type col struct {
+		name string
+		conv func(parquet.Value) any
+	}
+	var cols []col
+	for _, path := range f.Schema().Columns() {
+		leaf, _ := f.Schema().Lookup(path...)
+		cols = append(cols, col{name: strings.Join(path, "."), conv: converter(leaf.Node)})
+	}
+	buf := make([]parquet.Row, 256)
+	var base int64
+	for gi, rg := range f.RowGroups() {
+		rows := rg.Rows()
+		for {
+			k, err := rows.ReadRows(buf)
+			for i := range k {
+				row := Row{}
+				for _, v := range buf[i] {
+					c := v.Column()
+					if c < 0 || c >= len(cols) {
+						continue
+					}
+					if v.IsNull() {
+						row[cols[c].name] = nil
+					} else if cols[c].conv != nil {
+						row[cols[c].name] = cols[c].conv(v)
+					}
+				}
+				base++
+				if !yield(base, row) {
+					rows.Close()
+					return nil
+				}
+			}
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				rows.Close()
+				return fmt.Errorf("%w: row group %d: %v", ErrLog, gi, err)
+			}
+		}
+		rows.Close()
+	}
+	return nil
+}
+
+func converter(n parquet.Node) func(parquet.Value) any {
+	t := n.Type()
+	if lt := t.LogicalType(); lt != nil {
+		if ts, ok := lt.Value.(*format.TimestampType); ok && t.Kind() == parquet.Int64 {
+			unit := int64(1)
+			switch ts.Unit.Value.(type) {
+			case *format.MilliSeconds:
+				unit = 1e6
+			case *format.MicroSeconds:
+				unit = 1e3
+			}
+			return func(v parquet.Value) any { return time.Unix(0, v.Int64()*unit).UTC() }
+		}
+	}
+	switch t.Kind() {
+	case parquet.ByteArray, parquet.FixedLenByteArray:
+		return func(v parquet.Value) any { return string(v.ByteArray()) }
+	case parquet.Double:
+		return func(v parquet.Value) any { return v.Double() }
+	case parquet.Float:
+		return func(v parquet.Value) any { return float64(v.Float()) }
+	case parquet.Int64:
+		return func(v parquet.Value) any { return v.Int64() }
+	case parquet.Int32:
+		return func(v parquet.Value) any { return int64(v.Int32()) }
+	case parquet.Boolean:
+		return func(v parquet.Value) any { return v.Boolean() }
+	}
+	return nil
+}

@@ -1,0 +1,121 @@
+// Package ingest turns decision logs as production teams write them (the
+// shape of seeds/003: request_id, timestamp, input_hash, model_version,
+// inference_image, config_version, output {decision, confidence}) into
+// decision records, resolving every name and tag through a version map,
+// and selects records with CEL expressions and time ranges.
+//
+// A row it cannot resolve (an unknown version or tag, an input not in the
+// store, a malformed value) is a *record.RowError naming its line and
+// reason; nothing is guessed.
+//
+// It imports digest, output, system, store and record.
+package ingest
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/reprise-dev/reprise/digest"
+	"github.com/reprise-dev/reprise/system"
+)
+
+// VersionMapSchema names the version map format.
+const VersionMapSchema = "reprise/version-map/v1"
+
+// ErrVersionMap: the version map file is not valid.
+var ErrVersionMap = errors.New("invalid version map")
+
+// VersionMap is what the model registry and the image registry knew when
+// the log was written: each name and tag a log row may carry, resolved to
+// a digest. The file is JSON:
+//
+//	{
+//	  "schema": "reprise/version-map/v1",
+//	  "defaults": {"protocol": "jsonl-stdio", "hardware_class": "cpu/amd64/x86-64-v3",
+//	               "input_media_type": "application/json"},
+//	  "models":  {"registry://models/loan-approver:v2.4.1":
+//	                {"name": "loan-approver", "version": "2.4.1", "digest": "sha256:…"}},
+//	  "configs": {"configs/prod/loan-params:v3":
+//	                {"name": "loan-params", "version": "3", "digest": "sha256:…"}},
+//	  "images":  {"docker.io/mycompany/inference-loan:sha-a1b2c3d4":
+//	                {"image": "registry.example.com/inference/loan@sha256:…",
+//	                 "protocol": "jsonl-stdio", "hardware_class": "cpu/amd64/x86-64-v3"}}
+//	}
+//
+// An image entry may also be just the pinned reference as a string; its
+// protocol and hardware class then come from defaults. Every image must be
+// pinned by digest (a tag mapped to a tag resolves nothing).
+type VersionMap struct {
+	Schema   string                     `json:"schema"`
+	Defaults Runtime                    `json:"defaults"`
+	Models   map[string]system.Artifact `json:"models"`
+	Configs  map[string]system.Artifact `json:"configs"`
+	Images   map[string]Image           `json:"images"`
+}
+
+// Runtime is how a system is served (defaults, or per image).
+type Runtime struct {
+	Protocol       string `json:"protocol,omitempty"`
+	HardwareClass  string `json:"hardware_class,omitempty"`
+	InputMediaType string `json:"input_media_type,omitempty"`
+}
+
+// Image is one image tag resolved: the pinned reference and how it serves.
+type Image struct {
+	Image system.ImageRef `json:"image"`
+	Runtime
+	Components map[string]digest.Digest `json:"components,omitempty"`
+}
+
+// UnmarshalJSON accepts an object or a bare pinned reference.
+func (im *Image) UnmarshalJSON(b []byte) error {
+	if b = bytes.TrimSpace(b); len(b) > 0 && b[0] == '"' {
+		return json.Unmarshal(b, &im.Image)
+	}
+	type plain Image
+	return json.Unmarshal(b, (*plain)(im))
+}
+
+// ParseVersionMap decodes and checks a version map.
+func ParseVersionMap(b []byte) (*VersionMap, error) {
+	var m VersionMap
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&m); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrVersionMap, err)
+	}
+	if m.Schema != VersionMapSchema {
+		return nil, fmt.Errorf("%w: schema %q, want %q", ErrVersionMap, m.Schema, VersionMapSchema)
+	}
+	for k, a := range m.Models {
+		if a.Name == "" || a.Version == "" || a.Digest.IsZero() {
+			return nil, fmt.Errorf("%w: models[%q] needs name, version and digest", ErrVersionMap, k)
+		}
+	}
+	for k, a := range m.Configs {
+		if a.Name == "" || a.Version == "" || a.Digest.IsZero() {
+			return nil, fmt.Errorf("%w: configs[%q] needs name, version and digest", ErrVersionMap, k)
+		}
+	}
+	for k, im := range m.Images {
+		if im.Image.IsZero() {
+			return nil, fmt.Errorf("%w: images[%q] needs a pinned image", ErrVersionMap, k)
+		}
+	}
+	if m.Defaults.InputMediaType == "" {
+		m.Defaults.InputMediaType = "application/json"
+	}
+	return &m, nil
+}
+
+// LoadVersionMap reads a version map file.
+func LoadVersionMap(path string) (*VersionMap, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrVersionMap, err)
+	}
+	return ParseVersionMap(b)
+}

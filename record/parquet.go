@@ -1,0 +1,606 @@
+package record
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"time"
+
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/format"
+
+	"github.com/reprise-dev/reprise/digest"
+	"github.com/reprise-dev/reprise/output"
+	"github.com/reprise-dev/reprise/system"
+)
+
+// A Parquet decision log holds one record per row, the record's fields as
+// flat columns (names below; every column OPTIONAL, so logs written by
+// DuckDB, pyarrow or Spark read as they are). Strings are UTF8 byte arrays,
+// numbers DOUBLE or INT64 (INT32 and FLOAT read too), and timestamp is an
+// INT64 TIMESTAMP in milliseconds, microseconds or nanoseconds, adjusted to
+// UTC or not (a timestamp not adjusted to UTC is read as UTC wall time).
+// components, env, env_vars and limits are JSON text.
+//
+// Required columns (a NULL there is a row error, never "" or 0):
+// request_id, timestamp, input_digest, input_media_type, system_id,
+// system_image, model_name, model_version, model_digest, config_name,
+// config_version, config_digest, protocol, hardware_class, output_digest.
+// schema may be absent (the log is then v1); a NULL where it is present is
+// a row error.
+var ParquetColumns = []string{
+	"schema", "request_id", "timestamp", "input_digest", "input_media_type",
+	"params_seed", "params_temperature", "params_top_p", "params_max_tokens",
+	"system_id", "system_image", "model_name", "model_version", "model_digest",
+	"config_name", "config_version", "config_digest", "components",
+	"protocol", "hardware_class", "env", "env_vars", "limits",
+	"output_label", "output_score", "output_text", "output_digest", "eval_suite",
+}
+
+// ParquetRowGroupRows is the number of rows per row group ParquetWriter writes.
+const ParquetRowGroupRows = 128 << 10
+
+// ParquetSchema is the schema ParquetWriter writes.
+func ParquetSchema() *parquet.Schema {
+	str := parquet.Optional(parquet.String())
+	g := parquet.Group{}
+	for _, c := range ParquetColumns {
+		g[c] = str
+	}
+	g["timestamp"] = parquet.Optional(parquet.Timestamp(parquet.Microsecond))
+	g["params_seed"] = parquet.Optional(parquet.Int(64))
+	g["params_max_tokens"] = parquet.Optional(parquet.Int(64))
+	g["params_temperature"] = parquet.Optional(parquet.Leaf(parquet.DoubleType))
+	g["params_top_p"] = parquet.Optional(parquet.Leaf(parquet.DoubleType))
+	g["output_score"] = parquet.Optional(parquet.Leaf(parquet.DoubleType))
+	return parquet.NewSchema("reprise_decision_v1", g)
+}
+
+// ParquetWriter writes records as a Parquet decision log (zstd, 128k-row
+// groups). Close must be called to write the footer.
+type ParquetWriter struct {
+	w      *parquet.Writer
+	col    map[string]int
+	buf    []parquet.Row
+	closed bool
+}
+
+// NewParquetWriter starts a decision log on w.
+func NewParquetWriter(w io.Writer) *ParquetWriter {
+	s := ParquetSchema()
+	pw := &ParquetWriter{
+		w: parquet.NewWriter(w, s, parquet.Compression(&parquet.Zstd),
+			parquet.MaxRowsPerRowGroup(ParquetRowGroupRows)),
+		col: map[string]int{},
+	}
+	for _, c := range ParquetColumns {
+		leaf, _ := s.Lookup(c)
+		pw.col[c] = leaf.ColumnIndex
+	}
+	return pw
+}
+
+// Write appends one record (it is not validated here).
+func (pw *ParquetWriter) Write(r *Record) error {
+	row := make(parquet.Row, len(ParquetColumns))
+	set := func(name string, v parquet.Value, null bool) {
+		i := pw.col[name]
+		if null {
+			row[i] = parquet.NullValue().Level(0, 0, i)
+		} else {
+			row[i] = v.Level(0, 1, i)
+		}
+	}
+	str := func(name, s string) { set(name, parquet.ByteArrayValue([]byte(s)), s == "") }
+	dig := func(name string, d digest.Digest) { str(name, digestString(d)) }
+	js := func(name string, v any, empty bool) {
+		if empty {
+			set(name, parquet.Value{}, true)
+			return
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			b = nil
+		}
+		str(name, string(b))
+	}
+	str("schema", r.Schema)
+	str("request_id", r.RequestID)
+	set("timestamp", parquet.Int64Value(r.Timestamp.UnixMicro()), r.Timestamp.IsZero())
+	dig("input_digest", r.Input.Digest)
+	str("input_media_type", r.Input.MediaType)
+	p := r.Params
+	set("params_seed", int64Val(p.Seed), p.Seed == nil)
+	set("params_temperature", floatVal(p.Temperature), p.Temperature == nil)
+	set("params_top_p", floatVal(p.TopP), p.TopP == nil)
+	var mt *int64
+	if p.MaxTokens != nil {
+		v := int64(*p.MaxTokens)
+		mt = &v
+	}
+	set("params_max_tokens", int64Val(mt), mt == nil)
+	s := r.System
+	dig("system_id", s.ID)
+	if s.Image.IsZero() {
+		str("system_image", "")
+	} else {
+		str("system_image", s.Image.String())
+	}
+	str("model_name", s.Model.Name)
+	str("model_version", s.Model.Version)
+	dig("model_digest", s.Model.Digest)
+	str("config_name", s.Config.Name)
+	str("config_version", s.Config.Version)
+	dig("config_digest", s.Config.Digest)
+	js("components", s.Components, len(s.Components) == 0)
+	str("protocol", r.Runtime.Protocol)
+	str("hardware_class", r.Runtime.HardwareClass)
+	js("env", r.Runtime.Env, r.Runtime.Env == nil)
+	js("env_vars", r.Runtime.EnvVars, len(r.Runtime.EnvVars) == 0)
+	js("limits", r.Runtime.Limits, r.Runtime.Limits == nil)
+	o := r.Output
+	set("output_label", strVal(o.Label), o.Label == nil)
+	set("output_score", floatVal(o.Score), o.Score == nil)
+	set("output_text", strVal(o.Text), o.Text == nil)
+	dig("output_digest", o.Digest)
+	dig("eval_suite", r.EvalSuite)
+	pw.buf = append(pw.buf, row)
+	if len(pw.buf) >= 1024 {
+		return pw.flush()
+	}
+	return nil
+}
+
+func (pw *ParquetWriter) flush() error {
+	if len(pw.buf) == 0 {
+		return nil
+	}
+	_, err := pw.w.WriteRows(pw.buf)
+	pw.buf = pw.buf[:0]
+	return err
+}
+
+// Close flushes the rows and writes the footer; it does not close the
+// underlying writer.
+func (pw *ParquetWriter) Close() error {
+	if pw.closed {
+		return nil
+	}
+	pw.closed = true
+	if err := pw.flush(); err != nil {
+		return err
+	}
+	return pw.w.Close()
+}
+
+func digestString(d digest.Digest) string {
+	if d.IsZero() {
+		return ""
+	}
+	return d.String()
+}
+
+func int64Val(p *int64) parquet.Value {
+	if p == nil {
+		return parquet.Value{}
+	}
+	return parquet.Int64Value(*p)
+}
+
+func floatVal(p *float64) parquet.Value {
+	if p == nil {
+		return parquet.Value{}
+	}
+	return parquet.DoubleValue(*p)
+}
+
+func strVal(p *string) parquet.Value {
+	if p == nil {
+		return parquet.Value{}
+	}
+	return parquet.ByteArrayValue([]byte(*p))
+}
+
+// RowError is one row of a decision log that is not a valid record: its
+// 1-based row number in the file (or line, for JSON Lines) and why.
+type RowError struct {
+	Row      int64     `json:"row"`
+	Problems []Problem `json:"problems"`
+}
+
+func (e *RowError) Error() string {
+	return fmt.Sprintf("row %d: %s", e.Row, (&Error{Problems: e.Problems}).Error())
+}
+
+// Unwrap returns ErrMalformed or ErrIntegrity.
+func (e *RowError) Unwrap() error { return (&Error{Problems: e.Problems}).Unwrap() }
+
+// ErrNotLog: the file is not a readable Parquet decision log (not Parquet,
+// or a required column is missing or of the wrong type).
+var ErrNotLog = errors.New("not a Parquet decision log")
+
+// ParquetLog reads a Parquet decision log row group by row group, holding
+// at most one batch of rows in memory.
+type ParquetLog struct {
+	f    *parquet.File
+	cols map[string]logCol
+	// images caches parsed image references (a log holds few).
+	images map[string]imageParse
+	// pos maps a file column index to its position in ParquetColumns (-1
+	// for a column the log does not use).
+	pos []int
+}
+
+type imageParse struct {
+	ref system.ImageRef
+	err error
+}
+
+// colPos is the position of each name in ParquetColumns.
+var colPos = func() map[string]int {
+	m := map[string]int{}
+	for i, c := range ParquetColumns {
+		m[c] = i
+	}
+	return m
+}()
+
+type logCol struct {
+	index int
+	kind  parquet.Kind
+	// unit is the timestamp unit in nanoseconds (1e3 for micros); 0 when
+	// the column is not a timestamp.
+	unit int64
+}
+
+// OpenParquetLog opens the decision log in r (size bytes). Every column
+// except the required ones may be absent.
+func OpenParquetLog(r io.ReaderAt, size int64) (*ParquetLog, error) {
+	f, err := parquet.OpenFile(r, size, parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrNotLog, err)
+	}
+	l := &ParquetLog{f: f, cols: map[string]logCol{}}
+	for _, name := range ParquetColumns {
+		leaf, ok := f.Schema().Lookup(name)
+		if !ok {
+			continue
+		}
+		if leaf.MaxRepetitionLevel > 0 {
+			return nil, fmt.Errorf("%w: column %s is repeated", ErrNotLog, name)
+		}
+		c := logCol{index: leaf.ColumnIndex, kind: leaf.Node.Type().Kind()}
+		if name == "timestamp" {
+			var ts *format.TimestampType
+			if lt := leaf.Node.Type().LogicalType(); lt != nil {
+				ts, _ = lt.Value.(*format.TimestampType)
+			}
+			if c.kind != parquet.Int64 || ts == nil {
+				return nil, fmt.Errorf("%w: column timestamp must be an INT64 TIMESTAMP", ErrNotLog)
+			}
+			switch ts.Unit.Value.(type) {
+			case *format.MilliSeconds:
+				c.unit = 1e6
+			case *format.MicroSeconds:
+				c.unit = 1e3
+			default:
+				c.unit = 1
+			}
+		}
+		l.cols[name] = c
+	}
+	l.pos = make([]int, len(f.Schema().Columns()))
+	for i := range l.pos {
+		l.pos[i] = -1
+	}
+	for name, c := range l.cols {
+		l.pos[c.index] = colPos[name]
+	}
+	for _, name := range requiredColumns {
+		if _, ok := l.cols[name]; !ok {
+			return nil, fmt.Errorf("%w: required column %s is missing", ErrNotLog, name)
+		}
+	}
+	return l, nil
+}
+
+var requiredColumns = []string{"request_id", "timestamp", "input_digest", "input_media_type", "system_id",
+	"system_image", "model_name", "model_version", "model_digest", "config_name", "config_version",
+	"config_digest", "protocol", "hardware_class", "output_digest"}
+
+// NumRows is the number of rows in the log.
+func (l *ParquetLog) NumRows() int64 { return l.f.NumRows() }
+
+// NumRowGroups is the number of row groups in the log.
+func (l *ParquetLog) NumRowGroups() int { return len(l.f.RowGroups()) }
+
+// TimeRange is a half-open interval [Since, Until) of decision times; a
+// zero bound is open.
+type TimeRange struct {
+	Since, Until time.Time
+}
+
+// Contains reports whether t lies in the range.
+func (tr TimeRange) Contains(t time.Time) bool {
+	return (tr.Since.IsZero() || !t.Before(tr.Since)) && (tr.Until.IsZero() || t.Before(tr.Until))
+}
+
+// ScanOptions restrict a scan.
+type ScanOptions struct {
+	// Time skips row groups whose timestamp statistics lie wholly outside
+	// it and rows outside it (rows with a NULL timestamp are still yielded,
+	// as row errors).
+	Time TimeRange
+	// Keep, when set, is called with the row's raw values before a record
+	// is built; rows it rejects are skipped without being decoded.
+	// (Unused today; reserved.)
+}
+
+// Scan reads the log in file order and calls yield with each row's 1-based
+// number and its record, or a *RowError for a row that is not a valid
+// record. yield returning false stops the scan. Errors returned are I/O or
+// format errors of the file itself.
+func (l *ParquetLog) Scan(opts ScanOptions, yield func(row int64, rec *Record, err error) bool) error {
+	tsCol := l.cols["timestamp"]
+	timed := !opts.Time.Since.IsZero() || !opts.Time.Until.IsZero()
+	var base int64
+	buf := make([]parquet.Row, 512)
+	vals := make([]parquet.Value, len(ParquetColumns))
+	for gi, rg := range l.f.RowGroups() {
+		n := rg.NumRows()
+		if !l.groupMayMatch(gi, tsCol, opts.Time) {
+			base += n
+			continue
+		}
+		rows := rg.Rows()
+		var read int64
+		for read < n {
+			k, err := rows.ReadRows(buf)
+			for i := 0; i < k; i++ {
+				rowNum := base + read + int64(i) + 1
+				for j := range vals {
+					vals[j] = parquet.Value{}
+				}
+				if timed && !l.inRange(buf[i], tsCol, opts.Time) {
+					continue // outside the time range: not decoded
+				}
+				rec, probs := l.decode(buf[i], vals)
+				if len(probs) == 0 {
+					probs = rec.Validate()
+				}
+				if len(probs) > 0 {
+					if !yield(rowNum, nil, &RowError{Row: rowNum, Problems: probs}) {
+						rows.Close()
+						return nil
+					}
+					continue
+				}
+				if !yield(rowNum, rec, nil) {
+					rows.Close()
+					return nil
+				}
+			}
+			read += int64(k)
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				rows.Close()
+				return fmt.Errorf("row group %d: %w", gi, err)
+			}
+		}
+		rows.Close()
+		base += n
+	}
+	return nil
+}
+
+// inRange reports whether the row's timestamp lies in tr; a row with a
+// NULL timestamp is kept (it becomes a row error).
+func (l *ParquetLog) inRange(row parquet.Row, c logCol, tr TimeRange) bool {
+	for _, v := range row {
+		if v.Column() == c.index {
+			if v.IsNull() {
+				return true
+			}
+			return tr.Contains(time.Unix(0, v.Int64()*c.unit))
+		}
+	}
+	return true
+}
+
+// groupMayMatch uses the row group's timestamp statistics (min/max) to
+// tell whether any of its rows can lie in tr.
+func (l *ParquetLog) groupMayMatch(gi int, c logCol, tr TimeRange) bool {
+	if tr.Since.IsZero() && tr.Until.IsZero() {
+		return true
+	}
+	md := l.f.Metadata()
+	if gi >= len(md.RowGroups) || c.index >= len(md.RowGroups[gi].Columns) {
+		return true
+	}
+	st := md.RowGroups[gi].Columns[c.index].MetaData.Statistics
+	lo, hi := statBytes(st)
+	if len(lo) != 8 || len(hi) != 8 {
+		return true
+	}
+	minT := time.Unix(0, int64(binary.LittleEndian.Uint64(lo))*c.unit)
+	maxT := time.Unix(0, int64(binary.LittleEndian.Uint64(hi))*c.unit)
+	if !tr.Since.IsZero() && maxT.Before(tr.Since) {
+		return false
+	}
+	if !tr.Until.IsZero() && !minT.Before(tr.Until) {
+		return false
+	}
+	return true
+}
+
+func statBytes(st format.Statistics) (lo, hi []byte) {
+	if st.MinValue != nil && st.MaxValue != nil {
+		return st.MinValue, st.MaxValue
+	}
+	return st.Min, st.Max
+}
+
+// decode builds a record from one row; problems name the columns (a NULL
+// in a required column, a value of the wrong kind, bad JSON text).
+func (l *ParquetLog) decode(row parquet.Row, vals []parquet.Value) (*Record, []Problem) {
+	for _, v := range row {
+		if c := v.Column(); c >= 0 && c < len(l.pos) && l.pos[c] >= 0 {
+			vals[l.pos[c]] = v
+		}
+	}
+	var probs []Problem
+	bad := func(field, format string, a ...any) {
+		probs = append(probs, Problem{Field: field, Message: fmt.Sprintf(format, a...)})
+	}
+	get := func(name string) (parquet.Value, bool) {
+		j := colPos[name]
+		return vals[j], !vals[j].IsNull()
+	}
+	str := func(name string, required bool) *string {
+		v, ok := get(name)
+		if !ok {
+			if required {
+				bad(name, "NULL in a required column")
+			}
+			return nil
+		}
+		if v.Kind() != parquet.ByteArray && v.Kind() != parquet.FixedLenByteArray {
+			bad(name, "not a string column")
+			return nil
+		}
+		s := string(v.ByteArray())
+		return &s
+	}
+	req := func(name string) string {
+		if p := str(name, true); p != nil {
+			return *p
+		}
+		return ""
+	}
+	num := func(name string) *float64 {
+		v, ok := get(name)
+		if !ok {
+			return nil
+		}
+		var f float64
+		switch v.Kind() {
+		case parquet.Double:
+			f = v.Double()
+		case parquet.Float:
+			f = float64(v.Float())
+		case parquet.Int64:
+			f = float64(v.Int64())
+		case parquet.Int32:
+			f = float64(v.Int32())
+		default:
+			bad(name, "not a number column")
+			return nil
+		}
+		return &f
+	}
+	integer := func(name string) *int64 {
+		v, ok := get(name)
+		if !ok {
+			return nil
+		}
+		var i int64
+		switch v.Kind() {
+		case parquet.Int64:
+			i = v.Int64()
+		case parquet.Int32:
+			i = int64(v.Int32())
+		case parquet.Double:
+			f := v.Double()
+			if f != math.Trunc(f) || math.Abs(f) > 1<<62 {
+				bad(name, "not an integer: %v", f)
+				return nil
+			}
+			i = int64(f)
+		default:
+			bad(name, "not an integer column")
+			return nil
+		}
+		return &i
+	}
+	dig := func(name string, required bool) digest.Digest {
+		p := str(name, required)
+		if p == nil {
+			return digest.Digest{}
+		}
+		d, err := digest.Parse(*p)
+		if err != nil {
+			bad(name, "%v", err)
+		}
+		return d
+	}
+	jsonCol := func(name string, into any) {
+		if p := str(name, false); p != nil {
+			if err := json.Unmarshal([]byte(*p), into); err != nil {
+				bad(name, "not valid JSON: %v", err)
+			}
+		}
+	}
+	rec := &Record{Schema: Schema}
+	if _, present := l.cols["schema"]; present {
+		rec.Schema = req("schema")
+	}
+	rec.RequestID = req("request_id")
+	if v, ok := get("timestamp"); ok {
+		rec.Timestamp = time.Unix(0, v.Int64()*l.cols["timestamp"].unit).UTC()
+	} else {
+		bad("timestamp", "NULL in a required column")
+	}
+	rec.Input.Digest = dig("input_digest", true)
+	rec.Input.MediaType = req("input_media_type")
+	rec.Params.Seed = integer("params_seed")
+	rec.Params.Temperature = num("params_temperature")
+	rec.Params.TopP = num("params_top_p")
+	if mt := integer("params_max_tokens"); mt != nil {
+		if *mt > math.MaxInt32 || *mt < math.MinInt32 {
+			bad("params_max_tokens", "out of range")
+		} else {
+			v := int(*mt)
+			rec.Params.MaxTokens = &v
+		}
+	}
+	rec.System.ID = dig("system_id", true)
+	if p := str("system_image", true); p != nil {
+		ip, ok := l.images[*p]
+		if !ok {
+			ip.ref, ip.err = system.ParseImageRef(*p)
+			if l.images == nil || len(l.images) > 4096 {
+				l.images = map[string]imageParse{}
+			}
+			l.images[*p] = ip
+		}
+		img, err := ip.ref, ip.err
+		if err != nil {
+			kind := Malformed
+			if errors.Is(err, system.ErrNotPinned) {
+				kind = Integrity
+			}
+			probs = append(probs, Problem{Field: "system_image", Message: err.Error(), Kind: kind})
+		}
+		rec.System.Image = img
+	}
+	rec.System.Model = system.Artifact{Name: req("model_name"), Version: req("model_version"), Digest: dig("model_digest", true)}
+	rec.System.Config = system.Artifact{Name: req("config_name"), Version: req("config_version"), Digest: dig("config_digest", true)}
+	jsonCol("components", &rec.System.Components)
+	rec.Runtime.Protocol = req("protocol")
+	rec.Runtime.HardwareClass = req("hardware_class")
+	jsonCol("env", &rec.Runtime.Env)
+	jsonCol("env_vars", &rec.Runtime.EnvVars)
+	jsonCol("limits", &rec.Runtime.Limits)
+	rec.Output.Output = output.Output{Label: str("output_label", false), Score: num("output_score"), Text: str("output_text", false)}
+	rec.Output.Digest = dig("output_digest", true)
+	rec.EvalSuite = dig("eval_suite", false)
+	if len(probs) > 0 {
+		return nil, probs
+	}
+	return rec, nil
+}

@@ -1,0 +1,142 @@
+package nightly
+
+import (
+	"bufio"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/reprise-dev/reprise/digest"
+	"github.com/reprise-dev/reprise/ingest"
+	"github.com/reprise-dev/reprise/output"
+	"github.com/reprise-dev/reprise/record"
+	"github.com/reprise-dev/reprise/system"
+)
+
+// benchRows is the size of the benchmark's log: REPRISE_BENCH_ROWS, default 10^6
+// (the quality bar is 10^7: REPRISE_BENCH_ROWS=10000000).
+func benchRows() int {
+	if n, err := strconv.Atoi(os.Getenv("REPRISE_BENCH_ROWS")); err == nil && n > 0 {
+		return n
+	}
+	return 1_000_000
+}
+
+var benchStart = time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC)
+
+// writeBenchLog writes n records over 4 systems (model versions 2.4.0 to
+// 2.4.3) spread over 30 days, in random time order (zstd, 128k-row groups).
+func writeBenchLog(tb testing.TB, path string, n int) {
+	f, err := os.Create(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	bw := bufio.NewWriterSize(f, 1<<20)
+	w := record.NewParquetWriter(bw)
+	rng := rand.New(rand.NewPCG(1, 2))
+	var systems []system.System
+	for v := range 4 {
+		s := system.System{Image: system.ImageRef{Name: "registry.example.com/inference/loan", Digest: digest.FromBytes([]byte{byte(v)})},
+			Model:  system.Artifact{Name: "loan-approver", Version: fmt.Sprintf("2.4.%d", v), Digest: digest.FromBytes([]byte{'m', byte(v)})},
+			Config: system.Artifact{Name: "loan-params", Version: "3", Digest: digest.FromBytes([]byte("c"))}}
+		s.Seal()
+		systems = append(systems, s)
+	}
+	labels := []string{"approved", "denied", "referred"}
+	in := digest.FromBytes([]byte("input"))
+	for i := range n {
+		l := labels[rng.IntN(3)]
+		sc := rng.Float64()
+		out := output.Output{Label: &l, Score: &sc}
+		seed := int64(i)
+		r := &record.Record{Schema: record.Schema, RequestID: fmt.Sprintf("req_%09d", i),
+			Timestamp: benchStart.Add(time.Duration(rng.Int64N(int64(30 * 24 * time.Hour)))).Truncate(time.Microsecond),
+			Input:     record.Input{Digest: in, MediaType: "application/json"}, Params: system.Params{Seed: &seed},
+			System:  systems[rng.IntN(4)],
+			Runtime: record.Runtime{Protocol: "jsonl-stdio", HardwareClass: "cpu/amd64/x86-64-v3"},
+			Output:  record.Output{Output: out, Digest: digest.FromBytes(out.Canonical())}}
+		if err := w.Write(r); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	if err := bw.Flush(); err != nil {
+		tb.Fatal(err)
+	}
+	f.Close()
+}
+
+// benchQuery is the issue's query: model version, score and the last day,
+// then a reservoir sample of 1000.
+func benchQuery(tb testing.TB, path string) *Config {
+	where, err := ingest.CompileWhere(`model.version == "2.4.1" && output.score < 0.7`)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	end := benchStart.Add(30 * 24 * time.Hour)
+	opts := Options{Log: path, Sample: 1000, Seed: 1,
+		Filter: ingest.Filter{Where: where, Time: record.TimeRange{Since: end.Add(-24 * time.Hour), Until: end}}}
+	cfg := &Config{LogSize: fi.Size()}
+	if _, err := draw(opts, cfg); err != nil {
+		tb.Fatal(err)
+	}
+	return cfg
+}
+
+// BenchmarkScanFilterSample scans, filters and samples a generated log.
+// The file is made once per run in a temporary folder and never committed.
+func BenchmarkScanFilterSample(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "log.parquet")
+	n := benchRows()
+	t0 := time.Now()
+	writeBenchLog(b, path, n)
+	fi, _ := os.Stat(path)
+	b.Logf("generated %d rows (%d MB) in %s", n, fi.Size()>>20, time.Since(t0).Round(time.Millisecond))
+	b.ResetTimer()
+	var cfg *Config
+	for b.Loop() {
+		cfg = benchQuery(b, path)
+	}
+	b.StopTimer()
+	b.Logf("scanned %d rows, selected %d, sampled %d", cfg.Scanned, cfg.Selected, len(cfg.Records))
+	// Peak resident memory of the scan alone, in a fresh process.
+	cmd := exec.Command(os.Args[0], "-test.run=^TestBenchScanChild$")
+	cmd.Env = append(os.Environ(), "REPRISE_BENCH_SCAN="+path)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		b.Fatalf("child: %v\n%s", err, out)
+	}
+	b.Logf("child: %s", strings.TrimSpace(string(out)))
+}
+
+// TestBenchScanChild runs one scan and prints its time and peak RSS
+// (VmHWM); only as the benchmark's child.
+func TestBenchScanChild(t *testing.T) {
+	path := os.Getenv("REPRISE_BENCH_SCAN")
+	if path == "" {
+		t.Skip("only run by BenchmarkScanFilterSample (REPRISE_BENCH_SCAN unset)")
+	}
+	t0 := time.Now()
+	cfg := benchQuery(t, path)
+	el := time.Since(t0)
+	st, _ := os.ReadFile("/proc/self/status")
+	hwm := ""
+	for _, l := range strings.Split(string(st), "\n") {
+		if strings.HasPrefix(l, "VmHWM:") {
+			hwm = strings.TrimSpace(strings.TrimPrefix(l, "VmHWM:"))
+		}
+	}
+	fmt.Printf("scan %s, peak RSS %s, scanned %d, selected %d, sampled %d\n", el.Round(time.Millisecond), hwm, cfg.Scanned, cfg.Selected, len(cfg.Records))
+}

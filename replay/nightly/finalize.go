@@ -1,0 +1,236 @@
+package nightly
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/reprise-dev/reprise/stats"
+	"github.com/reprise-dev/reprise/verdict"
+)
+
+// RateConf is the confidence level of the per-system rate intervals.
+const RateConf = 0.95
+
+// Night is a finished night: every record's result after false-discovery
+// control, the rate per system, and what the night concludes.
+type Night struct {
+	Config  *Config      `json:"config"`
+	Counts  Counts       `json:"counts"`
+	Systems []SystemRate `json:"systems"`
+	Records []Result     `json:"records"`
+	// Outcome is "diverged", "rate", "error", "inconclusive" or "ok" (see
+	// Outcome constants); ErrorClass is the class of the first error when
+	// Outcome is "error".
+	Outcome    string `json:"outcome"`
+	ErrorClass string `json:"error_class,omitempty"`
+	Summary    string `json:"summary"`
+}
+
+// Outcomes of a night, most severe first.
+const (
+	OutcomeDiverged     = "diverged"     // a record DIVERGED after FDR control
+	OutcomeRate         = "rate"         // a system's rate interval lies wholly below --min-rate
+	OutcomeError        = "error"        // a record could not be replayed
+	OutcomeInconclusive = "inconclusive" // nothing failed, something is inconclusive
+	OutcomeOK           = "ok"
+)
+
+// Counts are the night's verdicts (after FDR control).
+type Counts struct {
+	Records      int `json:"records"`
+	Reproduced   int `json:"reproduced"`
+	Diverged     int `json:"diverged"`
+	Inconclusive int `json:"inconclusive"`
+	Errors       int `json:"errors"`
+	// Demoted counts records the replay called DIVERGED that the FDR
+	// control did not confirm (now INCONCLUSIVE).
+	Demoted int `json:"demoted"`
+}
+
+// SystemRate is one system's reproducibility over the night: REPRODUCED
+// among the records that were replayed (errors left out), with a
+// Clopper–Pearson interval at RateConf.
+type SystemRate struct {
+	System     string  `json:"system"`
+	Name       string  `json:"name"`
+	Records    int     `json:"records"`
+	Reproduced int     `json:"reproduced"`
+	Diverged   int     `json:"diverged"`
+	Errors     int     `json:"errors"`
+	Rate       float64 `json:"rate"`
+	Lower      float64 `json:"lower"`
+	Upper      float64 `json:"upper"`
+	// BelowMin is true when Upper < the night's MinRate.
+	BelowMin bool `json:"below_min_rate"`
+}
+
+// Finalize applies Benjamini–Hochberg at cfg.FDR across every record with
+// a p-value, sets each record's night verdict, and computes the rates and
+// the outcome. Records are sorted by system, then request id.
+func Finalize(cfg *Config, results []Result) *Night {
+	recs := slices.Clone(results)
+	slices.SortFunc(recs, func(a, b Result) int {
+		return cmp.Or(strings.Compare(a.System, b.System), strings.Compare(a.RequestID, b.RequestID))
+	})
+	var ps []float64
+	var idx []int
+	for i, r := range recs {
+		recs[i].QValue = nil
+		if r.PValue != nil && r.ReplayVerdict != verdict.Failed {
+			ps = append(ps, *r.PValue)
+			idx = append(idx, i)
+		}
+	}
+	if len(ps) > 0 {
+		if q, err := stats.BenjaminiHochberg(ps); err == nil {
+			for j, i := range idx {
+				v := q[j]
+				recs[i].QValue = &v
+			}
+		}
+	}
+	n := &Night{Config: cfg, Records: recs}
+	byName := map[string]*SystemRate{}
+	var order []string
+	firstErr := ""
+	for i := range recs {
+		r := &recs[i]
+		r.Verdict = r.ReplayVerdict
+		switch r.ReplayVerdict {
+		case verdict.Diverged:
+			if r.QValue == nil || *r.QValue > cfg.FDR {
+				r.Verdict = verdict.Inconclusive
+				n.Counts.Demoted++
+				q := "none"
+				if r.QValue != nil {
+					q = fmt.Sprintf("%.4g", *r.QValue)
+				}
+				r.Why = fmt.Sprintf("the replay diverged, but not significantly across the night: Benjamini–Hochberg q = %s > FDR %g; %s", q, cfg.FDR, r.Why)
+			} else {
+				r.Why = fmt.Sprintf("diverged (q = %.4g <= FDR %g): %s", *r.QValue, cfg.FDR, r.Why)
+			}
+		case verdict.Failed:
+			r.Why = r.Error
+			if firstErr == "" {
+				firstErr = r.ErrorClass
+			}
+		}
+		n.Counts.Records++
+		switch r.Verdict {
+		case verdict.Reproduced:
+			n.Counts.Reproduced++
+		case verdict.Diverged:
+			n.Counts.Diverged++
+		case verdict.Inconclusive:
+			n.Counts.Inconclusive++
+		default:
+			n.Counts.Errors++
+		}
+		s := byName[r.System]
+		if s == nil {
+			s = &SystemRate{System: r.System, Name: r.SystemName}
+			byName[r.System] = s
+			order = append(order, r.System)
+		}
+		switch r.Verdict {
+		case verdict.Failed:
+			s.Errors++
+		default:
+			s.Records++
+			if r.Verdict == verdict.Reproduced {
+				s.Reproduced++
+			}
+			if r.Verdict == verdict.Diverged {
+				s.Diverged++
+			}
+		}
+	}
+	belowMin := false
+	for _, k := range order {
+		s := byName[k]
+		if s.Records > 0 {
+			s.Rate = float64(s.Reproduced) / float64(s.Records)
+			s.Lower, s.Upper, _ = stats.ClopperPearson(s.Reproduced, s.Records, RateConf, stats.TwoSided)
+			s.BelowMin = cfg.MinRate > 0 && s.Upper < cfg.MinRate
+			belowMin = belowMin || s.BelowMin
+		}
+		n.Systems = append(n.Systems, *s)
+	}
+	switch {
+	case n.Counts.Diverged > 0:
+		n.Outcome = OutcomeDiverged
+	case belowMin:
+		n.Outcome = OutcomeRate
+	case n.Counts.Errors > 0:
+		n.Outcome, n.ErrorClass = OutcomeError, firstErr
+	case n.Counts.Inconclusive > 0:
+		n.Outcome = OutcomeInconclusive
+	default:
+		n.Outcome = OutcomeOK
+	}
+	n.Summary = fmt.Sprintf("%d records over %d systems: %d reproduced, %d diverged (FDR %g), %d inconclusive, %d errors",
+		n.Counts.Records, len(n.Systems), n.Counts.Reproduced, n.Counts.Diverged, cfg.FDR, n.Counts.Inconclusive, n.Counts.Errors)
+	if belowMin {
+		n.Summary += fmt.Sprintf("; a system's rate lies below %g", cfg.MinRate)
+	}
+	return n
+}
+
+// Merge combines the shards in dirs (each a finished night with the same
+// log, sample, seed and rules, and shards i/n covering 0..n-1 once) into
+// one night, with the FDR control taken over all of them.
+func Merge(dirs []string) (*Night, error) {
+	if len(dirs) == 0 {
+		return nil, fmt.Errorf("%w: no shard folders", ErrUsage)
+	}
+	var base *Config
+	var all []Result
+	seenShard := map[string]string{}
+	total := 0
+	for _, d := range dirs {
+		c, err := ReadConfig(d)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: %w", ErrUsage, d, err)
+		}
+		sh, err := ParseShard(c.Shard)
+		if c.Shard == "" {
+			sh, err = Shard{I: 0, N: 1}, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: %v", ErrUsage, d, err)
+		}
+		if first, dup := seenShard[c.Shard]; dup {
+			return nil, fmt.Errorf("%w: %s and %s are both shard %s", ErrUsage, first, d, c.Shard)
+		}
+		seenShard[c.Shard] = d
+		total = sh.N
+		probe := *c
+		probe.Shard = ""
+		if base == nil {
+			b := probe
+			base = &b
+		} else if !base.same(&probe) || !base.Since.Equal(c.Since) || !base.Until.Equal(c.Until) {
+			return nil, fmt.Errorf("%w: %s is a shard of another night", ErrUsage, d)
+		}
+		j, err := ReadJournal(d)
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range c.Records {
+			r, ok := j[id]
+			if !ok {
+				return nil, fmt.Errorf("%w: shard %s (%s) has not finished: %s was not replayed; rerun it", ErrUsage, c.Shard, d, id)
+			}
+			all = append(all, r)
+		}
+		base.Records = append(base.Records, c.Records...)
+	}
+	if len(seenShard) != total && !(total == 1 && len(seenShard) == 1) {
+		return nil, fmt.Errorf("%w: %d of %d shards given", ErrUsage, len(seenShard), total)
+	}
+	slices.Sort(base.Records)
+	base.Listed, base.RowErrors = nil, 0
+	return Finalize(base, all), nil
+}

@@ -1,0 +1,639 @@
+package nightly
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/reprise-dev/reprise/ingest"
+	"github.com/reprise-dev/reprise/record"
+	"github.com/reprise-dev/reprise/replay"
+	"github.com/reprise-dev/reprise/runners"
+	"github.com/reprise-dev/reprise/stats"
+	"github.com/reprise-dev/reprise/store"
+	"github.com/reprise-dev/reprise/verdict"
+)
+
+// Errors of a night.
+var (
+	// ErrUsage: bad options, a log that is not a decision log, an output
+	// folder holding another night.
+	ErrUsage = errors.New("nightly: invalid input")
+	// ErrLocked: another night is writing into the output folder.
+	ErrLocked = errors.New("nightly: output folder in use")
+)
+
+// Files in a night's output folder.
+const (
+	ConfigName  = "night.json"
+	JournalName = "journal.jsonl"
+	LockName    = ".reprise.lock"
+	RecordsDir  = "records"
+)
+
+// ConfigSchema names night.json.
+const ConfigSchema = "reprise/nightly/v1"
+
+// Options configure a night.
+type Options struct {
+	// Log is the Parquet decision log of records.
+	Log string
+	// Filter selects records; its time bounds also skip row groups.
+	Filter ingest.Filter
+	// Sample is the number of records drawn (per system when Stratify);
+	// 0 takes every selected record.
+	Sample   int
+	Stratify bool
+	Seed     uint64
+	// Parallel is the number of systems replayed at once (default 1).
+	Parallel int
+	// FDR is the Benjamini–Hochberg level (default 0.05).
+	FDR float64
+	// MinRate, when > 0, fails a system whose reproducibility rate's
+	// interval lies wholly below it.
+	MinRate float64
+	// Out is the output folder (night.json, journal, reports).
+	Out   string
+	Shard Shard
+	// Replay is the template of every record's replay (N, Rules, Launch…).
+	Replay replay.Options
+	// NewRunner creates the runner on first need; it is shared by all
+	// systems (one session per system is started through it).
+	NewRunner func(ctx context.Context) (replay.Runner, error)
+	// Progress, when set, is called after each record.
+	Progress func(Progress)
+}
+
+// Progress is the state of a night after a record.
+type Progress struct {
+	Done, Total int
+	Counts      map[verdict.Verdict]int
+	Elapsed     time.Duration
+	// Resumed is the number of records found done in the journal.
+	Resumed int
+}
+
+// Config is night.json: what fixes a night, so a rerun continues the same
+// night (and a shard merges with its siblings).
+type Config struct {
+	Schema   string        `json:"schema"`
+	Log      string        `json:"log"`
+	LogSize  int64         `json:"log_size"`
+	Where    string        `json:"where,omitempty"`
+	Since    time.Time     `json:"since,omitzero"`
+	Until    time.Time     `json:"until,omitzero"`
+	Sample   int           `json:"sample"`
+	Stratify bool          `json:"stratify"`
+	Seed     uint64        `json:"seed"`
+	Shard    string        `json:"shard,omitempty"`
+	N        int           `json:"n"`
+	Rules    verdict.Rules `json:"rules"`
+	FDR      float64       `json:"fdr"`
+	MinRate  float64       `json:"min_rate"`
+	// Scanned is the number of log rows read; RowErrors the rows that are
+	// not valid records (the first MaxRowErrors are listed).
+	Scanned   int64             `json:"scanned"`
+	Selected  int64             `json:"selected"`
+	RowErrors int64             `json:"row_errors"`
+	Listed    []record.RowError `json:"row_errors_listed"`
+	// Records are the request ids of this night's (or shard's) sample.
+	Records []string `json:"records"`
+}
+
+// MaxRowErrors is how many row errors night.json lists.
+const MaxRowErrors = 100
+
+// same reports whether two configs are the same night (the log's rows and
+// the time of the first start aside).
+func (c *Config) same(o *Config) bool {
+	return c.Log == o.Log && c.LogSize == o.LogSize && c.Where == o.Where && c.Sample == o.Sample &&
+		c.Stratify == o.Stratify && c.Seed == o.Seed && c.Shard == o.Shard && c.N == o.N && c.Rules == o.Rules &&
+		c.FDR == o.FDR && c.MinRate == o.MinRate
+}
+
+// Result is one record of a night: the replay's verdict, its p-value, and
+// the verdict after false-discovery control across the night.
+type Result struct {
+	RequestID     string    `json:"request_id"`
+	Timestamp     time.Time `json:"timestamp"`
+	System        string    `json:"system"`
+	SystemName    string    `json:"system_name"`
+	HardwareClass string    `json:"hardware_class"`
+	// ReplayVerdict is the record's own verdict, as `replay` gives it.
+	ReplayVerdict verdict.Verdict `json:"replay_verdict"`
+	Basis         string          `json:"basis,omitempty"`
+	// PValue is the record's p-value (see RecordPValue) and PTest the test
+	// it came from; nil for an error or a record with no test.
+	PValue *float64 `json:"p_value"`
+	PTest  string   `json:"p_test,omitempty"`
+	// QValue is the Benjamini–Hochberg adjusted p-value across the night.
+	QValue *float64 `json:"q_value"`
+	// Verdict is the night's verdict: DIVERGED only when the replay
+	// diverged and QValue <= FDR.
+	Verdict verdict.Verdict `json:"verdict"`
+	// Why is the reason of the verdict (the report's reasons, or the error).
+	Why        string    `json:"why"`
+	Error      string    `json:"error,omitempty"`
+	ErrorClass string    `json:"error_class,omitempty"` // "integrity", "environment", "usage"
+	Stored     Stored    `json:"stored"`
+	Labels     []Count   `json:"label_counts,omitempty"`
+	Scores     []float64 `json:"scores,omitempty"`
+	Reports    string    `json:"reports,omitempty"`
+}
+
+// Stored is the stored output of a record (label and score).
+type Stored struct {
+	Label *string  `json:"label"`
+	Score *float64 `json:"score"`
+}
+
+// Count is one label's count among a record's replays.
+type Count struct {
+	Label string `json:"label"`
+	N     int    `json:"n"`
+}
+
+// MaxScores is how many replayed scores a Result keeps for plots.
+const MaxScores = 500
+
+// RecordPValue is a record's p-value for the night's false-discovery
+// control: the smallest p-value among its report's tests. A frequency test
+// without a p-value contributes the exact one-sided binomial p-value of its
+// count under the minimum frequency, P(X <= k), X ~ Binomial(n, min
+// frequency) (stats.BinomTest, alternative less): small when the stored
+// value came back less often than a reproducible output would. It returns
+// nil when no test gives one.
+func RecordPValue(ev verdict.Evaluation, rules verdict.Rules) (*float64, string) {
+	var best *float64
+	name := ""
+	consider := func(p float64, n string) {
+		if best == nil || p < *best {
+			best, name = &p, n
+		}
+	}
+	for _, t := range ev.Tests {
+		if t.Skipped != "" {
+			continue
+		}
+		if t.PValue != nil {
+			consider(*t.PValue, t.Name)
+			continue
+		}
+		if t.Successes != nil && t.Trials != nil && *t.Trials > 0 {
+			r, err := stats.BinomTest(*t.Successes, *t.Trials, rules.WithDefaults().MinFrequency, stats.Less, 0.95)
+			if err == nil {
+				consider(r.PValue, t.Name+" (binomial, less)")
+			}
+		}
+	}
+	return best, name
+}
+
+// Run runs (or continues) a night and returns it. The output folder holds
+// night.json, the journal, and each record's reports under records/. An
+// interruption returns ctx's error with the journal kept: run again to
+// continue.
+func Run(ctx context.Context, st replay.Blobs, opts Options) (*Night, error) {
+	if opts.Parallel <= 0 {
+		opts.Parallel = 1
+	}
+	if opts.FDR == 0 {
+		opts.FDR = 0.05
+	}
+	if !(opts.FDR > 0 && opts.FDR < 1) || opts.MinRate < 0 || opts.MinRate >= 1 {
+		return nil, fmt.Errorf("%w: --fdr must be in (0, 1) and --min-rate in [0, 1)", ErrUsage)
+	}
+	if opts.Replay.N == 0 {
+		opts.Replay.N = 100
+	}
+	opts.Replay.Rules = opts.Replay.Rules.WithDefaults()
+	now := opts.Replay.Now
+	if now == nil {
+		now = time.Now
+	}
+	started := now()
+	if err := os.MkdirAll(filepath.Join(opts.Out, RecordsDir), 0o755); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrUsage, err)
+	}
+	unlock, err := lock(opts.Out)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+
+	fi, err := os.Stat(opts.Log)
+	if err != nil {
+		return nil, fmt.Errorf("%w: log: %v", ErrUsage, err)
+	}
+	cfg := &Config{Schema: ConfigSchema, Log: opts.Log, LogSize: fi.Size(), Since: opts.Filter.Time.Since, Until: opts.Filter.Time.Until,
+		Sample: opts.Sample, Stratify: opts.Stratify, Seed: opts.Seed, Shard: opts.Shard.String(),
+		N: opts.Replay.N, Rules: opts.Replay.Rules, FDR: opts.FDR, MinRate: opts.MinRate}
+	if opts.Filter.Where != nil {
+		cfg.Where = opts.Filter.Where.String()
+	}
+	prev, err := ReadConfig(opts.Out)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	if prev != nil {
+		if !prev.same(cfg) {
+			return nil, fmt.Errorf("%w: %s holds another night (%s differs from this command's); use another --out", ErrUsage, opts.Out, ConfigName)
+		}
+		// A resumed night keeps the time bounds it started with.
+		opts.Filter.Time.Since, opts.Filter.Time.Until = prev.Since, prev.Until
+		cfg.Since, cfg.Until = prev.Since, prev.Until
+	}
+	sample, err := draw(opts, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if prev != nil && !slices.Equal(prev.Records, cfg.Records) {
+		return nil, fmt.Errorf("%w: the log no longer gives this night's sample (it changed since the night started); use another --out", ErrUsage)
+	}
+	if prev == nil {
+		b, _ := json.MarshalIndent(cfg, "", "  ")
+		if err := store.WriteAtomic(filepath.Join(opts.Out, ConfigName), append(b, '\n')); err != nil {
+			return nil, err
+		}
+	}
+
+	done, err := ReadJournal(opts.Out)
+	if err != nil {
+		return nil, err
+	}
+	jf, err := openJournal(opts.Out)
+	if err != nil {
+		return nil, err
+	}
+	defer jf.Close()
+
+	var todo []*record.Record
+	for _, r := range sample {
+		if _, ok := done[r.RequestID]; !ok {
+			todo = append(todo, r)
+		}
+	}
+	prog := Progress{Total: len(sample), Done: len(sample) - len(todo), Resumed: len(sample) - len(todo), Counts: map[verdict.Verdict]int{}}
+	for _, r := range done {
+		prog.Counts[r.ReplayVerdict]++
+	}
+	var mu sync.Mutex
+	finish := func(r Result) error {
+		mu.Lock()
+		defer mu.Unlock()
+		b, err := json.Marshal(r)
+		if err != nil {
+			return err
+		}
+		if _, err := jf.Write(append(b, '\n')); err != nil {
+			return err
+		}
+		if err := jf.Sync(); err != nil {
+			return err
+		}
+		done[r.RequestID] = r
+		prog.Done++
+		prog.Counts[r.ReplayVerdict]++
+		prog.Elapsed = now().Sub(started)
+		if opts.Progress != nil {
+			opts.Progress(prog)
+		}
+		return nil
+	}
+
+	var (
+		runnerOnce sync.Once
+		runner     replay.Runner
+		runnerErr  error
+	)
+	getRunner := func(ctx context.Context) (replay.Runner, error) {
+		runnerOnce.Do(func() { runner, runnerErr = opts.NewRunner(ctx) })
+		return runner, runnerErr
+	}
+	defer func() {
+		if c, ok := runner.(interface{ Close() error }); ok {
+			c.Close()
+		}
+	}()
+
+	groups := group(todo)
+	work := make(chan []*record.Record)
+	errc := make(chan error, opts.Parallel)
+	var wg sync.WaitGroup
+	for range opts.Parallel {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for g := range work {
+				if err := runGroup(ctx, st, g, opts, getRunner, finish); err != nil {
+					errc <- err
+					return
+				}
+			}
+		}()
+	}
+feed:
+	for _, g := range groups {
+		select {
+		case work <- g:
+		case err = <-errc:
+			break feed
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(work)
+	wg.Wait()
+	if err == nil {
+		select {
+		case err = <-errc:
+		default:
+		}
+	}
+	if err == nil {
+		err = ctx.Err()
+	}
+	if err != nil {
+		return nil, err
+	}
+	results := make([]Result, 0, len(sample))
+	for _, r := range sample {
+		results = append(results, done[r.RequestID])
+	}
+	return Finalize(cfg, results), nil
+}
+
+// draw scans the log once, selecting and sampling; cfg gets the counts and
+// the sample's request ids.
+func draw(opts Options, cfg *Config) ([]*record.Record, error) {
+	f, err := os.Open(opts.Log)
+	if err != nil {
+		return nil, fmt.Errorf("%w: log: %v", ErrUsage, err)
+	}
+	defer f.Close()
+	l, err := record.OpenParquetLog(f, cfg.LogSize)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrUsage, opts.Log, err)
+	}
+	res := NewReservoir(opts.Sample, opts.Stratify, opts.Seed)
+	rowErr := func(e record.RowError) {
+		cfg.RowErrors++
+		if len(cfg.Listed) < MaxRowErrors {
+			cfg.Listed = append(cfg.Listed, e)
+		}
+	}
+	err = l.Scan(record.ScanOptions{Time: opts.Filter.Time}, func(row int64, rec *record.Record, err error) bool {
+		cfg.Scanned++
+		if err != nil {
+			var re *record.RowError
+			if errors.As(err, &re) {
+				rowErr(*re)
+			}
+			return true
+		}
+		keep, ferr := opts.Filter.Keep(rec)
+		if ferr != nil {
+			rowErr(record.RowError{Row: row, Problems: []record.Problem{{Field: "where", Message: ferr.Error()}}})
+			return true
+		}
+		if keep {
+			cfg.Selected++
+			res.Offer(rec)
+		}
+		return true
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrUsage, opts.Log, err)
+	}
+	var out []*record.Record
+	seen := map[string]bool{}
+	for _, r := range res.Sample() {
+		if !opts.Shard.Has(SystemKey(r)) {
+			continue
+		}
+		if seen[r.RequestID] {
+			rowErr(record.RowError{Problems: []record.Problem{{Field: "request_id", Message: "request id " + r.RequestID + " drawn twice; replayed once"}}})
+			continue
+		}
+		seen[r.RequestID] = true
+		out = append(out, r)
+		cfg.Records = append(cfg.Records, r.RequestID)
+	}
+	return out, nil
+}
+
+// sessionKey groups records that one session can serve: the system, the
+// hardware class, the protocol, and the record's environment and limits.
+func sessionKey(r *record.Record) string {
+	b, _ := json.Marshal(struct {
+		P string
+		E map[string]string
+		L *record.Limits
+	}{r.Runtime.Protocol, r.Runtime.EnvVars, r.Runtime.Limits})
+	return SystemKey(r) + " " + string(b)
+}
+
+// group splits records (sorted by system) into session groups, in order.
+func group(recs []*record.Record) [][]*record.Record {
+	idx := map[string]int{}
+	var out [][]*record.Record
+	for _, r := range recs {
+		k := sessionKey(r)
+		i, ok := idx[k]
+		if !ok {
+			i = len(out)
+			idx[k] = i
+			out = append(out, nil)
+		}
+		out[i] = append(out[i], r)
+	}
+	return out
+}
+
+// runGroup replays one system's records through one shared session.
+func runGroup(ctx context.Context, st replay.Blobs, recs []*record.Record, opts Options,
+	getRunner func(context.Context) (replay.Runner, error), finish func(Result) error) error {
+	var u *reuse
+	defer func() {
+		if u != nil {
+			u.Close(ctx)
+		}
+	}()
+	for _, rec := range recs {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		r := Result{RequestID: rec.RequestID, Timestamp: rec.Timestamp, System: SystemKey(rec), SystemName: SystemName(rec),
+			HardwareClass: rec.Runtime.HardwareClass, Stored: Stored{Label: rec.Output.Label, Score: rec.Output.Score}}
+		var res *replay.Result
+		var err error
+		if probs := replay.Verify(ctx, st, rec); len(probs) > 0 {
+			err = &replay.IntegrityError{Problems: probs}
+		} else if u == nil {
+			var inner replay.Runner
+			if inner, err = getRunner(ctx); err == nil {
+				u = &reuse{inner: inner, workDir: opts.Replay.Launch.WorkDir}
+			}
+		}
+		if err == nil {
+			res, err = replay.Replay(ctx, st, rec, u, opts.Replay)
+		}
+		if ctx.Err() != nil {
+			return ctx.Err() // not journaled: the record is replayed again on resume
+		}
+		if res != nil && len(res.Runs) > 0 {
+			dir := filepath.Join(opts.Out, RecordsDir, rec.RequestID)
+			if werr := res.WriteFiles(dir); werr != nil {
+				return fmt.Errorf("%s: write reports: %w", rec.RequestID, werr)
+			}
+			r.Reports = filepath.Join(RecordsDir, rec.RequestID)
+		}
+		if err != nil {
+			r.ReplayVerdict, r.Error, r.ErrorClass = verdict.Failed, err.Error(), ErrorClass(err)
+			if u != nil && !errors.Is(err, replay.ErrIntegrity) {
+				u.discard(ctx) // the session may be dead or out of step
+			}
+		} else {
+			rep := res.Report
+			r.ReplayVerdict, r.Basis = rep.Verdict, rep.Basis
+			r.PValue, r.PTest = RecordPValue(rep.Evaluation, opts.Replay.Rules)
+			r.Why = joinReasons(rep.Reasons)
+			for _, l := range sortedKeys(rep.LabelCounts) {
+				r.Labels = append(r.Labels, Count{Label: l, N: rep.LabelCounts[l]})
+			}
+			for _, run := range res.Runs {
+				if run.Kind == "replay" && run.Score != nil && len(r.Scores) < MaxScores &&
+					(rec.Output.Label == nil || run.Label != nil && *run.Label == *rec.Output.Label) {
+					r.Scores = append(r.Scores, *run.Score)
+				}
+			}
+		}
+		if err := finish(r); err != nil {
+			return fmt.Errorf("journal: %w", err)
+		}
+	}
+	return nil
+}
+
+// ErrorClass classifies a replay error for exit codes: "integrity",
+// "usage" or "environment".
+func ErrorClass(err error) string {
+	switch {
+	case errors.Is(err, replay.ErrIntegrity):
+		return "integrity"
+	case errors.Is(err, replay.ErrUsage), errors.Is(err, verdict.ErrRules):
+		return "usage"
+	case errors.Is(err, runners.ErrImageMismatch):
+		return "integrity"
+	}
+	return "environment"
+}
+
+func joinReasons(rs []string) string {
+	var b bytes.Buffer
+	for i, r := range rs {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(r)
+	}
+	return b.String()
+}
+
+func sortedKeys(m map[string]int) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}
+
+// ReadConfig reads dir's night.json.
+func ReadConfig(dir string) (*Config, error) {
+	b, err := os.ReadFile(filepath.Join(dir, ConfigName))
+	if err != nil {
+		return nil, err
+	}
+	var c Config
+	if err := json.Unmarshal(b, &c); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrUsage, filepath.Join(dir, ConfigName), err)
+	}
+	if c.Schema != ConfigSchema {
+		return nil, fmt.Errorf("%w: %s: schema %q", ErrUsage, filepath.Join(dir, ConfigName), c.Schema)
+	}
+	return &c, nil
+}
+
+// ReadJournal reads dir's journal: the finished records by request id. A
+// last line cut short by a kill is ignored (that record runs again).
+func ReadJournal(dir string) (map[string]Result, error) {
+	out := map[string]Result{}
+	f, err := os.Open(filepath.Join(dir, JournalName))
+	if errors.Is(err, os.ErrNotExist) {
+		return out, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 64<<20)
+	for sc.Scan() {
+		var r Result
+		if json.Unmarshal(sc.Bytes(), &r) != nil || r.RequestID == "" {
+			continue // a torn last line
+		}
+		out[r.RequestID] = r
+	}
+	return out, sc.Err()
+}
+
+// openJournal opens the journal for appending, first cutting off a last
+// line torn by a kill (so the next line starts on a line of its own).
+func openJournal(dir string) (*os.File, error) {
+	path := filepath.Join(dir, JournalName)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	keep := int64(bytes.LastIndexByte(b, '\n') + 1)
+	if keep != int64(len(b)) {
+		if err := f.Truncate(keep); err != nil {
+			f.Close()
+			return nil, err
+		}
+	}
+	if _, err := f.Seek(keep, 0); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+func lock(dir string) (func(), error) {
+	path := filepath.Join(dir, LockName)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("%w: lock %s: %v", ErrUsage, path, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%w: %w: another night is writing into %s", ErrUsage, ErrLocked, dir)
+	}
+	return func() { f.Close() }, nil
+}

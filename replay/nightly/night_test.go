@@ -1,0 +1,276 @@
+package nightly
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/reprise-dev/reprise/digest"
+	"github.com/reprise-dev/reprise/launch"
+	"github.com/reprise-dev/reprise/output"
+	"github.com/reprise-dev/reprise/record"
+	"github.com/reprise-dev/reprise/replay"
+	"github.com/reprise-dev/reprise/runners"
+	"github.com/reprise-dev/reprise/store"
+	"github.com/reprise-dev/reprise/system"
+	"github.com/reprise-dev/reprise/verdict"
+)
+
+// fakeRunner answers "approved" (p 0.9, score 0.9) or "denied" (p 0.1,
+// score 0.1) by a PCG seeded with the request seed, and counts sessions.
+type fakeRunner struct {
+	starts, runs atomic.Int64
+	closed       atomic.Int64
+}
+
+func (f *fakeRunner) Start(ctx context.Context, spec runners.Spec) (runners.Session, error) {
+	if _, err := os.Stat(spec.ModelPath); err != nil {
+		return nil, fmt.Errorf("model not handed over: %w", err)
+	}
+	f.starts.Add(1)
+	return &fakeSession{f: f}, nil
+}
+
+type fakeSession struct{ f *fakeRunner }
+
+func (s *fakeSession) Run(ctx context.Context, req runners.Request) (runners.Response, error) {
+	s.f.runs.Add(1)
+	l, p := "approved", 0.9
+	if rand.New(rand.NewPCG(uint64(*req.Params.Seed), 1)).Float64() >= 0.9 {
+		l, p = "denied", 0.1
+	}
+	raw, _ := json.Marshal(map[string]any{"label": l, "score": p})
+	return runners.Response{Output: output.Output{Label: &l, Score: &p}, Raw: raw, Latency: time.Microsecond}, nil
+}
+func (s *fakeSession) Info() runners.Info              { return runners.Info{Runner: "fake", Pinned: true} }
+func (s *fakeSession) Close(ctx context.Context) error { s.f.closed.Add(1); return nil }
+
+const hw = "cpu/amd64/x86-64-v3"
+
+// writeLog stores the blobs of systems and writes a Parquet decision log of
+// perSystem records for each, every 10th record planted divergent (a label
+// the system never answers). It returns the log's path and the planted ids.
+func writeLog(t *testing.T, st store.Writer, systems, perSystem int) (string, map[string]bool) {
+	t.Helper()
+	ctx := context.Background()
+	in, _ := st.PutBytes(ctx, []byte(`{"income": 1}`), store.Meta{})
+	c, _ := st.PutBytes(ctx, []byte("config"), store.Meta{})
+	path := filepath.Join(t.TempDir(), "log.parquet")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := record.NewParquetWriter(f)
+	planted := map[string]bool{}
+	for s := range systems {
+		m, _ := st.PutBytes(ctx, []byte(fmt.Sprintf("model %d", s)), store.Meta{})
+		for i := range perSystem {
+			label, score := "approved", 0.9
+			id := fmt.Sprintf("req_s%d_%03d", s, i)
+			if i%10 == 3 {
+				label, score = "referred", 0.5
+				planted[id] = true
+			}
+			out := output.Output{Label: &label, Score: &score}
+			rec := &record.Record{
+				Schema: record.Schema, RequestID: id, Timestamp: time.Date(2026, 8, 2, 10, 0, i, 0, time.UTC),
+				Input:   record.Input{Digest: in, MediaType: "application/json"},
+				System:  system.System{Image: system.ImageRef{Digest: digest.MustParse("sha256:" + strings.Repeat("1", 64))}, Model: system.Artifact{Name: "loan", Version: fmt.Sprint(s), Digest: m}, Config: system.Artifact{Name: "c", Version: "1", Digest: c}},
+				Runtime: record.Runtime{Protocol: "jsonl-stdio", HardwareClass: hw},
+				Output:  record.Output{Output: out, Digest: digest.FromBytes(out.Canonical())},
+			}
+			rec.System.Seal()
+			if err := w.Write(rec); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	return path, planted
+}
+
+func options(log, out string, fr *fakeRunner) Options {
+	return Options{
+		Log: log, Out: out, Seed: 7, Parallel: 2,
+		Replay:    replay.Options{N: 60, Rules: verdict.Rules{MinFrequency: 0.2}, Launch: launch.Options{HostClass: hw}},
+		NewRunner: func(context.Context) (replay.Runner, error) { return fr, nil },
+	}
+}
+
+func TestNightOneSessionPerSystem(t *testing.T) {
+	st := store.NewMem()
+	log, planted := writeLog(t, st, 2, 100)
+	fr := &fakeRunner{}
+	n, err := Run(context.Background(), st, options(log, t.TempDir(), fr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fr.starts.Load(); got != 2 {
+		t.Errorf("%d sessions started for 200 records over 2 systems, want 2", got)
+	}
+	if fr.closed.Load() != 2 {
+		t.Errorf("%d sessions closed, want 2", fr.closed.Load())
+	}
+	if n.Counts.Records != 200 || n.Counts.Diverged != len(planted) || n.Counts.Reproduced != 200-len(planted) {
+		t.Errorf("counts %+v, want %d diverged", n.Counts, len(planted))
+	}
+	for _, r := range n.Records {
+		if (r.Verdict == verdict.Diverged) != planted[r.RequestID] {
+			t.Errorf("%s: %s (replay %s, p %v, q %v)", r.RequestID, r.Verdict, r.ReplayVerdict, r.PValue, r.QValue)
+		}
+	}
+	if n.Outcome != OutcomeDiverged || len(n.Systems) != 2 || n.Systems[0].Records != 100 {
+		t.Errorf("outcome %s systems %+v", n.Outcome, n.Systems)
+	}
+}
+
+func TestNightSampleIsSeededAndSharded(t *testing.T) {
+	st := store.NewMem()
+	log, _ := writeLog(t, st, 4, 50)
+	ids := func(n *Night) string {
+		var b []string
+		for _, r := range n.Records {
+			b = append(b, r.RequestID)
+		}
+		return strings.Join(b, ",")
+	}
+	run := func(seed uint64, stratify bool, shard Shard, out string) *Night {
+		o := options(log, out, &fakeRunner{})
+		o.Sample, o.Seed, o.Stratify, o.Shard = 20, seed, stratify, shard
+		n, err := Run(context.Background(), st, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	a, b, c := run(1, false, Shard{}, t.TempDir()), run(1, false, Shard{}, t.TempDir()), run(2, false, Shard{}, t.TempDir())
+	if len(a.Records) != 20 || ids(a) != ids(b) || ids(a) == ids(c) {
+		t.Errorf("seeded sample: %d records; same seed equal: %v; other seed differs: %v", len(a.Records), ids(a) == ids(b), ids(a) != ids(c))
+	}
+	s := run(1, true, Shard{}, t.TempDir())
+	if len(s.Records) != 80 || len(s.Systems) != 4 {
+		t.Errorf("stratified: %d records over %d systems, want 20 of each of 4", len(s.Records), len(s.Systems))
+	}
+	// Shards merge into the unsharded night.
+	var dirs []string
+	for i := range 3 {
+		d := t.TempDir()
+		run(1, true, Shard{I: i, N: 3}, d)
+		dirs = append(dirs, d)
+	}
+	m, err := Merge(dirs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ja, _ := json.Marshal(s.Records)
+	jb, _ := json.Marshal(m.Records)
+	if !bytes.Equal(ja, jb) || m.Outcome != s.Outcome {
+		t.Errorf("merged shards differ from the unsharded night")
+	}
+	if _, err := Merge(dirs[:2]); err == nil {
+		t.Error("merging 2 of 3 shards succeeded")
+	}
+}
+
+// TestNightResume interrupts a night after some records (as a kill would:
+// nothing after the last journal line survives) and continues it: no record
+// is replayed twice once journaled, none is lost, and the results equal an
+// uninterrupted night's.
+func TestNightResume(t *testing.T) {
+	st := store.NewMem()
+	log, _ := writeLog(t, st, 2, 40)
+	full, err := Run(context.Background(), st, options(log, t.TempDir(), &fakeRunner{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	o := options(log, out, &fakeRunner{})
+	var once sync.Once
+	o.Progress = func(p Progress) {
+		if p.Done >= 25 {
+			once.Do(cancel)
+		}
+	}
+	if _, err := Run(ctx, st, o); err == nil {
+		t.Fatal("the interrupted night did not report the interruption")
+	}
+	// A kill can tear the journal's last line.
+	jf, _ := os.OpenFile(filepath.Join(out, JournalName), os.O_APPEND|os.O_WRONLY, 0)
+	jf.WriteString(`{"request_id": "req_s1_0`)
+	jf.Close()
+	before, _ := ReadJournal(out)
+	fr := &fakeRunner{}
+	o = options(log, out, fr)
+	var resumed int
+	o.Progress = func(p Progress) { resumed = p.Resumed }
+	n, err := Run(context.Background(), st, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resumed != len(before) || resumed < 25 {
+		t.Errorf("resumed %d, journal had %d", resumed, len(before))
+	}
+	if got, want := fr.runs.Load(), int64(60*(80-len(before))); got != want {
+		t.Errorf("the rerun made %d runs, want %d (only the records not journaled)", got, want)
+	}
+	b, _ := os.ReadFile(filepath.Join(out, JournalName))
+	seen := map[string]int{}
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var r Result
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatalf("journal line %q: %v", line, err)
+		}
+		seen[r.RequestID]++
+	}
+	for id, k := range seen {
+		if k != 1 {
+			t.Errorf("%s journaled %d times", id, k)
+		}
+	}
+	if len(seen) != 80 {
+		t.Errorf("%d records journaled, want 80", len(seen))
+	}
+	ja, _ := json.Marshal(full.Records)
+	jb, _ := json.Marshal(n.Records)
+	if !bytes.Equal(ja, jb) {
+		t.Error("the resumed night's results differ from the uninterrupted night's")
+	}
+	// Another night in the same folder is refused.
+	o.Seed = 99
+	if _, err := Run(context.Background(), st, o); err == nil {
+		t.Error("another night was run into the same folder")
+	}
+}
+
+// TestNightThousandRecordsFourSessions is the quality bar: a night of 1000
+// sampled records over 4 systems starts exactly 4 sessions.
+func TestNightThousandRecordsFourSessions(t *testing.T) {
+	st := store.NewMem()
+	log, _ := writeLog(t, st, 4, 400)
+	fr := &fakeRunner{}
+	o := options(log, t.TempDir(), fr)
+	o.Sample, o.Parallel, o.Replay.N = 1000, 4, 20
+	n, err := Run(context.Background(), st, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(n.Records) != 1000 || len(n.Systems) != 4 {
+		t.Fatalf("%d records over %d systems", len(n.Records), len(n.Systems))
+	}
+	if got := fr.starts.Load(); got != 4 {
+		t.Errorf("%d sessions started, want 4", got)
+	}
+}
