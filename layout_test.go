@@ -27,8 +27,12 @@ var allowed = map[string][]string{
 	"capture":  {"digest", "output", "system", "store", "record", "runners", "launch"},
 	"replay":   {"digest", "output", "system", "store", "record", "runners", "launch", "verdict", "stats"},
 	"evals":    {"digest", "output", "system", "store", "record", "runners", "launch", "verdict", "stats", "evals"},
-	"cmd":      {"digest", "output", "system", "store", "record", "runners", "launch", "verdict", "stats", "capture", "replay", "evals"},
+	"cmd":      {"digest", "output", "system", "store", "record", "runners", "launch", "verdict", "stats", "capture", "replay", "evals", "ingest"},
 	"fixtures": {"digest", "output", "system", "runners", "fixtures"},
+	// ingest reads production decision logs into records; replay/nightly
+	// replays samples of them.
+	"ingest":         {"digest", "output", "system", "store", "record"},
+	"replay/nightly": {"digest", "output", "system", "store", "record", "runners", "launch", "verdict", "stats", "replay", "ingest"},
 }
 
 // rule returns the allow-list entry covering rel (the longest matching key).

@@ -104,7 +104,7 @@ func writeLog(t *testing.T, st store.Writer, systems, perSystem int) (string, ma
 func options(log, out string, fr *fakeRunner) Options {
 	return Options{
 		Log: log, Out: out, Seed: 7, Parallel: 2,
-		Replay:    replay.Options{N: 60, Rules: verdict.Rules{MinFrequency: 0.2}, Launch: launch.Options{HostClass: hw}},
+		Replay:    replay.Options{N: testN, Rules: verdict.Rules{MinFrequency: 0.2}, Launch: launch.Options{HostClass: hw}},
 		NewRunner: func(context.Context) (replay.Runner, error) { return fr, nil },
 	}
 }
@@ -223,7 +223,7 @@ func TestNightResume(t *testing.T) {
 	if resumed != len(before) || resumed < 25 {
 		t.Errorf("resumed %d, journal had %d", resumed, len(before))
 	}
-	if got, want := fr.runs.Load(), int64(60*(80-len(before))); got != want {
+	if got, want := fr.runs.Load(), int64(testN*(80-len(before))); got != want {
 		t.Errorf("the rerun made %d runs, want %d (only the records not journaled)", got, want)
 	}
 	b, _ := os.ReadFile(filepath.Join(out, JournalName))
@@ -274,3 +274,8 @@ func TestNightThousandRecordsFourSessions(t *testing.T) {
 		t.Errorf("%d sessions started, want 4", got)
 	}
 }
+
+// testN is the runs per record of these nights: enough for every check of
+// the verdict rules to have power at the default alpha, so honest records
+// are REPRODUCED and planted ones DIVERGED.
+const testN = 1000
