@@ -173,6 +173,11 @@ type Info struct {
 	// Run 0's Latency counts only from sending its request, so per-run
 	// figures may leave run 0 out and report Startup apart.
 	Startup time.Duration `json:"startup_ns,omitempty"`
+	// Server is what an HTTP server says about itself (openai: the body
+	// of GET /v1/models, truncated), when the codec can ask.
+	Server string `json:"server,omitempty"`
+	// URL is the server's base URL (HTTP sessions).
+	URL string `json:"url,omitempty"`
 }
 
 // Session answers runs of one started system. Run is not safe for concurrent
