@@ -280,8 +280,12 @@ func (r *Runner) Start(ctx context.Context, spec runners.Spec) (_ runners.Sessio
 			err = ctx.Err()
 		}
 	}()
-	if spec.Codec == nil || spec.Codec.Transport() != runners.Stdio {
-		return nil, fmt.Errorf("%w: the docker runner carries stdio protocols only", runners.ErrUnsupported)
+	if spec.Codec == nil {
+		return nil, fmt.Errorf("%w: no codec", runners.ErrUnsupported)
+	}
+	hc, isHTTP := spec.Codec.(runners.HTTPCodec)
+	if !isHTTP && spec.Codec.Transport() != runners.Stdio {
+		return nil, fmt.Errorf("%w: protocol %s: the docker runner carries stdio and HTTP protocols", runners.ErrUnsupported, spec.Codec.Name())
 	}
 	img, err := r.Resolve(ctx, spec.Image)
 	if err != nil {
@@ -324,6 +328,9 @@ func (r *Runner) Start(ctx context.Context, spec runners.Spec) (_ runners.Sessio
 			s.Close(context.WithoutCancel(ctx))
 		}
 	}()
+	if isHTTP {
+		return r.startHTTP(ctx, s, hc, img.id, env, labels, mounts)
+	}
 	// The create is not cancelled with ctx: a create aborted on the client's
 	// side may still complete in the engine, after a remove could find it.
 	// ctx is checked once it returns.
@@ -492,6 +499,8 @@ type session struct {
 	stderr   *runners.Tail
 	threads  watcher // threadFailures seen on stderr
 	budget   runners.Budget
+	// network is the per-session internal network of an HTTP system ("" for stdio).
+	network  string
 	once     sync.Once
 	closeErr error
 }
@@ -642,6 +651,11 @@ func (s *session) Close(ctx context.Context) error {
 		_, err := s.r.cli.ContainerRemove(rctx, ref, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
 		if err != nil && !cerrdefs.IsNotFound(err) {
 			s.closeErr = fmt.Errorf("remove container %s: %w", short(ref), err)
+		}
+		if s.network != "" {
+			if _, err := s.r.cli.NetworkRemove(rctx, s.network, client.NetworkRemoveOptions{}); err != nil && !cerrdefs.IsNotFound(err) {
+				s.closeErr = errors.Join(s.closeErr, fmt.Errorf("remove network %s: %w", s.network, err))
+			}
 		}
 		s.lease.Release()
 		s.r.log.Info("container removed", "id", short(ref))
