@@ -145,7 +145,7 @@ type Check interface {
 }
 
 // Checks are the checks Evaluate runs, in report order.
-var Checks = []Check{LabelFrequency{}, TextFrequency{}, ScoreRank{}}
+var Checks = []Check{LabelFrequency{}, TextExactRate{}, TextConformal{}, ScoreRank{}}
 
 // Evaluation is the tests and verdict of one replay.
 type Evaluation struct {

@@ -80,7 +80,7 @@ func TestEvaluateCombinesChecks(t *testing.T) {
 		{"label never seen at N=400", lbl("c", 0.5), outs(400, 200), nil, Diverged, "", "lies below the minimum frequency", 2},
 		{"label never seen at N=100", lbl("c", 0.5), outs(100, 50), nil, Inconclusive, "", "at least 368 runs (-n 368)", 2},
 		{"score rejected", lbl("a", 5), outs(400, 200), nil, Diverged, "", "is rejected among 200", 2},
-		{"text only, exact text frequent", txt("x"), []output.Output{txt("x"), txt("x"), txt("x"), txt("y")}, nil, Reproduced, "behavioral", "stored text \"x\" came back in 3 of 4", 1},
+		{"text only, exact text frequent", txt("x"), []output.Output{txt("x"), txt("x"), txt("x"), txt("y")}, nil, Reproduced, "behavioral", "the stored text came back exactly in 3 of 4", 2},
 		{"score only, typical", sc(50), scores(100), nil, Reproduced, "behavioral", "is not rejected among 100", 1},
 		{"score only, extreme", sc(1000), scores(100), nil, Diverged, "", "is rejected", 1},
 		{"score skipped when the label never came back", lbl("c", 0.5), outs(400, 400), nil, Diverged, "", "no run", 2},
