@@ -155,7 +155,7 @@ const DefaultMaxResponseBytes = 4 << 20
 
 // Info describes the session that actually ran, for reports.
 type Info struct {
-	Runner string `json:"runner"` // "docker", "process"
+	Runner string `json:"runner"` // "docker", "process", "endpoint"
 	// Pinned is false when the environment is not pinned (process runner).
 	Pinned      bool   `json:"environment_pinned"`
 	ImageID     string `json:"image_id,omitempty"`
@@ -178,6 +178,9 @@ type Info struct {
 	Server string `json:"server,omitempty"`
 	// URL is the server's base URL (HTTP sessions).
 	URL string `json:"url,omitempty"`
+	// Fingerprints are the distinct build fingerprints the server's
+	// answers carried (openai: system_fingerprint), in order of appearance.
+	Fingerprints []string `json:"fingerprints,omitempty"`
 }
 
 // Session answers runs of one started system. Run is not safe for concurrent

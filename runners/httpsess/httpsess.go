@@ -19,6 +19,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -131,6 +132,11 @@ func (s *Session) Run(ctx context.Context, req runners.Request) (runners.Respons
 		return fail(err)
 	}
 	resp.Latency = lat
+	if fp, ok := s.codec.(runners.Fingerprinter); ok {
+		if f := fp.Fingerprint(raw); f != "" && !slices.Contains(s.info.Fingerprints, f) {
+			s.info.Fingerprints = append(s.info.Fingerprints, f)
+		}
+	}
 	if idx == 0 && s.info.Startup == 0 {
 		s.info.Startup = lat
 	}

@@ -41,8 +41,9 @@ type Codec struct {
 }
 
 var (
-	_ runners.HTTPCodec = (*Codec)(nil)
-	_ runners.Describer = (*Codec)(nil)
+	_ runners.HTTPCodec     = (*Codec)(nil)
+	_ runners.Describer     = (*Codec)(nil)
+	_ runners.Fingerprinter = (*Codec)(nil)
 )
 
 // New returns the codec of cfg; a bad label extractor is an error.
@@ -242,6 +243,9 @@ func (c *Codec) Canonical(raw []byte) []byte {
 	}{canonical(w)})
 	return b
 }
+
+// Fingerprint returns the system_fingerprint of a response body ("" when none).
+func (*Codec) Fingerprint(raw []byte) string { return Fingerprint(raw) }
 
 // Fingerprint returns the system_fingerprint of a response body ("" when none).
 func Fingerprint(raw []byte) string {
