@@ -746,7 +746,8 @@ func OwnedBy(ctx context.Context, cli *client.Client, pid int) ([]string, error)
 
 // RemoveLeftovers force-removes the reprise containers whose owner is gone
 // (their lease is stale; all of them with all = true, which also stops
-// running replays) and returns their ids.
+// running replays), then the per-session networks of the same owners, and
+// returns the containers' ids and "network NAME" for each network.
 func RemoveLeftovers(ctx context.Context, cli *client.Client, all bool) ([]string, error) {
 	return removeLeftovers(ctx, cli, all, nil)
 }
@@ -769,7 +770,38 @@ func removeLeftovers(ctx context.Context, cli *client.Client, all bool, extra []
 		}
 		ids = append(ids, c.ID)
 	}
-	return ids, nil
+	nets, err := removeNetworks(ctx, cli, all, extra)
+	return append(ids, nets...), err
+}
+
+// removeNetworks removes the per-session networks of HTTP sessions whose
+// owner is gone (stale lease, or every one with all), once no container
+// is attached; it returns their names. A network is made before its
+// container, so one without any may belong to a session starting now:
+// only a stale lease removes it.
+func removeNetworks(ctx context.Context, cli *client.Client, all bool, extra []string) ([]string, error) {
+	f := make(client.Filters).Add("label", runners.Label)
+	for _, l := range extra {
+		f = f.Add("label", l)
+	}
+	list, err := cli.NetworkList(ctx, client.NetworkListOptions{Filters: f})
+	if err != nil {
+		return nil, fmt.Errorf("%w: list networks: %v", runners.ErrEngine, err)
+	}
+	now := time.Now()
+	var names []string
+	for _, n := range list.Items {
+		l, ok := n.Labels[LabelLease]
+		_, stale := leaseState(l, now)
+		if !all && (!ok || !stale) {
+			continue
+		}
+		if _, err := cli.NetworkRemove(ctx, n.ID, client.NetworkRemoveOptions{}); err != nil && !cerrdefs.IsNotFound(err) {
+			return names, fmt.Errorf("remove network %s: %w", n.Name, err)
+		}
+		names = append(names, "network "+n.Name)
+	}
+	return names, nil
 }
 
 // Remove force-removes one container (with its volumes).

@@ -1,6 +1,7 @@
 package docker
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -210,3 +211,66 @@ func TestHTTPCrashMidSession(t *testing.T) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// BenchmarkHTTPSession compares one run through the docker HTTP session
+// with a bare keep-alive client loop posting the same body to the same
+// container (reached at its address on the internal network).
+func BenchmarkHTTPSession(b *testing.B) {
+	cli, img := textFixture(b)
+	r, err := New(context.Background(), Options{Client: cli})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	s, err := r.Start(ctx, textSpec(b, img, nil))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close(ctx)
+	codec := textSpec(b, img, nil).Codec.(runners.HTTPCodec)
+	req := chatReq(42)
+	b.Run("bare", func(b *testing.B) {
+		hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
+		body, _ := codec.Encode(req)
+		url := s.Info().URL + codec.Path(req)
+		for b.Loop() {
+			resp, err := hc.Post(url, "application/json", bytes.NewReader(body))
+			if err != nil {
+				b.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+	})
+	b.Run("session", func(b *testing.B) {
+		for b.Loop() {
+			resp, err := s.Run(ctx, req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			_ = codec.Canonical(resp.Raw)
+		}
+	})
+}
+
+// TestRemoveLeftoverNetworks: clean removes the per-session networks of
+// gone owners (all, here) and keeps those it cannot tell are orphaned.
+func TestRemoveLeftoverNetworks(t *testing.T) {
+	cli, _ := fixture(t)
+	ctx := context.Background()
+	key, value := "reprise.test.netleft", randomDigest()[7:19]
+	name := "reprise-test-" + value
+	if _, err := cli.NetworkCreate(ctx, name, client.NetworkCreateOptions{Driver: "bridge", Internal: true,
+		Labels: map[string]string{runners.Label: "1", key: value, LabelLease: "unknown/lease"}}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cli.NetworkRemove(ctx, name, client.NetworkRemoveOptions{}) })
+	removed, err := removeLeftovers(ctx, cli, false, []string{key + "=" + value})
+	if err != nil || len(removed) != 0 {
+		t.Fatalf("not orphaned: removed %v, %v", removed, err)
+	}
+	removed, err = removeLeftovers(ctx, cli, true, []string{key + "=" + value})
+	if err != nil || len(removed) != 1 || removed[0] != "network "+name {
+		t.Fatalf("all: removed %v, %v", removed, err)
+	}
+}
