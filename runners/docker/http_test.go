@@ -19,6 +19,8 @@ import (
 
 	"github.com/reprise-dev/reprise/fixtures/image"
 	"github.com/reprise-dev/reprise/runners"
+	"github.com/reprise-dev/reprise/runners/jsonl"
+	"github.com/reprise-dev/reprise/runners/kserve"
 	"github.com/reprise-dev/reprise/runners/openai"
 	"github.com/reprise-dev/reprise/system"
 )
@@ -272,5 +274,57 @@ func TestRemoveLeftoverNetworks(t *testing.T) {
 	removed, err = removeLeftovers(ctx, cli, true, []string{key + "=" + value})
 	if err != nil || len(removed) != 1 || removed[0] != "network "+name {
 		t.Fatalf("all: removed %v, %v", removed, err)
+	}
+}
+
+// TestKServeLoan serves the loan approver over kserve-v2 from the same
+// image: the same seed gives the same canonical answer, and the label and
+// score of the jsonl-stdio path.
+func TestKServeLoan(t *testing.T) {
+	cli, img := fixture(t)
+	t.Cleanup(func() { noLeftovers(t, cli) })
+	model, config, input := fixturePaths(t)
+	kin, err := os.ReadFile(filepath.Join(root(), "fixtures", "inputs", "application-demo-kserve.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	codec, err := kserve.New(runners.HTTPConfig{ModelName: "loan-approver"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newRunner(t, cli)
+	ctx := context.Background()
+	s, err := r.Start(ctx, runners.Spec{Image: img.Ref, ModelPath: model, ConfigPath: config, Codec: codec,
+		Env: map[string]string{"REPRISE_FIXTURE_KSERVE_ADDR": ":8080"}, StartTimeout: 20 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(ctx)
+	req := runners.Request{Input: kin, Params: system.Params{}.WithSeed(42)}
+	a, err := s.Run(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := s.Run(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Output.Label == nil || a.Output.Score == nil || !bytes.Equal(codec.Canonical(a.Raw), codec.Canonical(b.Raw)) || bytes.Equal(a.Raw, b.Raw) {
+		t.Fatalf("kserve answers: %s / %s", a.Raw, b.Raw)
+	}
+	if _, err := s.Run(ctx, runners.Request{Input: json.RawMessage(`{"inputs":[{"name":"income","data":[1,2]}]}`)}); !errors.Is(err, runners.ErrProtocol) || !strings.Contains(err.Error(), "400") {
+		t.Errorf("bad request: %v", err)
+	}
+	stdio, err := r.Start(ctx, runners.Spec{Image: img.Ref, ModelPath: model, ConfigPath: config, Codec: jsonl.Codec{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stdio.Close(ctx)
+	c, err := stdio.Run(ctx, runners.Request{Input: input, Params: system.Params{}.WithSeed(42)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *c.Output.Label != *a.Output.Label || *c.Output.Score != *a.Output.Score {
+		t.Errorf("kserve %s %g, stdio %s %g", *a.Output.Label, *a.Output.Score, *c.Output.Label, *c.Output.Score)
 	}
 }
