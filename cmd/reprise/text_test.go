@@ -132,3 +132,33 @@ func TestReplayEndpoint(t *testing.T) {
 		t.Errorf("no --url: exit %d %s", r.code, r.err)
 	}
 }
+
+// TestReplayKServe captures a decision of the loan approver over kserve-v2
+// (the record pins the model name and the server's switch) and replays it.
+func TestReplayKServe(t *testing.T) {
+	_, img := fixtureImage(t)
+	st := filepath.Join(t.TempDir(), "store")
+	rec := filepath.Join(t.TempDir(), "kserve.json")
+	r := cli(t, "", "--store", st, "record", "create", "--capture", "--protocol", "kserve-v2", "--http-model-name", "loan-approver",
+		"--env", "REPRISE_FIXTURE_KSERVE_ADDR=:8080", "--image", img, "--input", fx("inputs", "application-demo-kserve.json"),
+		"--model", fx("models", "loan-approver-2.4.1.safetensors"), "--config", fx("configs", "loan-params-3.json"),
+		"--seed", "42", "--request-id", "req_kserve", "-o", rec)
+	if r.code != 0 {
+		t.Fatalf("capture: exit %d: %s", r.code, r.err)
+	}
+	m := readRecord(t, rec)
+	if h := m["runtime"].(map[string]any)["http"].(map[string]any); h["model_name"] != "loan-approver" {
+		t.Errorf("runtime.http = %v", h)
+	}
+	out := filepath.Join(t.TempDir(), "out")
+	if r := cli(t, "", "--store", st, "replay", rec, "-n", "50", "--out", out); r.code != 0 {
+		t.Fatalf("replay: exit %d\n%s\n%s", r.code, r.out, r.err)
+	}
+	if rep := readReport(t, out); rep.Verdict != verdict.Reproduced || rep.Basis != "exact" {
+		t.Errorf("verdict %s %s", rep.Verdict, rep.Basis)
+	}
+	if r := cli(t, "", "--store", st, "record", "create", "--http-port", "9000", "--image", img, "--input", fx("inputs", "application-demo.json"),
+		"--model", fx("models", "loan-approver-2.4.1.safetensors"), "--config", fx("configs", "loan-params-3.json"), "--label", "approved"); r.code != 2 {
+		t.Errorf("--http-port with jsonl-stdio: exit %d %s", r.code, r.err)
+	}
+}
