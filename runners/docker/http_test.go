@@ -22,6 +22,7 @@ import (
 	"github.com/reprise-dev/reprise/runners/jsonl"
 	"github.com/reprise-dev/reprise/runners/kserve"
 	"github.com/reprise-dev/reprise/runners/openai"
+	"github.com/reprise-dev/reprise/runners/runnertest"
 	"github.com/reprise-dev/reprise/system"
 )
 
@@ -327,4 +328,20 @@ func TestKServeLoan(t *testing.T) {
 	if *c.Output.Label != *a.Output.Label || *c.Output.Score != *a.Output.Score {
 		t.Errorf("kserve %s %g, stdio %s %g", *a.Output.Label, *a.Output.Score, *c.Output.Label, *c.Output.Score)
 	}
+}
+
+func TestConformanceHTTP(t *testing.T) {
+	cli, img := fixture(t)
+	model, config, _ := fixturePaths(t)
+	kin, err := os.ReadFile(filepath.Join(root(), "fixtures", "inputs", "application-demo-kserve.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	codec, _ := kserve.New(runners.HTTPConfig{ModelName: "loan-approver"})
+	runnertest.RunHTTP(t, newRunner(t, cli), runnertest.HTTPFixture{
+		Image: img.Ref, ModelPath: model, ConfigPath: config, Codec: codec, Input: kin,
+		Env:        map[string]string{"REPRISE_FIXTURE_KSERVE_ADDR": ":8080"},
+		BadInput:   json.RawMessage(`{"inputs":[{"name":"income","data":[1,2]}]}`),
+		AfterClose: func(t *testing.T) { noLeftovers(t, cli) },
+	})
 }

@@ -12,11 +12,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/reprise-dev/reprise/fixtures/loan"
 	"github.com/reprise-dev/reprise/fixtures/textgen"
 	"github.com/reprise-dev/reprise/runners"
 	"github.com/reprise-dev/reprise/runners/httpsess"
 	"github.com/reprise-dev/reprise/runners/jsonl"
+	"github.com/reprise-dev/reprise/runners/kserve"
 	"github.com/reprise-dev/reprise/runners/openai"
+	"github.com/reprise-dev/reprise/runners/runnertest"
 	"github.com/reprise-dev/reprise/system"
 )
 
@@ -123,4 +126,27 @@ func BenchmarkCodecOverhead(b *testing.B) {
 		_ = codec.Canonical(resp.Raw)
 		_ = codec.Fingerprint(resp.Raw)
 	}
+}
+
+// TestConformanceHTTP runs the HTTP conformance suite against the loan
+// approver's kserve-v2 handler, already running.
+func TestConformanceHTTP(t *testing.T) {
+	env := map[string]string{
+		"REPRISE_MODEL":  "../../fixtures/models/loan-approver-2.4.1.safetensors",
+		"REPRISE_CONFIG": "../../fixtures/configs/loan-params-3.json",
+	}
+	h, err := loan.KServeHandler(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	kin, err := os.ReadFile("../../fixtures/inputs/application-demo-kserve.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	codec, _ := kserve.New(runners.HTTPConfig{ModelName: loan.KServeModelName})
+	runnertest.RunHTTP(t, &Runner{URL: srv.URL}, runnertest.HTTPFixture{
+		Codec: codec, Input: kin, BadInput: json.RawMessage(`{"inputs":[{"name":"income","data":[1,2]}]}`),
+	})
 }
