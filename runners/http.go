@@ -45,10 +45,3 @@ type HTTPCodec interface {
 type Describer interface {
 	Describe(ctx context.Context, c *http.Client, base string) (string, error)
 }
-
-// Fingerprinter is implemented by HTTP codecs whose answers say which
-// build of the system answered (openai: system_fingerprint); sessions keep
-// the distinct values in Info.Fingerprints.
-type Fingerprinter interface {
-	Fingerprint(raw []byte) string
-}

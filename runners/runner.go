@@ -68,6 +68,9 @@ type Response struct {
 	ID string
 	// Latency is the wall time from sending the request to reading the response.
 	Latency time.Duration
+	// Fingerprint is the build fingerprint the answer carries (openai:
+	// system_fingerprint), "" when the protocol has none.
+	Fingerprint string
 }
 
 // Transport is how a codec's bytes reach a system.

@@ -99,18 +99,16 @@ func BenchmarkRun(b *testing.B) {
 		defer s.Close(context.Background())
 		req := request(42)
 		for b.Loop() {
-			resp, err := s.Run(context.Background(), req)
-			if err != nil {
+			if _, err := s.Run(context.Background(), req); err != nil {
 				b.Fatal(err)
 			}
-			_ = codec.Canonical(resp.Raw)
 		}
 	})
 }
 
 // BenchmarkCodecOverhead is the CPU a session adds to a bare loop per run:
-// merging the parameters into the body, decoding the answer and cutting
-// its canonical bytes.
+// merging the parameters into the body and decoding the answer (the
+// canonical bytes are cut for the pinned run only).
 func BenchmarkCodecOverhead(b *testing.B) {
 	codec, _ := openai.New(runners.HTTPConfig{})
 	raw := []byte(`{"id":"cmpl-1","object":"chat.completion","created":1,"model":"text-story-1.0","system_fingerprint":"fp_547d0d1e50bc","choices":[{"finish_reason":"stop","index":0,"logprobs":null,"message":{"content":"closed the file and wrote approved on the first page .","role":"assistant"}}],"usage":{"completion_tokens":11,"prompt_tokens":4}}`)
@@ -119,12 +117,9 @@ func BenchmarkCodecOverhead(b *testing.B) {
 		if _, err := codec.Encode(req); err != nil {
 			b.Fatal(err)
 		}
-		resp, err := codec.Decode(raw)
-		if err != nil {
+		if _, err := codec.Decode(raw); err != nil {
 			b.Fatal(err)
 		}
-		_ = codec.Canonical(resp.Raw)
-		_ = codec.Fingerprint(resp.Raw)
 	}
 }
 

@@ -132,10 +132,8 @@ func (s *Session) Run(ctx context.Context, req runners.Request) (runners.Respons
 		return fail(err)
 	}
 	resp.Latency = lat
-	if fp, ok := s.codec.(runners.Fingerprinter); ok {
-		if f := fp.Fingerprint(raw); f != "" && !slices.Contains(s.info.Fingerprints, f) {
-			s.info.Fingerprints = append(s.info.Fingerprints, f)
-		}
+	if f := resp.Fingerprint; f != "" && !slices.Contains(s.info.Fingerprints, f) {
+		s.info.Fingerprints = append(s.info.Fingerprints, f)
 	}
 	if idx == 0 && s.info.Startup == 0 {
 		s.info.Startup = lat

@@ -18,7 +18,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"sync"
 
 	"github.com/reprise-dev/reprise/runners"
 	"github.com/reprise-dev/reprise/runners/httpsess"
@@ -38,12 +40,15 @@ const (
 type Codec struct {
 	cfg   runners.HTTPConfig
 	label httpsess.LabelFunc
+	// last caches the parsed stored input: every run sends the same one.
+	mu        sync.Mutex
+	lastInput []byte
+	lastBody  map[string]json.RawMessage
 }
 
 var (
-	_ runners.HTTPCodec     = (*Codec)(nil)
-	_ runners.Describer     = (*Codec)(nil)
-	_ runners.Fingerprinter = (*Codec)(nil)
+	_ runners.HTTPCodec = (*Codec)(nil)
+	_ runners.Describer = (*Codec)(nil)
 )
 
 // New returns the codec of cfg; a bad label extractor is an error.
@@ -92,9 +97,9 @@ func (c *Codec) Path(req runners.Request) string {
 // object): seed, temperature, top_p, max_tokens when set, n = 1,
 // stream = false, and model when the body has none and the record names one.
 func (c *Codec) Encode(req runners.Request) ([]byte, error) {
-	var body map[string]json.RawMessage
-	if err := json.Unmarshal(req.Input, &body); err != nil || body == nil {
-		return nil, fmt.Errorf("the stored input is not a JSON object (an openai request body)")
+	body, err := c.parsed(req.Input)
+	if err != nil {
+		return nil, err
 	}
 	set := func(k string, v any) {
 		b, _ := json.Marshal(v)
@@ -119,6 +124,21 @@ func (c *Codec) Encode(req runners.Request) ([]byte, error) {
 		set("model", c.cfg.ModelName)
 	}
 	return json.Marshal(body)
+}
+
+// parsed returns a copy of the members of the stored input (parsed once
+// per distinct input).
+func (c *Codec) parsed(in json.RawMessage) (map[string]json.RawMessage, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.lastBody == nil || !bytes.Equal(in, c.lastInput) {
+		var body map[string]json.RawMessage
+		if err := json.Unmarshal(in, &body); err != nil || body == nil {
+			return nil, fmt.Errorf("the stored input is not a JSON object (an openai request body)")
+		}
+		c.lastInput, c.lastBody = bytes.Clone(in), body
+	}
+	return maps.Clone(c.lastBody), nil
 }
 
 type toolCall struct {
@@ -194,7 +214,7 @@ func (c *Codec) Decode(raw []byte) (runners.Response, error) {
 	if err != nil {
 		return runners.Response{}, err
 	}
-	resp := runners.Response{Raw: bytes.Clone(raw)}
+	resp := runners.Response{Raw: bytes.Clone(raw), Fingerprint: w.SystemFingerprint}
 	if len(w.Error) > 0 && string(w.Error) != "null" {
 		var e struct {
 			Message string `json:"message"`
@@ -243,9 +263,6 @@ func (c *Codec) Canonical(raw []byte) []byte {
 	}{canonical(w)})
 	return b
 }
-
-// Fingerprint returns the system_fingerprint of a response body ("" when none).
-func (*Codec) Fingerprint(raw []byte) string { return Fingerprint(raw) }
 
 // Fingerprint returns the system_fingerprint of a response body ("" when none).
 func Fingerprint(raw []byte) string {
