@@ -64,6 +64,8 @@ type Parts struct {
 	Components map[string]ComponentRef
 	Params     system.Params
 	Protocol   string
+	// HTTP is the record's runtime.http (HTTP protocols); nil for none.
+	HTTP *record.HTTP
 	// HardwareClass and EnvOS describe where the decision was made.
 	HardwareClass string
 	EnvOS         string
@@ -133,6 +135,7 @@ func Build(ctx context.Context, st Store, p Parts) (*record.Record, error) {
 	rec.System.Image = p.Image
 	rec.System.Seal()
 	rec.Runtime.Protocol = p.Protocol
+	rec.Runtime.HTTP = p.HTTP
 	rec.Runtime.HardwareClass = p.HardwareClass
 	if p.EnvOS != "" {
 		rec.Runtime.Env = &record.Env{OS: p.EnvOS}

@@ -56,6 +56,8 @@ type Target struct {
 	HardwareClass string
 	// Labels are added to the container (e.g. the request id).
 	Labels map[string]string
+	// HTTP configures an HTTP protocol (the record's runtime.http).
+	HTTP runners.HTTPConfig
 }
 
 // FromRecord is the target of a decision record.
@@ -63,7 +65,23 @@ func FromRecord(rec *record.Record) Target {
 	return Target{
 		System: rec.System, Protocol: rec.Runtime.Protocol, HardwareClass: rec.Runtime.HardwareClass,
 		Labels: map[string]string{"reprise.request_id": rec.RequestID, "reprise.system_id": rec.System.ID.String()},
+		HTTP:   HTTPConfig(rec.Runtime.HTTP),
 	}
+}
+
+// HTTPConfig converts a record's runtime.http (nil: all defaults).
+func HTTPConfig(h *record.HTTP) runners.HTTPConfig {
+	if h == nil {
+		return runners.HTTPConfig{}
+	}
+	c := runners.HTTPConfig{Port: h.Port, ModelName: h.ModelName, Path: h.Path}
+	if h.LabelFrom != nil {
+		c.LabelJSONPointer, c.LabelRegex = h.LabelFrom.JSONPointer, h.LabelFrom.Regex
+	}
+	if h.OutputMap != nil {
+		c.LabelOutput, c.ScoreOutput = h.OutputMap.Label, h.OutputMap.Score
+	}
+	return c
 }
 
 // Options configure the session.
@@ -116,7 +134,7 @@ func Start(ctx context.Context, blobs Blobs, t Target, runner Runner, opts Optio
 	if err := t.System.Check(); err != nil {
 		return nil, err
 	}
-	codec, err := wire.Lookup(t.Protocol)
+	codec, err := wire.Lookup(t.Protocol, t.HTTP)
 	if err != nil {
 		return nil, err
 	}

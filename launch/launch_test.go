@@ -95,7 +95,7 @@ func TestStartRefuses(t *testing.T) {
 			tg.System.Model.Version = "2"
 			tg.System.Config.Digest = digest.FromBytes([]byte("x"))
 		}, system.ErrIDMismatch, "computed"},
-		{"unsupported protocol", func(_ *memBlobs, tg *Target, _ *Options, _ *fakeRunner) { tg.Protocol = "openai" }, runners.ErrUnsupported, "openai"},
+		{"unsupported protocol", func(_ *memBlobs, tg *Target, _ *Options, _ *fakeRunner) { tg.Protocol = "grpc-v2" }, runners.ErrUnsupported, "grpc-v2"},
 		{"corrupt model", func(b *memBlobs, tg *Target, _ *Options, _ *fakeRunner) {
 			(*b)[tg.System.Model.Digest] = []byte("swapped")
 		}, ErrArtifact, "model"},

@@ -209,6 +209,15 @@ var (
 			"limits": {nullable: true, obj: &shape{fields: map[string]*field{
 				"memory_bytes": {nullable: true}, "nano_cpus": {nullable: true}, "pids": {nullable: true},
 			}}},
+			"http": {nullable: true, obj: &shape{fields: map[string]*field{
+				"port": {nullable: true}, "model_name": {nullable: true}, "path": {nullable: true},
+				"label_from": {nullable: true, obj: &shape{fields: map[string]*field{
+					"json_pointer": {nullable: true}, "regex": {nullable: true},
+				}}},
+				"output_map": {nullable: true, obj: &shape{fields: map[string]*field{
+					"label": {nullable: true}, "score": {nullable: true},
+				}}},
+			}}},
 		}}},
 		"output": {required: true, obj: &shape{fields: map[string]*field{
 			"label": {nullable: true}, "score": {nullable: true}, "text": {nullable: true}, "digest": {required: true},

@@ -54,6 +54,39 @@ type Runtime struct {
 	EnvVars map[string]string `json:"env_vars,omitempty"`
 	// Limits are the sandbox limits the system ran with; optional.
 	Limits *Limits `json:"limits,omitempty"`
+	// HTTP says how to reach an HTTP system (protocols openai and
+	// kserve-v2); optional, every field has the protocol's default.
+	HTTP *HTTP `json:"http,omitempty"`
+}
+
+// HTTP is what an HTTP protocol needs of the served system; a zero field
+// takes the protocol's default.
+type HTTP struct {
+	// Port the server listens on in its container (openai 8000, kserve-v2 8080).
+	Port int `json:"port,omitempty"`
+	// ModelName is the kserve-v2 model of /v2/models/{name}/infer, or the
+	// openai "model" sent when the stored request has none.
+	ModelName string `json:"model_name,omitempty"`
+	// Path overrides the inference path.
+	Path string `json:"path,omitempty"`
+	// LabelFrom derives output.label from generated text.
+	LabelFrom *LabelFrom `json:"label_from,omitempty"`
+	// OutputMap names the kserve-v2 output tensors of label and score.
+	OutputMap *OutputMap `json:"output_map,omitempty"`
+}
+
+// LabelFrom derives a label from generated text: a JSON pointer (RFC 6901)
+// into the text parsed as JSON, or a regular expression whose first group
+// (else its whole match) is the label. At most one is set.
+type LabelFrom struct {
+	JSONPointer string `json:"json_pointer,omitempty"`
+	Regex       string `json:"regex,omitempty"`
+}
+
+// OutputMap names the output tensors that hold the label and the score.
+type OutputMap struct {
+	Label string `json:"label,omitempty"`
+	Score string `json:"score,omitempty"`
 }
 
 // Limits are the sandbox limits of a session; a zero field is unknown.

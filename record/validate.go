@@ -116,6 +116,29 @@ func (r *Record) malformed() []Problem {
 			add(path, "must not contain NUL")
 		}
 	}
+	if h := r.Runtime.HTTP; h != nil {
+		if h.Port < 0 || h.Port > 65535 {
+			add("runtime.http.port", "must be between 1 and 65535")
+		}
+		if h.Path != "" && (h.Path[0] != '/' || strings.ContainsAny(h.Path, "?# ")) {
+			add("runtime.http.path", "must be an absolute path without query, got %s", trimQuote(h.Path))
+		}
+		if strings.ContainsAny(h.ModelName, "/?# ") {
+			add("runtime.http.model_name", "may not contain / ? # or spaces")
+		}
+		if lf := h.LabelFrom; lf != nil {
+			switch {
+			case lf.JSONPointer != "" && lf.Regex != "":
+				add("runtime.http.label_from", "give json_pointer or regex, not both")
+			case lf.JSONPointer != "" && lf.JSONPointer[0] != '/':
+				add("runtime.http.label_from.json_pointer", "must start with /")
+			case lf.Regex != "":
+				if _, err := regexp.Compile(lf.Regex); err != nil {
+					add("runtime.http.label_from.regex", "%v", err)
+				}
+			}
+		}
+	}
 	if l := r.Runtime.Limits; l != nil {
 		if l.MemoryBytes != 0 && (l.MemoryBytes < MinMemoryBytes || l.MemoryBytes > MaxMemoryBytes) {
 			add("runtime.limits.memory_bytes", "must be between %d and %d", MinMemoryBytes, int64(MaxMemoryBytes))

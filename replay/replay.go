@@ -213,9 +213,13 @@ func Replay(ctx context.Context, st Blobs, rec *record.Record, runner Runner, op
 	info := sess.Info()
 	rep.Runner = &info
 	if !info.Pinned {
-		rep.Notes = append(rep.Notes, "the environment was not pinned: the "+info.Runner+" runner ran a local executable, not the pinned image")
+		why := "the " + info.Runner + " runner ran a local executable, not the pinned image"
+		if info.URL != "" {
+			why = "the " + info.Runner + " runner replayed against a server already running at " + info.URL + ", not the pinned image"
+		}
+		rep.Notes = append(rep.Notes, "the environment was not pinned: "+why)
 		rep.Environment.Pinned = false
-		rep.Environment.Reasons = append([]string{"the " + info.Runner + " runner ran a local executable, not the pinned image"}, rep.Environment.Reasons...)
+		rep.Environment.Reasons = append([]string{why}, rep.Environment.Reasons...)
 	}
 	rep.Timings.StartSessionMS = ms(opts.Now().Sub(t0))
 
@@ -367,6 +371,9 @@ func Replay(ctx context.Context, st Blobs, rec *record.Record, runner Runner, op
 	if n := len(res.Runs); n > 0 {
 		rep.Timings.MeanRunMS = rep.Timings.RunsMS / float64(n)
 	}
+	info = sess.Info() // what the server said during the runs (fingerprints)
+	rep.Runner = &info
+	textDetails(rep, rec, outs)
 	ev := stop.Evaluation
 	if ev == nil {
 		if ev, err = verdict.Evaluate(rec.Output.Output, outs, exact, opts.Rules, extra...); err != nil {
@@ -410,3 +417,26 @@ func (e *IntegrityError) Error() string {
 func (e *IntegrityError) Unwrap() error { return ErrIntegrity }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// textDetails adds, for a stored text, where the pinned-seed replay first
+// diverged from it and the most typical replay (the smallest nonconformity
+// of the text check).
+func textDetails(rep *Report, rec *record.Record, outs []output.Output) {
+	st := rec.Output.Text
+	if st == nil {
+		return
+	}
+	if rep.Exact != nil && rep.Exact.Text != nil && !rep.Exact.ExactMatch {
+		d := verdict.FirstDivergence(*st, *rep.Exact.Text)
+		rep.Exact.Divergence = &d
+	}
+	texts := []string{*st}
+	for _, o := range outs {
+		if o.Text != nil {
+			texts = append(texts, *o.Text)
+		}
+	}
+	if c := verdict.ConformalText(texts); c.Typical >= 0 {
+		rep.TypicalText = &texts[c.Typical+1]
+	}
+}

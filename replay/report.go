@@ -41,6 +41,8 @@ type Report struct {
 	ErrorAnswerRate float64 `json:"error_answer_rate"`
 	Error           string  `json:"error,omitempty"`
 	Timings         Timings `json:"timings"`
+	// TypicalText is the most typical replayed text (text outputs only).
+	TypicalText *string `json:"typical_text,omitempty"`
 }
 
 // RecordSummary identifies the replayed record.
@@ -92,6 +94,9 @@ type ExactResult struct {
 	Label        *string  `json:"label"`
 	Score        *float64 `json:"score"`
 	Text         *string  `json:"text"`
+	// Divergence is where the pinned-seed text first differs from the
+	// stored text; nil when they are equal or there is no text.
+	Divergence *verdict.Divergence `json:"divergence,omitempty"`
 }
 
 // Timings are wall times in milliseconds.
@@ -207,6 +212,15 @@ func (r *Report) Markdown() string {
 		if r.Runner.Entrypoint != "" {
 			fmt.Fprintf(&b, "- entrypoint: %s\n", code(r.Runner.Entrypoint))
 		}
+		if r.Runner.URL != "" {
+			fmt.Fprintf(&b, "- server: %s\n", code(r.Runner.URL))
+		}
+		if r.Runner.Server != "" {
+			fmt.Fprintf(&b, "- the server says: %s\n", code(r.Runner.Server))
+		}
+		if len(r.Runner.Fingerprints) > 0 {
+			fmt.Fprintf(&b, "- system fingerprints: %s\n", code(strings.Join(r.Runner.Fingerprints, ", ")))
+		}
 	}
 	fmt.Fprintf(&b, "- hardware class: record %s, host %s (match: %v, override: %v)\n", e(r.Hardware.Record), e(r.Hardware.Host), r.Hardware.Match, r.Hardware.Override)
 	fmt.Fprintf(&b, "- environment pinned: %v\n", r.Environment.Pinned)
@@ -236,6 +250,21 @@ func (r *Report) Markdown() string {
 	if r.Exact != nil {
 		fmt.Fprintf(&b, "Pinned seed %d: exact match **%v** (compared by %s); it answered label %s, score %s.\n\n",
 			r.Exact.Seed, r.Exact.ExactMatch, e(r.Exact.Basis), opt(r.Exact.Label), opt(r.Exact.Score))
+	}
+	if st := r.Record.StoredText; st != nil {
+		b.WriteString("| text | |\n|---|---|\n")
+		fmt.Fprintf(&b, "| stored | %s |\n", e(*st))
+		if r.Exact != nil && r.Exact.Text != nil {
+			fmt.Fprintf(&b, "| pinned-seed replay | %s |\n", e(*r.Exact.Text))
+		}
+		if r.TypicalText != nil {
+			fmt.Fprintf(&b, "| most typical replay | %s |\n", e(*r.TypicalText))
+		}
+		b.WriteString("\n")
+		if d := r.Exact; d != nil && d.Divergence != nil {
+			fmt.Fprintf(&b, "The pinned-seed replay first diverges at character %d (token %d):\n\n- stored: %s\n- replay: %s\n\n",
+				d.Divergence.Char, d.Divergence.Token, code(d.Divergence.Stored), code(d.Divergence.Replayed))
+		}
 	}
 	if len(r.LabelCounts) > 0 {
 		b.WriteString("| label | runs | share |\n|---|---:|---:|\n")

@@ -68,6 +68,9 @@ type Response struct {
 	ID string
 	// Latency is the wall time from sending the request to reading the response.
 	Latency time.Duration
+	// Fingerprint is the build fingerprint the answer carries (openai:
+	// system_fingerprint), "" when the protocol has none.
+	Fingerprint string
 }
 
 // Transport is how a codec's bytes reach a system.
@@ -155,7 +158,7 @@ const DefaultMaxResponseBytes = 4 << 20
 
 // Info describes the session that actually ran, for reports.
 type Info struct {
-	Runner string `json:"runner"` // "docker", "process"
+	Runner string `json:"runner"` // "docker", "process", "endpoint"
 	// Pinned is false when the environment is not pinned (process runner).
 	Pinned      bool   `json:"environment_pinned"`
 	ImageID     string `json:"image_id,omitempty"`
@@ -173,6 +176,14 @@ type Info struct {
 	// Run 0's Latency counts only from sending its request, so per-run
 	// figures may leave run 0 out and report Startup apart.
 	Startup time.Duration `json:"startup_ns,omitempty"`
+	// Server is what an HTTP server says about itself (openai: the body
+	// of GET /v1/models, truncated), when the codec can ask.
+	Server string `json:"server,omitempty"`
+	// URL is the server's base URL (HTTP sessions).
+	URL string `json:"url,omitempty"`
+	// Fingerprints are the distinct build fingerprints the server's
+	// answers carried (openai: system_fingerprint), in order of appearance.
+	Fingerprints []string `json:"fingerprints,omitempty"`
 }
 
 // Session answers runs of one started system. Run is not safe for concurrent

@@ -186,7 +186,7 @@ type Check interface {
 }
 
 // Checks are the checks Evaluate runs, in report order.
-var Checks = []Check{LabelFrequency{}, TextFrequency{}, ScoreRank{}}
+var Checks = []Check{LabelFrequency{}, TextConformal{}, ScoreRank{}}
 
 // Evaluation is the tests and verdict of one replay.
 type Evaluation struct {

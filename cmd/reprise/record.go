@@ -48,6 +48,9 @@ type recordCreateOptions struct {
 	MaxTokens                     int
 	HardwareClass                 string
 	Protocol                      string
+	HTTP                          record.HTTP
+	LabelFrom                     record.LabelFrom
+	OutputMap                     record.OutputMap
 	EvalSuite                     string
 	Out                           string
 
@@ -104,6 +107,13 @@ with unset fields omitted.`,
 	f.IntVar(&o.MaxTokens, "max-tokens", 0, "max_tokens used at decision time")
 	f.StringVar(&o.HardwareClass, "hardware-class", "", "hardware class (default: this host's, see 'reprise env')")
 	f.StringVar(&o.Protocol, "protocol", "jsonl-stdio", "wire protocol: jsonl-stdio, openai or kserve-v2")
+	f.IntVar(&o.HTTP.Port, "http-port", 0, "port the HTTP server listens on in its container (default: openai 8000, kserve-v2 8080)")
+	f.StringVar(&o.HTTP.ModelName, "http-model-name", "", "model name of the HTTP protocol (kserve-v2: /v2/models/NAME/infer; default \"model\")")
+	f.StringVar(&o.HTTP.Path, "http-path", "", "inference path override of the HTTP protocol")
+	f.StringVar(&o.LabelFrom.JSONPointer, "label-json-pointer", "", "derive the label from generated text: a JSON pointer into the text parsed as JSON")
+	f.StringVar(&o.LabelFrom.Regex, "label-regex", "", "derive the label from generated text: the first group of a regular expression")
+	f.StringVar(&o.OutputMap.Label, "output-label", "", "kserve-v2: the output tensor holding the label (default \"label\")")
+	f.StringVar(&o.OutputMap.Score, "output-score", "", "kserve-v2: the output tensor holding the score (default \"score\")")
 	f.StringVar(&o.EvalSuite, "eval-suite", "", "pinned eval suite: sha256:… or a FILE to store")
 	f.StringVarP(&o.Out, "out", "o", "", "write the record to FILE instead of stdout")
 	f.BoolVar(&o.Capture, "capture", false, "run the pinned system once on the input and record its output (instead of --label/--score/--text)")
@@ -132,6 +142,20 @@ func (o *recordCreateOptions) parts(ctx context.Context, stdin io.Reader) (captu
 		ModelName: o.ModelName, ModelVersion: o.ModelVer, ConfigName: o.ConfigName, ConfigVersion: o.ConfigVer,
 		Protocol: o.Protocol, HardwareClass: o.HardwareClass, RequestID: o.RequestID,
 		Timestamp: o.now().UTC().Truncate(time.Second), Stdin: stdin,
+	}
+	if h := o.HTTP; h != (record.HTTP{}) || o.LabelFrom != (record.LabelFrom{}) || o.OutputMap != (record.OutputMap{}) {
+		if o.Protocol == "jsonl-stdio" {
+			return p, usageErrorf("--http-*, --label-* and --output-* are for the HTTP protocols (--protocol openai or kserve-v2)")
+		}
+		if o.LabelFrom != (record.LabelFrom{}) {
+			lf := o.LabelFrom
+			h.LabelFrom = &lf
+		}
+		if o.OutputMap != (record.OutputMap{}) {
+			om := o.OutputMap
+			h.OutputMap = &om
+		}
+		p.HTTP = &h
 	}
 	if o.Timestamp != "" {
 		ts, err := time.Parse(time.RFC3339Nano, o.Timestamp)

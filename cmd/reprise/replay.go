@@ -19,6 +19,7 @@ import (
 	"github.com/reprise-dev/reprise/replay"
 	"github.com/reprise-dev/reprise/runners"
 	"github.com/reprise-dev/reprise/runners/docker"
+	"github.com/reprise-dev/reprise/runners/endpoint"
 	"github.com/reprise-dev/reprise/runners/hwclass"
 	"github.com/reprise-dev/reprise/verdict"
 )
@@ -27,6 +28,7 @@ import (
 type runnerOptions struct {
 	Runner         string
 	Entrypoint     string
+	URL            string
 	StartTimeout   time.Duration
 	RunTimeout     time.Duration
 	SessionTimeout time.Duration
@@ -44,8 +46,9 @@ type runnerOptions struct {
 
 func (o *runnerOptions) addFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.StringVar(&o.Runner, "runner", "docker", "runner: docker (the pinned image, sandboxed) or process (a local executable, environment not pinned)")
+	f.StringVar(&o.Runner, "runner", "docker", "runner: docker (the pinned image, sandboxed), process (a local executable, environment not pinned) or endpoint (a running HTTP server, environment not pinned)")
 	f.StringVar(&o.Entrypoint, "entrypoint", "", "executable for --runner process")
+	f.StringVar(&o.URL, "url", "", "base URL of the running server for --runner endpoint, e.g. http://gpu-7:8000")
 	f.DurationVar(&o.StartTimeout, "start-timeout", docker.DefaultStartTimeout, "timeout of the first run, which includes the system's start-up (model load)")
 	f.DurationVar(&o.RunTimeout, "run-timeout", 30*time.Second, "timeout of every later run")
 	f.DurationVar(&o.SessionTimeout, "session-timeout", 30*time.Minute, "timeout of the whole session")
@@ -139,7 +142,20 @@ func (o *runnerOptions) validate() error {
 		if o.Entrypoint != "" {
 			return usageErrorf("--entrypoint is only for --runner process")
 		}
+		if o.URL != "" {
+			return usageErrorf("--url is only for --runner endpoint")
+		}
+	case "endpoint":
+		if o.URL == "" {
+			return usageErrorf("--runner endpoint needs --url URL")
+		}
+		if _, err := endpoint.ParseURL(o.URL); err != nil {
+			return usageErrorf("--url: %v", err)
+		}
 	case "process":
+		if o.URL != "" {
+			return usageErrorf("--url is only for --runner endpoint")
+		}
 		if o.Entrypoint == "" {
 			return usageErrorf("--runner process needs --entrypoint PATH")
 		}
@@ -147,7 +163,7 @@ func (o *runnerOptions) validate() error {
 			return usageErrorf("--entrypoint %s: not an executable file", o.Entrypoint)
 		}
 	default:
-		return usageErrorf("--runner must be docker or process, got %q", o.Runner)
+		return usageErrorf("--runner must be docker, process or endpoint, got %q", o.Runner)
 	}
 	if o.StartTimeout <= 0 || o.RunTimeout <= 0 || o.SessionTimeout <= 0 {
 		return usageErrorf("--start-timeout, --run-timeout and --session-timeout must be positive")

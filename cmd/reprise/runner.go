@@ -6,18 +6,23 @@ import (
 
 	"github.com/reprise-dev/reprise/replay"
 	"github.com/reprise-dev/reprise/runners/docker"
+	"github.com/reprise-dev/reprise/runners/endpoint"
 	"github.com/reprise-dev/reprise/runners/process"
 )
 
 var (
 	_ replay.Runner = (*docker.Runner)(nil)
 	_ replay.Runner = (*process.Runner)(nil)
+	_ replay.Runner = (*endpoint.Runner)(nil)
 )
 
 // newRunner builds the runner selected by o.
 func newRunner(ctx context.Context, o *runnerOptions, log *slog.Logger) (replay.Runner, error) {
-	if o.Runner == "process" {
+	switch o.Runner {
+	case "process":
 		return &process.Runner{Entrypoint: o.Entrypoint}, nil
+	case "endpoint":
+		return &endpoint.Runner{URL: o.URL}, nil
 	}
 	r, err := docker.New(ctx, docker.Options{Logger: log, Offline: o.Offline})
 	if err != nil {

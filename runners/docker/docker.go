@@ -280,8 +280,12 @@ func (r *Runner) Start(ctx context.Context, spec runners.Spec) (_ runners.Sessio
 			err = ctx.Err()
 		}
 	}()
-	if spec.Codec == nil || spec.Codec.Transport() != runners.Stdio {
-		return nil, fmt.Errorf("%w: the docker runner carries stdio protocols only", runners.ErrUnsupported)
+	if spec.Codec == nil {
+		return nil, fmt.Errorf("%w: no codec", runners.ErrUnsupported)
+	}
+	hc, isHTTP := spec.Codec.(runners.HTTPCodec)
+	if !isHTTP && spec.Codec.Transport() != runners.Stdio {
+		return nil, fmt.Errorf("%w: protocol %s: the docker runner carries stdio and HTTP protocols", runners.ErrUnsupported, spec.Codec.Name())
 	}
 	img, err := r.Resolve(ctx, spec.Image)
 	if err != nil {
@@ -324,6 +328,9 @@ func (r *Runner) Start(ctx context.Context, spec runners.Spec) (_ runners.Sessio
 			s.Close(context.WithoutCancel(ctx))
 		}
 	}()
+	if isHTTP {
+		return r.startHTTP(ctx, s, hc, img.id, env, labels, mounts)
+	}
 	// The create is not cancelled with ctx: a create aborted on the client's
 	// side may still complete in the engine, after a remove could find it.
 	// ctx is checked once it returns.
@@ -492,6 +499,8 @@ type session struct {
 	stderr   *runners.Tail
 	threads  watcher // threadFailures seen on stderr
 	budget   runners.Budget
+	// network is the per-session internal network of an HTTP system ("" for stdio).
+	network  string
 	once     sync.Once
 	closeErr error
 }
@@ -643,6 +652,11 @@ func (s *session) Close(ctx context.Context) error {
 		if err != nil && !cerrdefs.IsNotFound(err) {
 			s.closeErr = fmt.Errorf("remove container %s: %w", short(ref), err)
 		}
+		if s.network != "" {
+			if _, err := s.r.cli.NetworkRemove(rctx, s.network, client.NetworkRemoveOptions{}); err != nil && !cerrdefs.IsNotFound(err) {
+				s.closeErr = errors.Join(s.closeErr, fmt.Errorf("remove network %s: %w", s.network, err))
+			}
+		}
 		s.lease.Release()
 		s.r.log.Info("container removed", "id", short(ref))
 	})
@@ -732,7 +746,8 @@ func OwnedBy(ctx context.Context, cli *client.Client, pid int) ([]string, error)
 
 // RemoveLeftovers force-removes the reprise containers whose owner is gone
 // (their lease is stale; all of them with all = true, which also stops
-// running replays) and returns their ids.
+// running replays), then the per-session networks of the same owners, and
+// returns the containers' ids and "network NAME" for each network.
 func RemoveLeftovers(ctx context.Context, cli *client.Client, all bool) ([]string, error) {
 	return removeLeftovers(ctx, cli, all, nil)
 }
@@ -755,7 +770,38 @@ func removeLeftovers(ctx context.Context, cli *client.Client, all bool, extra []
 		}
 		ids = append(ids, c.ID)
 	}
-	return ids, nil
+	nets, err := removeNetworks(ctx, cli, all, extra)
+	return append(ids, nets...), err
+}
+
+// removeNetworks removes the per-session networks of HTTP sessions whose
+// owner is gone (stale lease, or every one with all), once no container
+// is attached; it returns their names. A network is made before its
+// container, so one without any may belong to a session starting now:
+// only a stale lease removes it.
+func removeNetworks(ctx context.Context, cli *client.Client, all bool, extra []string) ([]string, error) {
+	f := make(client.Filters).Add("label", runners.Label)
+	for _, l := range extra {
+		f = f.Add("label", l)
+	}
+	list, err := cli.NetworkList(ctx, client.NetworkListOptions{Filters: f})
+	if err != nil {
+		return nil, fmt.Errorf("%w: list networks: %v", runners.ErrEngine, err)
+	}
+	now := time.Now()
+	var names []string
+	for _, n := range list.Items {
+		l, ok := n.Labels[LabelLease]
+		_, stale := leaseState(l, now)
+		if !all && (!ok || !stale) {
+			continue
+		}
+		if _, err := cli.NetworkRemove(ctx, n.ID, client.NetworkRemoveOptions{}); err != nil && !cerrdefs.IsNotFound(err) {
+			return names, fmt.Errorf("remove network %s: %w", n.Name, err)
+		}
+		names = append(names, "network "+n.Name)
+	}
+	return names, nil
 }
 
 // Remove force-removes one container (with its volumes).

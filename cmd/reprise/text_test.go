@@ -1,0 +1,164 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/moby/moby/client"
+
+	"github.com/reprise-dev/reprise/fixtures/image"
+	"github.com/reprise-dev/reprise/fixtures/textgen"
+	"github.com/reprise-dev/reprise/replay"
+	"github.com/reprise-dev/reprise/verdict"
+)
+
+var (
+	textImgOnce sync.Once
+	textImgRes  image.Result
+	textImgErr  error
+)
+
+func textImage(t *testing.T) string {
+	t.Helper()
+	_, _ = fixtureImage(t) // the engine, and the leftover check
+	cli, err := client.New(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	textImgOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		textImgRes, textImgErr = image.Build(ctx, cli, image.Options{Server: image.ServerText})
+	})
+	if textImgErr != nil {
+		t.Fatalf("build text fixture image: %v", textImgErr)
+	}
+	return textImgRes.ID
+}
+
+var textParams = []string{"--protocol", "openai", "--seed", "42", "--temperature", "0.9", "--top-p", "0.95", "--max-tokens", "24"}
+
+func textRecord(t *testing.T, st, img, version, reqID string, extra ...string) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), reqID+".json")
+	args := append([]string{"--store", st, "record", "create", "--image", img, "--input", fx("inputs", "chat-demo.json"),
+		"--model", fx("models", "text-story-"+version+".txt"), "--model-version", version,
+		"--config", fx("configs", "text-params-1.json"), "--request-id", reqID, "-o", out}, textParams...)
+	if r := cli(t, "", append(args, extra...)...); r.code != 0 {
+		t.Fatalf("record create: exit %d: %s", r.code, r.err)
+	}
+	return out
+}
+
+func readReport(t *testing.T, dir string) replay.Report {
+	t.Helper()
+	var rep replay.Report
+	b, err := os.ReadFile(filepath.Join(dir, "report.json"))
+	if err != nil || json.Unmarshal(b, &rep) != nil {
+		t.Fatalf("report.json: %v", err)
+	}
+	return rep
+}
+
+// TestReplayTextOverOpenAI: a chat decision captured over the OpenAI API
+// replays REPRODUCED (exact); the other model version's text, stored in a
+// record that pins this one, replays DIVERGED with the text checks.
+func TestReplayTextOverOpenAI(t *testing.T) {
+	img := textImage(t)
+	st := filepath.Join(t.TempDir(), "store")
+	good := textRecord(t, st, img, "1.0", "req_text_good", "--capture")
+	out := filepath.Join(t.TempDir(), "good")
+	if r := cli(t, "", "--store", st, "replay", good, "-n", "60", "--out", out); r.code != 0 {
+		t.Fatalf("replay: exit %d\n%s\n%s", r.code, r.out, r.err)
+	}
+	rep := readReport(t, out)
+	if rep.Verdict != verdict.Reproduced || rep.Basis != "exact" || rep.Runner.URL == "" || len(rep.Runner.Fingerprints) != 1 {
+		t.Fatalf("report: %s %s runner %+v", rep.Verdict, rep.Basis, rep.Runner)
+	}
+	other := readRecord(t, textRecord(t, st, img, "1.1", "req_text_11", "--capture"))
+	text := other["output"].(map[string]any)["text"].(string)
+	bad := textRecord(t, st, img, "1.0", "req_text_bad", "--text", text)
+	out = filepath.Join(t.TempDir(), "bad")
+	r := cli(t, "", "--store", st, "replay", bad, "-n", "60", "--out", out)
+	if r.code != 1 || !strings.Contains(r.out, "DIVERGED") {
+		t.Fatalf("diverged replay: exit %d\n%s\n%s", r.code, r.out, r.err)
+	}
+	rep = readReport(t, out)
+	if rep.Exact == nil || rep.Exact.Divergence == nil || rep.TypicalText == nil {
+		t.Errorf("report lacks the text details: %+v", rep.Exact)
+	}
+	md, _ := os.ReadFile(filepath.Join(out, "report.md"))
+	for _, s := range []string{"text\\_conformal", "| pinned-seed replay |", "first diverges at character"} {
+		if !strings.Contains(string(md), s) {
+			t.Errorf("report.md lacks %q", s)
+		}
+	}
+}
+
+// TestReplayEndpoint replays against a running server: the report says
+// the environment was not pinned and what the server said about itself.
+func TestReplayEndpoint(t *testing.T) {
+	corpus, err := os.ReadFile(fx("models", "text-story-1.0.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(textgen.Handler(textgen.New("text-story-1.0", corpus), false))
+	defer srv.Close()
+	const img = "sha256:1111111111111111111111111111111111111111111111111111111111111111"
+	st := filepath.Join(t.TempDir(), "store")
+	rec := textRecord(t, st, img, "1.0", "req_endpoint", "--text", "the officer smiled .")
+	out := filepath.Join(t.TempDir(), "out")
+	r := cli(t, "", "--store", st, "replay", rec, "-n", "30", "--runner", "endpoint", "--url", srv.URL, "--out", out)
+	if r.code == 2 || r.code >= 4 {
+		t.Fatalf("replay: exit %d\n%s\n%s", r.code, r.out, r.err)
+	}
+	rep := readReport(t, out)
+	if rep.Runner.Runner != "endpoint" || rep.Environment.Pinned || !strings.Contains(rep.Runner.Server, "text-story-1.0") {
+		t.Errorf("runner %+v pinned %v", rep.Runner, rep.Environment.Pinned)
+	}
+	md, _ := os.ReadFile(filepath.Join(out, "report.md"))
+	if !strings.Contains(string(md), "environment pinned: false") || !strings.Contains(string(md), "already running at") {
+		t.Errorf("report.md:\n%s", md)
+	}
+	if r := cli(t, "", "--store", st, "replay", rec, "--runner", "endpoint"); r.code != 2 || !strings.Contains(r.err, "--url") {
+		t.Errorf("no --url: exit %d %s", r.code, r.err)
+	}
+}
+
+// TestReplayKServe captures a decision of the loan approver over kserve-v2
+// (the record pins the model name and the server's switch) and replays it.
+func TestReplayKServe(t *testing.T) {
+	_, img := fixtureImage(t)
+	st := filepath.Join(t.TempDir(), "store")
+	rec := filepath.Join(t.TempDir(), "kserve.json")
+	r := cli(t, "", "--store", st, "record", "create", "--capture", "--protocol", "kserve-v2", "--http-model-name", "loan-approver",
+		"--env", "REPRISE_FIXTURE_KSERVE_ADDR=:8080", "--image", img, "--input", fx("inputs", "application-demo-kserve.json"),
+		"--model", fx("models", "loan-approver-2.4.1.safetensors"), "--config", fx("configs", "loan-params-3.json"),
+		"--seed", "42", "--request-id", "req_kserve", "-o", rec)
+	if r.code != 0 {
+		t.Fatalf("capture: exit %d: %s", r.code, r.err)
+	}
+	m := readRecord(t, rec)
+	if h := m["runtime"].(map[string]any)["http"].(map[string]any); h["model_name"] != "loan-approver" {
+		t.Errorf("runtime.http = %v", h)
+	}
+	out := filepath.Join(t.TempDir(), "out")
+	if r := cli(t, "", "--store", st, "replay", rec, "-n", "50", "--out", out); r.code != 0 {
+		t.Fatalf("replay: exit %d\n%s\n%s", r.code, r.out, r.err)
+	}
+	if rep := readReport(t, out); rep.Verdict != verdict.Reproduced || rep.Basis != "exact" {
+		t.Errorf("verdict %s %s", rep.Verdict, rep.Basis)
+	}
+	if r := cli(t, "", "--store", st, "record", "create", "--http-port", "9000", "--image", img, "--input", fx("inputs", "application-demo.json"),
+		"--model", fx("models", "loan-approver-2.4.1.safetensors"), "--config", fx("configs", "loan-params-3.json"), "--label", "approved"); r.code != 2 {
+		t.Errorf("--http-port with jsonl-stdio: exit %d %s", r.code, r.err)
+	}
+}

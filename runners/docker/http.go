@@ -1,0 +1,141 @@
+package docker
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/moby/moby/api/pkg/stdcopy"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/mount"
+	"github.com/moby/moby/api/types/network"
+	"github.com/moby/moby/client"
+
+	"github.com/reprise-dev/reprise/runners"
+	"github.com/reprise-dev/reprise/runners/httpsess"
+)
+
+// startHTTP runs an HTTP system: a per-session network created Internal
+// (no route out, named like the container and labelled like it), the
+// container on it with every sandbox setting of the stdio path (no stdin),
+// its stdout and stderr attached into the bounded tail (the log driver is
+// "none"), readiness polled at the container's address on that network
+// within the start timeout. On any failure the caller's deferred Close
+// removes the container and then the network.
+func (r *Runner) startHTTP(ctx context.Context, s *session, codec runners.HTTPCodec, imageID string, env []string, labels map[string]string, mounts []mount.Mount) (runners.Session, error) {
+	spec := s.spec
+	nctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), createTimeout)
+	_, err := r.cli.NetworkCreate(nctx, s.name, client.NetworkCreateOptions{Driver: "bridge", Internal: true, Labels: labels})
+	cancel()
+	if err != nil {
+		return nil, r.engineError(ctx, spec, "create internal network "+s.name, err)
+	}
+	s.network = s.name
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	cfg := containerConfig(imageID, env, labels)
+	cfg.OpenStdin, cfg.StdinOnce, cfg.AttachStdin = false, false, false
+	cfg.NetworkDisabled = false
+	hcfg := hostConfig(spec, s.lim, mounts)
+	hcfg.NetworkMode = container.NetworkMode(s.network)
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), createTimeout)
+	created, err := r.cli.ContainerCreate(cctx, client.ContainerCreateOptions{
+		Name: s.name, Config: cfg, HostConfig: hcfg,
+		NetworkingConfig: &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{s.network: {}}},
+	})
+	cancel()
+	if err != nil {
+		return nil, r.engineError(ctx, spec, "create container from "+imageID, err)
+	}
+	s.id, s.info.ContainerID = created.ID, created.ID
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	att, err := r.cli.ContainerAttach(ctx, created.ID, client.ContainerAttachOptions{Stream: true, Stdout: true, Stderr: true})
+	if err != nil {
+		return nil, fmt.Errorf("%w: attach %s: %v", runners.ErrEngine, short(created.ID), err)
+	}
+	s.att = &att.HijackedResponse
+	go func() {
+		// Both streams go to the tail: servers log to either.
+		w := io.MultiWriter(s.stderr, &s.threads)
+		stdcopy.StdCopy(w, w, att.Reader)
+	}()
+	if _, err := r.cli.ContainerStart(ctx, created.ID, client.ContainerStartOptions{}); err != nil {
+		return nil, r.engineError(ctx, spec, "start container "+short(created.ID), err)
+	}
+	s.started = time.Now()
+	insp, err := r.cli.ContainerInspect(ctx, created.ID, client.ContainerInspectOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("%w: inspect %s: %v", runners.ErrEngine, short(created.ID), err)
+	}
+	// Docker before 25 gives a container on an internal network a default
+	// route (its traffic is dropped by the engine's rules); delete it, or
+	// refuse to go on: the sandbox has no route out.
+	if st := insp.Container.State; st == nil || st.Pid == 0 {
+		return nil, fmt.Errorf("%w: container %s is not running%s", runners.ErrCrashed, short(created.ID), detailOf(s))
+	} else if n, err := dropDefaultRoutes(st.Pid); err != nil {
+		return nil, fmt.Errorf("%w: the internal network gave container %s a default route and it could not be removed (%v): on Docker before 25 reprise must run as root on the engine's host to replay HTTP systems", runners.ErrUnsupported, short(created.ID), err)
+	} else if n > 0 {
+		r.log.Info("default route removed from the sandbox", "id", short(created.ID), "routes", n)
+	}
+	var addr string
+	if ns := insp.Container.NetworkSettings; ns != nil {
+		if ep := ns.Networks[s.network]; ep != nil && ep.IPAddress.IsValid() {
+			addr = ep.IPAddress.String()
+		}
+	}
+	if addr == "" {
+		return nil, fmt.Errorf("%w: container %s has no address on network %s%s", runners.ErrCrashed, short(created.ID), s.network, detailOf(s))
+	}
+	base := "http://" + addr + ":" + strconv.Itoa(codec.Port())
+	s.budget = runners.NewBudget(spec, DefaultStartTimeout, DefaultRunTimeout, DefaultSessionTimeout, s.started)
+	hc := httpsess.NewClient()
+	alive := func() error {
+		st := s.state()
+		if st == nil || st.Running {
+			return nil
+		}
+		return s.exitDetail()
+	}
+	if err := httpsess.WaitReady(ctx, hc, base, codec, s.budget.Start, alive, func() string { return s.tail() }); err != nil {
+		return nil, err
+	}
+	s.info.Startup = time.Since(s.started)
+	hs := httpsess.New(codec, base, hc, s.budget, spec, s.info)
+	hs.OnClose = s.Close
+	hs.Detail = func() string {
+		if err := alive(); err != nil {
+			return err.Error()
+		}
+		return ""
+	}
+	if d, ok := codec.(runners.Describer); ok {
+		dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		if desc, err := d.Describe(dctx, hc, base); err == nil {
+			hs.SetServer(desc)
+		}
+		cancel()
+	}
+	r.log.Info("HTTP container ready", "id", short(created.ID), "name", s.name, "url", base, "startup", s.info.Startup)
+	return hs, nil
+}
+
+// tail is the last lines the container printed, for errors.
+func (s *session) tail() string {
+	if t := strings.TrimSpace(s.stderr.String()); t != "" {
+		return "container output: " + t
+	}
+	return "the container printed nothing"
+}
+
+func detailOf(s *session) string {
+	if err := s.exitDetail(); err != nil {
+		return " (" + err.Error() + ")"
+	}
+	return ""
+}

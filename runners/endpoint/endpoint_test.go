@@ -1,0 +1,147 @@
+package endpoint
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/reprise-dev/reprise/fixtures/loan"
+	"github.com/reprise-dev/reprise/fixtures/textgen"
+	"github.com/reprise-dev/reprise/runners"
+	"github.com/reprise-dev/reprise/runners/httpsess"
+	"github.com/reprise-dev/reprise/runners/jsonl"
+	"github.com/reprise-dev/reprise/runners/kserve"
+	"github.com/reprise-dev/reprise/runners/openai"
+	"github.com/reprise-dev/reprise/runners/runnertest"
+	"github.com/reprise-dev/reprise/system"
+)
+
+func server(t testing.TB) *httptest.Server {
+	corpus, err := os.ReadFile("../../fixtures/models/text-story-1.0.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(textgen.Handler(textgen.New("text-story-1.0", corpus), false))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+var input = json.RawMessage(`{"model":"text-story-1.0","messages":[{"role":"user","content":"what did the officer"}]}`)
+
+func request(seed int64) runners.Request {
+	temp, topP, maxTok := 0.9, 0.95, 24
+	return runners.Request{Input: input, Params: system.Params{Temperature: &temp, TopP: &topP, MaxTokens: &maxTok}.WithSeed(seed)}
+}
+
+func TestEndpoint(t *testing.T) {
+	srv := server(t)
+	codec, _ := openai.New(runners.HTTPConfig{})
+	s, err := (&Runner{URL: srv.URL + "/"}).Start(context.Background(), runners.Spec{Codec: codec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(context.Background())
+	a, err := s.Run(context.Background(), request(42))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := s.Run(context.Background(), request(42))
+	if !bytes.Equal(codec.Canonical(a.Raw), codec.Canonical(b.Raw)) || bytes.Equal(a.Raw, b.Raw) {
+		t.Errorf("canonical bytes should match and raw bytes differ (id, created):\n%s\n%s", a.Raw, b.Raw)
+	}
+	info := s.Info()
+	if info.Pinned || info.Runner != "endpoint" || !strings.Contains(info.Server, "text-story-1.0") || len(info.Fingerprints) != 1 {
+		t.Errorf("info %+v", info)
+	}
+	if _, err := (&Runner{URL: srv.URL}).Start(context.Background(), runners.Spec{Codec: jsonl.Codec{}}); !errors.Is(err, runners.ErrUnsupported) {
+		t.Errorf("stdio codec: %v", err)
+	}
+	for _, bad := range []string{"ftp://x", "http://", "http://x/?q=1", "x"} {
+		if _, err := ParseURL(bad); err == nil {
+			t.Errorf("ParseURL(%q) accepted", bad)
+		}
+	}
+}
+
+// BenchmarkRun compares one run through the HTTP session (encode, POST,
+// decode, canonical bytes) with a bare keep-alive client loop posting the
+// same encoded body and reading the answer, against the same server.
+func BenchmarkRun(b *testing.B) {
+	srv := server(b)
+	codec, _ := openai.New(runners.HTTPConfig{})
+	b.Run("bare", func(b *testing.B) {
+		c := httpsess.NewClient()
+		body, _ := codec.Encode(request(42))
+		for i := 0; b.Loop(); i++ {
+			resp, err := c.Post(srv.URL+openai.ChatPath, "application/json", bytes.NewReader(body))
+			if err != nil {
+				b.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				b.Fatal(resp.Status)
+			}
+		}
+	})
+	b.Run("session", func(b *testing.B) {
+		s, err := (&Runner{URL: srv.URL}).Start(context.Background(), runners.Spec{Codec: codec})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer s.Close(context.Background())
+		req := request(42)
+		for b.Loop() {
+			if _, err := s.Run(context.Background(), req); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkCodecOverhead is the CPU a session adds to a bare loop per run:
+// merging the parameters into the body and decoding the answer (the
+// canonical bytes are cut for the pinned run only).
+func BenchmarkCodecOverhead(b *testing.B) {
+	codec, _ := openai.New(runners.HTTPConfig{})
+	raw := []byte(`{"id":"cmpl-1","object":"chat.completion","created":1,"model":"text-story-1.0","system_fingerprint":"fp_547d0d1e50bc","choices":[{"finish_reason":"stop","index":0,"logprobs":null,"message":{"content":"closed the file and wrote approved on the first page .","role":"assistant"}}],"usage":{"completion_tokens":11,"prompt_tokens":4}}`)
+	req := request(42)
+	for b.Loop() {
+		if _, err := codec.Encode(req); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := codec.Decode(raw); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// TestConformanceHTTP runs the HTTP conformance suite against the loan
+// approver's kserve-v2 handler, already running.
+func TestConformanceHTTP(t *testing.T) {
+	env := map[string]string{
+		"REPRISE_MODEL":  "../../fixtures/models/loan-approver-2.4.1.safetensors",
+		"REPRISE_CONFIG": "../../fixtures/configs/loan-params-3.json",
+	}
+	h, err := loan.KServeHandler(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	kin, err := os.ReadFile("../../fixtures/inputs/application-demo-kserve.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	codec, _ := kserve.New(runners.HTTPConfig{ModelName: loan.KServeModelName})
+	runnertest.RunHTTP(t, &Runner{URL: srv.URL}, runnertest.HTTPFixture{
+		Codec: codec, Input: kin, BadInput: json.RawMessage(`{"inputs":[{"name":"income","data":[1,2]}]}`),
+	})
+}

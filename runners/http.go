@@ -1,0 +1,47 @@
+package runners
+
+import (
+	"context"
+	"net/http"
+)
+
+// HTTPConfig is what an HTTP protocol needs to know of the served system,
+// from the record's runtime.http (all optional; zero values take the
+// protocol's defaults).
+type HTTPConfig struct {
+	// Port the server listens on inside its container (docker runner).
+	Port int
+	// ModelName is the model name of a kserve-v2 inference path
+	// (/v2/models/{ModelName}/infer) or the "model" an openai request
+	// carries when its stored input has none.
+	ModelName string
+	// Path overrides the inference path (e.g. "/v1/completions").
+	Path string
+	// LabelJSONPointer and LabelRegex derive output.label from generated
+	// text: a JSON pointer (RFC 6901) into the text parsed as JSON, or a
+	// regular expression whose first group (or whole match) is the label.
+	LabelJSONPointer string
+	LabelRegex       string
+	// LabelOutput and ScoreOutput name the kserve-v2 output tensors that
+	// hold the label and the score.
+	LabelOutput, ScoreOutput string
+}
+
+// HTTPCodec is a Codec whose transport is HTTP: it also says where a
+// request goes and how readiness is polled.
+type HTTPCodec interface {
+	Codec
+	// Path is the inference path of req (e.g. "/v1/chat/completions").
+	Path(req Request) string
+	// Health is the readiness path; a 200 answer means ready.
+	Health() string
+	// Port is the port the server listens on in its container.
+	Port() int
+}
+
+// Describer is implemented by HTTP codecs that can ask a running server
+// what it says about itself (openai: GET /v1/models); the answer is kept
+// in Info.Server.
+type Describer interface {
+	Describe(ctx context.Context, c *http.Client, base string) (string, error)
+}

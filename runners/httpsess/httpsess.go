@@ -1,0 +1,234 @@
+// Package httpsess carries an HTTP codec's requests to a running server:
+// Session answers runs over one keep-alive http.Client with the per-run
+// timeouts of a runners.Budget, and WaitReady polls the codec's readiness
+// path. Runners of HTTP systems (docker, endpoint) share it.
+//
+// A non-2xx status, a body over the limit or one the codec cannot decode
+// is a run error (*runners.RunError wrapping runners.ErrProtocol) naming the
+// status and the first bytes of the body; a run past its timeout wraps
+// runners.ErrTimeout, a refused or reset connection runners.ErrCrashed.
+// None of them is ever an output. Each request stands alone, so a failed
+// run does not break the session: the next run is tried.
+package httpsess
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/reprise-dev/reprise/runners"
+)
+
+// NewClient returns a keep-alive client that never uses a proxy (a replay
+// talks only to the server under test).
+func NewClient() *http.Client {
+	return &http.Client{Transport: &http.Transport{
+		Proxy:               nil,
+		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:        16,
+		MaxIdleConnsPerHost: 16,
+		IdleConnTimeout:     90 * time.Second,
+		DisableCompression:  true,
+	}}
+}
+
+// Session answers runs against one HTTP server. Run is not safe for
+// concurrent use.
+type Session struct {
+	codec  runners.HTTPCodec
+	base   string
+	client *http.Client
+	budget runners.Budget
+	max    int64
+	run    int
+	info   runners.Info
+	// Detail, when set, adds context to a failed run (e.g. the container's
+	// state and stderr tail).
+	Detail func() string
+	// OnClose, when set, releases what the runner holds (container,
+	// network); Close calls it once.
+	OnClose func(ctx context.Context) error
+	// Now is the clock (default time.Now).
+	Now    func() time.Time
+	closed bool
+	err    error
+}
+
+var _ runners.Session = (*Session)(nil)
+
+// New returns a session of the server at base (e.g. "http://10.0.0.2:8000")
+// speaking codec, with the budget and response bound of spec.
+func New(codec runners.HTTPCodec, base string, client *http.Client, budget runners.Budget, spec runners.Spec, info runners.Info) *Session {
+	if client == nil {
+		client = NewClient()
+	}
+	max := spec.MaxResponseBytes
+	if max <= 0 {
+		max = runners.DefaultMaxResponseBytes
+	}
+	info.URL = base
+	return &Session{codec: codec, base: strings.TrimRight(base, "/"), client: client, budget: budget, max: max, info: info, Now: time.Now}
+}
+
+// Info describes the session.
+func (s *Session) Info() runners.Info { return s.info }
+
+// SetServer records what the server says about itself.
+func (s *Session) SetServer(desc string) { s.info.Server = desc }
+
+// Runs returns how many runs were sent.
+func (s *Session) Runs() int { return s.run }
+
+// Run sends one request and decodes its answer within the run timeout (the
+// server is already ready, so every run, run 0 included, gets Budget.Run).
+func (s *Session) Run(ctx context.Context, req runners.Request) (runners.Response, error) {
+	idx := s.run
+	s.run++
+	fail := func(err error) (runners.Response, error) {
+		return runners.Response{}, &runners.RunError{Run: idx, Err: err}
+	}
+	timeout, err := s.budget.Next(max(idx, 1), s.Now())
+	if err != nil {
+		return fail(err)
+	}
+	body, err := s.codec.Encode(req)
+	if err != nil {
+		return fail(fmt.Errorf("%w: encode request: %v", runners.ErrProtocol, err))
+	}
+	rctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	path := s.codec.Path(req)
+	hreq, err := http.NewRequestWithContext(rctx, http.MethodPost, s.base+path, bytes.NewReader(body))
+	if err != nil {
+		return fail(err)
+	}
+	hreq.Header.Set("Content-Type", "application/json")
+	start := s.Now()
+	hresp, err := s.client.Do(hreq)
+	if err != nil {
+		return fail(s.transportErr(ctx, rctx, err, path, timeout))
+	}
+	raw, err := io.ReadAll(io.LimitReader(hresp.Body, s.max+1))
+	hresp.Body.Close()
+	if err != nil {
+		return fail(s.transportErr(ctx, rctx, err, path, timeout))
+	}
+	lat := s.Now().Sub(start)
+	if int64(len(raw)) > s.max {
+		return fail(fmt.Errorf("%w: a response is longer than the limit of %d bytes (raise it with --max-response-size)", runners.ErrProtocol, s.max))
+	}
+	if hresp.StatusCode/100 != 2 {
+		return fail(fmt.Errorf("%w: POST %s answered %s: %s", runners.ErrProtocol, path, hresp.Status, Quote(raw)))
+	}
+	resp, err := s.codec.Decode(raw)
+	if err != nil {
+		return fail(err)
+	}
+	resp.Latency = lat
+	if f := resp.Fingerprint; f != "" && !slices.Contains(s.info.Fingerprints, f) {
+		s.info.Fingerprints = append(s.info.Fingerprints, f)
+	}
+	if idx == 0 && s.info.Startup == 0 {
+		s.info.Startup = lat
+	}
+	return resp, nil
+}
+
+func (s *Session) transportErr(ctx, rctx context.Context, err error, path string, timeout time.Duration) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	detail := ""
+	if s.Detail != nil {
+		if d := s.Detail(); d != "" {
+			detail = " (" + d + ")"
+		}
+	}
+	if rctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%w: POST %s: no response within %s%s", runners.ErrTimeout, path, timeout, detail)
+	}
+	return fmt.Errorf("%w: POST %s: %v%s", runners.ErrCrashed, path, err, detail)
+}
+
+// Close releases the idle connections and calls OnClose once.
+func (s *Session) Close(ctx context.Context) error {
+	if s.closed {
+		return s.err
+	}
+	s.closed = true
+	s.client.CloseIdleConnections()
+	if s.OnClose != nil {
+		s.err = s.OnClose(ctx)
+	}
+	return s.err
+}
+
+// WaitReady polls GET base+codec.Health() until it answers 200, for at
+// most timeout. alive, when set, is asked between polls and ends the wait
+// with its error (e.g. the container exited); detail adds the server's
+// last log lines to the error. A wait that runs out wraps runners.ErrTimeout.
+func WaitReady(ctx context.Context, client *http.Client, base string, codec runners.HTTPCodec, timeout time.Duration, alive func() error, detail func() string) error {
+	deadline := time.Now().Add(timeout)
+	url := strings.TrimRight(base, "/") + codec.Health()
+	var last string
+	delay := 20 * time.Millisecond
+	for {
+		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		req, _ := http.NewRequestWithContext(pctx, http.MethodGet, url, nil)
+		resp, err := client.Do(req)
+		if err == nil {
+			b, _ := io.ReadAll(io.LimitReader(resp.Body, 256))
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				cancel()
+				return nil
+			}
+			last = resp.Status + " " + Quote(b)
+		} else {
+			last = err.Error()
+		}
+		cancel()
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if alive != nil {
+			if err := alive(); err != nil {
+				return withDetail(fmt.Errorf("%w: the server stopped before it was ready: %v", runners.ErrCrashed, err), detail)
+			}
+		}
+		if time.Now().After(deadline) {
+			return withDetail(fmt.Errorf("%w: GET %s not ready within the start timeout %s (raise it with --start-timeout); last answer: %s", runners.ErrTimeout, codec.Health(), timeout, last), detail)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(delay):
+		}
+		delay = min(delay*2, 500*time.Millisecond)
+	}
+}
+
+func withDetail(err error, detail func() string) error {
+	if detail == nil {
+		return err
+	}
+	if d := detail(); d != "" {
+		return fmt.Errorf("%w; %s", err, d)
+	}
+	return err
+}
+
+// Quote quotes the first 200 bytes of b for an error message.
+func Quote(b []byte) string {
+	if len(b) > 200 {
+		return fmt.Sprintf("%q…", b[:200])
+	}
+	return fmt.Sprintf("%q", b)
+}

@@ -1,0 +1,127 @@
+package httpsess_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/reprise-dev/reprise/runners"
+	"github.com/reprise-dev/reprise/runners/httpsess"
+	"github.com/reprise-dev/reprise/runners/openai"
+	"github.com/reprise-dev/reprise/system"
+)
+
+func chat(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Seed int64 `json:"seed"`
+	}
+	json.NewDecoder(r.Body).Decode(&req)
+	fmt.Fprintf(w, `{"id":"x","choices":[{"index":0,"message":{"content":"seed %d"},"finish_reason":"stop"}]}`, req.Seed)
+}
+
+func session(t *testing.T, h http.Handler, run time.Duration) *httpsess.Session {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	codec, _ := openai.New(runners.HTTPConfig{})
+	spec := runners.Spec{RunTimeout: run, MaxResponseBytes: 1 << 10}
+	s := httpsess.New(codec, srv.URL, nil, runners.NewBudget(spec, time.Minute, run, time.Minute, time.Now()), spec, runners.Info{Runner: "test"})
+	t.Cleanup(func() { s.Close(context.Background()) })
+	return s
+}
+
+func req(seed int64) runners.Request {
+	return runners.Request{Input: json.RawMessage(`{"messages":[{"role":"user","content":"hi"}]}`), Params: system.Params{}.WithSeed(seed)}
+}
+
+func TestRun(t *testing.T) {
+	s := session(t, http.HandlerFunc(chat), 5*time.Second)
+	for i := range 3 {
+		resp, err := s.Run(context.Background(), req(int64(i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := fmt.Sprintf("seed %d", i); *resp.Output.Text != want {
+			t.Errorf("text %q, want %q", *resp.Output.Text, want)
+		}
+	}
+}
+
+// TestRunErrors: an HTTP error, garbage, an oversized body and a slow
+// answer are run errors naming the status or first bytes, never outputs;
+// the session goes on after each.
+func TestRunErrors(t *testing.T) {
+	var n atomic.Int32
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch n.Add(1) {
+		case 1:
+			http.Error(w, "model exploded", 500)
+		case 2:
+			fmt.Fprint(w, "<html>garbage")
+		case 3:
+			fmt.Fprint(w, strings.Repeat("x", 2<<10))
+		case 4:
+			time.Sleep(500 * time.Millisecond)
+			chat(w, r)
+		default:
+			chat(w, r)
+		}
+	})
+	s := session(t, h, 200*time.Millisecond)
+	for i, tc := range []struct {
+		is   error
+		text string
+	}{
+		{runners.ErrProtocol, "500 Internal Server Error: \"model exploded\\n\""},
+		{runners.ErrProtocol, "<html>garbage"},
+		{runners.ErrProtocol, "longer than the limit"},
+		{runners.ErrTimeout, "no response within 200ms"},
+	} {
+		resp, err := s.Run(context.Background(), req(1))
+		var re *runners.RunError
+		if !errors.As(err, &re) || re.Run != i || !errors.Is(err, tc.is) || !strings.Contains(err.Error(), tc.text) {
+			t.Errorf("run %d: err = %v, want %v with %q", i, err, tc.is, tc.text)
+		}
+		if !resp.Output.IsZero() {
+			t.Errorf("run %d: an error gave an output", i)
+		}
+	}
+	if _, err := s.Run(context.Background(), req(1)); err != nil {
+		t.Errorf("the session did not go on: %v", err)
+	}
+}
+
+func TestWaitReady(t *testing.T) {
+	var ready atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !ready.Load() {
+			http.Error(w, "loading", 503)
+			return
+		}
+		fmt.Fprint(w, `{"data":[]}`)
+	}))
+	defer srv.Close()
+	codec, _ := openai.New(runners.HTTPConfig{})
+	c := httpsess.NewClient()
+	err := httpsess.WaitReady(context.Background(), c, srv.URL, codec, 300*time.Millisecond, nil, func() string { return "stderr: loading weights" })
+	if !errors.Is(err, runners.ErrTimeout) || !strings.Contains(err.Error(), "loading weights") || !strings.Contains(err.Error(), "503") {
+		t.Errorf("never ready: err = %v", err)
+	}
+	time.AfterFunc(100*time.Millisecond, func() { ready.Store(true) })
+	if err := httpsess.WaitReady(context.Background(), c, srv.URL, codec, 5*time.Second, nil, nil); err != nil {
+		t.Errorf("ready: %v", err)
+	}
+	dead := errors.New("exited with status 2")
+	ready.Store(false)
+	err = httpsess.WaitReady(context.Background(), c, srv.URL, codec, 5*time.Second, func() error { return dead }, nil)
+	if !errors.Is(err, runners.ErrCrashed) || !strings.Contains(err.Error(), "status 2") {
+		t.Errorf("crashed: err = %v", err)
+	}
+}

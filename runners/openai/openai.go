@@ -1,0 +1,289 @@
+// Package openai is the openai wire protocol (OpenAI-compatible servers:
+// vLLM, TGI, llama.cpp server…): POST /v1/chat/completions when the stored
+// input has "messages", POST /v1/completions when it has "prompt" (or the
+// path the record's runtime.http.path names). Each request is the stored
+// input with the run's seed and the record's temperature, top_p and
+// max_tokens merged in, n = 1 and stream = false.
+//
+// The output text is the first choice's content (chat) or text
+// (completions); tool calls are appended in canonical form
+// ({"name", "arguments"} per call, without their random ids). Canonical
+// bytes, which the exact match compares, hold every choice's content, tool
+// calls and finish_reason, never id, created, usage or system_fingerprint.
+package openai
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"sync"
+
+	"github.com/reprise-dev/reprise/runners"
+	"github.com/reprise-dev/reprise/runners/httpsess"
+)
+
+// DefaultPort is the port a server listens on unless runtime.http.port says otherwise.
+const DefaultPort = 8000
+
+// Paths of the protocol.
+const (
+	ChatPath       = "/v1/chat/completions"
+	CompletionPath = "/v1/completions"
+	ModelsPath     = "/v1/models"
+)
+
+// Codec is the openai codec of one record's HTTP configuration.
+type Codec struct {
+	cfg   runners.HTTPConfig
+	label httpsess.LabelFunc
+	// last caches the parsed stored input: every run sends the same one.
+	mu        sync.Mutex
+	lastInput []byte
+	lastBody  map[string]json.RawMessage
+}
+
+var (
+	_ runners.HTTPCodec = (*Codec)(nil)
+	_ runners.Describer = (*Codec)(nil)
+)
+
+// New returns the codec of cfg; a bad label extractor is an error.
+func New(cfg runners.HTTPConfig) (*Codec, error) {
+	lf, err := httpsess.Labeler(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Codec{cfg: cfg, label: lf}, nil
+}
+
+// Name is "openai".
+func (*Codec) Name() string { return "openai" }
+
+// Transport is runners.HTTP.
+func (*Codec) Transport() runners.Transport { return runners.HTTP }
+
+// Health is GET /v1/models: OpenAI-compatible servers have no standard
+// readiness path, and they list their models once loaded.
+func (*Codec) Health() string { return ModelsPath }
+
+// Port is runtime.http.port, else DefaultPort.
+func (c *Codec) Port() int {
+	if c.cfg.Port > 0 {
+		return c.cfg.Port
+	}
+	return DefaultPort
+}
+
+// Path is runtime.http.path, else the chat path for an input with
+// "messages" and the completions path for one with "prompt".
+func (c *Codec) Path(req runners.Request) string {
+	if c.cfg.Path != "" {
+		return c.cfg.Path
+	}
+	var probe struct {
+		Prompt json.RawMessage `json:"prompt"`
+	}
+	if json.Unmarshal(req.Input, &probe) == nil && probe.Prompt != nil {
+		return CompletionPath
+	}
+	return ChatPath
+}
+
+// Encode merges the run's parameters into the stored request body (a JSON
+// object): seed, temperature, top_p, max_tokens when set, n = 1,
+// stream = false, and model when the body has none and the record names one.
+func (c *Codec) Encode(req runners.Request) ([]byte, error) {
+	body, err := c.parsed(req.Input)
+	if err != nil {
+		return nil, err
+	}
+	set := func(k string, v any) {
+		b, _ := json.Marshal(v)
+		body[k] = b
+	}
+	p := req.Params
+	if p.Seed != nil {
+		set("seed", *p.Seed)
+	}
+	if p.Temperature != nil {
+		set("temperature", *p.Temperature)
+	}
+	if p.TopP != nil {
+		set("top_p", *p.TopP)
+	}
+	if p.MaxTokens != nil {
+		set("max_tokens", *p.MaxTokens)
+	}
+	set("n", 1)
+	set("stream", false)
+	if _, ok := body["model"]; !ok && c.cfg.ModelName != "" {
+		set("model", c.cfg.ModelName)
+	}
+	return json.Marshal(body)
+}
+
+// parsed returns a copy of the members of the stored input (parsed once
+// per distinct input).
+func (c *Codec) parsed(in json.RawMessage) (map[string]json.RawMessage, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.lastBody == nil || !bytes.Equal(in, c.lastInput) {
+		var body map[string]json.RawMessage
+		if err := json.Unmarshal(in, &body); err != nil || body == nil {
+			return nil, fmt.Errorf("the stored input is not a JSON object (an openai request body)")
+		}
+		c.lastInput, c.lastBody = bytes.Clone(in), body
+	}
+	return maps.Clone(c.lastBody), nil
+}
+
+type toolCall struct {
+	Type     string `json:"type,omitempty"`
+	Function struct {
+		Name      string `json:"name"`
+		Arguments string `json:"arguments"`
+	} `json:"function"`
+}
+
+type choice struct {
+	Index   int     `json:"index"`
+	Text    *string `json:"text,omitempty"`
+	Message *struct {
+		Content   *string    `json:"content"`
+		ToolCalls []toolCall `json:"tool_calls,omitempty"`
+	} `json:"message,omitempty"`
+	FinishReason *string `json:"finish_reason"`
+}
+
+type wireResponse struct {
+	Choices           []choice        `json:"choices"`
+	SystemFingerprint string          `json:"system_fingerprint"`
+	Error             json.RawMessage `json:"error"`
+}
+
+// canonChoice is one choice as the exact match compares it.
+type canonChoice struct {
+	Index        int         `json:"index"`
+	Content      *string     `json:"content"`
+	ToolCalls    []canonTool `json:"tool_calls,omitempty"`
+	FinishReason *string     `json:"finish_reason"`
+}
+
+type canonTool struct {
+	Name      string `json:"name"`
+	Arguments string `json:"arguments"`
+}
+
+func parse(raw []byte) (wireResponse, error) {
+	var w wireResponse
+	t := bytes.TrimSpace(raw)
+	if len(t) == 0 || t[0] != '{' {
+		return w, fmt.Errorf("%w: response is not a JSON object: %s", runners.ErrProtocol, httpsess.Quote(t))
+	}
+	if err := json.Unmarshal(t, &w); err != nil {
+		return w, fmt.Errorf("%w: invalid openai response %s: %v", runners.ErrProtocol, httpsess.Quote(t), err)
+	}
+	return w, nil
+}
+
+func canonical(w wireResponse) []canonChoice {
+	out := make([]canonChoice, 0, len(w.Choices))
+	for _, c := range w.Choices {
+		cc := canonChoice{Index: c.Index, FinishReason: c.FinishReason, Content: c.Text}
+		if c.Message != nil {
+			cc.Content = c.Message.Content
+			for _, tc := range c.Message.ToolCalls {
+				cc.ToolCalls = append(cc.ToolCalls, canonTool{Name: tc.Function.Name, Arguments: tc.Function.Arguments})
+			}
+		}
+		out = append(out, cc)
+	}
+	return out
+}
+
+// Decode parses a response body. {"error": …} is an error answer; a body
+// that is not an openai response, or one without choices, wraps
+// runners.ErrProtocol. Output.Text is the first choice's text (tool calls
+// appended canonically); Output.Label is derived when the record says how.
+func (c *Codec) Decode(raw []byte) (runners.Response, error) {
+	w, err := parse(raw)
+	if err != nil {
+		return runners.Response{}, err
+	}
+	resp := runners.Response{Raw: bytes.Clone(raw), Fingerprint: w.SystemFingerprint}
+	if len(w.Error) > 0 && string(w.Error) != "null" {
+		var e struct {
+			Message string `json:"message"`
+		}
+		if json.Unmarshal(w.Error, &e) == nil && e.Message != "" {
+			resp.Error = e.Message
+		} else {
+			resp.Error = string(w.Error)
+		}
+		return resp, nil
+	}
+	if len(w.Choices) == 0 {
+		return runners.Response{}, fmt.Errorf("%w: openai response without choices: %s", runners.ErrProtocol, httpsess.Quote(raw))
+	}
+	first := canonical(w)[0]
+	text := ""
+	if first.Content != nil {
+		text = *first.Content
+	}
+	if len(first.ToolCalls) > 0 {
+		b, _ := json.Marshal(first.ToolCalls)
+		if text != "" {
+			text += "\n"
+		}
+		text += string(b)
+	}
+	resp.Output.Text = &text
+	if c.label != nil {
+		if l, ok := c.label(text); ok {
+			resp.Output.Label = &l
+		}
+	}
+	return resp, nil
+}
+
+// Canonical is {"choices": [{index, content, tool_calls, finish_reason}…]}
+// (never id, created, usage, system_fingerprint); a body that does not
+// parse is returned as is.
+func (c *Codec) Canonical(raw []byte) []byte {
+	w, err := parse(raw)
+	if err != nil {
+		return raw
+	}
+	b, _ := json.Marshal(struct {
+		Choices []canonChoice `json:"choices"`
+	}{canonical(w)})
+	return b
+}
+
+// Fingerprint returns the system_fingerprint of a response body ("" when none).
+func Fingerprint(raw []byte) string {
+	w, _ := parse(raw)
+	return w.SystemFingerprint
+}
+
+// Describe asks the server for GET /v1/models and returns the body (at most 4 KiB).
+func (c *Codec) Describe(ctx context.Context, hc *http.Client, base string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+ModelsPath, nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("GET %s: %s", ModelsPath, resp.Status)
+	}
+	return string(bytes.TrimSpace(b)), nil
+}

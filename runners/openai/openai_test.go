@@ -1,0 +1,97 @@
+package openai
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/reprise-dev/reprise/runners"
+	"github.com/reprise-dev/reprise/system"
+)
+
+func TestEncodeMergesParams(t *testing.T) {
+	c, err := New(runners.HTTPConfig{ModelName: "m1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	temp, topP, maxTok := 0.7, 0.9, 32
+	p := system.Params{Temperature: &temp, TopP: &topP, MaxTokens: &maxTok}.WithSeed(42)
+	in := `{"messages":[{"role":"user","content":"hi"}],"temperature":0.1,"n":3,"stream":true}`
+	b, err := c.Encode(runners.Request{Input: json.RawMessage(in), Params: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]any
+	json.Unmarshal(b, &got)
+	want := map[string]any{"seed": 42.0, "temperature": 0.7, "top_p": 0.9, "max_tokens": 32.0, "n": 1.0, "stream": false, "model": "m1"}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %v, want %v", k, got[k], v)
+		}
+	}
+	if _, err := c.Encode(runners.Request{Input: json.RawMessage(`[1]`)}); err == nil {
+		t.Error("a non-object input encoded")
+	}
+}
+
+func TestPath(t *testing.T) {
+	c, _ := New(runners.HTTPConfig{})
+	for _, tc := range []struct{ in, want string }{
+		{`{"messages":[]}`, ChatPath},
+		{`{"prompt":"x"}`, CompletionPath},
+	} {
+		if got := c.Path(runners.Request{Input: json.RawMessage(tc.in)}); got != tc.want {
+			t.Errorf("Path(%s) = %s, want %s", tc.in, got, tc.want)
+		}
+	}
+	c, _ = New(runners.HTTPConfig{Path: "/x"})
+	if got := c.Path(runners.Request{Input: json.RawMessage(`{"prompt":"x"}`)}); got != "/x" {
+		t.Errorf("override: %s", got)
+	}
+}
+
+func TestDecodeAndCanonical(t *testing.T) {
+	c, _ := New(runners.HTTPConfig{LabelJSONPointer: "/decision"})
+	a := `{"id":"chatcmpl-1","created":1,"model":"m","system_fingerprint":"fp1","usage":{"total_tokens":9},
+	  "choices":[{"index":0,"message":{"role":"assistant","content":"{\"decision\":\"approved\"}"},"finish_reason":"stop"}]}`
+	b := `{"id":"chatcmpl-2","created":2,"model":"m","system_fingerprint":"fp2","usage":{"total_tokens":7},
+	  "choices":[{"index":0,"message":{"role":"assistant","content":"{\"decision\":\"approved\"}"},"finish_reason":"stop"}]}`
+	ra, err := c.Decode([]byte(a))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *ra.Output.Text != `{"decision":"approved"}` || ra.Output.Label == nil || *ra.Output.Label != "approved" {
+		t.Errorf("output = %+v", ra.Output)
+	}
+	if string(c.Canonical([]byte(a))) != string(c.Canonical([]byte(b))) {
+		t.Errorf("canonical bytes differ by id/created/usage:\n%s\n%s", c.Canonical([]byte(a)), c.Canonical([]byte(b)))
+	}
+	if Fingerprint([]byte(a)) != "fp1" {
+		t.Error("fingerprint")
+	}
+	tool := `{"choices":[{"index":0,"message":{"content":null,"tool_calls":[{"id":"call_x","type":"function","function":{"name":"f","arguments":"{\"a\":1}"}}]},"finish_reason":"tool_calls"}]}`
+	rt, err := c.Decode([]byte(tool))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `[{"name":"f","arguments":"{\"a\":1}"}]`; *rt.Output.Text != want {
+		t.Errorf("tool text = %s, want %s", *rt.Output.Text, want)
+	}
+	if strings.Contains(string(c.Canonical([]byte(tool))), "call_x") {
+		t.Error("canonical keeps the tool call id")
+	}
+	comp := `{"choices":[{"index":0,"text":"hello","finish_reason":"length"}]}`
+	rc, err := c.Decode([]byte(comp))
+	if err != nil || *rc.Output.Text != "hello" {
+		t.Errorf("completion: %v %v", rc.Output, err)
+	}
+	for _, bad := range []string{"", "garbage", `{"choices":[]}`, `{"choices":"x"}`} {
+		if _, err := c.Decode([]byte(bad)); err == nil {
+			t.Errorf("Decode(%q) accepted", bad)
+		}
+	}
+	re, err := c.Decode([]byte(`{"error":{"message":"overloaded"}}`))
+	if err != nil || re.Error != "overloaded" {
+		t.Errorf("error answer: %+v %v", re, err)
+	}
+}
