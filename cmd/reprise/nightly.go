@@ -90,7 +90,7 @@ inconclusive; 4/5 for integrity/environment failures; 0 otherwise.`,
 	f.Float64Var(&o.MinRate, "min-rate", 0, "fail a system whose reproducibility rate interval lies wholly below this (0: off)")
 	f.StringVar(&o.Out, "out", "", "output directory (default out/nightly-<date>)")
 	f.StringVar(&o.Shard, "shard", "", "replay shard i of n (i/n, 0 <= i < n), by system; merge with 'nightly merge'")
-	f.IntVarP(&o.N, "n", "n", 100, "runs with fresh seeds per record")
+	f.IntVarP(&o.N, "n", "n", 100, "exactly N runs with fresh seeds per record (default: sequential, each record stops once its verdict is settled, at most 1000 runs)")
 	dr := verdict.DefaultRules()
 	f.Float64Var(&o.MinFrequency, "min-frequency", dr.MinFrequency, "minimum frequency of the stored label among replays for REPRODUCED")
 	f.Float64Var(&o.Alpha, "alpha", dr.Alpha, "significance level of the score test")
@@ -122,7 +122,7 @@ func runNightly(ctx context.Context, g *globalOptions, s *streams, o *nightlyOpt
 	case o.N < 1 || o.N > 1_000_000:
 		return usageErrorf("-n must be between 1 and 1000000, got %d", o.N)
 	}
-	rules := verdict.Rules{MinFrequency: o.MinFrequency, Alpha: o.Alpha, Conf: o.Conf}
+	rules := verdict.Rules{MinFrequency: o.MinFrequency, Alpha: o.Alpha, Conf: o.Conf}.WithDefaults()
 	if err := rules.Validate(); err != nil {
 		return &usageError{err}
 	}
@@ -158,7 +158,9 @@ func runNightly(ctx context.Context, g *globalOptions, s *streams, o *nightlyOpt
 	opts := nightly.Options{
 		Log: o.Log, Filter: *filter, Sample: o.Sample, Stratify: o.Stratify == "system", Seed: o.Seed,
 		Parallel: o.Parallel, FDR: o.FDR, MinRate: o.MinRate, Out: out, Shard: shard,
-		Replay: replay.Options{N: o.N, Launch: lo, Logger: log, Rules: rules,
+		// As replay: sequential (each record stops once settled, at most
+		// replay.DefaultMaxRuns runs) unless -n asks for exactly N runs.
+		Replay: replay.Options{N: o.N, Sequential: !o.set("n"), MaxRuns: replay.DefaultMaxRuns, Launch: lo, Logger: log, Rules: rules,
 			Explicit: replay.Explicit{Memory: o.set("memory"), CPUs: o.set("cpus"), Pids: o.set("pids"),
 				RunTimeout: o.set("run-timeout"), SessionTimeout: o.set("session-timeout")}},
 		NewRunner: func(ctx context.Context) (replay.Runner, error) { return newRunner(ctx, &o.runnerOptions, log) },

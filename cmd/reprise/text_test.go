@@ -87,7 +87,7 @@ func TestReplayTextOverOpenAI(t *testing.T) {
 	text := other["output"].(map[string]any)["text"].(string)
 	bad := textRecord(t, st, img, "1.0", "req_text_bad", "--text", text)
 	out = filepath.Join(t.TempDir(), "bad")
-	r := cli(t, "", "--store", st, "replay", bad, "-n", "60", "--out", out)
+	r := cli(t, "", "--store", st, "replay", bad, "-n", "200", "--out", out)
 	if r.code != 1 || !strings.Contains(r.out, "DIVERGED") {
 		t.Fatalf("diverged replay: exit %d\n%s\n%s", r.code, r.out, r.err)
 	}
