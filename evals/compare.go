@@ -20,8 +20,8 @@ type SuiteMismatchError struct {
 
 func (e *SuiteMismatchError) Error() string {
 	return fmt.Sprintf("run A is on suite %s (%s), run B on suite %s (%s): scores on different suites are not comparable; "+
-		"re-score one onto the other's suite first: reprise evals rescore --suite %s --results %s",
-		e.AName, e.A, e.BName, e.B, e.A, e.RunB)
+		"re-score one run onto the other's suite first: reprise evals rescore --suite %s --results %s (or --suite %s --results %s)",
+		e.AName, e.A, e.BName, e.B, e.B, e.RunA, e.A, e.RunB)
 }
 
 func (e *SuiteMismatchError) Unwrap() error { return ErrSuiteMismatch }

@@ -238,7 +238,7 @@ func TestCompare(t *testing.T) {
 		a := &RunManifest{Suite: digest.FromBytes([]byte("1")), SuiteName: "loan", SuiteVersion: "1"}
 		b := &RunManifest{Suite: digest.FromBytes([]byte("2")), SuiteName: "loan", SuiteVersion: "2"}
 		_, err := Compare(digest.FromBytes([]byte("ra")), digest.FromBytes([]byte("rb")), a, b, nil, nil, CompareOptions{})
-		if !errors.Is(err, ErrSuiteMismatch) || !strings.Contains(err.Error(), "reprise evals rescore --suite "+a.Suite.String()) {
+		if !errors.Is(err, ErrSuiteMismatch) || !strings.Contains(err.Error(), "reprise evals rescore --suite "+b.Suite.String()+" --results "+digest.FromBytes([]byte("ra")).String()) {
 			t.Fatalf("%v", err)
 		}
 	})

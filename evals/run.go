@@ -129,7 +129,7 @@ type Summary struct {
 // treats items as clusters (epochs of one item are not independent): the
 // cluster-robust (CR1, items as clusters) standard error
 // SE² = n/(n−1) · Σᵢ (Σⱼ (yᵢⱼ − ȳ))² / N² over n items and N rows, and
-// ȳ ± t(n−1) · SE. With equal epochs per item this is the t interval of the
+// ȳ ± t(n−1) · SE, clipped to [0, 1] (the range of scores). With equal epochs per item this is the t interval of the
 // per-item means. With one item the interval is the mean itself.
 func ClusterMean(rows []Row, conf float64) Estimate {
 	sums := map[string]float64{}
@@ -156,7 +156,8 @@ func ClusterMean(rows []Row, conf float64) Estimate {
 	}
 	se := math.Sqrt(n / (n - 1) * ss / (N * N))
 	t := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: n - 1}.Quantile(1 - (1-conf)/2)
-	e.Lower, e.Upper = mean-t*se, mean+t*se
+	// Scores lie in [0, 1]; so does the interval.
+	e.Lower, e.Upper = max(0, mean-t*se), min(1, mean+t*se)
 	return e
 }
 
