@@ -114,6 +114,8 @@ Exit codes: 0 reproduced/ok, 1 diverged, 2 usage or invalid input,
 		newEnvCmd(g, s),
 		newStatsCmd(g, s),
 		newCleanCmd(g, s),
+		newSystemCmd(g, s),
+		newEvalsCmd(g, s),
 	)
 	addReplayCmd(root, g, s)
 	wrapArgs(root)
