@@ -1,0 +1,111 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestEvalsWorkflow runs the whole eval workflow on the fixture suites with
+// the process runner: system create, pack, run 2.4.1 and 2.4.2 on v1,
+// compare, compare across v1 and v2 (refused, exit 2), rescore, compare,
+// history.
+func TestEvalsWorkflow(t *testing.T) {
+	bin := buildLoanserver(t)
+	root := repoRoot()
+	dir := t.TempDir()
+	st := filepath.Join(dir, "store")
+	img := "sha256:" + strings.Repeat("0", 64) // not used by the process runner
+	sys := map[string]string{}
+	for _, v := range []string{"2.4.1", "2.4.2"} {
+		f := filepath.Join(dir, v+".json")
+		r := cli(t, "", "--store", st, "system", "create", "--image", img,
+			"--model", filepath.Join(root, "fixtures/models/loan-approver-"+v+".safetensors"),
+			"--config", filepath.Join(root, "fixtures/configs/loan-params-3.json"), "-o", f)
+		if r.code != 0 {
+			t.Fatalf("system create: %d %s", r.code, r.err)
+		}
+		sys[v] = f
+	}
+	pack := func(v string) string {
+		r := cli(t, "", "--store", st, "evals", "pack", filepath.Join(root, "fixtures/suites/loan-"+v))
+		if r.code != 0 {
+			t.Fatalf("pack: %d %s", r.code, r.err)
+		}
+		return strings.TrimSpace(r.out)
+	}
+	v1, v2 := pack("v1"), pack("v2")
+	if v1 == v2 || pack("v1") != v1 {
+		t.Fatalf("suite digests %s %s", v1, v2)
+	}
+	proc := []string{"--runner", "process", "--entrypoint", bin}
+	runJSON := func(v any, args ...string) {
+		t.Helper()
+		r := cli(t, "", append(append([]string{"--store", st}, args...), append(proc, "--output", "json")...)...)
+		if r.code != 0 {
+			t.Fatalf("%v: exit %d %s", args, r.code, r.err)
+		}
+		if err := json.Unmarshal([]byte(r.out), v); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, r.out)
+		}
+	}
+	run := func(args ...string) (res evalRunResult) {
+		t.Helper()
+		runJSON(&res, args...)
+		return res
+	}
+	a := run("evals", "run", "--suite", v1, "--system", sys["2.4.1"], "-k", "3")
+	b := run("evals", "run", "--suite", v1, "--system", sys["2.4.2"], "-k", "3")
+	if a.Summary.Items != 12 || a.Summary.Rows != 36 || a.ItemsRun != 12 || a.Summary.Mean <= b.Summary.Mean {
+		t.Fatalf("runs %+v %+v", a, b)
+	}
+	r := cli(t, "", "--store", st, "evals", "compare", a.Run.String(), b.Run.String())
+	if r.code != 0 || !strings.Contains(r.out, "flipped items:") {
+		t.Fatalf("compare: %d %s %s", r.code, r.out, r.err)
+	}
+	c := run("evals", "run", "--suite", v2, "--system", sys["2.4.2"], "-k", "3")
+	r = cli(t, "", "--store", st, "evals", "compare", a.Run.String(), c.Run.String())
+	if r.code != 2 || !strings.Contains(r.err, "loan-approver-labels 1") || !strings.Contains(r.err, "loan-approver-labels 2") ||
+		!strings.Contains(r.err, "reprise evals rescore --suite "+v2+" --results "+a.Run.String()) {
+		t.Fatalf("compare across suites: %d %s", r.code, r.err)
+	}
+	// v2: 9 unchanged items + app-11 (reference changed) are re-scored;
+	// app-05 (input changed), app-13 and app-14 (new) are run.
+	var ds []evalRunResult
+	runJSON(&ds, "evals", "rescore", "--suite", v2, "--results", a.Run.String())
+	if len(ds) != 1 {
+		t.Fatalf("rescore printed %d results", len(ds))
+	}
+	d := ds[0]
+	if d.Rescored != 10 || d.ItemsRun != 3 || d.Summary.Rows != 39 || d.Suite.String() != v2 {
+		t.Fatalf("rescore %+v", d)
+	}
+	r = cli(t, "", "--store", st, "evals", "compare", d.Run.String(), c.Run.String(), "--output", "json")
+	if r.code != 0 {
+		t.Fatalf("compare after rescore: %d %s", r.code, r.err)
+	}
+	r = cli(t, "", "--store", st, "evals", "history", "--suite", v1, "--output", "json")
+	var h []evalRunResult
+	if err := json.Unmarshal([]byte(r.out), &h); err != nil || len(h) != 2 {
+		t.Fatalf("history: %v %s", err, r.out)
+	}
+	r = cli(t, "", "--store", st, "evals", "history", "--system", sys["2.4.1"], "--output", "json")
+	if err := json.Unmarshal([]byte(r.out), &h); err != nil || len(h) != 2 {
+		t.Fatalf("history --system: %v %s", err, r.out)
+	}
+	// A bad suite is refused naming file and line (exit 2).
+	bad := t.TempDir()
+	os.WriteFile(filepath.Join(bad, "suite.json"), []byte(`{"name":"x","version":"1","scorer":{"type":"label"}}`), 0o644)
+	os.WriteFile(filepath.Join(bad, "items.jsonl"), []byte(`{"id":"a","input":{},"reference":"x"}`+"\n"+`{"id":"a","input":{},"reference":"y"}`+"\n"), 0o644)
+	r = cli(t, "", "--store", st, "evals", "pack", bad)
+	if r.code != 2 || !strings.Contains(r.err, "items.jsonl:2: duplicate item id") {
+		t.Fatalf("bad suite: %d %s", r.code, r.err)
+	}
+	r = cli(t, "", "--store", st, "evals", "diff", v1, v2, "--output", "json")
+	if r.code != 0 || !strings.Contains(r.out, `"reference_changed": [
+    "app-11"`) {
+		t.Fatalf("diff: %d %s %s", r.code, r.out, r.err)
+	}
+}
