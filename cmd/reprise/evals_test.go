@@ -109,3 +109,32 @@ func TestEvalsWorkflow(t *testing.T) {
 		t.Fatalf("diff: %d %s %s", r.code, r.out, r.err)
 	}
 }
+
+// TestEvalsRunDocker runs suite v1 in the real sandbox (one container for
+// the whole run) and with the process runner on the same system file: the
+// same run seed gives the same outputs, hence the same scores.
+func TestEvalsRunDocker(t *testing.T) {
+	_, img := fixtureImage(t)
+	bin := buildLoanserver(t)
+	dir := t.TempDir()
+	st := filepath.Join(dir, "store")
+	sys := filepath.Join(dir, "sys.json")
+	if r := cli(t, "", "--store", st, "system", "create", "--image", img, "--model", fx("models", "loan-approver-2.4.1.safetensors"),
+		"--config", fx("configs", "loan-params-3.json"), "-o", sys); r.code != 0 {
+		t.Fatalf("system create: %d %s", r.code, r.err)
+	}
+	var res [2]evalRunResult
+	for i, extra := range [][]string{{"--runner", "docker"}, {"--runner", "process", "--entrypoint", bin}} {
+		args := append([]string{"--store", st, "evals", "run", "--suite", fx("suites", "loan-v1"), "--system", sys, "-k", "4", "--run-seed", "9", "--output", "json"}, extra...)
+		r := cli(t, "", args...)
+		if r.code != 0 {
+			t.Fatalf("evals run %v: %d %s", extra, r.code, r.err)
+		}
+		if err := json.Unmarshal([]byte(r.out), &res[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if res[0].Summary.Rows != 48 || res[0].Summary.Mean != res[1].Summary.Mean || res[0].Run == res[1].Run {
+		t.Fatalf("docker %+v\nprocess %+v", res[0].Summary, res[1].Summary)
+	}
+}
