@@ -19,7 +19,8 @@ import (
 func init() {
 	extraExitCodes = append(extraExitCodes, func(err error) (int, bool) {
 		switch {
-		case errors.Is(err, evals.ErrSuite), errors.Is(err, evals.ErrSuiteMismatch), errors.Is(err, evals.ErrResults):
+		case errors.Is(err, evals.ErrSuite), errors.Is(err, evals.ErrSuiteMismatch), errors.Is(err, evals.ErrResults),
+			errors.Is(err, evals.ErrDataset):
 			return exitUsage, true
 		}
 		return 0, false
@@ -36,7 +37,7 @@ its digest is what a record's eval_suite pins. Results are kept in the store,
 keyed by (system id, suite digest), and never removed.`,
 	}
 	cmd.AddCommand(newEvalsPackCmd(g, s), newEvalsLsCmd(g, s), newEvalsShowCmd(g, s), newEvalsDiffCmd(g, s),
-		newEvalsRunCmd(g, s), newEvalsHistoryCmd(g, s), newEvalsCompareCmd(g, s), newEvalsRescoreCmd(g, s))
+		newEvalsRunCmd(g, s), newEvalsHistoryCmd(g, s), newEvalsCompareCmd(g, s), newEvalsRescoreCmd(g, s), newEvalsLeakageCmd(g, s))
 	return cmd
 }
 

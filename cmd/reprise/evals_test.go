@@ -138,3 +138,30 @@ func TestEvalsRunDocker(t *testing.T) {
 		t.Fatalf("docker %+v\nprocess %+v", res[0].Summary, res[1].Summary)
 	}
 }
+
+// TestEvalsLeakage: the fixture training set leaks app-03 and app-07 of
+// suite v1 (exit 1); a training set without them is clean (exit 0).
+func TestEvalsLeakage(t *testing.T) {
+	dir := t.TempDir()
+	st := filepath.Join(dir, "store")
+	pack := func(f string) string {
+		r := cli(t, "", "--store", st, "data", "pack", f)
+		if r.code != 0 {
+			t.Fatalf("data pack: %d %s", r.code, r.err)
+		}
+		return strings.TrimSpace(r.out)
+	}
+	leaky := pack(fx("train", "loan-train.jsonl"))
+	r := cli(t, "", "--store", st, "evals", "leakage", "--suite", fx("suites", "loan-v1"), "--train", leaky, "--output", "json")
+	var rep struct{ Flagged []string }
+	if r.code != 1 || json.Unmarshal([]byte(r.out), &rep) != nil || strings.Join(rep.Flagged, ",") != "app-03,app-07" {
+		t.Fatalf("leaky: %d %s %s", r.code, r.out, r.err)
+	}
+	clean := pack(writeFile(t, dir, "clean.txt", "nothing from the suite\nat all\n"))
+	if r := cli(t, "", "--store", st, "evals", "leakage", "--suite", fx("suites", "loan-v1"), "--train", clean); r.code != 0 {
+		t.Fatalf("clean: %d %s %s", r.code, r.out, r.err)
+	}
+	if r := cli(t, "", "--store", st, "data", "pack", writeFile(t, dir, "x.parquet", "PAR1")); r.code != 2 {
+		t.Fatalf("parquet: %d %s", r.code, r.err)
+	}
+}

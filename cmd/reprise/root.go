@@ -116,6 +116,7 @@ Exit codes: 0 reproduced/ok, 1 diverged, 2 usage or invalid input,
 		newCleanCmd(g, s),
 		newSystemCmd(g, s),
 		newEvalsCmd(g, s),
+		newDataCmd(g, s),
 	)
 	addReplayCmd(root, g, s)
 	wrapArgs(root)
