@@ -3,8 +3,11 @@ package evals
 import (
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
+
+	"gonum.org/v1/gonum/stat/distuv"
 
 	"github.com/reprise-dev/reprise/digest"
 	"github.com/reprise-dev/reprise/stats"
@@ -55,7 +58,12 @@ type Comparison struct {
 	TOSTP      *float64 `json:"tost_p,omitempty"`
 	Equivalent *bool    `json:"equivalent,omitempty"`
 	Verdict    string   `json:"verdict,omitempty"` // EQUIVALENT, NOT EQUIVALENT
-	Warnings   []string `json:"warnings,omitempty"`
+	// EqLower and EqUpper are the 1 − 2α paired t interval of the mean
+	// difference B − A that the TOST decides with: equivalent exactly
+	// when it lies inside (−Margin, Margin).
+	EqLower  *float64 `json:"eq_lower,omitempty"`
+	EqUpper  *float64 `json:"eq_upper,omitempty"`
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // ItemMeans averages each item's scores over its epochs.
@@ -174,10 +182,57 @@ func Compare(runA, runB digest.Digest, a, b *RunManifest, rowsA, rowsB []Row, o 
 		}
 		eq = p < o.Alpha
 		c.TOSTP, c.Equivalent = &p, &eq
+		lo, hi := pairedTInterval(xb, xa, 1-2*o.Alpha)
+		c.EqLower, c.EqUpper = &lo, &hi
 		c.Verdict = "NOT EQUIVALENT"
 		if eq {
 			c.Verdict = "EQUIVALENT"
 		}
 	}
 	return c, nil
+}
+
+// pairedTInterval is the two-sided t interval at level conf of the mean of
+// b[i] − a[i] (R: t.test(b, a, paired = TRUE, conf.level = conf)$conf.int);
+// with no variance (or one pair) it is the mean itself.
+func pairedTInterval(b, a []float64, conf float64) (lo, hi float64) {
+	n := float64(len(a))
+	var mean float64
+	for i := range a {
+		mean += (b[i] - a[i]) / n
+	}
+	var ss float64
+	for i := range a {
+		d := b[i] - a[i] - mean
+		ss += d * d
+	}
+	if len(a) < 2 || ss == 0 {
+		return mean, mean
+	}
+	se := math.Sqrt(ss / (n - 1) / n)
+	t := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: n - 1}.Quantile(1 - (1-conf)/2)
+	return mean - t*se, mean + t*se
+}
+
+// Reproduction verdicts of an eval distribution (EvalVerdict).
+const (
+	Reproduced   = "REPRODUCED"
+	Diverged     = "DIVERGED"
+	Inconclusive = "INCONCLUSIVE"
+)
+
+// EvalVerdict turns a comparison with a margin (stored run A, replayed run
+// B) into a reproduction verdict: REPRODUCED when the TOST establishes
+// equivalence within the margin; DIVERGED when the 1 − 2α interval of the
+// difference lies entirely outside [−margin, margin]; INCONCLUSIVE otherwise.
+func EvalVerdict(c *Comparison) string {
+	switch {
+	case c.Equivalent == nil:
+		return Inconclusive
+	case *c.Equivalent:
+		return Reproduced
+	case *c.EqLower > c.Margin || *c.EqUpper < -c.Margin:
+		return Diverged
+	}
+	return Inconclusive
 }

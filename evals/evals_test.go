@@ -230,6 +230,21 @@ func TestCompare(t *testing.T) {
 		if math.Abs(*c.TOSTP-0.0150045560966227) > 1e-9 || !*c.Equivalent || c.Verdict != "EQUIVALENT" {
 			t.Errorf("tost %v %v", *c.TOSTP, c.Verdict)
 		}
+		// R: t.test(b, a, paired = TRUE, conf.level = 0.9)$conf.int
+		if math.Abs(*c.EqLower-0.045059070742737) > 1e-9 || math.Abs(*c.EqUpper-0.172440929257263) > 1e-9 {
+			t.Errorf("1−2α interval [%v, %v]", *c.EqLower, *c.EqUpper)
+		}
+		if EvalVerdict(c) != Reproduced {
+			t.Errorf("verdict %s", EvalVerdict(c))
+		}
+		c, _ = Compare(digest.Digest{}, digest.Digest{}, ma, mb, ra, rb, CompareOptions{Margin: 0.04, Seed: 1})
+		if EvalVerdict(c) != Diverged { // [0.045, 0.172] lies above 0.04
+			t.Errorf("margin 0.04: %s", EvalVerdict(c))
+		}
+		c, _ = Compare(digest.Digest{}, digest.Digest{}, ma, mb, ra, rb, CompareOptions{Margin: 0.1, Seed: 1})
+		if EvalVerdict(c) != Inconclusive {
+			t.Errorf("margin 0.1: %s", EvalVerdict(c))
+		}
 		if !(c.Lower < c.Diff && c.Diff < c.Upper) {
 			t.Errorf("bootstrap interval [%v, %v] misses %v", c.Lower, c.Upper, c.Diff)
 		}

@@ -214,7 +214,10 @@ type RunManifest struct {
 	Ran      int             `json:"items_run"`
 	Rescored int             `json:"items_rescored"`
 	From     []digest.Digest `json:"rescored_from,omitempty"`
-	Created  time.Time       `json:"created"`
+	// Replays is set on a run made to check another stored run (evals
+	// check): such a run is never the baseline of a later check.
+	Replays digest.Digest `json:"replays,omitzero"`
+	Created time.Time     `json:"created"`
 }
 
 // EncodeRows writes rows as zstd Parquet.

@@ -37,7 +37,7 @@ its digest is what a record's eval_suite pins. Results are kept in the store,
 keyed by (system id, suite digest), and never removed.`,
 	}
 	cmd.AddCommand(newEvalsPackCmd(g, s), newEvalsLsCmd(g, s), newEvalsShowCmd(g, s), newEvalsDiffCmd(g, s),
-		newEvalsRunCmd(g, s), newEvalsHistoryCmd(g, s), newEvalsCompareCmd(g, s), newEvalsRescoreCmd(g, s), newEvalsLeakageCmd(g, s))
+		newEvalsRunCmd(g, s), newEvalsHistoryCmd(g, s), newEvalsCompareCmd(g, s), newEvalsRescoreCmd(g, s), newEvalsLeakageCmd(g, s), newEvalsCheckCmd(g, s))
 	return cmd
 }
 

@@ -165,3 +165,31 @@ func TestEvalsLeakage(t *testing.T) {
 		t.Fatalf("parquet: %d %s", r.code, r.err)
 	}
 }
+
+// TestEvalsCheck replays a record's pinned suite: refused without a stored
+// run (exit 2), REPRODUCED against the stored run (exit 0).
+func TestEvalsCheck(t *testing.T) {
+	bin := buildLoanserver(t)
+	dir := t.TempDir()
+	st := filepath.Join(dir, "store")
+	v1 := strings.TrimSpace(cli(t, "", "--store", st, "evals", "pack", fx("suites", "loan-v1")).out)
+	rec := filepath.Join(dir, "rec.json")
+	r := cli(t, "", "--store", st, "record", "create", "--image", "sha256:"+strings.Repeat("0", 64),
+		"--input", fx("inputs", "application-demo.json"), "--model", fx("models", "loan-approver-2.4.1.safetensors"),
+		"--config", fx("configs", "loan-params-3.json"), "--label", "approved", "--eval-suite", v1, "--request-id", "req_ev", "-o", rec)
+	if r.code != 0 {
+		t.Fatalf("record create: %d %s", r.code, r.err)
+	}
+	proc := []string{"--runner", "process", "--entrypoint", bin}
+	if r := cli(t, "", append([]string{"--store", st, "evals", "check", rec}, proc...)...); r.code != 2 || !strings.Contains(r.err, "evals run --suite "+v1) {
+		t.Fatalf("no stored run: %d %s", r.code, r.err)
+	}
+	if r := cli(t, "", append([]string{"--store", st, "evals", "run", "--suite", v1, "--system", rec, "-k", "20"}, proc...)...); r.code != 0 {
+		t.Fatalf("evals run: %d %s", r.code, r.err)
+	}
+	r = cli(t, "", append([]string{"--store", st, "evals", "check", rec, "--eval-margin", "0.1", "--output", "json"}, proc...)...)
+	var res evalCheckResult
+	if r.code != 0 || json.Unmarshal([]byte(r.out), &res) != nil || res.Verdict != "REPRODUCED" || res.StoredRun == res.ReplayRun {
+		t.Fatalf("check: %d %s %s", r.code, r.out, r.err)
+	}
+}
