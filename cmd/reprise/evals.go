@@ -2,10 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -201,7 +205,7 @@ func runEvalsShow(ctx context.Context, g *globalOptions, s *streams, o *evalsSho
 		v.ItemList = su.Items
 	}
 	return writeResult(s.Out, o.Output, v, func(w io.Writer) error {
-		if err := writeFields(w, v.suiteInfo); err != nil {
+		if err := writeSuiteInfo(w, v.suiteInfo); err != nil {
 			return err
 		}
 		if o.Items {
@@ -245,7 +249,39 @@ func runEvalsDiff(ctx context.Context, g *globalOptions, s *streams, o *evalsDif
 	if err != nil {
 		return err
 	}
-	return writeResult(s.Out, o.Output, evals.DiffSuites(sa, sb), nil)
+	d := evals.DiffSuites(sa, sb)
+	return writeResult(s.Out, o.Output, d, func(w io.Writer) error {
+		fmt.Fprintf(w, "a: %s %s (%s)\nb: %s %s (%s)\n", sa.Spec.Name, sa.Spec.Version, d.A, sb.Spec.Name, sb.Spec.Version, d.B)
+		return writeFields(w, d)
+	})
+}
+
+// writeSuiteInfo prints a suite as aligned "key: value" lines.
+func writeSuiteInfo(w io.Writer, i suiteInfo) error {
+	scorer, err := json.Marshal(i.Scorer)
+	if err != nil {
+		return err
+	}
+	kv := func(m map[string]string) string {
+		var parts []string
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			parts = append(parts, k+"="+m[k])
+		}
+		return dash(strings.Join(parts, ", "))
+	}
+	tags := map[string]string{}
+	for k, n := range i.Tags {
+		tags[k] = strconv.Itoa(n)
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 1, ' ', 0)
+	for _, r := range [][2]string{
+		{"digest", i.Digest.String()}, {"name", i.Name}, {"version", i.Version}, {"description", dash(i.Description)},
+		{"scorer", string(scorer)}, {"items", strconv.Itoa(i.Items)}, {"tags", kv(tags)}, {"metadata", kv(i.Metadata)},
+		{"suite.json", i.SuiteJSON.String()}, {"items.jsonl", i.ItemsJSONL.String()},
+	} {
+		fmt.Fprintf(tw, "%s:\t%s\n", r[0], r[1])
+	}
+	return tw.Flush()
 }
 
 // readOnly hides a store's Writer so resolveSuite does not pack.
