@@ -1,7 +1,6 @@
 package evals
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -363,17 +362,13 @@ func (x *leakIndex) hit(k uint64) {
 
 // ScanDataset streams the documents of ds from r: a text file's lines, a
 // JSONL file's lines (each reduced to its scalar values, see ItemText).
-// Lines may be up to 64 MiB; memory stays bounded by that.
+// Reading (and verifying the digest) runs in its own goroutine, ahead of
+// the caller's work on the lines, so two cores share the work. Memory holds
+// a few chunks of chunkSize bytes and the longest line (at most maxLine).
 func ScanDataset(ctx context.Context, r store.Reader, ds *Dataset) func(fn func(doc []byte) error) error {
 	return func(fn func(doc []byte) error) error {
 		for _, f := range ds.Files {
-			rc, _, err := r.Open(ctx, f.Digest)
-			if err != nil {
-				return fmt.Errorf("dataset file %s: %w", f.Name, err)
-			}
-			err = scanLines(rc, f, fn)
-			rc.Close()
-			if err != nil {
+			if err := scanFile(ctx, r, f, fn); err != nil {
 				return err
 			}
 		}
@@ -381,30 +376,113 @@ func ScanDataset(ctx context.Context, r store.Reader, ds *Dataset) func(fn func(
 	}
 }
 
-func scanLines(rd io.Reader, f DatasetFile, fn func([]byte) error) error {
-	sc := bufio.NewScanner(bufio.NewReaderSize(rd, 1<<20))
-	sc.Buffer(make([]byte, 1<<20), 64<<20)
-	line := 0
-	var buf []byte
-	for sc.Scan() {
-		line++
-		b := sc.Bytes()
-		if f.Format == FormatJSONL {
-			if len(bytes.TrimSpace(b)) == 0 {
+const (
+	chunkSize = 4 << 20
+	maxLine   = 64 << 20
+)
+
+type chunk struct {
+	b   []byte
+	err error
+}
+
+// scanFile reads f in chunks that end at a line end (a reader goroutine)
+// and calls fn on each line.
+func scanFile(ctx context.Context, r store.Reader, f DatasetFile, fn func([]byte) error) error {
+	rc, _, err := r.Open(ctx, f.Digest)
+	if err != nil {
+		return fmt.Errorf("dataset file %s: %w", f.Name, err)
+	}
+	defer rc.Close()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	full := make(chan chunk, 2)
+	free := make(chan []byte, 3)
+	for range 3 {
+		free <- make([]byte, 0, chunkSize)
+	}
+	send := func(c chunk) bool {
+		select {
+		case full <- c:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	go func() {
+		defer close(full)
+		var carry []byte
+		for {
+			var buf []byte
+			select {
+			case buf = <-free:
+			case <-ctx.Done():
+				return
+			}
+			// Read a chunk's worth past the carried partial line.
+			want := len(carry) + chunkSize
+			buf = slices.Grow(buf[:0], want)
+			buf = append(buf, carry...)
+			carry = carry[:0]
+			for len(buf) < want {
+				n, err := rc.Read(buf[len(buf):cap(buf)])
+				buf = buf[:len(buf)+n]
+				if err == io.EOF {
+					send(chunk{b: buf})
+					return
+				}
+				if err != nil {
+					send(chunk{err: err})
+					return
+				}
+			}
+			// Keep the partial last line for the next chunk.
+			cut := bytes.LastIndexByte(buf, '\n') + 1
+			if cut == 0 {
+				if len(buf) >= maxLine {
+					send(chunk{err: fmt.Errorf("a line longer than %d bytes", maxLine)})
+					return
+				}
+				carry = append(carry, buf...) // no line end yet: read on
+				free <- buf[:0]
 				continue
 			}
-			var err error
-			if buf, err = jsonText(buf[:0], b); err != nil {
-				return fmt.Errorf("%w: %s:%d: %v", ErrDataset, f.Name, line, err)
+			carry = append(carry, buf[cut:]...)
+			if !send(chunk{b: buf[:cut]}) {
+				return
 			}
-			b = buf
 		}
-		if err := fn(b); err != nil {
-			return err
+	}()
+	line := 0
+	var text []byte
+	for c := range full {
+		if c.err != nil {
+			return fmt.Errorf("dataset file %s:%d: %w", f.Name, line+1, c.err)
 		}
+		b := c.b
+		for len(b) > 0 {
+			var l []byte
+			if i := bytes.IndexByte(b, '\n'); i >= 0 {
+				l, b = b[:i], b[i+1:]
+			} else {
+				l, b = b, nil
+			}
+			line++
+			l = bytes.TrimSuffix(l, []byte("\r"))
+			if f.Format == FormatJSONL {
+				if len(bytes.TrimSpace(l)) == 0 {
+					continue
+				}
+				if text, err = jsonText(text[:0], l); err != nil {
+					return fmt.Errorf("%w: %s:%d: %v", ErrDataset, f.Name, line, err)
+				}
+				l = text
+			}
+			if err := fn(l); err != nil {
+				return err
+			}
+		}
+		free <- c.b[:0]
 	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("dataset file %s:%d: %w", f.Name, line+1, err)
-	}
-	return nil
+	return ctx.Err()
 }

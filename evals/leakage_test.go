@@ -3,6 +3,7 @@ package evals
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -142,5 +143,35 @@ func TestTokenHashesMatchNormTokens(t *testing.T) {
 				t.Fatalf("%q: token %d differs", s, i)
 			}
 		}
+	}
+}
+
+// TestScanChunks: lines that straddle chunk boundaries, a last line without
+// a newline, CRLF endings and a line longer than a chunk come out whole.
+func TestScanChunks(t *testing.T) {
+	long := strings.Repeat("x", chunkSize+123)
+	var lines []string
+	for i := range 300000 {
+		lines = append(lines, strings.Repeat("ab ", i%50))
+	}
+	lines = append(lines, long, "crlf line\r", "last")
+	data := strings.Join(lines, "\n")
+	st := store.NewMem()
+	ds := packTrain(t, st, "t.txt", FormatText, []byte(data))
+	i := 0
+	err := ScanDataset(context.Background(), st, ds)(func(doc []byte) error {
+		want := strings.TrimSuffix(lines[i], "\r")
+		if string(doc) != want {
+			t.Fatalf("line %d: %d bytes, want %d", i+1, len(doc), len(want))
+		}
+		i++
+		return nil
+	})
+	if err != nil || i != len(lines) {
+		t.Fatalf("%d lines of %d: %v", i, len(lines), err)
+	}
+	stop := errors.New("stop")
+	if err := ScanDataset(context.Background(), st, ds)(func([]byte) error { return stop }); err != stop {
+		t.Fatalf("early stop: %v", err)
 	}
 }
