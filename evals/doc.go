@@ -1,6 +1,23 @@
-// Package evals will hold eval suites: content-addressed suites, scorers,
-// running a system on a suite, re-scoring old versions and comparing them
-// (see DESIGN.md). It is empty until the eval-suite issue lands; the folder
-// exists so the layout of DESIGN.md holds and the import-graph test guards it
-// (evals may import everything below replay: see layout_test.go).
+// Package evals holds eval suites: immutable, content-addressed suites and
+// their scorers, running a pinned system on a suite, stored results,
+// re-scoring old results onto a new suite, and paired comparisons.
+//
+// A suite on disk is a folder with suite.json (Spec: name, version,
+// description, scorer and its settings, metadata) and items.jsonl (one Item
+// per line: id, input in the system's protocol, reference, tags). Pack
+// stores both files and a Manifest listing their digests; the manifest's
+// digest is the suite digest, which records pin as eval_suite. Any change of
+// a byte of either file (an item, a reference, the scorer) changes it.
+//
+// A run (Run) sends every item Epochs times through one session, with seeds
+// SeedFor(run seed, item id, epoch), and scores each answer (ScorerSpec
+// documents each rule). Save stores the rows as Parquet and a RunManifest
+// (system, suite, seeds, summary) whose digest names the run; runs are keyed
+// by (system id, suite digest) through History and never deleted. Compare
+// pairs two runs on one suite (McNemar, Wilcoxon, bootstrap, TOST from
+// package stats) and refuses runs on different suites (ErrSuiteMismatch).
+// RescoreRows re-scores stored outputs whose item input is unchanged.
+//
+// evals may import everything below replay (see layout_test.go); it never
+// replays or captures.
 package evals

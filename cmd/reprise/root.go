@@ -115,6 +115,9 @@ Exit codes: 0 reproduced/ok, 1 diverged, 2 usage or invalid input,
 		newStatsCmd(g, s),
 		newCleanCmd(g, s),
 		newNightlyCmd(g, s),
+		newSystemCmd(g, s),
+		newEvalsCmd(g, s),
+		newDataCmd(g, s),
 	)
 	addReplayCmd(root, g, s)
 	wrapArgs(root)

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/reprise-dev/reprise/evals"
+)
+
+type evalsCompareOptions struct {
+	Margin    float64
+	Alpha     float64
+	Conf      float64
+	Resamples int
+	Seed      uint64
+	Output    outputFormat
+}
+
+func newEvalsCompareCmd(g *globalOptions, s *streams) *cobra.Command {
+	o := &evalsCompareOptions{}
+	cmd := &cobra.Command{
+		Use:   "compare A B",
+		Short: "Paired comparison of two runs on the same suite",
+		Long: `Pair the items of runs A and B (run digests, as evals run and history print),
+averaging each item's epochs first. All per-item means 0 or 1: McNemar's exact
+test; otherwise the Wilcoxon signed-rank test and a BCa paired bootstrap interval
+of the mean difference B − A. Items that flipped (pass = mean ≥ 0.5) are listed.
+--margin M adds a paired TOST equivalence verdict at --alpha: exit 0 when
+EQUIVALENT, 3 when equivalence is not established.
+
+Runs on different suite digests are refused (exit 2): re-score one onto the
+other's suite with 'reprise evals rescore' first.`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(c *cobra.Command, args []string) error {
+			return runEvalsCompare(c.Context(), g, s, o, args[0], args[1])
+		},
+	}
+	f := cmd.Flags()
+	f.Float64Var(&o.Margin, "margin", 0, "equivalence margin of the mean score difference (0 = no TOST verdict)")
+	f.Float64Var(&o.Alpha, "alpha", 0.05, "level of the TOST")
+	f.Float64Var(&o.Conf, "conf", 0.95, "level of the bootstrap interval")
+	f.IntVar(&o.Resamples, "resamples", 10000, "bootstrap resamples")
+	f.Uint64Var(&o.Seed, "seed", 1, "seed of the bootstrap")
+	addOutputFlag(cmd, &o.Output, outputText)
+	return cmd
+}
+
+func runEvalsCompare(ctx context.Context, g *globalOptions, s *streams, o *evalsCompareOptions, a, b string) error {
+	if o.Margin < 0 || !(o.Alpha > 0 && o.Alpha < 1) || !(o.Conf > 0 && o.Conf < 1) || o.Resamples < 1 {
+		return usageErrorf("--margin must be ≥ 0, --alpha and --conf in (0, 1), --resamples ≥ 1")
+	}
+	st, err := openStore(g)
+	if err != nil {
+		return err
+	}
+	da, ma, ra, err := loadRunArg(ctx, st, a)
+	if err != nil {
+		return err
+	}
+	db, mb, rb, err := loadRunArg(ctx, st, b)
+	if err != nil {
+		return err
+	}
+	c, err := evals.Compare(da, db, ma, mb, ra, rb, evals.CompareOptions{Margin: o.Margin, Alpha: o.Alpha, Conf: o.Conf, Resamples: o.Resamples, Seed: o.Seed})
+	if err != nil {
+		return err
+	}
+	if err := writeResult(s.Out, o.Output, c, func(w io.Writer) error {
+		fmt.Fprintf(w, "suite %s %s (%s), %d paired items\n", ma.SuiteName, ma.SuiteVersion, c.Suite, c.Items)
+		fmt.Fprintf(w, "A %s (%s %s): %.4f\n", short(da), ma.System.Model.Name, ma.System.Model.Version, c.MeanA)
+		fmt.Fprintf(w, "B %s (%s %s): %.4f\n", short(db), mb.System.Model.Name, mb.System.Model.Version, c.MeanB)
+		fmt.Fprintf(w, "difference B − A %+.4f", c.Diff)
+		if !c.Binary {
+			fmt.Fprintf(w, "  %g%% CI [%.4f, %.4f] (paired bootstrap, BCa)", c.Conf*100, c.Lower, c.Upper)
+		}
+		fmt.Fprintf(w, "\n%s: p = %.4g\n", c.Test, c.PValue)
+		fmt.Fprintf(w, "flipped items: %d\n", len(c.Flipped))
+		for _, f := range c.Flipped {
+			fmt.Fprintf(w, "  %s  A %.3g → B %.3g\n", f.Item, f.A, f.B)
+		}
+		if c.Equivalent != nil {
+			fmt.Fprintf(w, "TOST (margin ±%g): p = %.4g → %s\n", c.Margin, *c.TOSTP, c.Verdict)
+		}
+		for _, wn := range c.Warnings {
+			fmt.Fprintf(w, "warning: %s\n", wn)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	if c.Equivalent != nil && !*c.Equivalent {
+		return &silentError{code: exitInconclusive}
+	}
+	return nil
+}

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/reprise-dev/reprise/digest"
+	"github.com/reprise-dev/reprise/evals"
+	"github.com/reprise-dev/reprise/launch"
+	"github.com/reprise-dev/reprise/store"
+)
+
+type evalsRunOptions struct {
+	runnerOptions
+	Suite   string
+	System  string
+	Epochs  int
+	RunSeed int64
+	Conf    float64
+	Output  outputFormat
+	now     func() time.Time
+}
+
+func newEvalsRunCmd(g *globalOptions, s *streams) *cobra.Command {
+	o := &evalsRunOptions{now: time.Now}
+	cmd := &cobra.Command{
+		Use:   "run --suite SUITE --system SYS [-k EPOCHS]",
+		Short: "Run a pinned system on a suite (one session) and store the scored results",
+		Long: `Start the pinned system once (the same sandbox, hardware-class check and
+runners as replay), run every item k times with seeds derived from --run-seed,
+score every answer, and store the results (Parquet rows and a summary) in the
+store, keyed by (system id, suite digest). Prints the run's digest and its
+mean score with a cluster-robust interval (items as clusters), per tag too.
+SUITE is a suite digest or a folder (packed first); SYS a system file
+('reprise system create') or a decision record.`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			return runEvalsRun(c.Context(), g, s, o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Suite, "suite", "", "suite digest or folder (required)")
+	f.StringVar(&o.System, "system", "", "system file or decision record (required)")
+	f.IntVarP(&o.Epochs, "epochs", "k", 1, "runs per item")
+	f.Int64Var(&o.RunSeed, "run-seed", 1, "run seed; item seeds derive from it, its item id and epoch")
+	f.Float64Var(&o.Conf, "conf", 0.95, "confidence level of the intervals")
+	f.BoolVar(&o.AllowHardwareMismatch, "allow-hardware-mismatch", false, "run even when this host's hardware class differs from the system's")
+	addOutputFlag(cmd, &o.Output, outputText)
+	o.runnerOptions.addFlags(cmd)
+	return cmd
+}
+
+// evalRunResult is what evals run and rescore print.
+type evalRunResult struct {
+	Run          digest.Digest   `json:"run"`
+	Suite        digest.Digest   `json:"suite"`
+	SuiteName    string          `json:"suite_name"`
+	SuiteVersion string          `json:"suite_version"`
+	System       digest.Digest   `json:"system"`
+	Model        string          `json:"model"`
+	Epochs       int             `json:"epochs"`
+	ItemsRun     int             `json:"items_run"`
+	Rescored     int             `json:"items_rescored"`
+	From         []digest.Digest `json:"rescored_from,omitempty"`
+	Summary      evals.Summary   `json:"summary"`
+}
+
+func resultOf(d digest.Digest, m *evals.RunManifest) evalRunResult {
+	return evalRunResult{Run: d, Suite: m.Suite, SuiteName: m.SuiteName, SuiteVersion: m.SuiteVersion, System: m.System.ID,
+		Model: m.System.Model.Name + " " + m.System.Model.Version, Epochs: m.Epochs, ItemsRun: m.Ran, Rescored: m.Rescored,
+		From: m.From, Summary: m.Summary}
+}
+
+func writeRunResult(w io.Writer, f outputFormat, r evalRunResult) error {
+	return writeResult(w, f, r, func(w io.Writer) error {
+		sm := r.Summary
+		fmt.Fprintf(w, "run %s\n", r.Run)
+		fmt.Fprintf(w, "suite %s %s (%s)\nsystem %s (%s)\n", r.SuiteName, r.SuiteVersion, r.Suite, r.System, r.Model)
+		fmt.Fprintf(w, "items %d × %d epochs: %d run, %d re-scored; %d error answers\n", sm.Items, r.Epochs, r.ItemsRun, r.Rescored, sm.Errors)
+		fmt.Fprintf(w, "mean score %.4f  %g%% CI [%.4f, %.4f] (items as clusters)\n", sm.Mean, sm.Conf*100, sm.Lower, sm.Upper)
+		for _, t := range sm.ByTag {
+			fmt.Fprintf(w, "  tag %-12s %.4f  [%.4f, %.4f]  (%d items)\n", t.Tag, t.Mean, t.Lower, t.Upper, t.Items)
+		}
+		return nil
+	})
+}
+
+func runEvalsRun(ctx context.Context, g *globalOptions, s *streams, o *evalsRunOptions) error {
+	if o.Suite == "" || o.System == "" {
+		return usageErrorf("--suite and --system are required")
+	}
+	if o.Epochs < 1 {
+		return usageErrorf("-k/--epochs %d: must be at least 1", o.Epochs)
+	}
+	if !(o.Conf > 0 && o.Conf < 1) {
+		return usageErrorf("--conf %g: must be in (0, 1)", o.Conf)
+	}
+	target, err := loadTarget(o.System)
+	if err != nil {
+		return err
+	}
+	st, err := initStore(g)
+	if err != nil {
+		return err
+	}
+	su, err := resolveSuite(ctx, st, o.Suite)
+	if err != nil {
+		return err
+	}
+	m := &evals.RunManifest{Suite: su.Digest, SuiteName: su.Spec.Name, SuiteVersion: su.Spec.Version, System: target.System,
+		Protocol: target.Protocol, HardwareClass: target.HardwareClass, RunSeed: o.RunSeed, Epochs: o.Epochs}
+	rows, err := runItems(ctx, g, s, &o.runnerOptions, st, target, su, m, nil)
+	if err != nil {
+		return err
+	}
+	m.Ran = len(su.Items)
+	m.Summary = evals.Summarize(su, rows, o.Conf)
+	m.Created = o.now().UTC()
+	d, err := evals.Save(ctx, st, m, rows)
+	if err != nil {
+		return err
+	}
+	return writeRunResult(s.Out, o.Output, resultOf(d, m))
+}
+
+// runItems starts target once and runs the items of su (only those in only,
+// when not nil) with m's seed and epochs.
+func runItems(ctx context.Context, g *globalOptions, s *streams, ro *runnerOptions, st store.Reader, target launch.Target,
+	su *evals.Suite, m *evals.RunManifest, only map[string]bool) ([]evals.Row, error) {
+	log := g.logger(s)
+	lopts, err := ro.launchOptions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	lopts.Logger = log
+	runner, err := newRunner(ctx, ro, log)
+	if err != nil {
+		return nil, err
+	}
+	defer closeRunner(runner)
+	target.Labels = map[string]string{"reprise.evals.suite": su.Digest.String()}
+	sess, err := launch.Start(ctx, st, target, runner, lopts)
+	if err != nil {
+		return nil, err
+	}
+	defer sess.Close(context.WithoutCancel(ctx))
+	rows, err := evals.Run(ctx, sess, su, target.System.ID, evals.RunOptions{Epochs: m.Epochs, Seed: m.RunSeed, Params: m.Params, Only: only, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	return rows, nil
+}

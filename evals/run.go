@@ -1,0 +1,329 @@
+package evals
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"math"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/parquet-go/parquet-go"
+	"gonum.org/v1/gonum/stat/distuv"
+
+	"github.com/reprise-dev/reprise/digest"
+	"github.com/reprise-dev/reprise/output"
+	"github.com/reprise-dev/reprise/runners"
+	"github.com/reprise-dev/reprise/store"
+	"github.com/reprise-dev/reprise/system"
+)
+
+// Session is what a run needs of a started system (launch.Session has it).
+type Session interface {
+	Run(ctx context.Context, req runners.Request) (runners.Response, error)
+}
+
+// Row is one item and epoch of a run, as written to the results Parquet.
+type Row struct {
+	Suite        string  `parquet:"suite_digest" json:"suite_digest"`
+	System       string  `parquet:"system_id" json:"system_id"`
+	Item         string  `parquet:"item_id" json:"item_id"`
+	InputDigest  string  `parquet:"input_digest" json:"input_digest"`
+	Epoch        int     `parquet:"epoch" json:"epoch"`
+	Seed         int64   `parquet:"seed" json:"seed"`
+	Output       string  `parquet:"output,optional" json:"output,omitempty"` // canonical {"label","score","text"}
+	OutputDigest string  `parquet:"output_digest,optional" json:"output_digest,omitempty"`
+	Score        float64 `parquet:"score" json:"score"`
+	LatencyNS    int64   `parquet:"latency_ns" json:"latency_ns"`
+	Error        string  `parquet:"error,optional" json:"error,omitempty"`
+	// Rescored is true when the output was re-used from an earlier run.
+	Rescored bool `parquet:"rescored" json:"rescored"`
+}
+
+// SeedFor is the seed of item id's epoch in a run with seed runSeed: the
+// first 8 bytes (big-endian, top bit cleared) of
+// sha256("reprise/evals/seed/v1\n<runSeed>\n<id>\n<epoch>").
+func SeedFor(runSeed int64, id string, epoch int) int64 {
+	h := sha256.Sum256([]byte("reprise/evals/seed/v1\n" + strconv.FormatInt(runSeed, 10) + "\n" + id + "\n" + strconv.Itoa(epoch)))
+	return int64(binary.BigEndian.Uint64(h[:8]) >> 1)
+}
+
+// RunOptions configure Run.
+type RunOptions struct {
+	Epochs int   // runs per item (k ≥ 1)
+	Seed   int64 // the run seed; item seeds derive from it (SeedFor)
+	Params system.Params
+	// Only, when not nil, restricts the run to these item ids.
+	Only   map[string]bool
+	Logger *slog.Logger
+}
+
+// Run runs every item of s Epochs times through sess and scores each answer.
+// An error answer is a row with Error set and score 0; an error of the
+// session (crash, timeout, protocol) stops the run and is returned with the
+// rows so far.
+func Run(ctx context.Context, sess Session, s *Suite, sys digest.Digest, o RunOptions) ([]Row, error) {
+	if o.Epochs < 1 {
+		return nil, fmt.Errorf("epochs must be at least 1, got %d", o.Epochs)
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	var rows []Row
+	for _, it := range s.Items {
+		if o.Only != nil && !o.Only[it.ID] {
+			continue
+		}
+		for e := range o.Epochs {
+			seed := SeedFor(o.Seed, it.ID, e)
+			resp, err := sess.Run(ctx, runners.Request{Input: it.Input, Params: o.Params.WithSeed(seed)})
+			if err != nil {
+				return rows, fmt.Errorf("item %s epoch %d: %w", it.ID, e, err)
+			}
+			r := Row{Suite: s.Digest.String(), System: sys.String(), Item: it.ID, InputDigest: it.InputDigest().String(),
+				Epoch: e, Seed: seed, LatencyNS: resp.Latency.Nanoseconds(), Error: resp.Error}
+			if len(resp.Raw) > 0 {
+				r.OutputDigest = digest.FromBytes(resp.Raw).String()
+			}
+			if resp.Error == "" {
+				r.Output = string(resp.Output.Canonical())
+			}
+			r.Score = s.Scorer.Score(resp.Output, resp.Error != "", it.Reference)
+			log.Debug("eval item", "item", it.ID, "epoch", e, "score", r.Score)
+			rows = append(rows, r)
+		}
+	}
+	return rows, nil
+}
+
+// Estimate is a mean score with its cluster-robust confidence interval.
+type Estimate struct {
+	Mean  float64 `json:"mean"`
+	Lower float64 `json:"lower"`
+	Upper float64 `json:"upper"`
+	Items int     `json:"items"`
+	Rows  int     `json:"rows"`
+}
+
+// TagEstimate is the estimate of the items carrying one tag.
+type TagEstimate struct {
+	Tag string `json:"tag"`
+	Estimate
+}
+
+// Summary is a run's overall and per-tag scores.
+type Summary struct {
+	Estimate
+	Conf   float64       `json:"conf"`
+	Errors int           `json:"errors"`
+	ByTag  []TagEstimate `json:"by_tag,omitempty"`
+}
+
+// ClusterMean is the mean of rows' scores with a conf-level interval that
+// treats items as clusters (epochs of one item are not independent): the
+// cluster-robust (CR1, items as clusters) standard error
+// SE² = n/(n−1) · Σᵢ (Σⱼ (yᵢⱼ − ȳ))² / N² over n items and N rows, and
+// ȳ ± t(n−1) · SE, clipped to [0, 1] (the range of scores). With equal epochs per item this is the t interval of the
+// per-item means. With one item the interval is the mean itself.
+func ClusterMean(rows []Row, conf float64) Estimate {
+	sums := map[string]float64{}
+	var total float64
+	for _, r := range rows {
+		total += r.Score
+	}
+	N := float64(len(rows))
+	if N == 0 {
+		return Estimate{}
+	}
+	mean := total / N
+	for _, r := range rows {
+		sums[r.Item] += r.Score - mean
+	}
+	n := float64(len(sums))
+	e := Estimate{Mean: mean, Lower: mean, Upper: mean, Items: len(sums), Rows: len(rows)}
+	if n < 2 {
+		return e
+	}
+	var ss float64
+	for _, s := range sums {
+		ss += s * s
+	}
+	se := math.Sqrt(n / (n - 1) * ss / (N * N))
+	t := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: n - 1}.Quantile(1 - (1-conf)/2)
+	// Scores lie in [0, 1]; so does the interval.
+	e.Lower, e.Upper = max(0, mean-t*se), min(1, mean+t*se)
+	return e
+}
+
+// Summarize computes the summary of rows on suite s at level conf.
+func Summarize(s *Suite, rows []Row, conf float64) Summary {
+	sum := Summary{Estimate: ClusterMean(rows, conf), Conf: conf}
+	tags := map[string][]string{}
+	for _, it := range s.Items {
+		for _, t := range it.Tags {
+			tags[t] = append(tags[t], it.ID)
+		}
+	}
+	byItem := map[string][]Row{}
+	for _, r := range rows {
+		if r.Error != "" {
+			sum.Errors++
+		}
+		byItem[r.Item] = append(byItem[r.Item], r)
+	}
+	names := slices.Sorted(func(yield func(string) bool) {
+		for t := range tags {
+			if !yield(t) {
+				return
+			}
+		}
+	})
+	for _, t := range names {
+		var sub []Row
+		for _, id := range tags[t] {
+			sub = append(sub, byItem[id]...)
+		}
+		sum.ByTag = append(sum.ByTag, TagEstimate{Tag: t, Estimate: ClusterMean(sub, conf)})
+	}
+	return sum
+}
+
+// RunManifest is a stored run: which system on which suite, how, and its
+// results. Its digest names the run ("results R").
+type RunManifest struct {
+	Schema        string        `json:"schema"`
+	Suite         digest.Digest `json:"suite"`
+	SuiteName     string        `json:"suite_name"`
+	SuiteVersion  string        `json:"suite_version"`
+	System        system.System `json:"system"`
+	Protocol      string        `json:"protocol"`
+	HardwareClass string        `json:"hardware_class"`
+	Params        system.Params `json:"params"`
+	RunSeed       int64         `json:"run_seed"`
+	Epochs        int           `json:"epochs"`
+	Results       digest.Digest `json:"results"`
+	Summary       Summary       `json:"summary"`
+	// Ran and Rescored count the items run and the items whose stored
+	// outputs were re-scored; From lists the runs re-used.
+	Ran      int             `json:"items_run"`
+	Rescored int             `json:"items_rescored"`
+	From     []digest.Digest `json:"rescored_from,omitempty"`
+	// Replays is set on a run made to check another stored run (evals
+	// check): such a run is never the baseline of a later check.
+	Replays digest.Digest `json:"replays,omitzero"`
+	Created time.Time     `json:"created"`
+}
+
+// EncodeRows writes rows as zstd Parquet.
+func EncodeRows(rows []Row) ([]byte, error) {
+	var buf bytes.Buffer
+	w := parquet.NewGenericWriter[Row](&buf, parquet.Compression(&parquet.Zstd))
+	if len(rows) > 0 {
+		if _, err := w.Write(rows); err != nil {
+			return nil, err
+		}
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// DecodeRows reads rows from Parquet bytes.
+func DecodeRows(b []byte) ([]Row, error) {
+	rows, err := parquet.Read[Row](bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrResults, err)
+	}
+	return rows, nil
+}
+
+// Save stores rows and the manifest m (its Results set here) and returns
+// the run's digest. Runs are kept forever: nothing in reprise deletes them.
+func Save(ctx context.Context, w store.Writer, m *RunManifest, rows []Row) (digest.Digest, error) {
+	b, err := EncodeRows(rows)
+	if err != nil {
+		return digest.Digest{}, fmt.Errorf("results parquet: %w", err)
+	}
+	name := fmt.Sprintf("eval %s %s on %s", m.SuiteName, m.SuiteVersion, m.System.ID)
+	d, err := w.PutBytes(ctx, b, store.Meta{MediaType: MediaTypeResults, Name: name})
+	if err != nil {
+		return digest.Digest{}, err
+	}
+	m.Schema = RunSchema
+	m.Results = d
+	mb, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return digest.Digest{}, err
+	}
+	return w.PutBytes(ctx, append(mb, '\n'), store.Meta{MediaType: MediaTypeRun, Name: name})
+}
+
+// LoadRun reads the run manifest d.
+func LoadRun(ctx context.Context, r store.Reader, d digest.Digest) (*RunManifest, error) {
+	b, err := r.ReadAll(ctx, d)
+	if err != nil {
+		return nil, fmt.Errorf("results %s: %w", d, err)
+	}
+	var m RunManifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrResults, d, err)
+	}
+	if m.Schema != RunSchema {
+		return nil, fmt.Errorf("%w: %s is not an eval run", ErrResults, d)
+	}
+	return &m, nil
+}
+
+// LoadRows reads the rows of run m.
+func LoadRows(ctx context.Context, r store.Reader, m *RunManifest) ([]Row, error) {
+	b, err := r.ReadAll(ctx, m.Results)
+	if err != nil {
+		return nil, fmt.Errorf("results %s: %w", m.Results, err)
+	}
+	return DecodeRows(b)
+}
+
+// HistoryEntry is one stored run.
+type HistoryEntry struct {
+	Run digest.Digest `json:"run"`
+	*RunManifest
+}
+
+// History lists the stored runs matching suite and/or system (zero = any),
+// oldest first.
+func History(ctx context.Context, st Lister, suite, sys digest.Digest) ([]HistoryEntry, error) {
+	ds, err := listByType(ctx, st, MediaTypeRun)
+	if err != nil {
+		return nil, err
+	}
+	var out []HistoryEntry
+	for _, d := range ds {
+		m, err := LoadRun(ctx, st, d)
+		if err != nil {
+			return nil, err
+		}
+		if (!suite.IsZero() && m.Suite != suite) || (!sys.IsZero() && m.System.ID != sys) {
+			continue
+		}
+		out = append(out, HistoryEntry{Run: d, RunManifest: m})
+	}
+	slices.SortStableFunc(out, func(a, b HistoryEntry) int { return a.Created.Compare(b.Created) })
+	return out, nil
+}
+
+// decodeOutput parses a row's canonical output.
+func decodeOutput(s string) (output.Output, error) {
+	var o output.Output
+	if s == "" {
+		return o, nil
+	}
+	err := json.Unmarshal([]byte(s), &o)
+	return o, err
+}
