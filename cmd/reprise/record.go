@@ -33,26 +33,24 @@ func newRecordCmd(g *globalOptions, s *streams) *cobra.Command {
 
 // recordCreateOptions are the flags of `record create`.
 type recordCreateOptions struct {
-	Input, InputMediaType         string
-	Image                         string
-	Model, ModelName, ModelVer    string
-	Config, ConfigName, ConfigVer string
-	Components                    []string
-	Label, Text                   string
-	Score                         float64
-	OutputFile                    string
-	RequestID                     string
-	Timestamp                     string
-	Seed                          int64
-	Temperature, TopP             float64
-	MaxTokens                     int
-	HardwareClass                 string
-	Protocol                      string
-	HTTP                          record.HTTP
-	LabelFrom                     record.LabelFrom
-	OutputMap                     record.OutputMap
-	EvalSuite                     string
-	Out                           string
+	Input, InputMediaType string
+	systemPartFlags
+	Components        []string
+	Label, Text       string
+	Score             float64
+	OutputFile        string
+	RequestID         string
+	Timestamp         string
+	Seed              int64
+	Temperature, TopP float64
+	MaxTokens         int
+	HardwareClass     string
+	Protocol          string
+	HTTP              record.HTTP
+	LabelFrom         record.LabelFrom
+	OutputMap         record.OutputMap
+	EvalSuite         string
+	Out               string
 
 	Capture       bool
 	ReferenceRuns int
@@ -87,13 +85,7 @@ with unset fields omitted.`,
 	f := cmd.Flags()
 	f.StringVar(&o.Input, "input", "", "file with the exact request bytes (required)")
 	f.StringVar(&o.InputMediaType, "input-media-type", "", "media type of the input (default: from the extension)")
-	f.StringVar(&o.Image, "image", "", "pinned inference image: name@sha256:… or sha256:<image id> (required)")
-	f.StringVar(&o.Model, "model", "", "model file (required)")
-	f.StringVar(&o.ModelName, "model-name", "", "model name (default: safetensors metadata, else the file name)")
-	f.StringVar(&o.ModelVer, "model-version", "", "model version (default: safetensors metadata, else \"unversioned\")")
-	f.StringVar(&o.Config, "config", "", "config file (required)")
-	f.StringVar(&o.ConfigName, "config-name", "", "config name (default: its JSON \"name\", else the file name)")
-	f.StringVar(&o.ConfigVer, "config-version", "", "config version (default: its JSON \"version\", else \"unversioned\")")
+	o.systemPartFlags.addFlags(f)
 	f.StringArrayVar(&o.Components, "component", nil, "other behavior-affecting component, NAME=FILE or NAME=sha256:… (repeatable)")
 	f.StringVar(&o.Label, "label", "", "stored output label")
 	f.Float64Var(&o.Score, "score", 0, "stored output score")

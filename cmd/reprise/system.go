@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/reprise-dev/reprise/capture"
 	"github.com/reprise-dev/reprise/digest"
@@ -84,9 +85,26 @@ func newSystemCmd(g *globalOptions, s *streams) *cobra.Command {
 }
 
 type systemCreateOptions struct {
+	systemPartFlags
+	Protocol, HardwareClass, Out string
+}
+
+// systemPartFlags name the parts of a composite version: the pinned image,
+// the model and config files and what to call them (record create, system
+// create).
+type systemPartFlags struct {
 	Image, Model, Config                       string
 	ModelName, ModelVer, ConfigName, ConfigVer string
-	Protocol, HardwareClass, Out               string
+}
+
+func (o *systemPartFlags) addFlags(f *pflag.FlagSet) {
+	f.StringVar(&o.Image, "image", "", "pinned inference image: name@sha256:… or sha256:<image id> (required)")
+	f.StringVar(&o.Model, "model", "", "model file (required)")
+	f.StringVar(&o.ModelName, "model-name", "", "model name (default: safetensors metadata, else the file name)")
+	f.StringVar(&o.ModelVer, "model-version", "", "model version (default: safetensors metadata, else \"unversioned\")")
+	f.StringVar(&o.Config, "config", "", "config file (required)")
+	f.StringVar(&o.ConfigName, "config-name", "", "config name (default: its JSON \"name\", else the file name)")
+	f.StringVar(&o.ConfigVer, "config-version", "", "config version (default: its JSON \"version\", else \"unversioned\")")
 }
 
 func newSystemCreateCmd(g *globalOptions, s *streams) *cobra.Command {
@@ -105,13 +123,7 @@ or a decision record.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.Image, "image", "", "pinned inference image: name@sha256:… or sha256:<image id> (required)")
-	f.StringVar(&o.Model, "model", "", "model file (required)")
-	f.StringVar(&o.ModelName, "model-name", "", "model name (default: safetensors metadata, else the file name)")
-	f.StringVar(&o.ModelVer, "model-version", "", "model version (default: safetensors metadata, else \"unversioned\")")
-	f.StringVar(&o.Config, "config", "", "config file (required)")
-	f.StringVar(&o.ConfigName, "config-name", "", "config name (default: its JSON \"name\", else the file name)")
-	f.StringVar(&o.ConfigVer, "config-version", "", "config version (default: its JSON \"version\", else \"unversioned\")")
+	o.systemPartFlags.addFlags(f)
 	f.StringVar(&o.Protocol, "protocol", "jsonl-stdio", "wire protocol: "+strings.Join(record.Protocols, ", "))
 	f.StringVar(&o.HardwareClass, "hardware-class", "", "hardware class (default: this host's, see 'reprise env')")
 	f.StringVarP(&o.Out, "out", "o", "", "write the system file to FILE instead of stdout")
