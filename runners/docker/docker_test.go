@@ -117,7 +117,11 @@ func TestSandboxFromInside(t *testing.T) {
 		t.Fatalf("probe answered %q", resp.Raw)
 	}
 	t.Logf("probe: %v", probe)
-	for _, k := range []string{"net_public", "net_docker_host", "write_root", "write_reprise"} {
+	// No network: no route at all, and no interface but loopback.
+	if probe["routes"] != "0" || probe["interfaces"] != "lo" {
+		t.Errorf("routes %q, interfaces %q: want 0 and lo only", probe["routes"], probe["interfaces"])
+	}
+	for _, k := range []string{"write_root", "write_reprise"} {
 		if probe[k] == "ok" || probe[k] == "" {
 			t.Errorf("%s = %q: the sandbox allowed it", k, probe[k])
 		}
