@@ -225,9 +225,14 @@ func copyArtifacts(ctx context.Context, blobs Blobs, t Target, dir string) (work
 
 // RemoveOrphans removes the session folders in dir ("" = os.TempDir())
 // left by reprise processes that are gone (killed outright: no cleanup
-// ran). Only folders owned by this user and named with a pid that is not
-// running are removed; it returns their paths.
-func RemoveOrphans(dir string) ([]string, error) {
+// ran): folders named <prefix><pid>-… for each prefix (default
+// WorkDirPrefix; the process runner's homes are another). Only folders owned
+// by this user and named with a pid that is not running are removed; it
+// returns their paths.
+func RemoveOrphans(dir string, prefixes ...string) ([]string, error) {
+	if len(prefixes) == 0 {
+		prefixes = []string{WorkDirPrefix}
+	}
 	if dir == "" {
 		dir = os.TempDir()
 	}
@@ -238,7 +243,14 @@ func RemoveOrphans(dir string) ([]string, error) {
 	var removed []string
 	var errs []error
 	for _, e := range entries {
-		rest, ok := strings.CutPrefix(e.Name(), WorkDirPrefix)
+		var rest string
+		ok := false
+		for _, pre := range prefixes {
+			if r, found := strings.CutPrefix(e.Name(), pre); found {
+				rest, ok = r, true
+				break
+			}
+		}
 		if !ok || !e.IsDir() {
 			continue
 		}

@@ -126,12 +126,18 @@ func TestRemoveOrphans(t *testing.T) {
 	live := mk(WorkDirPrefix + strconv.Itoa(os.Getpid()) + "-456")
 	oldStyle := mk(WorkDirPrefix + "789")
 	other := mk("something-else")
+	home := mk("reprise-home-" + strconv.Itoa(dead) + "-7")
 	removed, err := RemoveOrphans(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(removed) != 1 || removed[0] != orphan {
 		t.Fatalf("removed %v, want [%s]", removed, orphan)
+	}
+	// With the process runner's prefix too, its orphaned home goes.
+	removed, err = RemoveOrphans(dir, WorkDirPrefix, "reprise-home-")
+	if err != nil || len(removed) != 1 || removed[0] != home {
+		t.Fatalf("removed %v (%v), want [%s]", removed, err, home)
 	}
 	for _, p := range []string{live, oldStyle, other} {
 		if _, err := os.Stat(p); err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/reprise-dev/reprise/launch"
 	"github.com/reprise-dev/reprise/runners/docker"
+	"github.com/reprise-dev/reprise/runners/process"
 )
 
 func newCleanCmd(g *globalOptions, s *streams) *cobra.Command {
@@ -34,7 +35,7 @@ or TMPDIR), are kept unless --all.`,
 }
 
 func runClean(ctx context.Context, g *globalOptions, s *streams, all bool) error {
-	dirs, derr := launch.RemoveOrphans("")
+	dirs, derr := launch.RemoveOrphans("", launch.WorkDirPrefix, process.HomePrefix)
 	for _, d := range dirs {
 		fmt.Fprintln(s.Out, d)
 	}

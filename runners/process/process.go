@@ -23,6 +23,7 @@ import (
 	"os"
 	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -31,6 +32,10 @@ import (
 	"github.com/reprise-dev/reprise/runners"
 	"github.com/reprise-dev/reprise/runners/jsonl"
 )
+
+// HomePrefix names the fresh HOME folder of each session in the temp folder:
+// HomePrefix<pid>-…, so 'reprise clean' can remove those of a killed reprise.
+const HomePrefix = "reprise-home-"
 
 // Defaults of the timeouts.
 const (
@@ -55,7 +60,7 @@ func (r *Runner) Start(ctx context.Context, spec runners.Spec) (runners.Session,
 	if err != nil {
 		return nil, fmt.Errorf("%w: entrypoint %s: %v", runners.ErrImageUnavailable, r.Entrypoint, err)
 	}
-	home, err := os.MkdirTemp("", "reprise-home-")
+	home, err := os.MkdirTemp("", HomePrefix+strconv.Itoa(os.Getpid())+"-")
 	if err != nil {
 		return nil, err
 	}
