@@ -79,6 +79,14 @@ func (r *Runner) startHTTP(ctx context.Context, s *session, codec runners.HTTPCo
 	if st := insp.Container.State; st == nil || st.Pid == 0 {
 		return nil, fmt.Errorf("%w: container %s is not running%s", runners.ErrCrashed, short(created.ID), detailOf(s))
 	} else if n, err := dropDefaultRoutes(st.Pid); err != nil {
+		// A server that exits at once takes its network namespace with
+		// it: that is a crash, not a missing privilege.
+		if now := s.state(); now == nil || !now.Running {
+			if derr := s.exitDetail(); derr != nil {
+				return nil, fmt.Errorf("%w: container %s exited while starting: %v", runners.ErrCrashed, short(created.ID), derr)
+			}
+			return nil, fmt.Errorf("%w: container %s exited while starting%s", runners.ErrCrashed, short(created.ID), detailOf(s))
+		}
 		return nil, fmt.Errorf("%w: the internal network gave container %s a default route and it could not be removed (%v): on Docker before 25 reprise must run as root on the engine's host to replay HTTP systems", runners.ErrUnsupported, short(created.ID), err)
 	} else if n > 0 {
 		r.log.Info("default route removed from the sandbox", "id", short(created.ID), "routes", n)
