@@ -28,23 +28,8 @@ type HTTPFixture struct {
 
 func (f HTTPFixture) start(t *testing.T, r Starter) runners.Session {
 	t.Helper()
-	s, err := r.Start(context.Background(), runners.Spec{Image: f.Image, ModelPath: f.ModelPath, ConfigPath: f.ConfigPath,
-		Env: f.Env, Codec: f.Codec, StartTimeout: 30 * time.Second, RunTimeout: 5 * time.Second, SessionTimeout: time.Minute})
-	if err != nil {
-		t.Fatalf("Start: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := s.Close(context.Background()); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-		if err := s.Close(context.Background()); err != nil {
-			t.Errorf("second Close: %v", err)
-		}
-		if f.AfterClose != nil {
-			f.AfterClose(t)
-		}
-	})
-	return s
+	return startSpec(t, r, runners.Spec{Image: f.Image, ModelPath: f.ModelPath, ConfigPath: f.ConfigPath,
+		Env: f.Env, Codec: f.Codec, StartTimeout: 30 * time.Second, RunTimeout: 5 * time.Second, SessionTimeout: time.Minute}, f.AfterClose)
 }
 
 // RunHTTP runs the conformance suite of HTTP sessions.

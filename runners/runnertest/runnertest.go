@@ -43,7 +43,14 @@ func seed(s int64) system.Params { return system.Params{}.WithSeed(s) }
 
 func start(t *testing.T, r Starter, f Fixture, env map[string]string) runners.Session {
 	t.Helper()
-	s, err := r.Start(context.Background(), f.spec(env))
+	return startSpec(t, r, f.spec(env), f.AfterClose)
+}
+
+// startSpec starts a session of spec and, when the test ends, closes it
+// twice (Close must be idempotent) and calls afterClose.
+func startSpec(t *testing.T, r Starter, spec runners.Spec, afterClose func(*testing.T)) runners.Session {
+	t.Helper()
+	s, err := r.Start(context.Background(), spec)
 	if err != nil {
 		t.Fatalf("Start: %v", err)
 	}
@@ -54,8 +61,8 @@ func start(t *testing.T, r Starter, f Fixture, env map[string]string) runners.Se
 		if err := s.Close(context.Background()); err != nil {
 			t.Errorf("second Close: %v", err)
 		}
-		if f.AfterClose != nil {
-			f.AfterClose(t)
+		if afterClose != nil {
+			afterClose(t)
 		}
 	})
 	return s
