@@ -1,0 +1,209 @@
+package nightly
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/reprise-dev/reprise/digest"
+	"github.com/reprise-dev/reprise/fixtures/decisionlog"
+	"github.com/reprise-dev/reprise/ingest"
+	"github.com/reprise-dev/reprise/launch"
+	"github.com/reprise-dev/reprise/record"
+	"github.com/reprise-dev/reprise/replay"
+	"github.com/reprise-dev/reprise/runners/hwclass"
+	"github.com/reprise-dev/reprise/runners/process"
+	"github.com/reprise-dev/reprise/store"
+	"github.com/reprise-dev/reprise/system"
+	"github.com/reprise-dev/reprise/verdict"
+)
+
+// The planted-divergence quality bar of issue 12: seeded logs of
+// plantedRows rows, plantedShare of them planted (decisions served by model
+// 2.4.2 while the log says 2.4.1), plantedNights different seeds.
+const (
+	plantedRows   = 2000
+	plantedShare  = 0.02
+	plantedNights = 20
+	// The bars: at least minFound of the planted rows DIVERGED after the
+	// night's FDR control, and the observed false-discovery proportion,
+	// averaged over the nights, at most the night's --fdr.
+	minFound = 0.95
+)
+
+// plantedFigures are the outcomes of planted nights.
+type plantedFigures struct {
+	nights, planted, found int
+	// fdpSum is the sum over the nights of the false-discovery proportion
+	// V/max(R, 1) (false discoveries V among R DIVERGED records).
+	fdpSum float64
+}
+
+func (f plantedFigures) foundShare() float64 { return float64(f.found) / float64(f.planted) }
+func (f plantedFigures) meanFDP() float64    { return f.fdpSum / float64(f.nights) }
+
+// TestPlantedDivergences runs the planted nights at the default settings of
+// `reprise nightly` (no -n: sequential replays; --fdr 0.05; every record of
+// the log) through the process runner with the fixture loan server (the
+// code path of the docker runner minus the container), and holds the
+// outcome to the bars. Every random source is seeded (the log by its seed,
+// each replay's fresh seeds by its request id, the loan server by the run
+// seed), so the figures are the same on every run: the test is
+// deterministic, not a draw.
+func TestPlantedDivergences(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the planted-divergence quality bar replays 20 nights of 2000 records; skipped with -short")
+	}
+	f := runPlanted(t, plantedNights)
+	t.Logf("planted divergences, %d nights of %d rows (%.0f%% planted): %d of %d planted rows found DIVERGED after BH (%.1f%%); mean false-discovery proportion %.4f (fdr %g)",
+		f.nights, plantedRows, 100*plantedShare, f.found, f.planted, 100*f.foundShare(), f.meanFDP(), defaultFDR)
+	if f.planted != plantedNights*int(plantedRows*plantedShare) {
+		t.Fatalf("%d planted rows over %d nights, want %d", f.planted, f.nights, plantedNights*int(plantedRows*plantedShare))
+	}
+	if f.foundShare() < minFound {
+		t.Errorf("found %.1f%% of the planted rows, want at least %.0f%%", 100*f.foundShare(), 100*minFound)
+	}
+	if f.meanFDP() > defaultFDR {
+		t.Errorf("mean false-discovery proportion %.4f, want at most %g", f.meanFDP(), defaultFDR)
+	}
+}
+
+// defaultFDR is nightly's default --fdr (Run's default for FDR 0).
+const defaultFDR = 0.05
+
+// runPlanted runs the first n planted nights (seeds 1..n).
+func runPlanted(tb testing.TB, n int) plantedFigures {
+	tb.Helper()
+	ctx := context.Background()
+	bin := buildLoanserver(tb)
+	hw := hwclass.Detect(ctx)
+	var f plantedFigures
+	for seed := 1; seed <= n; seed++ {
+		st, log, planted := plantedLog(tb, uint64(seed), hw)
+		night, err := Run(ctx, st, Options{
+			Log: log, Out: filepath.Join(tb.TempDir(), "night"), Seed: uint64(seed),
+			// What `reprise nightly` passes without -n: sequential replays
+			// (each record stops once its verdict is settled), at most
+			// replay.DefaultMaxRuns runs, the default verdict rules.
+			Replay:    replay.Options{N: 100, Sequential: true, MaxRuns: replay.DefaultMaxRuns, Rules: verdict.DefaultRules(), Launch: launch.Options{HostClass: hw}},
+			NewRunner: func(context.Context) (replay.Runner, error) { return &process.Runner{Entrypoint: bin}, nil },
+		})
+		if err != nil {
+			tb.Fatalf("night %d: %v", seed, err)
+		}
+		var found, discoveries, errs int
+		for _, r := range night.Records {
+			if r.Verdict == verdict.Failed {
+				errs++
+				tb.Errorf("night %d: %s: %s", seed, r.RequestID, r.Error)
+			}
+			if r.Verdict != verdict.Diverged {
+				if planted[r.RequestID] {
+					tb.Logf("night %d: planted %s missed: replay %s, p %s (%s), q %s, labels %v, stored %s", seed, r.RequestID, r.ReplayVerdict, fmtP(r.PValue), r.PTest, fmtP(r.QValue), r.Labels, fmtP(r.Stored.Score))
+				}
+				continue
+			}
+			discoveries++
+			if planted[r.RequestID] {
+				found++
+			}
+		}
+		if len(night.Records) != plantedRows || errs > 0 {
+			tb.Fatalf("night %d: %d records, %d errors", seed, len(night.Records), errs)
+		}
+		f.nights++
+		f.planted += len(planted)
+		f.found += found
+		f.fdpSum += float64(discoveries-found) / float64(max(discoveries, 1))
+		tb.Logf("night %d: %d of %d planted found, %d false discoveries", seed, found, len(planted), discoveries-found)
+	}
+	return f
+}
+
+// plantedLog generates the seeded log, puts its models, config and inputs
+// into a store, imports it through its version map (as `reprise record
+// import --strict` does) and writes the Parquet decision log of records.
+func plantedLog(tb testing.TB, seed uint64, hw string) (*store.Mem, string, map[string]bool) {
+	tb.Helper()
+	ctx := context.Background()
+	dir := tb.TempDir()
+	gl, err := decisionlog.Generate(decisionlog.Options{Rows: plantedRows, Planted: plantedShare, Seed: seed,
+		Image: system.ImageRef{Digest: digest.MustParse("sha256:" + strings.Repeat("0", 64))}, Fixtures: fixturesDir,
+		Out: filepath.Join(dir, "log"), HardwareClass: hw})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	st := store.NewMem()
+	files, _ := filepath.Glob(filepath.Join(gl.Dir, decisionlog.InputsDir, "*.json"))
+	files = append(files, filepath.Join(fixturesDir, "models", "loan-approver-2.4.1.safetensors"),
+		filepath.Join(fixturesDir, "models", "loan-approver-2.4.2.safetensors"), filepath.Join(fixturesDir, "configs", "loan-params-3.json"))
+	for _, p := range files {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if _, err := st.PutBytes(ctx, b, store.Meta{}); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	vm, err := ingest.LoadVersionMap(filepath.Join(gl.Dir, decisionlog.VersionsFile))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	path := filepath.Join(dir, "records.parquet")
+	pf, err := os.Create(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer pf.Close()
+	w := record.NewParquetWriter(pf)
+	im := &ingest.Importer{Map: vm, Inputs: st}
+	err = im.Import(ctx, filepath.Join(gl.Dir, decisionlog.DecisionsFile), func(line int64, rec *record.Record, rowErr error) bool {
+		if rowErr == nil {
+			rowErr = w.Write(rec)
+		}
+		if rowErr != nil {
+			tb.Fatalf("log line %d: %v", line, rowErr)
+		}
+		return true
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	planted := map[string]bool{}
+	for _, id := range gl.Planted {
+		planted[id] = true
+	}
+	return st, path, planted
+}
+
+// fixturesDir is the repository's fixtures folder, seen from this package.
+var fixturesDir = filepath.Join("..", "..", "fixtures")
+
+// buildLoanserver builds the fixture loan server (fixtures/loanserver).
+func buildLoanserver(tb testing.TB) string {
+	tb.Helper()
+	bin := filepath.Join(tb.TempDir(), "loanserver")
+	c := exec.Command("go", "build", "-o", bin, "./fixtures/loanserver")
+	c.Dir = filepath.Join("..", "..")
+	if out, err := c.CombinedOutput(); err != nil {
+		tb.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// BenchmarkPlantedNight measures one planted night (seed 1) end to end:
+// generation, import and the night at the default settings.
+func BenchmarkPlantedNight(b *testing.B) {
+	for range b.N {
+		f := runPlanted(b, 1)
+		b.ReportMetric(100*f.foundShare(), "found_%")
+		b.ReportMetric(f.meanFDP(), "FDP")
+	}
+}
