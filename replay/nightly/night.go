@@ -565,7 +565,7 @@ func runGroup(ctx context.Context, st replay.Blobs, recs []*record.Record, opts 
 // replays for its score to be tested), one of ConfirmGrowth × ConfirmN.
 const (
 	ConfirmStages = 2
-	ConfirmGrowth = 10
+	ConfirmGrowth = 20
 )
 
 // confirm replays a record whose pinned seed did not reproduce its stored

@@ -2,10 +2,12 @@ package nightly
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/reprise-dev/reprise/digest"
@@ -46,22 +48,33 @@ func (f plantedFigures) foundShare() float64 { return float64(f.found) / float64
 func (f plantedFigures) meanFDP() float64    { return f.fdpSum / float64(f.nights) }
 
 // TestPlantedDivergences runs the planted nights at the default settings of
-// `reprise nightly` (no -n: sequential replays; --fdr 0.05; every record of
-// the log) through the process runner with the fixture loan server (the
-// code path of the docker runner minus the container), and holds the
-// outcome to the bars. Every random source is seeded (the log by its seed,
-// each replay's fresh seeds by its request id, the loan server by the run
-// seed), so the figures are the same on every run: the test is
-// deterministic, not a draw.
+// `reprise nightly` (no -n: sequential replays, then confirming replays;
+// --fdr 0.05; every record of the log) through the process runner with the
+// fixture loan server (the code path of the docker runner minus the
+// container), and holds the outcome to the bars. Every random source is
+// seeded (the log by its seed, each replay's fresh seeds by its request id,
+// the loan server by the run seed), so the figures are the same on every
+// run: the test is deterministic, not a draw.
+//
+// The 20 nights replay 40000 records and about 3 million runs: tens of
+// minutes on 2 cores, too long for `make test`. They run when
+// REPRISE_TEST_QUALITY=1 (`make quality`); without it this test runs the
+// same bars over the first night only, and TestPlantedNightSmall keeps the
+// path covered in seconds.
 func TestPlantedDivergences(t *testing.T) {
 	if testing.Short() {
-		t.Skip("the planted-divergence quality bar replays 20 nights of 2000 records; skipped with -short")
+		t.Skip("the planted-divergence quality bar replays nights of 2000 records; skipped with -short")
 	}
-	f := runPlanted(t, plantedNights)
+	nights := plantedNights
+	if os.Getenv("REPRISE_TEST_QUALITY") != "1" {
+		nights = 1
+		t.Logf("REPRISE_TEST_QUALITY is not 1: the first of the %d nights only", plantedNights)
+	}
+	f := runPlanted(t, seqSeeds(nights)...)
 	t.Logf("planted divergences, %d nights of %d rows (%.0f%% planted): %d of %d planted rows found DIVERGED after BH (%.1f%%); mean false-discovery proportion %.4f (fdr %g)",
 		f.nights, plantedRows, 100*plantedShare, f.found, f.planted, 100*f.foundShare(), f.meanFDP(), defaultFDR)
-	if f.planted != plantedNights*int(plantedRows*plantedShare) {
-		t.Fatalf("%d planted rows over %d nights, want %d", f.planted, f.nights, plantedNights*int(plantedRows*plantedShare))
+	if f.planted != nights*int(plantedRows*plantedShare) {
+		t.Fatalf("%d planted rows over %d nights, want %d", f.planted, f.nights, nights*int(plantedRows*plantedShare))
 	}
 	if f.foundShare() < minFound {
 		t.Errorf("found %.1f%% of the planted rows, want at least %.0f%%", 100*f.foundShare(), 100*minFound)
@@ -74,53 +87,95 @@ func TestPlantedDivergences(t *testing.T) {
 // defaultFDR is nightly's default --fdr (Run's default for FDR 0).
 const defaultFDR = 0.05
 
-// runPlanted runs the first n planted nights (seeds 1..n).
-func runPlanted(tb testing.TB, n int) plantedFigures {
+// plantedParallel is how many planted nights run at once: a night mostly
+// waits on the loan server's pipe and on fsync, so nights overlap well.
+const plantedParallel = 3
+
+// plantedNight is one planted night's outcome.
+type plantedNight struct {
+	planted, found, discoveries int
+	missed                      []string
+}
+
+// runPlanted runs the planted nights of the given seeds, plantedParallel at
+// a time.
+func runPlanted(tb testing.TB, seeds ...uint64) plantedFigures {
 	tb.Helper()
 	ctx := context.Background()
 	bin := buildLoanserver(tb)
 	hw := hwclass.Detect(ctx)
+	nights := make([]plantedNight, len(seeds))
+	errs := make([]error, len(seeds))
+	logs := make([]string, len(seeds))
+	planted := make([]map[string]bool, len(seeds))
+	stores := make([]*store.Mem, len(seeds))
+	for i, seed := range seeds {
+		stores[i], logs[i], planted[i] = plantedLog(tb, seed, hw)
+	}
+	sem := make(chan struct{}, plantedParallel)
+	var wg sync.WaitGroup
+	for i, seed := range seeds {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			nights[i], errs[i] = runPlantedNight(ctx, stores[i], logs[i], planted[i], seed, hw, bin, filepath.Join(tb.TempDir(), "night"))
+		}()
+	}
+	wg.Wait()
 	var f plantedFigures
-	for seed := 1; seed <= n; seed++ {
-		st, log, planted := plantedLog(tb, uint64(seed), hw)
-		night, err := Run(ctx, st, Options{
-			Log: log, Out: filepath.Join(tb.TempDir(), "night"), Seed: uint64(seed),
-			// What `reprise nightly` passes without -n: sequential replays
-			// (each record stops once its verdict is settled), at most
-			// replay.DefaultMaxRuns runs, the default verdict rules.
-			Replay:    replay.Options{N: 100, Sequential: true, MaxRuns: replay.DefaultMaxRuns, Rules: verdict.DefaultRules(), Launch: launch.Options{HostClass: hw}},
-			NewRunner: func(context.Context) (replay.Runner, error) { return &process.Runner{Entrypoint: bin}, nil },
-		})
-		if err != nil {
-			tb.Fatalf("night %d: %v", seed, err)
+	for i, seed := range seeds {
+		if errs[i] != nil {
+			tb.Fatalf("night %d: %v", seed, errs[i])
 		}
-		var found, discoveries, errs int
-		for _, r := range night.Records {
-			if r.Verdict == verdict.Failed {
-				errs++
-				tb.Errorf("night %d: %s: %s", seed, r.RequestID, r.Error)
-			}
-			if r.Verdict != verdict.Diverged {
-				if planted[r.RequestID] {
-					tb.Logf("night %d: planted %s missed: replay %s, p %s (%s), q %s, labels %v, stored %s", seed, r.RequestID, r.ReplayVerdict, fmtP(r.PValue), r.PTest, fmtP(r.QValue), r.Labels, fmtP(r.Stored.Score))
-				}
-				continue
-			}
-			discoveries++
-			if planted[r.RequestID] {
-				found++
-			}
+		n := nights[i]
+		for _, m := range n.missed {
+			tb.Logf("night %d: planted %s", seed, m)
 		}
-		if len(night.Records) != plantedRows || errs > 0 {
-			tb.Fatalf("night %d: %d records, %d errors", seed, len(night.Records), errs)
-		}
+		tb.Logf("night %d: %d of %d planted found, %d false discoveries", seed, n.found, n.planted, n.discoveries-n.found)
 		f.nights++
-		f.planted += len(planted)
-		f.found += found
-		f.fdpSum += float64(discoveries-found) / float64(max(discoveries, 1))
-		tb.Logf("night %d: %d of %d planted found, %d false discoveries", seed, found, len(planted), discoveries-found)
+		f.planted += n.planted
+		f.found += n.found
+		f.fdpSum += float64(n.discoveries-n.found) / float64(max(n.discoveries, 1))
 	}
 	return f
+}
+
+// runPlantedNight runs one planted night at the default settings of
+// `reprise nightly` and counts the planted rows found and the discoveries.
+func runPlantedNight(ctx context.Context, st *store.Mem, log string, planted map[string]bool, seed uint64, hw, bin, out string) (plantedNight, error) {
+	var pn plantedNight
+	night, err := Run(ctx, st, Options{
+		Log: log, Out: out, Seed: seed,
+		// What `reprise nightly` passes without -n: sequential replays
+		// (each record stops once its verdict is settled), at most
+		// replay.DefaultMaxRuns runs, the default verdict rules; the
+		// default confirming replays (ConfirmN 0) and --fdr (FDR 0).
+		Replay:    replay.Options{N: 100, Sequential: true, MaxRuns: replay.DefaultMaxRuns, Rules: verdict.DefaultRules(), Launch: launch.Options{HostClass: hw}},
+		NewRunner: func(context.Context) (replay.Runner, error) { return &process.Runner{Entrypoint: bin}, nil },
+	})
+	if err != nil {
+		return pn, err
+	}
+	if len(night.Records) != plantedRows {
+		return pn, fmt.Errorf("%d records, want %d", len(night.Records), plantedRows)
+	}
+	pn.planted = len(planted)
+	for _, r := range night.Records {
+		switch {
+		case r.Verdict == verdict.Failed:
+			return pn, fmt.Errorf("%s: %s", r.RequestID, r.Error)
+		case r.Verdict == verdict.Diverged:
+			pn.discoveries++
+			if planted[r.RequestID] {
+				pn.found++
+			}
+		case planted[r.RequestID]:
+			pn.missed = append(pn.missed, fmt.Sprintf("%s missed: replay %s, p %s (%s), q %s, labels %v, stored score %s",
+				r.RequestID, r.ReplayVerdict, fmtP(r.PValue), r.PTest, fmtP(r.QValue), r.Labels, fmtP(r.Stored.Score)))
+		}
+	}
+	return pn, nil
 }
 
 // plantedLog generates the seeded log, puts its models, config and inputs
@@ -181,6 +236,15 @@ func plantedLog(tb testing.TB, seed uint64, hw string) (*store.Mem, string, map[
 		planted[id] = true
 	}
 	return st, path, planted
+}
+
+// seqSeeds are the seeds 1..n.
+func seqSeeds(n int) []uint64 {
+	s := make([]uint64, n)
+	for i := range s {
+		s[i] = uint64(i + 1)
+	}
+	return s
 }
 
 // fixturesDir is the repository's fixtures folder, seen from this package.
