@@ -58,23 +58,26 @@ func (f plantedFigures) meanFDP() float64    { return f.fdpSum / float64(f.night
 //
 // The 20 nights replay 40000 records and about 3 million runs: tens of
 // minutes on 2 cores, too long for `make test`. They run when
-// REPRISE_TEST_QUALITY=1 (`make quality`); without it this test runs the
-// same bars over the first night only, and TestPlantedNightSmall keeps the
-// path covered in seconds.
+// REPRISE_TEST_QUALITY=1:
+//
+//	REPRISE_TEST_QUALITY=1 go test ./replay/nightly -run TestPlantedDivergences -v -timeout 90m
+//
+// Without it, this test holds one night of 500 rows (seed 1) to the same
+// bars, in seconds.
 func TestPlantedDivergences(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the planted-divergence quality bar replays nights of 2000 records; skipped with -short")
 	}
-	nights := plantedNights
+	nights, rows := plantedNights, plantedRows
 	if os.Getenv("REPRISE_TEST_QUALITY") != "1" {
-		nights = 1
-		t.Logf("REPRISE_TEST_QUALITY is not 1: the first of the %d nights only", plantedNights)
+		nights, rows = 1, 500
+		t.Logf("REPRISE_TEST_QUALITY is not 1: one night of %d rows, not %d of %d", rows, plantedNights, plantedRows)
 	}
-	f := runPlanted(t, seqSeeds(nights)...)
+	f := runPlanted(t, rows, seqSeeds(nights)...)
 	t.Logf("planted divergences, %d nights of %d rows (%.0f%% planted): %d of %d planted rows found DIVERGED after BH (%.1f%%); mean false-discovery proportion %.4f (fdr %g)",
-		f.nights, plantedRows, 100*plantedShare, f.found, f.planted, 100*f.foundShare(), f.meanFDP(), defaultFDR)
-	if f.planted != nights*int(plantedRows*plantedShare) {
-		t.Fatalf("%d planted rows over %d nights, want %d", f.planted, f.nights, nights*int(plantedRows*plantedShare))
+		f.nights, rows, 100*plantedShare, f.found, f.planted, 100*f.foundShare(), f.meanFDP(), defaultFDR)
+	if want := nights * int(float64(rows)*plantedShare); f.planted != want {
+		t.Fatalf("%d planted rows over %d nights, want %d", f.planted, f.nights, want)
 	}
 	if f.foundShare() < minFound {
 		t.Errorf("found %.1f%% of the planted rows, want at least %.0f%%", 100*f.foundShare(), 100*minFound)
@@ -99,7 +102,7 @@ type plantedNight struct {
 
 // runPlanted runs the planted nights of the given seeds, plantedParallel at
 // a time.
-func runPlanted(tb testing.TB, seeds ...uint64) plantedFigures {
+func runPlanted(tb testing.TB, rows int, seeds ...uint64) plantedFigures {
 	tb.Helper()
 	ctx := context.Background()
 	bin := buildLoanserver(tb)
@@ -110,7 +113,7 @@ func runPlanted(tb testing.TB, seeds ...uint64) plantedFigures {
 	planted := make([]map[string]bool, len(seeds))
 	stores := make([]*store.Mem, len(seeds))
 	for i, seed := range seeds {
-		stores[i], logs[i], planted[i] = plantedLog(tb, seed, hw)
+		stores[i], logs[i], planted[i] = plantedLog(tb, seed, hw, rows)
 	}
 	sem := make(chan struct{}, plantedParallel)
 	var wg sync.WaitGroup
@@ -119,7 +122,7 @@ func runPlanted(tb testing.TB, seeds ...uint64) plantedFigures {
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			nights[i], errs[i] = runPlantedNight(ctx, stores[i], logs[i], planted[i], seed, hw, bin, filepath.Join(tb.TempDir(), "night"))
+			nights[i], errs[i] = runPlantedNight(ctx, stores[i], logs[i], planted[i], seed, rows, hw, bin, filepath.Join(tb.TempDir(), "night"))
 		}()
 	}
 	wg.Wait()
@@ -143,7 +146,7 @@ func runPlanted(tb testing.TB, seeds ...uint64) plantedFigures {
 
 // runPlantedNight runs one planted night at the default settings of
 // `reprise nightly` and counts the planted rows found and the discoveries.
-func runPlantedNight(ctx context.Context, st *store.Mem, log string, planted map[string]bool, seed uint64, hw, bin, out string) (plantedNight, error) {
+func runPlantedNight(ctx context.Context, st *store.Mem, log string, planted map[string]bool, seed uint64, rows int, hw, bin, out string) (plantedNight, error) {
 	var pn plantedNight
 	night, err := Run(ctx, st, Options{
 		Log: log, Out: out, Seed: seed,
@@ -157,8 +160,8 @@ func runPlantedNight(ctx context.Context, st *store.Mem, log string, planted map
 	if err != nil {
 		return pn, err
 	}
-	if len(night.Records) != plantedRows {
-		return pn, fmt.Errorf("%d records, want %d", len(night.Records), plantedRows)
+	if len(night.Records) != rows {
+		return pn, fmt.Errorf("%d records, want %d", len(night.Records), rows)
 	}
 	pn.planted = len(planted)
 	for _, r := range night.Records {
@@ -181,11 +184,11 @@ func runPlantedNight(ctx context.Context, st *store.Mem, log string, planted map
 // plantedLog generates the seeded log, puts its models, config and inputs
 // into a store, imports it through its version map (as `reprise record
 // import --strict` does) and writes the Parquet decision log of records.
-func plantedLog(tb testing.TB, seed uint64, hw string) (*store.Mem, string, map[string]bool) {
+func plantedLog(tb testing.TB, seed uint64, hw string, rows int) (*store.Mem, string, map[string]bool) {
 	tb.Helper()
 	ctx := context.Background()
 	dir := tb.TempDir()
-	gl, err := decisionlog.Generate(decisionlog.Options{Rows: plantedRows, Planted: plantedShare, Seed: seed,
+	gl, err := decisionlog.Generate(decisionlog.Options{Rows: rows, Planted: plantedShare, Seed: seed,
 		Image: system.ImageRef{Digest: digest.MustParse("sha256:" + strings.Repeat("0", 64))}, Fixtures: fixturesDir,
 		Out: filepath.Join(dir, "log"), HardwareClass: hw})
 	if err != nil {
@@ -266,7 +269,7 @@ func buildLoanserver(tb testing.TB) string {
 // generation, import and the night at the default settings.
 func BenchmarkPlantedNight(b *testing.B) {
 	for range b.N {
-		f := runPlanted(b, 1)
+		f := runPlanted(b, plantedRows, 1)
 		b.ReportMetric(100*f.foundShare(), "found_%")
 		b.ReportMetric(f.meanFDP(), "FDP")
 	}
