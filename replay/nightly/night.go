@@ -66,11 +66,12 @@ type Options struct {
 	Shard Shard
 	// Replay is the template of every record's replay (N, Rules, Launch…).
 	Replay replay.Options
-	// ConfirmN is the number of fresh-seed runs of a record's confirming
-	// replay (default replay.DefaultMaxRuns): with Replay.Sequential, a
-	// record whose pinned seed did not reproduce the stored output exactly
-	// is replayed again with exactly ConfirmN runs, and that replay (its
-	// verdict, p-value and reports) is the record's result. A sequential
+	// ConfirmN is the number of fresh-seed runs of a record's first
+	// confirming replay (default replay.DefaultMaxRuns): with
+	// Replay.Sequential, a record whose pinned seed did not reproduce the
+	// stored output exactly is replayed again with exactly ConfirmN runs,
+	// and, when that is INCONCLUSIVE, ConfirmGrowth × ConfirmN; the last
+	// replay (its verdict and reports) is the record's result (see confirm). A sequential
 	// replay's p-value is taken once, on the first runs that give it power
 	// at the record's own level (about alpha/c), so it cannot be small
 	// enough for Benjamini–Hochberg across a night; a fixed-N replay's can.

@@ -151,6 +151,17 @@ func TestReportHTMLPlots(t *testing.T) {
 			t.Errorf("label plot %d does not name the stored label", i)
 		}
 	}
+	// A night with no record still draws its two (empty) plots.
+	empty := svgRE.FindAllString(Finalize(&Config{FDR: 0.05}, nil).HTML(), -1)
+	if len(empty) != 2 {
+		t.Fatalf("empty night: %d plots, want 2", len(empty))
+	}
+	for _, s := range empty {
+		parseSVG(t, s)
+		if strings.Contains(s, "NaN") || strings.Contains(s, "Inf") {
+			t.Errorf("empty night's plot holds NaN or Inf:\n%s", s)
+		}
+	}
 }
 
 // TestScoreAndLabelPlots checks a DIVERGED record's score histogram (one
