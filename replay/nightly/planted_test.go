@@ -264,13 +264,3 @@ func buildLoanserver(tb testing.TB) string {
 	}
 	return bin
 }
-
-// BenchmarkPlantedNight measures one planted night (seed 1) end to end:
-// generation, import and the night at the default settings.
-func BenchmarkPlantedNight(b *testing.B) {
-	for range b.N {
-		f := runPlanted(b, plantedRows, 1)
-		b.ReportMetric(100*f.foundShare(), "found_%")
-		b.ReportMetric(f.meanFDP(), "FDP")
-	}
-}
