@@ -108,6 +108,16 @@ func simulate(t testing.TB, sh shape, si, i int, sequential bool, maxRuns, batch
 	exact := sh.exact
 	rules := verdict.DefaultRules()
 	outs := make([]output.Output, 0, maxRuns)
+	if sequential && exact {
+		// the replay loop's look before any fresh seed
+		stop, err := Decide(s, nil, &exact, rules, 0, maxRuns)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if stop.Settled {
+			return stop.Evaluation.Verdict, 0
+		}
+	}
 	for n := 1; n <= maxRuns; n++ {
 		outs = append(outs, draw(r))
 		if sequential && lookAt(n, batch, maxRuns) {

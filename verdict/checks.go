@@ -61,6 +61,9 @@ func textOf(o output.Output) *string  { return o.Text }
 // test uses only the first RunsToRejectNever(r) outputs, and only once there
 // are that many.
 func frequency(name, kind, want string, outs []output.Output, key func(output.Output) *string, r Rules, seq bool) (Finding, error) {
+	if seq {
+		return frequencySeq(name, kind, want, outs, key, r)
+	}
 	n := len(outs)
 	need := RunsToRejectNever(r)
 	counts := map[string]int{}
@@ -190,6 +193,9 @@ func (ScoreRank) RunSequential(s output.Output, outs []output.Output, r Rules) (
 }
 
 func scoreRank(s output.Output, outs []output.Output, r Rules, seq bool) (Finding, error) {
+	if seq {
+		return scoreRankSeq(s, outs, r)
+	}
 	need := ScoresToReject(r.Alpha)
 	var ref []float64
 	for _, o := range outs {

@@ -23,13 +23,21 @@ type SequentialCheck interface {
 // check is run only when final is true (the run cap was reached), and is
 // undecided before. Rules.Alpha bounds the false-alarm rate of the whole
 // sequential procedure, split over the applicable checks as in Evaluate.
-// The verdict is settled when it is not INCONCLUSIVE.
+// The verdict is settled when it is not INCONCLUSIVE. With no outputs yet
+// it settles only an exact match of the pinned seed (REPRODUCED, exact);
+// otherwise it is ErrNoRuns.
 func EvaluateSequential(stored output.Output, outs []output.Output, exact *bool, rules Rules, final bool, extra ...Check) (*Evaluation, error) {
 	rules = rules.WithDefaults()
 	if err := rules.Validate(); err != nil {
 		return nil, err
 	}
 	if len(outs) == 0 {
+		if exact != nil && *exact {
+			// The pinned seed settled it: no fresh-seed run can change an
+			// exact REPRODUCED.
+			return &Evaluation{Tests: []TestResult{}, Verdict: Reproduced, Basis: "exact",
+				Reasons: []string{"the pinned seed reproduced the stored output exactly"}}, nil
+		}
 		return nil, ErrNoRuns
 	}
 	return evaluate(stored, outs, exact, rules, extra, func(c Check, s output.Output, o []output.Output, r Rules) (Finding, error) {
