@@ -2,6 +2,7 @@ package replay
 
 import (
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/reprise-dev/reprise/output"
@@ -53,8 +54,8 @@ func Decide(stored output.Output, outs []output.Output, exact *bool, rules verdi
 		}
 	case ev.RunsNeededLow > maxRuns:
 		s.Settled = true
-		s.Why = fmt.Sprintf("stopped after %d of at most %d runs: the cap cannot settle it (to have the power, %s would need at least about %d runs, likely %d)",
-			runs, maxRuns, strings.Join(ev.Underpowered, ", "), ev.RunsNeededLow, ev.RunsNeeded)
+		s.Why = fmt.Sprintf("stopped after %d of at most %d runs: the cap cannot settle it (%s would need %s)",
+			runs, maxRuns, strings.Join(ev.Underpowered, ", "), runsNeeded(ev))
 	case final:
 		s.Settled = true
 		s.Why = fmt.Sprintf("stopped at the cap of %d runs (--max-runs) without a settled verdict", maxRuns)
@@ -68,3 +69,15 @@ func Decide(stored output.Output, outs []output.Output, exact *bool, rules verdi
 // lookAt reports whether a sequential replay looks at the evidence after
 // done fresh-seed runs: after each batch and at the cap.
 func lookAt(done, batch, maxRuns int) bool { return done%batch == 0 || done == maxRuns }
+
+// runsNeeded says how many runs a futility stop's checks would need.
+func runsNeeded(ev *verdict.Evaluation) string {
+	if ev.RunsNeededLow >= math.MaxInt32 {
+		return "more runs than any cap at the frequency seen so far"
+	}
+	s := fmt.Sprintf("at least about %d runs", ev.RunsNeededLow)
+	if ev.RunsNeeded > ev.RunsNeededLow {
+		s += fmt.Sprintf(", likely %d", ev.RunsNeeded)
+	}
+	return s
+}
