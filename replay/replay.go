@@ -311,7 +311,7 @@ func Replay(ctx context.Context, st Blobs, rec *record.Record, runner Runner, op
 		if err != nil {
 			return fail(fmt.Errorf("%w: %v", ErrIntegrity, err))
 		}
-		extra = verdict.ReferenceChecks(ref)
+		extra = verdict.ReferenceChecks(ref, opts.N) // opts.N is the cap of a sequential replay
 		rep.Notes = append(rep.Notes, fmt.Sprintf("the replays are also compared with the record's %d reference outputs (equivalence margin %g)", len(ref), opts.Rules.Margin))
 	}
 	t1 := opts.Now()
