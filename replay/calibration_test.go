@@ -27,6 +27,10 @@ type shape struct {
 	// honest: the replayed system is the recorded one (a DIVERGED is a
 	// false alarm); otherwise a REPRODUCED is a miss.
 	honest bool
+	// refs reference outputs drawn at decision time, from refDraw (nil:
+	// stored's system, draw when stored is nil).
+	refs    int
+	refDraw func(r *rand.Rand) output.Output
 }
 
 func pick(r *rand.Rand, labels []string, probs []float64) string {
@@ -105,12 +109,24 @@ func simulate(t testing.TB, sh shape, si, i int, sequential bool, maxRuns, batch
 		stored = draw
 	}
 	s := stored(r)
+	var extra []verdict.Check
+	if sh.refs > 0 {
+		rd := sh.refDraw
+		if rd == nil {
+			rd = draw
+		}
+		ref := make([]output.Output, sh.refs)
+		for j := range ref {
+			ref[j] = rd(r)
+		}
+		extra = verdict.ReferenceChecks(ref, maxRuns)
+	}
 	exact := sh.exact
 	rules := verdict.DefaultRules()
 	outs := make([]output.Output, 0, maxRuns)
 	if sequential && exact {
 		// the replay loop's look before any fresh seed
-		stop, err := Decide(s, nil, &exact, rules, 0, maxRuns)
+		stop, err := Decide(s, nil, &exact, rules, 0, maxRuns, extra...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -121,7 +137,7 @@ func simulate(t testing.TB, sh shape, si, i int, sequential bool, maxRuns, batch
 	for n := 1; n <= maxRuns; n++ {
 		outs = append(outs, draw(r))
 		if sequential && lookAt(n, batch, maxRuns) {
-			stop, err := Decide(s, outs, &exact, rules, n, maxRuns)
+			stop, err := Decide(s, outs, &exact, rules, n, maxRuns, extra...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -130,7 +146,7 @@ func simulate(t testing.TB, sh shape, si, i int, sequential bool, maxRuns, batch
 			}
 		}
 	}
-	ev, err := verdict.Evaluate(s, outs, &exact, rules)
+	ev, err := verdict.Evaluate(s, outs, &exact, rules, extra...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,30 +178,62 @@ func maxFalseAlarms(t testing.TB, n int, alpha float64) int {
 // bound is what keeps the test meaningful if the fake system changes.
 func TestFalseAlarmRate(t *testing.T) {
 	const perShape = 400
-	alpha := verdict.DefaultRules().Alpha
 	for _, seq := range []bool{false, true} {
 		name := map[bool]string{false: "fixed N=1000", true: "sequential"}[seq]
-		t.Run(name, func(t *testing.T) {
-			var alarms, total int
-			for si, sh := range honestShapes {
-				a := 0
-				for i := range perShape {
-					v, _ := simulate(t, sh, si, i, seq, DefaultMaxRuns, DefaultBatch)
-					if v == verdict.Diverged {
-						a++
-					}
-				}
-				t.Logf("%-32s %3d of %d DIVERGED", sh.name, a, perShape)
-				alarms += a
-				total += perShape
+		t.Run(name, func(t *testing.T) { falseAlarms(t, name, honestShapes, 0, perShape, seq) })
+	}
+}
+
+// falseAlarms replays perShape honest records of each of shapes (record i
+// of shape si seeded PCG(base+si, i)) and fails when more are called
+// DIVERGED than a false-alarm rate of alpha explains (maxFalseAlarms).
+func falseAlarms(t *testing.T, name string, shapes []shape, base, perShape int, seq bool) {
+	alpha := verdict.DefaultRules().Alpha
+	var alarms, total, reproduced int
+	for si, sh := range shapes {
+		a, rep, runs := 0, 0, 0
+		for i := range perShape {
+			v, n := simulate(t, sh, base+si, i, seq, DefaultMaxRuns, DefaultBatch)
+			runs += n
+			switch v {
+			case verdict.Diverged:
+				a++
+			case verdict.Reproduced:
+				rep++
 			}
-			lo, hi, _ := stats.ClopperPearson(alarms, total, 0.95, stats.TwoSided)
-			limit := maxFalseAlarms(t, total, alpha)
-			t.Logf("%s: false-DIVERGED rate %d/%d = %.4f, 95%% Clopper-Pearson [%.4f, %.4f]; alpha %g, limit %d", name, alarms, total, float64(alarms)/float64(total), lo, hi, alpha, limit)
-			if alarms > limit {
-				t.Fatalf("%d false alarms among %d honest records: more than %d, the most a rate of %g explains (P < 1e-6)", alarms, total, limit, alpha)
-			}
-		})
+		}
+		t.Logf("%-40s %3d of %d DIVERGED, %3d REPRODUCED, mean runs %.1f", sh.name, a, perShape, rep, float64(runs)/float64(perShape))
+		alarms += a
+		reproduced += rep
+		total += perShape
+	}
+	lo, hi, _ := stats.ClopperPearson(alarms, total, 0.95, stats.TwoSided)
+	limit := maxFalseAlarms(t, total, alpha)
+	t.Logf("%s: false-DIVERGED rate %d/%d = %.4f, 95%% Clopper-Pearson [%.4f, %.4f]; alpha %g, limit %d; REPRODUCED %d", name, alarms, total, float64(alarms)/float64(total), lo, hi, alpha, limit, reproduced)
+	if alarms > limit {
+		t.Fatalf("%d false alarms among %d honest records: more than %d, the most a rate of %g explains (P < 1e-6)", alarms, total, limit, alpha)
+	}
+}
+
+// refShapes are honest records with reference outputs drawn at decision
+// time from the recorded system: the calibration of the reference checks.
+var refShapes = []shape{
+	{name: "label and score, 1000 references", draw: loan, refs: 1000},
+	{name: "rare label and score, 1000 references", draw: loan, stored: withLabel("referred", loan), refs: 1000},
+	{name: "score only, 500 references", draw: func(r *rand.Rand) output.Output { return out("", 0.6+0.1*r.NormFloat64()) }, refs: 500},
+	{name: "label at the minimum frequency, 2000 references", draw: boundary, refs: 2000},
+}
+
+// TestFalseAlarmRateWithReferences replays 2000 honest records with
+// reference outputs (500 of each of refShapes), fixed N = 1000 and
+// sequentially (the reference checks at their looks, ReferenceLooks), and
+// checks the false-DIVERGED count as TestFalseAlarmRate (a failure by
+// chance has P < 1e-6; the seeds are pinned, so the counts are fixed).
+func TestFalseAlarmRateWithReferences(t *testing.T) {
+	const perShape = 500
+	for _, seq := range []bool{false, true} {
+		name := map[bool]string{false: "fixed N=1000", true: "sequential"}[seq]
+		t.Run(name, func(t *testing.T) { falseAlarms(t, name+" with references", refShapes, 200, perShape, seq) })
 	}
 }
 

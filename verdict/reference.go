@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"sync"
 
 	"github.com/reprise-dev/reprise/output"
 	"github.com/reprise-dev/reprise/stats"
@@ -37,8 +38,26 @@ func ReferenceChecks(ref []output.Output, maxRuns ...int) []Check {
 	if len(maxRuns) > 0 && maxRuns[0] > 0 {
 		looks = ReferenceLooks(maxRuns[0])
 	}
-	return []Check{ReferenceLabels{Ref: ref, Looks: looks}, ReferenceScores{Ref: ref, Looks: looks}}
+	return []Check{ReferenceLabels{Ref: ref, Looks: looks, memo: newLookMemo()}, ReferenceScores{Ref: ref, Looks: looks, memo: newLookMemo()}}
 }
+
+// lookMemo keeps a sequential reference check's finding at each look, so
+// the looks between two comparisons do not repeat them (a Monte-Carlo
+// chi-square each). A finding is kept by the address of the first output
+// and the look: the outputs of one replay grow by appending, and a check
+// from ReferenceChecks belongs to one replay.
+type lookMemo struct {
+	mu sync.Mutex
+	m  map[lookKey]Finding
+}
+
+type lookKey struct {
+	first *output.Output
+	runs  int
+	level float64
+}
+
+func newLookMemo() *lookMemo { return &lookMemo{m: map[lookKey]Finding{}} }
 
 // Look is one look of a sequential reference check: it compares the first
 // Runs replayed outputs with the reference outputs at Share of the check's
@@ -84,7 +103,7 @@ func ReferenceLooks(maxRuns int) []Look {
 // lookRun runs a reference check sequentially: at the latest look the
 // outputs have reached, on the first Runs of them, at the look's share of
 // the level; before the first look it is unpowered.
-func lookRun(looks []Look, name string, run func(output.Output, []output.Output, Rules) (Finding, error), s output.Output, outs []output.Output, r Rules) (Finding, error) {
+func lookRun(looks []Look, memo *lookMemo, name string, run func(output.Output, []output.Output, Rules) (Finding, error), s output.Output, outs []output.Output, r Rules) (Finding, error) {
 	if len(looks) == 0 {
 		looks = ReferenceLooks(DefaultReferenceCap)
 	}
@@ -105,17 +124,38 @@ func lookRun(looks []Look, name string, run func(output.Output, []output.Output,
 	l := looks[j]
 	lr := r
 	lr.Alpha = r.Alpha * l.Share
+	key := lookKey{&outs[0], l.Runs, lr.Alpha}
+	if memo != nil {
+		memo.mu.Lock()
+		f, ok := memo.m[key]
+		memo.mu.Unlock()
+		if ok {
+			return f, nil
+		}
+	}
 	f, err := run(s, outs[:l.Runs], lr)
 	if err != nil {
 		return Finding{}, err
 	}
+	defer func() {
+		if memo != nil {
+			memo.mu.Lock()
+			memo.m[key] = f
+			memo.mu.Unlock()
+		}
+	}()
 	f.Test.Method += fmt.Sprintf("; sequential: look %d of %d, on the first %d replays, at %g of the check's level (%.4g; union bound over the looks)", j+1, len(looks), l.Runs, l.Share, lr.Alpha)
 	if f.Outcome == Unpowered {
+		// A later look has a larger share of the level and a distance
+		// estimate less biased upwards: only an equivalence no number of
+		// replays can show, or one not shown at the last look, is futile.
 		switch {
 		case f.RunsNeeded == 0:
-			f.RunsNeededLow = never // no number of replays can show it
+			f.RunsNeededLow = never
 		case j == len(looks)-1:
 			f.RunsNeededLow = max(f.RunsNeeded, l.Runs+1)
+		default:
+			f.RunsNeededLow = looks[j+1].Runs
 		}
 	}
 	return f, nil
@@ -123,12 +163,12 @@ func lookRun(looks []Look, name string, run func(output.Output, []output.Output,
 
 // RunSequential implements SequentialCheck (see ReferenceLooks).
 func (c ReferenceLabels) RunSequential(s output.Output, outs []output.Output, r Rules) (Finding, error) {
-	return lookRun(c.Looks, "reference_labels", c.Run, s, outs, r)
+	return lookRun(c.Looks, c.memo, "reference_labels", c.Run, s, outs, r)
 }
 
 // RunSequential implements SequentialCheck (see ReferenceLooks).
 func (c ReferenceScores) RunSequential(s output.Output, outs []output.Output, r Rules) (Finding, error) {
-	return lookRun(c.Looks, "reference_scores", c.Run, s, outs, r)
+	return lookRun(c.Looks, c.memo, "reference_scores", c.Run, s, outs, r)
 }
 
 // ReferenceLabels compares the label distributions: Pearson's chi-square
@@ -143,6 +183,7 @@ type ReferenceLabels struct {
 	// Looks is the sequential look schedule (nil:
 	// ReferenceLooks(DefaultReferenceCap)); Run ignores it.
 	Looks []Look
+	memo  *lookMemo
 }
 
 // Applies when the stored output has a label and there are reference outputs.
@@ -218,6 +259,7 @@ type ReferenceScores struct {
 	Ref []output.Output
 	// Looks is as ReferenceLabels'.
 	Looks []Look
+	memo  *lookMemo
 }
 
 // Applies when the stored output has a score and some reference output has one.
