@@ -279,9 +279,11 @@ func runMix(tb testing.TB, perType int, sequential bool) mixResult {
 	var m mixResult
 	for si, sh := range benchMix {
 		var runs, inc, wrong int
+		var typeRuns []int
 		for i := range perType {
 			v, n := simulate(tb, sh, 100+si, i, sequential, DefaultMaxRuns, DefaultBatch)
 			m.runs = append(m.runs, n)
+			typeRuns = append(typeRuns, n)
 			runs += n
 			switch {
 			case v == verdict.Inconclusive:
@@ -298,7 +300,7 @@ func runMix(tb testing.TB, perType int, sequential bool) mixResult {
 			m.falseReproduced += wrong
 		}
 		m.inconclusive += inc
-		m.lines = append(m.lines, fmt.Sprintf("%-34s mean runs %6.1f, wrong %3d, inconclusive %3d of %d", sh.name, float64(runs)/float64(perType), wrong, inc, perType))
+		m.lines = append(m.lines, fmt.Sprintf("%-34s mean runs %6.1f, p95 %4d, wrong %3d, inconclusive %3d of %d", sh.name, float64(runs)/float64(perType), mixResult{runs: typeRuns}.p95(), wrong, inc, perType))
 	}
 	return m
 }
@@ -342,6 +344,47 @@ func BenchmarkRunsToVerdict(b *testing.B) {
 			b.ReportMetric(float64(m.falseDiverged)/float64(m.honest), "false-diverged")
 			b.ReportMetric(float64(m.falseReproduced)/float64(m.diverge), "false-reproduced")
 			b.ReportMetric(float64(m.inconclusive)/float64(len(m.runs)), "inconclusive")
+		})
+	}
+}
+
+// TestReferenceSequential: a model change that keeps every stored label
+// plausible (the label and score checks support it) is caught by the
+// reference checks at an early look, and honest records with references
+// are mostly called REPRODUCED at the last look. Every source of randomness
+// is pinned (record i seeded PCG(300+k, i)), so the counts are fixed; the
+// bounds are loose so that they fail only when the procedure changes.
+func TestReferenceSequential(t *testing.T) {
+	shifted := func(r *rand.Rand) output.Output {
+		l := pick(r, loanLabels, []float64{0.45, 0.5, 0.05})
+		lo := map[string]float64{"approved": 0.5, "denied": 0, "referred": 0.3}[l]
+		return out(l, lo+0.5*r.Float64())
+	}
+	cases := []struct {
+		sh          shape
+		want        verdict.Verdict
+		minShare    float64
+		maxMeanRuns float64
+	}{
+		{shape{name: "changed model", draw: shifted, stored: withLabel("approved", loan), refDraw: loan, refs: 1000}, verdict.Diverged, 1, 260},
+		{shape{name: "honest", draw: loan, refs: 1000, honest: true}, verdict.Reproduced, 0.85, 1000},
+	}
+	const perCase = 100
+	for k, c := range cases {
+		t.Run(c.sh.name, func(t *testing.T) {
+			hits, runs := 0, 0
+			for i := range perCase {
+				v, n := simulate(t, c.sh, 300+k, i, true, DefaultMaxRuns, DefaultBatch)
+				runs += n
+				if v == c.want {
+					hits++
+				}
+			}
+			mean := float64(runs) / perCase
+			t.Logf("%s: %d of %d %s, mean runs %.1f", c.sh.name, hits, perCase, c.want, mean)
+			if float64(hits) < c.minShare*perCase || mean > c.maxMeanRuns {
+				t.Fatalf("%d of %d %s (want at least %.0f%%), mean runs %.1f (want at most %g)", hits, perCase, c.want, 100*c.minShare, mean, c.maxMeanRuns)
+			}
 		})
 	}
 }

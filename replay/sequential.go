@@ -52,7 +52,7 @@ func Decide(stored output.Output, outs []output.Output, exact *bool, rules verdi
 		if ev.Basis == "exact" {
 			s.Why += " (the pinned seed reproduced the stored output exactly)"
 		}
-	case ev.RunsNeededLow > maxRuns:
+	case ev.RunsNeededLow > maxRuns && (ev.RejectLow == 0 || ev.RejectLow > maxRuns):
 		s.Settled = true
 		s.Why = fmt.Sprintf("stopped after %d of at most %d runs: the cap cannot settle it (%s would need %s)",
 			runs, maxRuns, strings.Join(ev.Underpowered, ", "), runsNeeded(ev))

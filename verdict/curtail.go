@@ -163,6 +163,7 @@ func frequencySeq(name, kind, want string, outs []output.Output, key func(output
 		}
 	default:
 		f.Outcome = Undecided
+		f.RejectLow = need
 		f.Reasons = []string{fmt.Sprintf("%s: the binomial test on the first %d runs is not settled yet (%d of %d so far)", head, need, kTest, nTest)}
 		f.Underpowered = fmt.Sprintf("%d runs cannot reject at level %.4g: even 0 of %d has p = %.4g; %d runs can", n, r.Alpha, n, math.Pow(1-r.MinFrequency, float64(n)), need)
 		f.RunsNeeded = need
@@ -185,11 +186,23 @@ func scoreRankSeq(s output.Output, outs []output.Output, r Rules) (Finding, erro
 	m := len(ref)
 	f := Finding{Test: TestResult{Name: "score_rank", N: ptr(min(m, need)),
 		Method: "statistic: mid-rank of the stored score among replays with the same label; two-sided conformal rank p-value of the stored score among the first replays with the same label that give it power, taken once and settled as soon as it cannot reject: 2·min((1+#{s≤x}), (1+#{s≥x}))/(m+1)"}}
+	// rejectLow: the share of runs that give a usable score is at most hi
+	// with 99% confidence, so fewer than need/hi runs cannot give the
+	// test its need scores.
+	rejectLow := func() (int, error) {
+		_, hi, err := stats.ClopperPearson(m, len(outs), 0.99, stats.Less)
+		if err != nil {
+			return 0, err
+		}
+		return int(math.Ceil(float64(need) / hi)), nil
+	}
 	if m == 0 {
 		f.Outcome = Skipped
 		f.Test.Skipped = "no replay produced a score with the stored label"
 		f.Underpowered = fmt.Sprintf("no replay with the stored label produced a score; %d are needed to reject at level %.4g", need, r.Alpha)
-		return f, nil
+		var err error
+		f.RejectLow, err = rejectLow()
+		return f, err
 	}
 	x := *s.Score
 	first := ref[:min(m, need)]
@@ -227,14 +240,13 @@ func scoreRankSeq(s output.Output, outs []output.Output, r Rules) (Finding, erro
 		f.RunsNeeded = int(math.Ceil(float64(need) * float64(len(outs)) / float64(m)))
 		f.RunsNeededLow = len(outs) + 1
 		f.Underpowered = fmt.Sprintf("%d replayed scores with the stored label cannot reject at level %.4g (the smallest rank p-value is 2/(m+1) = %.4g); %d can", m, r.Alpha, 2/float64(m+1), need)
+		low, err := rejectLow()
+		if err != nil {
+			return Finding{}, err
+		}
+		f.RejectLow = low
 		if m >= MinScoresForFutility {
-			// the share of runs that give a usable score is at most hi
-			// with 99% confidence: fewer than need/hi runs cannot do.
-			_, hi, err := stats.ClopperPearson(m, len(outs), 0.99, stats.Less)
-			if err != nil {
-				return Finding{}, err
-			}
-			f.RunsNeededLow = int(math.Ceil(float64(need) / hi))
+			f.RunsNeededLow = low
 			f.Underpowered += fmt.Sprintf("; the stored score lies outside all %d, so only the test among %d scores is likely to settle it", m, need)
 		}
 	}

@@ -119,7 +119,7 @@ func lookRun(looks []Look, memo *lookMemo, name string, run func(output.Output, 
 			Outcome:      Unpowered,
 			Reasons:      []string{fmt.Sprintf("%s: compared with the reference outputs after %d replays (%d so far)", name, first, len(outs))},
 			Underpowered: fmt.Sprintf("the first comparison with the reference outputs is at %d replays", first),
-			RunsNeeded:   first}, nil
+			RunsNeeded:   first, RejectLow: first}, nil
 	}
 	l := looks[j]
 	lr := r
@@ -145,6 +145,9 @@ func lookRun(looks []Look, memo *lookMemo, name string, run func(output.Output, 
 		}
 	}()
 	f.Test.Method += fmt.Sprintf("; sequential: look %d of %d, on the first %d replays, at %g of the check's level (%.4g; union bound over the looks)", j+1, len(looks), l.Runs, l.Share, lr.Alpha)
+	if j < len(looks)-1 {
+		f.RejectLow = looks[j+1].Runs // a later look may still reject
+	}
 	if f.Outcome == Unpowered {
 		// A later look has a larger share of the level and a distance
 		// estimate less biased upwards: only an equivalence no number of
@@ -226,14 +229,14 @@ func (c ReferenceLabels) Run(s output.Output, outs []output.Output, r Rules) (Fi
 	// Monte-Carlo p-value (exact conditional law; valid whatever the
 	// expected counts), with a fixed seed so a replay stays repeatable.
 	rng := rand.New(rand.NewPCG(0x7265707269736521, uint64(len(a))<<32|uint64(len(b))))
-	if t, err := stats.ChiSquareLabels(a, b, 1999, rng); err == nil {
+	if t, err := stats.ChiSquareLabels(a, b, labelResamples(a, b, r.Alpha), rng); err == nil {
 		p = t.PValue
 	} else if !errors.Is(err, stats.ErrSampleSize) && !errors.Is(err, stats.ErrDomain) {
 		return Finding{}, err
 	}
 	f := Finding{Test: TestResult{
 		Name:      "reference_labels",
-		Method:    "chi-square test of the replayed labels against the reference labels; total variation over the reference's labels (others pooled) with a Weissman L1 upper confidence bound",
+		Method:    "chi-square test of the replayed labels against the reference labels (asymptotic p-value when every expected count is at least 5, else Monte-Carlo with enough tables to reach the level); total variation over the reference's labels (others pooled) with a Weissman L1 upper confidence bound",
 		Statistic: ptr(tv), PValue: ptr(p), N: ptr(len(c.Ref)), Trials: ptr(len(outs)),
 		Interval: &Interval{0, bound, 1 - r.Alpha, "Weissman L1 bound"},
 		Rejected: ptr(p <= r.Alpha),
@@ -247,6 +250,36 @@ func (c ReferenceLabels) Run(s output.Output, outs []output.Output, r Rules) (Fi
 		return int(math.Ceil(2 * (math.Log(math.Pow(2, k)-2) + math.Log(2/r.Alpha)) / (4 * left * left)))
 	})
 	return f, nil
+}
+
+// labelResamples is the number of Monte-Carlo tables of the labels'
+// chi-square test: none (the asymptotic p-value) when every expected count
+// of the 2×k table is at least 5, else enough that the p-value can reach
+// the level (1/(B+1) ≤ level/2), at least 1999 and at most 49999.
+func labelResamples(a, b []string, level float64) int {
+	ca, cb := map[string]int{}, map[string]int{}
+	for _, v := range a {
+		ca[v]++
+	}
+	for _, v := range b {
+		cb[v]++
+	}
+	n := float64(len(a) + len(b))
+	small := false
+	for k := range ca {
+		if c := float64(ca[k] + cb[k]); c*float64(min(len(a), len(b)))/n < 5 {
+			small = true
+		}
+	}
+	for k := range cb {
+		if c := float64(ca[k] + cb[k]); c*float64(min(len(a), len(b)))/n < 5 {
+			small = true
+		}
+	}
+	if !small {
+		return 0
+	}
+	return min(49999, max(1999, int(math.Ceil(2/level))))
 }
 
 // ReferenceScores compares the score distributions (all replays with a

@@ -48,7 +48,7 @@ func EvaluateSequential(stored output.Output, outs []output.Output, exact *bool,
 			return c.Run(s, o, r)
 		}
 		name := fmt.Sprintf("%T", c)
-		return Finding{Test: TestResult{Name: name, Method: "not sequential: tested once at the run cap"}, Outcome: Undecided,
+		return Finding{Test: TestResult{Name: name, Method: "not sequential: tested once at the run cap"}, Outcome: Undecided, RejectLow: len(o) + 1,
 			Reasons: []string{fmt.Sprintf("%s is not a sequential test: it is tested once, at the run cap", name)}}, nil
 	})
 }

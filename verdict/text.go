@@ -350,5 +350,8 @@ func (c TextConformal) RunSequential(s output.Output, outs []output.Output, r Ru
 	}
 	f, err := c.Run(s, outs, r)
 	f.Test.Method += "; sequential: taken once, among the first replayed texts that give it power"
+	if seen < need {
+		f.RejectLow = need
+	}
 	return f, err
 }
