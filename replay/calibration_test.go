@@ -305,8 +305,8 @@ func runMix(tb testing.TB, perType int, sequential bool) mixResult {
 	return m
 }
 
-// TestRunsToVerdict: on the standard mix the sequential replay makes fewer
-// runs than fixed N = 1000 and its error rates are no worse (pinned seeds:
+// TestRunsToVerdict: on the standard mix the sequential replay makes at
+// most 20% of the runs of fixed N = 1000 and its error rates are no worse (pinned seeds:
 // the figures are fixed; README quotes BenchmarkRunsToVerdict).
 func TestRunsToVerdict(t *testing.T) {
 	fixed, seq := runMix(t, 100, false), runMix(t, 100, true)
@@ -314,8 +314,9 @@ func TestRunsToVerdict(t *testing.T) {
 		t.Log("sequential:", l)
 	}
 	t.Logf("fixed: mean %.1f p95 %d; sequential: mean %.1f p95 %d", fixed.mean(), fixed.p95(), seq.mean(), seq.p95())
-	if seq.mean() >= fixed.mean() {
-		t.Fatalf("sequential mean %.1f runs, fixed %.1f", seq.mean(), fixed.mean())
+	// The goal of issue 11: at most 20% of the fixed-N runs on average.
+	if seq.mean() > 0.2*fixed.mean() {
+		t.Fatalf("sequential mean %.1f runs, more than 20%% of fixed %.1f", seq.mean(), fixed.mean())
 	}
 	// Both stay within the calibration's bounds: at most maxFalseAlarms
 	// false DIVERGED, and no diverged record called REPRODUCED.
