@@ -30,14 +30,17 @@ type Stop struct {
 
 // Decide is the rule a sequential replay applies after each batch: the
 // sequential evaluation (verdict.EvaluateSequential) of the outputs of the
-// first runs fresh-seed runs; it settles as soon as the verdict is not
-// INCONCLUSIVE, when runs reaches maxRuns (the cap), or, INCONCLUSIVE, as
-// soon as even an optimistic estimate of the runs that would give every
-// check its power (Evaluation.RunsNeededLow) exceeds the cap: the cap cannot
-// settle it (a futility stop, which can only turn a would-be verdict at the
-// cap into INCONCLUSIVE, never into a wrong one). Its false-alarm rate
-// is that of verdict.EvaluateSequential: at most rules.Alpha however many
-// looks it takes. extra are further checks (verdict.ReferenceChecks).
+// first runs fresh-seed runs (none yet: only an exact match of the pinned
+// seed settles it). It settles as soon as the verdict is not INCONCLUSIVE,
+// when runs reaches maxRuns (the cap), or, INCONCLUSIVE, as soon as neither
+// verdict can come within the cap: even an optimistic estimate of the runs
+// that would let every check support the stored output
+// (Evaluation.RunsNeededLow) exceeds the cap, and no check can still
+// plausibly reject by then (Evaluation.RejectLow). Such a futility stop can
+// only turn a would-be verdict at the cap into INCONCLUSIVE, never into a
+// wrong one. Its false-alarm rate is that of verdict.EvaluateSequential: at
+// most rules.Alpha however many looks it takes. extra are further checks
+// (verdict.ReferenceChecks with the cap).
 func Decide(stored output.Output, outs []output.Output, exact *bool, rules verdict.Rules, runs, maxRuns int, extra ...verdict.Check) (Stop, error) {
 	final := runs >= maxRuns
 	ev, err := verdict.EvaluateSequential(stored, outs, exact, rules, final, extra...)
