@@ -173,3 +173,33 @@ func TestReferenceChecksLookOnly(t *testing.T) {
 		t.Fatalf("at 250: %v %v", f250.Outcome, f250.Reasons)
 	}
 }
+
+// The sequential text check is unpowered before TextsToReject(level) texts
+// (100 at level 0.01: 1/101 < 0.01 ≤ 1/100) and
+// then takes its p-value once, on the first of them: later texts, however
+// unlike the stored one, do not change it.
+func TestTextConformalSequentialTakesTheFirstTexts(t *testing.T) {
+	r := DefaultRules() // one check: level 0.01
+	if n := TextsToReject(r.Alpha); n != 100 {
+		t.Fatalf("TextsToReject(0.01) = %d", n)
+	}
+	stored := "the loan is approved"
+	txt := func(s string) output.Output { return output.Output{Text: &s} }
+	o := make([]output.Output, 300)
+	for i := range o {
+		o[i] = txt(stored)
+		if i >= 100 {
+			o[i] = txt(strings.Repeat("zq", 20+i%7))
+		}
+	}
+	f, err := TextConformal{}.RunSequential(txt(stored), o[:99], r)
+	if err != nil || f.Outcome != Unpowered || f.RejectLow != 100 {
+		t.Fatalf("99 texts: %v, reject low %d, %v", f.Outcome, f.RejectLow, err)
+	}
+	for _, n := range []int{100, 300} {
+		f, err = TextConformal{}.RunSequential(txt(stored), o[:n], r)
+		if err != nil || f.Outcome != Supports || *f.Test.N != 100 || f.RejectLow != 0 {
+			t.Fatalf("%d texts: %v, N %d, %v", n, f.Outcome, *f.Test.N, err)
+		}
+	}
+}
