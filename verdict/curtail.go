@@ -167,6 +167,9 @@ func frequencySeq(name, kind, want string, outs []output.Output, key func(output
 		f.Reasons = []string{fmt.Sprintf("%s: the binomial test on the first %d runs is not settled yet (%d of %d so far)", head, need, kTest, nTest)}
 		f.Underpowered = fmt.Sprintf("%d runs cannot reject at level %.4g: even 0 of %d has p = %.4g; %d runs can", n, r.Alpha, n, math.Pow(1-r.MinFrequency, float64(n)), need)
 		f.RunsNeeded = need
+		// the stored value may come back at the next run and settle the
+		// test: a cap below need alone is no reason to give up.
+		f.RunsNeededLow = n + 1
 	}
 	return f, nil
 }
