@@ -311,7 +311,7 @@ func Replay(ctx context.Context, st Blobs, rec *record.Record, runner Runner, op
 		if err != nil {
 			return fail(fmt.Errorf("%w: %v", ErrIntegrity, err))
 		}
-		extra = verdict.ReferenceChecks(ref)
+		extra = verdict.ReferenceChecks(ref, opts.N) // opts.N is the cap of a sequential replay
 		rep.Notes = append(rep.Notes, fmt.Sprintf("the replays are also compared with the record's %d reference outputs (equivalence margin %g)", len(ref), opts.Rules.Margin))
 	}
 	t1 := opts.Now()
@@ -332,7 +332,17 @@ func Replay(ctx context.Context, st Blobs, rec *record.Record, runner Runner, op
 	offset := len(res.Runs)
 	outs := make([]output.Output, 0, opts.N)
 	var stop Stop
-	for i, seed := range Seeds(replaySeed, opts.N) {
+	seeds := Seeds(replaySeed, opts.N)
+	if opts.Sequential && exact != nil && *exact {
+		// A look before any fresh seed: an exact match settles it.
+		if stop, err = Decide(rec.Output.Output, nil, exact, opts.Rules, 0, opts.N, extra...); err != nil {
+			return fail(err)
+		}
+		if stop.Settled {
+			rep.Replay.N, rep.Replay.Stopped, seeds = 0, stop.Why, nil
+		}
+	}
+	for i, seed := range seeds {
 		_, _, out, ok, err := runOne(offset+i, "replay", seed)
 		if err != nil {
 			return fail(err)
