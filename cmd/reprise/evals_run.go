@@ -130,27 +130,34 @@ func runEvalsRun(ctx context.Context, g *globalOptions, s *streams, o *evalsRunO
 // runItems starts target once and runs the items of su (only those in only,
 // when not nil) with m's seed and epochs.
 func runItems(ctx context.Context, g *globalOptions, s *streams, ro *runnerOptions, st store.Reader, target launch.Target,
-	su *evals.Suite, m *evals.RunManifest, only map[string]bool) ([]evals.Row, error) {
+	su *evals.Suite, m *evals.RunManifest, only map[string]bool) (rows []evals.Row, err error) {
+	err = withSession(ctx, g, s, ro, st, target, su, func(sess evals.Session) error {
+		rows, err = evals.Run(ctx, sess, su, target.System.ID, evals.RunOptions{Epochs: m.Epochs, Seed: m.RunSeed, Params: m.Params, Only: only, Logger: g.logger(s)})
+		return err
+	})
+	return rows, err
+}
+
+// withSession starts target once (one sandboxed session, labelled with the
+// suite) and calls f with it; the session is closed on every path.
+func withSession(ctx context.Context, g *globalOptions, s *streams, ro *runnerOptions, st store.Reader, target launch.Target,
+	su *evals.Suite, f func(evals.Session) error) error {
 	log := g.logger(s)
 	lopts, err := ro.launchOptions(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	lopts.Logger = log
 	runner, err := newRunner(ctx, ro, log)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer closeRunner(runner)
 	target.Labels = map[string]string{"reprise.evals.suite": su.Digest.String()}
 	sess, err := launch.Start(ctx, st, target, runner, lopts)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer sess.Close(context.WithoutCancel(ctx))
-	rows, err := evals.Run(ctx, sess, su, target.System.ID, evals.RunOptions{Epochs: m.Epochs, Seed: m.RunSeed, Params: m.Params, Only: only, Logger: log})
-	if err != nil {
-		return nil, err
-	}
-	return rows, nil
+	return f(sess)
 }
