@@ -211,16 +211,25 @@ func (c *evalCheck) section() *EvalSection {
 		Verdict: r.Verdict, Warnings: cmp.Warnings, RunsMS: c.ms}
 }
 
-// foldEval puts the eval check's last comparison into the report. An eval
-// divergence is not overruled by an exact match of the pinned seed: the
-// decision came back, but the system no longer scores as recorded on its
-// pinned suite, so the record is DIVERGED (the eval test still runs at its
-// share of alpha, so the false-alarm bound holds).
+// foldEval puts the eval check's last comparison into the report. The
+// eval check is not overruled by an exact match of the pinned seed: the
+// decision came back, but a record is REPRODUCED only when its system also
+// still scores as recorded on its pinned suite (DIVERGED when the eval
+// diverged, INCONCLUSIVE when it did not settle). This only moves verdicts
+// away from REPRODUCED, and the eval test still runs at its share of alpha,
+// so the false-alarm bound holds.
 func foldEval(rep *Report, c *evalCheck) {
 	rep.Eval = c.section()
-	if rep.Eval.Verdict == evals.Diverged && rep.Verdict == verdict.Reproduced {
+	if rep.Verdict != verdict.Reproduced {
+		return
+	}
+	switch rep.Eval.Verdict {
+	case evals.Diverged:
 		rep.Verdict, rep.Basis = verdict.Diverged, ""
-		rep.Reasons = append(rep.Reasons, "the pinned seed reproduced the decision, but the eval suite diverged: the record is DIVERGED")
+		rep.Reasons = append(rep.Reasons, "the decision reproduced, but the eval suite diverged: the record is DIVERGED")
+	case evals.Inconclusive:
+		rep.Verdict, rep.Basis = verdict.Inconclusive, ""
+		rep.Reasons = append(rep.Reasons, "the decision reproduced, but the eval check is inconclusive: the record is INCONCLUSIVE")
 	}
 }
 
