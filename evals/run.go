@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -150,9 +151,11 @@ func ClusterMean(rows []Row, conf float64) Estimate {
 	if n < 2 {
 		return e
 	}
+	// Sum in item order: a map's order would make the last bits, and so
+	// the stored run's digest, differ between identical runs.
 	var ss float64
-	for _, s := range sums {
-		ss += s * s
+	for _, k := range slices.Sorted(maps.Keys(sums)) {
+		ss += sums[k] * sums[k]
 	}
 	se := math.Sqrt(n / (n - 1) * ss / (N * N))
 	t := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: n - 1}.Quantile(1 - (1-conf)/2)

@@ -190,3 +190,34 @@ func TestReplayPinnedEvalSuite(t *testing.T) {
 		}
 	})
 }
+
+// TestReportMarkdownEvalGolden renders the report of a fixed replay with a
+// diverged eval suite (fake systems, fixed clock, so even the run digests
+// are fixed) and compares it with testdata/report.eval.golden.md
+// (go test ./replay -run Golden -update rewrites it).
+func TestReportMarkdownEvalGolden(t *testing.T) {
+	sys := &fakeSystem{labels: []string{"approved"}, probs: []float64{1}, failAt: -1}
+	st, rec := newRecord(t, sys, 42, "approved", 1)
+	evalFixture(t, st, rec, &fakeSystem{labels: []string{"denied"}, probs: []float64{1}, failAt: -1})
+	clock := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	now := func() time.Time { clock = clock.Add(10 * time.Millisecond); return clock }
+	res, err := Replay(context.Background(), st, rec, sys, Options{N: 40, Launch: launch.Options{HostClass: hw}, Now: now,
+		Evals: EvalOptions{Store: st}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := []byte(res.Report.Markdown())
+	golden := filepath.Join("testdata", "report.eval.golden.md")
+	if *update {
+		if err := os.WriteFile(golden, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) {
+		t.Errorf("report.md differs from %s (run with -update if intended):\n%s", golden, got)
+	}
+}
