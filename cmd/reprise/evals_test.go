@@ -4,8 +4,11 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/parquet-go/parquet-go"
 )
 
 // TestEvalsWorkflow runs the whole eval workflow on the fixture suites with
@@ -161,8 +164,50 @@ func TestEvalsLeakage(t *testing.T) {
 	if r := cli(t, "", "--store", st, "evals", "leakage", "--suite", fx("suites", "loan-v1"), "--train", clean); r.code != 0 {
 		t.Fatalf("clean: %d %s %s", r.code, r.out, r.err)
 	}
-	if r := cli(t, "", "--store", st, "data", "pack", writeFile(t, dir, "x.parquet", "PAR1")); r.code != 2 {
-		t.Fatalf("parquet: %d %s", r.code, r.err)
+	if r := cli(t, "", "--store", st, "data", "pack", writeFile(t, dir, "x.parquet", "PAR1")); r.code != 2 || !strings.Contains(r.err, "x.parquet") {
+		t.Fatalf("not parquet: %d %s", r.code, r.err)
+	}
+	// A Parquet file leaking app-03 and app-07 (input values in "text",
+	// label in "label") among prose rows, in row groups of 4.
+	type row struct {
+		ID    int64  `parquet:"id"`
+		Text  string `parquet:"text"`
+		Label string `parquet:"label"`
+	}
+	var rows []row
+	for i := range 20 {
+		rows = append(rows, row{int64(i), "nothing from the suite in row " + strconv.Itoa(i), "denied"})
+	}
+	rows[5], rows[13] = row{5, "560 0.55 58 19 3", "referred"}, row{13, "680 0.15 64 31 7", "approved"}
+	pq := filepath.Join(dir, "train.parquet")
+	f, _ := os.Create(pq)
+	w := parquet.NewGenericWriter[row](f, parquet.MaxRowsPerRowGroup(4))
+	if _, err := w.Write(rows); err != nil || w.Close() != nil || f.Close() != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{nil, 1, "app-03,app-07"},
+		{[]string{"--column", "label"}, 0, ""},
+	} {
+		r := cli(t, "", append([]string{"--store", st, "data", "pack", pq}, c.args...)...)
+		if r.code != 0 {
+			t.Fatalf("data pack %v: %d %s", c.args, r.code, r.err)
+		}
+		r = cli(t, "", "--store", st, "evals", "leakage", "--suite", fx("suites", "loan-v1"), "--train", strings.TrimSpace(r.out), "--output", "json")
+		rep.Flagged = nil
+		if r.code != c.code || json.Unmarshal([]byte(r.out), &rep) != nil || strings.Join(rep.Flagged, ",") != c.want {
+			t.Fatalf("parquet %v: %d %s %s", c.args, r.code, r.out, r.err)
+		}
+	}
+	if r := cli(t, "", "--store", st, "data", "pack", pq, "--column", "id"); r.code != 2 || !strings.Contains(r.err, `column "id" is INT64`) {
+		t.Fatalf("--column id: %d %s", r.code, r.err)
+	}
+	if r := cli(t, "", "--store", st, "data", "pack", fx("train", "loan-train.jsonl"), "--column", "text"); r.code != 2 || !strings.Contains(r.err, "only for Parquet") {
+		t.Fatalf("--column on jsonl: %d %s", r.code, r.err)
 	}
 }
 
