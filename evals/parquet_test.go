@@ -115,3 +115,49 @@ func TestLeakageParquet(t *testing.T) {
 		t.Errorf("not parquet: %v", err)
 	}
 }
+
+// BenchmarkLeakageParquet scans a Parquet training file of 64 MiB of text
+// (one string column, rows of ~1 KiB, row groups of 8192 rows): the copy
+// out of the store, the row-group reading and the n-gram test. Bytes/s is
+// the text bytes per second.
+func BenchmarkLeakageParquet(b *testing.B) {
+	ctx := context.Background()
+	s, err := LoadDir(filepath.Join("..", "fixtures", "suites", "loan-v1"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	type textRow struct {
+		Text string `parquet:"text"`
+	}
+	var line bytes.Buffer
+	for line.Len() < 1024 {
+		line.WriteString("The quick brown fox, 42 jumps over the lazy dog; approved referred denied. ")
+	}
+	const size = 64 << 20
+	var buf bytes.Buffer
+	w := parquet.NewGenericWriter[textRow](&buf, parquet.MaxRowsPerRowGroup(8192), parquet.Compression(&parquet.Zstd))
+	batch := make([]textRow, 1024)
+	for i := range batch {
+		batch[i].Text = fmt.Sprintf("%d %s", i, line.String())
+	}
+	n := 0
+	for n < size {
+		if _, err := w.Write(batch); err != nil {
+			b.Fatal(err)
+		}
+		n += len(batch) * len(batch[0].Text)
+	}
+	if err := w.Close(); err != nil {
+		b.Fatal(err)
+	}
+	st := store.NewMem()
+	ds := packTrain(b, st, "big.parquet", FormatParquet, buf.Bytes())
+	b.SetBytes(int64(n))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := Leakage(ctx, s, 0, ScanDataset(ctx, st, ds)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
