@@ -238,3 +238,53 @@ func TestEvalsCheck(t *testing.T) {
 		t.Fatalf("check: %d %s %s", r.code, r.out, r.err)
 	}
 }
+
+// TestEvalsRunResume: a run whose system crashes after 20 answers (the
+// fixture's REPRISE_FIXTURE_CRASH_AFTER) keeps them in its journal (exit
+// 5); the same command again resumes from it, runs only the other 40, and
+// stores the run an uninterrupted run stores (same seeds, same scores).
+func TestEvalsRunResume(t *testing.T) {
+	bin := buildLoanserver(t)
+	proc := []string{"--runner", "process", "--entrypoint", bin}
+	sysFile := func(st string) string {
+		f := filepath.Join(t.TempDir(), "sys.json")
+		if r := cli(t, "", "--store", st, "system", "create", "--image", "sha256:"+strings.Repeat("0", 64), "--model", fx("models", "loan-approver-2.4.1.safetensors"),
+			"--config", fx("configs", "loan-params-3.json"), "-o", f); r.code != 0 {
+			t.Fatalf("system create: %d %s", r.code, r.err)
+		}
+		return f
+	}
+	run := func(st, sys string, extra ...string) cliResult {
+		return cli(t, "", append(append([]string{"--store", st, "evals", "run", "--suite", fx("suites", "loan-v1"), "--system", sys, "-k", "5", "--run-seed", "3", "--output", "json"}, proc...), extra...)...)
+	}
+	ref := filepath.Join(t.TempDir(), "store")
+	r := run(ref, sysFile(ref))
+	var want, got evalRunResult
+	if r.code != 0 || json.Unmarshal([]byte(r.out), &want) != nil {
+		t.Fatalf("uninterrupted: %d %s", r.code, r.err)
+	}
+	dir := t.TempDir()
+	st := filepath.Join(dir, "store")
+	sys := sysFile(st)
+	r = run(st, sys, "--env", "REPRISE_FIXTURE_CRASH_AFTER=20")
+	if r.code != 5 || !strings.Contains(r.err, "run the same command again to resume") {
+		t.Fatalf("crash: %d %s", r.code, r.err)
+	}
+	js, _ := filepath.Glob(filepath.Join(dir, "evals-journals", "evals-run-*.jsonl"))
+	if len(js) != 1 {
+		t.Fatalf("journals %v", js)
+	}
+	if b, _ := os.ReadFile(js[0]); strings.Count(string(b), "\n") != 20 {
+		t.Fatalf("journal holds %d lines", strings.Count(string(b), "\n"))
+	}
+	r = run(st, sys)
+	if r.code != 0 || json.Unmarshal([]byte(r.out), &got) != nil || !strings.Contains(r.err, "20 answers already scored") {
+		t.Fatalf("resume: %d %s %s", r.code, r.out, r.err)
+	}
+	if got.Summary.Mean != want.Summary.Mean || got.Summary.Rows != 60 || got.Summary.Lower != want.Summary.Lower {
+		t.Fatalf("resumed %+v\nwant %+v", got.Summary, want.Summary)
+	}
+	if js, _ := filepath.Glob(filepath.Join(dir, "evals-journals", "*")); len(js) != 0 {
+		t.Fatalf("journal left after the run was stored: %v", js)
+	}
+}
