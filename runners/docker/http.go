@@ -2,10 +2,13 @@ package docker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/moby/moby/api/pkg/stdcopy"
@@ -80,8 +83,10 @@ func (r *Runner) startHTTP(ctx context.Context, s *session, codec runners.HTTPCo
 		return nil, fmt.Errorf("%w: container %s is not running%s", runners.ErrCrashed, short(created.ID), detailOf(s))
 	} else if n, err := dropDefaultRoutes(st.Pid); err != nil {
 		// A server that exits at once takes its network namespace with
-		// it: that is a crash, not a missing privilege.
-		if now := s.state(); now == nil || !now.Running {
+		// it: that is a crash, not a missing privilege. The engine may not
+		// have seen the exit yet when /proc says the process is gone, so
+		// wait for it a little.
+		if exited(err, s.state) {
 			if derr := s.exitDetail(); derr != nil {
 				return nil, fmt.Errorf("%w: container %s exited while starting: %v", runners.ErrCrashed, short(created.ID), derr)
 			}
@@ -146,4 +151,22 @@ func detailOf(s *session) string {
 		return " (" + err.Error() + ")"
 	}
 	return ""
+}
+
+// exited reports whether the container's process is gone after entering its
+// network namespace failed with err: the engine says so, or /proc no longer
+// has the process (ENOENT, ESRCH) and the engine says so within 5 s. A
+// refused setns (EPERM) on a live process is not an exit.
+func exited(err error, state func() *container.State) bool {
+	gone := errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ESRCH)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if now := state(); now == nil || !now.Running {
+			return true
+		}
+		if !gone || time.Now().After(deadline) {
+			return gone
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
