@@ -46,6 +46,10 @@ var ParquetColumns = []string{
 // ParquetRowGroupRows is the number of rows per row group ParquetWriter writes.
 const ParquetRowGroupRows = 128 << 10
 
+// ParquetPageBytes is the uncompressed size of the pages ParquetWriter
+// writes: small enough that drawing a row decodes little besides it.
+const ParquetPageBytes = 32 << 10
+
 // ParquetSchema is the schema ParquetWriter writes.
 func ParquetSchema() *parquet.Schema {
 	str := parquet.Optional(parquet.String())
@@ -76,7 +80,7 @@ func NewParquetWriter(w io.Writer) *ParquetWriter {
 	s := ParquetSchema()
 	pw := &ParquetWriter{
 		w: parquet.NewWriter(w, s, parquet.Compression(&parquet.Zstd),
-			parquet.MaxRowsPerRowGroup(ParquetRowGroupRows)),
+			parquet.MaxRowsPerRowGroup(ParquetRowGroupRows), parquet.PageBufferSize(ParquetPageBytes)),
 		col: map[string]int{},
 	}
 	for _, c := range ParquetColumns {
@@ -933,7 +937,6 @@ func (l *ParquetLog) DecodeRows(rows []int64, workers int) ([]DecodedRow, error)
 		go func() {
 			defer wg.Done()
 			d := l.newDecoder()
-			buf := make([]parquet.Row, 1)
 			for {
 				k := int(next.Add(1) - 1)
 				if k >= len(spans) {
@@ -941,24 +944,33 @@ func (l *ParquetLog) DecodeRows(rows []int64, workers int) ([]DecodedRow, error)
 				}
 				sp := spans[k]
 				err := func() error {
-					rr := rgs[sp.g].Rows()
-					defer rr.Close()
+					// One cursor per column the log uses; a row is put
+					// together from one value of each.
+					var curs []*colCursor
+					for _, c := range l.cols {
+						cc := rgs[sp.g].ColumnChunks()[c.index]
+						_, ierr := cc.OffsetIndex()
+						curs = append(curs, &colCursor{pages: cc.Pages(), indexed: ierr == nil})
+					}
+					defer func() {
+						for _, c := range curs {
+							c.pages.Close()
+						}
+					}()
+					row := make(parquet.Row, len(curs))
 					for x := sp.lo; x < sp.hi; x++ {
-						idx := rows[x] - 1 - firsts[sp.g]
 						if x > sp.lo && rows[x] == rows[x-1] {
 							return fmt.Errorf("row %d: asked twice", rows[x])
 						}
-						if err := rr.SeekToRow(idx); err != nil {
-							return fmt.Errorf("row group %d: seek to row %d: %w", sp.g, rows[x], err)
-						}
-						n, err := rr.ReadRows(buf[:1])
-						if n != 1 {
-							if err == nil {
-								err = io.ErrUnexpectedEOF
+						idx := rows[x] - 1 - firsts[sp.g]
+						for ci, c := range curs {
+							v, err := c.at(idx)
+							if err != nil {
+								return fmt.Errorf("row group %d: row %d: %w", sp.g, rows[x], err)
 							}
-							return fmt.Errorf("row group %d: read row %d: %w", sp.g, rows[x], err)
+							row[ci] = v
 						}
-						rec, probs := d.decode(buf[0])
+						rec, probs := d.decode(row)
 						out[x] = DecodedRow{Row: rows[x], Rec: rec}
 						if len(probs) > 0 {
 							out[x].Err = &RowError{Row: rows[x], Problems: probs}
@@ -983,4 +995,55 @@ func (l *ParquetLog) DecodeRows(rows []int64, workers int) ([]DecodedRow, error)
 		return nil, firstErr
 	}
 	return out, nil
+}
+
+// colCursor reads single values of one column chunk at increasing row
+// indexes, decoding only the pages that hold them when the chunk has an
+// offset index (else every page up to the last row asked).
+type colCursor struct {
+	pages    parquet.Pages
+	indexed  bool
+	page     parquet.Page
+	first, n int64 // row index of the page's first row, its number of rows
+	buf      [1]parquet.Value
+}
+
+// at returns the value of row idx (0-based in the row group; idx never
+// decreases from one call to the next).
+func (c *colCursor) at(idx int64) (parquet.Value, error) {
+	if c.page == nil || idx >= c.first+c.n {
+		if c.indexed {
+			if err := c.pages.SeekToRow(idx); err != nil {
+				return parquet.Value{}, err
+			}
+			p, err := c.pages.ReadPage()
+			if err != nil {
+				return parquet.Value{}, err
+			}
+			c.page, c.first, c.n = p, idx, p.NumRows()
+		} else {
+			for c.page == nil || idx >= c.first+c.n {
+				if c.page != nil {
+					c.first += c.n
+				}
+				p, err := c.pages.ReadPage()
+				if err != nil {
+					return parquet.Value{}, err
+				}
+				c.page, c.n = p, p.NumRows()
+			}
+		}
+	}
+	if idx < c.first {
+		return parquet.Value{}, fmt.Errorf("row %d before row %d", idx, c.first)
+	}
+	off := idx - c.first
+	k, err := c.page.Slice(off, off+1).Values().ReadValues(c.buf[:])
+	if k != 1 {
+		if err == nil || err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return parquet.Value{}, err
+	}
+	return c.buf[0], nil
 }
