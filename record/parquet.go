@@ -75,12 +75,14 @@ type ParquetWriter struct {
 	closed bool
 }
 
-// NewParquetWriter starts a decision log on w.
-func NewParquetWriter(w io.Writer) *ParquetWriter {
+// NewParquetWriter starts a decision log on w. Options, when given, are
+// applied after the defaults (tests use smaller row groups and pages).
+func NewParquetWriter(w io.Writer, opts ...parquet.WriterOption) *ParquetWriter {
 	s := ParquetSchema()
+	opts = append([]parquet.WriterOption{s, parquet.Compression(&parquet.Zstd),
+		parquet.MaxRowsPerRowGroup(ParquetRowGroupRows), parquet.PageBufferSize(ParquetPageBytes)}, opts...)
 	pw := &ParquetWriter{
-		w: parquet.NewWriter(w, s, parquet.Compression(&parquet.Zstd),
-			parquet.MaxRowsPerRowGroup(ParquetRowGroupRows), parquet.PageBufferSize(ParquetPageBytes)),
+		w:   parquet.NewWriter(w, opts...),
 		col: map[string]int{},
 	}
 	for _, c := range ParquetColumns {
@@ -234,6 +236,9 @@ var ErrNotLog = errors.New("not a Parquet decision log")
 type ParquetLog struct {
 	f    *parquet.File
 	cols map[string]logCol
+	// noIndex makes DecodeRows read pages in order as if the log had no
+	// page index (tests).
+	noIndex bool
 	// pos maps a file column index to its position in ParquetColumns (-1
 	// for a column the log does not use).
 	pos []int
@@ -950,7 +955,7 @@ func (l *ParquetLog) DecodeRows(rows []int64, workers int) ([]DecodedRow, error)
 					for _, c := range l.cols {
 						cc := rgs[sp.g].ColumnChunks()[c.index]
 						_, ierr := cc.OffsetIndex()
-						curs = append(curs, &colCursor{pages: cc.Pages(), indexed: ierr == nil})
+						curs = append(curs, &colCursor{pages: cc.Pages(), indexed: ierr == nil && !l.noIndex})
 					}
 					defer func() {
 						for _, c := range curs {

@@ -384,7 +384,7 @@ func draw(opts Options, cfg *Config) ([]*record.Record, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrUsage, opts.Log, err)
 	}
-	d, err := drawSample(l, opts.Filter, opts.Sample, opts.Stratify, opts.Seed)
+	d, err := drawSample(l, opts.Filter, opts.Sample, opts.Stratify, opts.Seed, sampleWorkers())
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrUsage, opts.Log, err)
 	}

@@ -191,7 +191,7 @@ func sampleWorkers() int { return max(1, min(runtime.GOMAXPROCS(0), 8)) }
 // second decodes only the drawn rows. A drawn row that is not a valid record
 // is a row error and the next candidate of its stratum takes its place, so
 // the sample is the k smallest keys among the valid selected rows.
-func drawSample(l *record.ParquetLog, f ingest.Filter, k int, stratify bool, seed uint64) (*drawn, error) {
+func drawSample(l *record.ParquetLog, f ingest.Filter, k int, stratify bool, seed uint64, workers int) (*drawn, error) {
 	cols := f.Columns()
 	sys, hw := -1, -1
 	if stratify {
@@ -202,7 +202,7 @@ func drawSample(l *record.ParquetLog, f ingest.Filter, k int, stratify bool, see
 		}
 		sys, hw = slices.Index(cols, "system_id"), slices.Index(cols, "hardware_class")
 	}
-	workers := sampleWorkers()
+	workers = max(1, workers)
 	// margin is how many extra candidates a stratum keeps to replace drawn
 	// rows that turn out invalid; a night with more invalid drawn rows than
 	// that scans again with a larger margin.
