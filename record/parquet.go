@@ -269,9 +269,9 @@ type logCol struct {
 // OpenParquetLog opens the decision log in r (size bytes). Every column
 // except the required ones may be absent.
 func OpenParquetLog(r io.ReaderAt, size int64) (*ParquetLog, error) {
-	// The page index (when the writer wrote one) lets DecodeRows seek to
-	// the pages that hold the rows it needs.
-	f, err := parquet.OpenFile(r, size, parquet.SkipBloomFilters(true))
+	// The page index is not read here: DecodeRows reads the offset index
+	// of the column chunks it needs, to seek to the pages of its rows.
+	f, err := parquet.OpenFile(r, size, parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNotLog, err)
 	}
@@ -765,7 +765,7 @@ func (l *ParquetLog) ScanColumns(names []string, opts ScanOptions, workers int, 
 			defer wg.Done()
 			b := &ColumnBatch{cols: slices.Clone(proto)}
 			vbuf := make([]parquet.Value, 1024)
-			intern := map[string]string{}
+			intern := &interner{m: map[string]string{}}
 			for {
 				k := int(next.Add(1) - 1)
 				if k >= len(groups) {
@@ -780,8 +780,8 @@ func (l *ParquetLog) ScanColumns(names []string, opts ScanOptions, workers int, 
 						return
 					}
 				}
-				if len(intern) > 1<<16 {
-					clear(intern)
+				if len(intern.m) > 1<<16 {
+					*intern = interner{m: map[string]string{}}
 				}
 				if err := fn(w, b); err != nil {
 					fail(err)
@@ -795,7 +795,7 @@ func (l *ParquetLog) ScanColumns(names []string, opts ScanOptions, workers int, 
 }
 
 // readColumn reads one column chunk of n rows into c.
-func readColumn(cc parquet.ColumnChunk, c *batchCol, n int, vbuf []parquet.Value, intern map[string]string) error {
+func readColumn(cc parquet.ColumnChunk, c *batchCol, n int, vbuf []parquet.Value, intern *interner) error {
 	c.null = grow(c.null, n)
 	switch c.mode {
 	case modeTime:
@@ -850,13 +850,7 @@ func readColumn(cc parquet.ColumnChunk, c *batchCol, n int, vbuf []parquet.Value
 				default:
 					c.str[i] = ""
 					if !null {
-						bs := v.ByteArray()
-						s, ok := intern[string(bs)]
-						if !ok {
-							s = string(bs)
-							intern[s] = s
-						}
-						c.str[i] = s
+						c.str[i] = intern.get(v.ByteArray())
 					}
 				}
 				i++
@@ -875,6 +869,32 @@ func readColumn(cc parquet.ColumnChunk, c *batchCol, n int, vbuf []parquet.Value
 		return fmt.Errorf("%d values for the row group's %d rows", i, n)
 	}
 	return nil
+}
+
+// interner returns one string per distinct byte string: a small cache
+// indexed by a few of the bytes answers the few values of a low-cardinality
+// column (model versions, labels) without hashing; a map the others.
+type interner struct {
+	m     map[string]string
+	cache [64]string
+}
+
+func (in *interner) get(b []byte) string {
+	n := len(b)
+	if n == 0 {
+		return ""
+	}
+	e := &in.cache[(n*131+int(b[0])*31+int(b[n/2])*17+int(b[n-1]))%len(in.cache)]
+	if *e == string(b) {
+		return *e
+	}
+	s, ok := in.m[string(b)]
+	if !ok {
+		s = string(b)
+		in.m[s] = s
+	}
+	*e = s
+	return s
 }
 
 func grow[T any](s []T, n int) []T {
