@@ -650,14 +650,15 @@ type ColumnBatch struct {
 }
 
 type batchCol struct {
-	name string
-	mode int // modeStr, modeNum, modeTime
-	kind parquet.Kind
-	unit int64 // timestamps: nanoseconds per unit
-	null []bool
-	str  []string
-	num  []float64
-	i64  []int64
+	name   string
+	absent bool // the log has no such column: all NULL
+	mode   int  // modeStr, modeNum, modeTime
+	kind   parquet.Kind
+	unit   int64 // timestamps: nanoseconds per unit
+	null   []bool
+	str    []string
+	num    []float64
+	i64    []int64
 }
 
 // Null reports whether column c of row i is NULL.
@@ -706,16 +707,25 @@ var (
 // (worker in [0, workers)); fn is called concurrently from different
 // workers, never concurrently for one worker, and in no particular order of
 // groups. The first error fn returns stops the scan and is returned. A
-// named column the log does not have, or a column of the wrong type, is an
+// column of ParquetColumns the log does not have reads as NULL in every
+// row; a name not in ParquetColumns, or a column of the wrong type, is an
 // ErrNotLog.
 func (l *ParquetLog) ScanColumns(names []string, opts ScanOptions, workers int, fn func(worker int, b *ColumnBatch) error) error {
 	proto := make([]batchCol, len(names))
 	for i, name := range names {
+		if _, known := colPos[name]; !known {
+			return fmt.Errorf("%w: no column %s in a decision log", ErrNotLog, name)
+		}
 		c, ok := l.cols[name]
 		if !ok {
-			return fmt.Errorf("%w: column %s is missing", ErrNotLog, name)
+			// A column the log does not have (only optional ones may be
+			// missing): every row NULL, as the full decode reads it.
+			c = logCol{index: -1, kind: parquet.ByteArray}
+			if numberColumns[name] {
+				c.kind = parquet.Double
+			}
 		}
-		bc := batchCol{name: name, kind: c.kind, unit: c.unit}
+		bc := batchCol{name: name, kind: c.kind, unit: c.unit, absent: !ok}
 		switch {
 		case timeColumns[name]:
 			bc.mode = modeTime
@@ -775,6 +785,10 @@ func (l *ParquetLog) ScanColumns(names []string, opts ScanOptions, workers int, 
 				rg := l.f.RowGroups()[gi]
 				b.Group, b.First, b.Len = gi, first[gi], int(rg.NumRows())
 				for ci, name := range names {
+					if b.cols[ci].absent {
+						b.cols[ci].nulls(b.Len)
+						continue
+					}
 					if err := readColumn(rg.ColumnChunks()[l.cols[name].index], &b.cols[ci], b.Len, vbuf, intern); err != nil {
 						fail(fmt.Errorf("row group %d column %s: %w", gi, name, err))
 						return
@@ -794,8 +808,8 @@ func (l *ParquetLog) ScanColumns(names []string, opts ScanOptions, workers int, 
 	return firstErr
 }
 
-// readColumn reads one column chunk of n rows into c.
-func readColumn(cc parquet.ColumnChunk, c *batchCol, n int, vbuf []parquet.Value, intern *interner) error {
+// size makes c hold n rows.
+func (c *batchCol) size(n int) {
 	c.null = grow(c.null, n)
 	switch c.mode {
 	case modeTime:
@@ -805,6 +819,22 @@ func readColumn(cc parquet.ColumnChunk, c *batchCol, n int, vbuf []parquet.Value
 	default:
 		c.str = grow(c.str, n)
 	}
+}
+
+// nulls makes c n NULL rows.
+func (c *batchCol) nulls(n int) {
+	c.size(n)
+	for i := range n {
+		c.null[i] = true
+	}
+	clear(c.i64)
+	clear(c.num)
+	clear(c.str)
+}
+
+// readColumn reads one column chunk of n rows into c.
+func readColumn(cc parquet.ColumnChunk, c *batchCol, n int, vbuf []parquet.Value, intern *interner) error {
+	c.size(n)
 	pages := cc.Pages()
 	defer pages.Close()
 	i := 0
