@@ -3,9 +3,13 @@ package ingest
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"cel.dev/cel-go/cel"
+	celast "cel.dev/cel-go/common/ast"
+	"cel.dev/cel-go/interpreter"
 
 	"github.com/reprise-dev/reprise/record"
 )
@@ -29,6 +33,59 @@ var ErrWhere = errors.New("invalid where expression")
 type Where struct {
 	prg  cel.Program
 	expr string
+	// cols are the decision-log columns the expression reads.
+	cols []string
+}
+
+// whereFields maps each variable of a Where to its fields and their
+// decision-log columns (a scalar variable has the one field "").
+var whereFields = map[string]map[string]string{
+	"request_id":     {"": "request_id"},
+	"timestamp":      {"": "timestamp"},
+	"protocol":       {"": "protocol"},
+	"hardware_class": {"": "hardware_class"},
+	"model":          {"name": "model_name", "version": "model_version", "digest": "model_digest"},
+	"config":         {"name": "config_name", "version": "config_version", "digest": "config_digest"},
+	"system":         {"id": "system_id", "image": "system_image"},
+	"input":          {"digest": "input_digest", "media_type": "input_media_type"},
+	"output":         {"label": "output_label", "score": "output_score", "text": "output_text", "digest": "output_digest"},
+}
+
+// optionalColumns may be NULL: the field is then absent, as in Match.
+var optionalColumns = map[string]bool{"output_label": true, "output_score": true, "output_text": true}
+
+// referencedColumns lists the columns an expression reads: model.version
+// reads model_version only; a map variable used whole (model["version"],
+// a comprehension over it) reads all its columns.
+func referencedColumns(a *celast.AST) []string {
+	selected := map[int64]string{} // ident expr id -> field selected from it
+	celast.PostOrderVisit(a.Expr(), celast.NewExprVisitor(func(e celast.Expr) {
+		if e.Kind() == celast.SelectKind {
+			if op := e.AsSelect().Operand(); op.Kind() == celast.IdentKind {
+				selected[op.ID()] = e.AsSelect().FieldName()
+			}
+		}
+	}))
+	set := map[string]bool{}
+	celast.PostOrderVisit(a.Expr(), celast.NewExprVisitor(func(e celast.Expr) {
+		if e.Kind() != celast.IdentKind {
+			return
+		}
+		fields, ok := whereFields[e.AsIdent()]
+		if !ok {
+			return
+		}
+		if f, ok := selected[e.ID()]; ok {
+			if c, ok := fields[f]; ok {
+				set[c] = true
+				return
+			}
+		}
+		for _, c := range fields {
+			set[c] = true
+		}
+	}))
+	return slices.Sorted(maps.Keys(set))
 }
 
 // CompileWhere compiles expr; it must evaluate to a bool.
@@ -55,8 +112,11 @@ func CompileWhere(expr string) (*Where, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrWhere, err)
 	}
-	return &Where{prg: prg, expr: expr}, nil
+	return &Where{prg: prg, expr: expr, cols: referencedColumns(ast.NativeRep())}, nil
 }
+
+// Columns are the decision-log columns the expression reads.
+func (w *Where) Columns() []string { return slices.Clone(w.cols) }
 
 // String is the expression.
 func (w *Where) String() string { return w.expr }
@@ -131,3 +191,131 @@ func (f *Filter) Keep(r *record.Record) (bool, error) {
 	}
 	return f.Where.Match(r)
 }
+
+// Columns are the decision-log columns the filter reads: timestamp when it
+// has a time range, and those of its where expression.
+func (f *Filter) Columns() []string {
+	set := map[string]bool{}
+	if !f.Time.Since.IsZero() || !f.Time.Until.IsZero() {
+		set["timestamp"] = true
+	}
+	if f.Where != nil {
+		for _, c := range f.Where.cols {
+			set[c] = true
+		}
+	}
+	return slices.Sorted(maps.Keys(set))
+}
+
+// RowMatcher evaluates a Filter on rows of column batches without building
+// records; one per goroutine.
+type RowMatcher struct {
+	f     *Filter
+	ts    int            // batch position of timestamp, or -1
+	pos   map[string]int // batch position of each column the where reads
+	b     *record.ColumnBatch
+	i     int
+	maps  map[string]map[string]any
+	timed bool
+}
+
+// NewRowMatcher returns a matcher for batches of the given columns, which
+// must include f.Columns().
+func (f *Filter) NewRowMatcher(cols []string) (*RowMatcher, error) {
+	m := &RowMatcher{f: f, ts: -1, pos: map[string]int{}, maps: map[string]map[string]any{},
+		timed: !f.Time.Since.IsZero() || !f.Time.Until.IsZero()}
+	for _, c := range f.Columns() {
+		i := slices.Index(cols, c)
+		if i < 0 {
+			return nil, fmt.Errorf("row matcher: column %s not in the batch", c)
+		}
+		m.pos[c] = i
+		if c == "timestamp" {
+			m.ts = i
+		}
+	}
+	return m, nil
+}
+
+// Match reports whether row i of b is selected. A row the filter cannot
+// judge has problems: a NULL in a required column it reads (named), or an
+// evaluation error of the where expression (field "where"), as Keep would
+// give for the decoded record.
+func (m *RowMatcher) Match(b *record.ColumnBatch, i int) (bool, []record.Problem) {
+	if m.timed {
+		if b.Null(m.ts, i) {
+			return false, []record.Problem{{Field: "timestamp", Message: "NULL in a required column"}}
+		}
+		if !m.f.Time.Contains(b.Time(m.ts, i)) {
+			return false, nil
+		}
+	}
+	w := m.f.Where
+	if w == nil {
+		return true, nil
+	}
+	var probs []record.Problem
+	for _, c := range w.cols {
+		if !optionalColumns[c] && b.Null(m.pos[c], i) {
+			probs = append(probs, record.Problem{Field: c, Message: "NULL in a required column"})
+		}
+	}
+	if len(probs) > 0 {
+		return false, probs
+	}
+	m.b, m.i = b, i
+	v, _, err := w.prg.Eval(m)
+	m.b = nil
+	if err != nil {
+		return false, []record.Problem{{Field: "where", Message: fmt.Sprintf("where %s: %v", w.expr, err)}}
+	}
+	ok, isBool := v.Value().(bool)
+	if !isBool {
+		return false, []record.Problem{{Field: "where", Message: fmt.Sprintf("where %s: not a bool: %v", w.expr, v)}}
+	}
+	return ok, nil
+}
+
+// value is column c of the current row as the where expression sees it.
+func (m *RowMatcher) value(c string) (any, bool) {
+	p, ok := m.pos[c]
+	if !ok || m.b.Null(p, m.i) {
+		return nil, false
+	}
+	switch c {
+	case "timestamp":
+		return m.b.Time(p, m.i), true
+	case "output_score":
+		return m.b.Num(p, m.i), true
+	}
+	return m.b.Str(p, m.i), true
+}
+
+// ResolveName gives the where expression its variables from the current
+// row (interpreter.Activation).
+func (m *RowMatcher) ResolveName(name string) (any, bool) {
+	fields, ok := whereFields[name]
+	if !ok {
+		return nil, false
+	}
+	if c, scalar := fields[""]; scalar {
+		return m.value(c)
+	}
+	mp := m.maps[name]
+	if mp == nil {
+		mp = map[string]any{}
+		m.maps[name] = mp
+	}
+	clear(mp)
+	for f, c := range fields {
+		if v, ok := m.value(c); ok {
+			mp[f] = v
+		}
+	}
+	return mp, true
+}
+
+// Parent is nil (interpreter.Activation).
+func (m *RowMatcher) Parent() interpreter.Activation { return nil }
+
+var _ interpreter.Activation = (*RowMatcher)(nil)

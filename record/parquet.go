@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/parquet-go/parquet-go"
@@ -43,6 +46,10 @@ var ParquetColumns = []string{
 // ParquetRowGroupRows is the number of rows per row group ParquetWriter writes.
 const ParquetRowGroupRows = 128 << 10
 
+// ParquetPageBytes is the uncompressed size of the pages ParquetWriter
+// writes: small enough that drawing a row decodes little besides it.
+const ParquetPageBytes = 32 << 10
+
 // ParquetSchema is the schema ParquetWriter writes.
 func ParquetSchema() *parquet.Schema {
 	str := parquet.Optional(parquet.String())
@@ -68,12 +75,14 @@ type ParquetWriter struct {
 	closed bool
 }
 
-// NewParquetWriter starts a decision log on w.
-func NewParquetWriter(w io.Writer) *ParquetWriter {
+// NewParquetWriter starts a decision log on w. Options, when given, are
+// applied after the defaults (tests use smaller row groups and pages).
+func NewParquetWriter(w io.Writer, opts ...parquet.WriterOption) *ParquetWriter {
 	s := ParquetSchema()
+	opts = append([]parquet.WriterOption{s, parquet.Compression(&parquet.Zstd),
+		parquet.MaxRowsPerRowGroup(ParquetRowGroupRows), parquet.PageBufferSize(ParquetPageBytes)}, opts...)
 	pw := &ParquetWriter{
-		w: parquet.NewWriter(w, s, parquet.Compression(&parquet.Zstd),
-			parquet.MaxRowsPerRowGroup(ParquetRowGroupRows)),
+		w:   parquet.NewWriter(w, opts...),
 		col: map[string]int{},
 	}
 	for _, c := range ParquetColumns {
@@ -227,8 +236,9 @@ var ErrNotLog = errors.New("not a Parquet decision log")
 type ParquetLog struct {
 	f    *parquet.File
 	cols map[string]logCol
-	// images caches parsed image references (a log holds few).
-	images map[string]imageParse
+	// noIndex makes DecodeRows read pages in order as if the log had no
+	// page index (tests).
+	noIndex bool
 	// pos maps a file column index to its position in ParquetColumns (-1
 	// for a column the log does not use).
 	pos []int
@@ -259,6 +269,8 @@ type logCol struct {
 // OpenParquetLog opens the decision log in r (size bytes). Every column
 // except the required ones may be absent.
 func OpenParquetLog(r io.ReaderAt, size int64) (*ParquetLog, error) {
+	// The page index is not read here: DecodeRows reads the offset index
+	// of the column chunks it needs, to seek to the pages of its rows.
 	f, err := parquet.OpenFile(r, size, parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNotLog, err)
@@ -348,7 +360,7 @@ func (l *ParquetLog) Scan(opts ScanOptions, yield func(row int64, rec *Record, e
 	timed := !opts.Time.Since.IsZero() || !opts.Time.Until.IsZero()
 	var base int64
 	buf := make([]parquet.Row, 512)
-	vals := make([]parquet.Value, len(ParquetColumns))
+	d := l.newDecoder()
 	for gi, rg := range l.f.RowGroups() {
 		n := rg.NumRows()
 		if !l.groupMayMatch(gi, tsCol, opts.Time) {
@@ -361,16 +373,10 @@ func (l *ParquetLog) Scan(opts ScanOptions, yield func(row int64, rec *Record, e
 			k, err := rows.ReadRows(buf)
 			for i := 0; i < k; i++ {
 				rowNum := base + read + int64(i) + 1
-				for j := range vals {
-					vals[j] = parquet.Value{}
-				}
 				if timed && !l.inRange(buf[i], tsCol, opts.Time) {
 					continue // outside the time range: not decoded
 				}
-				rec, probs := l.decode(buf[i], vals)
-				if len(probs) == 0 {
-					probs = rec.Validate()
-				}
+				rec, probs := d.decode(buf[i])
 				if len(probs) > 0 {
 					if !yield(rowNum, nil, &RowError{Row: rowNum, Problems: probs}) {
 						rows.Close()
@@ -445,9 +451,35 @@ func statBytes(st format.Statistics) (lo, hi []byte) {
 	return st.Min, st.Max
 }
 
-// decode builds a record from one row; problems name the columns (a NULL
-// in a required column, a value of the wrong kind, bad JSON text).
-func (l *ParquetLog) decode(row parquet.Row, vals []parquet.Value) (*Record, []Problem) {
+// rowDecoder builds records from rows; one per goroutine.
+type rowDecoder struct {
+	l    *ParquetLog
+	vals []parquet.Value
+	// images caches parsed image references (a log holds few).
+	images map[string]imageParse
+}
+
+func (l *ParquetLog) newDecoder() *rowDecoder {
+	return &rowDecoder{l: l, vals: make([]parquet.Value, len(ParquetColumns))}
+}
+
+// decode builds a record from one row and validates it; problems name the
+// columns (a NULL in a required column, a value of the wrong kind, bad
+// JSON text) or the record's fields.
+func (d *rowDecoder) decode(row parquet.Row) (*Record, []Problem) {
+	rec, probs := d.build(row)
+	if len(probs) == 0 {
+		probs = rec.Validate()
+	}
+	if len(probs) > 0 {
+		return nil, probs
+	}
+	return rec, nil
+}
+
+func (d *rowDecoder) build(row parquet.Row) (*Record, []Problem) {
+	l, vals := d.l, d.vals
+	clear(vals)
 	for _, v := range row {
 		if c := v.Column(); c >= 0 && c < len(l.pos) && l.pos[c] >= 0 {
 			vals[l.pos[c]] = v
@@ -570,13 +602,13 @@ func (l *ParquetLog) decode(row parquet.Row, vals []parquet.Value) (*Record, []P
 	}
 	rec.System.ID = dig("system_id", true)
 	if p := str("system_image", true); p != nil {
-		ip, ok := l.images[*p]
+		ip, ok := d.images[*p]
 		if !ok {
 			ip.ref, ip.err = system.ParseImageRef(*p)
-			if l.images == nil || len(l.images) > 4096 {
-				l.images = map[string]imageParse{}
+			if d.images == nil || len(d.images) > 4096 {
+				d.images = map[string]imageParse{}
 			}
-			l.images[*p] = ip
+			d.images[*p] = ip
 		}
 		img, err := ip.ref, ip.err
 		if err != nil {
@@ -603,4 +635,470 @@ func (l *ParquetLog) decode(row parquet.Row, vals []parquet.Value) (*Record, []P
 		return nil, probs
 	}
 	return rec, nil
+}
+
+// ColumnBatch holds one row group's values of the columns a ScanColumns
+// reads, by position in the names it was given. Its slices are reused for
+// the next row group; its strings may be kept.
+type ColumnBatch struct {
+	// Group is the 0-based row group index, First the 1-based row number
+	// of its first row, Len its number of rows.
+	Group int
+	First int64
+	Len   int
+	cols  []batchCol
+}
+
+type batchCol struct {
+	name   string
+	absent bool // the log has no such column: all NULL
+	mode   int  // modeStr, modeNum, modeTime
+	kind   parquet.Kind
+	unit   int64 // timestamps: nanoseconds per unit
+	null   []bool
+	str    []string
+	num    []float64
+	i64    []int64
+}
+
+// Null reports whether column c of row i is NULL.
+func (b *ColumnBatch) Null(c, i int) bool { return b.cols[c].null[i] }
+
+// Str is the value of string column c in row i ("" when NULL).
+func (b *ColumnBatch) Str(c, i int) string { return b.cols[c].str[i] }
+
+// Num is the value of number column c in row i as a float64 (0 when NULL).
+func (b *ColumnBatch) Num(c, i int) float64 { return b.cols[c].num[i] }
+
+// Time is the value of the timestamp column c in row i (the zero time
+// when NULL); the time is in UTC.
+func (b *ColumnBatch) Time(c, i int) time.Time {
+	if b.cols[c].null[i] {
+		return time.Time{}
+	}
+	return time.Unix(0, b.cols[c].i64[i]).UTC()
+}
+
+// UnixNano is the timestamp column c of row i in nanoseconds since the Unix
+// epoch (0 when NULL).
+func (b *ColumnBatch) UnixNano(c, i int) int64 { return b.cols[c].i64[i] }
+
+// What a batchCol holds.
+const (
+	modeStr = iota
+	modeNum
+	modeTime
+)
+
+// column kinds a ColumnBatch holds.
+var (
+	timeColumns   = map[string]bool{"timestamp": true}
+	numberColumns = map[string]bool{"params_temperature": true, "params_top_p": true, "output_score": true,
+		"params_seed": true, "params_max_tokens": true}
+)
+
+// ScanColumns reads only the named columns of the log (names from
+// ParquetColumns; timestamp as a time, output_score and params_* as
+// numbers, the others as strings), column chunk by column chunk, and calls
+// fn once per row group with their values. Row groups whose timestamp
+// statistics lie wholly outside opts.Time are skipped (their rows are not
+// read); rows of the groups read are all given, in or out of the range.
+// Up to workers row groups are read at once, each by its own goroutine
+// (worker in [0, workers)); fn is called concurrently from different
+// workers, never concurrently for one worker, and in no particular order of
+// groups. The first error fn returns stops the scan and is returned. A
+// column of ParquetColumns the log does not have reads as NULL in every
+// row; a name not in ParquetColumns, or a column of the wrong type, is an
+// ErrNotLog.
+func (l *ParquetLog) ScanColumns(names []string, opts ScanOptions, workers int, fn func(worker int, b *ColumnBatch) error) error {
+	proto := make([]batchCol, len(names))
+	for i, name := range names {
+		if _, known := colPos[name]; !known {
+			return fmt.Errorf("%w: no column %s in a decision log", ErrNotLog, name)
+		}
+		c, ok := l.cols[name]
+		if !ok {
+			// A column the log does not have (only optional ones may be
+			// missing): every row NULL, as the full decode reads it.
+			c = logCol{index: -1, kind: parquet.ByteArray}
+			if numberColumns[name] {
+				c.kind = parquet.Double
+			}
+		}
+		bc := batchCol{name: name, kind: c.kind, unit: c.unit, absent: !ok}
+		switch {
+		case timeColumns[name]:
+			bc.mode = modeTime
+		case numberColumns[name]:
+			bc.mode = modeNum
+			switch c.kind {
+			case parquet.Double, parquet.Float, parquet.Int64, parquet.Int32:
+			default:
+				return fmt.Errorf("%w: column %s is %s, not a number", ErrNotLog, name, c.kind)
+			}
+		default:
+			if c.kind != parquet.ByteArray && c.kind != parquet.FixedLenByteArray {
+				return fmt.Errorf("%w: column %s is %s, not a string", ErrNotLog, name, c.kind)
+			}
+		}
+		proto[i] = bc
+	}
+	tsCol := l.cols["timestamp"]
+	var groups []int
+	first := make([]int64, 0, len(l.f.RowGroups()))
+	var base int64
+	for gi, rg := range l.f.RowGroups() {
+		first = append(first, base+1)
+		base += rg.NumRows()
+		if l.groupMayMatch(gi, tsCol, opts.Time) {
+			groups = append(groups, gi)
+		}
+	}
+	workers = max(1, min(workers, len(groups)))
+	var (
+		next     atomic.Int64
+		mu       sync.Mutex
+		firstErr error
+		wg       sync.WaitGroup
+	)
+	fail := func(err error) {
+		mu.Lock()
+		if firstErr == nil {
+			firstErr = err
+		}
+		mu.Unlock()
+		next.Store(int64(len(groups))) // no more groups for anyone
+	}
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			b := &ColumnBatch{cols: slices.Clone(proto)}
+			vbuf := make([]parquet.Value, 1024)
+			intern := &interner{m: map[string]string{}}
+			for {
+				k := int(next.Add(1) - 1)
+				if k >= len(groups) {
+					return
+				}
+				gi := groups[k]
+				rg := l.f.RowGroups()[gi]
+				b.Group, b.First, b.Len = gi, first[gi], int(rg.NumRows())
+				for ci, name := range names {
+					if b.cols[ci].absent {
+						b.cols[ci].nulls(b.Len)
+						continue
+					}
+					if err := readColumn(rg.ColumnChunks()[l.cols[name].index], &b.cols[ci], b.Len, vbuf, intern); err != nil {
+						fail(fmt.Errorf("row group %d column %s: %w", gi, name, err))
+						return
+					}
+				}
+				if len(intern.m) > 1<<16 {
+					*intern = interner{m: map[string]string{}}
+				}
+				if err := fn(w, b); err != nil {
+					fail(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return firstErr
+}
+
+// size makes c hold n rows.
+func (c *batchCol) size(n int) {
+	c.null = grow(c.null, n)
+	switch c.mode {
+	case modeTime:
+		c.i64 = grow(c.i64, n)
+	case modeNum:
+		c.num = grow(c.num, n)
+	default:
+		c.str = grow(c.str, n)
+	}
+}
+
+// nulls makes c n NULL rows.
+func (c *batchCol) nulls(n int) {
+	c.size(n)
+	for i := range n {
+		c.null[i] = true
+	}
+	clear(c.i64)
+	clear(c.num)
+	clear(c.str)
+}
+
+// readColumn reads one column chunk of n rows into c.
+func readColumn(cc parquet.ColumnChunk, c *batchCol, n int, vbuf []parquet.Value, intern *interner) error {
+	c.size(n)
+	pages := cc.Pages()
+	defer pages.Close()
+	i := 0
+	for {
+		p, err := pages.ReadPage()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		vr := p.Values()
+		for {
+			k, err := vr.ReadValues(vbuf)
+			if i+k > n {
+				parquet.Release(p)
+				return fmt.Errorf("more values than the row group's %d rows", n)
+			}
+			for _, v := range vbuf[:k] {
+				null := v.IsNull()
+				c.null[i] = null
+				switch c.mode {
+				case modeTime:
+					if !null {
+						c.i64[i] = v.Int64() * c.unit
+					} else {
+						c.i64[i] = 0
+					}
+				case modeNum:
+					c.num[i] = 0
+					if !null {
+						switch c.kind {
+						case parquet.Double:
+							c.num[i] = v.Double()
+						case parquet.Float:
+							c.num[i] = float64(v.Float())
+						case parquet.Int64:
+							c.num[i] = float64(v.Int64())
+						case parquet.Int32:
+							c.num[i] = float64(v.Int32())
+						}
+					}
+				default:
+					c.str[i] = ""
+					if !null {
+						c.str[i] = intern.get(v.ByteArray())
+					}
+				}
+				i++
+			}
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				parquet.Release(p)
+				return err
+			}
+		}
+		parquet.Release(p)
+	}
+	if i != n {
+		return fmt.Errorf("%d values for the row group's %d rows", i, n)
+	}
+	return nil
+}
+
+// interner returns one string per distinct byte string: a small cache
+// indexed by a few of the bytes answers the few values of a low-cardinality
+// column (model versions, labels) without hashing; a map the others.
+type interner struct {
+	m     map[string]string
+	cache [64]string
+}
+
+func (in *interner) get(b []byte) string {
+	n := len(b)
+	if n == 0 {
+		return ""
+	}
+	e := &in.cache[(n*131+int(b[0])*31+int(b[n/2])*17+int(b[n-1]))%len(in.cache)]
+	if *e == string(b) {
+		return *e
+	}
+	s, ok := in.m[string(b)]
+	if !ok {
+		s = string(b)
+		in.m[s] = s
+	}
+	*e = s
+	return s
+}
+
+func grow[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
+}
+
+// DecodedRow is one row DecodeRows read: its record, or why it is not a
+// valid record.
+type DecodedRow struct {
+	Row int64
+	Rec *Record
+	Err *RowError
+}
+
+// DecodeRows reads and decodes the rows with the given 1-based numbers
+// (in any order; each once), seeking to the pages that hold them (through
+// the page index when the log has one), with up to workers goroutines. The
+// result is in ascending row order. Errors are I/O or format errors of the
+// file, or a row number outside the log.
+func (l *ParquetLog) DecodeRows(rows []int64, workers int) ([]DecodedRow, error) {
+	rows = slices.Clone(rows)
+	slices.Sort(rows)
+	out := make([]DecodedRow, len(rows))
+	rgs := l.f.RowGroups()
+	// spans[g] is the range of rows (indexes into rows) in row group g.
+	type span struct{ g, lo, hi int }
+	var spans []span
+	var base int64
+	j := 0
+	for gi, rg := range rgs {
+		end := base + rg.NumRows()
+		lo := j
+		for j < len(rows) && rows[j] <= end {
+			if rows[j] <= base {
+				return nil, fmt.Errorf("row %d: not in the log", rows[j])
+			}
+			j++
+		}
+		if j > lo {
+			spans = append(spans, span{gi, lo, j})
+		}
+		base = end
+	}
+	if j < len(rows) {
+		return nil, fmt.Errorf("row %d: not in the log (%d rows)", rows[j], base)
+	}
+	firsts := make([]int64, len(rgs))
+	base = 0
+	for gi, rg := range rgs {
+		firsts[gi] = base
+		base += rg.NumRows()
+	}
+	workers = max(1, min(workers, len(spans)))
+	var (
+		next     atomic.Int64
+		mu       sync.Mutex
+		firstErr error
+		wg       sync.WaitGroup
+	)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d := l.newDecoder()
+			for {
+				k := int(next.Add(1) - 1)
+				if k >= len(spans) {
+					return
+				}
+				sp := spans[k]
+				err := func() error {
+					// One cursor per column the log uses; a row is put
+					// together from one value of each.
+					var curs []*colCursor
+					for _, c := range l.cols {
+						cc := rgs[sp.g].ColumnChunks()[c.index]
+						_, ierr := cc.OffsetIndex()
+						curs = append(curs, &colCursor{pages: cc.Pages(), indexed: ierr == nil && !l.noIndex})
+					}
+					defer func() {
+						for _, c := range curs {
+							c.pages.Close()
+						}
+					}()
+					row := make(parquet.Row, len(curs))
+					for x := sp.lo; x < sp.hi; x++ {
+						if x > sp.lo && rows[x] == rows[x-1] {
+							return fmt.Errorf("row %d: asked twice", rows[x])
+						}
+						idx := rows[x] - 1 - firsts[sp.g]
+						for ci, c := range curs {
+							v, err := c.at(idx)
+							if err != nil {
+								return fmt.Errorf("row group %d: row %d: %w", sp.g, rows[x], err)
+							}
+							row[ci] = v
+						}
+						rec, probs := d.decode(row)
+						out[x] = DecodedRow{Row: rows[x], Rec: rec}
+						if len(probs) > 0 {
+							out[x].Err = &RowError{Row: rows[x], Problems: probs}
+						}
+					}
+					return nil
+				}()
+				if err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+					next.Store(int64(len(spans)))
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	return out, nil
+}
+
+// colCursor reads single values of one column chunk at increasing row
+// indexes, decoding only the pages that hold them when the chunk has an
+// offset index (else every page up to the last row asked).
+type colCursor struct {
+	pages    parquet.Pages
+	indexed  bool
+	page     parquet.Page
+	first, n int64 // row index of the page's first row, its number of rows
+	buf      [1]parquet.Value
+}
+
+// at returns the value of row idx (0-based in the row group; idx never
+// decreases from one call to the next).
+func (c *colCursor) at(idx int64) (parquet.Value, error) {
+	if c.page == nil || idx >= c.first+c.n {
+		if c.indexed {
+			if err := c.pages.SeekToRow(idx); err != nil {
+				return parquet.Value{}, err
+			}
+			p, err := c.pages.ReadPage()
+			if err != nil {
+				return parquet.Value{}, err
+			}
+			c.page, c.first, c.n = p, idx, p.NumRows()
+		} else {
+			for c.page == nil || idx >= c.first+c.n {
+				if c.page != nil {
+					c.first += c.n
+				}
+				p, err := c.pages.ReadPage()
+				if err != nil {
+					return parquet.Value{}, err
+				}
+				c.page, c.n = p, p.NumRows()
+			}
+		}
+	}
+	if idx < c.first {
+		return parquet.Value{}, fmt.Errorf("row %d before row %d", idx, c.first)
+	}
+	off := idx - c.first
+	k, err := c.page.Slice(off, off+1).Values().ReadValues(c.buf[:])
+	if k != 1 {
+		if err == nil || err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return parquet.Value{}, err
+	}
+	return c.buf[0], nil
 }

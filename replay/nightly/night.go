@@ -412,39 +412,20 @@ func draw(opts Options, cfg *Config) ([]*record.Record, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrUsage, opts.Log, err)
 	}
-	res := NewReservoir(opts.Sample, opts.Stratify, opts.Seed)
+	d, err := drawSample(l, opts.Filter, opts.Sample, opts.Stratify, opts.Seed, sampleWorkers())
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrUsage, opts.Log, err)
+	}
+	cfg.Scanned, cfg.Selected, cfg.RowErrors, cfg.Listed = d.Scanned, d.Selected, d.RowErrors, d.Listed
 	rowErr := func(e record.RowError) {
 		cfg.RowErrors++
 		if len(cfg.Listed) < MaxRowErrors {
 			cfg.Listed = append(cfg.Listed, e)
 		}
 	}
-	err = l.Scan(record.ScanOptions{Time: opts.Filter.Time}, func(row int64, rec *record.Record, err error) bool {
-		cfg.Scanned++
-		if err != nil {
-			var re *record.RowError
-			if errors.As(err, &re) {
-				rowErr(*re)
-			}
-			return true
-		}
-		keep, ferr := opts.Filter.Keep(rec)
-		if ferr != nil {
-			rowErr(record.RowError{Row: row, Problems: []record.Problem{{Field: "where", Message: ferr.Error()}}})
-			return true
-		}
-		if keep {
-			cfg.Selected++
-			res.Offer(rec)
-		}
-		return true
-	})
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrUsage, opts.Log, err)
-	}
 	var out []*record.Record
 	seen := map[string]bool{}
-	for _, r := range res.Sample() {
+	for _, r := range d.Records {
 		if !opts.Shard.Has(SystemKey(r)) {
 			continue
 		}

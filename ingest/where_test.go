@@ -1,0 +1,212 @@
+package ingest
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/parquet-go/parquet-go"
+
+	"github.com/reprise-dev/reprise/record"
+)
+
+func TestWhereColumns(t *testing.T) {
+	cases := []struct {
+		expr string
+		time bool
+		want []string
+	}{
+		{`model.version == "2.4.1" && output.score < 0.7`, false, []string{"model_version", "output_score"}},
+		{`model.version == "2.4.1" && output.score < 0.7`, true, []string{"model_version", "output_score", "timestamp"}},
+		{`has(output.text) && request_id != ""`, false, []string{"output_text", "request_id"}},
+		{`model["version"] == "1"`, false, []string{"model_digest", "model_name", "model_version"}},
+		{`system.exists(k, k == "id") && protocol == "x"`, false, []string{"protocol", "system_id", "system_image"}},
+		{`timestamp > timestamp("2026-01-01T00:00:00Z") && hardware_class == "cpu"`, false, []string{"hardware_class", "timestamp"}},
+		{`true`, false, nil},
+	}
+	for _, c := range cases {
+		w, err := CompileWhere(c.expr)
+		if err != nil {
+			t.Fatalf("%s: %v", c.expr, err)
+		}
+		f := Filter{Where: w}
+		if c.time {
+			f.Time.Since = time.Unix(1, 0)
+		}
+		if got := f.Columns(); !reflect.DeepEqual(got, c.want) {
+			t.Errorf("%s (time %v): columns %v, want %v", c.expr, c.time, got, c.want)
+		}
+	}
+}
+
+// TestRowMatcherAgreesWithKeep evaluates filters on column batches and on
+// the decoded records of the same log: the same rows are kept, and the same
+// rows give evaluation errors.
+func TestRowMatcherAgreesWithKeep(t *testing.T) {
+	b, err := os.ReadFile("../record/testdata/valid.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := record.Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 600
+	var buf bytes.Buffer
+	w := record.NewParquetWriter(&buf, parquet.MaxRowsPerRowGroup(128))
+	for i := range n {
+		r := *base
+		r.RequestID = fmt.Sprintf("req_%04d", i)
+		r.Timestamp = base.Timestamp.Add(time.Duration(i) * time.Minute)
+		r.System.Model.Version = fmt.Sprintf("2.4.%d", i%4)
+		label := []string{"approved", "denied", "referred"}[i%3]
+		r.Output.Label = &label
+		if i%6 == 5 {
+			r.Output.Score = nil
+		} else {
+			sc := float64(i%10) / 10
+			r.Output.Score = &sc
+		}
+		if err := w.Write(&r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	l, err := record.OpenParquetLog(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := map[int64]*record.Record{}
+	if err := l.Scan(record.ScanOptions{}, func(row int64, rec *record.Record, err error) bool {
+		if err != nil {
+			t.Fatalf("row %d: %v", row, err)
+		}
+		recs[row] = rec
+		return true
+	}); err != nil {
+		t.Fatal(err)
+	}
+	since := base.Timestamp.Add(100 * time.Minute)
+	exprs := []string{
+		`model.version == "2.4.1" && output.score < 0.7`,
+		`output.score < 0.5`, // an error where the score is NULL
+		`has(output.score) && output.score >= 0.5 || output.label == "denied"`,
+		`model["version"] in ["2.4.0", "2.4.3"] && request_id > "req_0300"`,
+		`timestamp < timestamp("` + base.Timestamp.Add(300*time.Minute).Format(time.RFC3339) + `")`,
+		`system.image.startsWith("` + base.System.Image.Name + `") && input.media_type == "` + base.Input.MediaType + `"`,
+		`size(output) == 3`,
+	}
+	for _, expr := range exprs {
+		wh, err := CompileWhere(expr)
+		if err != nil {
+			t.Fatalf("%s: %v", expr, err)
+		}
+		for _, f := range []Filter{{Where: wh}, {Where: wh, Time: record.TimeRange{Since: since}}} {
+			cols := f.Columns()
+			var mu sync.Mutex
+			kept, errs := 0, 0
+			err := l.ScanColumns(cols, record.ScanOptions{Time: f.Time}, 2, func(_ int, b *record.ColumnBatch) error {
+				m, err := f.NewRowMatcher(cols)
+				if err != nil {
+					return err
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				for i := range b.Len {
+					row := b.First + int64(i)
+					got, probs := m.Match(b, i)
+					keep, kerr := f.Keep(recs[row])
+					if (len(probs) > 0) != (kerr != nil) || got != keep {
+						t.Errorf("%s row %d: Match %v %v, Keep %v %v", expr, row, got, probs, keep, kerr)
+					}
+					if len(probs) > 0 && probs[0].Field != "where" {
+						t.Errorf("%s row %d: problem %+v", expr, row, probs)
+					}
+					kept += btoi(got)
+					errs += btoi(len(probs) > 0)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if kept == 0 && errs == 0 {
+				t.Errorf("%s: no row kept, a test that cannot fail", expr)
+			}
+		}
+	}
+}
+
+// TestRowMatcherNulls: a NULL in a required column the filter reads is a
+// problem naming it; a NULL timestamp under a time range too.
+func TestRowMatcherNulls(t *testing.T) {
+	b, err := os.ReadFile("../record/testdata/valid.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := record.Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	w := record.NewParquetWriter(&buf)
+	good, noVersion, noTime := *base, *base, *base
+	noVersion.System.Model.Version = ""
+	noTime.Timestamp = time.Time{}
+	for _, r := range []*record.Record{&good, &noVersion, &noTime} {
+		if err := w.Write(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	l, err := record.OpenParquetLog(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wh, err := CompileWhere(`model.version != "x"`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := Filter{Where: wh, Time: record.TimeRange{Until: base.Timestamp.Add(time.Hour)}}
+	cols := f.Columns()
+	m, err := f.NewRowMatcher(cols)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got [][]record.Problem
+	var keep []bool
+	if err := l.ScanColumns(cols, record.ScanOptions{}, 1, func(_ int, b *record.ColumnBatch) error {
+		for i := range b.Len {
+			k, p := m.Match(b, i)
+			keep = append(keep, k)
+			got = append(got, p)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	want := [][]record.Problem{nil,
+		{{Field: "model_version", Message: "NULL in a required column"}},
+		{{Field: "timestamp", Message: "NULL in a required column"}}}
+	if !reflect.DeepEqual(got, want) || !reflect.DeepEqual(keep, []bool{true, false, false}) {
+		t.Errorf("got %v %+v, want [true false false] %+v", keep, got, want)
+	}
+	if _, err := f.NewRowMatcher([]string{"timestamp"}); err == nil {
+		t.Error("a matcher without the model_version column was made")
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
