@@ -17,6 +17,7 @@ import (
 	"github.com/reprise-dev/reprise/output"
 	"github.com/reprise-dev/reprise/record"
 	"github.com/reprise-dev/reprise/runners"
+	"github.com/reprise-dev/reprise/system"
 	"github.com/reprise-dev/reprise/verdict"
 )
 
@@ -128,7 +129,11 @@ type Run struct {
 	Text         *string `parquet:"text,optional" json:"text"`
 	TextDigest   string  `parquet:"text_digest,optional" json:"text_digest,omitempty"`
 	OutputDigest string  `parquet:"output_digest" json:"output_digest"`
-	LatencyNS    int64   `parquet:"latency_ns" json:"latency_ns"`
+	// LatencyNS is the run's service time (runners.Response.Latency);
+	// QueueNS the time it waited behind earlier runs in a pipelined stdio
+	// session before its service started (0 one request at a time).
+	LatencyNS int64 `parquet:"latency_ns" json:"latency_ns"`
+	QueueNS   int64 `parquet:"queue_ns,optional" json:"queue_ns,omitempty"`
 	// Outcome is OutcomeOutput, OutcomeError, OutcomeInvalid or OutcomeFailed.
 	Outcome string `parquet:"outcome" json:"outcome"`
 	Error   string `parquet:"error,optional" json:"error,omitempty"`
@@ -253,11 +258,15 @@ func Replay(ctx context.Context, st Blobs, rec *record.Record, runner Runner, op
 		}
 	}
 	var pinnedCanon []byte
+	var account func(idx int, kind string, seed int64, resp runners.Response, err error) (r Run, full, out output.Output, ok bool, _ error)
 	// runOne runs one seed; out is what the tests see of an output (a long
 	// text stands in by the stored text when equal, else by its digest), ok
 	// is false for an error answer.
 	runOne := func(idx int, kind string, seed int64) (r Run, full, out output.Output, ok bool, err error) {
 		resp, err := sess.Run(ctx, runners.Request{Input: input, Params: rec.Params.WithSeed(seed)})
+		return account(idx, kind, seed, resp, err)
+	}
+	account = func(idx int, kind string, seed int64, resp runners.Response, err error) (r Run, full, out output.Output, ok bool, _ error) {
 		r = Run{Index: idx, Kind: kind, Seed: seed}
 		if err != nil {
 			var re *runners.RunError
@@ -271,7 +280,7 @@ func Replay(ctx context.Context, st Blobs, rec *record.Record, runner Runner, op
 			return r, full, out, false, err
 		}
 		r.OutputDigest = digest.FromBytes(resp.Raw).String()
-		r.LatencyNS = resp.Latency.Nanoseconds()
+		r.LatencyNS, r.QueueNS = resp.Latency.Nanoseconds(), resp.Queue.Nanoseconds()
 		if kind == "pinned" {
 			pinnedCanon = sess.Codec.Canonical(resp.Raw)
 		}
@@ -332,26 +341,45 @@ func Replay(ctx context.Context, st Blobs, rec *record.Record, runner Runner, op
 	offset := len(res.Runs)
 	outs := make([]output.Output, 0, opts.N)
 	var stop Stop
-	for i, seed := range Seeds(replaySeed, opts.N) {
-		_, _, out, ok, err := runOne(offset+i, "replay", seed)
-		if err != nil {
-			return fail(err)
+	seeds := Seeds(replaySeed, opts.N)
+	var runErr error
+	// The fresh seeds go in chunks that end where a sequential replay looks
+	// at the evidence; a session that keeps several runs in flight
+	// (runners.Batcher) gets each chunk at once.
+	for lo := 0; lo < len(seeds) && runErr == nil && !stop.Settled; {
+		hi := len(seeds)
+		if opts.Sequential {
+			hi = min(hi, (lo/opts.Batch+1)*opts.Batch)
 		}
-		if ok {
-			outs = append(outs, out)
-		}
-		if opts.Progress != nil {
-			opts.Progress(i+1, opts.N)
-		}
-		if opts.Sequential && len(outs) > 0 && lookAt(i+1, opts.Batch, opts.N) {
-			if stop, err = Decide(rec.Output.Output, outs, exact, opts.Rules, i+1, opts.N, extra...); err != nil {
-				return fail(err)
+		runSeeds(ctx, sess.Session, input, rec.Params, seeds[lo:hi], func(j int, resp runners.Response, err error) bool {
+			i := lo + j
+			_, _, out, ok, err := account(offset+i, "replay", seeds[i], resp, err)
+			if err != nil {
+				runErr = err
+				return false
 			}
-			if stop.Settled {
-				rep.Replay.N, rep.Replay.Stopped = i+1, stop.Why
-				break
+			if ok {
+				outs = append(outs, out)
 			}
-		}
+			if opts.Progress != nil {
+				opts.Progress(i+1, opts.N)
+			}
+			if opts.Sequential && len(outs) > 0 && lookAt(i+1, opts.Batch, opts.N) {
+				if stop, err = Decide(rec.Output.Output, outs, exact, opts.Rules, i+1, opts.N, extra...); err != nil {
+					runErr = err
+					return false
+				}
+				if stop.Settled {
+					rep.Replay.N, rep.Replay.Stopped = i+1, stop.Why
+					return false
+				}
+			}
+			return true
+		})
+		lo = hi
+	}
+	if runErr != nil {
+		return fail(runErr)
 	}
 	if f, ok := sess.Session.(runners.Finisher); ok {
 		if err := f.Finish(ctx); err != nil {
@@ -384,6 +412,26 @@ func Replay(ctx context.Context, st Blobs, rec *record.Record, runner Runner, op
 	rep.Verdict = ev.Verdict
 	rep.finish(opts.Now())
 	return res, nil
+}
+
+// runSeeds runs one request per seed and calls yield with each answer in
+// seed order: through runners.Batcher when the session keeps several runs
+// in flight, else one Run at a time. It stops when yield returns false.
+func runSeeds(ctx context.Context, sess runners.Session, input []byte, params system.Params, seeds []int64, yield func(j int, resp runners.Response, err error) bool) {
+	if b, ok := sess.(runners.Batcher); ok {
+		reqs := make([]runners.Request, len(seeds))
+		for j, seed := range seeds {
+			reqs[j] = runners.Request{Input: input, Params: params.WithSeed(seed)}
+		}
+		b.RunBatch(ctx, reqs, yield)
+		return
+	}
+	for j, seed := range seeds {
+		resp, err := sess.Run(ctx, runners.Request{Input: input, Params: params.WithSeed(seed)})
+		if !yield(j, resp, err) {
+			return
+		}
+	}
 }
 
 // exactMatch compares the pinned-seed run with the stored output: the
