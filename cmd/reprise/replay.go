@@ -40,6 +40,9 @@ type runnerOptions struct {
 	Env            []string
 	// MaxResponseSize bounds one response of the system (e.g. 4m).
 	MaxResponseSize string
+	// Concurrency is the number of HTTP requests in flight (--concurrency);
+	// Window bounds the pipelined requests of a stdio session (--stdio-window).
+	Concurrency, Window int
 	// AllowHardwareMismatch is set by replay's flag (capture never allows it).
 	AllowHardwareMismatch bool
 }
@@ -59,6 +62,7 @@ func (o *runnerOptions) addFlags(cmd *cobra.Command) {
 	f.BoolVar(&o.Offline, "offline", false, "never pull: an image absent from the engine is an error")
 	f.StringArrayVar(&o.Env, "env", nil, "extra environment for the replayed system, KEY=VALUE (repeatable)")
 	f.StringVar(&o.MaxResponseSize, "max-response-size", "4m", "largest response accepted from the system (e.g. 512k, 4m, 64m); a larger one is a protocol error")
+	o.addInFlightFlags(f)
 }
 
 // launchOptions are the session settings of the flags, with this host's
@@ -72,6 +76,9 @@ func (o *runnerOptions) launchOptions(ctx context.Context) (launch.Options, erro
 	if err != nil {
 		return launch.Options{}, err
 	}
+	if err := o.checkInFlight(); err != nil {
+		return launch.Options{}, err
+	}
 	maxResp, err := parseBytes(o.MaxResponseSize)
 	if err != nil || maxResp <= 0 {
 		return launch.Options{}, usageErrorf("--max-response-size %q: want a positive size such as 4m", o.MaxResponseSize)
@@ -79,7 +86,7 @@ func (o *runnerOptions) launchOptions(ctx context.Context) (launch.Options, erro
 	return launch.Options{
 		HostClass: hwclass.Detect(ctx), AllowHardwareMismatch: o.AllowHardwareMismatch,
 		Limits: limits, StartTimeout: o.StartTimeout, RunTimeout: o.RunTimeout, SessionTimeout: o.SessionTimeout, Env: env,
-		MaxResponseBytes: maxResp,
+		MaxResponseBytes: maxResp, Concurrency: o.Concurrency, Window: o.Window,
 	}, nil
 }
 
