@@ -43,6 +43,7 @@ type runnerOptions struct {
 	// Concurrency is the number of HTTP requests in flight (--concurrency);
 	// Window bounds the pipelined requests of a stdio session (--stdio-window).
 	Concurrency, Window int
+	inFlightFlags       bool // replay has the two flags; other verbs run one at a time
 	// AllowHardwareMismatch is set by replay's flag (capture never allows it).
 	AllowHardwareMismatch bool
 }
@@ -62,7 +63,6 @@ func (o *runnerOptions) addFlags(cmd *cobra.Command) {
 	f.BoolVar(&o.Offline, "offline", false, "never pull: an image absent from the engine is an error")
 	f.StringArrayVar(&o.Env, "env", nil, "extra environment for the replayed system, KEY=VALUE (repeatable)")
 	f.StringVar(&o.MaxResponseSize, "max-response-size", "4m", "largest response accepted from the system (e.g. 512k, 4m, 64m); a larger one is a protocol error")
-	o.addInFlightFlags(f)
 }
 
 // launchOptions are the session settings of the flags, with this host's
@@ -262,6 +262,7 @@ report.md and runs.parquet. Exit 0 all reproduced, 1 any diverged,
 		},
 	}
 	o.runnerOptions.addFlags(cmd)
+	o.runnerOptions.addInFlightFlags(cmd.Flags())
 	f := cmd.Flags()
 	f.IntVarP(&o.N, "n", "n", 100, "number of runs with fresh seeds (a fixed-N replay; implies --sequential=false unless given)")
 	f.BoolVar(&o.Sequential, "sequential", true, "run in batches and stop as soon as the verdict is settled")
