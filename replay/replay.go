@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/reprise-dev/reprise/digest"
@@ -157,6 +158,24 @@ const (
 // MaxRunText is the longest text a Run keeps, in bytes (4 KiB).
 const MaxRunText = 4 << 10
 
+// checkText is what the text check sees of a replayed text longer than
+// MaxRunText: the whole text when it has at most verdict.MaxConformalRunes
+// runes (ok), else a copy of its first MaxConformalRunes runes — all the
+// check compares of any text, so the verdict is the one the full texts
+// give, while a replay holds at most N × MaxConformalRunes runes of texts
+// (not N × the response size, up to --max-response-size). The exact-match
+// rate compares full texts: a text equal to the stored one shares it.
+func checkText(t string) (string, bool) {
+	n := 0
+	for i := range t {
+		if n == verdict.MaxConformalRunes {
+			return strings.Clone(t[:i]), false
+		}
+		n++
+	}
+	return t, true
+}
+
 // Output is the run's normalized output.
 func (r Run) Output() output.Output {
 	return output.Output{Label: r.Label, Score: r.Score, Text: r.Text}
@@ -258,6 +277,7 @@ func Replay(ctx context.Context, st Blobs, rec *record.Record, runner Runner, op
 		}
 	}
 	var pinnedCanon []byte
+	cutTexts := 0 // replayed texts the text check sees cut (checkText)
 	var account func(idx int, kind string, seed int64, resp runners.Response, err error) (r Run, full, out output.Output, ok bool, _ error)
 	// runOne runs one seed; out is what the tests see of an output (a long
 	// text stands in by the stored text when equal, else by its digest), ok
@@ -300,9 +320,11 @@ func Replay(ctx context.Context, st Blobs, rec *record.Record, runner Runner, op
 			r.Text, r.TextDigest = nil, d
 			if st := rec.Output.Text; st != nil && *st == *t {
 				out.Text = st // share the stored text: equal texts stay equal
+			} else if cut, ok := checkText(*t); ok {
+				out.Text = &cut
 			} else {
-				ph := fmt.Sprintf("(%d bytes, %s)", len(*t), d)
-				out.Text = &ph
+				out.Text = &cut
+				cutTexts++
 			}
 		}
 		res.Runs = append(res.Runs, r)
@@ -401,6 +423,10 @@ func Replay(ctx context.Context, st Blobs, rec *record.Record, runner Runner, op
 	}
 	info = sess.Info() // what the server said during the runs (fingerprints)
 	rep.Runner = &info
+	if cutTexts > 0 {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("%d replayed texts are longer than %d runes: the text check compared their first %d runes, as it does for every text (verdict.MaxConformalRunes)",
+			cutTexts, verdict.MaxConformalRunes, verdict.MaxConformalRunes))
+	}
 	textDetails(rep, rec, outs)
 	ev := stop.Evaluation
 	if ev == nil {

@@ -103,6 +103,7 @@ func RunHTTP(t *testing.T, r Starter, f HTTPFixture) {
 			want[int64(i)] = f.Codec.Canonical(resp.Raw)
 			reqs = append(reqs, runners.Request{Input: f.Input, Params: seed(int64(i))})
 		}
+		one.Close(context.Background()) // one session at a time: AfterClose checks for leftovers
 		s := f.startWith(t, r, nil, func(s *runners.Spec) { s.Concurrency = 4 })
 		if s.Info().Concurrency != 4 {
 			t.Fatalf("info: %+v", s.Info())

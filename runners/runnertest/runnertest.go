@@ -137,6 +137,7 @@ func Run(t *testing.T, r Starter, f Fixture) {
 			want = append(want, canon(resp.Raw))
 			reqs = append(reqs, runners.Request{Input: f.Input, Params: seed(int64(i))})
 		}
+		one.Close(context.Background()) // one session at a time: AfterClose checks for leftovers
 		for _, window := range []int{1, 8} {
 			spec := f.spec(nil)
 			spec.Window = window
@@ -155,6 +156,7 @@ func Run(t *testing.T, r Starter, f Fixture) {
 			if err := s.(runners.Finisher).Finish(context.Background()); err != nil {
 				t.Fatalf("window %d: finish: %v", window, err)
 			}
+			s.Close(context.Background())
 		}
 	})
 	t.Run("a crash and a hang while pipelined", func(t *testing.T) {
@@ -181,6 +183,7 @@ func Run(t *testing.T, r Starter, f Fixture) {
 			if !errors.Is(last, tc.want) || !errors.As(last, &re) || re.Run != 7 || ok != 7 || !s.Info().Pipelined {
 				t.Fatalf("%s=7: %d answers, %v (pipelined %v)", tc.env, ok, last, s.Info().Pipelined)
 			}
+			s.Close(context.Background())
 		}
 	})
 	t.Run("a response over the limit", func(t *testing.T) {
