@@ -74,7 +74,7 @@ func HTTPConfig(h *record.HTTP) runners.HTTPConfig {
 	if h == nil {
 		return runners.HTTPConfig{}
 	}
-	c := runners.HTTPConfig{Port: h.Port, ModelName: h.ModelName, Path: h.Path}
+	c := runners.HTTPConfig{Port: h.Port, ModelName: h.ModelName, Path: h.Path, Logprobs: h.Logprobs, TopLogprobs: h.TopLogprobs}
 	if h.LabelFrom != nil {
 		c.LabelJSONPointer, c.LabelRegex = h.LabelFrom.JSONPointer, h.LabelFrom.Regex
 	}

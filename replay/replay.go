@@ -135,6 +135,11 @@ type Run struct {
 	// session before its service started (0 one request at a time).
 	LatencyNS int64 `parquet:"latency_ns" json:"latency_ns"`
 	QueueNS   int64 `parquet:"queue_ns,optional" json:"queue_ns,omitempty"`
+	// Logprobs are the answer's token logprobs as the server wrote them
+	// (compact JSON; openai with runtime.http.logprobs), when at most
+	// MaxRunLogprobs bytes; longer ones are kept as LogprobsDigest only.
+	Logprobs       *string `parquet:"logprobs,optional" json:"logprobs,omitempty"`
+	LogprobsDigest string  `parquet:"logprobs_digest,optional" json:"logprobs_digest,omitempty"`
 	// Outcome is OutcomeOutput, OutcomeError, OutcomeInvalid or OutcomeFailed.
 	Outcome string `parquet:"outcome" json:"outcome"`
 	Error   string `parquet:"error,optional" json:"error,omitempty"`
@@ -157,6 +162,9 @@ const (
 
 // MaxRunText is the longest text a Run keeps, in bytes (4 KiB).
 const MaxRunText = 4 << 10
+
+// MaxRunLogprobs is the longest token logprobs a Run keeps, in bytes (64 KiB).
+const MaxRunLogprobs = 64 << 10
 
 // checkText is what the text check sees of a replayed text longer than
 // MaxRunText: the whole text when it has at most verdict.MaxConformalRunes
@@ -301,6 +309,12 @@ func Replay(ctx context.Context, st Blobs, rec *record.Record, runner Runner, op
 		}
 		r.OutputDigest = digest.FromBytes(resp.Raw).String()
 		r.LatencyNS, r.QueueNS = resp.Latency.Nanoseconds(), resp.Queue.Nanoseconds()
+		if lp := resp.Logprobs; len(lp) > MaxRunLogprobs {
+			r.LogprobsDigest = digest.FromBytes(lp).String()
+		} else if lp != nil {
+			s := string(lp)
+			r.Logprobs = &s
+		}
 		if kind == "pinned" {
 			pinnedCanon = sess.Codec.Canonical(resp.Raw)
 		}

@@ -84,6 +84,10 @@ type Response struct {
 	// Fingerprint is the build fingerprint the answer carries (openai:
 	// system_fingerprint), "" when the protocol has none.
 	Fingerprint string
+	// Logprobs are the token logprobs of the first choice as the server
+	// wrote them (openai: choices[0].logprobs, compacted), nil when the
+	// answer has none.
+	Logprobs json.RawMessage
 }
 
 // Transport is how a codec's bytes reach a system.
