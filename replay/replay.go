@@ -525,6 +525,7 @@ func textDetails(rep *Report, rec *record.Record, outs []output.Output) {
 		}
 	}
 	if c := verdict.ConformalText(texts); c.Typical >= 0 {
-		rep.TypicalText = &texts[c.Typical+1]
+		typical := texts[c.Typical+1] // a copy: a pointer into texts would keep every text alive
+		rep.TypicalText = &typical
 	}
 }
