@@ -387,7 +387,7 @@ func TestReplayProcessRunner(t *testing.T) {
 	// The fixture echoes request ids: its fresh seeds were pipelined in the
 	// default window, and the reports say so.
 	md, _ := os.ReadFile(filepath.Join(out, "report.md"))
-	if rep.Runner.Window != runners.DefaultWindow || !rep.Runner.Pipelined || !strings.Contains(string(md), "stdio window: 16 (pipelined: true") {
+	if rep.Runner.Window != runners.DefaultWindow || !rep.Runner.Pipelined || !strings.Contains(string(md), "stdio window: 64 (pipelined: true") {
 		t.Fatalf("window %d pipelined %v; report.md:\n%s", rep.Runner.Window, rep.Runner.Pipelined, md)
 	}
 	// A stdio protocol answers one request at a time: --concurrency is refused.

@@ -270,7 +270,8 @@ func TestEngineUnavailable(t *testing.T) {
 // of the fixture in one container (go test -bench DockerRuns -benchtime 1000x).
 // BenchmarkDockerRuns measures one run of the fixture loan approver in a
 // container over the attach stream: window=1 one request at a time,
-// window=16 (the default) pipelined once the server echoes request ids.
+// window=16 and window=64 (the default) pipelined once the server echoes
+// request ids.
 // Compare with runners/process's BenchmarkBareLoop (a bare Go loop piping
 // to the same binary).
 func BenchmarkDockerRuns(b *testing.B) {
@@ -280,7 +281,7 @@ func BenchmarkDockerRuns(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, w := range []int{1, runners.DefaultWindow} {
+	for _, w := range []int{1, 16, runners.DefaultWindow} {
 		b.Run(fmt.Sprintf("window=%d", w), func(b *testing.B) {
 			s, err := r.Start(context.Background(), runners.Spec{Image: img.Ref, ModelPath: model, ConfigPath: config, Codec: jsonl.Codec{}, Window: w})
 			if err != nil {

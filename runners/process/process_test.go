@@ -100,10 +100,10 @@ func BenchmarkBareLoop(b *testing.B) {
 }
 
 // BenchmarkProcessRuns is --runner process over the same binary, one
-// request at a time (window=1) and pipelined (window=16, the default).
+// request at a time (window=1) and pipelined (window=16, and 64, the default).
 func BenchmarkProcessRuns(b *testing.B) {
 	bin, model, config, input := benchFixture(b)
-	for _, w := range []int{1, runners.DefaultWindow} {
+	for _, w := range []int{1, 16, runners.DefaultWindow} {
 		b.Run(fmt.Sprintf("window=%d", w), func(b *testing.B) {
 			s, err := (&Runner{Entrypoint: bin}).Start(context.Background(), runners.Spec{ModelPath: model, ConfigPath: config, Codec: jsonl.Codec{}, Window: w})
 			if err != nil {
