@@ -55,6 +55,7 @@ type Comparison struct {
 	Flipped []Flip        `json:"flipped"`
 	// Margin and Equivalent: the TOST verdict when a margin is given.
 	Margin     float64  `json:"margin,omitempty"`
+	Alpha      float64  `json:"alpha,omitempty"` // the TOST's level
 	TOSTP      *float64 `json:"tost_p,omitempty"`
 	Equivalent *bool    `json:"equivalent,omitempty"`
 	Verdict    string   `json:"verdict,omitempty"` // EQUIVALENT, NOT EQUIVALENT
@@ -162,7 +163,7 @@ func Compare(runA, runB digest.Digest, a, b *RunManifest, rowsA, rowsB []Row, o 
 		}
 	}
 	if o.Margin > 0 {
-		c.Margin = o.Margin
+		c.Margin, c.Alpha = o.Margin, o.Alpha
 		t, err := stats.TOSTMean(xb, xa, o.Margin, true)
 		var eq bool
 		var p float64

@@ -17,6 +17,11 @@
 // pairs two runs on one suite (McNemar, Wilcoxon, bootstrap, TOST from
 // package stats) and refuses runs on different suites (ErrSuiteMismatch).
 // RescoreRows re-scores stored outputs whose item input is unchanged.
+// FindBaseline and Pinned.Reproduce run a record's pinned suite again and
+// compare it with the stored run of its system (replay and evals check use
+// them). A run journals each row as it is scored (RunOptions.Journal) and
+// resumes from a journal (ReadJournal, RunOptions.Resume). Leakage scans
+// training datasets (JSONL, text, Parquet) for suite items.
 //
 // evals may import everything below replay (see layout_test.go); it never
 // replays or captures.

@@ -33,7 +33,10 @@ type DatasetFile struct {
 	Name   string        `json:"name"`
 	Digest digest.Digest `json:"digest"`
 	Size   int64         `json:"size"`
-	Format string        `json:"format"` // jsonl or text
+	Format string        `json:"format"` // jsonl, text or parquet
+	// Columns are the text columns of a Parquet file (dotted paths); empty
+	// means every BYTE_ARRAY column.
+	Columns []string `json:"columns,omitempty"`
 }
 
 // Dataset is a content-addressed training set: the digest of this manifest
@@ -59,8 +62,11 @@ func LoadDataset(ctx context.Context, r store.Reader, d digest.Digest) (*Dataset
 // PackDataset stores the manifest of files (already stored) and returns its digest.
 func PackDataset(ctx context.Context, w store.Writer, files []DatasetFile) (digest.Digest, error) {
 	for _, f := range files {
-		if f.Format != FormatJSONL && f.Format != FormatText {
-			return digest.Digest{}, fmt.Errorf("%w: %s: format %q (want jsonl or text)", ErrDataset, f.Name, f.Format)
+		if f.Format != FormatJSONL && f.Format != FormatText && f.Format != FormatParquet {
+			return digest.Digest{}, fmt.Errorf("%w: %s: format %q (want jsonl, text or parquet)", ErrDataset, f.Name, f.Format)
+		}
+		if len(f.Columns) > 0 && f.Format != FormatParquet {
+			return digest.Digest{}, fmt.Errorf("%w: %s: columns are only for parquet files", ErrDataset, f.Name)
 		}
 	}
 	b, err := json.Marshal(Dataset{Schema: DatasetSchema, Files: files})
@@ -361,14 +367,19 @@ func (x *leakIndex) hit(k uint64) {
 }
 
 // ScanDataset streams the documents of ds from r: a text file's lines, a
-// JSONL file's lines (each reduced to its scalar values, see ItemText).
+// JSONL file's lines (each reduced to its scalar values, see ItemText), a
+// Parquet file's rows (the values of its text columns, see scanParquet).
 // Reading (and verifying the digest) runs in its own goroutine, ahead of
 // the caller's work on the lines, so two cores share the work. Memory holds
 // a few chunks of chunkSize bytes and the longest line (at most maxLine).
 func ScanDataset(ctx context.Context, r store.Reader, ds *Dataset) func(fn func(doc []byte) error) error {
 	return func(fn func(doc []byte) error) error {
 		for _, f := range ds.Files {
-			if err := scanFile(ctx, r, f, fn); err != nil {
+			scan := scanFile
+			if f.Format == FormatParquet {
+				scan = scanParquet
+			}
+			if err := scan(ctx, r, f, fn); err != nil {
 				return err
 			}
 		}

@@ -1,13 +1,16 @@
 package evals
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -59,8 +62,15 @@ type RunOptions struct {
 	Seed   int64 // the run seed; item seeds derive from it (SeedFor)
 	Params system.Params
 	// Only, when not nil, restricts the run to these item ids.
-	Only   map[string]bool
-	Logger *slog.Logger
+	Only map[string]bool
+	// Resume are rows of an earlier, interrupted run with the same
+	// options (ReadJournal): an (item, epoch) whose row is there with the
+	// same input digest and seed is not run again; its row is used.
+	Resume []Row
+	// Journal, when set, receives each new row as one JSON line the moment
+	// it is scored, so a run killed outright loses no finished item.
+	Journal io.Writer
+	Logger  *slog.Logger
 }
 
 // Run runs every item of s Epochs times through sess and scores each answer.
@@ -75,13 +85,26 @@ func Run(ctx context.Context, sess Session, s *Suite, sys digest.Digest, o RunOp
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	type key struct {
+		item  string
+		epoch int
+	}
+	done := make(map[key]Row, len(o.Resume))
+	for _, r := range o.Resume {
+		done[key{r.Item, r.Epoch}] = r
+	}
 	var rows []Row
 	for _, it := range s.Items {
 		if o.Only != nil && !o.Only[it.ID] {
 			continue
 		}
+		in := it.InputDigest().String()
 		for e := range o.Epochs {
 			seed := SeedFor(o.Seed, it.ID, e)
+			if r, ok := done[key{it.ID, e}]; ok && r.Seed == seed && r.InputDigest == in && r.Suite == s.Digest.String() && r.System == sys.String() {
+				rows = append(rows, r)
+				continue
+			}
 			resp, err := sess.Run(ctx, runners.Request{Input: it.Input, Params: o.Params.WithSeed(seed)})
 			if err != nil {
 				return rows, fmt.Errorf("item %s epoch %d: %w", it.ID, e, err)
@@ -97,7 +120,40 @@ func Run(ctx context.Context, sess Session, s *Suite, sys digest.Digest, o RunOp
 			r.Score = s.Scorer.Score(resp.Output, resp.Error != "", it.Reference)
 			log.Debug("eval item", "item", it.ID, "epoch", e, "score", r.Score)
 			rows = append(rows, r)
+			if o.Journal != nil {
+				b, _ := json.Marshal(r)
+				if _, err := o.Journal.Write(append(b, '\n')); err != nil {
+					return rows, fmt.Errorf("eval journal: %w", err)
+				}
+			}
 		}
+	}
+	return rows, nil
+}
+
+// ReadJournal reads the rows a run journaled (RunOptions.Journal). A last
+// line cut short (the run was killed while writing it) is ignored; any
+// other malformed line is an error wrapping ErrResults naming the line.
+func ReadJournal(r io.Reader) ([]Row, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64<<10), maxItemLine)
+	var rows []Row
+	var bad error
+	line := 0
+	for sc.Scan() {
+		line++
+		if bad != nil {
+			return nil, bad // a malformed line that is not the last
+		}
+		var row Row
+		if err := json.Unmarshal(sc.Bytes(), &row); err != nil || row.Item == "" {
+			bad = fmt.Errorf("%w: journal line %d is not a row", ErrResults, line)
+			continue
+		}
+		rows = append(rows, row)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%w: journal: %v", ErrResults, err)
 	}
 	return rows, nil
 }
@@ -150,9 +206,11 @@ func ClusterMean(rows []Row, conf float64) Estimate {
 	if n < 2 {
 		return e
 	}
+	// Sum in item order: a map's order would make the last bits, and so
+	// the stored run's digest, differ between identical runs.
 	var ss float64
-	for _, s := range sums {
-		ss += s * s
+	for _, k := range slices.Sorted(maps.Keys(sums)) {
+		ss += sums[k] * sums[k]
 	}
 	se := math.Sqrt(n / (n - 1) * ss / (N * N))
 	t := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: n - 1}.Quantile(1 - (1-conf)/2)

@@ -27,6 +27,10 @@ type shape struct {
 	// honest: the replayed system is the recorded one (a DIVERGED is a
 	// false alarm); otherwise a REPRODUCED is a miss.
 	honest bool
+	// refs reference outputs drawn at decision time, from refDraw (nil:
+	// stored's system, draw when stored is nil).
+	refs    int
+	refDraw func(r *rand.Rand) output.Output
 }
 
 func pick(r *rand.Rand, labels []string, probs []float64) string {
@@ -105,13 +109,35 @@ func simulate(t testing.TB, sh shape, si, i int, sequential bool, maxRuns, batch
 		stored = draw
 	}
 	s := stored(r)
+	var extra []verdict.Check
+	if sh.refs > 0 {
+		rd := sh.refDraw
+		if rd == nil {
+			rd = draw
+		}
+		ref := make([]output.Output, sh.refs)
+		for j := range ref {
+			ref[j] = rd(r)
+		}
+		extra = verdict.ReferenceChecks(ref, maxRuns)
+	}
 	exact := sh.exact
 	rules := verdict.DefaultRules()
 	outs := make([]output.Output, 0, maxRuns)
+	if sequential && exact {
+		// the replay loop's look before any fresh seed
+		stop, err := Decide(s, nil, &exact, rules, 0, maxRuns, extra...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if stop.Settled {
+			return stop.Evaluation.Verdict, 0
+		}
+	}
 	for n := 1; n <= maxRuns; n++ {
 		outs = append(outs, draw(r))
 		if sequential && lookAt(n, batch, maxRuns) {
-			stop, err := Decide(s, outs, &exact, rules, n, maxRuns)
+			stop, err := Decide(s, outs, &exact, rules, n, maxRuns, extra...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -120,7 +146,7 @@ func simulate(t testing.TB, sh shape, si, i int, sequential bool, maxRuns, batch
 			}
 		}
 	}
-	ev, err := verdict.Evaluate(s, outs, &exact, rules)
+	ev, err := verdict.Evaluate(s, outs, &exact, rules, extra...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,30 +178,62 @@ func maxFalseAlarms(t testing.TB, n int, alpha float64) int {
 // bound is what keeps the test meaningful if the fake system changes.
 func TestFalseAlarmRate(t *testing.T) {
 	const perShape = 400
-	alpha := verdict.DefaultRules().Alpha
 	for _, seq := range []bool{false, true} {
 		name := map[bool]string{false: "fixed N=1000", true: "sequential"}[seq]
-		t.Run(name, func(t *testing.T) {
-			var alarms, total int
-			for si, sh := range honestShapes {
-				a := 0
-				for i := range perShape {
-					v, _ := simulate(t, sh, si, i, seq, DefaultMaxRuns, DefaultBatch)
-					if v == verdict.Diverged {
-						a++
-					}
-				}
-				t.Logf("%-32s %3d of %d DIVERGED", sh.name, a, perShape)
-				alarms += a
-				total += perShape
+		t.Run(name, func(t *testing.T) { falseAlarms(t, name, honestShapes, 0, perShape, seq) })
+	}
+}
+
+// falseAlarms replays perShape honest records of each of shapes (record i
+// of shape si seeded PCG(base+si, i)) and fails when more are called
+// DIVERGED than a false-alarm rate of alpha explains (maxFalseAlarms).
+func falseAlarms(t *testing.T, name string, shapes []shape, base, perShape int, seq bool) {
+	alpha := verdict.DefaultRules().Alpha
+	var alarms, total, reproduced int
+	for si, sh := range shapes {
+		a, rep, runs := 0, 0, 0
+		for i := range perShape {
+			v, n := simulate(t, sh, base+si, i, seq, DefaultMaxRuns, DefaultBatch)
+			runs += n
+			switch v {
+			case verdict.Diverged:
+				a++
+			case verdict.Reproduced:
+				rep++
 			}
-			lo, hi, _ := stats.ClopperPearson(alarms, total, 0.95, stats.TwoSided)
-			limit := maxFalseAlarms(t, total, alpha)
-			t.Logf("%s: false-DIVERGED rate %d/%d = %.4f, 95%% Clopper-Pearson [%.4f, %.4f]; alpha %g, limit %d", name, alarms, total, float64(alarms)/float64(total), lo, hi, alpha, limit)
-			if alarms > limit {
-				t.Fatalf("%d false alarms among %d honest records: more than %d, the most a rate of %g explains (P < 1e-6)", alarms, total, limit, alpha)
-			}
-		})
+		}
+		t.Logf("%-40s %3d of %d DIVERGED, %3d REPRODUCED, mean runs %.1f", sh.name, a, perShape, rep, float64(runs)/float64(perShape))
+		alarms += a
+		reproduced += rep
+		total += perShape
+	}
+	lo, hi, _ := stats.ClopperPearson(alarms, total, 0.95, stats.TwoSided)
+	limit := maxFalseAlarms(t, total, alpha)
+	t.Logf("%s: false-DIVERGED rate %d/%d = %.4f, 95%% Clopper-Pearson [%.4f, %.4f]; alpha %g, limit %d; REPRODUCED %d", name, alarms, total, float64(alarms)/float64(total), lo, hi, alpha, limit, reproduced)
+	if alarms > limit {
+		t.Fatalf("%d false alarms among %d honest records: more than %d, the most a rate of %g explains (P < 1e-6)", alarms, total, limit, alpha)
+	}
+}
+
+// refShapes are honest records with reference outputs drawn at decision
+// time from the recorded system: the calibration of the reference checks.
+var refShapes = []shape{
+	{name: "label and score, 1000 references", draw: loan, refs: 1000},
+	{name: "rare label and score, 1000 references", draw: loan, stored: withLabel("referred", loan), refs: 1000},
+	{name: "score only, 500 references", draw: func(r *rand.Rand) output.Output { return out("", 0.6+0.1*r.NormFloat64()) }, refs: 500},
+	{name: "label at the minimum frequency, 2000 references", draw: boundary, refs: 2000},
+}
+
+// TestFalseAlarmRateWithReferences replays 2000 honest records with
+// reference outputs (500 of each of refShapes), fixed N = 1000 and
+// sequentially (the reference checks at their looks, ReferenceLooks), and
+// checks the false-DIVERGED count as TestFalseAlarmRate (a failure by
+// chance has P < 1e-6; the seeds are pinned, so the counts are fixed).
+func TestFalseAlarmRateWithReferences(t *testing.T) {
+	const perShape = 500
+	for _, seq := range []bool{false, true} {
+		name := map[bool]string{false: "fixed N=1000", true: "sequential"}[seq]
+		t.Run(name, func(t *testing.T) { falseAlarms(t, name+" with references", refShapes, 200, perShape, seq) })
 	}
 }
 
@@ -221,9 +279,11 @@ func runMix(tb testing.TB, perType int, sequential bool) mixResult {
 	var m mixResult
 	for si, sh := range benchMix {
 		var runs, inc, wrong int
+		var typeRuns []int
 		for i := range perType {
 			v, n := simulate(tb, sh, 100+si, i, sequential, DefaultMaxRuns, DefaultBatch)
 			m.runs = append(m.runs, n)
+			typeRuns = append(typeRuns, n)
 			runs += n
 			switch {
 			case v == verdict.Inconclusive:
@@ -240,13 +300,13 @@ func runMix(tb testing.TB, perType int, sequential bool) mixResult {
 			m.falseReproduced += wrong
 		}
 		m.inconclusive += inc
-		m.lines = append(m.lines, fmt.Sprintf("%-34s mean runs %6.1f, wrong %3d, inconclusive %3d of %d", sh.name, float64(runs)/float64(perType), wrong, inc, perType))
+		m.lines = append(m.lines, fmt.Sprintf("%-34s mean runs %6.1f, p95 %4d, wrong %3d, inconclusive %3d of %d", sh.name, float64(runs)/float64(perType), mixResult{runs: typeRuns}.p95(), wrong, inc, perType))
 	}
 	return m
 }
 
-// TestRunsToVerdict: on the standard mix the sequential replay makes fewer
-// runs than fixed N = 1000 and its error rates are no worse (pinned seeds:
+// TestRunsToVerdict: on the standard mix the sequential replay makes at
+// most 20% of the runs of fixed N = 1000 and its error rates are no worse (pinned seeds:
 // the figures are fixed; README quotes BenchmarkRunsToVerdict).
 func TestRunsToVerdict(t *testing.T) {
 	fixed, seq := runMix(t, 100, false), runMix(t, 100, true)
@@ -254,8 +314,9 @@ func TestRunsToVerdict(t *testing.T) {
 		t.Log("sequential:", l)
 	}
 	t.Logf("fixed: mean %.1f p95 %d; sequential: mean %.1f p95 %d", fixed.mean(), fixed.p95(), seq.mean(), seq.p95())
-	if seq.mean() >= fixed.mean() {
-		t.Fatalf("sequential mean %.1f runs, fixed %.1f", seq.mean(), fixed.mean())
+	// The goal of issue 11: at most 20% of the fixed-N runs on average.
+	if seq.mean() > 0.2*fixed.mean() {
+		t.Fatalf("sequential mean %.1f runs, more than 20%% of fixed %.1f", seq.mean(), fixed.mean())
 	}
 	// Both stay within the calibration's bounds: at most maxFalseAlarms
 	// false DIVERGED, and no diverged record called REPRODUCED.
@@ -284,6 +345,47 @@ func BenchmarkRunsToVerdict(b *testing.B) {
 			b.ReportMetric(float64(m.falseDiverged)/float64(m.honest), "false-diverged")
 			b.ReportMetric(float64(m.falseReproduced)/float64(m.diverge), "false-reproduced")
 			b.ReportMetric(float64(m.inconclusive)/float64(len(m.runs)), "inconclusive")
+		})
+	}
+}
+
+// TestReferenceSequential: a model change that keeps every stored label
+// plausible (the label and score checks support it) is caught by the
+// reference checks at an early look, and honest records with references
+// are mostly called REPRODUCED at the last look. Every source of randomness
+// is pinned (record i seeded PCG(300+k, i)), so the counts are fixed; the
+// bounds are loose so that they fail only when the procedure changes.
+func TestReferenceSequential(t *testing.T) {
+	shifted := func(r *rand.Rand) output.Output {
+		l := pick(r, loanLabels, []float64{0.45, 0.5, 0.05})
+		lo := map[string]float64{"approved": 0.5, "denied": 0, "referred": 0.3}[l]
+		return out(l, lo+0.5*r.Float64())
+	}
+	cases := []struct {
+		sh          shape
+		want        verdict.Verdict
+		minShare    float64
+		maxMeanRuns float64
+	}{
+		{shape{name: "changed model", draw: shifted, stored: withLabel("approved", loan), refDraw: loan, refs: 1000}, verdict.Diverged, 1, 260},
+		{shape{name: "honest", draw: loan, refs: 1000, honest: true}, verdict.Reproduced, 0.85, 1000},
+	}
+	const perCase = 100
+	for k, c := range cases {
+		t.Run(c.sh.name, func(t *testing.T) {
+			hits, runs := 0, 0
+			for i := range perCase {
+				v, n := simulate(t, c.sh, 300+k, i, true, DefaultMaxRuns, DefaultBatch)
+				runs += n
+				if v == c.want {
+					hits++
+				}
+			}
+			mean := float64(runs) / perCase
+			t.Logf("%s: %d of %d %s, mean runs %.1f", c.sh.name, hits, perCase, c.want, mean)
+			if float64(hits) < c.minShare*perCase || mean > c.maxMeanRuns {
+				t.Fatalf("%d of %d %s (want at least %.0f%%), mean runs %.1f (want at most %g)", hits, perCase, c.want, 100*c.minShare, mean, c.maxMeanRuns)
+			}
 		})
 	}
 }

@@ -71,6 +71,9 @@ type Options struct {
 	Now func() time.Time
 	// Notes are added to the report's notes (e.g. by Batch: a kept journal).
 	Notes []string
+	// Evals configure the replay of the record's pinned eval suite on the
+	// same session (EvalOptions; off without a store).
+	Evals EvalOptions
 }
 
 func (o *Options) defaults() {
@@ -215,7 +218,11 @@ func Replay(ctx context.Context, st Blobs, rec *record.Record, runner Runner, op
 	}
 	rep.Environment = environment
 	res := &Result{Report: rep}
+	var ec *evalCheck
 	fail := func(err error) (*Result, error) {
+		if ec != nil {
+			rep.Eval = ec.section()
+		}
 		rep.Verdict = verdict.Failed
 		rep.Error = err.Error()
 		rep.finish(opts.Now())
@@ -229,6 +236,11 @@ func Replay(ctx context.Context, st Blobs, rec *record.Record, runner Runner, op
 	if err != nil {
 		return fail(fmt.Errorf("%w: input: %v", ErrIntegrity, err))
 	}
+	pinnedSuite, notes, err := prepareEval(ctx, rec, opts.Evals)
+	if err != nil {
+		return fail(err)
+	}
+	rep.Notes = append(rep.Notes, notes...)
 	t0 := opts.Now()
 	sess, err := launch.Start(ctx, st, launch.FromRecord(rec), runner, opts.Launch)
 	if err != nil {
@@ -254,6 +266,16 @@ func Replay(ctx context.Context, st Blobs, rec *record.Record, runner Runner, op
 		rep.Environment.Reasons = append([]string{why}, rep.Environment.Reasons...)
 	}
 	rep.Timings.StartSessionMS = ms(opts.Now().Sub(t0))
+	// The pinned eval suite runs first, on this session: its evidence is
+	// then fixed for every look of a sequential replay. Its requests come
+	// before the replay's in the session's run indices.
+	evalRuns := 0
+	if pinnedSuite != nil {
+		if ec, err = runEval(ctx, pinnedSuite, sess, rec, opts); err != nil {
+			return fail(err)
+		}
+		evalRuns = ec.r.Requests
+	}
 
 	journal := func(r Run) {
 		if opts.Journal != nil {
@@ -270,16 +292,20 @@ func Replay(ctx context.Context, st Blobs, rec *record.Record, runner Runner, op
 		if !errors.As(err, &oos) {
 			return
 		}
+		since := max(0, oos.Since-evalRuns) // the replay's index
+		if oos.Since < evalRuns {
+			rep.Notes = append(rep.Notes, "the session was out of step during the eval suite's run: its answers may be other requests'")
+		}
 		for i := range res.Runs {
 			r := &res.Runs[i]
-			if r.Index < oos.Since || r.Outcome == OutcomeFailed {
+			if r.Index < since || r.Outcome == OutcomeFailed {
 				continue
 			}
 			*r = Run{Index: r.Index, Kind: r.Kind, Seed: r.Seed, OutputDigest: r.OutputDigest, LatencyNS: r.LatencyNS, Outcome: OutcomeInvalid,
-				Error: fmt.Sprintf("invalid: the session is out of step since run %d, this run may carry another request's answer", oos.Since)}
+				Error: fmt.Sprintf("invalid: the session is out of step since run %d, this run may carry another request's answer", since)}
 			journal(*r)
 		}
-		if rep.Exact != nil && oos.Since == 0 {
+		if rep.Exact != nil && since == 0 {
 			rep.Exact = nil
 			rep.Notes = append(rep.Notes, "the pinned-seed run was invalidated: the session was out of step from its start")
 		}
@@ -356,8 +382,11 @@ func Replay(ctx context.Context, st Blobs, rec *record.Record, runner Runner, op
 		if err != nil {
 			return fail(fmt.Errorf("%w: %v", ErrIntegrity, err))
 		}
-		extra = verdict.ReferenceChecks(ref)
+		extra = verdict.ReferenceChecks(ref, opts.N) // opts.N is the cap of a sequential replay
 		rep.Notes = append(rep.Notes, fmt.Sprintf("the replays are also compared with the record's %d reference outputs (equivalence margin %g)", len(ref), opts.Rules.Margin))
+	}
+	if ec != nil {
+		extra = append(extra, ec)
 	}
 	t1 := opts.Now()
 	var exact *bool
@@ -378,6 +407,15 @@ func Replay(ctx context.Context, st Blobs, rec *record.Record, runner Runner, op
 	outs := make([]output.Output, 0, opts.N)
 	var stop Stop
 	seeds := Seeds(replaySeed, opts.N)
+	if opts.Sequential && exact != nil && *exact {
+		// A look before any fresh seed: an exact match settles it.
+		if stop, err = Decide(rec.Output.Output, nil, exact, opts.Rules, 0, opts.N, extra...); err != nil {
+			return fail(err)
+		}
+		if stop.Settled {
+			rep.Replay.N, rep.Replay.Stopped, seeds = 0, stop.Why, nil
+		}
+	}
 	var runErr error
 	// The fresh seeds go in chunks that end where a sequential replay looks
 	// at the evidence; a session that keeps several runs in flight
@@ -450,6 +488,9 @@ func Replay(ctx context.Context, st Blobs, rec *record.Record, runner Runner, op
 	}
 	rep.Evaluation = *ev
 	rep.Verdict = ev.Verdict
+	if ec != nil {
+		foldEval(rep, ec)
+	}
 	rep.finish(opts.Now())
 	return res, nil
 }

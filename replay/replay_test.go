@@ -190,14 +190,19 @@ func TestReplaySequential(t *testing.T) {
 		minN, maxN   int
 		stoppedMatch string
 	}{
-		{"exact stops after the first batch", 42, l42, p42, false, verdict.Reproduced, 10, 10, "stopped after 10 of at most 1000 runs"},
+		{"exact stops before any fresh seed", 42, l42, p42, false, verdict.Reproduced, 0, 0, "stopped after 0 of at most 1000 runs"},
 		// the label check has power from run 528 on: the first look is at 530.
 		{"never-seen label", 7, "escalated", 0.9, false, verdict.Diverged, 530, 530, "stopped after 530"},
 		// 399 approved scores (80%) come by about run 500.
 		{"impossible score", 7, "approved", 0.42, false, verdict.Diverged, 450, 600, "was settled"},
-		{"behavioral", 42, "approved", 0.8, true, verdict.Reproduced, 530, 600, "was settled"},
-		// 399 scores of a 5% label need about 8000 runs: the cap cannot settle it.
-		{"rare label cannot be settled by the cap", 42, "referred", 0.05, true, verdict.Inconclusive, 10, 200, "the cap cannot settle it (to have the power, label_frequency, score_rank would need"},
+		// the label is seen at once (its test cannot reject any more), its
+		// confidence sequence clears 1% within a batch and the score ties.
+		{"behavioral", 42, "approved", 0.8, true, verdict.Reproduced, 10, 10, "was settled"},
+		// a 5% label: its confidence sequence clears 1% after about 11 of 270.
+		{"rare label", 42, "referred", 0.05, true, verdict.Reproduced, 100, 400, "was settled"},
+		// a score outside 19 scores of a 5% label: 399 such scores need
+		// about 8000 runs, so the cap cannot settle it.
+		{"rare label, impossible score: the cap cannot settle it", 42, "referred", 0.9, true, verdict.Inconclusive, 250, 600, "the cap cannot settle it (score_rank would need"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -43,6 +43,9 @@ type Report struct {
 	Timings         Timings `json:"timings"`
 	// TypicalText is the most typical replayed text (text outputs only).
 	TypicalText *string `json:"typical_text,omitempty"`
+	// Eval is the replay of the record's pinned eval suite; nil when it
+	// was not run (see EvalOptions).
+	Eval *EvalSection `json:"eval,omitempty"`
 }
 
 // RecordSummary identifies the replayed record.
@@ -326,6 +329,9 @@ func (r *Report) Markdown() string {
 		if len(r.Underpowered) > 0 {
 			b.WriteString("\n")
 		}
+	}
+	if ev := r.Eval; ev != nil {
+		writeEvalSection(&b, ev)
 	}
 	fmt.Fprintf(&b, "## Timings\n\nsession start %.0f ms, runs %.0f ms (%.2f ms per run), total %.0f ms.\n",
 		r.Timings.StartSessionMS, r.Timings.RunsMS, r.Timings.MeanRunMS, r.Timings.TotalMS)

@@ -2,6 +2,7 @@ package replay
 
 import (
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/reprise-dev/reprise/output"
@@ -29,14 +30,17 @@ type Stop struct {
 
 // Decide is the rule a sequential replay applies after each batch: the
 // sequential evaluation (verdict.EvaluateSequential) of the outputs of the
-// first runs fresh-seed runs; it settles as soon as the verdict is not
-// INCONCLUSIVE, when runs reaches maxRuns (the cap), or, INCONCLUSIVE, as
-// soon as even an optimistic estimate of the runs that would give every
-// check its power (Evaluation.RunsNeededLow) exceeds the cap: the cap cannot
-// settle it (a futility stop, which can only turn a would-be verdict at the
-// cap into INCONCLUSIVE, never into a wrong one). Its false-alarm rate
-// is that of verdict.EvaluateSequential: at most rules.Alpha however many
-// looks it takes. extra are further checks (verdict.ReferenceChecks).
+// first runs fresh-seed runs (none yet: only an exact match of the pinned
+// seed settles it). It settles as soon as the verdict is not INCONCLUSIVE,
+// when runs reaches maxRuns (the cap), or, INCONCLUSIVE, as soon as neither
+// verdict can come within the cap: even an optimistic estimate of the runs
+// that would let every check support the stored output
+// (Evaluation.RunsNeededLow) exceeds the cap, and no check can still
+// plausibly reject by then (Evaluation.RejectLow). Such a futility stop can
+// only turn a would-be verdict at the cap into INCONCLUSIVE, never into a
+// wrong one. Its false-alarm rate is that of verdict.EvaluateSequential: at
+// most rules.Alpha however many looks it takes. extra are further checks
+// (verdict.ReferenceChecks with the cap).
 func Decide(stored output.Output, outs []output.Output, exact *bool, rules verdict.Rules, runs, maxRuns int, extra ...verdict.Check) (Stop, error) {
 	final := runs >= maxRuns
 	ev, err := verdict.EvaluateSequential(stored, outs, exact, rules, final, extra...)
@@ -51,10 +55,10 @@ func Decide(stored output.Output, outs []output.Output, exact *bool, rules verdi
 		if ev.Basis == "exact" {
 			s.Why += " (the pinned seed reproduced the stored output exactly)"
 		}
-	case ev.RunsNeededLow > maxRuns:
+	case ev.RunsNeededLow > maxRuns && (ev.RejectLow == 0 || ev.RejectLow > maxRuns):
 		s.Settled = true
-		s.Why = fmt.Sprintf("stopped after %d of at most %d runs: the cap cannot settle it (to have the power, %s would need at least about %d runs, likely %d)",
-			runs, maxRuns, strings.Join(ev.Underpowered, ", "), ev.RunsNeededLow, ev.RunsNeeded)
+		s.Why = fmt.Sprintf("stopped after %d of at most %d runs: the cap cannot settle it (%s would need %s)",
+			runs, maxRuns, strings.Join(ev.Underpowered, ", "), runsNeeded(ev))
 	case final:
 		s.Settled = true
 		s.Why = fmt.Sprintf("stopped at the cap of %d runs (--max-runs) without a settled verdict", maxRuns)
@@ -68,3 +72,15 @@ func Decide(stored output.Output, outs []output.Output, exact *bool, rules verdi
 // lookAt reports whether a sequential replay looks at the evidence after
 // done fresh-seed runs: after each batch and at the cap.
 func lookAt(done, batch, maxRuns int) bool { return done%batch == 0 || done == maxRuns }
+
+// runsNeeded says how many runs a futility stop's checks would need.
+func runsNeeded(ev *verdict.Evaluation) string {
+	if ev.RunsNeededLow >= math.MaxInt32 {
+		return "more runs than any cap at the frequency seen so far"
+	}
+	s := fmt.Sprintf("at least about %d runs", ev.RunsNeededLow)
+	if ev.RunsNeeded > ev.RunsNeededLow {
+		s += fmt.Sprintf(", likely %d", ev.RunsNeeded)
+	}
+	return s
+}

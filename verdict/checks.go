@@ -23,14 +23,17 @@ func (LabelFrequency) Applies(s output.Output) bool { return s.Label != nil }
 
 // Run implements Check.
 func (LabelFrequency) Run(s output.Output, outs []output.Output, r Rules) (Finding, error) {
-	return frequency("label_frequency", "label", *s.Label, outs, labelOf, r, false)
+	return frequency("label_frequency", "label", *s.Label, outs, labelOf, r)
 }
 
 // RunSequential implements SequentialCheck: the rejection test is made once,
-// on the first RunsToRejectNever runs (before that it cannot reject), so
-// however often it is called its false-alarm rate stays at its level.
+// on the first RunsToRejectNever runs, and settled as soon as it cannot
+// reject; the label supports the stored one when its anytime-valid
+// confidence sequence lies at or above the minimum frequency (see
+// curtail.go). However often it is called, its false-alarm rate stays at
+// its level.
 func (LabelFrequency) RunSequential(s output.Output, outs []output.Output, r Rules) (Finding, error) {
-	return frequency("label_frequency", "label", *s.Label, outs, labelOf, r, true)
+	return frequencySeq("label_frequency", "label", *s.Label, outs, labelOf, r)
 }
 
 // TextFrequency tests a stored text of an output without a label by the
@@ -42,14 +45,14 @@ func (TextFrequency) Applies(s output.Output) bool { return s.Label == nil && s.
 
 // Run implements Check.
 func (TextFrequency) Run(s output.Output, outs []output.Output, r Rules) (Finding, error) {
-	f, err := frequency("text_frequency", "text", *s.Text, outs, textOf, r, false)
+	f, err := frequency("text_frequency", "text", *s.Text, outs, textOf, r)
 	f.Counts = nil // texts are not categories worth listing
 	return f, err
 }
 
 // RunSequential implements SequentialCheck as LabelFrequency's.
 func (TextFrequency) RunSequential(s output.Output, outs []output.Output, r Rules) (Finding, error) {
-	f, err := frequency("text_frequency", "text", *s.Text, outs, textOf, r, true)
+	f, err := frequencySeq("text_frequency", "text", *s.Text, outs, textOf, r)
 	f.Counts = nil
 	return f, err
 }
@@ -57,15 +60,13 @@ func (TextFrequency) RunSequential(s output.Output, outs []output.Output, r Rule
 func labelOf(o output.Output) *string { return o.Label }
 func textOf(o output.Output) *string  { return o.Text }
 
-// frequency is the label and text frequency check. With seq, the rejection
-// test uses only the first RunsToRejectNever(r) outputs, and only once there
-// are that many.
-func frequency(name, kind, want string, outs []output.Output, key func(output.Output) *string, r Rules, seq bool) (Finding, error) {
+// frequency is the label and text frequency check of a fixed replay.
+func frequency(name, kind, want string, outs []output.Output, key func(output.Output) *string, r Rules) (Finding, error) {
 	n := len(outs)
 	need := RunsToRejectNever(r)
 	counts := map[string]int{}
-	k, kTest := 0, 0
-	for i, o := range outs {
+	k := 0
+	for _, o := range outs {
 		v := key(o)
 		if v == nil {
 			counts["<none>"]++
@@ -74,17 +75,9 @@ func frequency(name, kind, want string, outs []output.Output, key func(output.Ou
 		counts[*v]++
 		if *v == want {
 			k++
-			if i < need {
-				kTest++
-			}
 		}
 	}
-	nTest := n
-	if seq {
-		nTest = min(n, need)
-	} else {
-		kTest = k
-	}
+	kTest, nTest := k, n
 	lo, hi, err := stats.ClopperPearson(k, n, r.Conf, stats.TwoSided)
 	if err != nil {
 		return Finding{}, err
@@ -101,9 +94,6 @@ func frequency(name, kind, want string, outs []output.Output, key func(output.Ou
 	powered := n >= need
 	rejected := powered && p <= r.Alpha
 	method := "stored value's frequency among the replays: exact one-sided binomial p-value of H0 frequency ≥ min frequency; exact (Clopper-Pearson) interval"
-	if seq {
-		method += "; sequential: the p-value is taken once, on the first runs that give it power"
-	}
 	f := Finding{Counts: counts, Test: TestResult{
 		Name:      name,
 		Method:    method,
@@ -178,18 +168,19 @@ func (ScoreRank) Applies(s output.Output) bool { return s.Score != nil }
 
 // Run implements Check.
 func (ScoreRank) Run(s output.Output, outs []output.Output, r Rules) (Finding, error) {
-	return scoreRank(s, outs, r, false)
+	return scoreRank(s, outs, r)
 }
 
 // RunSequential implements SequentialCheck: the rank p-value is taken once,
 // among the first ScoresToReject(level) replayed scores (the smallest number
-// that gives it power), so however often it is called its false-alarm rate
-// stays at its level.
+// that gives it power), and settled as soon as it cannot reject (see
+// curtail.go), so however often it is called its false-alarm rate stays at
+// its level.
 func (ScoreRank) RunSequential(s output.Output, outs []output.Output, r Rules) (Finding, error) {
-	return scoreRank(s, outs, r, true)
+	return scoreRankSeq(s, outs, r)
 }
 
-func scoreRank(s output.Output, outs []output.Output, r Rules, seq bool) (Finding, error) {
+func scoreRank(s output.Output, outs []output.Output, r Rules) (Finding, error) {
 	need := ScoresToReject(r.Alpha)
 	var ref []float64
 	for _, o := range outs {
@@ -202,9 +193,6 @@ func scoreRank(s output.Output, outs []output.Output, r Rules, seq bool) (Findin
 		ref = append(ref, *o.Score)
 	}
 	method := "statistic: mid-rank of the stored score among replays with the same label; two-sided conformal rank p-value of the stored score among replays with the same label: 2·min((1+#{s≤x}), (1+#{s≥x}))/(m+1)"
-	if seq {
-		method += "; sequential: taken once, among the first replayed scores that give it power"
-	}
 	f := Finding{Test: TestResult{Name: "score_rank", Method: method, N: ptr(len(ref))}}
 	runsNeeded := func() int {
 		if len(ref) == 0 {
@@ -232,15 +220,6 @@ func scoreRank(s output.Output, outs []output.Output, r Rules, seq bool) (Findin
 		f.Outcome = Skipped
 		f.Test.Skipped = "no replay produced a score with the stored label"
 		return f, nil
-	}
-	if seq {
-		if len(ref) < need {
-			f.Outcome = Unpowered
-			f.Reasons = []string{fmt.Sprintf("stored score %g is not tested yet: %d of the %d replayed scores the sequential test takes", *s.Score, len(ref), need)}
-			return f, nil
-		}
-		ref = ref[:need]
-		f.Test.N = ptr(need)
 	}
 	x := *s.Score
 	p := RankPValue(x, ref)

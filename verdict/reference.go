@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"sync"
 
 	"github.com/reprise-dev/reprise/output"
 	"github.com/reprise-dev/reprise/stats"
@@ -20,15 +21,157 @@ import (
 // "no difference detected"), and is unpowered otherwise, with the replays
 // that would show equivalence if the samples stay as they are.
 //
-// They are not sequential checks (EvaluateSequential runs them at the cap).
+// They are sequential checks with a fixed look schedule (Looks): in a
+// sequential replay each compares the first Runs replays of each look with
+// the reference outputs, at its share of the check's level (alpha
+// spending by the union bound over the looks; see ReferenceLooks).
 
 // ReferenceChecks are the checks that compare the replays with reference
-// outputs ref (none when ref is empty): pass them to Evaluate.
-func ReferenceChecks(ref []output.Output) []Check {
+// outputs ref (none when ref is empty): pass them to Evaluate, or to
+// EvaluateSequential for a replay of at most maxRuns runs (the look
+// schedule ReferenceLooks(maxRuns); maxRuns 0: DefaultReferenceCap).
+func ReferenceChecks(ref []output.Output, maxRuns ...int) []Check {
 	if len(ref) == 0 {
 		return nil
 	}
-	return []Check{ReferenceLabels{Ref: ref}, ReferenceScores{Ref: ref}}
+	var looks []Look
+	if len(maxRuns) > 0 && maxRuns[0] > 0 {
+		looks = ReferenceLooks(maxRuns[0])
+	}
+	return []Check{ReferenceLabels{Ref: ref, Looks: looks, memo: newLookMemo()}, ReferenceScores{Ref: ref, Looks: looks, memo: newLookMemo()}}
+}
+
+// lookMemo keeps a sequential reference check's finding at each look, so
+// the looks between two comparisons do not repeat them (a Monte-Carlo
+// chi-square each). A finding is kept by the address of the first output
+// and the look: the outputs of one replay grow by appending, and a check
+// from ReferenceChecks belongs to one replay.
+type lookMemo struct {
+	mu sync.Mutex
+	m  map[lookKey]Finding
+}
+
+type lookKey struct {
+	first *output.Output
+	runs  int
+	level float64
+}
+
+func newLookMemo() *lookMemo { return &lookMemo{m: map[lookKey]Finding{}} }
+
+// Look is one look of a sequential reference check: it compares the first
+// Runs replayed outputs with the reference outputs at Share of the check's
+// level.
+type Look struct {
+	Runs  int
+	Share float64
+}
+
+// MinReferenceLook is the fewest replays a reference check looks at.
+const MinReferenceLook = 50
+
+// DefaultReferenceCap is the run cap the look schedule assumes when a
+// reference check is given none (replay's default --max-runs).
+const DefaultReferenceCap = 1000
+
+// ReferenceLooks is the look schedule of the sequential reference checks of
+// a replay of at most maxRuns replays: after ⌈maxRuns/8⌉, ⌈maxRuns/4⌉,
+// ⌈maxRuns/2⌉ and maxRuns replays, at 1/8, 1/8, 1/4 and 1/2 of the check's
+// level (a look below MinReferenceLook is dropped and its share goes to the
+// next one). The shares sum to 1 and the looks are fixed before any run, so
+// by the union bound the probability that any look rejects an honest record,
+// or states an equivalence whose distance bound is wrong, is at most the
+// check's level, whenever the replay stops. The last look has the largest
+// share: an equivalence within the margin usually needs the most replays.
+func ReferenceLooks(maxRuns int) []Look {
+	maxRuns = max(maxRuns, 1)
+	all := []Look{{(maxRuns + 7) / 8, 0.125}, {(maxRuns + 3) / 4, 0.125}, {(maxRuns + 1) / 2, 0.25}, {maxRuns, 0.5}}
+	var looks []Look
+	carry := 0.0
+	for i, l := range all {
+		if i < len(all)-1 && (l.Runs < MinReferenceLook || l.Runs == all[i+1].Runs) {
+			carry += l.Share
+			continue
+		}
+		l.Share += carry
+		carry = 0
+		looks = append(looks, l)
+	}
+	return looks
+}
+
+// lookRun runs a reference check sequentially: at the latest look the
+// outputs have reached, on the first Runs of them, at the look's share of
+// the level; before the first look it is unpowered.
+func lookRun(looks []Look, memo *lookMemo, name string, run func(output.Output, []output.Output, Rules) (Finding, error), s output.Output, outs []output.Output, r Rules) (Finding, error) {
+	if len(looks) == 0 {
+		looks = ReferenceLooks(DefaultReferenceCap)
+	}
+	j := -1
+	for i, l := range looks {
+		if len(outs) >= l.Runs {
+			j = i
+		}
+	}
+	if j < 0 {
+		first := looks[0].Runs
+		return Finding{Test: TestResult{Name: name, Method: fmt.Sprintf("sequential: compared with the reference outputs at fixed looks, the first at %d replays", first)},
+			Outcome:      Unpowered,
+			Reasons:      []string{fmt.Sprintf("%s: compared with the reference outputs after %d replays (%d so far)", name, first, len(outs))},
+			Underpowered: fmt.Sprintf("the first comparison with the reference outputs is at %d replays", first),
+			RunsNeeded:   first, RejectLow: first}, nil
+	}
+	l := looks[j]
+	lr := r
+	lr.Alpha = r.Alpha * l.Share
+	key := lookKey{&outs[0], l.Runs, lr.Alpha}
+	if memo != nil {
+		memo.mu.Lock()
+		f, ok := memo.m[key]
+		memo.mu.Unlock()
+		if ok {
+			return f, nil
+		}
+	}
+	f, err := run(s, outs[:l.Runs], lr)
+	if err != nil {
+		return Finding{}, err
+	}
+	defer func() {
+		if memo != nil {
+			memo.mu.Lock()
+			memo.m[key] = f
+			memo.mu.Unlock()
+		}
+	}()
+	f.Test.Method += fmt.Sprintf("; sequential: look %d of %d, on the first %d replays, at %g of the check's level (%.4g; union bound over the looks)", j+1, len(looks), l.Runs, l.Share, lr.Alpha)
+	if j < len(looks)-1 {
+		f.RejectLow = looks[j+1].Runs // a later look may still reject
+	}
+	if f.Outcome == Unpowered {
+		// A later look has a larger share of the level and a distance
+		// estimate less biased upwards: only an equivalence no number of
+		// replays can show, or one not shown at the last look, is futile.
+		switch {
+		case f.RunsNeeded == 0:
+			f.RunsNeededLow = never
+		case j == len(looks)-1:
+			f.RunsNeededLow = max(f.RunsNeeded, l.Runs+1)
+		default:
+			f.RunsNeededLow = looks[j+1].Runs
+		}
+	}
+	return f, nil
+}
+
+// RunSequential implements SequentialCheck (see ReferenceLooks).
+func (c ReferenceLabels) RunSequential(s output.Output, outs []output.Output, r Rules) (Finding, error) {
+	return lookRun(c.Looks, c.memo, "reference_labels", c.Run, s, outs, r)
+}
+
+// RunSequential implements SequentialCheck (see ReferenceLooks).
+func (c ReferenceScores) RunSequential(s output.Output, outs []output.Output, r Rules) (Finding, error) {
+	return lookRun(c.Looks, c.memo, "reference_scores", c.Run, s, outs, r)
 }
 
 // ReferenceLabels compares the label distributions: Pearson's chi-square
@@ -40,6 +183,10 @@ func ReferenceChecks(ref []output.Output) []Check {
 // Weissman et al. (2003) for k categories, each sample at level/2.
 type ReferenceLabels struct {
 	Ref []output.Output
+	// Looks is the sequential look schedule (nil:
+	// ReferenceLooks(DefaultReferenceCap)); Run ignores it.
+	Looks []Look
+	memo  *lookMemo
 }
 
 // Applies when the stored output has a label and there are reference outputs.
@@ -82,14 +229,14 @@ func (c ReferenceLabels) Run(s output.Output, outs []output.Output, r Rules) (Fi
 	// Monte-Carlo p-value (exact conditional law; valid whatever the
 	// expected counts), with a fixed seed so a replay stays repeatable.
 	rng := rand.New(rand.NewPCG(0x7265707269736521, uint64(len(a))<<32|uint64(len(b))))
-	if t, err := stats.ChiSquareLabels(a, b, 1999, rng); err == nil {
+	if t, err := stats.ChiSquareLabels(a, b, labelResamples(a, b, r.Alpha), rng); err == nil {
 		p = t.PValue
 	} else if !errors.Is(err, stats.ErrSampleSize) && !errors.Is(err, stats.ErrDomain) {
 		return Finding{}, err
 	}
 	f := Finding{Test: TestResult{
 		Name:      "reference_labels",
-		Method:    "chi-square test of the replayed labels against the reference labels; total variation over the reference's labels (others pooled) with a Weissman L1 upper confidence bound",
+		Method:    "chi-square test of the replayed labels against the reference labels (asymptotic p-value when every expected count is at least 5, else Monte-Carlo with enough tables to reach the level); total variation over the reference's labels (others pooled) with a Weissman L1 upper confidence bound",
 		Statistic: ptr(tv), PValue: ptr(p), N: ptr(len(c.Ref)), Trials: ptr(len(outs)),
 		Interval: &Interval{0, bound, 1 - r.Alpha, "Weissman L1 bound"},
 		Rejected: ptr(p <= r.Alpha),
@@ -105,6 +252,36 @@ func (c ReferenceLabels) Run(s output.Output, outs []output.Output, r Rules) (Fi
 	return f, nil
 }
 
+// labelResamples is the number of Monte-Carlo tables of the labels'
+// chi-square test: none (the asymptotic p-value) when every expected count
+// of the 2×k table is at least 5, else enough that the p-value can reach
+// the level (1/(B+1) ≤ level/2), at least 1999 and at most 49999.
+func labelResamples(a, b []string, level float64) int {
+	ca, cb := map[string]int{}, map[string]int{}
+	for _, v := range a {
+		ca[v]++
+	}
+	for _, v := range b {
+		cb[v]++
+	}
+	n := float64(len(a) + len(b))
+	small := false
+	for k := range ca {
+		if c := float64(ca[k] + cb[k]); c*float64(min(len(a), len(b)))/n < 5 {
+			small = true
+		}
+	}
+	for k := range cb {
+		if c := float64(ca[k] + cb[k]); c*float64(min(len(a), len(b)))/n < 5 {
+			small = true
+		}
+	}
+	if !small {
+		return 0
+	}
+	return min(49999, max(1999, int(math.Ceil(2/level))))
+}
+
 // ReferenceScores compares the score distributions (all replays with a
 // score): the two-sided Kolmogorov–Smirnov test for a difference; for
 // equivalence, an upper confidence bound on the Kolmogorov distance
@@ -113,6 +290,9 @@ func (c ReferenceLabels) Run(s output.Output, outs []output.Output, r Rules) (Fi
 // sample at level/2.
 type ReferenceScores struct {
 	Ref []output.Output
+	// Looks is as ReferenceLabels'.
+	Looks []Look
+	memo  *lookMemo
 }
 
 // Applies when the stored output has a score and some reference output has one.

@@ -19,17 +19,27 @@ type SequentialCheck interface {
 // verdict is settled: it is called after each batch with every replayed
 // output so far (in run order). Checks that implement SequentialCheck run
 // sequentially (each rejection test is taken once, on the first runs that
-// give it power, so repeated looks do not add false alarms); any other
+// give it power, and settled as soon as it cannot reject, so repeated looks
+// do not add false alarms; the reference checks compare at fixed looks with
+// alpha spent over them, ReferenceLooks); any other
 // check is run only when final is true (the run cap was reached), and is
 // undecided before. Rules.Alpha bounds the false-alarm rate of the whole
 // sequential procedure, split over the applicable checks as in Evaluate.
-// The verdict is settled when it is not INCONCLUSIVE.
+// The verdict is settled when it is not INCONCLUSIVE. With no outputs yet
+// it settles only an exact match of the pinned seed (REPRODUCED, exact);
+// otherwise it is ErrNoRuns.
 func EvaluateSequential(stored output.Output, outs []output.Output, exact *bool, rules Rules, final bool, extra ...Check) (*Evaluation, error) {
 	rules = rules.WithDefaults()
 	if err := rules.Validate(); err != nil {
 		return nil, err
 	}
 	if len(outs) == 0 {
+		if exact != nil && *exact {
+			// The pinned seed settled it: no fresh-seed run can change an
+			// exact REPRODUCED.
+			return &Evaluation{Tests: []TestResult{}, Verdict: Reproduced, Basis: "exact",
+				Reasons: []string{"the pinned seed reproduced the stored output exactly"}}, nil
+		}
 		return nil, ErrNoRuns
 	}
 	return evaluate(stored, outs, exact, rules, extra, func(c Check, s output.Output, o []output.Output, r Rules) (Finding, error) {
@@ -40,7 +50,7 @@ func EvaluateSequential(stored output.Output, outs []output.Output, exact *bool,
 			return c.Run(s, o, r)
 		}
 		name := fmt.Sprintf("%T", c)
-		return Finding{Test: TestResult{Name: name, Method: "not sequential: tested once at the run cap"}, Outcome: Undecided,
+		return Finding{Test: TestResult{Name: name, Method: "not sequential: tested once at the run cap"}, Outcome: Undecided, RejectLow: len(o) + 1,
 			Reasons: []string{fmt.Sprintf("%s is not a sequential test: it is tested once, at the run cap", name)}}, nil
 	})
 }

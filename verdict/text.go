@@ -332,3 +332,36 @@ func FirstDivergence(stored, replayed string) Divergence {
 	}
 	return Divergence{Char: i, Token: t, Stored: cut(a), Replayed: cut(b)}
 }
+
+// TextsToReject is the fewest replayed texts n among which the conformal
+// p-value can fall below the level a: 1/(n+1) < a.
+func TextsToReject(a float64) int {
+	n := max(1, int(math.Floor(1/a))-1)
+	for 1/float64(n+1) >= a {
+		n++
+	}
+	return n
+}
+
+// RunSequential implements SequentialCheck: the conformal p-value is taken
+// once, among the first TextsToReject(level) replayed texts (the fewest that
+// give it power); before, the check is unpowered. However often it is
+// called, an honest record is rejected with probability at most its level.
+func (c TextConformal) RunSequential(s output.Output, outs []output.Output, r Rules) (Finding, error) {
+	need := TextsToReject(r.Alpha)
+	seen := 0
+	for i, o := range outs {
+		if o.Text != nil {
+			if seen++; seen == need {
+				outs = outs[:i+1]
+				break
+			}
+		}
+	}
+	f, err := c.Run(s, outs, r)
+	f.Test.Method += "; sequential: taken once, among the first replayed texts that give it power"
+	if seen < need {
+		f.RejectLow = need
+	}
+	return f, err
+}

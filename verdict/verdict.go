@@ -175,6 +175,10 @@ type Finding struct {
 	Underpowered  string
 	RunsNeeded    int
 	RunsNeededLow int
+	// RejectLow, for a sequential check that has not rejected, is the
+	// fewest runs after which it could still plausibly reject (0: it
+	// cannot reject any more; see Evaluation.RejectLow).
+	RejectLow int
 }
 
 // Check is one kind of evidence about a stored output.
@@ -205,6 +209,11 @@ type Evaluation struct {
 	// underpowered check its power: a sequential replay whose cap is below
 	// it stops at once (INCONCLUSIVE), since the cap cannot settle it.
 	RunsNeededLow int `json:"runs_needed_low,omitempty"`
+	// RejectLow is the fewest runs after which some check could still
+	// plausibly reject (0: none can any more). A sequential replay stops
+	// for futility only when neither REPRODUCED (RunsNeededLow) nor
+	// DIVERGED (RejectLow) can come within its cap.
+	RejectLow int `json:"-"`
 }
 
 // Evaluate runs the checks that apply to stored against the replayed
@@ -256,6 +265,9 @@ func evaluate(stored output.Output, outs []output.Output, exact *bool, rules Rul
 			ev.Underpowered = append(ev.Underpowered, f.Test.Name)
 			ev.RunsNeeded = max(ev.RunsNeeded, f.RunsNeeded)
 			ev.RunsNeededLow = max(ev.RunsNeededLow, f.RunsNeededLow)
+		}
+		if f.Outcome != Rejects && f.RejectLow > 0 && (ev.RejectLow == 0 || f.RejectLow < ev.RejectLow) {
+			ev.RejectLow = f.RejectLow
 		}
 		ev.Tests = append(ev.Tests, f.Test)
 		ev.Reasons = append(ev.Reasons, f.Reasons...)

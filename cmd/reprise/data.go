@@ -22,7 +22,10 @@ func newDataCmd(g *globalOptions, s *streams) *cobra.Command {
 	return cmd
 }
 
-type dataPackOptions struct{ Format string }
+type dataPackOptions struct {
+	Format  string
+	Columns []string
+}
 
 func newDataPackCmd(g *globalOptions, s *streams) *cobra.Command {
 	o := &dataPackOptions{}
@@ -31,14 +34,17 @@ func newDataPackCmd(g *globalOptions, s *streams) *cobra.Command {
 		Short: "Store files as one dataset; prints its digest",
 		Long: `Store the files and a dataset manifest {"schema":"reprise/dataset/v1","files":[{name,
 digest, size, format}]}; the manifest's digest names the dataset. Formats: jsonl
-(.jsonl, .ndjson: one document per line, its scalar values) and text (any other
-file: one document per line). Parquet is not supported yet.`,
+(.jsonl, .ndjson: one document per line, its scalar values), parquet (.parquet:
+one document per row, the values of its text columns: every BYTE_ARRAY column,
+or those named by --column, dotted paths; read row group by row group with
+bounded memory) and text (any other file: one document per line).`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			return runDataPack(c.Context(), g, s, o, args)
 		},
 	}
-	cmd.Flags().StringVar(&o.Format, "format", "", "format of every file: jsonl or text (default: from the extension)")
+	cmd.Flags().StringVar(&o.Format, "format", "", "format of every file: jsonl, text or parquet (default: from the extension)")
+	cmd.Flags().StringArrayVar(&o.Columns, "column", nil, "text column of the Parquet files (repeatable; default: every BYTE_ARRAY column)")
 	return cmd
 }
 
@@ -51,18 +57,29 @@ func runDataPack(ctx context.Context, g *globalOptions, s *streams, o *dataPackO
 		case ext == ".jsonl" || ext == ".ndjson":
 			format = evals.FormatJSONL
 		case ext == ".parquet":
-			return usageErrorf("%s: Parquet datasets are not supported yet (give JSONL or text)", f)
+			format = evals.FormatParquet
 		default:
 			format = evals.FormatText
 		}
-		if format != evals.FormatJSONL && format != evals.FormatText {
-			return usageErrorf("--format %q: want jsonl or text", format)
+		if format != evals.FormatJSONL && format != evals.FormatText && format != evals.FormatParquet {
+			return usageErrorf("--format %q: want jsonl, text or parquet", format)
 		}
 		fi, err := os.Stat(f)
 		if err != nil || !fi.Mode().IsRegular() {
 			return usageErrorf("%s: not a regular file", f)
 		}
-		df = append(df, evals.DatasetFile{Name: filepath.Base(f), Size: fi.Size(), Format: format})
+		file := evals.DatasetFile{Name: filepath.Base(f), Size: fi.Size(), Format: format}
+		switch {
+		case format == evals.FormatParquet:
+			cols, err := evals.ParquetTextColumns(f, o.Columns)
+			if err != nil {
+				return usageErrorf("%v", err)
+			}
+			file.Columns = cols
+		case len(o.Columns) > 0:
+			return usageErrorf("--column is only for Parquet files; %s is %s", f, format)
+		}
+		df = append(df, file)
 	}
 	st, err := initStore(g)
 	if err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -89,53 +90,29 @@ func runEvalsCheck(ctx context.Context, g *globalOptions, s *streams, o *evalsCh
 	if err != nil {
 		return err
 	}
-	su, err := evals.Load(ctx, st, rec.EvalSuite)
+	pinned, err := evals.FindBaseline(ctx, st, rec.EvalSuite, rec.System.ID)
 	if err != nil {
-		return err
-	}
-	h, err := evals.History(ctx, st, su.Digest, rec.System.ID)
-	if err != nil {
-		return err
-	}
-	// The baseline is the earliest run that is not itself a check's run.
-	var stored *evals.HistoryEntry
-	for i := range h {
-		if h[i].Replays.IsZero() {
-			stored = &h[i]
-			break
+		if errors.Is(err, evals.ErrNoBaseline) {
+			return usageErrorf("%v", err)
 		}
-	}
-	if stored == nil {
-		return usageErrorf("the store holds no run of system %s on suite %s %s (%s): run 'reprise evals run --suite %s --system %s' first",
-			rec.System.ID, su.Spec.Name, su.Spec.Version, su.Digest, su.Digest, path)
-	}
-	storedRows, err := evals.LoadRows(ctx, st, stored.RunManifest)
-	if err != nil {
 		return err
-	}
-	seed := o.RunSeed
-	if seed < 0 {
-		seed = stored.RunSeed + 1
 	}
 	target := launch.FromRecord(rec)
-	m := &evals.RunManifest{Suite: su.Digest, SuiteName: su.Spec.Name, SuiteVersion: su.Spec.Version, System: target.System,
-		Protocol: target.Protocol, HardwareClass: target.HardwareClass, Params: stored.Params, RunSeed: seed, Epochs: stored.Epochs, Replays: stored.Run}
-	rows, err := runItems(ctx, g, s, &o.runnerOptions, st, target, su, m, nil)
+	ro := evals.ReproduceOptions{System: target.System, Protocol: target.Protocol, HardwareClass: target.HardwareClass,
+		Margin: o.Margin, Alpha: o.Alpha, Logger: g.logger(s), Now: o.now}
+	if o.RunSeed >= 0 {
+		ro.RunSeed = &o.RunSeed
+	}
+	var r *evals.Reproduction
+	err = withSession(ctx, g, s, &o.runnerOptions, st, target, pinned.Suite, func(sess evals.Session) error {
+		r, err = pinned.Reproduce(ctx, sess, st, ro)
+		return err
+	})
 	if err != nil {
 		return err
 	}
-	m.Ran = len(su.Items)
-	m.Summary = evals.Summarize(su, rows, stored.Summary.Conf)
-	m.Created = o.now().UTC()
-	nd, err := evals.Save(ctx, st, m, rows)
-	if err != nil {
-		return err
-	}
-	c, err := evals.Compare(stored.Run, nd, stored.RunManifest, m, storedRows, rows, evals.CompareOptions{Margin: o.Margin, Alpha: o.Alpha, Seed: uint64(seed)})
-	if err != nil {
-		return err
-	}
-	res := evalCheckResult{Record: rec.RequestID, Suite: su.Digest, System: rec.System.ID, StoredRun: stored.Run, ReplayRun: nd, Comparison: c, Verdict: evals.EvalVerdict(c)}
+	su, stored, c, nd := pinned.Suite, pinned.Baseline, r.Comparison, r.Run
+	res := evalCheckResult{Record: rec.RequestID, Suite: su.Digest, System: rec.System.ID, StoredRun: stored.Run, ReplayRun: nd, Comparison: c, Verdict: r.Verdict}
 	if err := writeResult(s.Out, o.Output, res, func(w io.Writer) error {
 		fmt.Fprintf(w, "%s: eval suite %s %s (%s): %s\n", rec.RequestID, su.Spec.Name, su.Spec.Version, su.Digest, res.Verdict)
 		fmt.Fprintf(w, "  stored run %s: %.4f; replayed run %s: %.4f\n", short(stored.Run), c.MeanA, short(nd), c.MeanB)

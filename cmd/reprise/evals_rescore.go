@@ -97,7 +97,7 @@ func runEvalsRescore(ctx context.Context, g *globalOptions, s *streams, o *evals
 		all := rs.Rows
 		if len(rs.Missing) > 0 {
 			target := launch.Target{System: old.System, Protocol: old.Protocol, HardwareClass: old.HardwareClass}
-			ran, err := runItems(ctx, g, s, &o.runnerOptions, st, target, su, m, rs.Missing)
+			ran, err := runItems(ctx, g, s, &o.runnerOptions, st, target, su, m, rs.Missing, nil, nil)
 			if err != nil {
 				return err
 			}

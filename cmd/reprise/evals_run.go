@@ -1,9 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -22,6 +27,7 @@ type evalsRunOptions struct {
 	RunSeed int64
 	Conf    float64
 	Output  outputFormat
+	Journal string
 	now     func() time.Time
 }
 
@@ -36,7 +42,13 @@ score every answer, and store the results (Parquet rows and a summary) in the
 store, keyed by (system id, suite digest). Prints the run's digest and its
 mean score with a cluster-robust interval (items as clusters), per tag too.
 SUITE is a suite digest or a folder (packed first); SYS a system file
-('reprise system create') or a decision record.`,
+('reprise system create') or a decision record.
+
+Each scored answer is appended to a journal in --journal-dir (one file per
+suite, system, run seed, epochs and parameters) the moment it is scored; a
+run that is killed or fails leaves it behind, and the same command run
+again resumes from it (only the items and epochs not in it are run). The
+journal is removed once the run is stored.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			return runEvalsRun(c.Context(), g, s, o)
@@ -48,6 +60,7 @@ SUITE is a suite digest or a folder (packed first); SYS a system file
 	f.IntVarP(&o.Epochs, "epochs", "k", 1, "runs per item")
 	f.Int64Var(&o.RunSeed, "run-seed", 1, "run seed; item seeds derive from it, its item id and epoch")
 	f.Float64Var(&o.Conf, "conf", 0.95, "confidence level of the intervals")
+	f.StringVar(&o.Journal, "journal-dir", "", "folder of the journals of unfinished runs (default: evals-journals beside the store)")
 	f.BoolVar(&o.AllowHardwareMismatch, "allow-hardware-mismatch", false, "run even when this host's hardware class differs from the system's")
 	addOutputFlag(cmd, &o.Output, outputText)
 	o.runnerOptions.addFlags(cmd)
@@ -113,9 +126,25 @@ func runEvalsRun(ctx context.Context, g *globalOptions, s *streams, o *evalsRunO
 	}
 	m := &evals.RunManifest{Suite: su.Digest, SuiteName: su.Spec.Name, SuiteVersion: su.Spec.Version, System: target.System,
 		Protocol: target.Protocol, HardwareClass: target.HardwareClass, RunSeed: o.RunSeed, Epochs: o.Epochs}
-	rows, err := runItems(ctx, g, s, &o.runnerOptions, st, target, su, m, nil)
+	jdir := o.Journal
+	if jdir == "" {
+		jdir = filepath.Join(filepath.Dir(filepath.Clean(g.storeDir())), "evals-journals")
+	}
+	j, err := openEvalJournal(jdir, m)
 	if err != nil {
 		return err
+	}
+	defer j.close()
+	if n := len(j.resume); n > 0 {
+		fmt.Fprintf(s.Err, "reprise: resuming from %s: %d answers already scored\n", j.path, n)
+	}
+	rows, err := runItems(ctx, g, s, &o.runnerOptions, st, target, su, m, nil, j.resume, j.f)
+	if err != nil {
+		if len(rows) == 0 && len(j.resume) == 0 {
+			j.remove() // nothing to resume from
+			return err
+		}
+		return fmt.Errorf("%w (the answers scored so far are kept in %s; run the same command again to resume)", err, j.path)
 	}
 	m.Ran = len(su.Items)
 	m.Summary = evals.Summarize(su, rows, o.Conf)
@@ -124,33 +153,105 @@ func runEvalsRun(ctx context.Context, g *globalOptions, s *streams, o *evalsRunO
 	if err != nil {
 		return err
 	}
+	j.remove()
 	return writeRunResult(s.Out, o.Output, resultOf(d, m))
 }
 
+// evalJournal is the journal of one evals run: the rows of an earlier,
+// unfinished run with the same suite, system, run seed, epochs and
+// parameters, and the file new rows are appended to (locked while the run
+// lasts).
+type evalJournal struct {
+	path   string
+	f      *os.File
+	resume []evals.Row
+}
+
+// openEvalJournal opens (creating dir) the journal of run m: its name is the
+// first 16 hex digits of sha256 over the suite digest, system id, run seed,
+// epochs and parameters. Rows already there are read (a last line cut short
+// by a kill is dropped) and written back atomically before appending.
+func openEvalJournal(dir string, m *evals.RunManifest) (*evalJournal, error) {
+	params, _ := json.Marshal(m.Params)
+	key := digest.FromBytes(fmt.Appendf(nil, "reprise/evals/journal/v1\n%s\n%s\n%d\n%d\n%s", m.Suite, m.System.ID, m.RunSeed, m.Epochs, params))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, usageErrorf("--journal-dir %s: %v", dir, err)
+	}
+	j := &evalJournal{path: filepath.Join(dir, "evals-run-"+key.Hex()[:16]+".jsonl")}
+	if b, err := os.ReadFile(j.path); err == nil {
+		if j.resume, err = evals.ReadJournal(bytes.NewReader(b)); err != nil {
+			return nil, usageErrorf("journal %s: %v (remove it to start over)", j.path, err)
+		}
+		var buf bytes.Buffer
+		for _, r := range j.resume {
+			line, _ := json.Marshal(r)
+			buf.Write(append(line, '\n'))
+		}
+		if err := store.WriteAtomic(j.path, buf.Bytes()); err != nil {
+			return nil, fmt.Errorf("journal %s: %w", j.path, err)
+		}
+	}
+	f, err := os.OpenFile(j.path, os.O_CREATE|os.O_WRONLY|os.O_APPEND|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o644)
+	if err != nil {
+		return nil, usageErrorf("journal %s: %v", j.path, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, usageErrorf("journal %s: another evals run of the same suite, system and seed is writing it", j.path)
+	}
+	j.f = f
+	return j, nil
+}
+
+func (j *evalJournal) close() {
+	if j.f != nil {
+		j.f.Close()
+		j.f = nil
+	}
+}
+
+// remove deletes the journal of a stored run.
+func (j *evalJournal) remove() {
+	os.Remove(j.path)
+	j.close()
+}
+
 // runItems starts target once and runs the items of su (only those in only,
-// when not nil) with m's seed and epochs.
+// when not nil) with m's seed and epochs, re-using the rows in resume and
+// journaling each new row to journal (nil: none).
 func runItems(ctx context.Context, g *globalOptions, s *streams, ro *runnerOptions, st store.Reader, target launch.Target,
-	su *evals.Suite, m *evals.RunManifest, only map[string]bool) ([]evals.Row, error) {
+	su *evals.Suite, m *evals.RunManifest, only map[string]bool, resume []evals.Row, journal io.Writer) (rows []evals.Row, err error) {
+	if journal == nil {
+		journal = io.Discard
+	}
+	err = withSession(ctx, g, s, ro, st, target, su, func(sess evals.Session) error {
+		rows, err = evals.Run(ctx, sess, su, target.System.ID, evals.RunOptions{Epochs: m.Epochs, Seed: m.RunSeed, Params: m.Params, Only: only,
+			Resume: resume, Journal: journal, Logger: g.logger(s)})
+		return err
+	})
+	return rows, err
+}
+
+// withSession starts target once (one sandboxed session, labelled with the
+// suite) and calls f with it; the session is closed on every path.
+func withSession(ctx context.Context, g *globalOptions, s *streams, ro *runnerOptions, st store.Reader, target launch.Target,
+	su *evals.Suite, f func(evals.Session) error) error {
 	log := g.logger(s)
 	lopts, err := ro.launchOptions(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	lopts.Logger = log
 	runner, err := newRunner(ctx, ro, log)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer closeRunner(runner)
 	target.Labels = map[string]string{"reprise.evals.suite": su.Digest.String()}
 	sess, err := launch.Start(ctx, st, target, runner, lopts)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer sess.Close(context.WithoutCancel(ctx))
-	rows, err := evals.Run(ctx, sess, su, target.System.ID, evals.RunOptions{Epochs: m.Epochs, Seed: m.RunSeed, Params: m.Params, Only: only, Logger: log})
-	if err != nil {
-		return nil, err
-	}
-	return rows, nil
+	return f(sess)
 }

@@ -4,8 +4,11 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/parquet-go/parquet-go"
 )
 
 // TestEvalsWorkflow runs the whole eval workflow on the fixture suites with
@@ -161,8 +164,50 @@ func TestEvalsLeakage(t *testing.T) {
 	if r := cli(t, "", "--store", st, "evals", "leakage", "--suite", fx("suites", "loan-v1"), "--train", clean); r.code != 0 {
 		t.Fatalf("clean: %d %s %s", r.code, r.out, r.err)
 	}
-	if r := cli(t, "", "--store", st, "data", "pack", writeFile(t, dir, "x.parquet", "PAR1")); r.code != 2 {
-		t.Fatalf("parquet: %d %s", r.code, r.err)
+	if r := cli(t, "", "--store", st, "data", "pack", writeFile(t, dir, "x.parquet", "PAR1")); r.code != 2 || !strings.Contains(r.err, "x.parquet") {
+		t.Fatalf("not parquet: %d %s", r.code, r.err)
+	}
+	// A Parquet file leaking app-03 and app-07 (input values in "text",
+	// label in "label") among prose rows, in row groups of 4.
+	type row struct {
+		ID    int64  `parquet:"id"`
+		Text  string `parquet:"text"`
+		Label string `parquet:"label"`
+	}
+	var rows []row
+	for i := range 20 {
+		rows = append(rows, row{int64(i), "nothing from the suite in row " + strconv.Itoa(i), "denied"})
+	}
+	rows[5], rows[13] = row{5, "560 0.55 58 19 3", "referred"}, row{13, "680 0.15 64 31 7", "approved"}
+	pq := filepath.Join(dir, "train.parquet")
+	f, _ := os.Create(pq)
+	w := parquet.NewGenericWriter[row](f, parquet.MaxRowsPerRowGroup(4))
+	if _, err := w.Write(rows); err != nil || w.Close() != nil || f.Close() != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{nil, 1, "app-03,app-07"},
+		{[]string{"--column", "label"}, 0, ""},
+	} {
+		r := cli(t, "", append([]string{"--store", st, "data", "pack", pq}, c.args...)...)
+		if r.code != 0 {
+			t.Fatalf("data pack %v: %d %s", c.args, r.code, r.err)
+		}
+		r = cli(t, "", "--store", st, "evals", "leakage", "--suite", fx("suites", "loan-v1"), "--train", strings.TrimSpace(r.out), "--output", "json")
+		rep.Flagged = nil
+		if r.code != c.code || json.Unmarshal([]byte(r.out), &rep) != nil || strings.Join(rep.Flagged, ",") != c.want {
+			t.Fatalf("parquet %v: %d %s %s", c.args, r.code, r.out, r.err)
+		}
+	}
+	if r := cli(t, "", "--store", st, "data", "pack", pq, "--column", "id"); r.code != 2 || !strings.Contains(r.err, `column "id" is INT64`) {
+		t.Fatalf("--column id: %d %s", r.code, r.err)
+	}
+	if r := cli(t, "", "--store", st, "data", "pack", fx("train", "loan-train.jsonl"), "--column", "text"); r.code != 2 || !strings.Contains(r.err, "only for Parquet") {
+		t.Fatalf("--column on jsonl: %d %s", r.code, r.err)
 	}
 }
 
@@ -191,5 +236,55 @@ func TestEvalsCheck(t *testing.T) {
 	var res evalCheckResult
 	if r.code != 0 || json.Unmarshal([]byte(r.out), &res) != nil || res.Verdict != "REPRODUCED" || res.StoredRun == res.ReplayRun {
 		t.Fatalf("check: %d %s %s", r.code, r.out, r.err)
+	}
+}
+
+// TestEvalsRunResume: a run whose system crashes after 20 answers (the
+// fixture's REPRISE_FIXTURE_CRASH_AFTER) keeps them in its journal (exit
+// 5); the same command again resumes from it, runs only the other 40, and
+// stores the run an uninterrupted run stores (same seeds, same scores).
+func TestEvalsRunResume(t *testing.T) {
+	bin := buildLoanserver(t)
+	proc := []string{"--runner", "process", "--entrypoint", bin}
+	sysFile := func(st string) string {
+		f := filepath.Join(t.TempDir(), "sys.json")
+		if r := cli(t, "", "--store", st, "system", "create", "--image", "sha256:"+strings.Repeat("0", 64), "--model", fx("models", "loan-approver-2.4.1.safetensors"),
+			"--config", fx("configs", "loan-params-3.json"), "-o", f); r.code != 0 {
+			t.Fatalf("system create: %d %s", r.code, r.err)
+		}
+		return f
+	}
+	run := func(st, sys string, extra ...string) cliResult {
+		return cli(t, "", append(append([]string{"--store", st, "evals", "run", "--suite", fx("suites", "loan-v1"), "--system", sys, "-k", "5", "--run-seed", "3", "--output", "json"}, proc...), extra...)...)
+	}
+	ref := filepath.Join(t.TempDir(), "store")
+	r := run(ref, sysFile(ref))
+	var want, got evalRunResult
+	if r.code != 0 || json.Unmarshal([]byte(r.out), &want) != nil {
+		t.Fatalf("uninterrupted: %d %s", r.code, r.err)
+	}
+	dir := t.TempDir()
+	st := filepath.Join(dir, "store")
+	sys := sysFile(st)
+	r = run(st, sys, "--env", "REPRISE_FIXTURE_CRASH_AFTER=20")
+	if r.code != 5 || !strings.Contains(r.err, "run the same command again to resume") {
+		t.Fatalf("crash: %d %s", r.code, r.err)
+	}
+	js, _ := filepath.Glob(filepath.Join(dir, "evals-journals", "evals-run-*.jsonl"))
+	if len(js) != 1 {
+		t.Fatalf("journals %v", js)
+	}
+	if b, _ := os.ReadFile(js[0]); strings.Count(string(b), "\n") != 20 {
+		t.Fatalf("journal holds %d lines", strings.Count(string(b), "\n"))
+	}
+	r = run(st, sys)
+	if r.code != 0 || json.Unmarshal([]byte(r.out), &got) != nil || !strings.Contains(r.err, "20 answers already scored") {
+		t.Fatalf("resume: %d %s %s", r.code, r.out, r.err)
+	}
+	if got.Summary.Mean != want.Summary.Mean || got.Summary.Rows != 60 || got.Summary.Lower != want.Summary.Lower {
+		t.Fatalf("resumed %+v\nwant %+v", got.Summary, want.Summary)
+	}
+	if js, _ := filepath.Glob(filepath.Join(dir, "evals-journals", "*")); len(js) != 0 {
+		t.Fatalf("journal left after the run was stored: %v", js)
 	}
 }

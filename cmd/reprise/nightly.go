@@ -60,7 +60,8 @@ seeded sample in one pass (--sample K; with --stratify system, K per system),
 and replay them with one sandboxed session per system and hardware class (at
 most --parallel at once). Each record gets its replay verdict; then
 Benjamini–Hochberg at --fdr across the night decides which are DIVERGED (a
-record's p-value is the smallest of its tests'; see the README). The
+record's p-value is the smallest of its tests', Bonferroni-corrected; a record
+the pinned seed reproduced exactly is not tested; see the README). The
 reproducibility rate per system is given with a 95% Clopper–Pearson interval.
 
 Reports in --out (default out/nightly-<date>/): results.parquet, report.json,
@@ -90,7 +91,7 @@ inconclusive; 4/5 for integrity/environment failures; 0 otherwise.`,
 	f.Float64Var(&o.MinRate, "min-rate", 0, "fail a system whose reproducibility rate interval lies wholly below this (0: off)")
 	f.StringVar(&o.Out, "out", "", "output directory (default out/nightly-<date>)")
 	f.StringVar(&o.Shard, "shard", "", "replay shard i of n (i/n, 0 <= i < n), by system; merge with 'nightly merge'")
-	f.IntVarP(&o.N, "n", "n", 100, "exactly N runs with fresh seeds per record (default: sequential, each record stops once its verdict is settled, at most 1000 runs)")
+	f.IntVarP(&o.N, "n", "n", 100, "exactly N runs with fresh seeds per record (default: sequential, each record stops once its verdict is settled, at most 1000 runs; a record not reproduced exactly is then replayed with 1000, and if still inconclusive 20000, fresh seeds)")
 	dr := verdict.DefaultRules()
 	f.Float64Var(&o.MinFrequency, "min-frequency", dr.MinFrequency, "minimum frequency of the stored label among replays for REPRODUCED")
 	f.Float64Var(&o.Alpha, "alpha", dr.Alpha, "significance level of the score test")

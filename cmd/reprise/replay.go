@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/reprise-dev/reprise/evals"
 	"github.com/reprise-dev/reprise/launch"
 	"github.com/reprise-dev/reprise/record"
 	"github.com/reprise-dev/reprise/replay"
@@ -225,6 +226,8 @@ type replayOptions struct {
 	Margin       float64
 	Out          string
 	Output       outputFormat
+	Evals        string
+	EvalMargin   float64
 
 	set func(string) bool
 }
@@ -252,6 +255,15 @@ By default the replay is sequential: it runs fresh seeds in batches of
 --batch and stops as soon as the verdict is settled, at most --max-runs runs.
 Giving -n (without --sequential) runs exactly N fresh seeds instead.
 
+A record that pins an eval suite (eval_suite) whose system has a stored run
+on it (reprise evals run) also replays the suite on the same session
+(--evals auto, the default; on: required, exit 2 without a stored run; off:
+never): paired per item against the stored run, a TOST on the mean score
+within --eval-margin. It is one more check of the record, sharing --alpha:
+REPRODUCED needs the eval score equivalent, DIVERGED when the difference's
+interval lies outside the margin. The new run is stored; the reports gain
+an eval section.
+
 Results per record in --out DIR (default out/<request_id>/): report.json,
 report.md and runs.parquet. Exit 0 all reproduced, 1 any diverged,
 3 inconclusive, 2/4/5 for invalid input, integrity and environment failures.`,
@@ -275,6 +287,8 @@ report.md and runs.parquet. Exit 0 all reproduced, 1 any diverged,
 	f.Float64Var(&o.Conf, "conf", dr.Conf, "confidence level of the frequency intervals")
 	f.Float64Var(&o.Margin, "margin", dr.Margin, "equivalence margin against reference outputs (total variation for labels, Kolmogorov distance for scores)")
 	f.BoolVar(&o.AllowHardwareMismatch, "allow-hardware-mismatch", false, "replay even if this host's hardware class differs from the record's (stated in the report)")
+	f.StringVar(&o.Evals, "evals", string(replay.EvalAuto), "replay the record's pinned eval suite: auto (when the store holds a run of its system on it), on (required) or off")
+	f.Float64Var(&o.EvalMargin, "eval-margin", evals.DefaultEvalMargin, "equivalence margin of the pinned eval suite's mean score")
 	f.StringVar(&o.Out, "out", "", "output directory (default out/<request_id>; with several records, DIR/<request_id>)")
 	addOutputFlag(cmd, &o.Output, outputText)
 	root.AddCommand(cmd)
@@ -299,6 +313,11 @@ func (o *replayOptions) validate() error {
 		return usageErrorf("--conf must be in (0, 1), got %g", o.Conf)
 	case !(o.Margin > 0 && o.Margin < 1):
 		return usageErrorf("--margin must be in (0, 1), got %g", o.Margin)
+	case !(o.EvalMargin > 0 && o.EvalMargin < 1):
+		return usageErrorf("--eval-margin must be in (0, 1), got %g", o.EvalMargin)
+	}
+	if _, err := replay.ParseEvalMode(o.Evals); err != nil {
+		return usageErrorf("--evals must be auto, on or off, got %q", o.Evals)
 	}
 	return nil
 }
@@ -336,6 +355,7 @@ func runReplay(ctx context.Context, g *globalOptions, s *streams, o *replayOptio
 			Explicit: replay.Explicit{Memory: o.set("memory"), CPUs: o.set("cpus"), Pids: o.set("pids"),
 				RunTimeout: o.set("run-timeout"), SessionTimeout: o.set("session-timeout")},
 			Rules: verdict.Rules{MinFrequency: o.MinFrequency, Alpha: o.Alpha, Conf: o.Conf, Margin: o.Margin},
+			Evals: replay.EvalOptions{Mode: replay.EvalMode(o.Evals), Store: st, Margin: o.EvalMargin},
 		},
 		Out: o.Out, Single: len(paths) == 1,
 		NewRunner: func(ctx context.Context) (replay.Runner, error) { return newRunner(ctx, &o.runnerOptions, log) },

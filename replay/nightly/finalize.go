@@ -47,6 +47,9 @@ type Counts struct {
 	// Demoted counts records the replay called DIVERGED that the FDR
 	// control did not confirm (now INCONCLUSIVE).
 	Demoted int `json:"demoted"`
+	// Promoted counts records the replay alone left INCONCLUSIVE that the
+	// FDR control across the night found significant (now DIVERGED).
+	Promoted int `json:"promoted"`
 }
 
 // SystemRate is one system's reproducibility over the night: REPRODUCED
@@ -66,9 +69,14 @@ type SystemRate struct {
 	BelowMin bool `json:"below_min_rate"`
 }
 
-// Finalize applies Benjamini–Hochberg at cfg.FDR across every record with
-// a p-value, sets each record's night verdict, and computes the rates and
-// the outcome. Records are sorted by system, then request id.
+// Finalize applies Benjamini–Hochberg at cfg.FDR across the records that
+// were tested behaviorally (a p-value, no error, and not reproduced exactly
+// by the pinned seed: an exact reproduction is conclusive and no hypothesis
+// of the night), sets each record's night verdict, and computes the rates
+// and the outcome. A record is DIVERGED when its q <= cfg.FDR and the replay
+// did not call it REPRODUCED: a replay DIVERGED that BH does not confirm is
+// INCONCLUSIVE (demoted), a replay INCONCLUSIVE that BH confirms is
+// DIVERGED (promoted). Records are sorted by system, then request id.
 func Finalize(cfg *Config, results []Result) *Night {
 	recs := slices.Clone(results)
 	slices.SortFunc(recs, func(a, b Result) int {
@@ -78,7 +86,7 @@ func Finalize(cfg *Config, results []Result) *Night {
 	var idx []int
 	for i, r := range recs {
 		recs[i].QValue = nil
-		if r.PValue != nil && r.ReplayVerdict != verdict.Failed {
+		if r.PValue != nil && r.ReplayVerdict != verdict.Failed && r.Basis != "exact" {
 			ps = append(ps, *r.PValue)
 			idx = append(idx, i)
 		}
@@ -98,9 +106,10 @@ func Finalize(cfg *Config, results []Result) *Night {
 	for i := range recs {
 		r := &recs[i]
 		r.Verdict = r.ReplayVerdict
+		confirmed := r.QValue != nil && *r.QValue <= cfg.FDR
 		switch r.ReplayVerdict {
 		case verdict.Diverged:
-			if r.QValue == nil || *r.QValue > cfg.FDR {
+			if !confirmed {
 				r.Verdict = verdict.Inconclusive
 				n.Counts.Demoted++
 				q := "none"
@@ -110,6 +119,12 @@ func Finalize(cfg *Config, results []Result) *Night {
 				r.Why = fmt.Sprintf("the replay diverged, but not significantly across the night: Benjamini–Hochberg q = %s > FDR %g; %s", q, cfg.FDR, r.Why)
 			} else {
 				r.Why = fmt.Sprintf("diverged (q = %.4g <= FDR %g): %s", *r.QValue, cfg.FDR, r.Why)
+			}
+		case verdict.Inconclusive:
+			if confirmed {
+				r.Verdict = verdict.Diverged
+				n.Counts.Promoted++
+				r.Why = fmt.Sprintf("diverged across the night (q = %.4g <= FDR %g), though the replay alone was inconclusive at its own level: %s", *r.QValue, cfg.FDR, r.Why)
 			}
 		case verdict.Failed:
 			r.Why = r.Error

@@ -66,6 +66,16 @@ type Options struct {
 	Shard Shard
 	// Replay is the template of every record's replay (N, Rules, Launch…).
 	Replay replay.Options
+	// ConfirmN is the number of fresh-seed runs of a record's first
+	// confirming replay (default replay.DefaultMaxRuns): with
+	// Replay.Sequential, a record whose pinned seed did not reproduce the
+	// stored output exactly is replayed again with exactly ConfirmN runs,
+	// and, when that is INCONCLUSIVE, ConfirmGrowth × ConfirmN; the last
+	// replay (its verdict and reports) is the record's result (see confirm). A sequential
+	// replay's p-value is taken once, on the first runs that give it power
+	// at the record's own level (about alpha/c), so it cannot be small
+	// enough for Benjamini–Hochberg across a night; a fixed-N replay's can.
+	ConfirmN int
 	// NewRunner creates the runner on first need; it is shared by all
 	// systems (one session per system is started through it).
 	NewRunner func(ctx context.Context) (replay.Runner, error)
@@ -85,17 +95,19 @@ type Progress struct {
 // Config is night.json: what fixes a night, so a rerun continues the same
 // night (and a shard merges with its siblings).
 type Config struct {
-	Schema   string        `json:"schema"`
-	Log      string        `json:"log"`
-	LogSize  int64         `json:"log_size"`
-	Where    string        `json:"where,omitempty"`
-	Since    time.Time     `json:"since,omitzero"`
-	Until    time.Time     `json:"until,omitzero"`
-	Sample   int           `json:"sample"`
-	Stratify bool          `json:"stratify"`
-	Seed     uint64        `json:"seed"`
-	Shard    string        `json:"shard,omitempty"`
-	N        int           `json:"n"`
+	Schema   string    `json:"schema"`
+	Log      string    `json:"log"`
+	LogSize  int64     `json:"log_size"`
+	Where    string    `json:"where,omitempty"`
+	Since    time.Time `json:"since,omitzero"`
+	Until    time.Time `json:"until,omitzero"`
+	Sample   int       `json:"sample"`
+	Stratify bool      `json:"stratify"`
+	Seed     uint64    `json:"seed"`
+	Shard    string    `json:"shard,omitempty"`
+	N        int       `json:"n"`
+	// ConfirmN is the runs of a confirming replay (0: none, -n given).
+	ConfirmN int           `json:"confirm_n,omitempty"`
 	Rules    verdict.Rules `json:"rules"`
 	FDR      float64       `json:"fdr"`
 	MinRate  float64       `json:"min_rate"`
@@ -116,7 +128,7 @@ const MaxRowErrors = 100
 // the time of the first start aside).
 func (c *Config) same(o *Config) bool {
 	return c.Log == o.Log && c.LogSize == o.LogSize && c.Where == o.Where && c.Sample == o.Sample &&
-		c.Stratify == o.Stratify && c.Seed == o.Seed && c.Shard == o.Shard && c.N == o.N && c.Rules == o.Rules &&
+		c.Stratify == o.Stratify && c.Seed == o.Seed && c.Shard == o.Shard && c.N == o.N && c.ConfirmN == o.ConfirmN && c.Rules == o.Rules &&
 		c.FDR == o.FDR && c.MinRate == o.MinRate
 }
 
@@ -166,12 +178,15 @@ type Count struct {
 const MaxScores = 500
 
 // RecordPValue is a record's p-value for the night's false-discovery
-// control: the smallest p-value among its report's tests. A frequency test
-// without a p-value contributes the exact one-sided binomial p-value of its
-// count under the minimum frequency, P(X <= k), X ~ Binomial(n, min
+// control: the smallest p-value among its report's c applicable tests,
+// times c (Bonferroni, capped at 1), so that it is a valid p-value of the
+// record as a whole (the smallest of c p-values alone is not: under an
+// honest record it falls below t with probability up to c·t). A frequency
+// test without a p-value contributes the exact one-sided binomial p-value
+// of its count under the minimum frequency, P(X <= k), X ~ Binomial(n, min
 // frequency) (stats.BinomTest, alternative less): small when the stored
 // value came back less often than a reproducible output would. It returns
-// nil when no test gives one.
+// nil when no test gives one; the name is the test the smallest came from.
 func RecordPValue(ev verdict.Evaluation, rules verdict.Rules) (*float64, string) {
 	var best *float64
 	name := ""
@@ -195,6 +210,11 @@ func RecordPValue(ev verdict.Evaluation, rules verdict.Rules) (*float64, string)
 			}
 		}
 	}
+	if best != nil && len(ev.Tests) > 1 {
+		p := min(1, *best*float64(len(ev.Tests)))
+		best = &p
+		name = fmt.Sprintf("%s (Bonferroni over %d tests)", name, len(ev.Tests))
+	}
 	return best, name
 }
 
@@ -214,6 +234,14 @@ func Run(ctx context.Context, st replay.Blobs, opts Options) (*Night, error) {
 	}
 	if opts.Replay.N == 0 {
 		opts.Replay.N = 100
+	}
+	if !opts.Replay.Sequential {
+		opts.ConfirmN = 0
+	} else if opts.ConfirmN == 0 {
+		opts.ConfirmN = replay.DefaultMaxRuns
+	}
+	if opts.ConfirmN < 0 {
+		return nil, fmt.Errorf("%w: the confirming replay's runs must not be negative, got %d", ErrUsage, opts.ConfirmN)
 	}
 	opts.Replay.Rules = opts.Replay.Rules.WithDefaults()
 	now := opts.Replay.Now
@@ -236,7 +264,7 @@ func Run(ctx context.Context, st replay.Blobs, opts Options) (*Night, error) {
 	}
 	cfg := &Config{Schema: ConfigSchema, Log: opts.Log, LogSize: fi.Size(), Since: opts.Filter.Time.Since, Until: opts.Filter.Time.Until,
 		Sample: opts.Sample, Stratify: opts.Stratify, Seed: opts.Seed, Shard: opts.Shard.String(),
-		N: opts.Replay.N, Rules: opts.Replay.Rules, FDR: opts.FDR, MinRate: opts.MinRate}
+		N: opts.Replay.N, ConfirmN: opts.ConfirmN, Rules: opts.Replay.Rules, FDR: opts.FDR, MinRate: opts.MinRate}
 	if opts.Filter.Where != nil {
 		cfg.Where = opts.Filter.Where.String()
 	}
@@ -487,6 +515,11 @@ func runGroup(ctx context.Context, st replay.Blobs, recs []*record.Record, opts 
 		if err == nil {
 			res, err = replay.Replay(ctx, st, rec, u, opts.Replay)
 		}
+		var confirmP *float64
+		confirmTest := ""
+		if err == nil && opts.ConfirmN > 0 && !exactMatch(res) {
+			confirmP, confirmTest, res, err = confirm(ctx, st, rec, u, opts, res)
+		}
 		if ctx.Err() != nil {
 			return ctx.Err() // not journaled: the record is replayed again on resume
 		}
@@ -506,6 +539,9 @@ func runGroup(ctx context.Context, st replay.Blobs, recs []*record.Record, opts 
 			rep := res.Report
 			r.ReplayVerdict, r.Basis = rep.Verdict, rep.Basis
 			r.PValue, r.PTest = RecordPValue(rep.Evaluation, opts.Replay.Rules)
+			if confirmTest != "" {
+				r.PValue, r.PTest = confirmP, confirmTest
+			}
 			r.Why = joinReasons(rep.Reasons)
 			for _, l := range sortedKeys(rep.LabelCounts) {
 				r.Labels = append(r.Labels, Count{Label: l, N: rep.LabelCounts[l]})
@@ -522,6 +558,56 @@ func runGroup(ctx context.Context, st replay.Blobs, recs []*record.Record, opts 
 		}
 	}
 	return nil
+}
+
+// ConfirmStages is the number of confirming replays a record may get: one
+// of Options.ConfirmN runs, and, when that one is INCONCLUSIVE (a check
+// without the power to reject, e.g. the stored label too rare among the
+// replays for its score to be tested), one of ConfirmGrowth × ConfirmN.
+const (
+	ConfirmStages = 2
+	ConfirmGrowth = 20
+)
+
+// confirm replays a record whose pinned seed did not reproduce its stored
+// output exactly with a fixed number of fresh seeds (the same derived seeds
+// as the sequential replay, so the first runs repeat): ConfirmN, then
+// ConfirmGrowth × ConfirmN when the first is INCONCLUSIVE. It returns the
+// last replay and the record's p-value: the smaller of the stages'
+// RecordPValue times ConfirmStages (Bonferroni over the stages, whether or
+// not the second ran), capped at 1. Each stage's p-value is that of a
+// fixed-N experiment, so this is a valid p-value whatever decides to run
+// the second stage; whether a record is confirmed at all depends only on its
+// pinned-seed run.
+func confirm(ctx context.Context, st replay.Blobs, rec *record.Record, u *reuse, opts Options, seq *replay.Result) (*float64, string, *replay.Result, error) {
+	var best *float64
+	name := ""
+	res := seq
+	for stage, n := 0, opts.ConfirmN; stage < ConfirmStages; stage, n = stage+1, n*ConfirmGrowth {
+		co := opts.Replay
+		co.Sequential, co.N = false, n
+		var err error
+		if res, err = replay.Replay(ctx, st, rec, u, co); err != nil {
+			return nil, "", res, err
+		}
+		if p, t := RecordPValue(res.Report.Evaluation, opts.Replay.Rules); p != nil && (best == nil || *p < *best) {
+			best, name = p, fmt.Sprintf("%s, confirming replay of %d runs", t, n)
+		}
+		if res.Report.Verdict != verdict.Inconclusive {
+			break
+		}
+	}
+	if best == nil {
+		return nil, "", res, nil
+	}
+	p := min(1, *best*ConfirmStages)
+	return &p, fmt.Sprintf("%s; Bonferroni over %d confirming stages", name, ConfirmStages), res, nil
+}
+
+// exactMatch reports whether a replay's pinned seed gave back the stored
+// output exactly.
+func exactMatch(res *replay.Result) bool {
+	return res != nil && res.Report != nil && res.Report.Exact != nil && res.Report.Exact.ExactMatch
 }
 
 // ErrorClass classifies a replay error for exit codes: "integrity",

@@ -6,13 +6,20 @@ import (
 	"encoding/xml"
 	"fmt"
 	"html"
+	"image/color"
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/parquet-go/parquet-go"
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	vgdraw "gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgsvg"
 
 	"github.com/reprise-dev/reprise/store"
 	"github.com/reprise-dev/reprise/verdict"
@@ -249,7 +256,7 @@ body{font:14px system-ui,sans-serif;margin:2em;max-width:1000px}table{border-col
 .DIVERGED{color:#b00}.REPRODUCED{color:#070}.INCONCLUSIVE{color:#a60}.ERROR{color:#555}</style></head><body>`)
 	fmt.Fprintf(&b, "<h1>reprise nightly: %s</h1><p>%s</p>", e(n.Outcome), e(n.Summary))
 	b.WriteString("<h2>Reproducibility rate per system (95% Clopper–Pearson interval)</h2>")
-	b.WriteString(rateSVG(n))
+	b.WriteString(svgOf(ratePlot(n)))
 	b.WriteString("<h2>Per-record p-values</h2>")
 	var ps []float64
 	for _, r := range n.Records {
@@ -257,7 +264,7 @@ body{font:14px system-ui,sans-serif;margin:2em;max-width:1000px}table{border-col
 			ps = append(ps, *r.PValue)
 		}
 	}
-	b.WriteString(histSVG(ps, 0, 1, 20, math.NaN(), "p-value"))
+	b.WriteString(svgOf(pValuePlot(ps)))
 	b.WriteString("<h2>DIVERGED records</h2>")
 	any := false
 	for _, r := range n.Records {
@@ -267,17 +274,10 @@ body{font:14px system-ui,sans-serif;margin:2em;max-width:1000px}table{border-col
 		any = true
 		fmt.Fprintf(&b, "<h3>%s <small>%s</small></h3><p>q = %.3g. %s</p>", e(r.RequestID), e(r.SystemName), *r.QValue, e(r.Why))
 		if len(r.Labels) > 0 {
-			b.WriteString(labelSVG(r))
+			b.WriteString(svgOf(labelPlot(r)))
 		}
 		if len(r.Scores) > 0 && r.Stored.Score != nil {
-			lo, hi := *r.Stored.Score, *r.Stored.Score
-			for _, s := range r.Scores {
-				lo, hi = math.Min(lo, s), math.Max(hi, s)
-			}
-			if hi == lo {
-				lo, hi = lo-0.5, hi+0.5
-			}
-			b.WriteString(histSVG(r.Scores, lo, hi, 30, *r.Stored.Score, "replayed score (stored score marked)"))
+			b.WriteString(svgOf(scorePlot(r.Scores, *r.Stored.Score)))
 		}
 	}
 	if !any {
@@ -299,84 +299,202 @@ func fmtP(p *float64) string {
 	return fmt.Sprintf("%.3g", *p)
 }
 
-const svgW, svgH = 640.0, 220.0
+// Plot colors, each used for one thing only (the tests find the plots'
+// parts by them).
+var (
+	barColor    = color.RGBA{R: 0x66, G: 0x99, B: 0xcc, A: 0xff} // bars and bins: #6699CC
+	storedColor = color.RGBA{R: 0xbb, A: 0xff}                   // the stored output's marker: #BB0000
+	minColor    = color.RGBA{R: 0xe0, G: 0x80, A: 0xff}          // the --min-rate line: #E08000
+	rateColor   = color.RGBA{G: 0x66, B: 0xcc, A: 0xff}          // a rate's point and interval: #0066CC
+)
 
-func rateSVG(n *Night) string {
-	var b strings.Builder
-	h := 30*float64(len(n.Systems)) + 40
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%g" height="%g" font-size="11">`, svgW, h)
-	x := func(v float64) float64 { return 260 + v*(svgW-280) }
+// pValueBins is the number of bins of the p-value histogram over [0, 1].
+const pValueBins = 20
+
+// scoreBins is the number of bins of a DIVERGED record's score histogram.
+const scoreBins = 30
+
+// svgOf renders p as w × h points of inline SVG with gonum/plot's SVG
+// backend: fonts are named, not embedded (the page stays small), and the
+// XML prolog and the unused xlink namespace are cut, so the only address
+// the SVG holds is its own namespace's.
+func svgOf(p *plot.Plot, w, h vg.Length, err error) string {
+	if err != nil {
+		return plotFailed(err)
+	}
+	c := vgsvg.New(w, h)
+	p.Draw(vgdraw.New(c))
+	var b bytes.Buffer
+	if _, err := c.WriteTo(&b); err != nil {
+		return "<p>plot: " + html.EscapeString(err.Error()) + "</p>"
+	}
+	s := b.String()
+	if i := strings.Index(s, "<svg"); i >= 0 {
+		s = s[i:]
+	}
+	return strings.Replace(s, "\n\txmlns:xlink=\"http://www.w3.org/1999/xlink\"", "", 1)
+}
+
+func newPlot(title, x, y string) *plot.Plot {
+	p := plot.New()
+	p.Title.Text, p.X.Label.Text, p.Y.Label.Text = title, x, y
+	p.Y.Tick.Marker = plainTicks{}
+	return p
+}
+
+// plainTicks are plot.DefaultTicks labelled by the shortest decimal (50,
+// not 50.00).
+type plainTicks struct{}
+
+func (plainTicks) Ticks(lo, hi float64) []plot.Tick {
+	ts := plot.DefaultTicks{}.Ticks(lo, hi)
+	for i := range ts {
+		if ts[i].Label != "" {
+			ts[i].Label = strconv.FormatFloat(ts[i].Value, 'g', -1, 64)
+		}
+	}
+	return ts
+}
+
+// plotFailed is the page's note for a plot that could not be drawn.
+func plotFailed(err error) string {
+	return "<p>plot: " + html.EscapeString(err.Error()) + "</p>"
+}
+
+// rateSVG plots each system's reproducibility rate (a point) with its
+// interval (error bars), and the minimum rate when set.
+func ratePlot(n *Night) (*plot.Plot, vg.Length, vg.Length, error) {
+	p := newPlot("", "reproducibility rate, 95% interval", "")
+	p.X.Min, p.X.Max = 0, 1
+	var names []string
+	pts := make(plotter.XYs, 0, len(n.Systems))
+	var errs plotter.XErrors
 	for i, s := range n.Systems {
-		y := 20 + 30*float64(i)
-		fmt.Fprintf(&b, `<text x="4" y="%g">%s</text>`, y+4, html.EscapeString(trim(s.Name, 40)))
-		fmt.Fprintf(&b, `<line x1="%g" x2="%g" y1="%g" y2="%g" stroke="#333" stroke-width="2"/>`, x(s.Lower), x(s.Upper), y, y)
-		fmt.Fprintf(&b, `<circle cx="%g" cy="%g" r="4" fill="#06c"/>`, x(s.Rate), y)
+		names = append(names, trim(s.Name, 40))
+		pts = append(pts, plotter.XY{X: s.Rate, Y: float64(i)})
+		errs = append(errs, struct{ Low, High float64 }{Low: s.Rate - s.Lower, High: s.Upper - s.Rate})
+	}
+	if len(pts) > 0 {
+		eb, err := plotter.NewXErrorBars(struct {
+			plotter.XYs
+			plotter.XErrors
+		}{pts, errs})
+		if err != nil {
+			return nil, 0, 0, err
+		}
+		eb.Color = rateColor
+		sc, err := plotter.NewScatter(pts)
+		if err != nil {
+			return nil, 0, 0, err
+		}
+		sc.GlyphStyle = vgdraw.GlyphStyle{Color: rateColor, Radius: vg.Points(3), Shape: vgdraw.CircleGlyph{}}
+		p.Add(eb, sc)
+		p.NominalY(names...)
 	}
 	if mr := n.Config.MinRate; mr > 0 {
-		fmt.Fprintf(&b, `<line x1="%g" x2="%g" y1="5" y2="%g" stroke="#b00" stroke-dasharray="4"/><text x="%g" y="%g" fill="#b00">min rate %g</text>`, x(mr), x(mr), h-20, x(mr)+3, h-22, mr)
+		l, err := plotter.NewLine(plotter.XYs{{X: mr, Y: -0.5}, {X: mr, Y: float64(len(n.Systems)) - 0.5}})
+		if err != nil {
+			return nil, 0, 0, err
+		}
+		l.Color, l.Dashes = minColor, []vg.Length{vg.Points(4), vg.Points(3)}
+		p.Add(l)
+		p.Title.Text = fmt.Sprintf("dashed: --min-rate %g", mr)
 	}
-	for _, t := range []float64{0, 0.25, 0.5, 0.75, 1} {
-		fmt.Fprintf(&b, `<text x="%g" y="%g" text-anchor="middle">%g</text>`, x(t), h-5, t)
-	}
-	b.WriteString("</svg>")
-	return b.String()
+	return p, 6 * vg.Inch, vg.Points(70 + 28*float64(len(n.Systems))), nil
 }
 
-func histSVG(vals []float64, lo, hi float64, bins int, mark float64, label string) string {
-	counts := make([]int, bins)
+// histogram is a histogram of vals over [lo, hi] in bins equal bins (values
+// outside go to the first or last).
+func histogram(vals []float64, lo, hi float64, bins int) *plotter.Histogram {
+	h := &plotter.Histogram{Width: (hi - lo) / float64(bins), FillColor: barColor, LineStyle: vgdraw.LineStyle{Color: color.White, Width: vg.Points(0.5)}}
+	for i := range bins {
+		h.Bins = append(h.Bins, plotter.HistogramBin{Min: lo + float64(i)*h.Width, Max: lo + float64(i+1)*h.Width})
+	}
 	for _, v := range vals {
 		i := int((v - lo) / (hi - lo) * float64(bins))
-		counts[min(max(i, 0), bins-1)]++
+		h.Bins[min(max(i, 0), bins-1)].Weight++
 	}
-	top := 1
-	for _, c := range counts {
-		top = max(top, c)
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%g" height="%g" font-size="11">`, svgW, svgH)
-	pw, ph := svgW-60, svgH-50
-	bw := pw / float64(bins)
-	for i, c := range counts {
-		bh := ph * float64(c) / float64(top)
-		fmt.Fprintf(&b, `<rect x="%g" y="%g" width="%g" height="%g" fill="#69c"><title>%d</title></rect>`, 40+float64(i)*bw, 10+ph-bh, bw-1, bh, c)
-	}
-	fmt.Fprintf(&b, `<text x="40" y="%g">%.3g</text><text x="%g" y="%g" text-anchor="end">%.3g</text><text x="%g" y="%g" text-anchor="middle">%s</text><text x="4" y="20">%d</text>`,
-		svgH-25, lo, 40+pw, svgH-25, hi, 40+pw/2, svgH-8, html.EscapeString(label), top)
-	if !math.IsNaN(mark) {
-		mx := 40 + pw*(mark-lo)/(hi-lo)
-		fmt.Fprintf(&b, `<line x1="%g" x2="%g" y1="5" y2="%g" stroke="#b00" stroke-width="2"/><text x="%g" y="12" fill="#b00">stored %.4g</text>`, mx, mx, 10+ph, mx+3, mark)
-	}
-	b.WriteString("</svg>")
-	return b.String()
+	return h
 }
 
-func labelSVG(r Result) string {
-	var b strings.Builder
-	h := 22*float64(len(r.Labels)) + 40
-	top := 1
-	for _, c := range r.Labels {
-		top = max(top, c.N)
+// pValueSVG is the histogram of the records' p-values over [0, 1].
+func pValuePlot(ps []float64) (*plot.Plot, vg.Length, vg.Length, error) {
+	p := newPlot("", "record p-value", "records")
+	p.Add(histogram(ps, 0, 1, pValueBins))
+	p.X.Min, p.X.Max, p.Y.Min = 0, 1, 0
+	return p, 6 * vg.Inch, 2.6 * vg.Inch, nil
+}
+
+// scoreSVG is the histogram of a record's replayed scores with the stored
+// score marked (a vertical line).
+func scorePlot(scores []float64, stored float64) (*plot.Plot, vg.Length, vg.Length, error) {
+	lo, hi := stored, stored
+	for _, s := range scores {
+		lo, hi = math.Min(lo, s), math.Max(hi, s)
 	}
+	if hi == lo {
+		lo, hi = lo-0.5, hi+0.5
+	}
+	pad := (hi - lo) / 20
+	lo, hi = lo-pad, hi+pad
+	h := histogram(scores, lo, hi, scoreBins)
+	top := 1.0
+	for _, b := range h.Bins {
+		top = math.Max(top, b.Weight)
+	}
+	p := newPlot("", fmt.Sprintf("replayed score (line: stored score %.4g)", stored), "runs")
+	l, err := plotter.NewLine(plotter.XYs{{X: stored, Y: 0}, {X: stored, Y: top}})
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	l.Color, l.Width = storedColor, vg.Points(2)
+	p.Add(h, l)
+	p.X.Min, p.X.Max, p.Y.Min = lo, hi, 0
+	return p, 6 * vg.Inch, 2.6 * vg.Inch, nil
+}
+
+// labelSVG is a record's replayed label counts (bars) with the stored label
+// marked (a triangle over its bar; at 0 when it never came back).
+func labelPlot(r Result) (*plot.Plot, vg.Length, vg.Length, error) {
 	stored := ""
 	if r.Stored.Label != nil {
 		stored = *r.Stored.Label
 	}
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%g" height="%g" font-size="11">`, svgW, h)
-	found := false
+	var names []string
+	var vals plotter.Values
+	at := -1
 	for i, c := range r.Labels {
-		y := 10 + 22*float64(i)
-		fill := "#69c"
+		names = append(names, trim(c.Label, 24))
+		vals = append(vals, float64(c.N))
 		if c.Label == stored {
-			fill, found = "#b00", true
+			at = i
 		}
-		fmt.Fprintf(&b, `<text x="4" y="%g">%s</text><rect x="160" y="%g" width="%g" height="16" fill="%s"/><text x="%g" y="%g">%d</text>`,
-			y+12, html.EscapeString(trim(c.Label, 24)), y, (svgW-220)*float64(c.N)/float64(top), fill, 165+(svgW-220)*float64(c.N)/float64(top), y+12, c.N)
 	}
-	if !found && stored != "" {
-		fmt.Fprintf(&b, `<text x="4" y="%g" fill="#b00">stored label %s: never replayed</text>`, h-4, html.EscapeString(trim(stored, 40)))
+	xl := "replayed label (triangle: the stored label)"
+	if at < 0 && r.Stored.Label != nil {
+		at = len(names)
+		names = append(names, trim(stored, 24))
+		vals = append(vals, 0)
+		xl = "replayed label (triangle: the stored label, never replayed)"
 	}
-	b.WriteString("</svg>")
-	return b.String()
+	p := newPlot("", xl, "runs")
+	bars, err := plotter.NewBarChart(vals, vg.Points(28))
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	bars.Color, bars.LineStyle.Width = barColor, 0
+	p.Add(bars)
+	if at >= 0 {
+		m, err := plotter.NewScatter(plotter.XYs{{X: float64(at), Y: vals[at]}})
+		if err != nil {
+			return nil, 0, 0, err
+		}
+		m.GlyphStyle = vgdraw.GlyphStyle{Color: storedColor, Radius: vg.Points(6), Shape: vgdraw.PyramidGlyph{}}
+		p.Add(m)
+	}
+	p.NominalX(names...)
+	p.Y.Min = 0
+	return p, vg.Points(math.Max(400, 80+60*float64(len(names)))), 2.4 * vg.Inch, nil
 }
 
 func trim(s string, n int) string {
