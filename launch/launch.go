@@ -74,7 +74,7 @@ func HTTPConfig(h *record.HTTP) runners.HTTPConfig {
 	if h == nil {
 		return runners.HTTPConfig{}
 	}
-	c := runners.HTTPConfig{Port: h.Port, ModelName: h.ModelName, Path: h.Path}
+	c := runners.HTTPConfig{Port: h.Port, ModelName: h.ModelName, Path: h.Path, Logprobs: h.Logprobs, TopLogprobs: h.TopLogprobs}
 	if h.LabelFrom != nil {
 		c.LabelJSONPointer, c.LabelRegex = h.LabelFrom.JSONPointer, h.LabelFrom.Regex
 	}
@@ -98,6 +98,8 @@ type Options struct {
 	Env map[string]string
 	// MaxResponseBytes bounds one response (0 = runners.DefaultMaxResponseBytes).
 	MaxResponseBytes int64
+	// Concurrency and Window bound the runs in flight (runners.Spec).
+	Concurrency, Window int
 	// WorkDir holds the per-session copies of model and config ("" = os.TempDir()).
 	WorkDir string
 	Logger  *slog.Logger
@@ -148,7 +150,7 @@ func Start(ctx context.Context, blobs Blobs, t Target, runner Runner, opts Optio
 		Image: t.System.Image, ModelPath: modelPath, ConfigPath: configPath,
 		Env: opts.Env, Codec: codec, HardwareClass: t.HardwareClass, Limits: opts.Limits,
 		StartTimeout: opts.StartTimeout, RunTimeout: opts.RunTimeout, SessionTimeout: opts.SessionTimeout, Labels: t.Labels,
-		MaxResponseBytes: opts.MaxResponseBytes,
+		MaxResponseBytes: opts.MaxResponseBytes, Concurrency: opts.Concurrency, Window: opts.Window,
 	}
 	log.Info("starting session", "image", t.System.Image)
 	sess, err := runner.Start(ctx, spec)

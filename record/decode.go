@@ -217,6 +217,7 @@ var (
 				"output_map": {nullable: true, obj: &shape{fields: map[string]*field{
 					"label": {nullable: true}, "score": {nullable: true},
 				}}},
+				"logprobs": {nullable: true}, "top_logprobs": {nullable: true},
 			}}},
 		}}},
 		"output": {required: true, obj: &shape{fields: map[string]*field{

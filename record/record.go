@@ -73,7 +73,15 @@ type HTTP struct {
 	LabelFrom *LabelFrom `json:"label_from,omitempty"`
 	// OutputMap names the kserve-v2 output tensors of label and score.
 	OutputMap *OutputMap `json:"output_map,omitempty"`
+	// Logprobs asks an openai server for token logprobs on every run
+	// (kept per run), with TopLogprobs alternatives per token (0 to
+	// MaxTopLogprobs; it needs Logprobs).
+	Logprobs    bool `json:"logprobs,omitempty"`
+	TopLogprobs int  `json:"top_logprobs,omitempty"`
 }
+
+// MaxTopLogprobs is the largest runtime.http.top_logprobs (as the OpenAI API).
+const MaxTopLogprobs = 20
 
 // LabelFrom derives a label from generated text: a JSON pointer (RFC 6901)
 // into the text parsed as JSON, or a regular expression whose first group

@@ -126,6 +126,12 @@ func (r *Record) malformed() []Problem {
 		if strings.ContainsAny(h.ModelName, "/?# ") {
 			add("runtime.http.model_name", "may not contain / ? # or spaces")
 		}
+		switch {
+		case h.TopLogprobs < 0 || h.TopLogprobs > MaxTopLogprobs:
+			add("runtime.http.top_logprobs", "must be between 0 and %d", MaxTopLogprobs)
+		case h.TopLogprobs > 0 && !h.Logprobs:
+			add("runtime.http.top_logprobs", "needs runtime.http.logprobs: true")
+		}
 		if lf := h.LabelFrom; lf != nil {
 			switch {
 			case lf.JSONPointer != "" && lf.Regex != "":

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/reprise-dev/reprise/digest"
@@ -17,6 +18,7 @@ import (
 	"github.com/reprise-dev/reprise/output"
 	"github.com/reprise-dev/reprise/record"
 	"github.com/reprise-dev/reprise/runners"
+	"github.com/reprise-dev/reprise/system"
 	"github.com/reprise-dev/reprise/verdict"
 )
 
@@ -131,7 +133,16 @@ type Run struct {
 	Text         *string `parquet:"text,optional" json:"text"`
 	TextDigest   string  `parquet:"text_digest,optional" json:"text_digest,omitempty"`
 	OutputDigest string  `parquet:"output_digest" json:"output_digest"`
-	LatencyNS    int64   `parquet:"latency_ns" json:"latency_ns"`
+	// LatencyNS is the run's service time (runners.Response.Latency);
+	// QueueNS the time it waited behind earlier runs in a pipelined stdio
+	// session before its service started (0 one request at a time).
+	LatencyNS int64 `parquet:"latency_ns" json:"latency_ns"`
+	QueueNS   int64 `parquet:"queue_ns,optional" json:"queue_ns,omitempty"`
+	// Logprobs are the answer's token logprobs as the server wrote them
+	// (compact JSON; openai with runtime.http.logprobs), when at most
+	// MaxRunLogprobs bytes; longer ones are kept as LogprobsDigest only.
+	Logprobs       *string `parquet:"logprobs,optional" json:"logprobs,omitempty"`
+	LogprobsDigest string  `parquet:"logprobs_digest,optional" json:"logprobs_digest,omitempty"`
 	// Outcome is OutcomeOutput, OutcomeError, OutcomeInvalid or OutcomeFailed.
 	Outcome string `parquet:"outcome" json:"outcome"`
 	Error   string `parquet:"error,optional" json:"error,omitempty"`
@@ -154,6 +165,27 @@ const (
 
 // MaxRunText is the longest text a Run keeps, in bytes (4 KiB).
 const MaxRunText = 4 << 10
+
+// MaxRunLogprobs is the longest token logprobs a Run keeps, in bytes (64 KiB).
+const MaxRunLogprobs = 64 << 10
+
+// checkText is what the text check sees of a replayed text longer than
+// MaxRunText: the whole text when it has at most verdict.MaxConformalRunes
+// runes (ok), else a copy of its first MaxConformalRunes runes — all the
+// check compares of any text, so the verdict is the one the full texts
+// give, while a replay holds at most N × MaxConformalRunes runes of texts
+// (not N × the response size, up to --max-response-size). The exact-match
+// rate compares full texts: a text equal to the stored one shares it.
+func checkText(t string) (string, bool) {
+	n := 0
+	for i := range t {
+		if n == verdict.MaxConformalRunes {
+			return strings.Clone(t[:i]), false
+		}
+		n++
+	}
+	return t, true
+}
 
 // Output is the run's normalized output.
 func (r Run) Output() output.Output {
@@ -279,11 +311,16 @@ func Replay(ctx context.Context, st Blobs, rec *record.Record, runner Runner, op
 		}
 	}
 	var pinnedCanon []byte
+	cutTexts := 0 // replayed texts the text check sees cut (checkText)
+	var account func(idx int, kind string, seed int64, resp runners.Response, err error) (r Run, full, out output.Output, ok bool, _ error)
 	// runOne runs one seed; out is what the tests see of an output (a long
 	// text stands in by the stored text when equal, else by its digest), ok
 	// is false for an error answer.
 	runOne := func(idx int, kind string, seed int64) (r Run, full, out output.Output, ok bool, err error) {
 		resp, err := sess.Run(ctx, runners.Request{Input: input, Params: rec.Params.WithSeed(seed)})
+		return account(idx, kind, seed, resp, err)
+	}
+	account = func(idx int, kind string, seed int64, resp runners.Response, err error) (r Run, full, out output.Output, ok bool, _ error) {
 		r = Run{Index: idx, Kind: kind, Seed: seed}
 		if err != nil {
 			var re *runners.RunError
@@ -297,7 +334,13 @@ func Replay(ctx context.Context, st Blobs, rec *record.Record, runner Runner, op
 			return r, full, out, false, err
 		}
 		r.OutputDigest = digest.FromBytes(resp.Raw).String()
-		r.LatencyNS = resp.Latency.Nanoseconds()
+		r.LatencyNS, r.QueueNS = resp.Latency.Nanoseconds(), resp.Queue.Nanoseconds()
+		if lp := resp.Logprobs; len(lp) > MaxRunLogprobs {
+			r.LogprobsDigest = digest.FromBytes(lp).String()
+		} else if lp != nil {
+			s := string(lp)
+			r.Logprobs = &s
+		}
 		if kind == "pinned" {
 			pinnedCanon = sess.Codec.Canonical(resp.Raw)
 		}
@@ -317,9 +360,11 @@ func Replay(ctx context.Context, st Blobs, rec *record.Record, runner Runner, op
 			r.Text, r.TextDigest = nil, d
 			if st := rec.Output.Text; st != nil && *st == *t {
 				out.Text = st // share the stored text: equal texts stay equal
+			} else if cut, ok := checkText(*t); ok {
+				out.Text = &cut
 			} else {
-				ph := fmt.Sprintf("(%d bytes, %s)", len(*t), d)
-				out.Text = &ph
+				out.Text = &cut
+				cutTexts++
 			}
 		}
 		res.Runs = append(res.Runs, r)
@@ -371,26 +416,44 @@ func Replay(ctx context.Context, st Blobs, rec *record.Record, runner Runner, op
 			rep.Replay.N, rep.Replay.Stopped, seeds = 0, stop.Why, nil
 		}
 	}
-	for i, seed := range seeds {
-		_, _, out, ok, err := runOne(offset+i, "replay", seed)
-		if err != nil {
-			return fail(err)
+	var runErr error
+	// The fresh seeds go in chunks that end where a sequential replay looks
+	// at the evidence; a session that keeps several runs in flight
+	// (runners.Batcher) gets each chunk at once.
+	for lo := 0; lo < len(seeds) && runErr == nil && !stop.Settled; {
+		hi := len(seeds)
+		if opts.Sequential {
+			hi = min(hi, (lo/opts.Batch+1)*opts.Batch)
 		}
-		if ok {
-			outs = append(outs, out)
-		}
-		if opts.Progress != nil {
-			opts.Progress(i+1, opts.N)
-		}
-		if opts.Sequential && len(outs) > 0 && lookAt(i+1, opts.Batch, opts.N) {
-			if stop, err = Decide(rec.Output.Output, outs, exact, opts.Rules, i+1, opts.N, extra...); err != nil {
-				return fail(err)
+		runSeeds(ctx, sess.Session, input, rec.Params, seeds[lo:hi], func(j int, resp runners.Response, err error) bool {
+			i := lo + j
+			_, _, out, ok, err := account(offset+i, "replay", seeds[i], resp, err)
+			if err != nil {
+				runErr = err
+				return false
 			}
-			if stop.Settled {
-				rep.Replay.N, rep.Replay.Stopped = i+1, stop.Why
-				break
+			if ok {
+				outs = append(outs, out)
 			}
-		}
+			if opts.Progress != nil {
+				opts.Progress(i+1, opts.N)
+			}
+			if opts.Sequential && len(outs) > 0 && lookAt(i+1, opts.Batch, opts.N) {
+				if stop, err = Decide(rec.Output.Output, outs, exact, opts.Rules, i+1, opts.N, extra...); err != nil {
+					runErr = err
+					return false
+				}
+				if stop.Settled {
+					rep.Replay.N, rep.Replay.Stopped = i+1, stop.Why
+					return false
+				}
+			}
+			return true
+		})
+		lo = hi
+	}
+	if runErr != nil {
+		return fail(runErr)
 	}
 	if f, ok := sess.Session.(runners.Finisher); ok {
 		if err := f.Finish(ctx); err != nil {
@@ -412,6 +475,10 @@ func Replay(ctx context.Context, st Blobs, rec *record.Record, runner Runner, op
 	}
 	info = sess.Info() // what the server said during the runs (fingerprints)
 	rep.Runner = &info
+	if cutTexts > 0 {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("%d replayed texts are longer than %d runes: the text check compared their first %d runes, as it does for every text (verdict.MaxConformalRunes)",
+			cutTexts, verdict.MaxConformalRunes, verdict.MaxConformalRunes))
+	}
 	textDetails(rep, rec, outs)
 	ev := stop.Evaluation
 	if ev == nil {
@@ -426,6 +493,26 @@ func Replay(ctx context.Context, st Blobs, rec *record.Record, runner Runner, op
 	}
 	rep.finish(opts.Now())
 	return res, nil
+}
+
+// runSeeds runs one request per seed and calls yield with each answer in
+// seed order: through runners.Batcher when the session keeps several runs
+// in flight, else one Run at a time. It stops when yield returns false.
+func runSeeds(ctx context.Context, sess runners.Session, input []byte, params system.Params, seeds []int64, yield func(j int, resp runners.Response, err error) bool) {
+	if b, ok := sess.(runners.Batcher); ok {
+		reqs := make([]runners.Request, len(seeds))
+		for j, seed := range seeds {
+			reqs[j] = runners.Request{Input: input, Params: params.WithSeed(seed)}
+		}
+		b.RunBatch(ctx, reqs, yield)
+		return
+	}
+	for j, seed := range seeds {
+		resp, err := sess.Run(ctx, runners.Request{Input: input, Params: params.WithSeed(seed)})
+		if !yield(j, resp, err) {
+			return
+		}
+	}
 }
 
 // exactMatch compares the pinned-seed run with the stored output: the
@@ -479,6 +566,7 @@ func textDetails(rep *Report, rec *record.Record, outs []output.Output) {
 		}
 	}
 	if c := verdict.ConformalText(texts); c.Typical >= 0 {
-		rep.TypicalText = &texts[c.Typical+1]
+		typical := texts[c.Typical+1] // a copy: a pointer into texts would keep every text alive
+		rep.TypicalText = &typical
 	}
 }

@@ -224,6 +224,12 @@ func (r *Report) Markdown() string {
 		if len(r.Runner.Fingerprints) > 0 {
 			fmt.Fprintf(&b, "- system fingerprints: %s\n", code(strings.Join(r.Runner.Fingerprints, ", ")))
 		}
+		if r.Runner.Concurrency > 0 {
+			fmt.Fprintf(&b, "- concurrency: %d HTTP requests at once\n", r.Runner.Concurrency)
+		}
+		if r.Runner.Window > 0 {
+			fmt.Fprintf(&b, "- stdio window: %d (pipelined: %v; latencies are service times, queueing apart)\n", r.Runner.Window, r.Runner.Pipelined)
+		}
 	}
 	fmt.Fprintf(&b, "- hardware class: record %s, host %s (match: %v, override: %v)\n", e(r.Hardware.Record), e(r.Hardware.Host), r.Hardware.Match, r.Hardware.Override)
 	fmt.Fprintf(&b, "- environment pinned: %v\n", r.Environment.Pinned)

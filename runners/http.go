@@ -25,6 +25,12 @@ type HTTPConfig struct {
 	// LabelOutput and ScoreOutput name the kserve-v2 output tensors that
 	// hold the label and the score.
 	LabelOutput, ScoreOutput string
+	// Logprobs asks an openai server for token logprobs (chat:
+	// "logprobs": true and "top_logprobs": TopLogprobs when > 0;
+	// completions: "logprobs": TopLogprobs); they come back in
+	// Response.Logprobs.
+	Logprobs    bool
+	TopLogprobs int
 }
 
 // HTTPCodec is a Codec whose transport is HTTP: it also says where a

@@ -66,11 +66,28 @@ type Response struct {
 	Error string
 	// ID is the request id the system echoed, "" when it echoed none.
 	ID string
-	// Latency is the wall time from sending the request to reading the response.
+	// Latency is the run's service time: the wall time from the moment the
+	// system could start on this request to the moment its answer was
+	// read. One request at a time (and for HTTP, where every exchange has
+	// its own connection slot) that is from writing the request to reading
+	// the answer. On a pipelined stdio session (several requests in
+	// flight, answered in order) the system cannot start on a request
+	// before it was written nor before it answered the previous one, so
+	// service starts at the later of the two: Latency = answer read −
+	// max(request written, previous answer read).
 	Latency time.Duration
+	// Queue is the time the request waited in the pipeline before its
+	// service started: max(0, previous answer read − request written).
+	// Zero one request at a time and for HTTP. Latency + Queue is the
+	// request's time in flight.
+	Queue time.Duration
 	// Fingerprint is the build fingerprint the answer carries (openai:
 	// system_fingerprint), "" when the protocol has none.
 	Fingerprint string
+	// Logprobs are the token logprobs of the first choice as the server
+	// wrote them (openai: choices[0].logprobs, compacted), nil when the
+	// answer has none.
+	Logprobs json.RawMessage
 }
 
 // Transport is how a codec's bytes reach a system.
@@ -147,6 +164,16 @@ type Spec struct {
 	SessionTimeout time.Duration
 	// Labels are added to the container (docker runner).
 	Labels map[string]string
+	// Concurrency is how many HTTP requests are in flight at once (the
+	// CLI's --concurrency), to reproduce systems whose outputs depend on
+	// server-side batching; 0 means 1. A stdio protocol refuses more than
+	// 1 (ErrInvalidSpec): its window is Window.
+	Concurrency int
+	// Window bounds the requests in flight on a stdio session (the CLI's
+	// --stdio-window); 0 means DefaultWindow, 1 sends one request at a
+	// time. Requests are pipelined only once the system has echoed a
+	// request id, so that every answer is checked against its request.
+	Window int
 	// MaxResponseBytes bounds one response, in bytes (the CLI's
 	// --max-response-size); a longer response is a protocol error. Zero
 	// means DefaultMaxResponseBytes.
@@ -155,6 +182,39 @@ type Spec struct {
 
 // DefaultMaxResponseBytes is the default bound of one response: 4 MiB.
 const DefaultMaxResponseBytes = 4 << 20
+
+// Bounds of Spec.Concurrency and Spec.Window.
+const (
+	// MaxConcurrency is the largest Spec.Concurrency.
+	MaxConcurrency = 256
+	// DefaultWindow is the stdio window when Spec.Window is 0: with the
+	// fixture loan approver in a container, 64 brings a run through the
+	// engine's attach stream to the cost of a bare loop piping to the
+	// binary (16 is about twice that).
+	DefaultWindow = 64
+	// MaxWindow is the largest Spec.Window.
+	MaxWindow = 1024
+)
+
+// InFlight checks the spec's Concurrency and Window against their bounds
+// and the codec's transport, and returns the effective values (defaults
+// applied). Errors wrap ErrInvalidSpec.
+func (s Spec) InFlight() (concurrency, window int, err error) {
+	concurrency, window = max(s.Concurrency, 1), s.Window
+	if window == 0 {
+		window = DefaultWindow
+	}
+	if s.Concurrency < 0 || s.Concurrency > MaxConcurrency {
+		return 0, 0, fmt.Errorf("%w: concurrency %d: must be between 1 and %d", ErrInvalidSpec, s.Concurrency, MaxConcurrency)
+	}
+	if s.Window < 0 || s.Window > MaxWindow {
+		return 0, 0, fmt.Errorf("%w: stdio window %d: must be between 1 and %d", ErrInvalidSpec, s.Window, MaxWindow)
+	}
+	if concurrency > 1 && s.Codec != nil && s.Codec.Transport() != HTTP {
+		return 0, 0, fmt.Errorf("%w: concurrency %d: protocol %s is a stdio protocol, which answers one request at a time; it pipelines up to the stdio window (%d) instead, once the system echoes request ids", ErrInvalidSpec, concurrency, s.Codec.Name(), window)
+	}
+	return concurrency, window, nil
+}
 
 // Info describes the session that actually ran, for reports.
 type Info struct {
@@ -184,6 +244,14 @@ type Info struct {
 	// Fingerprints are the distinct build fingerprints the server's
 	// answers carried (openai: system_fingerprint), in order of appearance.
 	Fingerprints []string `json:"fingerprints,omitempty"`
+	// Concurrency is the number of HTTP requests sent at once (HTTP
+	// sessions; 1 is one at a time).
+	Concurrency int `json:"concurrency,omitempty"`
+	// Window is the bound of requests in flight on a stdio session, and
+	// Pipelined says whether the session used it (the system echoed
+	// request ids); without echoed ids requests went one at a time.
+	Window    int  `json:"stdio_window,omitempty"`
+	Pipelined bool `json:"pipelined,omitempty"`
 }
 
 // Session answers runs of one started system. Run is not safe for concurrent
@@ -195,8 +263,23 @@ type Session interface {
 	Close(ctx context.Context) error
 }
 
+// Batcher is implemented by sessions that can keep several runs in flight
+// (HTTP: Spec.Concurrency requests at once; stdio: pipelining up to
+// Spec.Window once the system echoes request ids). RunBatch sends reqs as
+// the session's next len(reqs) runs (consecutive run indices, each with its
+// own parameters) and calls yield once per request, in request order, with
+// i the index in reqs. It stops at the first error (after yielding it) or
+// when yield returns false; runs still in flight then are abandoned, never
+// yielded. Run and RunBatch are not safe for concurrent use.
+type Batcher interface {
+	RunBatch(ctx context.Context, reqs []Request, yield func(i int, resp Response, err error) bool)
+}
+
 // Errors reported by runners. Callers test them with errors.Is.
 var (
+	// ErrInvalidSpec: a session setting is out of range or does not fit
+	// the protocol (a usage error).
+	ErrInvalidSpec = errors.New("invalid session settings")
 	// ErrImageMismatch: the image found or pulled does not match the pinned digest.
 	ErrImageMismatch = errors.New("image does not match its pinned digest")
 	// ErrImageUnavailable: the image is not present and cannot be pulled.

@@ -66,7 +66,8 @@ func exitCode(err error) int {
 	var u *usageError
 	switch {
 	case errors.As(err, &u), errors.Is(err, replay.ErrUsage), errors.Is(err, record.ErrMalformed),
-		errors.Is(err, capture.ErrUsage), errors.Is(err, output.ErrInvalid), errors.Is(err, verdict.ErrRules):
+		errors.Is(err, capture.ErrUsage), errors.Is(err, output.ErrInvalid), errors.Is(err, verdict.ErrRules),
+		errors.Is(err, runners.ErrInvalidSpec):
 		return exitUsage
 	case errors.Is(err, replay.ErrIntegrity), errors.Is(err, record.ErrIntegrity), errors.Is(err, system.ErrNotPinned),
 		errors.Is(err, system.ErrIDMismatch), errors.Is(err, launch.ErrArtifact),

@@ -41,6 +41,10 @@ type runnerOptions struct {
 	Env            []string
 	// MaxResponseSize bounds one response of the system (e.g. 4m).
 	MaxResponseSize string
+	// Concurrency is the number of HTTP requests in flight (--concurrency);
+	// Window bounds the pipelined requests of a stdio session (--stdio-window).
+	Concurrency, Window int
+	inFlightFlags       bool // replay has the two flags; other verbs run one at a time
 	// AllowHardwareMismatch is set by replay's flag (capture never allows it).
 	AllowHardwareMismatch bool
 }
@@ -73,6 +77,9 @@ func (o *runnerOptions) launchOptions(ctx context.Context) (launch.Options, erro
 	if err != nil {
 		return launch.Options{}, err
 	}
+	if err := o.checkInFlight(); err != nil {
+		return launch.Options{}, err
+	}
 	maxResp, err := parseBytes(o.MaxResponseSize)
 	if err != nil || maxResp <= 0 {
 		return launch.Options{}, usageErrorf("--max-response-size %q: want a positive size such as 4m", o.MaxResponseSize)
@@ -80,7 +87,7 @@ func (o *runnerOptions) launchOptions(ctx context.Context) (launch.Options, erro
 	return launch.Options{
 		HostClass: hwclass.Detect(ctx), AllowHardwareMismatch: o.AllowHardwareMismatch,
 		Limits: limits, StartTimeout: o.StartTimeout, RunTimeout: o.RunTimeout, SessionTimeout: o.SessionTimeout, Env: env,
-		MaxResponseBytes: maxResp,
+		MaxResponseBytes: maxResp, Concurrency: o.Concurrency, Window: o.Window,
 	}, nil
 }
 
@@ -267,6 +274,7 @@ report.md and runs.parquet. Exit 0 all reproduced, 1 any diverged,
 		},
 	}
 	o.runnerOptions.addFlags(cmd)
+	o.runnerOptions.addInFlightFlags(cmd.Flags())
 	f := cmd.Flags()
 	f.IntVarP(&o.N, "n", "n", 100, "number of runs with fresh seeds (a fixed-N replay; implies --sequential=false unless given)")
 	f.BoolVar(&o.Sequential, "sequential", true, "run in batches and stop as soon as the verdict is settled")

@@ -18,6 +18,7 @@ import (
 	"github.com/reprise-dev/reprise/fixtures/dockertest"
 	"github.com/reprise-dev/reprise/fixtures/image"
 	"github.com/reprise-dev/reprise/replay"
+	"github.com/reprise-dev/reprise/runners"
 	"github.com/reprise-dev/reprise/runners/docker"
 	"github.com/reprise-dev/reprise/runners/hwclass"
 	"github.com/reprise-dev/reprise/verdict"
@@ -383,6 +384,17 @@ func TestReplayProcessRunner(t *testing.T) {
 	if rep.Runner.Pinned || rep.Runner.Runner != "process" || len(rep.Notes) == 0 || !strings.Contains(rep.Notes[0], "not pinned") {
 		t.Fatalf("report does not say the environment was not pinned: %+v %v", rep.Runner, rep.Notes)
 	}
+	// The fixture echoes request ids: its fresh seeds were pipelined in the
+	// default window, and the reports say so.
+	md, _ := os.ReadFile(filepath.Join(out, "report.md"))
+	if rep.Runner.Window != runners.DefaultWindow || !rep.Runner.Pipelined || !strings.Contains(string(md), "stdio window: 64 (pipelined: true") {
+		t.Fatalf("window %d pipelined %v; report.md:\n%s", rep.Runner.Window, rep.Runner.Pipelined, md)
+	}
+	// A stdio protocol answers one request at a time: --concurrency is refused.
+	r = cli(t, "", "--store", st, "replay", rec, "-n", "10", "--runner", "process", "--entrypoint", bin, "--concurrency", "4", "--out", out)
+	if r.code != 2 || !strings.Contains(r.err, "concurrency 4: protocol jsonl-stdio is a stdio protocol") {
+		t.Fatalf("--concurrency on stdio: exit %d, stderr %s", r.code, r.err)
+	}
 }
 
 func TestReplayUsageErrors(t *testing.T) {
@@ -414,6 +426,10 @@ func TestReplayUsageErrors(t *testing.T) {
 		{[]string{"replay", "x.json", "--env", "REPRISE_CONFIG=x"}, "--env REPRISE_CONFIG: reserved"},
 		{[]string{"replay", filepath.Join(dir, "missing.json")}, "no such file"},
 		{[]string{"replay", "x.json", "--bogus"}, "unknown flag"},
+		{[]string{"replay", "x.json", "--concurrency", "0"}, "--concurrency 0: must be between 1 and 256"},
+		{[]string{"replay", "x.json", "--concurrency", "257"}, "--concurrency 257: must be between 1 and 256"},
+		{[]string{"replay", "x.json", "--stdio-window", "0"}, "--stdio-window 0: must be between 1 and 1024"},
+		{[]string{"replay", "x.json", "--stdio-window", "1025"}, "--stdio-window 1025: must be between 1 and 1024"},
 	}
 	for _, c := range cases {
 		r := cli(t, "", append([]string{"--store", emptyStore(t, dir)}, c.args...)...)

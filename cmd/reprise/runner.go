@@ -4,7 +4,10 @@ import (
 	"context"
 	"log/slog"
 
+	"github.com/spf13/pflag"
+
 	"github.com/reprise-dev/reprise/replay"
+	"github.com/reprise-dev/reprise/runners"
 	"github.com/reprise-dev/reprise/runners/docker"
 	"github.com/reprise-dev/reprise/runners/endpoint"
 	"github.com/reprise-dev/reprise/runners/process"
@@ -46,4 +49,27 @@ func engineVersion(ctx context.Context) (string, error) {
 	}
 	defer r.Close()
 	return r.Engine(), nil
+}
+
+// addInFlightFlags adds the flags that bound the runs in flight.
+func (o *runnerOptions) addInFlightFlags(f *pflag.FlagSet) {
+	o.inFlightFlags = true
+	f.IntVar(&o.Concurrency, "concurrency", 1, "HTTP protocols: requests sent at once, to reproduce systems whose outputs depend on server-side batching (1 to 256); stdio protocols take 1")
+	f.IntVar(&o.Window, "stdio-window", runners.DefaultWindow, "stdio protocols: requests kept in flight once the system echoes request ids (1 to 1024; 1 sends one at a time); answers stay in order and each is checked against its request id")
+}
+
+// checkInFlight checks the ranges of --concurrency and --stdio-window
+// (whether the protocol takes them is checked when the session starts).
+func (o *runnerOptions) checkInFlight() error {
+	if !o.inFlightFlags { // the defaults: one HTTP request at a time, the default stdio window
+		o.Concurrency, o.Window = 1, 0
+		return nil
+	}
+	if o.Concurrency < 1 || o.Concurrency > runners.MaxConcurrency {
+		return usageErrorf("--concurrency %d: must be between 1 and %d", o.Concurrency, runners.MaxConcurrency)
+	}
+	if o.Window < 1 || o.Window > runners.MaxWindow {
+		return usageErrorf("--stdio-window %d: must be between 1 and %d", o.Window, runners.MaxWindow)
+	}
+	return nil
 }

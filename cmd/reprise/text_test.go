@@ -162,3 +162,72 @@ func TestReplayKServe(t *testing.T) {
 		t.Errorf("--http-port with jsonl-stdio: exit %d %s", r.code, r.err)
 	}
 }
+
+// TestReplayEndpointLogprobsConcurrency: a record that asks for token
+// logprobs (runtime.http.logprobs, top_logprobs) keeps them per run in
+// runs.parquet (their tokens spell the run's text); with --concurrency 4
+// the runs are those of one request at a time (same seeds, same texts), and
+// the report states the concurrency.
+func TestReplayEndpointLogprobsConcurrency(t *testing.T) {
+	corpus, err := os.ReadFile(fx("models", "text-story-1.0.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(textgen.Handler(textgen.New("text-story-1.0", corpus), false))
+	defer srv.Close()
+	const img = "sha256:1111111111111111111111111111111111111111111111111111111111111111"
+	st := filepath.Join(t.TempDir(), "store")
+	path := textRecord(t, st, img, "1.0", "req_logprobs", "--text", "the officer smiled .")
+	m := readRecord(t, path)
+	m["runtime"].(map[string]any)["http"] = map[string]any{"logprobs": true, "top_logprobs": 2}
+	b, _ := json.Marshal(m)
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	texts := map[int64]string{}
+	for _, c := range []string{"1", "4"} {
+		out := filepath.Join(t.TempDir(), "out"+c)
+		r := cli(t, "", "--store", st, "replay", path, "-n", "30", "--runner", "endpoint", "--url", srv.URL, "--concurrency", c, "--out", out)
+		if r.code == 2 || r.code >= 4 {
+			t.Fatalf("--concurrency %s: exit %d\n%s\n%s", c, r.code, r.out, r.err)
+		}
+		if rep := readReport(t, out); rep.Runner.Concurrency != int(c[0]-'0') {
+			t.Fatalf("report concurrency %d, want %s", rep.Runner.Concurrency, c)
+		}
+		if md, _ := os.ReadFile(filepath.Join(out, "report.md")); !strings.Contains(string(md), "concurrency: "+c+" HTTP requests at once") {
+			t.Fatalf("report.md does not state the concurrency:\n%s", md)
+		}
+		runs, err := replay.ReadRuns(filepath.Join(out, "runs.parquet"))
+		if err != nil || len(runs) != 31 {
+			t.Fatalf("runs.parquet: %v, %d rows", err, len(runs))
+		}
+		for _, run := range runs {
+			if run.Logprobs == nil || run.Text == nil {
+				t.Fatalf("run %d: no logprobs or text: %+v", run.Index, run)
+			}
+			var lp struct {
+				Content []struct {
+					Token       string
+					TopLogprobs []json.RawMessage `json:"top_logprobs"`
+				}
+			}
+			if err := json.Unmarshal([]byte(*run.Logprobs), &lp); err != nil {
+				t.Fatal(err)
+			}
+			var spelled string
+			for _, tok := range lp.Content {
+				spelled += tok.Token
+				if len(tok.TopLogprobs) == 0 || len(tok.TopLogprobs) > 2 {
+					t.Fatalf("run %d: %d alternatives", run.Index, len(tok.TopLogprobs))
+				}
+			}
+			if spelled != *run.Text {
+				t.Fatalf("run %d: tokens %q, text %q", run.Index, spelled, *run.Text)
+			}
+			if prev, ok := texts[run.Seed]; ok && prev != *run.Text {
+				t.Fatalf("seed %d: %q at concurrency 1, %q at 4", run.Seed, prev, *run.Text)
+			}
+			texts[run.Seed] = *run.Text
+		}
+	}
+}

@@ -287,6 +287,9 @@ func (r *Runner) Start(ctx context.Context, spec runners.Spec) (_ runners.Sessio
 	if !isHTTP && spec.Codec.Transport() != runners.Stdio {
 		return nil, fmt.Errorf("%w: protocol %s: the docker runner carries stdio and HTTP protocols", runners.ErrUnsupported, spec.Codec.Name())
 	}
+	if _, _, err := spec.InFlight(); err != nil {
+		return nil, err
+	}
 	img, err := r.Resolve(ctx, spec.Image)
 	if err != nil {
 		return nil, err
@@ -367,6 +370,7 @@ func (r *Runner) Start(ctx context.Context, spec runners.Spec) (_ runners.Sessio
 	}()
 	s.conn = jsonl.NewLimited(spec.Codec, att.Conn, pr, spec.MaxResponseBytes)
 	s.conn.OnEOF = s.exitDetail
+	_, s.info.Window, _ = spec.InFlight()
 	s.budget = runners.NewBudget(spec, DefaultStartTimeout, DefaultRunTimeout, DefaultSessionTimeout, s.started)
 	r.log.Info("container started", "id", short(created.ID), "name", name, "image", img.id)
 	return s, nil
@@ -513,7 +517,29 @@ func (s *session) Finish(ctx context.Context) error {
 	return s.conn.Finish(ctx, min(2*time.Second, s.budget.Run))
 }
 
-func (s *session) Info() runners.Info { return s.info }
+func (s *session) Info() runners.Info {
+	info := s.info
+	if s.conn != nil {
+		info.Pipelined = s.conn.Pipelined()
+	}
+	return info
+}
+
+var _ runners.Batcher = (*session)(nil)
+
+// RunBatch runs reqs with up to the stdio window in flight once the system
+// echoes request ids (runners.Batcher, jsonl.Conn.DoAll).
+func (s *session) RunBatch(ctx context.Context, reqs []runners.Request, yield func(i int, resp runners.Response, err error) bool) {
+	first := s.conn.Runs()
+	var last time.Duration
+	s.conn.DoAll(ctx, reqs, s.info.Window, func(run int) (time.Duration, error) {
+		var err error
+		last, err = s.budget.Next(run, time.Now())
+		return last, err
+	}, func(i int, resp runners.Response, err error) bool {
+		return yield(i, resp, s.explain(err, first+i, last))
+	})
+}
 
 func (s *session) Run(ctx context.Context, req runners.Request) (runners.Response, error) {
 	run := s.conn.Runs()
@@ -522,6 +548,12 @@ func (s *session) Run(ctx context.Context, req runners.Request) (runners.Respons
 		return runners.Response{}, &runners.RunError{Run: run, Err: err}
 	}
 	resp, err := s.conn.Do(ctx, req, timeout)
+	return resp, s.explain(err, run, timeout)
+}
+
+// explain completes the outcome of run (sent with timeout): the start-up
+// time after run 0's answer, and for a timeout the likely cause.
+func (s *session) explain(err error, run int, timeout time.Duration) error {
 	if err == nil && run == 0 {
 		s.info.Startup = time.Since(s.started)
 	}
@@ -529,13 +561,13 @@ func (s *session) Run(ctx context.Context, req runners.Request) (runners.Respons
 		// A system killed by a limit may leave a hang behind (a child killed
 		// by the OOM killer): say so rather than "timed out".
 		if st := s.state(); st != nil && st.OOMKilled {
-			return resp, &runners.RunError{Run: run, Err: fmt.Errorf("%w: %s (then no answer within %s)", runners.ErrCrashed, s.oomMessage(), timeout)}
+			return &runners.RunError{Run: run, Err: fmt.Errorf("%w: %s (then no answer within %s)", runners.ErrCrashed, s.oomMessage(), timeout)}
 		}
 		if hint := s.pidsHint(); hint != "" {
-			return resp, fmt.Errorf("%w (%s)", s.budget.Explain(err, run, timeout), hint)
+			return fmt.Errorf("%w (%s)", s.budget.Explain(err, run, timeout), hint)
 		}
 	}
-	return resp, s.budget.Explain(err, run, timeout)
+	return s.budget.Explain(err, run, timeout)
 }
 
 func (s *session) state() *container.State {

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -267,6 +268,12 @@ func TestEngineUnavailable(t *testing.T) {
 
 // BenchmarkDockerRuns measures the harness's own overhead per run: b.N runs
 // of the fixture in one container (go test -bench DockerRuns -benchtime 1000x).
+// BenchmarkDockerRuns measures one run of the fixture loan approver in a
+// container over the attach stream: window=1 one request at a time,
+// window=16 and window=64 (the default) pipelined once the server echoes
+// request ids.
+// Compare with runners/process's BenchmarkBareLoop (a bare Go loop piping
+// to the same binary).
 func BenchmarkDockerRuns(b *testing.B) {
 	cli, img := fixture(b)
 	model, config, input := fixturePaths(b)
@@ -274,19 +281,20 @@ func BenchmarkDockerRuns(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	s, err := r.Start(context.Background(), runners.Spec{Image: img.Ref, ModelPath: model, ConfigPath: config, Codec: jsonl.Codec{}})
-	if err != nil {
-		b.Fatal(err)
+	for _, w := range []int{1, 16, runners.DefaultWindow} {
+		b.Run(fmt.Sprintf("window=%d", w), func(b *testing.B) {
+			s, err := r.Start(context.Background(), runners.Spec{Image: img.Ref, ModelPath: model, ConfigPath: config, Codec: jsonl.Codec{}, Window: w})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close(context.Background())
+			seed := int64(-1)
+			if _, err := s.Run(context.Background(), runners.Request{Input: input, Params: system.Params{Seed: &seed}}); err != nil {
+				b.Fatal(err) // start-up and the first echoed id, outside the measure
+			}
+			runnertest.BenchRuns(b, s, input)
+		})
 	}
-	defer s.Close(context.Background())
-	b.ResetTimer()
-	for i := 0; b.Loop(); i++ {
-		seed := int64(i)
-		if _, err := s.Run(context.Background(), runners.Request{Input: input, Params: system.Params{Seed: &seed}}); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "runs/s")
 }
 
 func mustRef(t *testing.T, s string) system.ImageRef {

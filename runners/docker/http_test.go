@@ -340,6 +340,20 @@ func TestConformanceHTTP(t *testing.T) {
 		Image: img.Ref, ModelPath: model, ConfigPath: config, Codec: codec, Input: kin,
 		Env:        map[string]string{"REPRISE_FIXTURE_KSERVE_ADDR": ":8080"},
 		BadInput:   json.RawMessage(`{"inputs":[{"name":"income","data":[1,2]}]}`),
-		AfterClose: func(t *testing.T) { noLeftovers(t, cli) },
+		AfterClose: func(t *testing.T) { noLeftovers(t, cli); noOwnedNetworks(t, cli) },
 	})
+}
+
+// noOwnedNetworks fails the test if a network labelled with this test
+// process's pid is left.
+func noOwnedNetworks(t *testing.T, cli *client.Client) {
+	t.Helper()
+	nets, err := cli.NetworkList(context.Background(), client.NetworkListOptions{Filters: make(client.Filters).Add("label", LabelPID+"="+itoa(os.Getpid()))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range nets.Items {
+		t.Errorf("network left: %s", n.Name)
+		cli.NetworkRemove(context.Background(), n.ID, client.NetworkRemoveOptions{})
+	}
 }

@@ -52,6 +52,9 @@ func (r *Runner) Start(ctx context.Context, spec runners.Spec) (runners.Session,
 		}
 		return nil, fmt.Errorf("%w: protocol %s: the endpoint runner speaks HTTP protocols only", runners.ErrUnsupported, name)
 	}
+	if _, _, err := spec.InFlight(); err != nil {
+		return nil, err
+	}
 	base, err := ParseURL(r.URL)
 	if err != nil {
 		return nil, fmt.Errorf("%w: --url: %v", runners.ErrUnsupported, err)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -143,5 +144,16 @@ func TestConformanceHTTP(t *testing.T) {
 	codec, _ := kserve.New(runners.HTTPConfig{ModelName: loan.KServeModelName})
 	runnertest.RunHTTP(t, &Runner{URL: srv.URL}, runnertest.HTTPFixture{
 		Codec: codec, Input: kin, BadInput: json.RawMessage(`{"inputs":[{"name":"income","data":[1,2]}]}`),
+		WithSwitches: func(t *testing.T, sw map[string]string) runnertest.Starter {
+			all := maps.Clone(env)
+			maps.Copy(all, sw)
+			h, err := loan.KServeHandler(func(k string) string { return all[k] })
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := httptest.NewServer(h)
+			t.Cleanup(srv.Close)
+			return &Runner{URL: srv.URL}
+		},
 	})
 }

@@ -39,8 +39,9 @@ func NewClient() *http.Client {
 	}}
 }
 
-// Session answers runs against one HTTP server. Run is not safe for
-// concurrent use.
+// Session answers runs against one HTTP server. Run and RunBatch are not
+// safe for concurrent use; RunBatch keeps Spec.Concurrency requests in
+// flight.
 type Session struct {
 	codec  runners.HTTPCodec
 	base   string
@@ -61,7 +62,10 @@ type Session struct {
 	err    error
 }
 
-var _ runners.Session = (*Session)(nil)
+var (
+	_ runners.Session = (*Session)(nil)
+	_ runners.Batcher = (*Session)(nil)
+)
 
 // New returns a session of the server at base (e.g. "http://10.0.0.2:8000")
 // speaking codec, with the budget and response bound of spec.
@@ -69,12 +73,17 @@ func New(codec runners.HTTPCodec, base string, client *http.Client, budget runne
 	if client == nil {
 		client = NewClient()
 	}
-	max := spec.MaxResponseBytes
-	if max <= 0 {
-		max = runners.DefaultMaxResponseBytes
+	limit := spec.MaxResponseBytes
+	if limit <= 0 {
+		limit = runners.DefaultMaxResponseBytes
 	}
 	info.URL = base
-	return &Session{codec: codec, base: strings.TrimRight(base, "/"), client: client, budget: budget, max: max, info: info, Now: time.Now}
+	info.Concurrency = max(spec.Concurrency, 1)
+	if t, ok := client.Transport.(*http.Transport); ok && t.MaxIdleConnsPerHost < info.Concurrency {
+		t.MaxIdleConnsPerHost = info.Concurrency
+		t.MaxIdleConns = max(t.MaxIdleConns, info.Concurrency)
+	}
+	return &Session{codec: codec, base: strings.TrimRight(base, "/"), client: client, budget: budget, max: limit, info: info, Now: time.Now}
 }
 
 // Info describes the session.
@@ -91,6 +100,73 @@ func (s *Session) Runs() int { return s.run }
 func (s *Session) Run(ctx context.Context, req runners.Request) (runners.Response, error) {
 	idx := s.run
 	s.run++
+	resp, err := s.exchange(ctx, idx, req)
+	return s.account(idx, resp, err)
+}
+
+// RunBatch sends reqs with up to Info().Concurrency requests at once (each
+// its own HTTP exchange, so every answer belongs to the request it answers)
+// and yields the answers in request order (runners.Batcher). Answers that
+// come back early wait for the ones before them; no more than 4 ×
+// concurrency requests are sent ahead of the oldest unyielded one, so
+// memory stays bounded. At the first error, or when yield returns false,
+// the requests in flight are cancelled.
+func (s *Session) RunBatch(ctx context.Context, reqs []runners.Request, yield func(i int, resp runners.Response, err error) bool) {
+	c := max(s.info.Concurrency, 1)
+	if c == 1 {
+		for i, req := range reqs {
+			resp, err := s.Run(ctx, req)
+			if !yield(i, resp, err) || err != nil {
+				return
+			}
+		}
+		return
+	}
+	type result struct {
+		resp runners.Response
+		err  error
+	}
+	bctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	base := s.run
+	s.run += len(reqs)
+	results := make([]chan result, len(reqs))
+	for i := range results {
+		results[i] = make(chan result, 1)
+	}
+	slots := make(chan struct{}, c)   // requests in flight
+	ahead := make(chan struct{}, 4*c) // requests sent and not yet yielded
+	go func() {
+		for i, req := range reqs {
+			select {
+			case ahead <- struct{}{}:
+			case <-bctx.Done():
+				return
+			}
+			select {
+			case slots <- struct{}{}:
+			case <-bctx.Done():
+				return
+			}
+			go func() {
+				resp, err := s.exchange(bctx, base+i, req)
+				<-slots
+				results[i] <- result{resp, err}
+			}()
+		}
+	}()
+	for i := range reqs {
+		r := <-results[i]
+		<-ahead
+		resp, err := s.account(base+i, r.resp, r.err)
+		if !yield(i, resp, err) || err != nil {
+			return
+		}
+	}
+}
+
+// exchange is one run's HTTP exchange: safe for concurrent use.
+func (s *Session) exchange(ctx context.Context, idx int, req runners.Request) (runners.Response, error) {
 	fail := func(err error) (runners.Response, error) {
 		return runners.Response{}, &runners.RunError{Run: idx, Err: err}
 	}
@@ -132,11 +208,20 @@ func (s *Session) Run(ctx context.Context, req runners.Request) (runners.Respons
 		return fail(err)
 	}
 	resp.Latency = lat
+	return resp, nil
+}
+
+// account records what a run's answer says of the server (fingerprints,
+// start-up); runs are accounted one at a time, in order.
+func (s *Session) account(idx int, resp runners.Response, err error) (runners.Response, error) {
+	if err != nil {
+		return resp, err
+	}
 	if f := resp.Fingerprint; f != "" && !slices.Contains(s.info.Fingerprints, f) {
 		s.info.Fingerprints = append(s.info.Fingerprints, f)
 	}
 	if idx == 0 && s.info.Startup == 0 {
-		s.info.Startup = lat
+		s.info.Startup = resp.Latency
 	}
 	return resp, nil
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -123,5 +124,140 @@ func TestWaitReady(t *testing.T) {
 	err = httpsess.WaitReady(context.Background(), c, srv.URL, codec, 5*time.Second, func() error { return dead }, nil)
 	if !errors.Is(err, runners.ErrCrashed) || !strings.Contains(err.Error(), "status 2") {
 		t.Errorf("crashed: err = %v", err)
+	}
+}
+
+// batching answers a request only once `size` requests are in the server
+// at once (a server-side batch), or after wait; it records the most seen.
+type batching struct {
+	size    int
+	wait    time.Duration
+	once    sync.Once
+	in      atomic.Int32
+	maxSeen atomic.Int32
+	full    chan struct{}
+}
+
+func newBatching(size int, wait time.Duration) *batching {
+	return &batching{size: size, wait: wait, full: make(chan struct{})}
+}
+
+func (b *batching) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	n := b.in.Add(1)
+	defer b.in.Add(-1)
+	for {
+		m := b.maxSeen.Load()
+		if n <= m || b.maxSeen.CompareAndSwap(m, n) {
+			break
+		}
+	}
+	if int(n) == b.size {
+		b.once.Do(func() { close(b.full) })
+	}
+	select {
+	case <-b.full:
+	case <-time.After(b.wait):
+	}
+	// Answers come back out of order: the later seeds sooner.
+	var req struct {
+		Seed int64 `json:"seed"`
+	}
+	json.NewDecoder(r.Body).Decode(&req)
+	time.Sleep(time.Duration(10-req.Seed%10) * time.Millisecond)
+	fmt.Fprintf(w, `{"id":"x","choices":[{"index":0,"message":{"content":"seed %d"},"finish_reason":"stop"}]}`, req.Seed)
+}
+
+func concurrentSession(t *testing.T, h http.Handler, c int, run time.Duration) *httpsess.Session {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	codec, _ := openai.New(runners.HTTPConfig{})
+	spec := runners.Spec{RunTimeout: run, Concurrency: c}
+	s := httpsess.New(codec, srv.URL, nil, runners.NewBudget(spec, time.Minute, run, time.Minute, time.Now()), spec, runners.Info{Runner: "test"})
+	t.Cleanup(func() { s.Close(context.Background()) })
+	return s
+}
+
+// TestRunBatchConcurrency: with concurrency 4 the server holds 4 requests at
+// once (it holds its first requests until 4 are in, so a client sending
+// fewer would wait the 10 s fallback, past the 5 s run timeout); answers that come
+// back out of order are yielded in request order, each the answer of its
+// own seed; at most 4 are in the server at once.
+func TestRunBatchConcurrency(t *testing.T) {
+	b := newBatching(4, 10*time.Second)
+	s := concurrentSession(t, b, 4, 5*time.Second)
+	if s.Info().Concurrency != 4 {
+		t.Fatalf("info concurrency %d", s.Info().Concurrency)
+	}
+	var reqs []runners.Request
+	for i := range 40 {
+		reqs = append(reqs, req(int64(i)))
+	}
+	got := 0
+	s.RunBatch(context.Background(), reqs, func(i int, resp runners.Response, err error) bool {
+		if err != nil {
+			t.Fatalf("run %d: %v", i, err)
+		}
+		if want := fmt.Sprintf("seed %d", i); i != got || *resp.Output.Text != want {
+			t.Fatalf("yield %d (after %d) carries %q, want %q", i, got, *resp.Output.Text, want)
+		}
+		got++
+		return true
+	})
+	if got != 40 || b.maxSeen.Load() != 4 || s.Runs() != 40 {
+		t.Fatalf("%d answers, most in the server at once %d (want 4), runs %d", got, b.maxSeen.Load(), s.Runs())
+	}
+}
+
+// TestRunBatchOneAtATime: concurrency 1 (the default) never has two
+// requests in the server.
+func TestRunBatchOneAtATime(t *testing.T) {
+	b := newBatching(2, 0)
+	s := concurrentSession(t, b, 0, 5*time.Second)
+	got := 0
+	s.RunBatch(context.Background(), []runners.Request{req(1), req(2), req(3), req(4), req(5)}, func(i int, resp runners.Response, err error) bool {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got++
+		return true
+	})
+	if got != 5 || b.maxSeen.Load() != 1 {
+		t.Fatalf("%d answers, most at once %d", got, b.maxSeen.Load())
+	}
+}
+
+// TestRunBatchStopsAtError: the first failed run is yielded with its run
+// index and ends the batch; the runs before it keep their answers.
+func TestRunBatchStopsAtError(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Seed int64 `json:"seed"`
+		}
+		json.NewDecoder(r.Body).Decode(&req)
+		if req.Seed == 6 {
+			http.Error(w, "model exploded", 500)
+			return
+		}
+		fmt.Fprintf(w, `{"id":"x","choices":[{"index":0,"message":{"content":"seed %d"},"finish_reason":"stop"}]}`, req.Seed)
+	})
+	s := concurrentSession(t, h, 3, 5*time.Second)
+	var reqs []runners.Request
+	for i := range 20 {
+		reqs = append(reqs, req(int64(i)))
+	}
+	ok := 0
+	var last error
+	s.RunBatch(context.Background(), reqs, func(i int, resp runners.Response, err error) bool {
+		if err != nil {
+			last = err
+			return true // the batch ends anyway
+		}
+		ok++
+		return true
+	})
+	var re *runners.RunError
+	if ok != 6 || !errors.As(last, &re) || re.Run != 6 || !errors.Is(last, runners.ErrProtocol) || !strings.Contains(last.Error(), "model exploded") {
+		t.Fatalf("%d answers, err %v", ok, last)
 	}
 }

@@ -50,8 +50,9 @@ type Conn struct {
 	mu     sync.Mutex
 	// echoed is set once an answer echoed its request id: from then on every
 	// answer must. verified is the last run whose answer echoed its own id.
-	echoed   bool
-	verified int
+	echoed    bool
+	verified  int
+	pipelined bool
 
 	// Shared with the reader: requests written and lines paired with them.
 	cmu            sync.Mutex
@@ -138,13 +139,19 @@ func (c *Conn) Runs() int { return c.run }
 func (c *Conn) Do(ctx context.Context, req runners.Request, timeout time.Duration) (runners.Response, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return c.do(ctx, req, timeout)
+}
+
+// fail breaks the connection with the error of run idx.
+func (c *Conn) fail(idx int, err error) (runners.Response, error) {
+	re := &runners.RunError{Run: idx, Err: err}
+	c.broken = re
+	return runners.Response{}, re
+}
+
+func (c *Conn) do(ctx context.Context, req runners.Request, timeout time.Duration) (runners.Response, error) {
 	idx := c.run
 	c.run++
-	fail := func(err error) (runners.Response, error) {
-		re := &runners.RunError{Run: idx, Err: err}
-		c.broken = re
-		return runners.Response{}, re
-	}
 	if c.broken != nil {
 		return runners.Response{}, &runners.RunError{Run: idx, Err: fmt.Errorf("session unusable after an earlier failure: %w", c.broken)}
 	}
@@ -153,7 +160,7 @@ func (c *Conn) Do(ctx context.Context, req runners.Request, timeout time.Duratio
 	}
 	b, err := c.codec.Encode(req)
 	if err != nil {
-		return fail(fmt.Errorf("%w: encode request: %v", runners.ErrProtocol, err))
+		return c.fail(idx, fmt.Errorf("%w: encode request: %v", runners.ErrProtocol, err))
 	}
 	b = append(b, '\n')
 
@@ -172,37 +179,231 @@ func (c *Conn) Do(ctx context.Context, req runners.Request, timeout time.Duratio
 	select {
 	case err := <-wrote:
 		if err != nil {
-			return fail(fmt.Errorf("%w: writing the request failed: %v%s", runners.ErrCrashed, err, c.eofDetail()))
+			return c.fail(idx, fmt.Errorf("%w: writing the request failed: %v%s", runners.ErrCrashed, err, c.eofDetail()))
 		}
 	case <-timer:
-		return fail(fmt.Errorf("%w: the system did not read its request within %s", runners.ErrTimeout, timeout))
+		return c.fail(idx, fmt.Errorf("%w: the system did not read its request within %s", runners.ErrTimeout, timeout))
 	case <-ctx.Done():
-		return fail(ctx.Err())
+		return c.fail(idx, ctx.Err())
 	}
 	select {
 	case lr, ok := <-c.lines:
-		if !ok || lr.err != nil {
-			return fail(c.readErr(ok, lr.err))
-		}
-		if lr.unsolicited {
-			return fail(c.outOfStep(fmt.Errorf("%w: unsolicited line %s (it arrived while no request was outstanding)", runners.ErrProtocol, quote(lr.line))))
-		}
-		resp, err := c.codec.Decode(lr.line)
+		resp, err := c.answer(idx, req.ID, lr, ok)
 		if err != nil {
-			return fail(err)
-		}
-		if resp.ID != "" || c.echoed {
-			if resp.ID != req.ID {
-				return fail(c.outOfStep(fmt.Errorf("%w: the response to request id %q carries id %q: %s", runners.ErrProtocol, req.ID, resp.ID, quote(lr.line))))
-			}
-			c.echoed, c.verified = true, idx
+			return c.fail(idx, err)
 		}
 		resp.Latency = c.Now().Sub(start)
 		return resp, nil
 	case <-timer:
-		return fail(fmt.Errorf("%w: no response within %s", runners.ErrTimeout, timeout))
+		return c.fail(idx, fmt.Errorf("%w: no response within %s", runners.ErrTimeout, timeout))
 	case <-ctx.Done():
-		return fail(ctx.Err())
+		return c.fail(idx, ctx.Err())
+	}
+}
+
+// answer checks and decodes the line read for run idx, whose request id is
+// id: an unsolicited line or an echoed id that is not id is an
+// *runners.OutOfStepError.
+func (c *Conn) answer(idx int, id string, lr lineResult, ok bool) (runners.Response, error) {
+	if !ok || lr.err != nil {
+		return runners.Response{}, c.readErr(ok, lr.err)
+	}
+	if lr.unsolicited {
+		return runners.Response{}, c.outOfStep(fmt.Errorf("%w: unsolicited line %s (it arrived while no request was outstanding)", runners.ErrProtocol, quote(lr.line)))
+	}
+	resp, err := c.codec.Decode(lr.line)
+	if err != nil {
+		return runners.Response{}, err
+	}
+	if resp.ID != "" || c.echoed {
+		if resp.ID != id {
+			return runners.Response{}, c.outOfStep(fmt.Errorf("%w: the response to request id %q carries id %q: %s", runners.ErrProtocol, id, resp.ID, quote(lr.line)))
+		}
+		c.echoed, c.verified = true, idx
+	}
+	return resp, nil
+}
+
+// Pipelined reports whether the connection has had several requests in
+// flight (DoAll, once the system echoed request ids).
+func (c *Conn) Pipelined() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.pipelined
+}
+
+// DoAll sends reqs as the connection's next runs and calls yield with each
+// answer in request order (i indexes reqs); it stops at the first error,
+// after yielding it, or when yield returns false (the connection is then
+// broken if requests were left in flight). timeout gives the timeout of a
+// run (by its 0-based run index; 0 = none) or an error that fails the run.
+//
+// Requests go one at a time (as Do) until an answer has echoed its request
+// id. From then on up to window requests are in flight: a writer sends them
+// ahead while the answers are read in order, and every answer must echo the
+// id of the request it is paired with (a mismatch is an
+// *runners.OutOfStepError since that run: all earlier runs were checked),
+// so no line is attributed to another run. A system that echoes no ids is
+// never pipelined.
+//
+// A pipelined run's timeout and Response.Latency count its service time,
+// from the later of its request's write and the previous answer's read to
+// its answer's read; the wait before that is Response.Queue.
+func (c *Conn) DoAll(ctx context.Context, reqs []runners.Request, window int, timeout func(run int) (time.Duration, error), yield func(i int, resp runners.Response, err error) bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	i := 0
+	for ; i < len(reqs) && (window <= 1 || !c.echoed || c.broken != nil); i++ {
+		to, err := timeout(c.run)
+		var resp runners.Response
+		if err != nil {
+			resp, err = c.fail(c.run, err)
+			c.run++
+		} else {
+			resp, err = c.do(ctx, reqs[i], to)
+		}
+		if !yield(i, resp, err) || err != nil {
+			return
+		}
+	}
+	if i < len(reqs) {
+		c.pipeline(ctx, reqs[i:], i, window, timeout, yield)
+	}
+}
+
+// maxWriteBatch bounds the bytes of requests a pipelined session writes at once.
+const maxWriteBatch = 256 << 10
+
+// pipeline is DoAll once ids are echoed: reqs[k] is reqs[off+k] of DoAll.
+func (c *Conn) pipeline(ctx context.Context, reqs []runners.Request, off, window int, timeout func(run int) (time.Duration, error), yield func(i int, resp runners.Response, err error) bool) {
+	c.pipelined = true
+	base := c.run
+	n := len(reqs)
+	ids := make([]string, n)
+	for k := range reqs {
+		ids[k] = reqs[k].ID
+		if ids[k] == "" {
+			ids[k] = "r" + strconv.Itoa(base+k)
+		}
+	}
+	slots := make(chan struct{}, window) // one per request in flight
+	quit := make(chan struct{})
+	werr := make(chan error, 1)
+	sentAt := make([]time.Time, n) // guarded by cmu
+	var sent int                   // requests written, guarded by cmu
+	go func() {
+		// Requests that fit in the window go out in one write (up to
+		// maxWriteBatch bytes): fewer system calls, and one message on the
+		// engine's attach stream.
+		var buf []byte
+		for k := 0; k < n; {
+			select {
+			case slots <- struct{}{}:
+			case <-quit:
+				return
+			}
+			buf = buf[:0]
+			end := k
+			for {
+				req := reqs[end]
+				req.ID = ids[end]
+				b, err := c.codec.Encode(req)
+				if err != nil {
+					werr <- fmt.Errorf("%w: encode request: %v", runners.ErrProtocol, err)
+					return
+				}
+				buf = append(append(buf, b...), '\n')
+				end++
+				if end == n || len(buf) >= maxWriteBatch {
+					break
+				}
+				select {
+				case slots <- struct{}{}:
+					continue
+				default:
+				}
+				break
+			}
+			c.cmu.Lock()
+			now := c.Now()
+			for j := k; j < end; j++ {
+				sentAt[j] = now
+			}
+			c.sent += end - k
+			sent += end - k
+			c.cmu.Unlock()
+			if _, err := c.w.Write(buf); err != nil {
+				werr <- fmt.Errorf("%w: writing the request failed: %v%s", runners.ErrCrashed, err, c.eofDetail())
+				return
+			}
+			k = end
+		}
+	}()
+	done := 0
+	defer func() {
+		close(quit)
+		c.cmu.Lock()
+		c.run = base + max(sent, done)
+		c.cmu.Unlock()
+		if done < n && c.broken == nil {
+			c.broken = &runners.RunError{Run: base + done, Err: errors.New("a batch stopped with requests in flight")}
+		}
+	}()
+	prev := c.Now() // the previous answer's read
+	for ; done < n; done++ {
+		idx := base + done
+		fail := func(err error) {
+			_, re := c.fail(idx, err)
+			yield(off+done, runners.Response{}, re)
+		}
+		to, err := timeout(idx)
+		if err != nil {
+			fail(err)
+			return
+		}
+		var timer <-chan time.Time
+		var t *time.Timer
+		if to > 0 {
+			t = time.NewTimer(to)
+			timer = t.C
+		}
+		var lr lineResult
+		var ok bool
+		select {
+		case lr, ok = <-c.lines:
+			if t != nil {
+				t.Stop()
+			}
+		case err := <-werr:
+			fail(err)
+			return
+		case <-timer:
+			fail(fmt.Errorf("%w: no response within %s", runners.ErrTimeout, to))
+			return
+		case <-ctx.Done():
+			fail(ctx.Err())
+			return
+		}
+		now := c.Now()
+		resp, err := c.answer(idx, ids[done], lr, ok)
+		if err != nil {
+			fail(err)
+			return
+		}
+		c.cmu.Lock()
+		wrote := sentAt[done]
+		c.cmu.Unlock()
+		begin := prev
+		if wrote.After(begin) {
+			begin = wrote
+		}
+		resp.Latency, resp.Queue = now.Sub(begin), begin.Sub(wrote)
+		prev = now
+		<-slots
+		if !yield(off+done, resp, nil) {
+			done++
+			return
+		}
 	}
 }
 

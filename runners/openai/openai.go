@@ -95,7 +95,9 @@ func (c *Codec) Path(req runners.Request) string {
 
 // Encode merges the run's parameters into the stored request body (a JSON
 // object): seed, temperature, top_p, max_tokens when set, n = 1,
-// stream = false, and model when the body has none and the record names one.
+// stream = false, model when the body has none and the record names one,
+// and, when the record asks for token logprobs, logprobs (chat: true and
+// top_logprobs; completions: the number of alternatives).
 func (c *Codec) Encode(req runners.Request) ([]byte, error) {
 	body, err := c.parsed(req.Input)
 	if err != nil {
@@ -120,6 +122,16 @@ func (c *Codec) Encode(req runners.Request) ([]byte, error) {
 	}
 	set("n", 1)
 	set("stream", false)
+	if c.cfg.Logprobs {
+		if c.Path(req) == CompletionPath {
+			set("logprobs", c.cfg.TopLogprobs)
+		} else {
+			set("logprobs", true)
+			if c.cfg.TopLogprobs > 0 {
+				set("top_logprobs", c.cfg.TopLogprobs)
+			}
+		}
+	}
 	if _, ok := body["model"]; !ok && c.cfg.ModelName != "" {
 		set("model", c.cfg.ModelName)
 	}
@@ -156,7 +168,8 @@ type choice struct {
 		Content   *string    `json:"content"`
 		ToolCalls []toolCall `json:"tool_calls,omitempty"`
 	} `json:"message,omitempty"`
-	FinishReason *string `json:"finish_reason"`
+	FinishReason *string         `json:"finish_reason"`
+	Logprobs     json.RawMessage `json:"logprobs,omitempty"`
 }
 
 type wireResponse struct {
@@ -242,6 +255,12 @@ func (c *Codec) Decode(raw []byte) (runners.Response, error) {
 		text += string(b)
 	}
 	resp.Output.Text = &text
+	if lp := w.Choices[0].Logprobs; len(lp) > 0 && string(lp) != "null" {
+		var b bytes.Buffer
+		if json.Compact(&b, lp) == nil {
+			resp.Logprobs = b.Bytes()
+		}
+	}
 	if c.label != nil {
 		if l, ok := c.label(text); ok {
 			resp.Output.Label = &l

@@ -95,3 +95,49 @@ func TestDecodeAndCanonical(t *testing.T) {
 		t.Errorf("error answer: %+v %v", re, err)
 	}
 }
+
+// TestLogprobs: a record that asks for logprobs sends them in the shape of
+// each endpoint; the first choice's logprobs come back compacted, never in
+// the canonical bytes; none asked, none sent.
+func TestLogprobs(t *testing.T) {
+	sent := func(cfg runners.HTTPConfig, in string) map[string]any {
+		c, _ := New(cfg)
+		b, err := c.Encode(runners.Request{Input: json.RawMessage(in), Params: system.Params{}.WithSeed(1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got map[string]any
+		json.Unmarshal(b, &got)
+		return got
+	}
+	chat, prompt := `{"messages":[{"role":"user","content":"hi"}]}`, `{"prompt":"hi"}`
+	if got := sent(runners.HTTPConfig{Logprobs: true, TopLogprobs: 3}, chat); got["logprobs"] != true || got["top_logprobs"] != 3.0 {
+		t.Errorf("chat: %v", got)
+	}
+	if got := sent(runners.HTTPConfig{Logprobs: true}, chat); got["logprobs"] != true || got["top_logprobs"] != nil {
+		t.Errorf("chat without alternatives: %v", got)
+	}
+	if got := sent(runners.HTTPConfig{Logprobs: true, TopLogprobs: 2}, prompt); got["logprobs"] != 2.0 || got["top_logprobs"] != nil {
+		t.Errorf("completions: %v", got)
+	}
+	if got := sent(runners.HTTPConfig{}, chat); got["logprobs"] != nil || got["top_logprobs"] != nil {
+		t.Errorf("not asked: %v", got)
+	}
+	c, _ := New(runners.HTTPConfig{Logprobs: true})
+	raw := `{"choices":[{"index":0,"message":{"content":"a b"},"finish_reason":"stop",
+	  "logprobs": {"content": [{"token": "a", "logprob": -0.5}, {"token": " b", "logprob": -1.25}]}}]}`
+	resp, err := c.Decode([]byte(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(resp.Logprobs) != `{"content":[{"token":"a","logprob":-0.5},{"token":" b","logprob":-1.25}]}` {
+		t.Errorf("logprobs %s", resp.Logprobs)
+	}
+	if strings.Contains(string(c.Canonical([]byte(raw))), "logprob") {
+		t.Errorf("canonical bytes hold the logprobs: %s", c.Canonical([]byte(raw)))
+	}
+	resp, _ = c.Decode([]byte(`{"choices":[{"index":0,"message":{"content":"a"},"finish_reason":"stop","logprobs":null}]}`))
+	if resp.Logprobs != nil {
+		t.Errorf("null logprobs kept: %s", resp.Logprobs)
+	}
+}

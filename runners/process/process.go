@@ -56,6 +56,10 @@ func (r *Runner) Start(ctx context.Context, spec runners.Spec) (runners.Session,
 	if spec.Codec == nil || spec.Codec.Transport() != runners.Stdio {
 		return nil, fmt.Errorf("%w: the process runner carries stdio protocols only", runners.ErrUnsupported)
 	}
+	_, window, err := spec.InFlight()
+	if err != nil {
+		return nil, err
+	}
 	path, err := exec.LookPath(r.Entrypoint)
 	if err != nil {
 		return nil, fmt.Errorf("%w: entrypoint %s: %v", runners.ErrImageUnavailable, r.Entrypoint, err)
@@ -98,7 +102,7 @@ func (r *Runner) Start(ctx context.Context, spec runners.Spec) (runners.Session,
 	s.conn = jsonl.NewLimited(spec.Codec, stdin, stdout, spec.MaxResponseBytes)
 	s.conn.OnEOF = s.exitDetail
 	go func() { s.waitErr = cmd.Wait(); close(s.done) }()
-	s.info = runners.Info{Runner: "process", Pinned: false, Entrypoint: path}
+	s.info = runners.Info{Runner: "process", Pinned: false, Entrypoint: path, Window: window}
 	return s, nil
 }
 
@@ -119,6 +123,24 @@ type session struct {
 
 var _ runners.Session = (*session)(nil)
 var _ runners.Finisher = (*session)(nil)
+var _ runners.Batcher = (*session)(nil)
+
+// RunBatch runs reqs with up to the stdio window in flight once the system
+// echoes request ids (runners.Batcher, jsonl.Conn.DoAll).
+func (s *session) RunBatch(ctx context.Context, reqs []runners.Request, yield func(i int, resp runners.Response, err error) bool) {
+	first := s.conn.Runs()
+	var last time.Duration
+	s.conn.DoAll(ctx, reqs, s.info.Window, func(run int) (time.Duration, error) {
+		var err error
+		last, err = s.budget.Next(run, time.Now())
+		return last, err
+	}, func(i int, resp runners.Response, err error) bool {
+		if err == nil && first+i == 0 {
+			s.info.Startup = time.Since(s.started)
+		}
+		return yield(i, resp, s.budget.Explain(err, first+i, last))
+	})
+}
 
 // FinishWait bounds how long Finish waits for the system's output to end
 // after its input is closed.
@@ -148,7 +170,11 @@ func (s *session) Finish(ctx context.Context) error {
 	return s.conn.Finish(ctx, min(FinishWait, s.budget.Run))
 }
 
-func (s *session) Info() runners.Info { return s.info }
+func (s *session) Info() runners.Info {
+	info := s.info
+	info.Pipelined = s.conn.Pipelined()
+	return info
+}
 
 func (s *session) Run(ctx context.Context, req runners.Request) (runners.Response, error) {
 	run := s.conn.Runs()

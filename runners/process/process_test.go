@@ -3,8 +3,13 @@ package process
 import (
 	"github.com/reprise-dev/reprise/runners/jsonl"
 
+	"bufio"
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -27,7 +32,7 @@ func buildLoanserver(t *testing.T) string {
 	return bin
 }
 
-func root(t *testing.T) string {
+func root(t testing.TB) string {
 	_, file, _, _ := runtime.Caller(0)
 	return filepath.Join(filepath.Dir(file), "..", "..")
 }
@@ -65,4 +70,69 @@ func TestMissingEntrypoint(t *testing.T) {
 	if !errors.Is(err, runners.ErrImageUnavailable) {
 		t.Fatalf("err = %v", err)
 	}
+}
+
+// BenchmarkBareLoop is the floor of the stdio benchmarks: a bare Go loop
+// that writes one request line to the fixture loan approver's stdin and
+// reads one answer line, with no codec, timeouts or checks.
+func BenchmarkBareLoop(b *testing.B) {
+	bin, model, config, input := benchFixture(b)
+	cmd := exec.Command(bin)
+	cmd.Env = []string{runners.ModelEnv + "=" + model, runners.ConfigEnv + "=" + config}
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer func() { stdin.Close(); cmd.Wait() }()
+	br := bufio.NewReader(stdout)
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		line := fmt.Sprintf(`{"id":"r%d","input":%s,"params":{"seed":%d}}`+"\n", i, input, i)
+		if _, err := io.WriteString(stdin, line); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := br.ReadBytes('\n'); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "runs/s")
+}
+
+// BenchmarkProcessRuns is --runner process over the same binary, one
+// request at a time (window=1) and pipelined (window=16, and 64, the default).
+func BenchmarkProcessRuns(b *testing.B) {
+	bin, model, config, input := benchFixture(b)
+	for _, w := range []int{1, 16, runners.DefaultWindow} {
+		b.Run(fmt.Sprintf("window=%d", w), func(b *testing.B) {
+			s, err := (&Runner{Entrypoint: bin}).Start(context.Background(), runners.Spec{ModelPath: model, ConfigPath: config, Codec: jsonl.Codec{}, Window: w})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close(context.Background())
+			if _, err := s.Run(context.Background(), runners.Request{Input: input}); err != nil {
+				b.Fatal(err)
+			}
+			runnertest.BenchRuns(b, s, input)
+		})
+	}
+}
+
+func benchFixture(b *testing.B) (bin, model, config string, input []byte) {
+	bin = filepath.Join(b.TempDir(), "loanserver")
+	cmd := exec.Command("go", "build", "-o", bin, "./fixtures/loanserver")
+	cmd.Dir = root(b)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("go build: %v\n%s", err, out)
+	}
+	r := root(b)
+	input, err := os.ReadFile(filepath.Join(r, "fixtures", "inputs", "application-demo.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, input); err != nil {
+		b.Fatal(err)
+	}
+	return bin, filepath.Join(r, "fixtures", "models", "loan-approver-2.4.1.safetensors"), filepath.Join(r, "fixtures", "configs", "loan-params-3.json"), compact.Bytes()
 }

@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
+	"strings"
 	"testing"
 	"time"
 
@@ -24,12 +26,41 @@ type HTTPFixture struct {
 	Input      json.RawMessage
 	BadInput   json.RawMessage
 	AfterClose func(t *testing.T)
+	// WithSwitches, when set, returns a runner of a server started with the
+	// extra environment env (the fixture's test switches), for runners that
+	// cannot start one themselves (endpoint); otherwise env goes into the
+	// spec.
+	WithSwitches func(t *testing.T, env map[string]string) Starter
+}
+
+func (f HTTPFixture) spec() runners.Spec {
+	return runners.Spec{Image: f.Image, ModelPath: f.ModelPath, ConfigPath: f.ConfigPath,
+		Env: f.Env, Codec: f.Codec, StartTimeout: 30 * time.Second, RunTimeout: 5 * time.Second, SessionTimeout: time.Minute}
 }
 
 func (f HTTPFixture) start(t *testing.T, r Starter) runners.Session {
 	t.Helper()
-	return startSpec(t, r, runners.Spec{Image: f.Image, ModelPath: f.ModelPath, ConfigPath: f.ConfigPath,
-		Env: f.Env, Codec: f.Codec, StartTimeout: 30 * time.Second, RunTimeout: 5 * time.Second, SessionTimeout: time.Minute}, f.AfterClose)
+	return startSpec(t, r, f.spec(), f.AfterClose)
+}
+
+// startWith starts a session of a server with the test switches env and
+// the spec changed by edit.
+func (f HTTPFixture) startWith(t *testing.T, r Starter, env map[string]string, edit func(*runners.Spec)) runners.Session {
+	t.Helper()
+	spec := f.spec()
+	if f.WithSwitches != nil {
+		r = f.WithSwitches(t, env)
+	} else {
+		spec.Env = maps.Clone(spec.Env)
+		if spec.Env == nil {
+			spec.Env = map[string]string{}
+		}
+		maps.Copy(spec.Env, env)
+	}
+	if edit != nil {
+		edit(&spec)
+	}
+	return startSpec(t, r, spec, f.AfterClose)
 }
 
 // RunHTTP runs the conformance suite of HTTP sessions.
@@ -58,6 +89,77 @@ func RunHTTP(t *testing.T, r Starter, f HTTPFixture) {
 		}
 		if len(distinct) < 2 {
 			t.Fatalf("100 seeds gave one answer")
+		}
+	})
+	t.Run("concurrent requests: each answer is its own seed's, in order", func(t *testing.T) {
+		one := f.start(t, r)
+		want := map[int64][]byte{}
+		var reqs []runners.Request
+		for i := range 40 {
+			resp, err := one.Run(context.Background(), runners.Request{Input: f.Input, Params: seed(int64(i))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want[int64(i)] = f.Codec.Canonical(resp.Raw)
+			reqs = append(reqs, runners.Request{Input: f.Input, Params: seed(int64(i))})
+		}
+		one.Close(context.Background()) // one session at a time: AfterClose checks for leftovers
+		s := f.startWith(t, r, nil, func(s *runners.Spec) { s.Concurrency = 4 })
+		if s.Info().Concurrency != 4 {
+			t.Fatalf("info: %+v", s.Info())
+		}
+		got := 0
+		s.(runners.Batcher).RunBatch(context.Background(), reqs, func(i int, resp runners.Response, err error) bool {
+			if err != nil || i != got || !bytes.Equal(f.Codec.Canonical(resp.Raw), want[int64(i)]) {
+				t.Fatalf("run %d (after %d): %q, want %q (%v)", i, got, resp.Raw, want[int64(i)], err)
+			}
+			got++
+			return true
+		})
+		if got != len(reqs) {
+			t.Fatalf("%d answers", got)
+		}
+	})
+	t.Run("an answer past the run timeout is a timeout of its run, the runs before keep their answers", func(t *testing.T) {
+		s := f.startWith(t, r, map[string]string{"REPRISE_FIXTURE_HANG_AFTER": "2"}, func(s *runners.Spec) { s.RunTimeout = time.Second })
+		var err error
+		ok := 0
+		for i := 0; i < 4 && err == nil; i++ {
+			var resp runners.Response
+			if resp, err = s.Run(context.Background(), runners.Request{Input: f.Input, Params: seed(int64(i))}); err == nil && !resp.Output.IsZero() {
+				ok++
+			}
+		}
+		var re *runners.RunError
+		if !errors.Is(err, runners.ErrTimeout) || !errors.As(err, &re) || re.Run != 2 || ok != 2 {
+			t.Fatalf("after %d answers: %v, want ErrTimeout at run 2", ok, err)
+		}
+	})
+	t.Run("a crash mid-session is a run error, the runs before keep their answers", func(t *testing.T) {
+		s := f.startWith(t, r, map[string]string{"REPRISE_FIXTURE_CRASH_AFTER": "2"}, nil)
+		var err error
+		ok := 0
+		for i := 0; i < 4 && err == nil; i++ {
+			var resp runners.Response
+			if resp, err = s.Run(context.Background(), runners.Request{Input: f.Input, Params: seed(int64(i))}); err == nil && !resp.Output.IsZero() {
+				ok++
+			}
+		}
+		var re *runners.RunError
+		if !errors.Is(err, runners.ErrCrashed) || !errors.As(err, &re) || re.Run != 2 || ok != 2 {
+			t.Fatalf("after %d answers: %v, want ErrCrashed at run 2", ok, err)
+		}
+		t.Logf("crash reported as: %v", err)
+	})
+	t.Run("an answer that is not JSON is a protocol error of its run", func(t *testing.T) {
+		s := f.startWith(t, r, map[string]string{"REPRISE_FIXTURE_GARBAGE_AFTER": "1"}, nil)
+		if _, err := s.Run(context.Background(), runners.Request{Input: f.Input, Params: seed(1)}); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := s.Run(context.Background(), runners.Request{Input: f.Input, Params: seed(2)})
+		var re *runners.RunError
+		if !errors.Is(err, runners.ErrProtocol) || !errors.As(err, &re) || re.Run != 1 || !resp.Output.IsZero() || !strings.Contains(err.Error(), "not JSON") {
+			t.Fatalf("garbage: %+v, %v", resp, err)
 		}
 	})
 	t.Run("a refused request is a run error, never an output; the session goes on", func(t *testing.T) {

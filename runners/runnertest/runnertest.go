@@ -124,6 +124,68 @@ func Run(t *testing.T, r Starter, f Fixture) {
 			t.Fatal(err)
 		}
 	})
+	t.Run("pipelined runs: each answer is its own seed's, in order", func(t *testing.T) {
+		one := start(t, r, f, nil)
+		var reqs []runners.Request
+		var want [][]byte
+		canon := jsonl.Codec{}.Canonical
+		for i := range 60 {
+			resp, err := one.Run(context.Background(), runners.Request{Input: f.Input, Params: seed(int64(i))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want = append(want, canon(resp.Raw))
+			reqs = append(reqs, runners.Request{Input: f.Input, Params: seed(int64(i))})
+		}
+		one.Close(context.Background()) // one session at a time: AfterClose checks for leftovers
+		for _, window := range []int{1, 8} {
+			spec := f.spec(nil)
+			spec.Window = window
+			s := startSpec(t, r, spec, f.AfterClose)
+			got := 0
+			s.(runners.Batcher).RunBatch(context.Background(), reqs, func(i int, resp runners.Response, err error) bool {
+				if err != nil || i != got || !bytes.Equal(canon(resp.Raw), want[i]) || resp.ID != fmt.Sprintf("r%d", i) {
+					t.Fatalf("window %d, run %d (after %d): %q (id %q), want %q (%v)", window, i, got, resp.Raw, resp.ID, want[i], err)
+				}
+				got++
+				return true
+			})
+			if info := s.Info(); got != len(reqs) || info.Window != window || info.Pipelined != (window > 1) {
+				t.Fatalf("window %d: %d answers, info %+v", window, got, info)
+			}
+			if err := s.(runners.Finisher).Finish(context.Background()); err != nil {
+				t.Fatalf("window %d: finish: %v", window, err)
+			}
+			s.Close(context.Background())
+		}
+	})
+	t.Run("a crash and a hang while pipelined", func(t *testing.T) {
+		for _, tc := range []struct {
+			env  string
+			want error
+		}{{"REPRISE_FIXTURE_CRASH_AFTER", runners.ErrCrashed}, {"REPRISE_FIXTURE_HANG_AFTER", runners.ErrTimeout}} {
+			s := start(t, r, f, map[string]string{tc.env: "7"})
+			var reqs []runners.Request
+			for i := range 20 {
+				reqs = append(reqs, runners.Request{Input: f.Input, Params: seed(int64(i))})
+			}
+			ok := 0
+			var last error
+			s.(runners.Batcher).RunBatch(context.Background(), reqs, func(i int, resp runners.Response, err error) bool {
+				if err != nil {
+					last = err
+					return false
+				}
+				ok++
+				return true
+			})
+			var re *runners.RunError
+			if !errors.Is(last, tc.want) || !errors.As(last, &re) || re.Run != 7 || ok != 7 || !s.Info().Pipelined {
+				t.Fatalf("%s=7: %d answers, %v (pipelined %v)", tc.env, ok, last, s.Info().Pipelined)
+			}
+			s.Close(context.Background())
+		}
+	})
 	t.Run("a response over the limit", func(t *testing.T) {
 		spec := f.spec(nil)
 		spec.MaxResponseBytes = 10
@@ -180,4 +242,41 @@ func Run(t *testing.T, r Starter, f Fixture) {
 			t.Fatalf("err = %v, want context.Canceled", err)
 		}
 	})
+}
+
+// BenchRuns runs b.N requests of input with fresh seeds through s: in
+// batches of 100 through runners.Batcher (so a pipelining session keeps
+// its window full), one Run at a time when s is not a Batcher. It reports
+// runs/s.
+func BenchRuns(b *testing.B, s runners.Session, input json.RawMessage) {
+	b.Helper()
+	ctx := context.Background()
+	bt, batched := s.(runners.Batcher)
+	reqs := make([]runners.Request, 0, 100)
+	send := func() {
+		if batched {
+			bt.RunBatch(ctx, reqs, func(i int, _ runners.Response, err error) bool {
+				if err != nil {
+					b.Fatal(err)
+				}
+				return true
+			})
+		} else {
+			for _, req := range reqs {
+				if _, err := s.Run(ctx, req); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		reqs = reqs[:0]
+	}
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		reqs = append(reqs, runners.Request{Input: input, Params: seed(int64(i))})
+		if len(reqs) == cap(reqs) {
+			send()
+		}
+	}
+	send()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "runs/s")
 }
