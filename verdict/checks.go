@@ -182,16 +182,7 @@ func (ScoreRank) RunSequential(s output.Output, outs []output.Output, r Rules) (
 
 func scoreRank(s output.Output, outs []output.Output, r Rules) (Finding, error) {
 	need := ScoresToReject(r.Alpha)
-	var ref []float64
-	for _, o := range outs {
-		if o.Score == nil {
-			continue
-		}
-		if s.Label != nil && (o.Label == nil || *o.Label != *s.Label) {
-			continue
-		}
-		ref = append(ref, *o.Score)
-	}
+	ref := sameLabelScores(s, outs)
 	method := "statistic: mid-rank of the stored score among replays with the same label; two-sided conformal rank p-value of the stored score among replays with the same label: 2·min((1+#{s≤x}), (1+#{s≥x}))/(m+1)"
 	f := Finding{Test: TestResult{Name: "score_rank", Method: method, N: ptr(len(ref))}}
 	runsNeeded := func() int {
@@ -272,4 +263,20 @@ func midRank(x float64, ref []float64) float64 {
 		}
 	}
 	return (float64(lt) + float64(eq)/2) / float64(len(ref))
+}
+
+// sameLabelScores is the scores of the replays whose label is the stored
+// one (all scores when the stored output has no label), in run order.
+func sameLabelScores(s output.Output, outs []output.Output) []float64 {
+	var ref []float64
+	for _, o := range outs {
+		if o.Score == nil {
+			continue
+		}
+		if s.Label != nil && (o.Label == nil || *o.Label != *s.Label) {
+			continue
+		}
+		ref = append(ref, *o.Score)
+	}
+	return ref
 }

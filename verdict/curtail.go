@@ -176,16 +176,7 @@ func frequencySeq(name, kind, want string, outs []output.Output, key func(output
 
 func scoreRankSeq(s output.Output, outs []output.Output, r Rules) (Finding, error) {
 	need := ScoresToReject(r.Alpha)
-	var ref []float64
-	for _, o := range outs {
-		if o.Score == nil {
-			continue
-		}
-		if s.Label != nil && (o.Label == nil || *o.Label != *s.Label) {
-			continue
-		}
-		ref = append(ref, *o.Score)
-	}
+	ref := sameLabelScores(s, outs)
 	m := len(ref)
 	f := Finding{Test: TestResult{Name: "score_rank", N: ptr(min(m, need)),
 		Method: "statistic: mid-rank of the stored score among replays with the same label; two-sided conformal rank p-value of the stored score among the first replays with the same label that give it power, taken once and settled as soon as it cannot reject: 2·min((1+#{s≤x}), (1+#{s≥x}))/(m+1)"}}
