@@ -228,3 +228,32 @@ func TestReferenceTextsFalseAlarms(t *testing.T) {
 		t.Fatalf("%d of 500 honest pairs rejected", alarms)
 	}
 }
+
+// TestReferenceTextsBoundCovers: the equivalence claim's bound covers the
+// true MMD² between two model versions (estimated on 20000 texts each, to
+// about 0.01) in 200 seeded pairs of 60 texts at level 0.0025 (seeded:
+// the same count on every run): misses, 0.5 in expectation if the bound
+// holds at its level, must stay at most 6 (P(Bin(200, 0.0025) > 6) =
+// 9.1e-07, summed exactly with math.comb; R: pbinom(6, 200, 0.0025,
+// lower.tail = FALSE)). The McDiarmid bound is conservative: none miss.
+func TestReferenceTextsBoundCovers(t *testing.T) {
+	r := DefaultRules()
+	r.Alpha /= 4
+	m1, m2 := newChain(1), newChain(2)
+	truth := MeanEmbeddingDistance(strs(chainTexts(m1, 5_000_000, 20000)), strs(chainTexts(m2, 6_000_000, 20000)))
+	stored := chainTexts(m1, 7, 1)[0]
+	misses := 0
+	for i := range uint64(200) {
+		f, err := ReferenceTexts{Ref: chainTexts(m1, 100_000+1000*i, 60)}.Run(stored, chainTexts(m2, 100_500+1000*i, 60), r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.Test.Interval.Upper < truth*truth {
+			misses++
+		}
+	}
+	t.Logf("true MMD² ≈ %.4f; %d of 200 bounds below it", truth*truth, misses)
+	if misses > 6 || truth*truth < 0.05 {
+		t.Fatalf("%d of 200 bounds below the true MMD² %.4f", misses, truth*truth)
+	}
+}
