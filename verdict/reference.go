@@ -38,7 +38,8 @@ func ReferenceChecks(ref []output.Output, maxRuns ...int) []Check {
 	if len(maxRuns) > 0 && maxRuns[0] > 0 {
 		looks = ReferenceLooks(maxRuns[0])
 	}
-	return []Check{ReferenceLabels{Ref: ref, Looks: looks, memo: newLookMemo()}, ReferenceScores{Ref: ref, Looks: looks, memo: newLookMemo()}}
+	return []Check{ReferenceLabels{Ref: ref, Looks: looks, memo: newLookMemo()}, ReferenceScores{Ref: ref, Looks: looks, memo: newLookMemo()},
+		ReferenceTexts{Ref: ref, Looks: looks, memo: newLookMemo()}}
 }
 
 // lookMemo keeps a sequential reference check's finding at each look, so

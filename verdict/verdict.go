@@ -59,7 +59,8 @@ type Rules struct {
 	// Conf is the confidence level of the intervals (e.g. 0.95).
 	Conf float64 `json:"conf"`
 	// Margin is the equivalence margin of the reference checks: the largest
-	// distance (total variation for labels, Kolmogorov for scores) between
+	// distance (total variation for labels, Kolmogorov for scores, MMD²
+	// with the 3-gram spectrum kernel for texts) between
 	// the replayed and the reference distributions still called the same.
 	Margin float64 `json:"margin"`
 }

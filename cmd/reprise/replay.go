@@ -285,7 +285,7 @@ report.md and runs.parquet. Exit 0 all reproduced, 1 any diverged,
 	f.Float64Var(&o.MinFrequency, "min-frequency", dr.MinFrequency, "minimum frequency of the stored label among replays for REPRODUCED")
 	f.Float64Var(&o.Alpha, "alpha", dr.Alpha, "false-alarm rate: the most probability that an honest record is called DIVERGED, all checks together")
 	f.Float64Var(&o.Conf, "conf", dr.Conf, "confidence level of the frequency intervals")
-	f.Float64Var(&o.Margin, "margin", dr.Margin, "equivalence margin against reference outputs (total variation for labels, Kolmogorov distance for scores)")
+	f.Float64Var(&o.Margin, "margin", dr.Margin, "equivalence margin against reference outputs (total variation for labels, Kolmogorov distance for scores, MMD² with the 3-gram spectrum kernel for texts)")
 	f.BoolVar(&o.AllowHardwareMismatch, "allow-hardware-mismatch", false, "replay even if this host's hardware class differs from the record's (stated in the report)")
 	f.StringVar(&o.Evals, "evals", string(replay.EvalAuto), "replay the record's pinned eval suite: auto (when the store holds a run of its system on it), on (required) or off")
 	f.Float64Var(&o.EvalMargin, "eval-margin", evals.DefaultEvalMargin, "equivalence margin of the pinned eval suite's mean score")
