@@ -18,12 +18,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"maps"
+
 	"net/http"
+	"strconv"
 	"sync"
 
 	"github.com/reprise-dev/reprise/runners"
 	"github.com/reprise-dev/reprise/runners/httpsess"
+	"github.com/reprise-dev/reprise/system"
 )
 
 // DefaultPort is the port a server listens on unless runtime.http.port says otherwise.
@@ -40,10 +42,20 @@ const (
 type Codec struct {
 	cfg   runners.HTTPConfig
 	label httpsess.LabelFunc
-	// last caches the parsed stored input: every run sends the same one.
-	mu        sync.Mutex
-	lastInput []byte
-	lastBody  map[string]json.RawMessage
+	// last caches what every run of one stored input shares: replays send
+	// the same input with the same parameters, only the seed changes.
+	mu   sync.Mutex
+	last *prepared
+}
+
+// prepared is a stored input's request body with every parameter but the
+// seed merged in, and the path it goes to.
+type prepared struct {
+	input  []byte
+	params system.Params // without the seed
+	seeded bool          // the body omits "seed": the run sets it
+	rest   []byte        // the body as JSON, "seed" omitted when seeded
+	path   string
 }
 
 var (
@@ -84,10 +96,20 @@ func (c *Codec) Path(req runners.Request) string {
 	if c.cfg.Path != "" {
 		return c.cfg.Path
 	}
+	c.mu.Lock()
+	if l := c.last; l != nil && bytes.Equal(l.input, req.Input) {
+		c.mu.Unlock()
+		return l.path
+	}
+	c.mu.Unlock()
+	return pathOf(req.Input)
+}
+
+func pathOf(in json.RawMessage) string {
 	var probe struct {
 		Prompt json.RawMessage `json:"prompt"`
 	}
-	if json.Unmarshal(req.Input, &probe) == nil && probe.Prompt != nil {
+	if json.Unmarshal(in, &probe) == nil && probe.Prompt != nil {
 		return CompletionPath
 	}
 	return ChatPath
@@ -99,31 +121,67 @@ func (c *Codec) Path(req runners.Request) string {
 // and, when the record asks for token logprobs, logprobs (chat: true and
 // top_logprobs; completions: the number of alternatives).
 func (c *Codec) Encode(req runners.Request) ([]byte, error) {
-	body, err := c.parsed(req.Input)
+	p, err := c.prepare(req)
 	if err != nil {
 		return nil, err
+	}
+	if !p.seeded {
+		return bytes.Clone(p.rest), nil
+	}
+	// The seed goes first; the other members follow in the order
+	// json.Marshal gave them (sorted).
+	b := make([]byte, 0, len(p.rest)+28)
+	b = append(b, `{"seed":`...)
+	b = strconv.AppendInt(b, *req.Params.Seed, 10)
+	if len(p.rest) > 2 {
+		b = append(b, ',')
+		b = append(b, p.rest[1:]...)
+	} else {
+		b = append(b, '}')
+	}
+	return b, nil
+}
+
+// prepare returns the body of req's input with every parameter but the
+// seed merged in, parsed and marshalled once per distinct input and
+// parameters.
+func (c *Codec) prepare(req runners.Request) (*prepared, error) {
+	params := req.Params
+	params.Seed = nil
+	seeded := req.Params.Seed != nil
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if l := c.last; l != nil && l.seeded == seeded && sameParams(l.params, params) && bytes.Equal(l.input, req.Input) {
+		return l, nil
+	}
+	var body map[string]json.RawMessage
+	if err := json.Unmarshal(req.Input, &body); err != nil || body == nil {
+		return nil, fmt.Errorf("the stored input is not a JSON object (an openai request body)")
 	}
 	set := func(k string, v any) {
 		b, _ := json.Marshal(v)
 		body[k] = b
 	}
-	p := req.Params
-	if p.Seed != nil {
-		set("seed", *p.Seed)
+	if seeded {
+		delete(body, "seed")
 	}
-	if p.Temperature != nil {
-		set("temperature", *p.Temperature)
+	if params.Temperature != nil {
+		set("temperature", *params.Temperature)
 	}
-	if p.TopP != nil {
-		set("top_p", *p.TopP)
+	if params.TopP != nil {
+		set("top_p", *params.TopP)
 	}
-	if p.MaxTokens != nil {
-		set("max_tokens", *p.MaxTokens)
+	if params.MaxTokens != nil {
+		set("max_tokens", *params.MaxTokens)
 	}
 	set("n", 1)
 	set("stream", false)
+	path := c.cfg.Path
+	if path == "" {
+		path = pathOf(req.Input)
+	}
 	if c.cfg.Logprobs {
-		if c.Path(req) == CompletionPath {
+		if path == CompletionPath {
 			set("logprobs", c.cfg.TopLogprobs)
 		} else {
 			set("logprobs", true)
@@ -135,22 +193,18 @@ func (c *Codec) Encode(req runners.Request) ([]byte, error) {
 	if _, ok := body["model"]; !ok && c.cfg.ModelName != "" {
 		set("model", c.cfg.ModelName)
 	}
-	return json.Marshal(body)
+	rest, err := json.Marshal(body)
+	if err != nil {
+		return nil, fmt.Errorf("the stored input is not a JSON object (an openai request body): %v", err)
+	}
+	c.last = &prepared{input: bytes.Clone(req.Input), params: params, seeded: seeded, rest: rest, path: path}
+	return c.last, nil
 }
 
-// parsed returns a copy of the members of the stored input (parsed once
-// per distinct input).
-func (c *Codec) parsed(in json.RawMessage) (map[string]json.RawMessage, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.lastBody == nil || !bytes.Equal(in, c.lastInput) {
-		var body map[string]json.RawMessage
-		if err := json.Unmarshal(in, &body); err != nil || body == nil {
-			return nil, fmt.Errorf("the stored input is not a JSON object (an openai request body)")
-		}
-		c.lastInput, c.lastBody = bytes.Clone(in), body
-	}
-	return maps.Clone(c.lastBody), nil
+func sameParams(a, b system.Params) bool {
+	eq := func(x, y *float64) bool { return (x == nil) == (y == nil) && (x == nil || *x == *y) }
+	return eq(a.Temperature, b.Temperature) && eq(a.TopP, b.TopP) &&
+		(a.MaxTokens == nil) == (b.MaxTokens == nil) && (a.MaxTokens == nil || *a.MaxTokens == *b.MaxTokens)
 }
 
 type toolCall struct {

@@ -141,3 +141,55 @@ func TestLogprobs(t *testing.T) {
 		t.Errorf("null logprobs kept: %s", resp.Logprobs)
 	}
 }
+
+// TestEncodeCache: the body is prepared once per input and parameters; every
+// run still gets its own seed, and another input or other parameters are
+// never served from the cache.
+func TestEncodeCache(t *testing.T) {
+	c, err := New(runners.HTTPConfig{ModelName: "m"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := func(v float64) *float64 { return &v }
+	decode := func(in string, p system.Params) map[string]any {
+		t.Helper()
+		b, err := c.Encode(runners.Request{Input: json.RawMessage(in), Params: p})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatalf("%s: %v", b, err)
+		}
+		return m
+	}
+	chat := `{"messages":[{"role":"user","content":"hi"}],"seed":99}`
+	p := system.Params{Temperature: f(0.7)}
+	for _, seed := range []int64{1, 2, -3} {
+		m := decode(chat, p.WithSeed(seed))
+		if m["seed"] != float64(seed) || m["temperature"] != 0.7 || m["n"] != float64(1) || m["stream"] != false || m["model"] != "m" || m["messages"] == nil {
+			t.Fatalf("seed %d: %v", seed, m)
+		}
+	}
+	// Without a run seed the stored one stays.
+	if m := decode(chat, p); m["seed"] != float64(99) {
+		t.Fatalf("stored seed: %v", m)
+	}
+	// Other parameters, then another input: nothing from the cache.
+	if m := decode(chat, system.Params{Temperature: f(0.2)}.WithSeed(5)); m["temperature"] != 0.2 || m["seed"] != float64(5) {
+		t.Fatalf("new temperature: %v", m)
+	}
+	comp := `{"prompt":"once","model":"x"}`
+	if m := decode(comp, p.WithSeed(7)); m["prompt"] != "once" || m["messages"] != nil || m["model"] != "x" || m["seed"] != float64(7) {
+		t.Fatalf("other input: %v", m)
+	}
+	if got := c.Path(runners.Request{Input: json.RawMessage(comp)}); got != CompletionPath {
+		t.Fatalf("path %q", got)
+	}
+	if got := c.Path(runners.Request{Input: json.RawMessage(chat)}); got != ChatPath {
+		t.Fatalf("path %q", got)
+	}
+	if _, err := c.Encode(runners.Request{Input: json.RawMessage(`[1]`)}); err == nil {
+		t.Fatal("a JSON array was encoded")
+	}
+}
