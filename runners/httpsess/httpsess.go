@@ -156,8 +156,23 @@ func (s *Session) RunBatch(ctx context.Context, reqs []runners.Request, yield fu
 		}
 	}()
 	for i := range reqs {
-		r := <-results[i]
-		<-ahead
+		var r result
+		sent := true
+		select {
+		case r = <-results[i]:
+		case <-bctx.Done():
+			// The sender stops at a cancelled context and may never
+			// send request i: its run ends with the context's error.
+			select {
+			case r = <-results[i]:
+			default:
+				sent = false
+				r = result{err: &runners.RunError{Run: base + i, Err: ctx.Err()}}
+			}
+		}
+		if sent {
+			<-ahead
+		}
 		resp, err := s.account(base+i, r.resp, r.err)
 		if !yield(i, resp, err) || err != nil {
 			return

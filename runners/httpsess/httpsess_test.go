@@ -261,3 +261,44 @@ func TestRunBatchStopsAtError(t *testing.T) {
 		t.Fatalf("%d answers, err %v", ok, last)
 	}
 }
+
+// TestRunBatchCancelled: a context cancelled before or during a batch ends
+// it with the context's error instead of waiting for requests the sender
+// never sent (a Ctrl-C between looks hung the replay).
+func TestRunBatchCancelled(t *testing.T) {
+	b := newBatching(4, 10*time.Second)
+	s := concurrentSession(t, b, 4, 5*time.Second)
+	var reqs []runners.Request
+	for i := range 40 {
+		reqs = append(reqs, req(int64(i)))
+	}
+	for _, when := range []string{"before", "during"} {
+		ctx, cancel := context.WithCancel(context.Background())
+		if when == "before" {
+			cancel()
+		}
+		done := make(chan error, 1)
+		go func() {
+			var last error
+			n := 0
+			s.RunBatch(ctx, reqs, func(i int, resp runners.Response, err error) bool {
+				n++
+				if n == 3 {
+					cancel()
+				}
+				last = err
+				return true
+			})
+			done <- last
+		}()
+		select {
+		case err := <-done:
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("%s: the batch ended with %v, want context.Canceled", when, err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: RunBatch still waiting 10 s after its context was cancelled", when)
+		}
+		cancel()
+	}
+}
