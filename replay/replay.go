@@ -420,10 +420,17 @@ func Replay(ctx context.Context, st Blobs, rec *record.Record, runner Runner, op
 	// The fresh seeds go in chunks that end where a sequential replay looks
 	// at the evidence; a session that keeps several runs in flight
 	// (runners.Batcher) gets each chunk at once.
+	// A sequential replay looks every step runs: --batch, raised to a
+	// multiple of it that keeps --concurrency requests in flight (an HTTP
+	// session drains at each look).
+	step := opts.Batch
+	if c := sess.Session.Info().Concurrency; opts.Sequential && c > step {
+		step = (c + opts.Batch - 1) / opts.Batch * opts.Batch
+	}
 	for lo := 0; lo < len(seeds) && runErr == nil && !stop.Settled; {
 		hi := len(seeds)
 		if opts.Sequential {
-			hi = min(hi, (lo/opts.Batch+1)*opts.Batch)
+			hi = min(hi, (lo/step+1)*step)
 		}
 		runSeeds(ctx, sess.Session, input, rec.Params, seeds[lo:hi], func(j int, resp runners.Response, err error) bool {
 			i := lo + j
@@ -438,7 +445,7 @@ func Replay(ctx context.Context, st Blobs, rec *record.Record, runner Runner, op
 			if opts.Progress != nil {
 				opts.Progress(i+1, opts.N)
 			}
-			if opts.Sequential && len(outs) > 0 && lookAt(i+1, opts.Batch, opts.N) {
+			if opts.Sequential && len(outs) > 0 && lookAt(i+1, step, opts.N) {
 				if stop, err = Decide(rec.Output.Output, outs, exact, opts.Rules, i+1, opts.N, extra...); err != nil {
 					runErr = err
 					return false
