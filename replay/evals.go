@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/reprise-dev/reprise/evals"
@@ -187,6 +188,11 @@ func (c *evalCheck) Run(_ output.Output, _ []output.Output, r verdict.Rules) (ve
 	default:
 		f.Outcome = verdict.Undecided
 		f.Reasons = []string{fmt.Sprintf("%s overlaps ±%g without lying inside it: the eval check is inconclusive; more replay runs cannot settle it, more epochs in the stored run (evals run -k) or a wider --eval-margin can", head, cmp.Margin)}
+		// No number of replay runs can make it support the stored
+		// output: a sequential replay stops once the other checks can no
+		// longer reject (replay.Decide's futility rule).
+		f.Underpowered = "the eval suite's result is fixed before the replay's runs; more runs cannot settle it"
+		f.RunsNeededLow = math.MaxInt32
 	}
 	c.last, c.lastAlpha = &f, alpha
 	return f, nil

@@ -223,3 +223,31 @@ func TestReportMarkdownEvalGolden(t *testing.T) {
 		t.Errorf("report.md differs from %s (run with -update if intended):\n%s", golden, got)
 	}
 }
+
+// TestPinnedEvalInconclusiveStops: an inconclusive eval check cannot be
+// settled by more replay runs, so a sequential replay stops as soon as the
+// other checks can no longer reject instead of running to --max-runs.
+// Every answer comes from a PCG seeded by the request seed: deterministic.
+func TestPinnedEvalInconclusiveStops(t *testing.T) {
+	ctx := context.Background()
+	mixed := func() *fakeSystem {
+		return &fakeSystem{labels: []string{"approved", "denied"}, probs: []float64{0.5, 0.5}, failAt: -1}
+	}
+	sys := mixed()
+	st, rec := newRecord(t, sys, 42, "approved", 0.5)
+	rec.Params.Seed = nil
+	rec.System.Seal()
+	evalFixture(t, st, rec, mixed())
+	o := Options{Sequential: true, MaxRuns: 1000, Batch: 10, Launch: launch.Options{HostClass: hw}, Evals: EvalOptions{Mode: EvalOn, Store: st}}
+	res, err := Replay(ctx, st, rec, sys, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := res.Report
+	if rep.Eval == nil || rep.Eval.Verdict != evals.Inconclusive {
+		t.Fatalf("eval %+v", rep.Eval)
+	}
+	if rep.Verdict != verdict.Inconclusive || rep.Replay.N >= 1000 || !strings.Contains(rep.Replay.Stopped, "the cap cannot settle it") {
+		t.Fatalf("verdict %s after %d runs (%s)", rep.Verdict, rep.Replay.N, rep.Replay.Stopped)
+	}
+}
