@@ -164,6 +164,7 @@ func runEvalsRun(ctx context.Context, g *globalOptions, s *streams, o *evalsRunO
 type evalJournal struct {
 	path   string
 	f      *os.File
+	lock   *os.File
 	resume []evals.Row
 }
 
@@ -178,8 +179,21 @@ func openEvalJournal(dir string, m *evals.RunManifest) (*evalJournal, error) {
 		return nil, usageErrorf("--journal-dir %s: %v", dir, err)
 	}
 	j := &evalJournal{path: filepath.Join(dir, "evals-run-"+key.Hex()[:16]+".jsonl")}
+	// The lock is taken on a file of its own before the journal is read or
+	// rewritten: the rewrite replaces the journal's inode, so a lock on the
+	// journal itself would not exclude a second run.
+	lock, err := os.OpenFile(j.path+".lock", os.O_CREATE|os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o644)
+	if err != nil {
+		return nil, usageErrorf("journal %s: %v", j.path, err)
+	}
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		lock.Close()
+		return nil, usageErrorf("journal %s: another evals run of the same suite, system and seed is writing it", j.path)
+	}
+	j.lock = lock
 	if b, err := os.ReadFile(j.path); err == nil {
 		if j.resume, err = evals.ReadJournal(bytes.NewReader(b)); err != nil {
+			j.close()
 			return nil, usageErrorf("journal %s: %v (remove it to start over)", j.path, err)
 		}
 		var buf bytes.Buffer
@@ -188,25 +202,29 @@ func openEvalJournal(dir string, m *evals.RunManifest) (*evalJournal, error) {
 			buf.Write(append(line, '\n'))
 		}
 		if err := store.WriteAtomic(j.path, buf.Bytes()); err != nil {
+			j.close()
 			return nil, fmt.Errorf("journal %s: %w", j.path, err)
 		}
 	}
 	f, err := os.OpenFile(j.path, os.O_CREATE|os.O_WRONLY|os.O_APPEND|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o644)
 	if err != nil {
+		j.close()
 		return nil, usageErrorf("journal %s: %v", j.path, err)
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
-		return nil, usageErrorf("journal %s: another evals run of the same suite, system and seed is writing it", j.path)
 	}
 	j.f = f
 	return j, nil
 }
 
+// close closes the journal and releases its lock (the lock file stays: a
+// run that opened it may be waiting to lock it).
 func (j *evalJournal) close() {
 	if j.f != nil {
 		j.f.Close()
 		j.f = nil
+	}
+	if j.lock != nil {
+		j.lock.Close()
+		j.lock = nil
 	}
 }
 
