@@ -215,8 +215,8 @@ func openEvalJournal(dir string, m *evals.RunManifest) (*evalJournal, error) {
 	return j, nil
 }
 
-// close closes the journal and releases its lock (the lock file stays: a
-// run that opened it may be waiting to lock it).
+// close closes the journal and releases its lock; the lock file stays until
+// the run is stored (remove).
 func (j *evalJournal) close() {
 	if j.f != nil {
 		j.f.Close()
@@ -228,9 +228,11 @@ func (j *evalJournal) close() {
 	}
 }
 
-// remove deletes the journal of a stored run.
+// remove deletes the journal of a stored run and its lock file (while it
+// still holds the lock).
 func (j *evalJournal) remove() {
 	os.Remove(j.path)
+	os.Remove(j.path + ".lock")
 	j.close()
 }
 
