@@ -40,8 +40,10 @@ const (
 	RecordsDir  = "records"
 )
 
-// ConfigSchema names night.json.
-const ConfigSchema = "reprise/nightly/v1"
+// ConfigSchema names night.json. v2: bottom-k sampling and record p-values
+// corrected over their tests (a v1 night draws another sample and keeps
+// other p-values, so it neither resumes nor merges).
+const ConfigSchema = "reprise/nightly/v2"
 
 // Options configure a night.
 type Options struct {
@@ -636,7 +638,7 @@ func ReadConfig(dir string) (*Config, error) {
 		return nil, fmt.Errorf("%w: %s: %v", ErrUsage, filepath.Join(dir, ConfigName), err)
 	}
 	if c.Schema != ConfigSchema {
-		return nil, fmt.Errorf("%w: %s: schema %q", ErrUsage, filepath.Join(dir, ConfigName), c.Schema)
+		return nil, fmt.Errorf("%w: %s: schema %q, this reprise writes %q: it cannot resume or merge that night (start it again in another --out)", ErrUsage, filepath.Join(dir, ConfigName), c.Schema, ConfigSchema)
 	}
 	return &c, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -279,3 +280,16 @@ func TestNightThousandRecordsFourSessions(t *testing.T) {
 // the verdict rules to have power at the default alpha, so honest records
 // are REPRODUCED and planted ones DIVERGED.
 const testN = 1000
+
+// TestReadConfigOldSchema: a night written by a reprise that sampled and
+// computed p-values another way is refused, naming both schemas.
+func TestReadConfigOldSchema(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, ConfigName), []byte(`{"schema":"reprise/nightly/v1"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := ReadConfig(dir)
+	if !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), `"reprise/nightly/v1"`) || !strings.Contains(err.Error(), ConfigSchema) {
+		t.Fatalf("err = %v", err)
+	}
+}
