@@ -219,7 +219,8 @@ func TestReferenceTextsFalseAlarms(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if f.Outcome == Rejects {
+		t.Logf("%+v %v", f.Outcome, f.Reasons)
+	if f.Outcome == Rejects {
 			alarms++
 		}
 	}
@@ -255,5 +256,20 @@ func TestReferenceTextsBoundCovers(t *testing.T) {
 	t.Logf("true MMD² ≈ %.4f; %d of 200 bounds below it", truth*truth, misses)
 	if misses > 6 || truth*truth < 0.05 {
 		t.Fatalf("%d of 200 bounds below the true MMD² %.4f", misses, truth*truth)
+	}
+}
+
+// TestCutRunes: texts are cut by runes, not bytes, and short texts are kept.
+func TestCutRunes(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"abc", 5, "abc"}, {"abcdef", 3, "abc"}, {"ééé", 2, "éé"}, {"ééé", 3, "ééé"}, {"", 1, ""},
+	} {
+		if got := cutRunes(c.in, c.n); got != c.want {
+			t.Errorf("cutRunes(%q, %d) = %q, want %q", c.in, c.n, got, c.want)
+		}
 	}
 }
