@@ -350,11 +350,26 @@ func (c *Conn) pipeline(ctx context.Context, reqs []runners.Request, off, window
 		}
 	}()
 	prev := c.Now() // the previous answer's read
+	// A failed write means the system stopped reading, but the answers it
+	// wrote before are still to be read: the write error fails the first
+	// run whose request was never written, and the runs before it keep
+	// their answers (or fail as the output ends).
+	wch := (<-chan error)(werr)
+	var writeErr error
 	for ; done < n; done++ {
 		idx := base + done
 		fail := func(err error) {
 			_, re := c.fail(idx, err)
 			yield(off+done, runners.Response{}, re)
+		}
+		unsent := func() bool {
+			c.cmu.Lock()
+			defer c.cmu.Unlock()
+			return done >= sent
+		}
+		if writeErr != nil && unsent() {
+			fail(writeErr)
+			return
 		}
 		to, err := timeout(idx)
 		if err != nil {
@@ -369,14 +384,19 @@ func (c *Conn) pipeline(ctx context.Context, reqs []runners.Request, off, window
 		}
 		var lr lineResult
 		var ok bool
+	wait:
 		select {
 		case lr, ok = <-c.lines:
 			if t != nil {
 				t.Stop()
 			}
-		case err := <-werr:
-			fail(err)
-			return
+		case err := <-wch:
+			wch, writeErr = nil, err
+			if unsent() {
+				fail(err)
+				return
+			}
+			goto wait
 		case <-timer:
 			fail(fmt.Errorf("%w: no response within %s", runners.ErrTimeout, to))
 			return
