@@ -220,7 +220,7 @@ func TestReferenceTextsFalseAlarms(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Logf("%+v %v", f.Outcome, f.Reasons)
-	if f.Outcome == Rejects {
+		if f.Outcome == Rejects {
 			alarms++
 		}
 	}
