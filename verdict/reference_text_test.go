@@ -219,7 +219,6 @@ func TestReferenceTextsFalseAlarms(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Logf("%+v %v", f.Outcome, f.Reasons)
 		if f.Outcome == Rejects {
 			alarms++
 		}
