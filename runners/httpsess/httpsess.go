@@ -19,8 +19,11 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/reprise-dev/reprise/runners"
@@ -57,9 +60,92 @@ type Session struct {
 	// network); Close calls it once.
 	OnClose func(ctx context.Context) error
 	// Now is the clock (default time.Now).
-	Now    func() time.Time
-	closed bool
-	err    error
+	Now     func() time.Time
+	closed  bool
+	err     error
+	lastURL atomic.Pointer[parsedURL]
+	// watch times sequential runs out (RunBatch's concurrent exchanges
+	// each take their own timeout).
+	watch watchdog
+}
+
+// watchdog is the run timeout of sequential runs. A context.WithTimeout
+// per run costs a timer's creation and, often, a wake-up of the runtime's
+// poller to move its next deadline earlier: microseconds that add up
+// against a server answering in 100 µs. The watchdog keeps one context and
+// one timer: a run sets its deadline, the timer fires at or after the
+// deadline it was set for, and when a later run has moved the deadline on
+// it sleeps again until then. Back-to-back runs touch the timer once per
+// timeout, not once per run.
+type watchdog struct {
+	mu       sync.Mutex
+	parent   context.Context
+	ctx      context.Context
+	cancel   context.CancelFunc
+	deadline time.Time // of the run in flight; zero between runs
+	timer    *time.Timer
+	timerAt  time.Time // when the timer fires; zero when it is not set
+}
+
+// arm returns the context of a run of parent that must end within
+// timeout; disarm ends it. The watchdog keeps the real time, as its timer
+// does (Session.Now may be a test's clock).
+func (w *watchdog) arm(parent context.Context, timeout time.Duration) context.Context {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.ctx == nil || w.parent != parent || w.ctx.Err() != nil {
+		if w.cancel != nil {
+			w.cancel()
+		}
+		w.parent = parent
+		w.ctx, w.cancel = context.WithCancel(parent)
+	}
+	w.deadline = time.Now().Add(timeout)
+	switch {
+	case w.timer == nil:
+		w.timer = time.AfterFunc(timeout, w.fire)
+		w.timerAt = w.deadline
+	case w.timerAt.IsZero() || w.timerAt.After(w.deadline):
+		w.timer.Reset(timeout)
+		w.timerAt = w.deadline
+	}
+	return w.ctx
+}
+
+// fire cancels the run in flight if its deadline has passed, and
+// otherwise waits for its deadline.
+func (w *watchdog) fire() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.timerAt = time.Time{}
+	if w.deadline.IsZero() {
+		return
+	}
+	if left := time.Until(w.deadline); left > 0 {
+		w.timer.Reset(left)
+		w.timerAt = w.deadline
+		return
+	}
+	w.cancel()
+}
+
+// disarm ends the run in flight: the timer may still fire, and finds no run.
+func (w *watchdog) disarm() {
+	w.mu.Lock()
+	w.deadline = time.Time{}
+	w.mu.Unlock()
+}
+
+// release stops the timer and cancels the context.
+func (w *watchdog) release() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.timer != nil {
+		w.timer.Stop()
+	}
+	if w.cancel != nil {
+		w.cancel()
+	}
 }
 
 var (
@@ -100,7 +186,7 @@ func (s *Session) Runs() int { return s.run }
 func (s *Session) Run(ctx context.Context, req runners.Request) (runners.Response, error) {
 	idx := s.run
 	s.run++
-	resp, err := s.exchange(ctx, idx, req)
+	resp, err := s.exchange(ctx, idx, req, &s.watch)
 	return s.account(idx, resp, err)
 }
 
@@ -149,7 +235,7 @@ func (s *Session) RunBatch(ctx context.Context, reqs []runners.Request, yield fu
 				return
 			}
 			go func() {
-				resp, err := s.exchange(bctx, base+i, req)
+				resp, err := s.exchange(bctx, base+i, req, nil)
 				<-slots
 				results[i] <- result{resp, err}
 			}()
@@ -180,8 +266,9 @@ func (s *Session) RunBatch(ctx context.Context, reqs []runners.Request, yield fu
 	}
 }
 
-// exchange is one run's HTTP exchange: safe for concurrent use.
-func (s *Session) exchange(ctx context.Context, idx int, req runners.Request) (runners.Response, error) {
+// exchange is one run's HTTP exchange, timed out by watch or, when it is
+// nil, by a timeout of its own: safe for concurrent use with a nil watch.
+func (s *Session) exchange(ctx context.Context, idx int, req runners.Request, watch *watchdog) (runners.Response, error) {
 	fail := func(err error) (runners.Response, error) {
 		return runners.Response{}, &runners.RunError{Run: idx, Err: err}
 	}
@@ -193,14 +280,20 @@ func (s *Session) exchange(ctx context.Context, idx int, req runners.Request) (r
 	if err != nil {
 		return fail(fmt.Errorf("%w: encode request: %v", runners.ErrProtocol, err))
 	}
-	rctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
+	var rctx context.Context
+	if watch != nil {
+		rctx = watch.arm(ctx, timeout)
+		defer watch.disarm()
+	} else {
+		var cancel context.CancelFunc
+		rctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
 	path := s.codec.Path(req)
-	hreq, err := http.NewRequestWithContext(rctx, http.MethodPost, s.base+path, bytes.NewReader(body))
+	hreq, err := s.post(rctx, path, body)
 	if err != nil {
 		return fail(err)
 	}
-	hreq.Header.Set("Content-Type", "application/json")
 	start := s.Now()
 	hresp, err := s.client.Do(hreq)
 	if err != nil {
@@ -224,6 +317,34 @@ func (s *Session) exchange(ctx context.Context, idx int, req runners.Request) (r
 	}
 	resp.Latency = lat
 	return resp, nil
+}
+
+// post is the POST of body to path: http.NewRequestWithContext without
+// parsing the URL again on every run (the path's URL is parsed once).
+func (s *Session) post(ctx context.Context, path string, body []byte) (*http.Request, error) {
+	var u *url.URL
+	if p := s.lastURL.Load(); p != nil && p.path == path {
+		u = p.url
+	} else {
+		var err error
+		if u, err = url.Parse(s.base + path); err != nil {
+			return nil, err
+		}
+		s.lastURL.Store(&parsedURL{path, u})
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "", bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	uc := *u // the client may rewrite a request's URL (redirects): each has its own
+	req.URL, req.Host = &uc, u.Host
+	req.Header["Content-Type"] = []string{"application/json"}
+	return req, nil
+}
+
+type parsedURL struct {
+	path string
+	url  *url.URL
 }
 
 // account records what a run's answer says of the server (fingerprints,
@@ -263,6 +384,7 @@ func (s *Session) Close(ctx context.Context) error {
 		return s.err
 	}
 	s.closed = true
+	s.watch.release()
 	s.client.CloseIdleConnections()
 	if s.OnClose != nil {
 		s.err = s.OnClose(ctx)

@@ -302,3 +302,51 @@ func TestRunBatchCancelled(t *testing.T) {
 		cancel()
 	}
 }
+
+// TestRunTimeoutReused: Run reuses one timer from run to run; each run
+// still gets the whole timeout, a run past it is cut at it and the next
+// run goes on, and a cancelled caller's context ends that caller's run
+// only.
+func TestRunTimeoutReused(t *testing.T) {
+	sleeps := make(chan time.Duration, 1)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(<-sleeps)
+		chat(w, r)
+	})
+	s := session(t, h, 300*time.Millisecond)
+	run := func(ctx context.Context, sleep time.Duration) error {
+		sleeps <- sleep
+		_, err := s.Run(ctx, req(1))
+		return err
+	}
+	ctx := context.Background()
+	for i := range 50 {
+		if err := run(ctx, 0); err != nil {
+			t.Fatalf("run %d: %v", i, err)
+		}
+	}
+	for _, d := range []time.Duration{200 * time.Millisecond, 0, 200 * time.Millisecond} {
+		if err := run(ctx, d); err != nil {
+			t.Fatalf("a run of %s under a timeout of 300ms: %v", d, err)
+		}
+	}
+	start := time.Now()
+	if err := run(ctx, 600*time.Millisecond); !errors.Is(err, runners.ErrTimeout) {
+		t.Fatalf("a run of 600ms: %v, want ErrTimeout", err)
+	}
+	if el := time.Since(start); el < 290*time.Millisecond {
+		t.Errorf("the timeout cut the run after %s, before its 300ms", el)
+	}
+	if err := run(ctx, 0); err != nil {
+		t.Fatalf("after a timeout: %v", err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	go func() { time.Sleep(50 * time.Millisecond); cancel() }()
+	if err := run(cctx, 200*time.Millisecond); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled: %v, want context.Canceled", err)
+	}
+	time.Sleep(200 * time.Millisecond) // the server finishes the cancelled run
+	if err := run(ctx, 200*time.Millisecond); err != nil {
+		t.Fatalf("after a cancelled caller: %v", err)
+	}
+}

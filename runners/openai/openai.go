@@ -246,8 +246,16 @@ type canonTool struct {
 }
 
 func parse(raw []byte) (wireResponse, error) {
-	var w wireResponse
 	t := bytes.TrimSpace(raw)
+	if w, ok := fastParse(t); ok {
+		return w, nil
+	}
+	return slowParse(t)
+}
+
+// slowParse is parse by encoding/json alone (raw already trimmed).
+func slowParse(t []byte) (wireResponse, error) {
+	var w wireResponse
 	if len(t) == 0 || t[0] != '{' {
 		return w, fmt.Errorf("%w: response is not a JSON object: %s", runners.ErrProtocol, httpsess.Quote(t))
 	}
@@ -296,13 +304,21 @@ func (c *Codec) Decode(raw []byte) (runners.Response, error) {
 	if len(w.Choices) == 0 {
 		return runners.Response{}, fmt.Errorf("%w: openai response without choices: %s", runners.ErrProtocol, httpsess.Quote(raw))
 	}
-	first := canonical(w)[0]
+	first := w.Choices[0]
 	text := ""
-	if first.Content != nil {
-		text = *first.Content
+	var tools []canonTool
+	if first.Message != nil {
+		if first.Message.Content != nil {
+			text = *first.Message.Content
+		}
+		for _, tc := range first.Message.ToolCalls {
+			tools = append(tools, canonTool{Name: tc.Function.Name, Arguments: tc.Function.Arguments})
+		}
+	} else if first.Text != nil {
+		text = *first.Text
 	}
-	if len(first.ToolCalls) > 0 {
-		b, _ := json.Marshal(first.ToolCalls)
+	if len(tools) > 0 {
+		b, _ := json.Marshal(tools)
 		if text != "" {
 			text += "\n"
 		}
