@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -219,13 +218,7 @@ func itoa(i int) string { return strconv.Itoa(i) }
 // BenchmarkHTTPSession compares one run through the docker HTTP session
 // with a bare keep-alive client loop posting the same body to the same
 // container (reached at its address on the internal network) and reading
-// the answer. The two alternate in blocks of 50 runs, so that a machine
-// that slows down or speeds up during the benchmark weighs on both alike;
-// it reports each one's wall time per run (bare-ns/run, session-ns/run),
-// the session's overhead over the bare loop (overhead-%), and each one's
-// CPU time of this process per run (user + system, all threads; the server
-// runs in the container), a figure a busy machine disturbs less than the
-// wall time. ns/op is the mean of one run of each.
+// the answer (runnertest.Paired: overhead-% is the session's).
 func BenchmarkHTTPSession(b *testing.B) {
 	cli, img := textFixture(b)
 	r, err := New(context.Background(), Options{Client: cli})
@@ -243,7 +236,7 @@ func BenchmarkHTTPSession(b *testing.B) {
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
 	body, _ := codec.Encode(req)
 	url := s.Info().URL + codec.Path(req)
-	bare := func() {
+	runnertest.Paired(b, func() {
 		resp, err := hc.Post(url, "application/json", bytes.NewReader(body))
 		if err != nil {
 			b.Fatal(err)
@@ -253,57 +246,11 @@ func BenchmarkHTTPSession(b *testing.B) {
 		if resp.StatusCode != http.StatusOK {
 			b.Fatal(resp.Status)
 		}
-	}
-	session := func() {
+	}, func() {
 		if _, err := s.Run(ctx, req); err != nil {
 			b.Fatal(err)
 		}
-	}
-	bare() // a connection each, open before the clock starts
-	session()
-	const block = 50
-	var wall, cpu [2]time.Duration
-	var runs [2]int
-	kind := 0
-	t0, c0 := time.Now(), processCPU(b)
-	n := 0
-	for b.Loop() {
-		if n > 0 && n%block == 0 {
-			t1, c1 := time.Now(), processCPU(b)
-			wall[kind] += t1.Sub(t0)
-			cpu[kind] += c1 - c0
-			t0, c0 = t1, c1
-			kind = 1 - kind
-		}
-		if kind == 0 {
-			bare()
-		} else {
-			session()
-		}
-		runs[kind]++
-		n++
-	}
-	t1, c1 := time.Now(), processCPU(b)
-	wall[kind] += t1.Sub(t0)
-	cpu[kind] += c1 - c0
-	if runs[0] == 0 || runs[1] == 0 {
-		return // b.N too small to hold a block of each
-	}
-	per := func(d time.Duration, n int) float64 { return float64(d) / float64(n) }
-	b.ReportMetric(per(wall[0], runs[0]), "bare-ns/run")
-	b.ReportMetric(per(wall[1], runs[1]), "session-ns/run")
-	b.ReportMetric(100*(per(wall[1], runs[1])/per(wall[0], runs[0])-1), "overhead-%")
-	b.ReportMetric(per(cpu[0], runs[0]), "bare-cpu-ns/run")
-	b.ReportMetric(per(cpu[1], runs[1]), "session-cpu-ns/run")
-}
-
-// processCPU is this process's CPU time so far (user + system, all threads).
-func processCPU(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	})
 }
 
 // TestRemoveLeftoverNetworks: clean removes the per-session networks of

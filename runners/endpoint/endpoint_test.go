@@ -72,37 +72,33 @@ func TestEndpoint(t *testing.T) {
 }
 
 // BenchmarkRun compares one run through the HTTP session (encode, POST,
-// decode, canonical bytes) with a bare keep-alive client loop posting the
-// same encoded body and reading the answer, against the same server.
+// decode) with a bare keep-alive client loop posting the same encoded body
+// and reading the answer, against the same in-process server
+// (runnertest.Paired; the CPU figures include the server's).
 func BenchmarkRun(b *testing.B) {
 	srv := server(b)
 	codec, _ := openai.New(runners.HTTPConfig{})
-	b.Run("bare", func(b *testing.B) {
-		c := httpsess.NewClient()
-		body, _ := codec.Encode(request(42))
-		for i := 0; b.Loop(); i++ {
-			resp, err := c.Post(srv.URL+openai.ChatPath, "application/json", bytes.NewReader(body))
-			if err != nil {
-				b.Fatal(err)
-			}
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				b.Fatal(resp.Status)
-			}
-		}
-	})
-	b.Run("session", func(b *testing.B) {
-		s, err := (&Runner{URL: srv.URL}).Start(context.Background(), runners.Spec{Codec: codec})
+	c := httpsess.NewClient()
+	body, _ := codec.Encode(request(42))
+	s, err := (&Runner{URL: srv.URL}).Start(context.Background(), runners.Spec{Codec: codec})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close(context.Background())
+	req := request(42)
+	runnertest.Paired(b, func() {
+		resp, err := c.Post(srv.URL+openai.ChatPath, "application/json", bytes.NewReader(body))
 		if err != nil {
 			b.Fatal(err)
 		}
-		defer s.Close(context.Background())
-		req := request(42)
-		for b.Loop() {
-			if _, err := s.Run(context.Background(), req); err != nil {
-				b.Fatal(err)
-			}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			b.Fatal(resp.Status)
+		}
+	}, func() {
+		if _, err := s.Run(context.Background(), req); err != nil {
+			b.Fatal(err)
 		}
 	})
 }

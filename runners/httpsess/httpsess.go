@@ -3,7 +3,8 @@
 // timeouts of a runners.Budget, and WaitReady polls the codec's readiness
 // path. Runners of HTTP systems (docker, endpoint) share it.
 //
-// A non-2xx status, a body over the limit or one the codec cannot decode
+// A non-2xx status (a redirect is not followed: the server under test
+// answers, never another URL), a body over the limit or one the codec cannot decode
 // is a run error (*runners.RunError wrapping runners.ErrProtocol) naming the
 // status and the first bytes of the body; a run past its timeout wraps
 // runners.ErrTimeout, a refused or reset connection runners.ErrCrashed.
@@ -49,6 +50,10 @@ type Session struct {
 	codec  runners.HTTPCodec
 	base   string
 	client *http.Client
+	// rt carries the runs: the client's transport, without the client's
+	// redirect handling (a run's answer is the server's, a redirect
+	// included, never another URL's).
+	rt     http.RoundTripper
 	budget runners.Budget
 	max    int64
 	run    int
@@ -169,7 +174,11 @@ func New(codec runners.HTTPCodec, base string, client *http.Client, budget runne
 		t.MaxIdleConnsPerHost = info.Concurrency
 		t.MaxIdleConns = max(t.MaxIdleConns, info.Concurrency)
 	}
-	return &Session{codec: codec, base: strings.TrimRight(base, "/"), client: client, budget: budget, max: limit, info: info, Now: time.Now}
+	rt := client.Transport
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	return &Session{codec: codec, base: strings.TrimRight(base, "/"), client: client, rt: rt, budget: budget, max: limit, info: info, Now: time.Now}
 }
 
 // Info describes the session.
@@ -295,7 +304,7 @@ func (s *Session) exchange(ctx context.Context, idx int, req runners.Request, wa
 		return fail(err)
 	}
 	start := s.Now()
-	hresp, err := s.client.Do(hreq)
+	hresp, err := s.rt.RoundTrip(hreq)
 	if err != nil {
 		return fail(s.transportErr(ctx, rctx, err, path, timeout))
 	}

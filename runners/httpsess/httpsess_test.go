@@ -55,8 +55,8 @@ func TestRun(t *testing.T) {
 	}
 }
 
-// TestRunErrors: an HTTP error, garbage, an oversized body and a slow
-// answer are run errors naming the status or first bytes, never outputs;
+// TestRunErrors: an HTTP error, garbage, an oversized body, a slow answer
+// and a redirect (never followed) are run errors naming the status or first bytes, never outputs;
 // the session goes on after each.
 func TestRunErrors(t *testing.T) {
 	var n atomic.Int32
@@ -71,6 +71,8 @@ func TestRunErrors(t *testing.T) {
 		case 4:
 			time.Sleep(500 * time.Millisecond)
 			chat(w, r)
+		case 5:
+			http.Redirect(w, r, "http://192.0.2.1/elsewhere", http.StatusTemporaryRedirect)
 		default:
 			chat(w, r)
 		}
@@ -84,6 +86,7 @@ func TestRunErrors(t *testing.T) {
 		{runners.ErrProtocol, "<html>garbage"},
 		{runners.ErrProtocol, "longer than the limit"},
 		{runners.ErrTimeout, "no response within 200ms"},
+		{runners.ErrProtocol, "answered 307 Temporary Redirect"},
 	} {
 		resp, err := s.Run(context.Background(), req(1))
 		var re *runners.RunError

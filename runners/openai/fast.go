@@ -173,8 +173,16 @@ func (p *fastParser) once(seen *int, bit int) {
 // case-insensitively (encoding/json takes it for the field; also
 // "choiceſ": folding is Unicode's).
 func (p *fastParser) other(key []byte, names ...string) {
+	ascii := true
+	for _, c := range key {
+		if c >= utf8.RuneSelf {
+			ascii = false
+			break
+		}
+	}
 	for _, n := range names {
-		if bytes.EqualFold(key, []byte(n)) {
+		// An ASCII key folds to an (ASCII) name of its own length only.
+		if (!ascii || len(key) == len(n)) && bytes.EqualFold(key, []byte(n)) {
 			p.decline()
 		}
 	}
@@ -184,18 +192,25 @@ func (p *fastParser) other(key []byte, names ...string) {
 var space = [256]bool{' ': true, '\t': true, '\n': true, '\r': true}
 
 func (p *fastParser) ws() {
-	for p.i < len(p.b) && space[p.b[p.i]] {
-		p.i++
+	b, i := p.b, p.i
+	for i < len(b) && space[b[i]] {
+		i++
 	}
+	p.i = i
 }
 
 // peek returns the next byte after white space (declining at the end).
 func (p *fastParser) peek() byte {
-	p.ws()
-	if p.i >= len(p.b) {
-		p.decline()
+	b, i := p.b, p.i
+	for i < len(b) {
+		if c := b[i]; !space[c] {
+			p.i = i
+			return c
+		}
+		i++
 	}
-	return p.b[p.i]
+	p.decline()
+	return 0
 }
 
 // null consumes a null literal if one comes next.
