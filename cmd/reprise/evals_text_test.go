@@ -90,7 +90,7 @@ func TestEvalsTextEndpoint(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		srv := httptest.NewServer(textgen.Handler(textgen.New("text-story-"+v, corpus), false))
+		srv := httptest.NewServer(textgen.Handler(textgen.New("text-story-"+v, corpus), textgen.NoSwitches))
 		t.Cleanup(srv.Close)
 		runner[v] = []string{"--runner", "endpoint", "--url", srv.URL}
 	}

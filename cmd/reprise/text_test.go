@@ -110,7 +110,7 @@ func TestReplayEndpoint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(textgen.Handler(textgen.New("text-story-1.0", corpus), false))
+	srv := httptest.NewServer(textgen.Handler(textgen.New("text-story-1.0", corpus), textgen.NoSwitches))
 	defer srv.Close()
 	const img = "sha256:1111111111111111111111111111111111111111111111111111111111111111"
 	st := filepath.Join(t.TempDir(), "store")
@@ -173,7 +173,7 @@ func TestReplayEndpointLogprobsConcurrency(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(textgen.Handler(textgen.New("text-story-1.0", corpus), false))
+	srv := httptest.NewServer(textgen.Handler(textgen.New("text-story-1.0", corpus), textgen.NoSwitches))
 	defer srv.Close()
 	const img = "sha256:1111111111111111111111111111111111111111111111111111111111111111"
 	st := filepath.Join(t.TempDir(), "store")

@@ -343,6 +343,18 @@ func TestConformanceHTTP(t *testing.T) {
 	})
 }
 
+// TestConformanceOpenAI runs the HTTP conformance suite against the text
+// server's image over openai.
+func TestConformanceOpenAI(t *testing.T) {
+	cli, img := textFixture(t)
+	spec := textSpec(t, img, nil)
+	runnertest.RunHTTP(t, newRunner(t, cli), runnertest.HTTPFixture{
+		Image: img.Ref, ModelPath: spec.ModelPath, Codec: spec.Codec.(runners.HTTPCodec), Input: chatReq(0).Input,
+		BadInput:   json.RawMessage(`{"messages":"not a list"}`),
+		AfterClose: func(t *testing.T) { noLeftovers(t, cli); noOwnedNetworks(t, cli) },
+	})
+}
+
 // noOwnedNetworks fails the test if a network labelled with this test
 // process's pid is left.
 func noOwnedNetworks(t *testing.T, cli *client.Client) {

@@ -29,7 +29,7 @@ func server(t testing.TB) *httptest.Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(textgen.Handler(textgen.New("text-story-1.0", corpus), false))
+	srv := httptest.NewServer(textgen.Handler(textgen.New("text-story-1.0", corpus), textgen.NoSwitches))
 	t.Cleanup(srv.Close)
 	return srv
 }
@@ -148,6 +148,28 @@ func TestConformanceHTTP(t *testing.T) {
 				t.Fatal(err)
 			}
 			srv := httptest.NewServer(h)
+			t.Cleanup(srv.Close)
+			return &Runner{URL: srv.URL}
+		},
+	})
+}
+
+// TestConformanceOpenAI runs the HTTP conformance suite against the text
+// server over openai, already running.
+func TestConformanceOpenAI(t *testing.T) {
+	codec, _ := openai.New(runners.HTTPConfig{})
+	corpus, err := os.ReadFile("../../fixtures/models/text-story-1.0.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	runnertest.RunHTTP(t, &Runner{URL: server(t).URL}, runnertest.HTTPFixture{
+		Codec: codec, Input: input, BadInput: json.RawMessage(`{"messages":"not a list"}`),
+		WithSwitches: func(t *testing.T, sw map[string]string) runnertest.Starter {
+			o, err := textgen.OptionsFromEnv(func(k string) string { return sw[k] }, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := httptest.NewServer(textgen.Handler(textgen.New("text-story-1.0", corpus), o))
 			t.Cleanup(srv.Close)
 			return &Runner{URL: srv.URL}
 		},
