@@ -236,17 +236,7 @@ func BenchmarkHTTPSession(b *testing.B) {
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
 	body, _ := codec.Encode(req)
 	url := s.Info().URL + codec.Path(req)
-	runnertest.Paired(b, func() {
-		resp, err := hc.Post(url, "application/json", bytes.NewReader(body))
-		if err != nil {
-			b.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			b.Fatal(resp.Status)
-		}
-	}, func() {
+	runnertest.Paired(b, runnertest.BarePost(b, hc, url, body), func() {
 		if _, err := s.Run(ctx, req); err != nil {
 			b.Fatal(err)
 		}

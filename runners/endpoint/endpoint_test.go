@@ -5,9 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"maps"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
@@ -86,17 +84,7 @@ func BenchmarkRun(b *testing.B) {
 	}
 	defer s.Close(context.Background())
 	req := request(42)
-	runnertest.Paired(b, func() {
-		resp, err := c.Post(srv.URL+openai.ChatPath, "application/json", bytes.NewReader(body))
-		if err != nil {
-			b.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			b.Fatal(resp.Status)
-		}
-	}, func() {
+	runnertest.Paired(b, runnertest.BarePost(b, c, srv.URL+openai.ChatPath, body), func() {
 		if _, err := s.Run(context.Background(), req); err != nil {
 			b.Fatal(err)
 		}

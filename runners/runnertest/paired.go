@@ -1,6 +1,9 @@
 package runnertest
 
 import (
+	"bytes"
+	"io"
+	"net/http"
 	"syscall"
 	"testing"
 	"time"
@@ -61,4 +64,20 @@ func processCPU(b *testing.B) time.Duration {
 		b.Fatal(err)
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BarePost is Paired's bare run: POST body to url over c, read the answer
+// and discard it.
+func BarePost(b *testing.B, c *http.Client, url string, body []byte) func() {
+	return func() {
+		resp, err := c.Post(url, "application/json", bytes.NewReader(body))
+		if err != nil {
+			b.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			b.Fatal(resp.Status)
+		}
+	}
 }
