@@ -102,6 +102,8 @@ with unset fields omitted.`,
 	f.IntVar(&o.HTTP.Port, "http-port", 0, "port the HTTP server listens on in its container (default: openai 8000, kserve-v2 8080)")
 	f.StringVar(&o.HTTP.ModelName, "http-model-name", "", "model name of the HTTP protocol (kserve-v2: /v2/models/NAME/infer; default \"model\")")
 	f.StringVar(&o.HTTP.Path, "http-path", "", "inference path override of the HTTP protocol")
+	f.BoolVar(&o.HTTP.Logprobs, "http-logprobs", false, "openai: ask for token logprobs on every run (kept per run in runs.parquet)")
+	f.IntVar(&o.HTTP.TopLogprobs, "http-top-logprobs", 0, fmt.Sprintf("openai: alternatives per token with --http-logprobs (0 to %d)", record.MaxTopLogprobs))
 	f.StringVar(&o.LabelFrom.JSONPointer, "label-json-pointer", "", "derive the label from generated text: a JSON pointer into the text parsed as JSON")
 	f.StringVar(&o.LabelFrom.Regex, "label-regex", "", "derive the label from generated text: the first group of a regular expression")
 	f.StringVar(&o.OutputMap.Label, "output-label", "", "kserve-v2: the output tensor holding the label (default \"label\")")

@@ -177,12 +177,13 @@ func TestReplayEndpointLogprobsConcurrency(t *testing.T) {
 	defer srv.Close()
 	const img = "sha256:1111111111111111111111111111111111111111111111111111111111111111"
 	st := filepath.Join(t.TempDir(), "store")
-	path := textRecord(t, st, img, "1.0", "req_logprobs", "--text", "the officer smiled .")
-	m := readRecord(t, path)
-	m["runtime"].(map[string]any)["http"] = map[string]any{"logprobs": true, "top_logprobs": 2}
-	b, _ := json.Marshal(m)
-	if err := os.WriteFile(path, b, 0o644); err != nil {
-		t.Fatal(err)
+	path := textRecord(t, st, img, "1.0", "req_logprobs", "--text", "the officer smiled .", "--http-logprobs", "--http-top-logprobs", "2")
+	if h := readRecord(t, path)["runtime"].(map[string]any)["http"].(map[string]any); h["logprobs"] != true || h["top_logprobs"] != 2.0 {
+		t.Fatalf("runtime.http = %v", h)
+	}
+	if r := cli(t, "", "--store", st, "record", "create", "--image", img, "--input", fx("inputs", "chat-demo.json"), "--protocol", "openai",
+		"--model", fx("models", "text-story-1.0.txt"), "--config", fx("configs", "text-params-1.json"), "--text", "x", "--http-top-logprobs", "2"); r.code != 2 || !strings.Contains(r.err, "top_logprobs") {
+		t.Errorf("--http-top-logprobs without --http-logprobs: exit %d %s", r.code, r.err)
 	}
 	texts := map[int64]string{}
 	for _, c := range []string{"1", "4"} {
