@@ -40,6 +40,7 @@ type nightlyOptions struct {
 	Out          string
 	Shard        string
 	N            int
+	ConfirmN     int
 	MinFrequency float64
 	Alpha        float64
 	Conf         float64
@@ -92,6 +93,7 @@ inconclusive; 4/5 for integrity/environment failures; 0 otherwise.`,
 	f.StringVar(&o.Out, "out", "", "output directory (default out/nightly-<date>)")
 	f.StringVar(&o.Shard, "shard", "", "replay shard i of n (i/n, 0 <= i < n), by system; merge with 'nightly merge'")
 	f.IntVarP(&o.N, "n", "n", 100, "exactly N runs with fresh seeds per record (default: sequential, each record stops once its verdict is settled, at most 1000 runs; a record not reproduced exactly is then replayed with 1000, and if still inconclusive 20000, fresh seeds)")
+	f.IntVar(&o.ConfirmN, "confirm-n", replay.DefaultMaxRuns, "fresh seeds of the first confirming replay of a record not reproduced exactly (the second, when that is inconclusive, has 20 times as many); not with -n")
 	dr := verdict.DefaultRules()
 	f.Float64Var(&o.MinFrequency, "min-frequency", dr.MinFrequency, "minimum frequency of the stored label among replays for REPRODUCED")
 	f.Float64Var(&o.Alpha, "alpha", dr.Alpha, "significance level of the score test")
@@ -122,6 +124,10 @@ func runNightly(ctx context.Context, g *globalOptions, s *streams, o *nightlyOpt
 		return usageErrorf("--min-rate must be in [0, 1), got %g", o.MinRate)
 	case o.N < 1 || o.N > 1_000_000:
 		return usageErrorf("-n must be between 1 and 1000000, got %d", o.N)
+	case o.ConfirmN < 1 || o.ConfirmN > 1_000_000/nightly.ConfirmGrowth:
+		return usageErrorf("--confirm-n must be between 1 and %d, got %d", 1_000_000/nightly.ConfirmGrowth, o.ConfirmN)
+	case o.set("confirm-n") && o.set("n"):
+		return usageErrorf("--confirm-n is for sequential nights: with -n every record gets exactly N runs and no confirming replay")
 	}
 	rules := verdict.Rules{MinFrequency: o.MinFrequency, Alpha: o.Alpha, Conf: o.Conf}.WithDefaults()
 	if err := rules.Validate(); err != nil {
@@ -164,6 +170,7 @@ func runNightly(ctx context.Context, g *globalOptions, s *streams, o *nightlyOpt
 		Replay: replay.Options{N: o.N, Sequential: !o.set("n"), MaxRuns: replay.DefaultMaxRuns, Launch: lo, Logger: log, Rules: rules,
 			Explicit: replay.Explicit{Memory: o.set("memory"), CPUs: o.set("cpus"), Pids: o.set("pids"),
 				RunTimeout: o.set("run-timeout"), SessionTimeout: o.set("session-timeout")}},
+		ConfirmN:  o.ConfirmN,
 		NewRunner: func(ctx context.Context) (replay.Runner, error) { return newRunner(ctx, &o.runnerOptions, log) },
 		Progress:  nightProgress(s, o.now, started),
 	}

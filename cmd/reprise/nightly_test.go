@@ -158,6 +158,8 @@ func TestNightlyUsageErrors(t *testing.T) {
 		{"nightly", "--log", "x.parquet", "--stratify", "model"},
 		{"nightly", "--log", "x.parquet", "--fdr", "0"},
 		{"nightly", "--log", "x.parquet", "--shard", "3/3"},
+		{"nightly", "--log", "x.parquet", "--confirm-n", "0"},
+		{"nightly", "--log", "x.parquet", "--confirm-n", "100", "-n", "50"},
 		{"nightly", "--log", "x.parquet", "--where", "1 +"},
 		{"nightly", "--log", filepath.Join(t.TempDir(), "missing.parquet"), "--out", t.TempDir()},
 		{"nightly", "merge", t.TempDir()},
@@ -174,26 +176,7 @@ func TestNightlyUsageErrors(t *testing.T) {
 func TestNightlyDivergedForCI(t *testing.T) {
 	bin := buildLoanserver(t)
 	st := filepath.Join(t.TempDir(), "store")
-	img := "sha256:" + strings.Repeat("0", 64)
-	rec, err := replayLoad(captureRec(t, st, img, "2.4.1", "req_ci", "--runner", "process", "--entrypoint", bin))
-	if err != nil {
-		t.Fatal(err)
-	}
-	logPath := filepath.Join(t.TempDir(), "log.parquet")
-	f, _ := os.Create(logPath)
-	w := record.NewParquetWriter(f)
-	for i := range 20 {
-		c := *rec
-		c.RequestID = fmt.Sprintf("req_ci_%02d", i)
-		if i == 7 {
-			l := "planted-never-answered"
-			c.Output.Label, c.Output.Score = &l, nil
-			c.Output.Digest = digestOf(c.Output.Output.Canonical())
-		}
-		w.Write(&c)
-	}
-	w.Close()
-	f.Close()
+	logPath := plantedLog(t, st, bin)
 	summary := filepath.Join(t.TempDir(), "summary.md")
 	t.Setenv("GITHUB_STEP_SUMMARY", summary)
 	t.Setenv("GITHUB_ACTIONS", "true")
@@ -218,6 +201,73 @@ func TestNightlyDivergedForCI(t *testing.T) {
 	if strings.Contains(r.err, "\r") {
 		t.Error("a progress bar was drawn on a stderr that is not a terminal")
 	}
+}
+
+// plantedLog captures a decision of the loan server bin into st and
+// writes a log of 20 copies of it, req_ci_00 to req_ci_19, where req_ci_07
+// stores a label the server never answers.
+func plantedLog(t *testing.T, st, bin string) string {
+	t.Helper()
+	img := "sha256:" + strings.Repeat("0", 64)
+	rec, err := replayLoad(captureRec(t, st, img, "2.4.1", "req_ci", "--runner", "process", "--entrypoint", bin))
+	if err != nil {
+		t.Fatal(err)
+	}
+	logPath := filepath.Join(t.TempDir(), "log.parquet")
+	f, _ := os.Create(logPath)
+	w := record.NewParquetWriter(f)
+	for i := range 20 {
+		c := *rec
+		c.RequestID = fmt.Sprintf("req_ci_%02d", i)
+		if i == 7 {
+			l := "planted-never-answered"
+			c.Output.Label, c.Output.Score = &l, nil
+			c.Output.Digest = digestOf(c.Output.Output.Canonical())
+		}
+		w.Write(&c)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	return logPath
+}
+
+// TestNightlyConfirmN: a sequential night replays the record its pinned
+// seed did not reproduce with --confirm-n fresh seeds (and 20 times as many
+// when that is inconclusive), not the default 1000 (or 20000).
+func TestNightlyConfirmN(t *testing.T) {
+	bin := buildLoanserver(t)
+	st := filepath.Join(t.TempDir(), "store")
+	logPath := plantedLog(t, st, bin)
+	out := filepath.Join(t.TempDir(), "night")
+	r := cli(t, "", "--store", st, "nightly", "--log", logPath, "--runner", "process", "--entrypoint", bin,
+		"--confirm-n", "60", "--out", out, "--output", "json")
+	if r.code > 3 {
+		t.Fatalf("nightly: exit %d: %s", r.code, r.err)
+	}
+	b, _ := os.ReadFile(filepath.Join(out, nightly.ReportJSON))
+	var rep struct {
+		Records []nightly.Result `json:"records"`
+	}
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	for _, rec := range rep.Records {
+		if rec.RequestID != "req_ci_07" {
+			continue
+		}
+		runs := 0
+		for _, c := range rec.Labels {
+			runs += c.N
+		}
+		if runs != 60 && runs != 60*nightly.ConfirmGrowth {
+			t.Errorf("req_ci_07: %d runs in its last replay, want 60 or %d (%s, %s)", runs, 60*nightly.ConfirmGrowth, rec.Verdict, rec.Why)
+		}
+		t.Logf("req_ci_07: %d runs, %s: %s", runs, rec.Verdict, rec.Why)
+		return
+	}
+	t.Fatalf("req_ci_07 not in the report (%d records)", len(rep.Records))
 }
 
 func fmtP(p *float64) string {
