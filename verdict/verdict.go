@@ -201,8 +201,8 @@ type Evaluation struct {
 	// Basis says how REPRODUCED was reached: "exact" or "behavioral".
 	Basis   string   `json:"basis,omitempty"`
 	Reasons []string `json:"reasons"`
-	// Underpowered names the checks that could not have rejected at their
-	// level; RunsNeeded is the number of runs that would give each of them
+	// Underpowered names the checks that had too few runs to decide at
+	// their level (to reject, or to support); RunsNeeded is the number of runs that would give each of them
 	// the power (0: unknown or not needed).
 	Underpowered []string `json:"underpowered,omitempty"`
 	RunsNeeded   int      `json:"runs_needed,omitempty"`
@@ -301,7 +301,7 @@ func evaluate(stored output.Output, outs []output.Output, exact *bool, rules Rul
 			if ev.RunsNeeded > 0 {
 				need = fmt.Sprintf("about %d runs", ev.RunsNeeded)
 			}
-			ev.Reasons = append(ev.Reasons, fmt.Sprintf("no verdict without power: %s could not have rejected at alpha %g (split over %d checks); %s would settle it",
+			ev.Reasons = append(ev.Reasons, fmt.Sprintf("no verdict without power: %s had too few runs to decide at alpha %g (split over %d checks); %s would settle it",
 				strings.Join(ev.Underpowered, ", "), rules.Alpha, len(applicable), need))
 		}
 	}
