@@ -33,6 +33,7 @@ func TestRuntimeHTTP(t *testing.T) {
 		{"top_logprobs negative", "runtime.http.top_logprobs", map[string]any{"logprobs": true, "top_logprobs": -1}},
 		{"top_logprobs without logprobs", "runtime.http.top_logprobs", map[string]any{"top_logprobs": 2}},
 		{"logprobs not a bool", "runtime.http.logprobs", map[string]any{"logprobs": "yes"}},
+		{"logprobs without openai", "runtime.http.logprobs", map[string]any{"logprobs": true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := mutate(t, func(m map[string]any) { obj(m, "runtime")["http"] = tc.http })

@@ -132,6 +132,9 @@ func (r *Record) malformed() []Problem {
 		case h.TopLogprobs > 0 && !h.Logprobs:
 			add("runtime.http.top_logprobs", "needs runtime.http.logprobs: true")
 		}
+		if h.Logprobs && r.Runtime.Protocol != "openai" {
+			add("runtime.http.logprobs", "is for the openai protocol, not %s", trimQuote(r.Runtime.Protocol))
+		}
 		if lf := h.LabelFrom; lf != nil {
 			switch {
 			case lf.JSONPointer != "" && lf.Regex != "":

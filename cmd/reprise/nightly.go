@@ -92,7 +92,7 @@ inconclusive; 4/5 for integrity/environment failures; 0 otherwise.`,
 	f.Float64Var(&o.MinRate, "min-rate", 0, "fail a system whose reproducibility rate interval lies wholly below this (0: off)")
 	f.StringVar(&o.Out, "out", "", "output directory (default out/nightly-<date>)")
 	f.StringVar(&o.Shard, "shard", "", "replay shard i of n (i/n, 0 <= i < n), by system; merge with 'nightly merge'")
-	f.IntVarP(&o.N, "n", "n", 100, "exactly N runs with fresh seeds per record (default: sequential, each record stops once its verdict is settled, at most 1000 runs; a record not reproduced exactly is then replayed with 1000, and if still inconclusive 20000, fresh seeds)")
+	f.IntVarP(&o.N, "n", "n", 100, "exactly N runs with fresh seeds per record (default: sequential, each record stops once its verdict is settled, at most 1000 runs; a record not reproduced exactly is then replayed with --confirm-n fresh seeds, and if still inconclusive 20 times as many)")
 	f.IntVar(&o.ConfirmN, "confirm-n", replay.DefaultMaxRuns, "fresh seeds of the first confirming replay of a record not reproduced exactly (the second, when that is inconclusive, has 20 times as many); not with -n")
 	dr := verdict.DefaultRules()
 	f.Float64Var(&o.MinFrequency, "min-frequency", dr.MinFrequency, "minimum frequency of the stored label among replays for REPRODUCED")

@@ -21,6 +21,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -30,10 +31,11 @@ import (
 	"github.com/reprise-dev/reprise/runners"
 )
 
-// NewClient returns a keep-alive client that never uses a proxy (a replay
-// talks only to the server under test).
+// NewClient returns a keep-alive client that never uses a proxy and never
+// follows a redirect (a replay talks only to the server under test; a
+// redirect is its answer, as for runs).
 func NewClient() *http.Client {
-	return &http.Client{Transport: &http.Transport{
+	return &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }, Transport: &http.Transport{
 		Proxy:               nil,
 		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		MaxIdleConns:        16,
@@ -98,7 +100,10 @@ type watchdog struct {
 func (w *watchdog) arm(parent context.Context, timeout time.Duration) context.Context {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.ctx == nil || w.parent != parent || w.ctx.Err() != nil {
+	// A context whose dynamic type is not comparable (a struct holding a
+	// map) would panic in !=: such a parent gets a fresh context each run.
+	same := w.ctx != nil && reflect.TypeOf(parent).Comparable() && reflect.TypeOf(w.parent) == reflect.TypeOf(parent) && w.parent == parent
+	if !same || w.ctx.Err() != nil {
 		if w.cancel != nil {
 			w.cancel()
 		}
@@ -141,12 +146,14 @@ func (w *watchdog) disarm() {
 	w.mu.Unlock()
 }
 
-// release stops the timer and cancels the context.
+// release stops the timer and cancels the context (a later arm sets the
+// timer again).
 func (w *watchdog) release() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.timer != nil {
 		w.timer.Stop()
+		w.timerAt = time.Time{}
 	}
 	if w.cancel != nil {
 		w.cancel()
@@ -345,9 +352,13 @@ func (s *Session) post(ctx context.Context, path string, body []byte) (*http.Req
 	if err != nil {
 		return nil, err
 	}
-	uc := *u // the client may rewrite a request's URL (redirects): each has its own
-	req.URL, req.Host = &uc, u.Host
+	uc := *u // each request its own URL, as NewRequest gives
+	req.URL, req.Host = &uc, strings.TrimSuffix(u.Host, ":")
 	req.Header["Content-Type"] = []string{"application/json"}
+	if u.User != nil { // as http.Client does for a URL with user info
+		pw, _ := u.User.Password()
+		req.SetBasicAuth(u.User.Username(), pw)
+	}
 	return req, nil
 }
 

@@ -353,3 +353,33 @@ func TestRunTimeoutReused(t *testing.T) {
 		t.Fatalf("after a cancelled caller: %v", err)
 	}
 }
+
+// TestBasicAuthAndRedirects: user info in the server's URL becomes basic
+// auth on every run (as http.Client does), and readiness, like runs, never
+// follows a redirect.
+func TestBasicAuthAndRedirects(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u, p, ok := r.BasicAuth(); !ok || u != "reprise" || p != "s3cret" {
+			http.Error(w, "who are you", http.StatusUnauthorized)
+			return
+		}
+		chat(w, r)
+	})
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	codec, _ := openai.New(runners.HTTPConfig{})
+	spec := runners.Spec{RunTimeout: time.Second}
+	base := strings.Replace(srv.URL, "http://", "http://reprise:s3cret@", 1)
+	s := httpsess.New(codec, base, nil, runners.NewBudget(spec, time.Minute, time.Second, time.Minute, time.Now()), spec, runners.Info{Runner: "test"})
+	defer s.Close(context.Background())
+	if resp, err := s.Run(context.Background(), req(7)); err != nil || *resp.Output.Text != "seed 7" {
+		t.Fatalf("run with basic auth: %+v %v", resp, err)
+	}
+
+	moved := httptest.NewServer(http.RedirectHandler(srv.URL+"/v1/models", http.StatusPermanentRedirect))
+	defer moved.Close()
+	err := httpsess.WaitReady(context.Background(), httpsess.NewClient(), moved.URL, codec, 300*time.Millisecond, nil, nil)
+	if !errors.Is(err, runners.ErrTimeout) || !strings.Contains(err.Error(), "308") {
+		t.Fatalf("readiness behind a redirect: %v, want a timeout naming 308", err)
+	}
+}

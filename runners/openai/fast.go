@@ -18,7 +18,8 @@ import (
 // unexpected type or null where a value is wanted, an index that is not a
 // plain integer, nesting deeper than maxFastDepth. parse (encoding/json)
 // then decides, so the result is always encoding/json's; FuzzFastParse
-// checks that wherever fastParse accepts, the two agree.
+// checks that wherever fastParse accepts, the two agree. t is the body
+// with its white space trimmed (as parse gives it).
 func fastParse(t []byte) (w wireResponse, ok bool) {
 	p := fastParser{b: t}
 	defer func() {
@@ -389,17 +390,20 @@ func (p *fastParser) integer() int {
 	if len(s) == 0 || len(s) > 18 {
 		p.decline()
 	}
-	n := 0
+	var n int64
 	for _, c := range s {
 		if c < '0' || c > '9' {
 			p.decline()
 		}
-		n = n*10 + int(c-'0')
+		n = n*10 + int64(c-'0')
 	}
 	if neg {
 		n = -n
 	}
-	return n
+	if int64(int(n)) != n { // a 32-bit int: encoding/json says it overflows
+		p.decline()
+	}
+	return int(n)
 }
 
 // plain marks the bytes a string holds as they are: not a quote, a
