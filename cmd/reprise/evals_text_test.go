@@ -2,13 +2,9 @@ package main
 
 import (
 	"encoding/json"
-	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/reprise-dev/reprise/fixtures/textgen"
 )
 
 // textSystem writes the system file of text-story version v (protocol
@@ -86,13 +82,7 @@ func textEvals(t *testing.T, img string, runner map[string][]string) {
 func TestEvalsTextEndpoint(t *testing.T) {
 	runner := map[string][]string{}
 	for _, v := range []string{"1.0", "1.1"} {
-		corpus, err := os.ReadFile(fx("models", "text-story-"+v+".txt"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		srv := httptest.NewServer(textgen.Handler(textgen.New("text-story-"+v, corpus), textgen.NoSwitches))
-		t.Cleanup(srv.Close)
-		runner[v] = []string{"--runner", "endpoint", "--url", srv.URL}
+		runner[v] = []string{"--runner", "endpoint", "--url", textServer(t, v).URL}
 	}
 	textEvals(t, "sha256:"+strings.Repeat("1", 64), runner)
 }

@@ -103,15 +103,23 @@ func TestReplayTextOverOpenAI(t *testing.T) {
 	}
 }
 
-// TestReplayEndpoint replays against a running server: the report says
-// the environment was not pinned and what the server said about itself.
-func TestReplayEndpoint(t *testing.T) {
-	corpus, err := os.ReadFile(fx("models", "text-story-1.0.txt"))
+// textServer serves the fixture text model of version over the OpenAI API
+// in this process, until the test ends.
+func textServer(t *testing.T, version string) *httptest.Server {
+	t.Helper()
+	corpus, err := os.ReadFile(fx("models", "text-story-"+version+".txt"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(textgen.Handler(textgen.New("text-story-1.0", corpus), textgen.NoSwitches))
-	defer srv.Close()
+	srv := httptest.NewServer(textgen.Handler(textgen.New("text-story-"+version, corpus), textgen.NoSwitches))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// TestReplayEndpoint replays against a running server: the report says
+// the environment was not pinned and what the server said about itself.
+func TestReplayEndpoint(t *testing.T) {
+	srv := textServer(t, "1.0")
 	const img = "sha256:1111111111111111111111111111111111111111111111111111111111111111"
 	st := filepath.Join(t.TempDir(), "store")
 	rec := textRecord(t, st, img, "1.0", "req_endpoint", "--text", "the officer smiled .")
@@ -169,12 +177,7 @@ func TestReplayKServe(t *testing.T) {
 // the runs are those of one request at a time (same seeds, same texts), and
 // the report states the concurrency.
 func TestReplayEndpointLogprobsConcurrency(t *testing.T) {
-	corpus, err := os.ReadFile(fx("models", "text-story-1.0.txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(textgen.Handler(textgen.New("text-story-1.0", corpus), textgen.NoSwitches))
-	defer srv.Close()
+	srv := textServer(t, "1.0")
 	const img = "sha256:1111111111111111111111111111111111111111111111111111111111111111"
 	st := filepath.Join(t.TempDir(), "store")
 	path := textRecord(t, st, img, "1.0", "req_logprobs", "--text", "the officer smiled .", "--http-logprobs", "--http-top-logprobs", "2")

@@ -100,9 +100,9 @@ type watchdog struct {
 func (w *watchdog) arm(parent context.Context, timeout time.Duration) context.Context {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	// A context whose dynamic type is not comparable (a struct holding a
-	// map) would panic in !=: such a parent gets a fresh context each run.
-	same := w.ctx != nil && reflect.TypeOf(parent).Comparable() && reflect.TypeOf(w.parent) == reflect.TypeOf(parent) && w.parent == parent
+	// == panics on a context whose dynamic type is not comparable (a
+	// struct holding a map): such a parent gets a fresh context each run.
+	same := w.ctx != nil && reflect.TypeOf(parent).Comparable() && w.parent == parent
 	if !same || w.ctx.Err() != nil {
 		if w.cancel != nil {
 			w.cancel()

@@ -304,33 +304,27 @@ func (p *fastParser) end(closer byte) bool {
 
 // skip validates one value and returns its bytes.
 func (p *fastParser) skip() []byte {
+	c := p.peek()
 	start := p.i
-	switch c := p.peek(); {
+	switch {
 	case c == '{':
-		start = p.i
 		for more := p.openObject(); more; more = p.endMember() {
 			p.key()
 			p.skip()
 		}
 	case c == '[':
-		start = p.i
 		for more := p.openArray(); more; more = p.endElem() {
 			p.skip()
 		}
 	case c == '"':
-		start = p.i
 		p.rawString()
 	case c == 't':
-		start = p.i
 		p.literal("true")
 	case c == 'f':
-		start = p.i
 		p.literal("false")
 	case c == 'n':
-		start = p.i
 		p.literal("null")
 	case c == '-' || c >= '0' && c <= '9':
-		start = p.i
 		p.number()
 	default:
 		p.decline()

@@ -63,6 +63,22 @@ func (f HTTPFixture) startWith(t *testing.T, r Starter, env map[string]string, e
 	return startSpec(t, r, spec, f.AfterClose)
 }
 
+// runUntilError runs seeds 0, 1, … up to n times and stops at the first
+// error: it returns how many runs answered with an output, and the error.
+func (f HTTPFixture) runUntilError(s runners.Session, n int) (int, error) {
+	ok := 0
+	for i := range n {
+		resp, err := s.Run(context.Background(), runners.Request{Input: f.Input, Params: seed(int64(i))})
+		if err != nil {
+			return ok, err
+		}
+		if !resp.Output.IsZero() {
+			ok++
+		}
+	}
+	return ok, nil
+}
+
 // RunHTTP runs the conformance suite of HTTP sessions.
 func RunHTTP(t *testing.T, r Starter, f HTTPFixture) {
 	t.Run("same seed same canonical bytes, many runs in one session", func(t *testing.T) {
@@ -122,14 +138,7 @@ func RunHTTP(t *testing.T, r Starter, f HTTPFixture) {
 	})
 	t.Run("an answer past the run timeout is a timeout of its run, the runs before keep their answers", func(t *testing.T) {
 		s := f.startWith(t, r, map[string]string{"REPRISE_FIXTURE_HANG_AFTER": "2"}, func(s *runners.Spec) { s.RunTimeout = time.Second })
-		var err error
-		ok := 0
-		for i := 0; i < 4 && err == nil; i++ {
-			var resp runners.Response
-			if resp, err = s.Run(context.Background(), runners.Request{Input: f.Input, Params: seed(int64(i))}); err == nil && !resp.Output.IsZero() {
-				ok++
-			}
-		}
+		ok, err := f.runUntilError(s, 4)
 		var re *runners.RunError
 		if !errors.Is(err, runners.ErrTimeout) || !errors.As(err, &re) || re.Run != 2 || ok != 2 {
 			t.Fatalf("after %d answers: %v, want ErrTimeout at run 2", ok, err)
@@ -137,14 +146,7 @@ func RunHTTP(t *testing.T, r Starter, f HTTPFixture) {
 	})
 	t.Run("a crash mid-session is a run error, the runs before keep their answers", func(t *testing.T) {
 		s := f.startWith(t, r, map[string]string{"REPRISE_FIXTURE_CRASH_AFTER": "2"}, nil)
-		var err error
-		ok := 0
-		for i := 0; i < 4 && err == nil; i++ {
-			var resp runners.Response
-			if resp, err = s.Run(context.Background(), runners.Request{Input: f.Input, Params: seed(int64(i))}); err == nil && !resp.Output.IsZero() {
-				ok++
-			}
-		}
+		ok, err := f.runUntilError(s, 4)
 		var re *runners.RunError
 		if !errors.Is(err, runners.ErrCrashed) || !errors.As(err, &re) || re.Run != 2 || ok != 2 {
 			t.Fatalf("after %d answers: %v, want ErrCrashed at run 2", ok, err)
