@@ -245,7 +245,6 @@ func ManualOutput(ctx context.Context, st Store, rec *record.Record, out output.
 
 // Options configure Capture.
 type Options struct {
-	Launch launch.Options
 	// Rand draws the seed when the record has none, and the seed of the
 	// reference runs' seeds (default crypto/rand).
 	Rand io.Reader
@@ -259,8 +258,9 @@ type Options struct {
 // records the answer as rec's output: the raw response bytes are stored and
 // their digest is the output digest. Without a seed in rec.Params a random
 // seed is drawn and recorded, so the decision can be replayed exactly.
-// It returns the session's runner info.
-func Capture(ctx context.Context, st Store, rec *record.Record, runner launch.Runner, opts Options) (runners.Info, error) {
+// sess is a started session of rec's system (launch.Pool); Capture neither
+// starts nor closes it. It returns the session's runner info.
+func Capture(ctx context.Context, st Store, rec *record.Record, sess *launch.Session, opts Options) (runners.Info, error) {
 	r := opts.Rand
 	if r == nil {
 		r = rand.Reader
@@ -284,11 +284,6 @@ func Capture(ctx context.Context, st Store, rec *record.Record, runner launch.Ru
 	if err != nil {
 		return runners.Info{}, err
 	}
-	sess, err := launch.Start(ctx, st, launch.FromRecord(rec), runner, opts.Launch)
-	if err != nil {
-		return runners.Info{}, err
-	}
-	defer sess.Close(ctx)
 	resp, err := sess.Run(ctx, runners.Request{Input: input, Params: rec.Params})
 	if err != nil {
 		return sess.Info(), err
