@@ -1,10 +1,14 @@
-// Package launch starts a pinned, verified system: it checks the hardware
-// class, looks up the codec of the system's protocol, hands verified copies of
-// the model and config to a runner and starts one session. replay and evals
-// share it, so both run systems under the same sandbox and checks.
+// Package launch is the one owner of session lifecycles. Start checks the
+// hardware class and the system id, looks up the codec of the system's
+// protocol, hands verified copies of the model and config to a runner and
+// starts one session; a Pool creates the runner on first need, lends
+// sessions (one per Acquire, or one per system shared by any number of
+// records) and closes them. replay, nightly, evals and capture take the
+// sessions a Pool lends them and never start or close one, so every system
+// runs under the same sandbox and checks.
 //
-// It imports the leaves (digest, system), store and runners; it knows
-// nothing of records beyond the Target a caller builds (FromRecord).
+// It imports the leaves (digest, system), record (FromRecord builds a
+// Target from a decision record) and runners.
 package launch
 
 import (
