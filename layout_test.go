@@ -25,7 +25,7 @@ var allowed = map[string][]string{
 	"verdict":  {"output", "stats"},
 	"launch":   {"digest", "system", "record", "runners"},
 	"capture":  {"digest", "output", "system", "store", "record", "runners", "launch"},
-	"replay":   {"digest", "output", "system", "store", "record", "runners", "launch", "verdict", "stats", "evals"},
+	"replay":   {"digest", "output", "system", "store", "record", "runners", "launch", "verdict", "stats"},
 	"evals":    {"digest", "output", "system", "store", "record", "runners", "launch", "verdict", "stats", "evals"},
 	"cmd":      {"digest", "output", "system", "store", "record", "runners", "launch", "verdict", "stats", "capture", "replay", "evals", "ingest"},
 	"fixtures": {"digest", "output", "system", "runners", "fixtures"},
