@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"sync"
 	"time"
 
@@ -238,7 +237,7 @@ func (l *lent) Run(ctx context.Context, req runners.Request) (runners.Response, 
 	s := l.e.sess
 	l.e.mu.Unlock()
 	if s == nil {
-		return runners.Response{}, fmt.Errorf("%w", ErrPoolClosed)
+		return runners.Response{}, ErrPoolClosed
 	}
 	resp, err := s.Run(ctx, req)
 	l.e.mu.Lock()
