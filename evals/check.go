@@ -8,6 +8,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/reprise-dev/reprise/launch"
 	"github.com/reprise-dev/reprise/output"
 	"github.com/reprise-dev/reprise/record"
 	"github.com/reprise-dev/reprise/store"
@@ -101,6 +102,22 @@ func PrepareCheck(ctx context.Context, rec *record.Record, o CheckOptions) (*Pin
 		return nil, nil, fmt.Errorf("%w: eval suite %s: %w", record.ErrIntegrity, rec.EvalSuite, err)
 	}
 	return nil, nil, err
+}
+
+// Checker is the pinned eval suite as a replay's system check (it
+// implements replay.SystemChecker; cmd wires it in).
+type Checker struct{ Options CheckOptions }
+
+// Prepare finds the record's pinned suite and stored baseline
+// (PrepareCheck) and returns how to run it on the replay's session.
+func (k Checker) Prepare(ctx context.Context, rec *record.Record) (func(context.Context, *launch.Session, verdict.Rules) (verdict.SystemCheck, error), []string, error) {
+	p, notes, err := PrepareCheck(ctx, rec, k.Options)
+	if err != nil || p == nil {
+		return nil, notes, err
+	}
+	return func(ctx context.Context, sess *launch.Session, rules verdict.Rules) (verdict.SystemCheck, error) {
+		return RunCheck(ctx, p, sess, rec, rules.Alpha, k.Options)
+	}, notes, nil
 }
 
 // RunCheck runs the pinned suite on sess (a session of rec's system) and
@@ -205,5 +222,16 @@ func (c *Check) Requests() int { return c.r.Requests }
 // Reproduction is the suite's run again and its last comparison.
 func (c *Check) Reproduction() *Reproduction { return c.r }
 
-// RunsMS is the wall time of the suite's run, in milliseconds.
-func (c *Check) RunsMS() float64 { return c.ms }
+// Section implements verdict.SystemCheck: the report's eval section.
+func (c *Check) Section() *verdict.EvalSection {
+	r, cmp := c.r, c.r.Comparison
+	flipped := make([]verdict.EvalFlip, len(cmp.Flipped))
+	for i, f := range cmp.Flipped {
+		flipped[i] = verdict.EvalFlip(f)
+	}
+	return &verdict.EvalSection{Suite: r.Suite.String(), SuiteName: r.SuiteName, SuiteVersion: r.SuiteVersion,
+		BaselineRun: r.Baseline.String(), Run: r.Run.String(), RunSeed: r.RunSeed, Epochs: r.Epochs, Items: cmp.Items,
+		MeanBaseline: cmp.MeanA, MeanReplay: cmp.MeanB, Diff: cmp.Diff, Lower: *cmp.EqLower, Upper: *cmp.EqUpper,
+		Margin: cmp.Margin, Level: cmp.Alpha, TOSTP: *cmp.TOSTP, Test: cmp.Test, PValue: cmp.PValue, Flipped: flipped,
+		Verdict: r.Verdict, Warnings: cmp.Warnings, RunsMS: c.ms}
+}

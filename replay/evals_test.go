@@ -78,7 +78,7 @@ func TestReplayPinnedEvalSuite(t *testing.T) {
 	same := &fakeSystem{labels: []string{"approved"}, probs: []float64{1}, failAt: -1}
 	other := &fakeSystem{labels: []string{"denied"}, probs: []float64{1}, failAt: -1}
 	opts := func(st *store.Layout, mode evals.CheckMode) Options {
-		return Options{N: 50, Launch: launch.Options{HostClass: hw}, System: evalChecker{evals.CheckOptions{Mode: mode, Store: st}}}
+		return Options{N: 50, Launch: launch.Options{HostClass: hw}, System: evals.Checker{Options: evals.CheckOptions{Mode: mode, Store: st}}}
 	}
 
 	t.Run("reproduced", func(t *testing.T) {
@@ -204,7 +204,7 @@ func TestReportMarkdownEvalGolden(t *testing.T) {
 	clock := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 	now := func() time.Time { clock = clock.Add(10 * time.Millisecond); return clock }
 	res, err := Replay(context.Background(), st, rec, sys, Options{N: 40, Launch: launch.Options{HostClass: hw}, Now: now,
-		System: evalChecker{evals.CheckOptions{Store: st, Now: now}}})
+		System: evals.Checker{Options: evals.CheckOptions{Store: st, Now: now}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,7 +238,7 @@ func TestPinnedEvalInconclusiveStops(t *testing.T) {
 	rec.Params.Seed = nil
 	rec.System.Seal()
 	evalFixture(t, st, rec, mixed())
-	o := Options{Sequential: true, MaxRuns: 1000, Batch: 10, Launch: launch.Options{HostClass: hw}, System: evalChecker{evals.CheckOptions{Mode: evals.CheckOn, Store: st}}}
+	o := Options{Sequential: true, MaxRuns: 1000, Batch: 10, Launch: launch.Options{HostClass: hw}, System: evals.Checker{Options: evals.CheckOptions{Mode: evals.CheckOn, Store: st}}}
 	res, err := Replay(ctx, st, rec, sys, o)
 	if err != nil {
 		t.Fatal(err)
@@ -250,38 +250,4 @@ func TestPinnedEvalInconclusiveStops(t *testing.T) {
 	if rep.Verdict != verdict.Inconclusive || rep.Replay.N >= 1000 || !strings.Contains(rep.Replay.Stopped, "the cap cannot settle it") {
 		t.Fatalf("verdict %s after %d runs (%s)", rep.Verdict, rep.Replay.N, rep.Replay.Stopped)
 	}
-}
-
-// evalChecker wires the pinned eval suite into the tests' replays as
-// cmd/reprise does (replay does not import evals).
-type evalChecker struct{ o evals.CheckOptions }
-
-func (c evalChecker) Prepare(ctx context.Context, rec *record.Record) (Gather, []string, error) {
-	p, notes, err := evals.PrepareCheck(ctx, rec, c.o)
-	if err != nil || p == nil {
-		return nil, notes, err
-	}
-	return func(ctx context.Context, sess *launch.Session, rules verdict.Rules) (SystemEvidence, error) {
-		ch, err := evals.RunCheck(ctx, p, sess, rec, rules.Alpha, c.o)
-		if err != nil {
-			return nil, err
-		}
-		return evalEvidence{ch}, nil
-	}, notes, nil
-}
-
-type evalEvidence struct{ *evals.Check }
-
-func (e evalEvidence) Section() *EvalSection {
-	r := e.Reproduction()
-	cmp := r.Comparison
-	flipped := make([]EvalFlip, len(cmp.Flipped))
-	for i, f := range cmp.Flipped {
-		flipped[i] = EvalFlip(f)
-	}
-	return &EvalSection{Suite: r.Suite.String(), SuiteName: r.SuiteName, SuiteVersion: r.SuiteVersion,
-		BaselineRun: r.Baseline.String(), Run: r.Run.String(), RunSeed: r.RunSeed, Epochs: r.Epochs, Items: cmp.Items,
-		MeanBaseline: cmp.MeanA, MeanReplay: cmp.MeanB, Diff: cmp.Diff, Lower: *cmp.EqLower, Upper: *cmp.EqUpper,
-		Margin: cmp.Margin, Level: cmp.Alpha, TOSTP: *cmp.TOSTP, Test: cmp.Test, PValue: cmp.PValue, Flipped: flipped,
-		Verdict: r.Verdict, Warnings: cmp.Warnings, RunsMS: e.RunsMS()}
 }

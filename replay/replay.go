@@ -250,19 +250,9 @@ type SystemChecker interface {
 }
 
 // Gather runs a system check on a started session of the record's system,
-// at the record's rules.
-type Gather func(ctx context.Context, sess *launch.Session, rules verdict.Rules) (SystemEvidence, error)
-
-// SystemEvidence is a system check's evidence: it votes with the other
-// checks (a verdict.SystemCheck: an exact match of the pinned seed does not
-// overrule it) and fills the report's eval section.
-type SystemEvidence interface {
-	verdict.SystemCheck
-	// Requests is the number of requests it sent on the session.
-	Requests() int
-	// Section is the report's eval section of its last finding.
-	Section() *EvalSection
-}
+// at the record's rules. It is an alias, so a package that may not import
+// replay (evals) can return one.
+type Gather = func(ctx context.Context, sess *launch.Session, rules verdict.Rules) (verdict.SystemCheck, error)
 
 // Prepared is a record ready to run: verified once, its input read, its
 // reference checks built, its system check found, and the session it asks
@@ -434,7 +424,7 @@ type runLog struct {
 	res  *Result
 	// sys is the system check's evidence, sysRuns the requests it sent
 	// before the replay's.
-	sys     SystemEvidence
+	sys     verdict.SystemCheck
 	sysRuns int
 	checks  []verdict.Check // the reference and system checks
 	// pinnedCanon is the pinned-seed run's canonical bytes; exact its

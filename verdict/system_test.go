@@ -78,3 +78,8 @@ func TestSystemCheckHoldsAgainstAnExactMatch(t *testing.T) {
 		t.Fatalf("not exact, system rejects: %v %+v", err, ev)
 	}
 }
+
+func (fixedSystem) Requests() int         { return 0 }
+func (fixedSystem) Section() *EvalSection { return nil }
+
+var _ SystemCheck = fixedSystem{}

@@ -248,6 +248,11 @@ type SystemCheck interface {
 	// found of the system ("the eval suite diverged"); the reasons quote it
 	// when it keeps an exact match from REPRODUCED.
 	Holds(f Finding) string
+	// Requests is the number of requests it sent on the replay's session
+	// before the replay's own runs.
+	Requests() int
+	// Section is its evidence for the report, as of its last finding.
+	Section() *EvalSection
 }
 
 // evaluate runs each applicable check through run at level Alpha/c and

@@ -25,6 +25,9 @@ import (
 	"github.com/reprise-dev/reprise/verdict"
 )
 
+// The pinned eval suite is the replay's system check.
+var _ replay.SystemChecker = evals.Checker{}
+
 // runnerOptions select and configure the runner (shared by replay and record create --capture).
 type runnerOptions struct {
 	Runner         string
@@ -355,7 +358,7 @@ func runReplay(ctx context.Context, g *globalOptions, s *streams, o *replayOptio
 			Explicit: replay.Explicit{Memory: o.set("memory"), CPUs: o.set("cpus"), Pids: o.set("pids"),
 				RunTimeout: o.set("run-timeout"), SessionTimeout: o.set("session-timeout")},
 			Rules:  verdict.Rules{MinFrequency: o.MinFrequency, Alpha: o.Alpha, Conf: o.Conf, Margin: o.Margin},
-			System: evalChecker{evals.CheckOptions{Mode: evals.CheckMode(o.Evals), Store: st, Margin: o.EvalMargin, Logger: log}},
+			System: evals.Checker{Options: evals.CheckOptions{Mode: evals.CheckMode(o.Evals), Store: st, Margin: o.EvalMargin, Logger: log}},
 		},
 		Out: o.Out, Single: len(paths) == 1,
 		NewRunner: func(ctx context.Context) (replay.Runner, error) { return newRunner(ctx, &o.runnerOptions, log) },
