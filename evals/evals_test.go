@@ -279,6 +279,9 @@ func (f *fakeSession) Run(ctx context.Context, req runners.Request) (runners.Res
 	return runners.Response{Output: o, Raw: o.Canonical()}, nil
 }
 
+func (f *fakeSession) Info() runners.Info          { return runners.Info{Runner: "fake", Pinned: true} }
+func (f *fakeSession) Close(context.Context) error { return nil }
+
 func TestRunSaveHistoryRescore(t *testing.T) {
 	ctx := context.Background()
 	st := store.NewMem()

@@ -1,28 +1,3 @@
-// Package verdict turns replayed outputs into a verdict on a stored output.
-//
-// Each kind of evidence is a Check (the stored label's frequency among the
-// replays, the stored text's frequency for text-only outputs, the stored
-// score's rank among replays with the same label). What the stored output
-// holds picks the checks that apply: a new kind of output adds a Check, not
-// a branch. Rules holds every threshold, with its defaults written once
-// (DefaultRules). Evaluate runs the applicable checks and combines their
-// findings:
-//
-//   - REPRODUCED (exact) when the pinned seed gave back the stored output;
-//   - DIVERGED when any check rejects the stored output at its level;
-//   - REPRODUCED (behavioral) when at least one check supports it, none is
-//     undecided, and every applicable check had the power to reject (no
-//     verdict without power);
-//   - INCONCLUSIVE otherwise, with the number of runs that would settle it.
-//
-// The false-alarm rate is stated: Rules.Alpha bounds the probability that an
-// honest record (the replayed system is the recorded one) is called DIVERGED,
-// across all its checks together. Each of the c applicable checks runs at
-// level Alpha/c (Bonferroni; DIVERGED is the union of the rejections, which is
-// also the global decision of Holm's procedure), and each check's rejection is
-// a valid p-value at most its level.
-//
-// It imports output and stats only.
 package verdict
 
 import (
