@@ -25,4 +25,5 @@ func TestFakeConformance(t *testing.T) {
 		Input: json.RawMessage(`{"income": 1}`)}
 	t.Run("fakeRunner", func(t *testing.T) { runnertest.RunContract(t, &fakeRunner{}, c) })
 	t.Run("modeRunner", func(t *testing.T) { runnertest.RunContract(t, &modeRunner{}, c) })
+	t.Run("countingRunner", func(t *testing.T) { runnertest.RunContract(t, &countingRunner{oosAt: -1}, c) })
 }

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/reprise-dev/reprise/output"
 	"github.com/reprise-dev/reprise/runners"
 )
 
@@ -43,7 +44,8 @@ func (s *countingSession) Run(context.Context, runners.Request) (runners.Respons
 	if s.runs-1 == s.r.oosAt {
 		return runners.Response{}, &runners.OutOfStepError{Since: s.r.oosAt}
 	}
-	return runners.Response{Raw: []byte("{}")}, nil
+	l := "approved"
+	return runners.Response{Raw: []byte(`{"label":"approved"}`), Output: output.Output{Label: &l}}, nil
 }
 func (s *countingSession) Info() runners.Info { return runners.Info{Runner: "counting", Pinned: true} }
 func (s *countingSession) Close(context.Context) error {
