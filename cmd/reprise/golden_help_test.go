@@ -58,8 +58,8 @@ func TestGoldenHelp(t *testing.T) {
 // TestGoldenEveryVerb fails when a runnable verb has no golden --help or no
 // golden file of an invocation besides --help: testdata/<verb-path>-<case>
 // .stdout or .stderr that is not one of a sub-verb's. The invocations are
-// in TestGoldenVerbs, TestGoldenStats, TestGoldenEvals and
-// TestGoldenWorkflow.
+// in TestGoldenVerbs, TestGoldenStats, TestGoldenEvals, TestGoldenWorkflow
+// and TestGoldenHost.
 func TestGoldenEveryVerb(t *testing.T) {
 	ents, err := os.ReadDir("testdata")
 	if err != nil {
