@@ -37,5 +37,13 @@
 // also the global decision of Holm's procedure), and each check's rejection is
 // a valid p-value at most its level.
 //
+// A SystemCheck (the record's pinned eval suite, run on the replay's
+// session before its runs) votes like the others, and an exact match does
+// not overrule it: the decision came back, but the record is DIVERGED when
+// the system check rejects and INCONCLUSIVE when it does not settle. This is
+// the one decision point of replay, nightly and evals, with one Verdict
+// type. Decide is the sequential stopping rule a replay applies after each
+// batch of runs (LookAt: when it looks).
+//
 // It imports output and stats only.
 package verdict
