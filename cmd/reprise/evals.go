@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -19,17 +18,6 @@ import (
 	"github.com/reprise-dev/reprise/evals"
 	"github.com/reprise-dev/reprise/store"
 )
-
-func init() {
-	extraExitCodes = append(extraExitCodes, func(err error) (int, bool) {
-		switch {
-		case errors.Is(err, evals.ErrSuite), errors.Is(err, evals.ErrSuiteMismatch), errors.Is(err, evals.ErrResults),
-			errors.Is(err, evals.ErrDataset):
-			return exitUsage, true
-		}
-		return 0, false
-	})
-}
 
 func newEvalsCmd(g *globalOptions, s *streams) *cobra.Command {
 	cmd := &cobra.Command{

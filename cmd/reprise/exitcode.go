@@ -8,10 +8,12 @@ import (
 	"github.com/reprise-dev/reprise/capture"
 	"github.com/reprise-dev/reprise/digest"
 	"github.com/reprise-dev/reprise/evals"
+	"github.com/reprise-dev/reprise/ingest"
 	"github.com/reprise-dev/reprise/launch"
 	"github.com/reprise-dev/reprise/output"
 	"github.com/reprise-dev/reprise/record"
 	"github.com/reprise-dev/reprise/replay"
+	"github.com/reprise-dev/reprise/replay/nightly"
 	"github.com/reprise-dev/reprise/runners"
 	"github.com/reprise-dev/reprise/stats"
 	"github.com/reprise-dev/reprise/store"
@@ -59,13 +61,17 @@ func exitCode(err error) int {
 	if errors.Is(err, context.Canceled) {
 		return exitInterrupted
 	}
-	for _, m := range extraExitCodes {
-		if code, ok := m(err); ok {
-			return code
-		}
-	}
 	var u *usageError
 	switch {
+	// Bad input the packages detect in what the user gave (a version map,
+	// a log, a filter, a suite folder, a night's options): usage, even
+	// when the error also wraps another condition (a corrupt suite read
+	// during a replay wraps record.ErrIntegrity too).
+	case errors.Is(err, ingest.ErrVersionMap), errors.Is(err, ingest.ErrLog), errors.Is(err, ingest.ErrWhere),
+		errors.Is(err, record.ErrNotLog), errors.Is(err, nightly.ErrUsage),
+		errors.Is(err, evals.ErrSuite), errors.Is(err, evals.ErrSuiteMismatch), errors.Is(err, evals.ErrResults),
+		errors.Is(err, evals.ErrDataset):
+		return exitUsage
 	case errors.As(err, &u), errors.Is(err, replay.ErrUsage), errors.Is(err, replay.ErrDuplicateRequest), errors.Is(err, record.ErrMalformed),
 		errors.Is(err, evals.ErrCheckRequired), errors.Is(err, evals.ErrCheckMode),
 		errors.Is(err, capture.ErrUsage), errors.Is(err, output.ErrInvalid), errors.Is(err, verdict.ErrRules),
@@ -90,10 +96,6 @@ func exitCode(err error) int {
 	}
 	return exitEnvironment
 }
-
-// extraExitCodes lets files of this package that own a package's errors add
-// mappings (checked before the defaults above).
-var extraExitCodes []func(error) (int, bool)
 
 // verdictCode is the exit code of a verdict.
 func verdictCode(v verdict.Verdict) int {

@@ -17,15 +17,6 @@ import (
 	"github.com/reprise-dev/reprise/verdict"
 )
 
-func init() {
-	extraExitCodes = append(extraExitCodes, func(err error) (int, bool) {
-		if errors.Is(err, nightly.ErrUsage) {
-			return exitUsage, true
-		}
-		return 0, false
-	})
-}
-
 // nightlyOptions are the flags of `nightly`.
 type nightlyOptions struct {
 	runnerOptions

@@ -17,16 +17,6 @@ import (
 	"github.com/reprise-dev/reprise/store"
 )
 
-func init() {
-	extraExitCodes = append(extraExitCodes, func(err error) (int, bool) {
-		if errors.Is(err, ingest.ErrVersionMap) || errors.Is(err, ingest.ErrLog) || errors.Is(err, ingest.ErrWhere) ||
-			errors.Is(err, record.ErrNotLog) {
-			return exitUsage, true
-		}
-		return 0, false
-	})
-}
-
 // selectOptions are the row-selection flags shared by `record import` and
 // `nightly`: --where, --since, --until.
 type selectOptions struct {

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/reprise-dev/reprise/evals"
+	"github.com/reprise-dev/reprise/ingest"
+	"github.com/reprise-dev/reprise/launch"
+	"github.com/reprise-dev/reprise/record"
+	"github.com/reprise-dev/reprise/replay"
+	"github.com/reprise-dev/reprise/replay/nightly"
+	"github.com/reprise-dev/reprise/runners"
+	"github.com/reprise-dev/reprise/store"
+	"github.com/reprise-dev/reprise/system"
+	"github.com/reprise-dev/reprise/verdict"
+)
+
+// TestExitCodeTable: each condition the packages return maps to the exit
+// code of DESIGN.md through the one table (exitCode), also when wrapped.
+func TestExitCodeTable(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		code int
+	}{
+		{nil, exitOK},
+		{&silentError{code: exitDiverged}, exitDiverged},
+		{context.Canceled, exitInterrupted},
+		{usageErrorf("bad flag"), exitUsage},
+		{replay.ErrUsage, exitUsage},
+		{replay.ErrDuplicateRequest, exitUsage},
+		{evals.ErrCheckRequired, exitUsage},
+		{evals.ErrCheckMode, exitUsage},
+		{record.ErrMalformed, exitUsage},
+		{verdict.ErrRules, exitUsage},
+		{ingest.ErrVersionMap, exitUsage},
+		{ingest.ErrLog, exitUsage},
+		{ingest.ErrWhere, exitUsage},
+		{record.ErrNotLog, exitUsage},
+		{nightly.ErrUsage, exitUsage},
+		{evals.ErrSuite, exitUsage},
+		{evals.ErrResults, exitUsage},
+		{fmt.Errorf("%w: eval suite: %w", record.ErrIntegrity, evals.ErrSuite), exitUsage},
+		{replay.ErrIntegrity, exitIntegrity},
+		{record.ErrIntegrity, exitIntegrity},
+		{system.ErrNotPinned, exitIntegrity},
+		{system.ErrIDMismatch, exitIntegrity},
+		{launch.ErrArtifact, exitIntegrity},
+		{store.ErrCorrupt, exitIntegrity},
+		{runners.ErrImageMismatch, exitIntegrity},
+		{launch.ErrHardwareMismatch, exitEnvironment},
+		{runners.ErrCrashed, exitEnvironment},
+		{runners.ErrTimeout, exitEnvironment},
+		{runners.ErrEngine, exitEnvironment},
+	} {
+		err := c.err
+		if err != nil {
+			err = fmt.Errorf("context: %w", err)
+		}
+		if got := exitCode(err); got != c.code {
+			t.Errorf("exitCode(%v) = %d, want %d", err, got, c.code)
+		}
+	}
+	if got := exitCode(errors.New("anything else")); got != exitEnvironment {
+		t.Errorf("an unknown error: %d, want %d", got, exitEnvironment)
+	}
+}
+
+// TestNoInit: no file of the CLI registers anything in an init function;
+// errors become codes in one table.
+func TestNoInit(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		n++
+		af, err := parser.ParseFile(token.NewFileSet(), f, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range af.Decls {
+			if fd, ok := d.(*ast.FuncDecl); ok && fd.Recv == nil && fd.Name.Name == "init" {
+				t.Errorf("%s has a func init()", f)
+			}
+		}
+	}
+	if n < 10 {
+		t.Fatalf("only %d files read", n)
+	}
+}
