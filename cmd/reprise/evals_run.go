@@ -201,7 +201,7 @@ func openEvalJournal(dir string, m *evals.RunManifest) (*evalJournal, error) {
 			line, _ := json.Marshal(r)
 			buf.Write(append(line, '\n'))
 		}
-		if err := store.WriteAtomic(j.path, buf.Bytes()); err != nil {
+		if err := journal.WriteAtomic(j.path, buf.Bytes()); err != nil {
 			j.close()
 			return nil, fmt.Errorf("journal %s: %w", j.path, err)
 		}
