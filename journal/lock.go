@@ -105,23 +105,19 @@ func LockWait(ctx context.Context, path string) (*FileLock, error) {
 	if err != nil {
 		return nil, err
 	}
-	if l, err := take(f, path); !errors.Is(err, ErrLocked) {
-		if err != nil {
-			f.Close()
-		}
-		return l, err
-	}
 	got := make(chan error, 1)
-	go func() { got <- flock(f, syscall.LOCK_EX) }()
+	if err := flock(f, syscall.LOCK_EX|syscall.LOCK_NB); errors.Is(err, syscall.EWOULDBLOCK) {
+		go func() { got <- flock(f, syscall.LOCK_EX) }()
+	} else {
+		got <- err
+	}
 	select {
 	case err := <-got:
 		if err != nil {
 			f.Close()
 			return nil, fmt.Errorf("lock %s: %w", path, err)
 		}
-		l := &FileLock{f: f, path: path}
-		l.sign()
-		return l, nil
+		return signed(f, path), nil
 	case <-ctx.Done():
 		go func() { <-got; f.Close() }() // closing releases a lock taken late
 		return nil, ctx.Err()
@@ -136,9 +132,7 @@ func take(f *os.File, path string) (*FileLock, error) {
 		}
 		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
-	l := &FileLock{f: f, path: path}
-	l.sign()
-	return l, nil
+	return signed(f, path), nil
 }
 
 func flock(f *os.File, how int) error {
@@ -153,23 +147,24 @@ func flock(f *os.File, how int) error {
 // maxCommand bounds the command line written into a lock file (bytes).
 const maxCommand = 200
 
-// sign writes "pid <N> <command line>\n" into the lock file. It is a
-// courtesy to whoever finds the lock taken, so a failure is ignored.
-func (l *FileLock) sign() {
-	cmd := strings.Join(os.Args, " ")
-	cmd = strings.Map(func(r rune) rune {
+// signed is the lock held on f, after writing "pid <N> <command line>\n"
+// into the lock file: a courtesy to whoever finds the lock taken, so a
+// failure to write is ignored.
+func signed(f *os.File, path string) *FileLock {
+	cmd := strings.Map(func(r rune) rune {
 		if r < ' ' || r == 0x7f {
 			return ' '
 		}
 		return r
-	}, cmd)
+	}, strings.Join(os.Args, " "))
 	if len(cmd) > maxCommand {
 		cmd = strings.ToValidUTF8(cmd[:maxCommand], "") + "…"
 	}
 	line := "pid " + strconv.Itoa(os.Getpid()) + " " + cmd + "\n"
-	if _, err := l.f.WriteAt([]byte(line), 0); err == nil {
-		l.f.Truncate(int64(len(line)))
+	if _, err := f.WriteAt([]byte(line), 0); err == nil {
+		f.Truncate(int64(len(line)))
 	}
+	return &FileLock{f: f, path: path}
 }
 
 // holder reads who holds the lock file at path, as a *LockedError.
