@@ -245,7 +245,6 @@ func ManualOutput(ctx context.Context, st Store, rec *record.Record, out output.
 
 // Options configure Capture.
 type Options struct {
-	Launch launch.Options
 	// Rand draws the seed when the record has none, and the seed of the
 	// reference runs' seeds (default crypto/rand).
 	Rand io.Reader
@@ -259,21 +258,15 @@ type Options struct {
 // records the answer as rec's output: the raw response bytes are stored and
 // their digest is the output digest. Without a seed in rec.Params a random
 // seed is drawn and recorded, so the decision can be replayed exactly.
-// It returns the session's runner info.
-func Capture(ctx context.Context, st Store, rec *record.Record, runner launch.Runner, opts Options) (runners.Info, error) {
+// sess is a started session of rec's system (launch.Pool); Capture neither
+// starts nor closes it. It returns the session's runner info.
+func Capture(ctx context.Context, st Store, rec *record.Record, sess *launch.Session, opts Options) (runners.Info, error) {
 	r := opts.Rand
 	if r == nil {
 		r = rand.Reader
 	}
-	draw := func() (uint64, error) {
-		var b [8]byte
-		if _, err := io.ReadFull(r, b[:]); err != nil {
-			return 0, err
-		}
-		return binary.BigEndian.Uint64(b[:]), nil
-	}
 	if rec.Params.Seed == nil {
-		u, err := draw()
+		u, err := draw(r)
 		if err != nil {
 			return runners.Info{}, err
 		}
@@ -284,69 +277,101 @@ func Capture(ctx context.Context, st Store, rec *record.Record, runner launch.Ru
 	if err != nil {
 		return runners.Info{}, err
 	}
-	sess, err := launch.Start(ctx, st, launch.FromRecord(rec), runner, opts.Launch)
-	if err != nil {
-		return runners.Info{}, err
-	}
-	defer sess.Close(ctx)
 	resp, err := sess.Run(ctx, runners.Request{Input: input, Params: rec.Params})
 	if err != nil {
 		return sess.Info(), err
 	}
-	if resp.Error != "" {
-		return sess.Info(), fmt.Errorf("%w: the system answered an error: %.200q", runners.ErrProtocol, resp.Error)
+	if err := answered(resp); err != nil {
+		return sess.Info(), err
 	}
-	if resp.Output.IsZero() {
-		return sess.Info(), fmt.Errorf("%w: the system answered no label, score or text: %.200q", runners.ErrProtocol, resp.Raw)
-	}
-	if err := resp.Output.Validate(); err != nil {
-		return sess.Info(), fmt.Errorf("%w: %w", runners.ErrProtocol, err)
-	}
-	var ref []output.Output
-	if opts.ReferenceRuns > 0 {
-		base, err := draw()
-		if err != nil {
-			return sess.Info(), err
-		}
-		seeds := mrand.New(mrand.NewPCG(base, 0x7265666572656e63))
-		for range opts.ReferenceRuns {
-			rr, err := sess.Run(ctx, runners.Request{Input: input, Params: rec.Params.WithSeed(int64(seeds.Uint64() >> 1))})
-			if err != nil {
-				return sess.Info(), fmt.Errorf("reference run: %w", err)
-			}
-			if rr.Error == "" && rr.Output.Validate() == nil && !rr.Output.IsZero() {
-				ref = append(ref, rr.Output)
-			}
-		}
-		if len(ref) == 0 {
-			return sess.Info(), fmt.Errorf("%w: every reference run answered an error", runners.ErrProtocol)
-		}
+	ref, err := referenceRuns(ctx, sess, input, rec.Params, opts.ReferenceRuns, r)
+	if err != nil {
+		return sess.Info(), err
 	}
 	if f, ok := sess.Session.(runners.Finisher); ok {
 		if err := f.Finish(ctx); err != nil {
 			return sess.Info(), err
 		}
 	}
-	rec.Output.Output = resp.Output
-	// The canonical bytes (for jsonl-stdio: the line without the echoed
-	// request id) are what a replay's exact match compares.
-	d, err := st.PutBytes(ctx, sess.Codec.Canonical(resp.Raw), store.Meta{MediaType: "application/json", Name: "output of " + rec.RequestID})
-	if err != nil {
+	if err := storeOutput(ctx, st, rec, sess.Codec.Canonical(resp.Raw), resp.Output, ref); err != nil {
 		return sess.Info(), err
-	}
-	rec.Output.Digest = d
-	if len(ref) > 0 {
-		rd, err := st.PutBytes(ctx, record.EncodeReference(ref), store.Meta{MediaType: record.ReferenceMediaType, Name: "reference outputs of " + rec.RequestID})
-		if err != nil {
-			return sess.Info(), err
-		}
-		rec.Reference = &record.Reference{Digest: rd, Runs: len(ref)}
 	}
 	info := sess.Info()
 	if !info.Pinned && rec.Runtime.Env != nil {
 		rec.Runtime.Env.Driver = info.Runner + " runner: environment not pinned"
 	}
 	return info, nil
+}
+
+// draw reads a big-endian uint64 from r.
+func draw(r io.Reader) (uint64, error) {
+	var b [8]byte
+	if _, err := io.ReadFull(r, b[:]); err != nil {
+		return 0, err
+	}
+	return binary.BigEndian.Uint64(b[:]), nil
+}
+
+// answered checks that a captured answer is an output (errors wrap
+// runners.ErrProtocol).
+func answered(resp runners.Response) error {
+	if resp.Error != "" {
+		return fmt.Errorf("%w: the system answered an error: %.200q", runners.ErrProtocol, resp.Error)
+	}
+	if resp.Output.IsZero() {
+		return fmt.Errorf("%w: the system answered no label, score or text: %.200q", runners.ErrProtocol, resp.Raw)
+	}
+	if err := resp.Output.Validate(); err != nil {
+		return fmt.Errorf("%w: %w", runners.ErrProtocol, err)
+	}
+	return nil
+}
+
+// referenceRuns runs the input n times with fresh seeds drawn from a PCG
+// seeded by one draw of r, and returns the outputs (error answers left out).
+func referenceRuns(ctx context.Context, sess *launch.Session, input []byte, params system.Params, n int, r io.Reader) ([]output.Output, error) {
+	if n <= 0 {
+		return nil, nil
+	}
+	base, err := draw(r)
+	if err != nil {
+		return nil, err
+	}
+	seeds := mrand.New(mrand.NewPCG(base, 0x7265666572656e63))
+	var ref []output.Output
+	for range n {
+		rr, err := sess.Run(ctx, runners.Request{Input: input, Params: params.WithSeed(int64(seeds.Uint64() >> 1))})
+		if err != nil {
+			return nil, fmt.Errorf("reference run: %w", err)
+		}
+		if rr.Error == "" && rr.Output.Validate() == nil && !rr.Output.IsZero() {
+			ref = append(ref, rr.Output)
+		}
+	}
+	if len(ref) == 0 {
+		return nil, fmt.Errorf("%w: every reference run answered an error", runners.ErrProtocol)
+	}
+	return ref, nil
+}
+
+// storeOutput records out as rec's output: canonical (for jsonl-stdio, the
+// line without the echoed request id: what a replay's exact match
+// compares) and the reference outputs go into the store.
+func storeOutput(ctx context.Context, st Store, rec *record.Record, canonical []byte, out output.Output, ref []output.Output) error {
+	rec.Output.Output = out
+	d, err := st.PutBytes(ctx, canonical, store.Meta{MediaType: "application/json", Name: "output of " + rec.RequestID})
+	if err != nil {
+		return err
+	}
+	rec.Output.Digest = d
+	if len(ref) > 0 {
+		rd, err := st.PutBytes(ctx, record.EncodeReference(ref), store.Meta{MediaType: record.ReferenceMediaType, Name: "reference outputs of " + rec.RequestID})
+		if err != nil {
+			return err
+		}
+		rec.Reference = &record.Reference{Digest: rd, Runs: len(ref)}
+	}
+	return nil
 }
 
 // PutFile stores the file at path ("-" reads stdin) with a media type

@@ -137,7 +137,7 @@ func TestCaptureRecordsTheAnswerAndADrawnSeed(t *testing.T) {
 		t.Fatal(err)
 	}
 	raw := `{"label":"approved"}`
-	info, err := Capture(ctx, st, rec, oneAnswer{raw}, Options{Launch: launch.Options{HostClass: p.HardwareClass}, Rand: strings.NewReader("\x00\x00\x00\x00\x00\x00\x00\x54")})
+	info, err := Capture(ctx, st, rec, session(t, st, rec, oneAnswer{raw}), Options{Rand: strings.NewReader("\x00\x00\x00\x00\x00\x00\x00\x54")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +200,7 @@ func TestCaptureReferenceRuns(t *testing.T) {
 		t.Fatal(err)
 	}
 	seeds := strings.NewReader("\x00\x00\x00\x00\x00\x00\x00\x54" + "\x00\x00\x00\x00\x00\x00\x00\x07")
-	if _, err := Capture(ctx, st, rec, oneAnswer{`{"label":"approved"}`}, Options{Launch: launch.Options{HostClass: p.HardwareClass}, Rand: seeds, ReferenceRuns: 25}); err != nil {
+	if _, err := Capture(ctx, st, rec, session(t, st, rec, oneAnswer{`{"label":"approved"}`}), Options{Rand: seeds, ReferenceRuns: 25}); err != nil {
 		t.Fatal(err)
 	}
 	if rec.Reference == nil || rec.Reference.Runs != 25 {
@@ -217,4 +217,18 @@ func TestCaptureReferenceRuns(t *testing.T) {
 	if probs := rec.Validate(); len(probs) > 0 {
 		t.Fatalf("record with a reference: %v", probs)
 	}
+}
+
+// session starts a session of rec's system through runner, closed when the
+// test ends.
+func session(t *testing.T, st *store.Layout, rec *record.Record, runner launch.Runner) *launch.Session {
+	t.Helper()
+	pool := launch.NewPool(st, launch.PoolOptions{Runner: runner})
+	t.Cleanup(func() { pool.Close(context.Background()) })
+	sess, err := pool.Acquire(context.Background(), launch.FromRecord(rec), launch.Options{HostClass: rec.Runtime.HardwareClass})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pool.Release(context.Background(), sess, false) })
+	return sess
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/reprise-dev/reprise/digest"
 	"github.com/reprise-dev/reprise/stats"
+	"github.com/reprise-dev/reprise/verdict"
 )
 
 // SuiteMismatchError is returned by Compare for runs on different suites.
@@ -215,25 +216,18 @@ func pairedTInterval(b, a []float64, conf float64) (lo, hi float64) {
 	return mean - t*se, mean + t*se
 }
 
-// Reproduction verdicts of an eval distribution (EvalVerdict).
-const (
-	Reproduced   = "REPRODUCED"
-	Diverged     = "DIVERGED"
-	Inconclusive = "INCONCLUSIVE"
-)
-
 // EvalVerdict turns a comparison with a margin (stored run A, replayed run
 // B) into a reproduction verdict: REPRODUCED when the TOST establishes
 // equivalence within the margin; DIVERGED when the 1 − 2α interval of the
 // difference lies entirely outside [−margin, margin]; INCONCLUSIVE otherwise.
-func EvalVerdict(c *Comparison) string {
+func EvalVerdict(c *Comparison) verdict.Verdict {
 	switch {
 	case c.Equivalent == nil:
-		return Inconclusive
+		return verdict.Inconclusive
 	case *c.Equivalent:
-		return Reproduced
+		return verdict.Reproduced
 	case *c.EqLower > c.Margin || *c.EqUpper < -c.Margin:
-		return Diverged
+		return verdict.Diverged
 	}
-	return Inconclusive
+	return verdict.Inconclusive
 }

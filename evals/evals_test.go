@@ -15,6 +15,7 @@ import (
 	"github.com/reprise-dev/reprise/runners"
 	"github.com/reprise-dev/reprise/store"
 	"github.com/reprise-dev/reprise/system"
+	"github.com/reprise-dev/reprise/verdict"
 )
 
 func ptr[T any](v T) *T { return &v }
@@ -234,15 +235,15 @@ func TestCompare(t *testing.T) {
 		if math.Abs(*c.EqLower-0.045059070742737) > 1e-9 || math.Abs(*c.EqUpper-0.172440929257263) > 1e-9 {
 			t.Errorf("1−2α interval [%v, %v]", *c.EqLower, *c.EqUpper)
 		}
-		if EvalVerdict(c) != Reproduced {
+		if EvalVerdict(c) != verdict.Reproduced {
 			t.Errorf("verdict %s", EvalVerdict(c))
 		}
 		c, _ = Compare(digest.Digest{}, digest.Digest{}, ma, mb, ra, rb, CompareOptions{Margin: 0.04, Seed: 1})
-		if EvalVerdict(c) != Diverged { // [0.045, 0.172] lies above 0.04
+		if EvalVerdict(c) != verdict.Diverged { // [0.045, 0.172] lies above 0.04
 			t.Errorf("margin 0.04: %s", EvalVerdict(c))
 		}
 		c, _ = Compare(digest.Digest{}, digest.Digest{}, ma, mb, ra, rb, CompareOptions{Margin: 0.1, Seed: 1})
-		if EvalVerdict(c) != Inconclusive {
+		if EvalVerdict(c) != verdict.Inconclusive {
 			t.Errorf("margin 0.1: %s", EvalVerdict(c))
 		}
 		if !(c.Lower < c.Diff && c.Diff < c.Upper) {
@@ -277,6 +278,9 @@ func (f *fakeSession) Run(ctx context.Context, req runners.Request) (runners.Res
 	o := output.Output{Label: &l}
 	return runners.Response{Output: o, Raw: o.Canonical()}, nil
 }
+
+func (f *fakeSession) Info() runners.Info          { return runners.Info{Runner: "fake", Pinned: true} }
+func (f *fakeSession) Close(context.Context) error { return nil }
 
 func TestRunSaveHistoryRescore(t *testing.T) {
 	ctx := context.Background()

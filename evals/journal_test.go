@@ -12,7 +12,8 @@ import (
 	"github.com/reprise-dev/reprise/runners"
 )
 
-// crashingSession is fakeSession that fails from call failAt on (0-based).
+// crashingSession is fakeSession that fails from call failAt on (0-based),
+// as a real session reports a crash: a *runners.RunError of the run.
 type crashingSession struct {
 	fakeSession
 	failAt int
@@ -20,7 +21,7 @@ type crashingSession struct {
 
 func (c *crashingSession) Run(ctx context.Context, req runners.Request) (runners.Response, error) {
 	if c.calls == c.failAt {
-		return runners.Response{}, fmt.Errorf("%w: killed", runners.ErrCrashed)
+		return runners.Response{}, &runners.RunError{Run: c.calls, Err: fmt.Errorf("%w: killed", runners.ErrCrashed)}
 	}
 	return c.fakeSession.Run(ctx, req)
 }

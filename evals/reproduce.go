@@ -10,6 +10,7 @@ import (
 	"github.com/reprise-dev/reprise/digest"
 	"github.com/reprise-dev/reprise/store"
 	"github.com/reprise-dev/reprise/system"
+	"github.com/reprise-dev/reprise/verdict"
 )
 
 // DefaultEvalMargin is the default equivalence margin of the mean score
@@ -107,7 +108,7 @@ type Reproduction struct {
 	Requests   int         `json:"requests"`
 	Comparison *Comparison `json:"comparison"`
 	// Verdict is EvalVerdict of Comparison.
-	Verdict string `json:"verdict"`
+	Verdict verdict.Verdict `json:"verdict"`
 
 	baseline, replayed *RunManifest
 	baseRows, rows     []Row

@@ -1,10 +1,14 @@
-// Package launch starts a pinned, verified system: it checks the hardware
-// class, looks up the codec of the system's protocol, hands verified copies of
-// the model and config to a runner and starts one session. replay and evals
-// share it, so both run systems under the same sandbox and checks.
+// Package launch is the one owner of session lifecycles. Start checks the
+// hardware class and the system id, looks up the codec of the system's
+// protocol, hands verified copies of the model and config to a runner and
+// starts one session; a Pool creates the runner on first need, lends
+// sessions (one per Acquire, or one per system shared by any number of
+// records) and closes them. replay, nightly, evals and capture take the
+// sessions a Pool lends them and never start or close one, so every system
+// runs under the same sandbox and checks.
 //
-// It imports the leaves (digest, system), store and runners; it knows
-// nothing of records beyond the Target a caller builds (FromRecord).
+// It imports the leaves (digest, system), record (FromRecord builds a
+// Target from a decision record) and runners.
 package launch
 
 import (
@@ -114,10 +118,14 @@ type Session struct {
 	// target's and the override allowed it.
 	HardwareOverride bool
 	work             string
+	// pool and from are set on a session lent from a sharing pool.
+	pool *Pool
+	from *shared
 }
 
 // Start checks the hardware class and the system id, copies the model and
 // config out of blobs (verified), and starts one session through runner.
+// Only a Pool calls it: everyone else acquires sessions from a Pool.
 // Errors wrap ErrHardwareMismatch, system.ErrIDMismatch, ErrArtifact,
 // runners.ErrUnsupported or the runner's errors.
 func Start(ctx context.Context, blobs Blobs, t Target, runner Runner, opts Options) (*Session, error) {
@@ -125,14 +133,11 @@ func Start(ctx context.Context, blobs Blobs, t Target, runner Runner, opts Optio
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Session{}
-	if opts.HostClass != t.HardwareClass {
-		if !opts.AllowHardwareMismatch {
-			return nil, fmt.Errorf("%w: the system was run on %s, this host is %s (use --allow-hardware-mismatch to run anyway)",
-				ErrHardwareMismatch, t.HardwareClass, opts.HostClass)
-		}
-		s.HardwareOverride = true
+	override, err := checkHardware(t, opts)
+	if err != nil {
+		return nil, err
 	}
+	s := &Session{HardwareOverride: override}
 	if err := t.System.Check(); err != nil {
 		return nil, err
 	}
@@ -160,6 +165,19 @@ func Start(ctx context.Context, blobs Blobs, t Target, runner Runner, opts Optio
 	}
 	s.Session = sess
 	return s, nil
+}
+
+// checkHardware compares the host's class with the target's: a mismatch
+// is an error wrapping ErrHardwareMismatch unless overridden (then true).
+func checkHardware(t Target, opts Options) (bool, error) {
+	if opts.HostClass == t.HardwareClass {
+		return false, nil
+	}
+	if !opts.AllowHardwareMismatch {
+		return false, fmt.Errorf("%w: the system was run on %s, this host is %s (use --allow-hardware-mismatch to run anyway)",
+			ErrHardwareMismatch, t.HardwareClass, opts.HostClass)
+	}
+	return true, nil
 }
 
 // Close closes the runner's session (also when ctx is cancelled) and removes

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/reprise-dev/reprise/digest"
+	"github.com/reprise-dev/reprise/output"
 	"github.com/reprise-dev/reprise/runners"
 	"github.com/reprise-dev/reprise/system"
 )
@@ -41,10 +42,17 @@ func (f *fakeRunner) Start(ctx context.Context, spec runners.Spec) (runners.Sess
 	return fakeSession{}, nil
 }
 
+// fakeSession answers "approved" for an even seed, "denied" for an odd one,
+// as a jsonl-stdio system would.
 type fakeSession struct{}
 
-func (fakeSession) Run(context.Context, runners.Request) (runners.Response, error) {
-	return runners.Response{}, nil
+func (fakeSession) Run(_ context.Context, req runners.Request) (runners.Response, error) {
+	l := "approved"
+	if req.Params.Seed != nil && *req.Params.Seed%2 != 0 {
+		l = "denied"
+	}
+	o := output.Output{Label: &l}
+	return runners.Response{Output: o, Raw: o.Canonical()}, nil
 }
 func (fakeSession) Info() runners.Info          { return runners.Info{Runner: "fake", Pinned: true} }
 func (fakeSession) Close(context.Context) error { return nil }

@@ -45,16 +45,8 @@ func (r *modeRunner) Start(ctx context.Context, spec runners.Spec) (runners.Sess
 	if r.err != nil {
 		return nil, r.err
 	}
-	return modeSession{}, nil
+	return fakeSession{}, nil
 }
-
-type modeSession struct{}
-
-func (modeSession) Run(context.Context, runners.Request) (runners.Response, error) {
-	return runners.Response{}, nil
-}
-func (modeSession) Info() runners.Info          { return runners.Info{} }
-func (modeSession) Close(context.Context) error { return nil }
 
 func modeTarget(t *testing.T) Target {
 	img, err := system.ParseImageRef("sha256:" + strings.Repeat("0", 64))

@@ -69,7 +69,7 @@ func ParquetSchema() *parquet.Schema {
 // ParquetWriter writes records as a Parquet decision log (zstd, 128k-row
 // groups). Close must be called to write the footer.
 type ParquetWriter struct {
-	w      *parquet.Writer
+	w      *parquet.GenericWriter[any]
 	col    map[string]int
 	buf    []parquet.Row
 	closed bool
@@ -82,7 +82,7 @@ func NewParquetWriter(w io.Writer, opts ...parquet.WriterOption) *ParquetWriter 
 	opts = append([]parquet.WriterOption{s, parquet.Compression(&parquet.Zstd),
 		parquet.MaxRowsPerRowGroup(ParquetRowGroupRows), parquet.PageBufferSize(ParquetPageBytes)}, opts...)
 	pw := &ParquetWriter{
-		w:   parquet.NewWriter(w, opts...),
+		w:   parquet.NewGenericWriter[any](w, opts...),
 		col: map[string]int{},
 	}
 	for _, c := range ParquetColumns {

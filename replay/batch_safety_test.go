@@ -39,7 +39,7 @@ func TestBatchDuplicateRequestID(t *testing.T) {
 	if outs[0].Err != nil || outs[0].Reports == "" {
 		t.Fatalf("first: %+v", outs[0])
 	}
-	if !errors.Is(outs[1].Err, ErrUsage) || !strings.Contains(outs[1].Err.Error(), "recA.json") || outs[1].Reports != "" {
+	if !errors.Is(outs[1].Err, ErrDuplicateRequest) || !strings.Contains(outs[1].Err.Error(), "recA.json") || outs[1].Reports != "" {
 		t.Fatalf("second: %+v", outs[1])
 	}
 	if sys.starts != 1 {

@@ -126,7 +126,7 @@ func simulate(t testing.TB, sh shape, si, i int, sequential bool, maxRuns, batch
 	outs := make([]output.Output, 0, maxRuns)
 	if sequential && exact {
 		// the replay loop's look before any fresh seed
-		stop, err := Decide(s, nil, &exact, rules, 0, maxRuns, extra...)
+		stop, err := verdict.Decide(s, nil, &exact, rules, 0, maxRuns, extra...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -136,8 +136,8 @@ func simulate(t testing.TB, sh shape, si, i int, sequential bool, maxRuns, batch
 	}
 	for n := 1; n <= maxRuns; n++ {
 		outs = append(outs, draw(r))
-		if sequential && lookAt(n, batch, maxRuns) {
-			stop, err := Decide(s, outs, &exact, rules, n, maxRuns, extra...)
+		if sequential && verdict.LookAt(n, batch, maxRuns) {
+			stop, err := verdict.Decide(s, outs, &exact, rules, n, maxRuns, extra...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -193,7 +193,7 @@ func falseAlarms(t *testing.T, name string, shapes []shape, base, perShape int, 
 	for si, sh := range shapes {
 		a, rep, runs := 0, 0, 0
 		for i := range perShape {
-			v, n := simulate(t, sh, base+si, i, seq, DefaultMaxRuns, DefaultBatch)
+			v, n := simulate(t, sh, base+si, i, seq, verdict.DefaultMaxRuns, verdict.DefaultBatch)
 			runs += n
 			switch v {
 			case verdict.Diverged:
@@ -281,7 +281,7 @@ func runMix(tb testing.TB, perType int, sequential bool) mixResult {
 		var runs, inc, wrong int
 		var typeRuns []int
 		for i := range perType {
-			v, n := simulate(tb, sh, 100+si, i, sequential, DefaultMaxRuns, DefaultBatch)
+			v, n := simulate(tb, sh, 100+si, i, sequential, verdict.DefaultMaxRuns, verdict.DefaultBatch)
 			m.runs = append(m.runs, n)
 			typeRuns = append(typeRuns, n)
 			runs += n
@@ -375,7 +375,7 @@ func TestReferenceSequential(t *testing.T) {
 		t.Run(c.sh.name, func(t *testing.T) {
 			hits, runs := 0, 0
 			for i := range perCase {
-				v, n := simulate(t, c.sh, 300+k, i, true, DefaultMaxRuns, DefaultBatch)
+				v, n := simulate(t, c.sh, 300+k, i, true, verdict.DefaultMaxRuns, verdict.DefaultBatch)
 				runs += n
 				if v == c.want {
 					hits++

@@ -1,15 +1,18 @@
-// Package replay replays decision records. Replay takes one decoded record:
-// it verifies its integrity against the artifact store (nothing runs on a
-// failure), starts the pinned system through launch (hardware class,
-// verified model and config, one session), runs the pinned seed and N fresh
-// seeds derived from a replay seed, asks verdict for the verdict, and builds
-// the report (report.json, report.md, runs.parquet). When the record pins an
-// eval suite and the store holds a run of its system on it (EvalOptions),
-// the suite runs first on the same session (evals.Pinned.Reproduce) and is
-// one more check of the verdict, reported in the report's eval section. Batch replays a
-// sequence of records with one policy: where reports go, the run journal
-// that survives a kill, one runner for the whole batch.
+// Package replay replays decision records in three steps. Prepare verifies
+// a record against the artifact store once (nothing runs on a failure),
+// reads its input and reference outputs and prepares its system check (the
+// record's pinned eval suite, which cmd wires in as an evals.Checker: replay
+// does not import evals). Run takes a started session that launch lent the
+// caller (of the record's own system, or of another) and runs on it the
+// system check, the pinned seed and the fresh seeds derived from a replay
+// seed (N of them, or until the sequential stopping rule verdict.Decide
+// settles it), journaling each run the moment it completes. Decide asks
+// verdict for the verdict, with every piece of evidence a check that votes.
+// Replay is the three on a session of its own. Batch replays a sequence of
+// records with one policy: where reports go, the locked folder and the run
+// journal that survives a kill, sessions from one launch.Pool (one per
+// record, or one per system with Share).
 //
-// It declares the small interfaces it needs (Runner, Blobs) and leaves exit
-// codes to its caller.
+// It declares the small interfaces it needs (Runner, Blobs, SystemChecker)
+// and leaves exit codes to its caller.
 package replay

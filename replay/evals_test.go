@@ -77,8 +77,8 @@ func TestReplayPinnedEvalSuite(t *testing.T) {
 	ctx := context.Background()
 	same := &fakeSystem{labels: []string{"approved"}, probs: []float64{1}, failAt: -1}
 	other := &fakeSystem{labels: []string{"denied"}, probs: []float64{1}, failAt: -1}
-	opts := func(st *store.Layout, mode EvalMode) Options {
-		return Options{N: 50, Launch: launch.Options{HostClass: hw}, Evals: EvalOptions{Mode: mode, Store: st}}
+	opts := func(st *store.Layout, mode evals.CheckMode) Options {
+		return Options{N: 50, Launch: launch.Options{HostClass: hw}, System: evals.Checker{Options: evals.CheckOptions{Mode: mode, Store: st}}}
 	}
 
 	t.Run("reproduced", func(t *testing.T) {
@@ -90,7 +90,7 @@ func TestReplayPinnedEvalSuite(t *testing.T) {
 			t.Fatal(err)
 		}
 		rep := res.Report
-		if sys.starts != 1 || rep.Verdict != verdict.Reproduced || rep.Eval == nil || rep.Eval.Verdict != evals.Reproduced {
+		if sys.starts != 1 || rep.Verdict != verdict.Reproduced || rep.Eval == nil || rep.Eval.Verdict != verdict.Reproduced {
 			t.Fatalf("starts %d verdict %s eval %+v reasons %v", sys.starts, rep.Verdict, rep.Eval, rep.Reasons)
 		}
 		ev := rep.Eval
@@ -130,12 +130,12 @@ func TestReplayPinnedEvalSuite(t *testing.T) {
 		sys := &fakeSystem{labels: same.labels, probs: same.probs, failAt: -1}
 		st, rec := newRecord(t, sys, 42, "approved", 1)
 		evalFixture(t, st, rec, other)
-		res, err := Replay(ctx, st, rec, sys, opts(st, EvalOn))
+		res, err := Replay(ctx, st, rec, sys, opts(st, evals.CheckOn))
 		if err != nil {
 			t.Fatal(err)
 		}
 		rep := res.Report
-		if rep.Exact == nil || !rep.Exact.ExactMatch || rep.Verdict != verdict.Diverged || rep.Eval.Verdict != evals.Diverged ||
+		if rep.Exact == nil || !rep.Exact.ExactMatch || rep.Verdict != verdict.Diverged || rep.Eval.Verdict != verdict.Diverged ||
 			len(rep.Eval.Flipped) != 30 || rep.Eval.Diff < 0.79 || rep.Eval.Diff > 0.81 || !(rep.Eval.Lower > 0.02) {
 			t.Fatalf("verdict %s eval %+v", rep.Verdict, rep.Eval)
 		}
@@ -151,7 +151,7 @@ func TestReplayPinnedEvalSuite(t *testing.T) {
 		sys := &fakeSystem{labels: same.labels, probs: same.probs, failAt: -1}
 		st, rec := newRecord(t, sys, 42, "approved", 1)
 		evalFixture(t, st, rec, same)
-		o := opts(st, EvalAuto)
+		o := opts(st, evals.CheckAuto)
 		o.Sequential, o.MaxRuns, o.Batch = true, 1000, 10
 		res, err := Replay(ctx, st, rec, sys, o)
 		if err != nil {
@@ -169,25 +169,25 @@ func TestReplayPinnedEvalSuite(t *testing.T) {
 		st, rec := newRecord(t, sys, 42, "approved", 1)
 		suite := evalFixture(t, st, rec, nil) // no stored run
 		// auto: skipped, with a note naming the command that makes a run.
-		res, err := Replay(ctx, st, rec, sys, opts(st, EvalAuto))
+		res, err := Replay(ctx, st, rec, sys, opts(st, evals.CheckAuto))
 		if err != nil || res.Report.Eval != nil || !strings.Contains(strings.Join(res.Report.Notes, "\n"), "reprise evals run --suite "+suite.String()) {
 			t.Fatalf("auto: %v %+v %v", err, res.Report.Eval, res.Report.Notes)
 		}
 		// on: a usage error before anything starts.
 		starts := sys.starts
-		_, err = Replay(ctx, st, rec, sys, opts(st, EvalOn))
-		if !errors.Is(err, ErrUsage) || !errors.Is(err, evals.ErrNoBaseline) || sys.starts != starts {
+		_, err = Replay(ctx, st, rec, sys, opts(st, evals.CheckOn))
+		if !errors.Is(err, evals.ErrCheckRequired) || !errors.Is(err, evals.ErrNoBaseline) || sys.starts != starts {
 			t.Fatalf("on: %v (starts %d → %d)", err, starts, sys.starts)
 		}
 		// off: never run, even with a stored run.
 		evalFixture(t, st, rec, same)
-		res, err = Replay(ctx, st, rec, sys, opts(st, EvalOff))
+		res, err = Replay(ctx, st, rec, sys, opts(st, evals.CheckOff))
 		if err != nil || res.Report.Eval != nil {
 			t.Fatalf("off: %v %+v", err, res.Report.Eval)
 		}
 		// on, a record that pins no suite: a usage error.
 		rec.EvalSuite = digest.Digest{}
-		if _, err := Replay(ctx, st, rec, sys, opts(st, EvalOn)); !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), "pins no eval suite") {
+		if _, err := Replay(ctx, st, rec, sys, opts(st, evals.CheckOn)); !errors.Is(err, evals.ErrCheckRequired) || !strings.Contains(err.Error(), "pins no eval suite") {
 			t.Fatalf("on without a suite: %v", err)
 		}
 	})
@@ -204,7 +204,7 @@ func TestReportMarkdownEvalGolden(t *testing.T) {
 	clock := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 	now := func() time.Time { clock = clock.Add(10 * time.Millisecond); return clock }
 	res, err := Replay(context.Background(), st, rec, sys, Options{N: 40, Launch: launch.Options{HostClass: hw}, Now: now,
-		Evals: EvalOptions{Store: st}})
+		System: evals.Checker{Options: evals.CheckOptions{Store: st, Now: now}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,13 +238,13 @@ func TestPinnedEvalInconclusiveStops(t *testing.T) {
 	rec.Params.Seed = nil
 	rec.System.Seal()
 	evalFixture(t, st, rec, mixed())
-	o := Options{Sequential: true, MaxRuns: 1000, Batch: 10, Launch: launch.Options{HostClass: hw}, Evals: EvalOptions{Mode: EvalOn, Store: st}}
+	o := Options{Sequential: true, MaxRuns: 1000, Batch: 10, Launch: launch.Options{HostClass: hw}, System: evals.Checker{Options: evals.CheckOptions{Mode: evals.CheckOn, Store: st}}}
 	res, err := Replay(ctx, st, rec, sys, o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	rep := res.Report
-	if rep.Eval == nil || rep.Eval.Verdict != evals.Inconclusive {
+	if rep.Eval == nil || rep.Eval.Verdict != verdict.Inconclusive {
 		t.Fatalf("eval %+v", rep.Eval)
 	}
 	if rep.Verdict != verdict.Inconclusive || rep.Replay.N >= 1000 || !strings.Contains(rep.Replay.Stopped, "the cap cannot settle it") {

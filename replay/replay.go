@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"time"
 
@@ -43,9 +44,9 @@ type Options struct {
 	// N is the number of runs with fresh seeds (default 100); with
 	// Sequential it is ignored.
 	N int
-	// Sequential runs fresh seeds in batches of Batch (default 50) and stops
-	// as soon as the verdict is settled (Decide), at most MaxRuns (default
-	// 1000).
+	// Sequential runs fresh seeds in batches of Batch (default
+	// verdict.DefaultBatch) and stops as soon as the verdict is settled
+	// (verdict.Decide), at most MaxRuns (default verdict.DefaultMaxRuns).
 	Sequential bool
 	MaxRuns    int
 	Batch      int
@@ -71,9 +72,9 @@ type Options struct {
 	Now func() time.Time
 	// Notes are added to the report's notes (e.g. by Batch: a kept journal).
 	Notes []string
-	// Evals configure the replay of the record's pinned eval suite on the
-	// same session (EvalOptions; off without a store).
-	Evals EvalOptions
+	// System, when set, finds the record's system check (the pinned eval
+	// suite, wired in by cmd), run on the session before the replay's runs.
+	System SystemChecker
 }
 
 func (o *Options) defaults() {
@@ -81,10 +82,10 @@ func (o *Options) defaults() {
 		o.N = 100
 	}
 	if o.MaxRuns == 0 {
-		o.MaxRuns = DefaultMaxRuns
+		o.MaxRuns = verdict.DefaultMaxRuns
 	}
 	if o.Batch == 0 {
-		o.Batch = DefaultBatch
+		o.Batch = verdict.DefaultBatch
 	}
 	if o.Sequential {
 		o.N = o.MaxRuns
@@ -120,8 +121,8 @@ func Seeds(replaySeed uint64, n int) []int64 {
 	return out
 }
 
-// Run is one run of a replay, as written to runs.parquet.
-type Run struct {
+// RunRow is one run of a replay, as written to runs.parquet.
+type RunRow struct {
 	Index int      `parquet:"run" json:"run"`
 	Kind  string   `parquet:"kind" json:"kind"` // "pinned" (the record's seed) or "replay"
 	Seed  int64    `parquet:"seed" json:"seed"`
@@ -188,73 +189,263 @@ func checkText(t string) (string, bool) {
 }
 
 // Output is the run's normalized output.
-func (r Run) Output() output.Output {
+func (r RunRow) Output() output.Output {
 	return output.Output{Label: r.Label, Score: r.Score, Text: r.Text}
 }
 
 // Result is the outcome of one replay: the report and the runs.
 type Result struct {
 	Report *Report
-	Runs   []Run
+	Runs   []RunRow
+	// log is the run log of Run, which Decide reads (and drops).
+	log *runLog
 }
 
-// Replay replays one record through runner. It verifies integrity first
-// (nothing runs on failure), starts one session (launch: hardware class,
-// verified model and config), runs the pinned seed (when the record has one)
-// and N fresh seeds, and evaluates the verdict. On an error after the
-// session started, the returned Result still holds the report (with Error
-// set) and the runs done so far.
+// Replay replays one record through runner: Prepare, then Run on one
+// session of the record's system (acquired from a pool of its own, closed
+// on every path), then Decide. Integrity is verified first (nothing runs on
+// failure). On an error after Prepare, the returned Result still holds the
+// report (with Error set) and the runs done so far.
 func Replay(ctx context.Context, st Blobs, rec *record.Record, runner Runner, opts Options) (*Result, error) {
 	opts.defaults()
-	started := opts.Now()
-	replaySeed := DeriveReplaySeed(rec.RequestID)
-	if opts.ReplaySeed != nil {
-		replaySeed = *opts.ReplaySeed
+	p, err := Prepare(ctx, st, rec, opts)
+	if err != nil {
+		return p.fail(nil, err, opts)
 	}
-	environment := effective(rec, &opts)
-	rep := newReport(rec, opts, replaySeed, started)
-	if opts.Sequential {
-		rep.Replay.MaxRuns, rep.Replay.Batch = opts.MaxRuns, opts.Batch
+	pool := launch.NewPool(st, launch.PoolOptions{Runner: runner})
+	defer pool.Close(ctx)
+	t0 := opts.Now()
+	sess, err := pool.Acquire(ctx, p.Target(), p.Launch)
+	if err != nil {
+		return p.fail(nil, SessionError(err), opts)
 	}
-	rep.Environment = environment
-	res := &Result{Report: rep}
-	var ec *evalCheck
-	fail := func(err error) (*Result, error) {
-		if ec != nil {
-			rep.Eval = ec.section()
-		}
-		rep.Verdict = verdict.Failed
-		rep.Error = err.Error()
-		rep.finish(opts.Now())
+	defer pool.Release(ctx, sess, false)
+	p.SessionMS = ms(opts.Now().Sub(t0))
+	res, err := Run(ctx, sess, p, opts)
+	if err != nil {
 		return res, err
 	}
+	return res, Decide(res, opts)
+}
 
+// SessionError is the error of a session that could not be acquired: a
+// model or config that could not be copied out of the store verified is
+// an integrity failure (ErrIntegrity).
+func SessionError(err error) error {
+	if errors.Is(err, launch.ErrArtifact) && !errors.Is(err, ErrIntegrity) {
+		return fmt.Errorf("%w: %w", ErrIntegrity, err)
+	}
+	return err
+}
+
+// SystemChecker finds, for a record, evidence about its system that is
+// gathered on the replay's session before the replay's own runs (the
+// record's pinned eval suite: cmd wires evals' check in; replay does not
+// know evals).
+type SystemChecker interface {
+	// Prepare runs before any session starts: a nil Gather means no check
+	// for this record (the notes say why when one was skipped); an error
+	// stops the replay.
+	Prepare(ctx context.Context, rec *record.Record) (Gather, []string, error)
+}
+
+// Gather runs a system check on a started session of the record's system,
+// at the record's rules. It is an alias, so a package that may not import
+// replay (evals) can return one.
+type Gather = func(ctx context.Context, sess *launch.Session, rules verdict.Rules) (verdict.SystemCheck, error)
+
+// Prepared is a record ready to run: verified once, its input read, its
+// reference checks built, its system check found, and the session it asks
+// for (Target, Launch).
+type Prepared struct {
+	Record     *record.Record
+	Input      []byte
+	ReplaySeed uint64
+	// Launch is the session's options: the flags, then the record's
+	// pinned limits and environment (Options.Explicit says which win).
+	Launch      launch.Options
+	Environment Environment
+	// Checks are the reference checks (verdict.ReferenceChecks), when the
+	// record has reference outputs.
+	Checks []verdict.Check
+	// Notes go into the report.
+	Notes []string
+	// SessionMS is the time the caller took to acquire the session, in
+	// milliseconds (the report's start_session_ms).
+	SessionMS  float64
+	references int // reference outputs behind Checks
+	gather     Gather
+	started    time.Time
+}
+
+// Target is the session the prepared record asks for.
+func (p *Prepared) Target() launch.Target { return launch.FromRecord(p.Record) }
+
+// Prepare verifies rec against st (every digest, once), reads its input and
+// reference outputs and prepares its system check. The returned Prepared is
+// never nil, so a caller can report an error through it (Fail). Errors
+// wrap ErrIntegrity (an *IntegrityError lists the problems) or the system
+// checker's.
+func Prepare(ctx context.Context, st Blobs, rec *record.Record, opts Options) (*Prepared, error) {
+	opts.defaults()
+	p := &Prepared{Record: rec, ReplaySeed: DeriveReplaySeed(rec.RequestID), started: opts.Now()}
+	if opts.ReplaySeed != nil {
+		p.ReplaySeed = *opts.ReplaySeed
+	}
+	p.Environment = effective(rec, &opts)
+	p.Launch = opts.Launch
 	if probs := Verify(ctx, st, rec); len(probs) > 0 {
-		return fail(&IntegrityError{Problems: probs})
+		return p, &IntegrityError{Problems: probs}
 	}
 	input, err := st.ReadAll(ctx, rec.Input.Digest)
 	if err != nil {
-		return fail(fmt.Errorf("%w: input: %v", ErrIntegrity, err))
+		return p, fmt.Errorf("%w: input: %v", ErrIntegrity, err)
 	}
-	pinnedSuite, notes, err := prepareEval(ctx, rec, opts.Evals)
-	if err != nil {
-		return fail(err)
-	}
-	rep.Notes = append(rep.Notes, notes...)
-	t0 := opts.Now()
-	sess, err := launch.Start(ctx, st, launch.FromRecord(rec), runner, opts.Launch)
-	if err != nil {
-		if errors.Is(err, launch.ErrArtifact) {
-			err = fmt.Errorf("%w: %w", ErrIntegrity, err)
+	p.Input = input
+	if opts.System != nil {
+		if p.gather, p.Notes, err = opts.System.Prepare(ctx, rec); err != nil {
+			return p, err
 		}
-		return fail(err)
 	}
-	defer sess.Close(ctx)
-	if sess.HardwareOverride {
+	if rec.Reference != nil {
+		blob, err := st.ReadAll(ctx, rec.Reference.Digest)
+		if err != nil {
+			return p, fmt.Errorf("%w: reference outputs: %v", ErrIntegrity, err)
+		}
+		ref, err := record.DecodeReference(blob)
+		if err != nil {
+			return p, fmt.Errorf("%w: %v", ErrIntegrity, err)
+		}
+		p.Checks = verdict.ReferenceChecks(ref, opts.N) // opts.N is the cap of a sequential replay
+		p.references = len(ref)
+	}
+	return p, nil
+}
+
+// Fail is the result of a prepared replay that could not run (e.g. its
+// session could not be started): the report, with Error set, and err.
+func (p *Prepared) Fail(err error, opts Options) (*Result, error) {
+	opts.defaults()
+	return p.fail(nil, err, opts)
+}
+
+// fail ends a replay with err: the runs of l (nil: none) and the report.
+func (p *Prepared) fail(l *runLog, err error, opts Options) (*Result, error) {
+	res := &Result{}
+	if l != nil {
+		res = l.res
+	} else {
+		res.Report = p.report(opts)
+	}
+	rep := res.Report
+	if l != nil && l.sys != nil {
+		rep.Eval = l.sys.Section()
+	}
+	rep.Verdict = verdict.Failed
+	rep.Error = err.Error()
+	rep.finish(opts.Now())
+	res.log = nil // the outputs are not kept with the result
+	return res, err
+}
+
+// report is a new report of the prepared record.
+func (p *Prepared) report(opts Options) *Report {
+	rep := newReport(p.Record, opts, p.ReplaySeed, p.started)
+	if opts.Sequential {
+		rep.Replay.MaxRuns, rep.Replay.Batch = opts.MaxRuns, opts.Batch
+	}
+	rep.Environment = p.Environment
+	return rep
+}
+
+// Run runs a prepared record on sess: the system check (when prepared), the
+// pinned seed (when the record has one), then the fresh seeds, N of them
+// or, sequential, until the stopping rule (verdict.Decide) settles it. Each
+// run is journaled the moment it completes. sess need not be a session of
+// the record's own system: Run replays the record's input on whatever it is
+// handed (the report says which runner ran it). Run never starts or closes
+// a session. On error the Result holds the report (Error set) and the runs
+// done so far.
+func Run(ctx context.Context, sess *launch.Session, p *Prepared, opts Options) (*Result, error) {
+	opts.defaults()
+	l := &runLog{ctx: ctx, sess: sess, p: p, opts: opts, res: &Result{Report: p.report(opts)}}
+	l.res.log = l
+	if err := l.start(); err != nil {
+		return p.fail(l, err, opts)
+	}
+	if err := l.runPinned(); err != nil {
+		return p.fail(l, err, opts)
+	}
+	if err := l.runFresh(); err != nil {
+		return p.fail(l, err, opts)
+	}
+	if err := l.end(); err != nil {
+		return p.fail(l, err, opts)
+	}
+	return l.res, nil
+}
+
+// Decide evaluates the verdict of a Run's result (the sequential rule's
+// last evaluation when it settled, else verdict.Evaluate of every check
+// over the outputs) and finishes its report. It is the one decision point:
+// the system check votes with the others.
+func Decide(res *Result, opts Options) error {
+	opts.defaults()
+	l := res.log
+	if l == nil {
+		return errors.New("replay: Decide needs the result of Run")
+	}
+	rep := res.Report
+	ev := l.stop.Evaluation
+	if ev == nil {
+		var err error
+		if ev, err = verdict.Evaluate(l.p.Record.Output.Output, l.outs, l.exact, opts.Rules, l.checks...); err != nil {
+			_, err = l.p.fail(l, err, opts)
+			return err
+		}
+	}
+	rep.Evaluation = *ev
+	rep.Verdict = ev.Verdict
+	if l.sys != nil {
+		rep.Eval = l.sys.Section()
+	}
+	rep.finish(opts.Now())
+	res.log = nil // decided: the outputs are not kept with the result
+	return nil
+}
+
+// runLog is one Run: the session, the runs and outputs so far, and the
+// evidence the verdict is decided on.
+type runLog struct {
+	ctx  context.Context
+	sess *launch.Session
+	p    *Prepared
+	opts Options
+	res  *Result
+	// sys is the system check's evidence, sysRuns the requests it sent
+	// before the replay's.
+	sys     verdict.SystemCheck
+	sysRuns int
+	checks  []verdict.Check // the reference and system checks
+	// pinnedCanon is the pinned-seed run's canonical bytes; exact its
+	// comparison with the stored output.
+	pinnedCanon []byte
+	exact       *bool
+	outs        []output.Output
+	cutTexts    int // replayed texts the text check sees cut (checkText)
+	stop        verdict.Stop
+	t1          time.Time
+}
+
+// start fills the report's session sections and runs the system check.
+func (l *runLog) start() error {
+	rep, rec := l.res.Report, l.p.Record
+	rep.Notes = append(rep.Notes, l.p.Notes...)
+	if l.sess.HardwareOverride {
 		rep.Hardware.Override = true
-		rep.Notes = append(rep.Notes, fmt.Sprintf("hardware class mismatch overridden: record %s, host %s; exact reproduction is not expected across classes", rec.Runtime.HardwareClass, opts.Launch.HostClass))
+		rep.Notes = append(rep.Notes, fmt.Sprintf("hardware class mismatch overridden: record %s, host %s; exact reproduction is not expected across classes", rec.Runtime.HardwareClass, l.opts.Launch.HostClass))
 	}
-	info := sess.Info()
+	info := l.sess.Info()
 	rep.Runner = &info
 	if !info.Pinned {
 		why := "the " + info.Runner + " runner ran a local executable, not the pinned image"
@@ -265,241 +456,240 @@ func Replay(ctx context.Context, st Blobs, rec *record.Record, runner Runner, op
 		rep.Environment.Pinned = false
 		rep.Environment.Reasons = append([]string{why}, rep.Environment.Reasons...)
 	}
-	rep.Timings.StartSessionMS = ms(opts.Now().Sub(t0))
-	// The pinned eval suite runs first, on this session: its evidence is
-	// then fixed for every look of a sequential replay. Its requests come
+	rep.Timings.StartSessionMS = l.p.SessionMS
+	// The system check runs first, on this session: its evidence is then
+	// fixed for every look of a sequential replay. Its requests come
 	// before the replay's in the session's run indices.
-	evalRuns := 0
-	if pinnedSuite != nil {
-		if ec, err = runEval(ctx, pinnedSuite, sess, rec, opts); err != nil {
-			return fail(err)
+	if l.p.gather != nil {
+		sys, err := l.p.gather(l.ctx, l.sess, l.opts.Rules)
+		if err != nil {
+			return err
 		}
-		evalRuns = ec.r.Requests
+		l.sys, l.sysRuns = sys, sys.Requests()
 	}
+	if l.p.references > 0 {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("the replays are also compared with the record's %d reference outputs (equivalence margin %g)", l.p.references, l.opts.Rules.Margin))
+	}
+	l.checks = slices.Clip(l.p.Checks)
+	if l.sys != nil {
+		l.checks = append(l.checks, l.sys)
+	}
+	l.t1 = l.opts.Now()
+	return nil
+}
 
-	journal := func(r Run) {
-		if opts.Journal != nil {
-			b, _ := json.Marshal(r)
-			opts.Journal.Write(append(b, '\n'))
-		}
+// journal writes r to the journal (Options.Journal) as one JSON line.
+func (l *runLog) journal(r RunRow) {
+	if l.opts.Journal != nil {
+		b, _ := json.Marshal(r)
+		l.opts.Journal.Write(append(b, '\n'))
 	}
-	// invalidate marks every run that may carry another request's answer
-	// (a *runners.OutOfStepError names the first; the session's run
-	// indices are the replay's) and journals it again: the later line of a
-	// run supersedes the earlier.
-	invalidate := func(err error) {
-		var oos *runners.OutOfStepError
-		if !errors.As(err, &oos) {
-			return
-		}
-		since := max(0, oos.Since-evalRuns) // the replay's index
-		if oos.Since < evalRuns {
-			rep.Notes = append(rep.Notes, "the session was out of step during the eval suite's run: its answers may be other requests'")
-		}
-		for i := range res.Runs {
-			r := &res.Runs[i]
-			if r.Index < since || r.Outcome == OutcomeFailed {
-				continue
-			}
-			*r = Run{Index: r.Index, Kind: r.Kind, Seed: r.Seed, OutputDigest: r.OutputDigest, LatencyNS: r.LatencyNS, Outcome: OutcomeInvalid,
-				Error: fmt.Sprintf("invalid: the session is out of step since run %d, this run may carry another request's answer", since)}
-			journal(*r)
-		}
-		if rep.Exact != nil && since == 0 {
-			rep.Exact = nil
-			rep.Notes = append(rep.Notes, "the pinned-seed run was invalidated: the session was out of step from its start")
-		}
-	}
-	var pinnedCanon []byte
-	cutTexts := 0 // replayed texts the text check sees cut (checkText)
-	var account func(idx int, kind string, seed int64, resp runners.Response, err error) (r Run, full, out output.Output, ok bool, _ error)
-	// runOne runs one seed; out is what the tests see of an output (a long
-	// text stands in by the stored text when equal, else by its digest), ok
-	// is false for an error answer.
-	runOne := func(idx int, kind string, seed int64) (r Run, full, out output.Output, ok bool, err error) {
-		resp, err := sess.Run(ctx, runners.Request{Input: input, Params: rec.Params.WithSeed(seed)})
-		return account(idx, kind, seed, resp, err)
-	}
-	account = func(idx int, kind string, seed int64, resp runners.Response, err error) (r Run, full, out output.Output, ok bool, _ error) {
-		r = Run{Index: idx, Kind: kind, Seed: seed}
-		if err != nil {
-			var re *runners.RunError
-			if !errors.As(err, &re) {
-				err = &runners.RunError{Run: idx, Err: err}
-			}
-			r.Error, r.Outcome = err.Error(), OutcomeFailed
-			res.Runs = append(res.Runs, r)
-			journal(r)
-			invalidate(err)
-			return r, full, out, false, err
-		}
-		r.OutputDigest = digest.FromBytes(resp.Raw).String()
-		r.LatencyNS, r.QueueNS = resp.Latency.Nanoseconds(), resp.Queue.Nanoseconds()
-		if lp := resp.Logprobs; len(lp) > MaxRunLogprobs {
-			r.LogprobsDigest = digest.FromBytes(lp).String()
-		} else if lp != nil {
-			s := string(lp)
-			r.Logprobs = &s
-		}
-		if kind == "pinned" {
-			pinnedCanon = sess.Codec.Canonical(resp.Raw)
-		}
-		if resp.Error != "" {
-			r.Outcome, r.Error = OutcomeError, "error answer: "+resp.Error
-			rep.ErrorAnswers++
-			res.Runs = append(res.Runs, r)
-			journal(r)
-			return r, full, out, false, nil
-		}
-		full = resp.Output
-		out = full
-		r.Outcome = OutcomeOutput
-		r.Label, r.Score, r.Text = full.Label, full.Score, full.Text
-		if t := full.Text; t != nil && len(*t) > MaxRunText {
-			d := digest.FromBytes([]byte(*t)).String()
-			r.Text, r.TextDigest = nil, d
-			if st := rec.Output.Text; st != nil && *st == *t {
-				out.Text = st // share the stored text: equal texts stay equal
-			} else if cut, ok := checkText(*t); ok {
-				out.Text = &cut
-			} else {
-				out.Text = &cut
-				cutTexts++
-			}
-		}
-		res.Runs = append(res.Runs, r)
-		journal(r)
-		return r, full, out, true, nil
-	}
+}
 
-	var extra []verdict.Check
-	if rec.Reference != nil {
-		blob, err := st.ReadAll(ctx, rec.Reference.Digest)
-		if err != nil {
-			return fail(fmt.Errorf("%w: reference outputs: %v", ErrIntegrity, err))
-		}
-		ref, err := record.DecodeReference(blob)
-		if err != nil {
-			return fail(fmt.Errorf("%w: %v", ErrIntegrity, err))
-		}
-		extra = verdict.ReferenceChecks(ref, opts.N) // opts.N is the cap of a sequential replay
-		rep.Notes = append(rep.Notes, fmt.Sprintf("the replays are also compared with the record's %d reference outputs (equivalence margin %g)", len(ref), opts.Rules.Margin))
+// invalidate marks every run that may carry another request's answer (a
+// *runners.OutOfStepError names the first; the session's run indices are
+// the replay's, after the system check's) and journals it again: the later
+// line of a run supersedes the earlier.
+func (l *runLog) invalidate(err error) {
+	var oos *runners.OutOfStepError
+	if !errors.As(err, &oos) {
+		return
 	}
-	if ec != nil {
-		extra = append(extra, ec)
+	rep := l.res.Report
+	since := max(0, oos.Since-l.sysRuns) // the replay's index
+	if oos.Since < l.sysRuns {
+		rep.Notes = append(rep.Notes, "the session was out of step during the eval suite's run: its answers may be other requests'")
 	}
-	t1 := opts.Now()
-	var exact *bool
-	if rec.Params.Seed != nil {
-		r, full, _, ok, err := runOne(0, "pinned", *rec.Params.Seed)
-		if err != nil {
-			return fail(err)
+	for i := range l.res.Runs {
+		r := &l.res.Runs[i]
+		if r.Index < since || r.Outcome == OutcomeFailed {
+			continue
 		}
-		match, basis := false, "the system answered an error"
-		if ok {
-			match, basis = exactMatch(rec, pinnedCanon, full)
-		}
-		exact = &match
-		rep.Exact = &ExactResult{Seed: *rec.Params.Seed, ExactMatch: match, Basis: basis, OutputDigest: r.OutputDigest,
-			Label: r.Label, Score: r.Score, Text: r.Text}
+		*r = RunRow{Index: r.Index, Kind: r.Kind, Seed: r.Seed, OutputDigest: r.OutputDigest, LatencyNS: r.LatencyNS, Outcome: OutcomeInvalid,
+			Error: fmt.Sprintf("invalid: the session is out of step since run %d, this run may carry another request's answer", since)}
+		l.journal(*r)
 	}
-	offset := len(res.Runs)
-	outs := make([]output.Output, 0, opts.N)
-	var stop Stop
-	seeds := Seeds(replaySeed, opts.N)
-	if opts.Sequential && exact != nil && *exact {
-		// A look before any fresh seed: an exact match settles it.
-		if stop, err = Decide(rec.Output.Output, nil, exact, opts.Rules, 0, opts.N, extra...); err != nil {
-			return fail(err)
-		}
-		if stop.Settled {
-			rep.Replay.N, rep.Replay.Stopped, seeds = 0, stop.Why, nil
-		}
+	if rep.Exact != nil && since == 0 {
+		rep.Exact = nil
+		rep.Notes = append(rep.Notes, "the pinned-seed run was invalidated: the session was out of step from its start")
 	}
-	var runErr error
-	// The fresh seeds go in chunks that end where a sequential replay looks
-	// at the evidence; a session that keeps several runs in flight
-	// (runners.Batcher) gets each chunk at once.
-	// A sequential replay looks every step runs: --batch, raised to a
-	// multiple of it that keeps --concurrency requests in flight (an HTTP
-	// session drains at each look).
+}
+
+// account records one run's answer: full is the answered output, out what
+// the tests see of it (a long text stands in by the stored text when
+// equal, else by its first runes), ok is false for an error answer.
+func (l *runLog) account(idx int, kind string, seed int64, resp runners.Response, err error) (r RunRow, full, out output.Output, ok bool, _ error) {
+	r = RunRow{Index: idx, Kind: kind, Seed: seed}
+	if err != nil {
+		var re *runners.RunError
+		if !errors.As(err, &re) {
+			err = &runners.RunError{Run: idx, Err: err}
+		}
+		r.Error, r.Outcome = err.Error(), OutcomeFailed
+		l.add(r)
+		l.invalidate(err)
+		return r, full, out, false, err
+	}
+	r.OutputDigest = digest.FromBytes(resp.Raw).String()
+	r.LatencyNS, r.QueueNS = resp.Latency.Nanoseconds(), resp.Queue.Nanoseconds()
+	if lp := resp.Logprobs; len(lp) > MaxRunLogprobs {
+		r.LogprobsDigest = digest.FromBytes(lp).String()
+	} else if lp != nil {
+		s := string(lp)
+		r.Logprobs = &s
+	}
+	if kind == "pinned" {
+		l.pinnedCanon = l.sess.Codec.Canonical(resp.Raw)
+	}
+	if resp.Error != "" {
+		r.Outcome, r.Error = OutcomeError, "error answer: "+resp.Error
+		l.res.Report.ErrorAnswers++
+		l.add(r)
+		return r, full, out, false, nil
+	}
+	full = resp.Output
+	out = full
+	r.Outcome = OutcomeOutput
+	r.Label, r.Score, r.Text = full.Label, full.Score, full.Text
+	if t := full.Text; t != nil && len(*t) > MaxRunText {
+		r.Text, r.TextDigest = nil, digest.FromBytes([]byte(*t)).String()
+		out.Text = l.checkedText(*t)
+	}
+	l.add(r)
+	return r, full, out, true, nil
+}
+
+// checkedText is what the text check sees of a replayed text longer than
+// MaxRunText: the stored text when equal (equal texts stay equal), else
+// checkText's cut.
+func (l *runLog) checkedText(t string) *string {
+	if st := l.p.Record.Output.Text; st != nil && *st == t {
+		return st
+	}
+	cut, whole := checkText(t)
+	if !whole {
+		l.cutTexts++
+	}
+	return &cut
+}
+
+// add appends r to the runs and journals it.
+func (l *runLog) add(r RunRow) {
+	l.res.Runs = append(l.res.Runs, r)
+	l.journal(r)
+}
+
+// runPinned runs the record's pinned seed (when it has one) and compares
+// the answer with the stored output; a sequential replay whose pinned seed
+// matched looks before any fresh seed (an exact match may settle it).
+func (l *runLog) runPinned() error {
+	rec := l.p.Record
+	if rec.Params.Seed == nil {
+		return nil
+	}
+	resp, err := l.sess.Run(l.ctx, runners.Request{Input: l.p.Input, Params: rec.Params.WithSeed(*rec.Params.Seed)})
+	r, full, _, ok, err := l.account(0, "pinned", *rec.Params.Seed, resp, err)
+	if err != nil {
+		return err
+	}
+	match, basis := false, "the system answered an error"
+	if ok {
+		match, basis = exactMatch(rec, l.pinnedCanon, full)
+	}
+	l.exact = &match
+	l.res.Report.Exact = &ExactResult{Seed: *rec.Params.Seed, ExactMatch: match, Basis: basis, OutputDigest: r.OutputDigest,
+		Label: r.Label, Score: r.Score, Text: r.Text}
+	if l.opts.Sequential && match {
+		return l.look(0)
+	}
+	return nil
+}
+
+// look applies the sequential stopping rule after done fresh-seed runs.
+func (l *runLog) look(done int) error {
+	var err error
+	if l.stop, err = verdict.Decide(l.p.Record.Output.Output, l.outs, l.exact, l.opts.Rules, done, l.opts.N, l.checks...); err != nil {
+		return err
+	}
+	if l.stop.Settled {
+		l.res.Report.Replay.N, l.res.Report.Replay.Stopped = done, l.stop.Why
+	}
+	return nil
+}
+
+// runFresh runs the fresh seeds in chunks that end where a sequential
+// replay looks at the evidence; a session that keeps several runs in
+// flight (runners.Batcher) gets each chunk at once. A sequential replay
+// looks every step runs: Batch, raised to a multiple of it that keeps the
+// session's concurrency in flight (an HTTP session drains at each look).
+func (l *runLog) runFresh() error {
+	if l.stop.Settled {
+		return nil
+	}
+	opts := l.opts
+	seeds := Seeds(l.p.ReplaySeed, opts.N)
+	offset := len(l.res.Runs)
+	l.outs = make([]output.Output, 0, opts.N)
 	step := opts.Batch
-	if c := sess.Session.Info().Concurrency; opts.Sequential && c > step {
+	if c := l.sess.Session.Info().Concurrency; opts.Sequential && c > step {
 		step = (c + opts.Batch - 1) / opts.Batch * opts.Batch
 	}
-	for lo := 0; lo < len(seeds) && runErr == nil && !stop.Settled; {
+	var runErr error
+	for lo := 0; lo < len(seeds) && runErr == nil && !l.stop.Settled; {
 		hi := len(seeds)
 		if opts.Sequential {
 			hi = min(hi, (lo/step+1)*step)
 		}
-		runSeeds(ctx, sess.Session, input, rec.Params, seeds[lo:hi], func(j int, resp runners.Response, err error) bool {
+		runSeeds(l.ctx, l.sess.Session, l.p.Input, l.p.Record.Params, seeds[lo:hi], func(j int, resp runners.Response, err error) bool {
 			i := lo + j
-			_, _, out, ok, err := account(offset+i, "replay", seeds[i], resp, err)
-			if err != nil {
-				runErr = err
-				return false
+			_, _, out, ok, err := l.account(offset+i, "replay", seeds[i], resp, err)
+			if err == nil && ok {
+				l.outs = append(l.outs, out)
 			}
-			if ok {
-				outs = append(outs, out)
-			}
-			if opts.Progress != nil {
+			if err == nil && opts.Progress != nil {
 				opts.Progress(i+1, opts.N)
 			}
-			if opts.Sequential && len(outs) > 0 && lookAt(i+1, step, opts.N) {
-				if stop, err = Decide(rec.Output.Output, outs, exact, opts.Rules, i+1, opts.N, extra...); err != nil {
-					runErr = err
-					return false
-				}
-				if stop.Settled {
-					rep.Replay.N, rep.Replay.Stopped = i+1, stop.Why
-					return false
-				}
+			if err == nil && opts.Sequential && len(l.outs) > 0 && verdict.LookAt(i+1, step, opts.N) {
+				err = l.look(i + 1)
 			}
-			return true
+			runErr = err
+			return err == nil && !l.stop.Settled
 		})
 		lo = hi
 	}
-	if runErr != nil {
-		return fail(runErr)
-	}
-	if f, ok := sess.Session.(runners.Finisher); ok {
-		if err := f.Finish(ctx); err != nil {
-			invalidate(err)
-			return fail(err)
+	return runErr
+}
+
+// end finishes the session's runs (runners.Finisher: nothing may follow
+// the last answer) and fills the report's run sections.
+func (l *runLog) end() error {
+	rep, opts := l.res.Report, l.opts
+	if f, ok := l.sess.Session.(runners.Finisher); ok {
+		if err := f.Finish(l.ctx); err != nil {
+			l.invalidate(err)
+			return err
 		}
 	}
 	if rep.ErrorAnswers > 0 {
-		rep.ErrorAnswerRate = float64(rep.ErrorAnswers) / float64(len(res.Runs))
+		rep.ErrorAnswerRate = float64(rep.ErrorAnswers) / float64(len(l.res.Runs))
 		rep.Notes = append(rep.Notes, fmt.Sprintf("%d of %d runs answered an error (rate %.3f); error answers are outcomes, not outputs: the tests use the %d outputs",
-			rep.ErrorAnswers, len(res.Runs), rep.ErrorAnswerRate, len(outs)))
+			rep.ErrorAnswers, len(l.res.Runs), rep.ErrorAnswerRate, len(l.outs)))
 	}
-	if len(outs) == 0 && rep.ErrorAnswers > 0 {
-		return fail(fmt.Errorf("every fresh-seed run answered an error (%d error answers): no output to test", rep.ErrorAnswers))
+	if len(l.outs) == 0 && rep.ErrorAnswers > 0 {
+		return fmt.Errorf("every fresh-seed run answered an error (%d error answers): no output to test", rep.ErrorAnswers)
 	}
-	rep.Timings.RunsMS = ms(opts.Now().Sub(t1))
-	if n := len(res.Runs); n > 0 {
+	rep.Timings.RunsMS = ms(opts.Now().Sub(l.t1))
+	if n := len(l.res.Runs); n > 0 {
 		rep.Timings.MeanRunMS = rep.Timings.RunsMS / float64(n)
 	}
-	info = sess.Info() // what the server said during the runs (fingerprints)
+	info := l.sess.Info() // what the server said during the runs (fingerprints)
 	rep.Runner = &info
-	if cutTexts > 0 {
+	if l.cutTexts > 0 {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("%d replayed texts are longer than %d runes: the text check compared their first %d runes, as it does for every text (verdict.MaxConformalRunes)",
-			cutTexts, verdict.MaxConformalRunes, verdict.MaxConformalRunes))
+			l.cutTexts, verdict.MaxConformalRunes, verdict.MaxConformalRunes))
 	}
-	textDetails(rep, rec, outs)
-	ev := stop.Evaluation
-	if ev == nil {
-		if ev, err = verdict.Evaluate(rec.Output.Output, outs, exact, opts.Rules, extra...); err != nil {
-			return fail(err)
-		}
-	}
-	rep.Evaluation = *ev
-	rep.Verdict = ev.Verdict
-	if ec != nil {
-		foldEval(rep, ec)
-	}
-	rep.finish(opts.Now())
-	return res, nil
+	textDetails(rep, l.p.Record, l.outs)
+	return nil
 }
 
 // runSeeds runs one request per seed and calls yield with each answer in

@@ -153,7 +153,7 @@ func (res *Result) WriteFiles(dir string) error {
 		return err
 	}
 	var buf bytes.Buffer
-	w := parquet.NewGenericWriter[Run](&buf, parquet.Compression(&parquet.Zstd))
+	w := parquet.NewGenericWriter[RunRow](&buf, parquet.Compression(&parquet.Zstd))
 	if len(res.Runs) > 0 {
 		if _, err := w.Write(res.Runs); err != nil {
 			return fmt.Errorf("runs.parquet: %w", err)
@@ -166,8 +166,8 @@ func (res *Result) WriteFiles(dir string) error {
 }
 
 // ReadRuns reads a runs.parquet file.
-func ReadRuns(path string) ([]Run, error) {
-	return parquet.ReadFile[Run](path)
+func ReadRuns(path string) ([]RunRow, error) {
+	return parquet.ReadFile[RunRow](path)
 }
 
 func fmtOpt[T any](p *T) string {

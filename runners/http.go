@@ -2,6 +2,7 @@ package runners
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 )
 
@@ -50,4 +51,13 @@ type HTTPCodec interface {
 // in Info.Server.
 type Describer interface {
 	Describe(ctx context.Context, c *http.Client, base string) (string, error)
+}
+
+// Quote quotes the first 200 bytes of b (a response body) for an error
+// message.
+func Quote(b []byte) string {
+	if len(b) > 200 {
+		return fmt.Sprintf("%q…", b[:200])
+	}
+	return fmt.Sprintf("%q", b)
 }

@@ -1,34 +1,3 @@
-// Package runners holds what every runner shares: the types of one inference
-// request and response, the Codec interface of a wire protocol, the Spec that
-// starts a session of a pinned system, the Session interface, the Budget of
-// a session's timeouts, and the errors runners report.
-//
-// Runners are lifecycle × protocol. A runner (the lifecycle) starts the
-// pinned system once per session and answers many runs through it:
-// runners/docker (the Docker Engine API, sandboxed) and runners/process (a
-// local executable, not pinned). A codec (the protocol) encodes requests,
-// decodes responses and defines the bytes an exact match compares:
-// runners/jsonl. runners/wire maps a record's protocol name to its codec;
-// no other code compares protocol names.
-//
-// The contract with the system under replay (jsonl-stdio protocol):
-//   - one JSON request per line on stdin:
-//     {"id": "r0", "input": <any JSON>, "params": {"seed": 42, "temperature": 0.7, ...}};
-//     a system ignores the fields it does not know;
-//   - exactly one JSON response per line on stdout, and only in answer to a
-//     request: {"id": "r0", "label": "approved", "score": 0.87, "text": null}
-//     or {"id": "r0", "error": "message"} for a request it could not answer
-//     (an error answer is an outcome of that run, the session goes on);
-//     echoing "id" is optional but, once echoed, every response must carry
-//     the id of its request. A line that arrives while no request is
-//     outstanding, or an echoed id that is not the request's, is a protocol
-//     error (*OutOfStepError): the session is out of step;
-//   - a response is at most Spec.MaxResponseBytes long (--max-response-size);
-//   - the model file is at the path in $REPRISE_MODEL and the config file at
-//     $REPRISE_CONFIG (in a container: /reprise/model and /reprise/config, read-only).
-//
-// Packages of reprise that use runners declare the small interfaces they need;
-// this package imports only the leaves digest, output and system.
 package runners
 
 import (
@@ -102,8 +71,9 @@ const (
 
 // Codec speaks one wire protocol: it encodes requests, decodes responses and
 // says which bytes of a response an exact match compares. Runners (the
-// lifecycle: docker, process) carry a codec's bytes over its transport; no
-// other code compares protocol names (runners/wire maps names to codecs).
+// lifecycles: docker, process, endpoint) carry a codec's bytes over its
+// transport; no other code compares protocol names (runners/wire maps names
+// to codecs).
 type Codec interface {
 	// Name is the protocol name records use, e.g. "jsonl-stdio".
 	Name() string

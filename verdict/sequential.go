@@ -2,6 +2,7 @@ package verdict
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/reprise-dev/reprise/output"
 )
@@ -26,23 +27,25 @@ type SequentialCheck interface {
 // undecided before. Rules.Alpha bounds the false-alarm rate of the whole
 // sequential procedure, split over the applicable checks as in Evaluate.
 // The verdict is settled when it is not INCONCLUSIVE. With no outputs yet
-// it settles only an exact match of the pinned seed (REPRODUCED, exact);
-// otherwise it is ErrNoRuns.
+// it settles only an exact match of the pinned seed (REPRODUCED, exact,
+// unless a SystemCheck among extra holds against it); otherwise it is
+// ErrNoRuns.
 func EvaluateSequential(stored output.Output, outs []output.Output, exact *bool, rules Rules, final bool, extra ...Check) (*Evaluation, error) {
 	rules = rules.WithDefaults()
 	if err := rules.Validate(); err != nil {
 		return nil, err
 	}
+	checks := append(slices.Clip(Checks), extra...)
 	if len(outs) == 0 {
-		if exact != nil && *exact {
-			// The pinned seed settled it: no fresh-seed run can change an
-			// exact REPRODUCED.
-			return &Evaluation{Tests: []TestResult{}, Verdict: Reproduced, Basis: "exact",
-				Reasons: []string{"the pinned seed reproduced the stored output exactly"}}, nil
+		if exact == nil || !*exact {
+			return nil, ErrNoRuns
 		}
-		return nil, ErrNoRuns
+		// The pinned seed settled the decision: no fresh-seed run can
+		// change an exact match. Only the system checks, whose evidence
+		// is already in, can still keep it from REPRODUCED.
+		checks = slices.DeleteFunc(slices.Clone(extra), func(c Check) bool { _, ok := c.(SystemCheck); return !ok })
 	}
-	return evaluate(stored, outs, exact, rules, extra, func(c Check, s output.Output, o []output.Output, r Rules) (Finding, error) {
+	return evaluate(stored, outs, exact, rules, checks, func(c Check, s output.Output, o []output.Output, r Rules) (Finding, error) {
 		if sc, ok := c.(SequentialCheck); ok {
 			return sc.RunSequential(s, o, r)
 		}

@@ -1,28 +1,3 @@
-// Package verdict turns replayed outputs into a verdict on a stored output.
-//
-// Each kind of evidence is a Check (the stored label's frequency among the
-// replays, the stored text's frequency for text-only outputs, the stored
-// score's rank among replays with the same label). What the stored output
-// holds picks the checks that apply: a new kind of output adds a Check, not
-// a branch. Rules holds every threshold, with its defaults written once
-// (DefaultRules). Evaluate runs the applicable checks and combines their
-// findings:
-//
-//   - REPRODUCED (exact) when the pinned seed gave back the stored output;
-//   - DIVERGED when any check rejects the stored output at its level;
-//   - REPRODUCED (behavioral) when at least one check supports it, none is
-//     undecided, and every applicable check had the power to reject (no
-//     verdict without power);
-//   - INCONCLUSIVE otherwise, with the number of runs that would settle it.
-//
-// The false-alarm rate is stated: Rules.Alpha bounds the probability that an
-// honest record (the replayed system is the recorded one) is called DIVERGED,
-// across all its checks together. Each of the c applicable checks runs at
-// level Alpha/c (Bonferroni; DIVERGED is the union of the rejections, which is
-// also the global decision of Holm's procedure), and each check's rejection is
-// a valid p-value at most its level.
-//
-// It imports output and stats only.
 package verdict
 
 import (
@@ -229,17 +204,38 @@ func Evaluate(stored output.Output, outs []output.Output, exact *bool, rules Rul
 	if len(outs) == 0 {
 		return nil, ErrNoRuns
 	}
-	return evaluate(stored, outs, exact, rules, extra, func(c Check, s output.Output, o []output.Output, r Rules) (Finding, error) {
+	return evaluate(stored, outs, exact, rules, append(slices.Clip(Checks), extra...), func(c Check, s output.Output, o []output.Output, r Rules) (Finding, error) {
 		return c.Run(s, o, r)
 	})
 }
 
+// SystemCheck is a check of the replayed system rather than of this
+// decision's outputs: the record's pinned eval suite, run on the replay's
+// session before its runs. Its evidence is fixed before the runs, so it is
+// asked at every look of a sequential replay at no extra false-alarm cost,
+// and an exact match of the pinned seed does not overrule it: the decision
+// came back, but a record is REPRODUCED only when its system also still
+// behaves as recorded (DIVERGED when the check rejects, INCONCLUSIVE when
+// it does not settle). It shares alpha with the other checks.
+type SystemCheck interface {
+	SequentialCheck
+	// Holds says, for a finding that rejects or does not settle, what it
+	// found of the system ("the eval suite diverged"); the reasons quote it
+	// when it keeps an exact match from REPRODUCED.
+	Holds(f Finding) string
+	// Requests is the number of requests it sent on the replay's session
+	// before the replay's own runs.
+	Requests() int
+	// Section is its evidence for the report, as of its last finding.
+	Section() *EvalSection
+}
+
 // evaluate runs each applicable check through run at level Alpha/c and
 // combines the findings.
-func evaluate(stored output.Output, outs []output.Output, exact *bool, rules Rules, extra []Check, run func(Check, output.Output, []output.Output, Rules) (Finding, error)) (*Evaluation, error) {
+func evaluate(stored output.Output, outs []output.Output, exact *bool, rules Rules, checks []Check, run func(Check, output.Output, []output.Output, Rules) (Finding, error)) (*Evaluation, error) {
 	ev := &Evaluation{Tests: []TestResult{}, Reasons: []string{}}
 	var applicable []Check
-	for _, c := range append(slices.Clip(Checks), extra...) {
+	for _, c := range checks {
 		if c.Applies(stored) {
 			applicable = append(applicable, c)
 		}
@@ -249,10 +245,19 @@ func evaluate(stored output.Output, outs []output.Output, exact *bool, rules Rul
 		level.Alpha = rules.Alpha / float64(len(applicable))
 	}
 	var supports, rejects, undecided, unpowered int
+	var sysRejects, sysOpen []string // what the system checks found (SystemCheck.Holds)
 	for _, c := range applicable {
 		f, err := run(c, stored, outs, level)
 		if err != nil {
 			return nil, err
+		}
+		if sc, ok := c.(SystemCheck); ok {
+			switch f.Outcome {
+			case Rejects:
+				sysRejects = append(sysRejects, sc.Holds(f))
+			case Undecided, Unpowered:
+				sysOpen = append(sysOpen, sc.Holds(f))
+			}
 		}
 		f.Test.Level = ptr(level.Alpha)
 		if f.Outcome == Skipped && f.Underpowered == "" {
@@ -286,10 +291,16 @@ func evaluate(stored output.Output, outs []output.Output, exact *bool, rules Rul
 			unpowered++
 		}
 	}
+	var held string // why a system check keeps an exact match from REPRODUCED
 	switch {
+	case exact != nil && *exact && len(sysRejects) > 0:
+		ev.Verdict = Diverged
+		held = fmt.Sprintf("the decision reproduced, but %s: the record is DIVERGED", strings.Join(sysRejects, " and "))
+	case exact != nil && *exact && len(sysOpen) > 0:
+		ev.Verdict = Inconclusive
+		held = fmt.Sprintf("the decision reproduced, but %s: the record is INCONCLUSIVE", strings.Join(sysOpen, " and "))
 	case exact != nil && *exact:
 		ev.Verdict, ev.Basis = Reproduced, "exact"
-		ev.Reasons = append([]string{"the pinned seed reproduced the stored output exactly"}, ev.Reasons...)
 	case rejects > 0:
 		ev.Verdict = Diverged
 	case supports > 0 && undecided == 0 && unpowered == 0:
@@ -305,11 +316,17 @@ func evaluate(stored output.Output, outs []output.Output, exact *bool, rules Rul
 				strings.Join(ev.Underpowered, ", "), rules.Alpha, len(applicable), need))
 		}
 	}
-	if exact != nil && !*exact {
+	switch {
+	case exact != nil && *exact:
+		ev.Reasons = append([]string{"the pinned seed reproduced the stored output exactly"}, ev.Reasons...)
+	case exact != nil:
 		ev.Reasons = append([]string{"the pinned seed did not reproduce the stored output exactly"}, ev.Reasons...)
 	}
 	if len(applicable) > 1 {
 		ev.Reasons = append(ev.Reasons, fmt.Sprintf("false-alarm rate: alpha %g over %d checks, each at level %.4g (Bonferroni)", rules.Alpha, len(applicable), level.Alpha))
+	}
+	if held != "" {
+		ev.Reasons = append(ev.Reasons, held)
 	}
 	return ev, nil
 }

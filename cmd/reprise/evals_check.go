@@ -14,6 +14,7 @@ import (
 	"github.com/reprise-dev/reprise/evals"
 	"github.com/reprise-dev/reprise/launch"
 	"github.com/reprise-dev/reprise/record"
+	"github.com/reprise-dev/reprise/verdict"
 )
 
 type evalsCheckOptions struct {
@@ -65,7 +66,7 @@ type evalCheckResult struct {
 	StoredRun  digest.Digest     `json:"stored_run"`
 	ReplayRun  digest.Digest     `json:"replayed_run"`
 	Comparison *evals.Comparison `json:"comparison"`
-	Verdict    string            `json:"verdict"`
+	Verdict    verdict.Verdict   `json:"verdict"`
 }
 
 func runEvalsCheck(ctx context.Context, g *globalOptions, s *streams, o *evalsCheckOptions, path string) error {
@@ -124,9 +125,9 @@ func runEvalsCheck(ctx context.Context, g *globalOptions, s *streams, o *evalsCh
 		return err
 	}
 	switch res.Verdict {
-	case evals.Diverged:
+	case verdict.Diverged:
 		return &silentError{code: exitDiverged}
-	case evals.Inconclusive:
+	case verdict.Inconclusive:
 		return &silentError{code: exitInconclusive}
 	}
 	return nil

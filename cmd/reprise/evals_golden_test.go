@@ -6,12 +6,11 @@ import (
 )
 
 // TestGoldenEvals pins the output of the evals verbs that need no store
-// or system: help, show and diff of the fixture suites, a refused suite.
+// or system: show and diff of the fixture suites, a refused suite.
 func TestGoldenEvals(t *testing.T) {
 	st := filepath.Join(t.TempDir(), "store")
 	v1, v2 := fx("suites", "loan-v1"), fx("suites", "loan-v2")
 	runGolden(t, []goldenCase{
-		{"evals-help", []string{"evals", "--help"}, 0},
 		{"evals-show-v1", []string{"--store", st, "evals", "show", v1, "--items"}, 0},
 		{"evals-show-v1-json", []string{"--store", st, "evals", "show", v1, "--output", "json"}, 0},
 		{"evals-diff-v1-v2", []string{"--store", st, "evals", "diff", v1, v2}, 0},

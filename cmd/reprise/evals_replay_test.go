@@ -13,6 +13,7 @@ import (
 	"github.com/reprise-dev/reprise/record"
 	"github.com/reprise-dev/reprise/replay"
 	"github.com/reprise-dev/reprise/store"
+	"github.com/reprise-dev/reprise/verdict"
 )
 
 // replayEvals runs the pinned-suite scenario through the CLI with the
@@ -48,7 +49,7 @@ func replayEvals(t *testing.T, img string, run ...string) {
 			t.Fatalf("report.json: %v", err)
 		}
 		md, _ := os.ReadFile(filepath.Join(out, "report.md"))
-		if !strings.Contains(string(md), "## Eval suite: "+rep.Eval.Verdict) {
+		if !strings.Contains(string(md), "## Eval suite: "+string(rep.Eval.Verdict)) {
 			t.Fatalf("report.md has no eval section:\n%s", md)
 		}
 		return &rep
@@ -71,14 +72,14 @@ func replayEvals(t *testing.T, img string, run ...string) {
 		// is about ±0.1 wide here.
 		rep := replayJSON(st, rec, 0, "--eval-margin", "0.15")
 		ev := rep.Eval
-		if rep.Verdict != "REPRODUCED" || ev == nil || ev.Verdict != evals.Reproduced || ev.Suite != v1 || ev.Items != 12 || ev.Epochs != 20 ||
+		if rep.Verdict != "REPRODUCED" || ev == nil || ev.Verdict != verdict.Reproduced || ev.Suite != v1 || ev.Items != 12 || ev.Epochs != 20 ||
 			ev.RunSeed != 2 || len(ev.Flipped) != 0 || !(ev.Lower > -ev.Margin && ev.Upper < ev.Margin) {
 			t.Fatalf("verdict %s eval %+v", rep.Verdict, ev)
 		}
 		// At the default margin ±0.02 the same evidence settles nothing: the
 		// pinned seed reproduces the decision, the record is INCONCLUSIVE.
 		rep = replayJSON(st, rec, 3)
-		if rep.Verdict != "INCONCLUSIVE" || rep.Eval.Verdict != evals.Inconclusive || rep.Eval.Margin != 0.02 || !rep.Exact.ExactMatch {
+		if rep.Verdict != "INCONCLUSIVE" || rep.Eval.Verdict != verdict.Inconclusive || rep.Eval.Margin != 0.02 || !rep.Exact.ExactMatch {
 			t.Fatalf("default margin: verdict %s eval %+v", rep.Verdict, rep.Eval)
 		}
 	})
@@ -119,7 +120,7 @@ func replayEvals(t *testing.T, img string, run ...string) {
 		}
 		rep := replayJSON(st, rec, 1)
 		ev := rep.Eval
-		if rep.Verdict != "DIVERGED" || rep.Exact == nil || !rep.Exact.ExactMatch || ev.Verdict != evals.Diverged || len(ev.Flipped) == 0 ||
+		if rep.Verdict != "DIVERGED" || rep.Exact == nil || !rep.Exact.ExactMatch || ev.Verdict != verdict.Diverged || len(ev.Flipped) == 0 ||
 			!(ev.Lower > ev.Margin || ev.Upper < -ev.Margin) {
 			t.Fatalf("verdict %s exact %+v eval %+v", rep.Verdict, rep.Exact, ev)
 		}

@@ -262,16 +262,13 @@ func withSession(ctx context.Context, g *globalOptions, s *streams, ro *runnerOp
 		return err
 	}
 	lopts.Logger = log
-	runner, err := newRunner(ctx, ro, log)
-	if err != nil {
-		return err
-	}
-	defer closeRunner(runner)
+	pool := launch.NewPool(st, launch.PoolOptions{NewRunner: func(ctx context.Context) (launch.Runner, error) { return newRunner(ctx, ro, log) }})
+	defer pool.Close(context.WithoutCancel(ctx))
 	target.Labels = map[string]string{"reprise.evals.suite": su.Digest.String()}
-	sess, err := launch.Start(ctx, st, target, runner, lopts)
+	sess, err := pool.Acquire(ctx, target, lopts)
 	if err != nil {
 		return err
 	}
-	defer sess.Close(context.WithoutCancel(ctx))
+	defer pool.Release(context.WithoutCancel(ctx), sess, false)
 	return f(sess)
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/reprise-dev/reprise/capture"
 	"github.com/reprise-dev/reprise/digest"
+	"github.com/reprise-dev/reprise/evals"
 	"github.com/reprise-dev/reprise/journal"
 	"github.com/reprise-dev/reprise/launch"
 	"github.com/reprise-dev/reprise/output"
@@ -66,7 +67,8 @@ func exitCode(err error) int {
 	}
 	var u *usageError
 	switch {
-	case errors.As(err, &u), errors.Is(err, replay.ErrUsage), errors.Is(err, record.ErrMalformed),
+	case errors.As(err, &u), errors.Is(err, replay.ErrUsage), errors.Is(err, replay.ErrDuplicateRequest), errors.Is(err, record.ErrMalformed),
+		errors.Is(err, evals.ErrCheckRequired), errors.Is(err, evals.ErrCheckMode),
 		errors.Is(err, capture.ErrUsage), errors.Is(err, output.ErrInvalid), errors.Is(err, verdict.ErrRules),
 		errors.Is(err, runners.ErrInvalidSpec), errors.Is(err, journal.ErrLocked):
 		return exitUsage

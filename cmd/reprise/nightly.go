@@ -93,7 +93,7 @@ inconclusive; 4/5 for integrity/environment failures; 0 otherwise.`,
 	f.StringVar(&o.Out, "out", "", "output directory (default out/nightly-<date>)")
 	f.StringVar(&o.Shard, "shard", "", "replay shard i of n (i/n, 0 <= i < n), by system; merge with 'nightly merge'")
 	f.IntVarP(&o.N, "n", "n", 100, "exactly N runs with fresh seeds per record (default: sequential, each record stops once its verdict is settled, at most 1000 runs; a record not reproduced exactly is then replayed with --confirm-n fresh seeds, and if still inconclusive 20 times as many)")
-	f.IntVar(&o.ConfirmN, "confirm-n", replay.DefaultMaxRuns, "fresh seeds of the first confirming replay of a record not reproduced exactly (the second, when that is inconclusive, has 20 times as many); not with -n")
+	f.IntVar(&o.ConfirmN, "confirm-n", verdict.DefaultMaxRuns, "fresh seeds of the first confirming replay of a record not reproduced exactly (the second, when that is inconclusive, has 20 times as many); not with -n")
 	dr := verdict.DefaultRules()
 	f.Float64Var(&o.MinFrequency, "min-frequency", dr.MinFrequency, "minimum frequency of the stored label among replays for REPRODUCED")
 	f.Float64Var(&o.Alpha, "alpha", dr.Alpha, "significance level of the score test")
@@ -166,8 +166,8 @@ func runNightly(ctx context.Context, g *globalOptions, s *streams, o *nightlyOpt
 		Log: o.Log, Filter: *filter, Sample: o.Sample, Stratify: o.Stratify == "system", Seed: o.Seed,
 		Parallel: o.Parallel, FDR: o.FDR, MinRate: o.MinRate, Out: out, Shard: shard,
 		// As replay: sequential (each record stops once settled, at most
-		// replay.DefaultMaxRuns runs) unless -n asks for exactly N runs.
-		Replay: replay.Options{N: o.N, Sequential: !o.set("n"), MaxRuns: replay.DefaultMaxRuns, Launch: lo, Logger: log, Rules: rules,
+		// verdict.DefaultMaxRuns runs) unless -n asks for exactly N runs.
+		Replay: replay.Options{N: o.N, Sequential: !o.set("n"), MaxRuns: verdict.DefaultMaxRuns, Launch: lo, Logger: log, Rules: rules,
 			Explicit: replay.Explicit{Memory: o.set("memory"), CPUs: o.set("cpus"), Pids: o.set("pids"),
 				RunTimeout: o.set("run-timeout"), SessionTimeout: o.set("session-timeout")}},
 		ConfirmN:  o.ConfirmN,

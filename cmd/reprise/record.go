@@ -284,12 +284,14 @@ func runRecordCreate(ctx context.Context, g *globalOptions, s *streams, o *recor
 		rec.Runtime.Limits = &record.Limits{MemoryBytes: lo.Limits.MemoryBytes, NanoCPUs: lo.Limits.NanoCPUs, Pids: lo.Limits.Pids}
 		log := g.logger(s)
 		lo.Logger = log
-		runner, err := newRunner(ctx, &o.runnerOptions, log)
+		pool := launch.NewPool(st, launch.PoolOptions{NewRunner: func(ctx context.Context) (launch.Runner, error) { return newRunner(ctx, &o.runnerOptions, log) }})
+		defer pool.Close(ctx)
+		sess, err := pool.Acquire(ctx, launch.FromRecord(rec), lo)
 		if err != nil {
-			return err
+			return fmt.Errorf("capture: %w", err)
 		}
-		defer closeRunner(runner)
-		if _, err := capture.Capture(ctx, st, rec, runner, capture.Options{Launch: lo, ReferenceRuns: o.ReferenceRuns}); err != nil {
+		defer pool.Release(ctx, sess, false)
+		if _, err := capture.Capture(ctx, st, rec, sess, capture.Options{ReferenceRuns: o.ReferenceRuns}); err != nil {
 			return fmt.Errorf("capture: %w", err)
 		}
 	} else {

@@ -25,6 +25,9 @@ import (
 	"github.com/reprise-dev/reprise/verdict"
 )
 
+// The pinned eval suite is the replay's system check.
+var _ replay.SystemChecker = evals.Checker{}
+
 // runnerOptions select and configure the runner (shared by replay and record create --capture).
 type runnerOptions struct {
 	Runner         string
@@ -278,8 +281,8 @@ report.md and runs.parquet. Exit 0 all reproduced, 1 any diverged,
 	f := cmd.Flags()
 	f.IntVarP(&o.N, "n", "n", 100, "number of runs with fresh seeds (a fixed-N replay; implies --sequential=false unless given)")
 	f.BoolVar(&o.Sequential, "sequential", true, "run in batches and stop as soon as the verdict is settled")
-	f.IntVar(&o.MaxRuns, "max-runs", replay.DefaultMaxRuns, "most fresh-seed runs of a sequential replay")
-	f.IntVar(&o.Batch, "batch", replay.DefaultBatch, "runs between two looks of a sequential replay")
+	f.IntVar(&o.MaxRuns, "max-runs", verdict.DefaultMaxRuns, "most fresh-seed runs of a sequential replay")
+	f.IntVar(&o.Batch, "batch", verdict.DefaultBatch, "runs between two looks of a sequential replay")
 	f.Uint64Var(&o.ReplaySeed, "replay-seed", 0, "seed of the fresh seeds (default: derived from the request id)")
 	dr := verdict.DefaultRules()
 	f.Float64Var(&o.MinFrequency, "min-frequency", dr.MinFrequency, "minimum frequency of the stored label among replays for REPRODUCED")
@@ -287,7 +290,7 @@ report.md and runs.parquet. Exit 0 all reproduced, 1 any diverged,
 	f.Float64Var(&o.Conf, "conf", dr.Conf, "confidence level of the frequency intervals")
 	f.Float64Var(&o.Margin, "margin", dr.Margin, "equivalence margin against reference outputs (total variation for labels, Kolmogorov distance for scores, MMD² with the 3-gram spectrum kernel for texts)")
 	f.BoolVar(&o.AllowHardwareMismatch, "allow-hardware-mismatch", false, "replay even if this host's hardware class differs from the record's (stated in the report)")
-	f.StringVar(&o.Evals, "evals", string(replay.EvalAuto), "replay the record's pinned eval suite: auto (when the store holds a run of its system on it), on (required) or off")
+	f.StringVar(&o.Evals, "evals", string(evals.CheckAuto), "replay the record's pinned eval suite: auto (when the store holds a run of its system on it), on (required) or off")
 	f.Float64Var(&o.EvalMargin, "eval-margin", evals.DefaultEvalMargin, "equivalence margin of the pinned eval suite's mean score")
 	f.StringVar(&o.Out, "out", "", "output directory (default out/<request_id>; with several records, DIR/<request_id>)")
 	addOutputFlag(cmd, &o.Output, outputText)
@@ -316,7 +319,7 @@ func (o *replayOptions) validate() error {
 	case !(o.EvalMargin > 0 && o.EvalMargin < 1):
 		return usageErrorf("--eval-margin must be in (0, 1), got %g", o.EvalMargin)
 	}
-	if _, err := replay.ParseEvalMode(o.Evals); err != nil {
+	if _, err := evals.ParseCheckMode(o.Evals); err != nil {
 		return usageErrorf("--evals must be auto, on or off, got %q", o.Evals)
 	}
 	return nil
@@ -354,8 +357,8 @@ func runReplay(ctx context.Context, g *globalOptions, s *streams, o *replayOptio
 			N: o.N, Sequential: sequential, MaxRuns: o.MaxRuns, Batch: o.Batch, Launch: lo, Logger: log,
 			Explicit: replay.Explicit{Memory: o.set("memory"), CPUs: o.set("cpus"), Pids: o.set("pids"),
 				RunTimeout: o.set("run-timeout"), SessionTimeout: o.set("session-timeout")},
-			Rules: verdict.Rules{MinFrequency: o.MinFrequency, Alpha: o.Alpha, Conf: o.Conf, Margin: o.Margin},
-			Evals: replay.EvalOptions{Mode: replay.EvalMode(o.Evals), Store: st, Margin: o.EvalMargin},
+			Rules:  verdict.Rules{MinFrequency: o.MinFrequency, Alpha: o.Alpha, Conf: o.Conf, Margin: o.Margin},
+			System: evals.Checker{Options: evals.CheckOptions{Mode: evals.CheckMode(o.Evals), Store: st, Margin: o.EvalMargin, Logger: log}},
 		},
 		Out: o.Out, Single: len(paths) == 1,
 		NewRunner: func(ctx context.Context) (replay.Runner, error) { return newRunner(ctx, &o.runnerOptions, log) },

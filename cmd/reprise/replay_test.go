@@ -474,7 +474,7 @@ func TestReplayKilledKeepsRunsAndCleanRemovesContainer(t *testing.T) {
 	}
 	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
 	for i, l := range lines {
-		var r replay.Run
+		var r replay.RunRow
 		if err := json.Unmarshal([]byte(l), &r); err != nil || r.Index != i || r.Label == nil {
 			t.Fatalf("journal line %d: %q (%v)", i, l, err)
 		}

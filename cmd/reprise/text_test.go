@@ -28,7 +28,7 @@ var (
 func textImage(t *testing.T) string {
 	t.Helper()
 	_, _ = fixtureImage(t) // the engine, and the leftover check
-	cli, err := client.New(client.FromEnv, client.WithAPIVersionNegotiation())
+	cli, err := client.New(client.FromEnv)
 	if err != nil {
 		t.Fatal(err)
 	}

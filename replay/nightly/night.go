@@ -14,6 +14,7 @@ import (
 
 	"github.com/reprise-dev/reprise/ingest"
 	"github.com/reprise-dev/reprise/journal"
+	"github.com/reprise-dev/reprise/launch"
 	"github.com/reprise-dev/reprise/record"
 	"github.com/reprise-dev/reprise/replay"
 	"github.com/reprise-dev/reprise/runners"
@@ -68,7 +69,7 @@ type Options struct {
 	// Replay is the template of every record's replay (N, Rules, Launch…).
 	Replay replay.Options
 	// ConfirmN is the number of fresh-seed runs of a record's first
-	// confirming replay (default replay.DefaultMaxRuns): with
+	// confirming replay (default verdict.DefaultMaxRuns): with
 	// Replay.Sequential, a record whose pinned seed did not reproduce the
 	// stored output exactly is replayed again with exactly ConfirmN runs,
 	// and, when that is INCONCLUSIVE, ConfirmGrowth × ConfirmN; the last
@@ -239,7 +240,7 @@ func Run(ctx context.Context, st replay.Blobs, opts Options) (*Night, error) {
 	if !opts.Replay.Sequential {
 		opts.ConfirmN = 0
 	} else if opts.ConfirmN == 0 {
-		opts.ConfirmN = replay.DefaultMaxRuns
+		opts.ConfirmN = verdict.DefaultMaxRuns
 	}
 	if opts.ConfirmN < 0 {
 		return nil, fmt.Errorf("%w: the confirming replay's runs must not be negative, got %d", ErrUsage, opts.ConfirmN)
@@ -329,20 +330,11 @@ func Run(ctx context.Context, st replay.Blobs, opts Options) (*Night, error) {
 		return nil
 	}
 
-	var (
-		runnerOnce sync.Once
-		runner     replay.Runner
-		runnerErr  error
-	)
-	getRunner := func(ctx context.Context) (replay.Runner, error) {
-		runnerOnce.Do(func() { runner, runnerErr = opts.NewRunner(ctx) })
-		return runner, runnerErr
-	}
-	defer func() {
-		if c, ok := runner.(interface{ Close() error }); ok {
-			c.Close()
-		}
-	}()
+	// One pool for the night: one session per system, lent to each of its
+	// records in turn and retired when the system's group is done.
+	pool := launch.NewPool(st, launch.PoolOptions{NewRunner: opts.NewRunner, Share: true,
+		SharedLabels: map[string]string{"reprise.nightly": "1"}})
+	defer pool.Close(ctx)
 
 	groups := group(todo)
 	work := make(chan []*record.Record)
@@ -353,7 +345,7 @@ func Run(ctx context.Context, st replay.Blobs, opts Options) (*Night, error) {
 		go func() {
 			defer wg.Done()
 			for g := range work {
-				if err := runGroup(ctx, st, g, opts, getRunner, finish); err != nil {
+				if err := runGroup(ctx, st, g, opts, pool, finish); err != nil {
 					errc <- err
 					return
 				}
@@ -459,77 +451,98 @@ func group(recs []*record.Record) [][]*record.Record {
 	return out
 }
 
-// runGroup replays one system's records through one shared session.
-func runGroup(ctx context.Context, st replay.Blobs, recs []*record.Record, opts Options,
-	getRunner func(context.Context) (replay.Runner, error), finish func(Result) error) error {
-	var u *reuse
-	defer func() {
-		if u != nil {
-			u.Close(ctx)
-		}
-	}()
+// runGroup replays one system's records on one session lent by pool, and
+// retires it when the group is done.
+func runGroup(ctx context.Context, st replay.Blobs, recs []*record.Record, opts Options, pool *launch.Pool, finish func(Result) error) error {
+	var last *launch.Session
+	defer func() { pool.Retire(ctx, last) }()
 	for _, rec := range recs {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		r := Result{RequestID: rec.RequestID, Timestamp: rec.Timestamp, System: SystemKey(rec), SystemName: SystemName(rec),
-			HardwareClass: rec.Runtime.HardwareClass, Stored: Stored{Label: rec.Output.Label, Score: rec.Output.Score}}
-		var res *replay.Result
-		var err error
-		if probs := replay.Verify(ctx, st, rec); len(probs) > 0 {
-			err = &replay.IntegrityError{Problems: probs}
-		} else if u == nil {
-			var inner replay.Runner
-			if inner, err = getRunner(ctx); err == nil {
-				u = &reuse{inner: inner, workDir: opts.Replay.Launch.WorkDir}
-			}
-		}
-		if err == nil {
-			res, err = replay.Replay(ctx, st, rec, u, opts.Replay)
-		}
-		var confirmP *float64
-		confirmTest := ""
-		if err == nil && opts.ConfirmN > 0 && !exactMatch(res) {
-			confirmP, confirmTest, res, err = confirm(ctx, st, rec, u, opts, res)
+		res, confirmP, confirmTest, sess, err := replayOne(ctx, st, rec, opts, pool)
+		if sess != nil {
+			last = sess
 		}
 		if ctx.Err() != nil {
 			return ctx.Err() // not journaled: the record is replayed again on resume
 		}
-		if res != nil && len(res.Runs) > 0 {
-			dir := filepath.Join(opts.Out, RecordsDir, rec.RequestID)
-			if werr := res.WriteFiles(dir); werr != nil {
-				return fmt.Errorf("%s: write reports: %w", rec.RequestID, werr)
-			}
-			r.Reports = filepath.Join(RecordsDir, rec.RequestID)
+		r, werr := outcome(rec, res, confirmP, confirmTest, opts, err)
+		if werr != nil {
+			return werr
 		}
-		if err != nil {
-			r.ReplayVerdict, r.Error, r.ErrorClass = verdict.Failed, err.Error(), ErrorClass(err)
-			if u != nil && !errors.Is(err, replay.ErrIntegrity) {
-				u.discard(ctx) // the session may be dead or out of step
-			}
-		} else {
-			rep := res.Report
-			r.ReplayVerdict, r.Basis = rep.Verdict, rep.Basis
-			r.PValue, r.PTest = RecordPValue(rep.Evaluation, opts.Replay.Rules)
-			if confirmTest != "" {
-				r.PValue, r.PTest = confirmP, confirmTest
-			}
-			r.Why = joinReasons(rep.Reasons)
-			for _, l := range sortedKeys(rep.LabelCounts) {
-				r.Labels = append(r.Labels, Count{Label: l, N: rep.LabelCounts[l]})
-			}
-			for _, run := range res.Runs {
-				if run.Kind == "replay" && run.Score != nil && len(r.Scores) < MaxScores &&
-					(rec.Output.Label == nil || run.Label != nil && *run.Label == *rec.Output.Label) {
-					r.Scores = append(r.Scores, *run.Score)
-				}
-			}
+		if err != nil && sess != nil && !errors.Is(err, replay.ErrIntegrity) {
+			pool.Release(ctx, sess, true) // the session may be dead or out of step
 		}
 		if err := finish(r); err != nil {
 			return fmt.Errorf("journal: %w", err)
 		}
 	}
 	return nil
+}
+
+// replayOne replays rec on a session lent by pool (Prepare, Run, Decide),
+// and confirms it (confirm) unless its pinned seed reproduced it exactly.
+// sess is the session it was lent (nil: none).
+func replayOne(ctx context.Context, st replay.Blobs, rec *record.Record, opts Options, pool *launch.Pool) (
+	res *replay.Result, confirmP *float64, confirmTest string, sess *launch.Session, err error) {
+	p, err := replay.Prepare(ctx, st, rec, opts.Replay)
+	if err != nil {
+		return nil, nil, "", nil, err
+	}
+	if sess, err = pool.Acquire(ctx, p.Target(), p.Launch); err != nil {
+		sess = nil
+		res, err = p.Fail(replay.SessionError(err), opts.Replay)
+		return res, nil, "", nil, err
+	}
+	if res, err = runDecide(ctx, sess, p, opts.Replay); err == nil && opts.ConfirmN > 0 && !exactMatch(res) {
+		confirmP, confirmTest, res, err = confirm(ctx, st, rec, sess, opts, res)
+	}
+	return res, confirmP, confirmTest, sess, err
+}
+
+// runDecide runs a prepared record on sess and decides its verdict.
+func runDecide(ctx context.Context, sess *launch.Session, p *replay.Prepared, o replay.Options) (*replay.Result, error) {
+	res, err := replay.Run(ctx, sess, p, o)
+	if err != nil {
+		return res, err
+	}
+	return res, replay.Decide(res, o)
+}
+
+// outcome is the night's result of one record's replay (err: its error),
+// after writing its reports; the error returned is a failure to write them.
+func outcome(rec *record.Record, res *replay.Result, confirmP *float64, confirmTest string, opts Options, err error) (Result, error) {
+	r := Result{RequestID: rec.RequestID, Timestamp: rec.Timestamp, System: SystemKey(rec), SystemName: SystemName(rec),
+		HardwareClass: rec.Runtime.HardwareClass, Stored: Stored{Label: rec.Output.Label, Score: rec.Output.Score}}
+	if res != nil && len(res.Runs) > 0 {
+		dir := filepath.Join(opts.Out, RecordsDir, rec.RequestID)
+		if werr := res.WriteFiles(dir); werr != nil {
+			return r, fmt.Errorf("%s: write reports: %w", rec.RequestID, werr)
+		}
+		r.Reports = filepath.Join(RecordsDir, rec.RequestID)
+	}
+	if err != nil {
+		r.ReplayVerdict, r.Error, r.ErrorClass = verdict.Failed, err.Error(), ErrorClass(err)
+		return r, nil
+	}
+	rep := res.Report
+	r.ReplayVerdict, r.Basis = rep.Verdict, rep.Basis
+	r.PValue, r.PTest = RecordPValue(rep.Evaluation, opts.Replay.Rules)
+	if confirmTest != "" {
+		r.PValue, r.PTest = confirmP, confirmTest
+	}
+	r.Why = joinReasons(rep.Reasons)
+	for _, l := range sortedKeys(rep.LabelCounts) {
+		r.Labels = append(r.Labels, Count{Label: l, N: rep.LabelCounts[l]})
+	}
+	for _, run := range res.Runs {
+		if run.Kind == "replay" && run.Score != nil && len(r.Scores) < MaxScores &&
+			(rec.Output.Label == nil || run.Label != nil && *run.Label == *rec.Output.Label) {
+			r.Scores = append(r.Scores, *run.Score)
+		}
+	}
+	return r, nil
 }
 
 // ConfirmStages is the number of confirming replays a record may get: one
@@ -551,15 +564,19 @@ const (
 // fixed-N experiment, so this is a valid p-value whatever decides to run
 // the second stage; whether a record is confirmed at all depends only on its
 // pinned-seed run.
-func confirm(ctx context.Context, st replay.Blobs, rec *record.Record, u *reuse, opts Options, seq *replay.Result) (*float64, string, *replay.Result, error) {
+func confirm(ctx context.Context, st replay.Blobs, rec *record.Record, sess *launch.Session, opts Options, seq *replay.Result) (*float64, string, *replay.Result, error) {
 	var best *float64
 	name := ""
 	res := seq
 	for stage, n := 0, opts.ConfirmN; stage < ConfirmStages; stage, n = stage+1, n*ConfirmGrowth {
 		co := opts.Replay
 		co.Sequential, co.N = false, n
-		var err error
-		if res, err = replay.Replay(ctx, st, rec, u, co); err != nil {
+		p, err := replay.Prepare(ctx, st, rec, co)
+		if err != nil {
+			res, err = p.Fail(err, co)
+			return nil, "", res, err
+		}
+		if res, err = runDecide(ctx, sess, p, co); err != nil {
 			return nil, "", res, err
 		}
 		if p, t := RecordPValue(res.Report.Evaluation, opts.Replay.Rules); p != nil && (best == nil || *p < *best) {

@@ -152,9 +152,9 @@ func runPlantedNight(ctx context.Context, st *store.Mem, log string, planted map
 		Log: log, Out: out, Seed: seed,
 		// What `reprise nightly` passes without -n: sequential replays
 		// (each record stops once its verdict is settled), at most
-		// replay.DefaultMaxRuns runs, the default verdict rules; the
+		// verdict.DefaultMaxRuns runs, the default verdict rules; the
 		// default confirming replays (ConfirmN 0) and --fdr (FDR 0).
-		Replay:    replay.Options{N: 100, Sequential: true, MaxRuns: replay.DefaultMaxRuns, Rules: verdict.DefaultRules(), Launch: launch.Options{HostClass: hw}},
+		Replay:    replay.Options{N: 100, Sequential: true, MaxRuns: verdict.DefaultMaxRuns, Rules: verdict.DefaultRules(), Launch: launch.Options{HostClass: hw}},
 		NewRunner: func(context.Context) (replay.Runner, error) { return &process.Runner{Entrypoint: bin}, nil },
 	})
 	if err != nil {

@@ -112,7 +112,7 @@ func New(ctx context.Context, opts Options) (*Runner, error) {
 		r.log = slog.New(slog.DiscardHandler)
 	}
 	if r.cli == nil {
-		cli, err := client.New(client.FromEnv, client.WithAPIVersionNegotiation())
+		cli, err := client.New(client.FromEnv) // the API version is negotiated with the engine (20.10: 1.41)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", runners.ErrEngine, err)
 		}

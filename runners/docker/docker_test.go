@@ -10,6 +10,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -257,7 +259,7 @@ func TestPullByDigest(t *testing.T) {
 }
 
 func TestEngineUnavailable(t *testing.T) {
-	cli, err := client.New(client.WithHost("tcp://127.0.0.1:1"), client.WithAPIVersionNegotiation())
+	cli, err := client.New(client.WithHost("tcp://127.0.0.1:1"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -304,4 +306,49 @@ func mustRef(t *testing.T, s string) system.ImageRef {
 		t.Fatal(err)
 	}
 	return ref
+}
+
+// TestAPIVersionNegotiatedWithAnAPI141Engine: the runner's own client
+// (from the environment) negotiates down to an engine that speaks API 1.41
+// (Docker 20.10, as on every machine of this project): every request after
+// the ping carries /v1.41/.
+func TestAPIVersionNegotiatedWithAnAPI141Engine(t *testing.T) {
+	var mu sync.Mutex
+	var paths []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		mu.Lock()
+		paths = append(paths, req.URL.Path)
+		mu.Unlock()
+		w.Header().Set("Api-Version", "1.41")
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case strings.HasSuffix(req.URL.Path, "/_ping"):
+			w.Write([]byte("OK"))
+		case strings.HasSuffix(req.URL.Path, "/version"):
+			w.Write([]byte(`{"Version": "20.10.24", "ApiVersion": "1.41", "MinAPIVersion": "1.12"}`))
+		default:
+			http.NotFound(w, req)
+		}
+	}))
+	defer srv.Close()
+	t.Setenv("DOCKER_HOST", "tcp://"+srv.Listener.Addr().String())
+	t.Setenv("DOCKER_API_VERSION", "")
+	t.Setenv("DOCKER_TLS_VERIFY", "")
+	t.Setenv("DOCKER_CERT_PATH", "")
+	r, err := New(context.Background(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if got := r.Client().ClientVersion(); got != "1.41" {
+		t.Errorf("negotiated API version %s, want 1.41", got)
+	}
+	if got := r.Engine(); got != "docker 20.10.24 (API 1.41)" {
+		t.Errorf("engine %q", got)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(paths) < 2 || paths[len(paths)-1] != "/v1.41/version" {
+		t.Errorf("requests %v, want the version asked at /v1.41/", paths)
+	}
 }

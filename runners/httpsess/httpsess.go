@@ -325,7 +325,7 @@ func (s *Session) exchange(ctx context.Context, idx int, req runners.Request, wa
 		return fail(fmt.Errorf("%w: a response is longer than the limit of %d bytes (raise it with --max-response-size)", runners.ErrProtocol, s.max))
 	}
 	if hresp.StatusCode/100 != 2 {
-		return fail(fmt.Errorf("%w: POST %s answered %s: %s", runners.ErrProtocol, path, hresp.Status, Quote(raw)))
+		return fail(fmt.Errorf("%w: POST %s answered %s: %s", runners.ErrProtocol, path, hresp.Status, runners.Quote(raw)))
 	}
 	resp, err := s.codec.Decode(raw)
 	if err != nil {
@@ -432,7 +432,7 @@ func WaitReady(ctx context.Context, client *http.Client, base string, codec runn
 				cancel()
 				return nil
 			}
-			last = resp.Status + " " + Quote(b)
+			last = resp.Status + " " + runners.Quote(b)
 		} else {
 			last = err.Error()
 		}
@@ -465,12 +465,4 @@ func withDetail(err error, detail func() string) error {
 		return fmt.Errorf("%w; %s", err, d)
 	}
 	return err
-}
-
-// Quote quotes the first 200 bytes of b for an error message.
-func Quote(b []byte) string {
-	if len(b) > 200 {
-		return fmt.Sprintf("%q…", b[:200])
-	}
-	return fmt.Sprintf("%q", b)
 }

@@ -17,7 +17,6 @@ import (
 	"strings"
 
 	"github.com/reprise-dev/reprise/runners"
-	"github.com/reprise-dev/reprise/runners/httpsess"
 )
 
 // Defaults of the protocol.
@@ -119,10 +118,10 @@ func parse(raw []byte) (wireResponse, error) {
 	var w wireResponse
 	t := bytes.TrimSpace(raw)
 	if len(t) == 0 || t[0] != '{' {
-		return w, fmt.Errorf("%w: response is not a JSON object: %s", runners.ErrProtocol, httpsess.Quote(t))
+		return w, fmt.Errorf("%w: response is not a JSON object: %s", runners.ErrProtocol, runners.Quote(t))
 	}
 	if err := json.Unmarshal(t, &w); err != nil {
-		return w, fmt.Errorf("%w: invalid inference response %s: %v", runners.ErrProtocol, httpsess.Quote(t), err)
+		return w, fmt.Errorf("%w: invalid inference response %s: %v", runners.ErrProtocol, runners.Quote(t), err)
 	}
 	return w, nil
 }
@@ -171,7 +170,7 @@ func (c *Codec) Decode(raw []byte) (runners.Response, error) {
 		}
 	}
 	if resp.Output.IsZero() {
-		return runners.Response{}, fmt.Errorf("%w: the response has neither output %q nor %q: %s", runners.ErrProtocol, c.cfg.LabelOutput, c.cfg.ScoreOutput, httpsess.Quote(raw))
+		return runners.Response{}, fmt.Errorf("%w: the response has neither output %q nor %q: %s", runners.ErrProtocol, c.cfg.LabelOutput, c.cfg.ScoreOutput, runners.Quote(raw))
 	}
 	return resp, nil
 }

@@ -24,7 +24,6 @@ import (
 	"sync"
 
 	"github.com/reprise-dev/reprise/runners"
-	"github.com/reprise-dev/reprise/runners/httpsess"
 	"github.com/reprise-dev/reprise/system"
 )
 
@@ -41,7 +40,7 @@ const (
 // Codec is the openai codec of one record's HTTP configuration.
 type Codec struct {
 	cfg   runners.HTTPConfig
-	label httpsess.LabelFunc
+	label labelFunc
 	// last caches what every run of one stored input shares: replays send
 	// the same input with the same parameters, only the seed changes.
 	mu   sync.Mutex
@@ -65,7 +64,7 @@ var (
 
 // New returns the codec of cfg; a bad label extractor is an error.
 func New(cfg runners.HTTPConfig) (*Codec, error) {
-	lf, err := httpsess.Labeler(cfg)
+	lf, err := labeler(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -257,10 +256,10 @@ func parse(raw []byte) (wireResponse, error) {
 func slowParse(t []byte) (wireResponse, error) {
 	var w wireResponse
 	if len(t) == 0 || t[0] != '{' {
-		return w, fmt.Errorf("%w: response is not a JSON object: %s", runners.ErrProtocol, httpsess.Quote(t))
+		return w, fmt.Errorf("%w: response is not a JSON object: %s", runners.ErrProtocol, runners.Quote(t))
 	}
 	if err := json.Unmarshal(t, &w); err != nil {
-		return w, fmt.Errorf("%w: invalid openai response %s: %v", runners.ErrProtocol, httpsess.Quote(t), err)
+		return w, fmt.Errorf("%w: invalid openai response %s: %v", runners.ErrProtocol, runners.Quote(t), err)
 	}
 	return w, nil
 }
@@ -302,7 +301,7 @@ func (c *Codec) Decode(raw []byte) (runners.Response, error) {
 		return resp, nil
 	}
 	if len(w.Choices) == 0 {
-		return runners.Response{}, fmt.Errorf("%w: openai response without choices: %s", runners.ErrProtocol, httpsess.Quote(raw))
+		return runners.Response{}, fmt.Errorf("%w: openai response without choices: %s", runners.ErrProtocol, runners.Quote(raw))
 	}
 	first := w.Choices[0]
 	text := ""

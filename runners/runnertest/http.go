@@ -47,20 +47,26 @@ func (f HTTPFixture) start(t *testing.T, r Starter) runners.Session {
 // the spec changed by edit.
 func (f HTTPFixture) startWith(t *testing.T, r Starter, env map[string]string, edit func(*runners.Spec)) runners.Session {
 	t.Helper()
-	spec := f.spec()
-	if f.WithSwitches != nil {
-		r = f.WithSwitches(t, env)
-	} else {
-		spec.Env = maps.Clone(spec.Env)
-		if spec.Env == nil {
-			spec.Env = map[string]string{}
-		}
-		maps.Copy(spec.Env, env)
-	}
+	r, spec := f.switched(t, r, env)
 	if edit != nil {
 		edit(&spec)
 	}
 	return startSpec(t, r, spec, f.AfterClose)
+}
+
+// switched returns the runner and spec of a server with the test switches
+// env.
+func (f HTTPFixture) switched(t *testing.T, r Starter, env map[string]string) (Starter, runners.Spec) {
+	spec := f.spec()
+	if f.WithSwitches != nil {
+		return f.WithSwitches(t, env), spec
+	}
+	spec.Env = maps.Clone(spec.Env)
+	if spec.Env == nil {
+		spec.Env = map[string]string{}
+	}
+	maps.Copy(spec.Env, env)
+	return r, spec
 }
 
 // runUntilError runs seeds 0, 1, … up to n times and stops at the first
@@ -79,8 +85,14 @@ func (f HTTPFixture) runUntilError(s runners.Session, n int) (int, error) {
 	return ok, nil
 }
 
-// RunHTTP runs the conformance suite of HTTP sessions.
+// RunHTTP runs the conformance suite of HTTP sessions: the session
+// contract, then what an HTTP session of the fixture does (concurrency,
+// timeouts, crashes, garbage, refused requests).
 func RunHTTP(t *testing.T, r Starter, f HTTPFixture) {
+	t.Run("session contract", func(t *testing.T) {
+		RunContract(t, r, Contract{Spec: f.spec(), Input: f.Input, AfterClose: f.AfterClose,
+			Crash: func(t *testing.T, at int) (Starter, runners.Spec) { return f.switched(t, r, crashAfter(at)) }})
+	})
 	t.Run("same seed same canonical bytes, many runs in one session", func(t *testing.T) {
 		s := f.start(t, r)
 		ctx := context.Background()

@@ -1,6 +1,9 @@
-// Package runnertest is the conformance suite every runner passes: the real
-// Docker runner and the process runner run it against the fixture loan
-// approver (fixtures/loanserver), with its test switches.
+// Package runnertest is the conformance suite every runner passes. Run
+// (stdio) and RunHTTP hold the real runners (docker, process, endpoint) to
+// it against the fixture loan approver (fixtures/loanserver) and the
+// fixture text server, with their test switches; both begin with the
+// session contract (RunContract), which the tests' hand-written fake
+// systems run alone against their own spec and input.
 package runnertest
 
 import (
@@ -68,8 +71,14 @@ func startSpec(t *testing.T, r Starter, spec runners.Spec, afterClose func(*test
 	return s
 }
 
-// Run runs the conformance suite.
+// Run runs the conformance suite: the session contract, then what a stdio
+// session of the fixture does (error answers, echoed ids, pipelining,
+// crashes, hangs, garbage, the response limit, cancellation).
 func Run(t *testing.T, r Starter, f Fixture) {
+	t.Run("session contract", func(t *testing.T) {
+		RunContract(t, r, Contract{Spec: f.spec(nil), Input: f.Input, AfterClose: f.AfterClose,
+			Crash: func(t *testing.T, at int) (Starter, runners.Spec) { return r, f.spec(crashAfter(at)) }})
+	})
 	t.Run("same seed same bytes, many runs in one session", func(t *testing.T) {
 		s := start(t, r, f, nil)
 		ctx := context.Background()

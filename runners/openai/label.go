@@ -1,4 +1,4 @@
-package httpsess
+package openai
 
 import (
 	"encoding/json"
@@ -10,14 +10,14 @@ import (
 	"github.com/reprise-dev/reprise/runners"
 )
 
-// LabelFunc derives a label from generated text; ok is false when the text
+// labelFunc derives a label from generated text; ok is false when the text
 // yields none.
-type LabelFunc func(text string) (label string, ok bool)
+type labelFunc func(text string) (label string, ok bool)
 
-// Labeler returns the label extractor of cfg (nil when cfg names none): a
+// labeler returns the label extractor of cfg (nil when cfg names none): a
 // JSON pointer (RFC 6901) into the text parsed as JSON, or a regular
 // expression whose first group (else its whole match) is the label.
-func Labeler(cfg runners.HTTPConfig) (LabelFunc, error) {
+func labeler(cfg runners.HTTPConfig) (labelFunc, error) {
 	switch {
 	case cfg.LabelJSONPointer != "" && cfg.LabelRegex != "":
 		return nil, fmt.Errorf("label_from: give json_pointer or regex, not both")

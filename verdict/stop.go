@@ -1,4 +1,4 @@
-package replay
+package verdict
 
 import (
 	"fmt"
@@ -6,10 +6,9 @@ import (
 	"strings"
 
 	"github.com/reprise-dev/reprise/output"
-	"github.com/reprise-dev/reprise/verdict"
 )
 
-// Sequential replay defaults.
+// Sequential replay defaults: the stopping rule Decide applies them.
 const (
 	// DefaultMaxRuns caps a sequential replay's fresh-seed runs.
 	DefaultMaxRuns = 1000
@@ -21,7 +20,7 @@ const (
 // Stop is what a sequential replay decided after a batch.
 type Stop struct {
 	// Evaluation is the verdict on the outputs so far.
-	Evaluation *verdict.Evaluation
+	Evaluation *Evaluation
 	// Settled: stop now (the verdict is settled or the cap is reached).
 	Settled bool
 	// Why says why the replay stopped (empty while it goes on).
@@ -29,7 +28,7 @@ type Stop struct {
 }
 
 // Decide is the rule a sequential replay applies after each batch: the
-// sequential evaluation (verdict.EvaluateSequential) of the outputs of the
+// sequential evaluation (EvaluateSequential) of the outputs of the
 // first runs fresh-seed runs (none yet: only an exact match of the pinned
 // seed settles it). It settles as soon as the verdict is not INCONCLUSIVE,
 // when runs reaches maxRuns (the cap), or, INCONCLUSIVE, as soon as neither
@@ -38,18 +37,18 @@ type Stop struct {
 // (Evaluation.RunsNeededLow) exceeds the cap, and no check can still
 // plausibly reject by then (Evaluation.RejectLow). Such a futility stop can
 // only turn a would-be verdict at the cap into INCONCLUSIVE, never into a
-// wrong one. Its false-alarm rate is that of verdict.EvaluateSequential: at
+// wrong one. Its false-alarm rate is that of EvaluateSequential: at
 // most rules.Alpha however many looks it takes. extra are further checks
-// (verdict.ReferenceChecks with the cap).
-func Decide(stored output.Output, outs []output.Output, exact *bool, rules verdict.Rules, runs, maxRuns int, extra ...verdict.Check) (Stop, error) {
+// (ReferenceChecks with the cap).
+func Decide(stored output.Output, outs []output.Output, exact *bool, rules Rules, runs, maxRuns int, extra ...Check) (Stop, error) {
 	final := runs >= maxRuns
-	ev, err := verdict.EvaluateSequential(stored, outs, exact, rules, final, extra...)
+	ev, err := EvaluateSequential(stored, outs, exact, rules, final, extra...)
 	if err != nil {
 		return Stop{}, err
 	}
 	s := Stop{Evaluation: ev}
 	switch {
-	case ev.Verdict != verdict.Inconclusive:
+	case ev.Verdict != Inconclusive:
 		s.Settled = true
 		s.Why = fmt.Sprintf("stopped after %d of at most %d runs: the verdict %s was settled", runs, maxRuns, ev.Verdict)
 		if ev.Basis == "exact" {
@@ -69,12 +68,12 @@ func Decide(stored output.Output, outs []output.Output, exact *bool, rules verdi
 	return s, nil
 }
 
-// lookAt reports whether a sequential replay looks at the evidence after
+// LookAt reports whether a sequential replay looks at the evidence after
 // done fresh-seed runs: after each batch and at the cap.
-func lookAt(done, batch, maxRuns int) bool { return done%batch == 0 || done == maxRuns }
+func LookAt(done, batch, maxRuns int) bool { return done%batch == 0 || done == maxRuns }
 
 // runsNeeded says how many runs a futility stop's checks would need.
-func runsNeeded(ev *verdict.Evaluation) string {
+func runsNeeded(ev *Evaluation) string {
 	if ev.RunsNeededLow >= math.MaxInt32 {
 		return "more runs than any cap at the frequency seen so far"
 	}
