@@ -9,9 +9,9 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"syscall"
 	"time"
 
+	"github.com/reprise-dev/reprise/journal"
 	"github.com/reprise-dev/reprise/launch"
 	"github.com/reprise-dev/reprise/record"
 	"github.com/reprise-dev/reprise/verdict"
@@ -89,8 +89,9 @@ const JournalName = "runs.journal.jsonl"
 // are written, so two replays never write into one folder.
 const LockName = ".reprise.lock"
 
-// ErrLocked: another replay is writing into the reports folder.
-var ErrLocked = errors.New("reports folder in use")
+// ErrLocked: another replay is writing into the reports folder. It wraps
+// journal.ErrLocked.
+var ErrLocked = fmt.Errorf("reports folder %w", journal.ErrLocked)
 
 // ErrDuplicateRequest: a request id seen before in the batch.
 var ErrDuplicateRequest = errors.New("duplicate request id")
@@ -100,42 +101,39 @@ var ErrDuplicateRequest = errors.New("duplicate request id")
 // replay that just opened it).
 func lockDir(dir string) (func(), error) {
 	path := filepath.Join(dir, LockName)
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o644)
+	l, err := journal.Lock(path)
+	if errors.Is(err, journal.ErrLocked) {
+		who := "another replay"
+		if h := journal.Holder(err); h != "" {
+			who += ", " + h + ","
+		}
+		return nil, fmt.Errorf("%w: %w: %s is writing into %s (it holds %s); use another --out", ErrUsage, ErrLocked, who, dir, path)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: lock %s: %v", ErrUsage, path, err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("%w: %w: another replay is writing into %s (it holds %s); use another --out", ErrUsage, ErrLocked, dir, path)
-		}
-		return nil, fmt.Errorf("%w: lock %s: %v", ErrUsage, path, err)
-	}
-	return func() { f.Close() }, nil
+	return func() { l.Release() }, nil
 }
 
 // createJournal creates the folder's journal, never following a symlink
 // and never truncating: a journal already there (a killed replay's runs,
 // or anything planted at that name) is kept, renamed to
 // runs.journal.<time>.jsonl, and the note says so.
-func createJournal(dir string, now time.Time) (f *os.File, note string, err error) {
+func createJournal(dir string, now time.Time) (j *journal.Journal[RunRow], note string, err error) {
 	path := filepath.Join(dir, JournalName)
-	open := func() (*os.File, error) {
-		return os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o644)
-	}
-	f, err = open()
+	j, err = journal.Create[RunRow](path)
 	if errors.Is(err, fs.ErrExist) {
-		kept := filepath.Join(dir, "runs.journal."+now.UTC().Format("20060102T150405.000000000Z")+".jsonl")
-		if rerr := os.Rename(path, kept); rerr != nil {
+		kept, rerr := journal.KeepAside(path, now)
+		if rerr != nil {
 			return nil, "", fmt.Errorf("journal: %s exists and cannot be kept aside: %v", path, rerr)
 		}
 		note = fmt.Sprintf("a journal of an earlier replay that did not finish was found in %s and kept as %s", dir, kept)
-		f, err = open()
+		j, err = journal.Create[RunRow](path)
 	}
 	if err != nil {
 		return nil, "", fmt.Errorf("journal: %w", err)
 	}
-	return f, note, nil
+	return j, note, nil
 }
 
 // Batch replays each record of sources in turn, on sessions acquired from

@@ -12,9 +12,9 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 
+	"github.com/reprise-dev/reprise/journal"
 	"github.com/reprise-dev/reprise/record"
 	"github.com/reprise-dev/reprise/runners"
-	"github.com/reprise-dev/reprise/store"
 	"github.com/reprise-dev/reprise/verdict"
 )
 
@@ -146,10 +146,10 @@ func (res *Result) WriteFiles(dir string) error {
 	if err != nil {
 		return err
 	}
-	if err := store.WriteAtomic(filepath.Join(dir, "report.json"), append(b, '\n')); err != nil {
+	if err := journal.WriteAtomic(filepath.Join(dir, "report.json"), append(b, '\n')); err != nil {
 		return err
 	}
-	if err := store.WriteAtomic(filepath.Join(dir, "report.md"), []byte(res.Report.Markdown())); err != nil {
+	if err := journal.WriteAtomic(filepath.Join(dir, "report.md"), []byte(res.Report.Markdown())); err != nil {
 		return err
 	}
 	var buf bytes.Buffer
@@ -162,7 +162,7 @@ func (res *Result) WriteFiles(dir string) error {
 	if err := w.Close(); err != nil {
 		return fmt.Errorf("runs.parquet: %w", err)
 	}
-	return store.WriteAtomic(filepath.Join(dir, "runs.parquet"), buf.Bytes())
+	return journal.WriteAtomic(filepath.Join(dir, "runs.parquet"), buf.Bytes())
 }
 
 // ReadRuns reads a runs.parquet file.

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/reprise-dev/reprise/digest"
+	"github.com/reprise-dev/reprise/journal"
 )
 
 // TestRefusesNonRegularBlobs puts a symlink (to a file with the right
@@ -349,7 +350,7 @@ func TestModesIgnoreUmask(t *testing.T) {
 		t.Fatal(err)
 	}
 	tmp := filepath.Join(t.TempDir(), "atomic")
-	if err := WriteAtomic(tmp, []byte("x")); err != nil {
+	if err := journal.WriteAtomic(tmp, []byte("x")); err != nil {
 		t.Fatal(err)
 	}
 	want := map[string]os.FileMode{

@@ -8,6 +8,8 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+
+	"github.com/reprise-dev/reprise/journal"
 )
 
 // descriptor is the part of an OCI descriptor the store reads and writes.
@@ -122,5 +124,5 @@ func (s *Layout) writeIndex(idx *index) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(s.ingestDir(), filepath.Join(s.root, indexFile), append(b, '\n'))
+	return journal.WriteAtomicVia(s.ingestDir(), filepath.Join(s.root, indexFile), append(b, '\n'))
 }

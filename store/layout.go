@@ -14,9 +14,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 
 	"github.com/reprise-dev/reprise/digest"
+	"github.com/reprise-dev/reprise/journal"
 )
 
 // OCI media types and annotations used by the store.
@@ -123,7 +123,7 @@ func Init(dir string) (*Layout, error) {
 		}
 		_, err := os.Lstat(filepath.Join(dir, layoutFile))
 		if errors.Is(err, fs.ErrNotExist) {
-			err = writeFileAtomic(s.ingestDir(), filepath.Join(dir, layoutFile), []byte(layoutVersion+"\n"))
+			err = journal.WriteAtomicVia(s.ingestDir(), filepath.Join(dir, layoutFile), []byte(layoutVersion+"\n"))
 		}
 		return err
 	})
@@ -208,7 +208,7 @@ func (s *Layout) putBlob(ctx context.Context, r io.Reader) (digest.Digest, int64
 	if err := os.Rename(tmp.Name(), s.blobPath(d)); err != nil {
 		return d, n, fmt.Errorf("store put: %w", err)
 	}
-	if err := syncDir(s.blobDir()); err != nil {
+	if err := journal.SyncDir(s.blobDir()); err != nil {
 		return d, n, fmt.Errorf("store put: %w", err)
 	}
 	return d, n, nil
@@ -432,58 +432,13 @@ func (s *Layout) annotate(ctx context.Context, d digest.Digest, size int64, meta
 	})
 }
 
-// withLock runs f holding an exclusive lock on the store's index.
+// withLock runs f holding an exclusive lock on the store's index (waiting
+// for it while another process holds it).
 func (s *Layout) withLock(f func() error) error {
-	lf, err := os.OpenFile(filepath.Join(s.ingestDir(), "index.lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	l, err := journal.LockWait(context.Background(), filepath.Join(s.ingestDir(), "index.lock"))
 	if err != nil {
 		return err
 	}
-	defer lf.Close()
-	if err := syscall.Flock(int(lf.Fd()), syscall.LOCK_EX); err != nil {
-		return fmt.Errorf("lock index: %w", err)
-	}
-	defer syscall.Flock(int(lf.Fd()), syscall.LOCK_UN)
+	defer l.Release()
 	return f()
-}
-
-// WriteAtomic writes b to path atomically: a temporary file in the same
-// directory, fsynced, renamed over path (mode 0644), and the directory synced.
-// Readers see the old file or the new one, never a part.
-func WriteAtomic(path string, b []byte) error {
-	return writeFileAtomic(filepath.Dir(path), path, b)
-}
-
-// writeFileAtomic writes b to a temp file in tmpDir, fsyncs it and renames it to path.
-func writeFileAtomic(tmpDir, path string, b []byte) error {
-	tmp, err := os.CreateTemp(tmpDir, "write-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	_, err = tmp.Write(b)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err == nil {
-		err = syncDir(filepath.Dir(path))
-	}
-	return err
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

@@ -4,17 +4,18 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/reprise-dev/reprise/digest"
 	"github.com/reprise-dev/reprise/evals"
+	"github.com/reprise-dev/reprise/journal"
 	"github.com/reprise-dev/reprise/launch"
 	"github.com/reprise-dev/reprise/store"
 )
@@ -163,8 +164,8 @@ func runEvalsRun(ctx context.Context, g *globalOptions, s *streams, o *evalsRunO
 // lasts).
 type evalJournal struct {
 	path   string
-	f      *os.File
-	lock   *os.File
+	f      *journal.Journal[evals.Row]
+	lock   *journal.FileLock
 	resume []evals.Row
 }
 
@@ -182,13 +183,16 @@ func openEvalJournal(dir string, m *evals.RunManifest) (*evalJournal, error) {
 	// The lock is taken on a file of its own before the journal is read or
 	// rewritten: the rewrite replaces the journal's inode, so a lock on the
 	// journal itself would not exclude a second run.
-	lock, err := os.OpenFile(j.path+".lock", os.O_CREATE|os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o644)
+	lock, err := journal.Lock(j.path + ".lock")
+	if errors.Is(err, journal.ErrLocked) {
+		who := ""
+		if h := journal.Holder(err); h != "" {
+			who = ", " + h + ","
+		}
+		return nil, usageErrorf("journal %s: another evals run of the same suite, system and seed%s is writing it", j.path, who)
+	}
 	if err != nil {
 		return nil, usageErrorf("journal %s: %v", j.path, err)
-	}
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		lock.Close()
-		return nil, usageErrorf("journal %s: another evals run of the same suite, system and seed is writing it", j.path)
 	}
 	j.lock = lock
 	if b, err := os.ReadFile(j.path); err == nil {
@@ -201,17 +205,15 @@ func openEvalJournal(dir string, m *evals.RunManifest) (*evalJournal, error) {
 			line, _ := json.Marshal(r)
 			buf.Write(append(line, '\n'))
 		}
-		if err := store.WriteAtomic(j.path, buf.Bytes()); err != nil {
+		if err := journal.WriteAtomic(j.path, buf.Bytes()); err != nil {
 			j.close()
 			return nil, fmt.Errorf("journal %s: %w", j.path, err)
 		}
 	}
-	f, err := os.OpenFile(j.path, os.O_CREATE|os.O_WRONLY|os.O_APPEND|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o644)
-	if err != nil {
+	if j.f, _, err = journal.Open[evals.Row](j.path); err != nil {
 		j.close()
 		return nil, usageErrorf("journal %s: %v", j.path, err)
 	}
-	j.f = f
 	return j, nil
 }
 
@@ -222,10 +224,8 @@ func (j *evalJournal) close() {
 		j.f.Close()
 		j.f = nil
 	}
-	if j.lock != nil {
-		j.lock.Close()
-		j.lock = nil
-	}
+	j.lock.Release()
+	j.lock = nil
 }
 
 // remove deletes the journal of a stored run and its lock file (while it

@@ -9,6 +9,7 @@ import (
 	"github.com/reprise-dev/reprise/digest"
 	"github.com/reprise-dev/reprise/evals"
 	"github.com/reprise-dev/reprise/ingest"
+	"github.com/reprise-dev/reprise/journal"
 	"github.com/reprise-dev/reprise/launch"
 	"github.com/reprise-dev/reprise/output"
 	"github.com/reprise-dev/reprise/record"
@@ -75,7 +76,7 @@ func exitCode(err error) int {
 	case errors.As(err, &u), errors.Is(err, replay.ErrUsage), errors.Is(err, replay.ErrDuplicateRequest), errors.Is(err, record.ErrMalformed),
 		errors.Is(err, evals.ErrCheckRequired), errors.Is(err, evals.ErrCheckMode),
 		errors.Is(err, capture.ErrUsage), errors.Is(err, output.ErrInvalid), errors.Is(err, verdict.ErrRules),
-		errors.Is(err, runners.ErrInvalidSpec):
+		errors.Is(err, runners.ErrInvalidSpec), errors.Is(err, journal.ErrLocked):
 		return exitUsage
 	case errors.Is(err, replay.ErrIntegrity), errors.Is(err, record.ErrIntegrity), errors.Is(err, system.ErrNotPinned),
 		errors.Is(err, system.ErrIDMismatch), errors.Is(err, launch.ErrArtifact),

@@ -14,11 +14,11 @@ import (
 
 	"github.com/reprise-dev/reprise/capture"
 	"github.com/reprise-dev/reprise/digest"
+	"github.com/reprise-dev/reprise/journal"
 	"github.com/reprise-dev/reprise/launch"
 	"github.com/reprise-dev/reprise/output"
 	"github.com/reprise-dev/reprise/record"
 	"github.com/reprise-dev/reprise/runners/hwclass"
-	"github.com/reprise-dev/reprise/store"
 	"github.com/reprise-dev/reprise/system"
 )
 
@@ -316,7 +316,7 @@ func writeRecord(s *streams, path string, rec *record.Record) error {
 		_, err = s.Out.Write(b)
 		return err
 	}
-	if err := store.WriteAtomic(path, b); err != nil {
+	if err := journal.WriteAtomic(path, b); err != nil {
 		return usageErrorf("-o: %v", err)
 	}
 	return nil

@@ -1,7 +1,6 @@
 package nightly
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -11,16 +10,15 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/reprise-dev/reprise/ingest"
+	"github.com/reprise-dev/reprise/journal"
 	"github.com/reprise-dev/reprise/launch"
 	"github.com/reprise-dev/reprise/record"
 	"github.com/reprise-dev/reprise/replay"
 	"github.com/reprise-dev/reprise/runners"
 	"github.com/reprise-dev/reprise/stats"
-	"github.com/reprise-dev/reprise/store"
 	"github.com/reprise-dev/reprise/verdict"
 )
 
@@ -29,8 +27,9 @@ var (
 	// ErrUsage: bad options, a log that is not a decision log, an output
 	// folder holding another night.
 	ErrUsage = errors.New("nightly: invalid input")
-	// ErrLocked: another night is writing into the output folder.
-	ErrLocked = errors.New("nightly: output folder in use")
+	// ErrLocked: another night is writing into the output folder. It
+	// wraps journal.ErrLocked.
+	ErrLocked = fmt.Errorf("nightly: output folder %w", journal.ErrLocked)
 )
 
 // Files in a night's output folder.
@@ -292,20 +291,17 @@ func Run(ctx context.Context, st replay.Blobs, opts Options) (*Night, error) {
 	}
 	if prev == nil {
 		b, _ := json.MarshalIndent(cfg, "", "  ")
-		if err := store.WriteAtomic(filepath.Join(opts.Out, ConfigName), append(b, '\n')); err != nil {
+		if err := journal.WriteAtomic(filepath.Join(opts.Out, ConfigName), append(b, '\n')); err != nil {
 			return nil, err
 		}
 	}
 
-	done, err := ReadJournal(opts.Out)
-	if err != nil {
-		return nil, err
-	}
-	jf, err := openJournal(opts.Out)
+	jf, rs, err := journal.Open[Result](filepath.Join(opts.Out, JournalName))
 	if err != nil {
 		return nil, err
 	}
 	defer jf.Close()
+	done := byRequest(rs)
 
 	var todo []*record.Record
 	for _, r := range sample {
@@ -321,14 +317,7 @@ func Run(ctx context.Context, st replay.Blobs, opts Options) (*Night, error) {
 	finish := func(r Result) error {
 		mu.Lock()
 		defer mu.Unlock()
-		b, err := json.Marshal(r)
-		if err != nil {
-			return err
-		}
-		if _, err := jf.Write(append(b, '\n')); err != nil {
-			return err
-		}
-		if err := jf.Sync(); err != nil {
+		if err := jf.Append(r); err != nil {
 			return err
 		}
 		done[r.RequestID] = r
@@ -663,63 +652,47 @@ func ReadConfig(dir string) (*Config, error) {
 // ReadJournal reads dir's journal: the finished records by request id. A
 // last line cut short by a kill is ignored (that record runs again).
 func ReadJournal(dir string) (map[string]Result, error) {
-	out := map[string]Result{}
 	f, err := os.Open(filepath.Join(dir, JournalName))
 	if errors.Is(err, os.ErrNotExist) {
-		return out, nil
+		return map[string]Result{}, nil
 	}
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 64<<20)
-	for sc.Scan() {
-		var r Result
-		if json.Unmarshal(sc.Bytes(), &r) != nil || r.RequestID == "" {
-			continue // a torn last line
-		}
-		out[r.RequestID] = r
-	}
-	return out, sc.Err()
-}
-
-// openJournal opens the journal for appending, first cutting off a last
-// line torn by a kill (so the next line starts on a line of its own).
-func openJournal(dir string) (*os.File, error) {
-	path := filepath.Join(dir, JournalName)
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o644)
+	rs, err := journal.Read[Result](f)
 	if err != nil {
 		return nil, err
 	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	keep := int64(bytes.LastIndexByte(b, '\n') + 1)
-	if keep != int64(len(b)) {
-		if err := f.Truncate(keep); err != nil {
-			f.Close()
-			return nil, err
-		}
-	}
-	if _, err := f.Seek(keep, 0); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return f, nil
+	return byRequest(rs), nil
 }
 
+// byRequest is the finished records of a journal's results by request id
+// (a later line of one supersedes an earlier; a line without one is not a
+// result).
+func byRequest(rs []Result) map[string]Result {
+	out := map[string]Result{}
+	for _, r := range rs {
+		if r.RequestID != "" {
+			out[r.RequestID] = r
+		}
+	}
+	return out
+}
+
+// lock takes dir's lock without waiting; the returned function releases it.
 func lock(dir string) (func(), error) {
 	path := filepath.Join(dir, LockName)
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o644)
+	l, err := journal.Lock(path)
+	if errors.Is(err, journal.ErrLocked) {
+		who := "another night"
+		if h := journal.Holder(err); h != "" {
+			who += ", " + h + ","
+		}
+		return nil, fmt.Errorf("%w: %w: %s is writing into %s", ErrUsage, ErrLocked, who, dir)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: lock %s: %v", ErrUsage, path, err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("%w: %w: another night is writing into %s", ErrUsage, ErrLocked, dir)
-	}
-	return func() { f.Close() }, nil
+	return func() { l.Release() }, nil
 }

@@ -21,7 +21,7 @@ import (
 	vgdraw "gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgsvg"
 
-	"github.com/reprise-dev/reprise/store"
+	"github.com/reprise-dev/reprise/journal"
 	"github.com/reprise-dev/reprise/verdict"
 )
 
@@ -108,7 +108,7 @@ func (n *Night) WriteReports(dir string) error {
 	files[SummaryMD] = []byte(n.Markdown())
 	files[ReportHTML] = []byte(n.HTML())
 	for name, b := range files {
-		if err := store.WriteAtomic(filepath.Join(dir, name), b); err != nil {
+		if err := journal.WriteAtomic(filepath.Join(dir, name), b); err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
 	}

@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/reprise-dev/reprise/fixtures/image"
+	"github.com/reprise-dev/reprise/journal"
 	"github.com/reprise-dev/reprise/runners"
 	"github.com/reprise-dev/reprise/runners/jsonl"
 )
@@ -317,11 +317,14 @@ func TestLeases(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			t.Cleanup(func() { os.Remove(p); f.Close() })
+			f.Close()
+			t.Cleanup(func() { os.Remove(p) })
 			if held {
-				if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+				l, err := journal.Lock(p)
+				if err != nil {
 					t.Fatal(err)
 				}
+				t.Cleanup(func() { l.Release() })
 			}
 			then := time.Now().Add(-age)
 			os.Chtimes(p, then, then)

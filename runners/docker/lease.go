@@ -10,15 +10,17 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
+
+	"github.com/reprise-dev/reprise/journal"
 )
 
 // Leases say which containers are still owned. A reprise process writes the
 // lease of a container before creating it, a file
 // os.TempDir()/reprise-leases/<container name>, holds an exclusive flock(2)
-// on it and renews it (touches its mtime) every LeaseRenew while the session
-// is open; Close removes it. A container is orphaned when its lease is
+// on it (journal.LockNew, which writes the owner's pid into it) and renews
+// it (touches its mtime) every LeaseRenew while the session is open; Close
+// removes it. A container is orphaned when its lease is
 // missing, when its lock is free (the kernel releases it when the owner dies,
 // SIGKILL included, so a clean right after a kill finds it), or when it has
 // not been renewed for LeaseTTL (an owner that is stopped or hung).
@@ -92,7 +94,7 @@ func leaseDirID() (string, error) {
 // Lease is a renewed claim on one container.
 type Lease struct {
 	dirID, name, path string
-	f                 *os.File // holds the lock
+	lock              *journal.FileLock
 	stop              chan struct{}
 	done              chan struct{}
 	once              sync.Once
@@ -106,16 +108,9 @@ func newLease(name string) (*Lease, error) {
 		return nil, err
 	}
 	l := &Lease{dirID: id, name: name, path: filepath.Join(LeaseDir(), name), stop: make(chan struct{}), done: make(chan struct{})}
-	f, err := os.OpenFile(l.path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
+	if l.lock, err = journal.LockNew(l.path); err != nil {
 		return nil, fmt.Errorf("lease: %w", err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
-		os.Remove(l.path)
-		return nil, fmt.Errorf("lease %s: lock: %w", l.path, err)
-	}
-	l.f = f
 	go l.renew()
 	return l, nil
 }
@@ -146,7 +141,7 @@ func (l *Lease) Release() {
 		close(l.stop)
 		<-l.done
 		os.Remove(l.path)
-		l.f.Close() // releases the lock
+		l.lock.Release()
 	})
 }
 
@@ -162,16 +157,15 @@ func leaseState(label string, now time.Time) (visible, stale bool) {
 	if err != nil || id != dirID {
 		return false, false
 	}
-	f, err := os.Open(filepath.Join(LeaseDir(), name))
+	path := filepath.Join(LeaseDir(), name)
+	held, err := journal.Held(path)
 	if err != nil {
 		return true, errors.Is(err, fs.ErrNotExist)
 	}
-	defer f.Close()
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err == nil {
-		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+	if !held {
 		return true, true // no owner holds it
 	}
-	fi, err := f.Stat()
+	fi, err := os.Stat(path)
 	if err != nil {
 		return true, false
 	}
