@@ -98,25 +98,14 @@ type OutputMap struct {
 }
 
 // Limits are the sandbox limits of a session; a zero field is unknown.
-type Limits struct {
-	MemoryBytes int64 `json:"memory_bytes,omitempty"`
-	NanoCPUs    int64 `json:"nano_cpus,omitempty"`
-	Pids        int64 `json:"pids,omitempty"`
-}
+// Their ranges are system's (system.MinMemoryBytes…), which records and
+// runners share.
+type Limits = system.Limits
 
 // ReservedEnv are the variables reprise itself sets for the system (the
 // paths of the model and config): neither a record nor --env may set them.
 // Every other name, REPRISE_FIXTURE_* included, is ordinary environment.
 var ReservedEnv = []string{"REPRISE_MODEL", "REPRISE_CONFIG"}
-
-// Ranges of Limits (the CLI's flags use the same).
-const (
-	MinMemoryBytes = 6 << 20
-	MaxMemoryBytes = 1 << 40
-	MinNanoCPUs    = 1e7
-	MaxNanoCPUs    = 1024e9
-	MaxPids        = 4194304
-)
 
 // Env is the environment snapshot at decision time (informational).
 type Env struct {

@@ -149,14 +149,8 @@ func (r *Record) malformed() []Problem {
 		}
 	}
 	if l := r.Runtime.Limits; l != nil {
-		if l.MemoryBytes != 0 && (l.MemoryBytes < MinMemoryBytes || l.MemoryBytes > MaxMemoryBytes) {
-			add("runtime.limits.memory_bytes", "must be between %d and %d", MinMemoryBytes, int64(MaxMemoryBytes))
-		}
-		if l.NanoCPUs != 0 && (l.NanoCPUs < MinNanoCPUs || l.NanoCPUs > MaxNanoCPUs) {
-			add("runtime.limits.nano_cpus", "must be between %d and %d", int64(MinNanoCPUs), int64(MaxNanoCPUs))
-		}
-		if l.Pids != 0 && (l.Pids < 1 || l.Pids > MaxPids) {
-			add("runtime.limits.pids", "must be between 1 and %d", MaxPids)
+		for _, e := range l.Check() {
+			add("runtime.limits."+e.Field, "must be between %d and %d", e.Min, e.Max)
 		}
 	}
 	if err := r.Output.Output.Validate(); err != nil {

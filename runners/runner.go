@@ -300,6 +300,16 @@ type Finisher interface {
 	Finish(ctx context.Context) error
 }
 
+// Default timeouts of a session, for every runner (the CLI's flags default
+// to the same): DefaultStartTimeout bounds run 0, which includes a model
+// load (the endpoint runner, whose server already runs, takes less);
+// DefaultRunTimeout every later run; DefaultSessionTimeout the session.
+const (
+	DefaultStartTimeout   = 10 * time.Minute
+	DefaultRunTimeout     = 30 * time.Second
+	DefaultSessionTimeout = 30 * time.Minute
+)
+
 // Budget holds a session's timeouts: run 0 gets Start (the system's
 // start-up is charged to it), every later run gets Run, and no run may end
 // after the session's deadline. Runners share it so the rules are written

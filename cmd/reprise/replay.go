@@ -22,6 +22,7 @@ import (
 	"github.com/reprise-dev/reprise/runners/docker"
 	"github.com/reprise-dev/reprise/runners/endpoint"
 	"github.com/reprise-dev/reprise/runners/hwclass"
+	"github.com/reprise-dev/reprise/system"
 	"github.com/reprise-dev/reprise/verdict"
 )
 
@@ -57,16 +58,16 @@ func (o *runnerOptions) addFlags(cmd *cobra.Command) {
 	f.StringVar(&o.Runner, "runner", "docker", "runner: docker (the pinned image, sandboxed), process (a local executable, environment not pinned) or endpoint (a running HTTP server, environment not pinned)")
 	f.StringVar(&o.Entrypoint, "entrypoint", "", "executable for --runner process")
 	f.StringVar(&o.URL, "url", "", "base URL of the running server for --runner endpoint, e.g. http://gpu-7:8000")
-	f.DurationVar(&o.StartTimeout, "start-timeout", docker.DefaultStartTimeout, "timeout of the first run, which includes the system's start-up (model load)")
-	f.DurationVar(&o.RunTimeout, "run-timeout", 30*time.Second, "timeout of every later run")
-	f.DurationVar(&o.SessionTimeout, "session-timeout", 30*time.Minute, "timeout of the whole session")
-	f.StringVar(&o.Memory, "memory", "2g", "memory limit of the sandbox (e.g. 512m, 2g)")
-	f.Float64Var(&o.CPUs, "cpus", 1, "CPU limit of the sandbox")
+	f.DurationVar(&o.StartTimeout, "start-timeout", runners.DefaultStartTimeout, "timeout of the first run, which includes the system's start-up (model load)")
+	f.DurationVar(&o.RunTimeout, "run-timeout", runners.DefaultRunTimeout, "timeout of every later run")
+	f.DurationVar(&o.SessionTimeout, "session-timeout", runners.DefaultSessionTimeout, "timeout of the whole session")
+	f.StringVar(&o.Memory, "memory", formatBytes(docker.DefaultMemory), "memory limit of the sandbox (e.g. 512m, 2g)")
+	f.Float64Var(&o.CPUs, "cpus", docker.DefaultNanoCPUs/1e9, "CPU limit of the sandbox")
 	f.Int64Var(&o.Pids, "pids", docker.DefaultPids, "process limit of the sandbox (threads count)")
-	f.StringVar(&o.TmpfsSize, "tmpfs-size", "256m", "size of the sandbox's writable /tmp (also HOME)")
+	f.StringVar(&o.TmpfsSize, "tmpfs-size", formatBytes(docker.DefaultTmpfs), "size of the sandbox's writable /tmp (also HOME)")
 	f.BoolVar(&o.Offline, "offline", false, "never pull: an image absent from the engine is an error")
 	f.StringArrayVar(&o.Env, "env", nil, "extra environment for the replayed system, KEY=VALUE (repeatable)")
-	f.StringVar(&o.MaxResponseSize, "max-response-size", "4m", "largest response accepted from the system (e.g. 512k, 4m, 64m); a larger one is a protocol error")
+	f.StringVar(&o.MaxResponseSize, "max-response-size", formatBytes(runners.DefaultMaxResponseBytes), "largest response accepted from the system (e.g. 512k, 4m, 64m); a larger one is a protocol error")
 }
 
 // launchOptions are the session settings of the flags, with this host's
@@ -94,33 +95,28 @@ func (o *runnerOptions) launchOptions(ctx context.Context) (launch.Options, erro
 	}, nil
 }
 
-// Ranges of the sandbox flags. The engine takes at most the host's CPUs;
-// Linux's pid_max is at most 4194304; below 6 MiB the engine refuses a
-// container, above 1 TiB a limit is surely a typo.
+// Ranges of the sandbox flags: system's ranges of Limits, --cpus in CPUs.
 const (
-	minCPUs     = 0.01
-	maxPids     = 4194304
-	minMemory   = 6 << 20
-	maxMemory   = 1 << 40
-	maxCPUsHint = 1024
+	minCPUs     = system.MinNanoCPUs / 1e9
+	maxCPUsHint = system.MaxNanoCPUs / 1e9
 )
 
 // maxCPUs is the largest --cpus: this host's CPUs (the engine refuses more).
-func maxCPUs() float64 { return float64(min(runtime.NumCPU(), maxCPUsHint)) }
+func maxCPUs() float64 { return min(float64(runtime.NumCPU()), maxCPUsHint) }
 
 func (o *runnerOptions) limits() (runners.Limits, error) {
 	mem, err := parseBytes(o.Memory)
 	if err != nil {
 		return runners.Limits{}, usageErrorf("--memory: %v", err)
 	}
-	if mem < minMemory || mem > maxMemory {
+	if mem < system.MinMemoryBytes || mem > system.MaxMemoryBytes {
 		return runners.Limits{}, usageErrorf("--memory %s: must be between 6m and 1t (6 MiB and 1 TiB), got %d bytes", o.Memory, mem)
 	}
 	if math.IsNaN(o.CPUs) || o.CPUs < minCPUs || o.CPUs > maxCPUs() {
 		return runners.Limits{}, usageErrorf("--cpus %g: must be between %g and %g (this host's CPUs)", o.CPUs, minCPUs, maxCPUs())
 	}
-	if o.Pids < 1 || o.Pids > maxPids {
-		return runners.Limits{}, usageErrorf("--pids %d: must be between 1 and %d", o.Pids, maxPids)
+	if o.Pids < system.MinPids || o.Pids > system.MaxPids {
+		return runners.Limits{}, usageErrorf("--pids %d: must be between %d and %d", o.Pids, system.MinPids, system.MaxPids)
 	}
 	tmpfs, err := parseBytes(o.TmpfsSize)
 	if err != nil {
@@ -180,6 +176,20 @@ func (o *runnerOptions) validate() error {
 		return usageErrorf("--start-timeout, --run-timeout and --session-timeout must be positive")
 	}
 	return nil
+}
+
+// formatBytes writes n with the largest suffix of parseBytes that divides
+// it (2<<30 is "2g"): the flags' defaults are the runner's constants.
+func formatBytes(n int64) string {
+	for _, u := range []struct {
+		suffix string
+		shift  uint
+	}{{"t", 40}, {"g", 30}, {"m", 20}, {"k", 10}} {
+		if n > 0 && n%(1<<u.shift) == 0 {
+			return strconv.FormatInt(n>>u.shift, 10) + u.suffix
+		}
+	}
+	return strconv.FormatInt(n, 10)
 }
 
 // parseBytes parses a size: a positive integer with an optional suffix k,

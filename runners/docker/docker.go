@@ -65,21 +65,19 @@ import (
 	"github.com/reprise-dev/reprise/system"
 )
 
-// Defaults of the sandbox and timeouts.
+// Defaults of the sandbox (the session's timeouts default to
+// runners.DefaultStartTimeout, DefaultRunTimeout and DefaultSessionTimeout).
 const (
 	// DefaultMemory and DefaultPids fit a Python/ML image (torch starts
 	// a thread per core, and threads count against the pids limit).
-	DefaultMemory         = 2 << 30
-	DefaultNanoCPUs       = 1e9
-	DefaultPids           = 4096
-	DefaultTmpfs          = 256 << 20
-	DefaultStartTimeout   = 10 * time.Minute
-	DefaultRunTimeout     = 30 * time.Second
-	DefaultSessionTimeout = 30 * time.Minute
-	SandboxUser           = "65534:65534"
-	SandboxHome           = "/tmp"
-	removeTimeout         = 30 * time.Second
-	createTimeout         = time.Minute
+	DefaultMemory   = 2 << 30
+	DefaultNanoCPUs = 1e9
+	DefaultPids     = 4096
+	DefaultTmpfs    = 256 << 20
+	SandboxUser     = "65534:65534"
+	SandboxHome     = "/tmp"
+	removeTimeout   = 30 * time.Second
+	createTimeout   = time.Minute
 	// volumeTmpfs is the size of the read-only tmpfs over an image VOLUME.
 	volumeTmpfs = 4096
 )
@@ -371,7 +369,7 @@ func (r *Runner) Start(ctx context.Context, spec runners.Spec) (_ runners.Sessio
 	s.conn = jsonl.NewLimited(spec.Codec, att.Conn, pr, spec.MaxResponseBytes)
 	s.conn.OnEOF = s.exitDetail
 	_, s.info.Window, _ = spec.InFlight()
-	s.budget = runners.NewBudget(spec, DefaultStartTimeout, DefaultRunTimeout, DefaultSessionTimeout, s.started)
+	s.budget = runners.NewBudget(spec, runners.DefaultStartTimeout, runners.DefaultRunTimeout, runners.DefaultSessionTimeout, s.started)
 	r.log.Info("container started", "id", short(created.ID), "name", name, "image", img.id)
 	return s, nil
 }

@@ -16,12 +16,10 @@ import (
 	"github.com/reprise-dev/reprise/runners/httpsess"
 )
 
-// Defaults of the session's timeouts.
-const (
-	DefaultStartTimeout   = time.Minute
-	DefaultRunTimeout     = 30 * time.Second
-	DefaultSessionTimeout = 30 * time.Minute
-)
+// DefaultStartTimeout bounds run 0 of a session: the server already runs,
+// so it is shorter than runners.DefaultStartTimeout (a later run and the
+// session take runners.DefaultRunTimeout and DefaultSessionTimeout).
+const DefaultStartTimeout = time.Minute
 
 // Runner starts sessions against the server at URL.
 type Runner struct {
@@ -59,7 +57,7 @@ func (r *Runner) Start(ctx context.Context, spec runners.Spec) (runners.Session,
 	if err != nil {
 		return nil, fmt.Errorf("%w: --url: %v", runners.ErrUnsupported, err)
 	}
-	budget := runners.NewBudget(spec, DefaultStartTimeout, DefaultRunTimeout, DefaultSessionTimeout, time.Now())
+	budget := runners.NewBudget(spec, DefaultStartTimeout, runners.DefaultRunTimeout, runners.DefaultSessionTimeout, time.Now())
 	hc := httpsess.NewClient()
 	if err := httpsess.WaitReady(ctx, hc, base, codec, budget.Start, nil, nil); err != nil {
 		return nil, err

@@ -37,13 +37,6 @@ import (
 // HomePrefix<pid>-…, so 'reprise clean' can remove those of a killed reprise.
 const HomePrefix = "reprise-home-"
 
-// Defaults of the timeouts.
-const (
-	DefaultStartTimeout   = 10 * time.Minute
-	DefaultRunTimeout     = 30 * time.Second
-	DefaultSessionTimeout = 30 * time.Minute
-)
-
 // Runner starts the executable Entrypoint with Args for each session.
 type Runner struct {
 	Entrypoint string
@@ -89,7 +82,7 @@ func (r *Runner) Start(ctx context.Context, spec runners.Spec) (runners.Session,
 		return nil, err
 	}
 	cmd.Stdout = stdoutW
-	s := &session{cmd: cmd, home: home, stdout: stdout, stderr: &runners.Tail{Max: 4096}, spec: spec, budget: runners.NewBudget(spec, DefaultStartTimeout, DefaultRunTimeout, DefaultSessionTimeout, time.Now()), done: make(chan struct{})}
+	s := &session{cmd: cmd, home: home, stdout: stdout, stderr: &runners.Tail{Max: 4096}, spec: spec, budget: runners.NewBudget(spec, runners.DefaultStartTimeout, runners.DefaultRunTimeout, runners.DefaultSessionTimeout, time.Now()), done: make(chan struct{})}
 	cmd.Stderr = s.stderr
 	err = cmd.Start()
 	s.started = time.Now()
