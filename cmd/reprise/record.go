@@ -19,6 +19,7 @@ import (
 	"github.com/reprise-dev/reprise/output"
 	"github.com/reprise-dev/reprise/record"
 	"github.com/reprise-dev/reprise/runners/hwclass"
+	"github.com/reprise-dev/reprise/runners/wire"
 	"github.com/reprise-dev/reprise/system"
 )
 
@@ -138,7 +139,7 @@ func (o *recordCreateOptions) parts(ctx context.Context, stdin io.Reader) (captu
 		Timestamp: o.now().UTC().Truncate(time.Second), Stdin: stdin,
 	}
 	if h := o.HTTP; h != (record.HTTP{}) || o.LabelFrom != (record.LabelFrom{}) || o.OutputMap != (record.OutputMap{}) {
-		if o.Protocol == "jsonl-stdio" {
+		if !wire.IsHTTP(o.Protocol) {
 			return p, usageErrorf("--http-*, --label-* and --output-* are for the HTTP protocols (--protocol openai or kserve-v2)")
 		}
 		if o.LabelFrom != (record.LabelFrom{}) {

@@ -33,3 +33,10 @@ func Lookup(protocol string, cfg runners.HTTPConfig) (runners.Codec, error) {
 	}
 	return nil, fmt.Errorf("%w: protocol %s is not implemented (jsonl-stdio, openai and kserve-v2 are)", runners.ErrUnsupported, protocol)
 }
+
+// IsHTTP reports whether protocol is known and carried over HTTP (openai,
+// kserve-v2): whether a record's runtime.http applies to it.
+func IsHTTP(protocol string) bool {
+	c, err := Lookup(protocol, runners.HTTPConfig{})
+	return err == nil && c.Transport() == runners.HTTP
+}
