@@ -24,6 +24,7 @@ var allowed = map[string][]string{
 	"digest":  {},
 	"output":  {},
 	"journal": {},
+	"render":  {},
 	"stats":   {},
 	"system":  {"digest"},
 	"store":   {"digest", "journal"},
@@ -53,10 +54,10 @@ var allowed = map[string][]string{
 	"launch":  {"digest", "system", "record", "runners", "runners/wire"},
 	"capture": {"digest", "output", "system", "store", "record", "runners", "launch"},
 	// replay replays records; replay/nightly replays samples of decision logs.
-	"replay":         {"digest", "output", "journal", "system", "store", "record", "runners", "launch", "verdict", "stats"},
-	"replay/nightly": {"digest", "output", "journal", "system", "store", "record", "ingest", "runners", "launch", "verdict", "stats", "replay"},
+	"replay":         {"digest", "output", "journal", "render", "system", "store", "record", "runners", "launch", "verdict", "stats"},
+	"replay/nightly": {"digest", "output", "journal", "render", "system", "store", "record", "ingest", "runners", "launch", "verdict", "stats", "replay"},
 	"evals":          {"digest", "output", "journal", "system", "store", "record", "runners", "launch", "verdict", "stats"},
-	"cmd/reprise": {"digest", "output", "journal", "system", "store", "record", "ingest", "runners/...", "stats", "verdict",
+	"cmd/reprise": {"digest", "output", "journal", "render", "system", "store", "record", "ingest", "runners/...", "stats", "verdict",
 		"launch", "capture", "replay/...", "evals"},
 	"fixtures/...": {"digest", "system", "fixtures/..."},
 }
@@ -150,13 +151,14 @@ func TestImportGraph(t *testing.T) {
 	}
 }
 
-// TestLeavesImportOnlyTheStandardLibrary: digest, output and journal import no
+// TestLeavesImportOnlyTheStandardLibrary: digest, output, journal and render import no
 // module at all; stats only gonum; system only digest and the reference grammar.
 func TestLeavesImportOnlyTheStandardLibrary(t *testing.T) {
 	extra := map[string][]string{
 		"digest":  nil,
 		"output":  nil,
 		"journal": nil,
+		"render":  nil,
 		"stats":   {"gonum.org/v1/gonum/"},
 		"system":  {module + "/digest", "github.com/distribution/reference"},
 	}

@@ -76,21 +76,3 @@ func TestReportMarkdownHostileGolden(t *testing.T) {
 		t.Errorf("report.md differs from %s (run with -update if intended):\n%s", golden, got)
 	}
 }
-
-func TestStripControl(t *testing.T) {
-	for in, want := range map[string]string{
-		"ok":                          "ok",
-		"a\x1b[2Jb":                   "ab",
-		"a\x1b[1;31mred\x1b[0m":       "ared",
-		"t\x1b]0;title\x07x":          "tx",
-		"t\x1b]8;;http://x\x1b\\link": "tlink",
-		"nul\x00bell\x07del\x7f":      "nulbelldel",
-		"c1\u0085\u009b2J":            "c1",
-		"line1\nline2\r\tend":         "line1 line2 end",
-		"bad\xffutf8":                 "bad\uFFFDutf8",
-	} {
-		if got := StripControl(in, false); got != want {
-			t.Errorf("StripControl(%q) = %q, want %q", in, got, want)
-		}
-	}
-}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 
 	"github.com/reprise-dev/reprise/journal"
 	"github.com/reprise-dev/reprise/record"
+	"github.com/reprise-dev/reprise/render"
 	"github.com/reprise-dev/reprise/runners"
 	"github.com/reprise-dev/reprise/verdict"
 )
@@ -170,21 +172,13 @@ func ReadRuns(path string) ([]RunRow, error) {
 	return parquet.ReadFile[RunRow](path)
 }
 
-func fmtOpt[T any](p *T) string {
-	if p == nil {
-		return "—"
-	}
-	return fmt.Sprint(*p)
-}
-
 // Markdown renders the report for people. Every value that comes from the
-// record, the system or its errors is escaped (mdEscape): it cannot forge
+// record, the system or its errors is escaped (render.Markdown): it cannot forge
 // headings, HTML, links or table columns, nor carry control characters.
 func (r *Report) Markdown() string {
 	var b strings.Builder
-	e, code := mdEscape, mdCode
-	opt := func(p any) string { return e(fmtAny(p)) }
-	fmt.Fprintf(&b, "# Replay of %s: %s\n\n", mdPlain(r.Record.RequestID), e(string(r.Verdict)))
+	e, code := render.Markdown, render.MarkdownCode
+	fmt.Fprintf(&b, "# Replay of %s: %s\n\n", render.MarkdownPlain(r.Record.RequestID), e(string(r.Verdict)))
 	if r.Basis != "" {
 		fmt.Fprintf(&b, "Reproduced **%s**.\n\n", e(r.Basis))
 	}
@@ -198,16 +192,24 @@ func (r *Report) Markdown() string {
 		}
 		b.WriteString("\n")
 	}
-	b.WriteString("## Decision record\n\n| field | value |\n|---|---|\n")
-	fmt.Fprintf(&b, "| request id | %s |\n| decided at | %s |\n| system id | %s |\n| image | %s |\n| model | %s |\n| config | %s |\n| input | %s |\n",
-		code(r.Record.RequestID), e(r.Record.Timestamp), code(r.Record.SystemID), code(r.Record.Image), e(r.Record.Model), e(r.Record.Config), code(r.Record.InputDigest))
-	fmt.Fprintf(&b, "| stored output | label %s, score %s, text %s |\n| stored output digest | %s |\n\n",
-		opt(r.Record.StoredLabel), opt(r.Record.StoredScore), opt(r.Record.StoredText), code(r.Record.OutputDigest))
+	b.WriteString("## Decision record\n\n")
+	t := render.NewTable(&b, "field", "value")
+	t.Row("request id", code(r.Record.RequestID))
+	t.Row("decided at", e(r.Record.Timestamp))
+	t.Row("system id", code(r.Record.SystemID))
+	t.Row("image", code(r.Record.Image))
+	t.Row("model", e(r.Record.Model))
+	t.Row("config", e(r.Record.Config))
+	t.Row("input", code(r.Record.InputDigest))
+	t.Row("stored output", fmt.Sprintf("label %s, score %s, text %s",
+		e(render.Opt(r.Record.StoredLabel)), e(render.Opt(r.Record.StoredScore)), e(render.Opt(r.Record.StoredText))))
+	t.Row("stored output digest", code(r.Record.OutputDigest))
+	b.WriteString("\n")
 	b.WriteString("## Environment\n\n")
 	if r.Runner != nil {
 		fmt.Fprintf(&b, "- runner: %s (ran the pinned image: %v)\n", e(r.Runner.Runner), r.Runner.Pinned)
 		if r.Runner.ImageID != "" {
-			fmt.Fprintf(&b, "- image id: %s, repo digest: %s, pulled: %v\n", code(r.Runner.ImageID), code(dashIfEmpty(r.Runner.RepoDigest)), r.Runner.Pulled)
+			fmt.Fprintf(&b, "- image id: %s, repo digest: %s, pulled: %v\n", code(r.Runner.ImageID), code(render.DashIfEmpty(r.Runner.RepoDigest)), r.Runner.Pulled)
 		}
 		if r.Runner.Engine != "" {
 			fmt.Fprintf(&b, "- engine: %s\n", e(r.Runner.Engine))
@@ -238,9 +240,9 @@ func (r *Report) Markdown() string {
 	}
 	b.WriteString("\n")
 	if len(r.Environment.Settings) > 0 {
-		b.WriteString("| sandbox setting | value | from |\n|---|---|---|\n")
+		t := render.NewTable(&b, "sandbox setting", "value", "from")
 		for _, s := range r.Environment.Settings {
-			fmt.Fprintf(&b, "| %s | %s | %s |\n", e(s.Name), e(s.Value), e(s.Source))
+			t.Row(e(s.Name), e(s.Value), e(s.Source))
 		}
 		b.WriteString("\n")
 	}
@@ -251,14 +253,14 @@ func (r *Report) Markdown() string {
 	fmt.Fprintf(&b, "N = %d fresh seeds from replay seed %d; min frequency %g, alpha %g (the false-alarm rate, all checks together), confidence %g.\n\n",
 		r.Replay.N, r.Replay.ReplaySeed, r.Replay.MinFrequency, r.Replay.Alpha, r.Replay.Conf)
 	if r.Replay.Sequential {
-		fmt.Fprintf(&b, "Sequential: batches of %d, at most %d runs; %s.\n\n", r.Replay.Batch, r.Replay.MaxRuns, e(dashIfEmpty(r.Replay.Stopped)))
+		fmt.Fprintf(&b, "Sequential: batches of %d, at most %d runs; %s.\n\n", r.Replay.Batch, r.Replay.MaxRuns, e(render.DashIfEmpty(r.Replay.Stopped)))
 	}
 	if r.ErrorAnswers > 0 {
 		fmt.Fprintf(&b, "Error answers: **%d** (rate %.3f); they are outcomes, not outputs, and the tests leave them out.\n\n", r.ErrorAnswers, r.ErrorAnswerRate)
 	}
 	if r.Exact != nil {
 		fmt.Fprintf(&b, "Pinned seed %d: exact match **%v** (compared by %s); it answered label %s, score %s.\n\n",
-			r.Exact.Seed, r.Exact.ExactMatch, e(r.Exact.Basis), opt(r.Exact.Label), opt(r.Exact.Score))
+			r.Exact.Seed, r.Exact.ExactMatch, e(r.Exact.Basis), e(render.Opt(r.Exact.Label)), e(render.Opt(r.Exact.Score)))
 	}
 	if st := r.Record.StoredText; st != nil {
 		b.WriteString("| text | |\n|---|---|\n")
@@ -276,7 +278,7 @@ func (r *Report) Markdown() string {
 		}
 	}
 	if len(r.LabelCounts) > 0 {
-		b.WriteString("| label | runs | share |\n|---|---:|---:|\n")
+		t := render.NewTable(&b, "label", "runs:", "share:")
 		labels := make([]string, 0, len(r.LabelCounts))
 		total := 0
 		for l, c := range r.LabelCounts {
@@ -287,12 +289,13 @@ func (r *Report) Markdown() string {
 			return r.LabelCounts[labels[i]] > r.LabelCounts[labels[j]] || r.LabelCounts[labels[i]] == r.LabelCounts[labels[j]] && labels[i] < labels[j]
 		})
 		for _, l := range labels {
-			fmt.Fprintf(&b, "| %s | %d | %.3f |\n", e(l), r.LabelCounts[l], float64(r.LabelCounts[l])/float64(total))
+			t.Row(e(l), strconv.Itoa(r.LabelCounts[l]), fmt.Sprintf("%.3f", float64(r.LabelCounts[l])/float64(total)))
 		}
 		b.WriteString("\n")
 	}
 	if len(r.Tests) > 0 {
-		b.WriteString("## Tests\n\n| test | statistic | p-value | interval | method |\n|---|---:|---:|---|---|\n")
+		b.WriteString("## Tests\n\n")
+		tab := render.NewTable(&b, "test", "statistic:", "p-value:", "interval", "method")
 		for _, t := range r.Tests {
 			iv := "—"
 			if t.Interval != nil {
@@ -314,7 +317,7 @@ func (r *Report) Markdown() string {
 			if t.Skipped != "" {
 				p = "skipped: " + t.Skipped
 			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", e(t.Name), e(stat), e(p), e(iv), e(t.Method))
+			tab.Row(e(t.Name), e(stat), e(p), e(iv), e(t.Method))
 		}
 		b.WriteString("\n")
 		for _, t := range r.Tests {
@@ -336,22 +339,4 @@ func (r *Report) Markdown() string {
 	fmt.Fprintf(&b, "## Timings\n\nsession start %.0f ms, runs %.0f ms (%.2f ms per run), total %.0f ms.\n",
 		r.Timings.StartSessionMS, r.Timings.RunsMS, r.Timings.MeanRunMS, r.Timings.TotalMS)
 	return b.String()
-}
-
-// fmtAny is fmtOpt for a *string or *float64 (nil: a dash).
-func fmtAny(p any) string {
-	switch v := p.(type) {
-	case *string:
-		return fmtOpt(v)
-	case *float64:
-		return fmtOpt(v)
-	}
-	return fmt.Sprint(p)
-}
-
-func dashIfEmpty(s string) string {
-	if s == "" {
-		return "—"
-	}
-	return s
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/reprise-dev/reprise/render"
 	"github.com/reprise-dev/reprise/replay"
 	"github.com/reprise-dev/reprise/replay/nightly"
 	"github.com/reprise-dev/reprise/verdict"
@@ -248,10 +249,10 @@ func (r nightResult) text(w io.Writer) error {
 		if s.BelowMin {
 			mark = "  BELOW MIN RATE"
 		}
-		fmt.Fprintf(w, "  %s: %d/%d reproduced, rate %.3f [%.3f, %.3f], %d errors%s\n", replay.StripControl(s.Name, false), s.Reproduced, s.Records, s.Rate, s.Lower, s.Upper, s.Errors, mark)
+		fmt.Fprintf(w, "  %s: %d/%d reproduced, rate %.3f [%.3f, %.3f], %d errors%s\n", render.Terminal(s.Name, false), s.Reproduced, s.Records, s.Rate, s.Lower, s.Upper, s.Errors, mark)
 	}
 	for _, d := range r.Diverged {
-		if _, err := fmt.Fprintf(w, "DIVERGED %s (%s): %s\n", replay.StripControl(d.RequestID, false), replay.StripControl(d.SystemName, false), replay.StripControl(d.Why, false)); err != nil {
+		if _, err := fmt.Fprintf(w, "DIVERGED %s (%s): %s\n", render.Terminal(d.RequestID, false), render.Terminal(d.SystemName, false), render.Terminal(d.Why, false)); err != nil {
 			return err
 		}
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/reprise-dev/reprise/evals"
 	"github.com/reprise-dev/reprise/launch"
 	"github.com/reprise-dev/reprise/record"
+	"github.com/reprise-dev/reprise/render"
 	"github.com/reprise-dev/reprise/replay"
 	"github.com/reprise-dev/reprise/runners"
 	"github.com/reprise-dev/reprise/runners/docker"
@@ -423,7 +424,7 @@ func runReplay(ctx context.Context, g *globalOptions, s *streams, o *replayOptio
 
 // clean strips escape sequences and control characters from text bound for
 // the terminal (record fields, a system's stderr in errors).
-func clean(s string) string { return replay.StripControl(s, false) }
+func clean(s string) string { return render.Terminal(s, false) }
 
 // progress returns a progress callback that draws on stderr only when it is a terminal.
 func progress(s *streams, id string) func(done, total int) {

@@ -11,7 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/reprise-dev/reprise/replay"
+	"github.com/reprise-dev/reprise/render"
 )
 
 // streams are the injected standard streams: results go to Out, logs and
@@ -82,7 +82,7 @@ func execute(ctx context.Context, s *streams, args []string) int {
 	if !errors.As(err, &silent) {
 		// Errors may carry a system's stderr or a record's values: no
 		// escape sequence or control character reaches the terminal.
-		fmt.Fprintf(s.Err, "reprise: %s\n", replay.StripControl(err.Error(), false))
+		fmt.Fprintf(s.Err, "reprise: %s\n", render.Terminal(err.Error(), false))
 	}
 	return code
 }

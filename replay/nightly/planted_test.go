@@ -15,6 +15,7 @@ import (
 	"github.com/reprise-dev/reprise/ingest"
 	"github.com/reprise-dev/reprise/launch"
 	"github.com/reprise-dev/reprise/record"
+	"github.com/reprise-dev/reprise/render"
 	"github.com/reprise-dev/reprise/replay"
 	"github.com/reprise-dev/reprise/runners/hwclass"
 	"github.com/reprise-dev/reprise/runners/process"
@@ -175,7 +176,7 @@ func runPlantedNight(ctx context.Context, st *store.Mem, log string, planted map
 			}
 		case planted[r.RequestID]:
 			pn.missed = append(pn.missed, fmt.Sprintf("%s missed: replay %s, p %s (%s), q %s, labels %v, stored score %s",
-				r.RequestID, r.ReplayVerdict, fmtP(r.PValue), r.PTest, fmtP(r.QValue), r.Labels, fmtP(r.Stored.Score)))
+				r.RequestID, r.ReplayVerdict, render.OptFloat(r.PValue, "%.3g"), r.PTest, render.OptFloat(r.QValue, "%.3g"), r.Labels, render.OptFloat(r.Stored.Score, "%.3g")))
 		}
 	}
 	return pn, nil

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
-	"html"
 	"image/color"
 	"math"
 	"os"
@@ -22,6 +21,7 @@ import (
 	"gonum.org/v1/plot/vg/vgsvg"
 
 	"github.com/reprise-dev/reprise/journal"
+	"github.com/reprise-dev/reprise/render"
 	"github.com/reprise-dev/reprise/verdict"
 )
 
@@ -195,14 +195,16 @@ func (n *Night) JUnit() ([]byte, error) {
 // and the DIVERGED records.
 func (n *Night) Markdown() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "## reprise nightly: %s\n\n%s\n\n", n.Outcome, mdEscape(n.Summary))
-	b.WriteString("| system | records | reproduced | diverged | errors | rate | 95% interval |\n|---|---:|---:|---:|---:|---:|---|\n")
+	e := render.MarkdownCell
+	fmt.Fprintf(&b, "## reprise nightly: %s\n\n%s\n\n", n.Outcome, e(n.Summary))
+	t := render.NewTable(&b, "system", "records:", "reproduced:", "diverged:", "errors:", "rate:", "95% interval")
 	for _, s := range n.Systems {
 		flag := ""
 		if s.BelowMin {
 			flag = " ⚠ below min rate"
 		}
-		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %.3f | [%.3f, %.3f]%s |\n", mdEscape(s.Name), s.Records, s.Reproduced, s.Diverged, s.Errors, s.Rate, s.Lower, s.Upper, flag)
+		t.Row(e(s.Name), strconv.Itoa(s.Records), strconv.Itoa(s.Reproduced), strconv.Itoa(s.Diverged), strconv.Itoa(s.Errors),
+			fmt.Sprintf("%.3f", s.Rate), fmt.Sprintf("[%.3f, %.3f]%s", s.Lower, s.Upper, flag))
 	}
 	var div []Result
 	for _, r := range n.Records {
@@ -211,26 +213,20 @@ func (n *Night) Markdown() string {
 		}
 	}
 	if len(div) > 0 {
-		b.WriteString("\n### DIVERGED\n\n| request | system | q | why |\n|---|---|---:|---|\n")
+		b.WriteString("\n### DIVERGED\n\n")
+		t := render.NewTable(&b, "request", "system", "q:", "why")
 		for _, r := range div {
-			fmt.Fprintf(&b, "| %s | %s | %.3g | %s |\n", mdEscape(r.RequestID), mdEscape(r.SystemName), *r.QValue, mdEscape(r.Why))
+			t.Row(e(r.RequestID), e(r.SystemName), fmt.Sprintf("%.3g", *r.QValue), e(r.Why))
 		}
 	}
 	return b.String()
-}
-
-func mdEscape(s string) string {
-	s = strings.ReplaceAll(s, "|", `\|`)
-	return strings.ReplaceAll(s, "\n", " ")
 }
 
 // Annotations are GitHub workflow commands: one ::error per DIVERGED
 // record (and one per system below the minimum rate).
 func (n *Night) Annotations() string {
 	var b strings.Builder
-	esc := func(s string) string {
-		return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(s)
-	}
+	esc := render.WorkflowData
 	for _, r := range n.Records {
 		if r.Verdict == verdict.Diverged {
 			fmt.Fprintf(&b, "::error title=DIVERGED %s::%s\n", esc(strings.ReplaceAll(r.RequestID, ":", "_")), esc(r.SystemName+": "+r.Why))
@@ -250,7 +246,7 @@ func (n *Night) Annotations() string {
 // marked.
 func (n *Night) HTML() string {
 	var b strings.Builder
-	e := html.EscapeString
+	e := render.HTML
 	b.WriteString(`<!doctype html><html><head><meta charset="utf-8"><title>reprise nightly</title><style>
 body{font:14px system-ui,sans-serif;margin:2em;max-width:1000px}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px}
 .DIVERGED{color:#b00}.REPRODUCED{color:#070}.INCONCLUSIVE{color:#a60}.ERROR{color:#555}</style></head><body>`)
@@ -286,17 +282,10 @@ body{font:14px system-ui,sans-serif;margin:2em;max-width:1000px}table{border-col
 	b.WriteString("<h2>Records</h2><table><tr><th>request</th><th>system</th><th>verdict</th><th>p</th><th>q</th><th>why</th></tr>")
 	for _, r := range n.Records {
 		fmt.Fprintf(&b, `<tr><td>%s</td><td>%s</td><td class="%s">%s</td><td>%s</td><td>%s</td><td>%s</td></tr>`,
-			e(r.RequestID), e(r.SystemName), e(string(r.Verdict)), e(string(r.Verdict)), fmtP(r.PValue), fmtP(r.QValue), e(r.Why))
+			e(r.RequestID), e(r.SystemName), e(string(r.Verdict)), e(string(r.Verdict)), render.OptFloat(r.PValue, "%.3g"), render.OptFloat(r.QValue, "%.3g"), e(r.Why))
 	}
 	b.WriteString("</table></body></html>\n")
 	return b.String()
-}
-
-func fmtP(p *float64) string {
-	if p == nil {
-		return "—"
-	}
-	return fmt.Sprintf("%.3g", *p)
 }
 
 // Plot colors, each used for one thing only (the tests find the plots'
@@ -326,7 +315,7 @@ func svgOf(p *plot.Plot, w, h vg.Length, err error) string {
 	p.Draw(vgdraw.New(c))
 	var b bytes.Buffer
 	if _, err := c.WriteTo(&b); err != nil {
-		return "<p>plot: " + html.EscapeString(err.Error()) + "</p>"
+		return plotFailed(err)
 	}
 	s := b.String()
 	if i := strings.Index(s, "<svg"); i >= 0 {
@@ -358,7 +347,7 @@ func (plainTicks) Ticks(lo, hi float64) []plot.Tick {
 
 // plotFailed is the page's note for a plot that could not be drawn.
 func plotFailed(err error) string {
-	return "<p>plot: " + html.EscapeString(err.Error()) + "</p>"
+	return "<p>plot: " + render.HTML(err.Error()) + "</p>"
 }
 
 // rateSVG plots each system's reproducibility rate (a point) with its

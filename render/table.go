@@ -1,0 +1,59 @@
+package render
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Table is a Markdown table being written to a strings.Builder: NewTable
+// writes its header, Row one row. Cells are written as given (escape them
+// with Markdown first).
+type Table struct {
+	b *strings.Builder
+}
+
+// NewTable writes the header row of columns and the delimiter row to b; a
+// column whose name ends in ":" is right-aligned (the colon is not shown),
+// e.g. NewTable(b, "label", "runs:").
+func NewTable(b *strings.Builder, columns ...string) Table {
+	delim := make([]string, len(columns))
+	names := make([]string, len(columns))
+	for i, c := range columns {
+		names[i], delim[i] = c, "---"
+		if n, ok := strings.CutSuffix(c, ":"); ok {
+			names[i], delim[i] = n, "---:"
+		}
+	}
+	fmt.Fprintf(b, "| %s |\n|%s|\n", strings.Join(names, " | "), strings.Join(delim, "|"))
+	return Table{b}
+}
+
+// Row writes one row of cells.
+func (t Table) Row(cells ...string) {
+	fmt.Fprintf(t.b, "| %s |\n", strings.Join(cells, " | "))
+}
+
+// Opt is *p written with %v, or a dash (—) when p is nil: an absent label,
+// score or text.
+func Opt[T any](p *T) string {
+	if p == nil {
+		return "—"
+	}
+	return fmt.Sprint(*p)
+}
+
+// OptFloat is *p written with format (e.g. "%.3g"), or a dash when p is nil.
+func OptFloat(p *float64, format string) string {
+	if p == nil {
+		return "—"
+	}
+	return fmt.Sprintf(format, *p)
+}
+
+// DashIfEmpty is s, or a dash when s is empty.
+func DashIfEmpty(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return s
+}
