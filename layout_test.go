@@ -26,8 +26,10 @@ var allowed = map[string][]string{
 	"journal": {},
 	"render":  {},
 	"stats":   {},
-	"system":  {"digest"},
-	"store":   {"digest", "journal"},
+	// stats/statsfile runs the stats tests on samples read from files.
+	"stats/statsfile": {"stats"},
+	"system":          {"digest"},
+	"store":           {"digest", "journal"},
 	// storetest is the conformance suite every store passes.
 	"store/storetest": {"digest", "store"},
 	"record":          {"digest", "output", "system"},
@@ -57,7 +59,7 @@ var allowed = map[string][]string{
 	"replay":         {"digest", "output", "journal", "render", "system", "store", "record", "runners", "launch", "verdict", "stats"},
 	"replay/nightly": {"digest", "output", "journal", "render", "system", "store", "record", "ingest", "runners", "launch", "verdict", "stats", "replay"},
 	"evals":          {"digest", "output", "journal", "system", "store", "record", "runners", "launch", "verdict", "stats"},
-	"cmd/reprise": {"digest", "output", "journal", "render", "system", "store", "record", "ingest", "runners/...", "stats", "verdict",
+	"cmd/reprise": {"digest", "output", "journal", "render", "system", "store", "record", "ingest", "runners/...", "stats", "stats/statsfile", "verdict",
 		"launch", "capture", "replay/...", "evals"},
 	"fixtures/...": {"digest", "system", "fixtures/..."},
 }

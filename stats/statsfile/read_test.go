@@ -1,4 +1,4 @@
-package main
+package statsfile
 
 import (
 	"os"
@@ -14,18 +14,18 @@ func TestReadNumbersStreaming(t *testing.T) {
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good.txt")
 	os.WriteFile(good, []byte("# header\n1.5\n\n  -2e3  \n# note\n7\n"), 0o644)
-	got, err := readNumbers(good)
+	got, err := ReadNumbers(good)
 	if err != nil || len(got) != 3 || got[0] != 1.5 || got[1] != -2000 || got[2] != 7 {
-		t.Errorf("readNumbers = %v, %v", got, err)
+		t.Errorf("ReadNumbers = %v, %v", got, err)
 	}
 	bad := filepath.Join(dir, "bad.txt")
 	os.WriteFile(bad, []byte("1\n2\n\nNaN\n"), 0o644)
-	if _, err := readNumbers(bad); err == nil || !strings.Contains(err.Error(), bad+":4:") {
+	if _, err := ReadNumbers(bad); err == nil || !strings.Contains(err.Error(), bad+":4:") {
 		t.Errorf("bad value: %v, want %s:4", err, bad)
 	}
 	empty := filepath.Join(dir, "empty.txt")
 	os.WriteFile(empty, []byte("# nothing\n\n"), 0o644)
-	if _, err := readNumbers(empty); err == nil || !strings.Contains(err.Error(), "no values") {
+	if _, err := ReadNumbers(empty); err == nil || !strings.Contains(err.Error(), "no values") {
 		t.Errorf("empty: %v", err)
 	}
 	long := filepath.Join(dir, "long.txt")
@@ -34,7 +34,7 @@ func TestReadNumbersStreaming(t *testing.T) {
 		b.WriteString(strconv.Itoa(i) + "\n")
 	}
 	os.WriteFile(long, []byte(b.String()), 0o644)
-	got, err = readNumbers(long)
+	got, err = ReadNumbers(long)
 	if err != nil || len(got) != 3*chunkLen+5 || got[chunkLen] != chunkLen || got[len(got)-1] != 3*chunkLen+4 {
 		t.Errorf("long file: %d values, %v", len(got), err)
 	}
@@ -61,7 +61,7 @@ func BenchmarkReadNumbers(b *testing.B) {
 	}
 	b.ResetTimer()
 	for range b.N {
-		if _, err := readNumbers(path); err != nil {
+		if _, err := ReadNumbers(path); err != nil {
 			b.Fatal(err)
 		}
 	}
