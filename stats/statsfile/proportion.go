@@ -67,12 +67,10 @@ type BinomResult struct {
 	IntervalMethod string `json:"interval_method"`
 }
 
-// binomFlags registers the parameters of binom.
+// binomFlags registers the parameters of binom: those of wilson and p.
 func binomFlags(p *Params, fs FlagSet) {
-	p.addCounts(fs)
+	wilsonFlags(p, fs)
 	fs.Float64Var(&p.P, "p", 0.5, "hypothesized probability of success")
-	p.addAlternative(fs)
-	p.addConf(fs)
 }
 
 // runBinom is binom: stats.BinomTest.
@@ -157,22 +155,25 @@ func tableFlags(p *Params, fs FlagSet) {
 	p.addDraws(fs, 0, "Monte-Carlo tables with the observed margins (0: asymptotic p-value)")
 }
 
-// table reads the table and checks draws >= 0.
-func (p *Params) table() ([][]float64, []string, error) {
+// onTable reads the table of p, checks draws >= 0 and runs stat on the
+// table with draws and the random stream of seed. It returns the table's
+// categories too (with a and b).
+func onTable[R any](p *Params, stat func(t [][]float64, draws int, rng *rand.Rand) (R, error)) (R, []string, error) {
+	var r R
 	t, cats, err := p.readTable()
 	if err == nil {
 		err = p.checkDraws(0)
 	}
-	return t, cats, err
+	if err != nil {
+		return r, nil, err
+	}
+	r, err = stat(t, p.Draws, p.rand())
+	return r, cats, err
 }
 
 // run runs t on p.
 func (t tableTest) run(p *Params) (any, error) {
-	tab, cats, err := p.table()
-	if err != nil {
-		return nil, err
-	}
-	r, err := t.stat(tab, p.Draws, p.rand())
+	r, cats, err := onTable(p, t.stat)
 	if err != nil {
 		return nil, err
 	}
@@ -198,11 +199,7 @@ func fisherFlags(p *Params, fs FlagSet) {
 
 // runFisher is fisher: stats.FisherTable.
 func runFisher(p *Params) (any, error) {
-	t, _, err := p.table()
-	if err != nil {
-		return nil, err
-	}
-	r, err := stats.FisherTable(t, p.Draws, p.rand())
+	r, _, err := onTable(p, stats.FisherTable)
 	if err != nil {
 		return nil, err
 	}

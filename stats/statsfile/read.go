@@ -8,7 +8,6 @@ import (
 	"math"
 	"os"
 	"strconv"
-	"strings"
 )
 
 // ErrInput is matched (errors.Is) by every error for a bad parameter or
@@ -89,74 +88,76 @@ func ReadLabels(path string) ([]string, error) {
 // vectors (one per line, all of one dimension). A line of another dimension
 // is an ErrInput naming the file and line.
 func ReadVectors(path string) ([][]float64, error) {
-	r := vectorReader{path: path}
+	r := rowReader{path: path}
 	err := scanValueLines(path, r.line)
-	return r.out, err
-}
-
-// vectorReader holds what ReadVectors has read so far.
-type vectorReader struct {
-	path string
-	dim  int // of the first vector
-	out  [][]float64
-}
-
-// line parses line no, text, as one vector.
-func (r *vectorReader) line(no int, text []byte) error {
-	v := make([]float64, 0, r.dim)
-	for f := range bytes.SplitSeq(text, []byte(",")) {
-		x, err := parseFinite(r.path, no, bytes.TrimSpace(f))
-		if err != nil {
-			return err
-		}
-		v = append(v, x)
-	}
-	if r.dim == 0 {
-		r.dim = len(v)
-	} else if len(v) != r.dim {
-		return inputErrorf("%s:%d: vector of dimension %d, earlier lines have %d", r.path, no, len(v), r.dim)
-	}
-	r.out = append(r.out, v)
-	return nil
+	return r.rows, err
 }
 
 // ReadCountTable reads a table of counts: one row per line, whitespace-
 // separated. A bad count or a row of another length is an ErrInput naming
 // the file and line.
 func ReadCountTable(path string) ([][]float64, error) {
-	r := tableReader{path: path}
+	r := rowReader{path: path, counts: true}
 	err := scanValueLines(path, r.line)
 	return r.rows, err
 }
 
-// tableReader holds what ReadCountTable has read so far.
-type tableReader struct {
-	path  string
-	width int // of the first row
-	rows  [][]float64
+// rowReader holds the rows of numbers, all of one length, read so far from
+// a file of vectors or, with counts, a table of counts.
+type rowReader struct {
+	path   string
+	counts bool // whitespace-separated counts, not comma-separated numbers
+	width  int  // of the first row
+	rows   [][]float64
 }
 
-// line parses line no, text, as one row of counts.
-func (r *tableReader) line(no int, text []byte) error {
-	fields := strings.Fields(string(text))
+// line parses line no, text, as one row.
+func (r *rowReader) line(no int, text []byte) error {
+	fields := r.fields(text)
 	row := make([]float64, len(fields))
 	for k, f := range fields {
-		v, err := parseFinite(r.path, no, []byte(f))
+		v, err := r.value(no, f)
 		if err != nil {
 			return err
-		}
-		if v < 0 || v != math.Trunc(v) {
-			return inputErrorf("%s:%d: %q is not a count", r.path, no, f)
 		}
 		row[k] = v
 	}
 	if r.width == 0 {
 		r.width = len(row)
 	} else if len(row) != r.width {
-		return inputErrorf("%s:%d: row of %d counts, earlier rows have %d", r.path, no, len(row), r.width)
+		return r.widthError(no, len(row))
 	}
 	r.rows = append(r.rows, row)
 	return nil
+}
+
+// fields splits a row into its values.
+func (r *rowReader) fields(text []byte) [][]byte {
+	if r.counts {
+		return bytes.Fields(text)
+	}
+	fields := bytes.Split(text, []byte(","))
+	for i, f := range fields {
+		fields[i] = bytes.TrimSpace(f)
+	}
+	return fields
+}
+
+// value parses the field f of line no: a finite number, or a count.
+func (r *rowReader) value(no int, f []byte) (float64, error) {
+	v, err := parseFinite(r.path, no, f)
+	if err == nil && r.counts && (v < 0 || v != math.Trunc(v)) {
+		err = inputErrorf("%s:%d: %q is not a count", r.path, no, f)
+	}
+	return v, err
+}
+
+// widthError says that line no holds a row of n values, not r.width.
+func (r *rowReader) widthError(no, n int) error {
+	if r.counts {
+		return inputErrorf("%s:%d: row of %d counts, earlier rows have %d", r.path, no, n, r.width)
+	}
+	return inputErrorf("%s:%d: vector of dimension %d, earlier lines have %d", r.path, no, n, r.width)
 }
 
 // parseFinite parses s, from line no of path, as a finite number.

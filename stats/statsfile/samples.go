@@ -2,6 +2,7 @@ package statsfile
 
 import (
 	"math/rand/v2"
+	"slices"
 
 	"github.com/reprise-dev/reprise/stats"
 )
@@ -9,23 +10,7 @@ import (
 // sampleTests are the two-sample, k-sample and paired tests of numbers,
 // vectors and strings: ks, mwu, wilcoxon, ad, energy, mmd and bootstrap.
 func sampleTests() []Test {
-	return []Test{
-		rankTest{"ks", false, runKS}.test("Two-sample Kolmogorov-Smirnov test (exact or asymptotic)",
-			`Two-sample Kolmogorov-Smirnov test of the numbers in --a and --b (one per
-line), as R's ks.test: exact (tie-aware) when n_a*n_b < 10000 under
---method auto, else the asymptotic Kolmogorov distribution. "greater" means the
-CDF of a lies above that of b. Prints statistic (D), p_value, method.`),
-		rankTest{"mwu", false, runMWU}.test("Mann-Whitney U (Wilcoxon rank-sum) test",
-			`Mann-Whitney U test of the numbers in --a and --b, as R's wilcox.test(a, b):
-statistic is U of sample a (R's W). Exact under --method auto when both samples
-have fewer than 50 values and there are no ties, else the normal approximation
-with tie and continuity correction. Prints statistic, p_value, method.`),
-		rankTest{"wilcoxon", true, runWilcoxon}.test("Wilcoxon signed-rank test of paired samples",
-			`Wilcoxon signed-rank test of the paired differences a[i]-b[i] (--a and --b
-line by line), as R's wilcox.test(a, b, paired = TRUE): zero differences are
-dropped; statistic is V, the sum of the ranks of the positive differences.
-Exact for fewer than 50 differences without ties or zeros, else normal with tie
-and continuity correction. Prints statistic, p_value, method.`),
+	return slices.Concat(rankTests(), []Test{
 		{
 			Name: "ad", Use: "--samples F1,F2[,...] [--draws N --seed S]",
 			Short: "k-sample Anderson-Darling test (permutation p-value)",
@@ -36,19 +21,25 @@ from --draws random relabellings seeded by --seed (--draws 0: SciPy's
 interpolated p-value, clipped to [0.001, 0.25]).`,
 			flags: adFlags, run: runAD,
 		},
-		permTest{"energy", true, stats.EnergyPermutationTest}.test("Energy-distance permutation test (vectors or strings)",
-			`Energy-distance permutation test of --a against --b. With --kernel gaussian
+		{
+			Name: "energy", Use: permUse, Short: "Energy-distance permutation test (vectors or strings)",
+			Long: `Energy-distance permutation test of --a against --b. With --kernel gaussian
 (the default) the files hold numbers, one per line, or comma-separated vectors
 of one dimension, and distances are Euclidean; with hamming or spectrum the
 files hold strings, one per line, and distances are those induced by the
 cosine-normalized kernel. statistic is the energy distance (V-statistic);
-p_value is (1+#{E*>=E})/(N+1) over --draws N relabellings, seeded by --seed.`),
-		permTest{"mmd", false, stats.MMDPermutationTest}.test("Kernel MMD² permutation test (vectors or strings)",
-			`Maximum mean discrepancy permutation test of --a against --b: statistic is
+p_value is (1+#{E*>=E})/(N+1) over --draws N relabellings, seeded by --seed.`,
+			flags: permFlags, run: permTest{"energy", true, stats.EnergyPermutationTest}.run,
+		},
+		{
+			Name: "mmd", Use: permUse, Short: "Kernel MMD² permutation test (vectors or strings)",
+			Long: `Maximum mean discrepancy permutation test of --a against --b: statistic is
 the unbiased MMD² with a Gaussian kernel (median-distance bandwidth) on numbers
 or comma-separated vectors, or a cosine-normalized Hamming or character n-gram
 (spectrum, --ngram) kernel on strings, one per line. p_value is
-(1+#{T*>=T})/(N+1) over --draws N relabellings, seeded by --seed.`),
+(1+#{T*>=T})/(N+1) over --draws N relabellings, seeded by --seed.`,
+			flags: permFlags, run: permTest{"mmd", false, stats.MMDPermutationTest}.run,
+		},
 		{
 			Name: "bootstrap", Use: "--a FILE --b FILE [--method percentile|bca] [--conf C] [--draws N --seed S]",
 			Short: "Paired bootstrap confidence interval of the mean difference",
@@ -56,6 +47,37 @@ or comma-separated vectors, or a cosine-normalized Hamming or character n-gram
 differences a[i]-b[i]: --draws resamples of the pairs seeded by --seed, then
 the percentile or BCa interval. Prints estimate, lower, upper, method.`,
 			flags: bootstrapFlags, run: runBootstrap,
+		},
+	})
+}
+
+// rankTests are the tests of ranks: ks, mwu and wilcoxon.
+func rankTests() []Test {
+	return []Test{
+		{
+			Name: "ks", Use: rankUse, Short: "Two-sample Kolmogorov-Smirnov test (exact or asymptotic)",
+			Long: `Two-sample Kolmogorov-Smirnov test of the numbers in --a and --b (one per
+line), as R's ks.test: exact (tie-aware) when n_a*n_b < 10000 under
+--method auto, else the asymptotic Kolmogorov distribution. "greater" means the
+CDF of a lies above that of b. Prints statistic (D), p_value, method.`,
+			flags: rankFlags, run: rankTest{false, runKS}.run,
+		},
+		{
+			Name: "mwu", Use: rankUse, Short: "Mann-Whitney U (Wilcoxon rank-sum) test",
+			Long: `Mann-Whitney U test of the numbers in --a and --b, as R's wilcox.test(a, b):
+statistic is U of sample a (R's W). Exact under --method auto when both samples
+have fewer than 50 values and there are no ties, else the normal approximation
+with tie and continuity correction. Prints statistic, p_value, method.`,
+			flags: rankFlags, run: rankTest{false, runMWU}.run,
+		},
+		{
+			Name: "wilcoxon", Use: rankUse, Short: "Wilcoxon signed-rank test of paired samples",
+			Long: `Wilcoxon signed-rank test of the paired differences a[i]-b[i] (--a and --b
+line by line), as R's wilcox.test(a, b, paired = TRUE): zero differences are
+dropped; statistic is V, the sum of the ranks of the positive differences.
+Exact for fewer than 50 differences without ties or zeros, else normal with tie
+and continuity correction. Prints statistic, p_value, method.`,
+			flags: rankFlags, run: rankTest{true, runWilcoxon}.run,
 		},
 	}
 }
@@ -111,18 +133,12 @@ func runWilcoxon(a, b []float64, alt stats.Alternative, m stats.PValueMethod) (S
 // rankTest is ks, mwu or wilcoxon: a test of the numbers in a and b
 // (paired line by line when paired) with method and alternative.
 type rankTest struct {
-	name   string
 	paired bool
 	stat   rankStat
 }
 
-// test is the Test of t with its help.
-func (t rankTest) test(short, long string) Test {
-	return Test{
-		Name: t.name, Use: "--a FILE --b FILE [--method auto|exact|asymptotic] [--alternative A]",
-		Short: short, Long: long, flags: rankFlags, run: t.run,
-	}
-}
+// rankUse is the synopsis of ks, mwu and wilcoxon.
+const rankUse = "--a FILE --b FILE [--method auto|exact|asymptotic] [--alternative A]"
 
 // rankFlags registers the parameters of ks, mwu and wilcoxon.
 func rankFlags(p *Params, fs FlagSet) {
@@ -198,13 +214,8 @@ type permTest struct {
 	stat     func(*stats.PairMatrix, int, *rand.Rand) (stats.PermutationResult, error)
 }
 
-// test is the Test of t with its help.
-func (t permTest) test(short, long string) Test {
-	return Test{
-		Name: t.name, Use: "--a FILE --b FILE [--kernel gaussian|hamming|spectrum] [--ngram K] [--draws N --seed S]",
-		Short: short, Long: long, flags: permFlags, run: t.run,
-	}
-}
+// permUse is the synopsis of energy and mmd.
+const permUse = "--a FILE --b FILE [--kernel gaussian|hamming|spectrum] [--ngram K] [--draws N --seed S]"
 
 // permFlags registers the parameters of energy and mmd.
 func permFlags(p *Params, fs FlagSet) {
