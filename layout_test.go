@@ -154,7 +154,8 @@ func TestImportGraph(t *testing.T) {
 }
 
 // TestLeavesImportOnlyTheStandardLibrary: digest, output, journal and render import no
-// module at all; stats only gonum; system only digest and the reference grammar.
+// module at all; stats only gonum; stats/statsfile only stats; system only digest and
+// the reference grammar.
 func TestLeavesImportOnlyTheStandardLibrary(t *testing.T) {
 	extra := map[string][]string{
 		"digest":  nil,
@@ -162,7 +163,9 @@ func TestLeavesImportOnlyTheStandardLibrary(t *testing.T) {
 		"journal": nil,
 		"render":  nil,
 		"stats":   {"gonum.org/v1/gonum/"},
-		"system":  {module + "/digest", "github.com/distribution/reference"},
+		// statsfile: stats and the standard library, no CLI framework.
+		"stats/statsfile": {module + "/stats"},
+		"system":          {module + "/digest", "github.com/distribution/reference"},
 	}
 	for pkg, ok := range extra {
 		out, err := exec.Command("go", "list", "-f", `{{join .Imports "\n"}}`, module+"/"+pkg).Output()

@@ -1,6 +1,7 @@
 package statsfile
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -66,3 +67,55 @@ func BenchmarkReadNumbers(b *testing.B) {
 		}
 	}
 }
+
+// TestReadRows: vectors and tables of counts, and the ErrInput of a bad
+// row naming its file and line.
+func TestReadRows(t *testing.T) {
+	write := func(name, text string) string { return writeSample(t, name, text) }
+	v, err := ReadVectors(write("v.txt", "1, 2\n# c\n3,4\n"))
+	if err != nil || len(v) != 2 || v[1][0] != 3 || v[1][1] != 4 {
+		t.Errorf("ReadVectors = %v, %v", v, err)
+	}
+	tab, err := ReadCountTable(write("t.txt", "1 2 3\n4\t5 6\n"))
+	if err != nil || len(tab) != 2 || tab[1][2] != 6 {
+		t.Errorf("ReadCountTable = %v, %v", tab, err)
+	}
+	for _, c := range []struct {
+		name string
+		read func(string) error
+		text string
+		want string
+	}{
+		{"ragged vectors", readVectors, "1,2\n3\n", ":2: vector of dimension 1, earlier lines have 2"},
+		{"ragged table", readCountTable, "1 2\n3 4 5\n", ":2: row of 3 counts, earlier rows have 2"},
+		{"not a count", readCountTable, "1 2.5\n", `:1: "2.5" is not a count`},
+		{"negative count", readCountTable, "1 -2\n", `:1: "-2" is not a count`},
+		{"not a number", readVectors, "1,x\n", `:1: "x" is not a finite number`},
+		{"no values", readVectors, "# none\n", ": no values"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			path := write(strings.ReplaceAll(c.name, " ", "-"), c.text)
+			err := c.read(path)
+			if !errors.Is(err, ErrInput) || err.Error() != path+c.want {
+				t.Errorf("error %v, want ErrInput %q", err, path+c.want)
+			}
+		})
+	}
+	if _, err := ReadLabels(filepath.Join(t.TempDir(), "missing")); !errors.Is(err, ErrInput) {
+		t.Errorf("missing file: %v, want ErrInput", err)
+	}
+}
+
+// writeSample writes text to a file name in a new temporary folder and
+// returns its path.
+func writeSample(t *testing.T, name, text string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func readVectors(path string) error    { _, err := ReadVectors(path); return err }
+func readCountTable(path string) error { _, err := ReadCountTable(path); return err }
