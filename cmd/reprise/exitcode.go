@@ -17,6 +17,7 @@ import (
 	"github.com/reprise-dev/reprise/replay/nightly"
 	"github.com/reprise-dev/reprise/runners"
 	"github.com/reprise-dev/reprise/stats"
+	"github.com/reprise-dev/reprise/stats/statsfile"
 	"github.com/reprise-dev/reprise/store"
 	"github.com/reprise-dev/reprise/system"
 	"github.com/reprise-dev/reprise/verdict"
@@ -92,7 +93,7 @@ func exitCode(err error) int {
 		return exitEnvironment
 	case errors.Is(err, stats.ErrSampleSize), errors.Is(err, stats.ErrNaN),
 		errors.Is(err, stats.ErrEmptyGroup), errors.Is(err, stats.ErrDomain),
-		errors.Is(err, stats.ErrMethod), errors.Is(err, digest.ErrInvalid):
+		errors.Is(err, stats.ErrMethod), errors.Is(err, statsfile.ErrInput), errors.Is(err, digest.ErrInvalid):
 		return exitUsage
 	}
 	return exitEnvironment
