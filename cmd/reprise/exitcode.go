@@ -69,7 +69,9 @@ func exitCode(err error) int {
 	// when the error also wraps another condition (a corrupt suite read
 	// during a replay wraps record.ErrIntegrity too).
 	case errors.Is(err, ingest.ErrVersionMap), errors.Is(err, ingest.ErrLog), errors.Is(err, ingest.ErrWhere),
-		errors.Is(err, record.ErrNotLog), errors.Is(err, nightly.ErrUsage),
+		errors.Is(err, record.ErrNotLog), errors.Is(err, nightly.ErrOptions), errors.Is(err, nightly.ErrOut),
+		errors.Is(err, nightly.ErrLog), errors.Is(err, nightly.ErrOtherNight), errors.Is(err, nightly.ErrConfig),
+		errors.Is(err, nightly.ErrShards),
 		errors.Is(err, evals.ErrSuite), errors.Is(err, evals.ErrSuiteMismatch), errors.Is(err, evals.ErrResults),
 		errors.Is(err, evals.ErrDataset):
 		return exitUsage

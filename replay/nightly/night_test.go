@@ -289,7 +289,7 @@ func TestReadConfigOldSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := ReadConfig(dir)
-	if !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), `"reprise/nightly/v1"`) || !strings.Contains(err.Error(), ConfigSchema) {
+	if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), `"reprise/nightly/v1"`) || !strings.Contains(err.Error(), ConfigSchema) {
 		t.Fatalf("err = %v", err)
 	}
 }
