@@ -112,3 +112,23 @@ func verdictCode(v verdict.Verdict) int {
 	}
 	return exitEnvironment
 }
+
+// nightCode is the exit code of a night's outcome (its first error's class
+// for OutcomeError).
+func nightCode(n *nightly.Night) int {
+	switch n.Outcome {
+	case nightly.OutcomeDiverged, nightly.OutcomeRate:
+		return exitDiverged
+	case nightly.OutcomeError:
+		switch n.ErrorClass {
+		case "integrity":
+			return exitIntegrity
+		case "usage":
+			return exitUsage
+		}
+		return exitEnvironment
+	case nightly.OutcomeInconclusive:
+		return exitInconclusive
+	}
+	return exitOK
+}
