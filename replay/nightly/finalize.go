@@ -238,57 +238,72 @@ func (n *Night) conclude(belowMin bool, firstErr string) {
 
 // Merge combines the shards in dirs (each a finished night with the same
 // log, sample, seed and rules, and shards i/n covering 0..n-1 once) into
-// one night, with the FDR control taken over all of them.
+// one night, with the FDR control taken over all of them. Shards that do
+// not make one night are ErrShards.
 func Merge(dirs []string) (*Night, error) {
 	if len(dirs) == 0 {
 		return nil, fmt.Errorf("%w: no shard folders", ErrShards)
 	}
-	var base *Config
-	var all []Result
-	seenShard := map[string]string{}
-	total := 0
+	m := &merger{folders: map[string]string{}}
 	for _, d := range dirs {
-		c, err := ReadConfig(d)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %s: %w", ErrShards, d, err)
-		}
-		sh, err := ParseShard(c.Shard)
-		if c.Shard == "" {
-			sh, err = Shard{I: 0, N: 1}, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%w: %s: %v", ErrShards, d, err)
-		}
-		if first, dup := seenShard[c.Shard]; dup {
-			return nil, fmt.Errorf("%w: %s and %s are both shard %s", ErrShards, first, d, c.Shard)
-		}
-		seenShard[c.Shard] = d
-		total = sh.N
-		probe := *c
-		probe.Shard = ""
-		if base == nil {
-			b := probe
-			base = &b
-		} else if !base.same(&probe) || !base.Since.Equal(c.Since) || !base.Until.Equal(c.Until) {
-			return nil, fmt.Errorf("%w: %s is a shard of another night", ErrShards, d)
-		}
-		j, err := ReadJournal(d)
-		if err != nil {
+		if err := m.add(d); err != nil {
 			return nil, err
 		}
-		for _, id := range c.Records {
-			r, ok := j[id]
-			if !ok {
-				return nil, fmt.Errorf("%w: shard %s (%s) has not finished: %s was not replayed; rerun it", ErrShards, c.Shard, d, id)
-			}
-			all = append(all, r)
+	}
+	if len(m.folders) != m.total && !(m.total == 1 && len(m.folders) == 1) {
+		return nil, fmt.Errorf("%w: %d of %d shards given", ErrShards, len(m.folders), m.total)
+	}
+	slices.Sort(m.base.Records)
+	m.base.Listed, m.base.RowErrors = nil, 0
+	return Finalize(m.base, m.all), nil
+}
+
+// merger gathers the shards of one night: the night's config (without a
+// shard, with every shard's records), every shard's results, the folder of
+// each shard, and the number of shards of the night.
+type merger struct {
+	base    *Config
+	all     []Result
+	folders map[string]string
+	total   int
+}
+
+// add adds the shard in folder d.
+func (m *merger) add(d string) error {
+	c, err := ReadConfig(d)
+	if err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrShards, d, err)
+	}
+	sh, err := ParseShard(c.Shard)
+	if c.Shard == "" {
+		sh, err = Shard{I: 0, N: 1}, nil
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrShards, d, err)
+	}
+	if first, dup := m.folders[c.Shard]; dup {
+		return fmt.Errorf("%w: %s and %s are both shard %s", ErrShards, first, d, c.Shard)
+	}
+	m.folders[c.Shard] = d
+	m.total = sh.N
+	probe := *c
+	probe.Shard = ""
+	if m.base == nil {
+		m.base = &probe
+	} else if !m.base.same(&probe) || !m.base.Since.Equal(c.Since) || !m.base.Until.Equal(c.Until) {
+		return fmt.Errorf("%w: %s is a shard of another night", ErrShards, d)
+	}
+	j, err := ReadJournal(d)
+	if err != nil {
+		return err
+	}
+	for _, id := range c.Records {
+		r, ok := j[id]
+		if !ok {
+			return fmt.Errorf("%w: shard %s (%s) has not finished: %s was not replayed; rerun it", ErrShards, c.Shard, d, id)
 		}
-		base.Records = append(base.Records, c.Records...)
+		m.all = append(m.all, r)
 	}
-	if len(seenShard) != total && !(total == 1 && len(seenShard) == 1) {
-		return nil, fmt.Errorf("%w: %d of %d shards given", ErrShards, len(seenShard), total)
-	}
-	slices.Sort(base.Records)
-	base.Listed, base.RowErrors = nil, 0
-	return Finalize(base, all), nil
+	m.base.Records = append(m.base.Records, c.Records...)
+	return nil
 }
