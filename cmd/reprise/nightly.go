@@ -92,7 +92,8 @@ inconclusive; 4/5 for integrity/environment failures; 0 otherwise.`,
 	return cmd
 }
 
-func runNightly(ctx context.Context, g *globalOptions, s *streams, o *nightlyOptions) error {
+// validate checks the flags of `nightly` (usage errors).
+func (o *nightlyOptions) validate() error {
 	if o.Log == "" {
 		return usageErrorf("--log is required")
 	}
@@ -116,6 +117,15 @@ func runNightly(ctx context.Context, g *globalOptions, s *streams, o *nightlyOpt
 		return usageErrorf("--confirm-n must be between 1 and %d, got %d", 1_000_000/nightly.ConfirmGrowth, o.ConfirmN)
 	case o.set("confirm-n") && o.set("n"):
 		return usageErrorf("--confirm-n is for sequential nights: with -n every record gets exactly N runs and no confirming replay")
+	}
+	return nil
+}
+
+// runNightly runs (or continues) the night the flags describe, then
+// finishes it (finishNight).
+func runNightly(ctx context.Context, g *globalOptions, s *streams, o *nightlyOptions) error {
+	if err := o.validate(); err != nil {
+		return err
 	}
 	rules := verdict.Rules{MinFrequency: o.MinFrequency, Alpha: o.Alpha, Conf: o.Conf}.WithDefaults()
 	if err := rules.Validate(); err != nil {
