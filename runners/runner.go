@@ -1,6 +1,7 @@
 package runners
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -322,15 +323,10 @@ type Budget struct {
 // NewBudget starts a session's budget at now; zero durations of the spec
 // take the defaults given.
 func NewBudget(spec Spec, defStart, defRun, defSession time.Duration, now time.Time) Budget {
-	b := Budget{Start: spec.StartTimeout, Run: spec.RunTimeout, Session: spec.SessionTimeout}
-	if b.Start == 0 {
-		b.Start = defStart
-	}
-	if b.Run == 0 {
-		b.Run = defRun
-	}
-	if b.Session == 0 {
-		b.Session = defSession
+	b := Budget{
+		Start:   cmp.Or(spec.StartTimeout, defStart),
+		Run:     cmp.Or(spec.RunTimeout, defRun),
+		Session: cmp.Or(spec.SessionTimeout, defSession),
 	}
 	b.deadline = now.Add(b.Session)
 	return b

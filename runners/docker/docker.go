@@ -35,6 +35,7 @@ package docker
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -376,18 +377,10 @@ func (r *Runner) Start(ctx context.Context, spec runners.Spec) (_ runners.Sessio
 
 // withDefaults fills the zero limits with the defaults.
 func withDefaults(lim runners.Limits) runners.Limits {
-	if lim.MemoryBytes == 0 {
-		lim.MemoryBytes = DefaultMemory
-	}
-	if lim.NanoCPUs == 0 {
-		lim.NanoCPUs = DefaultNanoCPUs
-	}
-	if lim.Pids == 0 {
-		lim.Pids = DefaultPids
-	}
-	if lim.TmpfsBytes == 0 {
-		lim.TmpfsBytes = DefaultTmpfs
-	}
+	lim.MemoryBytes = cmp.Or(lim.MemoryBytes, DefaultMemory)
+	lim.NanoCPUs = cmp.Or(lim.NanoCPUs, DefaultNanoCPUs)
+	lim.Pids = cmp.Or(lim.Pids, DefaultPids)
+	lim.TmpfsBytes = cmp.Or(lim.TmpfsBytes, DefaultTmpfs)
 	return lim
 }
 
@@ -655,13 +648,7 @@ func (s *session) exitDetail() error {
 	if hint := s.pidsHint(); hint != "" {
 		parts = append(parts, hint)
 	}
-	if tail := strings.TrimSpace(s.stderr.String()); tail != "" {
-		parts = append(parts, "stderr: "+tail)
-	}
-	if len(parts) == 0 {
-		return nil
-	}
-	return errors.New(strings.Join(parts, "; "))
+	return s.stderr.Explain(parts)
 }
 
 // Close removes the container (force, with volumes) and its lease, even

@@ -24,7 +24,6 @@ import (
 	"os/exec"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -198,13 +197,7 @@ func (s *session) exitDetail() error {
 		}
 	default:
 	}
-	if t := strings.TrimSpace(s.stderr.String()); t != "" {
-		parts = append(parts, "stderr: "+t)
-	}
-	if len(parts) == 0 {
-		return nil
-	}
-	return errors.New(strings.Join(parts, "; "))
+	return s.stderr.Explain(parts)
 }
 
 // Close kills the process group and reaps it. Safe to call more than once.
