@@ -332,6 +332,12 @@ func NewBudget(spec Spec, defStart, defRun, defSession time.Duration, now time.T
 	return b
 }
 
+// DefaultBudget is NewBudget with DefaultStartTimeout, DefaultRunTimeout
+// and DefaultSessionTimeout for the durations spec leaves zero.
+func DefaultBudget(spec Spec, now time.Time) Budget {
+	return NewBudget(spec, DefaultStartTimeout, DefaultRunTimeout, DefaultSessionTimeout, now)
+}
+
 // For returns the timeout of run (0-based) before the session's deadline:
 // Start for run 0, Run for the others.
 func (b Budget) For(run int) time.Duration {

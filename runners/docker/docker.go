@@ -370,7 +370,7 @@ func (r *Runner) Start(ctx context.Context, spec runners.Spec) (_ runners.Sessio
 	s.conn = jsonl.NewLimited(spec.Codec, att.Conn, pr, spec.MaxResponseBytes)
 	s.conn.OnEOF = s.exitDetail
 	_, s.info.Window, _ = spec.InFlight()
-	s.budget = runners.NewBudget(spec, runners.DefaultStartTimeout, runners.DefaultRunTimeout, runners.DefaultSessionTimeout, s.started)
+	s.budget = runners.DefaultBudget(spec, s.started)
 	r.log.Info("container started", "id", short(created.ID), "name", name, "image", img.id)
 	return s, nil
 }
@@ -521,25 +521,11 @@ var _ runners.Batcher = (*session)(nil)
 // RunBatch runs reqs with up to the stdio window in flight once the system
 // echoes request ids (runners.Batcher, jsonl.Conn.DoAll).
 func (s *session) RunBatch(ctx context.Context, reqs []runners.Request, yield func(i int, resp runners.Response, err error) bool) {
-	first := s.conn.Runs()
-	var last time.Duration
-	s.conn.DoAll(ctx, reqs, s.info.Window, func(run int) (time.Duration, error) {
-		var err error
-		last, err = s.budget.Next(run, time.Now())
-		return last, err
-	}, func(i int, resp runners.Response, err error) bool {
-		return yield(i, resp, s.explain(err, first+i, last))
-	})
+	s.conn.DoAllWithin(ctx, reqs, s.info.Window, s.budget, s.explain, yield)
 }
 
 func (s *session) Run(ctx context.Context, req runners.Request) (runners.Response, error) {
-	run := s.conn.Runs()
-	timeout, err := s.budget.Next(run, time.Now())
-	if err != nil {
-		return runners.Response{}, &runners.RunError{Run: run, Err: err}
-	}
-	resp, err := s.conn.Do(ctx, req, timeout)
-	return resp, s.explain(err, run, timeout)
+	return s.conn.DoWithin(ctx, req, s.budget, s.explain)
 }
 
 // explain completes the outcome of run (sent with timeout): the start-up
