@@ -323,9 +323,6 @@ var requiredColumns = []string{"request_id", "timestamp", "input_digest", "input
 	"system_image", "model_name", "model_version", "model_digest", "config_name", "config_version",
 	"config_digest", "protocol", "hardware_class", "output_digest"}
 
-// NumRows is the number of rows in the log.
-func (l *ParquetLog) NumRows() int64 { return l.f.NumRows() }
-
 // NumRowGroups is the number of row groups in the log.
 func (l *ParquetLog) NumRowGroups() int { return len(l.f.RowGroups()) }
 

@@ -204,15 +204,7 @@ func TestParquetArrowLog(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, d := range got {
-			var s string
-			if d.Err != nil {
-				b, _ := json.Marshal(d.Err)
-				s = "error " + string(b)
-			} else {
-				b, _ := Marshal(d.Rec)
-				s = string(b)
-			}
-			if s != full[d.Row] {
+			if s := rowText(d); s != full[d.Row] {
 				t.Errorf("page index %v: DecodeRows row %d:\n got %s\nwant %s", pageIndex, d.Row, s, full[d.Row])
 			}
 		}

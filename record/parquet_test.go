@@ -279,6 +279,17 @@ func TestParquetScanColumns(t *testing.T) {
 
 // TestParquetDecodeRows decodes chosen rows, with and without the page
 // index, and compares them with the full scan.
+// rowText is a decoded row as the tests compare it: "error " and the row
+// error's JSON, or the record's JSON.
+func rowText(d DecodedRow) string {
+	if d.Err != nil {
+		b, _ := json.Marshal(d.Err)
+		return "error " + string(b)
+	}
+	b, _ := Marshal(d.Rec)
+	return string(b)
+}
+
 func TestParquetDecodeRows(t *testing.T) {
 	const n = 1050
 	data, _ := smallGroupLog(t, n)
@@ -330,15 +341,7 @@ func TestParquetDecodeRows(t *testing.T) {
 			if i > 0 && got[i-1].Row >= d.Row {
 				t.Fatalf("rows not ascending: %d then %d", got[i-1].Row, d.Row)
 			}
-			var s string
-			if d.Err != nil {
-				b, _ := json.Marshal(d.Err)
-				s = "error " + string(b)
-			} else {
-				b, _ := Marshal(d.Rec)
-				s = string(b)
-			}
-			if s != want[d.Row] {
+			if s := rowText(d); s != want[d.Row] {
 				t.Errorf("noIndex %v row %d:\n got %s\nwant %s", noIndex, d.Row, s, want[d.Row])
 			}
 		}

@@ -35,6 +35,11 @@ func mutate(t *testing.T, f func(m map[string]any)) []byte {
 	return b
 }
 
+// mutated is a case's data: valid.json changed by f (see mutate).
+func mutated(f func(m map[string]any)) func(t *testing.T) []byte {
+	return func(t *testing.T) []byte { return mutate(t, f) }
+}
+
 // mutateRaw replaces old (which must occur) by new in the valid record's bytes.
 func mutateRaw(t *testing.T, old, new string) []byte {
 	t.Helper()
@@ -89,47 +94,23 @@ func TestParseProblems(t *testing.T) {
 		{"invalid JSON", func(t *testing.T) []byte { return []byte(`{"schema": "reprise/decision/v1",`) }, "", "invalid JSON", ErrMalformed},
 		{"trailing garbage", func(t *testing.T) []byte { return append(validBytes(t), []byte("{}")...) }, "", "more than one value", ErrMalformed},
 		{"not an object", func(t *testing.T) []byte { return []byte(`[1,2]`) }, "", "JSON object", ErrMalformed},
-		{"unknown top-level field", func(t *testing.T) []byte { return mutate(t, func(m map[string]any) { m["extra"] = 1 }) }, "extra", "unknown field", ErrMalformed},
-		{"unknown nested field", func(t *testing.T) []byte {
-			return mutate(t, func(m map[string]any) { obj(m, "system", "model")["sha"] = "x" })
-		}, "system.model.sha", "unknown field", ErrMalformed},
-		{"missing request_id", func(t *testing.T) []byte { return mutate(t, func(m map[string]any) { delete(m, "request_id") }) }, "request_id", "required field missing", ErrMalformed},
-		{"missing model digest", func(t *testing.T) []byte {
-			return mutate(t, func(m map[string]any) { delete(obj(m, "system", "model"), "digest") })
-		}, "system.model.digest", "required field missing", ErrMalformed},
-		{"null system", func(t *testing.T) []byte { return mutate(t, func(m map[string]any) { m["system"] = nil }) }, "system", "must not be null", ErrMalformed},
-		{"bad model digest", func(t *testing.T) []byte {
-			return mutate(t, func(m map[string]any) { obj(m, "system", "model")["digest"] = "sha256:1234" })
-		}, "system.model.digest", "not a sha256 digest", ErrMalformed},
-		{"uppercase input digest", func(t *testing.T) []byte {
-			return mutate(t, func(m map[string]any) { obj(m, "input")["digest"] = "sha256:" + strings.Repeat("A", 64) })
-		}, "input.digest", "not a sha256 digest", ErrMalformed},
-		{"wrong type", func(t *testing.T) []byte {
-			return mutate(t, func(m map[string]any) { obj(m, "params")["seed"] = "42" })
-		}, "params.seed", "want int64", ErrMalformed},
-		{"bad schema", func(t *testing.T) []byte {
-			return mutate(t, func(m map[string]any) { m["schema"] = "reprise/decision/v0" })
-		}, "schema", "unsupported schema", ErrMalformed},
-		{"bad timestamp", func(t *testing.T) []byte { return mutate(t, func(m map[string]any) { m["timestamp"] = "yesterday" }) }, "timestamp", "RFC 3339", ErrMalformed},
-		{"bad request id", func(t *testing.T) []byte { return mutate(t, func(m map[string]any) { m["request_id"] = "../etc" }) }, "request_id", "must be", ErrMalformed},
-		{"bad protocol", func(t *testing.T) []byte {
-			return mutate(t, func(m map[string]any) { obj(m, "runtime")["protocol"] = "grpc" })
-		}, "runtime.protocol", "unknown protocol", ErrMalformed},
-		{"bad hardware class", func(t *testing.T) []byte {
-			return mutate(t, func(m map[string]any) { obj(m, "runtime")["hardware_class"] = "fast" })
-		}, "runtime.hardware_class", "cpu/<arch>/<level>", ErrMalformed},
-		{"empty output", func(t *testing.T) []byte {
-			return mutate(t, func(m map[string]any) { o := obj(m, "output"); o["label"], o["score"] = nil, nil })
-		}, "output", "at least one of", ErrMalformed},
-		{"bad temperature", func(t *testing.T) []byte {
-			return mutate(t, func(m map[string]any) { obj(m, "params")["temperature"] = -1 })
-		}, "params.temperature", "between", ErrMalformed},
-		{"garbage image", func(t *testing.T) []byte {
-			return mutate(t, func(m map[string]any) { obj(m, "system")["image"] = "Not A Ref" })
-		}, "system.image", "not a valid image reference", ErrMalformed},
-		{"image by tag", func(t *testing.T) []byte {
-			return mutate(t, func(m map[string]any) { obj(m, "system")["image"] = "registry.example.com/inference/loan:2.4.1" })
-		}, "system.image", "pinned by tag", ErrIntegrity},
+		{"unknown top-level field", mutated(func(m map[string]any) { m["extra"] = 1 }), "extra", "unknown field", ErrMalformed},
+		{"unknown nested field", mutated(func(m map[string]any) { obj(m, "system", "model")["sha"] = "x" }), "system.model.sha", "unknown field", ErrMalformed},
+		{"missing request_id", mutated(func(m map[string]any) { delete(m, "request_id") }), "request_id", "required field missing", ErrMalformed},
+		{"missing model digest", mutated(func(m map[string]any) { delete(obj(m, "system", "model"), "digest") }), "system.model.digest", "required field missing", ErrMalformed},
+		{"null system", mutated(func(m map[string]any) { m["system"] = nil }), "system", "must not be null", ErrMalformed},
+		{"bad model digest", mutated(func(m map[string]any) { obj(m, "system", "model")["digest"] = "sha256:1234" }), "system.model.digest", "not a sha256 digest", ErrMalformed},
+		{"uppercase input digest", mutated(func(m map[string]any) { obj(m, "input")["digest"] = "sha256:" + strings.Repeat("A", 64) }), "input.digest", "not a sha256 digest", ErrMalformed},
+		{"wrong type", mutated(func(m map[string]any) { obj(m, "params")["seed"] = "42" }), "params.seed", "want int64", ErrMalformed},
+		{"bad schema", mutated(func(m map[string]any) { m["schema"] = "reprise/decision/v0" }), "schema", "unsupported schema", ErrMalformed},
+		{"bad timestamp", mutated(func(m map[string]any) { m["timestamp"] = "yesterday" }), "timestamp", "RFC 3339", ErrMalformed},
+		{"bad request id", mutated(func(m map[string]any) { m["request_id"] = "../etc" }), "request_id", "must be", ErrMalformed},
+		{"bad protocol", mutated(func(m map[string]any) { obj(m, "runtime")["protocol"] = "grpc" }), "runtime.protocol", "unknown protocol", ErrMalformed},
+		{"bad hardware class", mutated(func(m map[string]any) { obj(m, "runtime")["hardware_class"] = "fast" }), "runtime.hardware_class", "cpu/<arch>/<level>", ErrMalformed},
+		{"empty output", mutated(func(m map[string]any) { o := obj(m, "output"); o["label"], o["score"] = nil, nil }), "output", "at least one of", ErrMalformed},
+		{"bad temperature", mutated(func(m map[string]any) { obj(m, "params")["temperature"] = -1 }), "params.temperature", "between", ErrMalformed},
+		{"garbage image", mutated(func(m map[string]any) { obj(m, "system")["image"] = "Not A Ref" }), "system.image", "not a valid image reference", ErrMalformed},
+		{"image by tag", mutated(func(m map[string]any) { obj(m, "system")["image"] = "registry.example.com/inference/loan:2.4.1" }), "system.image", "pinned by tag", ErrIntegrity},
 		{"duplicate top-level key", func(t *testing.T) []byte {
 			return bytes.Replace(validBytes(t), []byte(`"request_id"`), []byte(`"request_id": "req_other", "request_id"`), 1)
 		}, "request_id", "duplicate key", ErrMalformed},
@@ -148,18 +129,10 @@ func TestParseProblems(t *testing.T) {
 		{"invalid UTF-8 nested string", func(t *testing.T) []byte {
 			return mutateRaw(t, `"name": "loan-approver"`, "\"name\": \"loan\xc3-approver\"")
 		}, "system.model.name", "not valid UTF-8", ErrMalformed},
-		{"reserved env var", func(t *testing.T) []byte {
-			return mutate(t, func(m map[string]any) { obj(m, "runtime")["env_vars"] = map[string]any{"REPRISE_MODEL": "/etc/passwd"} })
-		}, "runtime.env_vars.REPRISE_MODEL", "reserved", ErrMalformed},
-		{"limits out of range", func(t *testing.T) []byte {
-			return mutate(t, func(m map[string]any) { obj(m, "runtime")["limits"] = map[string]any{"pids": 9999999999} })
-		}, "runtime.limits.pids", "between", ErrMalformed},
-		{"unknown limit", func(t *testing.T) []byte {
-			return mutate(t, func(m map[string]any) { obj(m, "runtime")["limits"] = map[string]any{"gpus": 1} })
-		}, "runtime.limits.gpus", "unknown field", ErrMalformed},
-		{"system id mismatch", func(t *testing.T) []byte {
-			return mutate(t, func(m map[string]any) { obj(m, "system", "config")["digest"] = "sha256:" + strings.Repeat("9", 64) })
-		}, "system.id", "does not match", ErrIntegrity},
+		{"reserved env var", mutated(func(m map[string]any) { obj(m, "runtime")["env_vars"] = map[string]any{"REPRISE_MODEL": "/etc/passwd"} }), "runtime.env_vars.REPRISE_MODEL", "reserved", ErrMalformed},
+		{"limits out of range", mutated(func(m map[string]any) { obj(m, "runtime")["limits"] = map[string]any{"pids": 9999999999} }), "runtime.limits.pids", "between", ErrMalformed},
+		{"unknown limit", mutated(func(m map[string]any) { obj(m, "runtime")["limits"] = map[string]any{"gpus": 1} }), "runtime.limits.gpus", "unknown field", ErrMalformed},
+		{"system id mismatch", mutated(func(m map[string]any) { obj(m, "system", "config")["digest"] = "sha256:" + strings.Repeat("9", 64) }), "system.id", "does not match", ErrIntegrity},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -193,15 +166,8 @@ func TestParseProblems(t *testing.T) {
 // TestSchemaFileMatchesDecoder keeps schema/decision-v1.schema.json and the
 // decoder's shape in step: same properties and required fields at every level.
 func TestSchemaFileMatchesDecoder(t *testing.T) {
-	b, err := os.ReadFile("schema/decision-v1.schema.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var schema map[string]any
-	if err := json.Unmarshal(b, &schema); err != nil {
-		t.Fatal(err)
-	}
-	defs, _ := schema["$defs"].(map[string]any)
+	schema := loadSchema(t)
+	defs := schema.defs
 	var walk func(path string, s map[string]any, sh *shape)
 	walk = func(path string, s map[string]any, sh *shape) {
 		if ref, ok := s["$ref"].(string); ok {
@@ -238,7 +204,7 @@ func TestSchemaFileMatchesDecoder(t *testing.T) {
 			}
 		}
 	}
-	walk("", schema, recordShape)
+	walk("", schema.root, recordShape)
 }
 
 // TestRuntimeEnvVarsAndLimits: the optional runtime.env_vars and

@@ -4,9 +4,9 @@
 // Spec that starts a session of a pinned system; the Session interface,
 // with the optional Batcher (several runs in flight) and Finisher (nothing
 // printed after the last run); the Info a session reports; the Budget of a
-// session's timeouts; Tail, a bounded stderr tail; and the errors runners
-// report (ErrCrashed, ErrTimeout, ErrProtocol…, *RunError naming the run,
-// *OutOfStepError).
+// session's timeouts; Tail, a bounded stderr tail that explains why a
+// system's output ended; and the errors runners report (ErrCrashed,
+// ErrTimeout, ErrProtocol…, *RunError naming the run, *OutOfStepError).
 //
 // Runners are lifecycle × protocol, one package each. A lifecycle starts
 // the pinned system (or reaches it) once per session and answers many runs

@@ -1,6 +1,7 @@
 package runners
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -322,18 +323,19 @@ type Budget struct {
 // NewBudget starts a session's budget at now; zero durations of the spec
 // take the defaults given.
 func NewBudget(spec Spec, defStart, defRun, defSession time.Duration, now time.Time) Budget {
-	b := Budget{Start: spec.StartTimeout, Run: spec.RunTimeout, Session: spec.SessionTimeout}
-	if b.Start == 0 {
-		b.Start = defStart
-	}
-	if b.Run == 0 {
-		b.Run = defRun
-	}
-	if b.Session == 0 {
-		b.Session = defSession
+	b := Budget{
+		Start:   cmp.Or(spec.StartTimeout, defStart),
+		Run:     cmp.Or(spec.RunTimeout, defRun),
+		Session: cmp.Or(spec.SessionTimeout, defSession),
 	}
 	b.deadline = now.Add(b.Session)
 	return b
+}
+
+// DefaultBudget is NewBudget with DefaultStartTimeout, DefaultRunTimeout
+// and DefaultSessionTimeout for the durations spec leaves zero.
+func DefaultBudget(spec Spec, now time.Time) Budget {
+	return NewBudget(spec, DefaultStartTimeout, DefaultRunTimeout, DefaultSessionTimeout, now)
 }
 
 // For returns the timeout of run (0-based) before the session's deadline:

@@ -2,6 +2,8 @@ package runners
 
 import (
 	"bytes"
+	"errors"
+	"strings"
 	"sync"
 )
 
@@ -31,4 +33,18 @@ func (t *Tail) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.buf.String()
+}
+
+// Explain is the error that says why a system's output ended: the parts a
+// lifecycle found (its exit status, a limit that killed it…), then the
+// stderr tail ("stderr: …") when it is not blank, joined by "; "; nil when
+// there is nothing to say.
+func (t *Tail) Explain(parts []string) error {
+	if tail := strings.TrimSpace(t.String()); tail != "" {
+		parts = append(parts, "stderr: "+tail)
+	}
+	if len(parts) == 0 {
+		return nil
+	}
+	return errors.New(strings.Join(parts, "; "))
 }

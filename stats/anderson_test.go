@@ -106,30 +106,14 @@ func TestAndersonDarlingErrors(t *testing.T) {
 }
 
 func TestAndersonDarlingCalibration(t *testing.T) {
-	if testing.Short() {
-		t.Skip("calibration is slow; skipped with -short")
-	}
-	rate := nullRate(t, 2000, func(r *rand.Rand) float64 {
-		s := [][]float64{normals(r, 8), normals(r, 10), normals(r, 12)}
-		res, err := AndersonDarlingKSample(s, 199, r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return res.PValue
+	checkNullRates(t, []nullCase{
+		{"Anderson-Darling permutation, k=3 (8,10,12), B=199", 0, 0.065, func(r *rand.Rand) (float64, error) {
+			res, err := AndersonDarlingKSample([][]float64{normals(r, 8), normals(r, 10), normals(r, 12)}, 199, r)
+			return res.PValue, err
+		}},
+		{"Anderson-Darling permutation with ties, 15x15, B=199", 0, 0.065, func(r *rand.Rand) (float64, error) {
+			res, err := AndersonDarlingKSample([][]float64{tied(normals(r, 15), 1), tied(normals(r, 15), 1)}, 199, r)
+			return res.PValue, err
+		}},
 	})
-	checkRate(t, "Anderson-Darling permutation, k=3 (8,10,12), B=199", rate, 0, 0.065)
-	rate = nullRate(t, 2000, func(r *rand.Rand) float64 {
-		s := [][]float64{normals(r, 15), normals(r, 15)}
-		for _, x := range s {
-			for i := range x {
-				x[i] = math.Round(x[i]) // heavy ties
-			}
-		}
-		res, err := AndersonDarlingKSample(s, 199, r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return res.PValue
-	})
-	checkRate(t, "Anderson-Darling permutation with ties, 15x15, B=199", rate, 0, 0.065)
 }

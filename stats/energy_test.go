@@ -260,48 +260,37 @@ func TestEnergyMMDErrors(t *testing.T) {
 }
 
 func TestEnergyMMDCalibration(t *testing.T) {
-	if testing.Short() {
-		t.Skip("calibration is slow; skipped with -short")
-	}
-	rate := nullRate(t, 2000, func(r *rand.Rand) float64 {
-		res, err := EnergyTest(randVectors(r, 15, 2, 0), randVectors(r, 20, 2, 0), 199, r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return res.PValue
-	})
-	checkRate(t, "energy permutation 15x20 (2-d), B=199", rate, 0, 0.065)
-	rate = nullRate(t, 2000, func(r *rand.Rand) float64 {
-		res, err := MMDTest(randVectors(r, 15, 2, 0), randVectors(r, 20, 2, 0), 199, r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return res.PValue
-	})
-	checkRate(t, "MMD gaussian permutation 15x20 (2-d), B=199", rate, 0, 0.065)
-	rate = nullRate(t, 2000, func(r *rand.Rand) float64 {
-		str := func(n int) []string {
-			out := make([]string, n)
-			for i := range out {
-				b := make([]byte, 4+r.IntN(6))
-				for k := range b {
-					b[k] = "abc"[r.IntN(3)]
-				}
-				out[i] = string(b)
+	checkNullRates(t, []nullCase{
+		{"energy permutation 15x20 (2-d), B=199", 0, 0.065, func(r *rand.Rand) (float64, error) {
+			res, err := EnergyTest(randVectors(r, 15, 2, 0), randVectors(r, 20, 2, 0), 199, r)
+			return res.PValue, err
+		}},
+		{"MMD gaussian permutation 15x20 (2-d), B=199", 0, 0.065, func(r *rand.Rand) (float64, error) {
+			res, err := MMDTest(randVectors(r, 15, 2, 0), randVectors(r, 20, 2, 0), 199, r)
+			return res.PValue, err
+		}},
+		{"MMD spectrum-kernel permutation 15x15 strings, B=199", 0, 0.065, func(r *rand.Rand) (float64, error) {
+			k, err := SpectrumKernel(randStrings(r, 15), randStrings(r, 15), 2)
+			if err != nil {
+				return 0, err
 			}
-			return out
-		}
-		k, err := SpectrumKernel(str(15), str(15), 2)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res, err := MMDPermutationTest(k, 199, r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return res.PValue
+			res, err := MMDPermutationTest(k, 199, r)
+			return res.PValue, err
+		}},
 	})
-	checkRate(t, "MMD spectrum-kernel permutation 15x15 strings, B=199", rate, 0, 0.065)
+}
+
+// randStrings draws n strings of 4 to 9 letters of "abc".
+func randStrings(r *rand.Rand, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		b := make([]byte, 4+r.IntN(6))
+		for k := range b {
+			b[k] = "abc"[r.IntN(3)]
+		}
+		out[i] = string(b)
+	}
+	return out
 }
 
 func benchVectors() ([][]float64, [][]float64) {

@@ -43,10 +43,7 @@ type KSResult struct {
 // n·m > 1e8).
 func KolmogorovSmirnov(a, b []float64, alt Alternative, method PValueMethod) (KSResult, error) {
 	res := KSResult{Alternative: alt, N1: len(a), N2: len(b)}
-	if err := sampCheck("kolmogorov-smirnov", a, b); err != nil {
-		return res, err
-	}
-	if _, err := ParsePValueMethod(string(method)); err != nil {
+	if err := rankTestCheck("kolmogorov-smirnov", a, b, method); err != nil {
 		return res, err
 	}
 	m, n := len(a), len(b)

@@ -234,71 +234,21 @@ func TestKolmogorovSFReference(t *testing.T) {
 	}
 }
 
-// nullRate returns the share of sets with p < 0.05 among `sets` data sets
-// drawn by gen from a fixed seed.
-func nullRate(t *testing.T, sets int, p func(r *rand.Rand) float64) float64 {
-	t.Helper()
-	r := rand.New(rand.NewPCG(20240611, 7))
-	rej := 0
-	for range sets {
-		if p(r) < 0.05 {
-			rej++
-		}
-	}
-	return float64(rej) / float64(sets)
-}
-
-func normals(r *rand.Rand, n int) []float64 {
-	x := make([]float64, n)
-	for i := range x {
-		x[i] = r.NormFloat64()
-	}
-	return x
-}
-
-func checkRate(t *testing.T, name string, rate, lo, hi float64) {
-	t.Helper()
-	t.Logf("%s: rejection rate at 0.05 under the null = %.4f", name, rate)
-	if rate < lo || rate > hi {
-		t.Errorf("%s: rejection rate %.4f outside [%.3f, %.3f]", name, rate, lo, hi)
-	}
-}
-
 func TestKSCalibration(t *testing.T) {
-	if testing.Short() {
-		t.Skip("calibration is slow; skipped with -short")
-	}
-	rate := nullRate(t, 2000, func(r *rand.Rand) float64 {
-		res, err := KolmogorovSmirnov(normals(r, 300), normals(r, 400), TwoSided, PValueAsymptotic)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return res.PValue
+	checkNullRates(t, []nullCase{
+		{"KS asymptotic 300x400", 0.035, 0.065, func(r *rand.Rand) (float64, error) {
+			res, err := KolmogorovSmirnov(normals(r, 300), normals(r, 400), TwoSided, PValueAsymptotic)
+			return res.PValue, err
+		}},
+		{"KS exact 20x27", 0, 0.065, func(r *rand.Rand) (float64, error) {
+			res, err := KolmogorovSmirnov(normals(r, 20), normals(r, 27), TwoSided, PValueExact)
+			return res.PValue, err
+		}},
+		{"KS exact 15x18 with heavy ties", 0, 0.065, func(r *rand.Rand) (float64, error) {
+			res, err := KolmogorovSmirnov(tied(normals(r, 15), 2), tied(normals(r, 18), 2), TwoSided, PValueExact)
+			return res.PValue, err
+		}},
 	})
-	checkRate(t, "KS asymptotic 300x400", rate, 0.035, 0.065)
-	rate = nullRate(t, 2000, func(r *rand.Rand) float64 {
-		res, err := KolmogorovSmirnov(normals(r, 20), normals(r, 27), TwoSided, PValueExact)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return res.PValue
-	})
-	checkRate(t, "KS exact 20x27", rate, 0, 0.065)
-	rate = nullRate(t, 2000, func(r *rand.Rand) float64 {
-		a, b := normals(r, 15), normals(r, 18)
-		for i := range a {
-			a[i] = math.Round(a[i] * 2)
-		}
-		for i := range b {
-			b[i] = math.Round(b[i] * 2)
-		}
-		res, err := KolmogorovSmirnov(a, b, TwoSided, PValueExact)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return res.PValue
-	})
-	checkRate(t, "KS exact 15x18 with heavy ties", rate, 0, 0.065)
 }
 
 func benchSamples(n int, shift float64) ([]float64, []float64) {

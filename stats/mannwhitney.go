@@ -68,10 +68,7 @@ type MannWhitneyResult struct {
 // ErrMethod for an unknown or infeasible method.
 func MannWhitney(a, b []float64, alt Alternative, method PValueMethod) (MannWhitneyResult, error) {
 	res := MannWhitneyResult{Alternative: alt, N1: len(a), N2: len(b)}
-	if err := sampCheck("mann-whitney", a, b); err != nil {
-		return res, err
-	}
-	if _, err := ParsePValueMethod(string(method)); err != nil {
+	if err := rankTestCheck("mann-whitney", a, b, method); err != nil {
 		return res, err
 	}
 	sa, sb := sampSortedPair(a, b)
@@ -251,6 +248,16 @@ func sampCheck(name string, samples ...[]float64) error {
 		}
 	}
 	return nil
+}
+
+// rankTestCheck is sampCheck of a and b, then ParsePValueMethod of
+// method: the checks of the two-sample rank tests, in that order.
+func rankTestCheck(name string, a, b []float64, method PValueMethod) error {
+	if err := sampCheck(name, a, b); err != nil {
+		return err
+	}
+	_, err := ParsePValueMethod(string(method))
+	return err
 }
 
 // sampSortedPair returns sorted copies of a and b, sorting them concurrently

@@ -95,40 +95,20 @@ func TestMannWhitneyErrorsAndTies(t *testing.T) {
 }
 
 func TestMannWhitneyCalibration(t *testing.T) {
-	if testing.Short() {
-		t.Skip("calibration is slow; skipped with -short")
-	}
-	rate := nullRate(t, 2000, func(r *rand.Rand) float64 {
-		res, err := MannWhitney(normals(r, 40), normals(r, 55), TwoSided, PValueAsymptotic)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return res.PValue
+	checkNullRates(t, []nullCase{
+		{"Mann-Whitney asymptotic 40x55", 0.035, 0.065, func(r *rand.Rand) (float64, error) {
+			res, err := MannWhitney(normals(r, 40), normals(r, 55), TwoSided, PValueAsymptotic)
+			return res.PValue, err
+		}},
+		{"Mann-Whitney asymptotic 30x30 with heavy ties", 0.035, 0.065, func(r *rand.Rand) (float64, error) {
+			res, err := MannWhitney(tied(normals(r, 30), 2), tied(normals(r, 30), 2), TwoSided, PValueAsymptotic)
+			return res.PValue, err
+		}},
+		{"Mann-Whitney exact 9x12", 0, 0.065, func(r *rand.Rand) (float64, error) {
+			res, err := MannWhitney(normals(r, 9), normals(r, 12), TwoSided, PValueExact)
+			return res.PValue, err
+		}},
 	})
-	checkRate(t, "Mann-Whitney asymptotic 40x55", rate, 0.035, 0.065)
-	rate = nullRate(t, 2000, func(r *rand.Rand) float64 {
-		a, b := normals(r, 30), normals(r, 30)
-		for i := range a {
-			a[i] = math.Round(a[i] * 2) // heavy ties
-		}
-		for i := range b {
-			b[i] = math.Round(b[i] * 2)
-		}
-		res, err := MannWhitney(a, b, TwoSided, PValueAsymptotic)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return res.PValue
-	})
-	checkRate(t, "Mann-Whitney asymptotic 30x30 with heavy ties", rate, 0.035, 0.065)
-	rate = nullRate(t, 2000, func(r *rand.Rand) float64 {
-		res, err := MannWhitney(normals(r, 9), normals(r, 12), TwoSided, PValueExact)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return res.PValue
-	})
-	checkRate(t, "Mann-Whitney exact 9x12", rate, 0, 0.065)
 }
 
 func BenchmarkMannWhitney1e6(b *testing.B) {

@@ -30,6 +30,19 @@ func powerCheck(alpha, power float64, p ...float64) error {
 	return nil
 }
 
+// powerAt checks the inputs of a power at n observations: powerCheck of
+// alpha and the proportions p, then n (ErrSampleSize unless it is positive
+// and finite).
+func powerAt(n, alpha float64, p ...float64) error {
+	if err := powerCheck(alpha, math.NaN(), p...); err != nil {
+		return err
+	}
+	if !(n > 0) || math.IsInf(n, 0) {
+		return fmt.Errorf("%w: n %g must be positive", ErrSampleSize, n)
+	}
+	return nil
+}
+
 // PowerTwoProportions is R's power.prop.test (two-sided, strict = FALSE):
 // the power of the two-sample test of proportions p1 vs p2 with n per group.
 //
@@ -73,11 +86,8 @@ func SampleSizeTwoProportions(p1, p2, alpha, power float64) (PowerResult, error)
 // Errors: ErrDomain (alpha or a proportion outside (0, 1)), ErrSampleSize
 // (n not positive).
 func PowerOneProportion(n, p0, p1, alpha float64) (float64, error) {
-	if err := powerCheck(alpha, math.NaN(), p0, p1); err != nil {
+	if err := powerAt(n, alpha, p0, p1); err != nil {
 		return 0, err
-	}
-	if !(n > 0) || math.IsInf(n, 0) {
-		return 0, fmt.Errorf("%w: n %g must be positive", ErrSampleSize, n)
 	}
 	z := -normQuantile(alpha / 2)
 	s0, s1 := math.Sqrt(p0*(1-p0)), math.Sqrt(p1*(1-p1))
@@ -110,11 +120,8 @@ func SampleSizeOneProportion(p0, p1, alpha, power float64) (PowerResult, error) 
 // (n not positive).
 // ErrDomain also when p10 + p01 ≥ 1.
 func PowerMcNemar(n, p10, p01, alpha float64) (float64, error) {
-	if err := powerCheck(alpha, math.NaN(), p10, p01); err != nil {
+	if err := powerAt(n, alpha, p10, p01); err != nil {
 		return 0, err
-	}
-	if !(n > 0) || math.IsInf(n, 0) {
-		return 0, fmt.Errorf("%w: n %g must be positive", ErrSampleSize, n)
 	}
 	pd, d := p10+p01, p10-p01
 	if pd >= 1 {

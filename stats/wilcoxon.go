@@ -43,10 +43,7 @@ func WilcoxonSignedRank(a, b []float64, alt Alternative, method PValueMethod) (W
 	if len(a) != len(b) {
 		return res, fmt.Errorf("wilcoxon: paired samples have lengths %d and %d: %w", len(a), len(b), ErrDomain)
 	}
-	if err := sampCheck("wilcoxon", a, b); err != nil {
-		return res, err
-	}
-	if _, err := ParsePValueMethod(string(method)); err != nil {
+	if err := rankTestCheck("wilcoxon", a, b, method); err != nil {
 		return res, err
 	}
 	d := make([]float64, 0, len(a))

@@ -67,23 +67,14 @@ func TestWilcoxonErrors(t *testing.T) {
 }
 
 func TestWilcoxonCalibration(t *testing.T) {
-	if testing.Short() {
-		t.Skip("calibration is slow; skipped with -short")
-	}
-	rate := nullRate(t, 2000, func(r *rand.Rand) float64 {
-		res, err := WilcoxonSignedRank(normals(r, 60), normals(r, 60), TwoSided, PValueAsymptotic)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return res.PValue
+	checkNullRates(t, []nullCase{
+		{"Wilcoxon signed rank asymptotic n=60", 0.035, 0.065, func(r *rand.Rand) (float64, error) {
+			res, err := WilcoxonSignedRank(normals(r, 60), normals(r, 60), TwoSided, PValueAsymptotic)
+			return res.PValue, err
+		}},
+		{"Wilcoxon signed rank exact n=14", 0, 0.065, func(r *rand.Rand) (float64, error) {
+			res, err := WilcoxonSignedRank(normals(r, 14), normals(r, 14), TwoSided, PValueExact)
+			return res.PValue, err
+		}},
 	})
-	checkRate(t, "Wilcoxon signed rank asymptotic n=60", rate, 0.035, 0.065)
-	rate = nullRate(t, 2000, func(r *rand.Rand) float64 {
-		res, err := WilcoxonSignedRank(normals(r, 14), normals(r, 14), TwoSided, PValueExact)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return res.PValue
-	})
-	checkRate(t, "Wilcoxon signed rank exact n=14", rate, 0, 0.065)
 }

@@ -23,7 +23,7 @@ func (LabelFrequency) Applies(s output.Output) bool { return s.Label != nil }
 
 // Run implements Check.
 func (LabelFrequency) Run(s output.Output, outs []output.Output, r Rules) (Finding, error) {
-	return frequency("label_frequency", "label", *s.Label, outs, labelOf, r)
+	return frequency(*s.Label, outs, r)
 }
 
 // RunSequential implements SequentialCheck: the rejection test is made once,
@@ -33,56 +33,37 @@ func (LabelFrequency) Run(s output.Output, outs []output.Output, r Rules) (Findi
 // curtail.go). However often it is called, its false-alarm rate stays at
 // its level.
 func (LabelFrequency) RunSequential(s output.Output, outs []output.Output, r Rules) (Finding, error) {
-	return frequencySeq("label_frequency", "label", *s.Label, outs, labelOf, r)
+	return frequencySeq(*s.Label, outs, r)
 }
 
-// TextFrequency tests a stored text of an output without a label by the
-// same rule as LabelFrequency, on the exact text.
-type TextFrequency struct{}
-
-// Applies when the stored output has text and no label.
-func (TextFrequency) Applies(s output.Output) bool { return s.Label == nil && s.Text != nil }
-
-// Run implements Check.
-func (TextFrequency) Run(s output.Output, outs []output.Output, r Rules) (Finding, error) {
-	f, err := frequency("text_frequency", "text", *s.Text, outs, textOf, r)
-	f.Counts = nil // texts are not categories worth listing
-	return f, err
-}
-
-// RunSequential implements SequentialCheck as LabelFrequency's.
-func (TextFrequency) RunSequential(s output.Output, outs []output.Output, r Rules) (Finding, error) {
-	f, err := frequencySeq("text_frequency", "text", *s.Text, outs, textOf, r)
-	f.Counts = nil
-	return f, err
-}
-
-func labelOf(o output.Output) *string { return o.Label }
-func textOf(o output.Output) *string  { return o.Text }
-
-// frequency is the label and text frequency check of a fixed replay.
-func frequency(name, kind, want string, outs []output.Output, key func(output.Output) *string, r Rules) (Finding, error) {
-	n := len(outs)
-	need := RunsToRejectNever(r)
-	counts := map[string]int{}
-	k := 0
-	for _, o := range outs {
-		v := key(o)
-		if v == nil {
+// labelCounts counts the replays' labels (a replay without one as
+// "<none>"), how many of them are want (k), and how many of the first
+// `first` runs are (kFirst).
+func labelCounts(want string, outs []output.Output, first int) (counts map[string]int, k, kFirst int) {
+	counts = map[string]int{}
+	for i, o := range outs {
+		if o.Label == nil {
 			counts["<none>"]++
 			continue
 		}
-		counts[*v]++
-		if *v == want {
+		counts[*o.Label]++
+		if *o.Label == want {
 			k++
+			if i < first {
+				kFirst++
+			}
 		}
 	}
+	return counts, k, kFirst
+}
+
+// frequency is the label frequency check of a fixed replay.
+func frequency(want string, outs []output.Output, r Rules) (Finding, error) {
+	n := len(outs)
+	need := RunsToRejectNever(r)
+	counts, k, _ := labelCounts(want, outs, n)
 	kTest, nTest := k, n
 	lo, hi, err := stats.ClopperPearson(k, n, r.Conf, stats.TwoSided)
-	if err != nil {
-		return Finding{}, err
-	}
-	wlo, whi, err := stats.Wilson(k, n, r.Conf, stats.TwoSided)
 	if err != nil {
 		return Finding{}, err
 	}
@@ -94,21 +75,16 @@ func frequency(name, kind, want string, outs []output.Output, key func(output.Ou
 	powered := n >= need
 	rejected := powered && p <= r.Alpha
 	method := "stored value's frequency among the replays: exact one-sided binomial p-value of H0 frequency ≥ min frequency; exact (Clopper-Pearson) interval"
-	f := Finding{Counts: counts, Test: TestResult{
-		Name:      name,
-		Method:    method,
-		Statistic: ptr(float64(k) / float64(n)),
-		PValue:    ptr(p),
-		Successes: ptr(k), Trials: ptr(n),
-		Interval: &Interval{lo, hi, r.Conf, "Clopper-Pearson"},
-		Wilson:   &Interval{wlo, whi, r.Conf, "Wilson"},
-		Rejected: ptr(rejected),
-	}}
-	head := fmt.Sprintf("stored %s %q came back in %d of %d runs; %.0f%% interval [%.4f, %.4f]", kind, want, k, n, 100*r.Conf, lo, hi)
+	test, err := frequencyTest(method, k, n, p, Interval{lo, hi, r.Conf, "Clopper-Pearson"}, rejected, r)
+	if err != nil {
+		return Finding{}, err
+	}
+	f := Finding{Counts: counts, Test: test}
+	head := fmt.Sprintf("stored label %q came back in %d of %d runs; %.0f%% interval [%.4f, %.4f]", want, k, n, 100*r.Conf, lo, hi)
 	switch {
 	case rejected:
 		f.Outcome = Rejects
-		f.Reasons = []string{fmt.Sprintf("%s: its frequency is below the minimum frequency %g (binomial p = %.4g ≤ level %.4g, %d of the first %d runs)", head, r.MinFrequency, p, r.Alpha, kTest, nTest)}
+		f.Reasons = []string{frequencyRejects(head, p, kTest, nTest, r)}
 	case lo >= r.MinFrequency && powered:
 		f.Outcome = Supports
 		f.Reasons = []string{fmt.Sprintf("%s lies at or above the minimum frequency %g", head, r.MinFrequency)}
@@ -127,6 +103,34 @@ func frequency(name, kind, want string, outs []output.Output, key func(output.Ou
 		f.RunsNeeded = need
 	}
 	return f, nil
+}
+
+// frequencyTest is a label frequency check's TestResult: the stored label
+// came back in k of n runs, p is the binomial test's p-value, iv the
+// check's interval for the frequency; the Wilson interval at Rules.Conf is
+// added beside it.
+func frequencyTest(method string, k, n int, p float64, iv Interval, rejected bool, r Rules) (TestResult, error) {
+	wlo, whi, err := stats.Wilson(k, n, r.Conf, stats.TwoSided)
+	if err != nil {
+		return TestResult{}, err
+	}
+	return TestResult{
+		Name:      "label_frequency",
+		Method:    method,
+		Statistic: ptr(float64(k) / float64(n)),
+		PValue:    ptr(p),
+		Successes: ptr(k), Trials: ptr(n),
+		Interval: &iv,
+		Wilson:   &Interval{wlo, whi, r.Conf, "Wilson"},
+		Rejected: ptr(rejected),
+	}, nil
+}
+
+// frequencyRejects is the reason a label frequency check rejects: head
+// (what came back), then the binomial p-value on kTest of the first nTest
+// runs against the level.
+func frequencyRejects(head string, p float64, kTest, nTest int, r Rules) string {
+	return fmt.Sprintf("%s: its frequency is below the minimum frequency %g (binomial p = %.4g ≤ level %.4g, %d of the first %d runs)", head, r.MinFrequency, p, r.Alpha, kTest, nTest)
 }
 
 // RunsToRejectNever is the smallest N at which 0 of N rejects the stored

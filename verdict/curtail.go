@@ -8,7 +8,7 @@ import (
 	"github.com/reprise-dev/reprise/stats"
 )
 
-// The sequential forms of the label (text) frequency and score rank checks
+// The sequential forms of the label frequency and score rank checks
 // make the same rejection test as a fixed replay of the fewest runs that
 // give it power (RunsToRejectNever, ScoresToReject), on the first runs of
 // the stream, taken once; so however often they are asked, an honest record
@@ -86,29 +86,16 @@ func runsToShow(p, m, conf float64) int {
 // never stands for "no number of runs": a futility stop's RunsNeededLow.
 const never = math.MaxInt32
 
-func frequencySeq(name, kind, want string, outs []output.Output, key func(output.Output) *string, r Rules) (Finding, error) {
+// frequencySeq is the label frequency check of a sequential replay (see
+// LabelFrequency.RunSequential).
+func frequencySeq(want string, outs []output.Output, r Rules) (Finding, error) {
 	n := len(outs)
 	need := RunsToRejectNever(r)
 	crit, err := criticalCount(need, r)
 	if err != nil {
 		return Finding{}, err
 	}
-	counts := map[string]int{}
-	k, kTest := 0, 0
-	for i, o := range outs {
-		v := key(o)
-		if v == nil {
-			counts["<none>"]++
-			continue
-		}
-		counts[*v]++
-		if *v == want {
-			k++
-			if i < need {
-				kTest++
-			}
-		}
-	}
+	counts, k, kTest := labelCounts(want, outs, need)
 	nTest := min(n, need)
 	bt, err := stats.BinomTest(kTest, nTest, r.MinFrequency, stats.Less, r.Conf)
 	if err != nil {
@@ -118,29 +105,21 @@ func frequencySeq(name, kind, want string, outs []output.Output, key func(output
 	if err != nil {
 		return Finding{}, err
 	}
-	wlo, whi, err := stats.Wilson(k, n, r.Conf, stats.TwoSided)
-	if err != nil {
-		return Finding{}, err
-	}
 	settled := kTest > crit // the test on the first need runs cannot reject any more
 	rejected := !settled && n >= need
 	shown := csShows(k, n, r.MinFrequency, r.Conf)
-	f := Finding{Counts: counts, Test: TestResult{
-		Name: name,
-		Method: "stored value's frequency among the replays: exact one-sided binomial p-value of H0 frequency ≥ min frequency, taken once on the first runs that give it power and settled as soon as it cannot reject; " +
-			"anytime-valid beta-binomial confidence sequence",
-		Statistic: ptr(float64(k) / float64(n)),
-		PValue:    ptr(bt.PValue),
-		Successes: ptr(k), Trials: ptr(n),
-		Interval: &Interval{lo, hi, r.Conf, "beta-binomial confidence sequence"},
-		Wilson:   &Interval{wlo, whi, r.Conf, "Wilson"},
-		Rejected: ptr(rejected),
-	}}
-	head := fmt.Sprintf("stored %s %q came back in %d of %d runs; %.0f%% confidence sequence [%.4f, %.4f]", kind, want, k, n, 100*r.Conf, lo, hi)
+	method := "stored value's frequency among the replays: exact one-sided binomial p-value of H0 frequency ≥ min frequency, taken once on the first runs that give it power and settled as soon as it cannot reject; " +
+		"anytime-valid beta-binomial confidence sequence"
+	test, err := frequencyTest(method, k, n, bt.PValue, Interval{lo, hi, r.Conf, "beta-binomial confidence sequence"}, rejected, r)
+	if err != nil {
+		return Finding{}, err
+	}
+	f := Finding{Counts: counts, Test: test}
+	head := fmt.Sprintf("stored label %q came back in %d of %d runs; %.0f%% confidence sequence [%.4f, %.4f]", want, k, n, 100*r.Conf, lo, hi)
 	switch {
 	case rejected:
 		f.Outcome = Rejects
-		f.Reasons = []string{fmt.Sprintf("%s: its frequency is below the minimum frequency %g (binomial p = %.4g ≤ level %.4g, %d of the first %d runs)", head, r.MinFrequency, bt.PValue, r.Alpha, kTest, nTest)}
+		f.Reasons = []string{frequencyRejects(head, bt.PValue, kTest, nTest, r)}
 	case settled && shown:
 		f.Outcome = Supports
 		f.Reasons = []string{fmt.Sprintf("%s lies at or above the minimum frequency %g; the binomial test on the first %d runs cannot reject it any more (%d of the first %d runs, more than %d)",

@@ -19,10 +19,8 @@ import (
 // reported without deciding (TextConformal decides).
 type TextExactRate struct{}
 
-// Applies when the stored output has text and no label.
-func (TextExactRate) Applies(s output.Output) bool { return s.Label == nil && s.Text != nil }
-
-// Run implements Check.
+// Run is the rate's finding on the stored text s among the replays outs
+// (s must have text).
 func (TextExactRate) Run(s output.Output, outs []output.Output, r Rules) (Finding, error) {
 	n, k := len(outs), 0
 	for _, o := range outs {
@@ -207,30 +205,12 @@ func ConformalText(texts []string) Conformal {
 	return c
 }
 
-// spectrum is the unit-length vector of the rune SpectrumN-gram counts of
-// t (a shorter text is the single feature "t").
+// spectrum is spectrumFeatures of t's first MaxConformalRunes runes.
 func spectrum(t string) map[string]float64 {
-	r := []rune(t)
-	if len(r) > MaxConformalRunes {
-		r = r[:MaxConformalRunes]
+	if r := []rune(t); len(r) > MaxConformalRunes {
+		t = string(r[:MaxConformalRunes])
 	}
-	v := map[string]float64{}
-	if len(r) < SpectrumN {
-		v["\x00"+string(r)] = 1
-		return v
-	}
-	for i := 0; i+SpectrumN <= len(r); i++ {
-		v[string(r[i:i+SpectrumN])]++
-	}
-	var norm float64
-	for _, x := range v {
-		norm += x * x
-	}
-	norm = math.Sqrt(norm)
-	for k := range v {
-		v[k] /= norm
-	}
-	return v
+	return spectrumFeatures(t)
 }
 
 func dot(a, b map[string]float64) float64 {

@@ -45,13 +45,10 @@ func lbl(l string, sc float64) output.Output { return output.Output{Label: &l, S
 
 // outs returns n outputs: k with label "a" and scores 0.5..., the rest "b".
 func outs(n, k int) []output.Output {
-	o := make([]output.Output, n)
+	o := labels(n, k)
 	for i := range o {
-		l := "b"
-		if i < k {
-			l = "a"
-		}
-		o[i] = lbl(l, 0.5+float64(i%10)/100)
+		sc := 0.5 + float64(i%10)/100
+		o[i].Score = &sc
 	}
 	return o
 }

@@ -35,6 +35,7 @@ package docker
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -369,25 +370,17 @@ func (r *Runner) Start(ctx context.Context, spec runners.Spec) (_ runners.Sessio
 	s.conn = jsonl.NewLimited(spec.Codec, att.Conn, pr, spec.MaxResponseBytes)
 	s.conn.OnEOF = s.exitDetail
 	_, s.info.Window, _ = spec.InFlight()
-	s.budget = runners.NewBudget(spec, runners.DefaultStartTimeout, runners.DefaultRunTimeout, runners.DefaultSessionTimeout, s.started)
+	s.budget = runners.DefaultBudget(spec, s.started)
 	r.log.Info("container started", "id", short(created.ID), "name", name, "image", img.id)
 	return s, nil
 }
 
 // withDefaults fills the zero limits with the defaults.
 func withDefaults(lim runners.Limits) runners.Limits {
-	if lim.MemoryBytes == 0 {
-		lim.MemoryBytes = DefaultMemory
-	}
-	if lim.NanoCPUs == 0 {
-		lim.NanoCPUs = DefaultNanoCPUs
-	}
-	if lim.Pids == 0 {
-		lim.Pids = DefaultPids
-	}
-	if lim.TmpfsBytes == 0 {
-		lim.TmpfsBytes = DefaultTmpfs
-	}
+	lim.MemoryBytes = cmp.Or(lim.MemoryBytes, DefaultMemory)
+	lim.NanoCPUs = cmp.Or(lim.NanoCPUs, DefaultNanoCPUs)
+	lim.Pids = cmp.Or(lim.Pids, DefaultPids)
+	lim.TmpfsBytes = cmp.Or(lim.TmpfsBytes, DefaultTmpfs)
 	return lim
 }
 
@@ -528,25 +521,11 @@ var _ runners.Batcher = (*session)(nil)
 // RunBatch runs reqs with up to the stdio window in flight once the system
 // echoes request ids (runners.Batcher, jsonl.Conn.DoAll).
 func (s *session) RunBatch(ctx context.Context, reqs []runners.Request, yield func(i int, resp runners.Response, err error) bool) {
-	first := s.conn.Runs()
-	var last time.Duration
-	s.conn.DoAll(ctx, reqs, s.info.Window, func(run int) (time.Duration, error) {
-		var err error
-		last, err = s.budget.Next(run, time.Now())
-		return last, err
-	}, func(i int, resp runners.Response, err error) bool {
-		return yield(i, resp, s.explain(err, first+i, last))
-	})
+	s.conn.DoAllWithin(ctx, reqs, s.info.Window, s.budget, s.explain, yield)
 }
 
 func (s *session) Run(ctx context.Context, req runners.Request) (runners.Response, error) {
-	run := s.conn.Runs()
-	timeout, err := s.budget.Next(run, time.Now())
-	if err != nil {
-		return runners.Response{}, &runners.RunError{Run: run, Err: err}
-	}
-	resp, err := s.conn.Do(ctx, req, timeout)
-	return resp, s.explain(err, run, timeout)
+	return s.conn.DoWithin(ctx, req, s.budget, s.explain)
 }
 
 // explain completes the outcome of run (sent with timeout): the start-up
@@ -655,13 +634,7 @@ func (s *session) exitDetail() error {
 	if hint := s.pidsHint(); hint != "" {
 		parts = append(parts, hint)
 	}
-	if tail := strings.TrimSpace(s.stderr.String()); tail != "" {
-		parts = append(parts, "stderr: "+tail)
-	}
-	if len(parts) == 0 {
-		return nil
-	}
-	return errors.New(strings.Join(parts, "; "))
+	return s.stderr.Explain(parts)
 }
 
 // Close removes the container (force, with volumes) and its lease, even

@@ -7,7 +7,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -18,7 +17,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/moby/moby/client"
 
@@ -29,23 +27,16 @@ import (
 	"github.com/reprise-dev/reprise/runners/runnertest"
 )
 
-var (
-	buildOnce sync.Once
-	built     image.Result
-	buildErr  error
-)
+// loanImage is the fixture image the tests share.
+var loanImage image.Once
 
 // fixture builds the fixture image once per test binary.
 func fixture(t testing.TB) (*client.Client, image.Result) {
 	t.Helper()
 	cli := dockertest.Require(t)
-	buildOnce.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		built, buildErr = image.Build(ctx, cli, image.Options{})
-	})
-	if buildErr != nil {
-		t.Fatalf("build fixture image: %v", buildErr)
+	built, err := loanImage.Build(cli)
+	if err != nil {
+		t.Fatalf("build fixture image: %v", err)
 	}
 	return cli, built
 }
@@ -111,14 +102,7 @@ func TestSandboxFromInside(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close(context.Background())
-	resp, err := s.Run(context.Background(), runners.Request{Input: json.RawMessage(`{"probe": true}`)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var probe map[string]string
-	if resp.Output.Text == nil || json.Unmarshal([]byte(*resp.Output.Text), &probe) != nil {
-		t.Fatalf("probe answered %q", resp.Raw)
-	}
+	probe := runProbe(t, s)
 	t.Logf("probe: %v", probe)
 	// No network: no route at all, and no interface but loopback.
 	if probe["routes"] != "0" || probe["interfaces"] != "lo" {

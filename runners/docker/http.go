@@ -106,7 +106,7 @@ func (r *Runner) startHTTP(ctx context.Context, s *session, codec runners.HTTPCo
 		return nil, fmt.Errorf("%w: container %s has no address on network %s%s", runners.ErrCrashed, short(created.ID), s.network, detailOf(s))
 	}
 	base := "http://" + addr + ":" + strconv.Itoa(codec.Port())
-	s.budget = runners.NewBudget(spec, runners.DefaultStartTimeout, runners.DefaultRunTimeout, runners.DefaultSessionTimeout, s.started)
+	s.budget = runners.DefaultBudget(spec, s.started)
 	hc := httpsess.NewClient()
 	alive := func() error {
 		st := s.state()

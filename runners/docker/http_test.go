@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,25 +25,18 @@ import (
 	"github.com/reprise-dev/reprise/system"
 )
 
-var (
-	textOnce  sync.Once
-	textBuilt image.Result
-	textErr   error
-)
+// textImage is the text server image the tests share.
+var textImage = image.Once{Options: image.Options{Server: image.ServerText}}
 
 // textFixture builds the text server image once per test binary.
 func textFixture(t testing.TB) (*client.Client, image.Result) {
 	t.Helper()
 	cli, _ := fixture(t)
-	textOnce.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		textBuilt, textErr = image.Build(ctx, cli, image.Options{Server: image.ServerText})
-	})
-	if textErr != nil {
-		t.Fatalf("build text fixture image: %v", textErr)
+	built, err := textImage.Build(cli)
+	if err != nil {
+		t.Fatalf("build text fixture image: %v", err)
 	}
-	return cli, textBuilt
+	return cli, built
 }
 
 func textSpec(t testing.TB, img image.Result, env map[string]string) runners.Spec {

@@ -2,6 +2,7 @@
 // written to the system's stdin, one JSON response per line read from its
 // stdout. Codec encodes and decodes; Conn carries a stdio codec's lines to a
 // started system, pairs requests with responses, applies a per-run timeout
+// (taken from a session's runners.Budget by DoWithin and DoAllWithin)
 // and turns every failure into a *runners.RunError naming the run and
 // wrapping runners.ErrProtocol, ErrCrashed or ErrTimeout.
 package jsonl

@@ -1,8 +1,6 @@
 package jsonl
 
 import (
-	"github.com/reprise-dev/reprise/system"
-
 	"bufio"
 	"context"
 	"encoding/json"
@@ -14,6 +12,7 @@ import (
 	"time"
 
 	"github.com/reprise-dev/reprise/runners"
+	"github.com/reprise-dev/reprise/system"
 )
 
 // fakeSystem reads request lines from r and answers with answer(line).

@@ -24,7 +24,6 @@ import (
 	"os/exec"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -82,7 +81,7 @@ func (r *Runner) Start(ctx context.Context, spec runners.Spec) (runners.Session,
 		return nil, err
 	}
 	cmd.Stdout = stdoutW
-	s := &session{cmd: cmd, home: home, stdout: stdout, stderr: &runners.Tail{Max: 4096}, spec: spec, budget: runners.NewBudget(spec, runners.DefaultStartTimeout, runners.DefaultRunTimeout, runners.DefaultSessionTimeout, time.Now()), done: make(chan struct{})}
+	s := &session{cmd: cmd, home: home, stdout: stdout, stderr: &runners.Tail{Max: 4096}, spec: spec, budget: runners.DefaultBudget(spec, time.Now()), done: make(chan struct{})}
 	cmd.Stderr = s.stderr
 	err = cmd.Start()
 	s.started = time.Now()
@@ -121,18 +120,16 @@ var _ runners.Batcher = (*session)(nil)
 // RunBatch runs reqs with up to the stdio window in flight once the system
 // echoes request ids (runners.Batcher, jsonl.Conn.DoAll).
 func (s *session) RunBatch(ctx context.Context, reqs []runners.Request, yield func(i int, resp runners.Response, err error) bool) {
-	first := s.conn.Runs()
-	var last time.Duration
-	s.conn.DoAll(ctx, reqs, s.info.Window, func(run int) (time.Duration, error) {
-		var err error
-		last, err = s.budget.Next(run, time.Now())
-		return last, err
-	}, func(i int, resp runners.Response, err error) bool {
-		if err == nil && first+i == 0 {
-			s.info.Startup = time.Since(s.started)
-		}
-		return yield(i, resp, s.budget.Explain(err, first+i, last))
-	})
+	s.conn.DoAllWithin(ctx, reqs, s.info.Window, s.budget, s.explain, yield)
+}
+
+// explain completes the outcome of run (sent with timeout): the start-up
+// time after run 0's answer, and which timeout cut it short.
+func (s *session) explain(err error, run int, timeout time.Duration) error {
+	if err == nil && run == 0 {
+		s.info.Startup = time.Since(s.started)
+	}
+	return s.budget.Explain(err, run, timeout)
 }
 
 // FinishWait bounds how long Finish waits for the system's output to end
@@ -170,16 +167,7 @@ func (s *session) Info() runners.Info {
 }
 
 func (s *session) Run(ctx context.Context, req runners.Request) (runners.Response, error) {
-	run := s.conn.Runs()
-	timeout, err := s.budget.Next(run, time.Now())
-	if err != nil {
-		return runners.Response{}, &runners.RunError{Run: run, Err: err}
-	}
-	resp, err := s.conn.Do(ctx, req, timeout)
-	if err == nil && run == 0 {
-		s.info.Startup = time.Since(s.started)
-	}
-	return resp, s.budget.Explain(err, run, timeout)
+	return s.conn.DoWithin(ctx, req, s.budget, s.explain)
 }
 
 func (s *session) exitDetail() error {
@@ -198,13 +186,7 @@ func (s *session) exitDetail() error {
 		}
 	default:
 	}
-	if t := strings.TrimSpace(s.stderr.String()); t != "" {
-		parts = append(parts, "stderr: "+t)
-	}
-	if len(parts) == 0 {
-		return nil
-	}
-	return errors.New(strings.Join(parts, "; "))
+	return s.stderr.Explain(parts)
 }
 
 // Close kills the process group and reaps it. Safe to call more than once.

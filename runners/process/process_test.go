@@ -1,8 +1,6 @@
 package process
 
 import (
-	"github.com/reprise-dev/reprise/runners/jsonl"
-
 	"bufio"
 	"bytes"
 	"context"
@@ -17,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/reprise-dev/reprise/runners"
+	"github.com/reprise-dev/reprise/runners/jsonl"
 	"github.com/reprise-dev/reprise/runners/runnertest"
 )
 

@@ -159,18 +159,25 @@ func testNotFound(t *testing.T, s store.Store) {
 	if _, _, err := s.Open(ctx, d); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("Open = %v, want ErrNotFound", err)
 	}
-	if _, err := s.ReadAll(ctx, d); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("ReadAll = %v, want ErrNotFound", err)
+	readsFail(t, ctx, s, d, store.ErrNotFound)
+}
+
+// readsFail checks that ReadAll (with no bytes), Verify and CopyTo of d
+// fail with want, and that CopyTo leaves no file behind.
+func readsFail(t *testing.T, ctx context.Context, s store.Store, d digest.Digest, want error) {
+	t.Helper()
+	if b, err := s.ReadAll(ctx, d); !errors.Is(err, want) || b != nil {
+		t.Errorf("ReadAll = %d bytes, %v; want no bytes, %v", len(b), err, want)
 	}
-	if _, err := s.Verify(ctx, d); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("Verify = %v, want ErrNotFound", err)
+	if _, err := s.Verify(ctx, d); !errors.Is(err, want) {
+		t.Errorf("Verify = %v, want %v", err, want)
 	}
 	dst := filepath.Join(t.TempDir(), "x")
-	if err := s.CopyTo(ctx, d, dst); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("CopyTo = %v, want ErrNotFound", err)
+	if err := s.CopyTo(ctx, d, dst); !errors.Is(err, want) {
+		t.Errorf("CopyTo = %v, want %v", err, want)
 	}
 	if _, err := os.Lstat(dst); err == nil {
-		t.Error("CopyTo of an absent blob left a file")
+		t.Errorf("CopyTo failing with %v left a file behind", want)
 	}
 }
 
@@ -215,19 +222,7 @@ func testCorrupt(t *testing.T, s store.Store) {
 	if !errors.Is(err, store.ErrCorrupt) {
 		t.Errorf("reading from Open = %v, want ErrCorrupt", err)
 	}
-	if b, err := s.ReadAll(ctx, d); !errors.Is(err, store.ErrCorrupt) || b != nil {
-		t.Errorf("ReadAll = %d bytes, %v; want no bytes, ErrCorrupt", len(b), err)
-	}
-	if _, err := s.Verify(ctx, d); !errors.Is(err, store.ErrCorrupt) {
-		t.Errorf("Verify = %v, want ErrCorrupt", err)
-	}
-	dst := filepath.Join(t.TempDir(), "x")
-	if err := s.CopyTo(ctx, d, dst); !errors.Is(err, store.ErrCorrupt) {
-		t.Errorf("CopyTo = %v, want ErrCorrupt", err)
-	}
-	if _, err := os.Lstat(dst); err == nil {
-		t.Error("CopyTo left a corrupt copy behind")
-	}
+	readsFail(t, ctx, s, d, store.ErrCorrupt)
 	bad, err := s.VerifyAll(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -332,19 +327,7 @@ func testContextCancelled(t *testing.T, s store.Store) {
 	} else if !errors.Is(err, context.Canceled) {
 		t.Errorf("Open = %v, want context.Canceled", err)
 	}
-	if _, err := s.ReadAll(ctx, d); !errors.Is(err, context.Canceled) {
-		t.Errorf("ReadAll = %v, want context.Canceled", err)
-	}
-	if _, err := s.Verify(ctx, d); !errors.Is(err, context.Canceled) {
-		t.Errorf("Verify = %v, want context.Canceled", err)
-	}
-	dst := filepath.Join(t.TempDir(), "x")
-	if err := s.CopyTo(ctx, d, dst); !errors.Is(err, context.Canceled) {
-		t.Errorf("CopyTo = %v, want context.Canceled", err)
-	}
-	if _, err := os.Lstat(dst); err == nil {
-		t.Error("a cancelled CopyTo left a file")
-	}
+	readsFail(t, ctx, s, d, context.Canceled)
 	if _, err := s.List(ctx); !errors.Is(err, context.Canceled) {
 		t.Errorf("List = %v, want context.Canceled", err)
 	}
