@@ -1,0 +1,180 @@
+package evals
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/reprise-dev/reprise/digest"
+)
+
+// Short is a digest as the text reports print it: the algorithm and the
+// first 12 hex digits ("sha256:0123456789ab"); "" for the zero digest.
+func Short(d digest.Digest) string {
+	if d.IsZero() {
+		return ""
+	}
+	return digest.Algorithm + ":" + d.Short()
+}
+
+// dash is s, or "-" when s is empty.
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// SuiteInfo is one suite as evals ls and show print it.
+type SuiteInfo struct {
+	Digest      digest.Digest     `json:"digest"`
+	Name        string            `json:"name"`
+	Version     string            `json:"version"`
+	Description string            `json:"description,omitempty"`
+	Scorer      ScorerSpec        `json:"scorer"`
+	Items       int               `json:"items"`
+	Tags        map[string]int    `json:"tags,omitempty"`
+	Metadata    map[string]string `json:"metadata,omitempty"`
+	SuiteJSON   digest.Digest     `json:"suite_json"`
+	ItemsJSONL  digest.Digest     `json:"items_jsonl"`
+}
+
+// Info describes s: its spec, the number of items per tag, its files.
+func (s *Suite) Info() SuiteInfo {
+	tags := map[string]int{}
+	for _, it := range s.Items {
+		for _, t := range it.Tags {
+			tags[t]++
+		}
+	}
+	return SuiteInfo{Digest: s.Digest, Name: s.Spec.Name, Version: s.Spec.Version, Description: s.Spec.Description,
+		Scorer: s.Spec.Scorer, Items: len(s.Items), Tags: tags, Metadata: s.Spec.Metadata,
+		SuiteJSON: s.Manifest.Spec, ItemsJSONL: s.Manifest.Items}
+}
+
+// joinKV is m as "k=v, …" in key order, or "-" when empty.
+func joinKV(m map[string]string) string {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		parts = append(parts, k+"="+m[k])
+	}
+	return dash(strings.Join(parts, ", "))
+}
+
+// WriteText prints the suite as aligned "key: value" lines.
+func (i SuiteInfo) WriteText(w io.Writer) error {
+	scorer, err := json.Marshal(i.Scorer)
+	if err != nil {
+		return err
+	}
+	tags := map[string]string{}
+	for k, n := range i.Tags {
+		tags[k] = strconv.Itoa(n)
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 1, ' ', 0)
+	for _, r := range [][2]string{
+		{"digest", i.Digest.String()}, {"name", i.Name}, {"version", i.Version}, {"description", dash(i.Description)},
+		{"scorer", string(scorer)}, {"items", strconv.Itoa(i.Items)}, {"tags", joinKV(tags)}, {"metadata", joinKV(i.Metadata)},
+		{"suite.json", i.SuiteJSON.String()}, {"items.jsonl", i.ItemsJSONL.String()},
+	} {
+		fmt.Fprintf(tw, "%s:\t%s\n", r[0], r[1])
+	}
+	return tw.Flush()
+}
+
+// SuiteList is the suites evals ls prints.
+type SuiteList []SuiteInfo
+
+// WriteText prints one line per suite under a header.
+func (l SuiteList) WriteText(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "DIGEST\tNAME\tVERSION\tITEMS\tSCORER")
+	for _, i := range l {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", i.Digest, i.Name, i.Version, i.Items, i.Scorer.Type)
+	}
+	return tw.Flush()
+}
+
+// SuiteShow is a suite as evals show prints it: its info and, when asked
+// for, its items.
+type SuiteShow struct {
+	SuiteInfo
+	ItemList []Item `json:"item_list,omitempty"`
+}
+
+// WriteText prints the info, then a table of the items when there are.
+func (s SuiteShow) WriteText(w io.Writer) error {
+	if err := s.SuiteInfo.WriteText(w); err != nil || s.ItemList == nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ITEM\tTAGS\tREFERENCE")
+	for _, it := range s.ItemList {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", it.ID, dash(strings.Join(it.Tags, ",")), it.Reference)
+	}
+	return tw.Flush()
+}
+
+// RunResult is a stored run as evals run, rescore and history print it.
+type RunResult struct {
+	Run          digest.Digest   `json:"run"`
+	Suite        digest.Digest   `json:"suite"`
+	SuiteName    string          `json:"suite_name"`
+	SuiteVersion string          `json:"suite_version"`
+	System       digest.Digest   `json:"system"`
+	Model        string          `json:"model"`
+	Epochs       int             `json:"epochs"`
+	ItemsRun     int             `json:"items_run"`
+	Rescored     int             `json:"items_rescored"`
+	From         []digest.Digest `json:"rescored_from,omitempty"`
+	Summary      Summary         `json:"summary"`
+}
+
+// Result is the run m, whose digest is d, as a RunResult.
+func (m *RunManifest) Result(d digest.Digest) RunResult {
+	return RunResult{Run: d, Suite: m.Suite, SuiteName: m.SuiteName, SuiteVersion: m.SuiteVersion, System: m.System.ID,
+		Model: m.System.Model.Name + " " + m.System.Model.Version, Epochs: m.Epochs, ItemsRun: m.Ran, Rescored: m.Rescored,
+		From: m.From, Summary: m.Summary}
+}
+
+// WriteText prints the run, its mean score with its interval, and the
+// score per tag.
+func (r RunResult) WriteText(w io.Writer) error {
+	sm := r.Summary
+	fmt.Fprintf(w, "run %s\n", r.Run)
+	fmt.Fprintf(w, "suite %s %s (%s)\nsystem %s (%s)\n", r.SuiteName, r.SuiteVersion, r.Suite, r.System, r.Model)
+	fmt.Fprintf(w, "items %d × %d epochs: %d run, %d re-scored; %d error answers\n", sm.Items, r.Epochs, r.ItemsRun, r.Rescored, sm.Errors)
+	fmt.Fprintf(w, "mean score %.4f  %g%% CI [%.4f, %.4f] (items as clusters)\n", sm.Mean, sm.Conf*100, sm.Lower, sm.Upper)
+	for _, t := range sm.ByTag {
+		fmt.Fprintf(w, "  tag %-12s %.4f  [%.4f, %.4f]  (%d items)\n", t.Tag, t.Mean, t.Lower, t.Upper, t.Items)
+	}
+	return nil
+}
+
+// RunResults are runs as evals history prints them.
+type RunResults []RunResult
+
+// Results are the runs of h.
+func Results(h []HistoryEntry) RunResults {
+	res := make(RunResults, 0, len(h))
+	for _, e := range h {
+		res = append(res, e.Result(e.Run))
+	}
+	return res
+}
+
+// WriteText prints one line per run under a header.
+func (rs RunResults) WriteText(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "RUN\tSUITE\tSYSTEM\tMODEL\tITEMS×K\tMEAN\tCI")
+	for _, r := range rs {
+		fmt.Fprintf(tw, "%s\t%s %s\t%s\t%s\t%d×%d\t%.4f\t[%.4f, %.4f]\n", Short(r.Run), r.SuiteName, r.SuiteVersion,
+			Short(r.System), r.Model, r.Summary.Items, r.Epochs, r.Summary.Mean, r.Summary.Lower, r.Summary.Upper)
+	}
+	return tw.Flush()
+}
