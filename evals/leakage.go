@@ -186,6 +186,8 @@ type LeakReport struct {
 	Documents int64         `json:"documents"`
 	Flagged   []string      `json:"flagged"`
 	Items     []LeakItem    `json:"items"`
+
+	suiteName, suiteVersion string
 }
 
 // tokenHashes appends to dst the hashes of s's tokens after the
@@ -300,7 +302,7 @@ func Leakage(ctx context.Context, s *Suite, threshold float64, scan func(fn func
 			pow[i] *= gramMul
 		}
 	}
-	rep := &LeakReport{Suite: s.Digest, N: NGram, Threshold: threshold, Flagged: []string{}}
+	rep := &LeakReport{Suite: s.Digest, N: NGram, Threshold: threshold, Flagged: []string{}, suiteName: s.Spec.Name, suiteVersion: s.Spec.Version}
 	docs := 0
 	err := scan(func(doc []byte) error {
 		if docs++; docs%4096 == 0 {

@@ -1,6 +1,7 @@
 package evals
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,6 +12,8 @@ import (
 	"text/tabwriter"
 
 	"github.com/reprise-dev/reprise/digest"
+	"github.com/reprise-dev/reprise/store"
+	"github.com/reprise-dev/reprise/verdict"
 )
 
 // Short is a digest as the text reports print it: the algorithm and the
@@ -177,4 +180,100 @@ func (rs RunResults) WriteText(w io.Writer) error {
 			Short(r.System), r.Model, r.Summary.Items, r.Epochs, r.Summary.Mean, r.Summary.Lower, r.Summary.Upper)
 	}
 	return tw.Flush()
+}
+
+// WriteText prints the comparison of the runs a and b (their suite and
+// models named): the means, the difference with its interval, the test,
+// the flipped items, the TOST verdict when there is one, the warnings.
+func (c *Comparison) WriteText(w io.Writer, a, b *RunManifest) error {
+	fmt.Fprintf(w, "suite %s %s (%s), %d paired items\n", a.SuiteName, a.SuiteVersion, c.Suite, c.Items)
+	fmt.Fprintf(w, "A %s (%s %s): %.4f\n", Short(c.RunA), a.System.Model.Name, a.System.Model.Version, c.MeanA)
+	fmt.Fprintf(w, "B %s (%s %s): %.4f\n", Short(c.RunB), b.System.Model.Name, b.System.Model.Version, c.MeanB)
+	fmt.Fprintf(w, "difference B − A %+.4f", c.Diff)
+	if !c.Binary {
+		fmt.Fprintf(w, "  %g%% CI [%.4f, %.4f] (paired bootstrap, BCa)", c.Conf*100, c.Lower, c.Upper)
+	}
+	fmt.Fprintf(w, "\n%s: p = %.4g\n", c.Test, c.PValue)
+	fmt.Fprintf(w, "flipped items: %d\n", len(c.Flipped))
+	for _, f := range c.Flipped {
+		fmt.Fprintf(w, "  %s  A %.3g → B %.3g\n", f.Item, f.A, f.B)
+	}
+	if c.Equivalent != nil {
+		fmt.Fprintf(w, "TOST (margin ±%g): p = %.4g → %s\n", c.Margin, *c.TOSTP, c.Verdict)
+	}
+	for _, wn := range c.Warnings {
+		fmt.Fprintf(w, "warning: %s\n", wn)
+	}
+	return nil
+}
+
+// CompareRuns is Compare of the stored runs a and b.
+func CompareRuns(a, b *StoredRun, o CompareOptions) (*Comparison, error) {
+	return Compare(a.Run, b.Run, a.RunManifest, b.RunManifest, a.Rows, b.Rows, o)
+}
+
+// CheckResult is a record's pinned suite run again, as evals check prints
+// it.
+type CheckResult struct {
+	Record     string          `json:"record"`
+	Suite      digest.Digest   `json:"suite"`
+	System     digest.Digest   `json:"system"`
+	StoredRun  digest.Digest   `json:"stored_run"`
+	ReplayRun  digest.Digest   `json:"replayed_run"`
+	Comparison *Comparison     `json:"comparison"`
+	Verdict    verdict.Verdict `json:"verdict"`
+
+	suiteName, suiteVersion string
+}
+
+// CheckResult is r as the result of the eval check of the record whose
+// request id is record.
+func (r *Reproduction) CheckResult(record string) CheckResult {
+	return CheckResult{Record: record, Suite: r.Suite, System: r.System, StoredRun: r.Baseline, ReplayRun: r.Run,
+		Comparison: r.Comparison, Verdict: r.Verdict, suiteName: r.SuiteName, suiteVersion: r.SuiteVersion}
+}
+
+// WriteText prints the verdict, both runs' means, the difference with the
+// 1 − 2α interval the TOST decides with, and the paired test.
+func (r CheckResult) WriteText(w io.Writer) error {
+	c := r.Comparison
+	fmt.Fprintf(w, "%s: eval suite %s %s (%s): %s\n", r.Record, r.suiteName, r.suiteVersion, r.Suite, r.Verdict)
+	fmt.Fprintf(w, "  stored run %s: %.4f; replayed run %s: %.4f\n", Short(r.StoredRun), c.MeanA, Short(r.ReplayRun), c.MeanB)
+	fmt.Fprintf(w, "  difference %+.4f, %g%% interval [%.4f, %.4f], margin ±%g, TOST p = %.4g\n",
+		c.Diff, (1-2*c.Alpha)*100, *c.EqLower, *c.EqUpper, c.Margin, *c.TOSTP)
+	fmt.Fprintf(w, "  %s: p = %.4g; flipped items: %d\n", c.Test, c.PValue, len(c.Flipped))
+	return nil
+}
+
+// LeakageOf tests suite s against the stored training dataset d (Leakage
+// over ScanDataset) and names d in the report.
+func LeakageOf(ctx context.Context, st store.Reader, s *Suite, d digest.Digest, threshold float64) (*LeakReport, error) {
+	ds, err := LoadDataset(ctx, st, d)
+	if err != nil {
+		return nil, err
+	}
+	rep, err := Leakage(ctx, s, threshold, ScanDataset(ctx, st, ds))
+	if err != nil {
+		return nil, err
+	}
+	rep.Dataset = d
+	return rep, nil
+}
+
+// WriteText prints the suite and dataset, the items with n-grams found or
+// exact duplicates, and how many items are flagged.
+func (r *LeakReport) WriteText(w io.Writer) error {
+	fmt.Fprintf(w, "suite %s %s (%s), %d items; dataset %s: %d documents, %d bytes\n",
+		r.suiteName, r.suiteVersion, r.Suite, len(r.Items), r.Dataset, r.Documents, r.Bytes)
+	for _, it := range r.Items {
+		if it.Found > 0 || it.Duplicate {
+			dup := ""
+			if it.Duplicate {
+				dup = "  exact duplicate"
+			}
+			fmt.Fprintf(w, "  %s  %d of %d n-grams found (%.2f)%s\n", it.Item, it.Found, it.NGrams, it.Share, dup)
+		}
+	}
+	fmt.Fprintf(w, "flagged (share > %g or duplicate): %d\n", r.Threshold, len(r.Flagged))
+	return nil
 }

@@ -266,6 +266,11 @@ func (m *RunManifest) Target() launch.Target {
 	return launch.Target{System: m.System, Protocol: m.Protocol, HardwareClass: m.HardwareClass}
 }
 
+// Options are the RunOptions of run m: its epochs, seed and parameters.
+func (m *RunManifest) Options() RunOptions {
+	return RunOptions{Epochs: m.Epochs, Seed: m.RunSeed, Params: m.Params}
+}
+
 // Finish summarizes rows, the results of run m on suite s, at level conf,
 // dates m now (UTC) and stores it (Save); it returns the run's digest.
 func (m *RunManifest) Finish(ctx context.Context, w store.Writer, s *Suite, rows []Row, conf float64, now time.Time) (digest.Digest, error) {

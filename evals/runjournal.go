@@ -18,7 +18,9 @@ type JournalDirError struct {
 	Err error
 }
 
-func (e *JournalDirError) Error() string { return fmt.Sprintf("eval journal folder %s: %v", e.Dir, e.Err) }
+func (e *JournalDirError) Error() string {
+	return fmt.Sprintf("eval journal folder %s: %v", e.Dir, e.Err)
+}
 
 // Unwrap returns Err.
 func (e *JournalDirError) Unwrap() error { return e.Err }
