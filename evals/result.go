@@ -93,6 +93,23 @@ func (i SuiteInfo) WriteText(w io.Writer) error {
 // SuiteList is the suites evals ls prints.
 type SuiteList []SuiteInfo
 
+// ListInfos describes every suite in the store (ListSuites), verified.
+func ListInfos(ctx context.Context, st Lister) (SuiteList, error) {
+	ds, err := ListSuites(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	infos := SuiteList{}
+	for _, d := range ds {
+		su, err := Load(ctx, st, d)
+		if err != nil {
+			return nil, err
+		}
+		infos = append(infos, su.Info())
+	}
+	return infos, nil
+}
+
 // WriteText prints one line per suite under a header.
 func (l SuiteList) WriteText(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
@@ -169,6 +186,17 @@ func Results(h []HistoryEntry) RunResults {
 		res = append(res, e.Result(e.Run))
 	}
 	return res
+}
+
+// WriteEach prints each run as RunResult.WriteText does, one after the
+// other (what evals rescore prints).
+func (rs RunResults) WriteEach(w io.Writer) error {
+	for _, r := range rs {
+		if err := r.WriteText(w); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // WriteText prints one line per run under a header.

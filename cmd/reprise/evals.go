@@ -31,9 +31,7 @@ func newEvalsPackCmd(g *globalOptions, s *streams) *cobra.Command {
 		Use:   "pack DIR",
 		Short: "Validate and store a suite folder; prints its digest",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
-			return runEvalsPack(c.Context(), g, s, args[0])
-		},
+		RunE:  func(c *cobra.Command, args []string) error { return runEvalsPack(c.Context(), g, s, args[0]) },
 	}
 }
 
@@ -54,38 +52,30 @@ func runEvalsPack(ctx context.Context, g *globalOptions, s *streams, dir string)
 	return nil
 }
 
-type evalsLsOptions struct{ Output outputFormat }
+// evalsOutputOptions are the options of the evals verbs that have only
+// --output (ls, diff).
+type evalsOutputOptions struct{ Output outputFormat }
 
 func newEvalsLsCmd(g *globalOptions, s *streams) *cobra.Command {
-	o := &evalsLsOptions{}
+	o := &evalsOutputOptions{}
 	cmd := &cobra.Command{
 		Use:   "ls",
 		Short: "List the suites in the store",
 		Args:  cobra.NoArgs,
-		RunE: func(c *cobra.Command, args []string) error {
-			return runEvalsLs(c.Context(), g, s, o)
-		},
+		RunE:  func(c *cobra.Command, args []string) error { return runEvalsLs(c.Context(), g, s, o) },
 	}
 	addOutputFlag(cmd, &o.Output, outputText)
 	return cmd
 }
 
-func runEvalsLs(ctx context.Context, g *globalOptions, s *streams, o *evalsLsOptions) error {
+func runEvalsLs(ctx context.Context, g *globalOptions, s *streams, o *evalsOutputOptions) error {
 	st, err := openStore(g)
 	if err != nil {
 		return err
 	}
-	ds, err := evals.ListSuites(ctx, st)
+	infos, err := evals.ListInfos(ctx, st)
 	if err != nil {
 		return err
-	}
-	infos := evals.SuiteList{}
-	for _, d := range ds {
-		su, err := evals.Load(ctx, st, d)
-		if err != nil {
-			return err
-		}
-		infos = append(infos, su.Info())
 	}
 	return writeResult(s.Out, o.Output, infos, infos.WriteText)
 }
@@ -101,9 +91,7 @@ func newEvalsShowCmd(g *globalOptions, s *streams) *cobra.Command {
 		Use:   "show SUITE",
 		Short: "Show a suite (digest in the store, or a folder)",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
-			return runEvalsShow(c.Context(), g, s, o, args[0])
-		},
+		RunE:  func(c *cobra.Command, args []string) error { return runEvalsShow(c.Context(), g, s, o, args[0]) },
 	}
 	addOutputFlag(cmd, &o.Output, outputText)
 	cmd.Flags().BoolVar(&o.Items, "items", false, "also list the items (id, tags, reference)")
@@ -130,10 +118,8 @@ func runEvalsShow(ctx context.Context, g *globalOptions, s *streams, o *evalsSho
 	return writeResult(s.Out, o.Output, v, v.WriteText)
 }
 
-type evalsDiffOptions struct{ Output outputFormat }
-
 func newEvalsDiffCmd(g *globalOptions, s *streams) *cobra.Command {
-	o := &evalsDiffOptions{}
+	o := &evalsOutputOptions{}
 	cmd := &cobra.Command{
 		Use:   "diff A B",
 		Short: "Items added, removed and changed, and whether the scorer changed, from suite A to B",
@@ -146,7 +132,7 @@ func newEvalsDiffCmd(g *globalOptions, s *streams) *cobra.Command {
 	return cmd
 }
 
-func runEvalsDiff(ctx context.Context, g *globalOptions, s *streams, o *evalsDiffOptions, a, b string) error {
+func runEvalsDiff(ctx context.Context, g *globalOptions, s *streams, o *evalsOutputOptions, a, b string) error {
 	var rd store.Reader = store.NewMem()
 	if st, err := store.Open(g.storeDir()); err == nil {
 		rd = evals.ReadOnly{Reader: st}

@@ -21,9 +21,7 @@ func newEvalsHistoryCmd(g *globalOptions, s *streams) *cobra.Command {
 		Use:   "history (--suite SUITE | --system SYS)",
 		Short: "Every system's score on a suite, or every suite a system was scored on",
 		Args:  cobra.NoArgs,
-		RunE: func(c *cobra.Command, args []string) error {
-			return runEvalsHistory(c.Context(), g, s, o)
-		},
+		RunE:  func(c *cobra.Command, args []string) error { return runEvalsHistory(c.Context(), g, s, o) },
 	}
 	cmd.Flags().StringVar(&o.Suite, "suite", "", "suite digest or folder")
 	cmd.Flags().StringVar(&o.System, "system", "", "system id (sha256:…), system file or decision record")

@@ -30,9 +30,7 @@ removes ASCII punctuation and splits on whitespace; an item shorter than 13
 tokens is one n-gram of its own length. Exit 1 when any item's share exceeds
 --threshold (default 0: any overlap) or it is an exact duplicate.`,
 		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, args []string) error {
-			return runEvalsLeakage(c.Context(), g, s, o)
-		},
+		RunE: func(c *cobra.Command, args []string) error { return runEvalsLeakage(c.Context(), g, s, o) },
 	}
 	cmd.Flags().StringVar(&o.Suite, "suite", "", "suite digest or folder (required)")
 	cmd.Flags().StringVar(&o.Train, "train", "", "training dataset digest (required)")

@@ -28,9 +28,7 @@ items and items whose input changed are run, on the run's pinned system, with
 the run's seed and epochs. The result is a new run on NEW, stored like any other,
 that says how many items were re-scored and how many run.`,
 		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, args []string) error {
-			return runEvalsRescore(c.Context(), g, s, o)
-		},
+		RunE: func(c *cobra.Command, args []string) error { return runEvalsRescore(c.Context(), g, s, o) },
 	}
 	o.addFlags(cmd, "the new suite: digest or folder (required)")
 	f := cmd.Flags()
@@ -46,11 +44,7 @@ func runEvalsRescore(ctx context.Context, g *globalOptions, s *streams, o *evals
 	if err := o.checkConf(); err != nil {
 		return err
 	}
-	st, err := initStore(g)
-	if err != nil {
-		return err
-	}
-	su, err := evals.ResolveSuite(ctx, st, o.Suite)
+	st, su, err := o.openSuite(ctx, g)
 	if err != nil {
 		return err
 	}
@@ -66,15 +60,7 @@ func runEvalsRescore(ctx context.Context, g *globalOptions, s *streams, o *evals
 		}
 		results = append(results, res)
 	}
-	if o.Output == outputJSON {
-		return writeJSON(s.Out, results)
-	}
-	for _, r := range results {
-		if err := writeResult(s.Out, o.Output, r, r.WriteText); err != nil {
-			return err
-		}
-	}
-	return nil
+	return writeResult(s.Out, o.Output, results, results.WriteEach)
 }
 
 // runs are the runs to bring over: --results, then the latest run of

@@ -44,6 +44,17 @@ func (o *evalsRunFlags) checkConf() error {
 	return nil
 }
 
+// openSuite opens (or creates) the store and reads --suite from it, or
+// packs the folder --suite names into it.
+func (o *evalsRunFlags) openSuite(ctx context.Context, g *globalOptions) (*store.Layout, *evals.Suite, error) {
+	st, err := initStore(g)
+	if err != nil {
+		return nil, nil, err
+	}
+	su, err := evals.ResolveSuite(ctx, st, o.Suite)
+	return st, su, err
+}
+
 type evalsRunOptions struct {
 	evalsRunFlags
 	System  string
@@ -71,9 +82,7 @@ run that is killed or fails leaves it behind, and the same command run
 again resumes from it (only the items and epochs not in it are run). The
 journal is removed once the run is stored.`,
 		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, args []string) error {
-			return runEvalsRun(c.Context(), g, s, o)
-		},
+		RunE: func(c *cobra.Command, args []string) error { return runEvalsRun(c.Context(), g, s, o) },
 	}
 	o.addFlags(cmd, "suite digest or folder (required)")
 	f := cmd.Flags()
@@ -92,11 +101,7 @@ func runEvalsRun(ctx context.Context, g *globalOptions, s *streams, o *evalsRunO
 	if err != nil {
 		return err
 	}
-	st, err := initStore(g)
-	if err != nil {
-		return err
-	}
-	su, err := evals.ResolveSuite(ctx, st, o.Suite)
+	st, su, err := o.openSuite(ctx, g)
 	if err != nil {
 		return err
 	}
