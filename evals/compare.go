@@ -40,20 +40,24 @@ type Flip struct {
 
 // Comparison is the paired comparison of two runs on one suite.
 type Comparison struct {
-	Suite   digest.Digest `json:"suite"`
-	RunA    digest.Digest `json:"run_a"`
-	RunB    digest.Digest `json:"run_b"`
-	Items   int           `json:"items"`
-	MeanA   float64       `json:"mean_a"`
-	MeanB   float64       `json:"mean_b"`
-	Diff    float64       `json:"mean_diff"` // mean of B − A over items
-	Binary  bool          `json:"binary"`    // every per-item mean is 0 or 1
-	Test    string        `json:"test"`
-	PValue  float64       `json:"p_value"`
-	Lower   float64       `json:"diff_lower,omitempty"`
-	Upper   float64       `json:"diff_upper,omitempty"`
-	Conf    float64       `json:"conf"`
-	Flipped []Flip        `json:"flipped"`
+	Suite digest.Digest `json:"suite"`
+	RunA  digest.Digest `json:"run_a"`
+	RunB  digest.Digest `json:"run_b"`
+	// Items is the number of items paired; MeanA and MeanB the means of
+	// their per-item means.
+	Items  int     `json:"items"`
+	MeanA  float64 `json:"mean_a"`
+	MeanB  float64 `json:"mean_b"`
+	Diff   float64 `json:"mean_diff"` // mean of B − A over items
+	Binary bool    `json:"binary"`    // every per-item mean is 0 or 1
+	// Test is the paired test made (McNemar or Wilcoxon) and PValue its
+	// p-value; Lower and Upper the bootstrap interval of Diff at Conf.
+	Test    string  `json:"test"`
+	PValue  float64 `json:"p_value"`
+	Lower   float64 `json:"diff_lower,omitempty"`
+	Upper   float64 `json:"diff_upper,omitempty"`
+	Conf    float64 `json:"conf"`
+	Flipped []Flip  `json:"flipped"`
 	// Margin and Equivalent: the TOST verdict when a margin is given.
 	Margin     float64  `json:"margin,omitempty"`
 	Alpha      float64  `json:"alpha,omitempty"` // the TOST's level

@@ -143,24 +143,31 @@ func ItemText(it Item) []byte {
 
 // LeakItem is one item's result.
 type LeakItem struct {
-	Item      string  `json:"item"`
-	NGrams    int     `json:"ngrams"`
-	Found     int     `json:"found"`
-	Share     float64 `json:"share"`
-	Duplicate bool    `json:"exact_duplicate"`
-	Flagged   bool    `json:"flagged"`
+	Item string `json:"item"`
+	// NGrams is the number of the item's distinct n-grams, Found of those
+	// found in the dataset, Share the fraction found.
+	NGrams int     `json:"ngrams"`
+	Found  int     `json:"found"`
+	Share  float64 `json:"share"`
+	// Duplicate: the item's whole normalized text is a document.
+	Duplicate bool `json:"exact_duplicate"`
+	// Flagged: Share exceeds the threshold, or Duplicate.
+	Flagged bool `json:"flagged"`
 }
 
 // LeakReport is the result of Leakage.
 type LeakReport struct {
-	Suite     digest.Digest `json:"suite"`
-	Dataset   digest.Digest `json:"dataset"`
-	N         int           `json:"n"`
-	Threshold float64       `json:"threshold"`
-	Bytes     int64         `json:"bytes_scanned"`
-	Documents int64         `json:"documents"`
-	Flagged   []string      `json:"flagged"`
-	Items     []LeakItem    `json:"items"`
+	Suite   digest.Digest `json:"suite"`
+	Dataset digest.Digest `json:"dataset"`
+	// N is the n-gram length (NGram); Threshold the share above which an
+	// item is flagged.
+	N         int     `json:"n"`
+	Threshold float64 `json:"threshold"`
+	// Bytes and Documents count what was scanned of the dataset.
+	Bytes     int64      `json:"bytes_scanned"`
+	Documents int64      `json:"documents"`
+	Flagged   []string   `json:"flagged"`
+	Items     []LeakItem `json:"items"`
 
 	suiteName, suiteVersion string
 }

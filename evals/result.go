@@ -140,24 +140,36 @@ func (s SuiteShow) WriteText(w io.Writer) error {
 	return tw.Flush()
 }
 
+// SuiteRef names the suite of a result: its digest, name and version.
+type SuiteRef struct {
+	Suite        digest.Digest `json:"suite"`
+	SuiteName    string        `json:"suite_name"`
+	SuiteVersion string        `json:"suite_version"`
+}
+
+// Ref names suite s.
+func (s *Suite) Ref() SuiteRef {
+	return SuiteRef{Suite: s.Digest, SuiteName: s.Spec.Name, SuiteVersion: s.Spec.Version}
+}
+
 // RunResult is a stored run as evals run, rescore and history print it.
 type RunResult struct {
-	Run          digest.Digest   `json:"run"`
-	Suite        digest.Digest   `json:"suite"`
-	SuiteName    string          `json:"suite_name"`
-	SuiteVersion string          `json:"suite_version"`
-	System       digest.Digest   `json:"system"`
-	Model        string          `json:"model"`
-	Epochs       int             `json:"epochs"`
-	ItemsRun     int             `json:"items_run"`
-	Rescored     int             `json:"items_rescored"`
-	From         []digest.Digest `json:"rescored_from,omitempty"`
-	Summary      Summary         `json:"summary"`
+	Run digest.Digest `json:"run"`
+	SuiteRef
+	System digest.Digest `json:"system"`
+	Model  string        `json:"model"` // name and version
+	// Epochs is the runs per item; ItemsRun and Rescored count the items
+	// run and re-scored, From the runs re-scored.
+	Epochs   int             `json:"epochs"`
+	ItemsRun int             `json:"items_run"`
+	Rescored int             `json:"items_rescored"`
+	From     []digest.Digest `json:"rescored_from,omitempty"`
+	Summary  Summary         `json:"summary"`
 }
 
 // Result is the run m, whose digest is d, as a RunResult.
 func (m *RunManifest) Result(d digest.Digest) RunResult {
-	return RunResult{Run: d, Suite: m.Suite, SuiteName: m.SuiteName, SuiteVersion: m.SuiteVersion, System: m.System.ID,
+	return RunResult{Run: d, SuiteRef: SuiteRef{m.Suite, m.SuiteName, m.SuiteVersion}, System: m.System.ID,
 		Model: m.System.Model.Name + " " + m.System.Model.Version, Epochs: m.Epochs, ItemsRun: m.Ran, Rescored: m.Rescored,
 		From: m.From, Summary: m.Summary}
 }
@@ -251,21 +263,21 @@ type CheckResult struct {
 	Comparison *Comparison     `json:"comparison"`
 	Verdict    verdict.Verdict `json:"verdict"`
 
-	suiteName, suiteVersion string
+	ref SuiteRef
 }
 
 // CheckResult is r as the result of the eval check of the record whose
 // request id is record.
 func (r *Reproduction) CheckResult(record string) CheckResult {
 	return CheckResult{Record: record, Suite: r.Suite, System: r.System, StoredRun: r.Baseline, ReplayRun: r.Run,
-		Comparison: r.Comparison, Verdict: r.Verdict, suiteName: r.SuiteName, suiteVersion: r.SuiteVersion}
+		Comparison: r.Comparison, Verdict: r.Verdict, ref: r.SuiteRef}
 }
 
 // WriteText prints the verdict, both runs' means, the difference with the
 // 1 − 2α interval the TOST decides with, and the paired test.
 func (r CheckResult) WriteText(w io.Writer) error {
 	c := r.Comparison
-	fmt.Fprintf(w, "%s: eval suite %s %s (%s): %s\n", r.Record, r.suiteName, r.suiteVersion, r.Suite, r.Verdict)
+	fmt.Fprintf(w, "%s: eval suite %s %s (%s): %s\n", r.Record, r.ref.SuiteName, r.ref.SuiteVersion, r.Suite, r.Verdict)
 	fmt.Fprintf(w, "  stored run %s: %.4f; replayed run %s: %.4f\n", Short(r.StoredRun), c.MeanA, Short(r.ReplayRun), c.MeanB)
 	fmt.Fprintf(w, "  difference %+.4f, %g%% interval [%.4f, %.4f], margin ±%g, TOST p = %.4g\n",
 		c.Diff, (1-2*c.Alpha)*100, *c.EqLower, *c.EqUpper, c.Margin, *c.TOSTP)

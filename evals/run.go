@@ -229,18 +229,21 @@ func Summarize(s *Suite, rows []Row, conf float64) Summary {
 // RunManifest is a stored run: which system on which suite, how, and its
 // results. Its digest names the run ("results R").
 type RunManifest struct {
-	Schema        string        `json:"schema"`
-	Suite         digest.Digest `json:"suite"`
-	SuiteName     string        `json:"suite_name"`
-	SuiteVersion  string        `json:"suite_version"`
+	Schema       string        `json:"schema"`
+	Suite        digest.Digest `json:"suite"`
+	SuiteName    string        `json:"suite_name"`
+	SuiteVersion string        `json:"suite_version"`
+	// System, Protocol and HardwareClass say what ran; Params, RunSeed
+	// and Epochs how.
 	System        system.System `json:"system"`
 	Protocol      string        `json:"protocol"`
 	HardwareClass string        `json:"hardware_class"`
 	Params        system.Params `json:"params"`
 	RunSeed       int64         `json:"run_seed"`
 	Epochs        int           `json:"epochs"`
-	Results       digest.Digest `json:"results"`
-	Summary       Summary       `json:"summary"`
+	// Results is the digest of the rows (Parquet); Summary their scores.
+	Results digest.Digest `json:"results"`
+	Summary Summary       `json:"summary"`
 	// Ran and Rescored count the items run and the items whose stored
 	// outputs were re-scored; From lists the runs re-used.
 	Ran      int             `json:"items_run"`
