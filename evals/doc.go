@@ -19,9 +19,14 @@
 // RescoreRows re-scores stored outputs whose item input is unchanged.
 // FindBaseline and Pinned.Reproduce run a record's pinned suite again and
 // compare it with the stored run of its system (replay and evals check use
-// them). A run journals each row as it is scored (RunOptions.Journal) and
-// resumes from a journal (ReadJournal, RunOptions.Resume). Leakage scans
-// training datasets (JSONL, text, Parquet) for suite items.
+// them). A run journals each row as it is scored to its RunJournal (a
+// journal.Journal of rows, locked while the run lasts: OpenRunJournal,
+// RunOptions.Journal) and resumes from it (RunJournal.Resume,
+// RunOptions.Resume); RunManifest.Finish summarizes and stores a run.
+// ResolveSuite and ResolveRun read the suites and runs a command line
+// names; SuiteInfo, RunResult, CheckResult, Comparison and LeakReport print
+// themselves as text (WriteText). Leakage scans training datasets (JSONL,
+// text, Parquet) for suite items.
 //
 // evals may import everything below replay (see layout_test.go); it never
 // replays or captures.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strconv"
 
@@ -76,32 +77,6 @@ func PackDataset(ctx context.Context, w store.Writer, files []DatasetFile) (dige
 	return w.PutBytes(ctx, b, store.Meta{MediaType: MediaTypeDataset, Name: "dataset"})
 }
 
-// normTokens appends to dst the tokens of s after the decontamination
-// normalization: lower-case ASCII, ASCII punctuation and symbols removed,
-// split on whitespace. Bytes ≥ 0x80 are kept as they are.
-func normTokens(dst [][]byte, s []byte) [][]byte {
-	var cur []byte
-	flush := func() {
-		if len(cur) > 0 {
-			dst = append(dst, cur)
-			cur = nil
-		}
-	}
-	for _, c := range s {
-		switch {
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f':
-			flush()
-		case c >= 'A' && c <= 'Z':
-			cur = append(cur, c+'a'-'A')
-		case c < 0x80 && isPunct[c]:
-		default:
-			cur = append(cur, c)
-		}
-	}
-	flush()
-	return dst
-}
-
 var isPunct = func() (t [128]bool) {
 	for _, c := range "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~" {
 		t[c] = true
@@ -168,29 +143,40 @@ func ItemText(it Item) []byte {
 
 // LeakItem is one item's result.
 type LeakItem struct {
-	Item      string  `json:"item"`
-	NGrams    int     `json:"ngrams"`
-	Found     int     `json:"found"`
-	Share     float64 `json:"share"`
-	Duplicate bool    `json:"exact_duplicate"`
-	Flagged   bool    `json:"flagged"`
+	Item string `json:"item"`
+	// NGrams is the number of the item's distinct n-grams, Found of those
+	// found in the dataset, Share the fraction found.
+	NGrams int     `json:"ngrams"`
+	Found  int     `json:"found"`
+	Share  float64 `json:"share"`
+	// Duplicate: the item's whole normalized text is a document.
+	Duplicate bool `json:"exact_duplicate"`
+	// Flagged: Share exceeds the threshold, or Duplicate.
+	Flagged bool `json:"flagged"`
 }
 
 // LeakReport is the result of Leakage.
 type LeakReport struct {
-	Suite     digest.Digest `json:"suite"`
-	Dataset   digest.Digest `json:"dataset"`
-	N         int           `json:"n"`
-	Threshold float64       `json:"threshold"`
-	Bytes     int64         `json:"bytes_scanned"`
-	Documents int64         `json:"documents"`
-	Flagged   []string      `json:"flagged"`
-	Items     []LeakItem    `json:"items"`
+	Suite   digest.Digest `json:"suite"`
+	Dataset digest.Digest `json:"dataset"`
+	// N is the n-gram length (NGram); Threshold the share above which an
+	// item is flagged.
+	N         int     `json:"n"`
+	Threshold float64 `json:"threshold"`
+	// Bytes and Documents count what was scanned of the dataset.
+	Bytes     int64      `json:"bytes_scanned"`
+	Documents int64      `json:"documents"`
+	Flagged   []string   `json:"flagged"`
+	Items     []LeakItem `json:"items"`
+
+	suiteName, suiteVersion string
 }
 
 // tokenHashes appends to dst the hashes of s's tokens after the
-// decontamination normalization (see normTokens): FNV-1a 64 of each
-// normalized token, computed while scanning, without allocating.
+// decontamination normalization (lower-case ASCII, ASCII punctuation and
+// symbols removed, split on whitespace; bytes ≥ 0x80 kept as they are):
+// FNV-1a 64 of each normalized token, computed while scanning, without
+// allocating.
 func tokenHashes(dst []uint64, s []byte) []uint64 {
 	const offset, prime = 14695981039346656037, 1099511628211
 	h, in := uint64(offset), false
@@ -233,10 +219,12 @@ type leakIndex struct {
 	grams   map[uint64][]int32 // gram key (hash of n tokens, and n) → items holding it
 	filter  []uint64           // bitset prefilter of the gram keys
 	lengths []int              // n-gram lengths in use (NGram and shorter items' lengths)
+	pow     []uint64           // gramMul^(n−1) for each of lengths, to roll a gram's hash
 	whole   map[uint64][]int32 // hash of an item's whole normalized text → items
 	found   []map[uint64]bool
 	dup     []bool
 	total   []int
+	hs      []uint64 // the token hashes of the text at hand
 }
 
 func gramKey(h uint64, n int) uint64 { return mix(h ^ uint64(n)*0x9e3779b97f4a7c15) }
@@ -249,9 +237,102 @@ func wholeHash(hs []uint64) uint64 {
 	return mix(h)
 }
 
+// newLeakIndex indexes the n-grams and whole texts of the items of s.
+func newLeakIndex(s *Suite) *leakIndex {
+	x := &leakIndex{grams: map[uint64][]int32{}, whole: map[uint64][]int32{}, filter: make([]uint64, filterBits/64)}
+	lens := map[int]bool{}
+	for i, it := range s.Items {
+		if n := x.addItem(int32(i), ItemText(it)); n > 0 {
+			lens[n] = true
+		}
+	}
+	x.lengths = slices.Sorted(maps.Keys(lens))
+	x.pow = make([]uint64, len(x.lengths))
+	for i, n := range x.lengths {
+		x.pow[i] = 1
+		for range n - 1 {
+			x.pow[i] *= gramMul
+		}
+	}
+	return x
+}
+
+// addItem indexes item i, whose text is text, and returns its n-gram
+// length (0 for an item with no tokens).
+func (x *leakIndex) addItem(i int32, text []byte) int {
+	x.hs = tokenHashes(x.hs[:0], text)
+	x.found = append(x.found, map[uint64]bool{})
+	x.dup = append(x.dup, false)
+	x.total = append(x.total, 0)
+	hs := x.hs
+	if len(hs) == 0 {
+		return 0
+	}
+	w := wholeHash(hs)
+	x.whole[w] = append(x.whole[w], i)
+	n := min(NGram, len(hs))
+	seen := map[uint64]bool{}
+	for j := 0; j+n <= len(hs); j++ {
+		var h uint64
+		for _, th := range hs[j : j+n] {
+			h = h*gramMul + th
+		}
+		if k := gramKey(h, n); !seen[k] {
+			seen[k] = true
+			x.grams[k] = append(x.grams[k], i)
+			x.filter[(k%filterBits)/64] |= 1 << (k % 64)
+			x.total[i]++
+		}
+	}
+	return n
+}
+
+// scan marks the items whose whole text doc is, and the n-grams of items
+// that doc holds (a rolling hash over its tokens for each length).
+func (x *leakIndex) scan(doc []byte) {
+	x.hs = tokenHashes(x.hs[:0], doc)
+	hs := x.hs
+	if len(hs) == 0 {
+		return
+	}
+	for _, i := range x.whole[wholeHash(hs)] {
+		x.dup[i] = true
+	}
+	for li, n := range x.lengths {
+		if len(hs) < n {
+			continue
+		}
+		var h uint64
+		for _, th := range hs[:n] {
+			h = h*gramMul + th
+		}
+		x.hit(gramKey(h, n))
+		for j := n; j < len(hs); j++ {
+			h = (h-hs[j-n]*x.pow[li])*gramMul + hs[j]
+			x.hit(gramKey(h, n))
+		}
+	}
+}
+
+// report adds each item's result to rep, flagging those whose share
+// exceeds rep.Threshold and the exact duplicates.
+func (x *leakIndex) report(s *Suite, rep *LeakReport) {
+	for i, it := range s.Items {
+		li := LeakItem{Item: it.ID, NGrams: x.total[i], Found: len(x.found[i]), Duplicate: x.dup[i]}
+		if li.NGrams > 0 {
+			li.Share = float64(li.Found) / float64(li.NGrams)
+		}
+		li.Flagged = li.Duplicate || li.Share > rep.Threshold
+		if li.Flagged {
+			rep.Flagged = append(rep.Flagged, it.ID)
+		}
+		rep.Items = append(rep.Items, li)
+	}
+}
+
 // Leakage tests suite s against the training documents that scan yields
 // (it calls fn once per document). An item's n-grams are those of its
-// normalized text (ItemText, normalized as normTokens says) with n = NGram;
+// normalized text (ItemText, normalized as tokenHashes says) with n = NGram;
 // an item shorter than NGram tokens is one n-gram of its own length. Share
 // is the fraction of an item's distinct n-grams found in any document; an
 // item is flagged when its share exceeds threshold or its whole normalized
@@ -259,99 +340,25 @@ func wholeHash(hs []uint64) uint64 {
 // n-grams and one document at a time. Token and n-gram hashes are 64-bit:
 // a false match needs a hash collision (about 2⁻⁶⁴ per pair).
 func Leakage(ctx context.Context, s *Suite, threshold float64, scan func(fn func(doc []byte) error) error) (*LeakReport, error) {
-	x := &leakIndex{grams: map[uint64][]int32{}, whole: map[uint64][]int32{}, filter: make([]uint64, filterBits/64)}
-	lens := map[int]bool{}
-	var hs []uint64
-	for i, it := range s.Items {
-		hs = tokenHashes(hs[:0], ItemText(it))
-		x.found = append(x.found, map[uint64]bool{})
-		x.dup = append(x.dup, false)
-		x.total = append(x.total, 0)
-		if len(hs) == 0 {
-			continue
-		}
-		w := wholeHash(hs)
-		x.whole[w] = append(x.whole[w], int32(i))
-		n := min(NGram, len(hs))
-		lens[n] = true
-		seen := map[uint64]bool{}
-		for j := 0; j+n <= len(hs); j++ {
-			var h uint64
-			for _, th := range hs[j : j+n] {
-				h = h*gramMul + th
-			}
-			k := gramKey(h, n)
-			if !seen[k] {
-				seen[k] = true
-				x.grams[k] = append(x.grams[k], int32(i))
-				x.filter[(k%filterBits)/64] |= 1 << (k % 64)
-				x.total[i]++
-			}
-		}
-	}
-	for n := range lens {
-		x.lengths = append(x.lengths, n)
-	}
-	slices.Sort(x.lengths)
-	pow := make([]uint64, len(x.lengths))
-	for i, n := range x.lengths {
-		pow[i] = 1
-		for range n - 1 {
-			pow[i] *= gramMul
-		}
-	}
-	rep := &LeakReport{Suite: s.Digest, N: NGram, Threshold: threshold, Flagged: []string{}}
-	docs := 0
+	x := newLeakIndex(s)
+	rep := &LeakReport{Suite: s.Digest, N: NGram, Threshold: threshold, Flagged: []string{}, suiteName: s.Spec.Name, suiteVersion: s.Spec.Version}
 	err := scan(func(doc []byte) error {
-		if docs++; docs%4096 == 0 {
+		if rep.Documents++; rep.Documents%4096 == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
 		}
-		rep.Documents++
 		rep.Bytes += int64(len(doc))
-		hs = tokenHashes(hs[:0], doc)
-		if len(hs) == 0 {
-			return nil
-		}
-		if items, ok := x.whole[wholeHash(hs)]; ok {
-			for _, i := range items {
-				x.dup[i] = true
-			}
-		}
-		for li, n := range x.lengths {
-			if len(hs) < n {
-				continue
-			}
-			var h uint64
-			for _, th := range hs[:n] {
-				h = h*gramMul + th
-			}
-			x.hit(gramKey(h, n))
-			for j := n; j < len(hs); j++ {
-				h = (h-hs[j-n]*pow[li])*gramMul + hs[j]
-				x.hit(gramKey(h, n))
-			}
-		}
+		x.scan(doc)
 		return nil
 	})
+	if err == nil {
+		err = ctx.Err()
+	}
 	if err != nil {
 		return nil, err
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	for i, it := range s.Items {
-		li := LeakItem{Item: it.ID, NGrams: x.total[i], Found: len(x.found[i]), Duplicate: x.dup[i]}
-		if li.NGrams > 0 {
-			li.Share = float64(li.Found) / float64(li.NGrams)
-		}
-		li.Flagged = li.Duplicate || li.Share > threshold
-		if li.Flagged {
-			rep.Flagged = append(rep.Flagged, it.ID)
-		}
-		rep.Items = append(rep.Items, li)
-	}
+	x.report(s, rep)
 	return rep, nil
 }
 
@@ -397,8 +404,8 @@ type chunk struct {
 	err error
 }
 
-// scanFile reads f in chunks that end at a line end (a reader goroutine)
-// and calls fn on each line.
+// scanFile reads f in chunks that end at a line end (a chunker in its own
+// goroutine) and calls fn on each line (a lineSplitter).
 func scanFile(ctx context.Context, r store.Reader, f DatasetFile, fn func([]byte) error) error {
 	rc, _, err := r.Open(ctx, f.Digest)
 	if err != nil {
@@ -407,93 +414,145 @@ func scanFile(ctx context.Context, r store.Reader, f DatasetFile, fn func([]byte
 	defer rc.Close()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	full := make(chan chunk, 2)
-	free := make(chan []byte, 3)
-	for range 3 {
-		free <- make([]byte, 0, chunkSize)
+	c := &chunker{ctx: ctx, r: rc, full: make(chan chunk, 2), free: make(chan []byte, 3)}
+	for range cap(c.free) {
+		c.free <- make([]byte, 0, chunkSize)
 	}
-	send := func(c chunk) bool {
-		select {
-		case full <- c:
-			return true
-		case <-ctx.Done():
-			return false
+	go c.run()
+	ls := &lineSplitter{f: f, fn: fn}
+	for ch := range c.full {
+		if ch.err != nil {
+			return fmt.Errorf("dataset file %s:%d: %w", f.Name, ls.line+1, ch.err)
 		}
-	}
-	go func() {
-		defer close(full)
-		var carry []byte
-		for {
-			var buf []byte
-			select {
-			case buf = <-free:
-			case <-ctx.Done():
-				return
-			}
-			// Read a chunk's worth past the carried partial line.
-			want := len(carry) + chunkSize
-			buf = slices.Grow(buf[:0], want)
-			buf = append(buf, carry...)
-			carry = carry[:0]
-			for len(buf) < want {
-				n, err := rc.Read(buf[len(buf):cap(buf)])
-				buf = buf[:len(buf)+n]
-				if err == io.EOF {
-					send(chunk{b: buf})
-					return
-				}
-				if err != nil {
-					send(chunk{err: err})
-					return
-				}
-			}
-			// Keep the partial last line for the next chunk.
-			cut := bytes.LastIndexByte(buf, '\n') + 1
-			if cut == 0 {
-				if len(buf) >= maxLine {
-					send(chunk{err: fmt.Errorf("a line longer than %d bytes", maxLine)})
-					return
-				}
-				carry = append(carry, buf...) // no line end yet: read on
-				free <- buf[:0]
-				continue
-			}
-			carry = append(carry, buf[cut:]...)
-			if !send(chunk{b: buf[:cut]}) {
-				return
-			}
+		if err := ls.split(ch.b); err != nil {
+			return err
 		}
-	}()
-	line := 0
-	var text []byte
-	for c := range full {
-		if c.err != nil {
-			return fmt.Errorf("dataset file %s:%d: %w", f.Name, line+1, c.err)
-		}
-		b := c.b
-		for len(b) > 0 {
-			var l []byte
-			if i := bytes.IndexByte(b, '\n'); i >= 0 {
-				l, b = b[:i], b[i+1:]
-			} else {
-				l, b = b, nil
-			}
-			line++
-			l = bytes.TrimSuffix(l, []byte("\r"))
-			if f.Format == FormatJSONL {
-				if len(bytes.TrimSpace(l)) == 0 {
-					continue
-				}
-				if text, err = jsonText(text[:0], l); err != nil {
-					return fmt.Errorf("%w: %s:%d: %v", ErrDataset, f.Name, line, err)
-				}
-				l = text
-			}
-			if err := fn(l); err != nil {
-				return err
-			}
-		}
-		free <- c.b[:0]
+		c.free <- ch.b[:0]
 	}
 	return ctx.Err()
+}
+
+// chunker reads r in chunks of about chunkSize bytes that end at a line
+// end, into the buffers of free, and sends them on full; it stops when ctx
+// is done. A line longer than maxLine is an error.
+type chunker struct {
+	ctx   context.Context
+	r     io.Reader
+	full  chan chunk
+	free  chan []byte
+	carry []byte // the partial last line of the chunk sent last
+}
+
+// run sends the chunks of r, then closes full.
+func (c *chunker) run() {
+	defer close(c.full)
+	for {
+		var buf []byte
+		select {
+		case buf = <-c.free:
+		case <-c.ctx.Done():
+			return
+		}
+		buf, eof, err := c.fill(buf)
+		switch {
+		case err != nil:
+			c.send(chunk{err: err})
+			return
+		case eof:
+			c.send(chunk{b: buf})
+			return
+		case !c.ship(buf):
+			return
+		}
+	}
+}
+
+// fill reads a chunk's worth past the carried partial line into buf; eof
+// when r is at its end.
+func (c *chunker) fill(buf []byte) (_ []byte, eof bool, err error) {
+	want := len(c.carry) + chunkSize
+	buf = slices.Grow(buf[:0], want)
+	buf = append(buf, c.carry...)
+	c.carry = c.carry[:0]
+	for len(buf) < want {
+		n, err := c.r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, true, nil
+		}
+		if err != nil {
+			return nil, false, err
+		}
+	}
+	return buf, false, nil
+}
+
+// ship sends buf up to its last line end and carries the rest to the next
+// chunk (all of it when it holds no line end yet); false when the scan is
+// over.
+func (c *chunker) ship(buf []byte) bool {
+	cut := bytes.LastIndexByte(buf, '\n') + 1
+	if cut == 0 {
+		if len(buf) >= maxLine {
+			c.send(chunk{err: fmt.Errorf("a line longer than %d bytes", maxLine)})
+			return false
+		}
+		c.carry = append(c.carry, buf...)
+		c.free <- buf[:0]
+		return true
+	}
+	c.carry = append(c.carry, buf[cut:]...)
+	return c.send(chunk{b: buf[:cut]})
+}
+
+// send sends ch on full; false when ctx is done first.
+func (c *chunker) send(ch chunk) bool {
+	select {
+	case c.full <- ch:
+		return true
+	case <-c.ctx.Done():
+		return false
+	}
+}
+
+// lineSplitter calls fn on each line of the chunks of dataset file f,
+// without its line end (LF or CRLF); a JSONL line is reduced to its
+// scalar values (jsonText) and a blank one skipped.
+type lineSplitter struct {
+	f    DatasetFile
+	fn   func([]byte) error
+	line int    // the number of the line at hand
+	text []byte // the scalar values of a JSONL line
+}
+
+// split calls emit on each line of b.
+func (s *lineSplitter) split(b []byte) error {
+	for len(b) > 0 {
+		var l []byte
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			l, b = b[:i], b[i+1:]
+		} else {
+			l, b = b, nil
+		}
+		s.line++
+		if err := s.emit(bytes.TrimSuffix(l, []byte("\r"))); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// emit calls fn on line l (on its scalar values in a JSONL file).
+func (s *lineSplitter) emit(l []byte) error {
+	if s.f.Format == FormatJSONL {
+		if len(bytes.TrimSpace(l)) == 0 {
+			return nil
+		}
+		var err error
+		if s.text, err = jsonText(s.text[:0], l); err != nil {
+			return fmt.Errorf("%w: %s:%d: %v", ErrDataset, s.f.Name, s.line, err)
+		}
+		l = s.text
+	}
+	return s.fn(l)
 }

@@ -22,6 +22,32 @@ func TestJSONText(t *testing.T) {
 	}
 }
 
+// normTokens, the reference of tokenHashes, appends to dst the tokens of s after the decontamination
+// normalization: lower-case ASCII, ASCII punctuation and symbols removed,
+// split on whitespace. Bytes ≥ 0x80 are kept as they are.
+func normTokens(dst [][]byte, s []byte) [][]byte {
+	var cur []byte
+	flush := func() {
+		if len(cur) > 0 {
+			dst = append(dst, cur)
+			cur = nil
+		}
+	}
+	for _, c := range s {
+		switch {
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f':
+			flush()
+		case c >= 'A' && c <= 'Z':
+			cur = append(cur, c+'a'-'A')
+		case c < 0x80 && isPunct[c]:
+		default:
+			cur = append(cur, c)
+		}
+	}
+	flush()
+	return dst
+}
+
 func TestNormTokens(t *testing.T) {
 	var out []string
 	for _, b := range normTokens(nil, []byte("The Cat's  hat, (0.15)!\tÉté")) {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/reprise-dev/reprise/digest"
+	"github.com/reprise-dev/reprise/launch"
 	"github.com/reprise-dev/reprise/store"
 	"github.com/reprise-dev/reprise/system"
 	"github.com/reprise-dev/reprise/verdict"
@@ -94,10 +95,8 @@ type ReproduceOptions struct {
 
 // Reproduction is a pinned suite run again and compared with its baseline.
 type Reproduction struct {
-	Suite        digest.Digest `json:"suite"`
-	SuiteName    string        `json:"suite_name"`
-	SuiteVersion string        `json:"suite_version"`
-	System       digest.Digest `json:"system"`
+	SuiteRef
+	System digest.Digest `json:"system"`
 	// Baseline is the stored run reproduced; Run the new run (stored, with
 	// Replays set to Baseline).
 	Baseline digest.Digest `json:"baseline_run"`
@@ -132,20 +131,20 @@ func (p *Pinned) Reproduce(ctx context.Context, sess Session, w store.Writer, o 
 	if o.RunSeed != nil {
 		seed = *o.RunSeed
 	}
-	m := &RunManifest{Suite: p.Suite.Digest, SuiteName: p.Suite.Spec.Name, SuiteVersion: p.Suite.Spec.Version, System: o.System,
-		Protocol: o.Protocol, HardwareClass: o.HardwareClass, Params: b.Params, RunSeed: seed, Epochs: b.Epochs, Replays: b.Run}
-	rows, err := Run(ctx, sess, p.Suite, o.System.ID, RunOptions{Epochs: b.Epochs, Seed: seed, Params: b.Params, Logger: o.Logger})
+	m := NewRun(p.Suite, launch.Target{System: o.System, Protocol: o.Protocol, HardwareClass: o.HardwareClass}, b.Params, seed, b.Epochs)
+	m.Replays = b.Run
+	ro := m.Options()
+	ro.Logger = o.Logger
+	rows, err := Run(ctx, sess, p.Suite, o.System.ID, ro)
 	if err != nil {
 		return nil, fmt.Errorf("eval suite %s %s: %w", p.Suite.Spec.Name, p.Suite.Spec.Version, err)
 	}
 	m.Ran = len(p.Suite.Items)
-	m.Summary = Summarize(p.Suite, rows, b.Summary.Conf)
-	m.Created = o.Now().UTC()
-	d, err := Save(ctx, w, m, rows)
+	d, err := m.Finish(ctx, w, p.Suite, rows, b.Summary.Conf, o.Now())
 	if err != nil {
 		return nil, err
 	}
-	r := &Reproduction{Suite: p.Suite.Digest, SuiteName: p.Suite.Spec.Name, SuiteVersion: p.Suite.Spec.Version, System: o.System.ID,
+	r := &Reproduction{SuiteRef: p.Suite.Ref(), System: o.System.ID,
 		Baseline: b.Run, Run: d, RunSeed: seed, Epochs: b.Epochs, Requests: len(rows),
 		baseline: b.RunManifest, replayed: m, baseRows: p.Rows, rows: rows}
 	if _, err := r.Compare(o.Margin, o.Alpha); err != nil {

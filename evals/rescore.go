@@ -1,6 +1,13 @@
 package evals
 
-import "slices"
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/reprise-dev/reprise/digest"
+	"github.com/reprise-dev/reprise/store"
+)
 
 // Rescored is the result of RescoreRows.
 type Rescored struct {
@@ -72,4 +79,33 @@ func Merge(s *Suite, parts ...[]Row) []Row {
 		out = append(out, rs...)
 	}
 	return out
+}
+
+// Rebase is a stored run being brought onto a new suite (evals rescore):
+// the new run's manifest (the old run's system, parameters, seed and
+// epochs; Ran and Rescored counted, From naming the old run) and the rows
+// re-scored. The items in Missing must be run (Manifest.Target,
+// Manifest.Options with Only = Missing) before Finish.
+type Rebase struct {
+	Suite    *Suite
+	Manifest *RunManifest
+	Rescored
+}
+
+// RebaseRun plans bringing the stored run old onto suite s (RescoreRows).
+func RebaseRun(s *Suite, old *StoredRun) *Rebase {
+	rs := RescoreRows(s, old.Rows)
+	m := NewRun(s, old.Target(), old.Params, old.RunSeed, old.Epochs)
+	m.Ran, m.Rescored, m.From = len(rs.Missing), rs.Items, []digest.Digest{old.Run}
+	return &Rebase{Suite: s, Manifest: m, Rescored: rs}
+}
+
+// Finish merges ran, the rows of the Missing items, with the re-scored
+// rows in the suite's order and stores the new run (RunManifest.Finish).
+func (r *Rebase) Finish(ctx context.Context, w store.Writer, ran []Row, conf float64, now time.Time) (digest.Digest, error) {
+	all := r.Rows
+	if len(r.Missing) > 0 {
+		all = Merge(r.Suite, r.Rows, ran)
+	}
+	return r.Manifest.Finish(ctx, w, r.Suite, all, conf, now)
 }

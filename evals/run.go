@@ -1,7 +1,6 @@
 package evals
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -20,6 +19,7 @@ import (
 	"gonum.org/v1/gonum/stat/distuv"
 
 	"github.com/reprise-dev/reprise/digest"
+	"github.com/reprise-dev/reprise/launch"
 	"github.com/reprise-dev/reprise/output"
 	"github.com/reprise-dev/reprise/runners"
 	"github.com/reprise-dev/reprise/store"
@@ -64,11 +64,12 @@ type RunOptions struct {
 	// Only, when not nil, restricts the run to these item ids.
 	Only map[string]bool
 	// Resume are rows of an earlier, interrupted run with the same
-	// options (ReadJournal): an (item, epoch) whose row is there with the
+	// options (RunJournal.Resume): an (item, epoch) whose row is there with the
 	// same input digest and seed is not run again; its row is used.
 	Resume []Row
 	// Journal, when set, receives each new row as one JSON line the moment
-	// it is scored, so a run killed outright loses no finished item.
+	// it is scored (a *RunJournal), so a run killed outright loses no
+	// finished item.
 	Journal io.Writer
 	Logger  *slog.Logger
 }
@@ -127,33 +128,6 @@ func Run(ctx context.Context, sess Session, s *Suite, sys digest.Digest, o RunOp
 				}
 			}
 		}
-	}
-	return rows, nil
-}
-
-// ReadJournal reads the rows a run journaled (RunOptions.Journal). A last
-// line cut short (the run was killed while writing it) is ignored; any
-// other malformed line is an error wrapping ErrResults naming the line.
-func ReadJournal(r io.Reader) ([]Row, error) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), maxItemLine)
-	var rows []Row
-	var bad error
-	line := 0
-	for sc.Scan() {
-		line++
-		if bad != nil {
-			return nil, bad // a malformed line that is not the last
-		}
-		var row Row
-		if err := json.Unmarshal(sc.Bytes(), &row); err != nil || row.Item == "" {
-			bad = fmt.Errorf("%w: journal line %d is not a row", ErrResults, line)
-			continue
-		}
-		rows = append(rows, row)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%w: journal: %v", ErrResults, err)
 	}
 	return rows, nil
 }
@@ -255,18 +229,21 @@ func Summarize(s *Suite, rows []Row, conf float64) Summary {
 // RunManifest is a stored run: which system on which suite, how, and its
 // results. Its digest names the run ("results R").
 type RunManifest struct {
-	Schema        string        `json:"schema"`
-	Suite         digest.Digest `json:"suite"`
-	SuiteName     string        `json:"suite_name"`
-	SuiteVersion  string        `json:"suite_version"`
+	Schema       string        `json:"schema"`
+	Suite        digest.Digest `json:"suite"`
+	SuiteName    string        `json:"suite_name"`
+	SuiteVersion string        `json:"suite_version"`
+	// System, Protocol and HardwareClass say what ran; Params, RunSeed
+	// and Epochs how.
 	System        system.System `json:"system"`
 	Protocol      string        `json:"protocol"`
 	HardwareClass string        `json:"hardware_class"`
 	Params        system.Params `json:"params"`
 	RunSeed       int64         `json:"run_seed"`
 	Epochs        int           `json:"epochs"`
-	Results       digest.Digest `json:"results"`
-	Summary       Summary       `json:"summary"`
+	// Results is the digest of the rows (Parquet); Summary their scores.
+	Results digest.Digest `json:"results"`
+	Summary Summary       `json:"summary"`
 	// Ran and Rescored count the items run and the items whose stored
 	// outputs were re-scored; From lists the runs re-used.
 	Ran      int             `json:"items_run"`
@@ -276,6 +253,33 @@ type RunManifest struct {
 	// check): such a run is never the baseline of a later check.
 	Replays digest.Digest `json:"replays,omitzero"`
 	Created time.Time     `json:"created"`
+}
+
+// NewRun is the manifest of a new run on suite s by the system of t (its
+// system, protocol and hardware class) with params, run seed seed and
+// epochs; Ran, Rescored, From and Replays are the caller's.
+func NewRun(s *Suite, t launch.Target, params system.Params, seed int64, epochs int) *RunManifest {
+	return &RunManifest{Suite: s.Digest, SuiteName: s.Spec.Name, SuiteVersion: s.Spec.Version, System: t.System,
+		Protocol: t.Protocol, HardwareClass: t.HardwareClass, Params: params, RunSeed: seed, Epochs: epochs}
+}
+
+// Target is the system run m ran on, to run it again (no labels, default
+// HTTP settings).
+func (m *RunManifest) Target() launch.Target {
+	return launch.Target{System: m.System, Protocol: m.Protocol, HardwareClass: m.HardwareClass}
+}
+
+// Options are the RunOptions of run m: its epochs, seed and parameters.
+func (m *RunManifest) Options() RunOptions {
+	return RunOptions{Epochs: m.Epochs, Seed: m.RunSeed, Params: m.Params}
+}
+
+// Finish summarizes rows, the results of run m on suite s, at level conf,
+// dates m now (UTC) and stores it (Save); it returns the run's digest.
+func (m *RunManifest) Finish(ctx context.Context, w store.Writer, s *Suite, rows []Row, conf float64, now time.Time) (digest.Digest, error) {
+	m.Summary = Summarize(s, rows, conf)
+	m.Created = now.UTC()
+	return Save(ctx, w, m, rows)
 }
 
 // EncodeRows writes rows as zstd Parquet.

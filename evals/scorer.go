@@ -79,9 +79,6 @@ func NewScorer(spec ScorerSpec) (*Scorer, error) {
 	return &Scorer{spec: spec, res: map[string]*regexp.Regexp{}}, nil
 }
 
-// Spec returns the scorer's settings.
-func (s *Scorer) Spec() ScorerSpec { return s.spec }
-
 // CheckReference reports whether ref is a valid reference for this scorer.
 func (s *Scorer) CheckReference(ref json.RawMessage) error {
 	switch s.spec.Type {

@@ -2,15 +2,8 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"maps"
-	"os"
-	"slices"
-	"strconv"
-	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -33,35 +26,12 @@ keyed by (system id, suite digest), and never removed.`,
 	return cmd
 }
 
-// resolveSuite reads SUITE as a digest in the store, or a folder (packed
-// into the store when st is a writer).
-func resolveSuite(ctx context.Context, st store.Reader, arg string) (*evals.Suite, error) {
-	if d, err := digest.Parse(arg); err == nil {
-		return evals.Load(ctx, st, d)
-	}
-	if fi, err := os.Stat(arg); err != nil || !fi.IsDir() {
-		return nil, usageErrorf("suite %q: neither a suite digest (sha256:…) nor a folder", arg)
-	}
-	su, err := evals.LoadDir(arg)
-	if err != nil {
-		return nil, err
-	}
-	if w, ok := st.(store.Writer); ok {
-		if _, err := evals.Pack(ctx, w, su); err != nil {
-			return nil, err
-		}
-	}
-	return su, nil
-}
-
 func newEvalsPackCmd(g *globalOptions, s *streams) *cobra.Command {
 	return &cobra.Command{
 		Use:   "pack DIR",
 		Short: "Validate and store a suite folder; prints its digest",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
-			return runEvalsPack(c.Context(), g, s, args[0])
-		},
+		RunE:  func(c *cobra.Command, args []string) error { return runEvalsPack(c.Context(), g, s, args[0]) },
 	}
 }
 
@@ -82,73 +52,32 @@ func runEvalsPack(ctx context.Context, g *globalOptions, s *streams, dir string)
 	return nil
 }
 
-// suiteInfo is one suite as ls and show print it.
-type suiteInfo struct {
-	Digest      digest.Digest     `json:"digest"`
-	Name        string            `json:"name"`
-	Version     string            `json:"version"`
-	Description string            `json:"description,omitempty"`
-	Scorer      evals.ScorerSpec  `json:"scorer"`
-	Items       int               `json:"items"`
-	Tags        map[string]int    `json:"tags,omitempty"`
-	Metadata    map[string]string `json:"metadata,omitempty"`
-	SuiteJSON   digest.Digest     `json:"suite_json"`
-	ItemsJSONL  digest.Digest     `json:"items_jsonl"`
-}
-
-func infoOf(su *evals.Suite) suiteInfo {
-	tags := map[string]int{}
-	for _, it := range su.Items {
-		for _, t := range it.Tags {
-			tags[t]++
-		}
-	}
-	return suiteInfo{Digest: su.Digest, Name: su.Spec.Name, Version: su.Spec.Version, Description: su.Spec.Description,
-		Scorer: su.Spec.Scorer, Items: len(su.Items), Tags: tags, Metadata: su.Spec.Metadata,
-		SuiteJSON: su.Manifest.Spec, ItemsJSONL: su.Manifest.Items}
-}
-
-type evalsLsOptions struct{ Output outputFormat }
+// evalsOutputOptions are the options of the evals verbs that have only
+// --output (ls, diff).
+type evalsOutputOptions struct{ Output outputFormat }
 
 func newEvalsLsCmd(g *globalOptions, s *streams) *cobra.Command {
-	o := &evalsLsOptions{}
+	o := &evalsOutputOptions{}
 	cmd := &cobra.Command{
 		Use:   "ls",
 		Short: "List the suites in the store",
 		Args:  cobra.NoArgs,
-		RunE: func(c *cobra.Command, args []string) error {
-			return runEvalsLs(c.Context(), g, s, o)
-		},
+		RunE:  func(c *cobra.Command, args []string) error { return runEvalsLs(c.Context(), g, s, o) },
 	}
 	addOutputFlag(cmd, &o.Output, outputText)
 	return cmd
 }
 
-func runEvalsLs(ctx context.Context, g *globalOptions, s *streams, o *evalsLsOptions) error {
+func runEvalsLs(ctx context.Context, g *globalOptions, s *streams, o *evalsOutputOptions) error {
 	st, err := openStore(g)
 	if err != nil {
 		return err
 	}
-	ds, err := evals.ListSuites(ctx, st)
+	infos, err := evals.ListInfos(ctx, st)
 	if err != nil {
 		return err
 	}
-	infos := []suiteInfo{}
-	for _, d := range ds {
-		su, err := evals.Load(ctx, st, d)
-		if err != nil {
-			return err
-		}
-		infos = append(infos, infoOf(su))
-	}
-	return writeResult(s.Out, o.Output, infos, func(w io.Writer) error {
-		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "DIGEST\tNAME\tVERSION\tITEMS\tSCORER")
-		for _, i := range infos {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", i.Digest, i.Name, i.Version, i.Items, i.Scorer.Type)
-		}
-		return tw.Flush()
-	})
+	return writeResult(s.Out, o.Output, infos, infos.WriteText)
 }
 
 type evalsShowOptions struct {
@@ -162,9 +91,7 @@ func newEvalsShowCmd(g *globalOptions, s *streams) *cobra.Command {
 		Use:   "show SUITE",
 		Short: "Show a suite (digest in the store, or a folder)",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
-			return runEvalsShow(c.Context(), g, s, o, args[0])
-		},
+		RunE:  func(c *cobra.Command, args []string) error { return runEvalsShow(c.Context(), g, s, o, args[0]) },
 	}
 	addOutputFlag(cmd, &o.Output, outputText)
 	cmd.Flags().BoolVar(&o.Items, "items", false, "also list the items (id, tags, reference)")
@@ -180,38 +107,19 @@ func runEvalsShow(ctx context.Context, g *globalOptions, s *streams, o *evalsSho
 		}
 		rd = st
 	}
-	su, err := resolveSuite(ctx, rd, arg)
+	su, err := evals.ResolveSuite(ctx, rd, arg)
 	if err != nil {
 		return err
 	}
-	type shown struct {
-		suiteInfo
-		ItemList []evals.Item `json:"item_list,omitempty"`
-	}
-	v := shown{suiteInfo: infoOf(su)}
+	v := evals.SuiteShow{SuiteInfo: su.Info()}
 	if o.Items {
 		v.ItemList = su.Items
 	}
-	return writeResult(s.Out, o.Output, v, func(w io.Writer) error {
-		if err := writeSuiteInfo(w, v.suiteInfo); err != nil {
-			return err
-		}
-		if o.Items {
-			tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ITEM\tTAGS\tREFERENCE")
-			for _, it := range su.Items {
-				fmt.Fprintf(tw, "%s\t%s\t%s\n", it.ID, dash(strings.Join(it.Tags, ",")), it.Reference)
-			}
-			return tw.Flush()
-		}
-		return nil
-	})
+	return writeResult(s.Out, o.Output, v, v.WriteText)
 }
 
-type evalsDiffOptions struct{ Output outputFormat }
-
 func newEvalsDiffCmd(g *globalOptions, s *streams) *cobra.Command {
-	o := &evalsDiffOptions{}
+	o := &evalsOutputOptions{}
 	cmd := &cobra.Command{
 		Use:   "diff A B",
 		Short: "Items added, removed and changed, and whether the scorer changed, from suite A to B",
@@ -224,16 +132,16 @@ func newEvalsDiffCmd(g *globalOptions, s *streams) *cobra.Command {
 	return cmd
 }
 
-func runEvalsDiff(ctx context.Context, g *globalOptions, s *streams, o *evalsDiffOptions, a, b string) error {
+func runEvalsDiff(ctx context.Context, g *globalOptions, s *streams, o *evalsOutputOptions, a, b string) error {
 	var rd store.Reader = store.NewMem()
 	if st, err := store.Open(g.storeDir()); err == nil {
-		rd = readOnly{st}
+		rd = evals.ReadOnly{Reader: st}
 	}
-	sa, err := resolveSuite(ctx, rd, a)
+	sa, err := evals.ResolveSuite(ctx, rd, a)
 	if err != nil {
 		return err
 	}
-	sb, err := resolveSuite(ctx, rd, b)
+	sb, err := evals.ResolveSuite(ctx, rd, b)
 	if err != nil {
 		return err
 	}
@@ -243,34 +151,3 @@ func runEvalsDiff(ctx context.Context, g *globalOptions, s *streams, o *evalsDif
 		return writeFields(w, d)
 	})
 }
-
-// writeSuiteInfo prints a suite as aligned "key: value" lines.
-func writeSuiteInfo(w io.Writer, i suiteInfo) error {
-	scorer, err := json.Marshal(i.Scorer)
-	if err != nil {
-		return err
-	}
-	kv := func(m map[string]string) string {
-		var parts []string
-		for _, k := range slices.Sorted(maps.Keys(m)) {
-			parts = append(parts, k+"="+m[k])
-		}
-		return dash(strings.Join(parts, ", "))
-	}
-	tags := map[string]string{}
-	for k, n := range i.Tags {
-		tags[k] = strconv.Itoa(n)
-	}
-	tw := tabwriter.NewWriter(w, 0, 4, 1, ' ', 0)
-	for _, r := range [][2]string{
-		{"digest", i.Digest.String()}, {"name", i.Name}, {"version", i.Version}, {"description", dash(i.Description)},
-		{"scorer", string(scorer)}, {"items", strconv.Itoa(i.Items)}, {"tags", kv(tags)}, {"metadata", kv(i.Metadata)},
-		{"suite.json", i.SuiteJSON.String()}, {"items.jsonl", i.ItemsJSONL.String()},
-	} {
-		fmt.Fprintf(tw, "%s:\t%s\n", r[0], r[1])
-	}
-	return tw.Flush()
-}
-
-// readOnly hides a store's Writer so resolveSuite does not pack.
-type readOnly struct{ store.Reader }

@@ -4,17 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/reprise-dev/reprise/digest"
 	"github.com/reprise-dev/reprise/evals"
 	"github.com/reprise-dev/reprise/launch"
 	"github.com/reprise-dev/reprise/record"
-	"github.com/reprise-dev/reprise/verdict"
 )
 
 type evalsCheckOptions struct {
@@ -56,17 +53,6 @@ margin; INCONCLUSIVE (exit 3) otherwise. The new run is stored like any other.`,
 	addOutputFlag(cmd, &o.Output, outputText)
 	o.runnerOptions.addFlags(cmd)
 	return cmd
-}
-
-// evalCheckResult is what evals check prints.
-type evalCheckResult struct {
-	Record     string            `json:"record"`
-	Suite      digest.Digest     `json:"suite"`
-	System     digest.Digest     `json:"system"`
-	StoredRun  digest.Digest     `json:"stored_run"`
-	ReplayRun  digest.Digest     `json:"replayed_run"`
-	Comparison *evals.Comparison `json:"comparison"`
-	Verdict    verdict.Verdict   `json:"verdict"`
 }
 
 func runEvalsCheck(ctx context.Context, g *globalOptions, s *streams, o *evalsCheckOptions, path string) error {
@@ -112,23 +98,12 @@ func runEvalsCheck(ctx context.Context, g *globalOptions, s *streams, o *evalsCh
 	if err != nil {
 		return err
 	}
-	su, stored, c, nd := pinned.Suite, pinned.Baseline, r.Comparison, r.Run
-	res := evalCheckResult{Record: rec.RequestID, Suite: su.Digest, System: rec.System.ID, StoredRun: stored.Run, ReplayRun: nd, Comparison: c, Verdict: r.Verdict}
-	if err := writeResult(s.Out, o.Output, res, func(w io.Writer) error {
-		fmt.Fprintf(w, "%s: eval suite %s %s (%s): %s\n", rec.RequestID, su.Spec.Name, su.Spec.Version, su.Digest, res.Verdict)
-		fmt.Fprintf(w, "  stored run %s: %.4f; replayed run %s: %.4f\n", short(stored.Run), c.MeanA, short(nd), c.MeanB)
-		fmt.Fprintf(w, "  difference %+.4f, %g%% interval [%.4f, %.4f], margin ±%g, TOST p = %.4g\n",
-			c.Diff, (1-2*o.Alpha)*100, *c.EqLower, *c.EqUpper, c.Margin, *c.TOSTP)
-		fmt.Fprintf(w, "  %s: p = %.4g; flipped items: %d\n", c.Test, c.PValue, len(c.Flipped))
-		return nil
-	}); err != nil {
+	res := r.CheckResult(rec.RequestID)
+	if err := writeResult(s.Out, o.Output, res, res.WriteText); err != nil {
 		return err
 	}
-	switch res.Verdict {
-	case verdict.Diverged:
-		return &silentError{code: exitDiverged}
-	case verdict.Inconclusive:
-		return &silentError{code: exitInconclusive}
+	if code := verdictCode(res.Verdict); code != exitOK {
+		return &silentError{code: code}
 	}
 	return nil
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
@@ -56,39 +55,20 @@ func runEvalsCompare(ctx context.Context, g *globalOptions, s *streams, o *evals
 	if err != nil {
 		return err
 	}
-	da, ma, ra, err := loadRunArg(ctx, st, a)
+	ra, err := evals.ResolveRun(ctx, st, a)
 	if err != nil {
 		return err
 	}
-	db, mb, rb, err := loadRunArg(ctx, st, b)
+	rb, err := evals.ResolveRun(ctx, st, b)
 	if err != nil {
 		return err
 	}
-	c, err := evals.Compare(da, db, ma, mb, ra, rb, evals.CompareOptions{Margin: o.Margin, Alpha: o.Alpha, Conf: o.Conf, Resamples: o.Resamples, Seed: o.Seed})
+	c, err := evals.CompareRuns(ra, rb, evals.CompareOptions{Margin: o.Margin, Alpha: o.Alpha, Conf: o.Conf, Resamples: o.Resamples, Seed: o.Seed})
 	if err != nil {
 		return err
 	}
-	if err := writeResult(s.Out, o.Output, c, func(w io.Writer) error {
-		fmt.Fprintf(w, "suite %s %s (%s), %d paired items\n", ma.SuiteName, ma.SuiteVersion, c.Suite, c.Items)
-		fmt.Fprintf(w, "A %s (%s %s): %.4f\n", short(da), ma.System.Model.Name, ma.System.Model.Version, c.MeanA)
-		fmt.Fprintf(w, "B %s (%s %s): %.4f\n", short(db), mb.System.Model.Name, mb.System.Model.Version, c.MeanB)
-		fmt.Fprintf(w, "difference B − A %+.4f", c.Diff)
-		if !c.Binary {
-			fmt.Fprintf(w, "  %g%% CI [%.4f, %.4f] (paired bootstrap, BCa)", c.Conf*100, c.Lower, c.Upper)
-		}
-		fmt.Fprintf(w, "\n%s: p = %.4g\n", c.Test, c.PValue)
-		fmt.Fprintf(w, "flipped items: %d\n", len(c.Flipped))
-		for _, f := range c.Flipped {
-			fmt.Fprintf(w, "  %s  A %.3g → B %.3g\n", f.Item, f.A, f.B)
-		}
-		if c.Equivalent != nil {
-			fmt.Fprintf(w, "TOST (margin ±%g): p = %.4g → %s\n", c.Margin, *c.TOSTP, c.Verdict)
-		}
-		for _, wn := range c.Warnings {
-			fmt.Fprintf(w, "warning: %s\n", wn)
-		}
-		return nil
-	}); err != nil {
+	text := func(w io.Writer) error { return c.WriteText(w, ra.RunManifest, rb.RunManifest) }
+	if err := writeResult(s.Out, o.Output, c, text); err != nil {
 		return err
 	}
 	if c.Equivalent != nil && !*c.Equivalent {

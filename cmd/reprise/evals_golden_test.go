@@ -3,6 +3,9 @@ package main
 import (
 	"path/filepath"
 	"testing"
+
+	"github.com/reprise-dev/reprise/digest"
+	"github.com/reprise-dev/reprise/evals"
 )
 
 // TestGoldenEvals pins the output of the evals verbs that need no store
@@ -19,3 +22,6 @@ func TestGoldenEvals(t *testing.T) {
 		{"evals-run-no-suite", []string{"--store", st, "evals", "run"}, 2},
 	})
 }
+
+// short is a digest as the text reports print it (evals.Short).
+func short(d digest.Digest) string { return evals.Short(d) }

@@ -1,51 +1,48 @@
 package main
 
 import (
-	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/reprise-dev/reprise/digest"
 	"github.com/reprise-dev/reprise/evals"
+	"github.com/reprise-dev/reprise/store"
 	"github.com/reprise-dev/reprise/system"
 )
 
-// TestEvalJournalExclusive: while one evals run holds its journal, a second
-// run of the same suite, system and seed is refused, also when the journal
-// already holds rows (rewriting it replaces its inode, and the lock used to
-// be taken on the new one, so both runs went on).
-func TestEvalJournalExclusive(t *testing.T) {
+// TestEvalsRunJournalRefused: evals run refuses, with exit 2 and before
+// starting anything, a journal another run holds (naming its PID) and a
+// --journal-dir that cannot be made.
+func TestEvalsRunJournalRefused(t *testing.T) {
 	dir := t.TempDir()
-	m := &evals.RunManifest{Suite: digest.FromBytes([]byte("suite")), System: system.System{ID: digest.FromBytes([]byte("sys"))}, RunSeed: 1, Epochs: 1}
-	first, err := openEvalJournal(dir, m)
+	st := filepath.Join(dir, "store")
+	sysFile := filepath.Join(dir, "sys.json")
+	if r := cli(t, "", "--store", st, "system", "create", "--image", "sha256:"+strings.Repeat("0", 64), "--model", fx("models", "loan-approver-2.4.1.safetensors"),
+		"--config", fx("configs", "loan-params-3.json"), "-o", sysFile); r.code != 0 {
+		t.Fatalf("system create: %d %s", r.code, r.err)
+	}
+	target, err := loadTarget(sysFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := first.f.Write([]byte(`{"item_id":"a","epoch":0,"seed":1,"score":1}` + "\n")); err != nil {
-		t.Fatal(err)
-	}
-	first.close()
-	// A run that resumes the journal, and another started beside it.
-	a, err := openEvalJournal(dir, m)
+	su, err := evals.ResolveSuite(t.Context(), store.NewMem(), fx("suites", "loan-v1"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer a.close()
-	if len(a.resume) != 1 {
-		t.Fatalf("resumed %d rows, want 1", len(a.resume))
-	}
-	if b, err := openEvalJournal(dir, m); err == nil {
-		b.close()
-		t.Fatal("a second run opened the journal another run holds")
-	} else if !strings.Contains(err.Error(), "another evals run") {
-		t.Fatalf("error %v", err)
-	}
-	// The holder's journal is still the file at the path.
-	if err := a.f.Append(evals.Row{Item: "b", Seed: 1}); err != nil {
+	jdir := filepath.Join(dir, "journals")
+	held, err := evals.OpenRunJournal(jdir, evals.NewRun(su, target, system.Params{}, 1, 1))
+	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := os.ReadFile(a.path)
-	if err != nil || !strings.Contains(string(b), `"item_id":"b"`) {
-		t.Fatalf("the journal at %s is not the one the run appends to (%v)", a.path, err)
+	defer held.Close()
+	run := func(jdir string) cliResult {
+		return cli(t, "", "--store", st, "evals", "run", "--suite", fx("suites", "loan-v1"), "--system", sysFile,
+			"--journal-dir", jdir, "--runner", "process", "--entrypoint", filepath.Join(dir, "absent"))
+	}
+	if r := run(jdir); r.code != 2 || !strings.Contains(r.err, "another evals run of the same suite, system and seed, PID ") {
+		t.Fatalf("held journal: %d %s", r.code, r.err)
+	}
+	if r := run(filepath.Join(sysFile, "sub")); r.code != 2 || !strings.Contains(r.err, "--journal-dir "+filepath.Join(sysFile, "sub")+": ") {
+		t.Fatalf("bad --journal-dir: %d %s", r.code, r.err)
 	}
 }

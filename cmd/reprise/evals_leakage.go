@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"io"
 
 	"github.com/spf13/cobra"
 
@@ -32,9 +30,7 @@ removes ASCII punctuation and splits on whitespace; an item shorter than 13
 tokens is one n-gram of its own length. Exit 1 when any item's share exceeds
 --threshold (default 0: any overlap) or it is an exact duplicate.`,
 		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, args []string) error {
-			return runEvalsLeakage(c.Context(), g, s, o)
-		},
+		RunE: func(c *cobra.Command, args []string) error { return runEvalsLeakage(c.Context(), g, s, o) },
 	}
 	cmd.Flags().StringVar(&o.Suite, "suite", "", "suite digest or folder (required)")
 	cmd.Flags().StringVar(&o.Train, "train", "", "training dataset digest (required)")
@@ -58,34 +54,15 @@ func runEvalsLeakage(ctx context.Context, g *globalOptions, s *streams, o *evals
 	if err != nil {
 		return err
 	}
-	su, err := resolveSuite(ctx, readOnly{st}, o.Suite)
+	su, err := evals.ResolveSuite(ctx, evals.ReadOnly{Reader: st}, o.Suite)
 	if err != nil {
 		return err
 	}
-	ds, err := evals.LoadDataset(ctx, st, td)
+	rep, err := evals.LeakageOf(ctx, st, su, td, o.Threshold)
 	if err != nil {
 		return err
 	}
-	rep, err := evals.Leakage(ctx, su, o.Threshold, evals.ScanDataset(ctx, st, ds))
-	if err != nil {
-		return err
-	}
-	rep.Dataset = td
-	if err := writeResult(s.Out, o.Output, rep, func(w io.Writer) error {
-		fmt.Fprintf(w, "suite %s %s (%s), %d items; dataset %s: %d documents, %d bytes\n",
-			su.Spec.Name, su.Spec.Version, su.Digest, len(su.Items), td, rep.Documents, rep.Bytes)
-		for _, it := range rep.Items {
-			if it.Found > 0 || it.Duplicate {
-				dup := ""
-				if it.Duplicate {
-					dup = "  exact duplicate"
-				}
-				fmt.Fprintf(w, "  %s  %d of %d n-grams found (%.2f)%s\n", it.Item, it.Found, it.NGrams, it.Share, dup)
-			}
-		}
-		fmt.Fprintf(w, "flagged (share > %g or duplicate): %d\n", o.Threshold, len(rep.Flagged))
-		return nil
-	}); err != nil {
+	if err := writeResult(s.Out, o.Output, rep, rep.WriteText); err != nil {
 		return err
 	}
 	if len(rep.Flagged) > 0 {

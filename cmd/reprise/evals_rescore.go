@@ -2,27 +2,22 @@ package main
 
 import (
 	"context"
-	"time"
+	"slices"
 
 	"github.com/spf13/cobra"
 
-	"github.com/reprise-dev/reprise/digest"
 	"github.com/reprise-dev/reprise/evals"
-	"github.com/reprise-dev/reprise/launch"
+	"github.com/reprise-dev/reprise/store"
 )
 
 type evalsRescoreOptions struct {
-	runnerOptions
-	Suite   string
+	evalsRunFlags
 	Results []string
 	Systems []string
-	Conf    float64
-	Output  outputFormat
-	now     func() time.Time
 }
 
 func newEvalsRescoreCmd(g *globalOptions, s *streams) *cobra.Command {
-	o := &evalsRescoreOptions{now: time.Now}
+	o := &evalsRescoreOptions{}
 	cmd := &cobra.Command{
 		Use:   "rescore --suite NEW (--results RUN… | --system SYS…)",
 		Short: "Bring stored runs onto a new suite: re-score unchanged items, run only new or changed ones",
@@ -33,18 +28,12 @@ items and items whose input changed are run, on the run's pinned system, with
 the run's seed and epochs. The result is a new run on NEW, stored like any other,
 that says how many items were re-scored and how many run.`,
 		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, args []string) error {
-			return runEvalsRescore(c.Context(), g, s, o)
-		},
+		RunE: func(c *cobra.Command, args []string) error { return runEvalsRescore(c.Context(), g, s, o) },
 	}
+	o.addFlags(cmd, "the new suite: digest or folder (required)")
 	f := cmd.Flags()
-	f.StringVar(&o.Suite, "suite", "", "the new suite: digest or folder (required)")
 	f.StringArrayVar(&o.Results, "results", nil, "stored run to bring over (repeatable)")
 	f.StringArrayVar(&o.Systems, "system", nil, "system (file, record or id) whose latest run on another suite to bring over (repeatable)")
-	f.Float64Var(&o.Conf, "conf", 0.95, "confidence level of the intervals")
-	f.BoolVar(&o.AllowHardwareMismatch, "allow-hardware-mismatch", false, "run even when this host's hardware class differs from the system's")
-	addOutputFlag(cmd, &o.Output, outputText)
-	o.runnerOptions.addFlags(cmd)
 	return cmd
 }
 
@@ -52,72 +41,68 @@ func runEvalsRescore(ctx context.Context, g *globalOptions, s *streams, o *evals
 	if o.Suite == "" || len(o.Results)+len(o.Systems) == 0 {
 		return usageErrorf("--suite and at least one --results or --system are required")
 	}
-	if !(o.Conf > 0 && o.Conf < 1) {
-		return usageErrorf("--conf %g: must be in (0, 1)", o.Conf)
+	if err := o.checkConf(); err != nil {
+		return err
 	}
-	st, err := initStore(g)
+	st, su, err := o.openSuite(ctx, g)
 	if err != nil {
 		return err
 	}
-	su, err := resolveSuite(ctx, st, o.Suite)
+	runs, err := o.runs(ctx, st, su)
 	if err != nil {
 		return err
 	}
-	runs := append([]string(nil), o.Results...)
+	var results evals.RunResults
+	for _, r := range runs {
+		res, err := o.rescore(ctx, g, s, st, su, r)
+		if err != nil {
+			return err
+		}
+		results = append(results, res)
+	}
+	return writeResult(s.Out, o.Output, results, results.WriteEach)
+}
+
+// runs are the runs to bring over: --results, then the latest run of
+// each --system on a suite other than su.
+func (o *evalsRescoreOptions) runs(ctx context.Context, st *store.Layout, su *evals.Suite) ([]string, error) {
+	runs := slices.Clone(o.Results)
 	for _, sysArg := range o.Systems {
 		id, err := systemID(sysArg)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		h, err := evals.History(ctx, st, digest.Digest{}, id)
+		d, err := evals.LatestElsewhere(ctx, st, su.Digest, id)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		found := ""
-		for _, e := range h {
-			if e.Suite != su.Digest {
-				found = e.Run.String() // the latest wins (history is oldest first)
-			}
+		if d.IsZero() {
+			return nil, usageErrorf("--system %s: no stored run of system %s on another suite", sysArg, id)
 		}
-		if found == "" {
-			return usageErrorf("--system %s: no stored run of system %s on another suite", sysArg, id)
-		}
-		runs = append(runs, found)
+		runs = append(runs, d.String())
 	}
-	var results []evalRunResult
-	for _, r := range runs {
-		d, old, rows, err := loadRunArg(ctx, st, r)
-		if err != nil {
-			return err
-		}
-		rs := evals.RescoreRows(su, rows)
-		m := &evals.RunManifest{Suite: su.Digest, SuiteName: su.Spec.Name, SuiteVersion: su.Spec.Version, System: old.System,
-			Protocol: old.Protocol, HardwareClass: old.HardwareClass, Params: old.Params, RunSeed: old.RunSeed, Epochs: old.Epochs,
-			Ran: len(rs.Missing), Rescored: rs.Items, From: []digest.Digest{d}}
-		all := rs.Rows
-		if len(rs.Missing) > 0 {
-			target := launch.Target{System: old.System, Protocol: old.Protocol, HardwareClass: old.HardwareClass}
-			ran, err := runItems(ctx, g, s, &o.runnerOptions, st, target, su, m, rs.Missing, nil, nil)
-			if err != nil {
-				return err
-			}
-			all = evals.Merge(su, rs.Rows, ran)
-		}
-		m.Summary = evals.Summarize(su, all, o.Conf)
-		m.Created = o.now().UTC()
-		nd, err := evals.Save(ctx, st, m, all)
-		if err != nil {
-			return err
-		}
-		results = append(results, resultOf(nd, m))
+	return runs, nil
+}
+
+// rescore brings the run arg names onto su, running its missing items on
+// its system, and stores the new run.
+func (o *evalsRescoreOptions) rescore(ctx context.Context, g *globalOptions, s *streams, st *store.Layout, su *evals.Suite, arg string) (evals.RunResult, error) {
+	old, err := evals.ResolveRun(ctx, st, arg)
+	if err != nil {
+		return evals.RunResult{}, err
 	}
-	if o.Output == outputJSON {
-		return writeJSON(s.Out, results)
-	}
-	for _, r := range results {
-		if err := writeRunResult(s.Out, o.Output, r); err != nil {
-			return err
+	rb := evals.RebaseRun(su, old)
+	var ran []evals.Row
+	if len(rb.Missing) > 0 {
+		ro := rb.Manifest.Options()
+		ro.Only = rb.Missing
+		if ran, err = runItems(ctx, g, s, &o.runnerOptions, st, rb.Manifest.Target(), su, ro); err != nil {
+			return evals.RunResult{}, err
 		}
 	}
-	return nil
+	d, err := rb.Finish(ctx, st, ran, o.Conf, o.now())
+	if err != nil {
+		return evals.RunResult{}, err
+	}
+	return rb.Manifest.Result(d), nil
 }

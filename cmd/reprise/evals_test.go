@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/parquet-go/parquet-go"
+	"github.com/reprise-dev/reprise/evals"
 )
 
 // TestEvalsWorkflow runs the whole eval workflow on the fixture suites with
@@ -54,7 +55,7 @@ func TestEvalsWorkflow(t *testing.T) {
 			t.Fatalf("%v: %v\n%s", args, err, r.out)
 		}
 	}
-	run := func(args ...string) (res evalRunResult) {
+	run := func(args ...string) (res evals.RunResult) {
 		t.Helper()
 		runJSON(&res, args...)
 		return res
@@ -76,7 +77,7 @@ func TestEvalsWorkflow(t *testing.T) {
 	}
 	// v2: 9 unchanged items + app-11 (reference changed) are re-scored;
 	// app-05 (input changed), app-13 and app-14 (new) are run.
-	var ds []evalRunResult
+	var ds []evals.RunResult
 	runJSON(&ds, "evals", "rescore", "--suite", v2, "--results", a.Run.String())
 	if len(ds) != 1 {
 		t.Fatalf("rescore printed %d results", len(ds))
@@ -90,7 +91,7 @@ func TestEvalsWorkflow(t *testing.T) {
 		t.Fatalf("compare after rescore: %d %s", r.code, r.err)
 	}
 	r = cli(t, "", "--store", st, "evals", "history", "--suite", v1, "--output", "json")
-	var h []evalRunResult
+	var h []evals.RunResult
 	if err := json.Unmarshal([]byte(r.out), &h); err != nil || len(h) != 2 {
 		t.Fatalf("history: %v %s", err, r.out)
 	}
@@ -126,7 +127,7 @@ func TestEvalsRunDocker(t *testing.T) {
 		"--config", fx("configs", "loan-params-3.json"), "-o", sys); r.code != 0 {
 		t.Fatalf("system create: %d %s", r.code, r.err)
 	}
-	var res [2]evalRunResult
+	var res [2]evals.RunResult
 	for i, extra := range [][]string{{"--runner", "docker"}, {"--runner", "process", "--entrypoint", bin}} {
 		args := append([]string{"--store", st, "evals", "run", "--suite", fx("suites", "loan-v1"), "--system", sys, "-k", "4", "--run-seed", "9", "--output", "json"}, extra...)
 		r := cli(t, "", args...)
@@ -233,7 +234,7 @@ func TestEvalsCheck(t *testing.T) {
 		t.Fatalf("evals run: %d %s", r.code, r.err)
 	}
 	r = cli(t, "", append([]string{"--store", st, "evals", "check", rec, "--eval-margin", "0.1", "--output", "json"}, proc...)...)
-	var res evalCheckResult
+	var res evals.CheckResult
 	if r.code != 0 || json.Unmarshal([]byte(r.out), &res) != nil || res.Verdict != "REPRODUCED" || res.StoredRun == res.ReplayRun {
 		t.Fatalf("check: %d %s %s", r.code, r.out, r.err)
 	}
@@ -259,7 +260,7 @@ func TestEvalsRunResume(t *testing.T) {
 	}
 	ref := filepath.Join(t.TempDir(), "store")
 	r := run(ref, sysFile(ref))
-	var want, got evalRunResult
+	var want, got evals.RunResult
 	if r.code != 0 || json.Unmarshal([]byte(r.out), &want) != nil {
 		t.Fatalf("uninterrupted: %d %s", r.code, r.err)
 	}

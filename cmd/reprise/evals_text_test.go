@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/reprise-dev/reprise/evals"
 )
 
 // textSystem writes the system file of text-story version v (protocol
@@ -25,14 +27,14 @@ func textSystem(t *testing.T, st, img, v string) string {
 // 1), so the scores are fixed.
 func textEvals(t *testing.T, img string, runner map[string][]string) {
 	st := filepath.Join(t.TempDir(), "store")
-	run := func(v string, args ...string) (res evalRunResult) {
+	run := func(v string, args ...string) (res evals.RunResult) {
 		t.Helper()
 		r := cli(t, "", append(append([]string{"--store", st}, args...), append(runner[v], "--output", "json")...)...)
 		if r.code != 0 {
 			t.Fatalf("%v: exit %d %s", args, r.code, r.err)
 		}
 		if err := json.Unmarshal([]byte(r.out), &res); err != nil {
-			var rs []evalRunResult // rescore prints a list
+			var rs []evals.RunResult // rescore prints a list
 			if json.Unmarshal([]byte(r.out), &rs) != nil || len(rs) != 1 {
 				t.Fatalf("%v: %v\n%s", args, err, r.out)
 			}
@@ -44,7 +46,7 @@ func textEvals(t *testing.T, img string, runner map[string][]string) {
 	s10, s11 := textSystem(t, st, img, "1.0"), textSystem(t, st, img, "1.1")
 	a := run("1.0", "evals", "run", "--suite", v1, "--system", s10, "-k", "3", "--run-seed", "1")
 	b := run("1.1", "evals", "run", "--suite", v1, "--system", s11, "-k", "3", "--run-seed", "1")
-	tag := func(r evalRunResult, name string) float64 {
+	tag := func(r evals.RunResult, name string) float64 {
 		for _, x := range r.Summary.ByTag {
 			if x.Tag == name {
 				return x.Mean
