@@ -33,11 +33,14 @@ func (t Table) Row(cells ...string) {
 	fmt.Fprintf(t.b, "| %s |\n", strings.Join(cells, " | "))
 }
 
-// Opt is *p written with %v, or a dash (—) when p is nil: an absent label,
-// score or text.
+// Dash stands for an absent value in a report.
+const Dash = "—"
+
+// Opt is *p written with %v, or a dash (Dash) when p is nil: an absent
+// label, score or text.
 func Opt[T any](p *T) string {
 	if p == nil {
-		return "—"
+		return Dash
 	}
 	return fmt.Sprint(*p)
 }
@@ -45,7 +48,7 @@ func Opt[T any](p *T) string {
 // OptFloat is *p written with format (e.g. "%.3g"), or a dash when p is nil.
 func OptFloat(p *float64, format string) string {
 	if p == nil {
-		return "—"
+		return Dash
 	}
 	return fmt.Sprintf(format, *p)
 }
@@ -53,7 +56,7 @@ func OptFloat(p *float64, format string) string {
 // DashIfEmpty is s, or a dash when s is empty.
 func DashIfEmpty(s string) string {
 	if s == "" {
-		return "—"
+		return Dash
 	}
 	return s
 }

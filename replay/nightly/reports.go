@@ -21,6 +21,7 @@ import (
 	"gonum.org/v1/plot/vg/vgsvg"
 
 	"github.com/reprise-dev/reprise/journal"
+	"github.com/reprise-dev/reprise/output"
 	"github.com/reprise-dev/reprise/render"
 	"github.com/reprise-dev/reprise/verdict"
 )
@@ -52,9 +53,9 @@ type ResultRow struct {
 	QValue        *float64  `parquet:"q_value,optional"`
 	Why           string    `parquet:"why"`
 	ErrorClass    *string   `parquet:"error_class,optional"`
-	StoredLabel   *string   `parquet:"stored_label,optional"`
-	StoredScore   *float64  `parquet:"stored_score,optional"`
-	Reports       *string   `parquet:"reports,optional"`
+	// Columns are the stored output: stored_label and stored_score.
+	output.Columns
+	Reports *string `parquet:"reports,optional"`
 }
 
 func opt(s string) *string {
@@ -71,7 +72,8 @@ func (n *Night) Rows() []ResultRow {
 		rows[i] = ResultRow{RequestID: r.RequestID, Timestamp: r.Timestamp.UTC(), System: r.System, SystemName: r.SystemName,
 			HardwareClass: r.HardwareClass, ReplayVerdict: string(r.ReplayVerdict), Verdict: string(r.Verdict),
 			Basis: opt(r.Basis), PValue: r.PValue, PTest: opt(r.PTest), QValue: r.QValue, Why: r.Why,
-			ErrorClass: opt(r.ErrorClass), StoredLabel: r.Stored.Label, StoredScore: r.Stored.Score, Reports: opt(r.Reports)}
+			ErrorClass: opt(r.ErrorClass), Columns: output.Columns{StoredLabel: r.Stored.Label, StoredScore: r.Stored.Score},
+			Reports: opt(r.Reports)}
 	}
 	return rows
 }
