@@ -67,7 +67,7 @@ func TestTable(t *testing.T) {
 		t.Errorf("table = %q, want %q", b.String(), want)
 	}
 	var f *float64
-	if Opt(f) != "—" || OptFloat(f, "%.3g") != "—" || DashIfEmpty("") != "—" {
+	if OptFloat(f, "%.3g") != "—" || DashIfEmpty("") != "—" {
 		t.Error("an absent value is not a dash")
 	}
 }

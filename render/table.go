@@ -36,16 +36,8 @@ func (t Table) Row(cells ...string) {
 // Dash stands for an absent value in a report.
 const Dash = "—"
 
-// Opt is *p written with %v, or a dash (Dash) when p is nil: an absent
-// label, score or text.
-func Opt[T any](p *T) string {
-	if p == nil {
-		return Dash
-	}
-	return fmt.Sprint(*p)
-}
-
-// OptFloat is *p written with format (e.g. "%.3g"), or a dash when p is nil.
+// OptFloat is *p written with format (e.g. "%.3g"), or a dash (Dash) when
+// p is nil: an absent p-value or score.
 func OptFloat(p *float64, format string) string {
 	if p == nil {
 		return Dash

@@ -118,22 +118,33 @@ func (n *Night) WriteReports(dir string) error {
 }
 
 type junitSuites struct {
-	XMLName  xml.Name     `xml:"testsuites"`
-	Name     string       `xml:"name,attr"`
-	Tests    int          `xml:"tests,attr"`
-	Failures int          `xml:"failures,attr"`
-	Errors   int          `xml:"errors,attr"`
-	Skipped  int          `xml:"skipped,attr"`
-	Suites   []junitSuite `xml:"testsuite"`
+	XMLName xml.Name `xml:"testsuites"`
+	Name    string   `xml:"name,attr"`
+	junitCounts
+	Suites []junitSuite `xml:"testsuite"`
 }
 
 type junitSuite struct {
-	Name     string      `xml:"name,attr"`
-	Tests    int         `xml:"tests,attr"`
-	Failures int         `xml:"failures,attr"`
-	Errors   int         `xml:"errors,attr"`
-	Skipped  int         `xml:"skipped,attr"`
-	Cases    []junitCase `xml:"testcase"`
+	Name string `xml:"name,attr"`
+	junitCounts
+	Cases []junitCase `xml:"testcase"`
+}
+
+// junitCounts are the tests, failures, errors and skipped tests of a
+// testsuite or of all of them (the attributes after name).
+type junitCounts struct {
+	Tests    int `xml:"tests,attr"`
+	Failures int `xml:"failures,attr"`
+	Errors   int `xml:"errors,attr"`
+	Skipped  int `xml:"skipped,attr"`
+}
+
+// add adds c's counts to t's.
+func (t *junitCounts) add(c junitCounts) {
+	t.Tests += c.Tests
+	t.Failures += c.Failures
+	t.Errors += c.Errors
+	t.Skipped += c.Skipped
 }
 
 type junitCase struct {
@@ -181,10 +192,7 @@ func (n *Night) JUnit() ([]byte, error) {
 		s.Cases = append(s.Cases, c)
 	}
 	for _, s := range all.Suites {
-		all.Tests += s.Tests
-		all.Failures += s.Failures
-		all.Errors += s.Errors
-		all.Skipped += s.Skipped
+		all.add(s.junitCounts)
 	}
 	b, err := xml.MarshalIndent(all, "", "  ")
 	if err != nil {
