@@ -66,6 +66,12 @@ func TestTable(t *testing.T) {
 	if want := "| label | runs |\n|---|---:|\n| a | 1 |\n"; b.String() != want {
 		t.Errorf("table = %q, want %q", b.String(), want)
 	}
+	b.Reset()
+	tab = NewTable(&b, "", "run", "mean:")
+	tab.Row("stored", "x", "0.5")
+	if want := "| | run | mean |\n|---|---|---:|\n| stored | x | 0.5 |\n"; b.String() != want {
+		t.Errorf("table with an unnamed column = %q, want %q", b.String(), want)
+	}
 	var f *float64
 	if OptFloat(f, "%.3g") != "—" || DashIfEmpty("") != "—" {
 		t.Error("an absent value is not a dash")

@@ -14,17 +14,23 @@ type Table struct {
 
 // NewTable writes the header row of columns and the delimiter row to b; a
 // column whose name ends in ":" is right-aligned (the colon is not shown),
-// e.g. NewTable(b, "label", "runs:").
+// and a column named "" has an empty header cell ("| |"), e.g.
+// NewTable(b, "label", "runs:").
 func NewTable(b *strings.Builder, columns ...string) Table {
 	delim := make([]string, len(columns))
-	names := make([]string, len(columns))
+	b.WriteString("|")
 	for i, c := range columns {
-		names[i], delim[i] = c, "---"
-		if n, ok := strings.CutSuffix(c, ":"); ok {
-			names[i], delim[i] = n, "---:"
+		name, right := strings.CutSuffix(c, ":")
+		delim[i] = "---"
+		if right {
+			delim[i] = "---:"
 		}
+		if name != "" {
+			b.WriteString(" " + name)
+		}
+		b.WriteString(" |")
 	}
-	fmt.Fprintf(b, "| %s |\n|%s|\n", strings.Join(names, " | "), strings.Join(delim, "|"))
+	fmt.Fprintf(b, "\n|%s|\n", strings.Join(delim, "|"))
 	return Table{b}
 }
 

@@ -329,13 +329,13 @@ func (r *Report) writeRuns(b *strings.Builder) {
 // typical replayed text, and where the pinned-seed text first diverges.
 func (r *Report) writeTexts(b *strings.Builder) {
 	e := render.Markdown
-	b.WriteString("| text | |\n|---|---|\n")
-	fmt.Fprintf(b, "| stored | %s |\n", e(*r.Record.StoredText))
+	t := render.NewTable(b, "text", "")
+	t.Row("stored", e(*r.Record.StoredText))
 	if r.Exact != nil && r.Exact.Text != nil {
-		fmt.Fprintf(b, "| pinned-seed replay | %s |\n", e(*r.Exact.Text))
+		t.Row("pinned-seed replay", e(*r.Exact.Text))
 	}
 	if r.TypicalText != nil {
-		fmt.Fprintf(b, "| most typical replay | %s |\n", e(*r.TypicalText))
+		t.Row("most typical replay", e(*r.TypicalText))
 	}
 	b.WriteString("\n")
 	if x := r.Exact; x != nil && x.Divergence != nil {
