@@ -66,8 +66,14 @@ func TestTable(t *testing.T) {
 	if want := "| label | runs |\n|---|---:|\n| a | 1 |\n"; b.String() != want {
 		t.Errorf("table = %q, want %q", b.String(), want)
 	}
+	b.Reset()
+	tab = NewTable(&b, "", "run", "mean:")
+	tab.Row("stored", "x", "0.5")
+	if want := "| | run | mean |\n|---|---|---:|\n| stored | x | 0.5 |\n"; b.String() != want {
+		t.Errorf("table with an unnamed column = %q, want %q", b.String(), want)
+	}
 	var f *float64
-	if Opt(f) != "—" || OptFloat(f, "%.3g") != "—" || DashIfEmpty("") != "—" {
+	if OptFloat(f, "%.3g") != "—" || DashIfEmpty("") != "—" {
 		t.Error("an absent value is not a dash")
 	}
 }

@@ -14,17 +14,23 @@ type Table struct {
 
 // NewTable writes the header row of columns and the delimiter row to b; a
 // column whose name ends in ":" is right-aligned (the colon is not shown),
-// e.g. NewTable(b, "label", "runs:").
+// and a column named "" has an empty header cell ("| |"), e.g.
+// NewTable(b, "label", "runs:").
 func NewTable(b *strings.Builder, columns ...string) Table {
 	delim := make([]string, len(columns))
-	names := make([]string, len(columns))
+	b.WriteString("|")
 	for i, c := range columns {
-		names[i], delim[i] = c, "---"
-		if n, ok := strings.CutSuffix(c, ":"); ok {
-			names[i], delim[i] = n, "---:"
+		name, right := strings.CutSuffix(c, ":")
+		delim[i] = "---"
+		if right {
+			delim[i] = "---:"
 		}
+		if name != "" {
+			b.WriteString(" " + name)
+		}
+		b.WriteString(" |")
 	}
-	fmt.Fprintf(b, "| %s |\n|%s|\n", strings.Join(names, " | "), strings.Join(delim, "|"))
+	fmt.Fprintf(b, "\n|%s|\n", strings.Join(delim, "|"))
 	return Table{b}
 }
 
@@ -33,19 +39,14 @@ func (t Table) Row(cells ...string) {
 	fmt.Fprintf(t.b, "| %s |\n", strings.Join(cells, " | "))
 }
 
-// Opt is *p written with %v, or a dash (—) when p is nil: an absent label,
-// score or text.
-func Opt[T any](p *T) string {
-	if p == nil {
-		return "—"
-	}
-	return fmt.Sprint(*p)
-}
+// Dash stands for an absent value in a report.
+const Dash = "—"
 
-// OptFloat is *p written with format (e.g. "%.3g"), or a dash when p is nil.
+// OptFloat is *p written with format (e.g. "%.3g"), or a dash (Dash) when
+// p is nil: an absent p-value or score.
 func OptFloat(p *float64, format string) string {
 	if p == nil {
-		return "—"
+		return Dash
 	}
 	return fmt.Sprintf(format, *p)
 }
@@ -53,7 +54,7 @@ func OptFloat(p *float64, format string) string {
 // DashIfEmpty is s, or a dash when s is empty.
 func DashIfEmpty(s string) string {
 	if s == "" {
-		return "—"
+		return Dash
 	}
 	return s
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/reprise-dev/reprise/journal"
+	"github.com/reprise-dev/reprise/output"
 	"github.com/reprise-dev/reprise/record"
 	"github.com/reprise-dev/reprise/render"
 	"github.com/reprise-dev/reprise/runners"
@@ -52,17 +53,17 @@ type Report struct {
 
 // RecordSummary identifies the replayed record.
 type RecordSummary struct {
-	RequestID    string   `json:"request_id"`
-	Timestamp    string   `json:"timestamp"`
-	SystemID     string   `json:"system_id"`
-	Image        string   `json:"image"`
-	Model        string   `json:"model"`
-	Config       string   `json:"config"`
-	InputDigest  string   `json:"input_digest"`
-	OutputDigest string   `json:"output_digest"`
-	StoredLabel  *string  `json:"stored_label"`
-	StoredScore  *float64 `json:"stored_score"`
-	StoredText   *string  `json:"stored_text"`
+	RequestID    string `json:"request_id"`
+	Timestamp    string `json:"timestamp"`
+	SystemID     string `json:"system_id"`
+	Image        string `json:"image"`
+	Model        string `json:"model"`
+	Config       string `json:"config"`
+	InputDigest  string `json:"input_digest"`
+	OutputDigest string `json:"output_digest"`
+	// Columns are the stored output: stored_label, stored_score and
+	// stored_text.
+	output.Columns
 }
 
 // Hardware compares the record's hardware class with this host's.
@@ -122,7 +123,7 @@ func newReport(rec *record.Record, opts Options, replaySeed uint64, started time
 			SystemID: rec.System.ID.String(), Image: rec.System.Image.String(),
 			Model: rec.System.Model.String(), Config: rec.System.Config.String(),
 			InputDigest: rec.Input.Digest.String(), OutputDigest: rec.Output.Digest.String(),
-			StoredLabel: rec.Output.Label, StoredScore: rec.Output.Score, StoredText: rec.Output.Text,
+			Columns: output.ColumnsOf(rec.Output.Output),
 		},
 		Hardware: Hardware{Record: rec.Runtime.HardwareClass, Host: opts.Launch.HostClass, Match: rec.Runtime.HardwareClass == opts.Launch.HostClass},
 		Replay: ReplayParams{N: opts.N, ReplaySeed: replaySeed, MinFrequency: opts.Rules.MinFrequency,
@@ -175,25 +176,60 @@ func ReadRuns(path string) ([]RunRow, error) {
 // Markdown renders the report for people. Every value that comes from the
 // record, the system or its errors is escaped (render.Markdown): it cannot forge
 // headings, HTML, links or table columns, nor carry control characters.
+// The sections are written in order by the write* methods below.
 func (r *Report) Markdown() string {
 	var b strings.Builder
-	e, code := render.Markdown, render.MarkdownCode
-	fmt.Fprintf(&b, "# Replay of %s: %s\n\n", render.MarkdownPlain(r.Record.RequestID), e(string(r.Verdict)))
+	r.writeHeading(&b)
+	r.writeDecisionRecord(&b)
+	r.writeEnvironment(&b)
+	r.writeRuns(&b)
+	r.writeTests(&b)
+	if ev := r.Eval; ev != nil {
+		writeEvalSection(&b, ev)
+	}
+	r.writeTimings(&b)
+	return b.String()
+}
+
+// mdFields is fields as "label x, score y, text z": each value escaped, an
+// absent one a dash.
+func mdFields(fields []output.Field) string {
+	parts := make([]string, len(fields))
+	for i, f := range fields {
+		v := render.Dash
+		if f.Set {
+			v = f.Value
+		}
+		parts[i] = f.Name + " " + render.Markdown(v)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// writeHeading writes the title with the verdict, the basis, the error and
+// the reasons ("Why").
+func (r *Report) writeHeading(b *strings.Builder) {
+	e := render.Markdown
+	fmt.Fprintf(b, "# Replay of %s: %s\n\n", render.MarkdownPlain(r.Record.RequestID), e(string(r.Verdict)))
 	if r.Basis != "" {
-		fmt.Fprintf(&b, "Reproduced **%s**.\n\n", e(r.Basis))
+		fmt.Fprintf(b, "Reproduced **%s**.\n\n", e(r.Basis))
 	}
 	if r.Error != "" {
-		fmt.Fprintf(&b, "**Error:** %s\n\n", e(r.Error))
+		fmt.Fprintf(b, "**Error:** %s\n\n", e(r.Error))
 	}
 	if len(r.Reasons) > 0 {
 		b.WriteString("## Why\n\n")
 		for _, s := range r.Reasons {
-			fmt.Fprintf(&b, "- %s\n", e(s))
+			fmt.Fprintf(b, "- %s\n", e(s))
 		}
 		b.WriteString("\n")
 	}
+}
+
+// writeDecisionRecord writes the table of the replayed record's fields.
+func (r *Report) writeDecisionRecord(b *strings.Builder) {
+	e, code := render.Markdown, render.MarkdownCode
 	b.WriteString("## Decision record\n\n")
-	t := render.NewTable(&b, "field", "value")
+	t := render.NewTable(b, "field", "value")
 	t.Row("request id", code(r.Record.RequestID))
 	t.Row("decided at", e(r.Record.Timestamp))
 	t.Row("system id", code(r.Record.SystemID))
@@ -201,142 +237,196 @@ func (r *Report) Markdown() string {
 	t.Row("model", e(r.Record.Model))
 	t.Row("config", e(r.Record.Config))
 	t.Row("input", code(r.Record.InputDigest))
-	t.Row("stored output", fmt.Sprintf("label %s, score %s, text %s",
-		e(render.Opt(r.Record.StoredLabel)), e(render.Opt(r.Record.StoredScore)), e(render.Opt(r.Record.StoredText))))
+	t.Row("stored output", mdFields(r.Record.Output().Fields()))
 	t.Row("stored output digest", code(r.Record.OutputDigest))
 	b.WriteString("\n")
+}
+
+// writeEnvironment writes the runner, the hardware, whether the
+// environment was pinned, the sandbox settings and the notes.
+func (r *Report) writeEnvironment(b *strings.Builder) {
+	e := render.Markdown
 	b.WriteString("## Environment\n\n")
 	if r.Runner != nil {
-		fmt.Fprintf(&b, "- runner: %s (ran the pinned image: %v)\n", e(r.Runner.Runner), r.Runner.Pinned)
-		if r.Runner.ImageID != "" {
-			fmt.Fprintf(&b, "- image id: %s, repo digest: %s, pulled: %v\n", code(r.Runner.ImageID), code(render.DashIfEmpty(r.Runner.RepoDigest)), r.Runner.Pulled)
-		}
-		if r.Runner.Engine != "" {
-			fmt.Fprintf(&b, "- engine: %s\n", e(r.Runner.Engine))
-		}
-		if r.Runner.Entrypoint != "" {
-			fmt.Fprintf(&b, "- entrypoint: %s\n", code(r.Runner.Entrypoint))
-		}
-		if r.Runner.URL != "" {
-			fmt.Fprintf(&b, "- server: %s\n", code(r.Runner.URL))
-		}
-		if r.Runner.Server != "" {
-			fmt.Fprintf(&b, "- the server says: %s\n", code(r.Runner.Server))
-		}
-		if len(r.Runner.Fingerprints) > 0 {
-			fmt.Fprintf(&b, "- system fingerprints: %s\n", code(strings.Join(r.Runner.Fingerprints, ", ")))
-		}
-		if r.Runner.Concurrency > 0 {
-			fmt.Fprintf(&b, "- concurrency: %d HTTP requests at once\n", r.Runner.Concurrency)
-		}
-		if r.Runner.Window > 0 {
-			fmt.Fprintf(&b, "- stdio window: %d (pipelined: %v; latencies are service times, queueing apart)\n", r.Runner.Window, r.Runner.Pipelined)
-		}
+		writeRunner(b, r.Runner)
 	}
-	fmt.Fprintf(&b, "- hardware class: record %s, host %s (match: %v, override: %v)\n", e(r.Hardware.Record), e(r.Hardware.Host), r.Hardware.Match, r.Hardware.Override)
-	fmt.Fprintf(&b, "- environment pinned: %v\n", r.Environment.Pinned)
+	fmt.Fprintf(b, "- hardware class: record %s, host %s (match: %v, override: %v)\n", e(r.Hardware.Record), e(r.Hardware.Host), r.Hardware.Match, r.Hardware.Override)
+	fmt.Fprintf(b, "- environment pinned: %v\n", r.Environment.Pinned)
 	for _, s := range r.Environment.Reasons {
-		fmt.Fprintf(&b, "  - %s\n", e(s))
+		fmt.Fprintf(b, "  - %s\n", e(s))
 	}
 	b.WriteString("\n")
 	if len(r.Environment.Settings) > 0 {
-		t := render.NewTable(&b, "sandbox setting", "value", "from")
+		t := render.NewTable(b, "sandbox setting", "value", "from")
 		for _, s := range r.Environment.Settings {
 			t.Row(e(s.Name), e(s.Value), e(s.Source))
 		}
 		b.WriteString("\n")
 	}
 	for _, n := range r.Notes {
-		fmt.Fprintf(&b, "> **Note:** %s\n\n", e(n))
+		fmt.Fprintf(b, "> **Note:** %s\n\n", e(n))
 	}
+}
+
+// writeRunner writes the list items of what the runner reported; an empty
+// or zero value is left out.
+func writeRunner(b *strings.Builder, in *runners.Info) {
+	e, code := render.Markdown, render.MarkdownCode
+	fmt.Fprintf(b, "- runner: %s (ran the pinned image: %v)\n", e(in.Runner), in.Pinned)
+	if in.ImageID != "" {
+		fmt.Fprintf(b, "- image id: %s, repo digest: %s, pulled: %v\n", code(in.ImageID), code(render.DashIfEmpty(in.RepoDigest)), in.Pulled)
+	}
+	if in.Engine != "" {
+		fmt.Fprintf(b, "- engine: %s\n", e(in.Engine))
+	}
+	if in.Entrypoint != "" {
+		fmt.Fprintf(b, "- entrypoint: %s\n", code(in.Entrypoint))
+	}
+	if in.URL != "" {
+		fmt.Fprintf(b, "- server: %s\n", code(in.URL))
+	}
+	if in.Server != "" {
+		fmt.Fprintf(b, "- the server says: %s\n", code(in.Server))
+	}
+	if len(in.Fingerprints) > 0 {
+		fmt.Fprintf(b, "- system fingerprints: %s\n", code(strings.Join(in.Fingerprints, ", ")))
+	}
+	if in.Concurrency > 0 {
+		fmt.Fprintf(b, "- concurrency: %d HTTP requests at once\n", in.Concurrency)
+	}
+	if in.Window > 0 {
+		fmt.Fprintf(b, "- stdio window: %d (pipelined: %v; latencies are service times, queueing apart)\n", in.Window, in.Pipelined)
+	}
+}
+
+// writeRuns writes the replay's parameters, the error answers, the
+// pinned-seed run, the texts and the label counts.
+func (r *Report) writeRuns(b *strings.Builder) {
+	e := render.Markdown
 	b.WriteString("## Runs\n\n")
-	fmt.Fprintf(&b, "N = %d fresh seeds from replay seed %d; min frequency %g, alpha %g (the false-alarm rate, all checks together), confidence %g.\n\n",
+	fmt.Fprintf(b, "N = %d fresh seeds from replay seed %d; min frequency %g, alpha %g (the false-alarm rate, all checks together), confidence %g.\n\n",
 		r.Replay.N, r.Replay.ReplaySeed, r.Replay.MinFrequency, r.Replay.Alpha, r.Replay.Conf)
 	if r.Replay.Sequential {
-		fmt.Fprintf(&b, "Sequential: batches of %d, at most %d runs; %s.\n\n", r.Replay.Batch, r.Replay.MaxRuns, e(render.DashIfEmpty(r.Replay.Stopped)))
+		fmt.Fprintf(b, "Sequential: batches of %d, at most %d runs; %s.\n\n", r.Replay.Batch, r.Replay.MaxRuns, e(render.DashIfEmpty(r.Replay.Stopped)))
 	}
 	if r.ErrorAnswers > 0 {
-		fmt.Fprintf(&b, "Error answers: **%d** (rate %.3f); they are outcomes, not outputs, and the tests leave them out.\n\n", r.ErrorAnswers, r.ErrorAnswerRate)
+		fmt.Fprintf(b, "Error answers: **%d** (rate %.3f); they are outcomes, not outputs, and the tests leave them out.\n\n", r.ErrorAnswers, r.ErrorAnswerRate)
 	}
-	if r.Exact != nil {
-		fmt.Fprintf(&b, "Pinned seed %d: exact match **%v** (compared by %s); it answered label %s, score %s.\n\n",
-			r.Exact.Seed, r.Exact.ExactMatch, e(r.Exact.Basis), e(render.Opt(r.Exact.Label)), e(render.Opt(r.Exact.Score)))
+	if x := r.Exact; x != nil {
+		answered := output.Output{Label: x.Label, Score: x.Score}.Fields("label", "score")
+		fmt.Fprintf(b, "Pinned seed %d: exact match **%v** (compared by %s); it answered %s.\n\n",
+			x.Seed, x.ExactMatch, e(x.Basis), mdFields(answered))
 	}
-	if st := r.Record.StoredText; st != nil {
-		b.WriteString("| text | |\n|---|---|\n")
-		fmt.Fprintf(&b, "| stored | %s |\n", e(*st))
-		if r.Exact != nil && r.Exact.Text != nil {
-			fmt.Fprintf(&b, "| pinned-seed replay | %s |\n", e(*r.Exact.Text))
-		}
-		if r.TypicalText != nil {
-			fmt.Fprintf(&b, "| most typical replay | %s |\n", e(*r.TypicalText))
-		}
-		b.WriteString("\n")
-		if d := r.Exact; d != nil && d.Divergence != nil {
-			fmt.Fprintf(&b, "The pinned-seed replay first diverges at character %d (token %d):\n\n- stored: %s\n- replay: %s\n\n",
-				d.Divergence.Char, d.Divergence.Token, code(d.Divergence.Stored), code(d.Divergence.Replayed))
-		}
+	if r.Record.StoredText != nil {
+		r.writeTexts(b)
 	}
 	if len(r.LabelCounts) > 0 {
-		t := render.NewTable(&b, "label", "runs:", "share:")
-		labels := make([]string, 0, len(r.LabelCounts))
-		total := 0
-		for l, c := range r.LabelCounts {
-			labels = append(labels, l)
-			total += c
+		writeLabelCounts(b, r.LabelCounts)
+	}
+}
+
+// writeTexts writes the stored text beside the pinned-seed and the most
+// typical replayed text, and where the pinned-seed text first diverges.
+func (r *Report) writeTexts(b *strings.Builder) {
+	e := render.Markdown
+	t := render.NewTable(b, "text", "")
+	t.Row("stored", e(*r.Record.StoredText))
+	if r.Exact != nil && r.Exact.Text != nil {
+		t.Row("pinned-seed replay", e(*r.Exact.Text))
+	}
+	if r.TypicalText != nil {
+		t.Row("most typical replay", e(*r.TypicalText))
+	}
+	b.WriteString("\n")
+	if x := r.Exact; x != nil && x.Divergence != nil {
+		code := render.MarkdownCode
+		fmt.Fprintf(b, "The pinned-seed replay first diverges at character %d (token %d):\n\n- stored: %s\n- replay: %s\n\n",
+			x.Divergence.Char, x.Divergence.Token, code(x.Divergence.Stored), code(x.Divergence.Replayed))
+	}
+}
+
+// writeLabelCounts writes the replayed labels by count (most first, ties
+// by label) with their share of all runs.
+func writeLabelCounts(b *strings.Builder, counts map[string]int) {
+	labels := make([]string, 0, len(counts))
+	total := 0
+	for l, c := range counts {
+		labels = append(labels, l)
+		total += c
+	}
+	sort.Slice(labels, func(i, j int) bool {
+		return counts[labels[i]] > counts[labels[j]] || counts[labels[i]] == counts[labels[j]] && labels[i] < labels[j]
+	})
+	t := render.NewTable(b, "label", "runs:", "share:")
+	for _, l := range labels {
+		t.Row(render.Markdown(l), strconv.Itoa(counts[l]), fmt.Sprintf("%.3f", float64(counts[l])/float64(total)))
+	}
+	b.WriteString("\n")
+}
+
+// writeTests writes the table of the statistical tests and the checks
+// that lacked power.
+func (r *Report) writeTests(b *strings.Builder) {
+	if len(r.Tests) == 0 {
+		return
+	}
+	e := render.Markdown
+	b.WriteString("## Tests\n\n")
+	tab := render.NewTable(b, "test", "statistic:", "p-value:", "interval", "method")
+	for _, t := range r.Tests {
+		tab.Row(e(t.Name), e(testStatistic(t)), e(testPValue(t)), e(testInterval(t)), e(t.Method))
+	}
+	b.WriteString("\n")
+	for _, t := range r.Tests {
+		if t.Underpowered != "" {
+			need := ""
+			if t.RunsNeeded > 0 {
+				need = fmt.Sprintf(" (about %d runs would give it the power)", t.RunsNeeded)
+			}
+			fmt.Fprintf(b, "- **lacked power:** %s: %s%s\n", e(t.Name), e(t.Underpowered), need)
 		}
-		sort.Slice(labels, func(i, j int) bool {
-			return r.LabelCounts[labels[i]] > r.LabelCounts[labels[j]] || r.LabelCounts[labels[i]] == r.LabelCounts[labels[j]] && labels[i] < labels[j]
-		})
-		for _, l := range labels {
-			t.Row(e(l), strconv.Itoa(r.LabelCounts[l]), fmt.Sprintf("%.3f", float64(r.LabelCounts[l])/float64(total)))
-		}
+	}
+	if len(r.Underpowered) > 0 {
 		b.WriteString("\n")
 	}
-	if len(r.Tests) > 0 {
-		b.WriteString("## Tests\n\n")
-		tab := render.NewTable(&b, "test", "statistic:", "p-value:", "interval", "method")
-		for _, t := range r.Tests {
-			iv := "—"
-			if t.Interval != nil {
-				iv = fmt.Sprintf("[%.4f, %.4f] %s %g", t.Interval.Lower, t.Interval.Upper, t.Interval.Method, t.Interval.Conf)
-				if t.Wilson != nil {
-					iv += fmt.Sprintf("; [%.4f, %.4f] Wilson", t.Wilson.Lower, t.Wilson.Upper)
-				}
-			}
-			stat, p := "—", "—"
-			if t.Statistic != nil {
-				stat = fmt.Sprintf("%.4g", *t.Statistic)
-			}
-			if t.PValue != nil {
-				p = fmt.Sprintf("%.4g", *t.PValue)
-				if t.Level != nil {
-					p += fmt.Sprintf(" (level %.4g)", *t.Level)
-				}
-			}
-			if t.Skipped != "" {
-				p = "skipped: " + t.Skipped
-			}
-			tab.Row(e(t.Name), e(stat), e(p), e(iv), e(t.Method))
-		}
-		b.WriteString("\n")
-		for _, t := range r.Tests {
-			if t.Underpowered != "" {
-				need := ""
-				if t.RunsNeeded > 0 {
-					need = fmt.Sprintf(" (about %d runs would give it the power)", t.RunsNeeded)
-				}
-				fmt.Fprintf(&b, "- **lacked power:** %s: %s%s\n", e(t.Name), e(t.Underpowered), need)
-			}
-		}
-		if len(r.Underpowered) > 0 {
-			b.WriteString("\n")
-		}
+}
+
+// testStatistic is t's statistic (%.4g), or a dash.
+func testStatistic(t verdict.TestResult) string {
+	return render.OptFloat(t.Statistic, "%.4g")
+}
+
+// testPValue is t's p-value (%.4g) with its level, "skipped: why", or a
+// dash.
+func testPValue(t verdict.TestResult) string {
+	if t.Skipped != "" {
+		return "skipped: " + t.Skipped
 	}
-	if ev := r.Eval; ev != nil {
-		writeEvalSection(&b, ev)
+	if t.PValue == nil {
+		return render.Dash
 	}
-	fmt.Fprintf(&b, "## Timings\n\nsession start %.0f ms, runs %.0f ms (%.2f ms per run), total %.0f ms.\n",
+	p := fmt.Sprintf("%.4g", *t.PValue)
+	if t.Level != nil {
+		p += fmt.Sprintf(" (level %.4g)", *t.Level)
+	}
+	return p
+}
+
+// testInterval is t's confidence interval and its Wilson interval, or a
+// dash.
+func testInterval(t verdict.TestResult) string {
+	if t.Interval == nil {
+		return render.Dash
+	}
+	iv := fmt.Sprintf("[%.4f, %.4f] %s %g", t.Interval.Lower, t.Interval.Upper, t.Interval.Method, t.Interval.Conf)
+	if t.Wilson != nil {
+		iv += fmt.Sprintf("; [%.4f, %.4f] Wilson", t.Wilson.Lower, t.Wilson.Upper)
+	}
+	return iv
+}
+
+// writeTimings writes the wall times in milliseconds.
+func (r *Report) writeTimings(b *strings.Builder) {
+	fmt.Fprintf(b, "## Timings\n\nsession start %.0f ms, runs %.0f ms (%.2f ms per run), total %.0f ms.\n",
 		r.Timings.StartSessionMS, r.Timings.RunsMS, r.Timings.MeanRunMS, r.Timings.TotalMS)
-	return b.String()
 }

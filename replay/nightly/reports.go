@@ -21,6 +21,7 @@ import (
 	"gonum.org/v1/plot/vg/vgsvg"
 
 	"github.com/reprise-dev/reprise/journal"
+	"github.com/reprise-dev/reprise/output"
 	"github.com/reprise-dev/reprise/render"
 	"github.com/reprise-dev/reprise/verdict"
 )
@@ -52,9 +53,9 @@ type ResultRow struct {
 	QValue        *float64  `parquet:"q_value,optional"`
 	Why           string    `parquet:"why"`
 	ErrorClass    *string   `parquet:"error_class,optional"`
-	StoredLabel   *string   `parquet:"stored_label,optional"`
-	StoredScore   *float64  `parquet:"stored_score,optional"`
-	Reports       *string   `parquet:"reports,optional"`
+	// Columns are the stored output: stored_label and stored_score.
+	output.Columns
+	Reports *string `parquet:"reports,optional"`
 }
 
 func opt(s string) *string {
@@ -71,7 +72,8 @@ func (n *Night) Rows() []ResultRow {
 		rows[i] = ResultRow{RequestID: r.RequestID, Timestamp: r.Timestamp.UTC(), System: r.System, SystemName: r.SystemName,
 			HardwareClass: r.HardwareClass, ReplayVerdict: string(r.ReplayVerdict), Verdict: string(r.Verdict),
 			Basis: opt(r.Basis), PValue: r.PValue, PTest: opt(r.PTest), QValue: r.QValue, Why: r.Why,
-			ErrorClass: opt(r.ErrorClass), StoredLabel: r.Stored.Label, StoredScore: r.Stored.Score, Reports: opt(r.Reports)}
+			ErrorClass: opt(r.ErrorClass), Columns: output.Columns{StoredLabel: r.Stored.Label, StoredScore: r.Stored.Score},
+			Reports: opt(r.Reports)}
 	}
 	return rows
 }
@@ -116,22 +118,33 @@ func (n *Night) WriteReports(dir string) error {
 }
 
 type junitSuites struct {
-	XMLName  xml.Name     `xml:"testsuites"`
-	Name     string       `xml:"name,attr"`
-	Tests    int          `xml:"tests,attr"`
-	Failures int          `xml:"failures,attr"`
-	Errors   int          `xml:"errors,attr"`
-	Skipped  int          `xml:"skipped,attr"`
-	Suites   []junitSuite `xml:"testsuite"`
+	XMLName xml.Name `xml:"testsuites"`
+	Name    string   `xml:"name,attr"`
+	junitCounts
+	Suites []junitSuite `xml:"testsuite"`
 }
 
 type junitSuite struct {
-	Name     string      `xml:"name,attr"`
-	Tests    int         `xml:"tests,attr"`
-	Failures int         `xml:"failures,attr"`
-	Errors   int         `xml:"errors,attr"`
-	Skipped  int         `xml:"skipped,attr"`
-	Cases    []junitCase `xml:"testcase"`
+	Name string `xml:"name,attr"`
+	junitCounts
+	Cases []junitCase `xml:"testcase"`
+}
+
+// junitCounts are the tests, failures, errors and skipped tests of a
+// testsuite or of all of them (the attributes after name).
+type junitCounts struct {
+	Tests    int `xml:"tests,attr"`
+	Failures int `xml:"failures,attr"`
+	Errors   int `xml:"errors,attr"`
+	Skipped  int `xml:"skipped,attr"`
+}
+
+// add adds c's counts to t's.
+func (t *junitCounts) add(c junitCounts) {
+	t.Tests += c.Tests
+	t.Failures += c.Failures
+	t.Errors += c.Errors
+	t.Skipped += c.Skipped
 }
 
 type junitCase struct {
@@ -179,10 +192,7 @@ func (n *Night) JUnit() ([]byte, error) {
 		s.Cases = append(s.Cases, c)
 	}
 	for _, s := range all.Suites {
-		all.Tests += s.Tests
-		all.Failures += s.Failures
-		all.Errors += s.Errors
-		all.Skipped += s.Skipped
+		all.add(s.junitCounts)
 	}
 	b, err := xml.MarshalIndent(all, "", "  ")
 	if err != nil {
