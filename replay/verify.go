@@ -16,24 +16,33 @@ import (
 
 // ErrIntegrity is wrapped by integrity failures found by Verify and Replay:
 // a missing or corrupt artifact, an image pinned by tag, a system id that does
-// not recompute.
-var ErrIntegrity = errors.New("integrity failure")
+// not recompute. It is record.ErrIntegrity: one condition, whichever package
+// finds it. The replay's own failures read "integrity failure: …".
+var ErrIntegrity = record.ErrIntegrity
 
-// ErrUsage is wrapped by errors about the user's input: a missing record
-// file, an unreadable path.
+// ErrNoRecord is wrapped by the error of a record file that cannot be
+// opened: missing, or unreadable.
+var ErrNoRecord = errors.New("record file cannot be opened")
+
+// ErrUsage is wrapped by nothing any more: replay returns conditions
+// (ErrNoRecord, ErrReportsDir, ErrLocked, ErrDuplicateRequest) and cmd maps
+// them to its usage exit code.
+//
+// Deprecated: kept only because replay/nightly's ErrorClass still names it
+// (a clause that never matches); remove both together.
 var ErrUsage = errors.New("invalid input")
 
 // LoadRecord reads and decodes the record at path. A missing file wraps
-// ErrUsage; a malformed record returns a *record.Error wrapping
+// ErrNoRecord; a malformed record returns a *record.Error wrapping
 // record.ErrMalformed; a record with integrity problems only is returned
 // together with its *record.Error (wrapping record.ErrIntegrity).
 func LoadRecord(path string) (*record.Record, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%w: record %s: no such file", ErrUsage, path)
+			return nil, inputf(ErrNoRecord, "record %s: no such file", path)
 		}
-		return nil, fmt.Errorf("%w: record %s: %v", ErrUsage, path, err)
+		return nil, inputf(ErrNoRecord, "record %s: %v", path, err)
 	}
 	defer f.Close()
 	return record.Decode(f)
