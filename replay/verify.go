@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"iter"
 	"maps"
 	"os"
 	"slices"
@@ -90,4 +91,50 @@ func Verify(ctx context.Context, blobs Verifier, rec *record.Record) []record.Pr
 		check("reference.digest", rec.Reference.Digest, true)
 	}
 	return probs
+}
+
+// Checked is one record file's verification (VerifyAll).
+type Checked struct {
+	// Source names the record (its path).
+	Source string
+	// Record is nil when the file could not be opened or decoded: its
+	// problems then say why (Malformed).
+	Record *record.Record
+	// Problems are every problem found; none when the record holds.
+	Problems []record.Problem
+}
+
+// Malformed reports whether the record could not be read at all.
+func (c Checked) Malformed() bool { return c.Record == nil }
+
+// VerifyAll loads and verifies each record of sources in turn (Verify,
+// which includes the record's own checks) and calls yield with each result.
+// It stops when yield returns false, and returns ctx's error when ctx is
+// cancelled before a record.
+func VerifyAll(ctx context.Context, blobs Verifier, sources iter.Seq[Source], yield func(Checked) bool) error {
+	for src := range sources {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if !yield(verifySource(ctx, blobs, src)) {
+			return nil
+		}
+	}
+	return nil
+}
+
+// verifySource loads and verifies one record.
+func verifySource(ctx context.Context, blobs Verifier, src Source) Checked {
+	c := Checked{Source: src.Name}
+	rec, err := src.Load()
+	var rerr *record.Error
+	switch {
+	case rec != nil:
+		c.Record, c.Problems = rec, Verify(ctx, blobs, rec)
+	case errors.As(err, &rerr):
+		c.Problems = rerr.Problems
+	case err != nil:
+		c.Problems = []record.Problem{{Message: err.Error()}}
+	}
+	return c
 }
