@@ -76,7 +76,7 @@ func exitCode(err error) int {
 	case errors.As(err, &u), errors.Is(err, replay.ErrNoRecord), errors.Is(err, replay.ErrReportsDir), errors.Is(err, replay.ErrLocked),
 		errors.Is(err, replay.ErrDuplicateRequest), errors.Is(err, record.ErrMalformed),
 		errors.Is(err, evals.ErrCheckRequired), errors.Is(err, evals.ErrCheckMode),
-		errors.Is(err, capture.ErrPart), errors.Is(err, output.ErrInvalid), errors.Is(err, verdict.ErrRules),
+		errors.Is(err, capture.ErrPart), errors.Is(err, capture.ErrSystemFile), errors.Is(err, output.ErrInvalid), errors.Is(err, verdict.ErrRules),
 		errors.Is(err, runners.ErrInvalidSpec), errors.Is(err, journal.ErrLocked):
 		return exitUsage
 	case errors.Is(err, record.ErrIntegrity), errors.Is(err, system.ErrNotPinned), // replay.ErrIntegrity is record.ErrIntegrity

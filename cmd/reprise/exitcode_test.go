@@ -39,6 +39,7 @@ func TestExitCodeTable(t *testing.T) {
 		{replay.ErrReportsDir, exitUsage},
 		{replay.ErrLocked, exitUsage},
 		{capture.ErrPart, exitUsage},
+		{capture.ErrSystemFile, exitUsage},
 		{replay.ErrDuplicateRequest, exitUsage},
 		{evals.ErrCheckRequired, exitUsage},
 		{evals.ErrCheckMode, exitUsage},

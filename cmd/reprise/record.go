@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -20,7 +19,6 @@ import (
 	"github.com/reprise-dev/reprise/record"
 	"github.com/reprise-dev/reprise/runners/hwclass"
 	"github.com/reprise-dev/reprise/runners/wire"
-	"github.com/reprise-dev/reprise/system"
 )
 
 func newRecordCmd(g *globalOptions, s *streams) *cobra.Command {
@@ -119,25 +117,13 @@ with unset fields omitted.`,
 
 // parts turns the flags into capture.Parts.
 func (o *recordCreateOptions) parts(ctx context.Context, stdin io.Reader) (capture.Parts, error) {
-	for _, req := range []struct{ name, val string }{{"--input", o.Input}, {"--image", o.Image}, {"--model", o.Model}, {"--config", o.Config}} {
-		if req.val == "" {
-			return capture.Parts{}, usageErrorf("%s is required", req.name)
-		}
-	}
-	img, err := system.ParseImageRef(o.Image)
+	p, err := o.systemPartFlags.parts(o.Protocol, required{"--input", o.Input})
 	if err != nil {
-		return capture.Parts{}, fmt.Errorf("--image: %w", err)
+		return p, err
 	}
-	if !slices.Contains(record.Protocols, o.Protocol) {
-		return capture.Parts{}, usageErrorf("--protocol: unknown protocol %q (want one of %s)", o.Protocol, strings.Join(record.Protocols, ", "))
-	}
-	p := capture.Parts{
-		Input: capture.Source{Path: o.Input, MediaType: o.InputMediaType},
-		Image: img, Model: capture.Source{Path: o.Model}, Config: capture.Source{Path: o.Config},
-		ModelName: o.ModelName, ModelVersion: o.ModelVer, ConfigName: o.ConfigName, ConfigVersion: o.ConfigVer,
-		Protocol: o.Protocol, HardwareClass: o.HardwareClass, RequestID: o.RequestID,
-		Timestamp: o.now().UTC().Truncate(time.Second), Stdin: stdin,
-	}
+	p.Input = capture.Source{Path: o.Input, MediaType: o.InputMediaType}
+	p.HardwareClass, p.RequestID = o.HardwareClass, o.RequestID
+	p.Timestamp, p.Stdin = o.now().UTC().Truncate(time.Second), stdin
 	if h := o.HTTP; h != (record.HTTP{}) || o.LabelFrom != (record.LabelFrom{}) || o.OutputMap != (record.OutputMap{}) {
 		if !wire.IsHTTP(o.Protocol) {
 			return p, usageErrorf("--http-*, --label-* and --output-* are for the HTTP protocols (--protocol openai or kserve-v2)")
