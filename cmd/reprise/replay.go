@@ -2,13 +2,11 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"os"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -62,13 +60,13 @@ func (o *runnerOptions) addFlags(cmd *cobra.Command) {
 	f.DurationVar(&o.StartTimeout, "start-timeout", runners.DefaultStartTimeout, "timeout of the first run, which includes the system's start-up (model load)")
 	f.DurationVar(&o.RunTimeout, "run-timeout", runners.DefaultRunTimeout, "timeout of every later run")
 	f.DurationVar(&o.SessionTimeout, "session-timeout", runners.DefaultSessionTimeout, "timeout of the whole session")
-	f.StringVar(&o.Memory, "memory", formatBytes(docker.DefaultMemory), "memory limit of the sandbox (e.g. 512m, 2g)")
+	f.StringVar(&o.Memory, "memory", system.FormatBytes(docker.DefaultMemory), "memory limit of the sandbox (e.g. 512m, 2g)")
 	f.Float64Var(&o.CPUs, "cpus", docker.DefaultNanoCPUs/1e9, "CPU limit of the sandbox")
 	f.Int64Var(&o.Pids, "pids", docker.DefaultPids, "process limit of the sandbox (threads count)")
-	f.StringVar(&o.TmpfsSize, "tmpfs-size", formatBytes(docker.DefaultTmpfs), "size of the sandbox's writable /tmp (also HOME)")
+	f.StringVar(&o.TmpfsSize, "tmpfs-size", system.FormatBytes(docker.DefaultTmpfs), "size of the sandbox's writable /tmp (also HOME)")
 	f.BoolVar(&o.Offline, "offline", false, "never pull: an image absent from the engine is an error")
 	f.StringArrayVar(&o.Env, "env", nil, "extra environment for the replayed system, KEY=VALUE (repeatable)")
-	f.StringVar(&o.MaxResponseSize, "max-response-size", formatBytes(runners.DefaultMaxResponseBytes), "largest response accepted from the system (e.g. 512k, 4m, 64m); a larger one is a protocol error")
+	f.StringVar(&o.MaxResponseSize, "max-response-size", system.FormatBytes(runners.DefaultMaxResponseBytes), "largest response accepted from the system (e.g. 512k, 4m, 64m); a larger one is a protocol error")
 }
 
 // launchOptions are the session settings of the flags, with this host's
@@ -85,7 +83,7 @@ func (o *runnerOptions) launchOptions(ctx context.Context) (launch.Options, erro
 	if err := o.checkInFlight(); err != nil {
 		return launch.Options{}, err
 	}
-	maxResp, err := parseBytes(o.MaxResponseSize)
+	maxResp, err := system.ParseBytes(o.MaxResponseSize)
 	if err != nil || maxResp <= 0 {
 		return launch.Options{}, usageErrorf("--max-response-size %q: want a positive size such as 4m", o.MaxResponseSize)
 	}
@@ -106,7 +104,7 @@ const (
 func maxCPUs() float64 { return min(float64(runtime.NumCPU()), maxCPUsHint) }
 
 func (o *runnerOptions) limits() (runners.Limits, error) {
-	mem, err := parseBytes(o.Memory)
+	mem, err := system.ParseBytes(o.Memory)
 	if err != nil {
 		return runners.Limits{}, usageErrorf("--memory: %v", err)
 	}
@@ -119,7 +117,7 @@ func (o *runnerOptions) limits() (runners.Limits, error) {
 	if o.Pids < system.MinPids || o.Pids > system.MaxPids {
 		return runners.Limits{}, usageErrorf("--pids %d: must be between %d and %d", o.Pids, system.MinPids, system.MaxPids)
 	}
-	tmpfs, err := parseBytes(o.TmpfsSize)
+	tmpfs, err := system.ParseBytes(o.TmpfsSize)
 	if err != nil {
 		return runners.Limits{}, usageErrorf("--tmpfs-size: %v", err)
 	}
@@ -177,54 +175,6 @@ func (o *runnerOptions) validate() error {
 		return usageErrorf("--start-timeout, --run-timeout and --session-timeout must be positive")
 	}
 	return nil
-}
-
-// formatBytes writes n with the largest suffix of parseBytes that divides
-// it (2<<30 is "2g"): the flags' defaults are the runner's constants.
-func formatBytes(n int64) string {
-	for _, u := range []struct {
-		suffix string
-		shift  uint
-	}{{"t", 40}, {"g", 30}, {"m", 20}, {"k", 10}} {
-		if n > 0 && n%(1<<u.shift) == 0 {
-			return strconv.FormatInt(n>>u.shift, 10) + u.suffix
-		}
-	}
-	return strconv.FormatInt(n, 10)
-}
-
-// parseBytes parses a size: a positive integer with an optional suffix k,
-// m, g or t (binary: KiB, MiB, GiB, TiB). A size that does not fit an int64
-// is an error, never a wrapped-around number.
-func parseBytes(s string) (int64, error) {
-	t := strings.ToLower(strings.TrimSpace(s))
-	mult := int64(1)
-	if n := len(t); n > 0 {
-		switch t[n-1] {
-		case 'k':
-			mult = 1 << 10
-		case 'm':
-			mult = 1 << 20
-		case 'g':
-			mult = 1 << 30
-		case 't':
-			mult = 1 << 40
-		}
-		if mult != 1 {
-			t = t[:n-1]
-		}
-	}
-	n, err := strconv.ParseInt(t, 10, 64)
-	if err != nil || n <= 0 {
-		if errors.Is(err, strconv.ErrRange) {
-			return 0, fmt.Errorf("%q is too large", s)
-		}
-		return 0, fmt.Errorf("not a size: %q (want e.g. 512m, 2g)", s)
-	}
-	if n > math.MaxInt64/mult {
-		return 0, fmt.Errorf("%q is too large", s)
-	}
-	return n * mult, nil
 }
 
 type replayOptions struct {
