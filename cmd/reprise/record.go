@@ -22,12 +22,7 @@ import (
 )
 
 func newRecordCmd(g *globalOptions, s *streams) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "record",
-		Short: "Create and import decision records",
-	}
-	cmd.AddCommand(newRecordCreateCmd(g, s), newRecordImportCmd(g, s))
-	return cmd
+	return newGroup("record", "Create and import decision records", "", newRecordCreateCmd(g, s), newRecordImportCmd(g, s))
 }
 
 // recordCreateOptions are the flags of `record create`.
@@ -63,10 +58,9 @@ type recordCreateOptions struct {
 
 func newRecordCreateCmd(g *globalOptions, s *streams) *cobra.Command {
 	o := &recordCreateOptions{now: time.Now}
-	cmd := &cobra.Command{
-		Use:   "create --input FILE --image REF --model FILE --config FILE [--label L] [--score S] [--text T]",
-		Short: "Build a decision record from its parts; puts the blobs into the store",
-		Long: `Build a decision record from its parts so nobody hashes by hand: the input,
+	cmd := newCommand("create --input FILE --image REF --model FILE --config FILE [--label L] [--score S] [--text T]",
+		"Build a decision record from its parts; puts the blobs into the store",
+		`Build a decision record from its parts so nobody hashes by hand: the input,
 model and config files are put into the store, every digest and the composite
 system id are computed, and the record JSON is written to stdout (or -o FILE).
 
@@ -74,13 +68,9 @@ The image must be pinned: name@sha256:… or a local image id sha256:…; a tag
 alone is refused (exit 4). The stored output is given with --label, --score
 and/or --text; its digest is the sha256 of --output-file (the raw response
 bytes, also stored) or, without it, of the canonical JSON {"label":…,"score":…,"text":…}
-with unset fields omitted.`,
-		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, args []string) error {
-			o.set = func(name string) bool { return c.Flags().Changed(name) }
-			return runRecordCreate(c.Context(), g, s, o)
-		},
-	}
+with unset fields omitted.`, cobra.NoArgs,
+		func(ctx context.Context, _ []string) error { return runRecordCreate(ctx, g, s, o) })
+	o.set = cmd.Flags().Changed
 	f := cmd.Flags()
 	f.StringVar(&o.Input, "input", "", "file with the exact request bytes (required)")
 	f.StringVar(&o.InputMediaType, "input-media-type", "", "media type of the input (default: from the extension)")

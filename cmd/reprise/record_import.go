@@ -56,10 +56,9 @@ type recordImportOptions struct {
 
 func newRecordImportCmd(g *globalOptions, s *streams) *cobra.Command {
 	o := &recordImportOptions{now: time.Now}
-	cmd := &cobra.Command{
-		Use:   "import --log FILE --versions MAP (-o OUT.parquet | --out-dir DIR) [--strict] [--where EXPR] [--since 24h] [--until T]",
-		Short: "Turn a production decision log into decision records through a version map",
-		Long: `Read a decision log in the shape production teams write (JSON Lines, or Parquet:
+	cmd := newCommand("import --log FILE --versions MAP (-o OUT.parquet | --out-dir DIR) [--strict] [--where EXPR] [--since 24h] [--until T]",
+		"Turn a production decision log into decision records through a version map",
+		`Read a decision log in the shape production teams write (JSON Lines, or Parquet:
 request_id, timestamp, input_hash, model_version, inference_image, config_version,
 output {decision, confidence}) and resolve every model version, image tag and
 config version to a digest through the version map file (see the README). Each
@@ -69,12 +68,8 @@ Records go to one Parquet decision log (-o OUT.parquet) or one JSON file per
 record (--out-dir DIR). A row that cannot be resolved (an unknown version, an
 input not in the store, a malformed value) is listed with its line and reason,
 never guessed; with --strict any such row is an error (exit 2) and nothing is
-written.`,
-		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, args []string) error {
-			return runRecordImport(c.Context(), g, s, o)
-		},
-	}
+written.`, cobra.NoArgs,
+		func(ctx context.Context, _ []string) error { return runRecordImport(ctx, g, s, o) })
 	f := cmd.Flags()
 	f.StringVar(&o.Log, "log", "", "decision log: JSON Lines or Parquet (required)")
 	f.StringVar(&o.Versions, "versions", "", "version map file: names and tags to digests (required)")

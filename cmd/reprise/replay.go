@@ -198,10 +198,8 @@ type replayOptions struct {
 
 func addReplayCmd(root *cobra.Command, g *globalOptions, s *streams) {
 	o := &replayOptions{}
-	cmd := &cobra.Command{
-		Use:   "replay RECORD...",
-		Short: "Replay decision records N times and test whether the stored output reproduces",
-		Long: `Replay each decision record: verify its integrity (exit 4 before anything runs),
+	cmd := newCommand("replay RECORD...", "Replay decision records N times and test whether the stored output reproduces",
+		`Replay each decision record: verify its integrity (exit 4 before anything runs),
 check the hardware class, start the pinned system once (a sandboxed container
 of the pinned image with the model and config mounted read-only), run the
 pinned seed (does the stored output come back exactly?) and N fresh seeds
@@ -230,13 +228,9 @@ an eval section.
 
 Results per record in --out DIR (default out/<request_id>/): report.json,
 report.md and runs.parquet. Exit 0 all reproduced, 1 any diverged,
-3 inconclusive, 2/4/5 for invalid input, integrity and environment failures.`,
-		Args: cobra.MinimumNArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
-			o.set = c.Flags().Changed
-			return runReplay(c.Context(), g, s, o, args)
-		},
-	}
+3 inconclusive, 2/4/5 for invalid input, integrity and environment failures.`, cobra.MinimumNArgs(1),
+		func(ctx context.Context, args []string) error { return runReplay(ctx, g, s, o, args) })
+	o.set = cmd.Flags().Changed
 	o.runnerOptions.addFlags(cmd)
 	o.runnerOptions.addInFlightFlags(cmd.Flags())
 	f := cmd.Flags()

@@ -25,12 +25,7 @@ func loadTarget(path string) (launch.Target, error) { return capture.LoadTarget(
 func systemID(arg string) (digest.Digest, error) { return capture.SystemID(arg) }
 
 func newSystemCmd(g *globalOptions, s *streams) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "system",
-		Short: "Composite versions without a decision (system files)",
-	}
-	cmd.AddCommand(newSystemCreateCmd(g, s))
-	return cmd
+	return newGroup("system", "Composite versions without a decision (system files)", "", newSystemCreateCmd(g, s))
 }
 
 type systemCreateOptions struct {
@@ -81,19 +76,14 @@ func (o *systemPartFlags) addFlags(f *pflag.FlagSet) {
 
 func newSystemCreateCmd(g *globalOptions, s *streams) *cobra.Command {
 	o := &systemCreateOptions{}
-	cmd := &cobra.Command{
-		Use:   "create --image REF --model FILE --config FILE [-o FILE]",
-		Short: "Write a system file: the composite version (a record's system object with its id)",
-		Long: `Write a system file: {"schema": "reprise/system/v1", "system": {...}, "runtime":
+	cmd := newCommand("create --image REF --model FILE --config FILE [-o FILE]",
+		"Write a system file: the composite version (a record's system object with its id)",
+		`Write a system file: {"schema": "reprise/system/v1", "system": {...}, "runtime":
 {"protocol", "hardware_class"}}. The model and config are put into the store; the
 system object and its id are those a decision record of this system would hold.
 Every command that takes a system (evals run, rescore, history) takes this file
-or a decision record.`,
-		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, args []string) error {
-			return runSystemCreate(c.Context(), g, s, o)
-		},
-	}
+or a decision record.`, cobra.NoArgs,
+		func(ctx context.Context, _ []string) error { return runSystemCreate(ctx, g, s, o) })
 	f := cmd.Flags()
 	o.systemPartFlags.addFlags(f)
 	f.StringVar(&o.Protocol, "protocol", "jsonl-stdio", "wire protocol: "+strings.Join(record.Protocols, ", "))
