@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"math"
 	"os"
 	"runtime"
@@ -21,6 +22,7 @@ import (
 	"github.com/reprise-dev/reprise/runners/docker"
 	"github.com/reprise-dev/reprise/runners/endpoint"
 	"github.com/reprise-dev/reprise/runners/hwclass"
+	"github.com/reprise-dev/reprise/store"
 	"github.com/reprise-dev/reprise/system"
 	"github.com/reprise-dev/reprise/verdict"
 )
@@ -92,6 +94,18 @@ func (o *runnerOptions) launchOptions(ctx context.Context) (launch.Options, erro
 		Limits: limits, StartTimeout: o.StartTimeout, RunTimeout: o.RunTimeout, SessionTimeout: o.SessionTimeout, Env: env,
 		MaxResponseBytes: maxResp, Concurrency: o.Concurrency, Window: o.Window,
 	}, nil
+}
+
+// open reads the session settings of the flags, logging to log, and opens
+// the existing store: what a verb that replays needs first.
+func (o *runnerOptions) open(ctx context.Context, g *globalOptions, log *slog.Logger) (launch.Options, *store.Layout, error) {
+	lo, err := o.launchOptions(ctx)
+	if err != nil {
+		return lo, nil, err
+	}
+	lo.Logger = log
+	st, err := openStore(g)
+	return lo, st, err
 }
 
 // Ranges of the sandbox flags: system's ranges of Limits, --cpus in CPUs.
@@ -297,16 +311,11 @@ func runReplay(ctx context.Context, g *globalOptions, s *streams, o *replayOptio
 		return err
 	}
 	sequential := o.Sequential && !(o.set("n") && !o.set("sequential"))
-	lo, err := o.launchOptions(ctx)
-	if err != nil {
-		return err
-	}
-	st, err := openStore(g)
-	if err != nil {
-		return err
-	}
 	log := g.logger(s)
-	lo.Logger = log
+	lo, st, err := o.open(ctx, g, log)
+	if err != nil {
+		return err
+	}
 	bo := replay.BatchOptions{
 		Options: replay.Options{
 			N: o.N, Sequential: sequential, MaxRuns: o.MaxRuns, Batch: o.Batch, Launch: lo, Logger: log,

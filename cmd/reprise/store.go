@@ -124,26 +124,31 @@ func runStoreGet(ctx context.Context, g *globalOptions, s *streams, o *storeGetO
 	return err
 }
 
-type storeLsOptions struct{ Output outputFormat }
-
-func newStoreLsCmd(g *globalOptions, s *streams) *cobra.Command {
-	o := &storeLsOptions{}
-	cmd := newCommand("ls", "List blobs with size, media type and name", "", cobra.NoArgs,
-		func(ctx context.Context, _ []string) error { return runStoreLs(ctx, g, s, o) })
-	addOutputFlag(cmd, &o.Output, outputText)
+// newStoreReadCmd is a store verb without arguments that reads the
+// existing store and prints its result in --output's format.
+func newStoreReadCmd(g *globalOptions, s *streams, use, short string, run func(ctx context.Context, s *streams, st *store.Layout, f outputFormat) error) *cobra.Command {
+	var f outputFormat
+	cmd := newCommand(use, short, "", cobra.NoArgs, func(ctx context.Context, _ []string) error {
+		st, err := openStore(g)
+		if err != nil {
+			return err
+		}
+		return run(ctx, s, st, f)
+	})
+	addOutputFlag(cmd, &f, outputText)
 	return cmd
 }
 
-func runStoreLs(ctx context.Context, g *globalOptions, s *streams, o *storeLsOptions) error {
-	st, err := openStore(g)
-	if err != nil {
-		return err
-	}
+func newStoreLsCmd(g *globalOptions, s *streams) *cobra.Command {
+	return newStoreReadCmd(g, s, "ls", "List blobs with size, media type and name", runStoreLs)
+}
+
+func runStoreLs(ctx context.Context, s *streams, st *store.Layout, f outputFormat) error {
 	entries, err := st.List(ctx)
 	if err != nil {
 		return err
 	}
-	if o.Output == outputJSON {
+	if f == outputJSON {
 		if entries == nil {
 			entries = []store.Entry{}
 		}
@@ -168,27 +173,17 @@ func dash(s string) string {
 	return s
 }
 
-type storeVerifyOptions struct{ Output outputFormat }
-
 func newStoreVerifyCmd(g *globalOptions, s *streams) *cobra.Command {
-	o := &storeVerifyOptions{}
-	cmd := newCommand("verify", "Re-hash every blob; exit 4 naming every corrupt or misnamed blob", "", cobra.NoArgs,
-		func(ctx context.Context, _ []string) error { return runStoreVerify(ctx, g, s, o) })
-	addOutputFlag(cmd, &o.Output, outputText)
-	return cmd
+	return newStoreReadCmd(g, s, "verify", "Re-hash every blob; exit 4 naming every corrupt or misnamed blob", runStoreVerify)
 }
 
-func runStoreVerify(ctx context.Context, g *globalOptions, s *streams, o *storeVerifyOptions) error {
-	st, err := openStore(g)
-	if err != nil {
-		return err
-	}
+func runStoreVerify(ctx context.Context, s *streams, st *store.Layout, f outputFormat) error {
 	bad, err := st.VerifyAll(ctx)
 	if err != nil {
 		return err
 	}
 	entries, _ := st.List(ctx)
-	if o.Output == outputJSON {
+	if f == outputJSON {
 		if bad == nil {
 			bad = []store.BadBlob{}
 		}
@@ -204,7 +199,7 @@ func runStoreVerify(ctx context.Context, g *globalOptions, s *streams, o *storeV
 		}
 	}
 	if len(bad) > 0 {
-		if o.Output == outputText {
+		if f == outputText {
 			fmt.Fprintf(s.Err, "reprise: store verify: %d of %d blobs bad\n", len(bad), len(entries))
 		}
 		return &silentError{exitIntegrity}
