@@ -26,8 +26,10 @@ var allowed = map[string][]string{
 	"journal": {},
 	"render":  {},
 	"stats":   {},
-	"system":  {"digest"},
-	"store":   {"digest", "journal"},
+	// stats/statsfile runs the stats tests on samples read from files.
+	"stats/statsfile": {"stats"},
+	"system":          {"digest"},
+	"store":           {"digest", "journal"},
 	// storetest is the conformance suite every store passes.
 	"store/storetest": {"digest", "store"},
 	"record":          {"digest", "output", "system"},
@@ -57,7 +59,7 @@ var allowed = map[string][]string{
 	"replay":         {"digest", "output", "journal", "render", "system", "store", "record", "runners", "launch", "verdict", "stats"},
 	"replay/nightly": {"digest", "output", "journal", "render", "system", "store", "record", "ingest", "runners", "launch", "verdict", "stats", "replay"},
 	"evals":          {"digest", "output", "journal", "system", "store", "record", "runners", "launch", "verdict", "stats"},
-	"cmd/reprise": {"digest", "output", "journal", "render", "system", "store", "record", "ingest", "runners/...", "stats", "verdict",
+	"cmd/reprise": {"digest", "output", "journal", "render", "system", "store", "record", "ingest", "runners/...", "stats", "stats/statsfile", "verdict",
 		"launch", "capture", "replay/...", "evals"},
 	"fixtures/...": {"digest", "system", "fixtures/..."},
 }
@@ -152,7 +154,8 @@ func TestImportGraph(t *testing.T) {
 }
 
 // TestLeavesImportOnlyTheStandardLibrary: digest, output, journal and render import no
-// module at all; stats only gonum; system only digest and the reference grammar.
+// module at all; stats only gonum; stats/statsfile only stats; system only digest and
+// the reference grammar.
 func TestLeavesImportOnlyTheStandardLibrary(t *testing.T) {
 	extra := map[string][]string{
 		"digest":  nil,
@@ -160,7 +163,9 @@ func TestLeavesImportOnlyTheStandardLibrary(t *testing.T) {
 		"journal": nil,
 		"render":  nil,
 		"stats":   {"gonum.org/v1/gonum/"},
-		"system":  {module + "/digest", "github.com/distribution/reference"},
+		// statsfile: stats and the standard library, no CLI framework.
+		"stats/statsfile": {module + "/stats"},
+		"system":          {module + "/digest", "github.com/distribution/reference"},
 	}
 	for pkg, ok := range extra {
 		out, err := exec.Command("go", "list", "-f", `{{join .Imports "\n"}}`, module+"/"+pkg).Output()

@@ -17,6 +17,7 @@ import (
 	"github.com/reprise-dev/reprise/replay/nightly"
 	"github.com/reprise-dev/reprise/runners"
 	"github.com/reprise-dev/reprise/stats"
+	"github.com/reprise-dev/reprise/stats/statsfile"
 	"github.com/reprise-dev/reprise/store"
 	"github.com/reprise-dev/reprise/system"
 	"github.com/reprise-dev/reprise/verdict"
@@ -69,7 +70,9 @@ func exitCode(err error) int {
 	// when the error also wraps another condition (a corrupt suite read
 	// during a replay wraps record.ErrIntegrity too).
 	case errors.Is(err, ingest.ErrVersionMap), errors.Is(err, ingest.ErrLog), errors.Is(err, ingest.ErrWhere),
-		errors.Is(err, record.ErrNotLog), errors.Is(err, nightly.ErrUsage),
+		errors.Is(err, record.ErrNotLog), errors.Is(err, nightly.ErrOptions), errors.Is(err, nightly.ErrOut),
+		errors.Is(err, nightly.ErrLog), errors.Is(err, nightly.ErrOtherNight), errors.Is(err, nightly.ErrConfig),
+		errors.Is(err, nightly.ErrShards),
 		errors.Is(err, evals.ErrSuite), errors.Is(err, evals.ErrSuiteMismatch), errors.Is(err, evals.ErrResults),
 		errors.Is(err, evals.ErrDataset):
 		return exitUsage
@@ -93,7 +96,7 @@ func exitCode(err error) int {
 		return exitEnvironment
 	case errors.Is(err, stats.ErrSampleSize), errors.Is(err, stats.ErrNaN),
 		errors.Is(err, stats.ErrEmptyGroup), errors.Is(err, stats.ErrDomain),
-		errors.Is(err, stats.ErrMethod), errors.Is(err, digest.ErrInvalid):
+		errors.Is(err, stats.ErrMethod), errors.Is(err, statsfile.ErrInput), errors.Is(err, digest.ErrInvalid):
 		return exitUsage
 	}
 	return exitEnvironment
@@ -110,4 +113,24 @@ func verdictCode(v verdict.Verdict) int {
 		return exitInconclusive
 	}
 	return exitEnvironment
+}
+
+// nightCode is the exit code of a night's outcome (its first error's class
+// for OutcomeError).
+func nightCode(n *nightly.Night) int {
+	switch n.Outcome {
+	case nightly.OutcomeDiverged, nightly.OutcomeRate:
+		return exitDiverged
+	case nightly.OutcomeError:
+		switch n.ErrorClass {
+		case "integrity":
+			return exitIntegrity
+		case "usage":
+			return exitUsage
+		}
+		return exitEnvironment
+	case nightly.OutcomeInconclusive:
+		return exitInconclusive
+	}
+	return exitOK
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/reprise-dev/reprise/stats/statsfile"
 	"github.com/reprise-dev/reprise/store"
 )
 
@@ -121,16 +122,16 @@ var statsGoldenCases = map[string]struct{ ok, bad []string }{
 
 func TestGoldenStats(t *testing.T) {
 	var cases []goldenCase
-	for _, v := range statsVerbs() {
-		c, ok := statsGoldenCases[v.name]
+	for _, v := range statsfile.Tests() {
+		c, ok := statsGoldenCases[v.Name]
 		if !ok {
-			t.Errorf("stats %s has no golden cases in statsGoldenCases", v.name)
+			t.Errorf("stats %s has no golden cases in statsGoldenCases", v.Name)
 			continue
 		}
-		name := "stats-" + v.name
+		name := "stats-" + v.Name
 		cases = append(cases,
-			goldenCase{name + "-ok", append([]string{"stats", v.name}, c.ok...), exitOK},
-			goldenCase{name + "-bad", append([]string{"stats", v.name}, c.bad...), exitUsage},
+			goldenCase{name + "-ok", append([]string{"stats", v.Name}, c.ok...), exitOK},
+			goldenCase{name + "-bad", append([]string{"stats", v.Name}, c.bad...), exitUsage},
 		)
 	}
 	if len(cases) != 2*len(statsGoldenCases) {

@@ -118,7 +118,7 @@ func TestGoldenWorkflow(t *testing.T) {
 	// time; the one replayed below is this host's.
 	f.run("record-create-ok", 0, S("record", "create", "--input", fx("inputs", "application-demo.json"), "--image", testImage,
 		"--model", model("2.4.1"), "--config", config, "--label", "approved", "--score", "0.87", "--seed", "42",
-		"--request-id", "req_golden", "--hardware-class", "cpu/amd64/x86-64-v3", "--timestamp", "2026-08-02T10:00:00Z")...)
+		"--request-id", "req_golden", "--hardware-class", "gpu/nvidia/a100-80gb", "--timestamp", "2026-08-02T10:00:00Z")...)
 	rec := filepath.Join(dir, "rec.json")
 	f.must(append(S("record", "create", "--capture", "--image", img, "--input", fx("inputs", "application-demo.json"),
 		"--model", model("2.4.1"), "--config", config, "--seed", "42", "--request-id", "req_replay", "-o", rec), proc...)...)
@@ -135,7 +135,7 @@ func TestGoldenWorkflow(t *testing.T) {
 
 	// Systems and eval runs.
 	f.run("system-create-ok", 0, S("system", "create", "--image", img, "--model", model("2.4.1"), "--config", config,
-		"--hardware-class", "cpu/amd64/x86-64-v3")...)
+		"--hardware-class", "gpu/nvidia/a100-80gb")...)
 	sys := map[string]string{}
 	for _, v := range []string{"2.4.1", "2.4.2"} {
 		sys[v] = filepath.Join(dir, "system-"+v+".json")

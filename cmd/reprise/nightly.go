@@ -4,15 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/reprise-dev/reprise/render"
 	"github.com/reprise-dev/reprise/replay"
 	"github.com/reprise-dev/reprise/replay/nightly"
 	"github.com/reprise-dev/reprise/verdict"
@@ -96,7 +92,8 @@ inconclusive; 4/5 for integrity/environment failures; 0 otherwise.`,
 	return cmd
 }
 
-func runNightly(ctx context.Context, g *globalOptions, s *streams, o *nightlyOptions) error {
+// validate checks the flags of `nightly` (usage errors).
+func (o *nightlyOptions) validate() error {
 	if o.Log == "" {
 		return usageErrorf("--log is required")
 	}
@@ -121,6 +118,15 @@ func runNightly(ctx context.Context, g *globalOptions, s *streams, o *nightlyOpt
 	case o.set("confirm-n") && o.set("n"):
 		return usageErrorf("--confirm-n is for sequential nights: with -n every record gets exactly N runs and no confirming replay")
 	}
+	return nil
+}
+
+// runNightly runs (or continues) the night the flags describe, then
+// finishes it (finishNight).
+func runNightly(ctx context.Context, g *globalOptions, s *streams, o *nightlyOptions) error {
+	if err := o.validate(); err != nil {
+		return err
+	}
 	rules := verdict.Rules{MinFrequency: o.MinFrequency, Alpha: o.Alpha, Conf: o.Conf}.WithDefaults()
 	if err := rules.Validate(); err != nil {
 		return &usageError{err}
@@ -138,10 +144,7 @@ func runNightly(ctx context.Context, g *globalOptions, s *streams, o *nightlyOpt
 	}
 	out := o.Out
 	if out == "" {
-		out = filepath.Join("out", "nightly-"+o.now().UTC().Format("2006-01-02"))
-		if shard.N > 0 {
-			out += fmt.Sprintf("-shard-%d-of-%d", shard.I, shard.N)
-		}
+		out = nightly.DefaultOut(o.now(), shard)
 	}
 	lo, err := o.launchOptions(ctx)
 	if err != nil {
@@ -164,7 +167,7 @@ func runNightly(ctx context.Context, g *globalOptions, s *streams, o *nightlyOpt
 				RunTimeout: o.set("run-timeout"), SessionTimeout: o.set("session-timeout")}},
 		ConfirmN:  o.ConfirmN,
 		NewRunner: func(ctx context.Context) (replay.Runner, error) { return newRunner(ctx, &o.runnerOptions, log) },
-		Progress:  nightProgress(s, o.now, started),
+		Progress:  nightly.NewProgressWriter(s.Err, s.ErrTTY, o.now, started).Show,
 	}
 	n, err := nightly.Run(ctx, st, opts)
 	if err != nil {
@@ -176,120 +179,20 @@ func runNightly(ctx context.Context, g *globalOptions, s *streams, o *nightlyOpt
 	return finishNight(s, o.Output, o.getenv, n, out)
 }
 
-// finishNight writes the reports, the GitHub summary and annotations, prints
-// the result and returns the night's exit code.
+// finishNight publishes the night's reports (and its CI output), prints
+// its brief and returns its exit code.
 func finishNight(s *streams, f outputFormat, getenv func(string) string, n *nightly.Night, out string) error {
-	if err := n.WriteReports(out); err != nil {
+	if err := n.Publish(out, s.Out, getenv); err != nil {
 		return err
 	}
-	if p := getenv("GITHUB_STEP_SUMMARY"); p != "" {
-		sf, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-		if err != nil {
-			return fmt.Errorf("GITHUB_STEP_SUMMARY: %w", err)
-		}
-		_, werr := io.WriteString(sf, n.Markdown())
-		if cerr := sf.Close(); werr == nil {
-			werr = cerr
-		}
-		if werr != nil {
-			return fmt.Errorf("GITHUB_STEP_SUMMARY: %w", werr)
-		}
-	}
-	if getenv("GITHUB_ACTIONS") == "true" {
-		io.WriteString(s.Out, n.Annotations())
-	}
-	res := nightResult{Out: out, Outcome: n.Outcome, Summary: n.Summary, Counts: n.Counts, Systems: n.Systems, Diverged: []nightly.Result{}}
-	for _, r := range n.Records {
-		if r.Verdict == verdict.Diverged {
-			res.Diverged = append(res.Diverged, r)
-		}
-	}
-	if err := writeResult(s.Out, f, res, res.text); err != nil {
+	b := n.Brief(out)
+	if err := writeResult(s.Out, f, b, b.Text); err != nil {
 		return err
 	}
 	if code := nightCode(n); code != exitOK {
 		return &silentError{code}
 	}
 	return nil
-}
-
-// nightCode is the exit code of a night.
-func nightCode(n *nightly.Night) int {
-	switch n.Outcome {
-	case nightly.OutcomeDiverged, nightly.OutcomeRate:
-		return exitDiverged
-	case nightly.OutcomeError:
-		switch n.ErrorClass {
-		case "integrity":
-			return exitIntegrity
-		case "usage":
-			return exitUsage
-		}
-		return exitEnvironment
-	case nightly.OutcomeInconclusive:
-		return exitInconclusive
-	}
-	return exitOK
-}
-
-// nightResult is what `nightly` prints.
-type nightResult struct {
-	Out      string               `json:"out"`
-	Outcome  string               `json:"outcome"`
-	Summary  string               `json:"summary"`
-	Counts   nightly.Counts       `json:"counts"`
-	Systems  []nightly.SystemRate `json:"systems"`
-	Diverged []nightly.Result     `json:"diverged"`
-}
-
-func (r nightResult) text(w io.Writer) error {
-	fmt.Fprintf(w, "outcome: %s\n%s\nreports: %s\n", r.Outcome, r.Summary, r.Out)
-	for _, s := range r.Systems {
-		mark := ""
-		if s.BelowMin {
-			mark = "  BELOW MIN RATE"
-		}
-		fmt.Fprintf(w, "  %s: %d/%d reproduced, rate %.3f [%.3f, %.3f], %d errors%s\n", render.Terminal(s.Name, false), s.Reproduced, s.Records, s.Rate, s.Lower, s.Upper, s.Errors, mark)
-	}
-	for _, d := range r.Diverged {
-		if _, err := fmt.Fprintf(w, "DIVERGED %s (%s): %s\n", render.Terminal(d.RequestID, false), render.Terminal(d.SystemName, false), render.Terminal(d.Why, false)); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// nightProgress draws a progress bar on stderr when it is a terminal, and
-// plain lines (about every tenth of the night) otherwise.
-func nightProgress(s *streams, now func() time.Time, started time.Time) func(nightly.Progress) {
-	lastLine := -1
-	return func(p nightly.Progress) {
-		c := p.Counts
-		counts := fmt.Sprintf("REPRODUCED %d  DIVERGED %d  INCONCLUSIVE %d  ERROR %d",
-			c[verdict.Reproduced], c[verdict.Diverged], c[verdict.Inconclusive], c[verdict.Failed])
-		eta := "?"
-		if fresh := p.Done - p.Resumed; fresh > 0 {
-			per := now().Sub(started) / time.Duration(fresh)
-			eta = (per * time.Duration(p.Total-p.Done)).Round(time.Second).String()
-		}
-		if s.ErrTTY {
-			const width = 30
-			fill := 0
-			if p.Total > 0 {
-				fill = width * p.Done / p.Total
-			}
-			fmt.Fprintf(s.Err, "\r[%s%s] %d/%d  %s  ETA %s ", strings.Repeat("#", fill), strings.Repeat(".", width-fill), p.Done, p.Total, counts, eta)
-			if p.Done == p.Total {
-				fmt.Fprintln(s.Err)
-			}
-			return
-		}
-		step := max(1, p.Total/10)
-		if line := p.Done / step; line != lastLine || p.Done == p.Total {
-			lastLine = line
-			fmt.Fprintf(s.Err, "nightly: %d/%d records  %s  ETA %s\n", p.Done, p.Total, counts, eta)
-		}
-	}
 }
 
 func newNightlyMergeCmd(g *globalOptions, s *streams, parent *nightlyOptions) *cobra.Command {
@@ -309,7 +212,7 @@ every record, so the result equals the unsharded night's. Reports go to --out.`,
 			}
 			dir := out
 			if dir == "" {
-				dir = filepath.Join("out", "nightly-"+parent.now().UTC().Format("2006-01-02"))
+				dir = nightly.DefaultOut(parent.now(), nightly.Shard{})
 			}
 			return finishNight(s, format, parent.getenv, n, dir)
 		},

@@ -26,12 +26,7 @@ import (
 func nightlyLog(t *testing.T, bin, st string, perSystem int) string {
 	t.Helper()
 	img := "sha256:" + strings.Repeat("0", 64)
-	path := filepath.Join(t.TempDir(), "log.parquet")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := record.NewParquetWriter(f)
+	var recs []*record.Record
 	for _, model := range []string{"2.4.1", "2.4.2"} {
 		recPath := captureRec(t, st, img, model, "req_"+strings.ReplaceAll(model, ".", ""), "--runner", "process", "--entrypoint", bin)
 		rec, err := replayLoad(recPath)
@@ -41,15 +36,31 @@ func nightlyLog(t *testing.T, bin, st string, perSystem int) string {
 		for i := range perSystem {
 			c := *rec
 			c.RequestID = fmt.Sprintf("req_%s_%03d", strings.ReplaceAll(model, ".", ""), i)
-			if err := w.Write(&c); err != nil {
-				t.Fatal(err)
-			}
+			recs = append(recs, &c)
+		}
+	}
+	return writeRecordLog(t, recs)
+}
+
+// writeRecordLog writes recs as a Parquet decision log in a temporary
+// folder and returns its path.
+func writeRecordLog(t *testing.T, recs []*record.Record) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "log.parquet")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	w := record.NewParquetWriter(f)
+	for _, r := range recs {
+		if err := w.Write(r); err != nil {
+			t.Fatal(err)
 		}
 	}
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	f.Close()
 	return path
 }
 
@@ -213,9 +224,7 @@ func plantedLog(t *testing.T, st, bin string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logPath := filepath.Join(t.TempDir(), "log.parquet")
-	f, _ := os.Create(logPath)
-	w := record.NewParquetWriter(f)
+	var recs []*record.Record
 	for i := range 20 {
 		c := *rec
 		c.RequestID = fmt.Sprintf("req_ci_%02d", i)
@@ -224,13 +233,9 @@ func plantedLog(t *testing.T, st, bin string) string {
 			c.Output.Label, c.Output.Score = &l, nil
 			c.Output.Digest = digestOf(c.Output.Output.Canonical())
 		}
-		w.Write(&c)
+		recs = append(recs, &c)
 	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
-	return logPath
+	return writeRecordLog(t, recs)
 }
 
 // TestNightlyConfirmN: a sequential night replays the record its pinned

@@ -1,6 +1,7 @@
 // Package nightly replays a sample of a decision log in bulk: it selects
-// records (a time range, a CEL expression), draws a seeded reservoir sample
-// in one streaming pass (uniform, or per system), groups the records by
+// records (a time range, a CEL expression), draws a seeded bottom-k sample
+// (uniform, or per system) in two passes over the log (the columns the
+// filter reads, then only the drawn rows), groups the records by
 // system so one sandboxed session serves all records of a system (and
 // hardware class), replays each record as package replay does, and then
 // controls the false discovery rate across the night (Benjamini–Hochberg)
@@ -12,6 +13,16 @@
 // with the same results as an uninterrupted one. Shards of one night
 // (--shard i/n, by system) merge into one night (Merge) with the FDR
 // control taken over all of them.
+//
+// Run takes a night step by step (its config and sample, the journal, the
+// workers over session groups); Finalize decides every record, counts and
+// concludes. Publish writes the reports and the GitHub output, Brief is
+// what the CLI prints of a night, ProgressWriter shows its progress, and
+// DefaultOut names the folder of a night given none.
+//
+// What is wrong with a night's input is a condition the caller maps (cmd
+// to exit 2): ErrOptions, ErrOut, ErrLocked, ErrLog, ErrOtherNight,
+// ErrConfig and, for Merge, ErrShards.
 //
 // It imports replay and everything below it, and ingest.
 package nightly

@@ -82,6 +82,22 @@ func Finalize(cfg *Config, results []Result) *Night {
 	slices.SortFunc(recs, func(a, b Result) int {
 		return cmp.Or(strings.Compare(a.System, b.System), strings.Compare(a.RequestID, b.RequestID))
 	})
+	setQValues(recs)
+	n := &Night{Config: cfg, Records: recs}
+	t := &tally{n: n, bySystem: map[string]*SystemRate{}}
+	for i := range recs {
+		n.decide(&recs[i])
+		t.count(&recs[i])
+	}
+	belowMin := t.rates()
+	n.conclude(belowMin, t.firstErr)
+	return n
+}
+
+// setQValues sets the Benjamini–Hochberg q-value of each record tested
+// behaviorally (a p-value, no error, not reproduced exactly), and clears
+// the others'.
+func setQValues(recs []Result) {
 	var ps []float64
 	var idx []int
 	for i, r := range recs {
@@ -91,88 +107,115 @@ func Finalize(cfg *Config, results []Result) *Night {
 			idx = append(idx, i)
 		}
 	}
-	if len(ps) > 0 {
-		if q, err := stats.BenjaminiHochberg(ps); err == nil {
-			for j, i := range idx {
-				v := q[j]
-				recs[i].QValue = &v
-			}
+	if len(ps) == 0 {
+		return
+	}
+	if q, err := stats.BenjaminiHochberg(ps); err == nil {
+		for j, i := range idx {
+			v := q[j]
+			recs[i].QValue = &v
 		}
 	}
-	n := &Night{Config: cfg, Records: recs}
-	byName := map[string]*SystemRate{}
-	var order []string
-	firstErr := ""
-	for i := range recs {
-		r := &recs[i]
-		r.Verdict = r.ReplayVerdict
-		confirmed := r.QValue != nil && *r.QValue <= cfg.FDR
-		switch r.ReplayVerdict {
-		case verdict.Diverged:
-			if !confirmed {
-				r.Verdict = verdict.Inconclusive
-				n.Counts.Demoted++
-				q := "none"
-				if r.QValue != nil {
-					q = fmt.Sprintf("%.4g", *r.QValue)
-				}
-				r.Why = fmt.Sprintf("the replay diverged, but not significantly across the night: Benjamini–Hochberg q = %s > FDR %g; %s", q, cfg.FDR, r.Why)
-			} else {
-				r.Why = fmt.Sprintf("diverged (q = %.4g <= FDR %g): %s", *r.QValue, cfg.FDR, r.Why)
+}
+
+// decide sets a record's night verdict from its replay verdict and its
+// q-value (see Finalize) and its Why, and counts the demoted and promoted.
+func (n *Night) decide(r *Result) {
+	fdr := n.Config.FDR
+	r.Verdict = r.ReplayVerdict
+	confirmed := r.QValue != nil && *r.QValue <= fdr
+	switch r.ReplayVerdict {
+	case verdict.Diverged:
+		if !confirmed {
+			r.Verdict = verdict.Inconclusive
+			n.Counts.Demoted++
+			q := "none"
+			if r.QValue != nil {
+				q = fmt.Sprintf("%.4g", *r.QValue)
 			}
-		case verdict.Inconclusive:
-			if confirmed {
-				r.Verdict = verdict.Diverged
-				n.Counts.Promoted++
-				r.Why = fmt.Sprintf("diverged across the night (q = %.4g <= FDR %g), though the replay alone was inconclusive at its own level: %s", *r.QValue, cfg.FDR, r.Why)
-			}
-		case verdict.Failed:
-			r.Why = r.Error
-			if firstErr == "" {
-				firstErr = r.ErrorClass
-			}
+			r.Why = fmt.Sprintf("the replay diverged, but not significantly across the night: Benjamini–Hochberg q = %s > FDR %g; %s", q, fdr, r.Why)
+		} else {
+			r.Why = fmt.Sprintf("diverged (q = %.4g <= FDR %g): %s", *r.QValue, fdr, r.Why)
 		}
-		n.Counts.Records++
-		switch r.Verdict {
-		case verdict.Reproduced:
-			n.Counts.Reproduced++
-		case verdict.Diverged:
-			n.Counts.Diverged++
-		case verdict.Inconclusive:
-			n.Counts.Inconclusive++
-		default:
-			n.Counts.Errors++
+	case verdict.Inconclusive:
+		if confirmed {
+			r.Verdict = verdict.Diverged
+			n.Counts.Promoted++
+			r.Why = fmt.Sprintf("diverged across the night (q = %.4g <= FDR %g), though the replay alone was inconclusive at its own level: %s", *r.QValue, fdr, r.Why)
 		}
-		s := byName[r.System]
-		if s == nil {
-			s = &SystemRate{System: r.System, Name: r.SystemName}
-			byName[r.System] = s
-			order = append(order, r.System)
+	case verdict.Failed:
+		r.Why = r.Error
+	}
+}
+
+// tally counts a night's decided records: its Counts, a SystemRate per
+// system in the order the systems first come, and the error class of the
+// first error.
+type tally struct {
+	n        *Night
+	bySystem map[string]*SystemRate
+	order    []string
+	firstErr string
+}
+
+// count counts one decided record.
+func (t *tally) count(r *Result) {
+	c := &t.n.Counts
+	c.Records++
+	switch r.Verdict {
+	case verdict.Reproduced:
+		c.Reproduced++
+	case verdict.Diverged:
+		c.Diverged++
+	case verdict.Inconclusive:
+		c.Inconclusive++
+	default:
+		c.Errors++
+	}
+	if r.ReplayVerdict == verdict.Failed && t.firstErr == "" {
+		t.firstErr = r.ErrorClass
+	}
+	s := t.bySystem[r.System]
+	if s == nil {
+		s = &SystemRate{System: r.System, Name: r.SystemName}
+		t.bySystem[r.System] = s
+		t.order = append(t.order, r.System)
+	}
+	switch r.Verdict {
+	case verdict.Failed:
+		s.Errors++
+	default:
+		s.Records++
+		if r.Verdict == verdict.Reproduced {
+			s.Reproduced++
 		}
-		switch r.Verdict {
-		case verdict.Failed:
-			s.Errors++
-		default:
-			s.Records++
-			if r.Verdict == verdict.Reproduced {
-				s.Reproduced++
-			}
-			if r.Verdict == verdict.Diverged {
-				s.Diverged++
-			}
+		if r.Verdict == verdict.Diverged {
+			s.Diverged++
 		}
 	}
-	belowMin := false
-	for _, k := range order {
-		s := byName[k]
+}
+
+// rates computes each system's rate and its interval, sets the night's
+// Systems, and reports whether a system's interval lies wholly below
+// MinRate.
+func (t *tally) rates() (belowMin bool) {
+	minRate := t.n.Config.MinRate
+	for _, k := range t.order {
+		s := t.bySystem[k]
 		if s.Records > 0 {
 			s.Rate = float64(s.Reproduced) / float64(s.Records)
 			s.Lower, s.Upper, _ = stats.ClopperPearson(s.Reproduced, s.Records, RateConf, stats.TwoSided)
-			s.BelowMin = cfg.MinRate > 0 && s.Upper < cfg.MinRate
+			s.BelowMin = minRate > 0 && s.Upper < minRate
 			belowMin = belowMin || s.BelowMin
 		}
-		n.Systems = append(n.Systems, *s)
+		t.n.Systems = append(t.n.Systems, *s)
 	}
+	return belowMin
+}
+
+// conclude sets the night's Outcome (the most severe that holds) and
+// Summary; firstErr is the class of its first error.
+func (n *Night) conclude(belowMin bool, firstErr string) {
 	switch {
 	case n.Counts.Diverged > 0:
 		n.Outcome = OutcomeDiverged
@@ -185,67 +228,82 @@ func Finalize(cfg *Config, results []Result) *Night {
 	default:
 		n.Outcome = OutcomeOK
 	}
+	cfg := n.Config
 	n.Summary = fmt.Sprintf("%d records over %d systems: %d reproduced, %d diverged (FDR %g), %d inconclusive, %d errors",
 		n.Counts.Records, len(n.Systems), n.Counts.Reproduced, n.Counts.Diverged, cfg.FDR, n.Counts.Inconclusive, n.Counts.Errors)
 	if belowMin {
 		n.Summary += fmt.Sprintf("; a system's rate lies below %g", cfg.MinRate)
 	}
-	return n
 }
 
 // Merge combines the shards in dirs (each a finished night with the same
 // log, sample, seed and rules, and shards i/n covering 0..n-1 once) into
-// one night, with the FDR control taken over all of them.
+// one night, with the FDR control taken over all of them. Shards that do
+// not make one night are ErrShards.
 func Merge(dirs []string) (*Night, error) {
 	if len(dirs) == 0 {
-		return nil, fmt.Errorf("%w: no shard folders", ErrUsage)
+		return nil, fmt.Errorf("%w: no shard folders", ErrShards)
 	}
-	var base *Config
-	var all []Result
-	seenShard := map[string]string{}
-	total := 0
+	m := &merger{folders: map[string]string{}}
 	for _, d := range dirs {
-		c, err := ReadConfig(d)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %s: %w", ErrUsage, d, err)
-		}
-		sh, err := ParseShard(c.Shard)
-		if c.Shard == "" {
-			sh, err = Shard{I: 0, N: 1}, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%w: %s: %v", ErrUsage, d, err)
-		}
-		if first, dup := seenShard[c.Shard]; dup {
-			return nil, fmt.Errorf("%w: %s and %s are both shard %s", ErrUsage, first, d, c.Shard)
-		}
-		seenShard[c.Shard] = d
-		total = sh.N
-		probe := *c
-		probe.Shard = ""
-		if base == nil {
-			b := probe
-			base = &b
-		} else if !base.same(&probe) || !base.Since.Equal(c.Since) || !base.Until.Equal(c.Until) {
-			return nil, fmt.Errorf("%w: %s is a shard of another night", ErrUsage, d)
-		}
-		j, err := ReadJournal(d)
-		if err != nil {
+		if err := m.add(d); err != nil {
 			return nil, err
 		}
-		for _, id := range c.Records {
-			r, ok := j[id]
-			if !ok {
-				return nil, fmt.Errorf("%w: shard %s (%s) has not finished: %s was not replayed; rerun it", ErrUsage, c.Shard, d, id)
-			}
-			all = append(all, r)
+	}
+	if len(m.folders) != m.total && !(m.total == 1 && len(m.folders) == 1) {
+		return nil, fmt.Errorf("%w: %d of %d shards given", ErrShards, len(m.folders), m.total)
+	}
+	slices.Sort(m.base.Records)
+	m.base.Listed, m.base.RowErrors = nil, 0
+	return Finalize(m.base, m.all), nil
+}
+
+// merger gathers the shards of one night: the night's config (without a
+// shard, with every shard's records), every shard's results, the folder of
+// each shard, and the number of shards of the night.
+type merger struct {
+	base    *Config
+	all     []Result
+	folders map[string]string
+	total   int
+}
+
+// add adds the shard in folder d.
+func (m *merger) add(d string) error {
+	c, err := ReadConfig(d)
+	if err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrShards, d, err)
+	}
+	sh, err := ParseShard(c.Shard)
+	if c.Shard == "" {
+		sh, err = Shard{I: 0, N: 1}, nil
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrShards, d, err)
+	}
+	if first, dup := m.folders[c.Shard]; dup {
+		return fmt.Errorf("%w: %s and %s are both shard %s", ErrShards, first, d, c.Shard)
+	}
+	m.folders[c.Shard] = d
+	m.total = sh.N
+	probe := *c
+	probe.Shard = ""
+	if m.base == nil {
+		m.base = &probe
+	} else if !m.base.same(&probe) || !m.base.Since.Equal(c.Since) || !m.base.Until.Equal(c.Until) {
+		return fmt.Errorf("%w: %s is a shard of another night", ErrShards, d)
+	}
+	j, err := ReadJournal(d)
+	if err != nil {
+		return err
+	}
+	for _, id := range c.Records {
+		r, ok := j[id]
+		if !ok {
+			return fmt.Errorf("%w: shard %s (%s) has not finished: %s was not replayed; rerun it", ErrShards, c.Shard, d, id)
 		}
-		base.Records = append(base.Records, c.Records...)
+		m.all = append(m.all, r)
 	}
-	if len(seenShard) != total && !(total == 1 && len(seenShard) == 1) {
-		return nil, fmt.Errorf("%w: %d of %d shards given", ErrUsage, len(seenShard), total)
-	}
-	slices.Sort(base.Records)
-	base.Listed, base.RowErrors = nil, 0
-	return Finalize(base, all), nil
+	m.base.Records = append(m.base.Records, c.Records...)
+	return nil
 }

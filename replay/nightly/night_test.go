@@ -6,12 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,40 +18,10 @@ import (
 	"github.com/reprise-dev/reprise/output"
 	"github.com/reprise-dev/reprise/record"
 	"github.com/reprise-dev/reprise/replay"
-	"github.com/reprise-dev/reprise/runners"
 	"github.com/reprise-dev/reprise/store"
 	"github.com/reprise-dev/reprise/system"
 	"github.com/reprise-dev/reprise/verdict"
 )
-
-// fakeRunner answers "approved" (p 0.9, score 0.9) or "denied" (p 0.1,
-// score 0.1) by a PCG seeded with the request seed, and counts sessions.
-type fakeRunner struct {
-	starts, runs atomic.Int64
-	closed       atomic.Int64
-}
-
-func (f *fakeRunner) Start(ctx context.Context, spec runners.Spec) (runners.Session, error) {
-	if _, err := os.Stat(spec.ModelPath); err != nil {
-		return nil, fmt.Errorf("model not handed over: %w", err)
-	}
-	f.starts.Add(1)
-	return &fakeSession{f: f}, nil
-}
-
-type fakeSession struct{ f *fakeRunner }
-
-func (s *fakeSession) Run(ctx context.Context, req runners.Request) (runners.Response, error) {
-	s.f.runs.Add(1)
-	l, p := "approved", 0.9
-	if rand.New(rand.NewPCG(uint64(*req.Params.Seed), 1)).Float64() >= 0.9 {
-		l, p = "denied", 0.1
-	}
-	raw, _ := json.Marshal(map[string]any{"label": l, "score": p})
-	return runners.Response{Output: output.Output{Label: &l, Score: &p}, Raw: raw, Latency: time.Microsecond}, nil
-}
-func (s *fakeSession) Info() runners.Info              { return runners.Info{Runner: "fake", Pinned: true} }
-func (s *fakeSession) Close(ctx context.Context) error { s.f.closed.Add(1); return nil }
 
 const hw = "cpu/amd64/x86-64-v3"
 
@@ -289,7 +257,56 @@ func TestReadConfigOldSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := ReadConfig(dir)
-	if !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), `"reprise/nightly/v1"`) || !strings.Contains(err.Error(), ConfigSchema) {
+	if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), `"reprise/nightly/v1"`) || !strings.Contains(err.Error(), ConfigSchema) {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestRunConditions: each thing wrong with a night's input is its own
+// condition (cmd maps them all to the usage exit code), and each still
+// prints as "nightly: invalid input: …".
+func TestRunConditions(t *testing.T) {
+	st := store.NewMem()
+	log, _ := writeLog(t, st, 1, 10)
+	begun := t.TempDir()
+	o := options(log, begun, &fakeRunner{})
+	o.Replay.N = 50
+	if _, err := Run(context.Background(), st, o); err != nil {
+		t.Fatal(err)
+	}
+	notLog := filepath.Join(t.TempDir(), "not.parquet")
+	os.WriteFile(notLog, []byte("not parquet"), 0o644)
+	for _, c := range []struct {
+		name string
+		edit func(*Options)
+		want error
+	}{
+		{"fdr", func(o *Options) { o.FDR = 2 }, ErrOptions},
+		{"confirm-n", func(o *Options) { o.Replay.Sequential, o.ConfirmN = true, -1 }, ErrOptions},
+		{"missing log", func(o *Options) { o.Log = filepath.Join(t.TempDir(), "missing.parquet") }, ErrLog},
+		{"not a log", func(o *Options) { o.Log = notLog }, ErrLog},
+		{"other night", func(o *Options) { o.Out, o.Seed = begun, 8 }, ErrOtherNight},
+		{"out is a file", func(o *Options) { o.Out = notLog }, ErrOut},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			o := options(log, t.TempDir(), &fakeRunner{})
+			o.Replay.N = 50
+			c.edit(&o)
+			_, err := Run(context.Background(), st, o)
+			if !errors.Is(err, c.want) || !strings.HasPrefix(err.Error(), "nightly: invalid input: ") {
+				t.Fatalf("err = %v, want %v", err, c.want)
+			}
+			for _, other := range []error{ErrOptions, ErrOut, ErrLog, ErrOtherNight, ErrConfig, ErrShards} {
+				if other != c.want && errors.Is(err, other) {
+					t.Errorf("err = %v is also %q", err, other.(*inputError).what)
+				}
+			}
+		})
+	}
+	if _, err := Merge(nil); !errors.Is(err, ErrShards) {
+		t.Errorf("Merge(nil) = %v, want ErrShards", err)
+	}
+	if _, err := Merge([]string{begun, begun}); !errors.Is(err, ErrShards) || !strings.Contains(err.Error(), "both shard") {
+		t.Errorf("Merge of one folder twice = %v, want ErrShards", err)
 	}
 }

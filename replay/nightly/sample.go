@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"maps"
+	"os"
 	"runtime"
 	"slices"
 	"strconv"
@@ -192,159 +193,266 @@ func sampleWorkers() int { return max(1, min(runtime.GOMAXPROCS(0), 8)) }
 // is a row error and the next candidate of its stratum takes its place, so
 // the sample is the k smallest keys among the valid selected rows.
 func drawSample(l *record.ParquetLog, f ingest.Filter, k int, stratify bool, seed uint64, workers int) (*drawn, error) {
-	cols := f.Columns()
-	sys, hw := -1, -1
-	if stratify {
-		for _, c := range []string{"system_id", "hardware_class"} {
-			if !slices.Contains(cols, c) {
-				cols = append(cols, c)
-			}
-		}
-		sys, hw = slices.Index(cols, "system_id"), slices.Index(cols, "hardware_class")
-	}
-	workers = max(1, workers)
-	// margin is how many extra candidates a stratum keeps to replace drawn
-	// rows that turn out invalid; a night with more invalid drawn rows than
-	// that scans again with a larger margin.
-	margin := k/8 + 8
-	bad := map[int64]bool{} // drawn rows found invalid
-	var decodeErrs []record.RowError
+	d := newDrawer(l, f, k, stratify, seed, workers)
 	for {
-		capacity := 0
-		if k > 0 {
-			capacity = k + margin
-		}
-		type state struct {
-			m                 *ingest.RowMatcher
-			res               *Reservoir
-			scanned, selected int64
-			nerr              int64
-			errs              []record.RowError
-		}
-		states := make([]*state, workers)
-		for w := range states {
-			m, err := f.NewRowMatcher(cols)
-			if err != nil {
-				return nil, err
-			}
-			states[w] = &state{m: m, res: NewReservoir(capacity, seed)}
-		}
-		err := l.ScanColumns(cols, record.ScanOptions{Time: f.Time}, workers, func(w int, b *record.ColumnBatch) error {
-			s := states[w]
-			s.scanned += int64(b.Len)
-			for i := range b.Len {
-				row := b.First + int64(i)
-				keep, probs := s.m.Match(b, i)
-				if keep && stratify {
-					for _, c := range []int{sys, hw} {
-						if b.Null(c, i) {
-							probs = append(probs, record.Problem{Field: cols[c], Message: "NULL in a required column"})
-						}
-					}
-				}
-				if len(probs) > 0 {
-					s.nerr++
-					if len(s.errs) < MaxRowErrors {
-						s.errs = append(s.errs, record.RowError{Row: row, Problems: probs})
-					}
-					continue
-				}
-				if !keep {
-					continue
-				}
-				s.selected++
-				if bad[row] {
-					continue
-				}
-				var st stratumKey
-				if stratify {
-					st = stratumKey{b.Str(sys, i), b.Str(hw, i)}
-				}
-				s.res.Offer(st, row)
-			}
-			return nil
-		})
+		p, err := d.scan()
 		if err != nil {
 			return nil, err
 		}
-		d := &drawn{}
-		res := NewReservoir(capacity, seed)
-		var listed []record.RowError
-		for _, s := range states {
-			d.Scanned += s.scanned
-			d.Selected += s.selected
-			d.RowErrors += s.nerr
-			listed = append(listed, s.errs...)
-			res.Merge(s.res)
+		recs, ok, err := d.decode(p.res)
+		if err != nil {
+			return nil, err
 		}
-		keys, lists, truncated := res.sorted()
-		// Decode each stratum's first k candidates; replace invalid ones
-		// with the next, until k are valid or the candidates run out.
-		taken := make([]int, len(keys))
-		valid := make([][]*record.Record, len(keys))
-		rescan := false
-		for {
-			var want []int64
-			from := map[int64]int{}
-			for si, c := range lists {
-				need := len(c)
-				if k > 0 {
-					need = k - len(valid[si])
-				}
-				for ; need > 0 && taken[si] < len(c); need-- {
-					want = append(want, c[taken[si]].row)
-					from[c[taken[si]].row] = si
-					taken[si]++
-				}
-				if need > 0 && truncated[si] {
-					rescan = true
-				}
-			}
-			if len(want) == 0 || rescan {
-				break
-			}
-			rows, err := l.DecodeRows(want, workers)
-			if err != nil {
-				return nil, err
-			}
-			// Keep each stratum's records in key order.
-			got := map[int64]*record.Record{}
-			for _, r := range rows {
-				if r.Err != nil {
-					bad[r.Row] = true
-					decodeErrs = append(decodeErrs, *r.Err)
-					continue
-				}
-				got[r.Row] = r.Rec
-			}
-			for _, row := range want {
-				if rec := got[row]; rec != nil {
-					si := from[row]
-					valid[si] = append(valid[si], rec)
-				}
+		if ok {
+			return d.result(p, recs), nil
+		}
+		// The rows found invalid are excluded from the next pass (and stay
+		// listed: they lie before the k-th valid row in key order).
+		d.margin = 2*d.margin + len(d.bad)
+	}
+}
+
+// drawer is one draw of a sample (drawSample): the log, what to draw, and
+// what the passes so far found out.
+type drawer struct {
+	l        *record.ParquetLog
+	f        ingest.Filter
+	k        int
+	stratify bool
+	seed     uint64
+	workers  int
+	// cols are the columns the first pass reads; sys and hw the indexes
+	// of system_id and hardware_class among them (-1: not stratified).
+	cols    []string
+	sys, hw int
+	// margin is how many extra candidates a stratum keeps to replace drawn
+	// rows that turn out invalid; a night with more invalid drawn rows
+	// than that scans again with a larger margin.
+	margin int
+	// bad are the drawn rows found invalid, decodeErrs their errors.
+	bad        map[int64]bool
+	decodeErrs []record.RowError
+}
+
+func newDrawer(l *record.ParquetLog, f ingest.Filter, k int, stratify bool, seed uint64, workers int) *drawer {
+	d := &drawer{l: l, f: f, k: k, stratify: stratify, seed: seed, workers: max(1, workers),
+		cols: f.Columns(), sys: -1, hw: -1, margin: k/8 + 8, bad: map[int64]bool{}}
+	if stratify {
+		for _, c := range []string{"system_id", "hardware_class"} {
+			if !slices.Contains(d.cols, c) {
+				d.cols = append(d.cols, c)
 			}
 		}
-		if rescan {
-			// The rows found invalid are excluded from the next pass (and
-			// stay listed: they lie before the k-th valid row in key order).
-			margin = 2*margin + len(bad)
+		d.sys, d.hw = slices.Index(d.cols, "system_id"), slices.Index(d.cols, "hardware_class")
+	}
+	return d
+}
+
+// pass is what the first pass found, per worker and then over the log: the
+// reservoir of candidates, the rows read and selected, and the row errors
+// (nerr, the first MaxRowErrors listed in errs).
+type pass struct {
+	m                 *ingest.RowMatcher
+	res               *Reservoir
+	scanned, selected int64
+	nerr              int64
+	errs              []record.RowError
+}
+
+// scan is the first pass: it reads the filter's columns on every worker
+// and merges what they found.
+func (d *drawer) scan() (*pass, error) {
+	capacity := 0
+	if d.k > 0 {
+		capacity = d.k + d.margin
+	}
+	states := make([]*pass, d.workers)
+	for w := range states {
+		m, err := d.f.NewRowMatcher(d.cols)
+		if err != nil {
+			return nil, err
+		}
+		states[w] = &pass{m: m, res: NewReservoir(capacity, d.seed)}
+	}
+	err := d.l.ScanColumns(d.cols, record.ScanOptions{Time: d.f.Time}, d.workers, func(w int, b *record.ColumnBatch) error {
+		d.offer(states[w], b)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	all := &pass{res: NewReservoir(capacity, d.seed)}
+	for _, s := range states {
+		all.scanned += s.scanned
+		all.selected += s.selected
+		all.nerr += s.nerr
+		all.errs = append(all.errs, s.errs...)
+		all.res.Merge(s.res)
+	}
+	return all, nil
+}
+
+// offer passes a batch's selected rows (but those found invalid) to s's
+// reservoir, and counts the rows, the selected and the row errors.
+func (d *drawer) offer(s *pass, b *record.ColumnBatch) {
+	s.scanned += int64(b.Len)
+	for i := range b.Len {
+		row := b.First + int64(i)
+		keep, probs := d.match(s.m, b, i)
+		if len(probs) > 0 {
+			s.nerr++
+			if len(s.errs) < MaxRowErrors {
+				s.errs = append(s.errs, record.RowError{Row: row, Problems: probs})
+			}
 			continue
 		}
-		for _, v := range valid {
-			d.Records = append(d.Records, v...)
+		if !keep {
+			continue
 		}
-		slices.SortStableFunc(d.Records, func(a, b *record.Record) int {
-			if c := strings.Compare(SystemKey(a), SystemKey(b)); c != 0 {
-				return c
-			}
-			return strings.Compare(a.RequestID, b.RequestID)
-		})
-		d.RowErrors += int64(len(decodeErrs))
-		listed = append(listed, decodeErrs...)
-		slices.SortFunc(listed, func(a, b record.RowError) int { return cmp.Compare(a.Row, b.Row) })
-		d.Listed = listed[:min(len(listed), MaxRowErrors)]
-		return d, nil
+		s.selected++
+		if d.bad[row] {
+			continue
+		}
+		var st stratumKey
+		if d.stratify {
+			st = stratumKey{b.Str(d.sys, i), b.Str(d.hw, i)}
+		}
+		s.res.Offer(st, row)
 	}
+}
+
+// match judges row i of b: whether the filter keeps it, and its problems
+// (a stratified night also needs its system_id and hardware_class).
+func (d *drawer) match(m *ingest.RowMatcher, b *record.ColumnBatch, i int) (bool, []record.Problem) {
+	keep, probs := m.Match(b, i)
+	if keep && d.stratify {
+		for _, c := range []int{d.sys, d.hw} {
+			if b.Null(c, i) {
+				probs = append(probs, record.Problem{Field: d.cols[c], Message: "NULL in a required column"})
+			}
+		}
+	}
+	return keep, probs
+}
+
+// decode is the second pass: it decodes each stratum's first k candidates
+// and replaces each that is not a valid record (marked bad) with the next,
+// until k are valid or the candidates run out. It returns false when a
+// stratum ran out of candidates while the reservoir had left rows out: the
+// first pass must run again with a larger margin.
+func (d *drawer) decode(res *Reservoir) ([]*record.Record, bool, error) {
+	_, lists, truncated := res.sorted()
+	p := &picking{lists: lists, truncated: truncated, taken: make([]int, len(lists)), valid: make([][]*record.Record, len(lists))}
+	for {
+		want, from, short := p.next(d.k)
+		if short {
+			return nil, false, nil
+		}
+		if len(want) == 0 {
+			return slices.Concat(p.valid...), true, nil
+		}
+		rows, err := d.l.DecodeRows(want, d.workers)
+		if err != nil {
+			return nil, false, err
+		}
+		got := map[int64]*record.Record{}
+		for _, r := range rows {
+			if r.Err != nil {
+				d.bad[r.Row] = true
+				d.decodeErrs = append(d.decodeErrs, *r.Err)
+				continue
+			}
+			got[r.Row] = r.Rec
+		}
+		for _, row := range want { // each stratum's records stay in key order
+			if rec := got[row]; rec != nil {
+				p.valid[from[row]] = append(p.valid[from[row]], rec)
+			}
+		}
+	}
+}
+
+// picking is the second pass's state: each stratum's candidates by key
+// (lists) and whether the reservoir left rows of it out (truncated), how
+// many candidates were taken, and the valid records among them.
+type picking struct {
+	lists     [][]candidate
+	truncated []bool
+	taken     []int
+	valid     [][]*record.Record
+}
+
+// next takes the rows to decode next: as many candidates of each stratum
+// as it lacks valid records (all of them when k <= 0), and from, the
+// stratum of each. short is true when a stratum lacks more than it has
+// candidates left while rows of it were left out.
+func (p *picking) next(k int) (want []int64, from map[int64]int, short bool) {
+	from = map[int64]int{}
+	for si, c := range p.lists {
+		need := len(c)
+		if k > 0 {
+			need = k - len(p.valid[si])
+		}
+		for ; need > 0 && p.taken[si] < len(c); need-- {
+			want = append(want, c[p.taken[si]].row)
+			from[c[p.taken[si]].row] = si
+			p.taken[si]++
+		}
+		if need > 0 && p.truncated[si] {
+			short = true
+		}
+	}
+	return want, from, short
+}
+
+// result is the sample drawn: recs sorted by system key, then request id,
+// with the counts of the last first pass and every row error.
+func (d *drawer) result(p *pass, recs []*record.Record) *drawn {
+	slices.SortStableFunc(recs, func(a, b *record.Record) int {
+		if c := strings.Compare(SystemKey(a), SystemKey(b)); c != 0 {
+			return c
+		}
+		return strings.Compare(a.RequestID, b.RequestID)
+	})
+	listed := append(p.errs, d.decodeErrs...)
+	slices.SortFunc(listed, func(a, b record.RowError) int { return cmp.Compare(a.Row, b.Row) })
+	return &drawn{Records: recs, Scanned: p.scanned, Selected: p.selected,
+		RowErrors: p.nerr + int64(len(d.decodeErrs)), Listed: listed[:min(len(listed), MaxRowErrors)]}
+}
+
+// draw scans opts.Log once, selecting and sampling, and keeps the sample's
+// records of opts.Shard; cfg gets the counts and the sample's request ids.
+// Its errors wrap ErrLog.
+func draw(opts Options, cfg *Config) ([]*record.Record, error) {
+	f, err := os.Open(opts.Log)
+	if err != nil {
+		return nil, fmt.Errorf("%w: log: %v", ErrLog, err)
+	}
+	defer f.Close()
+	l, err := record.OpenParquetLog(f, cfg.LogSize)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrLog, opts.Log, err)
+	}
+	d, err := drawSample(l, opts.Filter, opts.Sample, opts.Stratify, opts.Seed, sampleWorkers())
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrLog, opts.Log, err)
+	}
+	cfg.Scanned, cfg.Selected, cfg.RowErrors, cfg.Listed = d.Scanned, d.Selected, d.RowErrors, d.Listed
+	var out []*record.Record
+	seen := map[string]bool{}
+	for _, r := range d.Records {
+		if !opts.Shard.Has(SystemKey(r)) {
+			continue
+		}
+		if seen[r.RequestID] {
+			cfg.rowError(record.RowError{Problems: []record.Problem{{Field: "request_id", Message: "request id " + r.RequestID + " drawn twice; replayed once"}}})
+			continue
+		}
+		seen[r.RequestID] = true
+		out = append(out, r)
+		cfg.Records = append(cfg.Records, r.RequestID)
+	}
+	return out, nil
 }
 
 // Shard is a deterministic share of a night: shard I of N (0 <= I < N),

@@ -1,0 +1,182 @@
+package nightly
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/reprise-dev/reprise/journal"
+	"github.com/reprise-dev/reprise/record"
+	"github.com/reprise-dev/reprise/verdict"
+)
+
+// Files in a night's output folder.
+const (
+	ConfigName  = "night.json"
+	JournalName = "journal.jsonl"
+	LockName    = ".reprise.lock"
+	RecordsDir  = "records"
+)
+
+// ConfigSchema names night.json. v2: bottom-k sampling and record p-values
+// corrected over their tests (a v1 night draws another sample and keeps
+// other p-values, so it neither resumes nor merges).
+const ConfigSchema = "reprise/nightly/v2"
+
+// Config is night.json: what fixes a night, so a rerun continues the same
+// night (and a shard merges with its siblings).
+type Config struct {
+	Schema   string    `json:"schema"`
+	Log      string    `json:"log"`
+	LogSize  int64     `json:"log_size"`
+	Where    string    `json:"where,omitempty"`
+	Since    time.Time `json:"since,omitzero"`
+	Until    time.Time `json:"until,omitzero"`
+	Sample   int       `json:"sample"`
+	Stratify bool      `json:"stratify"`
+	Seed     uint64    `json:"seed"`
+	Shard    string    `json:"shard,omitempty"`
+	N        int       `json:"n"`
+	// ConfirmN is the runs of a confirming replay (0: none, -n given).
+	ConfirmN int           `json:"confirm_n,omitempty"`
+	Rules    verdict.Rules `json:"rules"`
+	FDR      float64       `json:"fdr"`
+	MinRate  float64       `json:"min_rate"`
+	// Scanned is the number of log rows read; RowErrors the rows that are
+	// not valid records (the first MaxRowErrors are listed).
+	Scanned   int64             `json:"scanned"`
+	Selected  int64             `json:"selected"`
+	RowErrors int64             `json:"row_errors"`
+	Listed    []record.RowError `json:"row_errors_listed"`
+	// Records are the request ids of this night's (or shard's) sample.
+	Records []string `json:"records"`
+}
+
+// MaxRowErrors is how many row errors night.json lists.
+const MaxRowErrors = 100
+
+// same reports whether two configs are the same night (the log's rows and
+// the time of the first start aside).
+func (c *Config) same(o *Config) bool {
+	return c.Log == o.Log && c.LogSize == o.LogSize && c.Where == o.Where && c.Sample == o.Sample &&
+		c.Stratify == o.Stratify && c.Seed == o.Seed && c.Shard == o.Shard && c.N == o.N && c.ConfirmN == o.ConfirmN && c.Rules == o.Rules &&
+		c.FDR == o.FDR && c.MinRate == o.MinRate
+}
+
+// newConfig is the config of the night opts asks for (no counts, no
+// sample yet); it reads the log's size.
+func newConfig(opts Options) (*Config, error) {
+	fi, err := os.Stat(opts.Log)
+	if err != nil {
+		return nil, fmt.Errorf("%w: log: %v", ErrLog, err)
+	}
+	cfg := &Config{Schema: ConfigSchema, Log: opts.Log, LogSize: fi.Size(), Since: opts.Filter.Time.Since, Until: opts.Filter.Time.Until,
+		Sample: opts.Sample, Stratify: opts.Stratify, Seed: opts.Seed, Shard: opts.Shard.String(),
+		N: opts.Replay.N, ConfirmN: opts.ConfirmN, Rules: opts.Replay.Rules, FDR: opts.FDR, MinRate: opts.MinRate}
+	if opts.Filter.Where != nil {
+		cfg.Where = opts.Filter.Where.String()
+	}
+	return cfg, nil
+}
+
+// resumes checks that prev, the night.json found in out, is the night cfg
+// describes (ErrOtherNight), and gives cfg prev's time bounds: a resumed
+// night keeps those it started with.
+func (c *Config) resumes(prev *Config, out string) error {
+	if !prev.same(c) {
+		return fmt.Errorf("%w: %s holds another night (%s differs from this command's); use another --out", ErrOtherNight, out, ConfigName)
+	}
+	c.Since, c.Until = prev.Since, prev.Until
+	return nil
+}
+
+// sameSample checks that a resumed night drew the sample it started with
+// (ErrOtherNight: the log changed).
+func (c *Config) sameSample(prev *Config) error {
+	if !slices.Equal(prev.Records, c.Records) {
+		return fmt.Errorf("%w: the log no longer gives this night's sample (it changed since the night started); use another --out", ErrOtherNight)
+	}
+	return nil
+}
+
+// write writes c as dir's night.json, atomically.
+func (c *Config) write(dir string) error {
+	b, _ := json.MarshalIndent(c, "", "  ")
+	return journal.WriteAtomic(filepath.Join(dir, ConfigName), append(b, '\n'))
+}
+
+// ReadConfig reads dir's night.json.
+func ReadConfig(dir string) (*Config, error) {
+	b, err := os.ReadFile(filepath.Join(dir, ConfigName))
+	if err != nil {
+		return nil, err
+	}
+	var c Config
+	if err := json.Unmarshal(b, &c); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrConfig, filepath.Join(dir, ConfigName), err)
+	}
+	if c.Schema != ConfigSchema {
+		return nil, fmt.Errorf("%w: %s: schema %q, this reprise writes %q: it cannot resume or merge that night (start it again in another --out)", ErrConfig, filepath.Join(dir, ConfigName), c.Schema, ConfigSchema)
+	}
+	return &c, nil
+}
+
+// ReadJournal reads dir's journal: the finished records by request id. A
+// last line cut short by a kill is ignored (that record runs again).
+func ReadJournal(dir string) (map[string]Result, error) {
+	f, err := os.Open(filepath.Join(dir, JournalName))
+	if errors.Is(err, os.ErrNotExist) {
+		return map[string]Result{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	rs, err := journal.Read[Result](f)
+	if err != nil {
+		return nil, err
+	}
+	return byRequest(rs), nil
+}
+
+// byRequest is the finished records of a journal's results by request id
+// (a later line of one supersedes an earlier; a line without one is not a
+// result).
+func byRequest(rs []Result) map[string]Result {
+	out := map[string]Result{}
+	for _, r := range rs {
+		if r.RequestID != "" {
+			out[r.RequestID] = r
+		}
+	}
+	return out
+}
+
+// lock takes dir's lock without waiting; the returned function releases it.
+func lock(dir string) (func(), error) {
+	path := filepath.Join(dir, LockName)
+	l, err := journal.Lock(path)
+	if errors.Is(err, journal.ErrLocked) {
+		who := "another night"
+		if h := journal.Holder(err); h != "" {
+			who += ", " + h + ","
+		}
+		return nil, fmt.Errorf("%w: %w: %s is writing into %s", ErrOut, ErrLocked, who, dir)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: lock %s: %v", ErrOut, path, err)
+	}
+	return func() { l.Release() }, nil
+}
+
+// rowError counts a row error, and lists it among the first MaxRowErrors.
+func (c *Config) rowError(e record.RowError) {
+	c.RowErrors++
+	if len(c.Listed) < MaxRowErrors {
+		c.Listed = append(c.Listed, e)
+	}
+}
