@@ -29,9 +29,10 @@ import (
 	"github.com/reprise-dev/reprise/system"
 )
 
-// ErrUsage is wrapped by errors about the caller's parts: a missing file, a
-// bad value.
-var ErrUsage = errors.New("invalid record part")
+// ErrPart is wrapped by errors about a part the caller gave: a file that is
+// missing, unreadable or not a regular file, no standard input for "-", a
+// value the record refuses.
+var ErrPart = errors.New("invalid record part")
 
 // Store is what building a record needs of the artifact store.
 type Store interface {
@@ -90,7 +91,7 @@ func (c ComponentRef) IsZero() bool { return c.Digest.IsZero() && c.File == "" }
 // without its output (Output, ManualOutput or Capture fill it).
 func Build(ctx context.Context, st Store, p Parts) (*record.Record, error) {
 	if p.Image.IsZero() {
-		return nil, fmt.Errorf("%w: the image is required", ErrUsage)
+		return nil, fmt.Errorf("%w: the image is required", ErrPart)
 	}
 	if err := check(p); err != nil {
 		return nil, err
@@ -108,7 +109,7 @@ func Build(ctx context.Context, st Store, p Parts) (*record.Record, error) {
 
 	modelHead, err := head(p.Model.Path, 1<<20)
 	if err != nil {
-		return nil, fmt.Errorf("%w: model: %v", ErrUsage, err)
+		return nil, fmt.Errorf("%w: model: %v", ErrPart, err)
 	}
 	mName, mVer := safetensorsMeta(modelHead, p.Model.Path)
 	rec.System.Model = system.Artifact{Name: first(p.ModelName, mName, trimExt(p.Model.Path)), Version: first(p.ModelVersion, mVer, "unversioned")}
@@ -117,7 +118,7 @@ func Build(ctx context.Context, st Store, p Parts) (*record.Record, error) {
 	}
 	cfgHead, err := head(p.Config.Path, 1<<20)
 	if err != nil {
-		return nil, fmt.Errorf("%w: config: %v", ErrUsage, err)
+		return nil, fmt.Errorf("%w: config: %v", ErrPart, err)
 	}
 	cName, cVer := jsonNameVersion(cfgHead)
 	rec.System.Config = system.Artifact{Name: first(p.ConfigName, cName, trimExt(p.Config.Path)), Version: first(p.ConfigVersion, cVer, "unversioned")}
@@ -168,17 +169,17 @@ func check(p Parts) error {
 	}
 	for _, f := range files {
 		if f.path == "" {
-			return fmt.Errorf("%w: %s: a file is required", ErrUsage, f.what)
+			return fmt.Errorf("%w: %s: a file is required", ErrPart, f.what)
 		}
 		if f.path == "-" {
 			continue
 		}
 		fi, err := os.Stat(f.path)
 		if err != nil {
-			return fmt.Errorf("%w: %s: %v", ErrUsage, f.what, err)
+			return fmt.Errorf("%w: %s: %v", ErrPart, f.what, err)
 		}
 		if !fi.Mode().IsRegular() {
-			return fmt.Errorf("%w: %s: %s is not a regular file", ErrUsage, f.what, f.path)
+			return fmt.Errorf("%w: %s: %s is not a regular file", ErrPart, f.what, f.path)
 		}
 	}
 	placeholder := digest.FromBytes(nil)
@@ -211,7 +212,7 @@ func check(p Parts) error {
 		for i, pr := range probs {
 			msgs[i] = pr.String()
 		}
-		return fmt.Errorf("%w: %s", ErrUsage, strings.Join(msgs, "; "))
+		return fmt.Errorf("%w: %s", ErrPart, strings.Join(msgs, "; "))
 	}
 	return nil
 }
@@ -228,7 +229,7 @@ func (c ComponentRef) resolve(ctx context.Context, st Store, stdin io.Reader, wh
 // digest; otherwise the digest is that of out.Canonical().
 func ManualOutput(ctx context.Context, st Store, rec *record.Record, out output.Output, raw io.Reader, rawName string) error {
 	if err := out.Validate(); err != nil {
-		return fmt.Errorf("%w: %w", ErrUsage, err)
+		return fmt.Errorf("%w: %w", ErrPart, err)
 	}
 	rec.Output.Output = out
 	if raw == nil {
@@ -377,20 +378,20 @@ func storeOutput(ctx context.Context, st Store, rec *record.Record, canonical []
 // PutFile stores the file at path ("-" reads stdin) with a media type
 // (guessed from the extension when "") and a name (the file's base name
 // when ""). what names the file in errors; a missing or non-regular file
-// wraps ErrUsage.
+// wraps ErrPart.
 func PutFile(ctx context.Context, st Putter, stdin io.Reader, path, mediaType, name, what string) (digest.Digest, error) {
 	if path == "" {
-		return digest.Digest{}, fmt.Errorf("%w: %s: a file is required", ErrUsage, what)
+		return digest.Digest{}, fmt.Errorf("%w: %s: a file is required", ErrPart, what)
 	}
 	var r io.Reader = stdin
 	if path != "-" {
 		f, err := os.Open(path)
 		if err != nil {
-			return digest.Digest{}, fmt.Errorf("%w: %s: %v", ErrUsage, what, err)
+			return digest.Digest{}, fmt.Errorf("%w: %s: %v", ErrPart, what, err)
 		}
 		defer f.Close()
 		if fi, err := f.Stat(); err == nil && !fi.Mode().IsRegular() {
-			return digest.Digest{}, fmt.Errorf("%w: %s: %s is not a regular file", ErrUsage, what, path)
+			return digest.Digest{}, fmt.Errorf("%w: %s: %s is not a regular file", ErrPart, what, path)
 		}
 		r = f
 		if name == "" {
@@ -400,7 +401,7 @@ func PutFile(ctx context.Context, st Putter, stdin io.Reader, path, mediaType, n
 			mediaType = GuessMediaType(path)
 		}
 	} else if stdin == nil {
-		return digest.Digest{}, fmt.Errorf("%w: %s: no standard input", ErrUsage, what)
+		return digest.Digest{}, fmt.Errorf("%w: %s: no standard input", ErrPart, what)
 	}
 	d, _, err := st.Put(ctx, r, store.Meta{MediaType: mediaType, Name: name})
 	if err != nil {

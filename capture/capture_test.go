@@ -86,12 +86,12 @@ func TestBuildErrorsNameThePart(t *testing.T) {
 	st := openStore(t)
 	p, _ := parts(t)
 	p.Model.Path = "/nonexistent/model"
-	if _, err := Build(context.Background(), st, p); !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), "model") {
+	if _, err := Build(context.Background(), st, p); !errors.Is(err, ErrPart) || !strings.Contains(err.Error(), "model") {
 		t.Fatalf("err = %v", err)
 	}
 	p, dir := parts(t)
 	p.Config.Path = dir // a directory is not a regular file
-	if _, err := Build(context.Background(), st, p); !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), "not a regular file") {
+	if _, err := Build(context.Background(), st, p); !errors.Is(err, ErrPart) || !strings.Contains(err.Error(), "not a regular file") {
 		t.Fatalf("err = %v", err)
 	}
 }
@@ -101,7 +101,7 @@ func TestManualOutputRefusesInvalidBeforeStoring(t *testing.T) {
 	before, _ := st.List(context.Background())
 	var nan = func() *float64 { x := 0.0; x = x / x; return &x }()
 	err := ManualOutput(context.Background(), st, &record.Record{}, output.Output{Score: nan}, strings.NewReader("raw"), "raw")
-	if !errors.Is(err, ErrUsage) {
+	if !errors.Is(err, ErrPart) {
 		t.Fatalf("err = %v", err)
 	}
 	if after, _ := st.List(context.Background()); len(after) != len(before) {

@@ -3,9 +3,10 @@
 // (Terminal), Markdown (Markdown, MarkdownCode, MarkdownPlain, MarkdownCell),
 // HTML (HTML) and GitHub workflow commands (WorkflowData), and the small
 // pieces of report that replay and replay/nightly share: a Markdown table
-// (Table) and the dash of an absent value (Dash, OptFloat, DashIfEmpty).
-// JUnit XML needs no escaping of its own: encoding/xml escapes attributes
-// and character data.
+// (Table) and the dash of an absent value (Dash, OptFloat, DashIfEmpty);
+// and the aligned "key: value" text of a result struct (Fields). JUnit XML
+// needs no escaping of its own: encoding/xml escapes attributes and
+// character data.
 //
 // It imports only the standard library.
 package render

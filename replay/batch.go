@@ -93,6 +93,9 @@ const LockName = ".reprise.lock"
 // journal.ErrLocked.
 var ErrLocked = fmt.Errorf("reports folder %w", journal.ErrLocked)
 
+// ErrReportsDir: a record's reports folder cannot be created or locked.
+var ErrReportsDir = errors.New("reports folder cannot be used")
+
 // ErrDuplicateRequest: a request id seen before in the batch.
 var ErrDuplicateRequest = errors.New("duplicate request id")
 
@@ -107,10 +110,10 @@ func lockDir(dir string) (func(), error) {
 		if h := journal.Holder(err); h != "" {
 			who += ", " + h + ","
 		}
-		return nil, fmt.Errorf("%w: %w: %s is writing into %s (it holds %s); use another --out", ErrUsage, ErrLocked, who, dir, path)
+		return nil, inputf(ErrLocked, "%w: %s is writing into %s (it holds %s); use another --out", ErrLocked, who, dir, path)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: lock %s: %v", ErrUsage, path, err)
+		return nil, inputf(ErrReportsDir, "lock %s: %v", path, err)
 	}
 	return func() { l.Release() }, nil
 }
@@ -197,7 +200,7 @@ func (b *batch) one(ctx context.Context, src Source, out *Outcome) error {
 	}
 	dir := b.opts.ReportsDir(rec.RequestID)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("%w: reports folder: %v", ErrUsage, err)
+		return inputf(ErrReportsDir, "reports folder: %v", err)
 	}
 	unlock, err := lockDir(dir)
 	if err != nil {

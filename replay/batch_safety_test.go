@@ -61,7 +61,7 @@ func TestBatchLockedFolder(t *testing.T) {
 		t.Fatal(err)
 	}
 	outs := batchOf(t, st, sys, dir, true, rec)
-	if !errors.Is(outs[0].Err, ErrLocked) || !errors.Is(outs[0].Err, ErrUsage) || !strings.Contains(outs[0].Err.Error(), dir) {
+	if !errors.Is(outs[0].Err, ErrLocked) || !strings.HasPrefix(outs[0].Err.Error(), "invalid input: ") || !strings.Contains(outs[0].Err.Error(), dir) {
 		t.Fatalf("outcome: %+v", outs[0])
 	}
 	if _, err := os.Stat(filepath.Join(dir, "report.json")); err == nil {

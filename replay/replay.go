@@ -233,7 +233,7 @@ func Replay(ctx context.Context, st Blobs, rec *record.Record, runner Runner, op
 // an integrity failure (ErrIntegrity).
 func SessionError(err error) error {
 	if errors.Is(err, launch.ErrArtifact) && !errors.Is(err, ErrIntegrity) {
-		return fmt.Errorf("%w: %w", ErrIntegrity, err)
+		return integrityf("%w", err)
 	}
 	return err
 }
@@ -299,7 +299,7 @@ func Prepare(ctx context.Context, st Blobs, rec *record.Record, opts Options) (*
 	}
 	input, err := st.ReadAll(ctx, rec.Input.Digest)
 	if err != nil {
-		return p, fmt.Errorf("%w: input: %v", ErrIntegrity, err)
+		return p, integrityf("input: %v", err)
 	}
 	p.Input = input
 	if opts.System != nil {
@@ -310,11 +310,11 @@ func Prepare(ctx context.Context, st Blobs, rec *record.Record, opts Options) (*
 	if rec.Reference != nil {
 		blob, err := st.ReadAll(ctx, rec.Reference.Digest)
 		if err != nil {
-			return p, fmt.Errorf("%w: reference outputs: %v", ErrIntegrity, err)
+			return p, integrityf("reference outputs: %v", err)
 		}
 		ref, err := record.DecodeReference(blob)
 		if err != nil {
-			return p, fmt.Errorf("%w: %v", ErrIntegrity, err)
+			return p, integrityf("%v", err)
 		}
 		p.Checks = verdict.ReferenceChecks(ref, opts.N) // opts.N is the cap of a sequential replay
 		p.references = len(ref)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"iter"
 	"maps"
 	"os"
 	"slices"
@@ -16,24 +17,33 @@ import (
 
 // ErrIntegrity is wrapped by integrity failures found by Verify and Replay:
 // a missing or corrupt artifact, an image pinned by tag, a system id that does
-// not recompute.
-var ErrIntegrity = errors.New("integrity failure")
+// not recompute. It is record.ErrIntegrity: one condition, whichever package
+// finds it. The replay's own failures read "integrity failure: …".
+var ErrIntegrity = record.ErrIntegrity
 
-// ErrUsage is wrapped by errors about the user's input: a missing record
-// file, an unreadable path.
+// ErrNoRecord is wrapped by the error of a record file that cannot be
+// opened: missing, or unreadable.
+var ErrNoRecord = errors.New("record file cannot be opened")
+
+// ErrUsage is wrapped by nothing any more: replay returns conditions
+// (ErrNoRecord, ErrReportsDir, ErrLocked, ErrDuplicateRequest) and cmd maps
+// them to its usage exit code.
+//
+// Deprecated: kept only because replay/nightly's ErrorClass still names it
+// (a clause that never matches); remove both together.
 var ErrUsage = errors.New("invalid input")
 
 // LoadRecord reads and decodes the record at path. A missing file wraps
-// ErrUsage; a malformed record returns a *record.Error wrapping
+// ErrNoRecord; a malformed record returns a *record.Error wrapping
 // record.ErrMalformed; a record with integrity problems only is returned
 // together with its *record.Error (wrapping record.ErrIntegrity).
 func LoadRecord(path string) (*record.Record, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%w: record %s: no such file", ErrUsage, path)
+			return nil, inputf(ErrNoRecord, "record %s: no such file", path)
 		}
-		return nil, fmt.Errorf("%w: record %s: %v", ErrUsage, path, err)
+		return nil, inputf(ErrNoRecord, "record %s: %v", path, err)
 	}
 	defer f.Close()
 	return record.Decode(f)
@@ -81,4 +91,50 @@ func Verify(ctx context.Context, blobs Verifier, rec *record.Record) []record.Pr
 		check("reference.digest", rec.Reference.Digest, true)
 	}
 	return probs
+}
+
+// Checked is one record file's verification (VerifyAll).
+type Checked struct {
+	// Source names the record (its path).
+	Source string
+	// Record is nil when the file could not be opened or decoded: its
+	// problems then say why (Malformed).
+	Record *record.Record
+	// Problems are every problem found; none when the record holds.
+	Problems []record.Problem
+}
+
+// Malformed reports whether the record could not be read at all.
+func (c Checked) Malformed() bool { return c.Record == nil }
+
+// VerifyAll loads and verifies each record of sources in turn (Verify,
+// which includes the record's own checks) and calls yield with each result.
+// It stops when yield returns false, and returns ctx's error when ctx is
+// cancelled before a record.
+func VerifyAll(ctx context.Context, blobs Verifier, sources iter.Seq[Source], yield func(Checked) bool) error {
+	for src := range sources {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if !yield(verifySource(ctx, blobs, src)) {
+			return nil
+		}
+	}
+	return nil
+}
+
+// verifySource loads and verifies one record.
+func verifySource(ctx context.Context, blobs Verifier, src Source) Checked {
+	c := Checked{Source: src.Name}
+	rec, err := src.Load()
+	var rerr *record.Error
+	switch {
+	case rec != nil:
+		c.Record, c.Problems = rec, Verify(ctx, blobs, rec)
+	case errors.As(err, &rerr):
+		c.Problems = rerr.Problems
+	case err != nil:
+		c.Problems = []record.Problem{{Message: err.Error()}}
+	}
+	return c
 }

@@ -13,14 +13,8 @@ type envOptions struct{ Output outputFormat }
 
 func newEnvCmd(g *globalOptions, s *streams) *cobra.Command {
 	o := &envOptions{}
-	cmd := &cobra.Command{
-		Use:   "env",
-		Short: "Print this host's hardware class and environment snapshot",
-		Args:  cobra.NoArgs,
-		RunE: func(c *cobra.Command, args []string) error {
-			return runEnv(c.Context(), s, o)
-		},
-	}
+	cmd := newCommand("env", "Print this host's hardware class and environment snapshot", "", cobra.NoArgs,
+		func(ctx context.Context, _ []string) error { return runEnv(ctx, s, o) })
 	addOutputFlag(cmd, &o.Output, outputText)
 	return cmd
 }

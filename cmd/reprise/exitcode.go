@@ -76,12 +76,13 @@ func exitCode(err error) int {
 		errors.Is(err, evals.ErrSuite), errors.Is(err, evals.ErrSuiteMismatch), errors.Is(err, evals.ErrResults),
 		errors.Is(err, evals.ErrDataset):
 		return exitUsage
-	case errors.As(err, &u), errors.Is(err, replay.ErrUsage), errors.Is(err, replay.ErrDuplicateRequest), errors.Is(err, record.ErrMalformed),
+	case errors.As(err, &u), errors.Is(err, replay.ErrNoRecord), errors.Is(err, replay.ErrReportsDir), errors.Is(err, replay.ErrLocked),
+		errors.Is(err, replay.ErrDuplicateRequest), errors.Is(err, record.ErrMalformed),
 		errors.Is(err, evals.ErrCheckRequired), errors.Is(err, evals.ErrCheckMode),
-		errors.Is(err, capture.ErrUsage), errors.Is(err, output.ErrInvalid), errors.Is(err, verdict.ErrRules),
+		errors.Is(err, capture.ErrPart), errors.Is(err, capture.ErrSystemFile), errors.Is(err, output.ErrInvalid), errors.Is(err, verdict.ErrRules),
 		errors.Is(err, runners.ErrInvalidSpec), errors.Is(err, journal.ErrLocked):
 		return exitUsage
-	case errors.Is(err, replay.ErrIntegrity), errors.Is(err, record.ErrIntegrity), errors.Is(err, system.ErrNotPinned),
+	case errors.Is(err, record.ErrIntegrity), errors.Is(err, system.ErrNotPinned), // replay.ErrIntegrity is record.ErrIntegrity
 		errors.Is(err, system.ErrIDMismatch), errors.Is(err, launch.ErrArtifact),
 		errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrCorrupt):
 		return exitIntegrity

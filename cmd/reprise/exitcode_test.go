@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/reprise-dev/reprise/capture"
 	"github.com/reprise-dev/reprise/evals"
 	"github.com/reprise-dev/reprise/ingest"
 	"github.com/reprise-dev/reprise/launch"
@@ -34,7 +35,11 @@ func TestExitCodeTable(t *testing.T) {
 		{&silentError{code: exitDiverged}, exitDiverged},
 		{context.Canceled, exitInterrupted},
 		{usageErrorf("bad flag"), exitUsage},
-		{replay.ErrUsage, exitUsage},
+		{replay.ErrNoRecord, exitUsage},
+		{replay.ErrReportsDir, exitUsage},
+		{replay.ErrLocked, exitUsage},
+		{capture.ErrPart, exitUsage},
+		{capture.ErrSystemFile, exitUsage},
 		{replay.ErrDuplicateRequest, exitUsage},
 		{evals.ErrCheckRequired, exitUsage},
 		{evals.ErrCheckMode, exitUsage},

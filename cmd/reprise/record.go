@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -20,16 +19,10 @@ import (
 	"github.com/reprise-dev/reprise/record"
 	"github.com/reprise-dev/reprise/runners/hwclass"
 	"github.com/reprise-dev/reprise/runners/wire"
-	"github.com/reprise-dev/reprise/system"
 )
 
 func newRecordCmd(g *globalOptions, s *streams) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "record",
-		Short: "Create and import decision records",
-	}
-	cmd.AddCommand(newRecordCreateCmd(g, s), newRecordImportCmd(g, s))
-	return cmd
+	return newGroup("record", "Create and import decision records", "", newRecordCreateCmd(g, s), newRecordImportCmd(g, s))
 }
 
 // recordCreateOptions are the flags of `record create`.
@@ -65,10 +58,9 @@ type recordCreateOptions struct {
 
 func newRecordCreateCmd(g *globalOptions, s *streams) *cobra.Command {
 	o := &recordCreateOptions{now: time.Now}
-	cmd := &cobra.Command{
-		Use:   "create --input FILE --image REF --model FILE --config FILE [--label L] [--score S] [--text T]",
-		Short: "Build a decision record from its parts; puts the blobs into the store",
-		Long: `Build a decision record from its parts so nobody hashes by hand: the input,
+	cmd := newCommand("create --input FILE --image REF --model FILE --config FILE [--label L] [--score S] [--text T]",
+		"Build a decision record from its parts; puts the blobs into the store",
+		`Build a decision record from its parts so nobody hashes by hand: the input,
 model and config files are put into the store, every digest and the composite
 system id are computed, and the record JSON is written to stdout (or -o FILE).
 
@@ -76,13 +68,9 @@ The image must be pinned: name@sha256:… or a local image id sha256:…; a tag
 alone is refused (exit 4). The stored output is given with --label, --score
 and/or --text; its digest is the sha256 of --output-file (the raw response
 bytes, also stored) or, without it, of the canonical JSON {"label":…,"score":…,"text":…}
-with unset fields omitted.`,
-		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, args []string) error {
-			o.set = func(name string) bool { return c.Flags().Changed(name) }
-			return runRecordCreate(c.Context(), g, s, o)
-		},
-	}
+with unset fields omitted.`, cobra.NoArgs,
+		func(ctx context.Context, _ []string) error { return runRecordCreate(ctx, g, s, o) })
+	o.set = cmd.Flags().Changed
 	f := cmd.Flags()
 	f.StringVar(&o.Input, "input", "", "file with the exact request bytes (required)")
 	f.StringVar(&o.InputMediaType, "input-media-type", "", "media type of the input (default: from the extension)")
@@ -119,25 +107,13 @@ with unset fields omitted.`,
 
 // parts turns the flags into capture.Parts.
 func (o *recordCreateOptions) parts(ctx context.Context, stdin io.Reader) (capture.Parts, error) {
-	for _, req := range []struct{ name, val string }{{"--input", o.Input}, {"--image", o.Image}, {"--model", o.Model}, {"--config", o.Config}} {
-		if req.val == "" {
-			return capture.Parts{}, usageErrorf("%s is required", req.name)
-		}
-	}
-	img, err := system.ParseImageRef(o.Image)
+	p, err := o.systemPartFlags.parts(o.Protocol, required{"--input", o.Input})
 	if err != nil {
-		return capture.Parts{}, fmt.Errorf("--image: %w", err)
+		return p, err
 	}
-	if !slices.Contains(record.Protocols, o.Protocol) {
-		return capture.Parts{}, usageErrorf("--protocol: unknown protocol %q (want one of %s)", o.Protocol, strings.Join(record.Protocols, ", "))
-	}
-	p := capture.Parts{
-		Input: capture.Source{Path: o.Input, MediaType: o.InputMediaType},
-		Image: img, Model: capture.Source{Path: o.Model}, Config: capture.Source{Path: o.Config},
-		ModelName: o.ModelName, ModelVersion: o.ModelVer, ConfigName: o.ConfigName, ConfigVersion: o.ConfigVer,
-		Protocol: o.Protocol, HardwareClass: o.HardwareClass, RequestID: o.RequestID,
-		Timestamp: o.now().UTC().Truncate(time.Second), Stdin: stdin,
-	}
+	p.Input = capture.Source{Path: o.Input, MediaType: o.InputMediaType}
+	p.HardwareClass, p.RequestID = o.HardwareClass, o.RequestID
+	p.Timestamp, p.Stdin = o.now().UTC().Truncate(time.Second), stdin
 	if h := o.HTTP; h != (record.HTTP{}) || o.LabelFrom != (record.LabelFrom{}) || o.OutputMap != (record.OutputMap{}) {
 		if !wire.IsHTTP(o.Protocol) {
 			return p, usageErrorf("--http-*, --label-* and --output-* are for the HTTP protocols (--protocol openai or kserve-v2)")

@@ -5,15 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/reprise-dev/reprise/ingest"
-	"github.com/reprise-dev/reprise/record"
 	"github.com/reprise-dev/reprise/store"
 )
 
@@ -60,10 +56,9 @@ type recordImportOptions struct {
 
 func newRecordImportCmd(g *globalOptions, s *streams) *cobra.Command {
 	o := &recordImportOptions{now: time.Now}
-	cmd := &cobra.Command{
-		Use:   "import --log FILE --versions MAP (-o OUT.parquet | --out-dir DIR) [--strict] [--where EXPR] [--since 24h] [--until T]",
-		Short: "Turn a production decision log into decision records through a version map",
-		Long: `Read a decision log in the shape production teams write (JSON Lines, or Parquet:
+	cmd := newCommand("import --log FILE --versions MAP (-o OUT.parquet | --out-dir DIR) [--strict] [--where EXPR] [--since 24h] [--until T]",
+		"Turn a production decision log into decision records through a version map",
+		`Read a decision log in the shape production teams write (JSON Lines, or Parquet:
 request_id, timestamp, input_hash, model_version, inference_image, config_version,
 output {decision, confidence}) and resolve every model version, image tag and
 config version to a digest through the version map file (see the README). Each
@@ -73,12 +68,8 @@ Records go to one Parquet decision log (-o OUT.parquet) or one JSON file per
 record (--out-dir DIR). A row that cannot be resolved (an unknown version, an
 input not in the store, a malformed value) is listed with its line and reason,
 never guessed; with --strict any such row is an error (exit 2) and nothing is
-written.`,
-		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, args []string) error {
-			return runRecordImport(c.Context(), g, s, o)
-		},
-	}
+written.`, cobra.NoArgs,
+		func(ctx context.Context, _ []string) error { return runRecordImport(ctx, g, s, o) })
 	f := cmd.Flags()
 	f.StringVar(&o.Log, "log", "", "decision log: JSON Lines or Parquet (required)")
 	f.StringVar(&o.Versions, "versions", "", "version map file: names and tags to digests (required)")
@@ -88,21 +79,6 @@ written.`,
 	o.selectOptions.addFlags(cmd)
 	addOutputFlag(cmd, &o.Output, outputText)
 	return cmd
-}
-
-// importResult is what `record import` prints.
-type importResult struct {
-	Log        string          `json:"log"`
-	Rows       int64           `json:"rows"`
-	Imported   int64           `json:"imported"`
-	Filtered   int64           `json:"filtered_out"`
-	Unresolved []unresolvedRow `json:"unresolved"`
-	Out        string          `json:"out,omitempty"`
-}
-
-type unresolvedRow struct {
-	Line   int64  `json:"line"`
-	Reason string `json:"reason"`
 }
 
 func runRecordImport(ctx context.Context, g *globalOptions, s *streams, o *recordImportOptions) error {
@@ -125,128 +101,27 @@ func runRecordImport(ctx context.Context, g *globalOptions, s *streams, o *recor
 		return err
 	}
 	im := &ingest.Importer{Map: vm, Inputs: st}
-	res := &importResult{Log: o.Log, Unresolved: []unresolvedRow{}}
-
-	// Records are written to a temporary file (or folder) renamed into
-	// place at the end, so --strict or an interruption leaves nothing.
-	var (
-		tmp  string
-		pf   *os.File
-		pw   *record.ParquetWriter
-		seen = map[string]int64{}
-	)
-	if o.Out != "" {
-		pf, err = os.CreateTemp(filepath.Dir(o.Out), ".import-*.parquet")
-		if err != nil {
-			return usageErrorf("-o: %v", err)
-		}
-		tmp = pf.Name()
-		defer os.Remove(tmp)
-		defer pf.Close()
-		pw = record.NewParquetWriter(pf)
-	} else {
-		if err := os.MkdirAll(filepath.Dir(filepath.Clean(o.OutDir)), 0o755); err != nil {
-			return usageErrorf("--out-dir: %v", err)
-		}
-		tmp, err = os.MkdirTemp(filepath.Dir(filepath.Clean(o.OutDir)), ".import-*")
-		if err != nil {
-			return usageErrorf("--out-dir: %v", err)
-		}
-		defer os.RemoveAll(tmp)
-	}
-	var werr error
-	err = im.Import(ctx, o.Log, func(line int64, rec *record.Record, rowErr error) bool {
-		res.Rows++
-		if rowErr != nil {
-			var re *record.RowError
-			msg := rowErr.Error()
-			if errors.As(rowErr, &re) {
-				msg = (&record.Error{Problems: re.Problems}).Error()
-			}
-			res.Unresolved = append(res.Unresolved, unresolvedRow{Line: line, Reason: msg})
-			return true
-		}
-		keep, ferr := filter.Keep(rec)
-		if ferr != nil {
-			res.Unresolved = append(res.Unresolved, unresolvedRow{Line: line, Reason: ferr.Error()})
-			return true
-		}
-		if !keep {
-			res.Filtered++
-			return true
-		}
-		if first, dup := seen[rec.RequestID]; dup {
-			res.Unresolved = append(res.Unresolved, unresolvedRow{Line: line, Reason: fmt.Sprintf("request id %s already on line %d", rec.RequestID, first)})
-			return true
-		}
-		seen[rec.RequestID] = line
-		if pw != nil {
-			werr = pw.Write(rec)
-		} else {
-			var b []byte
-			if b, werr = record.Marshal(rec); werr == nil {
-				werr = writeExcl(filepath.Join(tmp, rec.RequestID+".json"), b)
-			}
-		}
-		if werr != nil {
-			return false
-		}
-		res.Imported++
-		return true
-	})
-	if err == nil {
-		err = werr
-	}
-	if err != nil {
-		return err
-	}
-	if o.Strict && len(res.Unresolved) > 0 {
+	res, err := im.Write(ctx, o.Log, ingest.WriteOptions{Filter: filter, Parquet: o.Out, Dir: o.OutDir, Strict: o.Strict})
+	var dest *ingest.DestError
+	switch {
+	case errors.Is(err, ingest.ErrUnresolved):
 		if perr := printImport(s.Out, o.Output, res); perr != nil {
 			return perr
 		}
 		return usageErrorf("--strict: %d unresolved rows; nothing was written", len(res.Unresolved))
-	}
-	if pw != nil {
-		if err := pw.Close(); err != nil {
-			return err
-		}
-		if err := pf.Sync(); err != nil {
-			return err
-		}
-		if err := os.Rename(tmp, o.Out); err != nil {
-			return err
-		}
-		res.Out = o.Out
-	} else {
-		if _, err := os.Stat(o.OutDir); err == nil {
-			// Merge into an existing folder, never overwriting a record.
-			ents, _ := os.ReadDir(tmp)
-			for _, e := range ents {
-				if err := os.Link(filepath.Join(tmp, e.Name()), filepath.Join(o.OutDir, e.Name())); err != nil {
-					return fmt.Errorf("--out-dir: %w", err)
-				}
-			}
-		} else if err := os.Rename(tmp, o.OutDir); err != nil {
-			return err
-		}
-		res.Out = o.OutDir
+	case errors.As(err, &dest) && dest.Merge:
+		return fmt.Errorf("--out-dir: %w", dest.Err)
+	case errors.As(err, &dest) && o.Out != "":
+		return usageErrorf("-o: %v", dest.Err)
+	case errors.As(err, &dest):
+		return usageErrorf("--out-dir: %v", dest.Err)
+	case err != nil:
+		return err
 	}
 	return printImport(s.Out, o.Output, res)
 }
 
-func writeExcl(path string, b []byte) error {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY|syscall.O_NOFOLLOW, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
-
-func printImport(w io.Writer, f outputFormat, res *importResult) error {
+func printImport(w io.Writer, f outputFormat, res *ingest.Result) error {
 	return writeResult(w, f, res, func(w io.Writer) error {
 		fmt.Fprintf(w, "log:          %s\nrows:         %d\nimported:     %d\nfiltered out: %d\nunresolved:   %d\n",
 			res.Log, res.Rows, res.Imported, res.Filtered, len(res.Unresolved))

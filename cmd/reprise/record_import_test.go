@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/reprise-dev/reprise/ingest"
 	"github.com/reprise-dev/reprise/record"
 )
 
@@ -53,7 +54,7 @@ func TestRecordImport(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.err)
 	}
-	var res importResult
+	var res ingest.Result
 	if err := json.Unmarshal([]byte(r.out), &res); err != nil {
 		t.Fatal(err, r.out)
 	}

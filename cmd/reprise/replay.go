@@ -2,13 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"os"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -23,6 +22,7 @@ import (
 	"github.com/reprise-dev/reprise/runners/docker"
 	"github.com/reprise-dev/reprise/runners/endpoint"
 	"github.com/reprise-dev/reprise/runners/hwclass"
+	"github.com/reprise-dev/reprise/store"
 	"github.com/reprise-dev/reprise/system"
 	"github.com/reprise-dev/reprise/verdict"
 )
@@ -62,13 +62,13 @@ func (o *runnerOptions) addFlags(cmd *cobra.Command) {
 	f.DurationVar(&o.StartTimeout, "start-timeout", runners.DefaultStartTimeout, "timeout of the first run, which includes the system's start-up (model load)")
 	f.DurationVar(&o.RunTimeout, "run-timeout", runners.DefaultRunTimeout, "timeout of every later run")
 	f.DurationVar(&o.SessionTimeout, "session-timeout", runners.DefaultSessionTimeout, "timeout of the whole session")
-	f.StringVar(&o.Memory, "memory", formatBytes(docker.DefaultMemory), "memory limit of the sandbox (e.g. 512m, 2g)")
+	f.StringVar(&o.Memory, "memory", system.FormatBytes(docker.DefaultMemory), "memory limit of the sandbox (e.g. 512m, 2g)")
 	f.Float64Var(&o.CPUs, "cpus", docker.DefaultNanoCPUs/1e9, "CPU limit of the sandbox")
 	f.Int64Var(&o.Pids, "pids", docker.DefaultPids, "process limit of the sandbox (threads count)")
-	f.StringVar(&o.TmpfsSize, "tmpfs-size", formatBytes(docker.DefaultTmpfs), "size of the sandbox's writable /tmp (also HOME)")
+	f.StringVar(&o.TmpfsSize, "tmpfs-size", system.FormatBytes(docker.DefaultTmpfs), "size of the sandbox's writable /tmp (also HOME)")
 	f.BoolVar(&o.Offline, "offline", false, "never pull: an image absent from the engine is an error")
 	f.StringArrayVar(&o.Env, "env", nil, "extra environment for the replayed system, KEY=VALUE (repeatable)")
-	f.StringVar(&o.MaxResponseSize, "max-response-size", formatBytes(runners.DefaultMaxResponseBytes), "largest response accepted from the system (e.g. 512k, 4m, 64m); a larger one is a protocol error")
+	f.StringVar(&o.MaxResponseSize, "max-response-size", system.FormatBytes(runners.DefaultMaxResponseBytes), "largest response accepted from the system (e.g. 512k, 4m, 64m); a larger one is a protocol error")
 }
 
 // launchOptions are the session settings of the flags, with this host's
@@ -85,7 +85,7 @@ func (o *runnerOptions) launchOptions(ctx context.Context) (launch.Options, erro
 	if err := o.checkInFlight(); err != nil {
 		return launch.Options{}, err
 	}
-	maxResp, err := parseBytes(o.MaxResponseSize)
+	maxResp, err := system.ParseBytes(o.MaxResponseSize)
 	if err != nil || maxResp <= 0 {
 		return launch.Options{}, usageErrorf("--max-response-size %q: want a positive size such as 4m", o.MaxResponseSize)
 	}
@@ -94,6 +94,18 @@ func (o *runnerOptions) launchOptions(ctx context.Context) (launch.Options, erro
 		Limits: limits, StartTimeout: o.StartTimeout, RunTimeout: o.RunTimeout, SessionTimeout: o.SessionTimeout, Env: env,
 		MaxResponseBytes: maxResp, Concurrency: o.Concurrency, Window: o.Window,
 	}, nil
+}
+
+// open reads the session settings of the flags, logging to log, and opens
+// the existing store: what a verb that replays needs first.
+func (o *runnerOptions) open(ctx context.Context, g *globalOptions, log *slog.Logger) (launch.Options, *store.Layout, error) {
+	lo, err := o.launchOptions(ctx)
+	if err != nil {
+		return lo, nil, err
+	}
+	lo.Logger = log
+	st, err := openStore(g)
+	return lo, st, err
 }
 
 // Ranges of the sandbox flags: system's ranges of Limits, --cpus in CPUs.
@@ -106,7 +118,7 @@ const (
 func maxCPUs() float64 { return min(float64(runtime.NumCPU()), maxCPUsHint) }
 
 func (o *runnerOptions) limits() (runners.Limits, error) {
-	mem, err := parseBytes(o.Memory)
+	mem, err := system.ParseBytes(o.Memory)
 	if err != nil {
 		return runners.Limits{}, usageErrorf("--memory: %v", err)
 	}
@@ -119,7 +131,7 @@ func (o *runnerOptions) limits() (runners.Limits, error) {
 	if o.Pids < system.MinPids || o.Pids > system.MaxPids {
 		return runners.Limits{}, usageErrorf("--pids %d: must be between %d and %d", o.Pids, system.MinPids, system.MaxPids)
 	}
-	tmpfs, err := parseBytes(o.TmpfsSize)
+	tmpfs, err := system.ParseBytes(o.TmpfsSize)
 	if err != nil {
 		return runners.Limits{}, usageErrorf("--tmpfs-size: %v", err)
 	}
@@ -179,54 +191,6 @@ func (o *runnerOptions) validate() error {
 	return nil
 }
 
-// formatBytes writes n with the largest suffix of parseBytes that divides
-// it (2<<30 is "2g"): the flags' defaults are the runner's constants.
-func formatBytes(n int64) string {
-	for _, u := range []struct {
-		suffix string
-		shift  uint
-	}{{"t", 40}, {"g", 30}, {"m", 20}, {"k", 10}} {
-		if n > 0 && n%(1<<u.shift) == 0 {
-			return strconv.FormatInt(n>>u.shift, 10) + u.suffix
-		}
-	}
-	return strconv.FormatInt(n, 10)
-}
-
-// parseBytes parses a size: a positive integer with an optional suffix k,
-// m, g or t (binary: KiB, MiB, GiB, TiB). A size that does not fit an int64
-// is an error, never a wrapped-around number.
-func parseBytes(s string) (int64, error) {
-	t := strings.ToLower(strings.TrimSpace(s))
-	mult := int64(1)
-	if n := len(t); n > 0 {
-		switch t[n-1] {
-		case 'k':
-			mult = 1 << 10
-		case 'm':
-			mult = 1 << 20
-		case 'g':
-			mult = 1 << 30
-		case 't':
-			mult = 1 << 40
-		}
-		if mult != 1 {
-			t = t[:n-1]
-		}
-	}
-	n, err := strconv.ParseInt(t, 10, 64)
-	if err != nil || n <= 0 {
-		if errors.Is(err, strconv.ErrRange) {
-			return 0, fmt.Errorf("%q is too large", s)
-		}
-		return 0, fmt.Errorf("not a size: %q (want e.g. 512m, 2g)", s)
-	}
-	if n > math.MaxInt64/mult {
-		return 0, fmt.Errorf("%q is too large", s)
-	}
-	return n * mult, nil
-}
-
 type replayOptions struct {
 	runnerOptions
 	N            int
@@ -248,10 +212,8 @@ type replayOptions struct {
 
 func addReplayCmd(root *cobra.Command, g *globalOptions, s *streams) {
 	o := &replayOptions{}
-	cmd := &cobra.Command{
-		Use:   "replay RECORD...",
-		Short: "Replay decision records N times and test whether the stored output reproduces",
-		Long: `Replay each decision record: verify its integrity (exit 4 before anything runs),
+	cmd := newCommand("replay RECORD...", "Replay decision records N times and test whether the stored output reproduces",
+		`Replay each decision record: verify its integrity (exit 4 before anything runs),
 check the hardware class, start the pinned system once (a sandboxed container
 of the pinned image with the model and config mounted read-only), run the
 pinned seed (does the stored output come back exactly?) and N fresh seeds
@@ -280,13 +242,9 @@ an eval section.
 
 Results per record in --out DIR (default out/<request_id>/): report.json,
 report.md and runs.parquet. Exit 0 all reproduced, 1 any diverged,
-3 inconclusive, 2/4/5 for invalid input, integrity and environment failures.`,
-		Args: cobra.MinimumNArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
-			o.set = c.Flags().Changed
-			return runReplay(c.Context(), g, s, o, args)
-		},
-	}
+3 inconclusive, 2/4/5 for invalid input, integrity and environment failures.`, cobra.MinimumNArgs(1),
+		func(ctx context.Context, args []string) error { return runReplay(ctx, g, s, o, args) })
+	o.set = cmd.Flags().Changed
 	o.runnerOptions.addFlags(cmd)
 	o.runnerOptions.addInFlightFlags(cmd.Flags())
 	f := cmd.Flags()
@@ -353,16 +311,11 @@ func runReplay(ctx context.Context, g *globalOptions, s *streams, o *replayOptio
 		return err
 	}
 	sequential := o.Sequential && !(o.set("n") && !o.set("sequential"))
-	lo, err := o.launchOptions(ctx)
-	if err != nil {
-		return err
-	}
-	st, err := openStore(g)
-	if err != nil {
-		return err
-	}
 	log := g.logger(s)
-	lo.Logger = log
+	lo, st, err := o.open(ctx, g, log)
+	if err != nil {
+		return err
+	}
 	bo := replay.BatchOptions{
 		Options: replay.Options{
 			N: o.N, Sequential: sequential, MaxRuns: o.MaxRuns, Batch: o.Batch, Launch: lo, Logger: log,

@@ -138,3 +138,18 @@ func wrapArgs(c *cobra.Command) {
 		wrapArgs(sub)
 	}
 }
+
+// newCommand is a verb: its use line, one-line and long help ("" for
+// none), its positional arguments, and run, called with the command's
+// context and arguments.
+func newCommand(use, short, long string, args cobra.PositionalArgs, run func(ctx context.Context, args []string) error) *cobra.Command {
+	return &cobra.Command{Use: use, Short: short, Long: long, Args: args,
+		RunE: func(c *cobra.Command, args []string) error { return run(c.Context(), args) }}
+}
+
+// newGroup is a noun whose verbs are subs.
+func newGroup(use, short, long string, subs ...*cobra.Command) *cobra.Command {
+	c := &cobra.Command{Use: use, Short: short, Long: long}
+	c.AddCommand(subs...)
+	return c
+}

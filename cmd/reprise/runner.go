@@ -34,13 +34,6 @@ func newRunner(ctx context.Context, o *runnerOptions, log *slog.Logger) (replay.
 	return r, nil
 }
 
-// closeRunner releases a runner's resources (the engine client) if it holds any.
-func closeRunner(r replay.Runner) {
-	if c, ok := r.(interface{ Close() error }); ok {
-		c.Close()
-	}
-}
-
 // engineVersion reports the Docker engine's version, e.g. "docker 20.10.24 (API 1.41)".
 func engineVersion(ctx context.Context) (string, error) {
 	r, err := docker.New(ctx, docker.Options{})

@@ -37,14 +37,10 @@ func initStore(g *globalOptions) (*store.Layout, error) {
 }
 
 func newStoreCmd(g *globalOptions, s *streams) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "store",
-		Short: "Put, get, list and verify blobs in the content-addressed artifact store",
-		Long: `The artifact store is an OCI image layout directory (oci-layout, index.json,
+	return newGroup("store", "Put, get, list and verify blobs in the content-addressed artifact store",
+		`The artifact store is an OCI image layout directory (oci-layout, index.json,
 blobs/sha256/<hex>). Location: --store DIR, else $REPRISE_STORE, else .reprise/store.`,
-	}
-	cmd.AddCommand(newStorePutCmd(g, s), newStoreGetCmd(g, s), newStoreLsCmd(g, s), newStoreVerifyCmd(g, s))
-	return cmd
+		newStorePutCmd(g, s), newStoreGetCmd(g, s), newStoreLsCmd(g, s), newStoreVerifyCmd(g, s))
 }
 
 type storePutOptions struct {
@@ -54,16 +50,10 @@ type storePutOptions struct {
 
 func newStorePutCmd(g *globalOptions, s *streams) *cobra.Command {
 	o := &storePutOptions{}
-	cmd := &cobra.Command{
-		Use:   "put FILE...",
-		Short: "Store files; prints each digest (sha256:…) on stdout",
-		Long: `Store files (or "-" for stdin) and print the digest of each, one per line.
-Putting the same bytes twice is a no-op.`,
-		Args: cobra.MinimumNArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
-			return runStorePut(c.Context(), g, s, o, args)
-		},
-	}
+	cmd := newCommand("put FILE...", "Store files; prints each digest (sha256:…) on stdout",
+		`Store files (or "-" for stdin) and print the digest of each, one per line.
+Putting the same bytes twice is a no-op.`, cobra.MinimumNArgs(1),
+		func(ctx context.Context, args []string) error { return runStorePut(ctx, g, s, o, args) })
 	cmd.Flags().StringVar(&o.MediaType, "media-type", "", "media type to record (default: guessed from the file extension)")
 	cmd.Flags().StringVar(&o.Name, "name", "", "name to record (default: the file's base name)")
 	return cmd
@@ -88,14 +78,8 @@ type storeGetOptions struct{ Out string }
 
 func newStoreGetCmd(g *globalOptions, s *streams) *cobra.Command {
 	o := &storeGetOptions{}
-	cmd := &cobra.Command{
-		Use:   "get DIGEST",
-		Short: "Write a blob's bytes to stdout (or -o FILE), after verifying them",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
-			return runStoreGet(c.Context(), g, s, o, args[0])
-		},
-	}
+	cmd := newCommand("get DIGEST", "Write a blob's bytes to stdout (or -o FILE), after verifying them", "", cobra.ExactArgs(1),
+		func(ctx context.Context, args []string) error { return runStoreGet(ctx, g, s, o, args[0]) })
 	cmd.Flags().StringVarP(&o.Out, "out", "o", "", "write to FILE instead of stdout")
 	return cmd
 }
@@ -140,32 +124,31 @@ func runStoreGet(ctx context.Context, g *globalOptions, s *streams, o *storeGetO
 	return err
 }
 
-type storeLsOptions struct{ Output outputFormat }
-
-func newStoreLsCmd(g *globalOptions, s *streams) *cobra.Command {
-	o := &storeLsOptions{}
-	cmd := &cobra.Command{
-		Use:   "ls",
-		Short: "List blobs with size, media type and name",
-		Args:  cobra.NoArgs,
-		RunE: func(c *cobra.Command, args []string) error {
-			return runStoreLs(c.Context(), g, s, o)
-		},
-	}
-	addOutputFlag(cmd, &o.Output, outputText)
+// newStoreReadCmd is a store verb without arguments that reads the
+// existing store and prints its result in --output's format.
+func newStoreReadCmd(g *globalOptions, s *streams, use, short string, run func(ctx context.Context, s *streams, st *store.Layout, f outputFormat) error) *cobra.Command {
+	var f outputFormat
+	cmd := newCommand(use, short, "", cobra.NoArgs, func(ctx context.Context, _ []string) error {
+		st, err := openStore(g)
+		if err != nil {
+			return err
+		}
+		return run(ctx, s, st, f)
+	})
+	addOutputFlag(cmd, &f, outputText)
 	return cmd
 }
 
-func runStoreLs(ctx context.Context, g *globalOptions, s *streams, o *storeLsOptions) error {
-	st, err := openStore(g)
-	if err != nil {
-		return err
-	}
+func newStoreLsCmd(g *globalOptions, s *streams) *cobra.Command {
+	return newStoreReadCmd(g, s, "ls", "List blobs with size, media type and name", runStoreLs)
+}
+
+func runStoreLs(ctx context.Context, s *streams, st *store.Layout, f outputFormat) error {
 	entries, err := st.List(ctx)
 	if err != nil {
 		return err
 	}
-	if o.Output == outputJSON {
+	if f == outputJSON {
 		if entries == nil {
 			entries = []store.Entry{}
 		}
@@ -190,33 +173,17 @@ func dash(s string) string {
 	return s
 }
 
-type storeVerifyOptions struct{ Output outputFormat }
-
 func newStoreVerifyCmd(g *globalOptions, s *streams) *cobra.Command {
-	o := &storeVerifyOptions{}
-	cmd := &cobra.Command{
-		Use:   "verify",
-		Short: "Re-hash every blob; exit 4 naming every corrupt or misnamed blob",
-		Args:  cobra.NoArgs,
-		RunE: func(c *cobra.Command, args []string) error {
-			return runStoreVerify(c.Context(), g, s, o)
-		},
-	}
-	addOutputFlag(cmd, &o.Output, outputText)
-	return cmd
+	return newStoreReadCmd(g, s, "verify", "Re-hash every blob; exit 4 naming every corrupt or misnamed blob", runStoreVerify)
 }
 
-func runStoreVerify(ctx context.Context, g *globalOptions, s *streams, o *storeVerifyOptions) error {
-	st, err := openStore(g)
-	if err != nil {
-		return err
-	}
+func runStoreVerify(ctx context.Context, s *streams, st *store.Layout, f outputFormat) error {
 	bad, err := st.VerifyAll(ctx)
 	if err != nil {
 		return err
 	}
 	entries, _ := st.List(ctx)
-	if o.Output == outputJSON {
+	if f == outputJSON {
 		if bad == nil {
 			bad = []store.BadBlob{}
 		}
@@ -232,7 +199,7 @@ func runStoreVerify(ctx context.Context, g *globalOptions, s *streams, o *storeV
 		}
 	}
 	if len(bad) > 0 {
-		if o.Output == outputText {
+		if f == outputText {
 			fmt.Fprintf(s.Err, "reprise: store verify: %d of %d blobs bad\n", len(bad), len(entries))
 		}
 		return &silentError{exitIntegrity}

@@ -1,14 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -21,67 +18,14 @@ import (
 	"github.com/reprise-dev/reprise/system"
 )
 
-// systemFileSchema marks a system file: a composite version without a decision.
-const systemFileSchema = "reprise/system/v1"
+// loadTarget reads a system file or a decision record (capture.LoadTarget).
+func loadTarget(path string) (launch.Target, error) { return capture.LoadTarget(path) }
 
-// systemFile is what `system create` writes: the system object of a record
-// (with its id) and how the system is served.
-type systemFile struct {
-	Schema  string        `json:"schema"`
-	System  system.System `json:"system"`
-	Runtime struct {
-		Protocol      string `json:"protocol"`
-		HardwareClass string `json:"hardware_class"`
-	} `json:"runtime"`
-}
-
-// loadTarget reads a system file or a decision record and returns what to
-// start. The system id must recompute (exit 4 otherwise).
-func loadTarget(path string) (launch.Target, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return launch.Target{}, usageErrorf("system %s: %v", path, err)
-	}
-	var head struct{ Schema string }
-	json.Unmarshal(b, &head)
-	if head.Schema == record.Schema {
-		rec, err := record.Parse(b)
-		if err != nil {
-			return launch.Target{}, fmt.Errorf("system %s: %w", path, err)
-		}
-		if err := rec.System.Check(); err != nil {
-			return launch.Target{}, fmt.Errorf("system %s: %w", path, err)
-		}
-		return launch.FromRecord(rec), nil
-	}
-	var f systemFile
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&f); err != nil || f.Schema != systemFileSchema {
-		return launch.Target{}, usageErrorf("system %s: not a system file (%s) or a decision record: %v", path, systemFileSchema, err)
-	}
-	if err := f.System.Check(); err != nil {
-		return launch.Target{}, fmt.Errorf("system %s: %w", path, err)
-	}
-	return launch.Target{System: f.System, Protocol: f.Runtime.Protocol, HardwareClass: f.Runtime.HardwareClass}, nil
-}
-
-// systemID reads SYS as a system id (sha256:…) or a system file / record.
-func systemID(arg string) (digest.Digest, error) {
-	if d, err := digest.Parse(arg); err == nil {
-		return d, nil
-	}
-	t, err := loadTarget(arg)
-	return t.System.ID, err
-}
+// systemID reads SYS as a system id or a system file / record (capture.SystemID).
+func systemID(arg string) (digest.Digest, error) { return capture.SystemID(arg) }
 
 func newSystemCmd(g *globalOptions, s *streams) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "system",
-		Short: "Composite versions without a decision (system files)",
-	}
-	cmd.AddCommand(newSystemCreateCmd(g, s))
-	return cmd
+	return newGroup("system", "Composite versions without a decision (system files)", "", newSystemCreateCmd(g, s))
 }
 
 type systemCreateOptions struct {
@@ -97,6 +41,29 @@ type systemPartFlags struct {
 	ModelName, ModelVer, ConfigName, ConfigVer string
 }
 
+// required is a flag that must be given: its name and value.
+type required struct{ name, val string }
+
+// parts checks that the flags in first, then --image, --model and --config,
+// are given, parses --image and checks protocol: the parts of a composite
+// version.
+func (o *systemPartFlags) parts(protocol string, first ...required) (capture.Parts, error) {
+	for _, r := range append(first, required{"--image", o.Image}, required{"--model", o.Model}, required{"--config", o.Config}) {
+		if r.val == "" {
+			return capture.Parts{}, usageErrorf("%s is required", r.name)
+		}
+	}
+	img, err := system.ParseImageRef(o.Image)
+	if err != nil {
+		return capture.Parts{}, fmt.Errorf("--image: %w", err)
+	}
+	if !slices.Contains(record.Protocols, protocol) {
+		return capture.Parts{}, usageErrorf("--protocol: unknown protocol %q (want one of %s)", protocol, strings.Join(record.Protocols, ", "))
+	}
+	return capture.Parts{Image: img, Model: capture.Source{Path: o.Model}, Config: capture.Source{Path: o.Config},
+		ModelName: o.ModelName, ModelVersion: o.ModelVer, ConfigName: o.ConfigName, ConfigVersion: o.ConfigVer, Protocol: protocol}, nil
+}
+
 func (o *systemPartFlags) addFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.Image, "image", "", "pinned inference image: name@sha256:… or sha256:<image id> (required)")
 	f.StringVar(&o.Model, "model", "", "model file (required)")
@@ -109,19 +76,14 @@ func (o *systemPartFlags) addFlags(f *pflag.FlagSet) {
 
 func newSystemCreateCmd(g *globalOptions, s *streams) *cobra.Command {
 	o := &systemCreateOptions{}
-	cmd := &cobra.Command{
-		Use:   "create --image REF --model FILE --config FILE [-o FILE]",
-		Short: "Write a system file: the composite version (a record's system object with its id)",
-		Long: `Write a system file: {"schema": "reprise/system/v1", "system": {...}, "runtime":
+	cmd := newCommand("create --image REF --model FILE --config FILE [-o FILE]",
+		"Write a system file: the composite version (a record's system object with its id)",
+		`Write a system file: {"schema": "reprise/system/v1", "system": {...}, "runtime":
 {"protocol", "hardware_class"}}. The model and config are put into the store; the
 system object and its id are those a decision record of this system would hold.
 Every command that takes a system (evals run, rescore, history) takes this file
-or a decision record.`,
-		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, args []string) error {
-			return runSystemCreate(c.Context(), g, s, o)
-		},
-	}
+or a decision record.`, cobra.NoArgs,
+		func(ctx context.Context, _ []string) error { return runSystemCreate(ctx, g, s, o) })
 	f := cmd.Flags()
 	o.systemPartFlags.addFlags(f)
 	f.StringVar(&o.Protocol, "protocol", "jsonl-stdio", "wire protocol: "+strings.Join(record.Protocols, ", "))
@@ -131,45 +93,26 @@ or a decision record.`,
 }
 
 func runSystemCreate(ctx context.Context, g *globalOptions, s *streams, o *systemCreateOptions) error {
-	for _, req := range []struct{ name, val string }{{"--image", o.Image}, {"--model", o.Model}, {"--config", o.Config}} {
-		if req.val == "" {
-			return usageErrorf("%s is required", req.name)
-		}
-	}
-	img, err := system.ParseImageRef(o.Image)
+	p, err := o.parts(o.Protocol)
 	if err != nil {
-		return fmt.Errorf("--image: %w", err)
+		return err
 	}
-	if !slices.Contains(record.Protocols, o.Protocol) {
-		return usageErrorf("--protocol: unknown protocol %q (want one of %s)", o.Protocol, strings.Join(record.Protocols, ", "))
-	}
-	hw := o.HardwareClass
-	if hw == "" {
-		hw = hwclass.Detect(ctx)
+	if p.HardwareClass = o.HardwareClass; p.HardwareClass == "" {
+		p.HardwareClass = hwclass.Detect(ctx)
 	}
 	st, err := initStore(g)
 	if err != nil {
 		return err
 	}
-	// The system object is built exactly as record create builds it (names
-	// and versions from the files' metadata); the config stands in as the
-	// input, which adds no blob (it is stored anyway).
-	rec, err := capture.Build(ctx, st, capture.Parts{
-		Input: capture.Source{Path: o.Config}, Image: img,
-		Model: capture.Source{Path: o.Model}, Config: capture.Source{Path: o.Config},
-		ModelName: o.ModelName, ModelVersion: o.ModelVer, ConfigName: o.ConfigName, ConfigVersion: o.ConfigVer,
-		Protocol: o.Protocol, HardwareClass: hw, Timestamp: time.Unix(0, 0).UTC(), Stdin: s.In,
-	})
+	p.Stdin = s.In
+	f, err := capture.BuildSystem(ctx, st, p)
 	if err != nil {
 		return err
 	}
-	f := systemFile{Schema: systemFileSchema, System: rec.System}
-	f.Runtime.Protocol, f.Runtime.HardwareClass = rec.Runtime.Protocol, rec.Runtime.HardwareClass
-	b, err := json.MarshalIndent(f, "", "  ")
+	b, err := f.Marshal()
 	if err != nil {
 		return err
 	}
-	b = append(b, '\n')
 	if o.Out == "" {
 		_, err = s.Out.Write(b)
 		return err

@@ -2,12 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
-	"github.com/reprise-dev/reprise/record"
 	"github.com/reprise-dev/reprise/replay"
 )
 
@@ -17,20 +15,14 @@ type verifyOptions struct {
 
 func newVerifyCmd(g *globalOptions, s *streams) *cobra.Command {
 	o := &verifyOptions{}
-	cmd := &cobra.Command{
-		Use:   "verify RECORD...",
-		Short: "Validate decision records and check their integrity against the store",
-		Long: `Validate each decision record and check its integrity: the input, model and
+	cmd := newCommand("verify RECORD...", "Validate decision records and check their integrity against the store",
+		`Validate each decision record and check its integrity: the input, model and
 config blobs exist in the store and hash to their digests, the image is pinned
 by digest or image id, and the system id recomputes.
 
 Prints one line per problem naming the record and the field. Exit 0 when all
-hold, 2 for a malformed record or a missing file, 4 for an integrity failure.`,
-		Args: cobra.MinimumNArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
-			return runVerify(c.Context(), g, s, o, args)
-		},
-	}
+hold, 2 for a malformed record or a missing file, 4 for an integrity failure.`, cobra.MinimumNArgs(1),
+		func(ctx context.Context, args []string) error { return runVerify(ctx, g, s, o, args) })
 	addOutputFlag(cmd, &o.Output, outputText)
 	return cmd
 }
@@ -57,46 +49,17 @@ func runVerify(ctx context.Context, g *globalOptions, s *streams, o *verifyOptio
 	}
 	code := exitOK
 	var results []verifyResult
-	for _, p := range paths {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		res := verifyResult{Path: p, Status: "ok", Problems: []verifyProblem{}}
-		rec, err := replay.LoadRecord(p)
-		var probs []record.Problem
-		var rerr *record.Error
-		switch {
-		case err == nil:
-		case errors.As(err, &rerr):
-			probs = rerr.Problems
-		default:
-			probs = []record.Problem{{Message: err.Error()}}
-		}
-		if rec != nil {
-			res.RequestID, res.SystemID = rec.RequestID, rec.System.ID.String()
-			probs = replay.Verify(ctx, st, rec) // includes the record's own checks
-		}
-		if len(probs) > 0 {
-			res.Status = "integrity"
-			c := exitIntegrity
-			if rec == nil {
-				res.Status, c = "malformed", exitUsage
-			}
-			code = max(code, c)
-		}
-		for _, pr := range probs {
-			res.Problems = append(res.Problems, verifyProblem{pr.Field, pr.Message})
-		}
-		res.OK = len(probs) == 0
+	err = replay.VerifyAll(ctx, st, replay.Files(paths), func(c replay.Checked) bool {
+		res := newVerifyResult(c)
+		code = max(code, res.code())
 		results = append(results, res)
 		if o.Output == outputText {
-			if res.OK {
-				fmt.Fprintf(s.Out, "%s: ok (request %s, system %s)\n", p, res.RequestID, res.SystemID)
-			}
-			for _, pr := range probs {
-				fmt.Fprintf(s.Out, "%s: %s\n", p, pr)
-			}
+			printVerify(s, c, res)
 		}
+		return true
+	})
+	if err != nil {
+		return err
 	}
 	if o.Output == outputJSON {
 		if err := writeJSON(s.Out, map[string]any{"ok": code == exitOK, "records": results}); err != nil {
@@ -107,4 +70,38 @@ func runVerify(ctx context.Context, g *globalOptions, s *streams, o *verifyOptio
 		return &silentError{code}
 	}
 	return nil
+}
+
+// newVerifyResult is the JSON line of one record's verification.
+func newVerifyResult(c replay.Checked) verifyResult {
+	res := verifyResult{Path: c.Source, Status: "ok", Problems: []verifyProblem{}, OK: len(c.Problems) == 0}
+	if c.Record != nil {
+		res.RequestID, res.SystemID = c.Record.RequestID, c.Record.System.ID.String()
+	}
+	switch {
+	case res.OK:
+	case c.Malformed():
+		res.Status = "malformed"
+	default:
+		res.Status = "integrity"
+	}
+	for _, pr := range c.Problems {
+		res.Problems = append(res.Problems, verifyProblem{pr.Field, pr.Message})
+	}
+	return res
+}
+
+// code is the exit code of one record's verification.
+func (r verifyResult) code() int {
+	return map[string]int{"ok": exitOK, "malformed": exitUsage, "integrity": exitIntegrity}[r.Status]
+}
+
+// printVerify prints one record's lines of the text output.
+func printVerify(s *streams, c replay.Checked, res verifyResult) {
+	if res.OK {
+		fmt.Fprintf(s.Out, "%s: ok (request %s, system %s)\n", c.Source, res.RequestID, res.SystemID)
+	}
+	for _, pr := range c.Problems {
+		fmt.Fprintf(s.Out, "%s: %s\n", c.Source, pr)
+	}
 }

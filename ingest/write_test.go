@@ -1,0 +1,52 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestWrite: the kept records go to one JSON file each; a repeated request
+// id and an unresolved row are listed with their lines; Strict writes
+// nothing; a second import merges into the folder without replacing a
+// record (DestError with Merge).
+func TestWrite(t *testing.T) {
+	im, in := fixture(t)
+	const model, image = "registry://models/loan-approver:v2.4.1", "docker.io/mycompany/inference-loan:sha-a1b2c3d4"
+	dir := t.TempDir()
+	log := filepath.Join(dir, "log.jsonl")
+	lines := []string{seedLine("req_1", in.String(), model, image, 0.8), seedLine("req_1", in.String(), model, image, 0.7),
+		seedLine("req_2", hex("f"), model, image, 0.5)}
+	if err := os.WriteFile(log, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	out := filepath.Join(dir, "records")
+
+	res, err := im.Write(ctx, log, WriteOptions{Dir: out, Strict: true})
+	if !errors.Is(err, ErrUnresolved) || res == nil || len(res.Unresolved) != 2 {
+		t.Fatalf("strict: %+v, %v", res, err)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Fatal("strict wrote the folder")
+	}
+
+	res, err = im.Write(ctx, log, WriteOptions{Dir: out})
+	if err != nil || res.Rows != 3 || res.Imported != 1 || res.Out != out {
+		t.Fatalf("import: %+v, %v", res, err)
+	}
+	if u := res.Unresolved; len(u) != 2 || u[0].Line != 2 || !strings.Contains(u[0].Reason, "already on line 1") {
+		t.Errorf("unresolved %+v", u)
+	}
+	if _, err := os.Stat(filepath.Join(out, "req_1.json")); err != nil {
+		t.Error(err)
+	}
+
+	var dest *DestError
+	if _, err := im.Write(ctx, log, WriteOptions{Dir: out}); !errors.As(err, &dest) || !dest.Merge {
+		t.Fatalf("second import into the folder: %v", err)
+	}
+}
