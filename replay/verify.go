@@ -25,14 +25,6 @@ var ErrIntegrity = record.ErrIntegrity
 // opened: missing, or unreadable.
 var ErrNoRecord = errors.New("record file cannot be opened")
 
-// ErrUsage is wrapped by nothing any more: replay returns conditions
-// (ErrNoRecord, ErrReportsDir, ErrLocked, ErrDuplicateRequest) and cmd maps
-// them to its usage exit code.
-//
-// Deprecated: kept only because replay/nightly's ErrorClass still names it
-// (a clause that never matches); remove both together.
-var ErrUsage = errors.New("invalid input")
-
 // LoadRecord reads and decodes the record at path. A missing file wraps
 // ErrNoRecord; a malformed record returns a *record.Error wrapping
 // record.ErrMalformed; a record with integrity problems only is returned
