@@ -2,12 +2,9 @@ package replay
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/reprise-dev/reprise/runners"
-	"github.com/reprise-dev/reprise/runners/jsonl"
 	"github.com/reprise-dev/reprise/runners/runnertest"
 )
 
@@ -15,15 +12,12 @@ import (
 // the session contract every real runner keeps (runnertest.RunContract),
 // so what the replay tests show of them holds of real sessions.
 func TestFakeConformance(t *testing.T) {
-	model := filepath.Join(t.TempDir(), "model")
-	if err := os.WriteFile(model, []byte("model"), 0o444); err != nil {
-		t.Fatal(err)
-	}
-	spec := runners.Spec{ModelPath: model, Codec: jsonl.Codec{}}
+	c := runnertest.FakeContract(t)
+	spec := c.Spec
 	sys := func(failAt int) fakeSystem {
 		return fakeSystem{labels: []string{"approved", "denied", "referred"}, probs: []float64{0.8, 0.15, 0.05}, failAt: failAt}
 	}
-	for _, c := range []struct {
+	for _, r := range []struct {
 		name string
 		r    func(failAt int) runnertest.Starter
 	}{
@@ -31,9 +25,10 @@ func TestFakeConformance(t *testing.T) {
 		{"batchingSystem", func(at int) runnertest.Starter { return &batchingSystem{fakeSystem: sys(at), conc: 4} }},
 		{"errorSystem without faults", func(at int) runnertest.Starter { return &errorSystem{fakeSystem: sys(at), oosAt: -1} }},
 	} {
-		t.Run(c.name, func(t *testing.T) {
-			runnertest.RunContract(t, c.r(-1), runnertest.Contract{Spec: spec, Input: json.RawMessage(`{"income": 1}`),
-				Crash: func(t *testing.T, at int) (runnertest.Starter, runners.Spec) { return c.r(at), spec }})
+		t.Run(r.name, func(t *testing.T) {
+			k := c
+			k.Crash = func(t *testing.T, at int) (runnertest.Starter, runners.Spec) { return r.r(at), spec }
+			runnertest.RunContract(t, r.r(-1), k)
 		})
 	}
 	t.Run("textSystem", func(t *testing.T) {

@@ -6,14 +6,12 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/reprise-dev/reprise/output"
 	"github.com/reprise-dev/reprise/runners"
-	"github.com/reprise-dev/reprise/runners/jsonl"
 	"github.com/reprise-dev/reprise/runners/runnertest"
 )
 
@@ -49,10 +47,5 @@ func (s *fakeSession) Close(ctx context.Context) error { s.f.closed.Add(1); retu
 // TestFakeConformance: the nights' fake runner keeps the session contract
 // every real runner keeps (runnertest.RunContract).
 func TestFakeConformance(t *testing.T) {
-	model := filepath.Join(t.TempDir(), "model")
-	if err := os.WriteFile(model, []byte("model"), 0o444); err != nil {
-		t.Fatal(err)
-	}
-	runnertest.RunContract(t, &fakeRunner{}, runnertest.Contract{
-		Spec: runners.Spec{ModelPath: model, Codec: jsonl.Codec{}}, Input: json.RawMessage(`{"income": 1}`)})
+	runnertest.RunContract(t, &fakeRunner{}, runnertest.FakeContract(t))
 }
