@@ -48,14 +48,21 @@ func openStore(t *testing.T) *store.Layout {
 	return st
 }
 
-func TestBuildThenManualOutputIsAValidRecord(t *testing.T) {
-	ctx := context.Background()
+// built is a store and the record Build makes there of the parts.
+func built(t *testing.T) (*store.Layout, *record.Record) {
+	t.Helper()
 	st := openStore(t)
 	p, _ := parts(t)
-	rec, err := Build(ctx, st, p)
+	rec, err := Build(context.Background(), st, p)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return st, rec
+}
+
+func TestBuildThenManualOutputIsAValidRecord(t *testing.T) {
+	ctx := context.Background()
+	st, rec := built(t)
 	if rec.System.Model.Name != "loan" || rec.System.Model.Version != "unversioned" ||
 		rec.System.Config.Name != "loan-params" || rec.System.Config.Version != "3" ||
 		rec.Input.MediaType != "application/json" || !strings.HasPrefix(rec.RequestID, "req_") {
@@ -193,12 +200,7 @@ func TestBuildStreamsLargeModel(t *testing.T) {
 // fresh seeds as a blob the record points at; the record stays valid.
 func TestCaptureReferenceRuns(t *testing.T) {
 	ctx := context.Background()
-	st := openStore(t)
-	p, _ := parts(t)
-	rec, err := Build(ctx, st, p)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, rec := built(t)
 	seeds := strings.NewReader("\x00\x00\x00\x00\x00\x00\x00\x54" + "\x00\x00\x00\x00\x00\x00\x00\x07")
 	if _, err := Capture(ctx, st, rec, session(t, st, rec, oneAnswer{`{"label":"approved"}`}), Options{Rand: seeds, ReferenceRuns: 25}); err != nil {
 		t.Fatal(err)
