@@ -166,6 +166,25 @@ func TestSeedFor(t *testing.T) {
 	if SeedFor(7, "x", 3) != SeedFor(7, "x", 3) {
 		t.Fatal("not repeatable")
 	}
+	// The rule is part of the results' format: the first 8 bytes of the
+	// sha256, big-endian, shifted right by one bit. Values by hand:
+	//   printf 'reprise/evals/seed/v1\n42\nitem-1\n2' | sha256sum | cut -c1-16   # f072c698f3578f93
+	//   echo 'ibase=16; F072C698F3578F93/2' | bc                                   # 8663064538333824969
+	// (clearing the top bit instead would give 0x7072c698f3578f93 = 8102757039812874131).
+	for _, c := range []struct {
+		run   int64
+		id    string
+		epoch int
+		want  int64
+	}{
+		{1, "a", 0, 1755511900496427454},       // 30b9a98b781ef37d >> 1
+		{7, "x", 3, 2060247509180202974},       // 392ef0634c237fbc >> 1
+		{42, "item-1", 2, 8663064538333824969}, // f072c698f3578f93 >> 1 (top bit set)
+	} {
+		if got := SeedFor(c.run, c.id, c.epoch); got != c.want {
+			t.Errorf("SeedFor(%d, %q, %d) = %d, want %d", c.run, c.id, c.epoch, got, c.want)
+		}
+	}
 }
 
 func TestClusterMean(t *testing.T) {

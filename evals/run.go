@@ -49,8 +49,11 @@ type Row struct {
 }
 
 // SeedFor is the seed of item id's epoch in a run with seed runSeed: the
-// first 8 bytes (big-endian, top bit cleared) of
-// sha256("reprise/evals/seed/v1\n<runSeed>\n<id>\n<epoch>").
+// first 8 bytes of sha256("reprise/evals/seed/v1\n<runSeed>\n<id>\n<epoch>")
+// read as a big-endian uint64 and shifted right by one bit (a non-negative
+// int64; the same rule as replay's and capture's seeds). Stored runs keep
+// every row's seed, but a resumed run recomputes it and re-runs a journaled
+// row whose seed differs: the rule is part of the results' format.
 func SeedFor(runSeed int64, id string, epoch int) int64 {
 	h := sha256.Sum256([]byte("reprise/evals/seed/v1\n" + strconv.FormatInt(runSeed, 10) + "\n" + id + "\n" + strconv.Itoa(epoch)))
 	return int64(binary.BigEndian.Uint64(h[:8]) >> 1)

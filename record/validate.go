@@ -21,6 +21,12 @@ var (
 	mediaTypeRe     = regexp.MustCompile(`^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$`)
 )
 
+// ValidEnvName reports whether name may be a key of runtime.env_vars: an
+// environment variable name of at most 200 characters (letters, digits and
+// underscores, not starting with a digit). The reserved names (ReservedEnv)
+// are valid names but refused as keys.
+func ValidEnvName(name string) bool { return envNameRe.MatchString(name) }
+
 // Validate reports every problem of r, independent of how it was decoded:
 // malformed values (kind Malformed), and, when there are none, integrity
 // problems (kind Integrity: an unpinned image, a system id that does not

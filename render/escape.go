@@ -4,6 +4,7 @@ import (
 	"html"
 	"regexp"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -124,13 +125,39 @@ func MarkdownPlain(s string) string {
 	return Markdown(s)
 }
 
-// MarkdownCell is the nightly summary's escape of a table cell: only what
-// breaks the row (a | is backslash-escaped, a newline becomes a space).
-// Unlike Markdown it leaves emphasis, links and HTML as they are.
+// MarkdownCell is the nightly summary's escape of a table cell or a line
+// of the GitHub step summary: control characters and escape sequences are
+// stripped (Terminal), a newline becomes a space, and every character that
+// GitHub's Markdown would read as markup is backslash-escaped: HTML tags
+// and entities (< > &), code spans (`), links and images ([ ] !), emphasis
+// and strikethrough (* _ ~), headings (#), the table's | and the backslash
+// itself. An underscore between two letters or digits stays as it is: it
+// cannot open or close emphasis there, so a request id such as req_ci_07
+// reads as typed. Unlike Markdown a newline does not show as \n.
 func MarkdownCell(s string) string {
-	s = strings.ReplaceAll(s, "|", `\|`)
-	return strings.ReplaceAll(s, "\n", " ")
+	rs := []rune(Terminal(s, false))
+	var b strings.Builder
+	for i, r := range rs {
+		switch r {
+		case '_':
+			if i > 0 && i+1 < len(rs) && isWordRune(rs[i-1]) && isWordRune(rs[i+1]) {
+				b.WriteRune(r)
+				continue
+			}
+			b.WriteString(`\_`)
+		case '\\', '|', '*', '`', '#', '<', '>', '[', ']', '!', '~', '&':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
+
+// isWordRune is a letter or a digit: an underscore between two of them is
+// intraword, never emphasis (CommonMark's flanking rules).
+func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
 
 // HTML escapes s as HTML text or a quoted attribute value (< > & ' ").
 func HTML(s string) string { return html.EscapeString(s) }

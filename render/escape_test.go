@@ -48,8 +48,27 @@ func TestMarkdown(t *testing.T) {
 	if got := MarkdownPlain("req_1"); got != "req_1" {
 		t.Errorf("MarkdownPlain(req_1) = %q", got)
 	}
-	if got := MarkdownCell("a|b\n*c*"); got != `a\|b *c*` {
-		t.Errorf("MarkdownCell = %q", got)
+}
+
+// TestMarkdownCell: text from a record in the GitHub step summary cannot
+// open HTML, a link, an image, a code span, emphasis, strikethrough or a
+// heading, nor break the table row; identifiers read as typed.
+func TestMarkdownCell(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"req_ci_07", "req_ci_07"},
+		{"loan-approver 2.4.1 (ff4f533255cb, cpu/amd64/x86-64-v3)", "loan-approver 2.4.1 (ff4f533255cb, cpu/amd64/x86-64-v3)"},
+		{"a|b\n*c*", `a\|b \*c\*`},
+		{"crlf\r\nend\x1b[2J\ttab", "crlf end tab"},
+		{`<img src=x onerror=alert(1)> &amp; <!-- c -->`, `\<img src=x onerror=alert(1)\> \&amp; \<\!-- c --\>`},
+		{"[click](https://evil.example) ![i](x)", `\[click\](https://evil.example) \!\[i\](x)`},
+		{"`code` ~~gone~~ **bold** __u__ _em_", "\\`code\\` \\~\\~gone\\~\\~ \\*\\*bold\\*\\* \\_\\_u\\_\\_ \\_em\\_"},
+		{"# heading", `\# heading`},
+		{`back\slash`, `back\\slash`},
+		{"snake_case_ _x", `snake_case\_ \_x`},
+	} {
+		if got := MarkdownCell(c.in); got != c.want {
+			t.Errorf("MarkdownCell(%q) = %q, want %q", c.in, got, c.want)
+		}
 	}
 }
 

@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,6 +22,7 @@ import (
 	"github.com/reprise-dev/reprise/record"
 	"github.com/reprise-dev/reprise/runners/hwclass"
 	"github.com/reprise-dev/reprise/runners/wire"
+	"github.com/reprise-dev/reprise/system"
 )
 
 func newRecordCmd(g *globalOptions, s *streams) *cobra.Command {
@@ -102,7 +106,82 @@ with unset fields omitted.`, cobra.NoArgs,
 	f.BoolVar(&o.Capture, "capture", false, "run the pinned system once on the input and record its output (instead of --label/--score/--text)")
 	f.IntVar(&o.ReferenceRuns, "reference-runs", 0, "with --capture, also keep K outputs drawn with fresh seeds as reference outputs the replay compares with")
 	o.runnerOptions.addFlags(cmd)
+	// Without --capture nothing runs here: --env and the limits say what
+	// the system ran with at decision time and go into the record.
+	for name, usage := range map[string]string{
+		"env":    "extra environment, KEY=VALUE (repeatable): the capture's with --capture, else the decision's (stored as runtime.env_vars)",
+		"memory": "memory limit (e.g. 512m, 2g): the capture's sandbox with --capture, else, when given, the decision's (stored in runtime.limits)",
+		"cpus":   "CPU limit: the capture's sandbox with --capture, else, when given, the decision's (stored in runtime.limits)",
+		"pids":   "process limit (threads count): the capture's sandbox with --capture, else, when given, the decision's (stored in runtime.limits)",
+	} {
+		f.Lookup(name).Usage = usage
+	}
 	return cmd
+}
+
+// checkEnvNames refuses an --env name a record cannot hold
+// (runtime.env_vars), before anything is stored or run.
+func checkEnvNames(env map[string]string) error {
+	for _, k := range slices.Sorted(maps.Keys(env)) {
+		if !record.ValidEnvName(k) {
+			return usageErrorf("--env %s: not an environment variable name (letters, digits and _, not starting with a digit, at most 200 characters)", k)
+		}
+	}
+	return nil
+}
+
+// sessionOnlyFlags configure the session of --capture: without it nothing
+// runs and nothing records them, so they are refused.
+var sessionOnlyFlags = []string{"runner", "entrypoint", "url", "start-timeout", "run-timeout", "session-timeout",
+	"tmpfs-size", "offline", "max-response-size"}
+
+// declaredRuntime is what --env, --memory, --cpus and --pids say about a
+// decision made elsewhere (record create without --capture): exactly the
+// flags given, checked against the record's ranges (system.Limits; not this
+// host's CPUs, as the decision may have run on another machine). Flags that
+// only configure a capture session are refused.
+func (o *recordCreateOptions) declaredRuntime() (map[string]string, *record.Limits, error) {
+	var stray []string
+	for _, name := range sessionOnlyFlags {
+		if o.set(name) {
+			stray = append(stray, "--"+name)
+		}
+	}
+	if len(stray) > 0 {
+		return nil, nil, usageErrorf("%s: only with --capture (they configure the session that captures the output; without --capture nothing runs)", strings.Join(stray, ", "))
+	}
+	env, err := o.runnerOptions.env()
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := checkEnvNames(env); err != nil {
+		return nil, nil, err
+	}
+	var l record.Limits
+	if o.set("memory") {
+		if l.MemoryBytes, err = system.ParseBytes(o.Memory); err != nil {
+			return nil, nil, usageErrorf("--memory: %v", err)
+		}
+		if l.MemoryBytes < system.MinMemoryBytes || l.MemoryBytes > system.MaxMemoryBytes {
+			return nil, nil, usageErrorf("--memory %s: must be between 6m and 1t (6 MiB and 1 TiB), got %d bytes", o.Memory, l.MemoryBytes)
+		}
+	}
+	if o.set("cpus") {
+		if math.IsNaN(o.CPUs) || o.CPUs < minCPUs || o.CPUs > maxCPUsHint {
+			return nil, nil, usageErrorf("--cpus %g: must be between %g and %g", o.CPUs, minCPUs, maxCPUsHint)
+		}
+		l.NanoCPUs = int64(math.Round(o.CPUs * 1e9))
+	}
+	if o.set("pids") {
+		if o.Pids < system.MinPids || o.Pids > system.MaxPids {
+			return nil, nil, usageErrorf("--pids %d: must be between %d and %d", o.Pids, system.MinPids, system.MaxPids)
+		}
+		l.Pids = o.Pids
+	}
+	if l == (record.Limits{}) {
+		return env, nil, nil
+	}
+	return env, &l, nil
 }
 
 // parts turns the flags into capture.Parts.
@@ -211,6 +290,8 @@ func runRecordCreate(ctx context.Context, g *globalOptions, s *streams, o *recor
 	}
 	var out output.Output
 	var lo launch.Options
+	var declEnv map[string]string
+	var declLimits *record.Limits
 	if o.ReferenceRuns < 0 || o.ReferenceRuns > 100_000 || (o.ReferenceRuns > 0 && !o.Capture) {
 		return usageErrorf("--reference-runs needs --capture and must be between 0 and 100000, got %d", o.ReferenceRuns)
 	}
@@ -224,11 +305,19 @@ func runRecordCreate(ctx context.Context, g *globalOptions, s *streams, o *recor
 		if lo, err = o.runnerOptions.launchOptions(ctx); err != nil {
 			return err
 		}
+		if err := checkEnvNames(lo.Env); err != nil {
+			return err
+		}
 		if parts.HardwareClass != lo.HostClass {
 			return usageErrorf("--capture runs on this host (%s); --hardware-class %s would misstate where the decision was made", lo.HostClass, parts.HardwareClass)
 		}
-	} else if out, err = o.manualOutput(); err != nil {
-		return err
+	} else {
+		if out, err = o.manualOutput(); err != nil {
+			return err
+		}
+		if declEnv, declLimits, err = o.declaredRuntime(); err != nil {
+			return err
+		}
 	}
 	// Open the raw response before anything is stored: a missing
 	// --output-file must leave no blobs behind.
@@ -272,6 +361,7 @@ func runRecordCreate(ctx context.Context, g *globalOptions, s *streams, o *recor
 			return fmt.Errorf("capture: %w", err)
 		}
 	} else {
+		rec.Runtime.EnvVars, rec.Runtime.Limits = declEnv, declLimits
 		if err := capture.ManualOutput(ctx, st, rec, out, raw, filepath.Base(o.OutputFile)); err != nil {
 			return err
 		}

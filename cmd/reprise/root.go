@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"log/slog"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
 
@@ -43,6 +45,9 @@ func (s *streams) ErrIsTerminal() bool { return s.ErrTTY }
 type globalOptions struct {
 	Store   string
 	Verbose bool
+
+	logOnce sync.Once
+	log     *slog.Logger
 }
 
 // storeDir resolves the store location: --store, else $REPRISE_STORE, else .reprise/store.
@@ -56,16 +61,61 @@ func (g *globalOptions) storeDir() string {
 	return ".reprise/store"
 }
 
+// logger is the command's logger: discarding without -v, else text on
+// s.Err. It is made once, after the flags are parsed, so every caller
+// (the library log's goroutines too) shares one handler and its lock.
 func (g *globalOptions) logger(s *streams) *slog.Logger {
-	if !g.Verbose {
-		return slog.New(slog.DiscardHandler)
+	g.logOnce.Do(func() {
+		if !g.Verbose {
+			g.log = slog.New(slog.DiscardHandler)
+			return
+		}
+		g.log = slog.New(slog.NewTextHandler(s.Err, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
+	return g.log
+}
+
+// libraryLog is the output of the standard library's default logger
+// (package log) while a command runs: net/http's Transport logs there
+// ("Unsolicited response received on idle HTTP channel starting with …",
+// quoting a server's bytes) and so does an http.Server without an
+// ErrorLog. Each line becomes one record of reprise's logger (g.logger:
+// nothing without -v), its escape sequences and control characters
+// stripped (render.Terminal), so a hostile server cannot write to
+// reprise's stderr.
+type libraryLog struct {
+	g *globalOptions
+	s *streams
+}
+
+func (l libraryLog) Write(p []byte) (int, error) {
+	lg := l.g.logger(l.s)
+	for line := range strings.SplitSeq(strings.TrimRight(string(p), "\n"), "\n") {
+		lg.Warn(render.Terminal(line, false), "from", "go log")
 	}
-	return slog.New(slog.NewTextHandler(s.Err, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	return len(p), nil
+}
+
+// routeLibraryLog sends the default logger's output to libraryLog until
+// the returned function restores it. The default logger is process state:
+// execute is the one place that sets it.
+func routeLibraryLog(g *globalOptions, s *streams) (restore func()) {
+	w, flags, prefix := log.Writer(), log.Flags(), log.Prefix()
+	log.SetOutput(libraryLog{g, s})
+	log.SetFlags(0) // slog stamps the time
+	log.SetPrefix("")
+	return func() {
+		log.SetOutput(w)
+		log.SetFlags(flags)
+		log.SetPrefix(prefix)
+	}
 }
 
 // execute builds the command tree, runs it with args and returns the exit code.
 func execute(ctx context.Context, s *streams, args []string) int {
-	root := newRootCmd(s)
+	g := &globalOptions{}
+	defer routeLibraryLog(g, s)()
+	root := newRoot(g, s)
 	root.SetArgs(args)
 	root.SetIn(s.In)
 	root.SetOut(s.Out)
@@ -87,8 +137,11 @@ func execute(ctx context.Context, s *streams, args []string) int {
 	return code
 }
 
-func newRootCmd(s *streams) *cobra.Command {
-	g := &globalOptions{}
+// newRootCmd is the command tree with its own global options.
+func newRootCmd(s *streams) *cobra.Command { return newRoot(&globalOptions{}, s) }
+
+// newRoot is the command tree; its global flags set g.
+func newRoot(g *globalOptions, s *streams) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "reprise",
 		Short: "Replay AI/ML decision records and test whether they reproduce",
