@@ -206,7 +206,7 @@ them, finished) into one night: the false-discovery control is taken over
 every record, so the result equals the unsharded night's. Reports go to --out.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			n, err := nightly.Merge(args)
+			n, err := nightly.Merge(args, g.logger(s))
 			if err != nil {
 				return err
 			}

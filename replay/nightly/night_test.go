@@ -139,7 +139,7 @@ func TestNightSampleIsSeededAndSharded(t *testing.T) {
 		run(1, true, Shard{I: i, N: 3}, d)
 		dirs = append(dirs, d)
 	}
-	m, err := Merge(dirs)
+	m, err := Merge(dirs, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +148,7 @@ func TestNightSampleIsSeededAndSharded(t *testing.T) {
 	if !bytes.Equal(ja, jb) || m.Outcome != s.Outcome {
 		t.Errorf("merged shards differ from the unsharded night")
 	}
-	if _, err := Merge(dirs[:2]); err == nil {
+	if _, err := Merge(dirs[:2], nil); err == nil {
 		t.Error("merging 2 of 3 shards succeeded")
 	}
 }
@@ -303,10 +303,10 @@ func TestRunConditions(t *testing.T) {
 			}
 		})
 	}
-	if _, err := Merge(nil); !errors.Is(err, ErrShards) {
+	if _, err := Merge(nil, nil); !errors.Is(err, ErrShards) {
 		t.Errorf("Merge(nil) = %v, want ErrShards", err)
 	}
-	if _, err := Merge([]string{begun, begun}); !errors.Is(err, ErrShards) || !strings.Contains(err.Error(), "both shard") {
+	if _, err := Merge([]string{begun, begun}, nil); !errors.Is(err, ErrShards) || !strings.Contains(err.Error(), "both shard") {
 		t.Errorf("Merge of one folder twice = %v, want ErrShards", err)
 	}
 }
