@@ -5,9 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"slices"
 	"time"
@@ -37,20 +37,20 @@ const ConfigSchema = "reprise/nightly/v3"
 // Config is night.json: what fixes a night, so a rerun continues the same
 // night (and a shard merges with its siblings).
 type Config struct {
-	Schema   string    `json:"schema"`
+	Schema  string `json:"schema"`
 	Log     string `json:"log"`
 	LogSize int64  `json:"log_size"`
 	// LogDigest is the sha256 of the log's bytes: a night resumes, and
 	// shards merge, only over the log they began with.
 	LogDigest digest.Digest `json:"log_digest"`
-	Where    string    `json:"where,omitempty"`
-	Since    time.Time `json:"since,omitzero"`
-	Until    time.Time `json:"until,omitzero"`
-	Sample   int       `json:"sample"`
-	Stratify bool      `json:"stratify"`
-	Seed     uint64    `json:"seed"`
-	Shard    string    `json:"shard,omitempty"`
-	N        int       `json:"n"`
+	Where     string        `json:"where,omitempty"`
+	Since     time.Time     `json:"since,omitzero"`
+	Until     time.Time     `json:"until,omitzero"`
+	Sample    int           `json:"sample"`
+	Stratify  bool          `json:"stratify"`
+	Seed      uint64        `json:"seed"`
+	Shard     string        `json:"shard,omitempty"`
+	N         int           `json:"n"`
 	// ConfirmN is the runs of a confirming replay (0: none, -n given).
 	ConfirmN int           `json:"confirm_n,omitempty"`
 	Rules    verdict.Rules `json:"rules"`
