@@ -258,9 +258,6 @@ func (n *Night) conclude(belowMin bool, firstErr string) {
 	if belowMin {
 		n.Summary += fmt.Sprintf("; a system's rate lies below %g", cfg.MinRate)
 	}
-	if n.Reason != "" {
-		n.Summary += "; " + n.Reason
-	}
 }
 
 // empty is the outcome and the reason of a night with no record.
@@ -277,14 +274,13 @@ func (n *Night) empty() (string, string) {
 }
 
 // checkJournal sets the night's journal counts and, when a line was not
-// taken as it is, says so in its Reason and Summary.
+// taken as it is, says so in its Reason.
 func (n *Night) checkJournal(c JournalCheck) {
 	n.Journal = c
 	if c == (JournalCheck{}) {
 		return
 	}
 	note := fmt.Sprintf("the journal held %d lines of a request id already journaled with another verdict (the later taken) and %d lines of request ids outside the sample (ignored)", c.Conflicts, c.Foreign)
-	n.Summary += "; " + note
 	if n.Reason != "" {
 		note = n.Reason + "; " + note
 	}
