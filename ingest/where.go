@@ -74,8 +74,11 @@ const CostProblem = "where cost"
 type Where struct {
 	prg  cel.Program
 	expr string
-	// limit is the cost limit (CEL cost units per row).
-	limit uint64
+	// limit is the cost limit (CEL cost units per row); tracked is true
+	// when each evaluation is held to it (the estimate depends on the
+	// sizes of the record's strings; see CompileWhereCost).
+	limit   uint64
+	tracked bool
 	// cols are the decision-log columns the expression reads.
 	cols []string
 }
@@ -235,10 +238,10 @@ func (p *whereProvider) FindStructFieldType(name, field string) (*types.FieldTyp
 
 // costEstimator sizes the variables of a where expression for the static
 // cost estimate: each map variable's number of fields, and strings as the
-// constants above assume.
-type costEstimator struct{}
+// constants above assume (or of any size, when anySize).
+type costEstimator struct{ anySize bool }
 
-func (costEstimator) EstimateSize(n checker.AstNode) *checker.SizeEstimate {
+func (c costEstimator) EstimateSize(n checker.AstNode) *checker.SizeEstimate {
 	p := n.Path()
 	if len(p) == 0 {
 		return nil
@@ -251,13 +254,21 @@ func (costEstimator) EstimateSize(n checker.AstNode) *checker.SizeEstimate {
 	switch {
 	case len(p) == 1 && p[0] != "output" && fields[""] == "":
 		return &checker.SizeEstimate{Min: uint64(len(fields)), Max: uint64(len(fields))}
+	case len(p) == 2 && p[1] == "@keys": // the field names
+		longest := 0
+		for f := range fields {
+			longest = max(longest, len(f))
+		}
+		return size(uint64(longest))
+	case c.anySize:
+		return nil
 	case len(p) == 2 && p[0] == "output" && p[1] == "text":
 		return size(estimateTextBytes)
 	}
 	return size(estimateStringBytes)
 }
 
-func (costEstimator) EstimateCallCost(string, string, *checker.AstNode, []checker.AstNode) *checker.CallEstimate {
+func (c costEstimator) EstimateCallCost(string, string, *checker.AstNode, []checker.AstNode) *checker.CallEstimate {
 	return nil
 }
 
@@ -302,7 +313,9 @@ func CompileWhere(expr string) (*Where, error) { return CompileWhereCost(expr, D
 // CompileWhereCost compiles expr, type-checked against the decision log's
 // column types (see Where); it must evaluate to a bool, and its estimated
 // cost must not exceed limit (CEL cost units per row; 0 is
-// DefaultWhereCost), which also bounds each evaluation. Its errors wrap
+// DefaultWhereCost), which also bounds each evaluation whose cost depends
+// on the sizes of the record's strings (an evaluation that goes over it is
+// an error, see CostProblem and ErrWhereCost). Its errors wrap
 // ErrWhere and name the expression (and the types, or the limit and
 // CostFlag).
 func CompileWhereCost(expr string, limit uint64) (*Where, error) {
@@ -336,11 +349,21 @@ func CompileWhereCost(expr string, limit uint64) (*Where, error) {
 		return nil, fmt.Errorf("%w: %q: its estimated cost, up to %s per row, exceeds the cost limit of %d (raise it with %s)",
 			ErrWhere, expr, costString(est.Max), limit, CostFlag)
 	}
-	prg, err := env.Program(ast, cel.EvalOptions(cel.OptOptimize), cel.CostLimit(limit))
+	popts := []cel.ProgramOption{cel.EvalOptions(cel.OptOptimize)}
+	// Tracking the cost of every evaluation takes several times as long as
+	// the evaluation of a simple expression, so it is done only where the
+	// estimate depends on the sizes of the record's strings: otherwise it is
+	// a bound of every evaluation's cost, already within the limit.
+	free, err := env.EstimateCost(ast, costEstimator{anySize: true})
+	tracked := err != nil || free.Max > limit
+	if tracked {
+		popts = append(popts, cel.CostLimit(limit))
+	}
+	prg, err := env.Program(ast, popts...)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrWhere, err)
 	}
-	return &Where{prg: prg, expr: expr, limit: limit, cols: referencedColumns(ast.NativeRep())}, nil
+	return &Where{prg: prg, expr: expr, limit: limit, tracked: tracked, cols: referencedColumns(ast.NativeRep())}, nil
 }
 
 // costString prints an estimated cost ("unbounded" for one that is not).

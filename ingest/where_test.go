@@ -278,6 +278,16 @@ func TestWhereCostLimit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Only an expression whose cost depends on the strings' sizes is
+	// tracked on every evaluation (tracking costs several times a simple
+	// evaluation); the estimate bounds the others.
+	simple, err := CompileWhere(`model.version == "2.4.1" && output.score < 0.7 && model.all(k, system.all(j, k != j))`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !wh.tracked || simple.tracked {
+		t.Errorf("tracked: contains %v, simple %v; want true, false", wh.tracked, simple.tracked)
+	}
 	if ok, err := wh.Match(base); ok || err != nil {
 		t.Errorf("short name: %v %v", ok, err)
 	}

@@ -39,6 +39,9 @@ func (o *selectOptions) filter(now time.Time) (*ingest.Filter, error) {
 	if f.Time.Until, err = ingest.ParseTimeBound(o.Until, now); err != nil {
 		return nil, usageErrorf("--until: %v", err)
 	}
+	if o.WhereCost == 0 {
+		return nil, usageErrorf("%s must be at least 1", ingest.CostFlag)
+	}
 	if o.Where != "" {
 		if f.Where, err = ingest.CompileWhereCost(o.Where, o.WhereCost); err != nil {
 			return nil, &usageError{fmt.Errorf("--where: %w", err)}
