@@ -2,9 +2,11 @@ package ingest
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -100,7 +102,7 @@ func TestRowMatcherAgreesWithKeep(t *testing.T) {
 		`model["version"] in ["2.4.0", "2.4.3"] && request_id > "req_0300"`,
 		`timestamp < timestamp("` + base.Timestamp.Add(300*time.Minute).Format(time.RFC3339) + `")`,
 		`system.image.startsWith("` + base.System.Image.Name + `") && input.media_type == "` + base.Input.MediaType + `"`,
-		`size(output) == 3`,
+		`output.score > 0.3 || output.label == "referred"`, // an error where the score is NULL and the label not referred
 	}
 	for _, expr := range exprs {
 		wh, err := CompileWhere(expr)
@@ -209,4 +211,121 @@ func btoi(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// TestWhereTypes: an expression that cannot match the decision log's
+// column types is refused when compiled, its message naming the
+// expression and the types; one that can compiles.
+func TestWhereTypes(t *testing.T) {
+	for _, c := range []struct{ expr, want string }{
+		{`output.score == "x"`, `found no matching overload for '_==_' applied to '(double, string)'`},
+		{`output.label > 0.5`, `'(string, double)'`},
+		{`model.version == 2`, `'(string, int)'`},
+		{`timestamp == "2026-01-01"`, `'(timestamp, string)'`},
+		{`output.nosuch == "x"`, `undefined field 'nosuch'`},
+		{`request_id`, `is a string, not a bool`},
+	} {
+		_, err := CompileWhere(c.expr)
+		if !errors.Is(err, ErrWhere) || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), fmt.Sprintf("%q", c.expr)) {
+			t.Errorf("CompileWhere(%s): %v, want ErrWhere naming the expression and %s", c.expr, err, c.want)
+			continue
+		}
+		if c.want != `is a string, not a bool` && !strings.Contains(err.Error(), "output.score double, output.text string") {
+			t.Errorf("CompileWhere(%s): %v does not list the column types", c.expr, err)
+		}
+	}
+	for _, ok := range []string{`output.score == 0.5`, `has(output.score) && output.score < 1.0`, `output.label == "x"`,
+		`model["version"] == "1"`, `system.exists(k, system[k] == "x")`, `timestamp > timestamp("2026-01-01T00:00:00Z")`} {
+		if _, err := CompileWhere(ok); err != nil {
+			t.Errorf("CompileWhere(%s): %v", ok, err)
+		}
+	}
+}
+
+// TestWhereCostLimit: an expression whose estimated cost is over the limit
+// is refused when compiled (six nested all() over 10 elements: about 1.7e7
+// units), naming the limit and the flag; one within the estimate that goes
+// over the limit on a row (a longer string than the estimate assumes) is a
+// row problem (CostProblem) of that row, and an ErrWhereCost for Match.
+func TestWhereCostLimit(t *testing.T) {
+	l10 := "[1,2,3,4,5,6,7,8,9,10]"
+	nested := "a + b + c + d + e + f > 0"
+	for _, v := range []string{"f", "e", "d", "c", "b", "a"} {
+		nested = l10 + ".all(" + v + ", " + nested + ")"
+	}
+	_, err := CompileWhere(nested)
+	if !errors.Is(err, ErrWhere) || !strings.Contains(err.Error(), "exceeds the cost limit of 1000000 (raise it with --where-cost-limit)") {
+		t.Errorf("six nested all(): %v", err)
+	}
+	if _, err := CompileWhereCost(nested, 20_000_000); err != nil {
+		t.Errorf("six nested all() under a limit of 2e7: %v", err)
+	}
+	if _, err := CompileWhereCost(`output.text.contains("x")`, 1000); err == nil || !strings.Contains(err.Error(), "cost limit of 1000") {
+		t.Errorf("output.text.contains under a limit of 1000: %v", err)
+	}
+
+	b, err := os.ReadFile("../record/testdata/valid.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := record.Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	long := *base
+	long.System.Model.Name = strings.Repeat("m", 100_000) // 10^4 units to read through
+	wh, err := CompileWhereCost(`model.name.contains("x")`, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Only an expression whose cost depends on the strings' sizes is
+	// tracked on every evaluation (tracking costs several times a simple
+	// evaluation); the estimate bounds the others.
+	simple, err := CompileWhere(`model.version == "2.4.1" && output.score < 0.7 && model.all(k, system.all(j, k != j))`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !wh.tracked || simple.tracked {
+		t.Errorf("tracked: contains %v, simple %v; want true, false", wh.tracked, simple.tracked)
+	}
+	if ok, err := wh.Match(base); ok || err != nil {
+		t.Errorf("short name: %v %v", ok, err)
+	}
+	wantMsg := `where model.name.contains("x"): its evaluation went over the cost limit of 1000 (raise it with --where-cost-limit)`
+	if _, err := wh.Match(&long); !errors.Is(err, ErrWhereCost) || !strings.Contains(err.Error(), wantMsg) {
+		t.Errorf("long name: %v", err)
+	}
+	var buf bytes.Buffer
+	w := record.NewParquetWriter(&buf)
+	for _, r := range []*record.Record{base, &long} {
+		if err := w.Write(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	l, err := record.OpenParquetLog(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := Filter{Where: wh}
+	m, err := f.NewRowMatcher(f.Columns())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got [][]record.Problem
+	if err := l.ScanColumns(f.Columns(), record.ScanOptions{}, 1, func(_ int, b *record.ColumnBatch) error {
+		for i := range b.Len {
+			_, p := m.Match(b, i)
+			got = append(got, p)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	want := [][]record.Problem{nil, {{Field: CostProblem, Message: wantMsg}}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("problems %+v, want %+v", got, want)
+	}
 }

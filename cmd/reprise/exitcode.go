@@ -116,7 +116,8 @@ func verdictCode(v verdict.Verdict) int {
 }
 
 // nightCode is the exit code of a night's outcome (its first error's class
-// for OutcomeError).
+// for OutcomeError). A night that replayed no record is
+// OutcomeInconclusive (3): it is no evidence.
 func nightCode(n *nightly.Night) int {
 	switch n.Outcome {
 	case nightly.OutcomeDiverged, nightly.OutcomeRate:

@@ -59,9 +59,17 @@ $GITHUB_STEP_SUMMARY when set, and ::error annotations are printed under
 GitHub Actions. A night killed at any moment continues when the same command
 is run again.
 
+--where is type-checked against the log's column types (output.score is a
+double: output.score == "x" is refused) and held to --where-cost-limit. The
+night is identified by the digest of the log's content: a log rewritten since
+the night began is refused, not resumed.
+
 Exit 1 when a record is DIVERGED after FDR control or a system's rate
 interval lies wholly below --min-rate; 3 when nothing failed but something is
-inconclusive; 4/5 for integrity/environment failures; 0 otherwise.`,
+inconclusive, or when the night replayed no record (nothing selected: every
+report says why); 2 for bad input (a --where that does not type-check or is
+over its cost limit, another night or a rewritten log in --out); 4/5 for
+integrity/environment failures; 0 otherwise.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			o.set = c.Flags().Changed
@@ -206,7 +214,7 @@ them, finished) into one night: the false-discovery control is taken over
 every record, so the result equals the unsharded night's. Reports go to --out.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			n, err := nightly.Merge(args)
+			n, err := nightly.Merge(args, g.logger(s))
 			if err != nil {
 				return err
 			}

@@ -348,3 +348,80 @@ func TestNightlyGeneratedLog(t *testing.T) {
 	}
 	t.Logf("planted rows DIVERGED after BH at -n 200: %d of %d", found, len(planted))
 }
+
+// TestNightlyRefusedFilters: a --where that cannot match the log's column
+// types, and one whose estimated cost is over the limit, are refused with
+// exit 2 before the log is read, the message naming the expression and the
+// types, or the limit and the flag that raises it.
+func TestNightlyRefusedFilters(t *testing.T) {
+	st := emptyStore(t, t.TempDir())
+	l10 := "[1,2,3,4,5,6,7,8,9,10]"
+	nested := "a + b + c + d + e + f > 0"
+	for _, v := range []string{"f", "e", "d", "c", "b", "a"} {
+		nested = l10 + ".all(" + v + ", " + nested + ")"
+	}
+	for _, c := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"--where", `output.score == "x"`}, []string{`--where: invalid where expression: "output.score == \"x\"" does not compile against the decision log's column types (`,
+			"output.score double", "found no matching overload for '_==_' applied to '(double, string)'"}},
+		{[]string{"--where", nested}, []string{"exceeds the cost limit of 1000000 (raise it with --where-cost-limit)"}},
+		{[]string{"--where", `output.text.contains("x")`, "--where-cost-limit", "1000"}, []string{"exceeds the cost limit of 1000 (raise it with --where-cost-limit)"}},
+	} {
+		args := append([]string{"--store", st, "nightly", "--log", filepath.Join(t.TempDir(), "missing.parquet"), "--out", t.TempDir()}, c.args...)
+		r := cli(t, "", args...)
+		if r.code != 2 {
+			t.Errorf("%v: exit %d, want 2 (%s)", c.args, r.code, r.err)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(r.err, w) {
+				t.Errorf("%v: stderr lacks %q:\n%s", c.args, w, r.err)
+			}
+		}
+	}
+	if r := cli(t, "", "--store", st, "nightly", "--log", filepath.Join(t.TempDir(), "missing.parquet"), "--out", t.TempDir(), "--where", nested, "--where-cost-limit", "20000000"); r.code != 2 || !strings.Contains(r.err, "missing.parquet") {
+		t.Errorf("a raised limit: exit %d, %s (want the missing log's exit 2)", r.code, r.err)
+	}
+}
+
+// TestNightlyEmptyNight: a night that selects no record (--since after the
+// log) exits 3, even with --min-rate, saying why on stdout and in the
+// reports; rerun in the same folder after the log was rewritten in place
+// at the same size, it is refused with exit 2 naming both digests.
+func TestNightlyEmptyNight(t *testing.T) {
+	dir := t.TempDir()
+	st := emptyStore(t, dir)
+	rec, err := replayLoad(filepath.Join(repoRoot(), "record", "testdata", "valid.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	logPath := writeRecordLog(t, []*record.Record{rec})
+	out := filepath.Join(dir, "night")
+	args := []string{"--store", st, "nightly", "--log", logPath, "--runner", "process", "--entrypoint", "/bin/true",
+		"--since", rec.Timestamp.Add(time.Hour).Format(time.RFC3339), "--min-rate", "0.9", "--out", out}
+	r := cli(t, "", args...)
+	why := "why: nothing was replayed, which is no evidence of reproducibility: no row matches --since " +
+		rec.Timestamp.Add(time.Hour).UTC().Format(time.RFC3339) + " among the log's 1 rows; the log's timestamps run from " + rec.Timestamp.UTC().Format(time.RFC3339Nano)
+	if r.code != 3 || !strings.Contains(r.out, "outcome: inconclusive\n") || !strings.Contains(r.out, why) {
+		t.Fatalf("exit %d, want 3 and %q:\n%s\n%s", r.code, why, r.out, r.err)
+	}
+	b, _ := os.ReadFile(filepath.Join(out, nightly.JUnitXML))
+	if !strings.Contains(string(b), `<skipped message="INCONCLUSIVE"`) {
+		t.Errorf("junit.xml:\n%s", b)
+	}
+	cfg, err := nightly.ReadConfig(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same size, other bytes: a byte of the log's first page flipped.
+	lb, _ := os.ReadFile(logPath)
+	lb[4] ^= 0xff
+	if err := os.WriteFile(logPath, lb, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r = cli(t, "", args...)
+	if r.code != 2 || !strings.Contains(r.err, "names log digest "+cfg.LogDigest.String()) || !strings.Contains(r.err, "is now "+digestOf(lb).String()) {
+		t.Errorf("rewritten log: exit %d, want 2 naming both digests:\n%s", r.code, r.err)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -17,6 +18,7 @@ import (
 // `nightly`: --where, --since, --until.
 type selectOptions struct {
 	Where, Since, Until string
+	WhereCost           uint64
 }
 
 func (o *selectOptions) addFlags(cmd *cobra.Command) {
@@ -24,6 +26,7 @@ func (o *selectOptions) addFlags(cmd *cobra.Command) {
 	f.StringVar(&o.Where, "where", "", `CEL expression selecting records, e.g. 'model.version == "2.4.1" && output.score < 0.7'`)
 	f.StringVar(&o.Since, "since", "", "keep decisions at or after this time: a duration before now (24h) or RFC 3339")
 	f.StringVar(&o.Until, "until", "", "keep decisions before this time: a duration before now or RFC 3339")
+	f.Uint64Var(&o.WhereCost, strings.TrimPrefix(ingest.CostFlag, "--"), ingest.DefaultWhereCost, "cost limit of --where per record, in CEL cost units (an expression estimated over it is refused)")
 }
 
 // filter builds the filter at time now.
@@ -36,8 +39,11 @@ func (o *selectOptions) filter(now time.Time) (*ingest.Filter, error) {
 	if f.Time.Until, err = ingest.ParseTimeBound(o.Until, now); err != nil {
 		return nil, usageErrorf("--until: %v", err)
 	}
+	if o.WhereCost == 0 {
+		return nil, usageErrorf("%s must be at least 1", ingest.CostFlag)
+	}
 	if o.Where != "" {
-		if f.Where, err = ingest.CompileWhere(o.Where); err != nil {
+		if f.Where, err = ingest.CompileWhereCost(o.Where, o.WhereCost); err != nil {
 			return nil, &usageError{fmt.Errorf("--where: %w", err)}
 		}
 	}

@@ -1,14 +1,18 @@
 package nightly
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
 	"time"
 
+	"github.com/reprise-dev/reprise/digest"
 	"github.com/reprise-dev/reprise/journal"
 	"github.com/reprise-dev/reprise/record"
 	"github.com/reprise-dev/reprise/verdict"
@@ -24,23 +28,29 @@ const (
 
 // ConfigSchema names night.json. v2: bottom-k sampling and record p-values
 // corrected over their tests (a v1 night draws another sample and keeps
-// other p-values, so it neither resumes nor merges).
-const ConfigSchema = "reprise/nightly/v2"
+// other p-values, so it neither resumes nor merges). v3: the log is
+// identified by the digest of its content, not its path and size (a v2
+// night cannot tell whether its log was rewritten, so it neither resumes
+// nor merges).
+const ConfigSchema = "reprise/nightly/v3"
 
 // Config is night.json: what fixes a night, so a rerun continues the same
 // night (and a shard merges with its siblings).
 type Config struct {
-	Schema   string    `json:"schema"`
-	Log      string    `json:"log"`
-	LogSize  int64     `json:"log_size"`
-	Where    string    `json:"where,omitempty"`
-	Since    time.Time `json:"since,omitzero"`
-	Until    time.Time `json:"until,omitzero"`
-	Sample   int       `json:"sample"`
-	Stratify bool      `json:"stratify"`
-	Seed     uint64    `json:"seed"`
-	Shard    string    `json:"shard,omitempty"`
-	N        int       `json:"n"`
+	Schema  string `json:"schema"`
+	Log     string `json:"log"`
+	LogSize int64  `json:"log_size"`
+	// LogDigest is the sha256 of the log's bytes: a night resumes, and
+	// shards merge, only over the log they began with.
+	LogDigest digest.Digest `json:"log_digest"`
+	Where     string        `json:"where,omitempty"`
+	Since     time.Time     `json:"since,omitzero"`
+	Until     time.Time     `json:"until,omitzero"`
+	Sample    int           `json:"sample"`
+	Stratify  bool          `json:"stratify"`
+	Seed      uint64        `json:"seed"`
+	Shard     string        `json:"shard,omitempty"`
+	N         int           `json:"n"`
 	// ConfirmN is the runs of a confirming replay (0: none, -n given).
 	ConfirmN int           `json:"confirm_n,omitempty"`
 	Rules    verdict.Rules `json:"rules"`
@@ -52,6 +62,12 @@ type Config struct {
 	Selected  int64             `json:"selected"`
 	RowErrors int64             `json:"row_errors"`
 	Listed    []record.RowError `json:"row_errors_listed"`
+	// Drawn is the number of records of the night's whole sample (of
+	// every shard).
+	Drawn int `json:"drawn"`
+	// Empty says why the night selected no record ("" when it did): what
+	// the filter, the time bounds and the log's rows gave.
+	Empty string `json:"empty,omitempty"`
 	// Records are the request ids of this night's (or shard's) sample.
 	Records []string `json:"records"`
 }
@@ -62,19 +78,19 @@ const MaxRowErrors = 100
 // same reports whether two configs are the same night (the log's rows and
 // the time of the first start aside).
 func (c *Config) same(o *Config) bool {
-	return c.Log == o.Log && c.LogSize == o.LogSize && c.Where == o.Where && c.Sample == o.Sample &&
+	return c.Log == o.Log && c.LogSize == o.LogSize && c.LogDigest == o.LogDigest && c.Where == o.Where && c.Sample == o.Sample &&
 		c.Stratify == o.Stratify && c.Seed == o.Seed && c.Shard == o.Shard && c.N == o.N && c.ConfirmN == o.ConfirmN && c.Rules == o.Rules &&
 		c.FDR == o.FDR && c.MinRate == o.MinRate
 }
 
 // newConfig is the config of the night opts asks for (no counts, no
-// sample yet); it reads the log's size.
-func newConfig(opts Options) (*Config, error) {
-	fi, err := os.Stat(opts.Log)
+// sample yet); it reads the log's size and digest (hashLog).
+func newConfig(ctx context.Context, opts Options) (*Config, error) {
+	d, size, err := hashLog(ctx, opts.Log)
 	if err != nil {
-		return nil, fmt.Errorf("%w: log: %v", ErrLog, err)
+		return nil, err
 	}
-	cfg := &Config{Schema: ConfigSchema, Log: opts.Log, LogSize: fi.Size(), Since: opts.Filter.Time.Since, Until: opts.Filter.Time.Until,
+	cfg := &Config{Schema: ConfigSchema, Log: opts.Log, LogSize: size, LogDigest: d, Since: opts.Filter.Time.Since, Until: opts.Filter.Time.Until,
 		Sample: opts.Sample, Stratify: opts.Stratify, Seed: opts.Seed, Shard: opts.Shard.String(),
 		N: opts.Replay.N, ConfirmN: opts.ConfirmN, Rules: opts.Replay.Rules, FDR: opts.FDR, MinRate: opts.MinRate}
 	if opts.Filter.Where != nil {
@@ -83,10 +99,53 @@ func newConfig(opts Options) (*Config, error) {
 	return cfg, nil
 }
 
+// hashLog is the sha256 and the size of the log at path, a regular file,
+// read in full (it stops with ctx's error when ctx is done); its other
+// errors wrap ErrLog.
+func hashLog(ctx context.Context, path string) (digest.Digest, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return digest.Digest{}, 0, fmt.Errorf("%w: log: %v", ErrLog, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return digest.Digest{}, 0, fmt.Errorf("%w: log: %v", ErrLog, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return digest.Digest{}, 0, fmt.Errorf("%w: log %s is not a regular file (%s)", ErrLog, path, fi.Mode().Type())
+	}
+	d, n, err := digest.FromReader(ctxReader{ctx, f})
+	if ctx.Err() != nil {
+		return digest.Digest{}, 0, ctx.Err()
+	}
+	if err != nil {
+		return digest.Digest{}, 0, fmt.Errorf("%w: log %s: %v", ErrLog, path, err)
+	}
+	return d, n, nil
+}
+
+// ctxReader reads r until ctx is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
 // resumes checks that prev, the night.json found in out, is the night cfg
 // describes (ErrOtherNight), and gives cfg prev's time bounds: a resumed
 // night keeps those it started with.
 func (c *Config) resumes(prev *Config, out string) error {
+	if prev.LogDigest != c.LogDigest {
+		return fmt.Errorf("%w: %s holds a night of another log: %s names log digest %s, and %s is now %s (it was rewritten since the night began); use another --out",
+			ErrOtherNight, out, ConfigName, prev.LogDigest, c.Log, c.LogDigest)
+	}
 	if !prev.same(c) {
 		return fmt.Errorf("%w: %s holds another night (%s differs from this command's); use another --out", ErrOtherNight, out, ConfigName)
 	}
@@ -128,19 +187,71 @@ func ReadConfig(dir string) (*Config, error) {
 // ReadJournal reads dir's journal: the finished records by request id. A
 // last line cut short by a kill is ignored (that record runs again).
 func ReadJournal(dir string) (map[string]Result, error) {
+	rs, err := readJournal(dir)
+	if err != nil {
+		return nil, err
+	}
+	return byRequest(rs), nil
+}
+
+// readJournal reads dir's journal lines (none when it has no journal).
+func readJournal(dir string) ([]Result, error) {
 	f, err := os.Open(filepath.Join(dir, JournalName))
 	if errors.Is(err, os.ErrNotExist) {
-		return map[string]Result{}, nil
+		return nil, nil
 	}
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	rs, err := journal.Read[Result](f)
-	if err != nil {
-		return nil, err
+	return journal.Read[Result](f)
+}
+
+// maxJournalWarnings is how many journal lines not taken are logged one by
+// one; the rest are counted in one more warning.
+const maxJournalWarnings = 10
+
+// takeResults is the finished records of a night's journal lines rs by
+// request id, those of its sample only (a later line of one supersedes an
+// earlier; a line without a request id is not a result), and the lines it
+// did not take as they are: a request id journaled again with another
+// replay verdict, a request id outside the sample. Each of those is
+// logged as a warning on log (nil: none), naming the journal at path.
+func takeResults(rs []Result, sample []string, log *slog.Logger, path string) (map[string]Result, JournalCheck) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
 	}
-	return byRequest(rs), nil
+	in := make(map[string]bool, len(sample))
+	for _, id := range sample {
+		in[id] = true
+	}
+	var c JournalCheck
+	warn := func(msg, id string, args ...any) {
+		if n := c.Conflicts + c.Foreign; n <= maxJournalWarnings {
+			log.Warn(msg, append([]any{"journal", path, "request_id", id}, args...)...)
+		}
+	}
+	out := map[string]Result{}
+	for _, r := range rs {
+		switch {
+		case r.RequestID == "":
+			continue
+		case !in[r.RequestID]:
+			c.Foreign++
+			warn("nightly: journal line of a request id outside the night's sample, ignored", r.RequestID)
+			continue
+		}
+		if prev, ok := out[r.RequestID]; ok && prev.ReplayVerdict != r.ReplayVerdict {
+			c.Conflicts++
+			warn("nightly: request id journaled again with another verdict, the later line taken", r.RequestID,
+				"earlier", string(prev.ReplayVerdict), "later", string(r.ReplayVerdict))
+		}
+		out[r.RequestID] = r
+	}
+	if n := c.Conflicts + c.Foreign; n > maxJournalWarnings {
+		log.Warn("nightly: more journal lines not taken as they are", "journal", path, "conflicts", c.Conflicts, "foreign", c.Foreign, "not_logged", n-maxJournalWarnings)
+	}
+	return out, c
 }
 
 // byRequest is the finished records of a journal's results by request id

@@ -10,7 +10,12 @@
 // A night is resumable: each finished record is appended to a journal
 // (fsync'ed) in the output folder, and a rerun of the same night skips
 // them; the results are computed from the journal, so a resumed night ends
-// with the same results as an uninterrupted one. Shards of one night
+// with the same results as an uninterrupted one. The night is identified by
+// the digest of its log's content (a rewritten log neither resumes nor
+// merges), and journal lines it does not take as they are (another verdict
+// for a journaled request id, a request id outside the sample) are logged
+// and counted (JournalCheck). A night that replays no record is
+// INCONCLUSIVE, its Reason saying why, in every report. Shards of one night
 // (--shard i/n, by system) merge into one night (Merge) with the FDR
 // control taken over all of them.
 //

@@ -3,6 +3,8 @@ package nightly
 import (
 	"cmp"
 	"fmt"
+	"log/slog"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -25,7 +27,23 @@ type Night struct {
 	// Outcome is "error".
 	Outcome    string `json:"outcome"`
 	ErrorClass string `json:"error_class,omitempty"`
-	Summary    string `json:"summary"`
+	// Reason says why a night that replayed no record ended as it did
+	// (INCONCLUSIVE: it selected nothing; ok: a shard whose share of the
+	// sample is empty), and what the journal held that the night did not
+	// take; "" otherwise.
+	Reason  string `json:"reason,omitempty"`
+	Summary string `json:"summary"`
+	// Journal counts the journal lines the night did not take.
+	Journal JournalCheck `json:"journal"`
+}
+
+// JournalCheck counts the lines of a night's journal (or its shards') that
+// the night did not take as they are: a request id journaled again with
+// another verdict (the later line is taken), and request ids outside the
+// night's sample (ignored). Each is also logged as a warning.
+type JournalCheck struct {
+	Conflicts int `json:"conflicts"`
+	Foreign   int `json:"foreign"`
 }
 
 // Outcomes of a night, most severe first.
@@ -33,7 +51,7 @@ const (
 	OutcomeDiverged     = "diverged"     // a record DIVERGED after FDR control
 	OutcomeRate         = "rate"         // a system's rate interval lies wholly below --min-rate
 	OutcomeError        = "error"        // a record could not be replayed
-	OutcomeInconclusive = "inconclusive" // nothing failed, something is inconclusive
+	OutcomeInconclusive = "inconclusive" // nothing failed, something is inconclusive, or nothing was replayed
 	OutcomeOK           = "ok"
 )
 
@@ -77,6 +95,10 @@ type SystemRate struct {
 // did not call it REPRODUCED: a replay DIVERGED that BH does not confirm is
 // INCONCLUSIVE (demoted), a replay INCONCLUSIVE that BH confirms is
 // DIVERGED (promoted). Records are sorted by system, then request id.
+//
+// A night with no record is not evidence: it is INCONCLUSIVE, its Reason
+// cfg.Empty, unless it is a shard whose share of a non-empty sample is
+// empty (ok: the other shards hold the sample).
 func Finalize(cfg *Config, results []Result) *Night {
 	recs := slices.Clone(results)
 	slices.SortFunc(recs, func(a, b Result) int {
@@ -225,6 +247,8 @@ func (n *Night) conclude(belowMin bool, firstErr string) {
 		n.Outcome, n.ErrorClass = OutcomeError, firstErr
 	case n.Counts.Inconclusive > 0:
 		n.Outcome = OutcomeInconclusive
+	case n.Counts.Records == 0:
+		n.Outcome, n.Reason = n.empty()
 	default:
 		n.Outcome = OutcomeOK
 	}
@@ -236,15 +260,44 @@ func (n *Night) conclude(belowMin bool, firstErr string) {
 	}
 }
 
+// empty is the outcome and the reason of a night with no record.
+func (n *Night) empty() (string, string) {
+	cfg := n.Config
+	if cfg.Shard != "" && cfg.Drawn > 0 {
+		return OutcomeOK, fmt.Sprintf("shard %s holds none of the %d records of the night's sample (the other shards do)", cfg.Shard, cfg.Drawn)
+	}
+	why := cfg.Empty
+	if why == "" {
+		why = "the sample is empty"
+	}
+	return OutcomeInconclusive, "nothing was replayed, which is no evidence of reproducibility: " + why
+}
+
+// checkJournal sets the night's journal counts and, when a line was not
+// taken as it is, says so in its Reason.
+func (n *Night) checkJournal(c JournalCheck) {
+	n.Journal = c
+	if c == (JournalCheck{}) {
+		return
+	}
+	note := fmt.Sprintf("the journal held %d lines of a request id already journaled with another verdict (the later taken) and %d lines of request ids outside the sample (ignored)", c.Conflicts, c.Foreign)
+	if n.Reason != "" {
+		note = n.Reason + "; " + note
+	}
+	n.Reason = note
+}
+
 // Merge combines the shards in dirs (each a finished night with the same
 // log, sample, seed and rules, and shards i/n covering 0..n-1 once) into
 // one night, with the FDR control taken over all of them. Shards that do
-// not make one night are ErrShards.
-func Merge(dirs []string) (*Night, error) {
+// not make one night are ErrShards. Journal lines not taken as they are
+// (see takeResults) are logged on log (nil: none) and counted in the
+// night's Journal.
+func Merge(dirs []string, log *slog.Logger) (*Night, error) {
 	if len(dirs) == 0 {
 		return nil, fmt.Errorf("%w: no shard folders", ErrShards)
 	}
-	m := &merger{folders: map[string]string{}}
+	m := &merger{folders: map[string]string{}, log: log}
 	for _, d := range dirs {
 		if err := m.add(d); err != nil {
 			return nil, err
@@ -255,7 +308,9 @@ func Merge(dirs []string) (*Night, error) {
 	}
 	slices.Sort(m.base.Records)
 	m.base.Listed, m.base.RowErrors = nil, 0
-	return Finalize(m.base, m.all), nil
+	n := Finalize(m.base, m.all)
+	n.checkJournal(m.check)
+	return n, nil
 }
 
 // merger gathers the shards of one night: the night's config (without a
@@ -266,6 +321,8 @@ type merger struct {
 	all     []Result
 	folders map[string]string
 	total   int
+	log     *slog.Logger
+	check   JournalCheck
 }
 
 // add adds the shard in folder d.
@@ -290,13 +347,18 @@ func (m *merger) add(d string) error {
 	probe.Shard = ""
 	if m.base == nil {
 		m.base = &probe
+	} else if m.base.LogDigest != c.LogDigest {
+		return fmt.Errorf("%w: %s is a shard of a night of another log: log digest %s, the first shard's %s", ErrShards, d, c.LogDigest, m.base.LogDigest)
 	} else if !m.base.same(&probe) || !m.base.Since.Equal(c.Since) || !m.base.Until.Equal(c.Until) {
 		return fmt.Errorf("%w: %s is a shard of another night", ErrShards, d)
 	}
-	j, err := ReadJournal(d)
+	rs, err := readJournal(d)
 	if err != nil {
 		return err
 	}
+	j, check := takeResults(rs, c.Records, m.log, filepath.Join(d, JournalName))
+	m.check.Conflicts += check.Conflicts
+	m.check.Foreign += check.Foreign
 	for _, id := range c.Records {
 		r, ok := j[id]
 		if !ok {

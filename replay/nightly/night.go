@@ -118,7 +118,7 @@ func Run(ctx context.Context, st replay.Blobs, opts Options) (*Night, error) {
 		return nil, err
 	}
 	defer unlock()
-	if err := n.begin(); err != nil {
+	if err := n.begin(ctx); err != nil {
 		return nil, err
 	}
 	jf, rs, err := journal.Open[Result](filepath.Join(opts.Out, JournalName))
@@ -130,7 +130,9 @@ func Run(ctx context.Context, st replay.Blobs, opts Options) (*Night, error) {
 	if err := n.replayAll(ctx); err != nil {
 		return nil, err
 	}
-	return Finalize(n.cfg, n.results()), nil
+	nt := Finalize(n.cfg, n.results())
+	nt.checkJournal(n.check)
+	return nt, nil
 }
 
 // night is one run of a night, from its config to its last record: the
@@ -149,14 +151,17 @@ type night struct {
 	mu   sync.Mutex
 	jf   *journal.Journal[Result]
 	done map[string]Result
-	prog Progress
+	// check counts the journal lines found on resuming that were not
+	// taken as they are.
+	check JournalCheck
+	prog  Progress
 }
 
 // begin fixes the night's config and draws its sample: a new night writes
 // night.json; a night already begun in the output folder must be this
 // command's (ErrOtherNight) and keeps its time bounds and its sample.
-func (n *night) begin() error {
-	cfg, err := newConfig(n.opts)
+func (n *night) begin(ctx context.Context) error {
+	cfg, err := newConfig(ctx, n.opts)
 	if err != nil {
 		return err
 	}
@@ -180,10 +185,11 @@ func (n *night) begin() error {
 	return cfg.write(n.opts.Out)
 }
 
-// resume takes the journal and the results it holds: the records left to
-// replay and the progress so far.
+// resume takes the journal and the results it holds (of the sample only;
+// see takeResults): the records left to replay and the progress so far.
 func (n *night) resume(jf *journal.Journal[Result], rs []Result) {
-	n.jf, n.done = jf, byRequest(rs)
+	n.jf = jf
+	n.done, n.check = takeResults(rs, n.cfg.Records, n.opts.Replay.Logger, filepath.Join(n.opts.Out, JournalName))
 	for _, r := range n.sample {
 		if _, ok := n.done[r.RequestID]; !ok {
 			n.todo = append(n.todo, r)

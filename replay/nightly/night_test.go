@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parquet-go/parquet-go"
+
 	"github.com/reprise-dev/reprise/digest"
 	"github.com/reprise-dev/reprise/launch"
 	"github.com/reprise-dev/reprise/output"
@@ -30,15 +32,23 @@ const hw = "cpu/amd64/x86-64-v3"
 // the system never answers). It returns the log's path and the planted ids.
 func writeLog(t *testing.T, st store.Writer, systems, perSystem int) (string, map[string]bool) {
 	t.Helper()
+	path := filepath.Join(t.TempDir(), "log.parquet")
+	return path, writeLogAt(t, st, path, systems, perSystem, nil)
+}
+
+// writeLogAt writes the log writeLog writes at path, each record passed
+// through edit (when not nil) before it is sealed and written, with the
+// writer options wopts; it returns the planted ids.
+func writeLogAt(t *testing.T, st store.Writer, path string, systems, perSystem int, edit func(*record.Record), wopts ...parquet.WriterOption) map[string]bool {
+	t.Helper()
 	ctx := context.Background()
 	in, _ := st.PutBytes(ctx, []byte(`{"income": 1}`), store.Meta{})
 	c, _ := st.PutBytes(ctx, []byte("config"), store.Meta{})
-	path := filepath.Join(t.TempDir(), "log.parquet")
 	f, err := os.Create(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := record.NewParquetWriter(f)
+	w := record.NewParquetWriter(f, wopts...)
 	planted := map[string]bool{}
 	for s := range systems {
 		m, _ := st.PutBytes(ctx, []byte(fmt.Sprintf("model %d", s)), store.Meta{})
@@ -57,6 +67,9 @@ func writeLog(t *testing.T, st store.Writer, systems, perSystem int) (string, ma
 				Runtime: record.Runtime{Protocol: "jsonl-stdio", HardwareClass: hw},
 				Output:  record.Output{Output: out, Digest: digest.FromBytes(out.Canonical())},
 			}
+			if edit != nil {
+				edit(rec)
+			}
 			rec.System.Seal()
 			if err := w.Write(rec); err != nil {
 				t.Fatal(err)
@@ -67,7 +80,7 @@ func writeLog(t *testing.T, st store.Writer, systems, perSystem int) (string, ma
 		t.Fatal(err)
 	}
 	f.Close()
-	return path, planted
+	return planted
 }
 
 func options(log, out string, fr *fakeRunner) Options {
@@ -139,7 +152,7 @@ func TestNightSampleIsSeededAndSharded(t *testing.T) {
 		run(1, true, Shard{I: i, N: 3}, d)
 		dirs = append(dirs, d)
 	}
-	m, err := Merge(dirs)
+	m, err := Merge(dirs, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +161,7 @@ func TestNightSampleIsSeededAndSharded(t *testing.T) {
 	if !bytes.Equal(ja, jb) || m.Outcome != s.Outcome {
 		t.Errorf("merged shards differ from the unsharded night")
 	}
-	if _, err := Merge(dirs[:2]); err == nil {
+	if _, err := Merge(dirs[:2], nil); err == nil {
 		t.Error("merging 2 of 3 shards succeeded")
 	}
 }
@@ -303,10 +316,10 @@ func TestRunConditions(t *testing.T) {
 			}
 		})
 	}
-	if _, err := Merge(nil); !errors.Is(err, ErrShards) {
+	if _, err := Merge(nil, nil); !errors.Is(err, ErrShards) {
 		t.Errorf("Merge(nil) = %v, want ErrShards", err)
 	}
-	if _, err := Merge([]string{begun, begun}); !errors.Is(err, ErrShards) || !strings.Contains(err.Error(), "both shard") {
+	if _, err := Merge([]string{begun, begun}, nil); !errors.Is(err, ErrShards) || !strings.Contains(err.Error(), "both shard") {
 		t.Errorf("Merge of one folder twice = %v, want ErrShards", err)
 	}
 }

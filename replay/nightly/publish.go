@@ -59,6 +59,7 @@ func appendFile(path, s string) error {
 type Brief struct {
 	Out      string       `json:"out"`
 	Outcome  string       `json:"outcome"`
+	Reason   string       `json:"reason,omitempty"`
 	Summary  string       `json:"summary"`
 	Counts   Counts       `json:"counts"`
 	Systems  []SystemRate `json:"systems"`
@@ -67,7 +68,7 @@ type Brief struct {
 
 // Brief is the night's Brief, its reports in out.
 func (n *Night) Brief(out string) Brief {
-	b := Brief{Out: out, Outcome: n.Outcome, Summary: n.Summary, Counts: n.Counts, Systems: n.Systems, Diverged: []Result{}}
+	b := Brief{Out: out, Outcome: n.Outcome, Reason: n.Reason, Summary: n.Summary, Counts: n.Counts, Systems: n.Systems, Diverged: []Result{}}
 	for _, r := range n.Records {
 		if r.Verdict == verdict.Diverged {
 			b.Diverged = append(b.Diverged, r)
@@ -76,10 +77,15 @@ func (n *Night) Brief(out string) Brief {
 	return b
 }
 
-// Text writes the brief for a terminal: the outcome, the summary, a line
-// per system and one per DIVERGED record.
+// Text writes the brief for a terminal: the outcome, the summary, the
+// reason (when the night has one), a line per system and one per DIVERGED
+// record.
 func (b Brief) Text(w io.Writer) error {
-	fmt.Fprintf(w, "outcome: %s\n%s\nreports: %s\n", b.Outcome, b.Summary, b.Out)
+	fmt.Fprintf(w, "outcome: %s\n%s\n", b.Outcome, b.Summary)
+	if b.Reason != "" {
+		fmt.Fprintf(w, "why: %s\n", render.Terminal(b.Reason, false))
+	}
+	fmt.Fprintf(w, "reports: %s\n", b.Out)
 	for _, s := range b.Systems {
 		mark := ""
 		if s.BelowMin {

@@ -78,6 +78,14 @@ func (n *Night) Rows() []ResultRow {
 	return rows
 }
 
+// Key-value metadata of results.parquet: the night's outcome, summary and
+// reason (a night with no record has no row to say it).
+const (
+	MetaOutcome = "reprise.outcome"
+	MetaSummary = "reprise.summary"
+	MetaReason  = "reprise.reason"
+)
+
 // WriteReports writes results.parquet, report.json, junit.xml, summary.md
 // and report.html into dir, each atomically.
 func (n *Night) WriteReports(dir string) error {
@@ -85,7 +93,9 @@ func (n *Night) WriteReports(dir string) error {
 		return err
 	}
 	var buf bytes.Buffer
-	w := parquet.NewGenericWriter[ResultRow](&buf, parquet.Compression(&parquet.Zstd))
+	w := parquet.NewGenericWriter[ResultRow](&buf, parquet.Compression(&parquet.Zstd),
+		parquet.KeyValueMetadata(MetaOutcome, n.Outcome), parquet.KeyValueMetadata(MetaSummary, n.Summary),
+		parquet.KeyValueMetadata(MetaReason, n.Reason))
 	if rows := n.Rows(); len(rows) > 0 {
 		if _, err := w.Write(rows); err != nil {
 			return fmt.Errorf("%s: %w", ResultsParquet, err)
@@ -163,9 +173,21 @@ type junitMessage struct {
 
 // JUnit is junit.xml: one testsuite per system, one testcase per record;
 // DIVERGED is a failure, an error an error, INCONCLUSIVE skipped, each with
-// the report's why.
+// the report's why. A night with no record has one testsuite "night" with
+// one testcase "sample", skipped (INCONCLUSIVE) or passed (a shard with an
+// empty share), its message the night's reason.
 func (n *Night) JUnit() ([]byte, error) {
 	all := junitSuites{Name: "reprise nightly"}
+	if len(n.Records) == 0 {
+		c := junitCase{Name: "sample", ClassName: "night"}
+		s := junitSuite{Name: "night", junitCounts: junitCounts{Tests: 1}}
+		if n.Outcome == OutcomeInconclusive {
+			c.Skipped = &junitMessage{Message: string(verdict.Inconclusive), Type: string(verdict.Inconclusive), Text: n.Reason}
+			s.Skipped = 1
+		}
+		s.Cases = []junitCase{c}
+		all.Suites = append(all.Suites, s)
+	}
 	idx := map[string]int{}
 	for _, r := range n.Records {
 		i, ok := idx[r.System]
@@ -207,6 +229,9 @@ func (n *Night) Markdown() string {
 	var b strings.Builder
 	e := render.MarkdownCell
 	fmt.Fprintf(&b, "## reprise nightly: %s\n\n%s\n\n", n.Outcome, e(n.Summary))
+	if n.Reason != "" {
+		fmt.Fprintf(&b, "**Why:** %s\n\n", e(n.Reason))
+	}
 	t := render.NewTable(&b, "system", "records:", "reproduced:", "diverged:", "errors:", "rate:", "95% interval")
 	for _, s := range n.Systems {
 		flag := ""
@@ -233,7 +258,8 @@ func (n *Night) Markdown() string {
 }
 
 // Annotations are GitHub workflow commands: one ::error per DIVERGED
-// record (and one per system below the minimum rate).
+// record (and one per system below the minimum rate, and one for a night
+// that replayed nothing).
 func (n *Night) Annotations() string {
 	var b strings.Builder
 	esc := render.WorkflowData
@@ -241,6 +267,9 @@ func (n *Night) Annotations() string {
 		if r.Verdict == verdict.Diverged {
 			fmt.Fprintf(&b, "::error title=DIVERGED %s::%s\n", esc(strings.ReplaceAll(r.RequestID, ":", "_")), esc(r.SystemName+": "+r.Why))
 		}
+	}
+	if len(n.Records) == 0 && n.Outcome == OutcomeInconclusive {
+		fmt.Fprintf(&b, "::error title=empty night::%s\n", esc(n.Reason))
 	}
 	for _, s := range n.Systems {
 		if s.BelowMin {
@@ -261,6 +290,9 @@ func (n *Night) HTML() string {
 body{font:14px system-ui,sans-serif;margin:2em;max-width:1000px}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px}
 .DIVERGED{color:#b00}.REPRODUCED{color:#070}.INCONCLUSIVE{color:#a60}.ERROR{color:#555}</style></head><body>`)
 	fmt.Fprintf(&b, "<h1>reprise nightly: %s</h1><p>%s</p>", e(n.Outcome), e(n.Summary))
+	if n.Reason != "" {
+		fmt.Fprintf(&b, `<p class="reason"><b>Why:</b> %s</p>`, e(n.Reason))
+	}
 	b.WriteString("<h2>Reproducibility rate per system (95% Clopper–Pearson interval)</h2>")
 	b.WriteString(svgOf(ratePlot(n)))
 	b.WriteString("<h2>Per-record p-values</h2>")

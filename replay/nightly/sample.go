@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -11,6 +12,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/reprise-dev/reprise/ingest"
 	"github.com/reprise-dev/reprise/record"
@@ -257,7 +260,16 @@ type pass struct {
 	scanned, selected int64
 	nerr              int64
 	errs              []record.RowError
+	// overCost are the rows (the first maxOverCost) on which the where
+	// expression went over its cost limit.
+	overCost []int64
 }
+
+// maxOverCost is how many rows over the where cost limit the error lists;
+// a worker that found as many stops the scan (errOverCost).
+const maxOverCost = 10
+
+var errOverCost = errors.New("where cost limit exceeded")
 
 // scan is the first pass: it reads the filter's columns on every worker
 // and merges what they found.
@@ -276,9 +288,12 @@ func (d *drawer) scan() (*pass, error) {
 	}
 	err := d.l.ScanColumns(d.cols, record.ScanOptions{Time: d.f.Time}, d.workers, func(w int, b *record.ColumnBatch) error {
 		d.offer(states[w], b)
+		if len(states[w].overCost) >= maxOverCost {
+			return errOverCost // enough rows to list: the night stops
+		}
 		return nil
 	})
-	if err != nil {
+	if err != nil && !errors.Is(err, errOverCost) {
 		return nil, err
 	}
 	all := &pass{res: NewReservoir(capacity, d.seed)}
@@ -287,9 +302,31 @@ func (d *drawer) scan() (*pass, error) {
 		all.selected += s.selected
 		all.nerr += s.nerr
 		all.errs = append(all.errs, s.errs...)
+		all.overCost = append(all.overCost, s.overCost...)
 		all.res.Merge(s.res)
 	}
+	if len(all.overCost) > 0 {
+		return nil, overCostError(d.f.Where, all.overCost)
+	}
 	return all, nil
+}
+
+// overCostError is the error of a scan whose where expression went over
+// its cost limit on rows (the first of them, in any order): the night does
+// not go on with a selection it could not judge. It wraps ingest.ErrWhere.
+func overCostError(w *ingest.Where, rows []int64) error {
+	slices.Sort(rows)
+	rows = rows[:min(len(rows), maxOverCost)]
+	list := make([]string, len(rows))
+	for i, r := range rows {
+		list[i] = strconv.FormatInt(r, 10)
+	}
+	more := ""
+	if len(rows) >= maxOverCost {
+		more = " (the first listed)"
+	}
+	return fmt.Errorf("%w: --where %s went over its cost limit of %d on rows %s%s; raise the limit with %s or simplify the expression",
+		ingest.ErrWhere, w, w.Limit(), strings.Join(list, ", "), more, ingest.CostFlag)
 }
 
 // offer passes a batch's selected rows (but those found invalid) to s's
@@ -299,6 +336,9 @@ func (d *drawer) offer(s *pass, b *record.ColumnBatch) {
 	for i := range b.Len {
 		row := b.First + int64(i)
 		keep, probs := d.match(s.m, b, i)
+		if len(probs) > 0 && probs[0].Field == ingest.CostProblem && len(s.overCost) < maxOverCost {
+			s.overCost = append(s.overCost, row)
+		}
 		if len(probs) > 0 {
 			s.nerr++
 			if len(s.errs) < MaxRowErrors {
@@ -438,6 +478,14 @@ func draw(opts Options, cfg *Config) ([]*record.Record, error) {
 		return nil, fmt.Errorf("%w: %s: %w", ErrLog, opts.Log, err)
 	}
 	cfg.Scanned, cfg.Selected, cfg.RowErrors, cfg.Listed = d.Scanned, d.Selected, d.RowErrors, d.Listed
+	cfg.Drawn = len(d.Records)
+	if cfg.Drawn == 0 {
+		sp, err := logSpan(l)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: %w", ErrLog, opts.Log, err)
+		}
+		cfg.Empty = emptyReason(opts.Filter, d, sp)
+	}
 	var out []*record.Record
 	seen := map[string]bool{}
 	for _, r := range d.Records {
@@ -488,4 +536,82 @@ func (s Shard) Has(systemKey string) bool {
 	}
 	h := sha256.Sum256([]byte("reprise/nightly-shard/v1\n" + systemKey))
 	return binary.BigEndian.Uint64(h[:8])%uint64(s.N) == uint64(s.I)
+}
+
+// span is what a night that selected nothing tells about its log: its
+// rows, and the first and last of their timestamps (NULLs aside).
+type span struct {
+	rows        int64
+	first, last time.Time
+}
+
+// logSpan reads the timestamp column of every row of l (only for a night
+// that selected nothing, to say why).
+func logSpan(l *record.ParquetLog) (span, error) {
+	var mu sync.Mutex
+	var sp span
+	err := l.ScanColumns([]string{"timestamp"}, record.ScanOptions{}, sampleWorkers(), func(_ int, b *record.ColumnBatch) error {
+		var lo, hi time.Time
+		for i := range b.Len {
+			if b.Null(0, i) {
+				continue
+			}
+			t := b.Time(0, i)
+			if lo.IsZero() || t.Before(lo) {
+				lo = t
+			}
+			if hi.IsZero() || t.After(hi) {
+				hi = t
+			}
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		sp.rows += int64(b.Len)
+		if !lo.IsZero() && (sp.first.IsZero() || lo.Before(sp.first)) {
+			sp.first = lo
+		}
+		if !hi.IsZero() && (sp.last.IsZero() || hi.After(sp.last)) {
+			sp.last = hi
+		}
+		return nil
+	})
+	return sp, err
+}
+
+// emptyReason says why a night drew no record: the log has no rows, the
+// filter selected none of them (with the filter, the log's time span, and
+// the rows it could not judge), or none selected is a valid record.
+func emptyReason(f ingest.Filter, d *drawn, sp span) string {
+	if sp.rows == 0 {
+		return "the log has no rows"
+	}
+	errs := ""
+	if d.RowErrors > 0 {
+		errs = fmt.Sprintf("; %d rows could not be judged or are not valid records (night.json lists the first)", d.RowErrors)
+	}
+	if d.Selected > 0 {
+		return fmt.Sprintf("the filter selected %d of the log's %d rows, but none is a valid record%s", d.Selected, sp.rows, errs)
+	}
+	var by []string
+	if !f.Time.Since.IsZero() {
+		by = append(by, "--since "+f.Time.Since.UTC().Format(time.RFC3339))
+	}
+	if !f.Time.Until.IsZero() {
+		by = append(by, "--until "+f.Time.Until.UTC().Format(time.RFC3339))
+	}
+	if f.Where != nil {
+		by = append(by, "--where "+f.Where.String())
+	}
+	what := "no row"
+	if len(by) > 0 {
+		what = "no row matches " + strings.Join(by, ", ")
+	}
+	when := ""
+	if !sp.first.IsZero() {
+		when = fmt.Sprintf("; the log's timestamps run from %s to %s", sp.first.UTC().Format(time.RFC3339Nano), sp.last.UTC().Format(time.RFC3339Nano))
+		if sp.last.Year() < 1980 {
+			when += " (about 1970: were they written in another unit than their column declares, e.g. seconds as milliseconds?)"
+		}
+	}
+	return fmt.Sprintf("%s among the log's %d rows%s%s", what, sp.rows, when, errs)
 }
