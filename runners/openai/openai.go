@@ -252,7 +252,9 @@ func parse(raw []byte) (wireResponse, error) {
 	return slowParse(t)
 }
 
-// slowParse is parse by encoding/json alone (raw already trimmed).
+// slowParse is parse by encoding/json alone (raw already trimmed), which
+// also refuses a key reprise reads given twice or in another case
+// (checkKeys): fastParse declines those bodies, so this is where they end.
 func slowParse(t []byte) (wireResponse, error) {
 	var w wireResponse
 	if len(t) == 0 || t[0] != '{' {
@@ -260,6 +262,9 @@ func slowParse(t []byte) (wireResponse, error) {
 	}
 	if err := json.Unmarshal(t, &w); err != nil {
 		return w, fmt.Errorf("%w: invalid openai response %s: %v", runners.ErrProtocol, runners.Quote(t), err)
+	}
+	if err := checkKeys(t); err != nil {
+		return wireResponse{}, fmt.Errorf("%w: %s", err, runners.Quote(t))
 	}
 	return w, nil
 }
@@ -280,8 +285,9 @@ func canonical(w wireResponse) []canonChoice {
 }
 
 // Decode parses a response body. {"error": …} is an error answer; a body
-// that is not an openai response, or one without choices, wraps
-// runners.ErrProtocol. Output.Text is the first choice's text (tool calls
+// that is not an openai response, one without choices, or one that gives a
+// key reprise reads twice or in another case ("choices" and "Choices",
+// which JSON clients read differently), wraps runners.ErrProtocol. Output.Text is the first choice's text (tool calls
 // appended canonically); Output.Label is derived when the record says how.
 func (c *Codec) Decode(raw []byte) (runners.Response, error) {
 	w, err := parse(raw)
