@@ -46,6 +46,15 @@ type HTTPCodec interface {
 	Port() int
 }
 
+// ReadyProber is implemented by HTTP codecs whose readiness is more than
+// a 200 on Health() (openai: GET /health where the server has it, then
+// GET /v1/models listing the record's model). Probe asks the server once;
+// when it is not ready, why says what it answered (for the start timeout's
+// error).
+type ReadyProber interface {
+	Probe(ctx context.Context, c *http.Client, base string) (ready bool, why string)
+}
+
 // Describer is implemented by HTTP codecs that can ask a running server
 // what it says about itself (openai: GET /v1/models); the answer is kept
 // in Info.Server.

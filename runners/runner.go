@@ -317,7 +317,7 @@ const (
 // once.
 type Budget struct {
 	Start, Run, Session time.Duration
-	deadline            time.Time
+	began, deadline     time.Time
 }
 
 // NewBudget starts a session's budget at now; zero durations of the spec
@@ -328,9 +328,15 @@ func NewBudget(spec Spec, defStart, defRun, defSession time.Duration, now time.T
 		Run:     cmp.Or(spec.RunTimeout, defRun),
 		Session: cmp.Or(spec.SessionTimeout, defSession),
 	}
-	b.deadline = now.Add(b.Session)
+	b.began, b.deadline = now, now.Add(b.Session)
 	return b
 }
+
+// StartDeadline is when the start timeout of a session begun by NewBudget
+// passes: the system's start-up, its readiness and run 0 all fall within
+// it (an HTTP server that still answers 503 "not ready" to run 0 is
+// retried until then).
+func (b Budget) StartDeadline() time.Time { return b.began.Add(b.Start) }
 
 // DefaultBudget is NewBudget with DefaultStartTimeout, DefaultRunTimeout
 // and DefaultSessionTimeout for the durations spec leaves zero.
