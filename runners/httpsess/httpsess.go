@@ -178,8 +178,9 @@ var (
 	_ runners.Batcher = (*Session)(nil)
 )
 
-// New returns a session of the server at base (e.g. "http://10.0.0.2:8000")
-// speaking codec, with the budget and response bound of spec.
+// New returns a session of the server at base (e.g. "http://10.0.0.2:8000",
+// user info for basic auth allowed) speaking codec, with the budget and
+// response bound of spec. Info().URL is base with its password as "***".
 func New(codec runners.HTTPCodec, base string, client *http.Client, budget runners.Budget, spec runners.Spec, info runners.Info) *Session {
 	if client == nil {
 		client = NewClient()
@@ -188,7 +189,7 @@ func New(codec runners.HTTPCodec, base string, client *http.Client, budget runne
 	if limit <= 0 {
 		limit = runners.DefaultMaxResponseBytes
 	}
-	info.URL = base
+	info.URL = runners.RedactURL(base) // never a password in a report
 	info.Concurrency = max(spec.Concurrency, 1)
 	if t, ok := client.Transport.(*http.Transport); ok && t.MaxIdleConnsPerHost < info.Concurrency {
 		t.MaxIdleConnsPerHost = info.Concurrency
