@@ -68,8 +68,10 @@ type Session struct {
 	run    int
 	info   runners.Info
 	// Detail, when set, adds context to a failed run (e.g. the container's
-	// state and stderr tail).
-	Detail func() string
+	// state and stderr tail). crashed is true for a refused, reset or
+	// closed connection (not a timeout): the server may be exiting, and
+	// Detail may wait briefly for the exit to say how it ended.
+	Detail func(crashed bool) string
 	// OnClose, when set, releases what the runner holds (container,
 	// network); Close calls it once.
 	OnClose func(ctx context.Context) error
@@ -443,13 +445,14 @@ func (s *Session) transportErr(ctx, rctx context.Context, err error, path string
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
+	timedOut := rctx.Err() != nil || errors.Is(err, context.DeadlineExceeded)
 	detail := ""
 	if s.Detail != nil {
-		if d := s.Detail(); d != "" {
+		if d := s.Detail(!timedOut); d != "" {
 			detail = " (" + d + ")"
 		}
 	}
-	if rctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) {
+	if timedOut {
 		return fmt.Errorf("%w: POST %s: no response within %s%s", runners.ErrTimeout, path, timeout, detail)
 	}
 	return fmt.Errorf("%w: POST %s: %v%s", runners.ErrCrashed, path, err, detail)
