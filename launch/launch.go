@@ -100,6 +100,10 @@ type Options struct {
 	SessionTimeout        time.Duration
 	// Env is extra environment for the system.
 	Env map[string]string
+	// NoSandbox says the runner reaches a server that already runs (the
+	// endpoint runner): no limits and no environment reach the system, so
+	// reports list no sandbox settings.
+	NoSandbox bool
 	// MaxResponseBytes bounds one response (0 = runners.DefaultMaxResponseBytes).
 	MaxResponseBytes int64
 	// Concurrency and Window bound the runs in flight (runners.Spec).

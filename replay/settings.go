@@ -49,6 +49,13 @@ type Environment struct {
 func effective(rec *record.Record, opts *Options) Environment {
 	lo := &opts.Launch
 	env := Environment{Pinned: true, Reasons: []string{}, Settings: []Setting{}}
+	if lo.NoSandbox { // a running server gets no limits and no environment
+		lo.Env = nil
+		if len(rec.Runtime.EnvVars) > 0 || rec.Runtime.Limits != nil {
+			env.Reasons = append(env.Reasons, "the server already runs: the record's runtime.env_vars and runtime.limits do not reach it")
+		}
+		return env
+	}
 	src := func(explicit bool, fromRec bool) string {
 		switch {
 		case explicit:

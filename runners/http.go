@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
 )
 
 // HTTPConfig is what an HTTP protocol needs to know of the served system,
@@ -46,6 +49,15 @@ type HTTPCodec interface {
 	Port() int
 }
 
+// ReadyProber is implemented by HTTP codecs whose readiness is more than
+// a 200 on Health() (openai: GET /health where the server has it, then
+// GET /v1/models listing the record's model). Probe asks the server once;
+// when it is not ready, why says what it answered (for the start timeout's
+// error).
+type ReadyProber interface {
+	Probe(ctx context.Context, c *http.Client, base string) (ready bool, why string)
+}
+
 // Describer is implemented by HTTP codecs that can ask a running server
 // what it says about itself (openai: GET /v1/models); the answer is kept
 // in Info.Server.
@@ -61,3 +73,22 @@ func Quote(b []byte) string {
 	}
 	return fmt.Sprintf("%q", b)
 }
+
+// RedactURL returns s with the password of its user info replaced by
+// "***" (http://user:***@host, as net/http writes URLs in its errors), for
+// every report, log line and error that shows a server's URL. A string
+// that does not parse as a URL has everything between "//" and the last
+// "@" of its authority replaced.
+func RedactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return userinfo.ReplaceAllString(s, "//***@")
+	}
+	if _, ok := u.User.Password(); !ok {
+		return s
+	}
+	// As net/http does (url.UserPassword would escape the stars).
+	return strings.Replace(u.String(), u.User.String()+"@", url.User(u.User.Username()).String()+":***@", 1)
+}
+
+var userinfo = regexp.MustCompile(`//.*@`)

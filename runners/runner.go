@@ -202,6 +202,9 @@ type Info struct {
 	// engine) or "pulled from HOST" (the registry host); empty for runners
 	// without images.
 	Source string `json:"image_source,omitempty"`
+	// Registry is the registry that served a pulled image (HOST[:PORT],
+	// one the user allowed); empty when the image was already present.
+	Registry string `json:"registry,omitempty"`
 	// Startup is the time from starting the system to its first answer
 	// (start-up, model load and run 0), zero until run 0 has answered.
 	// Run 0's Latency counts only from sending its request, so per-run
@@ -255,6 +258,10 @@ var (
 	ErrImageMismatch = errors.New("image does not match its pinned digest")
 	// ErrImageUnavailable: the image is not present and cannot be pulled.
 	ErrImageUnavailable = errors.New("image unavailable")
+	// ErrRegistryNotAllowed: the image is not present, and the registry
+	// its reference names is not one the user allowed pulls from (a usage
+	// error: the flag --allow-registry allows it).
+	ErrRegistryNotAllowed = errors.New("registry not allowed")
 	// ErrEngine: the container engine cannot be reached.
 	ErrEngine = errors.New("container engine unavailable")
 	// ErrCrashed: the system exited or closed its output during a session.
@@ -317,7 +324,7 @@ const (
 // once.
 type Budget struct {
 	Start, Run, Session time.Duration
-	deadline            time.Time
+	began, deadline     time.Time
 }
 
 // NewBudget starts a session's budget at now; zero durations of the spec
@@ -328,9 +335,15 @@ func NewBudget(spec Spec, defStart, defRun, defSession time.Duration, now time.T
 		Run:     cmp.Or(spec.RunTimeout, defRun),
 		Session: cmp.Or(spec.SessionTimeout, defSession),
 	}
-	b.deadline = now.Add(b.Session)
+	b.began, b.deadline = now, now.Add(b.Session)
 	return b
 }
+
+// StartDeadline is when the start timeout of a session begun by NewBudget
+// passes: the system's start-up, its readiness and run 0 all fall within
+// it (an HTTP server that still answers 503 "not ready" to run 0 is
+// retried until then).
+func (b Budget) StartDeadline() time.Time { return b.began.Add(b.Start) }
 
 // DefaultBudget is NewBudget with DefaultStartTimeout, DefaultRunTimeout
 // and DefaultSessionTimeout for the durations spec leaves zero.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"net/url"
 	"os"
 	"runtime"
 	"slices"
@@ -43,7 +44,12 @@ type runnerOptions struct {
 	Pids           int64
 	TmpfsSize      string
 	Offline        bool
-	Env            []string
+	// AllowRegistry lists the registries images may be pulled from
+	// (--allow-registry HOST[:PORT]); none by default.
+	AllowRegistry []string
+	// CredentialsFile holds the endpoint's USER:PASSWORD (--url-credentials-file).
+	CredentialsFile string
+	Env             []string
 	// MaxResponseSize bounds one response of the system (e.g. 4m).
 	MaxResponseSize string
 	// Concurrency is the number of HTTP requests in flight (--concurrency);
@@ -52,13 +58,18 @@ type runnerOptions struct {
 	inFlightFlags       bool // replay has the two flags; other verbs run one at a time
 	// AllowHardwareMismatch is set by replay's flag (capture never allows it).
 	AllowHardwareMismatch bool
+	// changed reports whether a flag was given (set by addFlags).
+	changed func(string) bool
+	// getenv reads the environment (os.Getenv; tests swap it).
+	getenv func(string) string
 }
 
 func (o *runnerOptions) addFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVar(&o.Runner, "runner", "docker", "runner: docker (the pinned image, sandboxed), process (a local executable, environment not pinned) or endpoint (a running HTTP server, environment not pinned)")
 	f.StringVar(&o.Entrypoint, "entrypoint", "", "executable for --runner process")
-	f.StringVar(&o.URL, "url", "", "base URL of the running server for --runner endpoint, e.g. http://gpu-7:8000")
+	f.StringVar(&o.URL, "url", "", "base URL of the running server for --runner endpoint, e.g. http://gpu-7:8000 (basic auth: http://USER@HOST with the password in $"+endpoint.PasswordEnv+" or --url-credentials-file)")
+	f.StringVar(&o.CredentialsFile, "url-credentials-file", "", "file holding USER:PASSWORD, the basic auth of --url (reports show the password as ***)")
 	f.DurationVar(&o.StartTimeout, "start-timeout", runners.DefaultStartTimeout, "timeout of the first run, which includes the system's start-up (model load)")
 	f.DurationVar(&o.RunTimeout, "run-timeout", runners.DefaultRunTimeout, "timeout of every later run")
 	f.DurationVar(&o.SessionTimeout, "session-timeout", runners.DefaultSessionTimeout, "timeout of the whole session")
@@ -66,9 +77,11 @@ func (o *runnerOptions) addFlags(cmd *cobra.Command) {
 	f.Float64Var(&o.CPUs, "cpus", docker.DefaultNanoCPUs/1e9, "CPU limit of the sandbox")
 	f.Int64Var(&o.Pids, "pids", docker.DefaultPids, "process limit of the sandbox (threads count)")
 	f.StringVar(&o.TmpfsSize, "tmpfs-size", system.FormatBytes(docker.DefaultTmpfs), "size of the sandbox's writable /tmp (also HOME)")
-	f.BoolVar(&o.Offline, "offline", false, "never pull: an image absent from the engine is an error")
+	f.BoolVar(&o.Offline, "offline", false, "never pull, not even from an --allow-registry: an image absent from the engine is an error")
+	f.StringArrayVar(&o.AllowRegistry, "allow-registry", nil, "registry HOST[:PORT] that images absent from the engine may be pulled from (repeatable; none by default: only images already on the engine are used)")
 	f.StringArrayVar(&o.Env, "env", nil, "extra environment for the replayed system, KEY=VALUE (repeatable)")
 	f.StringVar(&o.MaxResponseSize, "max-response-size", system.FormatBytes(runners.DefaultMaxResponseBytes), "largest response accepted from the system (e.g. 512k, 4m, 64m); a larger one is a protocol error")
+	o.changed = f.Changed
 }
 
 // launchOptions are the session settings of the flags, with this host's
@@ -89,10 +102,14 @@ func (o *runnerOptions) launchOptions(ctx context.Context) (launch.Options, erro
 	if err != nil || maxResp <= 0 {
 		return launch.Options{}, usageErrorf("--max-response-size %q: want a positive size such as 4m", o.MaxResponseSize)
 	}
+	noSandbox := o.Runner == "endpoint" // a running server gets no limits and no environment
+	if noSandbox {
+		limits, env = runners.Limits{}, nil
+	}
 	return launch.Options{
 		HostClass: hwclass.Detect(ctx), AllowHardwareMismatch: o.AllowHardwareMismatch,
 		Limits: limits, StartTimeout: o.StartTimeout, RunTimeout: o.RunTimeout, SessionTimeout: o.SessionTimeout, Env: env,
-		MaxResponseBytes: maxResp, Concurrency: o.Concurrency, Window: o.Window,
+		NoSandbox: noSandbox, MaxResponseBytes: maxResp, Concurrency: o.Concurrency, Window: o.Window,
 	}, nil
 }
 
@@ -159,22 +176,25 @@ func (o *runnerOptions) env() (map[string]string, error) {
 func (o *runnerOptions) validate() error {
 	switch o.Runner {
 	case "docker":
-		if o.Entrypoint != "" {
-			return usageErrorf("--entrypoint is only for --runner process")
+		if err := o.only("process", "entrypoint"); err != nil {
+			return err
 		}
-		if o.URL != "" {
-			return usageErrorf("--url is only for --runner endpoint")
+		if err := o.only("endpoint", "url", "url-credentials-file"); err != nil {
+			return err
+		}
+		if err := o.registries(); err != nil {
+			return err
 		}
 	case "endpoint":
-		if o.URL == "" {
-			return usageErrorf("--runner endpoint needs --url URL")
-		}
-		if _, err := endpoint.ParseURL(o.URL); err != nil {
-			return usageErrorf("--url: %v", err)
+		if err := o.validateEndpoint(); err != nil {
+			return err
 		}
 	case "process":
-		if o.URL != "" {
-			return usageErrorf("--url is only for --runner endpoint")
+		if err := o.only("endpoint", "url", "url-credentials-file"); err != nil {
+			return err
+		}
+		if err := o.only("docker", "allow-registry"); err != nil {
+			return err
 		}
 		if o.Entrypoint == "" {
 			return usageErrorf("--runner process needs --entrypoint PATH")
@@ -187,6 +207,92 @@ func (o *runnerOptions) validate() error {
 	}
 	if o.StartTimeout <= 0 || o.RunTimeout <= 0 || o.SessionTimeout <= 0 {
 		return usageErrorf("--start-timeout, --run-timeout and --session-timeout must be positive")
+	}
+	return nil
+}
+
+// given reports whether a flag was given (or its field set, where no flag
+// parsing filled o).
+func (o *runnerOptions) given(flag string) bool {
+	if o.changed != nil {
+		return o.changed(flag)
+	}
+	switch flag {
+	case "entrypoint":
+		return o.Entrypoint != ""
+	case "url":
+		return o.URL != ""
+	case "url-credentials-file":
+		return o.CredentialsFile != ""
+	case "allow-registry":
+		return len(o.AllowRegistry) > 0
+	case "env":
+		return len(o.Env) > 0
+	}
+	return false
+}
+
+// only refuses flags that only the runner named takes.
+func (o *runnerOptions) only(runner string, flags ...string) error {
+	for _, f := range flags {
+		if o.given(f) {
+			return usageErrorf("--%s is only for --runner %s", f, runner)
+		}
+	}
+	return nil
+}
+
+// endpointIgnores are the flags of a sandbox the endpoint runner cannot
+// apply: the server already runs, started by someone else.
+var endpointIgnores = []string{"env", "memory", "cpus", "pids", "tmpfs-size"}
+
+func (o *runnerOptions) validateEndpoint() error {
+	if err := o.only("process", "entrypoint"); err != nil {
+		return err
+	}
+	if err := o.only("docker", "allow-registry"); err != nil {
+		return err
+	}
+	for _, f := range endpointIgnores {
+		if o.given(f) {
+			return usageErrorf("--%s: --runner endpoint replays against a server that already runs, which gets no environment, limits or sandbox from reprise; set them where the server is started, or replay with --runner docker", f)
+		}
+	}
+	if o.URL == "" {
+		return usageErrorf("--runner endpoint needs --url URL")
+	}
+	if _, err := endpoint.ParseURL(o.URL); err != nil {
+		return usageErrorf("--url: %v", err)
+	}
+	if _, err := o.endpointUser(); err != nil {
+		return err
+	}
+	return nil
+}
+
+// endpointUser is the basic auth of --url from --url-credentials-file or
+// $REPRISE_ENDPOINT_PASSWORD (nil: the URL's own user info, if any).
+func (o *runnerOptions) endpointUser() (*url.Userinfo, error) {
+	getenv := o.getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	ui, err := endpoint.Credentials(o.URL, o.CredentialsFile, getenv)
+	if err != nil {
+		return nil, &usageError{err}
+	}
+	return ui, nil
+}
+
+// registries checks --allow-registry (HOST[:PORT] each) against --offline.
+func (o *runnerOptions) registries() error {
+	if o.Offline && len(o.AllowRegistry) > 0 {
+		return usageErrorf("--offline never pulls, and --allow-registry %s allows pulls: give one of them", o.AllowRegistry[0])
+	}
+	for _, r := range o.AllowRegistry {
+		if _, err := docker.ParseRegistry(r); err != nil {
+			return usageErrorf("--allow-registry %q: %v", r, err)
+		}
 	}
 	return nil
 }

@@ -262,9 +262,30 @@ func TestReplayEnvironmentFailures(t *testing.T) {
 			"--label", "approved", "-o", p2); r.code != 0 {
 			t.Fatal(r.err)
 		}
-		r := cli(t, "", "--store", st, "replay", p2, "--out", filepath.Join(tmp, "absent"))
+		// No registry is allowed by default: the record does not choose
+		// where the engine connects (issue 19, item 6).
+		r := cli(t, "", "--store", st, "replay", p2, "--out", filepath.Join(tmp, "refused"))
+		want := "registry not allowed: 127.0.0.1:1/reprise/absent@sha256:" + strings.Repeat("ab", 32) + " is not present on this engine, and its registry 127.0.0.1:1 is not allowed: pull only from registries you trust, with --allow-registry 127.0.0.1:1, or load the image into the engine first"
+		if r.code != 2 || !strings.Contains(r.err, want) {
+			t.Fatalf("registry not allowed: exit %d, stderr %s\nwant 2 and %s", r.code, r.err, want)
+		}
+		r = cli(t, "", "--store", st, "replay", p2, "--allow-registry", "127.0.0.1:1", "--out", filepath.Join(tmp, "absent"))
 		if r.code != 5 || !strings.Contains(r.err, "127.0.0.1:1/reprise/absent") || !strings.Contains(r.err, "image unavailable") {
 			t.Fatalf("exit %d, stderr %s", r.code, r.err)
+		}
+		for _, c := range []struct {
+			args []string
+			msg  string
+		}{
+			{[]string{"--allow-registry", "127.0.0.1:2"}, "its registry 127.0.0.1:1 is not allowed"},
+			{[]string{"--allow-registry", "http://127.0.0.1:1"}, `--allow-registry "http://127.0.0.1:1": want HOST[:PORT], e.g. registry.example.com or 127.0.0.1:5000`},
+			{[]string{"--allow-registry", "127.0.0.1:0"}, `--allow-registry "127.0.0.1:0": port "0": want 1 to 65535`},
+			{[]string{"--allow-registry", "127.0.0.1:1", "--offline"}, "--offline never pulls, and --allow-registry 127.0.0.1:1 allows pulls: give one of them"},
+		} {
+			r := cli(t, "", append([]string{"--store", st, "replay", p2, "--out", filepath.Join(tmp, "bad")}, c.args...)...)
+			if r.code != 2 || !strings.Contains(r.err, c.msg) {
+				t.Errorf("%v: exit %d, stderr %s, want 2 and %q", c.args, r.code, r.err, c.msg)
+			}
 		}
 		// --offline never pulls: the error says so (issue 8, item 24).
 		r = cli(t, "", "--store", st, "replay", p2, "--offline", "--out", filepath.Join(tmp, "offline"))

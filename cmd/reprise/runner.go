@@ -25,9 +25,13 @@ func newRunner(ctx context.Context, o *runnerOptions, log *slog.Logger) (replay.
 	case "process":
 		return &process.Runner{Entrypoint: o.Entrypoint}, nil
 	case "endpoint":
-		return &endpoint.Runner{URL: o.URL}, nil
+		user, err := o.endpointUser()
+		if err != nil {
+			return nil, err
+		}
+		return &endpoint.Runner{URL: o.URL, User: user}, nil
 	}
-	r, err := docker.New(ctx, docker.Options{Logger: log, Offline: o.Offline})
+	r, err := docker.New(ctx, docker.Options{Logger: log, Offline: o.Offline, AllowRegistries: o.AllowRegistry})
 	if err != nil {
 		return nil, err // not a typed nil
 	}

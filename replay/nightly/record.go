@@ -300,7 +300,8 @@ func ErrorClass(err error) string {
 	case errors.Is(err, replay.ErrIntegrity):
 		return "integrity"
 	case errors.Is(err, replay.ErrNoRecord), errors.Is(err, replay.ErrReportsDir), errors.Is(err, replay.ErrLocked),
-		errors.Is(err, replay.ErrDuplicateRequest), errors.Is(err, record.ErrMalformed), errors.Is(err, verdict.ErrRules):
+		errors.Is(err, replay.ErrDuplicateRequest), errors.Is(err, record.ErrMalformed), errors.Is(err, verdict.ErrRules),
+		errors.Is(err, runners.ErrRegistryNotAllowed):
 		return "usage"
 	case errors.Is(err, runners.ErrImageMismatch):
 		return "integrity"

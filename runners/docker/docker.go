@@ -7,8 +7,13 @@
 // digest and verified (the pulled image's repo digests are parsed and compared
 // with the pinned one). A tag alone is refused (runners.ErrNotPinned).
 //
+// Pulls go only to the registries Options.AllowRegistries names (none by
+// default: only images already on the engine are used), so a record cannot
+// make the engine connect to a host and port of its choosing; an image of
+// another registry is runners.ErrRegistryNotAllowed, naming the registry.
 // With Options.Offline nothing is pulled: an absent image is
-// runners.ErrImageUnavailable. Info.Source says where the image came from.
+// runners.ErrImageUnavailable. Info.Source says where the image came from,
+// Info.Registry which registry served a pulled image.
 //
 // Sandbox: one container per session, no network, read-only root filesystem,
 // a size-limited (Limits.TmpfsBytes, default 256 MiB) noexec, nosuid, nodev
@@ -43,6 +48,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path"
 	"path/filepath"
@@ -92,6 +98,13 @@ type Options struct {
 	// Offline forbids pulling: an image absent from the engine is
 	// runners.ErrImageUnavailable, and no registry is contacted.
 	Offline bool
+	// AllowRegistries are the registries (HOST[:PORT], as ParseRegistry
+	// reads them) an absent image may be pulled from. A record names its
+	// image, so pulling from any registry would let a record make the
+	// engine connect to any host and port: an image of another registry
+	// is refused (runners.ErrRegistryNotAllowed), and with none allowed
+	// only images already on the engine are used.
+	AllowRegistries []string
 }
 
 // Runner starts sandboxed sessions on a Docker engine.
@@ -101,12 +114,20 @@ type Runner struct {
 	log     *slog.Logger
 	engine  string
 	offline bool
+	allowed []string // normalized registries pulls may use
 }
 
 // New connects to the engine and pings it. An unreachable engine wraps
 // runners.ErrEngine.
 func New(ctx context.Context, opts Options) (*Runner, error) {
 	r := &Runner{cli: opts.Client, log: opts.Logger, offline: opts.Offline}
+	for _, a := range opts.AllowRegistries {
+		host, err := ParseRegistry(a)
+		if err != nil {
+			return nil, fmt.Errorf("%w: allowed registry %q: %v", runners.ErrInvalidSpec, a, err)
+		}
+		r.allowed = append(r.allowed, host)
+	}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
 	}
@@ -151,6 +172,7 @@ type resolved struct {
 	id, repoDigest string
 	pulled         bool
 	source         string   // "local" or "pulled from HOST"
+	registry       string   // the registry that served a pulled image
 	volumes        []string // the image's VOLUME paths
 }
 
@@ -210,7 +232,11 @@ func (r *Runner) Resolve(ctx context.Context, img system.ImageRef) (res resolved
 	if r.offline {
 		return resolved{}, fmt.Errorf("%w: %s is not present on this engine, and offline mode (--offline) does not pull", runners.ErrImageUnavailable, pinned)
 	}
-	r.log.Info("pulling image by digest", "image", pinned)
+	registry := normalizeRegistry(reference.Domain(canon))
+	if !slices.Contains(r.allowed, registry) {
+		return resolved{}, fmt.Errorf("%w: %s is not present on this engine, and its registry %s is not allowed: pull only from registries you trust, with --allow-registry %s, or load the image into the engine first", runners.ErrRegistryNotAllowed, pinned, registry, registry)
+	}
+	r.log.Info("pulling image by digest", "image", pinned, "registry", registry)
 	if err := r.pull(ctx, pinned); err != nil {
 		return resolved{}, err
 	}
@@ -218,11 +244,47 @@ func (r *Runner) Resolve(ctx context.Context, img system.ImageRef) (res resolved
 	if errors.Is(err, errNoLocal) {
 		return resolved{}, fmt.Errorf("%w: pulled %s but no local image has that repo digest", runners.ErrImageMismatch, pinned)
 	}
-	res.pulled, res.source = true, "pulled from "+reference.Domain(canon)
+	res.pulled, res.source, res.registry = true, "pulled from "+reference.Domain(canon), registry
 	return res, err
 }
 
 var errNoLocal = errors.New("no local image with that repo digest")
+
+// ParseRegistry reads a registry as --allow-registry gives it, HOST[:PORT]
+// (a name, an IPv4 address or a bracketed IPv6 address; no scheme, no
+// path), and returns it normalized: lower case, Docker Hub's aliases
+// (index.docker.io, registry-1.docker.io) as docker.io, the name a
+// reference's domain has.
+func ParseRegistry(s string) (string, error) {
+	bad := fmt.Errorf("want HOST[:PORT], e.g. registry.example.com or 127.0.0.1:5000")
+	if s == "" || strings.ContainsAny(s, "/@?# ") {
+		return "", bad
+	}
+	host := s
+	if h, p, err := net.SplitHostPort(s); err == nil {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return "", fmt.Errorf("port %q: want 1 to 65535", p)
+		}
+		host = h
+	} else if strings.Contains(s, ":") && !(strings.HasPrefix(s, "[") && strings.HasSuffix(s, "]")) {
+		return "", bad
+	}
+	if strings.Trim(host, "[]") == "" {
+		return "", bad
+	}
+	return normalizeRegistry(s), nil
+}
+
+// normalizeRegistry is a registry host in lower case, Docker Hub's aliases
+// as docker.io.
+func normalizeRegistry(host string) string {
+	host = strings.ToLower(host)
+	switch host {
+	case "index.docker.io", "registry-1.docker.io":
+		return "docker.io"
+	}
+	return host
+}
 
 // matchLocal inspects the image by its pinned reference and checks that one
 // of its repo digests, parsed, names the same repository and digest.
@@ -323,7 +385,7 @@ func (r *Runner) Start(ctx context.Context, spec runners.Spec) (_ runners.Sessio
 	}
 	s := &session{r: r, name: name, spec: spec, lim: lim, lease: lease, stderr: &runners.Tail{Max: 4096}, info: runners.Info{
 		Runner: "docker", Pinned: true, ImageID: img.id, RepoDigest: img.repoDigest,
-		Engine: r.engine, Pulled: img.pulled, Source: img.source,
+		Engine: r.engine, Pulled: img.pulled, Source: img.source, Registry: img.registry,
 	}}
 	defer func() {
 		if err != nil {

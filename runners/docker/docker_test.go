@@ -1,6 +1,9 @@
 package docker
 
 import (
+	"slices"
+	"time"
+
 	"github.com/reprise-dev/reprise/runners/jsonl"
 	"github.com/reprise-dev/reprise/system"
 
@@ -159,8 +162,10 @@ func TestResolveErrors(t *testing.T) {
 		{"reprise-fixture/loan:dev", system.ErrNotPinned},
 		{"reprise-fixture/loan", system.ErrNotPinned},
 		{randomDigest(), runners.ErrImageUnavailable},
-		// No registry listens on port 1: the pull fails at once.
-		{"127.0.0.1:1/reprise/absent@" + randomDigest(), runners.ErrImageUnavailable},
+		// No registry is allowed: the engine is not asked to connect.
+		{"127.0.0.1:1/reprise/absent@" + randomDigest(), runners.ErrRegistryNotAllowed},
+		{"192.0.2.1:5000/reprise/absent@" + randomDigest(), runners.ErrRegistryNotAllowed},
+		{"reprise/absent@" + randomDigest(), runners.ErrRegistryNotAllowed},
 	}
 	for _, c := range cases {
 		ref, err := system.ParseImageRef(c.ref)
@@ -169,11 +174,65 @@ func TestResolveErrors(t *testing.T) {
 		}
 		if !errors.Is(err, c.want) {
 			t.Errorf("Start(%s) = %v, want %v", c.ref, err, c.want)
-		} else if c.want == runners.ErrImageUnavailable && !strings.Contains(err.Error(), strings.Split(c.ref, "@")[0]) {
+		} else if c.want != system.ErrNotPinned && !strings.Contains(err.Error(), strings.Split(c.ref, "@")[0]) {
 			t.Errorf("error does not name the reference: %v", err)
 		}
 	}
+	// An allowed registry is pulled from: no registry listens on port 1,
+	// so the pull fails at once.
+	allowed, err := New(ctx, Options{Client: cli, AllowRegistries: []string{"127.0.0.1:1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := mustRef(t, "127.0.0.1:1/reprise/absent@"+randomDigest())
+	if _, err := allowed.Start(ctx, runners.Spec{Image: ref, Codec: jsonl.Codec{}}); !errors.Is(err, runners.ErrImageUnavailable) || !strings.Contains(err.Error(), "pull 127.0.0.1:1/reprise/absent@") {
+		t.Errorf("allowed registry: %v, want a failed pull", err)
+	}
 	noLeftovers(t, cli)
+}
+
+// TestRegistryNotAllowed: the error of a refused pull names the image,
+// the registry and the flag; no registry is contacted (the one named is
+// blackholed, TEST-NET-1: a pull would hang). Docker Hub's aliases are
+// one registry (issue 19, item 6).
+func TestRegistryNotAllowed(t *testing.T) {
+	cli, _ := fixture(t)
+	r, err := New(context.Background(), Options{Client: cli, AllowRegistries: []string{"Registry.Example.com", "index.docker.io"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := randomDigest()
+	begin := time.Now()
+	_, err = r.Start(context.Background(), runners.Spec{Image: mustRef(t, "192.0.2.1:5000/x@"+d), Codec: jsonl.Codec{}})
+	want := "registry not allowed: 192.0.2.1:5000/x@" + d + " is not present on this engine, and its registry 192.0.2.1:5000 is not allowed: pull only from registries you trust, with --allow-registry 192.0.2.1:5000, or load the image into the engine first"
+	if !errors.Is(err, runners.ErrRegistryNotAllowed) || err.Error() != want {
+		t.Errorf("err = %v\nwant %s", err, want)
+	}
+	if d := time.Since(begin); d > 3*time.Second {
+		t.Errorf("a refused pull took %s: the registry was contacted", d)
+	}
+	if !slices.Equal(r.allowed, []string{"registry.example.com", "docker.io"}) {
+		t.Errorf("allowed %v", r.allowed)
+	}
+	if _, err := New(context.Background(), Options{Client: cli, AllowRegistries: []string{"https://x"}}); !errors.Is(err, runners.ErrInvalidSpec) {
+		t.Errorf("bad registry: %v", err)
+	}
+}
+
+func TestParseRegistry(t *testing.T) {
+	for in, want := range map[string]string{
+		"registry.example.com": "registry.example.com", "127.0.0.1:5000": "127.0.0.1:5000", "LOCALHOST:5000": "localhost:5000",
+		"[::1]:5000": "[::1]:5000", "[::1]": "[::1]", "index.docker.io": "docker.io", "registry-1.docker.io": "docker.io", "docker.io": "docker.io",
+	} {
+		if got, err := ParseRegistry(in); err != nil || got != want {
+			t.Errorf("ParseRegistry(%q) = %q, %v, want %q", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "http://r", "r/path", "user@r", "r:0", "r:x", "r:70000", "::1", "r:1:2", "r?x"} {
+		if got, err := ParseRegistry(in); err == nil {
+			t.Errorf("ParseRegistry(%q) = %q, want an error", in, got)
+		}
+	}
 }
 
 // TestPullByDigest pushes a fixture image to a registry this test runs (in
@@ -222,14 +281,17 @@ func TestPullByDigest(t *testing.T) {
 	}
 
 	model, config, input := fixturePaths(t)
-	r := newRunner(t, cli)
+	r, err := New(ctx, Options{Client: cli, AllowRegistries: []string{host}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	s, err := r.Start(ctx, runners.Spec{Image: mustRef(t, pinned), ModelPath: model, ConfigPath: config, Codec: jsonl.Codec{}})
 	if err != nil {
 		t.Fatalf("Start(%s): %v", pinned, err)
 	}
 	defer func() { s.Close(ctx); noLeftovers(t, cli) }()
 	info := s.Info()
-	if !info.Pulled || info.RepoDigest != pinned || info.ImageID != img.ID || info.Source != "pulled from "+host {
+	if !info.Pulled || info.RepoDigest != pinned || info.ImageID != img.ID || info.Source != "pulled from "+host || info.Registry != host {
 		t.Fatalf("info %+v, want pulled %s as %s", info, pinned, img.ID)
 	}
 	if _, err := s.Run(ctx, runners.Request{Input: input}); err != nil {

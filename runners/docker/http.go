@@ -121,7 +121,13 @@ func (r *Runner) startHTTP(ctx context.Context, s *session, codec runners.HTTPCo
 	s.info.Startup = time.Since(s.started)
 	hs := httpsess.New(codec, base, hc, s.budget, spec, s.info)
 	hs.OnClose = s.Close
-	hs.Detail = func() string {
+	hs.Detail = func(crashed bool) string {
+		if crashed {
+			// The connection's end (EOF, reset) reaches reprise before
+			// the engine has seen the server exit: wait for the exit a
+			// little, so the error can say how it ended.
+			s.waitExit(ctx, exitWait)
+		}
 		if err := alive(); err != nil {
 			return err.Error()
 		}
@@ -136,6 +142,23 @@ func (r *Runner) startHTTP(ctx context.Context, s *session, codec runners.HTTPCo
 	}
 	r.log.Info("HTTP container ready", "id", short(created.ID), "name", s.name, "url", base, "startup", s.info.Startup)
 	return hs, nil
+}
+
+// exitWait bounds the wait for a container's exit after its server's
+// connection ended.
+const exitWait = 2 * time.Second
+
+// waitExit waits at most d for the container to stop running
+// (ContainerWait, condition not-running); it returns early on any error.
+func (s *session) waitExit(ctx context.Context, d time.Duration) {
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d)
+	defer cancel()
+	res := s.r.cli.ContainerWait(wctx, s.id, client.ContainerWaitOptions{Condition: container.WaitConditionNotRunning})
+	select {
+	case <-res.Result:
+	case <-res.Error:
+	case <-wctx.Done():
+	}
 }
 
 // tail is the last lines the container printed, for errors.

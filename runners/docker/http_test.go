@@ -350,3 +350,31 @@ func noOwnedNetworks(t *testing.T, cli *client.Client) {
 		cli.NetworkRemove(context.Background(), n.ID, client.NetworkRemoveOptions{})
 	}
 }
+
+// TestHTTPExitMidRequest: a server that exits while it holds a request
+// (the fixture's os.Exit(3) on request 1): the run's error says how the
+// container exited and what it printed, not only the transport's EOF,
+// which comes before the engine has seen the exit (issue 19, item 11).
+func TestHTTPExitMidRequest(t *testing.T) {
+	cli, img := textFixture(t)
+	t.Cleanup(func() { noLeftovers(t, cli) })
+	r := newRunner(t, cli)
+	ctx := context.Background()
+	s, err := r.Start(ctx, textSpec(t, img, map[string]string{"REPRISE_FIXTURE_CRASH_AFTER": "1"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(ctx)
+	if _, err := s.Run(ctx, chatReq(1)); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Run(ctx, chatReq(2))
+	if !errors.Is(err, runners.ErrCrashed) || !strings.HasPrefix(err.Error(), "run 1: system crashed: POST /v1/chat/completions: ") {
+		t.Fatalf("err = %v, want run 1 crashed", err)
+	}
+	for _, w := range []string{"exited with status 3", "stderr: textserver: model model (fp_"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q does not say %q", err, w)
+		}
+	}
+}

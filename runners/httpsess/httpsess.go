@@ -1,7 +1,14 @@
 // Package httpsess carries an HTTP codec's requests to a running server:
 // Session answers runs over one keep-alive http.Client with the per-run
 // timeouts of a runners.Budget, and WaitReady polls the codec's readiness
-// path. Runners of HTTP systems (docker, endpoint) share it.
+// (its runners.ReadyProber, else its Health path). Runners of HTTP systems
+// (docker, endpoint) share it.
+//
+// Until the server has answered a run with 2xx, an answer 503 (Service
+// Unavailable) is "not ready yet", not a run error: a server that says it
+// is ready while its model still loads gets the run again, with backoff,
+// until the start timeout passes (then the run wraps runners.ErrTimeout
+// and names --start-timeout).
 //
 // A non-2xx status (a redirect is not followed: the server under test
 // answers, never another URL), a body over the limit or one the codec cannot decode
@@ -61,8 +68,10 @@ type Session struct {
 	run    int
 	info   runners.Info
 	// Detail, when set, adds context to a failed run (e.g. the container's
-	// state and stderr tail).
-	Detail func() string
+	// state and stderr tail). crashed is true for a refused, reset or
+	// closed connection (not a timeout): the server may be exiting, and
+	// Detail may wait briefly for the exit to say how it ended.
+	Detail func(crashed bool) string
 	// OnClose, when set, releases what the runner holds (container,
 	// network); Close calls it once.
 	OnClose func(ctx context.Context) error
@@ -71,6 +80,12 @@ type Session struct {
 	closed  bool
 	err     error
 	lastURL atomic.Pointer[parsedURL]
+	// warm is set once the server answered a run with 2xx: from then on
+	// an answer 503 is a run error, not "not ready yet".
+	warm atomic.Bool
+	// notReady is the time run 0 waited on answers 503 before the server
+	// was warm (ns), added to Info.Startup.
+	notReady atomic.Int64
 	// watch times sequential runs out (RunBatch's concurrent exchanges
 	// each take their own timeout).
 	watch watchdog
@@ -165,8 +180,9 @@ var (
 	_ runners.Batcher = (*Session)(nil)
 )
 
-// New returns a session of the server at base (e.g. "http://10.0.0.2:8000")
-// speaking codec, with the budget and response bound of spec.
+// New returns a session of the server at base (e.g. "http://10.0.0.2:8000",
+// user info for basic auth allowed) speaking codec, with the budget and
+// response bound of spec. Info().URL is base with its password as "***".
 func New(codec runners.HTTPCodec, base string, client *http.Client, budget runners.Budget, spec runners.Spec, info runners.Info) *Session {
 	if client == nil {
 		client = NewClient()
@@ -175,7 +191,7 @@ func New(codec runners.HTTPCodec, base string, client *http.Client, budget runne
 	if limit <= 0 {
 		limit = runners.DefaultMaxResponseBytes
 	}
-	info.URL = base
+	info.URL = runners.RedactURL(base) // never a password in a report
 	info.Concurrency = max(spec.Concurrency, 1)
 	if t, ok := client.Transport.(*http.Transport); ok && t.MaxIdleConnsPerHost < info.Concurrency {
 		t.MaxIdleConnsPerHost = info.Concurrency
@@ -284,17 +300,64 @@ func (s *Session) RunBatch(ctx context.Context, reqs []runners.Request, yield fu
 
 // exchange is one run's HTTP exchange, timed out by watch or, when it is
 // nil, by a timeout of its own: safe for concurrent use with a nil watch.
+// Until the server has answered a run with 2xx, an answer 503 (Service
+// Unavailable: a server that lists its model while still loading it) is
+// "not ready yet": the run is sent again, with backoff, until the start
+// timeout passes (runners.Budget.StartDeadline); then it wraps
+// runners.ErrTimeout and names --start-timeout.
 func (s *Session) exchange(ctx context.Context, idx int, req runners.Request, watch *watchdog) (runners.Response, error) {
 	fail := func(err error) (runners.Response, error) {
 		return runners.Response{}, &runners.RunError{Run: idx, Err: err}
 	}
-	timeout, err := s.budget.Next(max(idx, 1), s.Now())
-	if err != nil {
-		return fail(err)
-	}
 	body, err := s.codec.Encode(req)
 	if err != nil {
 		return fail(fmt.Errorf("%w: encode request: %v", runners.ErrProtocol, err))
+	}
+	path := s.codec.Path(req)
+	delay := 50 * time.Millisecond
+	var waited time.Duration
+	for {
+		status, raw, lat, err := s.attempt(ctx, idx, path, body, watch)
+		if err != nil {
+			return fail(err)
+		}
+		if status == http.StatusServiceUnavailable && !s.warm.Load() {
+			left := s.budget.StartDeadline().Sub(s.Now())
+			if left <= 0 {
+				return fail(fmt.Errorf("%w: POST %s still answered %d Service Unavailable (not ready) when the start timeout %s passed (raise it with --start-timeout): %s", runners.ErrTimeout, path, status, s.budget.Start, runners.Quote(raw)))
+			}
+			d := min(delay, left)
+			select {
+			case <-ctx.Done():
+				return fail(ctx.Err())
+			case <-time.After(d):
+			}
+			waited += d
+			delay = min(delay*2, time.Second)
+			continue
+		}
+		if status/100 != 2 {
+			return fail(fmt.Errorf("%w: POST %s answered %d %s: %s", runners.ErrProtocol, path, status, http.StatusText(status), runners.Quote(raw)))
+		}
+		s.warm.Store(true)
+		resp, err := s.codec.Decode(raw)
+		if err != nil {
+			return fail(err)
+		}
+		resp.Latency = lat
+		if idx == 0 && waited > 0 {
+			s.notReady.Add(int64(waited))
+		}
+		return resp, nil
+	}
+}
+
+// attempt is one POST of a run: the answer's status and body, and the
+// time from sending to reading it.
+func (s *Session) attempt(ctx context.Context, idx int, path string, body []byte, watch *watchdog) (int, []byte, time.Duration, error) {
+	timeout, err := s.budget.Next(max(idx, 1), s.Now())
+	if err != nil {
+		return 0, nil, 0, err
 	}
 	var rctx context.Context
 	if watch != nil {
@@ -305,34 +368,25 @@ func (s *Session) exchange(ctx context.Context, idx int, req runners.Request, wa
 		rctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
-	path := s.codec.Path(req)
 	hreq, err := s.post(rctx, path, body)
 	if err != nil {
-		return fail(err)
+		return 0, nil, 0, err
 	}
 	start := s.Now()
 	hresp, err := s.rt.RoundTrip(hreq)
 	if err != nil {
-		return fail(s.transportErr(ctx, rctx, err, path, timeout))
+		return 0, nil, 0, s.transportErr(ctx, rctx, err, path, timeout)
 	}
 	raw, err := io.ReadAll(io.LimitReader(hresp.Body, s.max+1))
 	hresp.Body.Close()
 	if err != nil {
-		return fail(s.transportErr(ctx, rctx, err, path, timeout))
+		return 0, nil, 0, s.transportErr(ctx, rctx, err, path, timeout)
 	}
 	lat := s.Now().Sub(start)
 	if int64(len(raw)) > s.max {
-		return fail(fmt.Errorf("%w: a response is longer than the limit of %d bytes (raise it with --max-response-size)", runners.ErrProtocol, s.max))
+		return 0, nil, 0, fmt.Errorf("%w: a response is longer than the limit of %d bytes (raise it with --max-response-size)", runners.ErrProtocol, s.max)
 	}
-	if hresp.StatusCode/100 != 2 {
-		return fail(fmt.Errorf("%w: POST %s answered %s: %s", runners.ErrProtocol, path, hresp.Status, runners.Quote(raw)))
-	}
-	resp, err := s.codec.Decode(raw)
-	if err != nil {
-		return fail(err)
-	}
-	resp.Latency = lat
-	return resp, nil
+	return hresp.StatusCode, raw, lat, nil
 }
 
 // post is the POST of body to path: http.NewRequestWithContext without
@@ -376,8 +430,13 @@ func (s *Session) account(idx int, resp runners.Response, err error) (runners.Re
 	if f := resp.Fingerprint; f != "" && !slices.Contains(s.info.Fingerprints, f) {
 		s.info.Fingerprints = append(s.info.Fingerprints, f)
 	}
-	if idx == 0 && s.info.Startup == 0 {
-		s.info.Startup = resp.Latency
+	if idx == 0 {
+		// Start-up is run 0's answer (endpoint) or the time to readiness
+		// (docker), and the time run 0 waited for a server not ready yet.
+		if s.info.Startup == 0 {
+			s.info.Startup = resp.Latency
+		}
+		s.info.Startup += time.Duration(s.notReady.Swap(0))
 	}
 	return resp, nil
 }
@@ -386,13 +445,14 @@ func (s *Session) transportErr(ctx, rctx context.Context, err error, path string
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
+	timedOut := rctx.Err() != nil || errors.Is(err, context.DeadlineExceeded)
 	detail := ""
 	if s.Detail != nil {
-		if d := s.Detail(); d != "" {
+		if d := s.Detail(!timedOut); d != "" {
 			detail = " (" + d + ")"
 		}
 	}
-	if rctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) {
+	if timedOut {
 		return fmt.Errorf("%w: POST %s: no response within %s%s", runners.ErrTimeout, path, timeout, detail)
 	}
 	return fmt.Errorf("%w: POST %s: %v%s", runners.ErrCrashed, path, err, detail)
@@ -412,33 +472,31 @@ func (s *Session) Close(ctx context.Context) error {
 	return s.err
 }
 
-// WaitReady polls GET base+codec.Health() until it answers 200, for at
-// most timeout. alive, when set, is asked between polls and ends the wait
-// with its error (e.g. the container exited); detail adds the server's
-// last log lines to the error. A wait that runs out wraps runners.ErrTimeout.
+// WaitReady polls the server's readiness until it is ready, for at most
+// timeout: the codec's Probe when it is a runners.ReadyProber, else
+// GET base+codec.Health() answering 200. alive, when set, is asked between
+// polls and ends the wait with its error (e.g. the container exited);
+// detail adds the server's last log lines to the error. A wait that runs
+// out wraps runners.ErrTimeout and names --start-timeout.
 func WaitReady(ctx context.Context, client *http.Client, base string, codec runners.HTTPCodec, timeout time.Duration, alive func() error, detail func() string) error {
 	deadline := time.Now().Add(timeout)
-	url := strings.TrimRight(base, "/") + codec.Health()
-	var last string
+	base = strings.TrimRight(base, "/")
+	probe := func(ctx context.Context) (bool, string) { return probeHealth(ctx, client, base, codec.Health()) }
+	what := "GET " + codec.Health()
+	if p, ok := codec.(runners.ReadyProber); ok {
+		probe = func(ctx context.Context) (bool, string) { return p.Probe(ctx, client, base) }
+		what = "the server"
+	}
 	delay := 20 * time.Millisecond
 	for {
 		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		req, _ := http.NewRequestWithContext(pctx, http.MethodGet, url, nil)
-		resp, err := client.Do(req)
-		if err == nil {
-			b, _ := io.ReadAll(io.LimitReader(resp.Body, 256))
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				cancel()
-				return nil
-			}
-			last = resp.Status + " " + runners.Quote(b)
-		} else {
-			last = err.Error()
-		}
+		ready, last := probe(pctx)
 		cancel()
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		if ready {
+			return nil
 		}
 		if alive != nil {
 			if err := alive(); err != nil {
@@ -446,7 +504,7 @@ func WaitReady(ctx context.Context, client *http.Client, base string, codec runn
 			}
 		}
 		if time.Now().After(deadline) {
-			return withDetail(fmt.Errorf("%w: GET %s not ready within the start timeout %s (raise it with --start-timeout); last answer: %s", runners.ErrTimeout, codec.Health(), timeout, last), detail)
+			return withDetail(fmt.Errorf("%w: %s not ready within the start timeout %s (raise it with --start-timeout); last answer: %s", runners.ErrTimeout, what, timeout, last), detail)
 		}
 		select {
 		case <-ctx.Done():
@@ -455,6 +513,21 @@ func WaitReady(ctx context.Context, client *http.Client, base string, codec runn
 		}
 		delay = min(delay*2, 500*time.Millisecond)
 	}
+}
+
+// probeHealth is ready when GET base+path answers 200.
+func probeHealth(ctx context.Context, client *http.Client, base, path string) (bool, string) {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
+	resp, err := client.Do(req)
+	if err != nil {
+		return false, err.Error()
+	}
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 256))
+	resp.Body.Close()
+	if resp.StatusCode == http.StatusOK {
+		return true, ""
+	}
+	return false, resp.Status + " " + runners.Quote(b)
 }
 
 func withDetail(err error, detail func() string) error {

@@ -10,6 +10,13 @@
 // ({"name", "arguments"} per call, without their random ids). Canonical
 // bytes, which the exact match compares, hold every choice's content, tool
 // calls and finish_reason, never id, created, usage or system_fingerprint.
+//
+// Readiness (Probe): GET /health answering 200, or absent (404, 405, 501),
+// then GET /v1/models answering 200 and listing runtime.http.model_name
+// when the record names one; many servers list a model before it is
+// loaded. A response that gives a key reprise reads twice or in another
+// case ("choices" and "Choices") is a protocol error: JSON clients read
+// such a body differently.
 package openai
 
 import (
@@ -18,9 +25,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/reprise-dev/reprise/runners"
@@ -35,6 +42,8 @@ const (
 	ChatPath       = "/v1/chat/completions"
 	CompletionPath = "/v1/completions"
 	ModelsPath     = "/v1/models"
+	// HealthPath is the readiness path of vLLM, TGI and llama.cpp server.
+	HealthPath = "/health"
 )
 
 // Codec is the openai codec of one record's HTTP configuration.
@@ -58,8 +67,9 @@ type prepared struct {
 }
 
 var (
-	_ runners.HTTPCodec = (*Codec)(nil)
-	_ runners.Describer = (*Codec)(nil)
+	_ runners.HTTPCodec   = (*Codec)(nil)
+	_ runners.Describer   = (*Codec)(nil)
+	_ runners.ReadyProber = (*Codec)(nil)
 )
 
 // New returns the codec of cfg; a bad label extractor is an error.
@@ -77,9 +87,71 @@ func (*Codec) Name() string { return "openai" }
 // Transport is runners.HTTP.
 func (*Codec) Transport() runners.Transport { return runners.HTTP }
 
-// Health is GET /v1/models: OpenAI-compatible servers have no standard
-// readiness path, and they list their models once loaded.
+// Health is GET /v1/models, the one path every OpenAI-compatible server
+// has; Probe, which readiness uses, asks /health first.
 func (*Codec) Health() string { return ModelsPath }
+
+// Probe is the readiness of an OpenAI-compatible server (runners.ReadyProber).
+// Many list their model on GET /v1/models before it is loaded, so a 200
+// there is not enough: the server is ready when GET /health answers 200
+// (vLLM, TGI, llama.cpp server; 503 while the model loads) or has no such
+// path (404, 405 or 501: Ollama-style servers), and GET /v1/models
+// answers 200 and, when the record names a model (runtime.http.model_name),
+// lists it. An answer 503 to run 0 is still "not ready": the session
+// retries it within the start timeout (httpsess).
+func (c *Codec) Probe(ctx context.Context, hc *http.Client, base string) (bool, string) {
+	status, body, err := get(ctx, hc, base+HealthPath, 256)
+	switch {
+	case err != nil:
+		return false, "GET " + HealthPath + ": " + err.Error()
+	case status == http.StatusOK, status == http.StatusNotFound, status == http.StatusMethodNotAllowed, status == http.StatusNotImplemented:
+	default:
+		return false, fmt.Sprintf("GET %s answered %d %s: %s", HealthPath, status, http.StatusText(status), runners.Quote(body))
+	}
+	status, body, err = get(ctx, hc, base+ModelsPath, 1<<20)
+	switch {
+	case err != nil:
+		return false, "GET " + ModelsPath + ": " + err.Error()
+	case status != http.StatusOK:
+		return false, fmt.Sprintf("GET %s answered %d %s: %s", ModelsPath, status, http.StatusText(status), runners.Quote(body))
+	case c.cfg.ModelName == "":
+		return true, ""
+	}
+	var list struct {
+		Data []struct {
+			ID string `json:"id"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(body, &list); err != nil {
+		return false, fmt.Sprintf("GET %s: not a model list: %s", ModelsPath, runners.Quote(body))
+	}
+	ids := make([]string, 0, len(list.Data))
+	for _, m := range list.Data {
+		if m.ID == c.cfg.ModelName {
+			return true, ""
+		}
+		ids = append(ids, strconv.Quote(m.ID))
+	}
+	if len(ids) > 10 {
+		ids = append(ids[:10], "…")
+	}
+	return false, fmt.Sprintf("GET %s does not list the record's model %q (runtime.http.model_name); it lists [%s]", ModelsPath, c.cfg.ModelName, strings.Join(ids, ", "))
+}
+
+// get is one GET of url, its status and at most limit bytes of its body.
+func get(ctx context.Context, hc *http.Client, url string, limit int64) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return 0, nil, err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, limit))
+	return resp.StatusCode, bytes.TrimSpace(b), err
+}
 
 // Port is runtime.http.port, else DefaultPort.
 func (c *Codec) Port() int {
@@ -252,7 +324,9 @@ func parse(raw []byte) (wireResponse, error) {
 	return slowParse(t)
 }
 
-// slowParse is parse by encoding/json alone (raw already trimmed).
+// slowParse is parse by encoding/json alone (raw already trimmed), which
+// also refuses a key reprise reads given twice or in another case
+// (checkKeys): fastParse declines those bodies, so this is where they end.
 func slowParse(t []byte) (wireResponse, error) {
 	var w wireResponse
 	if len(t) == 0 || t[0] != '{' {
@@ -260,6 +334,9 @@ func slowParse(t []byte) (wireResponse, error) {
 	}
 	if err := json.Unmarshal(t, &w); err != nil {
 		return w, fmt.Errorf("%w: invalid openai response %s: %v", runners.ErrProtocol, runners.Quote(t), err)
+	}
+	if err := checkKeys(t); err != nil {
+		return wireResponse{}, fmt.Errorf("%w: %s", err, runners.Quote(t))
 	}
 	return w, nil
 }
@@ -280,8 +357,9 @@ func canonical(w wireResponse) []canonChoice {
 }
 
 // Decode parses a response body. {"error": …} is an error answer; a body
-// that is not an openai response, or one without choices, wraps
-// runners.ErrProtocol. Output.Text is the first choice's text (tool calls
+// that is not an openai response, one without choices, or one that gives a
+// key reprise reads twice or in another case ("choices" and "Choices",
+// which JSON clients read differently), wraps runners.ErrProtocol. Output.Text is the first choice's text (tool calls
 // appended canonically); Output.Label is derived when the record says how.
 func (c *Codec) Decode(raw []byte) (runners.Response, error) {
 	w, err := parse(raw)

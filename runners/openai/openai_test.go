@@ -2,6 +2,7 @@ package openai
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 
@@ -191,5 +192,45 @@ func TestEncodeCache(t *testing.T) {
 	}
 	if _, err := c.Encode(runners.Request{Input: json.RawMessage(`[1]`)}); err == nil {
 		t.Fatal("a JSON array was encoded")
+	}
+}
+
+// TestDecodeAmbiguousKeys: a body whose keys JSON clients read differently
+// (a key given twice, or in another case than its name) is a protocol
+// error naming the keys, never an output, whichever parser sees it first.
+func TestDecodeAmbiguousKeys(t *testing.T) {
+	c, err := New(runners.HTTPConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct{ body, want string }{
+		{`{"choices":[{"index":0,"text":"a"}],"Choices":[{"index":0,"text":"b"}]}`, `the keys "choices" and "Choices" in the body, which differ only in case`},
+		{`{"Choices":[{"index":0,"text":"b"}]}`, `the key "Choices" in the body, which is "choices" in another case`},
+		{`{"choices":[{"index":0,"text":"a"}],"choices":[{"index":0,"text":"b"}]}`, `gives the key "choices" twice in the body`},
+		{`{"choiceſ":[{"text":"b"}],"choices":[{"text":"a"}]}`, `the key "choiceſ" in the body, which is "choices" in another case`},
+		{`{"choices":[{"index":0,"text":"a","TEXT":"b"}]}`, `the keys "text" and "TEXT" in choices[0]`},
+		{`{"choices":[{"message":{"content":"a","Content":"b"}}]}`, `the keys "content" and "Content" in choices[0].message`},
+		{`{"choices":[{"message":{"tool_calls":[{"function":{"name":"f","Name":"g"}}]}}]}`, `the keys "name" and "Name" in choices[0].message.tool_calls[0].function`},
+		{`{"choices":[{"text":"a"}],"system_fingerprint":"x","System_Fingerprint":"y"}`, `"system_fingerprint" and "System_Fingerprint"`},
+		{`{"error":{"message":"m"},"ERROR":null}`, `"error" and "ERROR"`},
+	}
+	for _, k := range cases {
+		_, err := c.Decode([]byte(k.body))
+		if !errors.Is(err, runners.ErrProtocol) || !strings.Contains(err.Error(), k.want) {
+			t.Errorf("Decode(%s) = %v, want a protocol error with %q", k.body, err, k.want)
+		}
+		if got := c.Canonical([]byte(k.body)); string(got) != k.body {
+			t.Errorf("Canonical(%s) = %s, want the body as is (it does not parse)", k.body, got)
+		}
+	}
+	// Keys reprise does not read may repeat; escapes that spell a name are that name.
+	for _, body := range []string{
+		`{"choices":[{"text":"a"}],"usage":{"x":1,"x":2,"X":3},"usage":null}`,
+		`{"\u0063hoices":[{"text":"a"}]}`,
+	} {
+		resp, err := c.Decode([]byte(body))
+		if err != nil || resp.Output.Text == nil || *resp.Output.Text != "a" {
+			t.Errorf("Decode(%s) = %+v, %v, want text a", body, resp, err)
+		}
 	}
 }
