@@ -26,6 +26,12 @@ func TestEndpointRefusesSandboxFlags(t *testing.T) {
 			t.Errorf("%v: exit %d, stderr %q, want 2 and %q", args, r.code, r.err, args[0]+why)
 		}
 	}
+	// evals run shares the runner flags and their checks.
+	r := cli(t, "", "--store", st, "evals", "run", "--suite", fx("suites", "loan-v1"), "--system", rec,
+		"--runner", "endpoint", "--url", srv.URL, "--memory", "1g")
+	if r.code != 2 || !strings.Contains(r.err, "reprise: --memory"+why) {
+		t.Errorf("evals run --memory: exit %d, stderr %q, want 2 and %q", r.code, r.err, "--memory"+why)
+	}
 	for _, c := range []struct {
 		args []string
 		msg  string

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -35,9 +36,15 @@ func TestEvalsRunJournalRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer held.Close()
+	// The entrypoint is an executable (the flags are valid) that is never
+	// started: the journal is refused first.
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
 	run := func(jdir string) cliResult {
 		return cli(t, "", "--store", st, "evals", "run", "--suite", fx("suites", "loan-v1"), "--system", sysFile,
-			"--journal-dir", jdir, "--runner", "process", "--entrypoint", filepath.Join(dir, "absent"))
+			"--journal-dir", jdir, "--runner", "process", "--entrypoint", exe)
 	}
 	if r := run(jdir); r.code != 2 || !strings.Contains(r.err, "another evals run of the same suite, system and seed, PID ") {
 		t.Fatalf("held journal: %d %s", r.code, r.err)
