@@ -25,7 +25,10 @@ var allowed = map[string][]string{
 	"output":  {},
 	"journal": {},
 	"render":  {},
-	"stats":   {},
+	// fsread opens the files users name: regular files, bounded, stopped
+	// by a context.
+	"fsread": {},
+	"stats":  {},
 	// stats/statsfile runs the stats tests on samples read from files.
 	"stats/statsfile": {"stats"},
 	"system":          {"digest"},
@@ -36,7 +39,7 @@ var allowed = map[string][]string{
 	// parquettest builds hostile Parquet files for the readers' tests.
 	"record/parquettest": {},
 	// ingest reads production decision logs into records.
-	"ingest": {"digest", "output", "system", "store", "record"},
+	"ingest": {"digest", "fsread", "output", "system", "store", "record"},
 
 	// runners: the shared types; the codecs (jsonl, openai, kserve), which
 	// never import a lifecycle; wire, which maps protocol names to codecs;
@@ -60,8 +63,8 @@ var allowed = map[string][]string{
 	// replay replays records; replay/nightly replays samples of decision logs.
 	"replay":         {"digest", "output", "journal", "render", "system", "store", "record", "runners", "launch", "verdict", "stats"},
 	"replay/nightly": {"digest", "output", "journal", "render", "system", "store", "record", "ingest", "runners", "launch", "verdict", "stats", "replay"},
-	"evals":          {"digest", "output", "journal", "system", "store", "record", "runners", "launch", "verdict", "stats"},
-	"cmd/reprise": {"digest", "output", "journal", "render", "system", "store", "record", "ingest", "runners/...", "stats", "stats/statsfile", "verdict",
+	"evals":          {"digest", "fsread", "output", "journal", "system", "store", "record", "runners", "launch", "verdict", "stats"},
+	"cmd/reprise": {"digest", "fsread", "output", "journal", "render", "system", "store", "record", "ingest", "runners/...", "stats", "stats/statsfile", "verdict",
 		"launch", "capture", "replay/...", "evals"},
 	"fixtures/...": {"digest", "system", "fixtures/..."},
 }
