@@ -263,8 +263,8 @@ func (im *Importer) Import(ctx context.Context, path string, yield func(line int
 	}
 	if n == 4 && string(magic[:]) == "PAR1" {
 		err = ParquetRows(ctx, fsread.ReaderAt(ctx, f), size, im.Limits, func(row int64, r Row) bool { return each(row, r, "") })
-		if err != nil {
-			return err
+		if err != nil && ctx.Err() == nil {
+			return fmt.Errorf("%s: %w", path, err)
 		}
 		return ctx.Err()
 	}

@@ -50,8 +50,9 @@ type recordImportOptions struct {
 	Strict        bool
 	Out, OutDir   string
 	selectOptions
-	Output outputFormat
-	now    func() time.Time
+	Output      outputFormat
+	MaxPageSize byteSize
+	now         func() time.Time
 }
 
 func newRecordImportCmd(g *globalOptions, s *streams) *cobra.Command {
@@ -77,6 +78,7 @@ written.`, cobra.NoArgs,
 	f.StringVarP(&o.Out, "out", "o", "", "write the records as one Parquet decision log")
 	f.StringVar(&o.OutDir, "out-dir", "", "write one record JSON file per record into DIR")
 	o.selectOptions.addFlags(cmd)
+	addMaxPageSizeFlag(cmd, &o.MaxPageSize)
 	addOutputFlag(cmd, &o.Output, outputText)
 	return cmd
 }
@@ -100,7 +102,7 @@ func runRecordImport(ctx context.Context, g *globalOptions, s *streams, o *recor
 	if err != nil {
 		return err
 	}
-	im := &ingest.Importer{Map: vm, Inputs: st}
+	im := &ingest.Importer{Map: vm, Inputs: st, Limits: o.MaxPageSize.parquetLimits()}
 	res, err := im.Write(ctx, o.Log, ingest.WriteOptions{Filter: filter, Parquet: o.Out, Dir: o.OutDir, Strict: o.Strict})
 	var dest *ingest.DestError
 	switch {
