@@ -62,7 +62,7 @@ var allowed = map[string][]string{
 	"capture": {"digest", "output", "system", "store", "record", "runners", "launch"},
 	// replay replays records; replay/nightly replays samples of decision logs.
 	"replay":         {"digest", "output", "journal", "render", "system", "store", "record", "runners", "launch", "verdict", "stats"},
-	"replay/nightly": {"digest", "output", "journal", "render", "system", "store", "record", "ingest", "runners", "launch", "verdict", "stats", "replay"},
+	"replay/nightly": {"digest", "fsread", "output", "journal", "render", "system", "store", "record", "ingest", "runners", "launch", "verdict", "stats", "replay"},
 	"evals":          {"digest", "fsread", "output", "journal", "system", "store", "record", "runners", "launch", "verdict", "stats"},
 	"cmd/reprise": {"digest", "fsread", "output", "journal", "render", "system", "store", "record", "ingest", "runners/...", "stats", "stats/statsfile", "verdict",
 		"launch", "capture", "replay/...", "evals"},
