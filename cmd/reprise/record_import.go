@@ -110,7 +110,7 @@ func runRecordImport(ctx context.Context, g *globalOptions, s *streams, o *recor
 		if perr := printImport(s.Out, o.Output, res); perr != nil {
 			return perr
 		}
-		return usageErrorf("--strict: %d unresolved rows; nothing was written", len(res.Unresolved))
+		return usageErrorf("--strict: %d unresolved rows; nothing was written", res.UnresolvedRows)
 	case errors.As(err, &dest) && dest.Merge:
 		return fmt.Errorf("--out-dir: %w", dest.Err)
 	case errors.As(err, &dest) && o.Out != "":
@@ -126,7 +126,7 @@ func runRecordImport(ctx context.Context, g *globalOptions, s *streams, o *recor
 func printImport(w io.Writer, f outputFormat, res *ingest.Result) error {
 	return writeResult(w, f, res, func(w io.Writer) error {
 		fmt.Fprintf(w, "log:          %s\nrows:         %d\nimported:     %d\nfiltered out: %d\nunresolved:   %d\n",
-			res.Log, res.Rows, res.Imported, res.Filtered, len(res.Unresolved))
+			res.Log, res.Rows, res.Imported, res.Filtered, res.UnresolvedRows)
 		if res.Out != "" {
 			fmt.Fprintf(w, "out:          %s\n", res.Out)
 		}
@@ -134,6 +134,10 @@ func printImport(w io.Writer, f outputFormat, res *ingest.Result) error {
 			if _, err := fmt.Fprintf(w, "line %d: %s\n", u.Line, u.Reason); err != nil {
 				return err
 			}
+		}
+		if more := res.UnresolvedRows - int64(len(res.Unresolved)); more > 0 {
+			_, err := fmt.Fprintf(w, "(%d more unresolved rows not listed)\n", more)
+			return err
 		}
 		return nil
 	})
