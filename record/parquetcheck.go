@@ -31,7 +31,8 @@ const maxPageHeader = 1 << 20
 
 // ParquetLimits bounds what a Parquet file may make a reader allocate.
 type ParquetLimits struct {
-	// MaxPageSize is the largest uncompressed page, in bytes; 0 is
+	// MaxPageSize is the largest uncompressed page, in bytes, and the
+	// most the largest pages of a row group's columns may add up to; 0 is
 	// DefaultMaxPageSize. The footer and each page index may have
 	// max(MaxPageSize, DefaultMaxPageSize) bytes.
 	MaxPageSize int64
@@ -63,6 +64,9 @@ func (e *PageError) Error() string {
 	if e.RowGroup < 0 {
 		return fmt.Sprintf("%v: footer: %s", ErrParquetLimit, e.Reason)
 	}
+	if e.Column == "" {
+		return fmt.Sprintf("%v: row group %d: %s", ErrParquetLimit, e.RowGroup, e.Reason)
+	}
 	where := fmt.Sprintf("column %s, row group %d", e.Column, e.RowGroup)
 	if e.Page >= 0 {
 		where += fmt.Sprintf(", page %d", e.Page)
@@ -89,7 +93,9 @@ func OpenParquet(ctx context.Context, r io.ReaderAt, size int64, lim ParquetLimi
 // declares more uncompressed bytes than its column chunk's
 // total_uncompressed_size or lim.MaxPageSize, more values than
 // MaxPageSize/8, or that really decompresses to more than it declares
-// (decoded into a counter, never held), a codec other than SNAPPY, GZIP,
+// (decoded into a counter, never held), a row group whose columns' largest
+// pages (a dictionary page and a data page each) add up to more than
+// MaxPageSize (what a reader of every column holds at once), a codec other than SNAPPY, GZIP,
 // BROTLI, ZSTD, LZ4_RAW or none, an encrypted column. A file that is not
 // Parquet at all is left to parquet-go. It stops with ctx.Err() between
 // pages. Memory: one page header buffer (1 MiB at most) and one decoder
@@ -102,8 +108,21 @@ func CheckParquet(ctx context.Context, r io.ReaderAt, size int64, lim ParquetLim
 	c := &checker{ctx: ctx, r: r, size: dataEnd, max: lim.maxPage(), maxIndex: max(lim.maxPage(), DefaultMaxPageSize)}
 	defer c.close()
 	for gi := range md.RowGroups {
-		for ci := range md.RowGroups[gi].Columns {
-			if err := c.chunk(gi, &md.RowGroups[gi].Columns[ci]); err != nil {
+		cols := md.RowGroups[gi].Columns
+		// First what the headers declare (cheap), then the real sizes.
+		var held int64
+		for ci := range cols {
+			n, err := c.chunk(gi, &cols[ci], false)
+			if err != nil {
+				return err
+			}
+			held += n
+		}
+		if held > c.max {
+			return &PageError{RowGroup: gi, Page: -1, Reason: fmt.Sprintf("the largest pages of its columns add up to %d bytes, over the page size limit of %d bytes (--max-page-size raises it)", held, c.max)}
+		}
+		for ci := range cols {
+			if _, err := c.chunk(gi, &cols[ci], true); err != nil {
 				return err
 			}
 		}
@@ -161,25 +180,28 @@ func (c *checker) close() {
 	}
 }
 
-// chunk walks the pages of one column chunk.
-func (c *checker) chunk(gi int, cc *format.ColumnChunk) error {
+// chunk walks the pages of one column chunk, checking what each declares
+// and, with decode, what it really decompresses to. It returns the most a
+// reader holds of the chunk at once: its largest dictionary page and its
+// largest data page (the larger of compressed and uncompressed sizes).
+func (c *checker) chunk(gi int, cc *format.ColumnChunk, decode bool) (int64, error) {
 	md := &cc.MetaData
 	col := strings.Join(md.PathInSchema, ".")
 	bad := func(page int, format string, a ...any) error {
 		return &PageError{Column: col, RowGroup: gi, Page: page, Reason: fmt.Sprintf(format, a...)}
 	}
 	if len(cc.EncryptedColumnMetadata) > 0 || cc.CryptoMetadata.Value != nil {
-		return bad(-1, "encrypted columns are not supported")
+		return 0, bad(-1, "encrypted columns are not supported")
 	}
 	if !supportedCodec(md.Codec) {
-		return bad(-1, "codec %s is not supported", md.Codec)
+		return 0, bad(-1, "codec %s is not supported", md.Codec)
 	}
 	for _, ix := range [][2]int64{{cc.OffsetIndexOffset, int64(cc.OffsetIndexLength)}, {cc.ColumnIndexOffset, int64(cc.ColumnIndexLength)}} {
 		if ix[1] == 0 {
 			continue
 		}
 		if ix[0] < 0 || ix[1] < 0 || ix[0]+ix[1] > c.size || ix[1] > c.maxIndex {
-			return bad(-1, "page index of %d bytes at %d: out of the file or over the limit of %d bytes (--max-page-size raises it)", ix[1], ix[0], c.maxIndex)
+			return 0, bad(-1, "page index of %d bytes at %d: out of the file or over the limit of %d bytes (--max-page-size raises it)", ix[1], ix[0], c.maxIndex)
 		}
 	}
 	start := md.DataPageOffset
@@ -188,29 +210,36 @@ func (c *checker) chunk(gi int, cc *format.ColumnChunk) error {
 	}
 	end := start + md.TotalCompressedSize
 	if start < 4 || md.TotalCompressedSize < 0 || end > c.size || end < start {
-		return bad(-1, "column chunk of %d bytes at offset %d lies outside the file", md.TotalCompressedSize, start)
+		return 0, bad(-1, "column chunk of %d bytes at offset %d lies outside the file", md.TotalCompressedSize, start)
 	}
 	if md.TotalUncompressedSize < 0 {
-		return bad(-1, "negative total_uncompressed_size %d", md.TotalUncompressedSize)
+		return 0, bad(-1, "negative total_uncompressed_size %d", md.TotalUncompressedSize)
 	}
+	var dict, data int64
 	for page, pos := 0, start; pos < end; page++ {
 		if err := c.ctx.Err(); err != nil {
-			return err
+			return 0, err
 		}
 		h, n, err := c.header(pos, end)
 		if err != nil {
-			return bad(page, "page header at offset %d: %v", pos, err)
+			return 0, bad(page, "page header at offset %d: %v", pos, err)
 		}
 		pos += n
 		if h.CompressedPageSize < 0 || h.UncompressedPageSize < 0 || pos+int64(h.CompressedPageSize) > end {
-			return bad(page, "page sizes (compressed %d, uncompressed %d) out of its column chunk", h.CompressedPageSize, h.UncompressedPageSize)
+			return 0, bad(page, "page sizes (compressed %d, uncompressed %d) out of its column chunk", h.CompressedPageSize, h.UncompressedPageSize)
 		}
-		if err := c.page(h, pos, md); err != nil {
-			return bad(page, "%v", err)
+		if err := c.page(h, pos, md, decode); err != nil {
+			return 0, bad(page, "%v", err)
+		}
+		held := max(int64(h.CompressedPageSize), int64(h.UncompressedPageSize))
+		if h.Type == format.DictionaryPage {
+			dict = max(dict, held)
+		} else {
+			data = max(data, held)
 		}
 		pos += int64(h.CompressedPageSize)
 	}
-	return nil
+	return dict + data, nil
 }
 
 func supportedCodec(c format.CompressionCodec) bool {
@@ -250,8 +279,9 @@ func (c *checker) header(pos, end int64) (*format.PageHeader, int64, error) {
 	}
 }
 
-// page checks one page whose compressed bytes start at pos.
-func (c *checker) page(h *format.PageHeader, pos int64, md *format.ColumnMetaData) error {
+// page checks what one page declares and, with decode, the real size of
+// its data, whose compressed bytes start at pos.
+func (c *checker) page(h *format.PageHeader, pos int64, md *format.ColumnMetaData, decode bool) error {
 	declared := int64(h.UncompressedPageSize)
 	if declared > md.TotalUncompressedSize {
 		return fmt.Errorf("declares %d bytes uncompressed, more than its column chunk's total_uncompressed_size (%d)", declared, md.TotalUncompressedSize)
@@ -281,7 +311,7 @@ func (c *checker) page(h *format.PageHeader, pos int64, md *format.ColumnMetaDat
 	if values < 0 || values > c.max/8 {
 		return fmt.Errorf("declares %d values, over the limit of %d (--max-page-size/8; --max-page-size raises it)", values, c.max/8)
 	}
-	if !compressed {
+	if !compressed || !decode {
 		return nil
 	}
 	limit := declared - levels

@@ -56,6 +56,17 @@ func TestParquetBombs(t *testing.T) {
 		return b
 	}
 	bomb := parquettest.ZstdZeros(gib)
+	twice := func(ps ...parquettest.Patch) []byte {
+		b := log
+		for _, p := range ps {
+			var err error
+			if b, err = p.Apply(b); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return b
+	}
+	const mib40 = 40 << 20
 	cases := []struct {
 		name string
 		file []byte
@@ -70,6 +81,9 @@ func TestParquetBombs(t *testing.T) {
 			ParquetLimits{}, "column timestamp, row group 0, page 0: ZSTD data decompresses to more than the 995 bytes it declares"},
 		{"a second column", patch(parquettest.Patch{Column: "output_label", Declared: 1000, Data: bomb}),
 			ParquetLimits{MaxPageSize: 2 * gib}, "column output_label, row group 0, page 0: ZSTD data decompresses to more than the 995 bytes it declares"},
+		{"pages adding up", twice(parquettest.Patch{Column: "timestamp", Declared: mib40, Data: parquettest.ZstdZeros(mib40), ChunkTotal: gib},
+			parquettest.Patch{Column: "output_label", Declared: mib40, Data: parquettest.ZstdZeros(mib40), ChunkTotal: gib}),
+			ParquetLimits{}, "row group 0: the largest pages of its columns add up to"},
 		{"a small cap", log, ParquetLimits{MaxPageSize: 64}, "over the page size limit of 64 bytes (--max-page-size raises it)"},
 	}
 	for _, c := range cases {
