@@ -59,7 +59,7 @@ var allowed = map[string][]string{
 
 	"verdict": {"output", "stats"},
 	"launch":  {"digest", "system", "record", "runners", "runners/wire"},
-	"capture": {"digest", "output", "system", "store", "record", "runners", "launch"},
+	"capture": {"digest", "fsread", "output", "system", "store", "record", "runners", "launch"},
 	// replay replays records; replay/nightly replays samples of decision logs.
 	"replay":         {"digest", "output", "journal", "render", "system", "store", "record", "runners", "launch", "verdict", "stats"},
 	"replay/nightly": {"digest", "fsread", "output", "journal", "render", "system", "store", "record", "ingest", "runners", "launch", "verdict", "stats", "replay"},
