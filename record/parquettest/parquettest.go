@@ -105,8 +105,25 @@ func (p Patch) Apply(file []byte) ([]byte, error) {
 	if p.ChunkTotal != 0 {
 		cc.MetaData.TotalUncompressedSize = p.ChunkTotal
 	}
+	moveOffsets(&md, oldEnd, delta)
+	footer, err := thrift.Marshal(&proto, &md)
+	if err != nil {
+		return nil, err
+	}
+	var out bytes.Buffer
+	out.Write(file[:start])
+	out.Write(page)
+	out.Write(file[oldEnd:footerStart])
+	out.Write(footer)
+	binary.Write(&out, binary.LittleEndian, uint32(len(footer)))
+	out.WriteString("PAR1")
+	return out.Bytes(), nil
+}
+
+// moveOffsets adds delta to every offset of md at or after from.
+func moveOffsets(md *format.FileMetaData, from, delta int64) {
 	move := func(off *int64) {
-		if *off >= oldEnd {
+		if *off >= from {
 			*off += delta
 		}
 	}
@@ -124,18 +141,6 @@ func (p Patch) Apply(file []byte) ([]byte, error) {
 			move(&c.OffsetIndexOffset)
 		}
 	}
-	footer, err := thrift.Marshal(&proto, &md)
-	if err != nil {
-		return nil, err
-	}
-	var out bytes.Buffer
-	out.Write(file[:start])
-	out.Write(page)
-	out.Write(file[oldEnd:footerStart])
-	out.Write(footer)
-	binary.Write(&out, binary.LittleEndian, uint32(len(footer)))
-	out.WriteString("PAR1")
-	return out.Bytes(), nil
 }
 
 func joinPath(p []string) string {
