@@ -25,7 +25,10 @@ var allowed = map[string][]string{
 	"output":  {},
 	"journal": {},
 	"render":  {},
-	"stats":   {},
+	// fsread opens the files users name: regular files, bounded, stopped
+	// by a context.
+	"fsread": {},
+	"stats":  {},
 	// stats/statsfile runs the stats tests on samples read from files.
 	"stats/statsfile": {"stats"},
 	"system":          {"digest"},
@@ -33,8 +36,10 @@ var allowed = map[string][]string{
 	// storetest is the conformance suite every store passes.
 	"store/storetest": {"digest", "store"},
 	"record":          {"digest", "output", "system"},
+	// parquettest builds hostile Parquet files for the readers' tests.
+	"record/parquettest": {},
 	// ingest reads production decision logs into records.
-	"ingest": {"digest", "output", "system", "store", "record"},
+	"ingest": {"digest", "fsread", "output", "system", "store", "record"},
 
 	// runners: the shared types; the codecs (jsonl, openai, kserve), which
 	// never import a lifecycle; wire, which maps protocol names to codecs;
@@ -54,12 +59,12 @@ var allowed = map[string][]string{
 
 	"verdict": {"output", "stats"},
 	"launch":  {"digest", "system", "record", "runners", "runners/wire"},
-	"capture": {"digest", "output", "system", "store", "record", "runners", "launch"},
+	"capture": {"digest", "fsread", "output", "system", "store", "record", "runners", "launch"},
 	// replay replays records; replay/nightly replays samples of decision logs.
 	"replay":         {"digest", "output", "journal", "render", "system", "store", "record", "runners", "launch", "verdict", "stats"},
-	"replay/nightly": {"digest", "output", "journal", "render", "system", "store", "record", "ingest", "runners", "launch", "verdict", "stats", "replay"},
-	"evals":          {"digest", "output", "journal", "system", "store", "record", "runners", "launch", "verdict", "stats"},
-	"cmd/reprise": {"digest", "output", "journal", "render", "system", "store", "record", "ingest", "runners/...", "stats", "stats/statsfile", "verdict",
+	"replay/nightly": {"digest", "fsread", "output", "journal", "render", "system", "store", "record", "ingest", "runners", "launch", "verdict", "stats", "replay"},
+	"evals":          {"digest", "fsread", "output", "journal", "system", "store", "record", "runners", "launch", "verdict", "stats"},
+	"cmd/reprise": {"digest", "fsread", "output", "journal", "render", "system", "store", "record", "ingest", "runners/...", "stats", "stats/statsfile", "verdict",
 		"launch", "capture", "replay/...", "evals"},
 	"fixtures/...": {"digest", "system", "fixtures/..."},
 }

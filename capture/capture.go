@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/reprise-dev/reprise/digest"
+	"github.com/reprise-dev/reprise/fsread"
 	"github.com/reprise-dev/reprise/launch"
 	"github.com/reprise-dev/reprise/output"
 	"github.com/reprise-dev/reprise/record"
@@ -385,14 +386,11 @@ func PutFile(ctx context.Context, st Putter, stdin io.Reader, path, mediaType, n
 	}
 	var r io.Reader = stdin
 	if path != "-" {
-		f, err := os.Open(path)
+		f, _, err := fsread.Open(path)
 		if err != nil {
 			return digest.Digest{}, fmt.Errorf("%w: %s: %v", ErrPart, what, err)
 		}
 		defer f.Close()
-		if fi, err := f.Stat(); err == nil && !fi.Mode().IsRegular() {
-			return digest.Digest{}, fmt.Errorf("%w: %s: %s is not a regular file", ErrPart, what, path)
-		}
 		r = f
 		if name == "" {
 			name = filepath.Base(path)
@@ -424,14 +422,11 @@ func head(path string, n int64) ([]byte, error) {
 	if path == "" || path == "-" {
 		return nil, nil
 	}
-	f, err := os.Open(path)
+	f, _, err := fsread.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	if fi, err := f.Stat(); err == nil && !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file", path)
-	}
 	return io.ReadAll(io.LimitReader(f, n))
 }
 

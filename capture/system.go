@@ -6,10 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/reprise-dev/reprise/digest"
+	"github.com/reprise-dev/reprise/fsread"
 	"github.com/reprise-dev/reprise/launch"
 	"github.com/reprise-dev/reprise/record"
 	"github.com/reprise-dev/reprise/system"
@@ -63,11 +63,16 @@ func (f *SystemFile) Marshal() ([]byte, error) {
 	return append(b, '\n'), err
 }
 
-// LoadTarget reads a system file or a decision record and returns what to
+// MaxSystemFileSize is the largest system file or record LoadTarget reads,
+// in bytes.
+const MaxSystemFileSize = 16 << 20
+
+// LoadTarget reads a system file or a decision record (a regular file of at
+// most MaxSystemFileSize bytes, see fsread.Open) and returns what to
 // start. A file that cannot be read or is neither wraps ErrSystemFile; a
 // system id that does not recompute wraps system.ErrIDMismatch.
 func LoadTarget(path string) (launch.Target, error) {
-	b, err := os.ReadFile(path)
+	b, err := fsread.ReadFile(context.Background(), path, MaxSystemFileSize, "")
 	if err != nil {
 		return launch.Target{}, &systemFileError{fmt.Sprintf("system %s: %v", path, err)}
 	}

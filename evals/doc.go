@@ -8,6 +8,8 @@
 // stores both files and a Manifest listing their digests; the manifest's
 // digest is the suite digest, which records pin as eval_suite. Any change of
 // a byte of either file (an item, a reference, the scorer) changes it.
+// LoadDirContext reads both as regular files in the folder (package fsread:
+// no symbolic link, FIFO or device) within MaxSpecSize and SuiteLimits.
 //
 // A run (Run) sends every item Epochs times through one session, with seeds
 // SeedFor(run seed, item id, epoch), and scores each answer (ScorerSpec

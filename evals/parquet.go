@@ -11,6 +11,8 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 
+	"github.com/reprise-dev/reprise/fsread"
+	"github.com/reprise-dev/reprise/record"
 	"github.com/reprise-dev/reprise/store"
 )
 
@@ -21,21 +23,29 @@ const FormatParquet = "parquet"
 // parquetValues is how many values a column cursor reads at a time.
 const parquetValues = 1024
 
-// ParquetTextColumns opens the Parquet file at path and returns the dotted
-// paths of its text columns: the columns named in names (each must exist
-// and be BYTE_ARRAY), or, with names empty, every BYTE_ARRAY column
-// (STRING, JSON, ENUM, plain bytes). A file that is not Parquet, a missing
-// or non-text column, or a file without text columns is an error wrapping
-// ErrDataset.
+// ParquetTextColumns is ParquetTextColumnsLimit with no context and the
+// default record.ParquetLimits.
 func ParquetTextColumns(path string, names []string) ([]string, error) {
-	f, err := os.Open(path)
+	return ParquetTextColumnsLimit(context.Background(), path, names, record.ParquetLimits{})
+}
+
+// ParquetTextColumnsLimit opens the Parquet file at path (a regular file),
+// checks its pages against lim (record.CheckParquet: a decompression bomb
+// is refused when packed, not when read) and returns the dotted paths of
+// its text columns: the columns named in names (each must exist and be
+// BYTE_ARRAY), or, with names empty, every BYTE_ARRAY column (STRING,
+// JSON, ENUM, plain bytes). A file that is not Parquet or is refused, a
+// missing or non-text column, or a file without text columns is an error
+// wrapping ErrDataset.
+func ParquetTextColumnsLimit(ctx context.Context, path string, names []string, lim record.ParquetLimits) ([]string, error) {
+	f, size, err := fsread.Open(path)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrDataset, err)
 	}
 	defer f.Close()
-	pf, err := openParquet(f)
+	pf, err := openParquet(ctx, f, size, lim)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrDataset, filepath.Base(path), err)
+		return nil, datasetErr(filepath.Base(path), err)
 	}
 	_, cols, err := textColumns(pf.Schema(), names)
 	if err != nil {
@@ -44,12 +54,15 @@ func ParquetTextColumns(path string, names []string) ([]string, error) {
 	return cols, nil
 }
 
-func openParquet(f *os.File) (*parquet.File, error) {
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
+func datasetErr(name string, err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
 	}
-	return parquet.OpenFile(f, fi.Size(), parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
+	return fmt.Errorf("%w: %s: %w", ErrDataset, name, err)
+}
+
+func openParquet(ctx context.Context, f *os.File, size int64, lim record.ParquetLimits) (*parquet.File, error) {
+	return record.OpenParquet(ctx, fsread.ReaderAt(ctx, f), size, lim)
 }
 
 // textColumns picks the leaf columns (indices and dotted paths) as
@@ -113,14 +126,14 @@ func scanParquet(ctx context.Context, r store.Reader, f DatasetFile, fn func([]b
 	if err := r.CopyTo(ctx, f.Digest, path); err != nil {
 		return fmt.Errorf("dataset file %s: %w", f.Name, err)
 	}
-	fh, err := os.Open(path)
+	fh, size, err := fsread.Open(path)
 	if err != nil {
 		return err
 	}
 	defer fh.Close()
-	pf, err := openParquet(fh)
+	pf, err := openParquet(ctx, fh, size, record.ParquetLimits{})
 	if err != nil {
-		return fmt.Errorf("%w: %s: %v", ErrDataset, f.Name, err)
+		return datasetErr(f.Name, err)
 	}
 	idx, _, err := textColumns(pf.Schema(), f.Columns)
 	if err != nil {

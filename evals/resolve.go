@@ -44,7 +44,7 @@ func ResolveSuite(ctx context.Context, st store.Reader, arg string) (*Suite, err
 	if fi, err := os.Stat(arg); err != nil || !fi.IsDir() {
 		return nil, &ArgError{Kind: "suite", Arg: arg}
 	}
-	su, err := LoadDir(arg)
+	su, err := LoadDirContext(ctx, arg, SuiteLimits{})
 	if err != nil {
 		return nil, err
 	}

@@ -7,11 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 
 	"github.com/reprise-dev/reprise/digest"
+	"github.com/reprise-dev/reprise/fsread"
 	"github.com/reprise-dev/reprise/store"
 )
 
@@ -98,18 +98,52 @@ func compact(b []byte) []byte {
 	return buf.Bytes()
 }
 
-// LoadDir reads and validates the suite in dir (suite.json, items.jsonl).
-// Errors wrap ErrSuite and name the file and line.
+// Size limits of a suite folder's files, in bytes: suite.json has at most
+// MaxSpecSize; items.jsonl at most SuiteLimits.MaxItemsSize, by default
+// DefaultMaxItemsSize (the CLI's --max-items-size raises it).
+const (
+	MaxSpecSize         = 1 << 20
+	DefaultMaxItemsSize = 256 << 20
+)
+
+// SuiteLimits bounds what LoadDirContext reads.
+type SuiteLimits struct {
+	// MaxItemsSize is the largest items.jsonl, in bytes; 0 is
+	// DefaultMaxItemsSize.
+	MaxItemsSize int64
+}
+
+// LoadDir is LoadDirContext with no context and the default limits.
 func LoadDir(dir string) (*Suite, error) {
-	spec, err := os.ReadFile(filepath.Join(dir, SpecFile))
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrSuite, err)
+	return LoadDirContext(context.Background(), dir, SuiteLimits{})
+}
+
+// LoadDirContext reads and validates the suite in dir (suite.json,
+// items.jsonl). Each file must be a regular file in dir (a symbolic link,
+// a FIFO or a device is refused, wrapping fsread.ErrNotRegular) within its
+// size limit (a *fsread.TooLargeError). Errors wrap ErrSuite and name the
+// file and line; ctx stops the reads (ctx.Err()).
+func LoadDirContext(ctx context.Context, dir string, lim SuiteLimits) (*Suite, error) {
+	maxItems := lim.MaxItemsSize
+	if maxItems <= 0 {
+		maxItems = DefaultMaxItemsSize
 	}
-	items, err := os.ReadFile(filepath.Join(dir, ItemsFile))
+	spec, err := fsread.ReadFile(ctx, filepath.Join(dir, SpecFile), MaxSpecSize, "")
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrSuite, err)
+		return nil, suiteReadErr(err)
+	}
+	items, err := fsread.ReadFile(ctx, filepath.Join(dir, ItemsFile), maxItems, "--max-items-size")
+	if err != nil {
+		return nil, suiteReadErr(err)
 	}
 	return parse(filepath.Join(dir, SpecFile), filepath.Join(dir, ItemsFile), spec, items)
+}
+
+func suiteReadErr(err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", ErrSuite, err)
 }
 
 func strictDecode(b []byte, v any) error {

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"strings"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 	"github.com/parquet-go/parquet-go/format"
 
 	"github.com/reprise-dev/reprise/digest"
+	"github.com/reprise-dev/reprise/fsread"
 	"github.com/reprise-dev/reprise/output"
 	"github.com/reprise-dev/reprise/record"
 )
@@ -31,6 +31,14 @@ type Inputs interface {
 // an I/O error).
 var ErrLog = errors.New("unreadable decision log")
 
+// MinTimestamp and MaxTimestamp bound the decision times import accepts,
+// [MinTimestamp, MaxTimestamp): a time outside (a sentinel such as
+// 9999-12-31 or 0000-01-01, an epoch 0) is a row error.
+var (
+	MinTimestamp = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	MaxTimestamp = time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
 // Row is one raw log row: flat keys ("output.decision") to values (string,
 // float64, int64, bool, time.Time or nil).
 type Row map[string]any
@@ -39,6 +47,9 @@ type Row map[string]any
 type Importer struct {
 	Map    *VersionMap
 	Inputs Inputs
+	// Limits bound what a Parquet log may make the import allocate (the
+	// zero value is record.DefaultMaxPageSize).
+	Limits record.ParquetLimits
 	// checked caches inputs already found in the store.
 	checked map[digest.Digest]error
 }
@@ -64,19 +75,24 @@ func (im *Importer) Resolve(ctx context.Context, row Row) (*record.Record, []rec
 	}
 	rec := &record.Record{Schema: record.Schema}
 	rec.RequestID = str("request_id")
+	timeOK := false
 	switch v := row["timestamp"].(type) {
 	case time.Time:
-		rec.Timestamp = v.UTC()
+		rec.Timestamp, timeOK = v.UTC(), true
 	case string:
 		t, err := time.Parse(time.RFC3339Nano, v)
 		if err != nil {
 			bad("timestamp", "not an RFC 3339 time: %q", v)
 		}
-		rec.Timestamp = t.UTC()
+		rec.Timestamp, timeOK = t.UTC(), err == nil
 	case nil:
 		bad("timestamp", "missing")
 	default:
 		bad("timestamp", "not a time")
+	}
+	if t := rec.Timestamp; timeOK && (t.Before(MinTimestamp) || !t.Before(MaxTimestamp)) {
+		bad("timestamp", "%s is outside the accepted range [%s, %s)", t.Format(time.RFC3339Nano),
+			MinTimestamp.Format(time.DateOnly), MaxTimestamp.Format(time.DateOnly))
 	}
 	if h := str("input_hash"); h != "" {
 		d, err := digest.Parse(strings.Replace(h, "sha256-", "sha256:", 1))
@@ -218,14 +234,16 @@ func (im *Importer) inStore(ctx context.Context, d digest.Digest) error {
 	return err
 }
 
-// Import reads the log at path (JSON Lines, or Parquet when the file starts
-// with "PAR1") and calls yield with each row's line (JSON Lines) or row
-// number (Parquet, 1-based) and its record, or a *record.RowError. yield
-// returning false stops. The error is for the file itself.
+// Import reads the log at path (a regular file, see fsread.Open: JSON
+// Lines of at most MaxLineSize bytes a line, or Parquet when the file
+// starts with "PAR1", checked against im.Limits) and calls yield with each
+// row's line (JSON Lines) or row number (Parquet, 1-based) and its record,
+// or a *record.RowError. yield returning false stops. The error is for the
+// file itself; ctx stops the reads (ctx.Err()).
 func (im *Importer) Import(ctx context.Context, path string, yield func(line int64, rec *record.Record, err error) bool) error {
-	f, err := os.Open(path)
+	f, size, err := fsread.Open(path)
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrLog, err)
+		return fmt.Errorf("%w: %w", ErrLog, err)
 	}
 	defer f.Close()
 	var magic [4]byte
@@ -244,21 +262,17 @@ func (im *Importer) Import(ctx context.Context, path string, yield func(line int
 		return yield(line, rec, nil)
 	}
 	if n == 4 && string(magic[:]) == "PAR1" {
-		st, err := f.Stat()
-		if err != nil {
-			return fmt.Errorf("%w: %v", ErrLog, err)
-		}
-		err = ParquetRows(f, st.Size(), func(row int64, r Row) bool { return each(row, r, "") })
-		if err != nil {
-			return err
+		err = ParquetRows(ctx, fsread.ReaderAt(ctx, f), size, im.Limits, func(row int64, r Row) bool { return each(row, r, "") })
+		if err != nil && ctx.Err() == nil {
+			return fmt.Errorf("%s: %w", path, err)
 		}
 		return ctx.Err()
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return fmt.Errorf("%w: %v", ErrLog, err)
 	}
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	sc := bufio.NewScanner(fsread.Reader(ctx, f))
+	sc.Buffer(make([]byte, 64<<10), MaxLineSize)
 	var line int64
 	for sc.Scan() {
 		line++
@@ -276,50 +290,125 @@ func (im *Importer) Import(ctx context.Context, path string, yield func(line int
 		}
 	}
 	if err := sc.Err(); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if errors.Is(err, bufio.ErrTooLong) {
+			return fmt.Errorf("%w: line %d: longer than %d bytes", ErrLog, line+1, MaxLineSize)
+		}
 		return fmt.Errorf("%w: line %d: %v", ErrLog, line+1, err)
 	}
 	return ctx.Err()
 }
 
+// MaxLineSize is the longest line of a JSON Lines log, in bytes.
+const MaxLineSize = 16 << 20
+
 // jsonRow decodes one JSON object, flattening nested objects into dotted
-// keys.
+// keys. A key given twice in one object is an error (decoders differ on
+// which one wins).
 func jsonRow(b []byte) (Row, error) {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
-	var m map[string]any
-	if err := dec.Decode(&m); err != nil {
+	if t, err := dec.Token(); err != nil {
 		return nil, err
-	}
-	if dec.More() {
-		return nil, errors.New("more than one JSON value on the line")
+	} else if t != json.Delim('{') {
+		return nil, errors.New("not a JSON object")
 	}
 	row := Row{}
-	var flat func(prefix string, m map[string]any)
-	flat = func(prefix string, m map[string]any) {
-		for k, v := range m {
-			if sub, ok := v.(map[string]any); ok {
-				flat(prefix+k+".", sub)
-				continue
-			}
-			if n, ok := v.(json.Number); ok && prefix+k != "params.seed" {
-				f, _ := n.Float64()
-				v = f
-			}
-			row[prefix+k] = v
-		}
+	if err := flatObject(dec, "", row); err != nil {
+		return nil, err
 	}
-	flat("", m)
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("more than one JSON value on the line")
+	}
 	return row, nil
+}
+
+// flatObject reads the members of an object whose '{' was read, into row
+// under prefix.
+func flatObject(dec *json.Decoder, prefix string, row Row) error {
+	seen := map[string]bool{}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		k := t.(string)
+		if seen[k] {
+			return fmt.Errorf("duplicate key %q", prefix+k)
+		}
+		seen[k] = true
+		t, err = dec.Token()
+		if err != nil {
+			return err
+		}
+		if t == json.Delim('{') {
+			if err := flatObject(dec, prefix+k+".", row); err != nil {
+				return err
+			}
+			continue
+		}
+		v, err := tokenValue(dec, t)
+		if err != nil {
+			return err
+		}
+		if n, ok := v.(json.Number); ok && prefix+k != "params.seed" {
+			f, _ := n.Float64()
+			v = f
+		}
+		if _, dup := row[prefix+k]; dup {
+			return fmt.Errorf("duplicate key %q", prefix+k)
+		}
+		row[prefix+k] = v
+	}
+	_, err := dec.Token() // '}'
+	return err
+}
+
+// tokenValue is the value that starts with t: a scalar, or an array read
+// whole (as encoding/json decodes it into any; objects within are checked
+// for duplicate keys too).
+func tokenValue(dec *json.Decoder, t json.Token) (any, error) {
+	switch t {
+	case json.Delim('['):
+		var a []any
+		for dec.More() {
+			t, err := dec.Token()
+			if err != nil {
+				return nil, err
+			}
+			v, err := tokenValue(dec, t)
+			if err != nil {
+				return nil, err
+			}
+			a = append(a, v)
+		}
+		_, err := dec.Token()
+		return a, err
+	case json.Delim('{'):
+		m := Row{}
+		if err := flatObject(dec, "", m); err != nil {
+			return nil, err
+		}
+		return map[string]any(m), nil
+	}
+	return t, nil
 }
 
 // ParquetRows streams the rows of a Parquet file of any flat or nested
 // (struct) schema as Rows keyed by dotted column paths, one row group at a
-// time. Strings, numbers, booleans and timestamps are converted; other
-// types are left out.
-func ParquetRows(r io.ReaderAt, size int64, yield func(row int64, r Row) bool) error {
-	f, err := parquet.OpenFile(r, size, parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
+// time, after record.CheckParquet has refused a file whose pages exceed
+// lim (the error wraps ErrLog and record.ErrParquetLimit). Strings,
+// numbers, booleans and timestamps are converted; other types are left
+// out. ctx stops the reads.
+func ParquetRows(ctx context.Context, r io.ReaderAt, size int64, lim record.ParquetLimits, yield func(row int64, r Row) bool) error {
+	f, err := record.OpenParquet(ctx, r, size, lim)
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrLog, err)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("%w: %w", ErrLog, err)
 	}
 	type col struct {
 		name string

@@ -8,17 +8,22 @@
 // store, a malformed value) is a *record.RowError naming its line and
 // reason; nothing is guessed.
 //
-// It imports digest, output, system, store and record.
+// Every file it reads is a regular file with a stated size limit
+// (package fsread); a Parquet log is checked for decompression bombs
+// (record.CheckParquet) before a page is decoded.
+//
+// It imports digest, output, system, store, record and fsread.
 package ingest
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/reprise-dev/reprise/digest"
+	"github.com/reprise-dev/reprise/fsread"
 	"github.com/reprise-dev/reprise/system"
 )
 
@@ -111,11 +116,15 @@ func ParseVersionMap(b []byte) (*VersionMap, error) {
 	return &m, nil
 }
 
-// LoadVersionMap reads a version map file.
+// MaxVersionMapSize is the largest version map file, in bytes.
+const MaxVersionMapSize = 16 << 20
+
+// LoadVersionMap reads a version map file: a regular file (see
+// fsread.Open) of at most MaxVersionMapSize bytes.
 func LoadVersionMap(path string) (*VersionMap, error) {
-	b, err := os.ReadFile(path)
+	b, err := fsread.ReadFile(context.Background(), path, MaxVersionMapSize, "")
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrVersionMap, err)
+		return nil, fmt.Errorf("%w: %w", ErrVersionMap, err)
 	}
 	return ParseVersionMap(b)
 }

@@ -12,16 +12,21 @@ import (
 )
 
 // Result is what one import did: the rows read, the records written, the
-// rows the filter left out, and every row that could not be resolved.
+// rows the filter left out, and the rows that could not be resolved (all
+// counted, the first MaxListed listed, so memory stays bounded).
 type Result struct {
-	Log        string       `json:"log"`
-	Rows       int64        `json:"rows"`
-	Imported   int64        `json:"imported"`
-	Filtered   int64        `json:"filtered_out"`
-	Unresolved []Unresolved `json:"unresolved"`
+	Log            string       `json:"log"`
+	Rows           int64        `json:"rows"`
+	Imported       int64        `json:"imported"`
+	Filtered       int64        `json:"filtered_out"`
+	UnresolvedRows int64        `json:"unresolved_rows"`
+	Unresolved     []Unresolved `json:"unresolved"`
 	// Out is where the records went ("" when nothing was written).
 	Out string `json:"out,omitempty"`
 }
+
+// MaxListed is how many unresolved rows a Result lists.
+const MaxListed = 1000
 
 // Unresolved is a row that could not become a record: its line (or Parquet
 // row) and why.
@@ -78,7 +83,10 @@ func (im *Importer) Write(ctx context.Context, path string, opts WriteOptions) (
 		case filtered:
 			res.Filtered++
 		case reason != "":
-			res.Unresolved = append(res.Unresolved, Unresolved{Line: line, Reason: reason})
+			res.UnresolvedRows++
+			if len(res.Unresolved) < MaxListed {
+				res.Unresolved = append(res.Unresolved, Unresolved{Line: line, Reason: reason})
+			}
 		default:
 			seen[rec.RequestID] = line
 			if werr = w.write(rec); werr != nil {
@@ -94,7 +102,7 @@ func (im *Importer) Write(ctx context.Context, path string, opts WriteOptions) (
 	if err != nil {
 		return nil, err
 	}
-	if opts.Strict && len(res.Unresolved) > 0 {
+	if opts.Strict && res.UnresolvedRows > 0 {
 		return res, ErrUnresolved
 	}
 	if res.Out, err = w.commit(); err != nil {

@@ -1,6 +1,7 @@
 package record
 
 import (
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -266,11 +267,23 @@ type logCol struct {
 	unit int64
 }
 
-// OpenParquetLog opens the decision log in r (size bytes). Every column
-// except the required ones may be absent.
+// OpenParquetLog opens the decision log in r (size bytes) within the
+// default ParquetLimits. Every column except the required ones may be
+// absent.
 func OpenParquetLog(r io.ReaderAt, size int64) (*ParquetLog, error) {
+	return OpenParquetLogContext(context.Background(), r, size, ParquetLimits{})
+}
+
+// OpenParquetLogContext opens the decision log in r (size bytes) after
+// CheckParquet: a page over lim is a *PageError (wrapping
+// ErrParquetLimit), a file that is not a log wraps ErrNotLog; ctx stops
+// the check.
+func OpenParquetLogContext(ctx context.Context, r io.ReaderAt, size int64, lim ParquetLimits) (*ParquetLog, error) {
 	// The page index is not read here: DecodeRows reads the offset index
 	// of the column chunks it needs, to seek to the pages of its rows.
+	if err := CheckParquet(ctx, r, size, lim); err != nil {
+		return nil, err
+	}
 	f, err := parquet.OpenFile(r, size, parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNotLog, err)

@@ -3,6 +3,10 @@
 // (strict decoding: unknown fields, missing fields, duplicate keys and bad
 // values are problems that name the field), and the Parquet decision log
 // codec (ParquetWriter, OpenParquetLog: one record per row, flat columns).
+// CheckParquet (used by OpenParquetLog, OpenParquet and every Parquet
+// reader of the module) refuses a Parquet file whose pages declare, or
+// decompress to, more than ParquetLimits allow, before parquet-go
+// allocates them.
 //
 // The record's system is a system.System: its composite id is defined and
 // computed there.

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -11,6 +10,7 @@ import (
 
 	"github.com/reprise-dev/reprise/capture"
 	"github.com/reprise-dev/reprise/evals"
+	"github.com/reprise-dev/reprise/fsread"
 )
 
 func newDataCmd(g *globalOptions, s *streams) *cobra.Command {
@@ -18,8 +18,9 @@ func newDataCmd(g *globalOptions, s *streams) *cobra.Command {
 }
 
 type dataPackOptions struct {
-	Format  string
-	Columns []string
+	Format      string
+	Columns     []string
+	MaxPageSize byteSize
 }
 
 func newDataPackCmd(g *globalOptions, s *streams) *cobra.Command {
@@ -34,6 +35,7 @@ bounded memory) and text (any other file: one document per line).`, cobra.Minimu
 		func(ctx context.Context, args []string) error { return runDataPack(ctx, g, s, o, args) })
 	cmd.Flags().StringVar(&o.Format, "format", "", "format of every file: jsonl, text or parquet (default: from the extension)")
 	cmd.Flags().StringArrayVar(&o.Columns, "column", nil, "text column of the Parquet files (repeatable; default: every BYTE_ARRAY column)")
+	addMaxPageSizeFlag(cmd, &o.MaxPageSize)
 	return cmd
 }
 
@@ -53,16 +55,17 @@ func runDataPack(ctx context.Context, g *globalOptions, s *streams, o *dataPackO
 		if format != evals.FormatJSONL && format != evals.FormatText && format != evals.FormatParquet {
 			return usageErrorf("--format %q: want jsonl, text or parquet", format)
 		}
-		fi, err := os.Stat(f)
-		if err != nil || !fi.Mode().IsRegular() {
-			return usageErrorf("%s: not a regular file", f)
+		fh, size, err := fsread.Open(f)
+		if err != nil {
+			return usageErrorf("%v", err)
 		}
-		file := evals.DatasetFile{Name: filepath.Base(f), Size: fi.Size(), Format: format}
+		fh.Close()
+		file := evals.DatasetFile{Name: filepath.Base(f), Size: size, Format: format}
 		switch {
 		case format == evals.FormatParquet:
-			cols, err := evals.ParquetTextColumns(f, o.Columns)
+			cols, err := evals.ParquetTextColumnsLimit(ctx, f, o.Columns, o.MaxPageSize.parquetLimits())
 			if err != nil {
-				return usageErrorf("%v", err)
+				return err
 			}
 			file.Columns = cols
 		case len(o.Columns) > 0:

@@ -27,16 +27,24 @@ keyed by (system id, suite digest), and never removed.`,
 }
 
 func newEvalsPackCmd(g *globalOptions, s *streams) *cobra.Command {
-	return &cobra.Command{
+	maxItems := byteSize(evals.DefaultMaxItemsSize)
+	cmd := &cobra.Command{
 		Use:   "pack DIR",
 		Short: "Validate and store a suite folder; prints its digest",
-		Args:  cobra.ExactArgs(1),
-		RunE:  func(c *cobra.Command, args []string) error { return runEvalsPack(c.Context(), g, s, args[0]) },
+		Long: `Validate and store the suite folder DIR; prints its digest. suite.json and
+items.jsonl must be regular files in DIR (a symbolic link, a FIFO or a device is
+refused), suite.json of at most 1 MiB, items.jsonl of at most --max-items-size.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			return runEvalsPack(c.Context(), g, s, args[0], evals.SuiteLimits{MaxItemsSize: int64(maxItems)})
+		},
 	}
+	cmd.Flags().Var(&maxItems, "max-items-size", "largest items.jsonl to read, in bytes (e.g. 1GiB)")
+	return cmd
 }
 
-func runEvalsPack(ctx context.Context, g *globalOptions, s *streams, dir string) error {
-	su, err := evals.LoadDir(dir)
+func runEvalsPack(ctx context.Context, g *globalOptions, s *streams, dir string, lim evals.SuiteLimits) error {
+	su, err := evals.LoadDirContext(ctx, dir, lim)
 	if err != nil {
 		return err
 	}

@@ -4,12 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/reprise-dev/reprise/capture"
 	"github.com/reprise-dev/reprise/evals"
+	"github.com/reprise-dev/reprise/fsread"
 	"github.com/reprise-dev/reprise/launch"
 	"github.com/reprise-dev/reprise/record"
 )
@@ -59,7 +60,7 @@ func runEvalsCheck(ctx context.Context, g *globalOptions, s *streams, o *evalsCh
 	if !(o.Margin > 0) || !(o.Alpha > 0 && o.Alpha < 0.5) {
 		return usageErrorf("--eval-margin must be > 0 and --alpha in (0, 0.5)")
 	}
-	b, err := os.ReadFile(path)
+	b, err := fsread.ReadFile(ctx, path, capture.MaxSystemFileSize, "")
 	if err != nil {
 		return usageErrorf("record %s: %v", path, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/reprise-dev/reprise/capture"
 	"github.com/reprise-dev/reprise/digest"
 	"github.com/reprise-dev/reprise/evals"
+	"github.com/reprise-dev/reprise/fsread"
 	"github.com/reprise-dev/reprise/ingest"
 	"github.com/reprise-dev/reprise/journal"
 	"github.com/reprise-dev/reprise/launch"
@@ -75,7 +76,8 @@ func exitCode(err error) int {
 		errors.Is(err, nightly.ErrLog), errors.Is(err, nightly.ErrOtherNight), errors.Is(err, nightly.ErrConfig),
 		errors.Is(err, nightly.ErrShards),
 		errors.Is(err, evals.ErrSuite), errors.Is(err, evals.ErrSuiteMismatch), errors.Is(err, evals.ErrResults),
-		errors.Is(err, evals.ErrDataset):
+		errors.Is(err, evals.ErrDataset),
+		errors.Is(err, record.ErrParquetLimit), errors.Is(err, fsread.ErrNotRegular), errors.Is(err, fsread.ErrTooLarge):
 		return exitUsage
 	case errors.As(err, &u), errors.Is(err, replay.ErrNoRecord), errors.Is(err, replay.ErrReportsDir), errors.Is(err, replay.ErrLocked),
 		errors.Is(err, replay.ErrDuplicateRequest), errors.Is(err, record.ErrMalformed),

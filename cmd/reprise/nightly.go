@@ -33,6 +33,7 @@ type nightlyOptions struct {
 	Alpha        float64
 	Conf         float64
 	Output       outputFormat
+	MaxPageSize  byteSize
 
 	set    func(string) bool
 	now    func() time.Time
@@ -84,6 +85,7 @@ integrity/environment failures; 0 otherwise.`,
 	f.StringVar(&o.Stratify, "stratify", "", `"system": draw --sample records of each system`)
 	f.Uint64Var(&o.Seed, "seed", 0, "seed of the sample (the same seed redraws the same sample)")
 	f.IntVar(&o.Parallel, "parallel", 1, "systems replayed at once (one session each)")
+	addMaxPageSizeFlag(cmd, &o.MaxPageSize)
 	f.Float64Var(&o.FDR, "fdr", 0.05, "false discovery rate of the Benjamini–Hochberg control across the night")
 	f.Float64Var(&o.MinRate, "min-rate", 0, "fail a system whose reproducibility rate interval lies wholly below this (0: off)")
 	f.StringVar(&o.Out, "out", "", "output directory (default out/nightly-<date>)")
@@ -166,7 +168,7 @@ func runNightly(ctx context.Context, g *globalOptions, s *streams, o *nightlyOpt
 	lo.Logger = log
 	started := o.now()
 	opts := nightly.Options{
-		Log: o.Log, Filter: *filter, Sample: o.Sample, Stratify: o.Stratify == "system", Seed: o.Seed,
+		Log: o.Log, Limits: o.MaxPageSize.parquetLimits(), Filter: *filter, Sample: o.Sample, Stratify: o.Stratify == "system", Seed: o.Seed,
 		Parallel: o.Parallel, FDR: o.FDR, MinRate: o.MinRate, Out: out, Shard: shard,
 		// As replay: sequential (each record stops once settled, at most
 		// verdict.DefaultMaxRuns runs) unless -n asks for exactly N runs.

@@ -6,7 +6,6 @@ import (
 	"io"
 	"maps"
 	"math"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/reprise-dev/reprise/capture"
 	"github.com/reprise-dev/reprise/digest"
+	"github.com/reprise-dev/reprise/fsread"
 	"github.com/reprise-dev/reprise/journal"
 	"github.com/reprise-dev/reprise/launch"
 	"github.com/reprise-dev/reprise/output"
@@ -323,14 +323,11 @@ func runRecordCreate(ctx context.Context, g *globalOptions, s *streams, o *recor
 	// --output-file must leave no blobs behind.
 	var raw io.Reader
 	if !o.Capture && o.OutputFile != "" {
-		f, err := os.Open(o.OutputFile)
+		f, _, err := fsread.Open(o.OutputFile)
 		if err != nil {
 			return usageErrorf("--output-file: %v", err)
 		}
 		defer f.Close()
-		if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
-			return usageErrorf("--output-file: %s is not a regular file", o.OutputFile)
-		}
 		raw = f
 	}
 	st, err := initStore(g)

@@ -56,8 +56,9 @@ type recordImportOptions struct {
 	Strict        bool
 	Out, OutDir   string
 	selectOptions
-	Output outputFormat
-	now    func() time.Time
+	Output      outputFormat
+	MaxPageSize byteSize
+	now         func() time.Time
 }
 
 func newRecordImportCmd(g *globalOptions, s *streams) *cobra.Command {
@@ -83,6 +84,7 @@ written.`, cobra.NoArgs,
 	f.StringVarP(&o.Out, "out", "o", "", "write the records as one Parquet decision log")
 	f.StringVar(&o.OutDir, "out-dir", "", "write one record JSON file per record into DIR")
 	o.selectOptions.addFlags(cmd)
+	addMaxPageSizeFlag(cmd, &o.MaxPageSize)
 	addOutputFlag(cmd, &o.Output, outputText)
 	return cmd
 }
@@ -106,7 +108,7 @@ func runRecordImport(ctx context.Context, g *globalOptions, s *streams, o *recor
 	if err != nil {
 		return err
 	}
-	im := &ingest.Importer{Map: vm, Inputs: st}
+	im := &ingest.Importer{Map: vm, Inputs: st, Limits: o.MaxPageSize.parquetLimits()}
 	res, err := im.Write(ctx, o.Log, ingest.WriteOptions{Filter: filter, Parquet: o.Out, Dir: o.OutDir, Strict: o.Strict})
 	var dest *ingest.DestError
 	switch {
@@ -114,7 +116,7 @@ func runRecordImport(ctx context.Context, g *globalOptions, s *streams, o *recor
 		if perr := printImport(s.Out, o.Output, res); perr != nil {
 			return perr
 		}
-		return usageErrorf("--strict: %d unresolved rows; nothing was written", len(res.Unresolved))
+		return usageErrorf("--strict: %d unresolved rows; nothing was written", res.UnresolvedRows)
 	case errors.As(err, &dest) && dest.Merge:
 		return fmt.Errorf("--out-dir: %w", dest.Err)
 	case errors.As(err, &dest) && o.Out != "":
@@ -130,7 +132,7 @@ func runRecordImport(ctx context.Context, g *globalOptions, s *streams, o *recor
 func printImport(w io.Writer, f outputFormat, res *ingest.Result) error {
 	return writeResult(w, f, res, func(w io.Writer) error {
 		fmt.Fprintf(w, "log:          %s\nrows:         %d\nimported:     %d\nfiltered out: %d\nunresolved:   %d\n",
-			res.Log, res.Rows, res.Imported, res.Filtered, len(res.Unresolved))
+			res.Log, res.Rows, res.Imported, res.Filtered, res.UnresolvedRows)
 		if res.Out != "" {
 			fmt.Fprintf(w, "out:          %s\n", res.Out)
 		}
@@ -138,6 +140,10 @@ func printImport(w io.Writer, f outputFormat, res *ingest.Result) error {
 			if _, err := fmt.Fprintf(w, "line %d: %s\n", u.Line, u.Reason); err != nil {
 				return err
 			}
+		}
+		if more := res.UnresolvedRows - int64(len(res.Unresolved)); more > 0 {
+			_, err := fmt.Fprintf(w, "(%d more unresolved rows not listed)\n", more)
+			return err
 		}
 		return nil
 	})

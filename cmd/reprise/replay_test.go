@@ -27,7 +27,9 @@ import (
 // TestMain lets the test binary act as the reprise binary (for signal tests).
 func TestMain(m *testing.M) {
 	if os.Getenv("REPRISE_TEST_AS_CLI") == "1" {
-		os.Exit(run())
+		code := run()
+		writeHWM()
+		os.Exit(code)
 	}
 	os.Exit(m.Run())
 }

@@ -19,8 +19,11 @@ import (
 
 // Options configure a night.
 type Options struct {
-	// Log is the Parquet decision log of records.
+	// Log is the Parquet decision log of records (a regular file).
 	Log string
+	// Limits bound what a page of Log may make the night allocate
+	// (record.CheckParquet refuses the log before it is read).
+	Limits record.ParquetLimits
 	// Filter selects records; its time bounds also skip row groups.
 	Filter ingest.Filter
 	// Sample is the number of records drawn (per system when Stratify);

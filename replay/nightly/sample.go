@@ -2,12 +2,12 @@ package nightly
 
 import (
 	"cmp"
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"maps"
-	"os"
 	"runtime"
 	"slices"
 	"strconv"
@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/reprise-dev/reprise/fsread"
 	"github.com/reprise-dev/reprise/ingest"
 	"github.com/reprise-dev/reprise/record"
 )
@@ -464,12 +465,12 @@ func (d *drawer) result(p *pass, recs []*record.Record) *drawn {
 // records of opts.Shard; cfg gets the counts and the sample's request ids.
 // Its errors wrap ErrLog.
 func draw(opts Options, cfg *Config) ([]*record.Record, error) {
-	f, err := os.Open(opts.Log)
+	f, _, err := fsread.Open(opts.Log)
 	if err != nil {
-		return nil, fmt.Errorf("%w: log: %v", ErrLog, err)
+		return nil, fmt.Errorf("%w: log: %w", ErrLog, err)
 	}
 	defer f.Close()
-	l, err := record.OpenParquetLog(f, cfg.LogSize)
+	l, err := record.OpenParquetLogContext(context.Background(), f, cfg.LogSize, opts.Limits)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrLog, opts.Log, err)
 	}
