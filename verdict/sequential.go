@@ -20,16 +20,18 @@ type SequentialCheck interface {
 // verdict is settled: it is called after each batch with every replayed
 // output so far (in run order). Checks that implement SequentialCheck run
 // sequentially (each rejection test is taken once, on the first runs that
-// give it power, and settled as soon as it cannot reject, so repeated looks
-// do not add false alarms; the reference checks compare at fixed looks with
+// give it power, and settled as soon as it cannot reject; the text check
+// at TextLooks fixed looks with its level split over them; so repeated
+// looks do not add false alarms; the reference checks compare at fixed looks with
 // alpha spent over them, ReferenceLooks); any other
 // check is run only when final is true (the run cap was reached), and is
 // undecided before. Rules.Alpha bounds the false-alarm rate of the whole
 // sequential procedure, split over the applicable checks as in Evaluate.
 // The verdict is settled when it is not INCONCLUSIVE. With no outputs yet
 // it settles only an exact match of the pinned seed (REPRODUCED, exact,
-// unless a SystemCheck among extra holds against it); otherwise it is
-// ErrNoRuns.
+// unless a SystemCheck among extra holds against it) or a mismatch the
+// SeedProbe among extra shows deterministic (DIVERGED, exact); otherwise
+// it is ErrNoRuns (or, with a probe that did not reject, INCONCLUSIVE).
 func EvaluateSequential(stored output.Output, outs []output.Output, exact *bool, rules Rules, final bool, extra ...Check) (*Evaluation, error) {
 	rules = rules.WithDefaults()
 	if err := rules.Validate(); err != nil {
@@ -37,13 +39,20 @@ func EvaluateSequential(stored output.Output, outs []output.Output, exact *bool,
 	}
 	checks := append(slices.Clip(Checks), extra...)
 	if len(outs) == 0 {
-		if exact == nil || !*exact {
+		probed := slices.ContainsFunc(extra, func(c Check) bool { _, ok := c.(SeedProbe); return ok })
+		if exact == nil || (!*exact && !probed) {
 			return nil, ErrNoRuns
 		}
-		// The pinned seed settled the decision: no fresh-seed run can
-		// change an exact match. Only the system checks, whose evidence
-		// is already in, can still keep it from REPRODUCED.
-		checks = slices.DeleteFunc(slices.Clone(extra), func(c Check) bool { _, ok := c.(SystemCheck); return !ok })
+		// The pinned seed settled the decision, or the seed probe may
+		// have: no fresh-seed run can change an exact match, nor a
+		// mismatch of a system deterministic given the seed. Only the
+		// system checks and the probe, whose evidence is already in,
+		// are asked.
+		checks = slices.DeleteFunc(slices.Clone(extra), func(c Check) bool {
+			_, sys := c.(SystemCheck)
+			_, probe := c.(SeedProbe)
+			return !sys && !probe
+		})
 	}
 	return evaluate(stored, outs, exact, rules, checks, func(c Check, s output.Output, o []output.Output, r Rules) (Finding, error) {
 		if sc, ok := c.(SequentialCheck); ok {

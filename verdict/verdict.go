@@ -173,7 +173,8 @@ type Evaluation struct {
 	Tests       []TestResult   `json:"tests"`
 	LabelCounts map[string]int `json:"label_counts,omitempty"`
 	Verdict     Verdict        `json:"verdict"`
-	// Basis says how REPRODUCED was reached: "exact" or "behavioral".
+	// Basis says how REPRODUCED was reached, "exact" or "behavioral", and
+	// is "exact" for a DIVERGED on the seed probe (SeedProbe).
 	Basis   string   `json:"basis,omitempty"`
 	Reasons []string `json:"reasons"`
 	// Underpowered names the checks that had too few runs to decide at
@@ -235,7 +236,14 @@ type SystemCheck interface {
 func evaluate(stored output.Output, outs []output.Output, exact *bool, rules Rules, checks []Check, run func(Check, output.Output, []output.Output, Rules) (Finding, error)) (*Evaluation, error) {
 	ev := &Evaluation{Tests: []TestResult{}, Reasons: []string{}}
 	var applicable []Check
+	var probes []SeedProbe // certain evidence: no share of alpha
 	for _, c := range checks {
+		if p, ok := c.(SeedProbe); ok {
+			if exact != nil && !*exact {
+				probes = append(probes, p)
+			}
+			continue
+		}
 		if c.Applies(stored) {
 			applicable = append(applicable, c)
 		}
@@ -245,6 +253,19 @@ func evaluate(stored output.Output, outs []output.Output, exact *bool, rules Rul
 		level.Alpha = rules.Alpha / float64(len(applicable))
 	}
 	var supports, rejects, undecided, unpowered int
+	var seedDiverged bool // the seed probe rejects: DIVERGED on exact evidence
+	for _, p := range probes {
+		f, err := p.Run(stored, outs, level)
+		if err != nil {
+			return nil, err
+		}
+		ev.Tests = append(ev.Tests, f.Test)
+		ev.Reasons = append(ev.Reasons, f.Reasons...)
+		if f.Outcome == Rejects {
+			rejects++
+			seedDiverged = true
+		}
+	}
 	var sysRejects, sysOpen []string // what the system checks found (SystemCheck.Holds)
 	for _, c := range applicable {
 		f, err := run(c, stored, outs, level)
@@ -301,6 +322,8 @@ func evaluate(stored output.Output, outs []output.Output, exact *bool, rules Rul
 		held = fmt.Sprintf("the decision reproduced, but %s: the record is INCONCLUSIVE", strings.Join(sysOpen, " and "))
 	case exact != nil && *exact:
 		ev.Verdict, ev.Basis = Reproduced, "exact"
+	case seedDiverged:
+		ev.Verdict, ev.Basis = Diverged, "exact"
 	case rejects > 0:
 		ev.Verdict = Diverged
 	case supports > 0 && undecided == 0 && unpowered == 0:
