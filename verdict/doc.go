@@ -27,7 +27,7 @@
 //
 //   - REPRODUCED (exact) when the pinned seed gave back the stored output;
 //   - DIVERGED (exact) when it did not, and the SeedProbe (the pinned seed
-//     run a second time, an extra check at no share of alpha) shows the
+//     run a second time, an extra check with its share of alpha) shows the
 //     system deterministic given the seed;
 //   - DIVERGED when any check rejects the stored output at its level;
 //   - REPRODUCED (behavioral) when at least one check supports it, none is

@@ -29,9 +29,8 @@ type SequentialCheck interface {
 // sequential procedure, split over the applicable checks as in Evaluate.
 // The verdict is settled when it is not INCONCLUSIVE. With no outputs yet
 // it settles only an exact match of the pinned seed (REPRODUCED, exact,
-// unless a SystemCheck among extra holds against it) or a mismatch the
-// SeedProbe among extra shows deterministic (DIVERGED, exact); otherwise
-// it is ErrNoRuns (or, with a probe that did not reject, INCONCLUSIVE).
+// unless a SystemCheck among extra holds against it); otherwise it is
+// ErrNoRuns.
 func EvaluateSequential(stored output.Output, outs []output.Output, exact *bool, rules Rules, final bool, extra ...Check) (*Evaluation, error) {
 	rules = rules.WithDefaults()
 	if err := rules.Validate(); err != nil {
@@ -39,20 +38,13 @@ func EvaluateSequential(stored output.Output, outs []output.Output, exact *bool,
 	}
 	checks := append(slices.Clip(Checks), extra...)
 	if len(outs) == 0 {
-		probed := slices.ContainsFunc(extra, func(c Check) bool { _, ok := c.(SeedProbe); return ok })
-		if exact == nil || (!*exact && !probed) {
+		if exact == nil || !*exact {
 			return nil, ErrNoRuns
 		}
-		// The pinned seed settled the decision, or the seed probe may
-		// have: no fresh-seed run can change an exact match, nor a
-		// mismatch of a system deterministic given the seed. Only the
-		// system checks and the probe, whose evidence is already in,
-		// are asked.
-		checks = slices.DeleteFunc(slices.Clone(extra), func(c Check) bool {
-			_, sys := c.(SystemCheck)
-			_, probe := c.(SeedProbe)
-			return !sys && !probe
-		})
+		// The pinned seed settled the decision: no fresh-seed run can
+		// change an exact match. Only the system checks, whose evidence
+		// is already in, can still keep it from REPRODUCED.
+		checks = slices.DeleteFunc(slices.Clone(extra), func(c Check) bool { _, ok := c.(SystemCheck); return !ok })
 	}
 	return evaluate(stored, outs, exact, rules, checks, func(c Check, s output.Output, o []output.Output, r Rules) (Finding, error) {
 		if sc, ok := c.(SequentialCheck); ok {

@@ -55,7 +55,7 @@ func Decide(stored output.Output, outs []output.Output, exact *bool, rules Rules
 		case ev.Basis == "exact" && ev.Verdict == Reproduced:
 			s.Why += " (the pinned seed reproduced the stored output exactly)"
 		case ev.Basis == "exact":
-			s.Why += " (the pinned seed, run twice, gave identical answers that differ from the stored output)"
+			s.Why += " (the pinned seed, run twice, gave identical answers that differ from the stored output, and no fresh seed gave that answer)"
 		}
 	case ev.RunsNeededLow > maxRuns && (ev.RejectLow == 0 || ev.RejectLow > maxRuns):
 		s.Settled = true

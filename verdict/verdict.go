@@ -134,6 +134,10 @@ const (
 	// Unpowered: not rejected, but the check could not have rejected at its
 	// level with the replays it had; it blocks REPRODUCED (behavioral).
 	Unpowered
+	// Neutral: the check's evidence does not bear on the stored output
+	// (the seed probe of a system that does not honour seeds); it keeps
+	// its share of alpha and neither supports, rejects nor blocks.
+	Neutral
 )
 
 // Finding is the result of one check.
@@ -236,13 +240,9 @@ type SystemCheck interface {
 func evaluate(stored output.Output, outs []output.Output, exact *bool, rules Rules, checks []Check, run func(Check, output.Output, []output.Output, Rules) (Finding, error)) (*Evaluation, error) {
 	ev := &Evaluation{Tests: []TestResult{}, Reasons: []string{}}
 	var applicable []Check
-	var probes []SeedProbe // certain evidence: no share of alpha
 	for _, c := range checks {
-		if p, ok := c.(SeedProbe); ok {
-			if exact != nil && !*exact {
-				probes = append(probes, p)
-			}
-			continue
+		if _, ok := c.(SeedProbe); ok && (exact == nil || *exact) {
+			continue // a probe follows a mismatch only
 		}
 		if c.Applies(stored) {
 			applicable = append(applicable, c)
@@ -253,24 +253,15 @@ func evaluate(stored output.Output, outs []output.Output, exact *bool, rules Rul
 		level.Alpha = rules.Alpha / float64(len(applicable))
 	}
 	var supports, rejects, undecided, unpowered int
-	var seedDiverged bool // the seed probe rejects: DIVERGED on exact evidence
-	for _, p := range probes {
-		f, err := p.Run(stored, outs, level)
-		if err != nil {
-			return nil, err
-		}
-		ev.Tests = append(ev.Tests, f.Test)
-		ev.Reasons = append(ev.Reasons, f.Reasons...)
-		if f.Outcome == Rejects {
-			rejects++
-			seedDiverged = true
-		}
-	}
+	var seedDiverged bool // the seed probe rejects: DIVERGED, basis exact
 	var sysRejects, sysOpen []string // what the system checks found (SystemCheck.Holds)
 	for _, c := range applicable {
 		f, err := run(c, stored, outs, level)
 		if err != nil {
 			return nil, err
+		}
+		if _, ok := c.(SeedProbe); ok && f.Outcome == Rejects {
+			seedDiverged = true
 		}
 		if sc, ok := c.(SystemCheck); ok {
 			switch f.Outcome {
