@@ -253,7 +253,7 @@ func evaluate(stored output.Output, outs []output.Output, exact *bool, rules Rul
 		level.Alpha = rules.Alpha / float64(len(applicable))
 	}
 	var supports, rejects, undecided, unpowered int
-	var seedDiverged bool // the seed probe rejects: DIVERGED, basis exact
+	var seedDiverged bool            // the seed probe rejects: DIVERGED, basis exact
 	var sysRejects, sysOpen []string // what the system checks found (SystemCheck.Holds)
 	for _, c := range applicable {
 		f, err := run(c, stored, outs, level)
