@@ -4,7 +4,9 @@
 // record's pinned eval suite, which cmd wires in as an evals.Checker: replay
 // does not import evals). Run takes a started session that launch lent the
 // caller (of the record's own system, or of another) and runs on it the
-// system check, the pinned seed and the fresh seeds derived from a replay
+// system check, the pinned seed (run a second time when it did not give
+// back the stored output: the seed probe, verdict.SeedProbe), and the fresh
+// seeds derived from a replay
 // seed (N of them, or until the sequential stopping rule verdict.Decide
 // settles it), journaling each run the moment it completes. Decide asks
 // verdict for the verdict, with every piece of evidence a check that votes.

@@ -1,6 +1,7 @@
 package replay
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -428,9 +429,11 @@ type runLog struct {
 	sysRuns int
 	checks  []verdict.Check // the reference and system checks
 	// pinnedCanon is the pinned-seed run's canonical bytes; exact its
-	// comparison with the stored output.
+	// comparison with the stored output; probe the seed-determinism
+	// probe after a mismatch (nil: none).
 	pinnedCanon []byte
 	exact       *bool
+	probe       *verdict.SeedProbe
 	outs        []output.Output
 	cutTexts    int // replayed texts the text check sees cut (checkText)
 	stop        verdict.Stop
@@ -513,6 +516,10 @@ func (l *runLog) invalidate(err error) {
 		rep.Exact = nil
 		rep.Notes = append(rep.Notes, "the pinned-seed run was invalidated: the session was out of step from its start")
 	}
+	if rep.Exact != nil && rep.Exact.SeedProbe != nil && since <= rep.Exact.SeedProbe.Run {
+		rep.Exact.SeedProbe = nil
+		rep.Notes = append(rep.Notes, "the seed probe's second pinned-seed run was invalidated: the session was out of step")
+	}
 }
 
 // account records one run's answer: full is the answered output, out what
@@ -580,28 +587,61 @@ func (l *runLog) add(r RunRow) {
 }
 
 // runPinned runs the record's pinned seed (when it has one) and compares
-// the answer with the stored output; a sequential replay whose pinned seed
-// matched looks before any fresh seed (an exact match may settle it).
+// the answer with the stored output. On a mismatch it probes seed
+// determinism (probeSeed). A sequential replay whose pinned seed matched
+// looks before any fresh seed (an exact match may settle it).
 func (l *runLog) runPinned() error {
 	rec := l.p.Record
 	if rec.Params.Seed == nil {
 		return nil
 	}
 	resp, err := l.sess.Run(l.ctx, runners.Request{Input: l.p.Input, Params: rec.Params.WithSeed(*rec.Params.Seed)})
-	r, full, _, ok, err := l.account(0, "pinned", *rec.Params.Seed, resp, err)
+	r, full, out, ok, err := l.account(0, "pinned", *rec.Params.Seed, resp, err)
 	if err != nil {
 		return err
 	}
 	match, basis := false, "the system answered an error"
 	if ok {
-		match, basis = exactMatch(rec, l.pinnedCanon, full)
+		match, basis = exactMatch(rec, l.pinnedCanon, full, l.sess.Codec.Name())
 	}
 	l.exact = &match
 	l.res.Report.Exact = &ExactResult{Seed: *rec.Params.Seed, ExactMatch: match, Basis: basis, OutputDigest: r.OutputDigest,
 		Label: r.Label, Score: r.Score, Text: r.Text}
+	if !match && ok {
+		if err := l.probeSeed(out); err != nil {
+			return err
+		}
+	}
 	if l.opts.Sequential && match {
 		return l.look(0)
 	}
+	return nil
+}
+
+// probeSeed runs the pinned seed a second time (run 1, kind "pinned")
+// after a mismatch, and adds its evidence as a check that votes
+// (verdict.SeedProbe, with answer, the pinned seed's output as the tests
+// see it): two bit-identical answers (canonical bytes), of an answer the
+// fresh seeds do not give, show the system deterministic given the seed,
+// so the stored output did not come from it at this seed (DIVERGED,
+// exact); two that differ show that it does not honour the seed, and the
+// behavioral checks decide.
+func (l *runLog) probeSeed(answer output.Output) error {
+	rec, first := l.p.Record, l.pinnedCanon
+	resp, err := l.sess.Run(l.ctx, runners.Request{Input: l.p.Input, Params: rec.Params.WithSeed(*rec.Params.Seed)})
+	r, _, _, ok, err := l.account(1, "pinned", *rec.Params.Seed, resp, err)
+	if err != nil {
+		return err
+	}
+	identical := ok && bytes.Equal(first, l.pinnedCanon)
+	l.pinnedCanon = first
+	l.probe = &verdict.SeedProbe{Identical: identical, Answer: answer}
+	l.checks = append(l.checks, *l.probe)
+	finding := "the system does not honour the seed: two runs of the pinned seed differ"
+	if identical {
+		finding = "the two runs of the pinned seed are bit-identical: the system is deterministic given the seed, so the stored output did not come from it at this seed, unless that answer is common among the fresh seeds (the seed_determinism test decides)"
+	}
+	l.res.Report.Exact.SeedProbe = &SeedProbeResult{Run: r.Index, OutputDigest: r.OutputDigest, Identical: identical, Finding: finding}
 	return nil
 }
 
@@ -713,17 +753,20 @@ func runSeeds(ctx context.Context, sess runners.Session, input []byte, params sy
 }
 
 // exactMatch compares the pinned-seed run with the stored output: the
-// digest of the response's canonical bytes (as its codec defines them), or,
-// for records made without raw bytes, the digest of the canonical
-// normalized output.
-func exactMatch(rec *record.Record, canonical []byte, out output.Output) (bool, string) {
+// digest of the response's canonical bytes (as its codec, named codec,
+// defines them: runners.Codec.Canonical, what capture stores), or, for
+// records made without the response's bytes, the digest of the canonical
+// normalized output. The basis says which matched (the first, on a
+// mismatch).
+func exactMatch(rec *record.Record, canonical []byte, out output.Output, codec string) (bool, string) {
+	basis := "the " + codec + " codec's canonical response bytes"
 	if digest.FromBytes(canonical) == rec.Output.Digest {
-		return true, "raw response bytes"
+		return true, basis
 	}
 	if digest.FromBytes(out.Canonical()) == rec.Output.Digest {
 		return true, "canonical normalized output"
 	}
-	return false, "raw response bytes"
+	return false, basis
 }
 
 // IntegrityError lists the integrity problems that stopped a replay.

@@ -32,6 +32,9 @@ type fakeSystem struct {
 	starts  int
 	closed  int
 	lastEnv map[string]string
+	// ignoreSeed: the sessions answer by their own run count, not the
+	// request's seed (a system that does not honour seeds).
+	ignoreSeed bool
 }
 
 func (f *fakeSystem) Start(ctx context.Context, spec runners.Spec) (runners.Session, error) {
@@ -65,7 +68,11 @@ func (s *fakeSession) Run(ctx context.Context, req runners.Request) (runners.Res
 	if s.n == s.sys.failAt {
 		return runners.Response{}, &runners.RunError{Run: s.n, Err: fmt.Errorf("%w: exited with status 3", runners.ErrCrashed)}
 	}
-	l, p := s.answer(*req.Params.Seed)
+	seed := *req.Params.Seed
+	if s.sys.ignoreSeed {
+		seed = int64(s.n) + 1000
+	}
+	l, p := s.answer(seed)
 	raw, _ := json.Marshal(map[string]any{"label": l, "score": p})
 	return runners.Response{Output: output.Output{Label: &l, Score: &p}, Raw: raw, Latency: time.Millisecond}, nil
 }
@@ -149,7 +156,8 @@ func TestReplayVerdicts(t *testing.T) {
 	})
 	t.Run("diverged score", func(t *testing.T) {
 		st, rec := newRecord(t, sys, 7, "approved", 0.42) // label fine, score impossible
-		res, err := Replay(context.Background(), st, rec, sys, Options{N: 600, Launch: launch.Options{HostClass: hw}})
+		// three checks (label, score, the seed probe): 599 scores needed
+		res, err := Replay(context.Background(), st, rec, sys, Options{N: 800, Launch: launch.Options{HostClass: hw}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -167,8 +175,10 @@ func TestReplayVerdicts(t *testing.T) {
 		if res.Report.Verdict != verdict.Inconclusive {
 			t.Fatalf("verdict %s, reasons %v", res.Report.Verdict, res.Report.Reasons)
 		}
-		// alpha 0.01 over two checks: ln(0.005)/ln(0.99) = 527.2: 528 runs settle it.
-		if !strings.Contains(strings.Join(res.Report.Reasons, "\n"), "at least 528 runs") {
+		// alpha 0.01 over three checks (label, score and the seed probe, which
+		// runs since seed 7 does not give the stored output):
+		// ln(0.01/3)/ln(0.99) = 567.5: 568 runs settle it.
+		if !strings.Contains(strings.Join(res.Report.Reasons, "\n"), "at least 568 runs") {
 			t.Fatalf("no advice on the runs needed: %v", res.Report.Reasons)
 		}
 	})
@@ -192,9 +202,13 @@ func TestReplaySequential(t *testing.T) {
 	}{
 		{"exact stops before any fresh seed", 42, l42, p42, false, verdict.Reproduced, 0, 0, "stopped after 0 of at most 1000 runs"},
 		// the label check has power from run 528 on: the first look is at 530.
-		{"never-seen label", 7, "escalated", 0.9, false, verdict.Diverged, 530, 530, "stopped after 530"},
-		// 399 approved scores (80%) come by about run 500.
-		{"impossible score", 7, "approved", 0.42, false, verdict.Diverged, 450, 600, "was settled"},
+		// With the record's seed 7 its answer is not the stored one, so the
+		// seed probe runs (TestSeedProbe): it takes its share of alpha (three
+		// checks at 0.00333: the label check has power from run 568 on) and,
+		// the answer being common among the fresh seeds, does not vote.
+		{"never-seen label", 7, "escalated", 0.9, false, verdict.Diverged, 570, 570, "stopped after 570"},
+		// 599 approved scores (80%, level 0.00333) come by about run 750.
+		{"impossible score", 7, "approved", 0.42, false, verdict.Diverged, 650, 850, "was settled"},
 		// the label is seen at once (its test cannot reject any more), its
 		// confidence sequence clears 1% within a batch and the score ties.
 		{"behavioral", 42, "approved", 0.8, true, verdict.Reproduced, 10, 10, "was settled"},
@@ -223,8 +237,10 @@ func TestReplaySequential(t *testing.T) {
 				t.Fatalf("first run %+v", res.Runs[0])
 			}
 			fresh := len(res.Runs)
-			if !c.noSeed {
-				fresh--
+			for _, r := range res.Runs {
+				if r.Kind == "pinned" {
+					fresh--
+				}
 			}
 			if fresh != r.Replay.N || !r.Replay.Sequential || r.Replay.MaxRuns != 1000 || r.Replay.Batch != 10 {
 				t.Fatalf("%d fresh runs, replay params %+v", fresh, r.Replay)
@@ -458,5 +474,93 @@ func TestReplayWithReference(t *testing.T) {
 				t.Fatalf("verdict %s, %d tests; reasons %v", r.Verdict, len(r.Tests), r.Reasons)
 			}
 		})
+	}
+}
+
+// seedlessText answers textSystem's texts by its own run count, not the
+// request's seed (a system that does not honour seeds).
+type seedlessText struct{}
+
+func (seedlessText) Start(ctx context.Context, spec runners.Spec) (runners.Session, error) {
+	return &seedlessSession{}, nil
+}
+
+type seedlessSession struct{ n int64 }
+
+func (s *seedlessSession) Run(ctx context.Context, req runners.Request) (runners.Response, error) {
+	s.n++
+	return (&textSession{}).Run(ctx, runners.Request{Input: req.Input, Params: req.Params.WithSeed(1000 + s.n)})
+}
+func (*seedlessSession) Info() runners.Info              { return runners.Info{Runner: "fake", Pinned: true} }
+func (*seedlessSession) Close(ctx context.Context) error { return nil }
+
+// TestSeedProbe: after a pinned-seed mismatch the replay runs the pinned
+// seed once more (run 1, kind "pinned"; the fresh seeds follow from run 2).
+// On a system deterministic given the seed (textSystem: one text per seed)
+// the two answers are identical and no fresh seed gives that answer, so
+// the record is DIVERGED (exact) though its stored text is a plausible
+// replay (the issue: a record naming model A but storing model B's text
+// was REPRODUCED (behavioral) with "the pinned seed did not reproduce the
+// stored output exactly" among its reasons). On a system that ignores
+// seeds the report says so and the behavioral checks decide.
+func TestSeedProbe(t *testing.T) {
+	stored := longText(vocabA, 123456) // a plausible text, not the pinned seed's
+	textRecord := func(t *testing.T) (*store.Layout, *record.Record) {
+		st, rec := newRecord(t, &fakeSystem{}, 7, "a", 0.5)
+		rec.Output.Output = output.Output{Text: &stored}
+		rec.Output.Digest = digest.FromBytes([]byte(stored))
+		rec.System.Seal()
+		return st, rec
+	}
+	var journal strings.Builder
+	st, rec := textRecord(t)
+	res, err := Replay(context.Background(), st, rec, textSystem{}, Options{N: 100, Journal: &journal, Launch: launch.Options{HostClass: hw}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := res.Report
+	if r.Verdict != verdict.Diverged || r.Basis != "exact" || r.Exact == nil || r.Exact.ExactMatch || r.Exact.SeedProbe == nil || !r.Exact.SeedProbe.Identical || r.Exact.SeedProbe.Run != 1 {
+		t.Fatalf("deterministic: %s %q, exact %+v, reasons %v", r.Verdict, r.Basis, r.Exact, r.Reasons)
+	}
+	if res.Runs[0].Kind != "pinned" || res.Runs[1].Kind != "pinned" || res.Runs[1].Seed != 7 || res.Runs[1].Index != 1 || res.Runs[2].Kind != "replay" || res.Runs[2].Index != 2 || len(res.Runs) != 102 {
+		t.Fatalf("runs: %d, %+v %+v %+v", len(res.Runs), res.Runs[0], res.Runs[1], res.Runs[2])
+	}
+	if n := strings.Count(journal.String(), `"kind":"pinned"`); n != 2 {
+		t.Fatalf("journal has %d pinned rows", n)
+	}
+	md := r.Markdown()
+	for _, want := range []string{
+		"Diverged **exact**",
+		"Seed probe: the pinned seed ran again (run 1): identical **true**; the two runs of the pinned seed are bit-identical",
+		"none of the first 74 fresh seeds gave that answer",
+		"| seed\\_determinism |",
+	} {
+		if !strings.Contains(md, want) {
+			t.Fatalf("report.md lacks %q:\n%s", want, md)
+		}
+	}
+	b, _ := json.Marshal(r)
+	if !strings.Contains(string(b), `"seed_probe":{"run":1,"output_digest":"sha256:`) {
+		t.Fatalf("report.json lacks exact.seed_probe: %s", b)
+	}
+	// Sequential: settled at the first look after 74 fresh outputs.
+	st, rec = textRecord(t)
+	res, err = Replay(context.Background(), st, rec, textSystem{}, Options{Sequential: true, Launch: launch.Options{HostClass: hw}})
+	if err != nil || res.Report.Verdict != verdict.Diverged || res.Report.Basis != "exact" || res.Report.Replay.N != 80 {
+		t.Fatalf("sequential: %s %q after %d runs, %v", res.Report.Verdict, res.Report.Basis, res.Report.Replay.N, err)
+	}
+
+	st, rec = textRecord(t)
+	res, err = Replay(context.Background(), st, rec, seedlessText{}, Options{N: 100, Launch: launch.Options{HostClass: hw}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = res.Report
+	if r.Verdict == verdict.Diverged || r.Basis == "exact" || r.Exact.SeedProbe == nil || r.Exact.SeedProbe.Identical ||
+		!strings.Contains(strings.Join(r.Reasons, "\n"), "the system does not honour the seed: two runs of the pinned seed differ") {
+		t.Fatalf("seed-ignoring: %s %q, probe %+v, reasons %v", r.Verdict, r.Basis, r.Exact.SeedProbe, r.Reasons)
+	}
+	if md := r.Markdown(); !strings.Contains(md, "identical **false**; the system does not honour the seed: two runs of the pinned seed differ.") {
+		t.Fatalf("report.md lacks the probe:\n%s", md)
 	}
 }

@@ -103,6 +103,23 @@ type ExactResult struct {
 	// Divergence is where the pinned-seed text first differs from the
 	// stored text; nil when they are equal or there is no text.
 	Divergence *verdict.Divergence `json:"divergence,omitempty"`
+	// SeedProbe is the pinned seed's second run after a mismatch; nil
+	// when the pinned seed matched (or answered an error).
+	SeedProbe *SeedProbeResult `json:"seed_probe,omitempty"`
+}
+
+// SeedProbeResult is the seed-determinism probe: the pinned seed run once
+// more after a mismatch (verdict.SeedProbe votes with it).
+type SeedProbeResult struct {
+	// Run is the second pinned-seed run's index in runs.parquet (kind
+	// "pinned"), OutputDigest its response digest.
+	Run          int    `json:"run"`
+	OutputDigest string `json:"output_digest"`
+	// Identical: the two pinned-seed runs gave bit-identical canonical
+	// bytes (the system is deterministic given the seed: DIVERGED, exact).
+	Identical bool `json:"identical"`
+	// Finding says what the probe showed.
+	Finding string `json:"finding"`
 }
 
 // Timings are wall times in milliseconds.
@@ -210,7 +227,10 @@ func mdFields(fields []output.Field) string {
 func (r *Report) writeHeading(b *strings.Builder) {
 	e := render.Markdown
 	fmt.Fprintf(b, "# Replay of %s: %s\n\n", render.MarkdownPlain(r.Record.RequestID), e(string(r.Verdict)))
-	if r.Basis != "" {
+	switch {
+	case r.Basis != "" && r.Verdict == verdict.Diverged:
+		fmt.Fprintf(b, "Diverged **%s**: the pinned seed's mismatch is certain (the system is deterministic given the seed).\n\n", e(r.Basis))
+	case r.Basis != "":
 		fmt.Fprintf(b, "Reproduced **%s**.\n\n", e(r.Basis))
 	}
 	if r.Error != "" {
@@ -316,6 +336,9 @@ func (r *Report) writeRuns(b *strings.Builder) {
 		answered := output.Output{Label: x.Label, Score: x.Score}.Fields("label", "score")
 		fmt.Fprintf(b, "Pinned seed %d: exact match **%v** (compared by %s); it answered %s.\n\n",
 			x.Seed, x.ExactMatch, e(x.Basis), mdFields(answered))
+		if p := x.SeedProbe; p != nil {
+			fmt.Fprintf(b, "Seed probe: the pinned seed ran again (run %d): identical **%v**; %s.\n\n", p.Run, p.Identical, e(p.Finding))
+		}
 	}
 	if r.Record.StoredText != nil {
 		r.writeTexts(b)

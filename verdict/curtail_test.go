@@ -2,6 +2,7 @@ package verdict
 
 import (
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -174,32 +175,73 @@ func TestReferenceChecksLookOnly(t *testing.T) {
 	}
 }
 
-// The sequential text check is unpowered before TextsToReject(level) texts
-// (100 at level 0.01: 1/101 < 0.01 ≤ 1/100) and
-// then takes its p-value once, on the first of them: later texts, however
-// unlike the stored one, do not change it.
-func TestTextConformalSequentialTakesTheFirstTexts(t *testing.T) {
+// The sequential text check looks at fixed numbers of texts: 499 and 999
+// at level 0.01 (1/(n+1) ≤ 0.01/5 first, (n+1) doubled next), each look at
+// 0.005. Before the first it is unpowered and says how many runs it needs;
+// a look whose p-value is far above the level settles it (later texts,
+// however unlike the stored one, do not change it); one in the ambiguous
+// zone (above 0.005, at most 3 × 0.01) goes on to the next look, which
+// rejects or supports.
+func TestTextConformalSequentialLooks(t *testing.T) {
 	r := DefaultRules() // one check: level 0.01
-	if n := TextsToReject(r.Alpha); n != 100 {
-		t.Fatalf("TextsToReject(0.01) = %d", n)
+	if got := TextLookSizes(r.Alpha); !slices.Equal(got, []int{499, 999}) {
+		t.Fatalf("TextLookSizes(0.01) = %v", got)
+	}
+	if got := TextLookSizes(0.005); !slices.Equal(got, []int{999, 1999}) {
+		t.Fatalf("TextLookSizes(0.005) = %v", got)
+	}
+	if got := TextsForResolution(0.05); got != 99 {
+		t.Fatalf("TextsForResolution(0.05) = %d", got)
 	}
 	stored := "the loan is approved"
 	txt := func(s string) output.Output { return output.Output{Text: &s} }
-	o := make([]output.Output, 300)
+	// unique is a text sharing no 3-gram with any other text here.
+	unique := func(i int) output.Output { return txt(strings.Repeat(string(rune(0x4e00+i)), 5)) }
+	o := make([]output.Output, 1200)
 	for i := range o {
 		o[i] = txt(stored)
-		if i >= 100 {
+		if i >= 499 {
 			o[i] = txt(strings.Repeat("zq", 20+i%7))
 		}
 	}
-	f, err := TextConformal{}.RunSequential(txt(stored), o[:99], r)
-	if err != nil || f.Outcome != Unpowered || f.RejectLow != 100 {
-		t.Fatalf("99 texts: %v, reject low %d, %v", f.Outcome, f.RejectLow, err)
+	f, err := TextConformal{}.RunSequential(txt(stored), o[:498], r)
+	if err != nil || f.Outcome != Unpowered || f.RejectLow != 499 || f.RunsNeeded != 499 || !strings.Contains(f.Underpowered, "look 1 of 2 is at 499 texts") {
+		t.Fatalf("498 texts: %v, reject low %d, runs needed %d, %q, %v", f.Outcome, f.RejectLow, f.RunsNeeded, f.Underpowered, err)
 	}
-	for _, n := range []int{100, 300} {
+	for _, n := range []int{499, 1200} {
 		f, err = TextConformal{}.RunSequential(txt(stored), o[:n], r)
-		if err != nil || f.Outcome != Supports || *f.Test.N != 100 || f.RejectLow != 0 {
+		if err != nil || f.Outcome != Supports || *f.Test.N != 499 || f.RejectLow != 0 {
 			t.Fatalf("%d texts: %v, N %d, %v", n, f.Outcome, *f.Test.N, err)
 		}
+	}
+
+	// An atypical stored text tied with 4 unique replays among the first
+	// 499: p = 5/500 = 0.01, ambiguous at look 1.
+	odd := unique(1000)
+	amb := make([]output.Output, 999)
+	for i := range amb {
+		amb[i] = txt(stored)
+	}
+	for _, i := range []int{10, 100, 200, 300} {
+		amb[i] = unique(i)
+	}
+	f, err = TextConformal{}.RunSequential(odd, amb[:600], r)
+	if err != nil || f.Outcome != Unpowered || f.RunsNeeded != 999 || f.RejectLow != 999 || *f.Test.PValue != 5.0/500 ||
+		!strings.Contains(strings.Join(f.Reasons, "; "), "ambiguous") || !strings.Contains(f.Underpowered, "look 2 of 2 is at 999 texts") {
+		t.Fatalf("ambiguous look 1: %v, runs needed %d, p %v, %v %q, %v", f.Outcome, f.RunsNeeded, *f.Test.PValue, f.Reasons, f.Underpowered, err)
+	}
+	// Look 2: still 5 of 1000 at least as atypical: p = 0.005, rejected.
+	f, err = TextConformal{}.RunSequential(odd, amb, r)
+	if err != nil || f.Outcome != Rejects || *f.Test.N != 999 || *f.Test.PValue != 5.0/1000 {
+		t.Fatalf("look 2: %v, N %d, p %v, %v", f.Outcome, *f.Test.N, *f.Test.PValue, err)
+	}
+	// With 6 more unique replays after look 1, p = 11/1000: supported
+	// at the last look.
+	for _, i := range []int{500, 600, 700, 800, 900, 950} {
+		amb[i] = unique(i)
+	}
+	f, err = TextConformal{}.RunSequential(odd, amb, r)
+	if err != nil || f.Outcome != Supports || *f.Test.PValue != 11.0/1000 {
+		t.Fatalf("look 2, supported: %v, p %v, %v", f.Outcome, *f.Test.PValue, err)
 	}
 }

@@ -7,7 +7,9 @@
 // Checks are the ones every replay runs: LabelFrequency (the stored label's
 // frequency among the replays, exact binomial test and Clopper–Pearson
 // interval), TextConformal (for a text without a label: the conformal
-// p-value of its spectrum-kernel distance to the replayed texts, with the
+// p-value of its spectrum-kernel distance to the replayed texts, deciding
+// only with resolution, 1/(n+1) ≤ level/TextResolution, and sequentially
+// at TextLooks fixed looks with its level split over them; with the
 // exact-match rate TextExactRate reported beside it) and ScoreRank (the
 // stored score's conformal rank among the scores of replays with the same
 // label). Callers add checks of their own as extra: ReferenceChecks compares
@@ -24,6 +26,9 @@
 // in one place:
 //
 //   - REPRODUCED (exact) when the pinned seed gave back the stored output;
+//   - DIVERGED (exact) when it did not, and the SeedProbe (the pinned seed
+//     run a second time, an extra check with its share of alpha) shows the
+//     system deterministic given the seed;
 //   - DIVERGED when any check rejects the stored output at its level;
 //   - REPRODUCED (behavioral) when at least one check supports it, none is
 //     undecided, and every applicable check had the power to reject (no

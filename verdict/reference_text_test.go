@@ -177,7 +177,9 @@ func TestEvaluateWithReferenceTexts(t *testing.T) {
 	m1 := newChain(1)
 	stored := chainTexts(m1, 7, 1)[0]
 	ref := chainTexts(m1, 10_000, 1000)
-	ev, err := Evaluate(stored, chainTexts(m1, 20_000, 500), nil, Rules{}, ReferenceChecks(ref)...)
+	// 999 replays: the text check decides among 999 texts at level 0.005
+	// (1/(n+1) ≤ level/TextResolution).
+	ev, err := Evaluate(stored, chainTexts(m1, 20_000, 999), nil, Rules{}, ReferenceChecks(ref)...)
 	if err != nil {
 		t.Fatal(err)
 	}

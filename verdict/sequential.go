@@ -20,8 +20,9 @@ type SequentialCheck interface {
 // verdict is settled: it is called after each batch with every replayed
 // output so far (in run order). Checks that implement SequentialCheck run
 // sequentially (each rejection test is taken once, on the first runs that
-// give it power, and settled as soon as it cannot reject, so repeated looks
-// do not add false alarms; the reference checks compare at fixed looks with
+// give it power, and settled as soon as it cannot reject; the text check
+// at TextLooks fixed looks with its level split over them; so repeated
+// looks do not add false alarms; the reference checks compare at fixed looks with
 // alpha spent over them, ReferenceLooks); any other
 // check is run only when final is true (the run cap was reached), and is
 // undecided before. Rules.Alpha bounds the false-alarm rate of the whole

@@ -51,8 +51,11 @@ func Decide(stored output.Output, outs []output.Output, exact *bool, rules Rules
 	case ev.Verdict != Inconclusive:
 		s.Settled = true
 		s.Why = fmt.Sprintf("stopped after %d of at most %d runs: the verdict %s was settled", runs, maxRuns, ev.Verdict)
-		if ev.Basis == "exact" {
+		switch {
+		case ev.Basis == "exact" && ev.Verdict == Reproduced:
 			s.Why += " (the pinned seed reproduced the stored output exactly)"
+		case ev.Basis == "exact":
+			s.Why += " (the pinned seed, run twice, gave identical answers that differ from the stored output, and no fresh seed gave that answer)"
 		}
 	case ev.RunsNeededLow > maxRuns && (ev.RejectLow == 0 || ev.RejectLow > maxRuns):
 		s.Settled = true

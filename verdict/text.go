@@ -73,10 +73,17 @@ func (TextExactRate) Run(s output.Output, outs []output.Output, r Rules) (Findin
 //
 // The scores are a symmetric function of the bag, so under the null (the
 // stored text is exchangeable with the replays: the same system, the same
-// input) P(p ≤ a) ≤ a for every a; ties count against rejection. It
-// rejects when p < Rules.Alpha (the check's level) and supports otherwise;
-// the smallest possible p is 1/(n+1), so n+1 > 1/Alpha runs are needed to
-// reject at all (with fewer the check is Unpowered: it blocks REPRODUCED).
+// input) P(p ≤ a) ≤ a for every a; ties count against rejection.
+//
+// Run (a fixed replay) rejects when p ≤ Rules.Alpha (the check's level).
+// It supports only when it has resolution, n ≥ TextsForResolution(level)
+// replayed texts (1/(n+1) ≤ level/TextResolution: 499 at level 0.01), and
+// is unpowered with fewer (it blocks REPRODUCED): with 1/(n+1) just under
+// the level it could reject only the single most atypical text of the bag,
+// and a text of a different system ranked second would pass as plausible.
+// RunSequential is the rule of a sequential replay: TextLooks looks at
+// fixed numbers of texts, each at level/TextLooks, with an ambiguous zone
+// between them.
 type TextConformal struct{}
 
 // Applies when the stored output has text and no label.
@@ -92,21 +99,16 @@ const SpectrumN = 3
 // NeighborK is how many nearest neighbours the nonconformity averages.
 const NeighborK = 3
 
+// textMethod is the text check's method, as reports state it.
+const textMethod = "conformal p-value of the stored text among the replays; nonconformity: 1 - mean 3-gram spectrum kernel to the 3 nearest others (leave-one-out); with the stored text's exact-match rate and its Clopper-Pearson interval"
+
 // Run implements Check.
 func (TextConformal) Run(s output.Output, outs []output.Output, r Rules) (Finding, error) {
-	texts := []string{*s.Text}
-	for _, o := range outs {
-		if o.Text != nil {
-			texts = append(texts, *o.Text)
-		}
-	}
-	n := len(texts) - 1
-	res := ConformalText(texts)
-	f := Finding{Test: TestResult{
-		Name:      "text_conformal",
-		Method:    "conformal p-value of the stored text among the replays; nonconformity: 1 - mean 3-gram spectrum kernel to the 3 nearest others (leave-one-out); with the stored text's exact-match rate and its Clopper-Pearson interval",
-		Statistic: ptr(res.Score), PValue: ptr(res.P), N: ptr(n),
-	}}
+	texts := replayTexts(outs)
+	n := len(texts)
+	need := TextsForResolution(r.Alpha)
+	f := Finding{Test: TestResult{Name: "text_conformal", N: ptr(n),
+		Method: fmt.Sprintf("%s; rejects when p ≤ level, decides only among n texts with 1/(n+1) ≤ level/%d", textMethod, TextResolution)}}
 	rate, err := (TextExactRate{}).Run(s, outs, r)
 	if err != nil {
 		return Finding{}, err
@@ -116,24 +118,25 @@ func (TextConformal) Run(s output.Output, outs []output.Output, r Rules) (Findin
 		f.Outcome, f.Test.Skipped = Skipped, "no replay produced text"
 		return f, nil
 	}
+	res := ConformalText(append([]string{*s.Text}, texts...))
+	f.Test.Statistic, f.Test.PValue = ptr(res.Score), ptr(res.P)
 	head := fmt.Sprintf("stored text: nonconformity %.4f (replays' median %.4f); conformal p = %d/%d = %.4f", res.Score, res.MedianReplay, res.AtLeast, n+1, res.P)
 	switch {
-	case res.P < r.Alpha:
+	case rejectsAt(res.AtLeast, n, r.Alpha):
 		f.Outcome = Rejects
 		f.Test.Rejected = ptr(true)
-		f.Reasons = []string{head + fmt.Sprintf(" < alpha %g: the stored text is not a plausible replay output", r.Alpha)}
-	case 1/float64(n+1) >= r.Alpha:
-		// It could not have rejected whatever the texts: no verdict
-		// without power (REPRODUCED needs every check able to reject).
-		need := int(math.Floor(1/r.Alpha)) + 1
+		f.Reasons = []string{head + fmt.Sprintf(" ≤ level %.4g: the stored text is not a plausible replay output", r.Alpha)}
+	case n < need:
+		// It could reject only the few most atypical texts of the bag:
+		// no verdict without the power to see a different system.
 		f.Outcome = Unpowered
-		f.Underpowered = fmt.Sprintf("%d replayed texts cannot reject at level %.4g (the smallest conformal p-value is 1/%d); %d can", n, r.Alpha, n+1, need)
-		f.RunsNeeded = need
-		f.Reasons = []string{head + fmt.Sprintf(": with %d runs the smallest possible p-value 1/%d is not below level %.4g; more runs are needed", n, n+1, r.Alpha)}
+		f.Underpowered = fmt.Sprintf("%d replayed texts are too few for the text check at level %.4g: it decides among n texts with 1/(n+1) ≤ level/%d; %d can", n, r.Alpha, TextResolution, need)
+		f.RunsNeeded = runsFor(need, n, len(outs))
+		f.Reasons = []string{head + fmt.Sprintf(": with %d texts the smallest possible p-value 1/%d is not at most level/%d = %.4g; %d texts are needed", n, n+1, TextResolution, r.Alpha/TextResolution, need)}
 	default:
 		f.Outcome = Supports
 		f.Test.Rejected = ptr(false)
-		f.Reasons = []string{head + fmt.Sprintf(" >= alpha %g: the stored text is a plausible replay output", r.Alpha)}
+		f.Reasons = []string{head + fmt.Sprintf(" > level %.4g: the stored text is a plausible replay output", r.Alpha)}
 	}
 	f.Reasons = append(rate.Reasons, f.Reasons...)
 	return f, nil
@@ -160,30 +163,21 @@ func ConformalText(texts []string) Conformal {
 	if m < 2 {
 		return Conformal{P: 1, AtLeast: 1, Typical: -1}
 	}
-	phi := make([]map[string]float64, m)
-	for i, t := range texts {
-		phi[i] = spectrum(t)
-	}
-	sims := make([][]float64, m)
-	for i := range sims {
-		sims[i] = make([]float64, 0, m-1)
-	}
+	phi := embed(texts)
+	// Each member keeps only its kn largest similarities (the kernel
+	// matrix is never held: memory O(m), time O(m²) kernel values).
+	kn := min(NeighborK, m-1)
+	top := make([]nearest, m)
 	for i := range m {
 		for j := i + 1; j < m; j++ {
-			k := dot(phi[i], phi[j])
-			sims[i] = append(sims[i], k)
-			sims[j] = append(sims[j], k)
+			k := phi[i].dot(phi[j])
+			top[i].add(k, kn)
+			top[j].add(k, kn)
 		}
 	}
-	kn := min(NeighborK, m-1)
 	score := make([]float64, m)
-	for i, s := range sims {
-		slices.Sort(s)
-		var top float64
-		for _, x := range s[len(s)-kn:] {
-			top += x
-		}
-		score[i] = 1 - top/float64(kn)
+	for i := range top {
+		score[i] = 1 - top[i].sum()/float64(kn)
 	}
 	c := Conformal{Score: score[0], Typical: -1}
 	replays := make([]float64, 0, m-1)
@@ -205,21 +199,93 @@ func ConformalText(texts []string) Conformal {
 	return c
 }
 
-// spectrum is spectrumFeatures of t's first MaxConformalRunes runes.
-func spectrum(t string) map[string]float64 {
-	if r := []rune(t); len(r) > MaxConformalRunes {
-		t = string(r[:MaxConformalRunes])
-	}
-	return spectrumFeatures(t)
+// nearest holds the largest similarities seen, descending.
+type nearest struct {
+	k [NeighborK]float64
+	n int
 }
 
-func dot(a, b map[string]float64) float64 {
-	if len(a) > len(b) {
-		a, b = b, a
+// add offers x, keeping the kn largest.
+func (t *nearest) add(x float64, kn int) {
+	if t.n == kn && x <= t.k[kn-1] {
+		return
 	}
+	if t.n < kn {
+		t.n++
+	}
+	i := t.n - 1
+	for i > 0 && t.k[i-1] < x {
+		t.k[i] = t.k[i-1]
+		i--
+	}
+	t.k[i] = x
+}
+
+// sum is their sum, smallest first.
+func (t *nearest) sum() float64 {
 	var s float64
-	for k, x := range a {
-		s += x * b[k]
+	for i := t.n - 1; i >= 0; i-- {
+		s += t.k[i]
+	}
+	return s
+}
+
+// sparse is a text's spectrum feature vector: the ids of its 3-grams
+// (ascending) and their weights.
+type sparse struct {
+	ids []int32
+	w   []float64
+}
+
+// embed is the spectrum feature vector (spectrumFeatures) of each text's
+// first MaxConformalRunes runes, its 3-grams numbered in one dictionary,
+// so that a kernel value is a merge of two sorted lists, summed in a fixed
+// order.
+func embed(texts []string) []sparse {
+	dict := map[string]int32{}
+	out := make([]sparse, len(texts))
+	for i, t := range texts {
+		if r := []rune(t); len(r) > MaxConformalRunes {
+			t = string(r[:MaxConformalRunes])
+		}
+		f := spectrumFeatures(t)
+		v := sparse{ids: make([]int32, 0, len(f)), w: make([]float64, 0, len(f))}
+		for g := range f {
+			id, ok := dict[g]
+			if !ok {
+				id = int32(len(dict))
+				dict[g] = id
+			}
+			v.ids = append(v.ids, id)
+		}
+		slices.Sort(v.ids)
+		byID := make(map[int32]float64, len(f))
+		for g, x := range f {
+			byID[dict[g]] = x
+		}
+		for _, id := range v.ids {
+			v.w = append(v.w, byID[id])
+		}
+		out[i] = v
+	}
+	return out
+}
+
+// dot is the kernel value ⟨a, b⟩.
+func (a sparse) dot(b sparse) float64 {
+	var s float64
+	i, j := 0, 0
+	for i < len(a.ids) && j < len(b.ids) {
+		switch {
+		case a.ids[i] < b.ids[j]:
+			i++
+		case a.ids[i] > b.ids[j]:
+			j++
+		default:
+			s += a.w[i] * b.w[j]
+			i++
+			j++
+		}
 	}
 	return s
 }
@@ -313,35 +379,142 @@ func FirstDivergence(stored, replayed string) Divergence {
 	return Divergence{Char: i, Token: t, Stored: cut(a), Replayed: cut(b)}
 }
 
-// TextsToReject is the fewest replayed texts n among which the conformal
-// p-value can fall below the level a: 1/(n+1) < a.
-func TextsToReject(a float64) int {
-	n := max(1, int(math.Floor(1/a))-1)
-	for 1/float64(n+1) >= a {
+// Constants of the text check's decision rule (see TextConformal).
+const (
+	// TextResolution: the text check decides (supports) only among n
+	// replayed texts with 1/(n+1) ≤ level/TextResolution, where level is
+	// the check's share of alpha; with fewer it is unpowered. Below it the
+	// check could reject only the few most atypical texts of the bag (at
+	// 1/(n+1) just under the level, only the single most atypical one),
+	// so a text of a different system that is merely second most atypical
+	// would be settled as a plausible replay.
+	TextResolution = 5
+	// TextLooks is the number of looks of the sequential text check, at
+	// fixed numbers of texts (TextLookSizes), each at level/TextLooks
+	// (Bonferroni: valid under any dependence between the looks).
+	TextLooks = 2
+	// TextAmbiguity: a sequential look whose p-value is above its look's
+	// level but at most TextAmbiguity × the check's level is ambiguous: the
+	// check goes on to the next look instead of settling.
+	TextAmbiguity = 3
+)
+
+// TextsForResolution is the fewest replayed texts n with 1/(n+1) ≤
+// a/TextResolution (a the check's level): the fewest among which the
+// text check decides. At the default alpha 0.01 it is 499.
+func TextsForResolution(a float64) int {
+	n := max(1, int(math.Ceil(TextResolution/a))-2)
+	for !resolves(n, a) {
 		n++
 	}
 	return n
 }
 
-// RunSequential implements SequentialCheck: the conformal p-value is taken
-// once, among the first TextsToReject(level) replayed texts (the fewest that
-// give it power); before, the check is unpowered. However often it is
-// called, an honest record is rejected with probability at most its level.
+// resolves reports whether 1/(n+1) ≤ a/TextResolution, i.e.
+// (n+1)·a ≥ TextResolution, up to rounding (0.01·500 is 5 up to one ulp).
+func resolves(n int, a float64) bool {
+	return float64(n+1)*a >= TextResolution*(1-1e-12)
+}
+
+// TextLookSizes are the numbers of replayed texts at which the sequential
+// text check looks, fixed before any run: n₁ = TextsForResolution(a), and
+// each next look at twice as many texts plus one ((n+1) doubles): 499 and
+// 999 at level 0.01, 999 and 1999 at 0.005.
+func TextLookSizes(a float64) []int {
+	sizes := []int{TextsForResolution(a)}
+	for len(sizes) < TextLooks {
+		sizes = append(sizes, 2*(sizes[len(sizes)-1]+1)-1)
+	}
+	return sizes
+}
+
+// rejectsAt reports whether the conformal p-value AtLeast/(n+1) is at most
+// the level a, up to rounding.
+func rejectsAt(atLeast, n int, a float64) bool {
+	return float64(atLeast) <= float64(n+1)*a*(1+1e-12)
+}
+
+// RunSequential implements SequentialCheck. The check looks at the fixed
+// numbers of replayed texts TextLookSizes(level) (the first replayed texts
+// of the stream, in run order), TextLooks looks each at level/TextLooks:
+// a look rejects when its conformal p-value is at most that; it supports
+// when the p-value is above TextAmbiguity × the check's level, or at the
+// last look when it does not reject; in between (the ambiguous zone) the
+// check goes on to the next look. Before the first look, and while it
+// waits for the next, it is unpowered (with the runs that look needs).
+// The probability that an honest record is rejected at any look is at
+// most the sum of the looks' levels, the check's level (Bonferroni, valid
+// under any dependence between looks), however often it is called.
 func (c TextConformal) RunSequential(s output.Output, outs []output.Output, r Rules) (Finding, error) {
-	need := TextsToReject(r.Alpha)
-	seen := 0
-	for i, o := range outs {
-		if o.Text != nil {
-			if seen++; seen == need {
-				outs = outs[:i+1]
-				break
+	texts := replayTexts(outs)
+	sizes := TextLookSizes(r.Alpha)
+	look := r.Alpha / TextLooks
+	rate, err := (TextExactRate{}).Run(s, outs, r)
+	if err != nil {
+		return Finding{}, err
+	}
+	method := fmt.Sprintf("%s; sequential: %d looks fixed before any run, at the first %s replayed texts (1/(n+1) ≤ level/%d at the first), each at level/%d (Bonferroni over the looks); "+
+		"a look rejects when p ≤ level/%d, supports when p > %d × level (or at the last look), and goes on to the next look in between",
+		textMethod, TextLooks, joinInts(sizes), TextResolution, TextLooks, TextLooks, TextAmbiguity)
+	f := Finding{Test: TestResult{Name: "text_conformal", Method: method}}
+	f.Test.Successes, f.Test.Trials, f.Test.Interval = rate.Test.Successes, rate.Test.Trials, rate.Test.Interval
+	var done []string // what the earlier looks found
+	for j, nj := range sizes {
+		if len(texts) < nj {
+			f.Outcome = Unpowered
+			f.RunsNeeded = runsFor(nj, len(texts), len(outs))
+			f.RunsNeededLow = f.RunsNeeded
+			f.RejectLow = f.RunsNeeded
+			f.Underpowered = fmt.Sprintf("%d replayed texts: the text check's look %d of %d is at %d texts (level %.4g)", len(texts), j+1, TextLooks, nj, look)
+			if j == 0 {
+				f.Underpowered += fmt.Sprintf(", the fewest with 1/(n+1) ≤ level/%d = %.4g", TextResolution, r.Alpha/TextResolution)
 			}
+			f.Reasons = append(append(rate.Reasons, done...), fmt.Sprintf("the text check looks at the first %d replayed texts; %d so far", nj, len(texts)))
+			return f, nil
+		}
+		res := ConformalText(append([]string{*s.Text}, texts[:nj]...))
+		f.Test.Statistic, f.Test.PValue, f.Test.N = ptr(res.Score), ptr(res.P), ptr(nj)
+		head := fmt.Sprintf("look %d of %d, the first %d replayed texts: stored text nonconformity %.4f (replays' median %.4f); conformal p = %d/%d = %.4f",
+			j+1, TextLooks, nj, res.Score, res.MedianReplay, res.AtLeast, nj+1, res.P)
+		switch {
+		case rejectsAt(res.AtLeast, nj, look):
+			f.Outcome, f.Test.Rejected = Rejects, ptr(true)
+			f.Reasons = append(append(rate.Reasons, done...), head+fmt.Sprintf(" ≤ level %.4g: the stored text is not a plausible replay output", look))
+			return f, nil
+		case j == len(sizes)-1 || res.P > TextAmbiguity*r.Alpha:
+			f.Outcome, f.Test.Rejected = Supports, ptr(false)
+			f.Reasons = append(append(rate.Reasons, done...), head+fmt.Sprintf(" > level %.4g: the stored text is a plausible replay output", look))
+			return f, nil
+		}
+		done = append(done, head+fmt.Sprintf(": ambiguous (above level %.4g, at most %d × %.4g), so the check looks again at %d texts", look, TextAmbiguity, r.Alpha, sizes[j+1]))
+	}
+	panic("unreachable")
+}
+
+// replayTexts is the texts of outs, in run order.
+func replayTexts(outs []output.Output) []string {
+	var texts []string
+	for _, o := range outs {
+		if o.Text != nil {
+			texts = append(texts, *o.Text)
 		}
 	}
-	f, err := c.Run(s, outs, r)
-	f.Test.Method += "; sequential: taken once, among the first replayed texts that give it power"
-	if seen < need {
-		f.RejectLow = need
+	return texts
+}
+
+// runsFor is about how many runs give need texts when texts of runs gave
+// one.
+func runsFor(need, texts, runs int) int {
+	if texts == 0 || texts == runs {
+		return need
 	}
-	return f, err
+	return int(math.Ceil(float64(need) * float64(runs) / float64(texts)))
+}
+
+func joinInts(xs []int) string {
+	s := make([]string, len(xs))
+	for i, x := range xs {
+		s[i] = fmt.Sprint(x)
+	}
+	return strings.Join(s, " and ")
 }

@@ -134,6 +134,10 @@ const (
 	// Unpowered: not rejected, but the check could not have rejected at its
 	// level with the replays it had; it blocks REPRODUCED (behavioral).
 	Unpowered
+	// Neutral: the check's evidence does not bear on the stored output
+	// (the seed probe of a system that does not honour seeds); it keeps
+	// its share of alpha and neither supports, rejects nor blocks.
+	Neutral
 )
 
 // Finding is the result of one check.
@@ -173,7 +177,8 @@ type Evaluation struct {
 	Tests       []TestResult   `json:"tests"`
 	LabelCounts map[string]int `json:"label_counts,omitempty"`
 	Verdict     Verdict        `json:"verdict"`
-	// Basis says how REPRODUCED was reached: "exact" or "behavioral".
+	// Basis says how REPRODUCED was reached, "exact" or "behavioral", and
+	// is "exact" for a DIVERGED on the seed probe (SeedProbe).
 	Basis   string   `json:"basis,omitempty"`
 	Reasons []string `json:"reasons"`
 	// Underpowered names the checks that had too few runs to decide at
@@ -236,6 +241,9 @@ func evaluate(stored output.Output, outs []output.Output, exact *bool, rules Rul
 	ev := &Evaluation{Tests: []TestResult{}, Reasons: []string{}}
 	var applicable []Check
 	for _, c := range checks {
+		if _, ok := c.(SeedProbe); ok && (exact == nil || *exact) {
+			continue // a probe follows a mismatch only
+		}
 		if c.Applies(stored) {
 			applicable = append(applicable, c)
 		}
@@ -245,11 +253,15 @@ func evaluate(stored output.Output, outs []output.Output, exact *bool, rules Rul
 		level.Alpha = rules.Alpha / float64(len(applicable))
 	}
 	var supports, rejects, undecided, unpowered int
+	var seedDiverged bool            // the seed probe rejects: DIVERGED, basis exact
 	var sysRejects, sysOpen []string // what the system checks found (SystemCheck.Holds)
 	for _, c := range applicable {
 		f, err := run(c, stored, outs, level)
 		if err != nil {
 			return nil, err
+		}
+		if _, ok := c.(SeedProbe); ok && f.Outcome == Rejects {
+			seedDiverged = true
 		}
 		if sc, ok := c.(SystemCheck); ok {
 			switch f.Outcome {
@@ -301,6 +313,8 @@ func evaluate(stored output.Output, outs []output.Output, exact *bool, rules Rul
 		held = fmt.Sprintf("the decision reproduced, but %s: the record is INCONCLUSIVE", strings.Join(sysOpen, " and "))
 	case exact != nil && *exact:
 		ev.Verdict, ev.Basis = Reproduced, "exact"
+	case seedDiverged:
+		ev.Verdict, ev.Basis = Diverged, "exact"
 	case rejects > 0:
 		ev.Verdict = Diverged
 	case supports > 0 && undecided == 0 && unpowered == 0:

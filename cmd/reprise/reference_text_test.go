@@ -45,6 +45,11 @@ func TestReferenceTextsEndToEnd(t *testing.T) {
 		p := textRecord(t, st, img, version, reqID, "--text", text)
 		om := readRecord(t, p)
 		om["reference"] = m["reference"]
+		// No pinned seed: the verdict rests on the text and reference
+		// checks. (With seed 42 and another seed's text, the seed probe
+		// calls it DIVERGED (exact): the fixture server is deterministic
+		// given the seed.)
+		delete(om["params"].(map[string]any), "seed")
 		b, _ := json.MarshalIndent(om, "", "  ")
 		if err := os.WriteFile(p, b, 0o644); err != nil {
 			t.Fatal(err)
