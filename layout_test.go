@@ -32,7 +32,7 @@ var allowed = map[string][]string{
 	// stats/statsfile runs the stats tests on samples read from files.
 	"stats/statsfile": {"stats"},
 	"system":          {"digest"},
-	"store":           {"digest", "journal"},
+	"store":           {"digest", "fsread", "journal"},
 	// storetest is the conformance suite every store passes.
 	"store/storetest": {"digest", "store"},
 	"record":          {"digest", "output", "system"},

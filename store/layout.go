@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/reprise-dev/reprise/digest"
+	"github.com/reprise-dev/reprise/fsread"
 	"github.com/reprise-dev/reprise/journal"
 )
 
@@ -226,11 +227,11 @@ func (s *Layout) Open(ctx context.Context, d digest.Digest) (io.ReadCloser, int6
 		return nil, 0, fmt.Errorf("open %s: %w", d, err)
 	}
 	path := s.blobPath(d)
-	f, size, err := openRegular(path)
+	f, size, err := fsread.Open(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return nil, 0, fmt.Errorf("%s: %w", d, ErrNotFound)
-	case errors.Is(err, errNotRegular):
+	case errors.Is(err, fsread.ErrNotRegular):
 		return nil, 0, fmt.Errorf("%s: %w: %v", d, ErrCorrupt, err)
 	case err != nil:
 		return nil, 0, fmt.Errorf("open %s: %w", d, err)
