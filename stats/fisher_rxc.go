@@ -7,9 +7,12 @@ import (
 	"math/rand/v2"
 )
 
-// MaxFisherWork bounds the work of FisherExact on an r×c table: the number
-// of (partial table, column) steps the network algorithm takes. Past it,
-// FisherExact returns ErrMethod and FisherTable turns to Monte-Carlo.
+// MaxFisherWork is the default bound on the work of FisherExact on an r×c
+// table: the steps the network algorithm takes (arcs followed, pasts
+// carried, completions built and merged; about 0.1 µs each on one core, so
+// about half a second). Past it, FisherExact returns a *FisherWorkError and
+// FisherTable turns to Monte-Carlo; FisherExactLimit and FisherTableLimit
+// take another bound.
 const MaxFisherWork = 5_000_000
 
 // FisherMonteCarlo is Fisher's exact test with a Monte-Carlo p-value, as R's
@@ -39,21 +42,28 @@ func FisherMonteCarlo(t [][]float64, b int, rng *rand.Rand) (FisherResult, error
 	}, nil
 }
 
-// FisherTable is FisherExact when the exact test takes at most MaxFisherWork
-// steps, and otherwise, with b > 0, FisherMonteCarlo with b draws from rng
-// and a warning saying so.
-//
-// Errors: as FisherExact (ErrMethod when too large and b <= 0), and as
-// FisherMonteCarlo.
+// FisherTable is FisherTableLimit with the default work limit,
+// MaxFisherWork.
 func FisherTable(t [][]float64, b int, rng *rand.Rand) (FisherResult, error) {
-	r, err := FisherExact(t)
-	if err == nil || !errors.Is(err, ErrMethod) || b <= 0 {
+	return FisherTableLimit(t, b, rng, MaxFisherWork)
+}
+
+// FisherTableLimit is FisherExactLimit(t, maxWork) when the exact test takes
+// at most maxWork steps, and otherwise, with b > 0, FisherMonteCarlo with b
+// draws from rng and a warning naming the work limit.
+//
+// Errors: as FisherExactLimit (a *FisherWorkError when too large and b <=
+// 0), and as FisherMonteCarlo.
+func FisherTableLimit(t [][]float64, b int, rng *rand.Rand, maxWork int) (FisherResult, error) {
+	r, err := FisherExactLimit(t, maxWork)
+	var we *FisherWorkError
+	if err == nil || !errors.As(err, &we) || b <= 0 {
 		return r, err
 	}
 	mc, err := FisherMonteCarlo(t, b, rng)
 	if err != nil {
 		return mc, err
 	}
-	mc.Warnings = append(mc.Warnings, fmt.Sprintf("the exact test would take more than %d steps: the p-value is Monte-Carlo (standard error %.2g)", MaxFisherWork, mc.StdErr))
+	mc.Warnings = append(mc.Warnings, fmt.Sprintf("the exact test would take more than %d steps (the work limit): the p-value is Monte-Carlo (standard error %.2g)", maxWork, mc.StdErr))
 	return mc, nil
 }
