@@ -65,3 +65,23 @@ func BenchmarkFisherTable5x5N101(b *testing.B) {
 		}
 	}
 }
+
+// Issue 19, item 15: a 5×5 table with N = 82 (fisherRxC[7], R's
+// fisher.test: 9.9 s on this loaded machine), past MaxFisherWork before the
+// network held the completions of its small nodes.
+func BenchmarkFisherExact5x5N82(b *testing.B) {
+	for range b.N {
+		if _, err := FisherExact(fisherRxC[7].tab); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// The sparse 5×5 table with N = 82 and cells of 19 and 11 (fisherRxC[8]).
+func BenchmarkFisherExact5x5N82Sparse(b *testing.B) {
+	for range b.N {
+		if _, err := FisherExact(fisherRxC[8].tab); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

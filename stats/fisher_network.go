@@ -115,7 +115,7 @@ func newFisherNet(t [][]float64, rows, cols []float64, total float64, maxWork in
 			x[i][j] = int(t[i][j])
 		}
 	}
-	if nr > nc { // the stages walk the longer side
+	if nr > nc || nr == nc && sidesOrder(rows, cols) < 0 { // the stages walk the longer side
 		xt := make([][]int, nc)
 		for j := range xt {
 			xt[j] = make([]int, nr)
@@ -159,6 +159,19 @@ func newFisherNet(t [][]float64, rows, cols []float64, total float64, maxWork in
 		f.sufC[k] = f.sufC[k+1] + f.lf.At(f.c[k])
 	}
 	return f
+}
+
+// sidesOrder compares the sums of two sides of a square table: by their
+// largest, then the next... (sorted in decreasing order). The stages walk
+// the side that compares larger (fewer nodes, on tables seen), which does
+// not depend on which side is the rows: a table and its transpose take the
+// same steps.
+func sidesOrder(rows, cols []float64) int {
+	a := slices.Sorted(slices.Values(rows))
+	b := slices.Sorted(slices.Values(cols))
+	slices.Reverse(a)
+	slices.Reverse(b)
+	return slices.Compare(b, a)
 }
 
 // run walks the stages, adding to f.p.
@@ -289,6 +302,10 @@ func (f *fisherNet) complete(n *netNode, k int) error {
 	}
 	var raw []pathGroup
 	limit := min(4*fisherMaxCompletions, f.budget)
+	if columnsAtLeast(n.rem, f.c[k], f.lf) > float64(limit) {
+		n.open = true // too many arcs: do not explore the nodes below
+		return nil
+	}
 	child := f.scratch[k+1]
 	err := f.columns(n.rem, f.c[k], func(xs []int, w, mult float64) error {
 		for i, r := range n.rem {
@@ -536,6 +553,36 @@ func (f *fisherNet) columns(rem []int, sum int, visit func(xs []int, w, mult flo
 		return nil
 	}
 	return rec(0, sum, 0)
+}
+
+// columnsAtLeast bounds from below the number of columns columns visits
+// (Σ x = sum, 0 ≤ x_i ≤ rem_i, one order within each run of equal rem): all
+// of them over Π (run length)!.
+func columnsAtLeast(rem []int, sum int, lf logFactorials) float64 {
+	ways := make([]float64, sum+1) // ways[s]: columns of the rows so far with Σ = s
+	ways[0] = 1
+	next := make([]float64, sum+1)
+	perms := 0.0
+	run := 1
+	for i, r := range rem {
+		if i > 0 && r == rem[i-1] {
+			run++
+		} else {
+			perms += lf.At(run)
+			run = 1
+		}
+		acc := 0.0 // next[s] = Σ_{x=0..r} ways[s−x]
+		for s := range next {
+			acc += ways[s]
+			if s-r-1 >= 0 {
+				acc -= ways[s-r-1]
+			}
+			next[s] = acc
+		}
+		ways, next = next, ways
+	}
+	perms += lf.At(run)
+	return ways[sum] / math.Exp(perms)
 }
 
 // sortSmall sorts a few ints (insertion sort).
