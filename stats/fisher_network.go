@@ -1,6 +1,7 @@
 package stats
 
 import (
+	"cmp"
 	"errors"
 	"math"
 	"math/bits"
@@ -46,6 +47,9 @@ var errFisherWork = errors.New("fisher: work limit")
 var errOpen = errors.New("fisher: too many completions")
 
 const (
+	// fisherMaxCompletions bounds the distinct completions a node holds:
+	// more cost more to build than they save (tuned on 5×5 tables, N = 82).
+	fisherMaxCompletions = 256
 	// fisherCompletionBudget bounds the completions all nodes hold at once
 	// (24 bytes each).
 	fisherCompletionBudget = 1 << 22
@@ -380,17 +384,13 @@ func (n *netNode) seal() {
 // sortGroups sorts groups by value (then multiplicity: a fixed order).
 func sortGroups(gs []pathGroup) {
 	slices.SortFunc(gs, func(a, b pathGroup) int {
-		switch {
-		case a.v < b.v:
-			return -1
-		case a.v > b.v:
-			return 1
-		case a.m < b.m:
-			return -1
-		case a.m > b.m:
+		if a.v != b.v {
+			if a.v < b.v {
+				return -1
+			}
 			return 1
 		}
-		return 0
+		return cmp.Compare(a.m, b.m)
 	})
 }
 
@@ -605,22 +605,41 @@ func arcMultiplicity(rem, xs []int, lf logFactorials) float64 {
 			j++
 		}
 		if j-i > 1 {
-			lm := lf.At(j - i)
-			for a := i; a < j; {
-				b := a + 1
-				for b < j && xs[b] == xs[a] {
-					b++
+			if j-i < len(smallFactorials) { // exact, without exp
+				r := smallFactorials[j-i]
+				for a := i; a < j; {
+					b := a + 1
+					for b < j && xs[b] == xs[a] {
+						b++
+					}
+					r /= smallFactorials[b-a]
+					a = b
 				}
-				lm -= lf.At(b - a)
-				a = b
+				m *= r
+			} else {
+				lm := lf.At(j - i)
+				for a := i; a < j; {
+					b := a + 1
+					for b < j && xs[b] == xs[a] {
+						b++
+					}
+					lm -= lf.At(b - a)
+					a = b
+				}
+				m *= math.Round(math.Exp(lm))
 			}
-			m *= math.Round(math.Exp(lm))
 		}
 		i = j
 	}
 	return m
 }
 
-// fisherMaxCompletions bounds the distinct completions a node holds: more
-// cost more to build than they save (tuned on 5×5 tables, N = 82).
-var fisherMaxCompletions = 256
+// smallFactorials are n! for n < 19, exact in a float64 (and their ratios
+// in arcMultiplicity, integers below 2^53).
+var smallFactorials = func() (f [19]float64) {
+	f[0] = 1
+	for n := 1; n < len(f); n++ {
+		f[n] = f[n-1] * float64(n)
+	}
+	return f
+}()
