@@ -49,7 +49,11 @@ func BenchmarkGTestMonteCarlo3x4(b *testing.B) { benchmarkMonteCarlo(b, benchTab
 //
 // Measured in the same rounds: 9–10 ms and 167–184 ms, both exact (the 5×5
 // table is within MaxFisherWork; FisherTable would turn to 10^5 Monte-Carlo
-// draws past it).
+// draws past it). Issue 19 (nodes holding their completions), on the same
+// machine under load, go test -bench Fisher -benchtime=10x: 18–22 ms and
+// 345–372 ms (the network before: 8–12 ms and 216–237 ms in the same
+// rounds); the 5×5 N=82 tables below 282–290 ms and 261–273 ms (both past
+// MaxFisherWork before; R: 9.9 s and 1.6 s).
 func BenchmarkFisherExact3x4N127(b *testing.B) {
 	for range b.N {
 		if _, err := FisherExact(fisherRxC[0].tab); err != nil {
@@ -61,6 +65,26 @@ func BenchmarkFisherExact3x4N127(b *testing.B) {
 func BenchmarkFisherTable5x5N101(b *testing.B) {
 	for range b.N {
 		if _, err := FisherTable(fisherRxC[1].tab, 100000, rand.New(rand.NewPCG(1, 2))); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// Issue 19, item 15: a 5×5 table with N = 82 (fisherRxC[7], R's
+// fisher.test: 9.9 s on this loaded machine), past MaxFisherWork before the
+// network held the completions of its small nodes.
+func BenchmarkFisherExact5x5N82(b *testing.B) {
+	for range b.N {
+		if _, err := FisherExact(fisherRxC[7].tab); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// The sparse 5×5 table with N = 82 and cells of 19 and 11 (fisherRxC[8]).
+func BenchmarkFisherExact5x5N82Sparse(b *testing.B) {
+	for range b.N {
+		if _, err := FisherExact(fisherRxC[8].tab); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -22,19 +22,27 @@ const MaxFisherTables = 5_000_000
 
 func fisherLogFact(n float64) float64 { v, _ := math.Lgamma(n + 1); return v }
 
-// FisherExact is Fisher's exact test of independence on an r×c table of
-// counts, two-sided by R's rule: the sum of the probabilities (under fixed
-// margins) of all tables no more probable than the observed one, with
+// FisherExact is FisherExactLimit with the default work limit,
+// MaxFisherWork.
+func FisherExact(t [][]float64) (FisherResult, error) { return FisherExactLimit(t, MaxFisherWork) }
+
+// FisherExactLimit is Fisher's exact test of independence on an r×c table
+// of counts, two-sided by R's rule: the sum of the probabilities (under
+// fixed margins) of all tables no more probable than the observed one, with
 // relative tolerance 1+1e-7. 2×2 tables use the hypergeometric distribution
-// directly; larger tables the network algorithm (fisherNetwork), and
-// ErrMethod is returned when it would take more than MaxFisherWork steps
-// (FisherTable then turns to Monte-Carlo).
+// directly; larger tables the network algorithm (fisherNetwork), which
+// gives up past maxWork steps (about 0.1 µs each).
 //
-// Errors: as ChiSquareTable, and ErrMethod when the table is too large.
-func FisherExact(t [][]float64) (FisherResult, error) {
+// Errors: as ChiSquareTable; ErrDomain when maxWork < 1; ErrMethod when the
+// table is too large: a *FisherWorkError (wrapping ErrMethod) past maxWork
+// (FisherTable then turns to Monte-Carlo).
+func FisherExactLimit(t [][]float64, maxWork int) (FisherResult, error) {
 	rows, cols, total, err := tableMargins(t)
 	if err != nil {
 		return FisherResult{}, err
+	}
+	if maxWork < 1 {
+		return FisherResult{}, fmt.Errorf("%w: the work limit of the exact test must be >= 1, got %d", ErrDomain, maxWork)
 	}
 	if len(rows) == 2 && len(cols) == 2 {
 		if math.Min(rows[0], cols[0]) > MaxFisherTables {
@@ -45,12 +53,28 @@ func FisherExact(t [][]float64) (FisherResult, error) {
 	if total > math.MaxInt32 {
 		return FisherResult{}, fmt.Errorf("%w: %g observations: too many for the exact test", ErrMethod, total)
 	}
-	p, _, err := fisherNetwork(t, rows, cols, total, MaxFisherWork)
+	p, _, err := fisherNetwork(t, rows, cols, total, maxWork)
 	if err != nil {
-		return FisherResult{}, fmt.Errorf("%w: the exact test of this %d×%d table (N = %g) would take more than %d steps; use the Monte-Carlo p-value", ErrMethod, len(rows), len(cols), total, MaxFisherWork)
+		return FisherResult{}, &FisherWorkError{Rows: len(rows), Cols: len(cols), N: total, Limit: maxWork}
 	}
 	return FisherResult{PValue: p, Method: fmt.Sprintf("Fisher's exact test (%d×%d, network algorithm)", len(rows), len(cols))}, nil
 }
+
+// FisherWorkError is the condition of an exact test that would take more
+// than Limit steps of the network algorithm on a Rows×Cols table of N
+// observations. It wraps ErrMethod.
+type FisherWorkError struct {
+	Rows, Cols int
+	N          float64
+	Limit      int
+}
+
+func (e *FisherWorkError) Error() string {
+	return fmt.Sprintf("%v: the exact test of this %d×%d table (N = %g) would take more than %d steps (the work limit)", ErrMethod, e.Rows, e.Cols, e.N, e.Limit)
+}
+
+// Unwrap returns ErrMethod.
+func (e *FisherWorkError) Unwrap() error { return ErrMethod }
 
 func fisher2x2(t [][]float64, rows, cols []float64, total float64) float64 {
 	// X = t[0][0] ~ Hypergeometric(total, K = cols[0], n = rows[0]).

@@ -147,6 +147,7 @@ func TestGoldenStats(t *testing.T) {
 		goldenCase{"stats-fisher-table-mc", []string{"stats", "fisher", "--table", "testdata/stats/table-6x6.txt", "--draws", "2000", "--seed", "2"}, exitOK},
 		goldenCase{"stats-fisher-table-too-large", []string{"stats", "fisher", "--table", "testdata/stats/table-6x6.txt", "--draws", "0"}, exitUsage},
 		goldenCase{"stats-fisher-table-ragged", []string{"stats", "fisher", "--table", "testdata/stats/table-ragged.txt"}, exitUsage},
+		goldenCase{"stats-fisher-max-work-bad", []string{"stats", "fisher", "--table", "testdata/stats/table-3x4.txt", "--max-work", "0"}, exitUsage},
 		goldenCase{"stats-chisq-table-and-ab", []string{"stats", "chisq", "--table", "testdata/stats/table-3x4.txt", "--a", "testdata/stats/labels-a.txt"}, exitUsage},
 		goldenCase{"stats-binom-bad-output", []string{"stats", "binom", "--successes", "7", "--trials", "20", "--output", "xml"}, exitUsage},
 		goldenCase{"stats-binom-bad-o", []string{"stats", "binom", "--successes", "7", "--trials", "20", "-o", "json"}, exitUsage},

@@ -43,8 +43,9 @@ type Params struct {
 	NGram       int
 	Test        string // power: which calculation
 
-	Draws int
-	Seed  uint64
+	Draws   int
+	Seed    uint64
+	MaxWork int // fisher: the work limit of the exact test
 
 	// Given reports whether the parameter name was given (rather than left
 	// at its default); nil means none was.

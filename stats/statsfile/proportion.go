@@ -1,6 +1,8 @@
 package statsfile
 
 import (
+	"errors"
+	"fmt"
 	"math/rand/v2"
 
 	"github.com/reprise-dev/reprise/stats"
@@ -23,16 +25,17 @@ func proportionTests() []Test {
 		tableTest{"chisq", stats.ChiSquareTable}.test("Pearson's chi-square test of independence on an r×c table or two label samples (no continuity correction)"),
 		tableTest{"gtest", stats.GTestTable}.test("G-test (log-likelihood ratio) of independence on an r×c table or two label samples"),
 		{
-			Name: "fisher", Use: "(--a FILE --b FILE | --table FILE) [--draws N --seed S]",
+			Name: "fisher", Use: "(--a FILE --b FILE | --table FILE) [--draws N --seed S] [--max-work N]",
 			Short: "Fisher's exact test on an r×c table or the 2×k table of two label samples (R's two-sided rule)",
 			Long: `Fisher's exact test on an r×c table or the 2×k table of two label samples (R's two-sided rule).
 
 The table is either the 2×k table of two label samples (--a, --b: files of
 labels, one per line) or any r×c table of counts (--table: one row per line,
 counts separated by spaces). The p-value is exact (the network algorithm for
-r×c tables); when the exact test would be too large, it is Monte-Carlo over
---draws random tables with the observed margins, seeded by --seed, with its
-standard error and a warning.`,
+r×c tables); when the exact test would take more than --max-work steps
+(about 0.1 µs each), it is Monte-Carlo over --draws random tables with the
+observed margins, seeded by --seed, with its standard error and a warning
+(--draws 0: an error instead).`,
 			flags: fisherFlags, run: runFisher,
 		},
 		{
@@ -195,15 +198,28 @@ type FisherResult struct {
 func fisherFlags(p *Params, fs FlagSet) {
 	p.addABOrTable(fs)
 	p.addDraws(fs, 100000, "Monte-Carlo tables when the exact test is too large (0: fail instead)")
+	fs.IntVar(&p.MaxWork, "max-work", stats.MaxFisherWork, "work limit `N` of the exact test, in steps (past it: Monte-Carlo, or an error with --draws 0)")
 }
 
-// runFisher is fisher: stats.FisherTable.
+// runFisher is fisher: stats.FisherTableLimit.
 func runFisher(p *Params) (any, error) {
-	r, _, err := onTable(p, stats.FisherTable)
+	if p.MaxWork < 1 {
+		return nil, inputErrorf("--max-work must be >= 1, got %d", p.MaxWork)
+	}
+	r, _, err := onTable(p, func(t [][]float64, b int, rng *rand.Rand) (stats.FisherResult, error) {
+		return stats.FisherTableLimit(t, b, rng, p.MaxWork)
+	})
+	if we := (*stats.FisherWorkError)(nil); errors.As(err, &we) {
+		err = fmt.Errorf("%w: raise --max-work (now %d) for the exact test, or give --draws N > 0 for a Monte-Carlo p-value", err, we.Limit)
+	}
 	if err != nil {
 		return nil, err
 	}
-	return FisherResult{Head{"fisher", r.Method}, r.PValue, r.StdErr, p.drawn(r.MonteCarlo), warnings(r.Warnings)}, nil
+	ws := warnings(r.Warnings)
+	if r.MonteCarlo > 0 {
+		ws = append(ws, fmt.Sprintf("raise --max-work (now %d) for the exact p-value", p.MaxWork))
+	}
+	return FisherResult{Head{"fisher", r.Method}, r.PValue, r.StdErr, p.drawn(r.MonteCarlo), ws}, nil
 }
 
 // McNemarResult is the answer of mcnemar.
