@@ -202,8 +202,10 @@ func TestReplayEndpointLogprobsConcurrency(t *testing.T) {
 			t.Fatalf("report.md does not state the concurrency:\n%s", md)
 		}
 		runs, err := replay.ReadRuns(filepath.Join(out, "runs.parquet"))
-		if err != nil || len(runs) != 31 {
-			t.Fatalf("runs.parquet: %v, %d rows", err, len(runs))
+		// The pinned seed's text is not the stored one, so the seed probe
+		// runs it twice (runs 0 and 1, kind "pinned"), then 30 fresh seeds.
+		if err != nil || len(runs) != 32 || runs[0].Kind != "pinned" || runs[1].Kind != "pinned" || runs[2].Kind != "replay" {
+			t.Fatalf("runs.parquet: %v, %d rows, want 2 pinned and 30 replay rows", err, len(runs))
 		}
 		for _, run := range runs {
 			if run.Logprobs == nil || run.Text == nil {
