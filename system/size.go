@@ -23,10 +23,16 @@ func FormatBytes(n int64) string {
 }
 
 // ParseBytes parses a size: a positive integer with an optional suffix k,
-// m, g or t (binary: KiB, MiB, GiB, TiB). A size that does not fit an int64
-// is an error, never a wrapped-around number.
+// m, g or t (binary: KiB, MiB, GiB, TiB), also written kb, kib, KiB, MB…
+// in any case (binary too, as Docker reads them), or b for bytes. A size
+// that does not fit an int64 is an error, never a wrapped-around number.
 func ParseBytes(s string) (int64, error) {
 	t := strings.ToLower(strings.TrimSpace(s))
+	if u, ok := strings.CutSuffix(t, "ib"); ok && u != "" && strings.ContainsAny(u[len(u)-1:], "kmgt") {
+		t = u
+	} else if u, ok := strings.CutSuffix(t, "b"); ok {
+		t = u
+	}
 	mult := int64(1)
 	if n := len(t); n > 0 {
 		switch t[n-1] {

@@ -22,3 +22,21 @@ func TestSizes(t *testing.T) {
 		}
 	}
 }
+
+// TestSizeSpellings: the unit may be written k, kb, kib, K, KB, KiB (and so
+// on for m, g, t), all binary as Docker reads them; b is bytes.
+func TestSizeSpellings(t *testing.T) {
+	for in, want := range map[string]int64{
+		"2g": 2 << 30, "2GB": 2 << 30, "2GiB": 2 << 30, "2gib": 2 << 30, "64MiB": 64 << 20, "64mb": 64 << 20,
+		"3KiB": 3 << 10, "1TB": 1 << 40, "512b": 512, "512B": 512, "7": 7,
+	} {
+		if got, err := ParseBytes(in); err != nil || got != want {
+			t.Errorf("ParseBytes(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "b", "ib", "2ib", "2xb", "-1m", "0g", "1.5g"} {
+		if _, err := ParseBytes(in); err == nil {
+			t.Errorf("ParseBytes(%q) accepted", in)
+		}
+	}
+}

@@ -39,7 +39,7 @@ refused), suite.json of at most 1 MiB, items.jsonl of at most --max-items-size.`
 			return runEvalsPack(c.Context(), g, s, args[0], evals.SuiteLimits{MaxItemsSize: int64(maxItems)})
 		},
 	}
-	cmd.Flags().Var(&maxItems, "max-items-size", "largest items.jsonl to read, in bytes (e.g. 1GiB)")
+	cmd.Flags().Var(&maxItems, "max-items-size", "largest items.jsonl to read, e.g. 1g")
 	return cmd
 }
 
