@@ -112,3 +112,26 @@ func TestNoInit(t *testing.T) {
 		t.Fatalf("only %d files read", n)
 	}
 }
+
+// TestUnknownVerb: a word after a noun that is none of its verbs is a usage
+// error (exit 2) with cobra's suggestion, not the noun's help and exit 0, so
+// a typo in a CI step fails; the noun alone still prints its help.
+func TestUnknownVerb(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"store", "verfy"}, `reprise: unknown command "verfy" for "reprise store"; did you mean verify? (see 'reprise store --help')`},
+		{[]string{"stats", "binm"}, `unknown command "binm" for "reprise stats"; did you mean binom?`},
+		{[]string{"evals", "compar", "A", "B"}, `unknown command "compar" for "reprise evals"; did you mean compare?`},
+		{[]string{"--store", "x", "record", "creat"}, `unknown command "creat" for "reprise record"; did you mean create?`},
+		{[]string{"system", "zzz"}, `unknown command "zzz" for "reprise system" (see 'reprise system --help')`},
+	} {
+		if r := cli(t, "", c.args...); r.code != 2 || !strings.Contains(r.err, c.msg) || r.out != "" {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want 2 and %q", c.args, r.code, r.out, r.err, c.msg)
+		}
+	}
+	if r := cli(t, "", "store"); r.code != 0 || !strings.Contains(r.out, "Available Commands:") {
+		t.Errorf("store alone: exit %d, stdout %q", r.code, r.out)
+	}
+}
