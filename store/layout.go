@@ -187,7 +187,7 @@ func (s *Layout) putBlob(ctx context.Context, r io.Reader) (digest.Digest, int64
 	}
 	defer os.Remove(tmp.Name()) // no-op after the rename
 	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(tmp, h), ctxReader{ctx, r})
+	n, err := io.Copy(io.MultiWriter(tmp, h), fsread.Reader(ctx, r))
 	if err == nil {
 		err = tmp.Sync()
 	}

@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/reprise-dev/reprise/digest"
+	"github.com/reprise-dev/reprise/fsread"
 )
 
 // Mem is an in-memory Store for tests. It behaves as Layout does, as
@@ -33,7 +34,7 @@ func NewMem() *Mem { return &Mem{blobs: map[digest.Digest]*memBlob{}} }
 // Put implements Writer.
 func (m *Mem) Put(ctx context.Context, r io.Reader, meta Meta) (digest.Digest, int64, error) {
 	var buf bytes.Buffer
-	if _, err := buf.ReadFrom(ctxReader{ctx, r}); err != nil {
+	if _, err := buf.ReadFrom(fsread.Reader(ctx, r)); err != nil {
 		return digest.Digest{}, 0, fmt.Errorf("store put: %w", err)
 	}
 	data := buf.Bytes()

@@ -120,16 +120,3 @@ func copyTo(ctx context.Context, o opener, d digest.Digest, dst string) (err err
 	}
 	return err
 }
-
-// ctxReader stops a Put's source when ctx is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
-}

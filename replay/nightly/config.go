@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/reprise-dev/reprise/digest"
+	"github.com/reprise-dev/reprise/fsread"
 	"github.com/reprise-dev/reprise/journal"
 	"github.com/reprise-dev/reprise/record"
 	"github.com/reprise-dev/reprise/verdict"
@@ -103,19 +103,12 @@ func newConfig(ctx context.Context, opts Options) (*Config, error) {
 // read in full (it stops with ctx's error when ctx is done); its other
 // errors wrap ErrLog.
 func hashLog(ctx context.Context, path string) (digest.Digest, int64, error) {
-	f, err := os.Open(path)
+	f, _, err := fsread.Open(path)
 	if err != nil {
 		return digest.Digest{}, 0, fmt.Errorf("%w: log: %v", ErrLog, err)
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return digest.Digest{}, 0, fmt.Errorf("%w: log: %v", ErrLog, err)
-	}
-	if !fi.Mode().IsRegular() {
-		return digest.Digest{}, 0, fmt.Errorf("%w: log %s is not a regular file (%s)", ErrLog, path, fi.Mode().Type())
-	}
-	d, n, err := digest.FromReader(ctxReader{ctx, f})
+	d, n, err := digest.FromReader(fsread.Reader(ctx, f))
 	if ctx.Err() != nil {
 		return digest.Digest{}, 0, ctx.Err()
 	}
@@ -123,19 +116,6 @@ func hashLog(ctx context.Context, path string) (digest.Digest, int64, error) {
 		return digest.Digest{}, 0, fmt.Errorf("%w: log %s: %v", ErrLog, path, err)
 	}
 	return d, n, nil
-}
-
-// ctxReader reads r until ctx is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
 
 // resumes checks that prev, the night.json found in out, is the night cfg
