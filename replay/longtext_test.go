@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/reprise-dev/reprise/digest"
 	"github.com/reprise-dev/reprise/launch"
@@ -99,16 +100,22 @@ func deref(s *string) string {
 	return *s
 }
 
-// TestCheckText: a text of at most MaxConformalRunes runes reaches the
-// check whole; a longer one is cut at that many runes (a rune boundary).
+// TestCheckText: a text of at most MaxConformalBytes bytes reaches the
+// check whole; a longer one is cut to a copy of at most that many bytes,
+// at a rune boundary, whatever its runes' width (4-byte runes too: the
+// cut was once by runes, which let a text of 4-byte runes hold 256 KiB).
 func TestCheckText(t *testing.T) {
-	short := strings.Repeat("é", verdict.MaxConformalRunes)
+	short := strings.Repeat("é", verdict.MaxConformalBytes/2)
 	if got, ok := checkText(short); !ok || got != short {
-		t.Fatalf("a text of %d runes was cut", verdict.MaxConformalRunes)
+		t.Fatalf("a text of %d bytes was cut", len(short))
 	}
-	long := short + "abc"
-	got, ok := checkText(long)
-	if ok || got != short || utf8.RuneCountInString(got) != verdict.MaxConformalRunes {
-		t.Fatalf("cut to %d runes (ok %v)", utf8.RuneCountInString(got), ok)
+	for _, long := range []string{short + "abc", strings.Repeat("😀", verdict.MaxConformalBytes)} {
+		got, ok := checkText(long)
+		if ok || len(got) > verdict.MaxConformalBytes || len(got) < verdict.MaxConformalBytes-3 || !utf8.ValidString(got) || !strings.HasPrefix(long, got) {
+			t.Fatalf("cut to %d bytes (ok %v, valid %v)", len(got), ok, utf8.ValidString(got))
+		}
+		if unsafe.StringData(got) == unsafe.StringData(long) {
+			t.Fatal("the cut shares the full text's memory")
+		}
 	}
 }

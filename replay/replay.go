@@ -172,21 +172,18 @@ const MaxRunText = 4 << 10
 const MaxRunLogprobs = 64 << 10
 
 // checkText is what the text check sees of a replayed text longer than
-// MaxRunText: the whole text when it has at most verdict.MaxConformalRunes
-// runes (ok), else a copy of its first MaxConformalRunes runes — all the
-// check compares of any text, so the verdict is the one the full texts
-// give, while a replay holds at most N × MaxConformalRunes runes of texts
-// (not N × the response size, up to --max-response-size). The exact-match
-// rate compares full texts: a text equal to the stored one shares it.
+// MaxRunText: the whole text when it has at most verdict.MaxConformalBytes
+// bytes (ok), else a copy of verdict.CutText's cut — all the check
+// compares of any text, so the verdict is the one the full texts give,
+// while a replay holds at most N × 64 KiB of texts for it (not N × the
+// response size, up to --max-response-size). The exact-match rate
+// compares full texts: a text equal to the stored one shares it.
 func checkText(t string) (string, bool) {
-	n := 0
-	for i := range t {
-		if n == verdict.MaxConformalRunes {
-			return strings.Clone(t[:i]), false
-		}
-		n++
+	cut, whole := verdict.CutText(t)
+	if whole {
+		return t, true
 	}
-	return t, true
+	return strings.Clone(cut), false
 }
 
 // Output is the run's normalized output.
@@ -725,8 +722,8 @@ func (l *runLog) end() error {
 	info := l.sess.Info() // what the server said during the runs (fingerprints)
 	rep.Runner = &info
 	if l.cutTexts > 0 {
-		rep.Notes = append(rep.Notes, fmt.Sprintf("%d replayed texts are longer than %d runes: the text check compared their first %d runes, as it does for every text (verdict.MaxConformalRunes)",
-			l.cutTexts, verdict.MaxConformalRunes, verdict.MaxConformalRunes))
+		rep.Notes = append(rep.Notes, fmt.Sprintf("%d replayed texts are longer than %d bytes: the text check compared their first %d bytes (to a rune boundary), as it does for every text (verdict.MaxConformalBytes)",
+			l.cutTexts, verdict.MaxConformalBytes, verdict.MaxConformalBytes))
 	}
 	textDetails(rep, l.p.Record, l.outs)
 	return nil

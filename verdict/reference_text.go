@@ -60,14 +60,15 @@ func (c ReferenceTexts) RunSequential(s output.Output, outs []output.Output, r R
 
 // Run implements Check.
 func (c ReferenceTexts) Run(s output.Output, outs []output.Output, r Rules) (Finding, error) {
-	// Both sides are cut to MaxConformalRunes runes, as replays reach the
-	// text checks: a long reference text must not differ from its replay
-	// only by being whole.
+	// Both sides are cut by CutText, as replays reach the text checks: a
+	// long reference text must not differ from its replay only by being
+	// whole.
 	texts := func(os []output.Output) []string {
 		var v []string
 		for _, o := range os {
 			if o.Text != nil {
-				v = append(v, cutRunes(*o.Text, MaxConformalRunes))
+				cut, _ := CutText(*o.Text)
+				v = append(v, cut)
 			}
 		}
 		return v
@@ -181,19 +182,4 @@ func MeanEmbeddingDistance(a, b []string) float64 {
 		s += diff[g] * diff[g]
 	}
 	return math.Sqrt(s)
-}
-
-// cutRunes returns the first n runes of t (t itself when it is no longer).
-func cutRunes(t string, n int) string {
-	if len(t) <= n {
-		return t
-	}
-	i := 0
-	for j := range t {
-		if i == n {
-			return t[:j]
-		}
-		i++
-	}
-	return t
 }

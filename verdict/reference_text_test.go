@@ -4,6 +4,7 @@ import (
 	"math"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/reprise-dev/reprise/output"
 	"github.com/reprise-dev/reprise/stats"
@@ -260,17 +261,29 @@ func TestReferenceTextsBoundCovers(t *testing.T) {
 	}
 }
 
-// TestCutRunes: texts are cut by runes, not bytes, and short texts are kept.
-func TestCutRunes(t *testing.T) {
+// TestCutText: a text is cut to at most MaxConformalBytes bytes at a
+// rune boundary (never inside a 2-, 3- or 4-byte rune), and a text of
+// MaxConformalBytes bytes or fewer is kept whole.
+func TestCutText(t *testing.T) {
+	m := MaxConformalBytes
 	for _, c := range []struct {
-		in   string
-		n    int
-		want string
+		name  string
+		in    string
+		want  int // bytes kept
+		whole bool
 	}{
-		{"abc", 5, "abc"}, {"abcdef", 3, "abc"}, {"ééé", 2, "éé"}, {"ééé", 3, "ééé"}, {"", 1, ""},
+		{"empty", "", 0, true},
+		{"short", "abc", 3, true},
+		{"exact", strings.Repeat("a", m), m, true},
+		{"ascii", strings.Repeat("a", m+1), m, false},
+		{"2-byte", strings.Repeat("é", m/2) + "x", m, false},
+		{"2-byte across", "x" + strings.Repeat("é", m/2), m - 1, false},
+		{"4-byte", strings.Repeat("😀", m/4+1), m, false},
+		{"4-byte across", "xy" + strings.Repeat("😀", m/4), m - 2, false},
 	} {
-		if got := cutRunes(c.in, c.n); got != c.want {
-			t.Errorf("cutRunes(%q, %d) = %q, want %q", c.in, c.n, got, c.want)
+		got, whole := CutText(c.in)
+		if len(got) != c.want || whole != c.whole || !utf8.ValidString(got) || !strings.HasPrefix(c.in, got) {
+			t.Errorf("%s: CutText kept %d bytes (whole %v, valid %v), want %d (whole %v)", c.name, len(got), whole, utf8.ValidString(got), c.want, c.whole)
 		}
 	}
 }

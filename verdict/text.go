@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/reprise-dev/reprise/output"
 	"github.com/reprise-dev/reprise/stats"
@@ -89,9 +90,33 @@ type TextConformal struct{}
 // Applies when the stored output has text and no label.
 func (TextConformal) Applies(s output.Output) bool { return s.Label == nil && s.Text != nil }
 
-// MaxConformalRunes bounds the texts compared: longer texts are cut to
-// their first MaxConformalRunes runes.
-const MaxConformalRunes = 1 << 16
+// MaxConformalBytes bounds the texts compared: a longer text is cut to
+// its first MaxConformalBytes bytes, at a rune boundary (CutText), so a
+// text the check holds is at most 64 KiB whatever its runes' width.
+const MaxConformalBytes = 64 << 10
+
+// MaxTextFeatures bounds a text's feature vector: a text with more
+// distinct 3-grams keeps the MaxTextFeatures of them whose hashes are
+// smallest (a consistent sample: a 3-gram kept in one text is kept in
+// every text whose sample reaches its hash), and its kernel values are
+// estimated from the sample (sparse.dot). A vector is at most
+// MaxTextFeatures × 16 bytes (64 KiB). Texts with fewer distinct 3-grams
+// are compared exactly.
+const MaxTextFeatures = 4096
+
+// CutText is what the text checks compare of t: t itself when it has at
+// most MaxConformalBytes bytes (whole is true), else its longest prefix of
+// at most MaxConformalBytes bytes that ends at a rune boundary.
+func CutText(t string) (cut string, whole bool) {
+	if len(t) <= MaxConformalBytes {
+		return t, true
+	}
+	i := MaxConformalBytes
+	for i > 0 && !utf8.RuneStart(t[i]) {
+		i--
+	}
+	return t[:i], false
+}
 
 // SpectrumN is the n-gram length of the spectrum kernel.
 const SpectrumN = 3
@@ -230,64 +255,128 @@ func (t *nearest) sum() float64 {
 	return s
 }
 
-// sparse is a text's spectrum feature vector: the ids of its 3-grams
-// (ascending) and their weights.
+// sparse is a text's spectrum feature vector: the FNV-64a hashes of its
+// 3-grams (ascending) and their weights, a component of the unit vector
+// of all its 3-gram counts. A text with more than MaxTextFeatures distinct
+// 3-grams keeps the MaxTextFeatures smallest hashes; upTo is then the
+// largest hash kept (math.MaxUint64 for a whole vector): the vector holds
+// every 3-gram of the text hashed at most upTo.
 type sparse struct {
-	ids []int32
-	w   []float64
+	ids  []uint64
+	w    []float64
+	upTo uint64
 }
 
-// embed is the spectrum feature vector (spectrumFeatures) of each text's
-// first MaxConformalRunes runes, its 3-grams numbered in one dictionary,
-// so that a kernel value is a merge of two sorted lists, summed in a fixed
-// order.
+// embed is the spectrum feature vector of each text's CutText, built one
+// text at a time (no dictionary shared across texts: memory is the
+// vectors, at most MaxTextFeatures entries each), so that a kernel value
+// is a merge of two sorted lists, summed in hash order.
 func embed(texts []string) []sparse {
-	dict := map[string]int32{}
 	out := make([]sparse, len(texts))
 	for i, t := range texts {
-		if r := []rune(t); len(r) > MaxConformalRunes {
-			t = string(r[:MaxConformalRunes])
-		}
-		f := spectrumFeatures(t)
-		v := sparse{ids: make([]int32, 0, len(f)), w: make([]float64, 0, len(f))}
-		for g := range f {
-			id, ok := dict[g]
-			if !ok {
-				id = int32(len(dict))
-				dict[g] = id
-			}
-			v.ids = append(v.ids, id)
-		}
-		slices.Sort(v.ids)
-		byID := make(map[int32]float64, len(f))
-		for g, x := range f {
-			byID[dict[g]] = x
-		}
-		for _, id := range v.ids {
-			v.w = append(v.w, byID[id])
-		}
-		out[i] = v
+		t, _ = CutText(t)
+		out[i] = hashedFeatures(t)
 	}
 	return out
 }
 
-// dot is the kernel value ⟨a, b⟩.
+// hashedFeatures is spectrumFeatures(t) keyed by the FNV-64a hash of each
+// 3-gram's UTF-8 bytes (the short-text feature hashes "\x00"+t, as
+// spectrumFeatures names it), cut to MaxTextFeatures (see sparse). The
+// weights are those of the whole vector: the sample is of its components.
+func hashedFeatures(t string) sparse {
+	counts := map[uint64]float64{}
+	if utf8.RuneCountInString(t) < SpectrumN {
+		counts[fnv64a("\x00"+t)] = 1
+	} else {
+		// starts holds the byte offsets of the last SpectrumN runes.
+		var starts [SpectrumN + 1]int
+		n := 0
+		for i := range t {
+			copy(starts[:], starts[1:])
+			starts[SpectrumN] = i
+			if n++; n > SpectrumN {
+				counts[fnv64a(t[starts[0]:i])]++
+			}
+		}
+		if n >= SpectrumN {
+			copy(starts[:], starts[1:])
+			counts[fnv64a(t[starts[0]:])]++
+		}
+	}
+	norm := 0.0
+	for _, x := range counts {
+		norm += x * x // integer counts: exact in any order
+	}
+	norm = math.Sqrt(norm)
+	v := sparse{ids: make([]uint64, 0, min(len(counts), MaxTextFeatures)), upTo: math.MaxUint64}
+	ids := make([]uint64, 0, len(counts))
+	for h := range counts {
+		ids = append(ids, h)
+	}
+	slices.Sort(ids)
+	if len(ids) > MaxTextFeatures {
+		ids = ids[:MaxTextFeatures]
+		v.upTo = ids[len(ids)-1]
+	}
+	v.ids = append(v.ids, ids...)
+	v.w = make([]float64, len(v.ids))
+	for i, h := range v.ids {
+		v.w[i] = counts[h] / norm
+	}
+	return v
+}
+
+// fnv64a is the 64-bit FNV-1a hash of s.
+func fnv64a(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= 1099511628211
+	}
+	return h
+}
+
+// dot is the kernel value ⟨a, b⟩: exact when both vectors are whole;
+// else the cosine of the two vectors restricted to the 3-grams both hold
+// (those hashed at most u = min(a.upTo, b.upTo)) — an estimate that
+// treats the hash as a random sample of the 3-grams (a ratio estimator:
+// k(a, a) stays 1). It is symmetric in a and b, so the conformal scores
+// stay a symmetric function of the bag and the p-value stays valid; only
+// its power depends on the estimate.
 func (a sparse) dot(b sparse) float64 {
-	var s float64
+	u := min(a.upTo, b.upTo)
+	var s, na, nb float64
 	i, j := 0, 0
-	for i < len(a.ids) && j < len(b.ids) {
-		switch {
-		case a.ids[i] < b.ids[j]:
+	for i < len(a.ids) && j < len(b.ids) && a.ids[i] <= u && b.ids[j] <= u {
+		switch x, y := a.ids[i], b.ids[j]; {
+		case x < y:
+			na += a.w[i] * a.w[i]
 			i++
-		case a.ids[i] > b.ids[j]:
+		case x > y:
+			nb += b.w[j] * b.w[j]
 			j++
 		default:
 			s += a.w[i] * b.w[j]
+			na += a.w[i] * a.w[i]
+			nb += b.w[j] * b.w[j]
 			i++
 			j++
 		}
 	}
-	return s
+	if u == math.MaxUint64 {
+		return s
+	}
+	for ; i < len(a.ids) && a.ids[i] <= u; i++ {
+		na += a.w[i] * a.w[i]
+	}
+	for ; j < len(b.ids) && b.ids[j] <= u; j++ {
+		nb += b.w[j] * b.w[j]
+	}
+	if na == 0 || nb == 0 {
+		return 0
+	}
+	return s / math.Sqrt(na*nb)
 }
 
 func median(xs []float64) float64 {
