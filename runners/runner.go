@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/reprise-dev/reprise/output"
@@ -96,6 +97,10 @@ const (
 	ConfigEnv           = "REPRISE_CONFIG"
 	ContainerModelPath  = "/reprise/model"
 	ContainerConfigPath = "/reprise/config"
+	// ContainerComponentsDir holds each pinned component, read-only, at
+	// ContainerComponentsDir/<name> (a file or a directory), named by
+	// $REPRISE_COMPONENT_<NAME> (ComponentEnv).
+	ContainerComponentsDir = "/reprise/components"
 	// Label is set on every container reprise creates, so leftovers can be
 	// found with `docker ps -a --filter label=reprise`.
 	Label = "reprise"
@@ -118,6 +123,12 @@ type Spec struct {
 	// runner exposes read-only to the system; empty means none.
 	ModelPath  string
 	ConfigPath string
+	// Components are the record's pinned components (retrieval index,
+	// embedding table, prompt template…), by name: host paths (a file or a
+	// directory, already verified) that the runner exposes read-only, at
+	// ContainerComponentsDir/<name> in a container, each named by the
+	// variable ComponentEnv(name). Nil means none.
+	Components map[string]string
 	// Env is extra environment for the system (e.g. fixture switches).
 	Env map[string]string
 	// Codec is the wire protocol the system speaks.
@@ -383,4 +394,18 @@ func (b Budget) Explain(err error, run int, timeout time.Duration) error {
 		return fmt.Errorf("%w (start timeout %s: the first run includes the system's start-up)", err, b.Start)
 	}
 	return err
+}
+
+// ComponentEnv is the environment variable naming component name's path:
+// REPRISE_COMPONENT_ and the name upper-cased, every character other than
+// A–Z and 0–9 written as "_" (index → REPRISE_COMPONENT_INDEX,
+// prompt-template → REPRISE_COMPONENT_PROMPT_TEMPLATE).
+func ComponentEnv(name string) string {
+	b := []byte(strings.ToUpper(name))
+	for i, c := range b {
+		if (c < 'A' || c > 'Z') && (c < '0' || c > '9') {
+			b[i] = '_'
+		}
+	}
+	return "REPRISE_COMPONENT_" + string(b)
 }
