@@ -3,6 +3,7 @@ package evals
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -87,5 +88,26 @@ func TestParquetDatasetBomb(t *testing.T) {
 	if !errors.Is(err, ErrDataset) || !errors.Is(err, record.ErrParquetLimit) ||
 		!strings.Contains(err.Error(), "train.parquet: Parquet file refused: column text, row group 0, page 0: declares 1073741824 bytes uncompressed") {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// TestParseStopsOnContext: parsing a large items.jsonl stops when its
+// context is done (Ctrl-C during `evals pack` of a big suite), with the
+// context's error, not after the last line; the same items parse with a
+// live context.
+func TestParseStopsOnContext(t *testing.T) {
+	spec := []byte(`{"name":"big","version":"1","scorer":{"type":"label"}}`)
+	var b strings.Builder
+	for i := range 3 * parseCheckEvery {
+		fmt.Fprintf(&b, `{"id":"i%d","input":{"x":%d},"reference":"a"}`+"\n", i, i)
+	}
+	items := []byte(b.String())
+	if s, err := parse(context.Background(), "suite.json", "items.jsonl", spec, items); err != nil || len(s.Items) != 3*parseCheckEvery {
+		t.Fatalf("live context: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := parse(ctx, "suite.json", "items.jsonl", spec, items); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled context: err = %v, want context.Canceled", err)
 	}
 }

@@ -136,7 +136,7 @@ func LoadDirContext(ctx context.Context, dir string, lim SuiteLimits) (*Suite, e
 	if err != nil {
 		return nil, suiteReadErr(err)
 	}
-	return parse(filepath.Join(dir, SpecFile), filepath.Join(dir, ItemsFile), spec, items)
+	return parse(ctx, filepath.Join(dir, SpecFile), filepath.Join(dir, ItemsFile), spec, items)
 }
 
 func suiteReadErr(err error) error {
@@ -158,7 +158,10 @@ func strictDecode(b []byte, v any) error {
 	return nil
 }
 
-func parse(specName, itemsName string, specRaw, itemsRaw []byte) (*Suite, error) {
+// parse checks and decodes a suite's two files; ctx stops it between
+// items (checked every parseCheckEvery lines: a 256 MiB items.jsonl takes
+// seconds).
+func parse(ctx context.Context, specName, itemsName string, specRaw, itemsRaw []byte) (*Suite, error) {
 	s := &Suite{specRaw: specRaw, itemsRaw: itemsRaw}
 	if err := strictDecode(specRaw, &s.Spec); err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrSuite, specName, err)
@@ -177,6 +180,11 @@ func parse(specName, itemsName string, specRaw, itemsRaw []byte) (*Suite, error)
 	line := 0
 	for sc2.Scan() {
 		line++
+		if line%parseCheckEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
 		b := bytes.TrimSpace(sc2.Bytes())
 		if len(b) == 0 {
 			continue
@@ -216,6 +224,10 @@ func parse(specName, itemsName string, specRaw, itemsRaw []byte) (*Suite, error)
 	s.Digest = digest.FromBytes(mb)
 	return s, nil
 }
+
+// parseCheckEvery is how many items.jsonl lines parse reads between two
+// looks at its context.
+const parseCheckEvery = 1024
 
 // ManifestBytes returns the manifest's stored bytes (its digest is the suite digest).
 func (s *Suite) ManifestBytes() []byte {
@@ -260,7 +272,7 @@ func Load(ctx context.Context, r store.Reader, d digest.Digest) (*Suite, error) 
 	if err != nil {
 		return nil, fmt.Errorf("suite %s %s: %w", d, ItemsFile, err)
 	}
-	s, err := parse(d.String()+"/"+SpecFile, d.String()+"/"+ItemsFile, spec, items)
+	s, err := parse(ctx, d.String()+"/"+SpecFile, d.String()+"/"+ItemsFile, spec, items)
 	if err != nil {
 		return nil, err
 	}
