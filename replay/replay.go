@@ -515,6 +515,7 @@ func (l *runLog) invalidate(err error) {
 	}
 	if rep.Exact != nil && rep.Exact.SeedProbe != nil && since <= rep.Exact.SeedProbe.Run {
 		rep.Exact.SeedProbe = nil
+		l.checks = slices.DeleteFunc(l.checks, func(c verdict.Check) bool { _, ok := c.(verdict.SeedProbe); return ok })
 		rep.Notes = append(rep.Notes, "the seed probe's second pinned-seed run was invalidated: the session was out of step")
 	}
 }
