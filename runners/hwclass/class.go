@@ -77,13 +77,13 @@ func Parse(s string) (Class, error) {
 	default:
 		return Class{}, fmt.Errorf("%w %q: the kind %q is neither cpu nor gpu", ErrClass, s, c.Kind)
 	}
-	model, attrs, _ := strings.Cut(c.Model, "+")
+	model, attrs, found := strings.Cut(c.Model, "+")
 	if c.Model = model; model == "" {
 		return Class{}, fmt.Errorf("%w %q: no GPU product", ErrClass, s)
 	}
 	seen := map[string]bool{}
 	for _, a := range strings.Split(attrs, "+") {
-		if attrs == "" {
+		if !found {
 			break
 		}
 		name, err := c.setAttr(a)
