@@ -27,6 +27,7 @@ import (
 	"github.com/reprise-dev/reprise/digest"
 	"github.com/reprise-dev/reprise/record"
 	"github.com/reprise-dev/reprise/runners"
+	"github.com/reprise-dev/reprise/runners/hwclass"
 	"github.com/reprise-dev/reprise/runners/wire"
 	"github.com/reprise-dev/reprise/system"
 )
@@ -171,15 +172,16 @@ func Start(ctx context.Context, blobs Blobs, t Target, runner Runner, opts Optio
 	return s, nil
 }
 
-// checkHardware compares the host's class with the target's: a mismatch
+// checkHardware compares the host's class with the target's (hwclass.Match): a mismatch
 // is an error wrapping ErrHardwareMismatch unless overridden (then true).
 func checkHardware(t Target, opts Options) (bool, error) {
-	if opts.HostClass == t.HardwareClass {
+	mismatch := hwclass.Match(t.HardwareClass, opts.HostClass)
+	if mismatch == nil {
 		return false, nil
 	}
 	if !opts.AllowHardwareMismatch {
-		return false, fmt.Errorf("%w: the system was run on %s, this host is %s (use --allow-hardware-mismatch to run anyway)",
-			ErrHardwareMismatch, t.HardwareClass, opts.HostClass)
+		return false, fmt.Errorf("%w: the system was run on %s, this host is %s: %v (use --allow-hardware-mismatch to run anyway)",
+			ErrHardwareMismatch, t.HardwareClass, opts.HostClass, mismatch)
 	}
 	return true, nil
 }
