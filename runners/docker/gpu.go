@@ -76,7 +76,7 @@ func gpuMissing(msg string, count int) string {
 func gpuCount(count int) string {
 	switch {
 	case count < 0:
-		return "every NVIDIA GPU"
+		return "all NVIDIA GPUs"
 	case count == 1:
 		return "1 NVIDIA GPU"
 	}
