@@ -180,7 +180,7 @@ func checkHardware(t Target, opts Options) (bool, error) {
 		return false, nil
 	}
 	if !opts.AllowHardwareMismatch {
-		return false, fmt.Errorf("%w: the system was run on %s, this host is %s: %v (use --allow-hardware-mismatch to run anyway)",
+		return false, fmt.Errorf("%w: the system was run on %s, this host is %s: %w (use --allow-hardware-mismatch to run anyway)",
 			ErrHardwareMismatch, t.HardwareClass, opts.HostClass, mismatch)
 	}
 	return true, nil

@@ -12,13 +12,18 @@ type Part struct {
 }
 
 // MismatchError says why a host's class does not match a record's: every
-// part that differs.
+// part that differs, or Err (wrapping ErrClass) when the record's class
+// does not parse.
 type MismatchError struct {
 	Record, Host string
 	Parts        []Part
+	Err          error
 }
 
 func (e *MismatchError) Error() string {
+	if e.Err != nil {
+		return "the record's hardware class: " + e.Err.Error()
+	}
 	var b strings.Builder
 	for i, p := range e.Parts {
 		if i > 0 {
@@ -28,6 +33,10 @@ func (e *MismatchError) Error() string {
 	}
 	return b.String()
 }
+
+// Unwrap returns Err: a record whose class does not parse is invalid
+// input (ErrClass), not a host that lacks something.
+func (e *MismatchError) Unwrap() error { return e.Err }
 
 // Match decides whether a system recorded on class record may replay on a
 // host of class host: nil when it may, otherwise a *MismatchError naming
@@ -50,7 +59,7 @@ func Match(record, host string) error {
 	mismatch := &MismatchError{Record: record, Host: host}
 	rc, err := Parse(record)
 	if err != nil {
-		mismatch.Parts = []Part{{"hardware class", "a valid class", err.Error()}}
+		mismatch.Err = err
 		return mismatch
 	}
 	hc, herr := Parse(host)
