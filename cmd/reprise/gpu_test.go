@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -73,4 +74,28 @@ func TestReplayGPUClass(t *testing.T) {
 			t.Errorf("replay: exit %d (want 2), stderr %q", r.code, r.err)
 		}
 	})
+}
+
+// TestEnvGPUs: reprise env shows the GPUs nvidia-smi lists and the class
+// they make.
+func TestEnvGPUs(t *testing.T) {
+	fakeNVIDIASMI(t, "0, GPU-1, NVIDIA A100-SXM4-80GB, 81920, 535.129.03\n1, GPU-2, NVIDIA A100-SXM4-80GB, 81559, 535.129.03")
+	r := cli(t, "", "env")
+	for _, want := range []string{"hardware_class: gpu/nvidia/a100-sxm4-80gb+80gib+2x+driver535.129.03+cuda12.2\n",
+		"gpu 1:          NVIDIA A100-SXM4-80GB, 81559 MiB, driver 535.129.03, CUDA 12.2, GPU-2\n"} {
+		if r.code != 0 || !strings.Contains(r.out, want) {
+			t.Errorf("env: exit %d, stdout %q does not say %q", r.code, r.out, want)
+		}
+	}
+	r = cli(t, "", "env", "--output", "json")
+	var env struct {
+		GPUs []struct {
+			Name      string `json:"name"`
+			MemoryMiB int    `json:"memory_mib"`
+			CUDA      string `json:"cuda"`
+		} `json:"gpus"`
+	}
+	if err := json.Unmarshal([]byte(r.out), &env); err != nil || len(env.GPUs) != 2 || env.GPUs[1].MemoryMiB != 81559 || env.GPUs[0].CUDA != "12.2" {
+		t.Fatalf("env --output json: %v, %+v (%s)", err, env, r.out)
+	}
 }

@@ -152,3 +152,18 @@ func GPUClass(gpus []GPU) Class {
 	}
 	return c
 }
+
+// GPULines are the text lines `reprise env` prints about the GPUs: one a
+// GPU ("gpu 0:          NVIDIA A100-SXM4-80GB, 81920 MiB, driver
+// 535.104.05, CUDA 12.2, GPU-…"), or why nvidia-smi failed; none on a
+// host without nvidia-smi.
+func (s Snapshot) GPULines() []string {
+	var lines []string
+	for _, g := range s.GPUs {
+		lines = append(lines, fmt.Sprintf("%-16s%s, %d MiB, driver %s, CUDA %s, %s", fmt.Sprintf("gpu %d:", g.Index), g.Name, g.MemoryMiB, g.Driver, cmp.Or(g.CUDA, "unknown"), g.UUID))
+	}
+	if s.GPUError != "" {
+		lines = append(lines, "gpu:            none detected ("+s.GPUError+")")
+	}
+	return lines
+}

@@ -88,6 +88,9 @@ func TestGPUsNVIDIASMIFails(t *testing.T) {
 	if !strings.HasPrefix(h.HardwareClass, "cpu/") || !strings.Contains(h.GPUError, "NVIDIA driver") {
 		t.Fatalf("Host = %+v", h)
 	}
+	if l := h.GPULines(); len(l) != 1 || !strings.HasPrefix(l[0], "gpu:            none detected (nvidia-smi failed: ") {
+		t.Fatalf("GPULines = %q", l)
+	}
 	// The replay of a GPU record on that host is refused, naming the GPU.
 	err = Match("gpu/nvidia/a100-sxm4-80gb+80gib+1x+driver535.104.05+cuda12.2", h.HardwareClass)
 	if err == nil || !strings.Contains(err.Error(), "GPU: the record needs nvidia a100-sxm4-80gb, this host has no GPU") {
