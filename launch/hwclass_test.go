@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/reprise-dev/reprise/runners/hwclass"
 )
 
 // TestStartGPUClass: a GPU record starts on a host whose GPUs match it
@@ -37,5 +39,26 @@ func TestStartGPUClass(t *testing.T) {
 				t.Fatalf("Start = %v, want ErrHardwareMismatch saying %q", err, c.says)
 			}
 		})
+	}
+}
+
+// TestStartGPUSelection: --gpus must fit the target's class.
+func TestStartGPUSelection(t *testing.T) {
+	blobs, tg := target(t) // a CPU class
+	_, err := Start(context.Background(), blobs, tg, &fakeRunner{}, Options{HostClass: hw, GPUs: "all", WorkDir: t.TempDir()})
+	if !errors.Is(err, hwclass.ErrGPUs) || !strings.Contains(err.Error(), "for gpu/nvidia hardware classes") {
+		t.Fatalf("Start = %v, want hwclass.ErrGPUs", err)
+	}
+	const class = "gpu/nvidia/tesla-t4+15gib+2x+driver535.104.05+cuda12.2"
+	tg.HardwareClass = class
+	r := &fakeRunner{}
+	s, err := Start(context.Background(), blobs, tg, r, Options{HostClass: class, GPUs: "device=0,3", WorkDir: t.TempDir()})
+	if err != nil || r.spec.GPUs != "device=0,3" {
+		t.Fatalf("Start = %v, runner's GPUs %q", err, r.spec.GPUs)
+	}
+	s.Close(context.Background())
+	_, err = Start(context.Background(), blobs, tg, r, Options{HostClass: class, GPUs: "3", WorkDir: t.TempDir()})
+	if !errors.Is(err, hwclass.ErrGPUs) || !strings.Contains(err.Error(), "ran on 2") {
+		t.Fatalf("Start = %v, want hwclass.ErrGPUs", err)
 	}
 }

@@ -59,6 +59,25 @@ func TestReplayGPUClass(t *testing.T) {
 			t.Errorf("exit %d (want 5), stderr %q: want the engine's missing nvidia device driver named", r.code, r.err)
 		}
 	})
+	t.Run("--gpus", func(t *testing.T) {
+		fakeNVIDIASMI(t, "0, GPU-1, NVIDIA A100-SXM4-80GB, 81920, 535.129.03\n1, GPU-2, NVIDIA A100-SXM4-80GB, 81920, 535.129.03")
+		cases := []struct {
+			gpus []string
+			code int
+			says string
+		}{
+			{[]string{"--gpus", "device=GPU-2,GPU-1"}, 5, "requests the NVIDIA GPUs GPU-2,GPU-1"},
+			{[]string{"--gpus", "1"}, 2, "--gpus 1 gives the system 1 GPU(s), and the record's class " + class + " ran on 2"},
+			{[]string{"--gpus", "lots"}, 2, `--gpus: invalid GPU selection "lots"`},
+			{[]string{"--gpus", "all", "--runner", "process", "--entrypoint", os.Args[0]}, 2, "--gpus is only for --runner docker"},
+		}
+		for _, c := range cases {
+			args := append([]string{"--store", st, "replay", rec, "-n", "10", "--out", filepath.Join(t.TempDir(), "o")}, c.gpus...)
+			if r := cli(t, "", args...); r.code != c.code || !strings.Contains(r.err, c.says) {
+				t.Errorf("%v: exit %d (want %d), stderr %q (want %q)", c.gpus, r.code, c.code, r.err, c.says)
+			}
+		}
+	})
 	t.Run("invalid class", func(t *testing.T) {
 		if r := create("gpu/nvidia/a100+80gb", filepath.Join(t.TempDir(), "bad.json")); r.code != 2 || !strings.Contains(r.err, `attribute "80gb"`) {
 			t.Errorf("record create: exit %d (want 2), stderr %q", r.code, r.err)

@@ -533,7 +533,7 @@ func hostConfig(spec runners.Spec, lim runners.Limits, mounts []mount.Mount) *co
 			Memory: lim.MemoryBytes, MemorySwap: lim.MemoryBytes, NanoCPUs: lim.NanoCPUs, PidsLimit: &pids,
 		},
 	}
-	hc.Resources.DeviceRequests = deviceRequests(spec.HardwareClass) // gpu.go
+	hc.Resources.DeviceRequests = deviceRequests(spec) // gpu.go
 	return hc
 }
 

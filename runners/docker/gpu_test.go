@@ -27,29 +27,34 @@ const a100x2 = "gpu/nvidia/a100-sxm4-80gb+80gib+2x+driver535.104.05+cuda12.2"
 
 func TestDeviceRequests(t *testing.T) {
 	cases := []struct {
-		class string
-		count int // -2: no request
+		class, gpus string
+		count       int // -2: no request
+		ids         string
 	}{
-		{"cpu/amd64/x86-64-v3", -2},
-		{"cpu/arm64/armv8.2+sve", -2},
-		{"gpu/amd/mi300x+192gib+1x", -2}, // no device driver reprise knows
-		{"gpu/nvidia/a100-sxm4-80gb", -1},
-		{a100x2, 2},
-		{"gpu/nvidia/tesla-t4+15gib+1x", 1},
-		{"gpu/nvidia/a100+80gb", -1}, // does not parse: every GPU, as before attributes
+		{"cpu/amd64/x86-64-v3", "", -2, ""},
+		{"cpu/arm64/armv8.2+sve", "", -2, ""},
+		{"gpu/amd/mi300x+192gib+1x", "", -2, ""}, // no device driver reprise knows
+		{"gpu/nvidia/a100-sxm4-80gb", "", -1, ""},
+		{a100x2, "", 2, ""},
+		{"gpu/nvidia/tesla-t4+15gib+1x", "", 1, ""},
+		{"gpu/nvidia/a100+80gb", "", -1, ""}, // does not parse: every GPU, as before attributes
+		{a100x2, "all", -1, ""},
+		{a100x2, "2", 2, ""},
+		{"gpu/nvidia/a100-sxm4-80gb", "count=3", 3, ""},
+		{a100x2, "device=1,GPU-5f3c", 0, "1,GPU-5f3c"},
 	}
 	for _, c := range cases {
-		t.Run(c.class, func(t *testing.T) {
-			reqs := deviceRequests(c.class)
+		t.Run(c.class+" "+c.gpus, func(t *testing.T) {
+			reqs := deviceRequests(runners.Spec{HardwareClass: c.class, GPUs: c.gpus})
 			if c.count == -2 {
 				if reqs != nil {
 					t.Fatalf("deviceRequests = %+v, want none", reqs)
 				}
 				return
 			}
-			if len(reqs) != 1 || reqs[0].Driver != "nvidia" || reqs[0].Count != c.count || len(reqs[0].DeviceIDs) != 0 ||
+			if len(reqs) != 1 || reqs[0].Driver != "nvidia" || reqs[0].Count != c.count || strings.Join(reqs[0].DeviceIDs, ",") != c.ids ||
 				len(reqs[0].Capabilities) != 1 || strings.Join(reqs[0].Capabilities[0], ",") != "gpu" {
-				t.Fatalf("deviceRequests = %+v, want nvidia, count %d, capabilities [[gpu]]", reqs, c.count)
+				t.Fatalf("deviceRequests = %+v, want nvidia, count %d, ids %q, capabilities [[gpu]]", reqs, c.count, c.ids)
 			}
 		})
 	}
@@ -59,12 +64,12 @@ func TestGPUMissing(t *testing.T) {
 	cases := []struct{ msg, says string }{
 		{`could not select device driver "nvidia" with capabilities: [[gpu]]`, "nvidia-container-runtime-hook (NVIDIA Container Toolkit) is on its PATH"},
 		{"OCI runtime create failed: ... stderr: nvidia-container-cli: initialization error: nvml error: driver not loaded: unknown", "a working NVIDIA driver"},
-		{"stderr: nvidia-container-cli: device error: 1: unknown device: unknown", "fewer than 2 NVIDIA GPUs"},
+		{"stderr: nvidia-container-cli: device error: 1: unknown device: unknown", "does not have 2 NVIDIA GPUs"},
 		{"nvidia-container-cli: mount error: something else", "NVIDIA GPU setup"},
 		{"no space left on device", ""},
 	}
 	for _, c := range cases {
-		got := gpuMissing(c.msg, 2)
+		got := gpuMissing(c.msg, container.DeviceRequest{Count: 2})
 		if c.says == "" && got != "" || !strings.Contains(got, c.says) {
 			t.Errorf("gpuMissing(%q) = %q, want %q", c.msg, got, c.says)
 		}
@@ -223,7 +228,7 @@ func TestGPUEngineErrorsNameTheMissingPart(t *testing.T) {
 	hook := "failed to create shim: OCI runtime create failed: runc create failed: unable to start container process: error during container init: error running hook #0: error running hook: exit status 1, stdout: , stderr: "
 	cases := []struct{ startErr, says string }{
 		{hook + "nvidia-container-cli: initialization error: nvml error: driver not loaded: unknown", "missing a working NVIDIA driver on the engine's host"},
-		{hook + "nvidia-container-cli: device error: 1: unknown device: unknown", "missing GPUs: the engine's host has fewer than 2 NVIDIA GPUs"},
+		{hook + "nvidia-container-cli: device error: 1: unknown device: unknown", "missing GPUs: the engine's host does not have 2 NVIDIA GPUs"},
 	}
 	for _, c := range cases {
 		p := newEngineProxy(t, cli)
@@ -253,10 +258,13 @@ func TestGPUClassOnEngineWithGPUs(t *testing.T) {
 	p.gpus = true
 	r := p.runner(t)
 	for _, c := range []struct {
-		class string
-		count int // 0: no device request; -1: every GPU
-	}{{a100x2, 2}, {"gpu/nvidia/tesla-t4", -1}, {"cpu/amd64/x86-64-v3", 0}} {
-		s, err := r.Start(context.Background(), gpuSpec(t, c.class))
+		class, gpus string
+		count       int // 0: no device request, or device IDs; -1: every GPU
+		ids         string
+	}{{a100x2, "", 2, ""}, {"gpu/nvidia/tesla-t4", "", -1, ""}, {a100x2, "device=GPU-b,GPU-a", 0, "GPU-b,GPU-a"}, {"cpu/amd64/x86-64-v3", "", 0, ""}} {
+		spec := gpuSpec(t, c.class)
+		spec.GPUs = c.gpus
+		s, err := r.Start(context.Background(), spec)
 		if err != nil {
 			t.Fatalf("%s: Start = %v", c.class, err)
 		}
@@ -266,14 +274,14 @@ func TestGPUClassOnEngineWithGPUs(t *testing.T) {
 			t.Fatalf("%s: Run = %+v, %v", c.class, resp, err)
 		}
 		reqs := p.lastCreate(t).DeviceRequests
-		if c.count == 0 {
+		if c.count == 0 && c.ids == "" {
 			if len(reqs) != 0 {
 				t.Errorf("%s: device requests %+v, want none", c.class, reqs)
 			}
 			continue
 		}
-		if len(reqs) != 1 || reqs[0].Driver != "nvidia" || reqs[0].Count != c.count {
-			t.Errorf("%s: device requests %+v, want nvidia, count %d", c.class, reqs, c.count)
+		if len(reqs) != 1 || reqs[0].Driver != "nvidia" || reqs[0].Count != c.count || strings.Join(reqs[0].DeviceIDs, ",") != c.ids {
+			t.Errorf("%s %s: device requests %+v, want nvidia, count %d, ids %q", c.class, c.gpus, reqs, c.count, c.ids)
 		}
 	}
 }
