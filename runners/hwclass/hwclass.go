@@ -1,7 +1,8 @@
 // Package hwclass detects the hardware class of this host, the string a
 // decision record pins in runtime.hardware_class, parses classes (Class,
-// Parse) and decides whether a record's class may replay on this host
-// (Match):
+// Parse), decides whether a record's class may replay on this host
+// (Match), and reads and checks the CLI's --gpus (ParseSelection,
+// CheckSelection). Classes:
 //
 //   - cpu/amd64/x86-64-v1 … x86-64-v4: the x86-64 micro-architecture level
 //     (psABI levels) from the CPU feature flags;
