@@ -27,6 +27,7 @@ import (
 	"github.com/reprise-dev/reprise/digest"
 	"github.com/reprise-dev/reprise/record"
 	"github.com/reprise-dev/reprise/runners"
+	"github.com/reprise-dev/reprise/runners/hwclass"
 	"github.com/reprise-dev/reprise/runners/wire"
 	"github.com/reprise-dev/reprise/system"
 )
@@ -111,6 +112,9 @@ type Options struct {
 	// WorkDir holds the per-session copies of model and config ("" = os.TempDir()).
 	WorkDir string
 	Logger  *slog.Logger
+	// GPUs selects the GPUs of a gpu/nvidia target (runners.Spec.GPUs,
+	// checked against the target's class by hwclass.CheckSelection).
+	GPUs string
 }
 
 // Session is a started system: the runner's session, the codec it speaks,
@@ -161,6 +165,7 @@ func Start(ctx context.Context, blobs Blobs, t Target, runner Runner, opts Optio
 		StartTimeout: opts.StartTimeout, RunTimeout: opts.RunTimeout, SessionTimeout: opts.SessionTimeout, Labels: t.Labels,
 		MaxResponseBytes: opts.MaxResponseBytes, Concurrency: opts.Concurrency, Window: opts.Window,
 	}
+	spec.GPUs = opts.GPUs
 	log.Info("starting session", "image", t.System.Image)
 	sess, err := runner.Start(ctx, spec)
 	if err != nil {
@@ -171,15 +176,21 @@ func Start(ctx context.Context, blobs Blobs, t Target, runner Runner, opts Optio
 	return s, nil
 }
 
-// checkHardware compares the host's class with the target's: a mismatch
+// checkHardware checks the GPU selection against the target's class
+// (hwclass.CheckSelection: an error wrapping hwclass.ErrGPUs) and compares
+// the host's class with the target's (hwclass.Match): a mismatch
 // is an error wrapping ErrHardwareMismatch unless overridden (then true).
 func checkHardware(t Target, opts Options) (bool, error) {
-	if opts.HostClass == t.HardwareClass {
+	if err := hwclass.CheckSelection(t.HardwareClass, opts.GPUs); err != nil {
+		return false, err
+	}
+	mismatch := hwclass.Match(t.HardwareClass, opts.HostClass)
+	if mismatch == nil {
 		return false, nil
 	}
 	if !opts.AllowHardwareMismatch {
-		return false, fmt.Errorf("%w: the system was run on %s, this host is %s (use --allow-hardware-mismatch to run anyway)",
-			ErrHardwareMismatch, t.HardwareClass, opts.HostClass)
+		return false, fmt.Errorf("%w: the system was run on %s, this host is %s: %w (use --allow-hardware-mismatch to run anyway)",
+			ErrHardwareMismatch, t.HardwareClass, opts.HostClass, mismatch)
 	}
 	return true, nil
 }

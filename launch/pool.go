@@ -139,8 +139,9 @@ func (p *Pool) entry(t Target, opts Options) (*shared, error) {
 		Start, Run          time.Duration
 		MaxResponse         int64
 		Concurrency, Window int
+		GPUs                string
 	}{t.System.ID.String(), t.HardwareClass, t.Protocol, t.HTTP, opts.Env, opts.Limits, opts.StartTimeout, opts.RunTimeout,
-		opts.MaxResponseBytes, opts.Concurrency, opts.Window})
+		opts.MaxResponseBytes, opts.Concurrency, opts.Window, opts.GPUs})
 	if err != nil {
 		return nil, err
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/reprise-dev/reprise/record"
 	"github.com/reprise-dev/reprise/render"
 	"github.com/reprise-dev/reprise/runners"
+	"github.com/reprise-dev/reprise/runners/hwclass"
 	"github.com/reprise-dev/reprise/verdict"
 )
 
@@ -142,7 +143,7 @@ func newReport(rec *record.Record, opts Options, replaySeed uint64, started time
 			InputDigest: rec.Input.Digest.String(), OutputDigest: rec.Output.Digest.String(),
 			Columns: output.ColumnsOf(rec.Output.Output),
 		},
-		Hardware: Hardware{Record: rec.Runtime.HardwareClass, Host: opts.Launch.HostClass, Match: rec.Runtime.HardwareClass == opts.Launch.HostClass},
+		Hardware: Hardware{Record: rec.Runtime.HardwareClass, Host: opts.Launch.HostClass, Match: hwclass.Match(rec.Runtime.HardwareClass, opts.Launch.HostClass) == nil},
 		Replay: ReplayParams{N: opts.N, ReplaySeed: replaySeed, MinFrequency: opts.Rules.MinFrequency,
 			Alpha: opts.Rules.Alpha, Conf: opts.Rules.Conf, Margin: opts.Rules.Margin, Sequential: opts.Sequential},
 		Evaluation: verdict.Evaluation{Tests: []verdict.TestResult{}, Reasons: []string{}},

@@ -160,6 +160,9 @@ type Spec struct {
 	// --max-response-size); a longer response is a protocol error. Zero
 	// means DefaultMaxResponseBytes.
 	MaxResponseBytes int64
+	// GPUs selects the GPUs of a gpu/nvidia class (the CLI's --gpus, in
+	// hwclass.ParseSelection's syntax); "" lets the class decide.
+	GPUs string
 }
 
 // DefaultMaxResponseBytes is the default bound of one response: 4 MiB.

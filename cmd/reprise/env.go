@@ -42,6 +42,9 @@ func runEnv(ctx context.Context, s *streams, o *envOptions) error {
 	fmt.Fprintf(s.Out, "arch:           %s\n", rep.Arch)
 	fmt.Fprintf(s.Out, "cpu:            %s (%d cpus)\n", rep.CPUModel, rep.CPUs)
 	fmt.Fprintf(s.Out, "go:             %s\n", rep.GoVersion)
+	for _, l := range rep.GPULines() { // NVIDIA GPUs, from nvidia-smi
+		fmt.Fprintln(s.Out, l)
+	}
 	if rep.Docker != "" {
 		fmt.Fprintf(s.Out, "docker:         %s\n", rep.Docker)
 	} else {

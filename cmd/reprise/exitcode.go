@@ -18,6 +18,7 @@ import (
 	"github.com/reprise-dev/reprise/replay/nightly"
 	"github.com/reprise-dev/reprise/runners"
 	"github.com/reprise-dev/reprise/runners/endpoint"
+	"github.com/reprise-dev/reprise/runners/hwclass"
 	"github.com/reprise-dev/reprise/stats"
 	"github.com/reprise-dev/reprise/stats/statsfile"
 	"github.com/reprise-dev/reprise/store"
@@ -80,7 +81,7 @@ func exitCode(err error) int {
 		errors.Is(err, record.ErrParquetLimit), errors.Is(err, fsread.ErrNotRegular), errors.Is(err, fsread.ErrTooLarge):
 		return exitUsage
 	case errors.As(err, &u), errors.Is(err, replay.ErrNoRecord), errors.Is(err, replay.ErrReportsDir), errors.Is(err, replay.ErrLocked),
-		errors.Is(err, replay.ErrDuplicateRequest), errors.Is(err, record.ErrMalformed),
+		errors.Is(err, replay.ErrDuplicateRequest), errors.Is(err, record.ErrMalformed), errors.Is(err, hwclass.ErrClass), errors.Is(err, hwclass.ErrGPUs),
 		errors.Is(err, evals.ErrCheckRequired), errors.Is(err, evals.ErrCheckMode),
 		errors.Is(err, capture.ErrPart), errors.Is(err, capture.ErrSystemFile), errors.Is(err, output.ErrInvalid), errors.Is(err, verdict.ErrRules),
 		errors.Is(err, runners.ErrInvalidSpec), errors.Is(err, runners.ErrRegistryNotAllowed),

@@ -247,6 +247,8 @@ func (o *recordCreateOptions) parts(ctx context.Context, stdin io.Reader) (captu
 	}
 	if p.HardwareClass == "" {
 		p.HardwareClass = hwclass.Detect(ctx)
+	} else if _, err := hwclass.Parse(p.HardwareClass); err != nil {
+		return p, usageErrorf("--hardware-class (runtime.hardware_class): %v", err)
 	}
 	snap := hwclass.Host(ctx)
 	p.EnvOS = snap.OS + " " + snap.Kernel

@@ -58,6 +58,8 @@ type runnerOptions struct {
 	inFlightFlags       bool // replay has the two flags; other verbs run one at a time
 	// AllowHardwareMismatch is set by replay's flag (capture never allows it).
 	AllowHardwareMismatch bool
+	// GPUs selects the GPUs of a gpu/nvidia system (--gpus, hwclass.ParseSelection).
+	GPUs string
 	// changed reports whether a flag was given (set by addFlags).
 	changed func(string) bool
 	// getenv reads the environment (os.Getenv; tests swap it).
@@ -81,6 +83,7 @@ func (o *runnerOptions) addFlags(cmd *cobra.Command) {
 	f.StringArrayVar(&o.AllowRegistry, "allow-registry", nil, "registry HOST[:PORT] that images absent from the engine may be pulled from (repeatable; none by default: only images already on the engine are used)")
 	f.StringArrayVar(&o.Env, "env", nil, "extra environment for the replayed system, KEY=VALUE (repeatable)")
 	f.StringVar(&o.MaxResponseSize, "max-response-size", system.FormatBytes(runners.DefaultMaxResponseBytes), "largest response accepted from the system (e.g. 512k, 4m, 64m); a larger one is a protocol error")
+	f.StringVar(&o.GPUs, "gpus", "", "GPUs of a gpu/nvidia system, as docker run --gpus: all, N, or device=ID[,ID…] (indices or UUIDs, nvidia-smi -L); default: as many as the record's class ran on")
 	o.changed = f.Changed
 }
 
@@ -102,6 +105,9 @@ func (o *runnerOptions) launchOptions(ctx context.Context) (launch.Options, erro
 	if err != nil || maxResp <= 0 {
 		return launch.Options{}, usageErrorf("--max-response-size %q: want a positive size such as 4m", o.MaxResponseSize)
 	}
+	if _, err := hwclass.ParseSelection(o.GPUs); err != nil {
+		return launch.Options{}, usageErrorf("--gpus: %v", err)
+	}
 	noSandbox := o.Runner == "endpoint" // a running server gets no limits and no environment
 	if noSandbox {
 		limits, env = runners.Limits{}, nil
@@ -109,7 +115,7 @@ func (o *runnerOptions) launchOptions(ctx context.Context) (launch.Options, erro
 	return launch.Options{
 		HostClass: hwclass.Detect(ctx), AllowHardwareMismatch: o.AllowHardwareMismatch,
 		Limits: limits, StartTimeout: o.StartTimeout, RunTimeout: o.RunTimeout, SessionTimeout: o.SessionTimeout, Env: env,
-		NoSandbox: noSandbox, MaxResponseBytes: maxResp, Concurrency: o.Concurrency, Window: o.Window,
+		NoSandbox: noSandbox, MaxResponseBytes: maxResp, Concurrency: o.Concurrency, Window: o.Window, GPUs: o.GPUs,
 	}, nil
 }
 
@@ -193,7 +199,7 @@ func (o *runnerOptions) validate() error {
 		if err := o.only("endpoint", "url", "url-credentials-file"); err != nil {
 			return err
 		}
-		if err := o.only("docker", "allow-registry"); err != nil {
+		if err := o.only("docker", "allow-registry", "gpus"); err != nil {
 			return err
 		}
 		if o.Entrypoint == "" {
@@ -244,7 +250,7 @@ func (o *runnerOptions) only(runner string, flags ...string) error {
 
 // endpointIgnores are the flags of a sandbox the endpoint runner cannot
 // apply: the server already runs, started by someone else.
-var endpointIgnores = []string{"env", "memory", "cpus", "pids", "tmpfs-size"}
+var endpointIgnores = []string{"env", "memory", "cpus", "pids", "tmpfs-size", "gpus"}
 
 func (o *runnerOptions) validateEndpoint() error {
 	if err := o.only("process", "entrypoint"); err != nil {

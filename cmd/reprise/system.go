@@ -99,6 +99,8 @@ func runSystemCreate(ctx context.Context, g *globalOptions, s *streams, o *syste
 	}
 	if p.HardwareClass = o.HardwareClass; p.HardwareClass == "" {
 		p.HardwareClass = hwclass.Detect(ctx)
+	} else if _, err := hwclass.Parse(p.HardwareClass); err != nil {
+		return usageErrorf("--hardware-class (runtime.hardware_class): %v", err)
 	}
 	st, err := initStore(g)
 	if err != nil {

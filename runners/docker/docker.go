@@ -463,10 +463,8 @@ func (r *Runner) engineError(ctx context.Context, spec runners.Spec, what string
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	msg := err.Error()
-	if isNVIDIA(spec.HardwareClass) && (strings.Contains(msg, "device driver") || strings.Contains(strings.ToLower(msg), "nvidia")) {
-		return fmt.Errorf("%w: the hardware class %s requests NVIDIA GPUs, and this engine cannot provide them (%s; engine runtimes: %s): install the NVIDIA Container Toolkit on a GPU host, or replay on a host of that class",
-			runners.ErrUnsupported, spec.HardwareClass, msg, r.runtimes(context.WithoutCancel(ctx)))
+	if gerr := r.gpuError(ctx, spec, err); gerr != nil { // gpu.go
+		return gerr
 	}
 	return fmt.Errorf("%w: %s: %v", runners.ErrEngine, what, err)
 }
@@ -489,8 +487,6 @@ func (r *Runner) runtimes(ctx context.Context) string {
 	}
 	return strings.Join(names, ", ")
 }
-
-func isNVIDIA(class string) bool { return strings.HasPrefix(class, "gpu/nvidia/") }
 
 // containerConfig is the container's config: the sandbox user, stdio
 // attached for the jsonl-stdio protocol, no network.
@@ -537,9 +533,7 @@ func hostConfig(spec runners.Spec, lim runners.Limits, mounts []mount.Mount) *co
 			Memory: lim.MemoryBytes, MemorySwap: lim.MemoryBytes, NanoCPUs: lim.NanoCPUs, PidsLimit: &pids,
 		},
 	}
-	if isNVIDIA(spec.HardwareClass) {
-		hc.Resources.DeviceRequests = []container.DeviceRequest{{Driver: "nvidia", Count: -1, Capabilities: [][]string{{"gpu"}}}}
-	}
+	hc.Resources.DeviceRequests = deviceRequests(spec) // gpu.go
 	return hc
 }
 

@@ -1,32 +1,46 @@
 // Package hwclass detects the hardware class of this host, the string a
-// decision record pins in runtime.hardware_class:
+// decision record pins in runtime.hardware_class, parses classes (Class,
+// Parse), decides whether a record's class may replay on this host
+// (Match), and reads and checks the CLI's --gpus (ParseSelection,
+// CheckSelection). Classes:
 //
 //   - cpu/amd64/x86-64-v1 … x86-64-v4: the x86-64 micro-architecture level
 //     (psABI levels) from the CPU feature flags;
 //   - cpu/arm64/armv8.0, armv8.1 (LSE atomics), armv8.2 (plus fp16 and
 //     dot product), with "+sve" when SVE is present;
-//   - gpu/nvidia/<product>: when nvidia-smi reports a GPU, the first GPU's
-//     product name, lower-cased with spaces as dashes (e.g. gpu/nvidia/a100-sxm4-80gb).
+//   - gpu/nvidia/<product>+<N>gib+<N>x+driver<version>+cuda<major.minor>:
+//     when nvidia-smi reports a GPU, the first GPU's product name
+//     lower-cased with spaces as dashes (e.g. a100-sxm4-80gb), its memory
+//     in GiB, how many GPUs of that product the host has, the driver
+//     version and the highest CUDA version the driver supports. Older
+//     records pin gpu/nvidia/<product> alone, which still parses and
+//     matches on the product.
 //
-// Classes are compared as strings: two hosts of one class are expected to
-// produce the same floating-point results for the same binary.
+// CPU classes are compared as strings: two hosts of one class are expected
+// to produce the same floating-point results for the same binary. GPU
+// classes are compared part by part (Match); a mismatch names each part.
 package hwclass
 
 import (
 	"bufio"
 	"context"
 	"os"
-	"os/exec"
 	"runtime"
 	"strings"
-	"time"
 )
 
 // Detect returns this host's hardware class. It never fails: an unknown CPU
 // yields "cpu/<GOARCH>/unknown".
+// A GPU host (nvidia-smi on PATH lists a GPU) yields its GPU class; a
+// failing nvidia-smi yields the CPU class (Host says why in GPUError).
 func Detect(ctx context.Context) string {
-	if gpu := nvidiaGPU(ctx); gpu != "" {
-		return "gpu/nvidia/" + gpu
+	gpus, _ := GPUs(ctx)
+	return detect(gpus)
+}
+
+func detect(gpus []GPU) string {
+	if len(gpus) > 0 {
+		return GPUClass(gpus).String()
 	}
 	return CPU(runtime.GOARCH, cpuFlags())
 }
@@ -108,21 +122,6 @@ func cpuFlags() map[string]bool {
 	return flags
 }
 
-func nvidiaGPU(ctx context.Context) string {
-	path, err := exec.LookPath("nvidia-smi")
-	if err != nil {
-		return ""
-	}
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, path, "--query-gpu=name", "--format=csv,noheader").Output()
-	if err != nil {
-		return ""
-	}
-	first, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
-	return Slug(first)
-}
-
 // Slug lower-cases a product name and replaces runs of other characters than
 // a-z, 0-9, '.' and '-' by one dash ("NVIDIA A100-SXM4-80GB" → "nvidia-a100-sxm4-80gb";
 // a leading "nvidia-" is dropped).
@@ -151,16 +150,24 @@ type Snapshot struct {
 	CPUModel      string `json:"cpu_model,omitempty"`
 	CPUs          int    `json:"cpus"`
 	GoVersion     string `json:"go_version"`
+	// GPUs are the NVIDIA GPUs nvidia-smi lists; GPUError says why
+	// nvidia-smi, present, failed.
+	GPUs     []GPU  `json:"gpus,omitempty"`
+	GPUError string `json:"gpu_error,omitempty"`
 }
 
 // Host returns the snapshot of this host.
 func Host(ctx context.Context) Snapshot {
+	gpus, err := GPUs(ctx)
 	s := Snapshot{
-		HardwareClass: Detect(ctx),
-		OS:            runtime.GOOS,
-		Arch:          runtime.GOARCH,
-		CPUs:          runtime.NumCPU(),
-		GoVersion:     runtime.Version(),
+		HardwareClass: detect(gpus), GPUs: gpus,
+		OS:        runtime.GOOS,
+		Arch:      runtime.GOARCH,
+		CPUs:      runtime.NumCPU(),
+		GoVersion: runtime.Version(),
+	}
+	if err != nil {
+		s.GPUError = err.Error()
 	}
 	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
 		s.Kernel = strings.TrimSpace(string(b))
