@@ -44,13 +44,13 @@ func writeTree(t *testing.T, files map[string]string, mode fs.FileMode) string {
 }
 
 var snapshot = map[string]string{
-	"config.json":                         `{"model_type":"tiny"}`,
-	"tokenizer.json":                      `{"vocab":["a","b"]}`,
-	"shards/model-00001-of-00002.bin":     "first shard",
-	"shards/model-00002-of-00002.bin":     "second shard",
-	"a-b":                                 "sorts before a/…",
-	"a/b":                                 "inside a",
-	"bin/run*":                            "#!/bin/true\n",
+	"config.json":                          `{"model_type":"tiny"}`,
+	"tokenizer.json":                       `{"vocab":["a","b"]}`,
+	"shards/model-00001-of-00002.bin":      "first shard",
+	"shards/model-00002-of-00002.bin":      "second shard",
+	"a-b":                                  "sorts before a/…",
+	"a/b":                                  "inside a",
+	"bin/run*":                             "#!/bin/true\n",
 	"name with \"quote\" and \\ and é.txt": "odd name",
 }
 
@@ -162,11 +162,11 @@ func TestTreeRefusesSpecialFiles(t *testing.T) {
 		make func(dir string) error
 		want string
 	}{
-		"symlink": {func(dir string) error { return os.Symlink("config.json", filepath.Join(dir, "sub", "link.json")) }, "is a symbolic link"},
+		"symlink":                          {func(dir string) error { return os.Symlink("config.json", filepath.Join(dir, "sub", "link.json")) }, "is a symbolic link"},
 		"dangling symlink out of the root": {func(dir string) error { return os.Symlink("../../etc/passwd", filepath.Join(dir, "sub", "link")) }, "is a symbolic link"},
-		"fifo":   {func(dir string) error { return syscall.Mkfifo(filepath.Join(dir, "sub", "fifo"), 0o644) }, "is a named pipe"},
-		"socket": {func(dir string) error { return listenUnix(t, filepath.Join(dir, "sub", "sock")) }, "is a socket"},
-		"control character": {func(dir string) error { return os.WriteFile(filepath.Join(dir, "sub", "a\nb"), nil, 0o644) }, "control character"},
+		"fifo":                             {func(dir string) error { return syscall.Mkfifo(filepath.Join(dir, "sub", "fifo"), 0o644) }, "is a named pipe"},
+		"socket":                           {func(dir string) error { return listenUnix(t, filepath.Join(dir, "sub", "sock")) }, "is a socket"},
+		"control character":                {func(dir string) error { return os.WriteFile(filepath.Join(dir, "sub", "a\nb"), nil, 0o644) }, "control character"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
