@@ -156,6 +156,7 @@ type Session struct {
 // (verified; each a file or a tree), and starts one session through runner.
 // Only a Pool calls it: everyone else acquires sessions from a Pool.
 // Errors wrap ErrHardwareMismatch, system.ErrIDMismatch, ErrComponentNames,
+// runners.ErrInvalidSpec (an Env entry setting a component's variable),
 // ErrArtifact, runners.ErrUnsupported or the runner's errors.
 func Start(ctx context.Context, blobs Blobs, t Target, runner Runner, opts Options) (*Session, error) {
 	log := opts.Logger
@@ -172,6 +173,11 @@ func Start(ctx context.Context, blobs Blobs, t Target, runner Runner, opts Optio
 	}
 	if err := CheckComponents(t.System.Components); err != nil {
 		return nil, err
+	}
+	for name := range t.System.Components {
+		if env := runners.ComponentEnv(name); hasKey(opts.Env, env) {
+			return nil, fmt.Errorf("%w: --env %s: reserved, reprise sets it to the path of component %s", runners.ErrInvalidSpec, env, name)
+		}
 	}
 	codec, err := wire.Lookup(t.Protocol, t.HTTP)
 	if err != nil {
@@ -390,4 +396,9 @@ func (s *Session) removeWork() {
 	if s.work != "" {
 		removeAll(s.work)
 	}
+}
+
+func hasKey(m map[string]string, k string) bool {
+	_, ok := m[k]
+	return ok
 }

@@ -151,3 +151,15 @@ func TestStartRefusesDamagedComponent(t *testing.T) {
 		t.Fatalf("colliding names: %v (runner started: %v)", err, r.files != nil)
 	}
 }
+
+// TestStartRefusesEnvForComponent: an extra variable cannot replace a
+// component's path.
+func TestStartRefusesEnvForComponent(t *testing.T) {
+	st := store.NewMem()
+	r := &treeRunner{}
+	_, err := Start(context.Background(), st, treeTarget(t, st), r, Options{HostClass: "cpu/amd64/x", WorkDir: t.TempDir(),
+		Env: map[string]string{"REPRISE_COMPONENT_INDEX": "/elsewhere"}})
+	if !errors.Is(err, runners.ErrInvalidSpec) || !strings.Contains(err.Error(), "REPRISE_COMPONENT_INDEX: reserved") || r.files != nil {
+		t.Fatalf("err = %v", err)
+	}
+}

@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -398,5 +400,39 @@ func TestPutTreeStreams(t *testing.T) {
 	}
 	if fi, err := os.Stat(filepath.Join(dst, "big.safetensors")); err != nil || fi.Size() != size {
 		t.Fatalf("materialized: %v %v", fi, err)
+	}
+}
+
+// TestTreeDigestPythonRecipe runs the package documentation's Python
+// recipe on a directory and compares its digest with PutTree's.
+func TestTreeDigestPythonRecipe(t *testing.T) {
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("no python3 on PATH to run the documented recipe")
+	}
+	doc, err := os.ReadFile("doc.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, _ := strings.Cut(string(doc), "e.g. in Python:\n//\n")
+	code, _, _ := strings.Cut(rest, "//\n// The system id")
+	var src strings.Builder
+	for _, line := range strings.Split(strings.TrimSuffix(code, "\n"), "\n") {
+		src.WriteString(strings.TrimPrefix(line, "//\t") + "\n")
+	}
+	src.WriteString("import sys\nprint(tree_digest(sys.argv[1]))\n")
+	files := maps.Clone(snapshot)
+	files["line\u2028sep"] = "x"
+	dir := writeTree(t, files, 0o644)
+	out, err := exec.Command(py, "-c", src.String(), dir).CombinedOutput()
+	if err != nil {
+		t.Fatalf("python3: %v\n%s\n%s", err, out, src.String())
+	}
+	d, err := PutTree(context.Background(), NewMem(), dir, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimSpace(string(out)); got != d.String() {
+		t.Fatalf("the documented recipe gives %s, PutTree %s", got, d)
 	}
 }
