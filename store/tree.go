@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -461,13 +462,7 @@ func materialize(ctx context.Context, o opener, d digest.Digest, dst string) (er
 		}
 	}
 	// Read-only from the deepest folder up (longer paths first).
-	for _, dir := range slices.SortedFunc(func(yield func(string) bool) {
-		for k := range dirs {
-			if !yield(k) {
-				return
-			}
-		}
-	}, func(a, b string) int { return len(b) - len(a) }) {
+	for _, dir := range slices.SortedFunc(maps.Keys(dirs), func(a, b string) int { return len(b) - len(a) }) {
 		if err := root.Chmod(dir, 0o555); err != nil {
 			return fmt.Errorf("copy %s: %w", d, err)
 		}

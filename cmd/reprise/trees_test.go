@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -141,7 +142,7 @@ func TestRecordTreesRefused(t *testing.T) {
 	st := filepath.Join(t.TempDir(), "store")
 	base := []string{"--store", st, "record", "create", "--label", "x", "--hardware-class", "cpu/amd64/x86-64-v3"}
 	parts := treeParts(t)
-	model := parts[slicesIndex(parts, "--model")+1]
+	model := parts[slices.Index(parts, "--model")+1]
 	link := filepath.Join(model, "shards", "current.safetensors")
 	if err := os.Symlink("model-00001-of-00002.safetensors", link); err != nil {
 		t.Fatal(err)
@@ -155,13 +156,4 @@ func TestRecordTreesRefused(t *testing.T) {
 	if r.code != 2 || !strings.Contains(r.err, `"a-b" and "a.b" are both $REPRISE_COMPONENT_A_B`) {
 		t.Fatalf("colliding names: exit %d: %s", r.code, r.err)
 	}
-}
-
-func slicesIndex(s []string, v string) int {
-	for i, x := range s {
-		if x == v {
-			return i
-		}
-	}
-	return -1
 }
