@@ -283,3 +283,32 @@ func session(t *testing.T, st *store.Layout, rec *record.Record, runner launch.R
 	t.Cleanup(func() { pool.Release(context.Background(), sess, false) })
 	return sess
 }
+
+// TestBuildSystemTrees: a system file of a model directory and a config
+// directory holds their tree digests and the id a record of the same
+// parts holds.
+func TestBuildSystemTrees(t *testing.T) {
+	ctx := context.Background()
+	st := openStore(t)
+	p, _ := parts(t)
+	model, cfg := t.TempDir(), t.TempDir()
+	os.WriteFile(filepath.Join(model, "weights.bin"), []byte("w"), 0o644)
+	os.WriteFile(filepath.Join(cfg, "generation_config.json"), []byte("{}"), 0o644)
+	p.Model.Path, p.Config.Path = model, cfg
+	f, err := BuildSystem(ctx, st, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := Build(ctx, st, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.System.ID != rec.System.ID || f.System.Config.Digest != rec.System.Config.Digest || f.System.Config.Name != filepath.Base(cfg) {
+		t.Fatalf("system file %+v, record %+v", f.System, rec.System)
+	}
+	for _, d := range []digest.Digest{f.System.Model.Digest, f.System.Config.Digest} {
+		if b, err := st.ReadAll(ctx, d); err != nil || !store.IsTreeManifest(b) {
+			t.Fatalf("%s is not a tree: %v", d, err)
+		}
+	}
+}
