@@ -1,9 +1,9 @@
 // Package launch is the one owner of session lifecycles. Start checks the
 // hardware class and the system id, looks up the codec of the system's
 // protocol, hands verified copies of the model, the config and every
-// component (each a file or a tree) to a runner and starts one session; a Pool creates the runner on first need, lends
-// sessions (one per Acquire, or one per system shared by any number of
-// records) and closes them. replay, nightly, evals and capture take the
+// component (each a file or a tree) to a runner and starts one session; a
+// Pool creates the runner on first need, lends sessions (one per Acquire,
+// or one per system shared by any number of records) and closes them. replay, nightly, evals and capture take the
 // sessions a Pool lends them and never start or close one, so every system
 // runs under the same sandbox and checks.
 //
