@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -161,5 +162,77 @@ func TestStartRefusesEnvForComponent(t *testing.T) {
 		Env: map[string]string{"REPRISE_COMPONENT_INDEX": "/elsewhere"}})
 	if !errors.Is(err, runners.ErrInvalidSpec) || !strings.Contains(err.Error(), "REPRISE_COMPONENT_INDEX: reserved") || r.files != nil {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestCloseRemovesTreesAsOtherUser: as a user other than root (here 65534,
+// in a copy of this test binary), a session's read-only tree folders are
+// removed on Close, where a plain os.RemoveAll fails. As non-root the
+// other tests run this path already.
+func TestCloseRemovesTreesAsOtherUser(t *testing.T) {
+	if dir := os.Getenv("REPRISE_LAUNCH_NONROOT_DIR"); dir != "" {
+		nonRootHelper(t, dir)
+		return
+	}
+	if os.Getuid() != 0 {
+		t.Skip("not root: cannot start a helper as another user (the other tests already run as non-root)")
+	}
+	base, err := os.MkdirTemp("", "launch-nonroot-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(base) })
+	work := filepath.Join(base, "work")
+	os.Mkdir(work, 0o700)
+	if err := errors.Join(os.Chmod(base, 0o755), os.Chown(work, 65534, 65534)); err != nil {
+		t.Fatal(err)
+	}
+	exe, _ := os.Executable()
+	b, err := os.ReadFile(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(base, "launch.test")
+	if err := os.WriteFile(bin, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-test.run=^TestCloseRemovesTreesAsOtherUser$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), "REPRISE_LAUNCH_NONROOT_DIR="+work, "TMPDIR="+work, "HOME="+work)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--- PASS: TestCloseRemovesTreesAsOtherUser") {
+		t.Fatalf("helper as uid 65534: %v\n%s", err, out)
+	}
+}
+
+func nonRootHelper(t *testing.T, dir string) {
+	if os.Getuid() == 0 {
+		t.Fatal("helper runs as root")
+	}
+	ctx := context.Background()
+	st := store.NewMem()
+	target := treeTarget(t, st)
+	// A plain RemoveAll cannot empty a read-only folder: the test can fail.
+	probe := filepath.Join(dir, "probe")
+	if err := st.Materialize(ctx, target.System.Model.Digest, probe); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(probe); err == nil {
+		t.Fatal("os.RemoveAll removed a read-only tree: this user is not held to modes")
+	}
+	if err := store.RemoveCopy(probe); err != nil {
+		t.Fatal(err)
+	}
+	sessions := filepath.Join(dir, "sessions")
+	os.Mkdir(sessions, 0o700)
+	s, err := Start(ctx, st, target, &treeRunner{}, Options{HostClass: "cpu/amd64/x", WorkDir: sessions})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := os.ReadDir(sessions); len(left) != 0 {
+		t.Fatalf("left after Close as uid %d: %v", os.Getuid(), left)
 	}
 }
