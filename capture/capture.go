@@ -89,41 +89,38 @@ type ComponentRef struct {
 func (c ComponentRef) IsZero() bool { return c.Digest.IsZero() && c.File == "" }
 
 // Build puts the parts' files into the store and assembles the record
-// without its output (Output, ManualOutput or Capture fill it).
+// without its output (Output, ManualOutput or Capture fill it). The model,
+// the config and each component may be a file or a directory, stored as a
+// tree (store.PutTree) whose digest the record holds.
 func Build(ctx context.Context, st Store, p Parts) (*record.Record, error) {
+	return build(ctx, st, p, true)
+}
+
+// build is Build; without input the record's input is left zero (a system
+// file's).
+func build(ctx context.Context, st Store, p Parts, withInput bool) (*record.Record, error) {
 	if p.Image.IsZero() {
 		return nil, fmt.Errorf("%w: the image is required", ErrPart)
 	}
-	if err := check(p); err != nil {
+	if err := check(p, withInput); err != nil {
 		return nil, err
 	}
 	rec := &record.Record{Schema: record.Schema, Timestamp: p.Timestamp, Params: p.Params}
 	var err error
-	inMT := p.Input.MediaType
-	if inMT == "" {
-		inMT = GuessMediaType(p.Input.Path)
+	if withInput {
+		inMT := p.Input.MediaType
+		if inMT == "" {
+			inMT = GuessMediaType(p.Input.Path)
+		}
+		if rec.Input.Digest, err = putFile(ctx, st, p.Stdin, p.Input.Path, inMT, "input"); err != nil {
+			return nil, err
+		}
+		rec.Input.MediaType = inMT
 	}
-	if rec.Input.Digest, err = putFile(ctx, st, p.Stdin, p.Input.Path, inMT, "input"); err != nil {
+	if rec.System.Model, err = putArtifact(ctx, st, p.Stdin, p.Model.Path, "model", p.ModelName, p.ModelVersion, safetensorsMeta); err != nil {
 		return nil, err
 	}
-	rec.Input.MediaType = inMT
-
-	modelHead, err := head(p.Model.Path, 1<<20)
-	if err != nil {
-		return nil, fmt.Errorf("%w: model: %v", ErrPart, err)
-	}
-	mName, mVer := safetensorsMeta(modelHead, p.Model.Path)
-	rec.System.Model = system.Artifact{Name: first(p.ModelName, mName, trimExt(p.Model.Path)), Version: first(p.ModelVersion, mVer, "unversioned")}
-	if rec.System.Model.Digest, err = putFile(ctx, st, p.Stdin, p.Model.Path, "", "model"); err != nil {
-		return nil, err
-	}
-	cfgHead, err := head(p.Config.Path, 1<<20)
-	if err != nil {
-		return nil, fmt.Errorf("%w: config: %v", ErrPart, err)
-	}
-	cName, cVer := jsonNameVersion(cfgHead)
-	rec.System.Config = system.Artifact{Name: first(p.ConfigName, cName, trimExt(p.Config.Path)), Version: first(p.ConfigVersion, cVer, "unversioned")}
-	if rec.System.Config.Digest, err = putFile(ctx, st, p.Stdin, p.Config.Path, "", "config"); err != nil {
+	if rec.System.Config, err = putArtifact(ctx, st, p.Stdin, p.Config.Path, "config", p.ConfigName, p.ConfigVersion, jsonNameVersion); err != nil {
 		return nil, err
 	}
 	for name, c := range p.Components {
@@ -148,25 +145,86 @@ func Build(ctx context.Context, st Store, p Parts) (*record.Record, error) {
 		}
 	}
 	rec.RequestID = p.RequestID
-	if rec.RequestID == "" {
+	if rec.RequestID == "" && withInput {
 		rec.RequestID = "req_" + digest.FromBytes([]byte(rec.Input.Digest.String() + rec.Timestamp.Format(time.RFC3339Nano))).Hex()[:16]
 	}
 	return rec, nil
 }
 
+// putArtifact stores the model or config at path (a file, "-", or a
+// directory as a tree) and names it: name and version when given, else
+// what meta reads from a file's first MiB, else the file name (without its
+// extension; a directory's whole base name) and "unversioned".
+func putArtifact(ctx context.Context, st Store, stdin io.Reader, path, what, name, version string, meta func([]byte) (string, string)) (system.Artifact, error) {
+	a := system.Artifact{Name: name, Version: version}
+	if isDir(path) {
+		a.Name = first(a.Name, filepath.Base(path))
+	} else {
+		h, err := head(path, 1<<20)
+		if err != nil {
+			return a, fmt.Errorf("%w: %s: %v", ErrPart, what, err)
+		}
+		mName, mVer := meta(h)
+		a.Name, a.Version = first(a.Name, mName, trimExt(path)), first(a.Version, mVer)
+	}
+	a.Version = first(a.Version, "unversioned")
+	d, err := putPath(ctx, st, stdin, path, what)
+	a.Digest = d
+	return a, err
+}
+
+// isDir reports whether path names a directory (through a link at path).
+func isDir(path string) bool {
+	if path == "" || path == "-" {
+		return false
+	}
+	fi, err := os.Stat(path)
+	return err == nil && fi.IsDir()
+}
+
+// putPath stores a file (PutFile) or a directory as a tree.
+func putPath(ctx context.Context, st Store, stdin io.Reader, path, what string) (digest.Digest, error) {
+	if !isDir(path) {
+		return putFile(ctx, st, stdin, path, "", what)
+	}
+	d, err := store.PutTree(ctx, st, path, filepath.Base(path))
+	if errors.Is(err, store.ErrTreeInput) {
+		return d, fmt.Errorf("%w: %s: %w", ErrPart, what, err)
+	}
+	if err != nil {
+		return d, fmt.Errorf("store %s %s: %w", what, path, err)
+	}
+	return d, nil
+}
+
 // check finds what is wrong with the parts before anything is stored, so
-// invalid parts leave no blobs behind: every file must be a regular file,
-// and a preview of the record (placeholder digests and output) must
-// validate (request id, hardware class, params, protocol, names).
-func check(p Parts) error {
-	files := []struct{ what, path string }{{"input", p.Input.Path}, {"model", p.Model.Path}, {"config", p.Config.Path}}
+// invalid parts leave no blobs behind: the input and eval suite must be
+// regular files, the model, config and components regular files or
+// directories; component names must map to distinct variables
+// (launch.CheckComponents); and a preview of the record (placeholder
+// digests and output) must validate (request id, hardware class, params,
+// protocol, names).
+func check(p Parts, withInput bool) error {
+	type part struct {
+		what, path string
+		dirOK      bool
+	}
+	files := []part{{"model", p.Model.Path, true}, {"config", p.Config.Path, true}}
+	if withInput {
+		files = append(files, part{"input", p.Input.Path, false})
+	}
+	names := map[string]digest.Digest{}
 	for name, c := range p.Components {
+		names[name] = c.Digest
 		if c.Digest.IsZero() {
-			files = append(files, struct{ what, path string }{"component " + name, c.File})
+			files = append(files, part{"component " + name, c.File, true})
 		}
 	}
+	if err := launch.CheckComponents(names); err != nil {
+		return fmt.Errorf("%w: %w", ErrPart, err)
+	}
 	if p.EvalSuite.Digest.IsZero() && p.EvalSuite.File != "" {
-		files = append(files, struct{ what, path string }{"eval suite", p.EvalSuite.File})
+		files = append(files, part{"eval suite", p.EvalSuite.File, false})
 	}
 	for _, f := range files {
 		if f.path == "" {
@@ -179,8 +237,11 @@ func check(p Parts) error {
 		if err != nil {
 			return fmt.Errorf("%w: %s: %v", ErrPart, f.what, err)
 		}
-		if !fi.Mode().IsRegular() {
-			return fmt.Errorf("%w: %s: %s is not a regular file", ErrPart, f.what, f.path)
+		if fi.IsDir() && !f.dirOK {
+			return fmt.Errorf("%w: %s: %s is a directory, not a regular file", ErrPart, f.what, f.path)
+		}
+		if !fi.Mode().IsRegular() && !fi.IsDir() {
+			return fmt.Errorf("%w: %s: %s is not a regular file or a directory", ErrPart, f.what, f.path)
 		}
 	}
 	placeholder := digest.FromBytes(nil)
@@ -222,7 +283,7 @@ func (c ComponentRef) resolve(ctx context.Context, st Store, stdin io.Reader, wh
 	if !c.Digest.IsZero() {
 		return c.Digest, nil
 	}
-	return putFile(ctx, st, stdin, c.File, "", what)
+	return putPath(ctx, st, stdin, c.File, what)
 }
 
 // ManualOutput sets rec's output to out, typed in by hand. raw, when not
@@ -468,7 +529,7 @@ func trimExt(path string) string {
 // safetensorsMeta returns __metadata__.name and .version of a safetensors
 // file from its first bytes (the header must fit), or "" when they are not
 // safetensors.
-func safetensorsMeta(b []byte, _ string) (name, version string) {
+func safetensorsMeta(b []byte) (name, version string) {
 	if len(b) < 8 {
 		return "", ""
 	}

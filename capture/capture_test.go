@@ -97,9 +97,58 @@ func TestBuildErrorsNameThePart(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 	p, dir := parts(t)
-	p.Config.Path = dir // a directory is not a regular file
-	if _, err := Build(context.Background(), st, p); !errors.Is(err, ErrPart) || !strings.Contains(err.Error(), "not a regular file") {
+	p.Input.Path = dir // the input is a file, never a tree
+	if _, err := Build(context.Background(), st, p); !errors.Is(err, ErrPart) || !strings.Contains(err.Error(), "input: "+dir+" is a directory, not a regular file") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestBuildTrees: the model, config and a component may be directories,
+// stored as trees; a link in one, or two component names that share a
+// variable, is a bad part (exit 2) that stores no tree.
+func TestBuildTrees(t *testing.T) {
+	ctx := context.Background()
+	st := openStore(t)
+	p, _ := parts(t)
+	model, index := t.TempDir(), t.TempDir()
+	os.WriteFile(filepath.Join(model, "config.json"), []byte("{}"), 0o644)
+	os.MkdirAll(filepath.Join(index, "shards"), 0o755)
+	os.WriteFile(filepath.Join(index, "shards", "0.bin"), []byte("index"), 0o644)
+	p.Model.Path = model
+	p.Components["index"] = ComponentRef{File: index}
+	rec, err := Build(ctx, st, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.System.Model.Name != filepath.Base(model) || rec.System.Model.Version != "unversioned" {
+		t.Fatalf("model %+v", rec.System.Model)
+	}
+	for _, d := range []digest.Digest{rec.System.Model.Digest, rec.System.Components["index"]} {
+		b, err := st.ReadAll(ctx, d)
+		if err != nil || !store.IsTreeManifest(b) {
+			t.Fatalf("%s is not a tree: %v %.80s", d, err, b)
+		}
+	}
+	if err := rec.System.Check(); err != nil {
+		t.Fatal(err)
+	}
+
+	os.Symlink("0.bin", filepath.Join(index, "shards", "link"))
+	st2 := openStore(t)
+	if _, err := Build(ctx, st2, p); !errors.Is(err, ErrPart) || !strings.Contains(err.Error(), filepath.Join(index, "shards", "link")+" is a symbolic link") {
+		t.Fatalf("link in a tree: %v", err)
+	}
+	os.Remove(filepath.Join(index, "shards", "link"))
+
+	p.Components["a-b"] = ComponentRef{File: index}
+	p.Components["a.b"] = ComponentRef{File: index}
+	st3 := openStore(t)
+	_, err = Build(ctx, st3, p)
+	if !errors.Is(err, ErrPart) || !errors.Is(err, launch.ErrComponentNames) || !strings.Contains(err.Error(), `"a-b" and "a.b" are both $REPRISE_COMPONENT_A_B`) {
+		t.Fatalf("colliding names: %v", err)
+	}
+	if l, _ := st3.List(ctx); len(l) != 0 {
+		t.Fatalf("colliding names stored %d blobs", len(l))
 	}
 }
 
@@ -233,4 +282,33 @@ func session(t *testing.T, st *store.Layout, rec *record.Record, runner launch.R
 	}
 	t.Cleanup(func() { pool.Release(context.Background(), sess, false) })
 	return sess
+}
+
+// TestBuildSystemTrees: a system file of a model directory and a config
+// directory holds their tree digests and the id a record of the same
+// parts holds.
+func TestBuildSystemTrees(t *testing.T) {
+	ctx := context.Background()
+	st := openStore(t)
+	p, _ := parts(t)
+	model, cfg := t.TempDir(), t.TempDir()
+	os.WriteFile(filepath.Join(model, "weights.bin"), []byte("w"), 0o644)
+	os.WriteFile(filepath.Join(cfg, "generation_config.json"), []byte("{}"), 0o644)
+	p.Model.Path, p.Config.Path = model, cfg
+	f, err := BuildSystem(ctx, st, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := Build(ctx, st, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.System.ID != rec.System.ID || f.System.Config.Digest != rec.System.Config.Digest || f.System.Config.Name != filepath.Base(cfg) {
+		t.Fatalf("system file %+v, record %+v", f.System, rec.System)
+	}
+	for _, d := range []digest.Digest{f.System.Model.Digest, f.System.Config.Digest} {
+		if b, err := st.ReadAll(ctx, d); err != nil || !store.IsTreeManifest(b) {
+			t.Fatalf("%s is not a tree: %v", d, err)
+		}
+	}
 }

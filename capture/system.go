@@ -40,15 +40,14 @@ type systemFileError struct{ msg string }
 func (e *systemFileError) Error() string { return e.msg }
 func (e *systemFileError) Unwrap() error { return ErrSystemFile }
 
-// BuildSystem puts p's model and config into the store and returns the
+// BuildSystem puts p's model, config and components (files or
+// directories, as Build) into the store and returns the
 // system file of p: its system object and id are those a decision record
 // of these parts would hold (names and versions from the files' metadata).
 // p's Input and Timestamp are ignored.
 func BuildSystem(ctx context.Context, st Store, p Parts) (*SystemFile, error) {
-	// The config stands in as the input, which adds no blob (it is stored
-	// anyway).
-	p.Input, p.Timestamp = Source{Path: p.Config.Path}, time.Unix(0, 0).UTC()
-	rec, err := Build(ctx, st, p)
+	p.Timestamp = time.Unix(0, 0).UTC()
+	rec, err := build(ctx, st, p, false)
 	if err != nil {
 		return nil, err
 	}

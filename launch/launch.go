@@ -1,9 +1,9 @@
 // Package launch is the one owner of session lifecycles. Start checks the
 // hardware class and the system id, looks up the codec of the system's
-// protocol, hands verified copies of the model and config to a runner and
-// starts one session; a Pool creates the runner on first need, lends
-// sessions (one per Acquire, or one per system shared by any number of
-// records) and closes them. replay, nightly, evals and capture take the
+// protocol, hands verified copies of the model, the config and every
+// component (each a file or a tree) to a runner and starts one session; a
+// Pool creates the runner on first need, lends sessions (one per Acquire,
+// or one per system shared by any number of records) and closes them. replay, nightly, evals and capture take the
 // sessions a Pool lends them and never start or close one, so every system
 // runs under the same sandbox and checks.
 //
@@ -17,8 +17,10 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -40,8 +42,10 @@ type Runner interface {
 
 // Blobs is what launch needs of the artifact store: verified copies.
 type Blobs interface {
-	// CopyTo writes the blob d to a new file dst, verifying it while copying.
-	CopyTo(ctx context.Context, d digest.Digest, dst string) error
+	// Materialize writes artifact d to a new path dst, verifying it while
+	// copying: a file, or for a tree a directory of its files (folders
+	// 0555, files 0444 or 0555). On error dst is not left behind.
+	Materialize(ctx context.Context, d digest.Digest, dst string) error
 }
 
 // Errors of this package.
@@ -49,10 +53,30 @@ var (
 	// ErrHardwareMismatch: the target's hardware class differs from this
 	// host's and no override was given.
 	ErrHardwareMismatch = errors.New("hardware class mismatch")
-	// ErrArtifact: the model or config could not be copied out of the store
-	// verified (missing or corrupt); it wraps the store's error too.
+	// ErrArtifact: the model, the config or a component could not be
+	// copied out of the store verified (missing or corrupt); it wraps the
+	// store's error too.
 	ErrArtifact = errors.New("artifact unavailable")
+	// ErrComponentNames: two component names give the same variable
+	// (runners.ComponentEnv), e.g. "a-b" and "a.b". It wraps
+	// runners.ErrInvalidSpec.
+	ErrComponentNames = fmt.Errorf("%w: component names collide", runners.ErrInvalidSpec)
 )
+
+// CheckComponents refuses component names that map to the same variable
+// runners.ComponentEnv (the system could read only one of them); the error
+// wraps ErrComponentNames and names both and the variable.
+func CheckComponents[V any](components map[string]V) error {
+	seen := map[string]string{}
+	for _, name := range slices.Sorted(maps.Keys(components)) {
+		env := runners.ComponentEnv(name)
+		if other, ok := seen[env]; ok {
+			return fmt.Errorf("%w: %q and %q are both $%s: rename one", ErrComponentNames, other, name, env)
+		}
+		seen[env] = name
+	}
+	return nil
+}
 
 // Target is what to start: a composite version and how it is served.
 type Target struct {
@@ -109,7 +133,7 @@ type Options struct {
 	MaxResponseBytes int64
 	// Concurrency and Window bound the runs in flight (runners.Spec).
 	Concurrency, Window int
-	// WorkDir holds the per-session copies of model and config ("" = os.TempDir()).
+	// WorkDir holds the per-session copies of model, config and components ("" = os.TempDir()).
 	WorkDir string
 	Logger  *slog.Logger
 	// GPUs selects the GPUs of a gpu/nvidia target (runners.Spec.GPUs,
@@ -131,11 +155,13 @@ type Session struct {
 	from *shared
 }
 
-// Start checks the hardware class and the system id, copies the model and
-// config out of blobs (verified), and starts one session through runner.
+// Start checks the hardware class, the system id and the component names,
+// copies the model, the config and every component out of blobs
+// (verified; each a file or a tree), and starts one session through runner.
 // Only a Pool calls it: everyone else acquires sessions from a Pool.
-// Errors wrap ErrHardwareMismatch, system.ErrIDMismatch, ErrArtifact,
-// runners.ErrUnsupported or the runner's errors.
+// Errors wrap ErrHardwareMismatch, system.ErrIDMismatch, ErrComponentNames,
+// runners.ErrInvalidSpec (an Env entry setting a component's variable),
+// ErrArtifact, runners.ErrUnsupported or the runner's errors.
 func Start(ctx context.Context, blobs Blobs, t Target, runner Runner, opts Options) (*Session, error) {
 	log := opts.Logger
 	if log == nil {
@@ -149,18 +175,26 @@ func Start(ctx context.Context, blobs Blobs, t Target, runner Runner, opts Optio
 	if err := t.System.Check(); err != nil {
 		return nil, err
 	}
+	if err := CheckComponents(t.System.Components); err != nil {
+		return nil, err
+	}
+	for name := range t.System.Components {
+		if env := runners.ComponentEnv(name); hasKey(opts.Env, env) {
+			return nil, fmt.Errorf("%w: --env %s: reserved, reprise sets it to the path of component %s", runners.ErrInvalidSpec, env, name)
+		}
+	}
 	codec, err := wire.Lookup(t.Protocol, t.HTTP)
 	if err != nil {
 		return nil, err
 	}
 	s.Codec = codec
-	work, modelPath, configPath, err := copyArtifacts(ctx, blobs, t, opts.WorkDir)
+	a, err := copyArtifacts(ctx, blobs, t, opts.WorkDir)
 	if err != nil {
 		return nil, err
 	}
-	s.work = work
+	s.work = a.work
 	spec := runners.Spec{
-		Image: t.System.Image, ModelPath: modelPath, ConfigPath: configPath,
+		Image: t.System.Image, ModelPath: a.model, ConfigPath: a.config, Components: a.components,
 		Env: opts.Env, Codec: codec, HardwareClass: t.HardwareClass, Limits: opts.Limits,
 		StartTimeout: opts.StartTimeout, RunTimeout: opts.RunTimeout, SessionTimeout: opts.SessionTimeout, Labels: t.Labels,
 		MaxResponseBytes: opts.MaxResponseBytes, Concurrency: opts.Concurrency, Window: opts.Window,
@@ -208,17 +242,21 @@ func (s *Session) Close(ctx context.Context) error {
 
 // Modes of the per-session copies, set explicitly (never left to the umask).
 //
-// The sandbox user (65534 in the docker runner) must read the model and
-// config, and a bind mount keeps the host's modes, so the files are 0o444.
-// What keeps other host users out is the folder: 0o700, owned by reprise's
-// user, named unpredictably (os.MkdirTemp). The container never walks that
-// folder: the engine (root) bind-mounts each file at creation, and inside
-// the container /reprise/model is the file itself, so the sandbox user
+// The sandbox user (65534 in the docker runner) must read the model,
+// config and components, and a bind mount keeps the host's modes, so
+// files are 0o444 (0o555 for a tree's executables) and the folders of a
+// tree 0o555 (listed and entered, never written). What keeps other host
+// users out is the session folder: 0o700, owned by reprise's user, named
+// unpredictably (os.MkdirTemp). The container never walks that folder: the
+// engine (root) bind-mounts each artifact at creation, and inside the
+// container /reprise/model is the file or tree itself, so the sandbox user
 // needs no search permission on the host folder. The process runner runs
 // as reprise's own user.
 const (
 	WorkDirMode  fs.FileMode = 0o700
 	WorkFileMode fs.FileMode = 0o444
+	// WorkTreeMode is the mode of a tree's folders (and of components/).
+	WorkTreeMode fs.FileMode = 0o555
 )
 
 // WorkDirPrefix starts the name of every per-session folder; the owner's
@@ -226,36 +264,80 @@ const (
 // the folders of dead processes.
 const WorkDirPrefix = "reprise-session-"
 
+// artifacts are a session folder and the host paths in it.
+type artifacts struct {
+	work, model, config string
+	// components maps each name to work/components/<name>; nil for none.
+	components map[string]string
+}
+
 // copyArtifacts makes the session folder in dir ("" = os.TempDir()) and
-// copies the model and config into it, verified, with the modes above.
-// On error nothing is left behind.
-func copyArtifacts(ctx context.Context, blobs Blobs, t Target, dir string) (work, modelPath, configPath string, err error) {
+// copies the model, the config and each component into it (model, config,
+// components/<name>: a file or a tree), verified while streaming, with the
+// modes above. On error nothing is left behind.
+func copyArtifacts(ctx context.Context, blobs Blobs, t Target, dir string) (a artifacts, err error) {
 	made, err := os.MkdirTemp(dir, fmt.Sprintf("%s%d-", WorkDirPrefix, os.Getpid()))
 	if err != nil {
-		return "", "", "", err
+		return a, err
 	}
 	defer func() {
 		if err != nil {
-			os.RemoveAll(made)
+			removeAll(made)
+			a = artifacts{}
 		}
 	}()
-	work = made
-	if err = os.Chmod(work, WorkDirMode); err != nil {
-		return "", "", "", err
+	a.work = made
+	if err = os.Chmod(made, WorkDirMode); err != nil {
+		return a, err
 	}
-	modelPath, configPath = filepath.Join(work, "model"), filepath.Join(work, "config")
-	for _, c := range []struct {
-		what, path string
-		d          digest.Digest
-	}{{"model", modelPath, t.System.Model.Digest}, {"config", configPath, t.System.Config.Digest}} {
-		if err = blobs.CopyTo(ctx, c.d, c.path); err != nil {
-			return "", "", "", fmt.Errorf("%w: %s: %w", ErrArtifact, c.what, err)
-		}
-		if err = os.Chmod(c.path, WorkFileMode); err != nil {
-			return "", "", "", err
-		}
+	a.model, a.config = filepath.Join(made, "model"), filepath.Join(made, "config")
+	if err = materialize(ctx, blobs, "model", t.System.Model.Digest, a.model); err != nil {
+		return a, err
 	}
-	return work, modelPath, configPath, nil
+	if err = materialize(ctx, blobs, "config", t.System.Config.Digest, a.config); err != nil {
+		return a, err
+	}
+	if len(t.System.Components) == 0 {
+		return a, nil
+	}
+	comps := filepath.Join(made, "components")
+	if err = os.Mkdir(comps, 0o700); err != nil {
+		return a, err
+	}
+	a.components = map[string]string{}
+	for _, name := range slices.Sorted(maps.Keys(t.System.Components)) {
+		p := filepath.Join(comps, name)
+		if err = materialize(ctx, blobs, "component "+name, t.System.Components[name], p); err != nil {
+			return a, err
+		}
+		a.components[name] = p
+	}
+	return a, os.Chmod(comps, WorkTreeMode)
+}
+
+// materialize copies one artifact out of blobs; a file's mode is set to
+// WorkFileMode (a tree's modes are the store's).
+func materialize(ctx context.Context, blobs Blobs, what string, d digest.Digest, dst string) error {
+	if err := blobs.Materialize(ctx, d, dst); err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrArtifact, what, err)
+	}
+	fi, err := os.Lstat(dst)
+	if err != nil || fi.IsDir() {
+		return err
+	}
+	return os.Chmod(dst, WorkFileMode)
+}
+
+// removeAll removes a session folder, whose trees' folders are read-only:
+// they are made writable first, which a user other than root needs.
+func removeAll(p string) error {
+	filepath.WalkDir(p, func(q string, de fs.DirEntry, err error) error {
+		if err == nil && de.IsDir() {
+			os.Chmod(q, 0o700)
+		}
+		return nil
+	})
+	return os.RemoveAll(p)
 }
 
 // RemoveOrphans removes the session folders in dir ("" = os.TempDir())
@@ -305,7 +387,7 @@ func RemoveOrphans(dir string, prefixes ...string) ([]string, error) {
 		if alive(pid) {
 			continue
 		}
-		if err := os.RemoveAll(path); err != nil {
+		if err := removeAll(path); err != nil {
 			errs = append(errs, err)
 			continue
 		}
@@ -323,6 +405,11 @@ func alive(pid int) bool {
 
 func (s *Session) removeWork() {
 	if s.work != "" {
-		os.RemoveAll(s.work)
+		removeAll(s.work)
 	}
+}
+
+func hasKey(m map[string]string, k string) bool {
+	_, ok := m[k]
+	return ok
 }

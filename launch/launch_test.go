@@ -16,7 +16,7 @@ import (
 // memBlobs hands out copies of in-memory blobs, verifying as the store does.
 type memBlobs map[digest.Digest][]byte
 
-func (m memBlobs) CopyTo(_ context.Context, d digest.Digest, dst string) error {
+func (m memBlobs) Materialize(_ context.Context, d digest.Digest, dst string) error {
 	b, ok := m[d]
 	if !ok {
 		return errors.New(d.String() + ": not found")

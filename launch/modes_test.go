@@ -20,7 +20,7 @@ import (
 // mode subject to the umask).
 type modeBlobs struct{ fail bool }
 
-func (b modeBlobs) CopyTo(_ context.Context, d digest.Digest, dst string) error {
+func (b modeBlobs) Materialize(_ context.Context, d digest.Digest, dst string) error {
 	if b.fail {
 		return errors.New("corrupt")
 	}

@@ -447,6 +447,7 @@ func (l *runLog) start() error {
 	}
 	info := l.sess.Info()
 	rep.Runner = &info
+	rep.Notes = append(rep.Notes, info.Notes...)
 	if !info.Pinned {
 		why := "the " + info.Runner + " runner ran a local executable, not the pinned image"
 		if info.URL != "" {

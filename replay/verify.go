@@ -49,10 +49,13 @@ type Verifier interface {
 var _ Blobs = (*store.Layout)(nil)
 
 // Verify checks a decoded record's integrity: the image is pinned, the
-// system id recomputes, and the input, model and config blobs exist in the
-// store and hash to their digests. Components and the eval suite are checked
-// when present in the store. It returns every problem found (nil when all
-// hold); all are of kind record.Integrity.
+// system id recomputes, and the input, the model, the config and every
+// component exist in the store and hash to their digests (a replay gives
+// each to the system). A model, config or component that is a tree is
+// checked file by file (store Verify): a file missing or changed is a
+// problem naming its path in the tree. The eval suite is checked when
+// present in the store. It returns every problem found (nil when all hold);
+// all are of kind record.Integrity.
 func Verify(ctx context.Context, blobs Verifier, rec *record.Record) []record.Problem {
 	probs := rec.Integrity()
 	check := func(field string, d digest.Digest, required bool) {
@@ -76,7 +79,7 @@ func Verify(ctx context.Context, blobs Verifier, rec *record.Record) []record.Pr
 	check("system.model.digest", rec.System.Model.Digest, true)
 	check("system.config.digest", rec.System.Config.Digest, true)
 	for _, name := range slices.Sorted(maps.Keys(rec.System.Components)) {
-		check("system.components."+name, rec.System.Components[name], false)
+		check("system.components."+name, rec.System.Components[name], true)
 	}
 	check("eval_suite", rec.EvalSuite, false)
 	if rec.Reference != nil {

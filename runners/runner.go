@@ -240,6 +240,10 @@ type Info struct {
 	// request ids); without echoed ids requests went one at a time.
 	Window    int  `json:"stdio_window,omitempty"`
 	Pipelined bool `json:"pipelined,omitempty"`
+	// Notes say what the runner did not do that the spec asked for (the
+	// endpoint runner: the pinned components a running server was not
+	// given); reports add them to their notes.
+	Notes []string `json:"notes,omitempty"`
 }
 
 // Session answers runs of one started system. Run is not safe for concurrent

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -198,7 +199,7 @@ func (s *Layout) putBlob(ctx context.Context, r io.Reader) (digest.Digest, int64
 		return digest.Digest{}, n, fmt.Errorf("store put: %w", err)
 	}
 	d := digest.FromHash(h)
-	if _, err := s.Verify(ctx, d); err == nil {
+	if _, err := verify(ctx, s, d); err == nil {
 		return d, n, nil // already stored and intact
 	} else if ctx.Err() != nil {
 		return d, n, fmt.Errorf("store put: %w", ctx.Err())
@@ -252,9 +253,14 @@ func (s *Layout) CopyTo(ctx context.Context, d digest.Digest, dst string) error 
 	return copyTo(ctx, s, d, dst)
 }
 
+// Materialize implements Reader.
+func (s *Layout) Materialize(ctx context.Context, d digest.Digest, dst string) error {
+	return materialize(ctx, s, d, dst)
+}
+
 // Verify implements Reader.
 func (s *Layout) Verify(ctx context.Context, d digest.Digest) (int64, error) {
-	return verify(ctx, s, d)
+	return verifyArtifact(ctx, s, d)
 }
 
 // List implements Store. Media types and names come from the artifact
@@ -268,8 +274,17 @@ func (s *Layout) List(ctx context.Context) ([]Entry, error) {
 		return nil, err
 	}
 	known := map[string]Entry{}
+	for d, t := range s.indexTrees(ctx, idx) {
+		for _, f := range t.Files {
+			known[f.Digest.String()] = Entry{MediaType: MediaTypeTreeFile, Name: "file " + f.Path + " of tree " + shortDigest(d.String())}
+		}
+	}
 	for _, m := range idx.Manifests {
 		b, ours := m.Annotations[AnnotationBlob]
+		if m.ArtifactType == MediaTypeTree {
+			known[m.Digest] = Entry{MediaType: MediaTypeTree, Manifest: true, Name: m.Annotations[AnnotationTitle]}
+			continue
+		}
 		if !ours {
 			// Another tool's entry: only its media type is known.
 			if _, seen := known[m.Digest]; !seen {
@@ -350,7 +365,7 @@ func (s *Layout) VerifyAll(ctx context.Context) ([]BadBlob, error) {
 			bad = append(bad, BadBlob{Path: rel, Digest: d, Problem: "not a regular file"})
 			continue
 		}
-		if _, err := s.Verify(ctx, d); err != nil {
+		if _, err := verify(ctx, s, d); err != nil {
 			switch {
 			case ctx.Err() != nil:
 				return bad, fmt.Errorf("verify %s: %w", s.root, ctx.Err())
@@ -381,7 +396,29 @@ func (s *Layout) VerifyAll(ctx context.Context) ([]BadBlob, error) {
 			}
 		}
 	}
-	return bad, nil
+	return s.verifyTrees(ctx, idx, bad), nil
+}
+
+// verifyTrees adds to bad the files of the listed trees that are missing,
+// and names the tree file a bad blob is.
+func (s *Layout) verifyTrees(ctx context.Context, idx *index, bad []BadBlob) []BadBlob {
+	trees := s.indexTrees(ctx, idx)
+	for _, td := range slices.SortedFunc(maps.Keys(trees), func(a, b digest.Digest) int { return strings.Compare(a.Hex(), b.Hex()) }) {
+		for _, f := range trees[td].Files {
+			what := fmt.Sprintf("file %s of tree %s", jsonString(f.Path), td)
+			found := false
+			for i := range bad {
+				if bad[i].Digest == f.Digest {
+					bad[i].Problem += " (" + what + ")"
+					found = true
+				}
+			}
+			if _, err := os.Lstat(s.blobPath(f.Digest)); err != nil && !found {
+				bad = append(bad, BadBlob{Path: filepath.Join("blobs", "sha256", f.Digest.Hex()), Digest: f.Digest, Problem: "missing: " + what})
+			}
+		}
+	}
+	return bad
 }
 
 // annotate adds an artifact manifest for blob d to index.json unless one is there.
@@ -442,4 +479,56 @@ func (s *Layout) withLock(f func() error) error {
 	}
 	defer l.Release()
 	return f()
+}
+
+// putTreeManifest stores a tree manifest and lists it in index.json as
+// the manifest it is (artifactType MediaTypeTree, titled name), once.
+func (s *Layout) putTreeManifest(ctx context.Context, b []byte, name string) (digest.Digest, error) {
+	d, n, err := s.putBlob(ctx, bytes.NewReader(b))
+	if err != nil {
+		return d, err
+	}
+	if _, _, err := s.putBlob(ctx, strings.NewReader(emptyJSON)); err != nil {
+		return d, err
+	}
+	return d, s.withLock(func() error {
+		idx, err := s.readIndex()
+		if err != nil {
+			return err
+		}
+		for _, e := range idx.Manifests {
+			if e.Digest == d.String() {
+				return nil
+			}
+		}
+		var ann map[string]string
+		if name != "" {
+			ann = map[string]string{AnnotationTitle: name}
+		}
+		idx.Manifests = append(idx.Manifests, indexEntry{descriptor: descriptor{
+			MediaType: MediaTypeManifest, ArtifactType: MediaTypeTree, Digest: d.String(), Size: n, Annotations: ann,
+		}})
+		return s.writeIndex(idx)
+	})
+}
+
+// indexTrees reads the trees index.json lists (those whose manifest
+// blob is present and parses), by digest.
+func (s *Layout) indexTrees(ctx context.Context, idx *index) map[digest.Digest]*Tree {
+	trees := map[digest.Digest]*Tree{}
+	for _, m := range idx.Manifests {
+		if m.ArtifactType != MediaTypeTree {
+			continue
+		}
+		d, err := digest.Parse(m.Digest)
+		if err != nil {
+			continue
+		}
+		if b, err := s.ReadAll(ctx, d); err == nil {
+			if t, err := ParseTree(b); err == nil {
+				trees[d] = t
+			}
+		}
+	}
+	return trees
 }

@@ -92,9 +92,14 @@ func (m *Mem) CopyTo(ctx context.Context, d digest.Digest, dst string) error {
 	return copyTo(ctx, m, d, dst)
 }
 
+// Materialize implements Reader.
+func (m *Mem) Materialize(ctx context.Context, d digest.Digest, dst string) error {
+	return materialize(ctx, m, d, dst)
+}
+
 // Verify implements Reader.
 func (m *Mem) Verify(ctx context.Context, d digest.Digest) (int64, error) {
-	return verify(ctx, m, d)
+	return verifyArtifact(ctx, m, d)
 }
 
 // List implements Store.
@@ -120,7 +125,7 @@ func (m *Mem) VerifyAll(ctx context.Context) ([]BadBlob, error) {
 	}
 	var bad []BadBlob
 	for _, e := range entries {
-		if _, err := m.Verify(ctx, e.Digest); err != nil {
+		if _, err := verify(ctx, m, e.Digest); err != nil {
 			if ctx.Err() != nil {
 				return bad, fmt.Errorf("verify: %w", ctx.Err())
 			}

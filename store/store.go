@@ -47,9 +47,20 @@ type Reader interface {
 	// dst is removed. The copy, unlike the store, cannot change under a
 	// consumer such as a container.
 	CopyTo(ctx context.Context, d digest.Digest, dst string) error
+	// Materialize writes artifact d to a new path dst (dst must not
+	// exist): a blob as CopyTo does, a tree (see the package
+	// documentation) as a new directory dst (mode 0555, its folders 0555,
+	// its files 0444 or 0555), every file verified while it streams. On
+	// any error dst is removed; a file of a tree that is missing or
+	// corrupt gives an error wrapping ErrCorrupt that names its path.
+	Materialize(ctx context.Context, d digest.Digest, dst string) error
 	// Verify reads blob d through the verifying reader and returns its
-	// size in bytes, or ErrNotFound or ErrCorrupt. A later read verifies
-	// again: Verify is a report, not a licence to read unverified.
+	// size in bytes, or ErrNotFound or ErrCorrupt. When d is a tree it
+	// also verifies every file of the tree and returns the sum of their
+	// sizes; a file missing or corrupt gives an error wrapping ErrCorrupt
+	// (not ErrNotFound: the tree is there, damaged) that names its path.
+	// A later read verifies again: Verify is a report, not a licence to
+	// read unverified.
 	Verify(ctx context.Context, d digest.Digest) (int64, error)
 }
 

@@ -95,12 +95,18 @@ func verify(ctx context.Context, o opener, d digest.Digest) (int64, error) {
 }
 
 // copyTo implements Reader.CopyTo on top of Open.
-func copyTo(ctx context.Context, o opener, d digest.Digest, dst string) (err error) {
+func copyTo(ctx context.Context, o opener, d digest.Digest, dst string) error {
 	rc, _, err := o.Open(ctx, d)
 	if err != nil {
 		return err
 	}
 	defer rc.Close()
+	return writeCopy(rc, d, dst)
+}
+
+// writeCopy writes r, blob d's verifying reader, to a new file dst (mode
+// 0444), removed on any error.
+func writeCopy(r io.Reader, d digest.Digest, dst string) (err error) {
 	out, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o444)
 	if err != nil {
 		return fmt.Errorf("copy %s: %w", d, err)
@@ -113,7 +119,7 @@ func copyTo(ctx context.Context, o opener, d digest.Digest, dst string) (err err
 	// The umask must not narrow the mode: the reader may be a container
 	// running as another user.
 	if err = out.Chmod(0o444); err == nil {
-		_, err = io.Copy(out, rc)
+		_, err = io.Copy(out, r)
 	}
 	if cerr := out.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("copy %s: %w", d, cerr)

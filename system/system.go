@@ -12,7 +12,11 @@
 //	component <name> <digest>      (one line per component, sorted by name, bytewise)
 //
 // The image digest is the digest the reference pins: the manifest digest of
-// "name@sha256:…" or the image id of "sha256:…". In a shell:
+// "name@sha256:…" or the image id of "sha256:…". A model, config or
+// component is a file, whose digest is the sha256 of its bytes, or a
+// directory stored as a tree, whose digest is the sha256 of its canonical
+// OCI manifest (package store documents the bytes and how to recompute
+// them). In a shell:
 //
 //	printf 'reprise/system/v1\nimage %s\nmodel %s\nconfig %s\n' "$IMG" "$MODEL" "$CFG" | sha256sum
 //
@@ -101,7 +105,8 @@ func ParseImageRef(s string) (ImageRef, error) {
 	return ImageRef{Name: canon.Name(), Digest: d}, nil
 }
 
-// Artifact is a named, versioned blob (model or config).
+// Artifact is a named, versioned model or config: a blob, or a tree (a
+// directory) whose digest is its manifest's.
 type Artifact struct {
 	Name    string        `json:"name"`
 	Version string        `json:"version"`

@@ -62,11 +62,14 @@ type recordCreateOptions struct {
 
 func newRecordCreateCmd(g *globalOptions, s *streams) *cobra.Command {
 	o := &recordCreateOptions{now: time.Now}
-	cmd := newCommand("create --input FILE --image REF --model FILE --config FILE [--label L] [--score S] [--text T]",
+	cmd := newCommand("create --input FILE --image REF --model PATH --config PATH [--component NAME=PATH]... [--label L] [--score S] [--text T]",
 		"Build a decision record from its parts; puts the blobs into the store",
 		`Build a decision record from its parts so nobody hashes by hand: the input,
 model and config files are put into the store, every digest and the composite
 system id are computed, and the record JSON is written to stdout (or -o FILE).
+The model, the config and each component may be a directory: it is stored as a
+content-addressed tree (every regular file; a link or special file inside is
+refused, exit 2), and the system gets it whole at replay.
 
 The image must be pinned: name@sha256:… or a local image id sha256:…; a tag
 alone is refused (exit 4). The stored output is given with --label, --score
@@ -79,7 +82,7 @@ with unset fields omitted.`, cobra.NoArgs,
 	f.StringVar(&o.Input, "input", "", "file with the exact request bytes (required)")
 	f.StringVar(&o.InputMediaType, "input-media-type", "", "media type of the input (default: from the extension)")
 	o.systemPartFlags.addFlags(f)
-	f.StringArrayVar(&o.Components, "component", nil, "other behavior-affecting component, NAME=FILE or NAME=sha256:… (repeatable)")
+	f.StringArrayVar(&o.Components, "component", nil, "other behavior-affecting component given to the system, NAME=PATH (a file or a directory) or NAME=sha256:… (repeatable)")
 	f.StringVar(&o.Label, "label", "", "stored output label")
 	f.Float64Var(&o.Score, "score", 0, "stored output score")
 	f.StringVar(&o.Text, "text", "", "stored output text")
@@ -217,7 +220,7 @@ func (o *recordCreateOptions) parts(ctx context.Context, stdin io.Reader) (captu
 	for _, c := range o.Components {
 		name, val, ok := strings.Cut(c, "=")
 		if !ok || name == "" || val == "" {
-			return p, usageErrorf("--component %q: want NAME=FILE or NAME=sha256:…", c)
+			return p, usageErrorf("--component %q: want NAME=PATH or NAME=sha256:…", c)
 		}
 		if p.Components == nil {
 			p.Components = map[string]capture.ComponentRef{}

@@ -66,17 +66,17 @@ func (o *systemPartFlags) parts(protocol string, first ...required) (capture.Par
 
 func (o *systemPartFlags) addFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.Image, "image", "", "pinned inference image: name@sha256:… or sha256:<image id> (required)")
-	f.StringVar(&o.Model, "model", "", "model file (required)")
-	f.StringVar(&o.ModelName, "model-name", "", "model name (default: safetensors metadata, else the file name)")
+	f.StringVar(&o.Model, "model", "", "model: a file or a directory (stored as a tree) (required)")
+	f.StringVar(&o.ModelName, "model-name", "", "model name (default: safetensors metadata, else the file or directory name)")
 	f.StringVar(&o.ModelVer, "model-version", "", "model version (default: safetensors metadata, else \"unversioned\")")
-	f.StringVar(&o.Config, "config", "", "config file (required)")
-	f.StringVar(&o.ConfigName, "config-name", "", "config name (default: its JSON \"name\", else the file name)")
+	f.StringVar(&o.Config, "config", "", "config: a file or a directory (stored as a tree) (required)")
+	f.StringVar(&o.ConfigName, "config-name", "", "config name (default: its JSON \"name\", else the file or directory name)")
 	f.StringVar(&o.ConfigVer, "config-version", "", "config version (default: its JSON \"version\", else \"unversioned\")")
 }
 
 func newSystemCreateCmd(g *globalOptions, s *streams) *cobra.Command {
 	o := &systemCreateOptions{}
-	cmd := newCommand("create --image REF --model FILE --config FILE [-o FILE]",
+	cmd := newCommand("create --image REF --model PATH --config PATH [-o FILE]",
 		"Write a system file: the composite version (a record's system object with its id)",
 		`Write a system file: {"schema": "reprise/system/v1", "system": {...}, "runtime":
 {"protocol", "hardware_class"}}. The model and config are put into the store; the

@@ -2,7 +2,9 @@
 // running (e.g. a GPU server elsewhere): nothing is started or stopped, so
 // the environment is not pinned (Info.Pinned is false, and reports say so).
 // What the server says about itself (openai: GET /v1/models, and every
-// system_fingerprint its answers carry) is kept in Info.
+// system_fingerprint its answers carry) is kept in Info. The record's pinned
+// components cannot be given to a server that already runs: Info.Notes says
+// so (ComponentNotes), and every report with it.
 //
 // A server behind HTTP basic auth takes its user and password from the URL
 // (http://user:PASSWORD@host), from a credentials file (ReadCredentials)
@@ -15,8 +17,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -166,7 +170,7 @@ func (r *Runner) Start(ctx context.Context, spec runners.Spec) (runners.Session,
 	if err := httpsess.WaitReady(ctx, hc, base, codec, budget.Start, nil, nil); err != nil {
 		return nil, err
 	}
-	s := httpsess.New(codec, base, hc, budget, spec, runners.Info{Runner: "endpoint", Pinned: false})
+	s := httpsess.New(codec, base, hc, budget, spec, runners.Info{Runner: "endpoint", Pinned: false, Notes: ComponentNotes(spec)})
 	if d, ok := codec.(runners.Describer); ok {
 		dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		if desc, err := d.Describe(dctx, hc, base); err == nil {
@@ -175,4 +179,16 @@ func (r *Runner) Start(ctx context.Context, spec runners.Spec) (runners.Session,
 		cancel()
 	}
 	return s, nil
+}
+
+// ComponentNotes is the note of a session whose record pins components:
+// a server that already runs is given none of them (nor the model and
+// config) and reads its own, so the replay says so instead of silently
+// leaving them out. Nil without components.
+func ComponentNotes(spec runners.Spec) []string {
+	if len(spec.Components) == 0 {
+		return nil
+	}
+	return []string{fmt.Sprintf("the endpoint runner gave the running server none of the record's %d pinned components (%s): it reads its own, which nothing checks against the record",
+		len(spec.Components), strings.Join(slices.Sorted(maps.Keys(spec.Components)), ", "))}
 }

@@ -69,6 +69,30 @@ func TestEndpoint(t *testing.T) {
 	}
 }
 
+// TestEndpointNotesComponents: a running server is given no components,
+// and the session's notes say which it was not given.
+func TestEndpointNotesComponents(t *testing.T) {
+	srv := server(t)
+	codec, _ := openai.New(runners.HTTPConfig{})
+	for _, c := range []struct {
+		comps map[string]string
+		want  string
+	}{
+		{nil, ""},
+		{map[string]string{"prompt": "/w/components/prompt", "index": "/w/components/index"}, "none of the record's 2 pinned components (index, prompt)"},
+	} {
+		s, err := (&Runner{URL: srv.URL}).Start(context.Background(), runners.Spec{Codec: codec, Components: c.comps})
+		if err != nil {
+			t.Fatal(err)
+		}
+		notes := s.Info().Notes
+		s.Close(context.Background())
+		if c.want == "" && len(notes) != 0 || c.want != "" && (len(notes) != 1 || !strings.Contains(notes[0], c.want)) {
+			t.Errorf("components %v: notes %q, want %q", c.comps, notes, c.want)
+		}
+	}
+}
+
 // BenchmarkRun compares one run through the HTTP session (encode, POST,
 // decode) with a bare keep-alive client loop posting the same encoded body
 // and reading the answer, against the same in-process server

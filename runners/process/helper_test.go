@@ -151,7 +151,8 @@ func TestMinimalEnvironment(t *testing.T) {
 	t.Setenv("REPRISE_TEST_SECRET", "hunter2")
 	t.Setenv("TZ", "UTC")
 	s, err := helperRunner(t).Start(context.Background(), runners.Spec{Codec: jsonl.Codec{}, ModelPath: "/m", ConfigPath: "/c",
-		Env: map[string]string{helperEnv: "env", "EXTRA": "1"}})
+		Components: map[string]string{"index": "/w/components/index", "prompt.v2": "/w/components/prompt.v2"},
+		Env:        map[string]string{helperEnv: "env", "EXTRA": "1"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +169,8 @@ func TestMinimalEnvironment(t *testing.T) {
 	if _, ok := env["REPRISE_TEST_SECRET"]; ok {
 		t.Fatalf("the system sees REPRISE_TEST_SECRET: %v", env)
 	}
-	for k, want := range map[string]string{"REPRISE_MODEL": "/m", "REPRISE_CONFIG": "/c", "EXTRA": "1", "TZ": "UTC", "PATH": os.Getenv("PATH")} {
+	for k, want := range map[string]string{"REPRISE_MODEL": "/m", "REPRISE_CONFIG": "/c", "EXTRA": "1", "TZ": "UTC", "PATH": os.Getenv("PATH"),
+		"REPRISE_COMPONENT_INDEX": "/w/components/index", "REPRISE_COMPONENT_PROMPT_V2": "/w/components/prompt.v2"} {
 		if env[k] != want {
 			t.Errorf("%s = %q, want %q", k, env[k], want)
 		}

@@ -4,8 +4,12 @@
 //
 // The executable does not inherit reprise's environment (which may hold
 // secrets): it gets PATH, LANG and TZ from reprise's, HOME set to a fresh
-// empty directory removed on Close, $REPRISE_MODEL and $REPRISE_CONFIG, and
-// the spec's Env, nothing else (Environ). It runs in its own process group,
+// empty directory removed on Close, $REPRISE_MODEL and $REPRISE_CONFIG, one
+// $REPRISE_COMPONENT_<NAME> (runners.ComponentEnv) per pinned component
+// naming its host path (a file or a directory), and the spec's Env,
+// nothing else (Environ). The paths are the session's verified copies, as
+// a container would see them at /reprise/…, but on the host: the process
+// reads them where they are. It runs in its own process group,
 // killed as a whole on Close, and on Linux it receives SIGKILL when reprise
 // dies (Pdeathsig), even by SIGKILL. Caveat: Linux sends the parent-death
 // signal when the OS thread that started the child exits, not the process;
@@ -42,8 +46,9 @@ type Runner struct {
 	Args       []string
 }
 
-// Start starts the executable with $REPRISE_MODEL and $REPRISE_CONFIG set to
-// the spec's files. spec.Image is ignored: the environment is not pinned.
+// Start starts the executable with $REPRISE_MODEL, $REPRISE_CONFIG and
+// each $REPRISE_COMPONENT_<NAME> set to the spec's host paths. spec.Image is
+// ignored: the environment is not pinned.
 func (r *Runner) Start(ctx context.Context, spec runners.Spec) (runners.Session, error) {
 	if spec.Codec == nil || spec.Codec.Transport() != runners.Stdio {
 		return nil, fmt.Errorf("%w: the process runner carries stdio protocols only", runners.ErrUnsupported)
@@ -137,10 +142,14 @@ func (s *session) explain(err error, run int, timeout time.Duration) error {
 const FinishWait = 2 * time.Second
 
 // Environ is the environment of the executable: PATH, LANG and TZ as getenv
-// has them (when set), HOME, $REPRISE_MODEL and $REPRISE_CONFIG, then the
-// spec's Env (which may override any of them), sorted.
+// has them (when set), HOME, $REPRISE_MODEL, $REPRISE_CONFIG and
+// runners.ComponentEnv(name) for each of spec.Components (its host path),
+// then the spec's Env (which may override any of them), sorted.
 func Environ(getenv func(string) string, home string, spec runners.Spec) []string {
 	env := map[string]string{"HOME": home, runners.ModelEnv: spec.ModelPath, runners.ConfigEnv: spec.ConfigPath}
+	for name, p := range spec.Components {
+		env[runners.ComponentEnv(name)] = p
+	}
 	for _, k := range []string{"PATH", "LANG", "TZ"} {
 		if v := getenv(k); v != "" {
 			env[k] = v

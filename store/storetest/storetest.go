@@ -46,6 +46,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ContextCancelled", testContextCancelled},
 		{"CancelWhileReading", testCancelWhileReading},
 		{"ConcurrentPut", testConcurrentPut},
+		{"Tree", testTree},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.f(t, open(t)) })
@@ -380,5 +381,65 @@ func testConcurrentPut(t *testing.T, s store.Store) {
 			t.Errorf("List for blob %d: %+v, want one entry named %d", i, es, i)
 		}
 		readEverything(t, s, d, data)
+	}
+}
+
+// testTree: a directory put with store.PutTree verifies and materializes
+// file by file; a damaged file fails both, naming its path, and leaves no
+// copy behind.
+func testTree(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	files := map[string][]byte{"config.json": []byte("{}"), "shards/a.bin": blob(3, 70<<10), "shards/b.bin": blob(4, 1)}
+	for p, b := range files {
+		os.MkdirAll(filepath.Join(dir, filepath.Dir(p)), 0o755)
+		if err := os.WriteFile(filepath.Join(dir, p), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d, err := store.PutTree(ctx, s, dir, "tree")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.Verify(ctx, d); err != nil || n != int64(2+70<<10+1) {
+		t.Fatalf("Verify = %d, %v", n, err)
+	}
+	dst := filepath.Join(t.TempDir(), "copy")
+	if err := s.Materialize(ctx, d, dst); err != nil {
+		t.Fatal(err)
+	}
+	for p, b := range files {
+		got, err := os.ReadFile(filepath.Join(dst, p))
+		if err != nil || !bytes.Equal(got, b) {
+			t.Errorf("%s: %d bytes, %v", p, len(got), err)
+		}
+	}
+	if err := store.RemoveCopy(dst); err != nil {
+		t.Fatal(err)
+	}
+	// A plain blob materializes as a file.
+	pd, _ := s.PutBytes(ctx, []byte("plain"), store.Meta{})
+	if err := s.Materialize(ctx, pd, dst); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(dst); err != nil || string(b) != "plain" {
+		t.Fatalf("plain blob: %q, %v", b, err)
+	}
+	os.Remove(dst)
+	c, ok := s.(Corrupter)
+	if !ok {
+		t.Skipf("%T does not implement storetest.Corrupter: cannot damage a tree's file", s)
+	}
+	if err := c.CorruptBlob(digest.FromBytes(files["shards/a.bin"])); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Verify(ctx, d); !errors.Is(err, store.ErrCorrupt) || !strings.Contains(err.Error(), `file "shards/a.bin"`) {
+		t.Errorf("Verify of a damaged tree = %v", err)
+	}
+	if err := s.Materialize(ctx, d, dst); !errors.Is(err, store.ErrCorrupt) || !strings.Contains(err.Error(), `file "shards/a.bin"`) {
+		t.Errorf("Materialize of a damaged tree = %v", err)
+	}
+	if _, err := os.Lstat(dst); err == nil {
+		t.Errorf("a failed Materialize left %s", dst)
 	}
 }
