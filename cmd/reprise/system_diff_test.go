@@ -113,4 +113,3 @@ func TestSystemDiffStoredID(t *testing.T) {
 		t.Errorf("no store: exit %d: %s", r.code, r.err)
 	}
 }
-
