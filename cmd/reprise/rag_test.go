@@ -135,3 +135,54 @@ func testRAGReindex(t *testing.T, img string, runner ...string) {
 		t.Errorf("system diff: exit %d\n%s%s", r.code, r.out, r.err)
 	}
 }
+
+// TestRAGIndexDirectory: the index given as a directory of shards (a
+// component tree) reaches the system whole: the pinned seed answers as it
+// does from the index file, and the record replays REPRODUCED (exact).
+func TestRAGIndexDirectory(t *testing.T) {
+	t.Run("docker", func(t *testing.T) { testRAGIndexDirectory(t, ragImage(t)) })
+	t.Run("process", func(t *testing.T) {
+		testRAGIndexDirectory(t, "sha256:"+strings.Repeat("0", 64), "--runner", "process", "--entrypoint", buildRAGServer(t))
+	})
+}
+
+func testRAGIndexDirectory(t *testing.T, img string, runner ...string) {
+	dir := t.TempDir()
+	st := filepath.Join(dir, "store")
+	b, err := os.ReadFile(fx("components", "rag-index-1.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(strings.TrimSuffix(string(b), "\n"), "\n")
+	shards := filepath.Join(dir, "index")
+	os.Mkdir(shards, 0o755)
+	// The returns passages, which answer the question, in the second shard.
+	for name, data := range map[string]string{"0000.jsonl": strings.Join(lines[2:], ""), "0001.jsonl": strings.Join(lines[:2], "")} {
+		if err := os.WriteFile(filepath.Join(shards, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	texts := map[string]string{}
+	for name, index := range map[string]string{"file": fx("components", "rag-index-1.jsonl"), "dir": shards} {
+		parts := ragParts("rag-index-1.jsonl")
+		for i, p := range parts {
+			if strings.HasPrefix(p, "index=") {
+				parts[i] = "index=" + index
+			}
+		}
+		rec := filepath.Join(dir, name+".json")
+		r := cli(t, "", append(append([]string{"--store", st, "record", "create", "--capture", "--image", img, "--request-id", "req_rag_" + name, "-o", rec}, parts...), runner...)...)
+		if r.code != 0 {
+			t.Fatalf("capture with the index as a %s: exit %d: %s", name, r.code, r.err)
+		}
+		texts[name] = readRecord(t, rec)["output"].(map[string]any)["text"].(string)
+	}
+	if texts["dir"] != texts["file"] {
+		t.Fatalf("the index as a directory answered %q, as a file %q", texts["dir"], texts["file"])
+	}
+	out := filepath.Join(dir, "rep")
+	r := cli(t, "", append([]string{"--store", st, "replay", filepath.Join(dir, "dir.json"), "-n", "20", "--replay-seed", "1", "--out", out}, runner...)...)
+	if rep := readReport(t, out); r.code != 0 || rep.Exact == nil || !rep.Exact.ExactMatch || rep.Record.Components["index"] == fileDigest(t, fx("components", "rag-index-1.jsonl")).String() {
+		t.Fatalf("replay with the index as a directory: exit %d, components %v\n%s%s", r.code, rep.Record.Components, r.out, r.err)
+	}
+}
