@@ -65,6 +65,8 @@ type RecordSummary struct {
 	// Columns are the stored output: stored_label, stored_score and
 	// stored_text.
 	output.Columns
+	// Components are the record's pinned components, name → digest.
+	Components map[string]string `json:"components,omitempty"`
 }
 
 // Hardware compares the record's hardware class with this host's.
@@ -141,7 +143,7 @@ func newReport(rec *record.Record, opts Options, replaySeed uint64, started time
 			SystemID: rec.System.ID.String(), Image: rec.System.Image.String(),
 			Model: rec.System.Model.String(), Config: rec.System.Config.String(),
 			InputDigest: rec.Input.Digest.String(), OutputDigest: rec.Output.Digest.String(),
-			Columns: output.ColumnsOf(rec.Output.Output),
+			Columns: output.ColumnsOf(rec.Output.Output), Components: componentDigests(rec.System),
 		},
 		Hardware: Hardware{Record: rec.Runtime.HardwareClass, Host: opts.Launch.HostClass, Match: hwclass.Match(rec.Runtime.HardwareClass, opts.Launch.HostClass) == nil},
 		Replay: ReplayParams{N: opts.N, ReplaySeed: replaySeed, MinFrequency: opts.Rules.MinFrequency,
@@ -257,6 +259,7 @@ func (r *Report) writeDecisionRecord(b *strings.Builder) {
 	t.Row("image", code(r.Record.Image))
 	t.Row("model", e(r.Record.Model))
 	t.Row("config", e(r.Record.Config))
+	r.Record.componentRows(t)
 	t.Row("input", code(r.Record.InputDigest))
 	t.Row("stored output", mdFields(r.Record.Output().Fields()))
 	t.Row("stored output digest", code(r.Record.OutputDigest))

@@ -25,7 +25,7 @@ func loadTarget(path string) (launch.Target, error) { return capture.LoadTarget(
 func systemID(arg string) (digest.Digest, error) { return capture.SystemID(arg) }
 
 func newSystemCmd(g *globalOptions, s *streams) *cobra.Command {
-	return newGroup("system", "Composite versions without a decision (system files)", "", newSystemCreateCmd(g, s))
+	return newGroup("system", "Composite versions without a decision (system files)", "", newSystemCreateCmd(g, s), newSystemDiffCmd(g, s))
 }
 
 type systemCreateOptions struct {

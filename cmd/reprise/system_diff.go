@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/reprise-dev/reprise/capture"
+	"github.com/reprise-dev/reprise/digest"
+	"github.com/reprise-dev/reprise/evals"
+	"github.com/reprise-dev/reprise/system"
+)
+
+type systemDiffOptions struct {
+	Output outputFormat
+}
+
+// systemDiffResult is what system diff prints: the difference and the
+// arguments that named A and B.
+type systemDiffResult struct {
+	ASource string `json:"a_source"`
+	BSource string `json:"b_source"`
+	system.Difference
+}
+
+func newSystemDiffCmd(g *globalOptions, s *streams) *cobra.Command {
+	o := &systemDiffOptions{}
+	cmd := newCommand("diff A B",
+		"Name the parts two composite versions pin differently (image, model, config, each component)",
+		`Compare two systems part by part, by digest: the image, the model, the config and
+each component by name (a component only one system has counts as a difference).
+Each part that differs is printed with both digests. A and B are each a decision
+record, a system file (reprise system create) or a system id (sha256:…) the store
+knows from a stored eval run. Names and versions are not part of the id: a model
+or config with the same digest under another name is a note, not a difference.
+
+Exit 0 when A and B are the same composite version, 1 when a part differs, 2 when
+an argument cannot be read or names no known system, 4 when a system's id does
+not recompute from its parts.`, cobra.ExactArgs(2),
+		func(ctx context.Context, args []string) error { return runSystemDiff(ctx, g, s, o, args[0], args[1]) })
+	addOutputFlag(cmd, &o.Output, outputText)
+	return cmd
+}
+
+func runSystemDiff(ctx context.Context, g *globalOptions, s *streams, o *systemDiffOptions, a, b string) error {
+	sa, err := loadSystem(ctx, g, a)
+	if err != nil {
+		return err
+	}
+	sb, err := loadSystem(ctx, g, b)
+	if err != nil {
+		return err
+	}
+	res := systemDiffResult{ASource: a, BSource: b, Difference: system.Diff(&sa, &sb)}
+	text := func(w io.Writer) error { return res.WriteText(w, a, b) }
+	if err := writeResult(s.Out, o.Output, res, text); err != nil {
+		return err
+	}
+	if !res.Same {
+		return &silentError{code: exitDiverged} // the systems differ: exit 1
+	}
+	return nil
+}
+
+// loadSystem reads arg as a system file or decision record
+// (capture.LoadTarget, which checks the id), or as a system id the store
+// knows: the system of a stored eval run.
+func loadSystem(ctx context.Context, g *globalOptions, arg string) (system.System, error) {
+	id, err := digest.Parse(arg)
+	if err != nil {
+		t, err := capture.LoadTarget(arg)
+		return t.System, err
+	}
+	st, err := openStore(g)
+	if err != nil {
+		return system.System{}, err
+	}
+	runs, err := evals.History(ctx, st, digest.Digest{}, id)
+	if err != nil {
+		return system.System{}, err
+	}
+	if len(runs) == 0 {
+		return system.System{}, usageErrorf("system %s: the store %s knows no system with this id (it knows systems from their eval runs); give a decision record or a system file", id, g.storeDir())
+	}
+	sys := runs[0].System
+	if err := sys.Check(); err != nil {
+		return system.System{}, err
+	}
+	return sys, nil
+}
