@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/reprise-dev/reprise/digest"
 	"github.com/reprise-dev/reprise/output"
@@ -203,7 +204,7 @@ func (r *Record) checkServer(add addFunc) {
 		{"model", sv.Model}, {"system_fingerprint", sv.SystemFingerprint},
 		{"model_digest", sv.ModelDigest}, {"model_digest_from", sv.ModelDigestFrom},
 	} {
-		if len(f.v) > MaxServerText || strings.ContainsFunc(f.v, unicode.IsControl) {
+		if ServerText(f.v) != f.v {
 			add("runtime.server."+f.name, "must be at most %d bytes without control characters", MaxServerText)
 		}
 	}
@@ -211,6 +212,16 @@ func (r *Record) checkServer(add addFunc) {
 
 // MaxServerText is the longest value of a runtime.server field, in bytes.
 const MaxServerText = 200
+
+// ServerText is s when a runtime.server field may hold it (at most
+// MaxServerText bytes of valid UTF-8 without control characters), else ""
+// (capture drops what a server said that a record cannot hold).
+func ServerText(s string) string {
+	if len(s) > MaxServerText || !utf8.ValidString(s) || strings.ContainsFunc(s, unicode.IsControl) {
+		return ""
+	}
+	return s
+}
 
 func trimQuote(s string) string {
 	if len(s) > 80 {
