@@ -321,9 +321,11 @@ func Capture(ctx context.Context, st Store, rec *record.Record, sess *launch.Ses
 }
 
 // serverOf is what the server said about itself in the captured answer
-// and its session (record.Server), nil when it said nothing.
+// and its session (record.Server), nil when it said nothing; a value a
+// record cannot hold (record.ServerText) is left out.
 func serverOf(resp runners.Response, info runners.Info) *record.Server {
-	sv := &record.Server{Model: resp.Model, SystemFingerprint: resp.Fingerprint, ModelDigest: info.ModelDigest, ModelDigestFrom: info.ModelDigestFrom}
+	t := record.ServerText // what a record cannot hold is dropped
+	sv := &record.Server{Model: t(resp.Model), SystemFingerprint: t(resp.Fingerprint), ModelDigest: t(info.ModelDigest), ModelDigestFrom: t(info.ModelDigestFrom)}
 	if sv.IsZero() {
 		return nil
 	}
