@@ -315,12 +315,20 @@ type Options struct {
 	// with fresh seeds and keeps their outputs (error answers left out) as
 	// the record's reference outputs (record.Reference).
 	ReferenceRuns int
+	// SeedBits is how many low bits of a seed the system uses
+	// (record.Runtime.SeedBits; 0 or 64: all): a seed Capture draws is
+	// drawn below 2^SeedBits, so the recorded seed is the one the system
+	// used, and SeedBits below 64 goes into the record.
+	SeedBits int
 }
 
 // Capture runs rec's pinned system once on its input with its params and
-// records the answer as rec's output: the raw response bytes are stored and
-// their digest is the output digest. Without a seed in rec.Params a random
-// seed is drawn and recorded, so the decision can be replayed exactly.
+// records the answer as rec's output: the response's canonical bytes (its
+// codec's Canonical: no ids, times or fingerprints) are stored and their
+// digest is the output digest; what the server said about itself (its
+// model name, system_fingerprint, served model digest) goes into
+// rec.Runtime.Server. Without a seed in rec.Params a random seed is drawn
+// and recorded, so the decision can be replayed exactly.
 // sess is a started session of rec's system (launch.Pool); Capture neither
 // starts nor closes it. It returns the session's runner info.
 func Capture(ctx context.Context, st Store, rec *record.Record, sess *launch.Session, opts Options) (runners.Info, error) {
@@ -334,7 +342,13 @@ func Capture(ctx context.Context, st Store, rec *record.Record, sess *launch.Ses
 			return runners.Info{}, err
 		}
 		seed := int64(u >> 1)
+		if b := opts.SeedBits; b > 0 && b < 64 {
+			seed &= 1<<b - 1
+		}
 		rec.Params.Seed = &seed
+	}
+	if b := opts.SeedBits; b > 0 && b < 64 {
+		rec.Runtime.SeedBits = b
 	}
 	input, err := st.ReadAll(ctx, rec.Input.Digest)
 	if err != nil {
@@ -360,10 +374,23 @@ func Capture(ctx context.Context, st Store, rec *record.Record, sess *launch.Ses
 		return sess.Info(), err
 	}
 	info := sess.Info()
+	rec.Runtime.Server = serverOf(resp, info)
 	if !info.Pinned && rec.Runtime.Env != nil {
 		rec.Runtime.Env.Driver = info.Runner + " runner: environment not pinned"
 	}
 	return info, nil
+}
+
+// serverOf is what the server said about itself in the captured answer
+// and its session (record.Server), nil when it said nothing; a value a
+// record cannot hold (record.ServerText) is left out.
+func serverOf(resp runners.Response, info runners.Info) *record.Server {
+	t := record.ServerText // what a record cannot hold is dropped
+	sv := &record.Server{Model: t(resp.Model), SystemFingerprint: t(resp.Fingerprint), ModelDigest: t(info.ModelDigest), ModelDigestFrom: t(info.ModelDigestFrom)}
+	if sv.IsZero() {
+		return nil
+	}
+	return sv
 }
 
 // draw reads a big-endian uint64 from r.

@@ -219,6 +219,11 @@ var (
 				}}},
 				"logprobs": {nullable: true}, "top_logprobs": {nullable: true},
 			}}},
+			"seed_bits": {nullable: true},
+			"server": {nullable: true, obj: &shape{fields: map[string]*field{
+				"model": {nullable: true}, "system_fingerprint": {nullable: true},
+				"model_digest": {nullable: true}, "model_digest_from": {nullable: true},
+			}}},
 		}}},
 		"output": {required: true, obj: &shape{fields: map[string]*field{
 			"label": {nullable: true}, "score": {nullable: true}, "text": {nullable: true}, "digest": {required: true},

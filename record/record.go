@@ -61,7 +61,42 @@ type Runtime struct {
 	// HTTP says how to reach an HTTP system (protocols openai and
 	// kserve-v2); optional, every field has the protocol's default.
 	HTTP *HTTP `json:"http,omitempty"`
+	// SeedBits is how many low bits of a seed the system uses: 0 (or 64)
+	// is all of them; a system that cuts seeds to 32 bits (Ollama, whose
+	// llama.cpp sampler takes a uint32) has 32, and then seed and
+	// seed + 2^32 are the same run. Set with record create --seed-bits;
+	// optional.
+	SeedBits int `json:"seed_bits,omitempty"`
+	// Server is what the HTTP server said about itself when the decision
+	// was captured (record create --capture); optional and informational:
+	// not part of the system id.
+	Server *Server `json:"server,omitempty"`
 }
+
+// MaxSeedBits is the largest runtime.seed_bits (a seed is an int64).
+const MaxSeedBits = 64
+
+// Server is what an HTTP server said about itself at capture. A replay
+// reports it beside what the replayed server says; a difference is a
+// note, never a verdict.
+type Server struct {
+	// Model is the model name the server's answer carried (openai: its
+	// "model").
+	Model string `json:"model,omitempty"`
+	// SystemFingerprint is the answer's system_fingerprint: the server's
+	// build, which need not identify the model (Ollama answers the
+	// constant "fp_ollama" for every model).
+	SystemFingerprint string `json:"system_fingerprint,omitempty"`
+	// ModelDigest is the served model's digest as the server gave it
+	// (Ollama's GET /api/tags, a "digest" of a GET /v1/models entry), the
+	// server's own identity of the model; ModelDigestFrom names where it
+	// came from. Empty when the server offers none.
+	ModelDigest     string `json:"model_digest,omitempty"`
+	ModelDigestFrom string `json:"model_digest_from,omitempty"`
+}
+
+// IsZero reports whether s says nothing.
+func (s *Server) IsZero() bool { return s == nil || *s == Server{} }
 
 // HTTP is what an HTTP protocol needs of the served system; a zero field
 // takes the protocol's default.
@@ -119,8 +154,17 @@ type Env struct {
 }
 
 // Output is the normalized stored output (at least one of label, score,
-// text) and Digest, the sha256 of the raw response bytes (or, for an output
-// recorded without them, of output.Output.Canonical).
+// text) and Digest, the output digest: the sha256 of the response's
+// canonical bytes as its protocol's codec defines them
+// (runners.Codec.Canonical: for jsonl-stdio the response line without an
+// echoed request id; for openai {"choices": [{index, content, tool_calls,
+// finish_reason}…]}, never id, created, usage, model or
+// system_fingerprint; for kserve-v2 the outputs without id), so that two
+// answers with the same output have one digest; for an output recorded
+// without the response, the sha256 of output.Output.Canonical. Records
+// made with a raw response file (record create --output-raw) before the
+// digest was canonical hold the raw bytes' sha256: a replay still
+// compares with it (replay's exact match, basis "raw response bytes").
 type Output struct {
 	output.Output
 	Digest digest.Digest `json:"digest"`

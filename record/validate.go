@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/reprise-dev/reprise/digest"
 	"github.com/reprise-dev/reprise/output"
@@ -122,6 +124,37 @@ func (r *Record) malformed() []Problem {
 			add(path, "must not contain NUL")
 		}
 	}
+	r.checkHTTP(add)
+	r.checkServer(add)
+	if l := r.Runtime.Limits; l != nil {
+		for _, e := range l.Check() {
+			add("runtime.limits."+e.Field, "must be between %d and %d", e.Min, e.Max)
+		}
+	}
+	if err := r.Output.Output.Validate(); err != nil {
+		field := "output"
+		for _, f := range []string{"label", "score", "text"} {
+			if strings.Contains(err.Error(), ": "+f+" ") {
+				field = "output." + f
+			}
+		}
+		add(field, "%s", strings.TrimPrefix(err.Error(), output.ErrInvalid.Error()+": "))
+	}
+	needDigest("output.digest", r.Output.Digest)
+	if ref := r.Reference; ref != nil {
+		needDigest("reference.digest", ref.Digest)
+		if ref.Runs < 1 {
+			add("reference.runs", "must be at least 1, got %d", ref.Runs)
+		}
+	}
+	return probs
+}
+
+// addFunc reports one problem of a field.
+type addFunc = func(field, format string, a ...any)
+
+// checkHTTP adds the problems of runtime.http.
+func (r *Record) checkHTTP(add addFunc) {
 	if h := r.Runtime.HTTP; h != nil {
 		if h.Port < 0 || h.Port > 65535 {
 			add("runtime.http.port", "must be between 1 and 65535")
@@ -154,28 +187,40 @@ func (r *Record) malformed() []Problem {
 			}
 		}
 	}
-	if l := r.Runtime.Limits; l != nil {
-		for _, e := range l.Check() {
-			add("runtime.limits."+e.Field, "must be between %d and %d", e.Min, e.Max)
+}
+
+// checkServer adds the problems of runtime.seed_bits and runtime.server:
+// what the server said is kept as text in reports, so it is bounded (at
+// most MaxServerText bytes) and printable.
+func (r *Record) checkServer(add addFunc) {
+	if b := r.Runtime.SeedBits; b < 0 || b > MaxSeedBits {
+		add("runtime.seed_bits", "must be between 1 and %d (0 or absent: %d), got %d", MaxSeedBits, MaxSeedBits, b)
+	}
+	sv := r.Runtime.Server
+	if sv == nil {
+		return
+	}
+	for _, f := range []struct{ name, v string }{
+		{"model", sv.Model}, {"system_fingerprint", sv.SystemFingerprint},
+		{"model_digest", sv.ModelDigest}, {"model_digest_from", sv.ModelDigestFrom},
+	} {
+		if ServerText(f.v) != f.v {
+			add("runtime.server."+f.name, "must be at most %d bytes without control characters", MaxServerText)
 		}
 	}
-	if err := r.Output.Output.Validate(); err != nil {
-		field := "output"
-		for _, f := range []string{"label", "score", "text"} {
-			if strings.Contains(err.Error(), ": "+f+" ") {
-				field = "output." + f
-			}
-		}
-		add(field, "%s", strings.TrimPrefix(err.Error(), output.ErrInvalid.Error()+": "))
+}
+
+// MaxServerText is the longest value of a runtime.server field, in bytes.
+const MaxServerText = 200
+
+// ServerText is s when a runtime.server field may hold it (at most
+// MaxServerText bytes of valid UTF-8 without control characters), else ""
+// (capture drops what a server said that a record cannot hold).
+func ServerText(s string) string {
+	if len(s) > MaxServerText || !utf8.ValidString(s) || strings.ContainsFunc(s, unicode.IsControl) {
+		return ""
 	}
-	needDigest("output.digest", r.Output.Digest)
-	if ref := r.Reference; ref != nil {
-		needDigest("reference.digest", ref.Digest)
-		if ref.Runs < 1 {
-			add("reference.runs", "must be at least 1, got %d", ref.Runs)
-		}
-	}
-	return probs
+	return s
 }
 
 func trimQuote(s string) string {

@@ -145,7 +145,11 @@ func createJournal(dir string, now time.Time) (j *journal.Journal[RunRow], note 
 // while it runs) under the batch's policy, and calls yield with each
 // outcome. It stops after an interruption (ctx cancelled) or when yield
 // returns false. Errors are per record, in Outcome.Err; a record that fails
-// before any run (invalid, integrity) writes no reports. Each reports
+// before any run because it is invalid or fails its integrity checks
+// writes no reports, while one whose system never started (the engine,
+// the image, a server never ready within the start timeout, a container
+// that exited) writes report.json and report.md with the error and an
+// empty runs.parquet. Each reports
 // folder is locked while its record replays (a second replay into it fails
 // with ErrLocked), and a request id seen before in the batch is refused
 // (its reports would overwrite the first's), naming the first record.
@@ -219,7 +223,7 @@ func (b *batch) one(ctx context.Context, src Source, out *Outcome) error {
 	ro.Journal = jf
 	res, rerr := b.run(ctx, p, ro)
 	jf.Close()
-	if res != nil && (rerr == nil || len(res.Runs) > 0 || errors.Is(rerr, ErrHardwareMismatch)) {
+	if res != nil && (rerr == nil || len(res.Runs) > 0 || !errors.Is(rerr, ErrIntegrity)) {
 		if werr := res.WriteFiles(dir); werr != nil {
 			return fmt.Errorf("write reports: %w (the runs are in %s)", werr, journalPath)
 		}

@@ -132,9 +132,15 @@ type RunRow struct {
 	// Text is the answered text when at most MaxRunText bytes; a longer
 	// text is kept as TextDigest only, so a replay's memory does not grow
 	// with N × the text's size.
-	Text         *string `parquet:"text,optional" json:"text"`
-	TextDigest   string  `parquet:"text_digest,optional" json:"text_digest,omitempty"`
-	OutputDigest string  `parquet:"output_digest" json:"output_digest"`
+	Text       *string `parquet:"text,optional" json:"text"`
+	TextDigest string  `parquet:"text_digest,optional" json:"text_digest,omitempty"`
+	// OutputDigest is the run's output digest: the sha256 of the answer's
+	// canonical bytes (runners.Codec.Canonical; openai: no id, created,
+	// usage, model or system_fingerprint), the digest a record's
+	// output.digest is, so equal outputs have equal digests across runs.
+	// (Before, it was over the raw bytes, and differed on every run of an
+	// openai server.)
+	OutputDigest string `parquet:"output_digest" json:"output_digest"`
 	// LatencyNS is the run's service time (runners.Response.Latency);
 	// QueueNS the time it waited behind earlier runs in a pipelined stdio
 	// session before its service started (0 one request at a time).
@@ -429,6 +435,7 @@ type runLog struct {
 	// comparison with the stored output; probe the seed-determinism
 	// probe after a mismatch (nil: none).
 	pinnedCanon []byte
+	pinnedRaw   digest.Digest // the pinned-seed run's raw bytes' digest
 	exact       *bool
 	probe       *verdict.SeedProbe
 	outs        []output.Output
@@ -536,7 +543,8 @@ func (l *runLog) account(idx int, kind string, seed int64, resp runners.Response
 		l.invalidate(err)
 		return r, full, out, false, err
 	}
-	r.OutputDigest = digest.FromBytes(resp.Raw).String()
+	canon := l.sess.Codec.Canonical(resp.Raw)
+	r.OutputDigest = digest.FromBytes(canon).String()
 	r.LatencyNS, r.QueueNS = resp.Latency.Nanoseconds(), resp.Queue.Nanoseconds()
 	if lp := resp.Logprobs; len(lp) > MaxRunLogprobs {
 		r.LogprobsDigest = digest.FromBytes(lp).String()
@@ -545,7 +553,7 @@ func (l *runLog) account(idx int, kind string, seed int64, resp runners.Response
 		r.Logprobs = &s
 	}
 	if kind == "pinned" {
-		l.pinnedCanon = l.sess.Codec.Canonical(resp.Raw)
+		l.pinnedCanon, l.pinnedRaw = canon, digest.FromBytes(resp.Raw)
 	}
 	if resp.Error != "" {
 		r.Outcome, r.Error = OutcomeError, "error answer: "+resp.Error
@@ -601,7 +609,7 @@ func (l *runLog) runPinned() error {
 	}
 	match, basis := false, "the system answered an error"
 	if ok {
-		match, basis = exactMatch(rec, l.pinnedCanon, full, l.sess.Codec.Name())
+		match, basis = exactMatch(rec, l.pinnedCanon, l.pinnedRaw, full, l.sess.Codec.Name())
 	}
 	l.exact = &match
 	l.res.Report.Exact = &ExactResult{Seed: *rec.Params.Seed, ExactMatch: match, Basis: basis, OutputDigest: r.OutputDigest,
@@ -636,7 +644,7 @@ func (l *runLog) probeSeed(answer output.Output) error {
 	l.pinnedCanon = first
 	l.probe = &verdict.SeedProbe{Identical: identical, Answer: answer}
 	l.checks = append(l.checks, *l.probe)
-	finding := "the system does not honour the seed: two runs of the pinned seed differ"
+	finding := SeedIgnoredFinding
 	if identical {
 		finding = "the two runs of the pinned seed are bit-identical: the system is deterministic given the seed, so the stored output did not come from it at this seed, unless that answer is common among the fresh seeds (the seed_determinism test decides)"
 	}
@@ -666,7 +674,7 @@ func (l *runLog) runFresh() error {
 		return nil
 	}
 	opts := l.opts
-	seeds := Seeds(l.p.ReplaySeed, opts.N)
+	seeds := CutSeeds(Seeds(l.p.ReplaySeed, opts.N), l.p.Record.Runtime.SeedBits)
 	offset := len(l.res.Runs)
 	l.outs = make([]output.Output, 0, opts.N)
 	step := opts.Batch
@@ -723,6 +731,7 @@ func (l *runLog) end() error {
 	}
 	info := l.sess.Info() // what the server said during the runs (fingerprints)
 	rep.Runner = &info
+	rep.compareServer(l.p.Record, info)
 	if l.cutTexts > 0 {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("%d replayed texts are longer than %d bytes: the text check compared their first %d bytes (to a rune boundary), as it does for every text (verdict.MaxConformalBytes)",
 			l.cutTexts, verdict.MaxConformalBytes, verdict.MaxConformalBytes))
@@ -752,18 +761,22 @@ func runSeeds(ctx context.Context, sess runners.Session, input []byte, params sy
 }
 
 // exactMatch compares the pinned-seed run with the stored output: the
-// digest of the response's canonical bytes (as its codec, named codec,
-// defines them: runners.Codec.Canonical, what capture stores), or, for
-// records made without the response's bytes, the digest of the canonical
-// normalized output. The basis says which matched (the first, on a
-// mismatch).
-func exactMatch(rec *record.Record, canonical []byte, out output.Output, codec string) (bool, string) {
+// output digest, over the response's canonical bytes (as its codec, named
+// codec, defines them: runners.Codec.Canonical, what capture stores), or,
+// for records made without the response's bytes, the digest of the
+// canonical normalized output, or, for records made before the output
+// digest was canonical from a raw response file, the digest of the raw
+// bytes (raw: an answer with ids or times matches only byte for byte).
+// The basis says which matched (the first, on a mismatch).
+func exactMatch(rec *record.Record, canonical []byte, raw digest.Digest, out output.Output, codec string) (bool, string) {
 	basis := "the " + codec + " codec's canonical response bytes"
-	if digest.FromBytes(canonical) == rec.Output.Digest {
+	switch rec.Output.Digest {
+	case digest.FromBytes(canonical):
 		return true, basis
-	}
-	if digest.FromBytes(out.Canonical()) == rec.Output.Digest {
+	case digest.FromBytes(out.Canonical()):
 		return true, "canonical normalized output"
+	case raw:
+		return true, "raw response bytes (a record whose output digest is over the raw response)"
 	}
 	return false, basis
 }

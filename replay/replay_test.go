@@ -560,7 +560,16 @@ func TestSeedProbe(t *testing.T) {
 		!strings.Contains(strings.Join(r.Reasons, "\n"), "the system does not honour the seed: two runs of the pinned seed differ") {
 		t.Fatalf("seed-ignoring: %s %q, probe %+v, reasons %v", r.Verdict, r.Basis, r.Exact.SeedProbe, r.Reasons)
 	}
-	if md := r.Markdown(); !strings.Contains(md, "identical **false**; the system does not honour the seed: two runs of the pinned seed differ.") {
-		t.Fatalf("report.md lacks the probe:\n%s", md)
+	if !r.Exact.SeedIgnored {
+		t.Fatalf("seed-ignoring: exact.seed_ignored not set: %+v", r.Exact)
+	}
+	md = r.Markdown()
+	for _, want := range []string{
+		"identical **false**; the server does not honour seed (two runs with the pinned seed differed).",
+		"exact match **false** (compared by the jsonl-stdio codec's canonical response bytes); the server does not honour seed (two runs with the pinned seed differed), so the mismatch says nothing",
+	} {
+		if !strings.Contains(md, want) {
+			t.Fatalf("report.md lacks %q:\n%s", want, md)
+		}
 	}
 }

@@ -37,6 +37,10 @@ type Report struct {
 	Replay      ReplayParams `json:"replay"`
 	// Exact is the pinned-seed run; nil when the record has no seed.
 	Exact *ExactResult `json:"exact"`
+	// Server compares what the server said about itself at capture and at
+	// replay (model name, served model digest, system_fingerprint), with
+	// the seed bits and concurrency; nil when there is nothing to say.
+	Server *ServerSection `json:"server,omitempty"`
 	verdict.Evaluation
 	Notes []string `json:"notes"`
 	// ErrorAnswers counts the runs the system answered with {"error": …};
@@ -62,6 +66,11 @@ type RecordSummary struct {
 	Config       string `json:"config"`
 	InputDigest  string `json:"input_digest"`
 	OutputDigest string `json:"output_digest"`
+	// SeedBits is the record's runtime.seed_bits (0: all 64 bits);
+	// Server what the server said about itself at capture
+	// (runtime.server), nil when the record has none.
+	SeedBits int            `json:"seed_bits,omitempty"`
+	Server   *record.Server `json:"server,omitempty"`
 	// Columns are the stored output: stored_label, stored_score and
 	// stored_text.
 	output.Columns
@@ -109,6 +118,9 @@ type ExactResult struct {
 	// SeedProbe is the pinned seed's second run after a mismatch; nil
 	// when the pinned seed matched (or answered an error).
 	SeedProbe *SeedProbeResult `json:"seed_probe,omitempty"`
+	// SeedIgnored: the seed probe's two runs of the pinned seed differed,
+	// so the server does not honour seed (the mismatch says nothing).
+	SeedIgnored bool `json:"seed_ignored,omitempty"`
 }
 
 // SeedProbeResult is the seed-determinism probe: the pinned seed run once
@@ -144,6 +156,7 @@ func newReport(rec *record.Record, opts Options, replaySeed uint64, started time
 			Model: rec.System.Model.String(), Config: rec.System.Config.String(),
 			InputDigest: rec.Input.Digest.String(), OutputDigest: rec.Output.Digest.String(),
 			Columns: output.ColumnsOf(rec.Output.Output), Components: componentDigests(rec.System),
+			SeedBits: rec.Runtime.SeedBits, Server: rec.Runtime.Server,
 		},
 		Hardware: Hardware{Record: rec.Runtime.HardwareClass, Host: opts.Launch.HostClass, Match: hwclass.Match(rec.Runtime.HardwareClass, opts.Launch.HostClass) == nil},
 		Replay: ReplayParams{N: opts.N, ReplaySeed: replaySeed, MinFrequency: opts.Rules.MinFrequency,
@@ -287,6 +300,7 @@ func (r *Report) writeEnvironment(b *strings.Builder) {
 		}
 		b.WriteString("\n")
 	}
+	r.writeServer(b)
 	for _, n := range r.Notes {
 		fmt.Fprintf(b, "> **Note:** %s\n\n", e(n))
 	}
@@ -338,8 +352,12 @@ func (r *Report) writeRuns(b *strings.Builder) {
 	}
 	if x := r.Exact; x != nil {
 		answered := output.Output{Label: x.Label, Score: x.Score}.Fields("label", "score")
-		fmt.Fprintf(b, "Pinned seed %d: exact match **%v** (compared by %s); it answered %s.\n\n",
-			x.Seed, x.ExactMatch, e(x.Basis), mdFields(answered))
+		ignored := ""
+		if x.SeedIgnored {
+			ignored = "; " + SeedIgnoredFinding + ", so the mismatch says nothing and the behavioral checks decide"
+		}
+		fmt.Fprintf(b, "Pinned seed %d: exact match **%v** (compared by %s)%s; it answered %s.\n\n",
+			x.Seed, x.ExactMatch, e(x.Basis), e(ignored), mdFields(answered))
 		if p := x.SeedProbe; p != nil {
 			fmt.Fprintf(b, "Seed probe: the pinned seed ran again (run %d): identical **%v**; %s.\n\n", p.Run, p.Identical, e(p.Finding))
 		}

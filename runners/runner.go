@@ -55,6 +55,9 @@ type Response struct {
 	// Fingerprint is the build fingerprint the answer carries (openai:
 	// system_fingerprint), "" when the protocol has none.
 	Fingerprint string
+	// Model is the model the answer says served it (openai: "model"), ""
+	// when it names none.
+	Model string
 	// Logprobs are the token logprobs of the first choice as the server
 	// wrote them (openai: choices[0].logprobs, compacted), nil when the
 	// answer has none.
@@ -232,6 +235,15 @@ type Info struct {
 	// Fingerprints are the distinct build fingerprints the server's
 	// answers carried (openai: system_fingerprint), in order of appearance.
 	Fingerprints []string `json:"fingerprints,omitempty"`
+	// ServedModels are the distinct model names the server's answers
+	// carried (openai: "model"), in order of appearance.
+	ServedModels []string `json:"served_models,omitempty"`
+	// ModelDigest is the served model's digest as the server gives it
+	// (Ollama: GET /api/tags; a "digest" of its GET /v1/models entry),
+	// asked once after run 0; ModelDigestFrom names where it came from.
+	// Empty when the server offers none.
+	ModelDigest     string `json:"model_digest,omitempty"`
+	ModelDigestFrom string `json:"model_digest_from,omitempty"`
 	// Concurrency is the number of HTTP requests sent at once (HTTP
 	// sessions; 1 is one at a time).
 	Concurrency int `json:"concurrency,omitempty"`

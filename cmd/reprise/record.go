@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -20,6 +21,7 @@ import (
 	"github.com/reprise-dev/reprise/launch"
 	"github.com/reprise-dev/reprise/output"
 	"github.com/reprise-dev/reprise/record"
+	"github.com/reprise-dev/reprise/runners"
 	"github.com/reprise-dev/reprise/runners/hwclass"
 	"github.com/reprise-dev/reprise/runners/wire"
 	"github.com/reprise-dev/reprise/system"
@@ -52,6 +54,7 @@ type recordCreateOptions struct {
 
 	Capture       bool
 	ReferenceRuns int
+	SeedBits      int
 	runnerOptions
 
 	// set reports which optional flags were given.
@@ -73,9 +76,10 @@ refused, exit 2), and the system gets it whole at replay.
 
 The image must be pinned: name@sha256:… or a local image id sha256:…; a tag
 alone is refused (exit 4). The stored output is given with --label, --score
-and/or --text; its digest is the sha256 of --output-file (the raw response
-bytes, also stored) or, without it, of the canonical JSON {"label":…,"score":…,"text":…}
-with unset fields omitted.`, cobra.NoArgs,
+and/or --text; its digest is the sha256 of the canonical bytes of
+--output-file (the raw response as the protocol's codec reads it, without
+ids, times or fingerprints; also stored) or, without it, of the canonical
+JSON {"label":…,"score":…,"text":…} with unset fields omitted.`, cobra.NoArgs,
 		func(ctx context.Context, _ []string) error { return runRecordCreate(ctx, g, s, o) })
 	o.set = cmd.Flags().Changed
 	f := cmd.Flags()
@@ -90,6 +94,7 @@ with unset fields omitted.`, cobra.NoArgs,
 	f.StringVar(&o.RequestID, "request-id", "", "request id (default: derived from the input digest and timestamp)")
 	f.StringVar(&o.Timestamp, "timestamp", "", "decision time, RFC 3339 (default: now)")
 	f.Int64Var(&o.Seed, "seed", 0, "seed used at decision time")
+	f.IntVar(&o.SeedBits, "seed-bits", 64, "how many low bits of a seed the system uses (32 for a server that cuts seeds to 32 bits, e.g. Ollama: seed and seed+2^32 are then the same run; stored as runtime.seed_bits)")
 	f.Float64Var(&o.Temperature, "temperature", 0, "temperature used at decision time")
 	f.Float64Var(&o.TopP, "top-p", 0, "top_p used at decision time")
 	f.IntVar(&o.MaxTokens, "max-tokens", 0, "max_tokens used at decision time")
@@ -288,6 +293,39 @@ func (o *recordCreateOptions) manualOutput() (output.Output, error) {
 	return out, nil
 }
 
+// canonicalResponse reads the raw response of --output-file (at most
+// runners.DefaultMaxResponseBytes, one trailing newline dropped) and
+// returns its canonical bytes as the protocol's codec defines them
+// (runners.Codec.Canonical: no ids, times or fingerprints), the bytes
+// record create --capture stores and a replay's exact match compares, so
+// one output has one digest however its record was made.
+func (o *recordCreateOptions) canonicalResponse(r io.Reader) (io.Reader, error) {
+	codec, err := wire.Lookup(o.Protocol, runners.HTTPConfig{})
+	if err != nil {
+		return nil, usageErrorf("--protocol: %v", err)
+	}
+	b, err := io.ReadAll(io.LimitReader(r, runners.DefaultMaxResponseBytes+1))
+	switch {
+	case err != nil:
+		return nil, usageErrorf("--output-file: %v", err)
+	case len(b) > runners.DefaultMaxResponseBytes:
+		return nil, usageErrorf("--output-file: longer than %d bytes (one response)", runners.DefaultMaxResponseBytes)
+	}
+	b = bytes.TrimSuffix(bytes.TrimSuffix(b, []byte("\n")), []byte("\r"))
+	return bytes.NewReader(codec.Canonical(b)), nil
+}
+
+// checkCounts checks --seed-bits and --reference-runs (usage errors).
+func (o *recordCreateOptions) checkCounts() error {
+	if o.SeedBits < 1 || o.SeedBits > record.MaxSeedBits {
+		return usageErrorf("--seed-bits must be between 1 and %d, got %d", record.MaxSeedBits, o.SeedBits)
+	}
+	if o.ReferenceRuns < 0 || o.ReferenceRuns > 100_000 || (o.ReferenceRuns > 0 && !o.Capture) {
+		return usageErrorf("--reference-runs needs --capture and must be between 0 and 100000, got %d", o.ReferenceRuns)
+	}
+	return nil
+}
+
 func runRecordCreate(ctx context.Context, g *globalOptions, s *streams, o *recordCreateOptions) error {
 	parts, err := o.parts(ctx, s.In)
 	if err != nil {
@@ -297,8 +335,8 @@ func runRecordCreate(ctx context.Context, g *globalOptions, s *streams, o *recor
 	var lo launch.Options
 	var declEnv map[string]string
 	var declLimits *record.Limits
-	if o.ReferenceRuns < 0 || o.ReferenceRuns > 100_000 || (o.ReferenceRuns > 0 && !o.Capture) {
-		return usageErrorf("--reference-runs needs --capture and must be between 0 and 100000, got %d", o.ReferenceRuns)
+	if err := o.checkCounts(); err != nil {
+		return err
 	}
 	if o.Capture {
 		if o.set("label") || o.set("score") || o.set("text") || o.OutputFile != "" {
@@ -333,7 +371,9 @@ func runRecordCreate(ctx context.Context, g *globalOptions, s *streams, o *recor
 			return usageErrorf("--output-file: %v", err)
 		}
 		defer f.Close()
-		raw = f
+		if raw, err = o.canonicalResponse(f); err != nil {
+			return err
+		}
 	}
 	st, err := initStore(g)
 	if err != nil {
@@ -359,11 +399,12 @@ func runRecordCreate(ctx context.Context, g *globalOptions, s *streams, o *recor
 			return fmt.Errorf("capture: %w", err)
 		}
 		defer pool.Release(ctx, sess, false)
-		if _, err := capture.Capture(ctx, st, rec, sess, capture.Options{ReferenceRuns: o.ReferenceRuns}); err != nil {
+		if _, err := capture.Capture(ctx, st, rec, sess, capture.Options{ReferenceRuns: o.ReferenceRuns, SeedBits: o.SeedBits}); err != nil {
 			return fmt.Errorf("capture: %w", err)
 		}
 	} else {
 		rec.Runtime.EnvVars, rec.Runtime.Limits = declEnv, declLimits
+		rec.Runtime.SeedBits = o.SeedBits % record.MaxSeedBits // 64 (all bits) is left out
 		if err := capture.ManualOutput(ctx, st, rec, out, raw, filepath.Base(o.OutputFile)); err != nil {
 			return err
 		}

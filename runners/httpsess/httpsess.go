@@ -5,10 +5,13 @@
 // (docker, endpoint) share it.
 //
 // Until the server has answered a run with 2xx, an answer 503 (Service
-// Unavailable) is "not ready yet", not a run error: a server that says it
-// is ready while its model still loads gets the run again, with backoff,
-// until the start timeout passes (then the run wraps runners.ErrTimeout
-// and names --start-timeout).
+// Unavailable), or one the codec's NotReadyer calls "not ready" (openai:
+// 404 "model … not found" from a server that loads its model lazily), is
+// "not ready yet", not a run error: the run is sent again, with backoff,
+// until the start timeout passes (then the run wraps runners.ErrTimeout,
+// names --start-timeout and quotes what the server last answered). After
+// the first answer the session asks a ModelDigester codec once for the
+// served model's digest (Info.ModelDigest).
 //
 // A non-2xx status (a redirect is not followed: the server under test
 // answers, never another URL), a body over the limit or one the codec cannot decode
@@ -89,6 +92,9 @@ type Session struct {
 	// watch times sequential runs out (RunBatch's concurrent exchanges
 	// each take their own timeout).
 	watch watchdog
+	// asked is set once the served model's digest was asked for
+	// (ModelDigester).
+	asked bool
 }
 
 // watchdog is the run timeout of sequential runs. A context.WithTimeout
@@ -219,7 +225,7 @@ func (s *Session) Run(ctx context.Context, req runners.Request) (runners.Respons
 	idx := s.run
 	s.run++
 	resp, err := s.exchange(ctx, idx, req, &s.watch)
-	return s.account(idx, resp, err)
+	return s.account(ctx, idx, resp, err)
 }
 
 // RunBatch sends reqs with up to Info().Concurrency requests at once (each
@@ -291,7 +297,7 @@ func (s *Session) RunBatch(ctx context.Context, reqs []runners.Request, yield fu
 		if sent {
 			<-ahead
 		}
-		resp, err := s.account(base+i, r.resp, r.err)
+		resp, err := s.account(ctx, base+i, r.resp, r.err)
 		if !yield(i, resp, err) || err != nil {
 			return
 		}
@@ -300,11 +306,11 @@ func (s *Session) RunBatch(ctx context.Context, reqs []runners.Request, yield fu
 
 // exchange is one run's HTTP exchange, timed out by watch or, when it is
 // nil, by a timeout of its own: safe for concurrent use with a nil watch.
-// Until the server has answered a run with 2xx, an answer 503 (Service
-// Unavailable: a server that lists its model while still loading it) is
-// "not ready yet": the run is sent again, with backoff, until the start
-// timeout passes (runners.Budget.StartDeadline); then it wraps
-// runners.ErrTimeout and names --start-timeout.
+// Until the server has answered a run with 2xx, an answer that means "not
+// ready yet" (notReadyAnswer: 503, a server that lists its model while still
+// loading it; the codec's NotReadyer) is sent again, with backoff, until
+// the start timeout passes (runners.Budget.StartDeadline); then it wraps
+// runners.ErrTimeout, names --start-timeout and quotes the last answer.
 func (s *Session) exchange(ctx context.Context, idx int, req runners.Request, watch *watchdog) (runners.Response, error) {
 	fail := func(err error) (runners.Response, error) {
 		return runners.Response{}, &runners.RunError{Run: idx, Err: err}
@@ -321,10 +327,10 @@ func (s *Session) exchange(ctx context.Context, idx int, req runners.Request, wa
 		if err != nil {
 			return fail(err)
 		}
-		if status == http.StatusServiceUnavailable && !s.warm.Load() {
+		if !s.warm.Load() && s.notReadyAnswer(status, raw) {
 			left := s.budget.StartDeadline().Sub(s.Now())
 			if left <= 0 {
-				return fail(fmt.Errorf("%w: POST %s still answered %d Service Unavailable (not ready) when the start timeout %s passed (raise it with --start-timeout): %s", runners.ErrTimeout, path, status, s.budget.Start, runners.Quote(raw)))
+				return fail(fmt.Errorf("%w: POST %s still answered %d %s (not ready) when the start timeout %s passed (raise it with --start-timeout): %s", runners.ErrTimeout, path, status, http.StatusText(status), s.budget.Start, runners.Quote(raw)))
 			}
 			d := min(delay, left)
 			select {
@@ -350,6 +356,33 @@ func (s *Session) exchange(ctx context.Context, idx int, req runners.Request, wa
 		}
 		return resp, nil
 	}
+}
+
+// NotReadyer is implemented by HTTP codecs that know more answers meaning
+// "not ready yet" than 503 (openai: 404 "model … not found", a model
+// loaded lazily or not yet registered). NotReady is asked only until the
+// server has answered a run with 2xx.
+type NotReadyer interface {
+	NotReady(status int, body []byte) bool
+}
+
+// ModelDigester is implemented by HTTP codecs that can ask a running
+// server for the digest of the model it serves (openai: a digest of its
+// GET /v1/models entry, or Ollama's GET /api/tags). model is the name the
+// server's first answer carried ("" when none); from names where the
+// digest came from. The session asks once, after its first answer, and
+// keeps the result in Info.ModelDigest and Info.ModelDigestFrom.
+type ModelDigester interface {
+	ModelDigest(ctx context.Context, c *http.Client, base, model string) (digest, from string)
+}
+
+// notReadyAnswer says whether an answer means "not ready yet": the codec's
+// NotReady when it has one, else 503 Service Unavailable.
+func (s *Session) notReadyAnswer(status int, body []byte) bool {
+	if n, ok := s.codec.(NotReadyer); ok {
+		return n.NotReady(status, body)
+	}
+	return status == http.StatusServiceUnavailable
 }
 
 // attempt is one POST of a run: the answer's status and body, and the
@@ -422,13 +455,24 @@ type parsedURL struct {
 }
 
 // account records what a run's answer says of the server (fingerprints,
-// start-up); runs are accounted one at a time, in order.
-func (s *Session) account(idx int, resp runners.Response, err error) (runners.Response, error) {
+// served models, start-up; after the first answer, the served model's
+// digest when the codec can ask for it); runs are accounted one at a
+// time, in order.
+func (s *Session) account(ctx context.Context, idx int, resp runners.Response, err error) (runners.Response, error) {
 	if err != nil {
 		return resp, err
 	}
 	if f := resp.Fingerprint; f != "" && !slices.Contains(s.info.Fingerprints, f) {
 		s.info.Fingerprints = append(s.info.Fingerprints, f)
+	}
+	if m := resp.Model; m != "" && !slices.Contains(s.info.ServedModels, m) {
+		s.info.ServedModels = append(s.info.ServedModels, m)
+	}
+	if d, ok := s.codec.(ModelDigester); ok && !s.asked {
+		s.asked = true
+		dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		s.info.ModelDigest, s.info.ModelDigestFrom = d.ModelDigest(dctx, s.client, s.base, resp.Model)
+		cancel()
 	}
 	if idx == 0 {
 		// Start-up is run 0's answer (endpoint) or the time to readiness

@@ -109,7 +109,7 @@ func TestWaitReady(t *testing.T) {
 			http.Error(w, "loading", 503)
 			return
 		}
-		fmt.Fprint(w, `{"data":[]}`)
+		fmt.Fprint(w, `{"data":[{"id":"m"}]}`)
 	}))
 	defer srv.Close()
 	codec, _ := openai.New(runners.HTTPConfig{})

@@ -49,8 +49,11 @@ func fastParse(t []byte) (w wireResponse, ok bool) {
 		case "error":
 			p.once(&seen, 4)
 			w.Error = json.RawMessage(bytes.Clone(p.skip()))
+		case "model":
+			p.once(&seen, 8)
+			w.Model = p.str() // null leaves the field as it was: declined
 		default:
-			p.other(key, "choices", "system_fingerprint", "error")
+			p.other(key, "choices", "system_fingerprint", "error", "model")
 			p.skip()
 		}
 	}

@@ -26,6 +26,7 @@ var responseFields = fields{
 		},
 	},
 	"system_fingerprint": nil,
+	"model":              nil,
 	"error":              nil,
 }
 

@@ -12,11 +12,19 @@
 // calls and finish_reason, never id, created, usage or system_fingerprint.
 //
 // Readiness (Probe): GET /health answering 200, or absent (404, 405, 501),
-// then GET /v1/models answering 200 and listing runtime.http.model_name
-// when the record names one; many servers list a model before it is
-// loaded. A response that gives a key reprise reads twice or in another
-// case ("choices" and "Choices") is a protocol error: JSON clients read
-// such a body differently.
+// then GET /v1/models answering 200 and listing the served model
+// (runtime.http.model_name, Ollama's ":latest" tag allowed; any model when
+// the record names none: an empty list serves nothing). Many servers list
+// a model before it is loaded: until the first answer 2xx, run 0's 503 or
+// 404 "model … not found" is retried within the start timeout (NotReady).
+// After run 0 the session asks for the served model's digest
+// (ModelDigest: a digest in its /v1/models entry, else Ollama's
+// /api/tags), since system_fingerprint need not identify the model
+// (Ollama answers the constant "fp_ollama"). Decode keeps the answer's
+// "model" and system_fingerprint (runners.Response). A response that
+// gives a key reprise reads twice or in another case ("choices" and
+// "Choices") is a protocol error: JSON clients read such a body
+// differently.
 package openai
 
 import (
@@ -27,7 +35,6 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 
 	"github.com/reprise-dev/reprise/runners"
@@ -90,53 +97,6 @@ func (*Codec) Transport() runners.Transport { return runners.HTTP }
 // Health is GET /v1/models, the one path every OpenAI-compatible server
 // has; Probe, which readiness uses, asks /health first.
 func (*Codec) Health() string { return ModelsPath }
-
-// Probe is the readiness of an OpenAI-compatible server (runners.ReadyProber).
-// Many list their model on GET /v1/models before it is loaded, so a 200
-// there is not enough: the server is ready when GET /health answers 200
-// (vLLM, TGI, llama.cpp server; 503 while the model loads) or has no such
-// path (404, 405 or 501: Ollama-style servers), and GET /v1/models
-// answers 200 and, when the record names a model (runtime.http.model_name),
-// lists it. An answer 503 to run 0 is still "not ready": the session
-// retries it within the start timeout (httpsess).
-func (c *Codec) Probe(ctx context.Context, hc *http.Client, base string) (bool, string) {
-	status, body, err := get(ctx, hc, base+HealthPath, 256)
-	switch {
-	case err != nil:
-		return false, "GET " + HealthPath + ": " + err.Error()
-	case status == http.StatusOK, status == http.StatusNotFound, status == http.StatusMethodNotAllowed, status == http.StatusNotImplemented:
-	default:
-		return false, fmt.Sprintf("GET %s answered %d %s: %s", HealthPath, status, http.StatusText(status), runners.Quote(body))
-	}
-	status, body, err = get(ctx, hc, base+ModelsPath, 1<<20)
-	switch {
-	case err != nil:
-		return false, "GET " + ModelsPath + ": " + err.Error()
-	case status != http.StatusOK:
-		return false, fmt.Sprintf("GET %s answered %d %s: %s", ModelsPath, status, http.StatusText(status), runners.Quote(body))
-	case c.cfg.ModelName == "":
-		return true, ""
-	}
-	var list struct {
-		Data []struct {
-			ID string `json:"id"`
-		} `json:"data"`
-	}
-	if err := json.Unmarshal(body, &list); err != nil {
-		return false, fmt.Sprintf("GET %s: not a model list: %s", ModelsPath, runners.Quote(body))
-	}
-	ids := make([]string, 0, len(list.Data))
-	for _, m := range list.Data {
-		if m.ID == c.cfg.ModelName {
-			return true, ""
-		}
-		ids = append(ids, strconv.Quote(m.ID))
-	}
-	if len(ids) > 10 {
-		ids = append(ids[:10], "…")
-	}
-	return false, fmt.Sprintf("GET %s does not list the record's model %q (runtime.http.model_name); it lists [%s]", ModelsPath, c.cfg.ModelName, strings.Join(ids, ", "))
-}
 
 // get is one GET of url, its status and at most limit bytes of its body.
 func get(ctx context.Context, hc *http.Client, url string, limit int64) (int, []byte, error) {
@@ -300,6 +260,7 @@ type choice struct {
 type wireResponse struct {
 	Choices           []choice        `json:"choices"`
 	SystemFingerprint string          `json:"system_fingerprint"`
+	Model             string          `json:"model"`
 	Error             json.RawMessage `json:"error"`
 }
 
@@ -366,7 +327,7 @@ func (c *Codec) Decode(raw []byte) (runners.Response, error) {
 	if err != nil {
 		return runners.Response{}, err
 	}
-	resp := runners.Response{Raw: bytes.Clone(raw), Fingerprint: w.SystemFingerprint}
+	resp := runners.Response{Raw: bytes.Clone(raw), Fingerprint: w.SystemFingerprint, Model: w.Model}
 	if len(w.Error) > 0 && string(w.Error) != "null" {
 		var e struct {
 			Message string `json:"message"`
