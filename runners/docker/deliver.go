@@ -135,9 +135,13 @@ func (r *Runner) tryBind(ctx context.Context, s *session, arts []artifact, vols 
 		return false, nil
 	}
 	s.marker = marker
-	mounts := []mount.Mount{{Type: mount.TypeBind, Source: marker, Target: probeTarget, ReadOnly: true}}
+	src := func(p string) string { return p }
+	if r.hooks.bindSource != nil {
+		src = r.hooks.bindSource
+	}
+	mounts := []mount.Mount{{Type: mount.TypeBind, Source: src(marker), Target: probeTarget, ReadOnly: true}}
 	for _, a := range arts {
-		mounts = append(mounts, mount.Mount{Type: mount.TypeBind, Source: a.src, Target: a.target, ReadOnly: true})
+		mounts = append(mounts, mount.Mount{Type: mount.TypeBind, Source: src(a.src), Target: a.target, ReadOnly: true})
 	}
 	err = create(append(mounts, volumeMounts(vols, mounts)...))
 	if err != nil {
@@ -292,6 +296,9 @@ func (r *Runner) fillVolume(ctx context.Context, s *session, arts []artifact, vo
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if r.hooks.filling != nil {
+		r.hooks.filling()
+	}
 	began := time.Now()
 	if err := r.copyArtifacts(ctx, filler, arts); err != nil {
 		return err
@@ -385,7 +392,7 @@ func tarEntry(tw *tar.Writer, src, name string, d fs.DirEntry) error {
 	case fi.Mode().IsRegular():
 		h.Typeflag, h.Size = tar.TypeReg, fi.Size()
 	default:
-		return fmt.Errorf("%s: %s is not a regular file or a directory", src, fi.Mode().Type())
+		return fmt.Errorf("%w: %s: %s is not a regular file or a directory", runners.ErrInvalidSpec, src, fi.Mode().Type())
 	}
 	f, err := os.Open(src)
 	if err != nil {

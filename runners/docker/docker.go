@@ -139,6 +139,16 @@ type Runner struct {
 	offline  bool
 	allowed  []string // normalized registries pulls may use
 	delivery Delivery
+	hooks    hooks
+}
+
+// hooks let the package's tests stand in for another engine host.
+type hooks struct {
+	// bindSource maps a host path to the bind source given to the engine
+	// (nil: the path itself).
+	bindSource func(string) string
+	// filling is called once the filler exists, before the copy.
+	filling func()
 }
 
 // New connects to the engine and pings it. An unreachable engine wraps
