@@ -380,3 +380,45 @@ func TestTmpfsHint(t *testing.T) {
 		}
 	}
 }
+
+// TestDeliveryHTTP: an HTTP system (the fixture text server) given its
+// model and a component through a volume answers a pinned request as by
+// bind mounts, and its container, network and volume are removed.
+func TestDeliveryHTTP(t *testing.T) {
+	cli, img := textFixture(t)
+	t.Cleanup(func() { clean(t, cli) })
+	comps, want := components(t)
+	spec := textSpec(t, img, nil)
+	spec.Components = comps
+	var answers [2][]byte
+	for i, d := range []Delivery{DeliverAuto, DeliverVolume} {
+		r, err := New(context.Background(), Options{Client: cli, Delivery: d})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := r.Start(context.Background(), spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		info := s.Info()
+		if wantD := []string{DeliveredBind, DeliveredVolume}[i]; info.Delivery != wantD {
+			t.Errorf("delivered by %q, want %q", info.Delivery, wantD)
+		}
+		if got := readBack(t, cli, info.ContainerID, runners.ContainerComponentsDir+"/index"); !mapsEqual(got, want["index"]) {
+			t.Errorf("component index: %v, want %v", got, want["index"])
+		}
+		resp, err := s.Run(context.Background(), chatReq(42))
+		if err != nil {
+			t.Fatal(err)
+		}
+		answers[i] = spec.Codec.Canonical(resp.Raw)
+		if err := s.Close(context.Background()); err != nil {
+			t.Error(err)
+		}
+		clean(t, cli)
+		noOwnedNetworks(t, cli)
+	}
+	if !bytes.Equal(answers[0], answers[1]) {
+		t.Errorf("pinned answer by bind mounts %s, through a volume %s", answers[0], answers[1])
+	}
+}
