@@ -427,6 +427,13 @@ func (r *Runner) Start(ctx context.Context, spec runners.Spec) (_ runners.Sessio
 	if isHTTP {
 		return r.startHTTP(ctx, s, hc, env, arts, img.volumes)
 	}
+	return r.startStdio(ctx, s, env, arts, img.volumes)
+}
+
+// startStdio creates the container of a stdio system (the artifacts
+// delivered by place), attaches to its stdio and starts it.
+func (r *Runner) startStdio(ctx context.Context, s *session, env []string, arts []artifact, vols []string) (runners.Session, error) {
+	spec, name, imageID := s.spec, s.name, s.info.ImageID
 	create := func(mounts []mount.Mount) error {
 		// The create is not cancelled with ctx: a create aborted on the
 		// client's side may still complete in the engine, after a remove
@@ -435,16 +442,16 @@ func (r *Runner) Start(ctx context.Context, spec runners.Spec) (_ runners.Sessio
 		defer cancel()
 		created, err := r.cli.ContainerCreate(cctx, client.ContainerCreateOptions{
 			Name:       name,
-			Config:     containerConfig(img.id, env, labels),
-			HostConfig: hostConfig(spec, lim, mounts),
+			Config:     containerConfig(imageID, env, s.labels),
+			HostConfig: hostConfig(spec, s.lim, mounts),
 		})
 		if err != nil {
-			return r.engineError(ctx, spec, "create container from "+img.id, err)
+			return r.engineError(ctx, spec, "create container from "+imageID, err)
 		}
 		s.id, s.info.ContainerID = created.ID, created.ID
 		return ctx.Err()
 	}
-	if err := r.place(ctx, s, arts, img.volumes, create); err != nil {
+	if err := r.place(ctx, s, arts, vols, create); err != nil {
 		return nil, err
 	}
 	att, err := r.cli.ContainerAttach(ctx, s.id, client.ContainerAttachOptions{Stream: true, Stdin: true, Stdout: true, Stderr: true})
@@ -469,7 +476,7 @@ func (r *Runner) Start(ctx context.Context, spec runners.Spec) (_ runners.Sessio
 	s.conn.OnEOF = s.exitDetail
 	_, s.info.Window, _ = spec.InFlight()
 	s.budget = runners.DefaultBudget(spec, s.started)
-	r.log.Info("container started", "id", short(s.id), "name", name, "image", img.id)
+	r.log.Info("container started", "id", short(s.id), "name", name, "image", imageID)
 	return s, nil
 }
 
