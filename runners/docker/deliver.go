@@ -320,6 +320,9 @@ func fillerHostConfig(mounts []mount.Mount) *container.HostConfig {
 	}
 }
 
+// errCopyEnded stops the tar stream's writer once the engine's copy ended.
+var errCopyEnded = errors.New("the copy through the engine ended")
+
 // copyArtifacts streams the artifacts into the filler's volume.
 func (r *Runner) copyArtifacts(ctx context.Context, filler string, arts []artifact) error {
 	pr, pw := io.Pipe()
@@ -330,12 +333,12 @@ func (r *Runner) copyArtifacts(ctx context.Context, filler string, arts []artifa
 		done <- err
 	}()
 	_, err := r.cli.CopyToContainer(ctx, filler, client.CopyToContainerOptions{DestinationPath: reprisePath, Content: pr})
-	pr.CloseWithError(errors.New("copy ended"))
+	pr.CloseWithError(errCopyEnded)
 	werr := <-done
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	if werr != nil && !strings.Contains(werr.Error(), "copy ended") {
+	if werr != nil && !errors.Is(werr, errCopyEnded) {
 		return fmt.Errorf("fill the volume: %w", werr)
 	}
 	if err != nil {
