@@ -23,6 +23,12 @@
 // /reprise/model, /reprise/config and /reprise/components/<name>, named by
 // $REPRISE_MODEL, $REPRISE_CONFIG and $REPRISE_COMPONENT_<NAME>.
 //
+// Nothing else is writable: every VOLUME of the image gets an empty
+// read-only tmpfs (never an anonymous volume), and the container logs
+// nothing (log driver "none": reprise reads stdout and stderr through the
+// attach stream and keeps a bounded stderr tail, so the daemon stores
+// nothing an untrusted system prints).
+//
 // Delivery (see Delivery): the artifacts reach the container through the
 // engine. By default they are bind-mounted (zero copy) once the engine is
 // proven to see reprise's filesystem: a random marker written beside the
@@ -38,11 +44,6 @@
 // mounts it read-only at /reprise. Info.Delivery says which ("bind",
 // "volume"). The volume, the filler and the marker are removed on every
 // exit path, like the container; RemoveLeftovers finds stale ones by label.
-// Nothing else is writable: every VOLUME of the image gets an empty
-// read-only tmpfs (never an anonymous volume), and the container logs
-// nothing (log driver "none": reprise reads stdout and stderr through the
-// attach stream and keeps a bounded stderr tail, so the daemon stores
-// nothing an untrusted system prints).
 //
 // Every container has a random name "reprise-<hex>", the label "reprise",
 // the pid and host of the reprise process that made it and a lease (see
