@@ -4,9 +4,11 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -421,4 +423,87 @@ func TestDeliveryHTTP(t *testing.T) {
 	if !bytes.Equal(answers[0], answers[1]) {
 		t.Errorf("pinned answer by bind mounts %s, through a volume %s", answers[0], answers[1])
 	}
+}
+
+// TestTmpfsFull: a real system that fills the /tmp tmpfs (testdata/filltmp,
+// FROM scratch) fails with an error that names the tmpfs size and
+// --tmpfs-size, and nothing is left.
+func TestTmpfsFull(t *testing.T) {
+	cli, _ := fixture(t)
+	t.Cleanup(func() { clean(t, cli) })
+	id := buildFillTmp(t, cli)
+	r := newRunner(t, cli)
+	s, err := r.Start(context.Background(), runners.Spec{Image: mustRef(t, id), Codec: jsonl.Codec{},
+		Limits: runners.Limits{TmpfsBytes: 8 << 20}, StartTimeout: 20 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(context.Background())
+	_, err = s.Run(context.Background(), runners.Request{Input: []byte(`{}`)})
+	if !errors.Is(err, runners.ErrCrashed) {
+		t.Fatalf("run: %v, want a crash", err)
+	}
+	t.Logf("error: %v", err)
+	for _, w := range []string{"no space left on device", "8 MiB", "--tmpfs-size"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q does not say %q", err, w)
+		}
+	}
+}
+
+// buildFillTmp builds testdata/filltmp into a FROM-scratch image (removed
+// when the test ends) and returns its id.
+func buildFillTmp(t *testing.T, cli *client.Client) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "filltmp")
+	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "./runners/docker/testdata/filltmp")
+	cmd.Dir = root()
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build filltmp: %v\n%s", err, out)
+	}
+	data, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, f := range []struct {
+		name string
+		mode int64
+		data []byte
+	}{{"Dockerfile", 0o644, []byte("FROM scratch\nCOPY filltmp /filltmp\nUSER 65534:65534\nENTRYPOINT [\"/filltmp\"]\n")}, {"filltmp", 0o755, data}} {
+		tw.WriteHeader(&tar.Header{Name: f.name, Mode: f.mode, Size: int64(len(f.data)), Typeflag: tar.TypeReg})
+		tw.Write(f.data)
+	}
+	tw.Close()
+	_, value := testLabel(t)
+	res, err := cli.ImageBuild(context.Background(), &buf, client.ImageBuildOptions{Remove: true, ForceRemove: true,
+		Labels: map[string]string{"reprise.test": value}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var id string
+	dec := json.NewDecoder(res.Body)
+	for {
+		var msg struct {
+			Error string
+			Aux   struct{ ID string }
+		}
+		if err := dec.Decode(&msg); err != nil {
+			break
+		}
+		if msg.Error != "" {
+			t.Fatal(msg.Error)
+		}
+		if msg.Aux.ID != "" {
+			id = msg.Aux.ID
+		}
+	}
+	if id == "" {
+		t.Fatal("the build reported no image id")
+	}
+	t.Cleanup(func() { cli.ImageRemove(context.Background(), id, client.ImageRemoveOptions{Force: true}) })
+	return id
 }
