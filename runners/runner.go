@@ -230,6 +230,10 @@ type Info struct {
 	// Server is what an HTTP server says about itself (openai: the body
 	// of GET /v1/models, truncated), when the codec can ask.
 	Server string `json:"server,omitempty"`
+	// Delivery says how model, config and components reached a container
+	// (docker runner): "bind" (bind mounts of reprise's files, the engine
+	// proven to see them) or "volume" (a volume filled through the engine).
+	Delivery string `json:"delivery,omitempty"`
 	// URL is the server's base URL (HTTP sessions).
 	URL string `json:"url,omitempty"`
 	// Fingerprints are the distinct build fingerprints the server's

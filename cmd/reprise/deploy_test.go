@@ -53,6 +53,10 @@ type k8sJob struct {
 						Requests map[string]string `yaml:"requests"`
 						Limits   map[string]string `yaml:"limits"`
 					} `yaml:"resources"`
+					SecurityContext *struct {
+						ReadOnlyRootFilesystem   *bool `yaml:"readOnlyRootFilesystem"`
+						AllowPrivilegeEscalation *bool `yaml:"allowPrivilegeEscalation"`
+					} `yaml:"securityContext"`
 					VolumeMounts []struct {
 						Name      string `yaml:"name"`
 						MountPath string `yaml:"mountPath"`
@@ -84,6 +88,9 @@ type k8sVolume struct {
 		Path string `yaml:"path"`
 		Type string `yaml:"type"`
 	} `yaml:"hostPath"`
+	EmptyDir *struct {
+		SizeLimit string `yaml:"sizeLimit"`
+	} `yaml:"emptyDir"`
 }
 
 type k8sMetadata struct {

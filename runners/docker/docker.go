@@ -19,12 +19,31 @@
 // a size-limited (Limits.TmpfsBytes, default 256 MiB) noexec, nosuid, nodev
 // /tmp tmpfs and HOME=/tmp (so caches such as HF_HOME or torch's land there),
 // all capabilities dropped, no-new-privileges, user 65534:65534, memory (swap
-// off), CPU and pids limits, the model and config bind-mounted read-only.
+// off), CPU and pids limits, the model, config and components read-only at
+// /reprise/model, /reprise/config and /reprise/components/<name>, named by
+// $REPRISE_MODEL, $REPRISE_CONFIG and $REPRISE_COMPONENT_<NAME>.
+//
 // Nothing else is writable: every VOLUME of the image gets an empty
 // read-only tmpfs (never an anonymous volume), and the container logs
 // nothing (log driver "none": reprise reads stdout and stderr through the
 // attach stream and keeps a bounded stderr tail, so the daemon stores
 // nothing an untrusted system prints).
+//
+// Delivery (see Delivery): the artifacts reach the container through the
+// engine. By default they are bind-mounted (zero copy) once the engine is
+// proven to see reprise's filesystem: a random marker written beside the
+// model is bound too and read back through the engine (CopyFromContainer)
+// from the created container, and every artifact's kind, size and mtime as
+// the engine sees it (ContainerStatPath) must match, before the container
+// starts. When the engine lacks a bind source ("bind source path does not
+// exist": a remote DOCKER_HOST, reprise in a pod with the engine's socket)
+// or sees other files (another host), reprise creates a volume (named and
+// labelled like the container), fills it through the engine
+// (CopyToContainer into a filler container that is created from the
+// session's image and never started, so no code of the image runs) and
+// mounts it read-only at /reprise. Info.Delivery says which ("bind",
+// "volume"). The volume, the filler and the marker are removed on every
+// exit path, like the container; RemoveLeftovers finds stale ones by label.
 //
 // Every container has a random name "reprise-<hex>", the label "reprise",
 // the pid and host of the reprise process that made it and a lease (see
@@ -34,8 +53,9 @@
 // stale), without touching the containers of live replays.
 //
 // When a container dies by a limit the error names the limit, its value and
-// the flag that raises it: the OOM killer (memory) or, from the stderr
-// tail, threads that could not be created (pids).
+// the flag that raises it: the OOM killer (memory) or, from stderr, threads
+// that could not be created (pids) and writes that found no space (the /tmp
+// tmpfs: --tmpfs-size).
 package docker
 
 import (
@@ -105,22 +125,37 @@ type Options struct {
 	// is refused (runners.ErrRegistryNotAllowed), and with none allowed
 	// only images already on the engine are used.
 	AllowRegistries []string
+	// Delivery says how model, config and components reach the container
+	// (default DeliverAuto: bind mounts when the engine is proven to see
+	// reprise's files, else a volume filled through the engine).
+	Delivery Delivery
 }
 
 // Runner starts sandboxed sessions on a Docker engine.
 type Runner struct {
-	cli     *client.Client
-	owned   bool
-	log     *slog.Logger
-	engine  string
-	offline bool
-	allowed []string // normalized registries pulls may use
+	cli      *client.Client
+	owned    bool
+	log      *slog.Logger
+	engine   string
+	offline  bool
+	allowed  []string // normalized registries pulls may use
+	delivery Delivery
+	hooks    hooks
+}
+
+// hooks let the package's tests stand in for another engine host.
+type hooks struct {
+	// bindSource maps a host path to the bind source given to the engine
+	// (nil: the path itself).
+	bindSource func(string) string
+	// filling is called once the filler exists, before the copy.
+	filling func()
 }
 
 // New connects to the engine and pings it. An unreachable engine wraps
 // runners.ErrEngine.
 func New(ctx context.Context, opts Options) (*Runner, error) {
-	r := &Runner{cli: opts.Client, log: opts.Logger, offline: opts.Offline}
+	r := &Runner{cli: opts.Client, log: opts.Logger, offline: opts.Offline, delivery: opts.Delivery}
 	for _, a := range opts.AllowRegistries {
 		host, err := ParseRegistry(a)
 		if err != nil {
@@ -369,71 +404,80 @@ func (r *Runner) Start(ctx context.Context, spec runners.Spec) (_ runners.Sessio
 	for k, v := range spec.Labels {
 		labels[k] = v
 	}
+	arts, err := artifacts(spec)
+	if err != nil {
+		return nil, err
+	}
 	env := []string{"HOME=" + SandboxHome}
-	var mounts []mount.Mount
-	if spec.ModelPath != "" {
-		env = append(env, runners.ModelEnv+"="+runners.ContainerModelPath)
-		mounts = append(mounts, mount.Mount{Type: mount.TypeBind, Source: spec.ModelPath, Target: runners.ContainerModelPath, ReadOnly: true})
+	for _, a := range arts {
+		env = append(env, a.env+"="+a.target)
 	}
-	if spec.ConfigPath != "" {
-		env = append(env, runners.ConfigEnv+"="+runners.ContainerConfigPath)
-		mounts = append(mounts, mount.Mount{Type: mount.TypeBind, Source: spec.ConfigPath, Target: runners.ContainerConfigPath, ReadOnly: true})
-	}
-	mounts = append(mounts, volumeMounts(img.volumes, mounts)...)
 	for k, v := range spec.Env {
 		env = append(env, k+"="+v)
 	}
-	s := &session{r: r, name: name, spec: spec, lim: lim, lease: lease, stderr: &runners.Tail{Max: 4096}, info: runners.Info{
-		Runner: "docker", Pinned: true, ImageID: img.id, RepoDigest: img.repoDigest,
-		Engine: r.engine, Pulled: img.pulled, Source: img.source, Registry: img.registry,
-	}}
+	s := &session{r: r, name: name, spec: spec, lim: lim, lease: lease, labels: labels, stderr: &runners.Tail{Max: 4096},
+		threads: watcher{pat: threadFailures}, nospace: watcher{pat: noSpace}, info: runners.Info{
+			Runner: "docker", Pinned: true, ImageID: img.id, RepoDigest: img.repoDigest,
+			Engine: r.engine, Pulled: img.pulled, Source: img.source, Registry: img.registry,
+		}}
 	defer func() {
 		if err != nil {
 			s.Close(context.WithoutCancel(ctx))
 		}
 	}()
 	if isHTTP {
-		return r.startHTTP(ctx, s, hc, img.id, env, labels, mounts)
+		return r.startHTTP(ctx, s, hc, env, arts, img.volumes)
 	}
-	// The create is not cancelled with ctx: a create aborted on the client's
-	// side may still complete in the engine, after a remove could find it.
-	// ctx is checked once it returns.
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), createTimeout)
-	created, err := r.cli.ContainerCreate(cctx, client.ContainerCreateOptions{
-		Name:       name,
-		Config:     containerConfig(img.id, env, labels),
-		HostConfig: hostConfig(spec, lim, mounts),
-	})
-	cancel()
-	if err != nil {
-		return nil, r.engineError(ctx, spec, "create container from "+img.id, err)
+	return r.startStdio(ctx, s, env, arts, img.volumes)
+}
+
+// startStdio creates the container of a stdio system (the artifacts
+// delivered by place), attaches to its stdio and starts it.
+func (r *Runner) startStdio(ctx context.Context, s *session, env []string, arts []artifact, vols []string) (runners.Session, error) {
+	spec, name, imageID := s.spec, s.name, s.info.ImageID
+	create := func(mounts []mount.Mount) error {
+		// The create is not cancelled with ctx: a create aborted on the
+		// client's side may still complete in the engine, after a remove
+		// could find it. ctx is checked once it returns.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), createTimeout)
+		defer cancel()
+		created, err := r.cli.ContainerCreate(cctx, client.ContainerCreateOptions{
+			Name:       name,
+			Config:     containerConfig(imageID, env, s.labels),
+			HostConfig: hostConfig(spec, s.lim, mounts),
+		})
+		if err != nil {
+			return r.engineError(ctx, spec, "create container from "+imageID, err)
+		}
+		s.id, s.info.ContainerID = created.ID, created.ID
+		return ctx.Err()
 	}
-	s.id, s.info.ContainerID = created.ID, created.ID
-	if err := ctx.Err(); err != nil {
+	if err := r.place(ctx, s, arts, vols, create); err != nil {
 		return nil, err
 	}
-	att, err := r.cli.ContainerAttach(ctx, created.ID, client.ContainerAttachOptions{Stream: true, Stdin: true, Stdout: true, Stderr: true})
+	att, err := r.cli.ContainerAttach(ctx, s.id, client.ContainerAttachOptions{Stream: true, Stdin: true, Stdout: true, Stderr: true})
 	if err != nil {
-		return nil, fmt.Errorf("%w: attach %s: %v", runners.ErrEngine, short(created.ID), err)
+		return nil, fmt.Errorf("%w: attach %s: %v", runners.ErrEngine, short(s.id), err)
 	}
 	s.att = &att.HijackedResponse
-	if _, err := r.cli.ContainerStart(ctx, created.ID, client.ContainerStartOptions{}); err != nil {
-		return nil, r.engineError(ctx, spec, "start container "+short(created.ID), err)
+	if _, err := r.cli.ContainerStart(ctx, s.id, client.ContainerStartOptions{}); err != nil {
+		return nil, r.engineError(ctx, spec, "start container "+short(s.id), err)
 	}
 	s.started = time.Now()
+	s.removeMarker() // the running container holds its own mount of it
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	pr, pw := io.Pipe()
 	go func() {
-		_, err := stdcopy.StdCopy(pw, io.MultiWriter(s.stderr, &s.threads), att.Reader)
+		_, err := stdcopy.StdCopy(pw, io.MultiWriter(s.stderr, &s.threads, &s.nospace), att.Reader)
 		pw.CloseWithError(err)
 	}()
 	s.conn = jsonl.NewLimited(spec.Codec, att.Conn, pr, spec.MaxResponseBytes)
 	s.conn.OnEOF = s.exitDetail
 	_, s.info.Window, _ = spec.InFlight()
 	s.budget = runners.DefaultBudget(spec, s.started)
-	r.log.Info("container started", "id", short(created.ID), "name", name, "image", img.id)
+	r.log.Info("container started", "id", short(s.id), "name", name, "image", imageID)
 	return s, nil
 }
 
@@ -549,7 +593,12 @@ type session struct {
 	conn     *jsonl.Conn
 	stderr   *runners.Tail
 	threads  watcher // threadFailures seen on stderr
-	budget   runners.Budget
+	nospace  watcher // noSpace seen on stderr (a full /tmp tmpfs)
+	labels   map[string]string
+	// volume and filler are the session's artifact volume and its filler
+	// container ("" when none); marker is the bind probe's file on the host.
+	volume, filler, marker string
+	budget                 runners.Budget
 	// network is the per-session internal network of an HTTP system ("" for stdio).
 	network  string
 	once     sync.Once
@@ -596,7 +645,7 @@ func (s *session) explain(err error, run int, timeout time.Duration) error {
 		if st := s.state(); st != nil && st.OOMKilled {
 			return &runners.RunError{Run: run, Err: fmt.Errorf("%w: %s (then no answer within %s)", runners.ErrCrashed, s.oomMessage(), timeout)}
 		}
-		if hint := s.pidsHint(); hint != "" {
+		if hint := s.hints(); hint != "" {
 			return fmt.Errorf("%w (%s)", s.budget.Explain(err, run, timeout), hint)
 		}
 	}
@@ -634,9 +683,34 @@ func (s *session) pidsHint() string {
 	return fmt.Sprintf("the process limit --pids %d may be too low: threads count against it (raise it with --pids)", s.lim.Pids)
 }
 
-// watcher looks for threadFailures in everything written to it (not only
-// in the tail kept: a Go runtime prints its goroutines after the message).
+// noSpace are what a write to a full filesystem prints: in the sandbox
+// only the /tmp tmpfs is writable (Ollama, for one, copies the model
+// there).
+var noSpace = []string{"no space left on device", "No space left on device", "ENOSPC"}
+
+// tmpfsHint points at --tmpfs-size when stderr said a write found no space.
+func (s *session) tmpfsHint() string {
+	if !s.nospace.seen.Load() {
+		return ""
+	}
+	return fmt.Sprintf("the system ran out of space: the writable /tmp tmpfs of %s may be full (a server that copies the model or keeps a cache there needs more: raise it with --tmpfs-size)", formatBytes(s.lim.TmpfsBytes))
+}
+
+// hints are the limit hints stderr supports (pids, tmpfs), "" when none.
+func (s *session) hints() string {
+	var hs []string
+	for _, h := range []string{s.pidsHint(), s.tmpfsHint()} {
+		if h != "" {
+			hs = append(hs, h)
+		}
+	}
+	return strings.Join(hs, "; ")
+}
+
+// watcher looks for its patterns in everything written to it (not only in
+// the tail kept: a Go runtime prints its goroutines after the message).
 type watcher struct {
+	pat  []string // what to look for
 	mu   sync.Mutex
 	last []byte // the end of the previous write, for a message split across writes
 	seen atomic.Bool
@@ -649,7 +723,7 @@ func (w *watcher) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	buf := append(w.last, p...)
-	for _, f := range threadFailures {
+	for _, f := range w.pat {
 		if bytes.Contains(buf, []byte(f)) {
 			w.seen.Store(true)
 			break
@@ -687,15 +761,16 @@ func (s *session) exitDetail() error {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	if hint := s.pidsHint(); hint != "" {
+	if hint := s.hints(); hint != "" {
 		parts = append(parts, hint)
 	}
 	return s.stderr.Explain(parts)
 }
 
-// Close removes the container (force, with volumes) and its lease, even
-// when ctx is cancelled; a container whose create was interrupted is found
-// by its name. It is safe to call more than once.
+// Close removes the container (force, with volumes), the artifact volume
+// and its filler, the bind probe's marker and the lease, even when ctx is
+// cancelled; a container whose create was interrupted is found by its
+// name. It is safe to call more than once.
 func (s *session) Close(ctx context.Context) error {
 	s.once.Do(func() {
 		if s.att != nil {
@@ -710,6 +785,17 @@ func (s *session) Close(ctx context.Context) error {
 		_, err := s.r.cli.ContainerRemove(rctx, ref, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
 		if err != nil && !cerrdefs.IsNotFound(err) {
 			s.closeErr = fmt.Errorf("remove container %s: %w", short(ref), err)
+		}
+		s.removeMarker()
+		if s.filler != "" {
+			if err := Remove(rctx, s.r.cli, s.filler); err != nil {
+				s.closeErr = errors.Join(s.closeErr, err)
+			}
+		}
+		if s.volume != "" {
+			if _, err := s.r.cli.VolumeRemove(rctx, s.volume, client.VolumeRemoveOptions{Force: true}); err != nil && !cerrdefs.IsNotFound(err) {
+				s.closeErr = errors.Join(s.closeErr, fmt.Errorf("remove volume %s: %w", s.volume, err))
+			}
 		}
 		if s.network != "" {
 			if _, err := s.r.cli.NetworkRemove(rctx, s.network, client.NetworkRemoveOptions{}); err != nil && !cerrdefs.IsNotFound(err) {
@@ -805,8 +891,9 @@ func OwnedBy(ctx context.Context, cli *client.Client, pid int) ([]string, error)
 
 // RemoveLeftovers force-removes the reprise containers whose owner is gone
 // (their lease is stale; all of them with all = true, which also stops
-// running replays), then the per-session networks of the same owners, and
-// returns the containers' ids and "network NAME" for each network.
+// running replays), then the per-session networks and artifact volumes of
+// the same owners, and returns the containers' ids, "network NAME" for
+// each network and "volume NAME" for each volume.
 func RemoveLeftovers(ctx context.Context, cli *client.Client, all bool) ([]string, error) {
 	return removeLeftovers(ctx, cli, all, nil)
 }
@@ -830,7 +917,12 @@ func removeLeftovers(ctx context.Context, cli *client.Client, all bool, extra []
 		ids = append(ids, c.ID)
 	}
 	nets, err := removeNetworks(ctx, cli, all, extra)
-	return append(ids, nets...), err
+	ids = append(ids, nets...)
+	if err != nil {
+		return ids, err
+	}
+	vols, err := removeVolumes(ctx, cli, all, extra)
+	return append(ids, vols...), err
 }
 
 // removeNetworks removes the per-session networks of HTTP sessions whose

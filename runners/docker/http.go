@@ -28,82 +28,33 @@ import (
 // "none"), readiness polled at the container's address on that network
 // within the start timeout. On any failure the caller's deferred Close
 // removes the container and then the network.
-func (r *Runner) startHTTP(ctx context.Context, s *session, codec runners.HTTPCodec, imageID string, env []string, labels map[string]string, mounts []mount.Mount) (runners.Session, error) {
+func (r *Runner) startHTTP(ctx context.Context, s *session, codec runners.HTTPCodec, env []string, arts []artifact, vols []string) (runners.Session, error) {
 	spec := s.spec
-	nctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), createTimeout)
-	_, err := r.cli.NetworkCreate(nctx, s.name, client.NetworkCreateOptions{Driver: "bridge", Internal: true, Labels: labels})
-	cancel()
-	if err != nil {
-		return nil, r.engineError(ctx, spec, "create internal network "+s.name, err)
-	}
-	s.network = s.name
-	if err := ctx.Err(); err != nil {
+	if err := r.createHTTP(ctx, s, env, arts, vols); err != nil {
 		return nil, err
 	}
-	cfg := containerConfig(imageID, env, labels)
-	cfg.OpenStdin, cfg.StdinOnce, cfg.AttachStdin = false, false, false
-	cfg.NetworkDisabled = false
-	hcfg := hostConfig(spec, s.lim, mounts)
-	hcfg.NetworkMode = container.NetworkMode(s.network)
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), createTimeout)
-	created, err := r.cli.ContainerCreate(cctx, client.ContainerCreateOptions{
-		Name: s.name, Config: cfg, HostConfig: hcfg,
-		NetworkingConfig: &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{s.network: {}}},
-	})
-	cancel()
+	att, err := r.cli.ContainerAttach(ctx, s.id, client.ContainerAttachOptions{Stream: true, Stdout: true, Stderr: true})
 	if err != nil {
-		return nil, r.engineError(ctx, spec, "create container from "+imageID, err)
-	}
-	s.id, s.info.ContainerID = created.ID, created.ID
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	att, err := r.cli.ContainerAttach(ctx, created.ID, client.ContainerAttachOptions{Stream: true, Stdout: true, Stderr: true})
-	if err != nil {
-		return nil, fmt.Errorf("%w: attach %s: %v", runners.ErrEngine, short(created.ID), err)
+		return nil, fmt.Errorf("%w: attach %s: %v", runners.ErrEngine, short(s.id), err)
 	}
 	s.att = &att.HijackedResponse
 	go func() {
 		// Both streams go to the tail: servers log to either.
-		w := io.MultiWriter(s.stderr, &s.threads)
+		w := io.MultiWriter(s.stderr, &s.threads, &s.nospace)
 		stdcopy.StdCopy(w, w, att.Reader)
 	}()
-	if _, err := r.cli.ContainerStart(ctx, created.ID, client.ContainerStartOptions{}); err != nil {
-		return nil, r.engineError(ctx, spec, "start container "+short(created.ID), err)
+	if _, err := r.cli.ContainerStart(ctx, s.id, client.ContainerStartOptions{}); err != nil {
+		return nil, r.engineError(ctx, spec, "start container "+short(s.id), err)
 	}
 	s.started = time.Now()
-	insp, err := r.cli.ContainerInspect(ctx, created.ID, client.ContainerInspectOptions{})
+	s.removeMarker()
+	insp, err := r.cli.ContainerInspect(ctx, s.id, client.ContainerInspectOptions{})
 	if err != nil {
-		return nil, fmt.Errorf("%w: inspect %s: %v", runners.ErrEngine, short(created.ID), err)
+		return nil, fmt.Errorf("%w: inspect %s: %v", runners.ErrEngine, short(s.id), err)
 	}
-	// Docker before 25 gives a container on an internal network a default
-	// route (its traffic is dropped by the engine's rules); delete it, or
-	// refuse to go on: the sandbox has no route out.
-	if st := insp.Container.State; st == nil || st.Pid == 0 {
-		return nil, fmt.Errorf("%w: container %s is not running%s", runners.ErrCrashed, short(created.ID), detailOf(s))
-	} else if n, err := dropDefaultRoutes(st.Pid); err != nil {
-		// A server that exits at once takes its network namespace with
-		// it: that is a crash, not a missing privilege. The engine may not
-		// have seen the exit yet when /proc says the process is gone, so
-		// wait for it a little.
-		if exited(err, s.state) {
-			if derr := s.exitDetail(); derr != nil {
-				return nil, fmt.Errorf("%w: container %s exited while starting: %v", runners.ErrCrashed, short(created.ID), derr)
-			}
-			return nil, fmt.Errorf("%w: container %s exited while starting%s", runners.ErrCrashed, short(created.ID), detailOf(s))
-		}
-		return nil, fmt.Errorf("%w: the internal network gave container %s a default route and it could not be removed (%v): on Docker before 25 reprise must run as root on the engine's host to replay HTTP systems", runners.ErrUnsupported, short(created.ID), err)
-	} else if n > 0 {
-		r.log.Info("default route removed from the sandbox", "id", short(created.ID), "routes", n)
-	}
-	var addr string
-	if ns := insp.Container.NetworkSettings; ns != nil {
-		if ep := ns.Networks[s.network]; ep != nil && ep.IPAddress.IsValid() {
-			addr = ep.IPAddress.String()
-		}
-	}
-	if addr == "" {
-		return nil, fmt.Errorf("%w: container %s has no address on network %s%s", runners.ErrCrashed, short(created.ID), s.network, detailOf(s))
+	addr, err := r.sandboxAddr(s, insp)
+	if err != nil {
+		return nil, err
 	}
 	base := "http://" + addr + ":" + strconv.Itoa(codec.Port())
 	s.budget = runners.DefaultBudget(spec, s.started)
@@ -140,8 +91,82 @@ func (r *Runner) startHTTP(ctx context.Context, s *session, codec runners.HTTPCo
 		}
 		cancel()
 	}
-	r.log.Info("HTTP container ready", "id", short(created.ID), "name", s.name, "url", base, "startup", s.info.Startup)
+	r.log.Info("HTTP container ready", "id", short(s.id), "name", s.name, "url", base, "startup", s.info.Startup)
 	return hs, nil
+}
+
+// sandboxAddr removes the default route a Docker before 25 gives the
+// running container (or refuses to go on) and returns its address on the
+// session's network.
+func (r *Runner) sandboxAddr(s *session, insp client.ContainerInspectResult) (string, error) {
+	// Docker before 25 gives a container on an internal network a default
+	// route (its traffic is dropped by the engine's rules); delete it, or
+	// refuse to go on: the sandbox has no route out.
+	if st := insp.Container.State; st == nil || st.Pid == 0 {
+		return "", fmt.Errorf("%w: container %s is not running%s", runners.ErrCrashed, short(s.id), detailOf(s))
+	} else if n, err := dropDefaultRoutes(st.Pid); err != nil {
+		// A server that exits at once takes its network namespace with
+		// it: that is a crash, not a missing privilege. The engine may not
+		// have seen the exit yet when /proc says the process is gone, so
+		// wait for it a little.
+		if exited(err, s.state) {
+			if derr := s.exitDetail(); derr != nil {
+				return "", fmt.Errorf("%w: container %s exited while starting: %v", runners.ErrCrashed, short(s.id), derr)
+			}
+			return "", fmt.Errorf("%w: container %s exited while starting%s", runners.ErrCrashed, short(s.id), detailOf(s))
+		}
+		return "", fmt.Errorf("%w: the internal network gave container %s a default route and it could not be removed (%v): on Docker before 25 reprise must run as root on the engine's host to replay HTTP systems", runners.ErrUnsupported, short(s.id), err)
+	} else if n > 0 {
+		r.log.Info("default route removed from the sandbox", "id", short(s.id), "routes", n)
+	}
+	var addr string
+	if ns := insp.Container.NetworkSettings; ns != nil {
+		if ep := ns.Networks[s.network]; ep != nil && ep.IPAddress.IsValid() {
+			addr = ep.IPAddress.String()
+		}
+	}
+	if addr == "" {
+		return "", fmt.Errorf("%w: container %s has no address on network %s%s", runners.ErrCrashed, short(s.id), s.network, detailOf(s))
+	}
+	return addr, nil
+}
+
+// createHTTP creates the session's internal network and the container on
+// it (the artifacts delivered by place).
+func (r *Runner) createHTTP(ctx context.Context, s *session, env []string, arts []artifact, vols []string) error {
+	spec, imageID := s.spec, s.info.ImageID
+	nctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), createTimeout)
+	_, err := r.cli.NetworkCreate(nctx, s.name, client.NetworkCreateOptions{Driver: "bridge", Internal: true, Labels: s.labels})
+	cancel()
+	if err != nil {
+		return r.engineError(ctx, spec, "create internal network "+s.name, err)
+	}
+	s.network = s.name
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	cfg := containerConfig(imageID, env, s.labels)
+	cfg.OpenStdin, cfg.StdinOnce, cfg.AttachStdin = false, false, false
+	cfg.NetworkDisabled = false
+	create := func(mounts []mount.Mount) error {
+		hcfg := hostConfig(spec, s.lim, mounts)
+		hcfg.NetworkMode = container.NetworkMode(s.network)
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), createTimeout)
+		defer cancel()
+		created, err := r.cli.ContainerCreate(cctx, client.ContainerCreateOptions{
+			Name: s.name, Config: cfg, HostConfig: hcfg,
+			NetworkingConfig: &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{s.network: {}}},
+		})
+		if err != nil {
+			return r.engineError(ctx, spec, "create container from "+imageID, err)
+		}
+		s.id, s.info.ContainerID = created.ID, created.ID
+		return ctx.Err()
+	}
+	if err := r.place(ctx, s, arts, vols, create); err != nil {
+		return err
+	}
+	return nil
 }
 
 // exitWait bounds the wait for a container's exit after its server's
@@ -163,10 +188,14 @@ func (s *session) waitExit(ctx context.Context, d time.Duration) {
 
 // tail is the last lines the container printed, for errors.
 func (s *session) tail() string {
+	out := "the container printed nothing"
 	if t := strings.TrimSpace(s.stderr.String()); t != "" {
-		return "container output: " + t
+		out = "container output: " + t
 	}
-	return "the container printed nothing"
+	if h := s.hints(); h != "" {
+		out = h + "; " + out
+	}
+	return out
 }
 
 func detailOf(s *session) string {
