@@ -29,11 +29,15 @@ func newRunner(ctx context.Context, o *runnerOptions, log *slog.Logger) (replay.
 
 func (o *runnerOptions) validate() error { return o.Validate() }
 
-func (o *runnerOptions) launchOptions(ctx context.Context) (launch.Options, error) { return o.Launch(ctx) }
+func (o *runnerOptions) launchOptions(ctx context.Context) (launch.Options, error) {
+	return o.Launch(ctx)
+}
 
 // declaredRuntime is what the runner flags say about a decision made
 // elsewhere (runopts.Options.Declared).
-func (o *runnerOptions) declaredRuntime() (map[string]string, *record.Limits, error) { return o.Declared() }
+func (o *runnerOptions) declaredRuntime() (map[string]string, *record.Limits, error) {
+	return o.Declared()
+}
 
 // checkEnvNames refuses an --env name a record cannot hold.
 var checkEnvNames = runopts.CheckEnvNames
