@@ -25,6 +25,8 @@ var allowed = map[string][]string{
 	"output":  {},
 	"journal": {},
 	"render":  {},
+	// stdlog routes the standard library's default logger into slog.
+	"stdlog": {"render"},
 	// fsread opens the files users name: regular files, bounded, stopped
 	// by a context.
 	"fsread": {},
@@ -68,7 +70,7 @@ var allowed = map[string][]string{
 	"replay/nightly": {"digest", "fsread", "output", "journal", "render", "system", "store", "record", "ingest", "runners", "launch", "verdict", "stats", "replay"},
 	"evals":          {"digest", "fsread", "output", "journal", "system", "store", "record", "runners", "launch", "verdict", "stats"},
 	"cmd/reprise": {"digest", "fsread", "output", "journal", "render", "system", "store", "record", "ingest", "runners/...", "stats", "stats/statsfile", "verdict",
-		"launch", "capture", "runopts", "replay/...", "evals"},
+		"launch", "capture", "runopts", "stdlog", "replay/...", "evals"},
 	"fixtures/...": {"digest", "system", "fixtures/..."},
 }
 
