@@ -50,6 +50,7 @@ func TestExitCodeTable(t *testing.T) {
 		{ingest.ErrVersionMap, exitUsage},
 		{ingest.ErrLog, exitUsage},
 		{ingest.ErrWhere, exitUsage},
+		{ingest.ErrSelection, exitUsage},
 		{record.ErrNotLog, exitUsage},
 		{nightly.ErrOptions, exitUsage},
 		{nightly.ErrOut, exitUsage},

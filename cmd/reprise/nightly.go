@@ -148,7 +148,7 @@ func runNightly(ctx context.Context, g *globalOptions, s *streams, o *nightlyOpt
 			return usageErrorf("--shard: %v", err)
 		}
 	}
-	filter, err := o.filter(o.now())
+	filter, err := o.Filter(o.now())
 	if err != nil {
 		return err
 	}

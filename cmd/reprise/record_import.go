@@ -15,11 +15,8 @@ import (
 )
 
 // selectOptions are the row-selection flags shared by `record import` and
-// `nightly`: --where, --since, --until.
-type selectOptions struct {
-	Where, Since, Until string
-	WhereCost           uint64
-}
+// `nightly`: --where, --since, --until (ingest.Selection).
+type selectOptions struct{ ingest.Selection }
 
 func (o *selectOptions) addFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
@@ -27,27 +24,6 @@ func (o *selectOptions) addFlags(cmd *cobra.Command) {
 	f.StringVar(&o.Since, "since", "", "keep decisions at or after this time: a duration before now (24h) or RFC 3339")
 	f.StringVar(&o.Until, "until", "", "keep decisions before this time: a duration before now or RFC 3339")
 	f.Uint64Var(&o.WhereCost, strings.TrimPrefix(ingest.CostFlag, "--"), ingest.DefaultWhereCost, "cost limit of --where per record, in CEL cost units (an expression estimated over it is refused)")
-}
-
-// filter builds the filter at time now.
-func (o *selectOptions) filter(now time.Time) (*ingest.Filter, error) {
-	f := &ingest.Filter{}
-	var err error
-	if f.Time.Since, err = ingest.ParseTimeBound(o.Since, now); err != nil {
-		return nil, usageErrorf("--since: %v", err)
-	}
-	if f.Time.Until, err = ingest.ParseTimeBound(o.Until, now); err != nil {
-		return nil, usageErrorf("--until: %v", err)
-	}
-	if o.WhereCost == 0 {
-		return nil, usageErrorf("%s must be at least 1", ingest.CostFlag)
-	}
-	if o.Where != "" {
-		if f.Where, err = ingest.CompileWhereCost(o.Where, o.WhereCost); err != nil {
-			return nil, &usageError{fmt.Errorf("--where: %w", err)}
-		}
-	}
-	return f, nil
 }
 
 // recordImportOptions are the flags of `record import`.
@@ -96,7 +72,7 @@ func runRecordImport(ctx context.Context, g *globalOptions, s *streams, o *recor
 	if (o.Out == "") == (o.OutDir == "") {
 		return usageErrorf("give exactly one of -o OUT.parquet and --out-dir DIR")
 	}
-	filter, err := o.filter(o.now())
+	filter, err := o.Filter(o.now())
 	if err != nil {
 		return err
 	}
