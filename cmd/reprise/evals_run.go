@@ -65,10 +65,8 @@ type evalsRunOptions struct {
 
 func newEvalsRunCmd(g *globalOptions, s *streams) *cobra.Command {
 	o := &evalsRunOptions{}
-	cmd := &cobra.Command{
-		Use:   "run --suite SUITE --system SYS [-k EPOCHS]",
-		Short: "Run a pinned system on a suite (one session) and store the scored results",
-		Long: `Start the pinned system once (the same sandbox, hardware-class check and
+	cmd := newCommand("run --suite SUITE --system SYS [-k EPOCHS]", "Run a pinned system on a suite (one session) and store the scored results",
+		`Start the pinned system once (the same sandbox, hardware-class check and
 runners as replay), run every item k times with seeds derived from --run-seed,
 score every answer, and store the results (Parquet rows and a summary) in the
 store, keyed by (system id, suite digest). Prints the run's digest and its
@@ -80,10 +78,8 @@ Each scored answer is appended to a journal in --journal-dir (one file per
 suite, system, run seed, epochs and parameters) the moment it is scored; a
 run that is killed or fails leaves it behind, and the same command run
 again resumes from it (only the items and epochs not in it are run). The
-journal is removed once the run is stored.`,
-		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, args []string) error { return runEvalsRun(c.Context(), g, s, o) },
-	}
+journal is removed once the run is stored.`, cobra.NoArgs,
+		func(ctx context.Context, _ []string) error { return runEvalsRun(ctx, g, s, o) })
 	o.addFlags(cmd, "suite digest or folder (required)")
 	f := cmd.Flags()
 	f.StringVar(&o.System, "system", "", "system file or decision record (required)")
@@ -177,13 +173,12 @@ func runItems(ctx context.Context, g *globalOptions, s *streams, o *runnerOption
 // suite) and calls f with it; the session is closed on every path.
 func withSession(ctx context.Context, g *globalOptions, s *streams, ro *runnerOptions, st store.Reader, target launch.Target,
 	su *evals.Suite, f func(evals.Session) error) error {
-	log := g.logger(s)
-	lopts, err := ro.launchOptions(ctx)
+	lopts, err := ro.Launch(ctx)
 	if err != nil {
 		return err
 	}
-	lopts.Logger = log
-	pool := launch.NewPool(st, launch.PoolOptions{NewRunner: func(ctx context.Context) (launch.Runner, error) { return newRunner(ctx, ro, log) }})
+	lopts.Logger = g.logger(s)
+	pool := ro.Pool(st, lopts.Logger)
 	defer pool.Close(context.WithoutCancel(ctx))
 	target.Labels = map[string]string{"reprise.evals.suite": su.Digest.String()}
 	sess, err := pool.Acquire(ctx, target, lopts)
