@@ -46,7 +46,16 @@ func TestWrite(t *testing.T) {
 	}
 
 	var dest *DestError
-	if _, err := im.Write(ctx, log, WriteOptions{Dir: out}); !errors.As(err, &dest) || !dest.Merge {
+	if _, err := im.Write(ctx, log, WriteOptions{Dir: out}); !errors.As(err, &dest) || !dest.Merge || errors.Is(err, ErrDest) || !strings.HasPrefix(err.Error(), "--out-dir: ") {
 		t.Fatalf("second import into the folder: %v", err)
+	}
+	// A destination that cannot be made is ErrDest, named by its flag.
+	for _, c := range []struct {
+		opts WriteOptions
+		flag string
+	}{{WriteOptions{Parquet: filepath.Join(out, "no", "such", "x.parquet")}, "-o: "}, {WriteOptions{Dir: filepath.Join(log, "sub")}, "--out-dir: "}} {
+		if _, err := im.Write(ctx, log, c.opts); !errors.Is(err, ErrDest) || !strings.HasPrefix(err.Error(), c.flag) {
+			t.Errorf("%+v: %v; want ErrDest starting %q", c.opts, err, c.flag)
+		}
 	}
 }

@@ -223,3 +223,22 @@ func (o *Options) endpointUser() (*url.Userinfo, error) {
 	}
 	return ui, nil
 }
+
+// WithSession starts one session of target (from blobs, with the session
+// settings of Launch, logging to log), calls f with it and closes it on
+// every path, Ctrl-C included.
+func (o *Options) WithSession(ctx context.Context, blobs launch.Blobs, target launch.Target, log *slog.Logger, f func(*launch.Session) error) error {
+	lo, err := o.Launch(ctx)
+	if err != nil {
+		return err
+	}
+	lo.Logger = log
+	pool := o.Pool(blobs, log)
+	defer pool.Close(context.WithoutCancel(ctx))
+	sess, err := pool.Acquire(ctx, target, lo)
+	if err != nil {
+		return err
+	}
+	defer pool.Release(context.WithoutCancel(ctx), sess, false)
+	return f(sess)
+}

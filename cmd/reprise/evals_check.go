@@ -84,7 +84,8 @@ func runEvalsCheck(ctx context.Context, g *globalOptions, s *streams, o *evalsCh
 		ro.RunSeed = &o.RunSeed
 	}
 	var r *evals.Reproduction
-	err = withSession(ctx, g, s, &o.runnerOptions, st, target, pinned.Suite, func(sess evals.Session) error {
+	target.Labels = map[string]string{"reprise.evals.suite": pinned.Suite.Digest.String()}
+	err = o.WithSession(ctx, st, target, ro.Logger, func(sess *launch.Session) error {
 		r, err = pinned.Reproduce(ctx, sess, st, ro)
 		return err
 	})

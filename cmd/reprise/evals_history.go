@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/reprise-dev/reprise/capture"
 	"github.com/reprise-dev/reprise/digest"
 	"github.com/reprise-dev/reprise/evals"
 )
@@ -42,7 +43,7 @@ func runEvalsHistory(ctx context.Context, g *globalOptions, s *streams, o *evals
 		suite = su.Digest
 	}
 	if o.System != "" {
-		if sys, err = systemID(o.System); err != nil {
+		if sys, err = capture.SystemID(o.System); err != nil {
 			return err
 		}
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/reprise-dev/reprise/capture"
 	"github.com/reprise-dev/reprise/evals"
 	"github.com/reprise-dev/reprise/store"
 )
@@ -64,7 +65,7 @@ func runEvalsRescore(ctx context.Context, g *globalOptions, s *streams, o *evals
 func (o *evalsRescoreOptions) runs(ctx context.Context, st *store.Layout, su *evals.Suite) ([]string, error) {
 	runs := slices.Clone(o.Results)
 	for _, sysArg := range o.Systems {
-		id, err := systemID(sysArg)
+		id, err := capture.SystemID(sysArg)
 		if err != nil {
 			return nil, err
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/reprise-dev/reprise/capture"
 	"github.com/reprise-dev/reprise/evals"
 	"github.com/reprise-dev/reprise/launch"
 	"github.com/reprise-dev/reprise/store"
@@ -93,7 +94,7 @@ func runEvalsRun(ctx context.Context, g *globalOptions, s *streams, o *evalsRunO
 	if err := o.validate(); err != nil {
 		return err
 	}
-	target, err := loadTarget(o.System)
+	target, err := capture.LoadTarget(o.System)
 	if err != nil {
 		return err
 	}
@@ -157,34 +158,15 @@ func openRunJournal(g *globalOptions, dir string, m *evals.RunManifest) (*evals.
 	return j, nil
 }
 
-// runItems starts target once and runs the items of su with ro (its
-// logger set here).
+// runItems starts target once (one sandboxed session, labelled with the
+// suite) and runs the items of su with ro (its logger set here).
 func runItems(ctx context.Context, g *globalOptions, s *streams, o *runnerOptions, st store.Reader, target launch.Target,
 	su *evals.Suite, ro evals.RunOptions) (rows []evals.Row, err error) {
 	ro.Logger = g.logger(s)
-	err = withSession(ctx, g, s, o, st, target, su, func(sess evals.Session) error {
+	target.Labels = map[string]string{"reprise.evals.suite": su.Digest.String()}
+	err = o.WithSession(ctx, st, target, ro.Logger, func(sess *launch.Session) error {
 		rows, err = evals.Run(ctx, sess, su, target.System.ID, ro)
 		return err
 	})
 	return rows, err
-}
-
-// withSession starts target once (one sandboxed session, labelled with the
-// suite) and calls f with it; the session is closed on every path.
-func withSession(ctx context.Context, g *globalOptions, s *streams, ro *runnerOptions, st store.Reader, target launch.Target,
-	su *evals.Suite, f func(evals.Session) error) error {
-	lopts, err := ro.Launch(ctx)
-	if err != nil {
-		return err
-	}
-	lopts.Logger = g.logger(s)
-	pool := ro.Pool(st, lopts.Logger)
-	defer pool.Close(context.WithoutCancel(ctx))
-	target.Labels = map[string]string{"reprise.evals.suite": su.Digest.String()}
-	sess, err := pool.Acquire(ctx, target, lopts)
-	if err != nil {
-		return err
-	}
-	defer pool.Release(context.WithoutCancel(ctx), sess, false)
-	return f(sess)
 }

@@ -51,6 +51,7 @@ func TestExitCodeTable(t *testing.T) {
 		{ingest.ErrLog, exitUsage},
 		{ingest.ErrWhere, exitUsage},
 		{ingest.ErrSelection, exitUsage},
+		{ingest.ErrDest, exitUsage},
 		{record.ErrNotLog, exitUsage},
 		{nightly.ErrOptions, exitUsage},
 		{nightly.ErrOut, exitUsage},

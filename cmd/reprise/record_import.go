@@ -86,21 +86,14 @@ func runRecordImport(ctx context.Context, g *globalOptions, s *streams, o *recor
 	}
 	im := &ingest.Importer{Map: vm, Inputs: st, Limits: o.MaxPageSize.parquetLimits()}
 	res, err := im.Write(ctx, o.Log, ingest.WriteOptions{Filter: filter, Parquet: o.Out, Dir: o.OutDir, Strict: o.Strict})
-	var dest *ingest.DestError
 	switch {
 	case errors.Is(err, ingest.ErrUnresolved):
 		if perr := printImport(s.Out, o.Output, res); perr != nil {
 			return perr
 		}
 		return usageErrorf("--strict: %d unresolved rows; nothing was written", res.UnresolvedRows)
-	case errors.As(err, &dest) && dest.Merge:
-		return fmt.Errorf("--out-dir: %w", dest.Err)
-	case errors.As(err, &dest) && o.Out != "":
-		return usageErrorf("-o: %v", dest.Err)
-	case errors.As(err, &dest):
-		return usageErrorf("--out-dir: %v", dest.Err)
 	case err != nil:
-		return err
+		return err // a destination that cannot be made is ingest.ErrDest, named by its flag
 	}
 	return printImport(s.Out, o.Output, res)
 }
