@@ -151,16 +151,11 @@ func runNightly(ctx context.Context, g *globalOptions, s *streams, o *nightlyOpt
 	if out == "" {
 		out = nightly.DefaultOut(o.now(), shard)
 	}
-	lo, err := o.launchOptions(ctx)
-	if err != nil {
-		return err
-	}
-	st, err := openStore(g)
-	if err != nil {
-		return err
-	}
 	log := g.logger(s)
-	lo.Logger = log
+	lo, st, err := o.open(ctx, g, log)
+	if err != nil {
+		return err
+	}
 	started := o.now()
 	opts := nightly.Options{
 		Log: o.Log, Limits: o.MaxPageSize.parquetLimits(), Filter: *filter, Sample: o.Sample, Stratify: o.Stratify == "system", Seed: o.Seed,

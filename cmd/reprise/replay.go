@@ -250,7 +250,7 @@ func clean(s string) string { return render.Terminal(s, false) }
 
 // progress returns a progress callback that draws on stderr only when it is a terminal.
 func progress(s *streams, id string) func(done, total int) {
-	if !s.ErrIsTerminal() {
+	if !s.ErrTTY {
 		return nil
 	}
 	return func(done, total int) {

@@ -38,9 +38,6 @@ func isTerminal(f *os.File) bool {
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
-// ErrIsTerminal reports whether Err is a terminal.
-func (s *streams) ErrIsTerminal() bool { return s.ErrTTY }
-
 // globalOptions are the flags every verb shares.
 type globalOptions struct {
 	Store   string
