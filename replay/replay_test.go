@@ -156,35 +156,32 @@ func TestReplayVerdicts(t *testing.T) {
 			t.Fatalf("verdict %s basis %s", res.Report.Verdict, res.Report.Basis)
 		}
 	})
-	t.Run("diverged label", func(t *testing.T) {
-		st, rec := newRecord(t, sys, 7, "escalated", 0.9)
-		res := replayOn(t, st, rec, sys, Options{N: 600})
-		if res.Report.Verdict != verdict.Diverged {
-			t.Fatalf("verdict %s, reasons %v", res.Report.Verdict, res.Report.Reasons)
-		}
-	})
-	t.Run("diverged score", func(t *testing.T) {
-		st, rec := newRecord(t, sys, 7, "approved", 0.42) // label fine, score impossible
-		// three checks (label, score, the seed probe): 599 scores needed
-		res := replayOn(t, st, rec, sys, Options{N: 800})
-		if res.Report.Verdict != verdict.Diverged {
-			t.Fatalf("verdict %s, reasons %v", res.Report.Verdict, res.Report.Reasons)
-		}
-	})
-	t.Run("inconclusive", func(t *testing.T) {
-		st, rec := newRecord(t, sys, 7, "escalated", 0.9)
-		res := replayOn(t, st, rec, sys, Options{N: 20})
-		// 0 of 20: the upper bound 0.168 is above the minimum frequency 0.01.
-		if res.Report.Verdict != verdict.Inconclusive {
-			t.Fatalf("verdict %s, reasons %v", res.Report.Verdict, res.Report.Reasons)
-		}
-		// alpha 0.01 over three checks (label, score and the seed probe, which
-		// runs since seed 7 does not give the stored output):
+	for _, c := range []struct {
+		name   string
+		label  string
+		score  float64
+		n      int
+		want   verdict.Verdict
+		advice string // a reason that must be given
+	}{
+		{"diverged label", "escalated", 0.9, 600, verdict.Diverged, ""},
+		// label fine, score impossible; three checks (label, score, the
+		// seed probe): 599 scores needed
+		{"diverged score", "approved", 0.42, 800, verdict.Diverged, ""},
+		// 0 of 20: the upper bound 0.168 is above the minimum frequency
+		// 0.01. alpha 0.01 over three checks (label, score and the seed
+		// probe, which runs since seed 7 does not give the stored output):
 		// ln(0.01/3)/ln(0.99) = 567.5: 568 runs settle it.
-		if !strings.Contains(strings.Join(res.Report.Reasons, "\n"), "at least 568 runs") {
-			t.Fatalf("no advice on the runs needed: %v", res.Report.Reasons)
-		}
-	})
+		{"inconclusive", "escalated", 0.9, 20, verdict.Inconclusive, "at least 568 runs"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			st, rec := newRecord(t, sys, 7, c.label, c.score)
+			r := replayOn(t, st, rec, sys, Options{N: c.n}).Report
+			if r.Verdict != c.want || !strings.Contains(strings.Join(r.Reasons, "\n"), c.advice) {
+				t.Fatalf("verdict %s, reasons %v; want %s and a reason saying %q", r.Verdict, r.Reasons, c.want, c.advice)
+			}
+		})
+	}
 }
 
 // TestReplaySequential: a sequential replay stops at the first look where
