@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -23,6 +24,26 @@ type Result struct {
 	Unresolved     []Unresolved `json:"unresolved"`
 	// Out is where the records went ("" when nothing was written).
 	Out string `json:"out,omitempty"`
+}
+
+// WriteText writes r as aligned "key: value" lines, then each unresolved
+// row listed as "line N: reason".
+func (r *Result) WriteText(w io.Writer) error {
+	fmt.Fprintf(w, "log:          %s\nrows:         %d\nimported:     %d\nfiltered out: %d\nunresolved:   %d\n",
+		r.Log, r.Rows, r.Imported, r.Filtered, r.UnresolvedRows)
+	if r.Out != "" {
+		fmt.Fprintf(w, "out:          %s\n", r.Out)
+	}
+	for _, u := range r.Unresolved {
+		if _, err := fmt.Fprintf(w, "line %d: %s\n", u.Line, u.Reason); err != nil {
+			return err
+		}
+	}
+	if more := r.UnresolvedRows - int64(len(r.Unresolved)); more > 0 {
+		_, err := fmt.Fprintf(w, "(%d more unresolved rows not listed)\n", more)
+		return err
+	}
+	return nil
 }
 
 // MaxListed is how many unresolved rows a Result lists.

@@ -59,3 +59,19 @@ func TestWrite(t *testing.T) {
 		}
 	}
 }
+
+// TestResultWriteText: the text form lists the counts, the destination,
+// each listed unresolved row, and how many were not listed.
+func TestResultWriteText(t *testing.T) {
+	var b strings.Builder
+	r := &Result{Log: "log.jsonl", Rows: 5, Imported: 2, Filtered: 0, UnresolvedRows: 3, Out: "out.parquet",
+		Unresolved: []Unresolved{{Line: 2, Reason: "unknown model version"}}}
+	if err := r.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	want := "log:          log.jsonl\nrows:         5\nimported:     2\nfiltered out: 0\nunresolved:   3\nout:          out.parquet\n" +
+		"line 2: unknown model version\n(2 more unresolved rows not listed)\n"
+	if b.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
+	}
+}

@@ -35,6 +35,13 @@ func (e *invalidError) Is(target error) bool { return target == ErrInvalid }
 
 func invalidf(format string, a ...any) error { return &invalidError{fmt.Errorf(format, a...)} }
 
+// The runners NewRunner builds are launch's runners.
+var (
+	_ launch.Runner = (*docker.Runner)(nil)
+	_ launch.Runner = (*process.Runner)(nil)
+	_ launch.Runner = (*endpoint.Runner)(nil)
+)
+
 // Options select and configure the runner, as the flags of the same names
 // give them (sizes as system.ParseBytes reads them: 512m, 2g).
 type Options struct {

@@ -156,7 +156,6 @@ func runNightly(ctx context.Context, g *globalOptions, s *streams, o *nightlyOpt
 	if err != nil {
 		return err
 	}
-	started := o.now()
 	opts := nightly.Options{
 		Log: o.Log, Limits: o.MaxPageSize.parquetLimits(), Filter: *filter, Sample: o.Sample, Stratify: o.Stratify == "system", Seed: o.Seed,
 		Parallel: o.Parallel, FDR: o.FDR, MinRate: o.MinRate, Out: out, Shard: shard,
@@ -167,7 +166,7 @@ func runNightly(ctx context.Context, g *globalOptions, s *streams, o *nightlyOpt
 				RunTimeout: o.set("run-timeout"), SessionTimeout: o.set("session-timeout")}},
 		ConfirmN:  o.ConfirmN,
 		NewRunner: func(ctx context.Context) (replay.Runner, error) { return newRunner(ctx, &o.runnerOptions, log) },
-		Progress:  nightly.NewProgressWriter(s.Err, s.ErrTTY, o.now, started).Show,
+		Progress:  nightly.NewProgressWriter(s.Err, s.ErrTTY, o.now, o.now()).Show,
 	}
 	n, err := nightly.Run(ctx, st, opts)
 	if err != nil {

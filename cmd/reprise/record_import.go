@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
-	"io"
 	"strings"
 	"time"
 
@@ -88,32 +86,12 @@ func runRecordImport(ctx context.Context, g *globalOptions, s *streams, o *recor
 	res, err := im.Write(ctx, o.Log, ingest.WriteOptions{Filter: filter, Parquet: o.Out, Dir: o.OutDir, Strict: o.Strict})
 	switch {
 	case errors.Is(err, ingest.ErrUnresolved):
-		if perr := printImport(s.Out, o.Output, res); perr != nil {
+		if perr := writeResult(s.Out, o.Output, res, res.WriteText); perr != nil {
 			return perr
 		}
 		return usageErrorf("--strict: %d unresolved rows; nothing was written", res.UnresolvedRows)
 	case err != nil:
 		return err // a destination that cannot be made is ingest.ErrDest, named by its flag
 	}
-	return printImport(s.Out, o.Output, res)
-}
-
-func printImport(w io.Writer, f outputFormat, res *ingest.Result) error {
-	return writeResult(w, f, res, func(w io.Writer) error {
-		fmt.Fprintf(w, "log:          %s\nrows:         %d\nimported:     %d\nfiltered out: %d\nunresolved:   %d\n",
-			res.Log, res.Rows, res.Imported, res.Filtered, res.UnresolvedRows)
-		if res.Out != "" {
-			fmt.Fprintf(w, "out:          %s\n", res.Out)
-		}
-		for _, u := range res.Unresolved {
-			if _, err := fmt.Fprintf(w, "line %d: %s\n", u.Line, u.Reason); err != nil {
-				return err
-			}
-		}
-		if more := res.UnresolvedRows - int64(len(res.Unresolved)); more > 0 {
-			_, err := fmt.Fprintf(w, "(%d more unresolved rows not listed)\n", more)
-			return err
-		}
-		return nil
-	})
+	return writeResult(s.Out, o.Output, res, res.WriteText)
 }

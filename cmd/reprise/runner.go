@@ -11,15 +11,7 @@ import (
 	"github.com/reprise-dev/reprise/replay"
 	"github.com/reprise-dev/reprise/runners"
 	"github.com/reprise-dev/reprise/runners/docker"
-	"github.com/reprise-dev/reprise/runners/endpoint"
-	"github.com/reprise-dev/reprise/runners/process"
 	"github.com/reprise-dev/reprise/runopts"
-)
-
-var (
-	_ replay.Runner = (*docker.Runner)(nil)
-	_ replay.Runner = (*process.Runner)(nil)
-	_ replay.Runner = (*endpoint.Runner)(nil)
 )
 
 // newRunner builds the runner selected by o (runopts.Options.NewRunner).
