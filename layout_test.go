@@ -25,6 +25,8 @@ var allowed = map[string][]string{
 	"output":  {},
 	"journal": {},
 	"render":  {},
+	// stdlog routes the standard library's default logger into slog.
+	"stdlog": {"render"},
 	// fsread opens the files users name: regular files, bounded, stopped
 	// by a context.
 	"fsread": {},
@@ -60,12 +62,15 @@ var allowed = map[string][]string{
 	"verdict": {"output", "stats"},
 	"launch":  {"digest", "system", "record", "runners", "runners/hwclass", "runners/wire"},
 	"capture": {"digest", "fsread", "output", "system", "store", "record", "runners", "launch"},
+	// runopts checks the runner options users give and builds the runner
+	// and the session settings they select.
+	"runopts": {"system", "record", "runners", "runners/docker", "runners/process", "runners/endpoint", "runners/hwclass", "launch"},
 	// replay replays records; replay/nightly replays samples of decision logs.
 	"replay":         {"digest", "output", "journal", "render", "system", "store", "record", "runners", "runners/hwclass", "launch", "verdict", "stats"},
 	"replay/nightly": {"digest", "fsread", "output", "journal", "render", "system", "store", "record", "ingest", "runners", "launch", "verdict", "stats", "replay"},
 	"evals":          {"digest", "fsread", "output", "journal", "system", "store", "record", "runners", "launch", "verdict", "stats"},
 	"cmd/reprise": {"digest", "fsread", "output", "journal", "render", "system", "store", "record", "ingest", "runners/...", "stats", "stats/statsfile", "verdict",
-		"launch", "capture", "replay/...", "evals"},
+		"launch", "capture", "runopts", "stdlog", "replay/...", "evals"},
 	"fixtures/...": {"digest", "system", "fixtures/..."},
 }
 

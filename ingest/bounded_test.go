@@ -113,7 +113,6 @@ func TestImportParquetBomb(t *testing.T) {
 		var before, after runtime.MemStats
 		runtime.GC()
 		runtime.ReadMemStats(&before)
-		start := time.Now()
 		rows := 0
 		err = im.Import(context.Background(), path, func(int64, *record.Record, error) bool { rows++; return true })
 		runtime.ReadMemStats(&after)
@@ -125,9 +124,6 @@ func TestImportParquetBomb(t *testing.T) {
 		}
 		if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 32<<20 {
 			t.Errorf("allocated %d bytes to refuse the log, want under 32 MiB", alloc)
-		}
-		if d := time.Since(start); d > time.Second {
-			t.Errorf("took %v", d)
 		}
 	}
 }
@@ -141,7 +137,6 @@ func TestImportNotRegular(t *testing.T) {
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	start := time.Now()
 	err := im.Import(context.Background(), fifo, func(int64, *record.Record, error) bool { return true })
 	if !errors.Is(err, ErrLog) || !errors.Is(err, fsread.ErrNotRegular) || !strings.Contains(err.Error(), fifo+": is a named pipe, not a regular file") {
 		t.Errorf("FIFO log: err = %v", err)
@@ -160,9 +155,6 @@ func TestImportNotRegular(t *testing.T) {
 	_, err = LoadVersionMap(big)
 	if !errors.Is(err, ErrVersionMap) || !errors.Is(err, fsread.ErrTooLarge) || !strings.Contains(err.Error(), "over the limit of 16777216 bytes") {
 		t.Errorf("large version map: err = %v", err)
-	}
-	if d := time.Since(start); d > time.Second {
-		t.Errorf("took %v", d)
 	}
 }
 

@@ -56,74 +56,115 @@ type Importer struct {
 
 // Resolve turns one raw row into a record, or the problems that stop it.
 func (im *Importer) Resolve(ctx context.Context, row Row) (*record.Record, []record.Problem) {
-	var probs []record.Problem
-	bad := func(field, format string, a ...any) {
-		probs = append(probs, record.Problem{Field: field, Message: fmt.Sprintf(format, a...)})
+	r := &resolution{im: im, row: row, rec: &record.Record{Schema: record.Schema}}
+	r.rec.RequestID = r.str("request_id")
+	r.timestamp()
+	r.input(ctx)
+	r.system()
+	r.output()
+	r.params()
+	if len(r.probs) > 0 {
+		return nil, r.probs
 	}
-	str := func(key string) string {
-		v, ok := row[key]
-		if !ok || v == nil {
-			bad(key, "missing")
-			return ""
-		}
-		s, ok := v.(string)
-		if !ok || s == "" {
-			bad(key, "must be a non-empty string")
-			return ""
-		}
-		return s
+	r.rec.System.Seal()
+	if p := r.rec.Validate(); len(p) > 0 {
+		return nil, p
 	}
-	rec := &record.Record{Schema: record.Schema}
-	rec.RequestID = str("request_id")
+	return r.rec, nil
+}
+
+// resolution is one row being resolved: the record so far and the
+// problems found, in the order of the row's fields.
+type resolution struct {
+	im    *Importer
+	row   Row
+	rec   *record.Record
+	probs []record.Problem
+}
+
+func (r *resolution) bad(field, format string, a ...any) {
+	r.probs = append(r.probs, record.Problem{Field: field, Message: fmt.Sprintf(format, a...)})
+}
+
+// str is the non-empty string at key ("" and a problem otherwise).
+func (r *resolution) str(key string) string {
+	v, ok := r.row[key]
+	if !ok || v == nil {
+		r.bad(key, "missing")
+		return ""
+	}
+	s, ok := v.(string)
+	if !ok || s == "" {
+		r.bad(key, "must be a non-empty string")
+		return ""
+	}
+	return s
+}
+
+// timestamp reads the decision time (a time or RFC 3339), within
+// [MinTimestamp, MaxTimestamp).
+func (r *resolution) timestamp() {
 	timeOK := false
-	switch v := row["timestamp"].(type) {
+	switch v := r.row["timestamp"].(type) {
 	case time.Time:
-		rec.Timestamp, timeOK = v.UTC(), true
+		r.rec.Timestamp, timeOK = v.UTC(), true
 	case string:
 		t, err := time.Parse(time.RFC3339Nano, v)
 		if err != nil {
-			bad("timestamp", "not an RFC 3339 time: %q", v)
+			r.bad("timestamp", "not an RFC 3339 time: %q", v)
 		}
-		rec.Timestamp, timeOK = t.UTC(), err == nil
+		r.rec.Timestamp, timeOK = t.UTC(), err == nil
 	case nil:
-		bad("timestamp", "missing")
+		r.bad("timestamp", "missing")
 	default:
-		bad("timestamp", "not a time")
+		r.bad("timestamp", "not a time")
 	}
-	if t := rec.Timestamp; timeOK && (t.Before(MinTimestamp) || !t.Before(MaxTimestamp)) {
-		bad("timestamp", "%s is outside the accepted range [%s, %s)", t.Format(time.RFC3339Nano),
+	if t := r.rec.Timestamp; timeOK && (t.Before(MinTimestamp) || !t.Before(MaxTimestamp)) {
+		r.bad("timestamp", "%s is outside the accepted range [%s, %s)", t.Format(time.RFC3339Nano),
 			MinTimestamp.Format(time.DateOnly), MaxTimestamp.Format(time.DateOnly))
 	}
-	if h := str("input_hash"); h != "" {
-		d, err := digest.Parse(strings.Replace(h, "sha256-", "sha256:", 1))
-		if err != nil {
-			bad("input_hash", "%v", err)
+}
+
+// input reads input_hash (sha256:… or sha256-…), an input in the store.
+func (r *resolution) input(ctx context.Context) {
+	h := r.str("input_hash")
+	if h == "" {
+		return
+	}
+	d, err := digest.Parse(strings.Replace(h, "sha256-", "sha256:", 1))
+	if err != nil {
+		r.bad("input_hash", "%v", err)
+		return
+	}
+	r.rec.Input.Digest = d
+	if err := r.im.inStore(ctx, d); err != nil {
+		r.bad("input_hash", "input %s not in the store: %v", d, err)
+	}
+}
+
+// system resolves the model and config versions and the image tag through
+// the version map, and the runtime (the map's defaults, then the image's).
+func (r *resolution) system() {
+	m := r.im.Map
+	if mv := r.str("model_version"); mv != "" {
+		if a, ok := m.Models[mv]; ok {
+			r.rec.System.Model = a
 		} else {
-			rec.Input.Digest = d
-			if err := im.inStore(ctx, d); err != nil {
-				bad("input_hash", "input %s not in the store: %v", d, err)
-			}
+			r.bad("model_version", "unknown model version %q (not in the version map)", mv)
 		}
 	}
-	if mv := str("model_version"); mv != "" {
-		if a, ok := im.Map.Models[mv]; ok {
-			rec.System.Model = a
+	if cv := r.str("config_version"); cv != "" {
+		if a, ok := m.Configs[cv]; ok {
+			r.rec.System.Config = a
 		} else {
-			bad("model_version", "unknown model version %q (not in the version map)", mv)
+			r.bad("config_version", "unknown config version %q (not in the version map)", cv)
 		}
 	}
-	if cv := str("config_version"); cv != "" {
-		if a, ok := im.Map.Configs[cv]; ok {
-			rec.System.Config = a
-		} else {
-			bad("config_version", "unknown config version %q (not in the version map)", cv)
-		}
-	}
-	rt := im.Map.Defaults
-	if tag := str("inference_image"); tag != "" {
-		if img, ok := im.Map.Images[tag]; ok {
-			rec.System.Image = img.Image
-			rec.System.Components = img.Components
+	rt := m.Defaults
+	if tag := r.str("inference_image"); tag != "" {
+		if img, ok := m.Images[tag]; ok {
+			r.rec.System.Image = img.Image
+			r.rec.System.Components = img.Components
 			if img.Protocol != "" {
 				rt.Protocol = img.Protocol
 			}
@@ -134,61 +175,63 @@ func (im *Importer) Resolve(ctx context.Context, row Row) (*record.Record, []rec
 				rt.InputMediaType = img.InputMediaType
 			}
 		} else {
-			bad("inference_image", "unknown image %q (not in the version map)", tag)
+			r.bad("inference_image", "unknown image %q (not in the version map)", tag)
 		}
 	}
-	rec.Runtime.Protocol, rec.Runtime.HardwareClass, rec.Input.MediaType = rt.Protocol, rt.HardwareClass, rt.InputMediaType
+	r.rec.Runtime.Protocol, r.rec.Runtime.HardwareClass, r.rec.Input.MediaType = rt.Protocol, rt.HardwareClass, rt.InputMediaType
+}
+
+// output reads output.decision (the label) and output.confidence (the
+// score); one of them is required.
+func (r *resolution) output() {
 	var out output.Output
-	switch v := row["output.decision"].(type) {
+	switch v := r.row["output.decision"].(type) {
 	case string:
 		out.Label = &v
 	case nil:
 	default:
-		bad("output.decision", "must be a string")
+		r.bad("output.decision", "must be a string")
 	}
-	if v, ok := row["output.confidence"]; ok && v != nil {
+	if v, ok := r.row["output.confidence"]; ok && v != nil {
 		if f, ok := num(v); ok {
 			out.Score = &f
 		} else {
-			bad("output.confidence", "must be a number")
+			r.bad("output.confidence", "must be a number")
 		}
 	}
 	if out.IsZero() {
-		bad("output", "needs a decision or a confidence")
+		r.bad("output", "needs a decision or a confidence")
 	}
-	rec.Output = record.Output{Output: out, Digest: digest.FromBytes(out.Canonical())}
-	if v, ok := row["params.seed"]; ok && v != nil {
+	r.rec.Output = record.Output{Output: out, Digest: digest.FromBytes(out.Canonical())}
+}
+
+// params reads the optional decision parameters.
+func (r *resolution) params() {
+	p := &r.rec.Params
+	if v, ok := r.row["params.seed"]; ok && v != nil {
 		if s, ok := seedValue(v); ok {
-			rec.Params.Seed = &s
+			p.Seed = &s
 		} else {
-			bad("params.seed", "must be a non-negative integer")
+			r.bad("params.seed", "must be a non-negative integer")
 		}
 	}
-	for key, dst := range map[string]**float64{"params.temperature": &rec.Params.Temperature, "params.top_p": &rec.Params.TopP} {
-		if v, ok := row[key]; ok && v != nil {
+	for key, dst := range map[string]**float64{"params.temperature": &p.Temperature, "params.top_p": &p.TopP} {
+		if v, ok := r.row[key]; ok && v != nil {
 			if f, ok := num(v); ok {
 				*dst = &f
 			} else {
-				bad(key, "must be a number")
+				r.bad(key, "must be a number")
 			}
 		}
 	}
-	if v, ok := row["params.max_tokens"]; ok && v != nil {
+	if v, ok := r.row["params.max_tokens"]; ok && v != nil {
 		if f, ok := num(v); ok && f == math.Trunc(f) && f > 0 && f < 1<<31 {
 			n := int(f)
-			rec.Params.MaxTokens = &n
+			p.MaxTokens = &n
 		} else {
-			bad("params.max_tokens", "must be a positive integer")
+			r.bad("params.max_tokens", "must be a positive integer")
 		}
 	}
-	if len(probs) > 0 {
-		return nil, probs
-	}
-	rec.System.Seal()
-	if p := rec.Validate(); len(p) > 0 {
-		return nil, p
-	}
-	return rec, nil
 }
 
 // seedValue reads a non-negative integer seed exactly (a JSON number as

@@ -451,6 +451,45 @@ func ParseTimeBound(s string, now time.Time) (time.Time, error) {
 	return t, nil
 }
 
+// ErrSelection: a Selection that cannot be used: a --since, --until,
+// cost limit or --where (the last also ErrWhere, when it does not compile).
+var ErrSelection = errors.New("invalid selection")
+
+type selectionError struct{ err error }
+
+func (e *selectionError) Error() string        { return e.err.Error() }
+func (e *selectionError) Unwrap() error        { return e.err }
+func (e *selectionError) Is(target error) bool { return target == ErrSelection }
+
+// Selection is a Filter as the user writes it: --where with its cost limit
+// (CEL cost units per record), --since and --until (ParseTimeBound).
+type Selection struct {
+	Where, Since, Until string
+	WhereCost           uint64
+}
+
+// Filter compiles the selection at time now. Its errors name the flag and
+// match ErrSelection.
+func (s Selection) Filter(now time.Time) (*Filter, error) {
+	f := &Filter{}
+	var err error
+	if f.Time.Since, err = ParseTimeBound(s.Since, now); err != nil {
+		return nil, &selectionError{fmt.Errorf("--since: %v", err)}
+	}
+	if f.Time.Until, err = ParseTimeBound(s.Until, now); err != nil {
+		return nil, &selectionError{fmt.Errorf("--until: %v", err)}
+	}
+	if s.WhereCost == 0 {
+		return nil, &selectionError{fmt.Errorf("%s must be at least 1", CostFlag)}
+	}
+	if s.Where != "" {
+		if f.Where, err = CompileWhereCost(s.Where, s.WhereCost); err != nil {
+			return nil, &selectionError{fmt.Errorf("--where: %w", err)}
+		}
+	}
+	return f, nil
+}
+
 // Filter selects records: a time range and an optional CEL expression.
 type Filter struct {
 	Time  record.TimeRange

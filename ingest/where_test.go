@@ -49,17 +49,9 @@ func TestWhereColumns(t *testing.T) {
 // the decoded records of the same log: the same rows are kept, and the same
 // rows give evaluation errors.
 func TestRowMatcherAgreesWithKeep(t *testing.T) {
-	b, err := os.ReadFile("../record/testdata/valid.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base, err := record.Parse(b)
-	if err != nil {
-		t.Fatal(err)
-	}
+	base := validRecord(t)
 	const n = 600
-	var buf bytes.Buffer
-	w := record.NewParquetWriter(&buf, parquet.MaxRowsPerRowGroup(128))
+	recs := make([]*record.Record, n)
 	for i := range n {
 		r := *base
 		r.RequestID = fmt.Sprintf("req_%04d", i)
@@ -73,23 +65,15 @@ func TestRowMatcherAgreesWithKeep(t *testing.T) {
 			sc := float64(i%10) / 10
 			r.Output.Score = &sc
 		}
-		if err := w.Write(&r); err != nil {
-			t.Fatal(err)
-		}
+		recs[i] = &r
 	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	l, err := record.OpenParquetLog(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	recs := map[int64]*record.Record{}
+	l := parquetLog(t, []parquet.WriterOption{parquet.MaxRowsPerRowGroup(128)}, recs...)
+	decoded := map[int64]*record.Record{}
 	if err := l.Scan(record.ScanOptions{}, func(row int64, rec *record.Record, err error) bool {
 		if err != nil {
 			t.Fatalf("row %d: %v", row, err)
 		}
-		recs[row] = rec
+		decoded[row] = rec
 		return true
 	}); err != nil {
 		t.Fatal(err)
@@ -123,7 +107,7 @@ func TestRowMatcherAgreesWithKeep(t *testing.T) {
 				for i := range b.Len {
 					row := b.First + int64(i)
 					got, probs := m.Match(b, i)
-					keep, kerr := f.Keep(recs[row])
+					keep, kerr := f.Keep(decoded[row])
 					if (len(probs) > 0) != (kerr != nil) || got != keep {
 						t.Errorf("%s row %d: Match %v %v, Keep %v %v", expr, row, got, probs, keep, kerr)
 					}
@@ -148,20 +132,49 @@ func TestRowMatcherAgreesWithKeep(t *testing.T) {
 // TestRowMatcherNulls: a NULL in a required column the filter reads is a
 // problem naming it; a NULL timestamp under a time range too.
 func TestRowMatcherNulls(t *testing.T) {
+	base := validRecord(t)
+	good, noVersion, noTime := *base, *base, *base
+	noVersion.System.Model.Version = ""
+	noTime.Timestamp = time.Time{}
+	l := parquetLog(t, nil, &good, &noVersion, &noTime)
+	wh, err := CompileWhere(`model.version != "x"`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := Filter{Where: wh, Time: record.TimeRange{Until: base.Timestamp.Add(time.Hour)}}
+	keep, got := matchRows(t, l, f)
+	want := [][]record.Problem{nil,
+		{{Field: "model_version", Message: "NULL in a required column"}},
+		{{Field: "timestamp", Message: "NULL in a required column"}}}
+	if !reflect.DeepEqual(got, want) || !reflect.DeepEqual(keep, []bool{true, false, false}) {
+		t.Errorf("got %v %+v, want [true false false] %+v", keep, got, want)
+	}
+	if _, err := f.NewRowMatcher([]string{"timestamp"}); err == nil {
+		t.Error("a matcher without the model_version column was made")
+	}
+}
+
+// validRecord is record/testdata/valid.json.
+func validRecord(t *testing.T) *record.Record {
+	t.Helper()
 	b, err := os.ReadFile("../record/testdata/valid.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	base, err := record.Parse(b)
+	r, err := record.Parse(b)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return r
+}
+
+// parquetLog writes recs to a Parquet decision log in memory (with opts)
+// and opens it.
+func parquetLog(t *testing.T, opts []parquet.WriterOption, recs ...*record.Record) *record.ParquetLog {
+	t.Helper()
 	var buf bytes.Buffer
-	w := record.NewParquetWriter(&buf)
-	good, noVersion, noTime := *base, *base, *base
-	noVersion.System.Model.Version = ""
-	noTime.Timestamp = time.Time{}
-	for _, r := range []*record.Record{&good, &noVersion, &noTime} {
+	w := record.NewParquetWriter(&buf, opts...)
+	for _, r := range recs {
 		if err := w.Write(r); err != nil {
 			t.Fatal(err)
 		}
@@ -173,37 +186,27 @@ func TestRowMatcherNulls(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wh, err := CompileWhere(`model.version != "x"`)
+	return l
+}
+
+// matchRows matches every row of l with f's row matcher, on one worker:
+// whether each is kept, and its problems.
+func matchRows(t *testing.T, l *record.ParquetLog, f Filter) (keep []bool, problems [][]record.Problem) {
+	t.Helper()
+	m, err := f.NewRowMatcher(f.Columns())
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := Filter{Where: wh, Time: record.TimeRange{Until: base.Timestamp.Add(time.Hour)}}
-	cols := f.Columns()
-	m, err := f.NewRowMatcher(cols)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got [][]record.Problem
-	var keep []bool
-	if err := l.ScanColumns(cols, record.ScanOptions{}, 1, func(_ int, b *record.ColumnBatch) error {
+	if err := l.ScanColumns(f.Columns(), record.ScanOptions{}, 1, func(_ int, b *record.ColumnBatch) error {
 		for i := range b.Len {
 			k, p := m.Match(b, i)
-			keep = append(keep, k)
-			got = append(got, p)
+			keep, problems = append(keep, k), append(problems, p)
 		}
 		return nil
 	}); err != nil {
 		t.Fatal(err)
 	}
-	want := [][]record.Problem{nil,
-		{{Field: "model_version", Message: "NULL in a required column"}},
-		{{Field: "timestamp", Message: "NULL in a required column"}}}
-	if !reflect.DeepEqual(got, want) || !reflect.DeepEqual(keep, []bool{true, false, false}) {
-		t.Errorf("got %v %+v, want [true false false] %+v", keep, got, want)
-	}
-	if _, err := f.NewRowMatcher([]string{"timestamp"}); err == nil {
-		t.Error("a matcher without the model_version column was made")
-	}
+	return keep, problems
 }
 
 func btoi(b bool) int {
@@ -264,14 +267,7 @@ func TestWhereCostLimit(t *testing.T) {
 		t.Errorf("output.text.contains under a limit of 1000: %v", err)
 	}
 
-	b, err := os.ReadFile("../record/testdata/valid.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base, err := record.Parse(b)
-	if err != nil {
-		t.Fatal(err)
-	}
+	base := validRecord(t)
 	long := *base
 	long.System.Model.Name = strings.Repeat("m", 100_000) // 10^4 units to read through
 	wh, err := CompileWhereCost(`model.name.contains("x")`, 1000)
@@ -295,37 +291,41 @@ func TestWhereCostLimit(t *testing.T) {
 	if _, err := wh.Match(&long); !errors.Is(err, ErrWhereCost) || !strings.Contains(err.Error(), wantMsg) {
 		t.Errorf("long name: %v", err)
 	}
-	var buf bytes.Buffer
-	w := record.NewParquetWriter(&buf)
-	for _, r := range []*record.Record{base, &long} {
-		if err := w.Write(r); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	l, err := record.OpenParquetLog(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := Filter{Where: wh}
-	m, err := f.NewRowMatcher(f.Columns())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got [][]record.Problem
-	if err := l.ScanColumns(f.Columns(), record.ScanOptions{}, 1, func(_ int, b *record.ColumnBatch) error {
-		for i := range b.Len {
-			_, p := m.Match(b, i)
-			got = append(got, p)
-		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	_, got := matchRows(t, parquetLog(t, nil, base, &long), Filter{Where: wh})
 	want := [][]record.Problem{nil, {{Field: CostProblem, Message: wantMsg}}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("problems %+v, want %+v", got, want)
+	}
+}
+
+// TestSelectionFilter: a Selection compiles to the filter its flags say,
+// and each bad flag is an error naming it that matches ErrSelection (and
+// ErrWhere for the expression).
+func TestSelectionFilter(t *testing.T) {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	f, err := Selection{Where: `output.score < 0.7`, Since: "24h", Until: "2026-03-01T06:00:00Z", WhereCost: DefaultWhereCost}.Filter(now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := now.Add(-24 * time.Hour); !f.Time.Since.Equal(want) || f.Time.Until.Hour() != 6 || f.Where == nil {
+		t.Errorf("filter %+v: want since %v, until 06:00 and a where", f, want)
+	}
+	if f, err := (Selection{WhereCost: 1}).Filter(now); err != nil || f.Where != nil || !f.Time.Since.IsZero() {
+		t.Errorf("empty selection: %+v %v", f, err)
+	}
+	for _, c := range []struct {
+		sel   Selection
+		msg   string
+		where bool
+	}{
+		{Selection{Since: "-1h", WhereCost: 1}, "--since: ", false},
+		{Selection{Until: "tomorrow", WhereCost: 1}, "--until: ", false},
+		{Selection{}, "--where-cost-limit must be at least 1", false},
+		{Selection{Where: `output.score`, WhereCost: 1000}, "--where: ", true},
+	} {
+		_, err := c.sel.Filter(now)
+		if !errors.Is(err, ErrSelection) || errors.Is(err, ErrWhere) != c.where || !strings.HasPrefix(fmt.Sprint(err), c.msg) {
+			t.Errorf("%+v: %v; want ErrSelection (ErrWhere %v) starting %q", c.sel, err, c.where, c.msg)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -23,6 +24,26 @@ type Result struct {
 	Unresolved     []Unresolved `json:"unresolved"`
 	// Out is where the records went ("" when nothing was written).
 	Out string `json:"out,omitempty"`
+}
+
+// WriteText writes r as aligned "key: value" lines, then each unresolved
+// row listed as "line N: reason".
+func (r *Result) WriteText(w io.Writer) error {
+	fmt.Fprintf(w, "log:          %s\nrows:         %d\nimported:     %d\nfiltered out: %d\nunresolved:   %d\n",
+		r.Log, r.Rows, r.Imported, r.Filtered, r.UnresolvedRows)
+	if r.Out != "" {
+		fmt.Fprintf(w, "out:          %s\n", r.Out)
+	}
+	for _, u := range r.Unresolved {
+		if _, err := fmt.Fprintf(w, "line %d: %s\n", u.Line, u.Reason); err != nil {
+			return err
+		}
+	}
+	if more := r.UnresolvedRows - int64(len(r.Unresolved)); more > 0 {
+		_, err := fmt.Fprintf(w, "(%d more unresolved rows not listed)\n", more)
+		return err
+	}
+	return nil
 }
 
 // MaxListed is how many unresolved rows a Result lists.
@@ -51,16 +72,23 @@ type WriteOptions struct {
 // nothing was written.
 var ErrUnresolved = errors.New("unresolved rows")
 
-// DestError is an error of the destination. Merge is false when its
-// temporary file or folder could not be created (nothing was read), true
-// when a record could not be linked into an existing folder.
+// DestError is an error of the destination, named by its flag (Flag: "-o"
+// for WriteOptions.Parquet, "--out-dir" for Dir). Merge is false when its
+// temporary file or folder could not be created (nothing was read): then
+// it matches ErrDest, a destination the user can fix. Merge is true when a
+// record could not be linked into an existing folder.
 type DestError struct {
+	Flag  string
 	Merge bool
 	Err   error
 }
 
-func (e *DestError) Error() string { return e.Err.Error() }
-func (e *DestError) Unwrap() error { return e.Err }
+// ErrDest: the destination of Write cannot be created (see DestError).
+var ErrDest = errors.New("unusable destination")
+
+func (e *DestError) Error() string        { return e.Flag + ": " + e.Err.Error() }
+func (e *DestError) Unwrap() error        { return e.Err }
+func (e *DestError) Is(target error) bool { return target == ErrDest && !e.Merge }
 
 // Write imports the log at path and writes the records it keeps. Records go
 // to a temporary file (or folder) renamed into place at the end, so
@@ -150,7 +178,7 @@ func newWriter(opts WriteOptions) (*writer, error) {
 	var err error
 	if opts.Parquet != "" {
 		if w.pf, err = os.CreateTemp(filepath.Dir(opts.Parquet), ".import-*.parquet"); err != nil {
-			return nil, &DestError{Err: err}
+			return nil, &DestError{Flag: "-o", Err: err}
 		}
 		w.tmp = w.pf.Name()
 		w.pw = record.NewParquetWriter(w.pf)
@@ -158,10 +186,10 @@ func newWriter(opts WriteOptions) (*writer, error) {
 	}
 	parent := filepath.Dir(filepath.Clean(opts.Dir))
 	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return nil, &DestError{Err: err}
+		return nil, &DestError{Flag: "--out-dir", Err: err}
 	}
 	if w.tmp, err = os.MkdirTemp(parent, ".import-*"); err != nil {
-		return nil, &DestError{Err: err}
+		return nil, &DestError{Flag: "--out-dir", Err: err}
 	}
 	return w, nil
 }
@@ -195,7 +223,7 @@ func (w *writer) commit() (string, error) {
 	ents, _ := os.ReadDir(w.tmp)
 	for _, e := range ents {
 		if err := os.Link(filepath.Join(w.tmp, e.Name()), filepath.Join(w.opts.Dir, e.Name())); err != nil {
-			return "", &DestError{Merge: true, Err: err}
+			return "", &DestError{Flag: "--out-dir", Merge: true, Err: err}
 		}
 	}
 	return w.opts.Dir, nil

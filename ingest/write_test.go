@@ -46,7 +46,32 @@ func TestWrite(t *testing.T) {
 	}
 
 	var dest *DestError
-	if _, err := im.Write(ctx, log, WriteOptions{Dir: out}); !errors.As(err, &dest) || !dest.Merge {
+	if _, err := im.Write(ctx, log, WriteOptions{Dir: out}); !errors.As(err, &dest) || !dest.Merge || errors.Is(err, ErrDest) || !strings.HasPrefix(err.Error(), "--out-dir: ") {
 		t.Fatalf("second import into the folder: %v", err)
+	}
+	// A destination that cannot be made is ErrDest, named by its flag.
+	for _, c := range []struct {
+		opts WriteOptions
+		flag string
+	}{{WriteOptions{Parquet: filepath.Join(out, "no", "such", "x.parquet")}, "-o: "}, {WriteOptions{Dir: filepath.Join(log, "sub")}, "--out-dir: "}} {
+		if _, err := im.Write(ctx, log, c.opts); !errors.Is(err, ErrDest) || !strings.HasPrefix(err.Error(), c.flag) {
+			t.Errorf("%+v: %v; want ErrDest starting %q", c.opts, err, c.flag)
+		}
+	}
+}
+
+// TestResultWriteText: the text form lists the counts, the destination,
+// each listed unresolved row, and how many were not listed.
+func TestResultWriteText(t *testing.T) {
+	var b strings.Builder
+	r := &Result{Log: "log.jsonl", Rows: 5, Imported: 2, Filtered: 0, UnresolvedRows: 3, Out: "out.parquet",
+		Unresolved: []Unresolved{{Line: 2, Reason: "unknown model version"}}}
+	if err := r.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	want := "log:          log.jsonl\nrows:         5\nimported:     2\nfiltered out: 0\nunresolved:   3\nout:          out.parquet\n" +
+		"line 2: unknown model version\n(2 more unresolved rows not listed)\n"
+	if b.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"testing"
 
-	"github.com/reprise-dev/reprise/launch"
 	"github.com/reprise-dev/reprise/runners"
 	"github.com/reprise-dev/reprise/verdict"
 )
@@ -58,12 +57,8 @@ func TestSequentialKeepsConcurrency(t *testing.T) {
 		sys := &batchingSystem{fakeSystem: fakeSystem{labels: []string{"approved", "denied"}, probs: []float64{0.8, 0.2}, failAt: -1}, conc: c.conc}
 		st, rec := newRecord(t, &sys.fakeSystem, 43, "approved", 0.8)
 		// No pinned seed: the replay is behavioral, so it runs fresh seeds.
-		rec.Params.Seed = nil
-		rec.System.Seal()
-		res, err := Replay(context.Background(), st, rec, sys, Options{Sequential: true, Launch: launch.Options{HostClass: hw}})
-		if err != nil {
-			t.Fatal(err)
-		}
+		unseeded(rec)
+		res := replayOn(t, st, rec, sys, Options{Sequential: true})
 		r := res.Report
 		if sys.largest != c.wantLargest || r.Replay.N%c.wantStepMultiple != 0 || r.Verdict == verdict.Diverged {
 			t.Fatalf("concurrency %d: largest batch %d (want %d), stopped after %d runs (want a multiple of %d), %s",

@@ -201,27 +201,13 @@ func TestReportMarkdownEvalGolden(t *testing.T) {
 	sys := &fakeSystem{labels: []string{"approved"}, probs: []float64{1}, failAt: -1}
 	st, rec := newRecord(t, sys, 42, "approved", 1)
 	evalFixture(t, st, rec, &fakeSystem{labels: []string{"denied"}, probs: []float64{1}, failAt: -1})
-	clock := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
-	now := func() time.Time { clock = clock.Add(10 * time.Millisecond); return clock }
+	now := fixedClock()
 	res, err := Replay(context.Background(), st, rec, sys, Options{N: 40, Launch: launch.Options{HostClass: hw}, Now: now,
 		System: evals.Checker{Options: evals.CheckOptions{Store: st, Now: now}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := []byte(res.Report.Markdown())
-	golden := filepath.Join("testdata", "report.eval.golden.md")
-	if *update {
-		if err := os.WriteFile(golden, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(got) != string(want) {
-		t.Errorf("report.md differs from %s (run with -update if intended):\n%s", golden, got)
-	}
+	checkGolden(t, "report.eval.golden.md", res.Report.Markdown())
 }
 
 // TestPinnedEvalInconclusiveStops: an inconclusive eval check cannot be
@@ -235,8 +221,7 @@ func TestPinnedEvalInconclusiveStops(t *testing.T) {
 	}
 	sys := mixed()
 	st, rec := newRecord(t, sys, 42, "approved", 0.5)
-	rec.Params.Seed = nil
-	rec.System.Seal()
+	unseeded(rec)
 	evalFixture(t, st, rec, mixed())
 	o := Options{Sequential: true, MaxRuns: 1000, Batch: 10, Launch: launch.Options{HostClass: hw}, System: evals.Checker{Options: evals.CheckOptions{Mode: evals.CheckOn, Store: st}}}
 	res, err := Replay(ctx, st, rec, sys, o)

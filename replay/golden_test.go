@@ -1,15 +1,12 @@
 package replay
 
 import (
-	"context"
 	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/reprise-dev/reprise/launch"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -20,26 +17,9 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 func TestReportMarkdownGolden(t *testing.T) {
 	sys := &fakeSystem{labels: []string{"approved", "denied", "referred"}, probs: []float64{0.8, 0.15, 0.05}, failAt: -1}
 	st, rec := newRecord(t, sys, 42, "approved", 0.8)
-	clock := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
-	now := func() time.Time { clock = clock.Add(10 * time.Millisecond); return clock }
-	res, err := Replay(context.Background(), st, rec, sys, Options{N: 40, Launch: launch.Options{HostClass: hw}, Now: now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := []byte(res.Report.Markdown())
-	golden := filepath.Join("testdata", "report.golden.md")
-	if *update {
-		if err := os.WriteFile(golden, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(got) != string(want) {
-		t.Errorf("report.md differs from %s (run with -update if intended):\n%s", golden, got)
-	}
+	now := fixedClock()
+	res := replayOn(t, st, rec, sys, Options{N: 40, Now: now})
+	checkGolden(t, "report.golden.md", res.Report.Markdown())
 }
 
 // TestReportMarkdownHostileGolden: a label that tries to forge a heading,
@@ -49,12 +29,8 @@ func TestReportMarkdownHostileGolden(t *testing.T) {
 	hostile := "approved\n# REPRODUCED\x1b[2J<b>x</b>|\x00\u009b31m[link](http://x)"
 	sys := &fakeSystem{labels: []string{hostile, "denied"}, probs: []float64{0.8, 0.2}, failAt: -1}
 	st, rec := newRecord(t, sys, 42, hostile, 0.8)
-	clock := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
-	now := func() time.Time { clock = clock.Add(10 * time.Millisecond); return clock }
-	res, err := Replay(context.Background(), st, rec, sys, Options{N: 20, Launch: launch.Options{HostClass: hw}, Now: now})
-	if err != nil {
-		t.Fatal(err)
-	}
+	now := fixedClock()
+	res := replayOn(t, st, rec, sys, Options{N: 20, Now: now})
 	res.Report.Error = "run 3: system crashed (stderr: \x1b[31mREPRODUCED\x1b[0m\n## Verdict: REPRODUCED)"
 	got := res.Report.Markdown()
 	for _, bad := range []string{"\n# REPRODUCED", "\n## Verdict", "\x1b", "\x00", "\u009b", "<b>", "x</b>|", "[link]("} {
@@ -62,7 +38,21 @@ func TestReportMarkdownHostileGolden(t *testing.T) {
 			t.Errorf("report.md contains %q", bad)
 		}
 	}
-	golden := filepath.Join("testdata", "report.hostile.golden.md")
+	checkGolden(t, "report.hostile.golden.md", got)
+}
+
+// fixedClock is a clock that starts at 2026-11-22 12:00 UTC and advances
+// 10 ms on every reading, so the reports' times are the same on every run.
+func fixedClock() func() time.Time {
+	clock := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	return func() time.Time { clock = clock.Add(10 * time.Millisecond); return clock }
+}
+
+// checkGolden compares a rendered report with testdata/name (-update
+// rewrites it).
+func checkGolden(t *testing.T, name, got string) {
+	t.Helper()
+	golden := filepath.Join("testdata", name)
 	if *update {
 		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
 			t.Fatal(err)

@@ -11,7 +11,6 @@ import (
 	"unsafe"
 
 	"github.com/reprise-dev/reprise/digest"
-	"github.com/reprise-dev/reprise/launch"
 	"github.com/reprise-dev/reprise/output"
 	"github.com/reprise-dev/reprise/runners"
 	"github.com/reprise-dev/reprise/verdict"
@@ -73,10 +72,7 @@ func TestLongTextsReachTheTextCheck(t *testing.T) {
 			rec.Output.Output = output.Output{Text: &tc.stored}
 			rec.Output.Digest = digest.FromBytes([]byte(tc.stored))
 			rec.System.Seal()
-			res, err := Replay(context.Background(), st, rec, textSystem{}, Options{N: 200, Launch: launch.Options{HostClass: hw}})
-			if err != nil {
-				t.Fatal(err)
-			}
+			res := replayOn(t, st, rec, textSystem{}, Options{N: 200})
 			rep := res.Report
 			if (rep.Verdict == verdict.Diverged) != tc.diverged {
 				t.Fatalf("verdict %s, want diverged=%v", rep.Verdict, tc.diverged)

@@ -110,6 +110,25 @@ func newRecord(t *testing.T, sys *fakeSystem, seed int64, label string, score fl
 	return st, rec
 }
 
+// unseeded drops rec's pinned seed (so the replay is behavioral: it runs
+// fresh seeds) and reseals its system.
+func unseeded(rec *record.Record) {
+	rec.Params.Seed = nil
+	rec.System.Seal()
+}
+
+// replayOn replays rec with runner on a host of rec's hardware class (hw)
+// and fails the test on an error.
+func replayOn(t *testing.T, st Blobs, rec *record.Record, runner Runner, opts Options) *Result {
+	t.Helper()
+	opts.Launch.HostClass = hw
+	res, err := Replay(context.Background(), st, rec, runner, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
 func TestReplayVerdicts(t *testing.T) {
 	sys := &fakeSystem{labels: []string{"approved", "denied", "referred"}, probs: []float64{0.8, 0.15, 0.05}, failAt: -1}
 	probe := &fakeSession{sys: sys}
@@ -117,10 +136,7 @@ func TestReplayVerdicts(t *testing.T) {
 
 	t.Run("exact", func(t *testing.T) {
 		st, rec := newRecord(t, sys, 42, l42, p42)
-		res, err := Replay(context.Background(), st, rec, sys, Options{N: 50, Launch: launch.Options{HostClass: hw}})
-		if err != nil {
-			t.Fatal(err)
-		}
+		res := replayOn(t, st, rec, sys, Options{N: 50})
 		if res.Report.Verdict != verdict.Reproduced || res.Report.Basis != "exact" || !res.Report.Exact.ExactMatch {
 			t.Fatalf("verdict %s basis %s exact %+v", res.Report.Verdict, res.Report.Basis, res.Report.Exact)
 		}
@@ -132,56 +148,40 @@ func TestReplayVerdicts(t *testing.T) {
 		// Stored under another seed's answer but a plausible label: the pinned
 		// seed does not reproduce it, the distribution does.
 		st, rec := newRecord(t, sys, 42, "approved", 0.8)
-		rec.Params.Seed = nil
-		rec.System.Seal()
+		unseeded(rec)
 		// 700 runs: enough for both checks to have power at alpha 0.01 (528
 		// runs for the label, 399 scores with the stored label).
-		res, err := Replay(context.Background(), st, rec, sys, Options{N: 700, Launch: launch.Options{HostClass: hw}})
-		if err != nil {
-			t.Fatal(err)
-		}
+		res := replayOn(t, st, rec, sys, Options{N: 700})
 		if res.Report.Verdict != verdict.Reproduced || res.Report.Basis != "behavioral" || res.Report.Exact != nil {
 			t.Fatalf("verdict %s basis %s", res.Report.Verdict, res.Report.Basis)
 		}
 	})
-	t.Run("diverged label", func(t *testing.T) {
-		st, rec := newRecord(t, sys, 7, "escalated", 0.9)
-		res, err := Replay(context.Background(), st, rec, sys, Options{N: 600, Launch: launch.Options{HostClass: hw}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if res.Report.Verdict != verdict.Diverged {
-			t.Fatalf("verdict %s, reasons %v", res.Report.Verdict, res.Report.Reasons)
-		}
-	})
-	t.Run("diverged score", func(t *testing.T) {
-		st, rec := newRecord(t, sys, 7, "approved", 0.42) // label fine, score impossible
-		// three checks (label, score, the seed probe): 599 scores needed
-		res, err := Replay(context.Background(), st, rec, sys, Options{N: 800, Launch: launch.Options{HostClass: hw}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if res.Report.Verdict != verdict.Diverged {
-			t.Fatalf("verdict %s, reasons %v", res.Report.Verdict, res.Report.Reasons)
-		}
-	})
-	t.Run("inconclusive", func(t *testing.T) {
-		st, rec := newRecord(t, sys, 7, "escalated", 0.9)
-		res, err := Replay(context.Background(), st, rec, sys, Options{N: 20, Launch: launch.Options{HostClass: hw}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		// 0 of 20: the upper bound 0.168 is above the minimum frequency 0.01.
-		if res.Report.Verdict != verdict.Inconclusive {
-			t.Fatalf("verdict %s, reasons %v", res.Report.Verdict, res.Report.Reasons)
-		}
-		// alpha 0.01 over three checks (label, score and the seed probe, which
-		// runs since seed 7 does not give the stored output):
+	for _, c := range []struct {
+		name   string
+		label  string
+		score  float64
+		n      int
+		want   verdict.Verdict
+		advice string // a reason that must be given
+	}{
+		{"diverged label", "escalated", 0.9, 600, verdict.Diverged, ""},
+		// label fine, score impossible; three checks (label, score, the
+		// seed probe): 599 scores needed
+		{"diverged score", "approved", 0.42, 800, verdict.Diverged, ""},
+		// 0 of 20: the upper bound 0.168 is above the minimum frequency
+		// 0.01. alpha 0.01 over three checks (label, score and the seed
+		// probe, which runs since seed 7 does not give the stored output):
 		// ln(0.01/3)/ln(0.99) = 567.5: 568 runs settle it.
-		if !strings.Contains(strings.Join(res.Report.Reasons, "\n"), "at least 568 runs") {
-			t.Fatalf("no advice on the runs needed: %v", res.Report.Reasons)
-		}
-	})
+		{"inconclusive", "escalated", 0.9, 20, verdict.Inconclusive, "at least 568 runs"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			st, rec := newRecord(t, sys, 7, c.label, c.score)
+			r := replayOn(t, st, rec, sys, Options{N: c.n}).Report
+			if r.Verdict != c.want || !strings.Contains(strings.Join(r.Reasons, "\n"), c.advice) {
+				t.Fatalf("verdict %s, reasons %v; want %s and a reason saying %q", r.Verdict, r.Reasons, c.want, c.advice)
+			}
+		})
+	}
 }
 
 // TestReplaySequential: a sequential replay stops at the first look where
@@ -222,13 +222,9 @@ func TestReplaySequential(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			st, rec := newRecord(t, sys, c.seed, c.label, c.score)
 			if c.noSeed {
-				rec.Params.Seed = nil
-				rec.System.Seal()
+				unseeded(rec)
 			}
-			res, err := Replay(context.Background(), st, rec, sys, Options{Sequential: true, Launch: launch.Options{HostClass: hw}})
-			if err != nil {
-				t.Fatal(err)
-			}
+			res := replayOn(t, st, rec, sys, Options{Sequential: true})
 			r := res.Report
 			if r.Verdict != c.want || r.Replay.N < c.minN || r.Replay.N > c.maxN || !strings.Contains(r.Replay.Stopped, c.stoppedMatch) {
 				t.Fatalf("verdict %s after %d runs (%s); want %s after %d..%d runs; reasons %v", r.Verdict, r.Replay.N, r.Replay.Stopped, c.want, c.minN, c.maxN, r.Reasons)
@@ -324,10 +320,7 @@ func TestReplayRunFailureKeepsPartialRuns(t *testing.T) {
 func TestReportFiles(t *testing.T) {
 	sys := &fakeSystem{labels: []string{"approved", "denied"}, probs: []float64{0.9, 0.1}, failAt: -1}
 	st, rec := newRecord(t, sys, 3, "approved", 0.9)
-	res, err := Replay(context.Background(), st, rec, sys, Options{N: 25, Launch: launch.Options{HostClass: hw}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := replayOn(t, st, rec, sys, Options{N: 25})
 	dir := filepath.Join(t.TempDir(), "out")
 	if err := res.WriteFiles(dir); err != nil {
 		t.Fatal(err)
@@ -453,8 +446,7 @@ func TestReplayWithReference(t *testing.T) {
 	}{{"same system", sys, verdict.Reproduced}, {"another model", other, verdict.Diverged}} {
 		t.Run(c.name, func(t *testing.T) {
 			st, rec := newRecord(t, sys, 42, "approved", 0.8)
-			rec.Params.Seed = nil
-			rec.System.Seal()
+			unseeded(rec)
 			ref := make([]output.Output, 1000)
 			for i := range ref {
 				l, p := (&fakeSession{sys: c.from}).answer(int64(1_000_000 + i))
@@ -465,10 +457,7 @@ func TestReplayWithReference(t *testing.T) {
 				t.Fatal(err)
 			}
 			rec.Reference = &record.Reference{Digest: d, Runs: len(ref)}
-			res, err := Replay(context.Background(), st, rec, sys, Options{N: 1500, Launch: launch.Options{HostClass: hw}})
-			if err != nil {
-				t.Fatal(err)
-			}
+			res := replayOn(t, st, rec, sys, Options{N: 1500})
 			r := res.Report
 			if r.Verdict != c.want || len(r.Tests) != 4 || r.Tests[2].Name != "reference_labels" || r.Tests[3].Name != "reference_scores" {
 				t.Fatalf("verdict %s, %d tests; reasons %v", r.Verdict, len(r.Tests), r.Reasons)
@@ -514,10 +503,7 @@ func TestSeedProbe(t *testing.T) {
 	}
 	var journal strings.Builder
 	st, rec := textRecord(t)
-	res, err := Replay(context.Background(), st, rec, textSystem{}, Options{N: 100, Journal: &journal, Launch: launch.Options{HostClass: hw}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := replayOn(t, st, rec, textSystem{}, Options{N: 100, Journal: &journal})
 	r := res.Report
 	if r.Verdict != verdict.Diverged || r.Basis != "exact" || r.Exact == nil || r.Exact.ExactMatch || r.Exact.SeedProbe == nil || !r.Exact.SeedProbe.Identical || r.Exact.SeedProbe.Run != 1 {
 		t.Fatalf("deterministic: %s %q, exact %+v, reasons %v", r.Verdict, r.Basis, r.Exact, r.Reasons)
@@ -545,7 +531,7 @@ func TestSeedProbe(t *testing.T) {
 	}
 	// Sequential: settled at the first look after 74 fresh outputs.
 	st, rec = textRecord(t)
-	res, err = Replay(context.Background(), st, rec, textSystem{}, Options{Sequential: true, Launch: launch.Options{HostClass: hw}})
+	res, err := Replay(context.Background(), st, rec, textSystem{}, Options{Sequential: true, Launch: launch.Options{HostClass: hw}})
 	if err != nil || res.Report.Verdict != verdict.Diverged || res.Report.Basis != "exact" || res.Report.Replay.N != 80 {
 		t.Fatalf("sequential: %s %q after %d runs, %v", res.Report.Verdict, res.Report.Basis, res.Report.Replay.N, err)
 	}

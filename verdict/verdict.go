@@ -239,97 +239,20 @@ type SystemCheck interface {
 // combines the findings.
 func evaluate(stored output.Output, outs []output.Output, exact *bool, rules Rules, checks []Check, run func(Check, output.Output, []output.Output, Rules) (Finding, error)) (*Evaluation, error) {
 	ev := &Evaluation{Tests: []TestResult{}, Reasons: []string{}}
-	var applicable []Check
-	for _, c := range checks {
-		if _, ok := c.(SeedProbe); ok && (exact == nil || *exact) {
-			continue // a probe follows a mismatch only
-		}
-		if c.Applies(stored) {
-			applicable = append(applicable, c)
-		}
-	}
+	applicable := applicableChecks(checks, stored, exact)
 	level := rules
 	if len(applicable) > 0 {
 		level.Alpha = rules.Alpha / float64(len(applicable))
 	}
-	var supports, rejects, undecided, unpowered int
-	var seedDiverged bool            // the seed probe rejects: DIVERGED, basis exact
-	var sysRejects, sysOpen []string // what the system checks found (SystemCheck.Holds)
+	var t tally
 	for _, c := range applicable {
 		f, err := run(c, stored, outs, level)
 		if err != nil {
 			return nil, err
 		}
-		if _, ok := c.(SeedProbe); ok && f.Outcome == Rejects {
-			seedDiverged = true
-		}
-		if sc, ok := c.(SystemCheck); ok {
-			switch f.Outcome {
-			case Rejects:
-				sysRejects = append(sysRejects, sc.Holds(f))
-			case Undecided, Unpowered:
-				sysOpen = append(sysOpen, sc.Holds(f))
-			}
-		}
-		f.Test.Level = ptr(level.Alpha)
-		if f.Outcome == Skipped && f.Underpowered == "" {
-			f.Underpowered = "skipped: " + f.Test.Skipped
-		}
-		if f.Outcome != Rejects && f.Underpowered != "" {
-			if f.RunsNeededLow == 0 {
-				f.RunsNeededLow = f.RunsNeeded
-			}
-			f.Test.Underpowered, f.Test.RunsNeeded, f.Test.RunsNeededLow = f.Underpowered, f.RunsNeeded, f.RunsNeededLow
-			ev.Underpowered = append(ev.Underpowered, f.Test.Name)
-			ev.RunsNeeded = max(ev.RunsNeeded, f.RunsNeeded)
-			ev.RunsNeededLow = max(ev.RunsNeededLow, f.RunsNeededLow)
-		}
-		if f.Outcome != Rejects && f.RejectLow > 0 && (ev.RejectLow == 0 || f.RejectLow < ev.RejectLow) {
-			ev.RejectLow = f.RejectLow
-		}
-		ev.Tests = append(ev.Tests, f.Test)
-		ev.Reasons = append(ev.Reasons, f.Reasons...)
-		if f.Counts != nil {
-			ev.LabelCounts = f.Counts
-		}
-		switch f.Outcome {
-		case Supports:
-			supports++
-		case Rejects:
-			rejects++
-		case Undecided:
-			undecided++
-		case Unpowered, Skipped:
-			unpowered++
-		}
+		t.add(ev, c, f, level.Alpha)
 	}
-	var held string // why a system check keeps an exact match from REPRODUCED
-	switch {
-	case exact != nil && *exact && len(sysRejects) > 0:
-		ev.Verdict = Diverged
-		held = fmt.Sprintf("the decision reproduced, but %s: the record is DIVERGED", strings.Join(sysRejects, " and "))
-	case exact != nil && *exact && len(sysOpen) > 0:
-		ev.Verdict = Inconclusive
-		held = fmt.Sprintf("the decision reproduced, but %s: the record is INCONCLUSIVE", strings.Join(sysOpen, " and "))
-	case exact != nil && *exact:
-		ev.Verdict, ev.Basis = Reproduced, "exact"
-	case seedDiverged:
-		ev.Verdict, ev.Basis = Diverged, "exact"
-	case rejects > 0:
-		ev.Verdict = Diverged
-	case supports > 0 && undecided == 0 && unpowered == 0:
-		ev.Verdict, ev.Basis = Reproduced, "behavioral"
-	default:
-		ev.Verdict = Inconclusive
-		if unpowered > 0 {
-			need := "more runs"
-			if ev.RunsNeeded > 0 {
-				need = fmt.Sprintf("about %d runs", ev.RunsNeeded)
-			}
-			ev.Reasons = append(ev.Reasons, fmt.Sprintf("no verdict without power: %s had too few runs to decide at alpha %g (split over %d checks); %s would settle it",
-				strings.Join(ev.Underpowered, ", "), rules.Alpha, len(applicable), need))
-		}
-	}
+	held := t.decide(ev, exact, rules.Alpha, len(applicable))
 	switch {
 	case exact != nil && *exact:
 		ev.Reasons = append([]string{"the pinned seed reproduced the stored output exactly"}, ev.Reasons...)
@@ -343,6 +266,108 @@ func evaluate(stored output.Output, outs []output.Output, exact *bool, rules Rul
 		ev.Reasons = append(ev.Reasons, held)
 	}
 	return ev, nil
+}
+
+// applicableChecks are the checks that apply to stored; the seed probe
+// only after a pinned seed that did not reproduce it.
+func applicableChecks(checks []Check, stored output.Output, exact *bool) []Check {
+	var applicable []Check
+	for _, c := range checks {
+		if _, ok := c.(SeedProbe); ok && (exact == nil || *exact) {
+			continue // a probe follows a mismatch only
+		}
+		if c.Applies(stored) {
+			applicable = append(applicable, c)
+		}
+	}
+	return applicable
+}
+
+// tally counts the findings of an evaluation by outcome.
+type tally struct {
+	supports, rejects, undecided, unpowered int
+	seedDiverged                            bool     // the seed probe rejects: DIVERGED, basis exact
+	sysRejects, sysOpen                     []string // what the system checks found (SystemCheck.Holds)
+}
+
+// add counts f, the finding of c at level alpha, and records its test,
+// reasons, power and label counts in ev.
+func (t *tally) add(ev *Evaluation, c Check, f Finding, alpha float64) {
+	if _, ok := c.(SeedProbe); ok && f.Outcome == Rejects {
+		t.seedDiverged = true
+	}
+	if sc, ok := c.(SystemCheck); ok {
+		switch f.Outcome {
+		case Rejects:
+			t.sysRejects = append(t.sysRejects, sc.Holds(f))
+		case Undecided, Unpowered:
+			t.sysOpen = append(t.sysOpen, sc.Holds(f))
+		}
+	}
+	f.Test.Level = ptr(alpha)
+	if f.Outcome == Skipped && f.Underpowered == "" {
+		f.Underpowered = "skipped: " + f.Test.Skipped
+	}
+	if f.Outcome != Rejects && f.Underpowered != "" {
+		if f.RunsNeededLow == 0 {
+			f.RunsNeededLow = f.RunsNeeded
+		}
+		f.Test.Underpowered, f.Test.RunsNeeded, f.Test.RunsNeededLow = f.Underpowered, f.RunsNeeded, f.RunsNeededLow
+		ev.Underpowered = append(ev.Underpowered, f.Test.Name)
+		ev.RunsNeeded = max(ev.RunsNeeded, f.RunsNeeded)
+		ev.RunsNeededLow = max(ev.RunsNeededLow, f.RunsNeededLow)
+	}
+	if f.Outcome != Rejects && f.RejectLow > 0 && (ev.RejectLow == 0 || f.RejectLow < ev.RejectLow) {
+		ev.RejectLow = f.RejectLow
+	}
+	ev.Tests = append(ev.Tests, f.Test)
+	ev.Reasons = append(ev.Reasons, f.Reasons...)
+	if f.Counts != nil {
+		ev.LabelCounts = f.Counts
+	}
+	switch f.Outcome {
+	case Supports:
+		t.supports++
+	case Rejects:
+		t.rejects++
+	case Undecided:
+		t.undecided++
+	case Unpowered, Skipped:
+		t.unpowered++
+	}
+}
+
+// decide sets ev's verdict and basis from the tally of n checks (alpha in
+// all) and the pinned-seed comparison exact. It returns why a system check
+// keeps an exact match from REPRODUCED ("" when none does).
+func (t *tally) decide(ev *Evaluation, exact *bool, alpha float64, n int) (held string) {
+	switch {
+	case exact != nil && *exact && len(t.sysRejects) > 0:
+		ev.Verdict = Diverged
+		held = fmt.Sprintf("the decision reproduced, but %s: the record is DIVERGED", strings.Join(t.sysRejects, " and "))
+	case exact != nil && *exact && len(t.sysOpen) > 0:
+		ev.Verdict = Inconclusive
+		held = fmt.Sprintf("the decision reproduced, but %s: the record is INCONCLUSIVE", strings.Join(t.sysOpen, " and "))
+	case exact != nil && *exact:
+		ev.Verdict, ev.Basis = Reproduced, "exact"
+	case t.seedDiverged:
+		ev.Verdict, ev.Basis = Diverged, "exact"
+	case t.rejects > 0:
+		ev.Verdict = Diverged
+	case t.supports > 0 && t.undecided == 0 && t.unpowered == 0:
+		ev.Verdict, ev.Basis = Reproduced, "behavioral"
+	default:
+		ev.Verdict = Inconclusive
+		if t.unpowered > 0 {
+			need := "more runs"
+			if ev.RunsNeeded > 0 {
+				need = fmt.Sprintf("about %d runs", ev.RunsNeeded)
+			}
+			ev.Reasons = append(ev.Reasons, fmt.Sprintf("no verdict without power: %s had too few runs to decide at alpha %g (split over %d checks); %s would settle it",
+				strings.Join(ev.Underpowered, ", "), alpha, n, need))
+		}
+	}
+	return held
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -13,32 +13,24 @@ import (
 )
 
 func newEvalsCmd(g *globalOptions, s *streams) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "evals",
-		Short: "Eval suites: pack, run, compare and re-score pinned systems on content-addressed suites",
-		Long: `An eval suite is a folder with suite.json (name, version, description, scorer,
+	return newGroup("evals", "Eval suites: pack, run, compare and re-score pinned systems on content-addressed suites",
+		`An eval suite is a folder with suite.json (name, version, description, scorer,
 metadata) and items.jsonl (id, input, reference, tags). 'evals pack' stores it;
 its digest is what a record's eval_suite pins. Results are kept in the store,
 keyed by (system id, suite digest), and never removed.`,
-	}
-	cmd.AddCommand(newEvalsPackCmd(g, s), newEvalsLsCmd(g, s), newEvalsShowCmd(g, s), newEvalsDiffCmd(g, s),
+		newEvalsPackCmd(g, s), newEvalsLsCmd(g, s), newEvalsShowCmd(g, s), newEvalsDiffCmd(g, s),
 		newEvalsRunCmd(g, s), newEvalsHistoryCmd(g, s), newEvalsCompareCmd(g, s), newEvalsRescoreCmd(g, s), newEvalsLeakageCmd(g, s), newEvalsCheckCmd(g, s))
-	return cmd
 }
 
 func newEvalsPackCmd(g *globalOptions, s *streams) *cobra.Command {
 	maxItems := byteSize(evals.DefaultMaxItemsSize)
-	cmd := &cobra.Command{
-		Use:   "pack DIR",
-		Short: "Validate and store a suite folder; prints its digest",
-		Long: `Validate and store the suite folder DIR; prints its digest. suite.json and
+	cmd := newCommand("pack DIR", "Validate and store a suite folder; prints its digest",
+		`Validate and store the suite folder DIR; prints its digest. suite.json and
 items.jsonl must be regular files in DIR (a symbolic link, a FIFO or a device is
-refused), suite.json of at most 1 MiB, items.jsonl of at most --max-items-size.`,
-		Args: cobra.ExactArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
-			return runEvalsPack(c.Context(), g, s, args[0], evals.SuiteLimits{MaxItemsSize: int64(maxItems)})
-		},
-	}
+refused), suite.json of at most 1 MiB, items.jsonl of at most --max-items-size.`, cobra.ExactArgs(1),
+		func(ctx context.Context, args []string) error {
+			return runEvalsPack(ctx, g, s, args[0], evals.SuiteLimits{MaxItemsSize: int64(maxItems)})
+		})
 	cmd.Flags().Var(&maxItems, "max-items-size", "largest items.jsonl to read, e.g. 1g")
 	return cmd
 }
@@ -66,12 +58,8 @@ type evalsOutputOptions struct{ Output outputFormat }
 
 func newEvalsLsCmd(g *globalOptions, s *streams) *cobra.Command {
 	o := &evalsOutputOptions{}
-	cmd := &cobra.Command{
-		Use:   "ls",
-		Short: "List the suites in the store",
-		Args:  cobra.NoArgs,
-		RunE:  func(c *cobra.Command, args []string) error { return runEvalsLs(c.Context(), g, s, o) },
-	}
+	cmd := newCommand("ls", "List the suites in the store", "", cobra.NoArgs,
+		func(ctx context.Context, _ []string) error { return runEvalsLs(ctx, g, s, o) })
 	addOutputFlag(cmd, &o.Output, outputText)
 	return cmd
 }
@@ -95,12 +83,8 @@ type evalsShowOptions struct {
 
 func newEvalsShowCmd(g *globalOptions, s *streams) *cobra.Command {
 	o := &evalsShowOptions{}
-	cmd := &cobra.Command{
-		Use:   "show SUITE",
-		Short: "Show a suite (digest in the store, or a folder)",
-		Args:  cobra.ExactArgs(1),
-		RunE:  func(c *cobra.Command, args []string) error { return runEvalsShow(c.Context(), g, s, o, args[0]) },
-	}
+	cmd := newCommand("show SUITE", "Show a suite (digest in the store, or a folder)", "", cobra.ExactArgs(1),
+		func(ctx context.Context, args []string) error { return runEvalsShow(ctx, g, s, o, args[0]) })
 	addOutputFlag(cmd, &o.Output, outputText)
 	cmd.Flags().BoolVar(&o.Items, "items", false, "also list the items (id, tags, reference)")
 	return cmd
@@ -128,14 +112,8 @@ func runEvalsShow(ctx context.Context, g *globalOptions, s *streams, o *evalsSho
 
 func newEvalsDiffCmd(g *globalOptions, s *streams) *cobra.Command {
 	o := &evalsOutputOptions{}
-	cmd := &cobra.Command{
-		Use:   "diff A B",
-		Short: "Items added, removed and changed, and whether the scorer changed, from suite A to B",
-		Args:  cobra.ExactArgs(2),
-		RunE: func(c *cobra.Command, args []string) error {
-			return runEvalsDiff(c.Context(), g, s, o, args[0], args[1])
-		},
-	}
+	cmd := newCommand("diff A B", "Items added, removed and changed, and whether the scorer changed, from suite A to B", "", cobra.ExactArgs(2),
+		func(ctx context.Context, args []string) error { return runEvalsDiff(ctx, g, s, o, args[0], args[1]) })
 	addOutputFlag(cmd, &o.Output, outputText)
 	return cmd
 }

@@ -22,34 +22,26 @@ type evalsCheckOptions struct {
 	RunSeed int64
 	Output  outputFormat
 	now     func() time.Time
+	set     func(string) bool
 }
 
 func newEvalsCheckCmd(g *globalOptions, s *streams) *cobra.Command {
 	o := &evalsCheckOptions{now: time.Now}
-	cmd := &cobra.Command{
-		Use:   "check RECORD",
-		Short: "Replay a record's pinned eval suite and test whether its score distribution reproduces",
-		Long: `The record must pin an eval suite (eval_suite) and the store must hold a run of the
+	cmd := newCommand("check RECORD", "Replay a record's pinned eval suite and test whether its score distribution reproduces",
+		`The record must pin an eval suite (eval_suite) and the store must hold a run of the
 record's system on it. The suite is run again on the pinned system (one sandboxed
 session, the stored run's epochs, a fresh run seed: --run-seed, default the stored
 run's seed + 1) and paired per item against the stored run (the earliest run of the system
 on the suite that is not itself a check's). REPRODUCED (exit 0)
 when a paired TOST establishes equivalence of the mean score within --eval-margin;
 DIVERGED (exit 1) when the 1 − 2α interval of the difference lies outside the
-margin; INCONCLUSIVE (exit 3) otherwise. The new run is stored like any other.`,
-		Args: cobra.ExactArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
-			o.RunSeed = -1
-			if c.Flags().Changed("run-seed") {
-				o.RunSeed, _ = c.Flags().GetInt64("run-seed")
-			}
-			return runEvalsCheck(c.Context(), g, s, o, args[0])
-		},
-	}
+margin; INCONCLUSIVE (exit 3) otherwise. The new run is stored like any other.`, cobra.ExactArgs(1),
+		func(ctx context.Context, args []string) error { return runEvalsCheck(ctx, g, s, o, args[0]) })
 	f := cmd.Flags()
+	o.set = f.Changed
 	f.Float64Var(&o.Margin, "eval-margin", 0.02, "equivalence margin of the mean score")
 	f.Float64Var(&o.Alpha, "alpha", 0.05, "level of the TOST")
-	f.Int64("run-seed", 0, "run seed of the replayed run (default: the stored run's seed + 1)")
+	f.Int64Var(&o.RunSeed, "run-seed", 0, "run seed of the replayed run (default: the stored run's seed + 1)")
 	f.BoolVar(&o.AllowHardwareMismatch, "allow-hardware-mismatch", false, "run even when this host's hardware class differs from the record's")
 	addOutputFlag(cmd, &o.Output, outputText)
 	o.runnerOptions.addFlags(cmd)
@@ -88,11 +80,12 @@ func runEvalsCheck(ctx context.Context, g *globalOptions, s *streams, o *evalsCh
 	target := launch.FromRecord(rec)
 	ro := evals.ReproduceOptions{System: target.System, Protocol: target.Protocol, HardwareClass: target.HardwareClass,
 		Margin: o.Margin, Alpha: o.Alpha, Logger: g.logger(s), Now: o.now}
-	if o.RunSeed >= 0 {
+	if o.set("run-seed") && o.RunSeed >= 0 { // as before: a negative seed means the default
 		ro.RunSeed = &o.RunSeed
 	}
 	var r *evals.Reproduction
-	err = withSession(ctx, g, s, &o.runnerOptions, st, target, pinned.Suite, func(sess evals.Session) error {
+	target.Labels = map[string]string{"reprise.evals.suite": pinned.Suite.Digest.String()}
+	err = o.WithSession(ctx, st, target, ro.Logger, func(sess *launch.Session) error {
 		r, err = pinned.Reproduce(ctx, sess, st, ro)
 		return err
 	})

@@ -20,10 +20,8 @@ type evalsCompareOptions struct {
 
 func newEvalsCompareCmd(g *globalOptions, s *streams) *cobra.Command {
 	o := &evalsCompareOptions{}
-	cmd := &cobra.Command{
-		Use:   "compare A B",
-		Short: "Paired comparison of two runs on the same suite",
-		Long: `Pair the items of runs A and B (run digests, as evals run and history print),
+	cmd := newCommand("compare A B", "Paired comparison of two runs on the same suite",
+		`Pair the items of runs A and B (run digests, as evals run and history print),
 averaging each item's epochs first. All per-item means 0 or 1: McNemar's exact
 test; otherwise the Wilcoxon signed-rank test and a BCa paired bootstrap interval
 of the mean difference B − A. Items that flipped (pass = mean ≥ 0.5) are listed.
@@ -31,12 +29,10 @@ of the mean difference B − A. Items that flipped (pass = mean ≥ 0.5) are lis
 EQUIVALENT, 3 when equivalence is not established.
 
 Runs on different suite digests are refused (exit 2): re-score one onto the
-other's suite with 'reprise evals rescore' first.`,
-		Args: cobra.ExactArgs(2),
-		RunE: func(c *cobra.Command, args []string) error {
-			return runEvalsCompare(c.Context(), g, s, o, args[0], args[1])
-		},
-	}
+other's suite with 'reprise evals rescore' first.`, cobra.ExactArgs(2),
+		func(ctx context.Context, args []string) error {
+			return runEvalsCompare(ctx, g, s, o, args[0], args[1])
+		})
 	f := cmd.Flags()
 	f.Float64Var(&o.Margin, "margin", 0, "equivalence margin of the mean score difference (0 = no TOST verdict)")
 	f.Float64Var(&o.Alpha, "alpha", 0.05, "level of the TOST")

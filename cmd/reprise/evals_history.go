@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/reprise-dev/reprise/capture"
 	"github.com/reprise-dev/reprise/digest"
 	"github.com/reprise-dev/reprise/evals"
 )
@@ -17,12 +18,8 @@ type evalsHistoryOptions struct {
 
 func newEvalsHistoryCmd(g *globalOptions, s *streams) *cobra.Command {
 	o := &evalsHistoryOptions{}
-	cmd := &cobra.Command{
-		Use:   "history (--suite SUITE | --system SYS)",
-		Short: "Every system's score on a suite, or every suite a system was scored on",
-		Args:  cobra.NoArgs,
-		RunE:  func(c *cobra.Command, args []string) error { return runEvalsHistory(c.Context(), g, s, o) },
-	}
+	cmd := newCommand("history (--suite SUITE | --system SYS)", "Every system's score on a suite, or every suite a system was scored on", "", cobra.NoArgs,
+		func(ctx context.Context, _ []string) error { return runEvalsHistory(ctx, g, s, o) })
 	cmd.Flags().StringVar(&o.Suite, "suite", "", "suite digest or folder")
 	cmd.Flags().StringVar(&o.System, "system", "", "system id (sha256:…), system file or decision record")
 	addOutputFlag(cmd, &o.Output, outputText)
@@ -46,7 +43,7 @@ func runEvalsHistory(ctx context.Context, g *globalOptions, s *streams, o *evals
 		suite = su.Digest
 	}
 	if o.System != "" {
-		if sys, err = systemID(o.System); err != nil {
+		if sys, err = capture.SystemID(o.System); err != nil {
 			return err
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/reprise-dev/reprise/capture"
 	"github.com/reprise-dev/reprise/evals"
 	"github.com/reprise-dev/reprise/store"
 	"github.com/reprise-dev/reprise/system"
@@ -22,7 +23,7 @@ func TestEvalsRunJournalRefused(t *testing.T) {
 		"--config", fx("configs", "loan-params-3.json"), "-o", sysFile); r.code != 0 {
 		t.Fatalf("system create: %d %s", r.code, r.err)
 	}
-	target, err := loadTarget(sysFile)
+	target, err := capture.LoadTarget(sysFile)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/reprise-dev/reprise/capture"
 	"github.com/reprise-dev/reprise/evals"
 	"github.com/reprise-dev/reprise/store"
 )
@@ -18,18 +19,14 @@ type evalsRescoreOptions struct {
 
 func newEvalsRescoreCmd(g *globalOptions, s *streams) *cobra.Command {
 	o := &evalsRescoreOptions{}
-	cmd := &cobra.Command{
-		Use:   "rescore --suite NEW (--results RUN… | --system SYS…)",
-		Short: "Bring stored runs onto a new suite: re-score unchanged items, run only new or changed ones",
-		Long: `For each stored run (--results, or the latest run of each --system on another
+	cmd := newCommand("rescore --suite NEW (--results RUN… | --system SYS…)", "Bring stored runs onto a new suite: re-score unchanged items, run only new or changed ones",
+		`For each stored run (--results, or the latest run of each --system on another
 suite), the outputs stored for items whose id and input are unchanged in NEW are
 re-scored with NEW's scorer and references, without running anything; only new
 items and items whose input changed are run, on the run's pinned system, with
 the run's seed and epochs. The result is a new run on NEW, stored like any other,
-that says how many items were re-scored and how many run.`,
-		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, args []string) error { return runEvalsRescore(c.Context(), g, s, o) },
-	}
+that says how many items were re-scored and how many run.`, cobra.NoArgs,
+		func(ctx context.Context, _ []string) error { return runEvalsRescore(ctx, g, s, o) })
 	o.addFlags(cmd, "the new suite: digest or folder (required)")
 	f := cmd.Flags()
 	f.StringArrayVar(&o.Results, "results", nil, "stored run to bring over (repeatable)")
@@ -68,7 +65,7 @@ func runEvalsRescore(ctx context.Context, g *globalOptions, s *streams, o *evals
 func (o *evalsRescoreOptions) runs(ctx context.Context, st *store.Layout, su *evals.Suite) ([]string, error) {
 	runs := slices.Clone(o.Results)
 	for _, sysArg := range o.Systems {
-		id, err := systemID(sysArg)
+		id, err := capture.SystemID(sysArg)
 		if err != nil {
 			return nil, err
 		}

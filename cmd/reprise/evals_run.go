@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/reprise-dev/reprise/capture"
 	"github.com/reprise-dev/reprise/evals"
 	"github.com/reprise-dev/reprise/launch"
 	"github.com/reprise-dev/reprise/store"
@@ -65,10 +66,8 @@ type evalsRunOptions struct {
 
 func newEvalsRunCmd(g *globalOptions, s *streams) *cobra.Command {
 	o := &evalsRunOptions{}
-	cmd := &cobra.Command{
-		Use:   "run --suite SUITE --system SYS [-k EPOCHS]",
-		Short: "Run a pinned system on a suite (one session) and store the scored results",
-		Long: `Start the pinned system once (the same sandbox, hardware-class check and
+	cmd := newCommand("run --suite SUITE --system SYS [-k EPOCHS]", "Run a pinned system on a suite (one session) and store the scored results",
+		`Start the pinned system once (the same sandbox, hardware-class check and
 runners as replay), run every item k times with seeds derived from --run-seed,
 score every answer, and store the results (Parquet rows and a summary) in the
 store, keyed by (system id, suite digest). Prints the run's digest and its
@@ -80,10 +79,8 @@ Each scored answer is appended to a journal in --journal-dir (one file per
 suite, system, run seed, epochs and parameters) the moment it is scored; a
 run that is killed or fails leaves it behind, and the same command run
 again resumes from it (only the items and epochs not in it are run). The
-journal is removed once the run is stored.`,
-		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, args []string) error { return runEvalsRun(c.Context(), g, s, o) },
-	}
+journal is removed once the run is stored.`, cobra.NoArgs,
+		func(ctx context.Context, _ []string) error { return runEvalsRun(ctx, g, s, o) })
 	o.addFlags(cmd, "suite digest or folder (required)")
 	f := cmd.Flags()
 	f.StringVar(&o.System, "system", "", "system file or decision record (required)")
@@ -97,7 +94,7 @@ func runEvalsRun(ctx context.Context, g *globalOptions, s *streams, o *evalsRunO
 	if err := o.validate(); err != nil {
 		return err
 	}
-	target, err := loadTarget(o.System)
+	target, err := capture.LoadTarget(o.System)
 	if err != nil {
 		return err
 	}
@@ -161,35 +158,15 @@ func openRunJournal(g *globalOptions, dir string, m *evals.RunManifest) (*evals.
 	return j, nil
 }
 
-// runItems starts target once and runs the items of su with ro (its
-// logger set here).
+// runItems starts target once (one sandboxed session, labelled with the
+// suite) and runs the items of su with ro (its logger set here).
 func runItems(ctx context.Context, g *globalOptions, s *streams, o *runnerOptions, st store.Reader, target launch.Target,
 	su *evals.Suite, ro evals.RunOptions) (rows []evals.Row, err error) {
 	ro.Logger = g.logger(s)
-	err = withSession(ctx, g, s, o, st, target, su, func(sess evals.Session) error {
+	target.Labels = map[string]string{"reprise.evals.suite": su.Digest.String()}
+	err = o.WithSession(ctx, st, target, ro.Logger, func(sess *launch.Session) error {
 		rows, err = evals.Run(ctx, sess, su, target.System.ID, ro)
 		return err
 	})
 	return rows, err
-}
-
-// withSession starts target once (one sandboxed session, labelled with the
-// suite) and calls f with it; the session is closed on every path.
-func withSession(ctx context.Context, g *globalOptions, s *streams, ro *runnerOptions, st store.Reader, target launch.Target,
-	su *evals.Suite, f func(evals.Session) error) error {
-	log := g.logger(s)
-	lopts, err := ro.launchOptions(ctx)
-	if err != nil {
-		return err
-	}
-	lopts.Logger = log
-	pool := launch.NewPool(st, launch.PoolOptions{NewRunner: func(ctx context.Context) (launch.Runner, error) { return newRunner(ctx, ro, log) }})
-	defer pool.Close(context.WithoutCancel(ctx))
-	target.Labels = map[string]string{"reprise.evals.suite": su.Digest.String()}
-	sess, err := pool.Acquire(ctx, target, lopts)
-	if err != nil {
-		return err
-	}
-	defer pool.Release(context.WithoutCancel(ctx), sess, false)
-	return f(sess)
 }

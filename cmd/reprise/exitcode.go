@@ -19,6 +19,7 @@ import (
 	"github.com/reprise-dev/reprise/runners"
 	"github.com/reprise-dev/reprise/runners/endpoint"
 	"github.com/reprise-dev/reprise/runners/hwclass"
+	"github.com/reprise-dev/reprise/runopts"
 	"github.com/reprise-dev/reprise/stats"
 	"github.com/reprise-dev/reprise/stats/statsfile"
 	"github.com/reprise-dev/reprise/store"
@@ -72,7 +73,7 @@ func exitCode(err error) int {
 	// a log, a filter, a suite folder, a night's options): usage, even
 	// when the error also wraps another condition (a corrupt suite read
 	// during a replay wraps record.ErrIntegrity too).
-	case errors.Is(err, ingest.ErrVersionMap), errors.Is(err, ingest.ErrLog), errors.Is(err, ingest.ErrWhere),
+	case errors.Is(err, ingest.ErrVersionMap), errors.Is(err, ingest.ErrLog), errors.Is(err, ingest.ErrWhere), errors.Is(err, ingest.ErrSelection), errors.Is(err, ingest.ErrDest),
 		errors.Is(err, record.ErrNotLog), errors.Is(err, nightly.ErrOptions), errors.Is(err, nightly.ErrOut),
 		errors.Is(err, nightly.ErrLog), errors.Is(err, nightly.ErrOtherNight), errors.Is(err, nightly.ErrConfig),
 		errors.Is(err, nightly.ErrShards),
@@ -85,7 +86,7 @@ func exitCode(err error) int {
 		errors.Is(err, evals.ErrCheckRequired), errors.Is(err, evals.ErrCheckMode),
 		errors.Is(err, capture.ErrPart), errors.Is(err, capture.ErrSystemFile), errors.Is(err, output.ErrInvalid), errors.Is(err, verdict.ErrRules),
 		errors.Is(err, runners.ErrInvalidSpec), errors.Is(err, runners.ErrRegistryNotAllowed),
-		errors.Is(err, endpoint.ErrCredentials), errors.Is(err, journal.ErrLocked):
+		errors.Is(err, endpoint.ErrCredentials), errors.Is(err, journal.ErrLocked), errors.Is(err, runopts.ErrInvalid):
 		return exitUsage
 	case errors.Is(err, record.ErrIntegrity), errors.Is(err, system.ErrNotPinned), // replay.ErrIntegrity is record.ErrIntegrity
 		errors.Is(err, system.ErrIDMismatch), errors.Is(err, launch.ErrArtifact),

@@ -19,6 +19,7 @@ import (
 	"github.com/reprise-dev/reprise/replay"
 	"github.com/reprise-dev/reprise/replay/nightly"
 	"github.com/reprise-dev/reprise/runners"
+	"github.com/reprise-dev/reprise/runopts"
 	"github.com/reprise-dev/reprise/store"
 	"github.com/reprise-dev/reprise/system"
 	"github.com/reprise-dev/reprise/verdict"
@@ -45,9 +46,12 @@ func TestExitCodeTable(t *testing.T) {
 		{evals.ErrCheckMode, exitUsage},
 		{record.ErrMalformed, exitUsage},
 		{verdict.ErrRules, exitUsage},
+		{runopts.ErrInvalid, exitUsage},
 		{ingest.ErrVersionMap, exitUsage},
 		{ingest.ErrLog, exitUsage},
 		{ingest.ErrWhere, exitUsage},
+		{ingest.ErrSelection, exitUsage},
+		{ingest.ErrDest, exitUsage},
 		{record.ErrNotLog, exitUsage},
 		{nightly.ErrOptions, exitUsage},
 		{nightly.ErrOut, exitUsage},

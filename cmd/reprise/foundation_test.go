@@ -144,6 +144,9 @@ func TestRecordCreateVerify(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.out), &res); err != nil || !res.OK || len(res.Records) != 1 || res.Records[0].RequestID != "req_test1" {
 		t.Fatalf("verify json: %v %+v", err, r)
 	}
+	if !strings.Contains(r.out, `"problems": []`) {
+		t.Errorf("verify json of a record that holds: no empty problems list:\n%s", r.out)
+	}
 }
 
 func TestVerifyFailures(t *testing.T) {
@@ -189,6 +192,21 @@ func TestVerifyFailures(t *testing.T) {
 			r := cli(t, "", "--store", st, "verify", rec)
 			if r.code != c.code || !strings.Contains(r.out, rec+": "+c.field+":") {
 				t.Fatalf("exit %d (want %d), out %q err %q; want a line naming %s", r.code, c.code, r.out, r.err, c.field)
+			}
+			// --output json: each problem is exactly {"field", "message"}.
+			r = cli(t, "", "--store", st, "verify", "--output", "json", rec)
+			var res struct {
+				Records []struct {
+					Problems []map[string]string `json:"problems"`
+				} `json:"records"`
+			}
+			if err := json.Unmarshal([]byte(r.out), &res); err != nil || len(res.Records) != 1 || len(res.Records[0].Problems) == 0 {
+				t.Fatalf("verify json: %v %q", err, r.out)
+			}
+			for _, pr := range res.Records[0].Problems {
+				if _, ok := pr["message"]; len(pr) != 2 || !ok || pr["message"] == "" {
+					t.Errorf("problem %v: want the keys field and message", pr)
+				}
 			}
 		})
 	}

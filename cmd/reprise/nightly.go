@@ -42,10 +42,9 @@ type nightlyOptions struct {
 
 func newNightlyCmd(g *globalOptions, s *streams) *cobra.Command {
 	o := &nightlyOptions{now: time.Now, getenv: os.Getenv}
-	cmd := &cobra.Command{
-		Use:   "nightly --log LOG [--sample K] [--stratify system] [--seed S] [--parallel P] [--fdr Q] [--min-rate R] [--out DIR] [--shard i/n]",
-		Short: "Replay a sample of a decision log, control false discoveries, report for CI",
-		Long: `Select records of a Parquet decision log (--where, --since, --until), draw a
+	cmd := newCommand("nightly --log LOG [--sample K] [--stratify system] [--seed S] [--parallel P] [--fdr Q] [--min-rate R] [--out DIR] [--shard i/n]",
+		"Replay a sample of a decision log, control false discoveries, report for CI",
+		`Select records of a Parquet decision log (--where, --since, --until), draw a
 seeded sample in one pass (--sample K; with --stratify system, K per system),
 and replay them with one sandboxed session per system and hardware class (at
 most --parallel at once). Each record gets its replay verdict; then
@@ -70,13 +69,9 @@ interval lies wholly below --min-rate; 3 when nothing failed but something is
 inconclusive, or when the night replayed no record (nothing selected: every
 report says why); 2 for bad input (a --where that does not type-check or is
 over its cost limit, another night or a rewritten log in --out); 4/5 for
-integrity/environment failures; 0 otherwise.`,
-		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, args []string) error {
-			o.set = c.Flags().Changed
-			return runNightly(c.Context(), g, s, o)
-		},
-	}
+integrity/environment failures; 0 otherwise.`, cobra.NoArgs,
+		func(ctx context.Context, _ []string) error { return runNightly(ctx, g, s, o) })
+	o.set = cmd.Flags().Changed
 	o.runnerOptions.addFlags(cmd)
 	o.selectOptions.addFlags(cmd)
 	f := cmd.Flags()
@@ -148,7 +143,7 @@ func runNightly(ctx context.Context, g *globalOptions, s *streams, o *nightlyOpt
 			return usageErrorf("--shard: %v", err)
 		}
 	}
-	filter, err := o.filter(o.now())
+	filter, err := o.Filter(o.now())
 	if err != nil {
 		return err
 	}
@@ -156,17 +151,11 @@ func runNightly(ctx context.Context, g *globalOptions, s *streams, o *nightlyOpt
 	if out == "" {
 		out = nightly.DefaultOut(o.now(), shard)
 	}
-	lo, err := o.launchOptions(ctx)
-	if err != nil {
-		return err
-	}
-	st, err := openStore(g)
-	if err != nil {
-		return err
-	}
 	log := g.logger(s)
-	lo.Logger = log
-	started := o.now()
+	lo, st, err := o.open(ctx, g, log)
+	if err != nil {
+		return err
+	}
 	opts := nightly.Options{
 		Log: o.Log, Limits: o.MaxPageSize.parquetLimits(), Filter: *filter, Sample: o.Sample, Stratify: o.Stratify == "system", Seed: o.Seed,
 		Parallel: o.Parallel, FDR: o.FDR, MinRate: o.MinRate, Out: out, Shard: shard,
@@ -177,7 +166,7 @@ func runNightly(ctx context.Context, g *globalOptions, s *streams, o *nightlyOpt
 				RunTimeout: o.set("run-timeout"), SessionTimeout: o.set("session-timeout")}},
 		ConfirmN:  o.ConfirmN,
 		NewRunner: func(ctx context.Context) (replay.Runner, error) { return newRunner(ctx, &o.runnerOptions, log) },
-		Progress:  nightly.NewProgressWriter(s.Err, s.ErrTTY, o.now, started).Show,
+		Progress:  nightly.NewProgressWriter(s.Err, s.ErrTTY, o.now, o.now()).Show,
 	}
 	n, err := nightly.Run(ctx, st, opts)
 	if err != nil {
@@ -208,14 +197,11 @@ func finishNight(s *streams, f outputFormat, getenv func(string) string, n *nigh
 func newNightlyMergeCmd(g *globalOptions, s *streams, parent *nightlyOptions) *cobra.Command {
 	var out string
 	var format outputFormat
-	cmd := &cobra.Command{
-		Use:   "merge DIR...",
-		Short: "Merge the shards of one night into one night (FDR over all of them)",
-		Long: `Merge the output folders of the shards of one night (nightly --shard i/n, all of
+	cmd := newCommand("merge DIR...", "Merge the shards of one night into one night (FDR over all of them)",
+		`Merge the output folders of the shards of one night (nightly --shard i/n, all of
 them, finished) into one night: the false-discovery control is taken over
-every record, so the result equals the unsharded night's. Reports go to --out.`,
-		Args: cobra.MinimumNArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
+every record, so the result equals the unsharded night's. Reports go to --out.`, cobra.MinimumNArgs(1),
+		func(_ context.Context, args []string) error {
 			n, err := nightly.Merge(args, g.logger(s))
 			if err != nil {
 				return err
@@ -225,8 +211,7 @@ every record, so the result equals the unsharded night's. Reports go to --out.`,
 				dir = nightly.DefaultOut(parent.now(), nightly.Shard{})
 			}
 			return finishNight(s, format, parent.getenv, n, dir)
-		},
-	}
+		})
 	cmd.Flags().StringVar(&out, "out", "", "output directory of the merged night (default out/nightly-<date>)")
 	addOutputFlag(cmd, &format, outputText)
 	return cmd

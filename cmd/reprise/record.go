@@ -5,10 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"maps"
-	"math"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -24,7 +21,6 @@ import (
 	"github.com/reprise-dev/reprise/runners"
 	"github.com/reprise-dev/reprise/runners/hwclass"
 	"github.com/reprise-dev/reprise/runners/wire"
-	"github.com/reprise-dev/reprise/system"
 )
 
 func newRecordCmd(g *globalOptions, s *streams) *cobra.Command {
@@ -125,71 +121,6 @@ JSON {"label":…,"score":…,"text":…} with unset fields omitted.`, cobra.NoA
 		f.Lookup(name).Usage = usage
 	}
 	return cmd
-}
-
-// checkEnvNames refuses an --env name a record cannot hold
-// (runtime.env_vars), before anything is stored or run.
-func checkEnvNames(env map[string]string) error {
-	for _, k := range slices.Sorted(maps.Keys(env)) {
-		if !record.ValidEnvName(k) {
-			return usageErrorf("--env %s: not an environment variable name (letters, digits and _, not starting with a digit, at most 200 characters)", k)
-		}
-	}
-	return nil
-}
-
-// sessionOnlyFlags configure the session of --capture: without it nothing
-// runs and nothing records them, so they are refused.
-var sessionOnlyFlags = []string{"runner", "entrypoint", "url", "start-timeout", "run-timeout", "session-timeout",
-	"tmpfs-size", "offline", "max-response-size"}
-
-// declaredRuntime is what --env, --memory, --cpus and --pids say about a
-// decision made elsewhere (record create without --capture): exactly the
-// flags given, checked against the record's ranges (system.Limits; not this
-// host's CPUs, as the decision may have run on another machine). Flags that
-// only configure a capture session are refused.
-func (o *recordCreateOptions) declaredRuntime() (map[string]string, *record.Limits, error) {
-	var stray []string
-	for _, name := range sessionOnlyFlags {
-		if o.set(name) {
-			stray = append(stray, "--"+name)
-		}
-	}
-	if len(stray) > 0 {
-		return nil, nil, usageErrorf("%s: only with --capture (they configure the session that captures the output; without --capture nothing runs)", strings.Join(stray, ", "))
-	}
-	env, err := o.runnerOptions.env()
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := checkEnvNames(env); err != nil {
-		return nil, nil, err
-	}
-	var l record.Limits
-	if o.set("memory") {
-		if l.MemoryBytes, err = system.ParseBytes(o.Memory); err != nil {
-			return nil, nil, usageErrorf("--memory: %v", err)
-		}
-		if l.MemoryBytes < system.MinMemoryBytes || l.MemoryBytes > system.MaxMemoryBytes {
-			return nil, nil, usageErrorf("--memory %s: must be between 6m and 1t (6 MiB and 1 TiB), got %d bytes", o.Memory, l.MemoryBytes)
-		}
-	}
-	if o.set("cpus") {
-		if math.IsNaN(o.CPUs) || o.CPUs < minCPUs || o.CPUs > maxCPUsHint {
-			return nil, nil, usageErrorf("--cpus %g: must be between %g and %g", o.CPUs, minCPUs, maxCPUsHint)
-		}
-		l.NanoCPUs = int64(math.Round(o.CPUs * 1e9))
-	}
-	if o.set("pids") {
-		if o.Pids < system.MinPids || o.Pids > system.MaxPids {
-			return nil, nil, usageErrorf("--pids %d: must be between %d and %d", o.Pids, system.MinPids, system.MaxPids)
-		}
-		l.Pids = o.Pids
-	}
-	if l == (record.Limits{}) {
-		return env, nil, nil
-	}
-	return env, &l, nil
 }
 
 // parts turns the flags into capture.Parts.

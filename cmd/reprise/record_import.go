@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
-	"io"
 	"strings"
 	"time"
 
@@ -15,11 +13,8 @@ import (
 )
 
 // selectOptions are the row-selection flags shared by `record import` and
-// `nightly`: --where, --since, --until.
-type selectOptions struct {
-	Where, Since, Until string
-	WhereCost           uint64
-}
+// `nightly`: --where, --since, --until (ingest.Selection).
+type selectOptions struct{ ingest.Selection }
 
 func (o *selectOptions) addFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
@@ -27,27 +22,6 @@ func (o *selectOptions) addFlags(cmd *cobra.Command) {
 	f.StringVar(&o.Since, "since", "", "keep decisions at or after this time: a duration before now (24h) or RFC 3339")
 	f.StringVar(&o.Until, "until", "", "keep decisions before this time: a duration before now or RFC 3339")
 	f.Uint64Var(&o.WhereCost, strings.TrimPrefix(ingest.CostFlag, "--"), ingest.DefaultWhereCost, "cost limit of --where per record, in CEL cost units (an expression estimated over it is refused)")
-}
-
-// filter builds the filter at time now.
-func (o *selectOptions) filter(now time.Time) (*ingest.Filter, error) {
-	f := &ingest.Filter{}
-	var err error
-	if f.Time.Since, err = ingest.ParseTimeBound(o.Since, now); err != nil {
-		return nil, usageErrorf("--since: %v", err)
-	}
-	if f.Time.Until, err = ingest.ParseTimeBound(o.Until, now); err != nil {
-		return nil, usageErrorf("--until: %v", err)
-	}
-	if o.WhereCost == 0 {
-		return nil, usageErrorf("%s must be at least 1", ingest.CostFlag)
-	}
-	if o.Where != "" {
-		if f.Where, err = ingest.CompileWhereCost(o.Where, o.WhereCost); err != nil {
-			return nil, &usageError{fmt.Errorf("--where: %w", err)}
-		}
-	}
-	return f, nil
 }
 
 // recordImportOptions are the flags of `record import`.
@@ -96,7 +70,7 @@ func runRecordImport(ctx context.Context, g *globalOptions, s *streams, o *recor
 	if (o.Out == "") == (o.OutDir == "") {
 		return usageErrorf("give exactly one of -o OUT.parquet and --out-dir DIR")
 	}
-	filter, err := o.filter(o.now())
+	filter, err := o.Filter(o.now())
 	if err != nil {
 		return err
 	}
@@ -110,41 +84,14 @@ func runRecordImport(ctx context.Context, g *globalOptions, s *streams, o *recor
 	}
 	im := &ingest.Importer{Map: vm, Inputs: st, Limits: o.MaxPageSize.parquetLimits()}
 	res, err := im.Write(ctx, o.Log, ingest.WriteOptions{Filter: filter, Parquet: o.Out, Dir: o.OutDir, Strict: o.Strict})
-	var dest *ingest.DestError
 	switch {
 	case errors.Is(err, ingest.ErrUnresolved):
-		if perr := printImport(s.Out, o.Output, res); perr != nil {
+		if perr := writeResult(s.Out, o.Output, res, res.WriteText); perr != nil {
 			return perr
 		}
 		return usageErrorf("--strict: %d unresolved rows; nothing was written", res.UnresolvedRows)
-	case errors.As(err, &dest) && dest.Merge:
-		return fmt.Errorf("--out-dir: %w", dest.Err)
-	case errors.As(err, &dest) && o.Out != "":
-		return usageErrorf("-o: %v", dest.Err)
-	case errors.As(err, &dest):
-		return usageErrorf("--out-dir: %v", dest.Err)
 	case err != nil:
-		return err
+		return err // a destination that cannot be made is ingest.ErrDest, named by its flag
 	}
-	return printImport(s.Out, o.Output, res)
-}
-
-func printImport(w io.Writer, f outputFormat, res *ingest.Result) error {
-	return writeResult(w, f, res, func(w io.Writer) error {
-		fmt.Fprintf(w, "log:          %s\nrows:         %d\nimported:     %d\nfiltered out: %d\nunresolved:   %d\n",
-			res.Log, res.Rows, res.Imported, res.Filtered, res.UnresolvedRows)
-		if res.Out != "" {
-			fmt.Fprintf(w, "out:          %s\n", res.Out)
-		}
-		for _, u := range res.Unresolved {
-			if _, err := fmt.Fprintf(w, "line %d: %s\n", u.Line, u.Reason); err != nil {
-				return err
-			}
-		}
-		if more := res.UnresolvedRows - int64(len(res.Unresolved)); more > 0 {
-			_, err := fmt.Fprintf(w, "(%d more unresolved rows not listed)\n", more)
-			return err
-		}
-		return nil
-	})
+	return writeResult(s.Out, o.Output, res, res.WriteText)
 }

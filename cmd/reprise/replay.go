@@ -4,25 +4,17 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"math"
-	"net/url"
-	"os"
-	"runtime"
-	"slices"
-	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/reprise-dev/reprise/evals"
 	"github.com/reprise-dev/reprise/launch"
-	"github.com/reprise-dev/reprise/record"
 	"github.com/reprise-dev/reprise/render"
 	"github.com/reprise-dev/reprise/replay"
 	"github.com/reprise-dev/reprise/runners"
 	"github.com/reprise-dev/reprise/runners/docker"
 	"github.com/reprise-dev/reprise/runners/endpoint"
-	"github.com/reprise-dev/reprise/runners/hwclass"
+	"github.com/reprise-dev/reprise/runopts"
 	"github.com/reprise-dev/reprise/store"
 	"github.com/reprise-dev/reprise/system"
 	"github.com/reprise-dev/reprise/verdict"
@@ -31,40 +23,9 @@ import (
 // The pinned eval suite is the replay's system check.
 var _ replay.SystemChecker = evals.Checker{}
 
-// runnerOptions select and configure the runner (shared by replay and record create --capture).
-type runnerOptions struct {
-	Runner         string
-	Entrypoint     string
-	URL            string
-	StartTimeout   time.Duration
-	RunTimeout     time.Duration
-	SessionTimeout time.Duration
-	Memory         string
-	CPUs           float64
-	Pids           int64
-	TmpfsSize      string
-	Offline        bool
-	// AllowRegistry lists the registries images may be pulled from
-	// (--allow-registry HOST[:PORT]); none by default.
-	AllowRegistry []string
-	// CredentialsFile holds the endpoint's USER:PASSWORD (--url-credentials-file).
-	CredentialsFile string
-	Env             []string
-	// MaxResponseSize bounds one response of the system (e.g. 4m).
-	MaxResponseSize string
-	// Concurrency is the number of HTTP requests in flight (--concurrency);
-	// Window bounds the pipelined requests of a stdio session (--stdio-window).
-	Concurrency, Window int
-	inFlightFlags       bool // replay has the two flags; other verbs run one at a time
-	// AllowHardwareMismatch is set by replay's flag (capture never allows it).
-	AllowHardwareMismatch bool
-	// GPUs selects the GPUs of a gpu/nvidia system (--gpus, hwclass.ParseSelection).
-	GPUs string
-	// changed reports whether a flag was given (set by addFlags).
-	changed func(string) bool
-	// getenv reads the environment (os.Getenv; tests swap it).
-	getenv func(string) string
-}
+// runnerOptions are the runner flags (shared by replay, nightly, the
+// evals verbs and record create --capture): runopts.Options, as given.
+type runnerOptions struct{ runopts.Options }
 
 func (o *runnerOptions) addFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
@@ -84,223 +45,19 @@ func (o *runnerOptions) addFlags(cmd *cobra.Command) {
 	f.StringArrayVar(&o.Env, "env", nil, "extra environment for the replayed system, KEY=VALUE (repeatable)")
 	f.StringVar(&o.MaxResponseSize, "max-response-size", system.FormatBytes(runners.DefaultMaxResponseBytes), "largest response accepted from the system (e.g. 512k, 4m, 64m); a larger one is a protocol error")
 	f.StringVar(&o.GPUs, "gpus", "", "GPUs of a gpu/nvidia system, as docker run --gpus: all, N, or device=ID[,ID…] (indices or UUIDs, nvidia-smi -L); default: as many as the record's class ran on")
-	o.changed = f.Changed
-}
-
-// launchOptions are the session settings of the flags, with this host's
-// hardware class.
-func (o *runnerOptions) launchOptions(ctx context.Context) (launch.Options, error) {
-	limits, err := o.limits()
-	if err != nil {
-		return launch.Options{}, err
-	}
-	env, err := o.env()
-	if err != nil {
-		return launch.Options{}, err
-	}
-	if err := o.checkInFlight(); err != nil {
-		return launch.Options{}, err
-	}
-	maxResp, err := system.ParseBytes(o.MaxResponseSize)
-	if err != nil || maxResp <= 0 {
-		return launch.Options{}, usageErrorf("--max-response-size %q: want a positive size such as 4m", o.MaxResponseSize)
-	}
-	if _, err := hwclass.ParseSelection(o.GPUs); err != nil {
-		return launch.Options{}, usageErrorf("--gpus: %v", err)
-	}
-	noSandbox := o.Runner == "endpoint" // a running server gets no limits and no environment
-	if noSandbox {
-		limits, env = runners.Limits{}, nil
-	}
-	return launch.Options{
-		HostClass: hwclass.Detect(ctx), AllowHardwareMismatch: o.AllowHardwareMismatch,
-		Limits: limits, StartTimeout: o.StartTimeout, RunTimeout: o.RunTimeout, SessionTimeout: o.SessionTimeout, Env: env,
-		NoSandbox: noSandbox, MaxResponseBytes: maxResp, Concurrency: o.Concurrency, Window: o.Window, GPUs: o.GPUs,
-	}, nil
+	o.Given = f.Changed
 }
 
 // open reads the session settings of the flags, logging to log, and opens
 // the existing store: what a verb that replays needs first.
 func (o *runnerOptions) open(ctx context.Context, g *globalOptions, log *slog.Logger) (launch.Options, *store.Layout, error) {
-	lo, err := o.launchOptions(ctx)
+	lo, err := o.Launch(ctx)
 	if err != nil {
 		return lo, nil, err
 	}
 	lo.Logger = log
 	st, err := openStore(g)
 	return lo, st, err
-}
-
-// Ranges of the sandbox flags: system's ranges of Limits, --cpus in CPUs.
-const (
-	minCPUs     = system.MinNanoCPUs / 1e9
-	maxCPUsHint = system.MaxNanoCPUs / 1e9
-)
-
-// maxCPUs is the largest --cpus: this host's CPUs (the engine refuses more).
-func maxCPUs() float64 { return min(float64(runtime.NumCPU()), maxCPUsHint) }
-
-func (o *runnerOptions) limits() (runners.Limits, error) {
-	mem, err := system.ParseBytes(o.Memory)
-	if err != nil {
-		return runners.Limits{}, usageErrorf("--memory: %v", err)
-	}
-	if mem < system.MinMemoryBytes || mem > system.MaxMemoryBytes {
-		return runners.Limits{}, usageErrorf("--memory %s: must be between 6m and 1t (6 MiB and 1 TiB), got %d bytes", o.Memory, mem)
-	}
-	if math.IsNaN(o.CPUs) || o.CPUs < minCPUs || o.CPUs > maxCPUs() {
-		return runners.Limits{}, usageErrorf("--cpus %g: must be between %g and %g (this host's CPUs)", o.CPUs, minCPUs, maxCPUs())
-	}
-	if o.Pids < system.MinPids || o.Pids > system.MaxPids {
-		return runners.Limits{}, usageErrorf("--pids %d: must be between %d and %d", o.Pids, system.MinPids, system.MaxPids)
-	}
-	tmpfs, err := system.ParseBytes(o.TmpfsSize)
-	if err != nil {
-		return runners.Limits{}, usageErrorf("--tmpfs-size: %v", err)
-	}
-	return runners.Limits{MemoryBytes: mem, NanoCPUs: int64(math.Round(o.CPUs * 1e9)), Pids: o.Pids, TmpfsBytes: tmpfs}, nil
-}
-
-func (o *runnerOptions) env() (map[string]string, error) {
-	if len(o.Env) == 0 {
-		return nil, nil
-	}
-	m := map[string]string{}
-	for _, kv := range o.Env {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok || k == "" {
-			return nil, usageErrorf("--env %q: want KEY=VALUE", kv)
-		}
-		if slices.Contains(record.ReservedEnv, k) {
-			return nil, usageErrorf("--env %s: reserved, reprise sets it (reserved: %s)", k, strings.Join(record.ReservedEnv, ", "))
-		}
-		m[k] = v
-	}
-	return m, nil
-}
-
-func (o *runnerOptions) validate() error {
-	switch o.Runner {
-	case "docker":
-		if err := o.only("process", "entrypoint"); err != nil {
-			return err
-		}
-		if err := o.only("endpoint", "url", "url-credentials-file"); err != nil {
-			return err
-		}
-		if err := o.registries(); err != nil {
-			return err
-		}
-	case "endpoint":
-		if err := o.validateEndpoint(); err != nil {
-			return err
-		}
-	case "process":
-		if err := o.only("endpoint", "url", "url-credentials-file"); err != nil {
-			return err
-		}
-		if err := o.only("docker", "allow-registry", "gpus"); err != nil {
-			return err
-		}
-		if o.Entrypoint == "" {
-			return usageErrorf("--runner process needs --entrypoint PATH")
-		}
-		if fi, err := os.Stat(o.Entrypoint); err != nil || fi.IsDir() {
-			return usageErrorf("--entrypoint %s: not an executable file", o.Entrypoint)
-		}
-	default:
-		return usageErrorf("--runner must be docker, process or endpoint, got %q", o.Runner)
-	}
-	if o.StartTimeout <= 0 || o.RunTimeout <= 0 || o.SessionTimeout <= 0 {
-		return usageErrorf("--start-timeout, --run-timeout and --session-timeout must be positive")
-	}
-	return nil
-}
-
-// given reports whether a flag was given (or its field set, where no flag
-// parsing filled o).
-func (o *runnerOptions) given(flag string) bool {
-	if o.changed != nil {
-		return o.changed(flag)
-	}
-	switch flag {
-	case "entrypoint":
-		return o.Entrypoint != ""
-	case "url":
-		return o.URL != ""
-	case "url-credentials-file":
-		return o.CredentialsFile != ""
-	case "allow-registry":
-		return len(o.AllowRegistry) > 0
-	case "env":
-		return len(o.Env) > 0
-	}
-	return false
-}
-
-// only refuses flags that only the runner named takes.
-func (o *runnerOptions) only(runner string, flags ...string) error {
-	for _, f := range flags {
-		if o.given(f) {
-			return usageErrorf("--%s is only for --runner %s", f, runner)
-		}
-	}
-	return nil
-}
-
-// endpointIgnores are the flags of a sandbox the endpoint runner cannot
-// apply: the server already runs, started by someone else.
-var endpointIgnores = []string{"env", "memory", "cpus", "pids", "tmpfs-size", "gpus"}
-
-func (o *runnerOptions) validateEndpoint() error {
-	if err := o.only("process", "entrypoint"); err != nil {
-		return err
-	}
-	if err := o.only("docker", "allow-registry"); err != nil {
-		return err
-	}
-	for _, f := range endpointIgnores {
-		if o.given(f) {
-			return usageErrorf("--%s: --runner endpoint replays against a server that already runs, which gets no environment, limits or sandbox from reprise; set them where the server is started, or replay with --runner docker", f)
-		}
-	}
-	if o.URL == "" {
-		return usageErrorf("--runner endpoint needs --url URL")
-	}
-	if _, err := endpoint.ParseURL(o.URL); err != nil {
-		return usageErrorf("--url: %v", err)
-	}
-	if _, err := o.endpointUser(); err != nil {
-		return err
-	}
-	return nil
-}
-
-// endpointUser is the basic auth of --url from --url-credentials-file or
-// $REPRISE_ENDPOINT_PASSWORD (nil: the URL's own user info, if any).
-func (o *runnerOptions) endpointUser() (*url.Userinfo, error) {
-	getenv := o.getenv
-	if getenv == nil {
-		getenv = os.Getenv
-	}
-	ui, err := endpoint.Credentials(o.URL, o.CredentialsFile, getenv)
-	if err != nil {
-		return nil, &usageError{err}
-	}
-	return ui, nil
-}
-
-// registries checks --allow-registry (HOST[:PORT] each) against --offline.
-func (o *runnerOptions) registries() error {
-	if o.Offline && len(o.AllowRegistry) > 0 {
-		return usageErrorf("--offline never pulls, and --allow-registry %s allows pulls: give one of them", o.AllowRegistry[0])
-	}
-	for _, r := range o.AllowRegistry {
-		if _, err := docker.ParseRegistry(r); err != nil {
-			return usageErrorf("--allow-registry %q: %v", r, err)
-		}
-	}
-	return nil
 }
 
 type replayOptions struct {
@@ -493,7 +250,7 @@ func clean(s string) string { return render.Terminal(s, false) }
 
 // progress returns a progress callback that draws on stderr only when it is a terminal.
 func progress(s *streams, id string) func(done, total int) {
-	if !s.ErrIsTerminal() {
+	if !s.ErrTTY {
 		return nil
 	}
 	return func(done, total int) {

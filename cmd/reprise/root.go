@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log"
 	"log/slog"
 	"os"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/reprise-dev/reprise/render"
+	"github.com/reprise-dev/reprise/stdlog"
 )
 
 // streams are the injected standard streams: results go to Out, logs and
@@ -37,9 +37,6 @@ func isTerminal(f *os.File) bool {
 	fi, err := f.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
-
-// ErrIsTerminal reports whether Err is a terminal.
-func (s *streams) ErrIsTerminal() bool { return s.ErrTTY }
 
 // globalOptions are the flags every verb shares.
 type globalOptions struct {
@@ -75,46 +72,10 @@ func (g *globalOptions) logger(s *streams) *slog.Logger {
 	return g.log
 }
 
-// libraryLog is the output of the standard library's default logger
-// (package log) while a command runs: net/http's Transport logs there
-// ("Unsolicited response received on idle HTTP channel starting with …",
-// quoting a server's bytes) and so does an http.Server without an
-// ErrorLog. Each line becomes one record of reprise's logger (g.logger:
-// nothing without -v), its escape sequences and control characters
-// stripped (render.Terminal), so a hostile server cannot write to
-// reprise's stderr.
-type libraryLog struct {
-	g *globalOptions
-	s *streams
-}
-
-func (l libraryLog) Write(p []byte) (int, error) {
-	lg := l.g.logger(l.s)
-	for line := range strings.SplitSeq(strings.TrimRight(string(p), "\n"), "\n") {
-		lg.Warn(render.Terminal(line, false), "from", "go log")
-	}
-	return len(p), nil
-}
-
-// routeLibraryLog sends the default logger's output to libraryLog until
-// the returned function restores it. The default logger is process state:
-// execute is the one place that sets it.
-func routeLibraryLog(g *globalOptions, s *streams) (restore func()) {
-	w, flags, prefix := log.Writer(), log.Flags(), log.Prefix()
-	log.SetOutput(libraryLog{g, s})
-	log.SetFlags(0) // slog stamps the time
-	log.SetPrefix("")
-	return func() {
-		log.SetOutput(w)
-		log.SetFlags(flags)
-		log.SetPrefix(prefix)
-	}
-}
-
 // execute builds the command tree, runs it with args and returns the exit code.
 func execute(ctx context.Context, s *streams, args []string) int {
 	g := &globalOptions{}
-	defer routeLibraryLog(g, s)()
+	defer stdlog.Route(func() *slog.Logger { return g.logger(s) })() // g.logger: nothing without -v
 	root := newRoot(g, s)
 	root.SetArgs(args)
 	root.SetIn(s.In)

@@ -6,37 +6,33 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/reprise-dev/reprise/launch"
+	"github.com/reprise-dev/reprise/record"
 	"github.com/reprise-dev/reprise/replay"
 	"github.com/reprise-dev/reprise/runners"
 	"github.com/reprise-dev/reprise/runners/docker"
-	"github.com/reprise-dev/reprise/runners/endpoint"
-	"github.com/reprise-dev/reprise/runners/process"
+	"github.com/reprise-dev/reprise/runopts"
 )
 
-var (
-	_ replay.Runner = (*docker.Runner)(nil)
-	_ replay.Runner = (*process.Runner)(nil)
-	_ replay.Runner = (*endpoint.Runner)(nil)
-)
-
-// newRunner builds the runner selected by o.
+// newRunner builds the runner selected by o (runopts.Options.NewRunner).
 func newRunner(ctx context.Context, o *runnerOptions, log *slog.Logger) (replay.Runner, error) {
-	switch o.Runner {
-	case "process":
-		return &process.Runner{Entrypoint: o.Entrypoint}, nil
-	case "endpoint":
-		user, err := o.endpointUser()
-		if err != nil {
-			return nil, err
-		}
-		return &endpoint.Runner{URL: o.URL, User: user}, nil
-	}
-	r, err := docker.New(ctx, docker.Options{Logger: log, Offline: o.Offline, AllowRegistries: o.AllowRegistry})
-	if err != nil {
-		return nil, err // not a typed nil
-	}
-	return r, nil
+	return o.NewRunner(ctx, log)
 }
+
+func (o *runnerOptions) validate() error { return o.Validate() }
+
+func (o *runnerOptions) launchOptions(ctx context.Context) (launch.Options, error) {
+	return o.Launch(ctx)
+}
+
+// declaredRuntime is what the runner flags say about a decision made
+// elsewhere (runopts.Options.Declared).
+func (o *runnerOptions) declaredRuntime() (map[string]string, *record.Limits, error) {
+	return o.Declared()
+}
+
+// checkEnvNames refuses an --env name a record cannot hold.
+var checkEnvNames = runopts.CheckEnvNames
 
 // engineVersion reports the Docker engine's version, e.g. "docker 20.10.24 (API 1.41)".
 func engineVersion(ctx context.Context) (string, error) {
@@ -50,23 +46,7 @@ func engineVersion(ctx context.Context) (string, error) {
 
 // addInFlightFlags adds the flags that bound the runs in flight.
 func (o *runnerOptions) addInFlightFlags(f *pflag.FlagSet) {
-	o.inFlightFlags = true
+	o.InFlight = true
 	f.IntVar(&o.Concurrency, "concurrency", 1, "HTTP protocols: requests sent at once, to reproduce systems whose outputs depend on server-side batching (1 to 256); stdio protocols take 1")
 	f.IntVar(&o.Window, "stdio-window", runners.DefaultWindow, "stdio protocols: requests kept in flight once the system echoes request ids (1 to 1024; 1 sends one at a time); answers stay in order and each is checked against its request id")
-}
-
-// checkInFlight checks the ranges of --concurrency and --stdio-window
-// (whether the protocol takes them is checked when the session starts).
-func (o *runnerOptions) checkInFlight() error {
-	if !o.inFlightFlags { // the defaults: one HTTP request at a time, the default stdio window
-		o.Concurrency, o.Window = 1, 0
-		return nil
-	}
-	if o.Concurrency < 1 || o.Concurrency > runners.MaxConcurrency {
-		return usageErrorf("--concurrency %d: must be between 1 and %d", o.Concurrency, runners.MaxConcurrency)
-	}
-	if o.Window < 1 || o.Window > runners.MaxWindow {
-		return usageErrorf("--stdio-window %d: must be between 1 and %d", o.Window, runners.MaxWindow)
-	}
-	return nil
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+
 	"github.com/spf13/cobra"
 
 	"github.com/reprise-dev/reprise/stats/statsfile"
@@ -10,10 +12,12 @@ import (
 // command line. Every TEST is one row of statsfile.Tests, built by
 // newStatsTestCmd with the flags it registers.
 func newStatsCmd(g *globalOptions, s *streams) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "stats TEST",
-		Short: "Run one statistical test on samples read from files",
-		Long: `Run one statistical test of reprise's stats package on samples read from files
+	var tests []*cobra.Command
+	for _, t := range statsfile.Tests() {
+		tests = append(tests, newStatsTestCmd(s, t))
+	}
+	return newGroup("stats TEST", "Run one statistical test on samples read from files",
+		`Run one statistical test of reprise's stats package on samples read from files
 (one value per line: numbers, or labels for categorical tests) and print the
 result on stdout: one JSON object (--output json, the default) or aligned
 "key: value" lines (--output text). Two-sided is the default everywhere.
@@ -21,12 +25,7 @@ result on stdout: one JSON object (--output json, the default) or aligned
 Every test names its flags alike: --a FILE and --b FILE are the samples,
 --p-values FILE a list of p-values, --draws N the number of random draws
 (Monte-Carlo tables, permutations or bootstrap resamples, as the test's help
-says) and --seed S the seed of the one random stream they come from.`,
-	}
-	for _, t := range statsfile.Tests() {
-		cmd.AddCommand(newStatsTestCmd(s, t))
-	}
-	return cmd
+says) and --seed S the seed of the one random stream they come from.`, tests...)
 }
 
 // statsOptions are the flags of one stats subcommand: the test's parameters
@@ -40,17 +39,10 @@ type statsOptions struct {
 // RunE that prints t's result.
 func newStatsTestCmd(s *streams, t statsfile.Test) *cobra.Command {
 	o := &statsOptions{}
-	cmd := &cobra.Command{
-		Use:   t.Name + " " + t.Use,
-		Short: t.Short,
-		Long:  t.Long,
-		Args:  cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			o.params.Given = c.Flags().Changed
-			return runStatsTest(s, t, o)
-		},
-	}
+	cmd := newCommand(t.Name+" "+t.Use, t.Short, t.Long, cobra.NoArgs,
+		func(context.Context, []string) error { return runStatsTest(s, t, o) })
 	t.AddFlags(&o.params, cmd.Flags())
+	o.params.Given = cmd.Flags().Changed
 	addOutputFlag(cmd, &o.output, outputJSON)
 	return cmd
 }

@@ -11,18 +11,10 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/reprise-dev/reprise/capture"
-	"github.com/reprise-dev/reprise/digest"
-	"github.com/reprise-dev/reprise/launch"
 	"github.com/reprise-dev/reprise/record"
 	"github.com/reprise-dev/reprise/runners/hwclass"
 	"github.com/reprise-dev/reprise/system"
 )
-
-// loadTarget reads a system file or a decision record (capture.LoadTarget).
-func loadTarget(path string) (launch.Target, error) { return capture.LoadTarget(path) }
-
-// systemID reads SYS as a system id or a system file / record (capture.SystemID).
-func systemID(arg string) (digest.Digest, error) { return capture.SystemID(arg) }
 
 func newSystemCmd(g *globalOptions, s *streams) *cobra.Command {
 	return newGroup("system", "Composite versions without a decision (system files)", "", newSystemCreateCmd(g, s), newSystemDiffCmd(g, s))

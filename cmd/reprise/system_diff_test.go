@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/reprise-dev/reprise/capture"
 	"github.com/reprise-dev/reprise/digest"
 )
 
@@ -97,7 +98,7 @@ func TestSystemDiffStoredID(t *testing.T) {
 	if r := cli(t, "", "--store", st, "evals", "run", "--suite", suite, "--system", sys["2.4.1"], "-k", "1", "--runner", "process", "--entrypoint", bin); r.code != 0 {
 		t.Fatalf("evals run: exit %d: %s", r.code, r.err)
 	}
-	t241, err := loadTarget(sys["2.4.1"])
+	t241, err := capture.LoadTarget(sys["2.4.1"])
 	if err != nil {
 		t.Fatal(err)
 	}

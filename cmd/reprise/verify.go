@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/reprise-dev/reprise/record"
 	"github.com/reprise-dev/reprise/replay"
 )
 
@@ -29,17 +30,12 @@ hold, 2 for a malformed record or a missing file, 4 for an integrity failure.`, 
 
 // verifyResult is one record's result in `verify --output json`.
 type verifyResult struct {
-	Path      string          `json:"path"`
-	RequestID string          `json:"request_id,omitempty"`
-	SystemID  string          `json:"system_id,omitempty"`
-	OK        bool            `json:"ok"`
-	Status    string          `json:"status"` // ok, malformed, integrity
-	Problems  []verifyProblem `json:"problems"`
-}
-
-type verifyProblem struct {
-	Field   string `json:"field"`
-	Message string `json:"message"`
+	Path      string           `json:"path"`
+	RequestID string           `json:"request_id,omitempty"`
+	SystemID  string           `json:"system_id,omitempty"`
+	OK        bool             `json:"ok"`
+	Status    string           `json:"status"` // ok, malformed, integrity
+	Problems  []record.Problem `json:"problems"`
 }
 
 func runVerify(ctx context.Context, g *globalOptions, s *streams, o *verifyOptions, paths []string) error {
@@ -74,7 +70,7 @@ func runVerify(ctx context.Context, g *globalOptions, s *streams, o *verifyOptio
 
 // newVerifyResult is the JSON line of one record's verification.
 func newVerifyResult(c replay.Checked) verifyResult {
-	res := verifyResult{Path: c.Source, Status: "ok", Problems: []verifyProblem{}, OK: len(c.Problems) == 0}
+	res := verifyResult{Path: c.Source, Status: "ok", Problems: append([]record.Problem{}, c.Problems...), OK: len(c.Problems) == 0}
 	if c.Record != nil {
 		res.RequestID, res.SystemID = c.Record.RequestID, c.Record.System.ID.String()
 	}
@@ -84,9 +80,6 @@ func newVerifyResult(c replay.Checked) verifyResult {
 		res.Status = "malformed"
 	default:
 		res.Status = "integrity"
-	}
-	for _, pr := range c.Problems {
-		res.Problems = append(res.Problems, verifyProblem{pr.Field, pr.Message})
 	}
 	return res
 }
