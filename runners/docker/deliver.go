@@ -445,20 +445,14 @@ func cmpOr(a, b string) string {
 // NAME" for each. A volume is made before its container: only a stale
 // lease removes one without a container.
 func removeVolumes(ctx context.Context, cli *client.Client, all bool, extra []string) ([]string, error) {
-	f := make(client.Filters).Add("label", runners.Label)
-	for _, l := range extra {
-		f = f.Add("label", l)
-	}
-	list, err := cli.VolumeList(ctx, client.VolumeListOptions{Filters: f})
+	list, err := cli.VolumeList(ctx, client.VolumeListOptions{Filters: labelFilters(extra)})
 	if err != nil {
 		return nil, fmt.Errorf("%w: list volumes: %v", runners.ErrEngine, err)
 	}
 	now := time.Now()
 	var names []string
 	for _, v := range list.Items {
-		l, ok := v.Labels[LabelLease]
-		_, stale := leaseState(l, now)
-		if !all && (!ok || !stale) {
+		if !removable(v.Labels, all, now) {
 			continue
 		}
 		if _, err := cli.VolumeRemove(ctx, v.Name, client.VolumeRemoveOptions{Force: true}); err != nil && !cerrdefs.IsNotFound(err) {

@@ -837,14 +837,28 @@ func Containers(ctx context.Context, cli *client.Client) ([]Container, error) {
 	return containers(ctx, cli, nil)
 }
 
-// containers lists the containers with the reprise label and the extra
+// labelFilters selects what carries the reprise label and the extra
 // labels ("key=value") given.
-func containers(ctx context.Context, cli *client.Client, extra []string) ([]Container, error) {
+func labelFilters(extra []string) client.Filters {
 	f := make(client.Filters).Add("label", runners.Label)
 	for _, l := range extra {
 		f = f.Add("label", l)
 	}
-	list, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
+	return f
+}
+
+// removable: a session's network or volume (labels) may be removed when
+// every one is (all) or its lease is stale.
+func removable(labels map[string]string, all bool, now time.Time) bool {
+	l, ok := labels[LabelLease]
+	_, stale := leaseState(l, now)
+	return all || (ok && stale)
+}
+
+// containers lists the containers with the reprise label and the extra
+// labels ("key=value") given.
+func containers(ctx context.Context, cli *client.Client, extra []string) ([]Container, error) {
+	list, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: labelFilters(extra)})
 	if err != nil {
 		return nil, fmt.Errorf("%w: list containers: %v", runners.ErrEngine, err)
 	}
@@ -931,20 +945,14 @@ func removeLeftovers(ctx context.Context, cli *client.Client, all bool, extra []
 // container, so one without any may belong to a session starting now:
 // only a stale lease removes it.
 func removeNetworks(ctx context.Context, cli *client.Client, all bool, extra []string) ([]string, error) {
-	f := make(client.Filters).Add("label", runners.Label)
-	for _, l := range extra {
-		f = f.Add("label", l)
-	}
-	list, err := cli.NetworkList(ctx, client.NetworkListOptions{Filters: f})
+	list, err := cli.NetworkList(ctx, client.NetworkListOptions{Filters: labelFilters(extra)})
 	if err != nil {
 		return nil, fmt.Errorf("%w: list networks: %v", runners.ErrEngine, err)
 	}
 	now := time.Now()
 	var names []string
 	for _, n := range list.Items {
-		l, ok := n.Labels[LabelLease]
-		_, stale := leaseState(l, now)
-		if !all && (!ok || !stale) {
+		if !removable(n.Labels, all, now) {
 			continue
 		}
 		if _, err := cli.NetworkRemove(ctx, n.ID, client.NetworkRemoveOptions{}); err != nil && !cerrdefs.IsNotFound(err) {
