@@ -5,14 +5,28 @@ export CGO_ENABLED := 0
 GO ?= go
 BIN := bin/reprise
 
-.PHONY: build test demo vet fmt bench clean
+.PHONY: build test test-deps demo vet fmt bench clean
+
+# Headers that Ollama's module zip lacks (it drops vendor/): the Ollama
+# fixture (fixtures/ollama) builds Ollama from its module with cgo.
+OLLAMA_HEADERS := /usr/include/nlohmann/json.hpp /usr/include/stb/stb_image.h
 
 build:
 	$(GO) build -trimpath -o $(BIN) ./cmd/reprise
 
-test:
+test: test-deps
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 40m ./...
+
+# test-deps installs Debian's nlohmann-json3-dev and libstb-dev when a
+# header is missing (apt-get update first; as root, else through sudo).
+test-deps:
+	@missing=; for h in $(OLLAMA_HEADERS); do [ -f $$h ] || missing=1; done; \
+	if [ -n "$$missing" ]; then \
+		sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+		echo "installing nlohmann-json3-dev libstb-dev (headers Ollama's build needs)"; \
+		$$sudo apt-get update -q && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q nlohmann-json3-dev libstb-dev; \
+	fi
 
 demo: build
 	./fixtures/demo.sh
