@@ -75,6 +75,11 @@ type RunOptions struct {
 	// finished item.
 	Journal io.Writer
 	Logger  *slog.Logger
+	// Canonical, when set, is the protocol's canonical form of a raw
+	// answer (runners.Codec.Canonical: without ids, times, fingerprints),
+	// which a row's OutputDigest hashes, as replay's runs.parquet and the
+	// record do; nil hashes the raw bytes.
+	Canonical func(raw []byte) []byte
 }
 
 // Run runs every item of s Epochs times through sess and scores each answer.
@@ -115,8 +120,11 @@ func Run(ctx context.Context, sess Session, s *Suite, sys digest.Digest, o RunOp
 			}
 			r := Row{Suite: s.Digest.String(), System: sys.String(), Item: it.ID, InputDigest: it.InputDigest().String(),
 				Epoch: e, Seed: seed, LatencyNS: resp.Latency.Nanoseconds(), Error: resp.Error}
-			if len(resp.Raw) > 0 {
-				r.OutputDigest = digest.FromBytes(resp.Raw).String()
+			if raw := resp.Raw; len(raw) > 0 {
+				if o.Canonical != nil {
+					raw = o.Canonical(raw)
+				}
+				r.OutputDigest = digest.FromBytes(raw).String()
 			}
 			if resp.Error == "" {
 				r.Output = string(resp.Output.Canonical())

@@ -165,6 +165,7 @@ func runItems(ctx context.Context, g *globalOptions, s *streams, o *runnerOption
 	ro.Logger = g.logger(s)
 	target.Labels = map[string]string{"reprise.evals.suite": su.Digest.String()}
 	err = o.WithSession(ctx, st, target, ro.Logger, func(sess *launch.Session) error {
+		ro.Canonical = sess.Codec.Canonical
 		rows, err = evals.Run(ctx, sess, su, target.System.ID, ro)
 		return err
 	})
