@@ -67,13 +67,8 @@ var (
 // runners.ComponentEnv (the system could read only one of them); the error
 // wraps ErrComponentNames and names both and the variable.
 func CheckComponents[V any](components map[string]V) error {
-	seen := map[string]string{}
-	for _, name := range slices.Sorted(maps.Keys(components)) {
-		env := runners.ComponentEnv(name)
-		if other, ok := seen[env]; ok {
-			return fmt.Errorf("%w: %q and %q are both $%s: rename one", ErrComponentNames, other, name, env)
-		}
-		seen[env] = name
+	if a, b, env, ok := runners.ComponentClash(components); ok {
+		return fmt.Errorf("%w: %q and %q are both $%s: rename one", ErrComponentNames, a, b, env)
 	}
 	return nil
 }

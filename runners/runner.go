@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -431,4 +433,20 @@ func ComponentEnv(name string) string {
 		}
 	}
 	return "REPRISE_COMPONENT_" + string(b)
+}
+
+// ComponentClash returns the first two component names, in name order,
+// that ComponentEnv maps to one variable (a-b and a.b are both
+// REPRISE_COMPONENT_A_B), and that variable; ok is false when there are
+// none.
+func ComponentClash[V any](components map[string]V) (a, b, env string, ok bool) {
+	seen := map[string]string{}
+	for _, name := range slices.Sorted(maps.Keys(components)) {
+		e := ComponentEnv(name)
+		if other, dup := seen[e]; dup {
+			return other, name, e, true
+		}
+		seen[e] = name
+	}
+	return "", "", "", false
 }

@@ -74,17 +74,16 @@ func artifacts(spec runners.Spec) ([]artifact, error) {
 		names = append(names, n)
 	}
 	slices.Sort(names)
-	envs := map[string]string{}
 	for _, n := range names {
 		if n == "" || n == "." || n == ".." || strings.ContainsAny(n, "/\\\x00") {
 			return nil, fmt.Errorf("%w: component name %q: want one path segment (no /, not . or ..)", runners.ErrInvalidSpec, n)
 		}
-		env := runners.ComponentEnv(n)
-		if other, ok := envs[env]; ok {
-			return nil, fmt.Errorf("%w: components %q and %q would both be named by $%s", runners.ErrInvalidSpec, other, n, env)
-		}
-		envs[env] = n
-		arts = append(arts, artifact{spec.Components[n], path.Join(runners.ContainerComponentsDir, n), env})
+	}
+	if a, b, env, ok := runners.ComponentClash(spec.Components); ok {
+		return nil, fmt.Errorf("%w: components %q and %q would both be named by $%s", runners.ErrInvalidSpec, a, b, env)
+	}
+	for _, n := range names {
+		arts = append(arts, artifact{spec.Components[n], path.Join(runners.ContainerComponentsDir, n), runners.ComponentEnv(n)})
 	}
 	for _, a := range arts {
 		if _, err := os.Stat(a.src); err != nil {
