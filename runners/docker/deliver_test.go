@@ -301,24 +301,7 @@ func TestDeliveryCleanup(t *testing.T) {
 		clean(t, cli)
 	})
 	t.Run("cancelled", func(t *testing.T) {
-		n := 0
-		for _, delay := range []time.Duration{0, 2, 5, 10, 20, 30, 50, 75, 100, 150, 200, 300, 500} {
-			ctx, cancel := context.WithCancel(context.Background())
-			time.AfterFunc(delay*time.Millisecond, cancel)
-			s, err := r.Start(ctx, spec)
-			if err == nil {
-				s.Close(context.Background())
-			} else if !errors.Is(err, context.Canceled) {
-				t.Errorf("cancelled after %dms: %v, want context.Canceled", delay, err)
-			} else {
-				n++
-			}
-			cancel()
-		}
-		if n == 0 {
-			t.Error("no Start was interrupted")
-		}
-		time.Sleep(time.Second) // a create the engine finishes late would show up now
+		interruptStarts(t, r, spec, 0, 2, 5, 10, 20, 30, 50, 75, 100, 150, 200, 300, 500)
 		clean(t, cli)
 	})
 }

@@ -43,6 +43,32 @@ func labelled(t *testing.T, cli *client.Client, key, value string) []string {
 	return ids
 }
 
+// interruptStarts starts spec once for each delay, cancelling Start after
+// that many milliseconds: each Start either succeeds (its session is closed)
+// or fails with context.Canceled, never an engine error, and at least one is
+// interrupted. It waits a second for a create the engine finishes late.
+func interruptStarts(t *testing.T, r *Runner, spec runners.Spec, delaysMS ...time.Duration) {
+	t.Helper()
+	n := 0
+	for _, delay := range delaysMS {
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(delay*time.Millisecond, cancel)
+		s, err := r.Start(ctx, spec)
+		if err == nil {
+			s.Close(context.Background())
+		} else if !errors.Is(err, context.Canceled) {
+			t.Errorf("cancelled after %dms: err = %v, want context.Canceled", delay, err)
+		} else {
+			n++
+		}
+		cancel()
+	}
+	if n == 0 {
+		t.Error("no Start was interrupted")
+	}
+	time.Sleep(time.Second) // a create the engine finishes late would show up now
+}
+
 // TestStartCancelled interrupts Start at many points, creation included
 // (issue 8, item 7): no container is left and the error is
 // context.Canceled, never an engine error.
@@ -51,24 +77,8 @@ func TestStartCancelled(t *testing.T) {
 	model, config, _ := fixturePaths(t)
 	r := newRunner(t, cli)
 	key, value := testLabel(t)
-	cancelled := 0
-	for _, delay := range []time.Duration{0, 1, 2, 3, 5, 8, 10, 15, 20, 30, 40, 50, 75, 100, 150, 200, 300} {
-		ctx, cancel := context.WithCancel(context.Background())
-		time.AfterFunc(delay*time.Millisecond, cancel)
-		s, err := r.Start(ctx, runners.Spec{Image: img.Ref, ModelPath: model, ConfigPath: config, Codec: jsonl.Codec{},
-			Labels: map[string]string{key: value}})
-		if err == nil {
-			s.Close(context.Background())
-		} else if !errors.Is(err, context.Canceled) {
-			t.Errorf("cancelled after %dms: err = %v, want context.Canceled", delay, err)
-		} else {
-			cancelled++
-		}
-		cancel()
-	}
-	if cancelled == 0 {
-		t.Error("no Start was interrupted")
-	}
+	interruptStarts(t, r, runners.Spec{Image: img.Ref, ModelPath: model, ConfigPath: config, Codec: jsonl.Codec{},
+		Labels: map[string]string{key: value}}, 0, 1, 2, 3, 5, 8, 10, 15, 20, 30, 40, 50, 75, 100, 150, 200, 300)
 	time.Sleep(time.Second) // a create the engine finishes late would show up now
 	if ids := labelled(t, cli, key, value); len(ids) > 0 {
 		t.Errorf("%d container(s) left after interrupted starts: %v", len(ids), ids)
