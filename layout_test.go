@@ -25,6 +25,8 @@ var allowed = map[string][]string{
 	"output":  {},
 	"journal": {},
 	"render":  {},
+	// buildinfo says which reprise this is (runtime/debug build info).
+	"buildinfo": {},
 	// stdlog routes the standard library's default logger into slog.
 	"stdlog": {"render"},
 	// fsread opens the files users name: regular files, bounded, stopped
@@ -69,7 +71,7 @@ var allowed = map[string][]string{
 	"replay":         {"digest", "output", "journal", "render", "system", "store", "record", "runners", "runners/hwclass", "launch", "verdict", "stats"},
 	"replay/nightly": {"digest", "fsread", "output", "journal", "render", "system", "store", "record", "ingest", "runners", "launch", "verdict", "stats", "replay"},
 	"evals":          {"digest", "fsread", "output", "journal", "system", "store", "record", "runners", "launch", "verdict", "stats"},
-	"cmd/reprise": {"digest", "fsread", "output", "journal", "render", "system", "store", "record", "ingest", "runners/...", "stats", "stats/statsfile", "verdict",
+	"cmd/reprise": {"buildinfo", "digest", "fsread", "output", "journal", "render", "system", "store", "record", "ingest", "runners/...", "stats", "stats/statsfile", "verdict",
 		"launch", "capture", "runopts", "stdlog", "replay/...", "evals"},
 	"fixtures/...": {"digest", "system", "fixtures/..."},
 }

@@ -165,6 +165,7 @@ func TestGoldenVerbs(t *testing.T) {
 	runGolden(t, []goldenCase{
 		{"root-unknown-verb", []string{"frobnicate"}, exitUsage},
 		{"root-unknown-verb-suggestion", []string{"store", "verfy"}, exitUsage},
+		{"version-extra-arg", []string{"version", "now"}, exitUsage},
 		{"replay-no-record", []string{"replay"}, exitUsage},
 		{"replay-bad-n", []string{"replay", "-n", "0", "testdata/records/valid.json"}, exitUsage},
 		{"replay-bad-output", []string{"replay", "--output", "xml", "testdata/records/valid.json"}, exitUsage},

@@ -140,6 +140,7 @@ Exit codes: 0 reproduced/ok, 1 diverged, 2 usage or invalid input,
 		newDataCmd(g, s),
 	)
 	addReplayCmd(root, g, s)
+	addVersion(root, s)
 	wrapArgs(root)
 	return root
 }
