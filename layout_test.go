@@ -364,7 +364,7 @@ func TestREADMELayoutAgrees(t *testing.T) {
 // TestLayoutTableParser checks the parser on a table of its own.
 func TestLayoutTableParser(t *testing.T) {
 	readme := "# x\n\n## Layout\n\ntext\n\n| package | role | may import (of reprise) |\n|---|---|---|\n" +
-		"| `a`, `b` | leaves, `--output text|json` | nothing |\n" +
+		"| `a`, `b` | leaves, `--format text|json` | nothing |\n" +
 		"| `c/...` | the `C` type | `a`, `b` (not d) |\n\nafter `e`\n\n## Next\n| `f` | g | `h` |\n"
 	rows, err := layoutTable(readme)
 	if err != nil {

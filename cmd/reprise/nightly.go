@@ -42,7 +42,7 @@ type nightlyOptions struct {
 
 func newNightlyCmd(g *globalOptions, s *streams) *cobra.Command {
 	o := &nightlyOptions{now: time.Now, getenv: os.Getenv}
-	cmd := newCommand("nightly --log LOG [--sample K] [--stratify system] [--seed S] [--parallel P] [--fdr Q] [--min-rate R] [--out DIR] [--shard i/n]",
+	cmd := newCommand("nightly --log LOG [--sample K] [--stratify system] [--seed S] [--parallel P] [--fdr Q] [--min-rate R] [--output DIR] [--shard i/n]",
 		"Replay a sample of a decision log, control false discoveries, report for CI",
 		`Select records of a Parquet decision log (--where, --since, --until), draw a
 seeded sample in one pass (--sample K; with --stratify system, K per system),
@@ -53,7 +53,7 @@ record's p-value is the smallest of its tests', Bonferroni-corrected; a record
 the pinned seed reproduced exactly is not tested; see the README). The
 reproducibility rate per system is given with a 95% Clopper–Pearson interval.
 
-Reports in --out (default out/nightly-<date>/): results.parquet, report.json,
+Reports in --output (default out/nightly-<date>/): results.parquet, report.json,
 junit.xml, summary.md, report.html; the summary is appended to
 $GITHUB_STEP_SUMMARY when set, and ::error annotations are printed under
 GitHub Actions. A night killed at any moment continues when the same command
@@ -68,7 +68,7 @@ Exit 1 when a record is DIVERGED after FDR control or a system's rate
 interval lies wholly below --min-rate; 3 when nothing failed but something is
 inconclusive, or when the night replayed no record (nothing selected: every
 report says why); 2 for bad input (a --where that does not type-check or is
-over its cost limit, another night or a rewritten log in --out); 4/5 for
+over its cost limit, another night or a rewritten log in --output); 4/5 for
 integrity/environment failures; 0 otherwise.`, cobra.NoArgs,
 		func(ctx context.Context, _ []string) error { return runNightly(ctx, g, s, o) })
 	o.set = cmd.Flags().Changed
@@ -83,7 +83,7 @@ integrity/environment failures; 0 otherwise.`, cobra.NoArgs,
 	addMaxPageSizeFlag(cmd, &o.MaxPageSize)
 	f.Float64Var(&o.FDR, "fdr", 0.05, "false discovery rate of the Benjamini–Hochberg control across the night")
 	f.Float64Var(&o.MinRate, "min-rate", 0, "fail a system whose reproducibility rate interval lies wholly below this (0: off)")
-	f.StringVar(&o.Out, "out", "", "output directory (default out/nightly-<date>)")
+	addDestFlag(cmd, &o.Out, "DIR", "output directory (default out/nightly-<date>)")
 	f.StringVar(&o.Shard, "shard", "", "replay shard i of n (i/n, 0 <= i < n), by system; merge with 'nightly merge'")
 	f.IntVarP(&o.N, "n", "n", 100, "exactly N runs with fresh seeds per record (default: sequential, each record stops once its verdict is settled, at most 1000 runs; a record not reproduced exactly is then replayed with --confirm-n fresh seeds, and if still inconclusive 20 times as many)")
 	f.IntVar(&o.ConfirmN, "confirm-n", verdict.DefaultMaxRuns, "fresh seeds of the first confirming replay of a record not reproduced exactly (the second, when that is inconclusive, has 20 times as many); not with -n")
@@ -200,7 +200,7 @@ func newNightlyMergeCmd(g *globalOptions, s *streams, parent *nightlyOptions) *c
 	cmd := newCommand("merge DIR...", "Merge the shards of one night into one night (FDR over all of them)",
 		`Merge the output folders of the shards of one night (nightly --shard i/n, all of
 them, finished) into one night: the false-discovery control is taken over
-every record, so the result equals the unsharded night's. Reports go to --out.`, cobra.MinimumNArgs(1),
+every record, so the result equals the unsharded night's. Reports go to --output.`, cobra.MinimumNArgs(1),
 		func(_ context.Context, args []string) error {
 			n, err := nightly.Merge(args, g.logger(s))
 			if err != nil {
@@ -212,7 +212,7 @@ every record, so the result equals the unsharded night's. Reports go to --out.`,
 			}
 			return finishNight(s, format, parent.getenv, n, dir)
 		})
-	cmd.Flags().StringVar(&out, "out", "", "output directory of the merged night (default out/nightly-<date>)")
+	addDestFlag(cmd, &out, "DIR", "output directory of the merged night (default out/nightly-<date>)")
 	addOutputFlag(cmd, &format, outputText)
 	return cmd
 }

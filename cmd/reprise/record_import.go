@@ -55,7 +55,7 @@ written.`, cobra.NoArgs,
 	f.StringVar(&o.Log, "log", "", "decision log: JSON Lines or Parquet (required)")
 	f.StringVar(&o.Versions, "versions", "", "version map file: names and tags to digests (required)")
 	f.BoolVar(&o.Strict, "strict", false, "any unresolved row is an error; nothing is written")
-	f.StringVarP(&o.Out, "out", "o", "", "write the records as one Parquet decision log")
+	addDestFlag(cmd, &o.Out, "FILE", "write the records as one Parquet decision log")
 	f.StringVar(&o.OutDir, "out-dir", "", "write one record JSON file per record into DIR")
 	o.selectOptions.addFlags(cmd)
 	addMaxPageSizeFlag(cmd, &o.MaxPageSize)

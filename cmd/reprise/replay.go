@@ -109,7 +109,7 @@ REPRODUCED needs the eval score equivalent, DIVERGED when the difference's
 interval lies outside the margin. The new run is stored; the reports gain
 an eval section.
 
-Results per record in --out DIR (default out/<request_id>/): report.json,
+Results per record in --output DIR (default out/<request_id>/): report.json,
 report.md and runs.parquet. Exit 0 all reproduced, 1 any diverged,
 3 inconclusive, 2/4/5 for invalid input, integrity and environment failures.`, cobra.MinimumNArgs(1),
 		func(ctx context.Context, args []string) error { return runReplay(ctx, g, s, o, args) })
@@ -130,7 +130,7 @@ report.md and runs.parquet. Exit 0 all reproduced, 1 any diverged,
 	f.BoolVar(&o.AllowHardwareMismatch, "allow-hardware-mismatch", false, "replay even if this host's hardware class differs from the record's (stated in the report)")
 	f.StringVar(&o.Evals, "evals", string(evals.CheckAuto), "replay the record's pinned eval suite: auto (when the store holds a run of its system on it), on (required) or off")
 	f.Float64Var(&o.EvalMargin, "eval-margin", evals.DefaultEvalMargin, "equivalence margin of the pinned eval suite's mean score")
-	f.StringVar(&o.Out, "out", "", "output directory (default out/<request_id>; with several records, DIR/<request_id>)")
+	addDestFlag(cmd, &o.Out, "DIR", "output directory (default out/<request_id>; with several records, DIR/<request_id>)")
 	addOutputFlag(cmd, &o.Output, outputText)
 	root.AddCommand(cmd)
 }

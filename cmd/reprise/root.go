@@ -141,6 +141,7 @@ Exit codes: 0 reproduced/ok, 1 diverged, 2 usage or invalid input,
 	)
 	addReplayCmd(root, g, s)
 	addVersion(root, s)
+	oldFormatFlags(root)
 	wrapArgs(root)
 	return root
 }

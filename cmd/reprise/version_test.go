@@ -22,12 +22,12 @@ func TestVersion(t *testing.T) {
 	if r.code != 0 || !strings.HasPrefix(r.out, "reprise "+want+"\n") || !strings.Contains(r.out, "module:  github.com/reprise-dev/reprise\n") {
 		t.Errorf("version: exit %d, stdout %q", r.code, r.out)
 	}
-	r = cli(t, "", "version", "--output", "json")
+	r = cli(t, "", "version", "--format", "json")
 	var got buildinfo.Info
 	if err := json.Unmarshal([]byte(r.out), &got); err != nil || r.code != 0 {
-		t.Fatalf("version --output json: exit %d, %v: %q", r.code, err, r.out)
+		t.Fatalf("version --format json: exit %d, %v: %q", r.code, err, r.out)
 	}
 	if got != buildinfo.Read() {
-		t.Errorf("version --output json = %+v, want %+v", got, buildinfo.Read())
+		t.Errorf("version --format json = %+v, want %+v", got, buildinfo.Read())
 	}
 }
