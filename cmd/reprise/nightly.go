@@ -34,6 +34,7 @@ type nightlyOptions struct {
 	Conf         float64
 	Output       outputFormat
 	MaxPageSize  byteSize
+	DryRun       bool
 
 	set    func(string) bool
 	now    func() time.Time
@@ -67,7 +68,8 @@ the night began is refused, not resumed.
 Exit 1 when a record is DIVERGED after FDR control or a system's rate
 interval lies wholly below --min-rate; 3 when nothing failed but something is
 inconclusive, or when the night replayed no record (nothing selected: every
-report says why); 2 for bad input (a --where that does not type-check or is
+report says why); with --dry-run, 0 once the plan is printed (nothing is
+replayed, nothing written); 2 for bad input (a --where that does not type-check or is
 over its cost limit, another night or a rewritten log in --out); 4/5 for
 integrity/environment failures; 0 otherwise.`, cobra.NoArgs,
 		func(ctx context.Context, _ []string) error { return runNightly(ctx, g, s, o) })
@@ -92,6 +94,7 @@ integrity/environment failures; 0 otherwise.`, cobra.NoArgs,
 	f.Float64Var(&o.Alpha, "alpha", dr.Alpha, "significance level of the score test")
 	f.Float64Var(&o.Conf, "conf", dr.Conf, "confidence level of the frequency intervals")
 	f.BoolVar(&o.AllowHardwareMismatch, "allow-hardware-mismatch", false, "replay even if this host's hardware class differs from the records'")
+	f.BoolVar(&o.DryRun, "dry-run", false, "print the night's plan (selection, sample, systems and shards, estimated runs) and replay nothing")
 	addOutputFlag(cmd, &o.Output, outputText)
 	cmd.AddCommand(newNightlyMergeCmd(g, s, o))
 	return cmd
@@ -152,22 +155,26 @@ func runNightly(ctx context.Context, g *globalOptions, s *streams, o *nightlyOpt
 		out = nightly.DefaultOut(o.now(), shard)
 	}
 	log := g.logger(s)
-	lo, st, err := o.open(ctx, g, log)
-	if err != nil {
-		return err
-	}
 	opts := nightly.Options{
 		Log: o.Log, Limits: o.MaxPageSize.parquetLimits(), Filter: *filter, Sample: o.Sample, Stratify: o.Stratify == "system", Seed: o.Seed,
 		Parallel: o.Parallel, FDR: o.FDR, MinRate: o.MinRate, Out: out, Shard: shard,
 		// As replay: sequential (each record stops once settled, at most
 		// verdict.DefaultMaxRuns runs) unless -n asks for exactly N runs.
-		Replay: replay.Options{N: o.N, Sequential: !o.set("n"), MaxRuns: verdict.DefaultMaxRuns, Launch: lo, Logger: log, Rules: rules,
+		Replay: replay.Options{N: o.N, Sequential: !o.set("n"), MaxRuns: verdict.DefaultMaxRuns, Logger: log, Rules: rules,
 			Explicit: replay.Explicit{Memory: o.set("memory"), CPUs: o.set("cpus"), Pids: o.set("pids"),
 				RunTimeout: o.set("run-timeout"), SessionTimeout: o.set("session-timeout")}},
 		ConfirmN:  o.ConfirmN,
 		NewRunner: func(ctx context.Context) (replay.Runner, error) { return newRunner(ctx, &o.runnerOptions, log) },
 		Progress:  nightly.NewProgressWriter(s.Err, s.ErrTTY, o.now, o.now()).Show,
 	}
+	if o.DryRun {
+		return planNight(ctx, s, o.Output, opts)
+	}
+	lo, st, err := o.open(ctx, g, log)
+	if err != nil {
+		return err
+	}
+	opts.Replay.Launch = lo
 	n, err := nightly.Run(ctx, st, opts)
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
