@@ -19,7 +19,8 @@
 // (--shard i/n, by system) merge into one night (Merge) with the FDR
 // control taken over all of them.
 //
-// Run takes a night step by step (its config and sample, the journal, the
+// PlanNight draws a night's sample as Run does and says what it would
+// replay (Plan), replaying nothing. Run takes a night step by step (its config and sample, the journal, the
 // workers over session groups); Finalize decides every record, counts and
 // concludes. Publish writes the reports and the GitHub output, Brief is
 // what the CLI prints of a night, ProgressWriter shows its progress, and
