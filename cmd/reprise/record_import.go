@@ -79,11 +79,11 @@ func runRecordImport(ctx context.Context, g *globalOptions, s *streams, o *recor
 	if err != nil {
 		return err
 	}
-	vm, err := ingest.LoadVersionMap(o.Versions)
+	cm, err := ingest.ColumnFlags(o.Columns, o.Column)
 	if err != nil {
 		return err
 	}
-	cm, err := ingest.ColumnFlags(o.Columns, o.Column)
+	vm, err := ingest.LoadVersionMap(o.Versions)
 	if err != nil {
 		return err
 	}
