@@ -29,8 +29,8 @@ type Decision struct {
 	// seeds are drawn independently of A's).
 	A          []Count `json:"a"`
 	B          []Count `json:"b"`
-	Error      string `json:"error,omitempty"`
-	ErrorClass string `json:"error_class,omitempty"` // "integrity", "environment", "usage"
+	Error      string  `json:"error,omitempty"`
+	ErrorClass string  `json:"error_class,omitempty"` // "integrity", "environment", "usage"
 
 	// Derived by Finalize.
 	Runs  int    `json:"runs"`

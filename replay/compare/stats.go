@@ -118,13 +118,15 @@ type block struct {
 	pool   []int
 	na, nb int
 	k      int
+	col    []int // the decisions' totals over both systems
 }
 
 func newBlock(a, b []Count) block {
 	rows, labels := table(a, b)
-	bl := block{na: total(a), nb: total(b), k: len(labels)}
+	bl := block{na: total(a), nb: total(b), k: len(labels), col: make([]int, len(labels))}
 	for _, r := range rows {
 		for j, n := range r {
+			bl.col[j] += n
 			for range n {
 				bl.pool = append(bl.pool, j)
 			}
@@ -137,13 +139,11 @@ func newBlock(a, b []Count) block {
 // A's; ca and cb are scratch of length k.
 func (bl *block) tv(ca, cb []int) float64 {
 	clear(ca)
-	clear(cb)
-	for i, j := range bl.pool {
-		if i < bl.na {
-			ca[j]++
-		} else {
-			cb[j]++
-		}
+	for _, j := range bl.pool[:bl.na] {
+		ca[j]++
+	}
+	for j := range cb {
+		cb[j] = bl.col[j] - ca[j]
 	}
 	return tvRows(ca, cb, bl.na, bl.nb)
 }
@@ -220,4 +220,3 @@ func sortIdx(idx []int, less func(a, b int) bool) {
 		return 0
 	})
 }
-
