@@ -187,7 +187,7 @@ func (c *Comparison) Scope() string {
 	if cfg.Shard != "" {
 		shard = ", shard " + cfg.Shard
 	}
-	return fmt.Sprintf("%d records sampled (seed %d%s) of %d selected%s among %d rows of %s; A = %s, B = %s; %d seed-paired runs per record",
+	return fmt.Sprintf("%d records sampled (seed %d%s) of %d selected%s among %d rows of %s; A = %s, B = %s; %d fresh-seed runs per record and system, and its pinned seed",
 		cfg.Drawn, cfg.Seed, shard, cfg.Selected, sel, cfg.Scanned, filepath.Base(cfg.Log), cfg.A.Name, cfg.B.Name, cfg.N)
 }
 
@@ -299,6 +299,9 @@ type Brief struct {
 	Permutation Test            `json:"permutation"`
 	McNemar     *Test           `json:"mcnemar,omitempty"`
 	Remediation []BriefDecision `json:"remediation"`
+	// More is the number of records of the remediation list left out of
+	// Remediation (report.json and results.parquet hold them all).
+	More int `json:"more"`
 }
 
 // BriefDecision is one record of the brief's remediation list.
@@ -318,6 +321,7 @@ func (c *Comparison) Brief(out string) Brief {
 	by := c.byID()
 	for i, id := range c.Remediation {
 		if i == MaxListed {
+			b.More = len(c.Remediation) - MaxListed
 			break
 		}
 		d := by[id]
@@ -338,13 +342,16 @@ func (b Brief) Text(w io.Writer) error {
 	}
 	fmt.Fprintf(w, "reports: %s\n", b.Out)
 	if len(b.Remediation) > 0 {
-		fmt.Fprintf(w, "remediation (B would decide otherwise than stored, most likely first):\n")
+		fmt.Fprintf(w, "remediation (the rollout changed them and B would decide otherwise than stored, most likely first):\n")
 	}
 	for _, d := range b.Remediation {
 		if _, err := fmt.Fprintf(w, "  %s: stored %s, B %s, P %.2f [%.2f, %.2f], q %s\n", t(d.RequestID), t(d.Stored), t(d.BDecides),
 			d.DiffersStored.P, d.DiffersStored.Lower, d.DiffersStored.Upper, render.OptFloat(d.QValue, "%.3g")); err != nil {
 			return err
 		}
+	}
+	if b.More > 0 {
+		fmt.Fprintf(w, "  … and %d more in report.json and results.parquet\n", b.More)
 	}
 	return nil
 }
