@@ -149,7 +149,7 @@ func (c *Comparison) Markdown() string {
 		t.Row("records B would decide otherwise than stored", fmt.Sprintf("%d of %d (%.1f%%)", s.K, s.N, 100*s.P), fmt.Sprintf("[%.1f%%, %.1f%%]", 100*s.Lower, 100*s.Upper))
 	}
 	t.Row("records whose own test is significant", fmt.Sprintf("%d (FDR %g)", c.Counts.Significant, cfg.FDR), "")
-	t.Row("paired permutation test, A = B", fmt.Sprintf("T = %.3g", c.Permutation.Statistic), fmt.Sprintf("p = %.3g", c.Permutation.PValue))
+	t.Row("permutation test paired by record, A = B", fmt.Sprintf("T = %.3g", c.Permutation.Statistic), fmt.Sprintf("p = %.3g", c.Permutation.PValue))
 	if m := c.McNemar; m != nil {
 		t.Row("McNemar, agreement with stored", fmt.Sprintf("lost %d, gained %d", m.B, m.C), fmt.Sprintf("p = %.3g", m.PValue))
 	}
