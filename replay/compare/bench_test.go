@@ -18,15 +18,23 @@ import (
 //	go test ./replay/compare -run '^$' -bench Compare1000 -benchtime 3x
 func BenchmarkCompare1000(b *testing.B) {
 	fx := newFixture(b, 1000, 20)
-	var found, falseFound, flips int
+	var found, falseFound, flips, plantedFlips, listed int
 	var lo, hi, p float64
 	for i := range b.N {
 		c, err := Run(context.Background(), fx.st, fx.options(filepath.Join(b.TempDir(), fmt.Sprint(i)), &fakeRunner{plantEvery: 20}))
 		if err != nil {
 			b.Fatal(err)
 		}
-		found, falseFound = 0, 0
+		found, falseFound, plantedFlips, listed = 0, 0, 0, 0
+		for _, id := range c.Remediation {
+			if fx.planted[id] {
+				listed++
+			}
+		}
 		for _, d := range c.Decisions {
+			if d.Flip && fx.planted[d.RequestID] {
+				plantedFlips++
+			}
 			if d.Significant && fx.planted[d.RequestID] {
 				found++
 			} else if d.Significant {
@@ -38,6 +46,9 @@ func BenchmarkCompare1000(b *testing.B) {
 	b.ReportMetric(float64(found), "planted-found/50")
 	b.ReportMetric(float64(falseFound), "false-found")
 	b.ReportMetric(float64(flips), "flips")
+	b.ReportMetric(float64(plantedFlips), "planted-flipped/50")
+	b.ReportMetric(float64(listed), "planted-listed")
+	b.ReportMetric(float64(len(fx.planted)), "planted")
 	b.ReportMetric(lo, "share-lo")
 	b.ReportMetric(hi, "share-hi")
 	b.ReportMetric(p, "perm-p")
