@@ -23,7 +23,9 @@
 // workers over session groups); Finalize decides every record, counts and
 // concludes. Publish writes the reports and the GitHub output, Brief is
 // what the CLI prints of a night, ProgressWriter shows its progress, and
-// DefaultOut names the folder of a night given none.
+// DefaultOut names the folder of a night given none. DrawSample, SVG and
+// NewPlot let another command (replay/compare) draw a sample and plot as a
+// night does.
 //
 // What is wrong with a night's input is a condition the caller maps (cmd
 // to exit 2): ErrOptions, ErrOut, ErrLocked, ErrLog, ErrOtherNight,
