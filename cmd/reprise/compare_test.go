@@ -9,6 +9,7 @@ import (
 
 	"github.com/reprise-dev/reprise/digest"
 	"github.com/reprise-dev/reprise/fixtures/decisionlog"
+	"github.com/reprise-dev/reprise/replay/compare"
 	"github.com/reprise-dev/reprise/runners/hwclass"
 	"github.com/reprise-dev/reprise/system"
 )
@@ -85,4 +86,24 @@ func TestGoldenCompare(t *testing.T) {
 	f.run("compare-no-systems", exitUsage, "compare", "--log", r.log)
 	f.run("compare-not-a-system", exitUsage, "--store", r.st, "compare", "--log", r.log, "--a", r.log, "--b", r.sys241)
 	f.run("compare-bad-margin", exitUsage, "compare", "--log", r.log, "--a", r.sys242, "--b", r.sys241, "--margin", "1.5")
+}
+
+// TestCompareCode: a comparison's outcome maps to the documented exit codes.
+func TestCompareCode(t *testing.T) {
+	for _, c := range []struct {
+		outcome, class string
+		want           int
+	}{
+		{compare.OutcomeSame, "", exitOK}, {compare.OutcomeDifferent, "", exitDiverged}, {compare.OutcomeInconclusive, "", exitInconclusive},
+		{compare.OutcomeError, "integrity", exitIntegrity}, {compare.OutcomeError, "environment", exitEnvironment}, {compare.OutcomeError, "usage", exitUsage},
+	} {
+		if got := compareCode(&compare.Comparison{Outcome: c.outcome, ErrorClass: c.class}); got != c.want {
+			t.Errorf("outcome %s (%s): exit %d, want %d", c.outcome, c.class, got, c.want)
+		}
+	}
+	for _, err := range []error{compare.ErrOptions, compare.ErrOut, compare.ErrOther, compare.ErrConfig, compare.ErrShards, compare.ErrLocked} {
+		if got := exitCode(err); got != exitUsage {
+			t.Errorf("%v: exit %d, want 2", err, got)
+		}
+	}
 }

@@ -211,3 +211,24 @@ func TestCompareReports(t *testing.T) {
 func contains(s, sub string) bool {
 	return len(sub) == 0 || len(s) >= len(sub) && (s[:len(sub)] == sub || contains(s[1:], sub))
 }
+
+// TestCompareRecordError: a record whose input is not in the store is an
+// integrity error of that record (journaled, in the reports); the others
+// are compared, and the outcome is "error" of class integrity when B is
+// not DIFFERENT.
+func TestCompareRecordError(t *testing.T) {
+	fx := newFixtureMissing(t, 200, 0, 5)
+	o := fx.options(t.TempDir(), &fakeRunner{})
+	o.B = o.A
+	c, err := Run(context.Background(), fx.st, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Counts.Errors != 1 || c.Counts.Compared != 199 || c.Outcome != OutcomeError || c.ErrorClass != "integrity" || c.Verdict != Same {
+		t.Errorf("counts %+v, outcome %s (%s), verdict %s: want 1 integrity error, 199 compared, SAME", c.Counts, c.Outcome, c.ErrorClass, c.Verdict)
+	}
+	d := c.byID()["req_0005"]
+	if d.Error == "" || d.PValue != nil {
+		t.Errorf("req_0005: %+v, want an error and no test", d)
+	}
+}

@@ -86,6 +86,13 @@ type fixture struct {
 // decision A's at the record's seed) and the targets of A and B.
 func newFixture(tb testing.TB, rows, plantEvery int) *fixture {
 	tb.Helper()
+	return newFixtureMissing(tb, rows, plantEvery, -1)
+}
+
+// newFixtureMissing is newFixture with record missing's input left out of
+// the store (-1: none).
+func newFixtureMissing(tb testing.TB, rows, plantEvery, missing int) *fixture {
+	tb.Helper()
 	ctx := context.Background()
 	st := store.NewMem()
 	c, _ := st.PutBytes(ctx, []byte("config"), store.Meta{})
@@ -108,7 +115,10 @@ func newFixture(tb testing.TB, rows, plantEvery int) *fixture {
 	sess := &fakeSession{f: &fakeRunner{}}
 	for i := range rows {
 		input := []byte(fmt.Sprintf(`{"id": %d}`, i))
-		in, _ := st.PutBytes(ctx, input, store.Meta{})
+		in := digest.FromBytes(input)
+		if i != missing {
+			in, _ = st.PutBytes(ctx, input, store.Meta{})
+		}
 		seed := int64(1000 + i)
 		resp, _ := sess.Run(ctx, runners.Request{Input: input, Params: system.Params{Seed: &seed}})
 		id := fmt.Sprintf("req_%04d", i)
