@@ -126,7 +126,7 @@ func verdictCode(v verdict.Verdict) int {
 // OutcomeInconclusive (3): it is no evidence.
 func nightCode(n *nightly.Night) int {
 	switch n.Outcome {
-	case nightly.OutcomeDiverged, nightly.OutcomeRate:
+	case nightly.OutcomeDiverged, nightly.OutcomeSubstitution, nightly.OutcomeRate:
 		return exitDiverged
 	case nightly.OutcomeError:
 		switch n.ErrorClass {
