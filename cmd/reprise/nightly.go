@@ -105,6 +105,7 @@ integrity/environment failures; 0 otherwise.`, cobra.NoArgs,
 	f.BoolVar(&o.AllowHardwareMismatch, "allow-hardware-mismatch", false, "replay even if this host's hardware class differs from the records'")
 	addOutputFlag(cmd, &o.Output, outputText)
 	cmd.AddCommand(newNightlyMergeCmd(g, s, o))
+	cmd.AddCommand(newNightlyHistoryCmd(s))
 	return cmd
 }
 

@@ -53,6 +53,11 @@ type Result struct {
 	// text-only output, a night without the fleet test). See Fleet.
 	FleetP    *float64 `json:"fleet_p,omitempty"`
 	FleetRuns int      `json:"fleet_runs,omitempty"`
+	// Fingerprints and ServedModels are what the server said of itself
+	// during the replay (runners.Info: openai system_fingerprint and
+	// model), for `nightly history`.
+	Fingerprints []string `json:"fingerprints,omitempty"`
+	ServedModels []string `json:"served_models,omitempty"`
 }
 
 // Stored is the stored output of a record (label and score).
@@ -244,6 +249,9 @@ func (n *night) outcome(rec *record.Record, rp replayed) (Result, error) {
 	}
 	r.Why = joinReasons(rep.Reasons)
 	r.fleetP(rec.Output.Output, rp.fleet)
+	if res.Report.Runner != nil {
+		r.Fingerprints, r.ServedModels = res.Report.Runner.Fingerprints, res.Report.Runner.ServedModels
+	}
 	for _, l := range sortedKeys(rep.LabelCounts) {
 		r.Labels = append(r.Labels, Count{Label: l, N: rep.LabelCounts[l]})
 	}
