@@ -73,9 +73,9 @@ system part of whose traffic another system served, though no record is
 significant alone, and Storey's 1 − π0 estimates that share (see the README).
 
 Exit 1 when a record is DIVERGED after FDR control, a system's fleet test is
-flagged, or a system's rate interval lies wholly below --min-rate (or the lower
-bound of its share not explained by the pinned system exceeds 1 − --min-rate); 3 when nothing failed but something is
-inconclusive, or when the night replayed no record (nothing selected: every
+flagged, or a system's rate interval lies wholly below --min-rate (or the
+lower bound of its share not explained by the pinned system exceeds
+1 − --min-rate); 3 when nothing failed but something is inconclusive, or when the night replayed no record (nothing selected: every
 report says why); 2 for bad input (a --where that does not type-check or is
 over its cost limit, another night or a rewritten log in --out); 4/5 for
 integrity/environment failures; 0 otherwise.`, cobra.NoArgs,
