@@ -1,11 +1,15 @@
 package nightly
 
 import (
+	"context"
 	"math"
 	"math/rand/v2"
+	"path/filepath"
 	"testing"
 
 	"github.com/reprise-dev/reprise/output"
+	"github.com/reprise-dev/reprise/record"
+	"github.com/reprise-dev/reprise/store"
 	"github.com/reprise-dev/reprise/stats"
 	"github.com/reprise-dev/reprise/verdict"
 )
@@ -302,5 +306,43 @@ func BenchmarkFleetTest(b *testing.B) {
 	}
 	for b.Loop() {
 		FleetTest(ps, DefaultFleetAlpha)
+	}
+}
+
+// TestFleetRunsSequential: in a sequential night every record's fleet
+// p-value rests on the first FleetRuns fresh seeds: a record the pinned
+// seed reproduced exactly (no fresh seed run) gets a fleet replay of them,
+// one not reproduced exactly takes its first confirming replay's; and
+// --fleet-runs 0 (NoFleet) leaves every record without one.
+func TestFleetRunsSequential(t *testing.T) {
+	st := store.NewMem()
+	path := filepath.Join(t.TempDir(), "log.parquet")
+	seed := int64(1)
+	writeLogAt(t, st, path, 1, 20, func(r *record.Record) { r.Params.Seed = &seed })
+	for _, off := range []bool{false, true} {
+		o := options(path, t.TempDir(), &fakeRunner{})
+		o.Replay.Sequential, o.Replay.MaxRuns, o.ConfirmN, o.NoFleet = true, 200, 150, off
+		n, err := Run(context.Background(), st, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		exact := 0
+		for _, r := range n.Records {
+			if r.Basis == "exact" && r.ReplayVerdict == verdict.Reproduced {
+				exact++
+			}
+			switch {
+			case off && r.FleetP != nil:
+				t.Errorf("NoFleet: %s has a fleet p-value", r.RequestID)
+			case !off && (r.FleetP == nil || r.FleetRuns != DefaultFleetRuns):
+				t.Errorf("%s (%s %s): fleet p %v over %d runs, want %d runs", r.RequestID, r.ReplayVerdict, r.Basis, r.FleetP, r.FleetRuns, DefaultFleetRuns)
+			}
+		}
+		if exact == 0 || exact == len(n.Records) {
+			t.Errorf("%d of %d records reproduced exactly: the test needs both kinds", exact, len(n.Records))
+		}
+		if got := n.Systems[0].Fleet != nil; got == off {
+			t.Errorf("NoFleet %v: system fleet test %v", off, n.Systems[0].Fleet)
+		}
 	}
 }
