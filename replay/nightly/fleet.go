@@ -14,6 +14,7 @@ import (
 	"github.com/reprise-dev/reprise/record"
 	"github.com/reprise-dev/reprise/replay"
 	"github.com/reprise-dev/reprise/stats"
+	"github.com/reprise-dev/reprise/verdict"
 )
 
 // Fleet defaults: the runs behind each record's fleet p-value in a
@@ -178,7 +179,7 @@ func freshOutputs(res *replay.Result, k int) []output.Output {
 // replay did. Its reports are not kept: it is not the record's replay.
 func fleetReplay(ctx context.Context, st replay.Blobs, rec *record.Record, sess *launch.Session, opts Options) ([]output.Output, error) {
 	co := opts.Replay
-	co.Sequential, co.N, co.Progress, co.Journal = false, opts.FleetRuns, nil, nil
+	co.Sequential, co.N, co.Progress, co.Journal, co.System = false, opts.FleetRuns, nil, nil, nil // no eval suite: only the runs
 	p, err := replay.Prepare(ctx, st, rec, co)
 	if err != nil {
 		return nil, err
@@ -209,7 +210,7 @@ func (n *Night) fleetTests() (flagged, belowMin bool) {
 	ps := map[string][]float64{}
 	runs := map[string]int{}
 	for _, r := range n.Records {
-		if r.FleetP != nil && r.ReplayVerdict != "ERROR" {
+		if r.FleetP != nil && r.ReplayVerdict != verdict.Failed {
 			ps[r.System] = append(ps[r.System], *r.FleetP)
 			runs[r.System] = max(runs[r.System], r.FleetRuns)
 		}
