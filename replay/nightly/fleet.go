@@ -252,12 +252,12 @@ func FleetTest(ps []float64, alpha float64) *Fleet {
 
 // fleetSummary is one line on a system's fleet test, for the reports.
 func (f *Fleet) summary(name string) string {
-	verdict := "consistent with the pinned system"
+	word := "consistent with the pinned system"
 	if f.Flagged {
-		verdict = "FLAGGED: not all decisions are explained by the pinned system"
+		word = "FLAGGED: not all decisions are explained by the pinned system"
 	}
 	return fmt.Sprintf("%s: fleet test over %d records (%d runs each): KS D+ = %.4f, p = %.4g (alpha %g), %s; share not explained %.3f, 95%% interval [%.3f, %.3f]",
-		name, f.Records, f.Runs, f.Statistic, f.PValue, f.Alpha, verdict, f.Share, f.Lower, f.Upper)
+		name, f.Records, f.Runs, f.Statistic, f.PValue, f.Alpha, word, f.Share, f.Lower, f.Upper)
 }
 
 // OutcomeSubstitution: no record DIVERGED, but a system's fleet test is

@@ -9,8 +9,8 @@ import (
 
 	"github.com/reprise-dev/reprise/output"
 	"github.com/reprise-dev/reprise/record"
-	"github.com/reprise-dev/reprise/store"
 	"github.com/reprise-dev/reprise/stats"
+	"github.com/reprise-dev/reprise/store"
 	"github.com/reprise-dev/reprise/verdict"
 )
 

@@ -316,10 +316,10 @@ func (h *History) Text(w io.Writer) error {
 	for _, n := range h.Notes {
 		fmt.Fprintf(w, "note: %s\n", n)
 	}
-	verdict := "tonight is consistent with the previous nights"
+	word := "tonight is consistent with the previous nights"
 	if h.Changed {
-		verdict = "CHANGED: tonight differs from the previous nights, or the server changed"
+		word = "CHANGED: tonight differs from the previous nights, or the server changed"
 	}
-	_, err := fmt.Fprintf(w, "%s (family-wise alpha %g over %d tests)\n", verdict, h.Alpha, h.Tests)
+	_, err := fmt.Fprintf(w, "%s (family-wise alpha %g over %d tests)\n", word, h.Alpha, h.Tests)
 	return err
 }
