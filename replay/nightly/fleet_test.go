@@ -2,9 +2,11 @@ package nightly
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/reprise-dev/reprise/output"
@@ -344,5 +346,37 @@ func TestFleetRunsSequential(t *testing.T) {
 		if got := n.Systems[0].Fleet != nil; got == off {
 			t.Errorf("NoFleet %v: system fleet test %v", off, n.Systems[0].Fleet)
 		}
+	}
+}
+
+// TestFinalizeSubstitution: a night whose records all reproduced, but
+// whose fleet p-values crowd near 0 for 40 of 100, is a substitution night
+// (flagged, a JUnit failure, an annotation, the summary); with --min-rate
+// 0.9 the system is also below its minimum rate (the share's lower bound
+// exceeds 0.1); an honest night is neither.
+func TestFinalizeSubstitution(t *testing.T) {
+	mk := func(sub int) []Result {
+		var rs []Result
+		for i := range 100 {
+			p := (float64(i-sub) + 0.5) / float64(100-sub) // the honest ones spread over (0, 1)
+			if i < sub {
+				p = (float64(i) + 0.5) / 10000
+			}
+			rs = append(rs, Result{RequestID: fmt.Sprintf("r%03d", i), System: "s", SystemName: "loan", ReplayVerdict: verdict.Reproduced, Basis: "exact", FleetP: &p, FleetRuns: 100})
+		}
+		return rs
+	}
+	n := Finalize(&Config{FDR: 0.05, MinRate: 0.9, FleetAlpha: 0.05}, mk(40))
+	f := n.Systems[0].Fleet
+	if n.Outcome != OutcomeSubstitution || f == nil || !f.Flagged || !n.Systems[0].BelowMin || f.Lower <= 0.1 {
+		t.Fatalf("outcome %s, fleet %+v, below min %v", n.Outcome, f, n.Systems[0].BelowMin)
+	}
+	ju, _ := n.JUnit()
+	if !strings.Contains(string(ju), `message="SUBSTITUTION"`) || !strings.Contains(n.Annotations(), "title=fleet substitution") ||
+		!strings.Contains(n.Summary, "fleet test flags loan") {
+		t.Errorf("junit, annotations or summary do not say so:\n%s\n%s\n%s", ju, n.Annotations(), n.Summary)
+	}
+	if h := Finalize(&Config{FDR: 0.05, MinRate: 0.9, FleetAlpha: 0.05}, mk(0)); h.Outcome != OutcomeOK || h.Systems[0].Fleet.Flagged || h.Systems[0].BelowMin {
+		t.Errorf("honest night: outcome %s, fleet %+v", h.Outcome, h.Systems[0].Fleet)
 	}
 }

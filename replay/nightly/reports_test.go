@@ -65,6 +65,15 @@ func TestReports(t *testing.T) {
 	if got := strings.Count(n.Annotations(), "::error "); got != len(planted) {
 		t.Errorf("%d ::error annotations, want %d", got, len(planted))
 	}
+	for _, r := range rows {
+		if r.FleetP == nil || *r.FleetP <= 0 || *r.FleetP >= 1 {
+			t.Errorf("%s: fleet_p %v, want one in (0, 1)", r.RequestID, r.FleetP)
+			break
+		}
+	}
+	if !strings.Contains(n.HTML(), "<h2>Fleet substitution test</h2>") || !strings.Contains(n.Markdown(), "### Fleet substitution test") {
+		t.Error("report.html or summary.md has no fleet substitution test section")
+	}
 	if md := n.Markdown(); !strings.Contains(md, "| loan 0 (") || !strings.Contains(md, "### DIVERGED") {
 		t.Errorf("summary:\n%s", md)
 	}
