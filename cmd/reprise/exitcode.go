@@ -77,9 +77,9 @@ func exitCode(err error) int {
 	case errors.Is(err, ingest.ErrVersionMap), errors.Is(err, ingest.ErrLog), errors.Is(err, ingest.ErrWhere), errors.Is(err, ingest.ErrSelection), errors.Is(err, ingest.ErrDest),
 		errors.Is(err, record.ErrNotLog), errors.Is(err, nightly.ErrOptions), errors.Is(err, nightly.ErrOut),
 		errors.Is(err, nightly.ErrLog), errors.Is(err, nightly.ErrOtherNight), errors.Is(err, nightly.ErrConfig),
-		errors.Is(err, nightly.ErrShards),
 		errors.Is(err, compare.ErrOptions), errors.Is(err, compare.ErrOut), errors.Is(err, compare.ErrOther),
 		errors.Is(err, compare.ErrConfig), errors.Is(err, compare.ErrShards),
+		errors.Is(err, nightly.ErrShards), errors.Is(err, nightly.ErrHistory),
 		errors.Is(err, evals.ErrSuite), errors.Is(err, evals.ErrSuiteMismatch), errors.Is(err, evals.ErrResults),
 		errors.Is(err, evals.ErrDataset),
 		errors.Is(err, record.ErrParquetLimit), errors.Is(err, fsread.ErrNotRegular), errors.Is(err, fsread.ErrTooLarge):
@@ -129,7 +129,7 @@ func verdictCode(v verdict.Verdict) int {
 // OutcomeInconclusive (3): it is no evidence.
 func nightCode(n *nightly.Night) int {
 	switch n.Outcome {
-	case nightly.OutcomeDiverged, nightly.OutcomeRate:
+	case nightly.OutcomeDiverged, nightly.OutcomeSubstitution, nightly.OutcomeRate:
 		return exitDiverged
 	case nightly.OutcomeError:
 		switch n.ErrorClass {
