@@ -168,6 +168,7 @@ func (n *night) begin(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	cfg.Started = n.started.UTC()
 	prev, err := ReadConfig(n.opts.Out)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err

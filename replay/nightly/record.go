@@ -39,13 +39,17 @@ type Result struct {
 	// diverged and QValue <= FDR.
 	Verdict verdict.Verdict `json:"verdict"`
 	// Why is the reason of the verdict (the report's reasons, or the error).
-	Why        string    `json:"why"`
-	Error      string    `json:"error,omitempty"`
-	ErrorClass string    `json:"error_class,omitempty"` // "integrity", "environment", "usage"
-	Stored     Stored    `json:"stored"`
-	Labels     []Count   `json:"label_counts,omitempty"`
-	Scores     []float64 `json:"scores,omitempty"`
-	Reports    string    `json:"reports,omitempty"`
+	Why        string  `json:"why"`
+	Error      string  `json:"error,omitempty"`
+	ErrorClass string  `json:"error_class,omitempty"` // "integrity", "environment", "usage"
+	Stored     Stored  `json:"stored"`
+	Labels     []Count `json:"label_counts,omitempty"`
+	// Scores are replayed scores of the stored label (of every label,
+	// ScoresAllLabels, when no replay gave the stored label), at most
+	// MaxScores.
+	Scores          []float64 `json:"scores,omitempty"`
+	ScoresAllLabels bool      `json:"scores_all_labels,omitempty"`
+	Reports         string    `json:"reports,omitempty"`
 }
 
 // Stored is the stored output of a record (label and score).
@@ -230,13 +234,24 @@ func (n *night) outcome(rec *record.Record, rp replayed) (Result, error) {
 	for _, l := range sortedKeys(rep.LabelCounts) {
 		r.Labels = append(r.Labels, Count{Label: l, N: rep.LabelCounts[l]})
 	}
-	for _, run := range res.Runs {
-		if run.Kind == "replay" && run.Score != nil && len(r.Scores) < MaxScores &&
-			(rec.Output.Label == nil || run.Label != nil && *run.Label == *rec.Output.Label) {
-			r.Scores = append(r.Scores, *run.Score)
-		}
+	r.Scores = replayedScores(res.Runs, rec.Output.Label)
+	if len(r.Scores) == 0 && rec.Output.Label != nil {
+		r.Scores, r.ScoresAllLabels = replayedScores(res.Runs, nil), true
 	}
 	return r, nil
+}
+
+// replayedScores are the first MaxScores scores of the fresh-seed runs
+// that replayed label (every run's when label is nil).
+func replayedScores(runs []replay.RunRow, label *string) []float64 {
+	var out []float64
+	for _, run := range runs {
+		if run.Kind == "replay" && run.Score != nil && len(out) < MaxScores &&
+			(label == nil || run.Label != nil && *run.Label == *label) {
+			out = append(out, *run.Score)
+		}
+	}
+	return out
 }
 
 // ConfirmStages is the number of confirming replays a record may get: one
