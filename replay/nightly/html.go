@@ -16,9 +16,9 @@ const (
 	htmlHead = `<!doctype html><html lang="en"><head><meta charset="utf-8">` +
 		`<meta name="viewport" content="width=device-width, initial-scale=1"><title>reprise nightly</title><style>
 body{font:14px system-ui,sans-serif;margin:1em auto;padding:0 1em;max-width:1000px;overflow-wrap:anywhere}
-table{border-collapse:collapse;width:100%;table-layout:fixed}td,th{border:1px solid #ccc;padding:2px 6px;vertical-align:top;text-align:left}
+table{border-collapse:collapse;width:100%}.num{white-space:nowrap;text-align:right}td,th{border:1px solid #ccc;padding:2px 6px;vertical-align:top;text-align:left}
 dl.context{display:grid;grid-template-columns:max-content 1fr;gap:2px 1em}dl.context dt{font-weight:600}dl.context dd{margin:0}
-svg{display:block;max-width:100%;height:auto}code{font-size:90%}details summary{cursor:pointer}
+svg{display:block;max-width:100%;height:auto}figure{margin:0.5em 0}figcaption{color:#444}code{font-size:90%}details summary{cursor:pointer}
 .DIVERGED{color:#b00}.REPRODUCED{color:#070}.INCONCLUSIVE{color:#a60}.ERROR{color:#555}</style></head><body>`
 	htmlFoot = "</body></html>\n"
 )
@@ -133,13 +133,13 @@ func (n *Night) htmlRates(b *strings.Builder) {
 	e := render.HTML
 	b.WriteString("<h2>Reproducibility rate per system (95% Clopper–Pearson interval)</h2>")
 	b.WriteString(svgOf(ratePlot(n)))
-	b.WriteString(`<table class="systems"><tr><th style="width:40%">system</th><th>records</th><th>reproduced</th><th>diverged</th><th>errors</th><th>rate</th><th>95% interval</th></tr>`)
+	b.WriteString(`<table class="systems"><tr><th>system</th><th>records</th><th>reproduced</th><th>diverged</th><th>errors</th><th>rate</th><th>95% interval</th></tr>`)
 	for _, s := range n.Systems {
 		flag := ""
 		if s.BelowMin {
 			flag = ` <b class="DIVERGED">below min rate</b>`
 		}
-		fmt.Fprintf(b, "<tr><td>%s</td><td>%d</td><td>%d</td><td>%d</td><td>%d</td><td>%.3f</td><td>[%.3f, %.3f]%s</td></tr>",
+		fmt.Fprintf(b, `<tr><td>%s</td><td class="num">%d</td><td class="num">%d</td><td class="num">%d</td><td class="num">%d</td><td class="num">%.3f</td><td class="num">[%.3f, %.3f]%s</td></tr>`,
 			e(s.Name), s.Records, s.Reproduced, s.Diverged, s.Errors, s.Rate, s.Lower, s.Upper, flag)
 	}
 	b.WriteString("</table>")
@@ -184,10 +184,10 @@ func (n *Night) htmlDiverged(b *strings.Builder) {
 		fmt.Fprintf(b, `<h3>%s <small>%s</small></h3><p>q = %s. %s</p>`, e(r.RequestID), e(r.SystemName), q, reportLinks(r))
 		fmt.Fprintf(b, "<div>%s</div>", htmlWhy(r.Why))
 		if len(r.Labels) > 0 {
-			b.WriteString(svgOf(labelPlot(r)))
+			fmt.Fprintf(b, "<figure>%s<figcaption>%s</figcaption></figure>", svgOf(labelPlot(r)), e(labelCaption(r)))
 		}
 		if len(r.Scores) > 0 {
-			b.WriteString(svgOf(scorePlot(r)))
+			fmt.Fprintf(b, "<figure>%s<figcaption>%s</figcaption></figure>", svgOf(scorePlot(r)), e(scoreCaption(r)))
 		}
 	}
 	if !any {
@@ -199,10 +199,9 @@ func (n *Night) htmlDiverged(b *strings.Builder) {
 // reports.
 func (n *Night) htmlRecords(b *strings.Builder) {
 	e := render.HTML
-	b.WriteString(`<h2>Records</h2><table class="records"><tr><th style="width:18%">request</th><th style="width:20%">system</th>` +
-		`<th style="width:12%">verdict</th><th style="width:7%">p</th><th style="width:7%">q</th><th>why</th></tr>`)
+	b.WriteString(`<h2>Records</h2><table class="records"><tr><th>request</th><th>system</th><th>verdict</th><th>p</th><th>q</th><th>why</th></tr>`)
 	for _, r := range n.Records {
-		fmt.Fprintf(b, `<tr><td>%s<br>%s</td><td>%s</td><td class="%s">%s</td><td>%s</td><td>%s</td><td>%s</td></tr>`,
+		fmt.Fprintf(b, `<tr><td>%s<br>%s</td><td>%s</td><td class="%s">%s</td><td class="num">%s</td><td class="num">%s</td><td>%s</td></tr>`,
 			e(r.RequestID), reportLinks(r), e(r.SystemName), e(string(r.Verdict)), e(string(r.Verdict)),
 			render.OptFloat(r.PValue, "%.3g"), render.OptFloat(r.QValue, "%.3g"), htmlWhy(r.Why))
 	}
@@ -221,4 +220,35 @@ func reportLinks(r Result) string {
 	}
 	dir := strings.Join(segs, "/")
 	return fmt.Sprintf(`<small><a href="%s/report.md">report</a> · <a href="%s/report.json">json</a></small>`, dir, dir)
+}
+
+// labelCaption says what a record's label plot shows.
+func labelCaption(r Result) string {
+	if r.Stored.Label == nil {
+		return "Replayed labels (the record stores none)."
+	}
+	for _, c := range r.Labels {
+		if c.Label == *r.Stored.Label {
+			return fmt.Sprintf("Replayed labels; the triangle marks the stored label %q.", *r.Stored.Label)
+		}
+	}
+	return fmt.Sprintf("Replayed labels; the triangle marks the stored label %q, which no replay gave.", *r.Stored.Label)
+}
+
+// scoreCaption says what a record's score plot shows.
+func scoreCaption(r Result) string {
+	of := "Replayed scores of the stored label"
+	switch {
+	case r.Stored.Label == nil:
+		of = "Replayed scores"
+	case r.ScoresAllLabels:
+		of = "Replayed scores of every label (no replay gave the stored label)"
+	}
+	if len(r.Scores) == MaxScores {
+		of += fmt.Sprintf(", the first %d", MaxScores)
+	}
+	if r.Stored.Score == nil {
+		return of + "; the record stores no score."
+	}
+	return fmt.Sprintf("%s; the line marks the stored score %.4g.", of, *r.Stored.Score)
 }

@@ -20,7 +20,6 @@ func scoreResult(scores []float64, stored float64) Result {
 	return Result{Scores: scores, Stored: Stored{Score: &stored}}
 }
 
-
 // pageNight is a small night built by hand: two systems (one with a long
 // name), an exact match, a DIVERGED record whose stored label never came
 // back (its score plot is of every label), one with a long why, an error.
@@ -89,7 +88,8 @@ func TestHTMLPage(t *testing.T) {
 		`<a href="records/req_exact/report.json">json</a>`,
 		"<p>2 tested records; 2 not tested",
 		"fraud-scorer-with-a-very-long-model-name-for-wrapping 12.0.3-rc1 (sha256:0123456789ab, cpu/amd64/x86-64-v3)</td>",
-		"none replayed the stored label",
+		"Replayed scores of every label (no replay gave the stored label); the line marks the stored score 0.5.",
+		"the triangle marks the stored label &#34;referred&#34;, which no replay gave.",
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %q", want)

@@ -321,7 +321,9 @@ func svgOf(p *plot.Plot, w, h vg.Length, err error) string {
 		return plotFailed(err)
 	}
 	c := vgsvg.New(w, h)
-	p.Draw(vgdraw.New(c))
+	// A margin of plotPad on every side: the page's font may stand a little
+	// taller than the one measured.
+	p.Draw(vgdraw.Crop(vgdraw.New(c), plotPad, -plotPad, plotPad, -plotPad))
 	var b bytes.Buffer
 	if _, err := c.WriteTo(&b); err != nil {
 		return plotFailed(err)
@@ -334,9 +336,14 @@ func svgOf(p *plot.Plot, w, h vg.Length, err error) string {
 	return strings.Replace(s, "\n\txmlns:xlink=\"http://www.w3.org/1999/xlink\"", "", 1)
 }
 
-// plotFont is the font plots are measured in (a sans-serif, like the
-// page's); svgOf names the page's own font instead (inherit).
-var plotFont = font.Font{Typeface: "Liberation", Variant: "Sans"}
+// plotFont is the font plots are measured in, and svgOf has their texts
+// drawn in the page's own font (inherit) instead: a monospace font is wider
+// than the page's sans-serif, so the room gonum/plot leaves for a text
+// holds it in whichever font the reader's browser picks.
+var plotFont = font.Font{Typeface: "Liberation", Variant: "Mono"}
+
+// plotPad is the blank margin around every plot.
+const plotPad = vg.Length(6)
 
 func newPlot(title, x, y string) *plot.Plot {
 	p := plot.New()
@@ -458,15 +465,10 @@ func scorePlot(r Result) (*plot.Plot, vg.Length, vg.Length, error) {
 	for _, b := range h.Bins {
 		top = math.Max(top, b.Weight)
 	}
-	of := "replayed score"
-	if r.ScoresAllLabels {
-		of = "replayed score, every label (none replayed the stored label)"
-	}
-	p := newPlot("", of+" (no stored score)", "runs")
+	p := newPlot("", "replayed score", "runs")
 	p.Add(h)
 	if r.Stored.Score != nil {
 		stored := *r.Stored.Score
-		p.X.Label.Text = fmt.Sprintf("%s (line: stored score %.4g)", of, stored)
 		l, err := plotter.NewLine(plotter.XYs{{X: stored, Y: 0}, {X: stored, Y: top}})
 		if err != nil {
 			return nil, 0, 0, err
@@ -495,14 +497,12 @@ func labelPlot(r Result) (*plot.Plot, vg.Length, vg.Length, error) {
 			at = i
 		}
 	}
-	xl := "replayed label (triangle: the stored label)"
 	if at < 0 && r.Stored.Label != nil {
 		at = len(names)
 		names = append(names, trim(stored, 24))
 		vals = append(vals, 0)
-		xl = "replayed label (triangle: the stored label, never replayed)"
 	}
-	p := newPlot("", xl, "runs")
+	p := newPlot("", "replayed label", "runs")
 	bars, err := plotter.NewBarChart(vals, vg.Points(28))
 	if err != nil {
 		return nil, 0, 0, err

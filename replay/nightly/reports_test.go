@@ -151,7 +151,7 @@ func TestReportHTMLPlots(t *testing.T) {
 		t.Errorf("p-value histogram: %d bars, want %d", got, pValueBins)
 	}
 	for i := range len(planted) {
-		if s := svgs[3+2*i]; strings.Count(s, "stroke:#BB0000") != 1 || !strings.Contains(s, "every label") {
+		if s := svgs[3+2*i]; strings.Count(s, "stroke:#BB0000") != 1 || !strings.Contains(page, "Replayed scores of every label") {
 			t.Errorf("score plot %d: no stored-score line, or not said to be of every label", i)
 		}
 	}
