@@ -182,6 +182,7 @@ func (n *night) runGroup(ctx context.Context, pool *launch.Pool, recs []*record.
 // and confirms it (confirm) unless its pinned seed reproduced it exactly.
 func (n *night) replayOne(ctx context.Context, pool *launch.Pool, rec *record.Record) (rp replayed) {
 	o := n.opts.Replay
+	o.Progress = n.enter(rec.RequestID, stageReplay, max(o.N, o.MaxRuns), o.Sequential)
 	p, err := replay.Prepare(ctx, n.st, rec, o)
 	if err != nil {
 		return replayed{err: err}
@@ -193,7 +194,7 @@ func (n *night) replayOne(ctx context.Context, pool *launch.Pool, rec *record.Re
 	}
 	rp.sess = sess
 	if rp.res, rp.err = runDecide(ctx, sess, p, o); rp.err == nil && n.opts.ConfirmN > 0 && !exactMatch(rp.res) {
-		rp.confirmP, rp.confirmTest, rp.res, rp.err = confirm(ctx, n.st, rec, sess, n.opts, rp.res)
+		rp.confirmP, rp.confirmTest, rp.res, rp.err = confirm(ctx, n.st, rec, sess, n.opts, rp.res, n.enter)
 	}
 	return rp
 }
@@ -273,13 +274,18 @@ const (
 // fixed-N experiment, so this is a valid p-value whatever decides to run
 // the second stage; whether a record is confirmed at all depends only on its
 // pinned-seed run.
-func confirm(ctx context.Context, st replay.Blobs, rec *record.Record, sess *launch.Session, opts Options, seq *replay.Result) (*float64, string, *replay.Result, error) {
+// Each stage's runs are reported through enter (nil: not reported).
+func confirm(ctx context.Context, st replay.Blobs, rec *record.Record, sess *launch.Session, opts Options, seq *replay.Result,
+	enter func(id, stage string, total int, sequential bool) func(done, total int)) (*float64, string, *replay.Result, error) {
 	var best *float64
 	name := ""
 	res := seq
 	for stage, n := 0, opts.ConfirmN; stage < ConfirmStages; stage, n = stage+1, n*ConfirmGrowth {
 		co := opts.Replay
-		co.Sequential, co.N = false, n
+		co.Sequential, co.N, co.Progress = false, n, nil
+		if enter != nil {
+			co.Progress = enter(rec.RequestID, stageConfirm(stage), n, false)
+		}
 		p, err := replay.Prepare(ctx, st, rec, co)
 		if err != nil {
 			res, err = p.Fail(err, co)
