@@ -2,6 +2,7 @@ package nightly
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -182,5 +183,33 @@ func TestBuildVersion(t *testing.T) {
 	// A test binary has build info; its main module is this one's test.
 	if v := buildVersion(); v == "" || v == "unknown" || !regexp.MustCompile(`^\S+( [0-9a-f]{1,12}(\+dirty)?)?$`).MatchString(v) {
 		t.Errorf("buildVersion() = %q", v)
+	}
+}
+
+// BenchmarkNightHTML renders the page of a night of 2000 records over 20
+// systems, 20 of them DIVERGED with 500 scores each.
+func BenchmarkNightHTML(b *testing.B) {
+	approved, referred := "approved", "referred"
+	var rs []Result
+	scores := make([]float64, MaxScores)
+	for i := range scores {
+		scores[i] = float64(i%97) / 97
+	}
+	for i := range 2000 {
+		r := Result{RequestID: fmt.Sprintf("req_%04d", i), System: fmt.Sprint(i % 20), SystemName: fmt.Sprintf("loan %d (sha256:aaaaaaaaaaaa, cpu/amd64/x86-64-v3)", i%20),
+			ReplayVerdict: verdict.Reproduced, Basis: "behavioral", PValue: ptr(0.5), Why: "reproduced", Reports: "records/" + fmt.Sprintf("req_%04d", i),
+			Stored: Stored{Label: &approved, Score: ptr(0.9)}}
+		if i%100 == 7 {
+			r.ReplayVerdict, r.PValue, r.Stored.Label = verdict.Diverged, ptr(1e-9), &referred
+			r.Labels, r.Scores, r.ScoresAllLabels = []Count{{"approved", 900}, {"denied", 100}}, scores, true
+		}
+		rs = append(rs, r)
+	}
+	n := Finalize(&Config{FDR: 0.05}, rs)
+	b.ResetTimer()
+	for b.Loop() {
+		if len(n.HTML()) == 0 {
+			b.Fatal("empty page")
+		}
 	}
 }
