@@ -16,7 +16,7 @@ const (
 	htmlHead = `<!doctype html><html lang="en"><head><meta charset="utf-8">` +
 		`<meta name="viewport" content="width=device-width, initial-scale=1"><title>reprise nightly</title><style>
 body{font:14px system-ui,sans-serif;margin:1em auto;padding:0 1em;max-width:1000px;overflow-wrap:anywhere}
-table{border-collapse:collapse;width:100%}.num{white-space:nowrap;text-align:right}td,th{border:1px solid #ccc;padding:2px 6px;vertical-align:top;text-align:left}
+table{border-collapse:collapse;width:100%}.num{white-space:nowrap;text-align:right}td,th{border:1px solid #ccc;padding:2px 6px;vertical-align:top;text-align:left}th{overflow-wrap:normal}
 dl.context{display:grid;grid-template-columns:max-content 1fr;gap:2px 1em}dl.context dt{font-weight:600}dl.context dd{margin:0}
 svg{display:block;max-width:100%;height:auto}figure{margin:0.5em 0}figcaption{color:#444}code{font-size:90%}details summary{cursor:pointer}
 .DIVERGED{color:#b00}.REPRODUCED{color:#070}.INCONCLUSIVE{color:#a60}.ERROR{color:#555}</style></head><body>`
@@ -133,13 +133,13 @@ func (n *Night) htmlRates(b *strings.Builder) {
 	e := render.HTML
 	b.WriteString("<h2>Reproducibility rate per system (95% Clopper–Pearson interval)</h2>")
 	b.WriteString(svgOf(ratePlot(n)))
-	b.WriteString(`<table class="systems"><tr><th>system</th><th>records</th><th>reproduced</th><th>diverged</th><th>errors</th><th>rate</th><th>95% interval</th></tr>`)
+	b.WriteString(`<table class="systems"><tr><th>system</th><th>records</th><th>rate</th><th>95% interval</th></tr>`)
 	for _, s := range n.Systems {
 		flag := ""
 		if s.BelowMin {
 			flag = ` <b class="DIVERGED">below min rate</b>`
 		}
-		fmt.Fprintf(b, `<tr><td>%s</td><td class="num">%d</td><td class="num">%d</td><td class="num">%d</td><td class="num">%d</td><td class="num">%.3f</td><td class="num">[%.3f, %.3f]%s</td></tr>`,
+		fmt.Fprintf(b, `<tr><td>%s</td><td>%d: %d reproduced, %d diverged, %d errors</td><td class="num">%.3f</td><td class="num">[%.3f, %.3f]%s</td></tr>`,
 			e(s.Name), s.Records, s.Reproduced, s.Diverged, s.Errors, s.Rate, s.Lower, s.Upper, flag)
 	}
 	b.WriteString("</table>")
