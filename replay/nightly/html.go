@@ -25,7 +25,8 @@ svg{display:block;max-width:100%;height:auto}figure{margin:0.5em 0}figcaption{co
 
 // htmlSections are the page's sections, in order; each writes one part.
 func (n *Night) htmlSections() []func(*strings.Builder) {
-	return []func(*strings.Builder){n.htmlHeader, n.htmlRates, n.htmlPValues, n.htmlDiverged, n.htmlRecords}
+	return []func(*strings.Builder){n.htmlHeader, n.htmlRates, func(b *strings.Builder) { b.WriteString(n.fleetHTML()) },
+		n.htmlPValues, n.htmlDiverged, n.htmlRecords}
 }
 
 // foldAt is the length (in runes) past which a "why" is folded: its first

@@ -58,6 +58,8 @@ type ResultRow struct {
 	// Columns are the stored output: stored_label and stored_score.
 	output.Columns
 	Reports *string `parquet:"reports,optional"`
+	// FleetP is the record's fleet p-value (Result.FleetP).
+	FleetP *float64 `parquet:"fleet_p,optional"`
 }
 
 func opt(s string) *string {
@@ -75,7 +77,7 @@ func (n *Night) Rows() []ResultRow {
 			HardwareClass: r.HardwareClass, ReplayVerdict: string(r.ReplayVerdict), Verdict: string(r.Verdict),
 			Basis: opt(r.Basis), PValue: r.PValue, PTest: opt(r.PTest), QValue: r.QValue, Why: r.Why,
 			ErrorClass: opt(r.ErrorClass), Columns: output.Columns{StoredLabel: r.Stored.Label, StoredScore: r.Stored.Score},
-			Reports: opt(r.Reports)}
+			Reports: opt(r.Reports), FleetP: r.FleetP}
 	}
 	return rows
 }
@@ -215,6 +217,7 @@ func (n *Night) JUnit() ([]byte, error) {
 		s.Tests++
 		s.Cases = append(s.Cases, c)
 	}
+	all.Suites = n.fleetJUnit(all.Suites)
 	for _, s := range all.Suites {
 		all.add(s.junitCounts)
 	}
@@ -243,6 +246,7 @@ func (n *Night) Markdown() string {
 		t.Row(e(s.Name), strconv.Itoa(s.Records), strconv.Itoa(s.Reproduced), strconv.Itoa(s.Diverged), strconv.Itoa(s.Errors),
 			fmt.Sprintf("%.3f", s.Rate), fmt.Sprintf("[%.3f, %.3f]%s", s.Lower, s.Upper, flag))
 	}
+	n.fleetMarkdown(&b)
 	var div []Result
 	for _, r := range n.Records {
 		if r.Verdict == verdict.Diverged {
@@ -273,6 +277,7 @@ func (n *Night) Annotations() string {
 	if len(n.Records) == 0 && n.Outcome == OutcomeInconclusive {
 		fmt.Fprintf(&b, "::error title=empty night::%s\n", esc(n.Reason))
 	}
+	b.WriteString(n.fleetAnnotations())
 	for _, s := range n.Systems {
 		if s.BelowMin {
 			fmt.Fprintf(&b, "::error title=reproducibility rate::%s\n", esc(fmt.Sprintf("%s: rate %.3f, interval [%.3f, %.3f] below %g", s.Name, s.Rate, s.Lower, s.Upper, n.Config.MinRate)))
