@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -185,6 +186,7 @@ func runReplay(ctx context.Context, g *globalOptions, s *streams, o *replayOptio
 	if err != nil {
 		return err
 	}
+	bar := replay.NewRunBar(s.Err, time.Now, sequential)
 	bo := replay.BatchOptions{
 		Options: replay.Options{
 			N: o.N, Sequential: sequential, MaxRuns: o.MaxRuns, Batch: o.Batch, Launch: lo, Logger: log,
@@ -195,7 +197,7 @@ func runReplay(ctx context.Context, g *globalOptions, s *streams, o *replayOptio
 		},
 		Out: o.Out, Single: len(paths) == 1,
 		NewRunner: func(ctx context.Context) (replay.Runner, error) { return newRunner(ctx, &o.runnerOptions, log) },
-		Progress:  func(id string) func(done, total int) { return progress(s, id) },
+		Progress:  func(id string) func(done, total int) { return progress(s, bar, id) },
 	}
 	if o.set("replay-seed") {
 		bo.ReplaySeed = &o.ReplaySeed
@@ -203,6 +205,7 @@ func runReplay(ctx context.Context, g *globalOptions, s *streams, o *replayOptio
 	worst := exitOK
 	lines := []replayLine{}
 	replay.Batch(ctx, st, replay.Files(paths), bo, func(out replay.Outcome) bool {
+		bar.End()
 		code := verdictCode(out.Verdict)
 		line := replayLine{Outcome: out}
 		if out.Err != nil {
@@ -248,17 +251,11 @@ func runReplay(ctx context.Context, g *globalOptions, s *streams, o *replayOptio
 // the terminal (record fields, a system's stderr in errors).
 func clean(s string) string { return render.Terminal(s, false) }
 
-// progress returns a progress callback that draws on stderr only when it is a terminal.
-func progress(s *streams, id string) func(done, total int) {
+// progress returns the progress callback of a record's runs: bar's, on
+// stderr only when it is a terminal.
+func progress(s *streams, bar *replay.RunBar, id string) func(done, total int) {
 	if !s.ErrTTY {
 		return nil
 	}
-	return func(done, total int) {
-		if done%10 == 0 || done == total {
-			fmt.Fprintf(s.Err, "\r%s: %d/%d runs", id, done, total)
-			if done == total {
-				fmt.Fprintln(s.Err)
-			}
-		}
-	}
+	return bar.Record(id)
 }

@@ -37,9 +37,13 @@ const ConfigSchema = "reprise/nightly/v3"
 // Config is night.json: what fixes a night, so a rerun continues the same
 // night (and a shard merges with its siblings).
 type Config struct {
-	Schema  string `json:"schema"`
-	Log     string `json:"log"`
-	LogSize int64  `json:"log_size"`
+	Schema string `json:"schema"`
+	// Started is when the night began (a resumed night keeps it); Version
+	// is the reprise that began it (buildVersion).
+	Started time.Time `json:"started,omitzero"`
+	Version string    `json:"reprise_version,omitempty"`
+	Log     string    `json:"log"`
+	LogSize int64     `json:"log_size"`
 	// LogDigest is the sha256 of the log's bytes: a night resumes, and
 	// shards merge, only over the log they began with.
 	LogDigest digest.Digest `json:"log_digest"`
@@ -93,7 +97,7 @@ func newConfig(ctx context.Context, opts Options) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg := &Config{Schema: ConfigSchema, Log: opts.Log, LogSize: size, LogDigest: d, Since: opts.Filter.Time.Since, Until: opts.Filter.Time.Until,
+	cfg := &Config{Schema: ConfigSchema, Version: buildVersion(), Log: opts.Log, LogSize: size, LogDigest: d, Since: opts.Filter.Time.Since, Until: opts.Filter.Time.Until,
 		Sample: opts.Sample, Stratify: opts.Stratify, Seed: opts.Seed, Shard: opts.Shard.String(),
 		N: opts.Replay.N, ConfirmN: opts.ConfirmN, Rules: opts.Replay.Rules, FDR: opts.FDR, MinRate: opts.MinRate,
 		FleetRuns: opts.FleetRuns, FleetAlpha: opts.FleetAlpha}
@@ -134,6 +138,7 @@ func (c *Config) resumes(prev *Config, out string) error {
 		return fmt.Errorf("%w: %s holds another night (%s differs from this command's); use another --out", ErrOtherNight, out, ConfigName)
 	}
 	c.Since, c.Until = prev.Since, prev.Until
+	c.Started, c.Version = prev.Started, prev.Version
 	return nil
 }
 

@@ -67,7 +67,8 @@ type Options struct {
 	// NewRunner creates the runner on first need; it is shared by all
 	// systems (one session per system is started through it).
 	NewRunner func(ctx context.Context) (replay.Runner, error)
-	// Progress, when set, is called after each record.
+	// Progress, when set, is called after each record (Progress.Finished)
+	// and after each run of the records being replayed.
 	Progress func(Progress)
 }
 
@@ -126,13 +127,31 @@ func (o *Options) fleetDefaults() error {
 	return nil
 }
 
-// Progress is the state of a night after a record.
+// Progress is the state of a night after a record or a run.
 type Progress struct {
 	Done, Total int
 	Counts      map[verdict.Verdict]int
 	Elapsed     time.Duration
 	// Resumed is the number of records found done in the journal.
 	Resumed int
+	// Finished is true when a record has just finished (Done counts it),
+	// false after a run.
+	Finished bool
+	// Runs counts the runs made since the night (re)started, of every
+	// record and stage; FinishedRuns those of the records finished since.
+	Runs, FinishedRuns int
+	// Active are the records being replayed, in the order they began.
+	Active []Stage
+}
+
+// Stage is where a record being replayed stands: its stage ("replay", or
+// "confirming i/n"), and the runs done and planned in that stage. Total
+// is a cap when Sequential (the stopping rule may end the stage sooner).
+type Stage struct {
+	RequestID   string
+	Name        string
+	Done, Total int
+	Sequential  bool
 }
 
 // Run runs (or continues) a night and returns it. The output folder holds
@@ -195,6 +214,10 @@ type night struct {
 	// taken as they are.
 	check JournalCheck
 	prog  Progress
+	// active are the stages of the records being replayed (under mu), and
+	// activeRuns the runs each has made so far.
+	active     []*Stage
+	activeRuns map[string]int
 }
 
 // begin fixes the night's config and draws its sample: a new night writes
@@ -205,6 +228,7 @@ func (n *night) begin(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	cfg.Started = n.started.UTC()
 	prev, err := ReadConfig(n.opts.Out)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
@@ -253,10 +277,9 @@ func (n *night) finish(r Result) error {
 	n.done[r.RequestID] = r
 	n.prog.Done++
 	n.prog.Counts[r.ReplayVerdict]++
-	n.prog.Elapsed = n.now().Sub(n.started)
-	if n.opts.Progress != nil {
-		n.opts.Progress(n.prog)
-	}
+	n.prog.FinishedRuns += n.activeRuns[r.RequestID]
+	n.leave(r.RequestID)
+	n.report(true)
 	return nil
 }
 

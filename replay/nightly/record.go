@@ -40,13 +40,17 @@ type Result struct {
 	// diverged and QValue <= FDR.
 	Verdict verdict.Verdict `json:"verdict"`
 	// Why is the reason of the verdict (the report's reasons, or the error).
-	Why        string    `json:"why"`
-	Error      string    `json:"error,omitempty"`
-	ErrorClass string    `json:"error_class,omitempty"` // "integrity", "environment", "usage"
-	Stored     Stored    `json:"stored"`
-	Labels     []Count   `json:"label_counts,omitempty"`
-	Scores     []float64 `json:"scores,omitempty"`
-	Reports    string    `json:"reports,omitempty"`
+	Why        string  `json:"why"`
+	Error      string  `json:"error,omitempty"`
+	ErrorClass string  `json:"error_class,omitempty"` // "integrity", "environment", "usage"
+	Stored     Stored  `json:"stored"`
+	Labels     []Count `json:"label_counts,omitempty"`
+	// Scores are replayed scores of the stored label (of every label,
+	// ScoresAllLabels, when no replay gave the stored label), at most
+	// MaxScores.
+	Scores          []float64 `json:"scores,omitempty"`
+	ScoresAllLabels bool      `json:"scores_all_labels,omitempty"`
+	Reports         string    `json:"reports,omitempty"`
 	// FleetP is the record's randomized conformal p-value (ConformalP) over
 	// the outputs of its first FleetRuns fresh seeds, uniform when the
 	// decision came from the pinned system; nil without one (an error, a
@@ -192,6 +196,7 @@ func (n *night) runGroup(ctx context.Context, pool *launch.Pool, recs []*record.
 // and confirms it (confirm) unless its pinned seed reproduced it exactly.
 func (n *night) replayOne(ctx context.Context, pool *launch.Pool, rec *record.Record) (rp replayed) {
 	o := n.opts.Replay
+	o.Progress = n.enter(rec.RequestID, stageReplay, max(o.N, o.MaxRuns), o.Sequential)
 	p, err := replay.Prepare(ctx, n.st, rec, o)
 	if err != nil {
 		return replayed{err: err}
@@ -204,7 +209,7 @@ func (n *night) replayOne(ctx context.Context, pool *launch.Pool, rec *record.Re
 	rp.sess = sess
 	k := n.opts.FleetRuns
 	if rp.res, rp.err = runDecide(ctx, sess, p, o); rp.err == nil && n.opts.ConfirmN > 0 && !exactMatch(rp.res) {
-		rp.confirmP, rp.confirmTest, rp.res, rp.err = confirm(ctx, n.st, rec, sess, n.opts, rp.res, &rp.fleet)
+		rp.confirmP, rp.confirmTest, rp.res, rp.err = confirm(ctx, n.st, rec, sess, n.opts, rp.res, &rp.fleet, n.enter)
 	} else if rp.err == nil && n.opts.ConfirmN > 0 && k > 0 {
 		if rp.fleet, err = fleetReplay(ctx, n.st, rec, sess, n.opts); err != nil {
 			n.opts.Replay.Logger.Warn("fleet runs failed: the record has no fleet p-value", "request_id", rec.RequestID, "err", err)
@@ -255,13 +260,24 @@ func (n *night) outcome(rec *record.Record, rp replayed) (Result, error) {
 	for _, l := range sortedKeys(rep.LabelCounts) {
 		r.Labels = append(r.Labels, Count{Label: l, N: rep.LabelCounts[l]})
 	}
-	for _, run := range res.Runs {
-		if run.Kind == "replay" && run.Score != nil && len(r.Scores) < MaxScores &&
-			(rec.Output.Label == nil || run.Label != nil && *run.Label == *rec.Output.Label) {
-			r.Scores = append(r.Scores, *run.Score)
-		}
+	r.Scores = replayedScores(res.Runs, rec.Output.Label)
+	if len(r.Scores) == 0 && rec.Output.Label != nil {
+		r.Scores, r.ScoresAllLabels = replayedScores(res.Runs, nil), true
 	}
 	return r, nil
+}
+
+// replayedScores are the first MaxScores scores of the fresh-seed runs
+// that replayed label (every run's when label is nil).
+func replayedScores(runs []replay.RunRow, label *string) []float64 {
+	var out []float64
+	for _, run := range runs {
+		if run.Kind == "replay" && run.Score != nil && len(out) < MaxScores &&
+			(label == nil || run.Label != nil && *run.Label == *label) {
+			out = append(out, *run.Score)
+		}
+	}
+	return out
 }
 
 // ConfirmStages is the number of confirming replays a record may get: one
@@ -283,14 +299,19 @@ const (
 // fixed-N experiment, so this is a valid p-value whatever decides to run
 // the second stage; whether a record is confirmed at all depends only on its
 // pinned-seed run. The first stage's first FleetRuns outputs go to fleet
-// (see Options.FleetRuns).
-func confirm(ctx context.Context, st replay.Blobs, rec *record.Record, sess *launch.Session, opts Options, seq *replay.Result, fleet *[]output.Output) (*float64, string, *replay.Result, error) {
+// (see Options.FleetRuns). Each stage's runs are reported through enter
+// (nil: not reported).
+func confirm(ctx context.Context, st replay.Blobs, rec *record.Record, sess *launch.Session, opts Options, seq *replay.Result, fleet *[]output.Output,
+	enter func(id, stage string, total int, sequential bool) func(done, total int)) (*float64, string, *replay.Result, error) {
 	var best *float64
 	name := ""
 	res := seq
 	for stage, n := 0, opts.ConfirmN; stage < ConfirmStages; stage, n = stage+1, n*ConfirmGrowth {
 		co := opts.Replay
-		co.Sequential, co.N = false, n
+		co.Sequential, co.N, co.Progress = false, n, nil
+		if enter != nil {
+			co.Progress = enter(rec.RequestID, stageConfirm(stage), n, false)
+		}
 		p, err := replay.Prepare(ctx, st, rec, co)
 		if err != nil {
 			res, err = p.Fail(err, co)
