@@ -88,9 +88,10 @@ func candidates(rec *record.Record, others []System) ([]System, [][]string) {
 // confidence set is the others. The system that decided, when it is a
 // candidate, is rejected with probability at most Alpha/m, and the
 // probability that any candidate with the decider's output distribution
-// is rejected is at most Alpha (family-wise). The set is ordered by the
-// share of runs that gave the stored label (or, without one, the exact
-// stored text), then by candidate order. Integrity is verified once
+// is rejected is at most Alpha (family-wise). The set is ordered by
+// likelihood: first the candidates whose pinned seed gave the stored
+// output exactly, then by the share of runs that gave the stored label
+// (or, without one, the exact stored text), then in candidate order. Integrity is verified once
 // first. On an error the result holds the report (Error set) and the
 // runs so far. Errors wrap ErrProtocol, replay's and the runners'.
 func Attribute(ctx context.Context, st replay.Blobs, rec *record.Record, others []System, pool *launch.Pool, opts replay.Options) (*AttributeResult, error) {
@@ -191,9 +192,9 @@ func attributeOne(ctx context.Context, pool *launch.Pool, p *replay.Prepared, ta
 func order(stored output.Output) string {
 	switch {
 	case stored.Label != nil:
-		return "by the share of runs that gave the stored label, highest first"
+		return "by the share of runs that gave the stored label, highest first (a candidate whose pinned seed gave the stored output exactly first)"
 	case stored.Text != nil:
-		return "by the share of runs that gave the stored text exactly, highest first"
+		return "by the share of runs that gave the stored text exactly, highest first (a candidate whose pinned seed gave the stored output exactly first)"
 	}
 	return "in candidate order (a score alone has no likelihood to order by)"
 }
@@ -208,9 +209,15 @@ func (rep *AttributeReport) rank() {
 			in = append(in, i)
 		}
 	}
+	// An exact reproduction by the pinned seed outranks any share: it
+	// may have settled before any fresh seed ran.
 	share := func(i int) float64 {
-		if s := rep.Candidates[i].Stored; s != nil {
-			return s.Share
+		c := rep.Candidates[i]
+		if c.Exact != nil && c.Exact.ExactMatch {
+			return 2
+		}
+		if c.Stored != nil {
+			return c.Stored.Share
 		}
 		return 0
 	}
