@@ -70,7 +70,7 @@ var allowed = map[string][]string{
 	"replay/nightly": {"digest", "fsread", "output", "journal", "render", "system", "store", "record", "ingest", "runners", "launch", "verdict", "stats", "replay"},
 	// replay/counterfactual: a record replayed against another system, and attribution.
 	"replay/counterfactual": {"output", "journal", "render", "record", "runners", "launch", "verdict", "stats", "replay"},
-	"evals":          {"digest", "fsread", "output", "journal", "system", "store", "record", "runners", "launch", "verdict", "stats"},
+	"evals":                 {"digest", "fsread", "output", "journal", "system", "store", "record", "runners", "launch", "verdict", "stats"},
 	"cmd/reprise": {"digest", "fsread", "output", "journal", "render", "system", "store", "record", "ingest", "runners/...", "stats", "stats/statsfile", "verdict",
 		"launch", "capture", "runopts", "stdlog", "replay/...", "evals"},
 	"fixtures/...": {"digest", "system", "fixtures/..."},
