@@ -121,7 +121,7 @@ func finishAttribute(s *streams, format outputFormat, line attributeLine, res *c
 		line.Set, line.Recorded = rep.Set, rep.Recorded
 		for _, id := range rep.Set {
 			i := slices.IndexFunc(rep.Candidates, func(c counterfactual.CandidateResult) bool { return c.SystemID == id })
-			line.Models = append(line.Models, rep.Candidates[i].Model)
+			line.Models = append(line.Models, rep.Candidates[i].Version)
 		}
 		line.ExitCode = attributeCode(rep.Recorded)
 	}
@@ -132,7 +132,7 @@ func finishAttribute(s *streams, format outputFormat, line attributeLine, res *c
 	} else if err == nil {
 		fmt.Fprintf(s.Out, "%s\n", clean(fmt.Sprintf("%s %s: {%s}  (the record's system: %s)", line.Record, line.RequestID, strings.Join(line.Models, ", "), line.Recorded)))
 		for _, c := range res.Report.Candidates {
-			fmt.Fprintln(s.Out, clean(fmt.Sprintf("  %-9s %-12s %s  %s", c.Role, c.Verdict, c.Model, c.Source)))
+			fmt.Fprintln(s.Out, clean(fmt.Sprintf("  %-9s %-12s %s  %s", c.Role, c.Verdict, c.Version, c.Source)))
 		}
 		if line.Reports != "" {
 			fmt.Fprintln(s.Out, clean("reports: "+line.Reports))

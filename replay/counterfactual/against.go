@@ -165,10 +165,10 @@ func againstNotes(rep *AgainstReport, plan Plan, j int) []string {
 	for _, s := range rep.Systems {
 		if s.Stored != nil {
 			notes = append(notes, fmt.Sprintf("%s (%s) gave the stored %s in %d of %d runs (%.0f%% interval [%.4f, %.4f])",
-				s.Role, s.Model, s.Stored.What, s.Stored.K, s.Stored.N, 100*s.Stored.Interval.Conf, s.Stored.Interval.Lower, s.Stored.Interval.Upper))
+				s.Role, s.Version, s.Stored.What, s.Stored.K, s.Stored.N, 100*s.Stored.Interval.Conf, s.Stored.Interval.Lower, s.Stored.Interval.Upper))
 		}
 		if s.Exact != nil {
-			notes = append(notes, fmt.Sprintf("%s (%s): the pinned seed %d gave the stored output exactly: %v", s.Role, s.Model, s.Exact.Seed, s.Exact.ExactMatch))
+			notes = append(notes, fmt.Sprintf("%s (%s): the pinned seed %d gave the stored output exactly: %v", s.Role, s.Version, s.Exact.Seed, s.Exact.ExactMatch))
 		}
 	}
 	return notes

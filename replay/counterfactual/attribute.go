@@ -235,7 +235,7 @@ func (rep *AttributeReport) rank() {
 		c := &rep.Candidates[i]
 		c.Rank = r + 1
 		rep.Set = append(rep.Set, c.SystemID)
-		names = append(names, c.Model)
+		names = append(names, c.Version)
 	}
 	rep.Recorded = rep.Candidates[0].Verdict
 	rep.Reasons = append(rep.Reasons, fmt.Sprintf("confidence set at family-wise level %g (%d candidates, each tested at %.4g, Bonferroni): {%s}", rep.Alpha, len(rep.Candidates), rep.Level, strings.Join(names, ", ")))
@@ -249,6 +249,6 @@ func (rep *AttributeReport) rank() {
 		case verdict.Inconclusive:
 			what = "not rejected, but the evidence does not settle it"
 		}
-		rep.Reasons = append(rep.Reasons, fmt.Sprintf("%s %s (%s): %s", c.Role, c.Model, c.Source, what))
+		rep.Reasons = append(rep.Reasons, fmt.Sprintf("%s %s (%s): %s", c.Role, c.Version, c.Source, what))
 	}
 }

@@ -91,7 +91,7 @@ func (r *AttributeReport) Markdown() string {
 	var set []string
 	for _, id := range r.Set {
 		i := slices.IndexFunc(r.Candidates, func(c CandidateResult) bool { return c.SystemID == id })
-		set = append(set, r.Candidates[i].Model)
+		set = append(set, r.Candidates[i].Version)
 	}
 	fmt.Fprintf(&b, "# Attribution of %s: {%s}\n\n", render.MarkdownPlain(r.Record.RequestID), e(strings.Join(set, ", ")))
 	if r.Error != "" {
@@ -113,11 +113,11 @@ func (r *AttributeReport) Markdown() string {
 		if c.Basis != "" {
 			v += " (" + c.Basis + ")"
 		}
-		t.Row(rank, e(c.Role), render.MarkdownCode(short(c.SystemID)), e(c.Model), e(v), storedCell(c.Stored), fmt.Sprint(c.Runs))
+		t.Row(rank, e(c.Role), render.MarkdownCode(short(c.SystemID)), e(c.Version), e(v), storedCell(c.Stored), fmt.Sprint(c.Runs))
 	}
 	b.WriteString("\n")
 	for _, c := range r.Candidates {
-		fmt.Fprintf(&b, "### %s %s\n\n", e(c.Role), e(c.Model))
+		fmt.Fprintf(&b, "### %s %s\n\n", e(c.Role), e(c.Version))
 		for _, s := range c.Reasons {
 			fmt.Fprintf(&b, "- %s\n", e(s))
 		}
@@ -170,7 +170,7 @@ func writeSystems(b *strings.Builder, systems []SystemSection) {
 		if s.Exact != nil {
 			exact = fmt.Sprintf("exact match: %v", s.Exact.ExactMatch)
 		}
-		t.Row(e(s.Role), e(s.Source), render.MarkdownCode(short(s.SystemID)), e(s.Model), e(s.Config), fmt.Sprint(s.Runs), storedCell(s.Stored), exact)
+		t.Row(e(s.Role), e(s.Source), render.MarkdownCode(short(s.SystemID)), e(s.Version), e(s.Config), fmt.Sprint(s.Runs), storedCell(s.Stored), exact)
 	}
 	b.WriteString("\n")
 	var labels []string

@@ -60,12 +60,15 @@ func (s System) target(rec *record.Record) (launch.Target, error) {
 type SystemSection struct {
 	// Role is "recorded" (the record's own system), "against" or
 	// "candidate".
-	Role       string            `json:"role"`
-	Source     string            `json:"source"`
-	SystemID   string            `json:"system_id"`
-	Image      string            `json:"image"`
-	Model      string            `json:"model"`
-	Config     string            `json:"config"`
+	Role     string `json:"role"`
+	Source   string `json:"source"`
+	SystemID string `json:"system_id"`
+	Image    string `json:"image"`
+	Model    string `json:"model"`
+	Config   string `json:"config"`
+	// Version is the model's name and version ("loan-approver 2.4.2"),
+	// what the reports call the system.
+	Version    string            `json:"version"`
 	Components map[string]string `json:"components,omitempty"`
 	Runner     *runners.Info     `json:"runner"`
 	// Exact is the record's pinned seed on this system (nil: no seed).
@@ -83,7 +86,7 @@ type SystemSection struct {
 func newSection(role string, s System) SystemSection {
 	sys := s.Target.System
 	sec := SystemSection{Role: role, Source: s.Name, SystemID: sys.ID.String(), Image: sys.Image.String(),
-		Model: sys.Model.String(), Config: sys.Config.String(), Notes: []string{}}
+		Model: sys.Model.String(), Config: sys.Config.String(), Version: sys.Model.Name + " " + sys.Model.Version, Notes: []string{}}
 	if len(sys.Components) > 0 {
 		sec.Components = map[string]string{}
 		for n, c := range sys.Components {
