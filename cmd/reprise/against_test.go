@@ -59,7 +59,7 @@ func TestGoldenCounterfactual(t *testing.T) {
 	runs, err := counterfactual.ReadRuns(path("replay-against-same/runs.parquet"))
 	per := map[string]int{}
 	for _, r := range runs {
-		per[r.System]++
+		per[r.Role]++
 	}
 	if err != nil || len(per) != 2 || len(runs) < 2*125 {
 		t.Errorf("runs.parquet: %d runs, per system %v, %v", len(runs), per, err)

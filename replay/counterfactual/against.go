@@ -149,6 +149,9 @@ func Against(ctx context.Context, st replay.Blobs, rec *record.Record, other Sys
 		}
 		rep.Looks = append(rep.Looks, lr)
 	}
+	if a.SystemID == b.SystemID {
+		rep.Notes = append(rep.Notes, "both sides are one composite version (the same system id): they share one session, each with its own seeds")
+	}
 	rep.Notes = append(rep.Notes, againstNotes(rep, plan, j)...)
 	rep.Timings.finish(opts.Now())
 	return res, nil

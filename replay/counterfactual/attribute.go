@@ -169,7 +169,7 @@ func attributeOne(ctx context.Context, pool *launch.Pool, p *replay.Prepared, ta
 	var runs []Run
 	if res != nil {
 		for _, row := range res.Runs {
-			runs = append(runs, Run{System: target.System.ID.String(), RunRow: row})
+			runs = append(runs, Run{System: target.System.ID.String(), Role: sec.Role, RunRow: row})
 		}
 		rp := res.Report
 		cr.Runner, cr.Exact, cr.ErrorAnswers, cr.Notes = rp.Runner, rp.Exact, rp.ErrorAnswers, append(cr.Notes, rp.Notes...)

@@ -148,10 +148,13 @@ func labelCounts(outs []output.Output) map[string]int {
 	return m
 }
 
-// Run is one run of runs.parquet: replay's run row and the system it ran
-// on (its id). Index counts each system's runs from 0.
+// Run is one run of runs.parquet: replay's run row, the system it ran on
+// (its id) and that system's role in the report ("recorded", "against",
+// "candidate": the two sides of a comparison may be one system). Index
+// counts each side's runs from 0.
 type Run struct {
 	System string `parquet:"system" json:"system"`
+	Role   string `parquet:"role" json:"role"`
 	replay.RunRow
 }
 
@@ -238,6 +241,6 @@ func (r *runner) absorb(res *replay.Result) {
 	id := r.target.System.ID.String()
 	for _, row := range res.Runs {
 		row.Index = len(r.runs)
-		r.runs = append(r.runs, Run{System: id, RunRow: row})
+		r.runs = append(r.runs, Run{System: id, Role: r.sec.Role, RunRow: row})
 	}
 }
