@@ -51,7 +51,7 @@
 // batch of runs (LookAt: when it looks).
 //
 // CompareSystems is the two-system test on one input (counterfactual
-// replay, attribution's neighbour, rollout comparisons): the outputs of two
+// replay, rollout comparisons): the outputs of two
 // systems on the same request compared per aspect (labels by Fisher's exact
 // test, scores by Kolmogorov–Smirnov, texts by MMD²), each with an upper
 // confidence bound on its distance, so that SAME (every bound below
