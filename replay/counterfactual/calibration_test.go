@@ -141,7 +141,9 @@ func TestComparePower(t *testing.T) {
 	if got[verdict.Same] < q {
 		t.Errorf("SAME in %d of %d comparisons of one system with itself, want at least %d: %v", got[verdict.Same], m, q, got)
 	}
+	t.Logf("itself: %v", got)
 	got = simulate(t, m, NewPlan(true, 0, 1000), m241, m242, true, rules, 4)
+	t.Logf("2.4.1 against 2.4.2: %v", got)
 	if got[verdict.Different] < q {
 		t.Errorf("DIFFERENT in %d of %d comparisons of 2.4.1 and 2.4.2, want at least %d: %v", got[verdict.Different], m, q, got)
 	}
