@@ -56,6 +56,9 @@ type Config struct {
 	Rules    verdict.Rules `json:"rules"`
 	FDR      float64       `json:"fdr"`
 	MinRate  float64       `json:"min_rate"`
+	// FleetRuns and FleetAlpha are the fleet test's (FleetRuns 0: off).
+	FleetRuns  int     `json:"fleet_runs,omitempty"`
+	FleetAlpha float64 `json:"fleet_alpha,omitempty"`
 	// Scanned is the number of log rows read; RowErrors the rows that are
 	// not valid records (the first MaxRowErrors are listed).
 	Scanned   int64             `json:"scanned"`
@@ -80,7 +83,7 @@ const MaxRowErrors = 100
 func (c *Config) same(o *Config) bool {
 	return c.Log == o.Log && c.LogSize == o.LogSize && c.LogDigest == o.LogDigest && c.Where == o.Where && c.Sample == o.Sample &&
 		c.Stratify == o.Stratify && c.Seed == o.Seed && c.Shard == o.Shard && c.N == o.N && c.ConfirmN == o.ConfirmN && c.Rules == o.Rules &&
-		c.FDR == o.FDR && c.MinRate == o.MinRate
+		c.FDR == o.FDR && c.MinRate == o.MinRate && c.FleetRuns == o.FleetRuns && c.FleetAlpha == o.FleetAlpha
 }
 
 // newConfig is the config of the night opts asks for (no counts, no
@@ -92,7 +95,8 @@ func newConfig(ctx context.Context, opts Options) (*Config, error) {
 	}
 	cfg := &Config{Schema: ConfigSchema, Log: opts.Log, LogSize: size, LogDigest: d, Since: opts.Filter.Time.Since, Until: opts.Filter.Time.Until,
 		Sample: opts.Sample, Stratify: opts.Stratify, Seed: opts.Seed, Shard: opts.Shard.String(),
-		N: opts.Replay.N, ConfirmN: opts.ConfirmN, Rules: opts.Replay.Rules, FDR: opts.FDR, MinRate: opts.MinRate}
+		N: opts.Replay.N, ConfirmN: opts.ConfirmN, Rules: opts.Replay.Rules, FDR: opts.FDR, MinRate: opts.MinRate,
+		FleetRuns: opts.FleetRuns, FleetAlpha: opts.FleetAlpha}
 	if opts.Filter.Where != nil {
 		cfg.Where = opts.Filter.Where.String()
 	}

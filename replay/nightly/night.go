@@ -53,6 +53,17 @@ type Options struct {
 	// at the record's own level (about alpha/c), so it cannot be small
 	// enough for Benjamini–Hochberg across a night; a fixed-N replay's can.
 	ConfirmN int
+	// FleetRuns is the number of fresh-seed outputs behind each record's
+	// fleet p-value (Result.FleetP): the first FleetRuns fresh seeds, from
+	// the night's replay (fixed N: default N, at most N), the first
+	// confirming replay, or, for a record its sequential replay reproduced
+	// exactly (no fresh seed run), a replay of those seeds for the fleet
+	// test alone (default DefaultFleetRuns, at most ConfirmN). NoFleet
+	// turns the fleet test off. FleetAlpha is the fleet test's level
+	// (default DefaultFleetAlpha).
+	FleetRuns  int
+	NoFleet    bool
+	FleetAlpha float64
 	// NewRunner creates the runner on first need; it is shared by all
 	// systems (one session per system is started through it).
 	NewRunner func(ctx context.Context) (replay.Runner, error)
@@ -85,8 +96,34 @@ func (o Options) withDefaults() (Options, error) {
 	if o.ConfirmN < 0 {
 		return o, fmt.Errorf("%w: the confirming replay's runs must not be negative, got %d", ErrOptions, o.ConfirmN)
 	}
+	if err := o.fleetDefaults(); err != nil {
+		return o, err
+	}
 	o.Replay.Rules = o.Replay.Rules.WithDefaults()
 	return o, nil
+}
+
+// fleetDefaults fills in and checks the fleet options (see FleetRuns).
+func (o *Options) fleetDefaults() error {
+	if o.FleetAlpha == 0 {
+		o.FleetAlpha = DefaultFleetAlpha
+	}
+	most := o.ConfirmN
+	if !o.Replay.Sequential {
+		most = o.Replay.N
+	}
+	switch {
+	case o.NoFleet:
+		o.FleetRuns = 0
+	case o.FleetRuns == 0 && !o.Replay.Sequential:
+		o.FleetRuns = o.Replay.N
+	case o.FleetRuns == 0:
+		o.FleetRuns = min(DefaultFleetRuns, most)
+	}
+	if o.FleetRuns < 0 || o.FleetRuns > most || !(o.FleetAlpha > 0 && o.FleetAlpha < 1) {
+		return fmt.Errorf("%w: the fleet runs must be in [1, %d] (-n, or --confirm-n for a sequential night), got %d, and --fleet-alpha in (0, 1), got %g", ErrOptions, most, o.FleetRuns, o.FleetAlpha)
+	}
+	return nil
 }
 
 // Progress is the state of a night after a record.

@@ -56,6 +56,8 @@ type ResultRow struct {
 	// Columns are the stored output: stored_label and stored_score.
 	output.Columns
 	Reports *string `parquet:"reports,optional"`
+	// FleetP is the record's fleet p-value (Result.FleetP).
+	FleetP *float64 `parquet:"fleet_p,optional"`
 }
 
 func opt(s string) *string {
@@ -73,7 +75,7 @@ func (n *Night) Rows() []ResultRow {
 			HardwareClass: r.HardwareClass, ReplayVerdict: string(r.ReplayVerdict), Verdict: string(r.Verdict),
 			Basis: opt(r.Basis), PValue: r.PValue, PTest: opt(r.PTest), QValue: r.QValue, Why: r.Why,
 			ErrorClass: opt(r.ErrorClass), Columns: output.Columns{StoredLabel: r.Stored.Label, StoredScore: r.Stored.Score},
-			Reports: opt(r.Reports)}
+			Reports: opt(r.Reports), FleetP: r.FleetP}
 	}
 	return rows
 }
@@ -213,6 +215,7 @@ func (n *Night) JUnit() ([]byte, error) {
 		s.Tests++
 		s.Cases = append(s.Cases, c)
 	}
+	all.Suites = n.fleetJUnit(all.Suites)
 	for _, s := range all.Suites {
 		all.add(s.junitCounts)
 	}
@@ -241,6 +244,7 @@ func (n *Night) Markdown() string {
 		t.Row(e(s.Name), strconv.Itoa(s.Records), strconv.Itoa(s.Reproduced), strconv.Itoa(s.Diverged), strconv.Itoa(s.Errors),
 			fmt.Sprintf("%.3f", s.Rate), fmt.Sprintf("[%.3f, %.3f]%s", s.Lower, s.Upper, flag))
 	}
+	n.fleetMarkdown(&b)
 	var div []Result
 	for _, r := range n.Records {
 		if r.Verdict == verdict.Diverged {
@@ -271,6 +275,7 @@ func (n *Night) Annotations() string {
 	if len(n.Records) == 0 && n.Outcome == OutcomeInconclusive {
 		fmt.Fprintf(&b, "::error title=empty night::%s\n", esc(n.Reason))
 	}
+	b.WriteString(n.fleetAnnotations())
 	for _, s := range n.Systems {
 		if s.BelowMin {
 			fmt.Fprintf(&b, "::error title=reproducibility rate::%s\n", esc(fmt.Sprintf("%s: rate %.3f, interval [%.3f, %.3f] below %g", s.Name, s.Rate, s.Lower, s.Upper, n.Config.MinRate)))
@@ -295,6 +300,7 @@ body{font:14px system-ui,sans-serif;margin:2em;max-width:1000px}table{border-col
 	}
 	b.WriteString("<h2>Reproducibility rate per system (95% Clopper–Pearson interval)</h2>")
 	b.WriteString(svgOf(ratePlot(n)))
+	b.WriteString(n.fleetHTML())
 	b.WriteString("<h2>Per-record p-values</h2>")
 	var ps []float64
 	for _, r := range n.Records {

@@ -48,7 +48,13 @@ func TestReports(t *testing.T) {
 	if err := xml.Unmarshal(b, &ju); err != nil {
 		t.Fatal(err)
 	}
-	if len(ju.Suites) != 2 || ju.Tests != 60 || ju.Failures != len(planted) || ju.Suites[0].Cases[3].Failure == nil ||
+	// 60 records and one fleet test case per system (neither flagged: 3
+	// planted records of 30 are not a substitution the fleet test sees).
+	last := ju.Suites[0].Cases[len(ju.Suites[0].Cases)-1]
+	if last.Name != FleetCase || last.Failure != nil {
+		t.Errorf("junit: the last case of a suite is %+v, want the passed %s", last, FleetCase)
+	}
+	if len(ju.Suites) != 2 || ju.Tests != 62 || ju.Failures != len(planted) || ju.Suites[0].Cases[3].Failure == nil ||
 		!strings.Contains(ju.Suites[0].Cases[3].Failure.Text, "below the minimum frequency") {
 		t.Errorf("junit: %d suites, %d tests, %d failures", len(ju.Suites), ju.Tests, ju.Failures)
 	}
@@ -58,6 +64,15 @@ func TestReports(t *testing.T) {
 	}
 	if got := strings.Count(n.Annotations(), "::error "); got != len(planted) {
 		t.Errorf("%d ::error annotations, want %d", got, len(planted))
+	}
+	for _, r := range rows {
+		if r.FleetP == nil || *r.FleetP <= 0 || *r.FleetP >= 1 {
+			t.Errorf("%s: fleet_p %v, want one in (0, 1)", r.RequestID, r.FleetP)
+			break
+		}
+	}
+	if !strings.Contains(n.HTML(), "<h2>Fleet substitution test</h2>") || !strings.Contains(n.Markdown(), "### Fleet substitution test") {
+		t.Error("report.html or summary.md has no fleet substitution test section")
 	}
 	if md := n.Markdown(); !strings.Contains(md, "| loan 0 (") || !strings.Contains(md, "### DIVERGED") {
 		t.Errorf("summary:\n%s", md)
