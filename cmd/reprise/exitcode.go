@@ -16,6 +16,7 @@ import (
 	"github.com/reprise-dev/reprise/record"
 	"github.com/reprise-dev/reprise/replay"
 	"github.com/reprise-dev/reprise/replay/compare"
+	"github.com/reprise-dev/reprise/replay/counterfactual"
 	"github.com/reprise-dev/reprise/replay/nightly"
 	"github.com/reprise-dev/reprise/runners"
 	"github.com/reprise-dev/reprise/runners/endpoint"
@@ -79,7 +80,7 @@ func exitCode(err error) int {
 		errors.Is(err, nightly.ErrLog), errors.Is(err, nightly.ErrOtherNight), errors.Is(err, nightly.ErrConfig),
 		errors.Is(err, compare.ErrOptions), errors.Is(err, compare.ErrOut), errors.Is(err, compare.ErrOther),
 		errors.Is(err, compare.ErrConfig), errors.Is(err, compare.ErrShards),
-		errors.Is(err, nightly.ErrShards), errors.Is(err, nightly.ErrHistory),
+		errors.Is(err, nightly.ErrShards), errors.Is(err, nightly.ErrHistory), errors.Is(err, counterfactual.ErrProtocol),
 		errors.Is(err, evals.ErrSuite), errors.Is(err, evals.ErrSuiteMismatch), errors.Is(err, evals.ErrResults),
 		errors.Is(err, evals.ErrDataset),
 		errors.Is(err, record.ErrParquetLimit), errors.Is(err, fsread.ErrNotRegular), errors.Is(err, fsread.ErrTooLarge):
