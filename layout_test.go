@@ -70,6 +70,10 @@ var allowed = map[string][]string{
 	// replay replays records; replay/nightly replays samples of decision logs.
 	"replay":         {"digest", "output", "journal", "render", "system", "store", "record", "runners", "runners/hwclass", "launch", "verdict", "stats"},
 	"replay/nightly": {"digest", "fsread", "output", "journal", "render", "system", "store", "record", "ingest", "runners", "launch", "verdict", "stats", "replay"},
+	// replay/counterfactual: a record replayed against another system, and attribution.
+	"replay/counterfactual": {"output", "journal", "render", "record", "runners", "launch", "verdict", "stats", "replay"},
+	// replay/compare replays a sample of a log under two systems.
+	"replay/compare": {"digest", "output", "journal", "render", "record", "ingest", "launch", "verdict", "stats", "replay", "replay/nightly"},
 	"evals":          {"digest", "fsread", "output", "journal", "system", "store", "record", "runners", "launch", "verdict", "stats"},
 	"cmd/reprise": {"buildinfo", "digest", "fsread", "output", "journal", "render", "system", "store", "record", "ingest", "runners/...", "stats", "stats/statsfile", "verdict",
 		"launch", "capture", "runopts", "stdlog", "replay/...", "evals"},

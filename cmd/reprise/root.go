@@ -135,9 +135,11 @@ Exit codes: 0 reproduced/ok, 1 diverged, 2 usage or invalid input,
 		newStatsCmd(g, s),
 		newCleanCmd(g, s),
 		newNightlyCmd(g, s),
+		newCompareCmd(g, s),
 		newSystemCmd(g, s),
 		newEvalsCmd(g, s),
 		newDataCmd(g, s),
+		newAttributeCmd(g, s),
 	)
 	addReplayCmd(root, g, s)
 	addVersion(root, s)
