@@ -86,14 +86,97 @@ type RunOptions struct {
 // An error answer is a row with Error set and score 0; an error of the
 // session (crash, timeout, protocol) stops the run and is returned with the
 // rows so far.
+//
+// A session that keeps several runs in flight (runners.Batcher: a stdio
+// session pipelines up to its window once the system echoes ids, an HTTP
+// session sends its concurrency at once) gets every request of the run at
+// once, as replay's fresh seeds do, and answers in request order; the rows,
+// their order, seeds, outputs and digests are those of one request at a
+// time (only latency_ns may differ). Other sessions are sent one request
+// at a time.
 func Run(ctx context.Context, sess Session, s *Suite, sys digest.Digest, o RunOptions) ([]Row, error) {
 	if o.Epochs < 1 {
 		return nil, fmt.Errorf("epochs must be at least 1, got %d", o.Epochs)
 	}
-	log := o.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	jobs, reqs := planRun(s, sys, o)
+	rows := make([]Row, 0, len(jobs))
+	next := 0 // the next job whose row is not in rows
+	// flush appends the resumed rows before job j (all, at len(jobs)).
+	flush := func(j int) {
+		for ; next < j; next++ {
+			rows = append(rows, jobs[next].resumed)
+		}
+	}
+	var runErr error
+	yielded := 0
+	yield := func(i int, resp runners.Response, err error) bool {
+		yielded++
+		j := reqs[i].job
+		flush(j)
+		job := jobs[j]
+		if err != nil {
+			runErr = fmt.Errorf("item %s epoch %d: %w", job.item.ID, job.epoch, err)
+			return false
+		}
+		r := scoreRow(s, sys, job, resp, o)
+		rows = append(rows, r)
+		next = j + 1
+		if o.Journal != nil {
+			b, _ := json.Marshal(r)
+			if _, err := o.Journal.Write(append(b, '\n')); err != nil {
+				runErr = fmt.Errorf("eval journal: %w", err)
+				return false
+			}
+		}
+		return true
+	}
+	send := make([]runners.Request, len(reqs))
+	for i, r := range reqs {
+		send[i] = r.req
+	}
+	if b, ok := sess.(runners.Batcher); ok && len(send) > 0 {
+		b.RunBatch(ctx, send, yield)
+	} else {
+		for i, req := range send {
+			resp, err := sess.Run(ctx, req)
+			if !yield(i, resp, err) {
+				break
+			}
+		}
+	}
+	if runErr != nil {
+		return rows, runErr
+	}
+	if yielded < len(send) { // a Batcher stops only after yielding an error
+		return rows, fmt.Errorf("the session answered %d of %d requests", yielded, len(send))
+	}
+	flush(len(jobs))
+	return rows, nil
+}
+
+// runJob is one item and epoch of a run: its row from an earlier run
+// when it is resumed (ok), else a request to send.
+type runJob struct {
+	item    Item
+	input   string // the item's input digest
+	epoch   int
+	seed    int64
+	resumed Row
+	ok      bool
+}
+
+// pendingReq is a request to send and the index of its job.
+type pendingReq struct {
+	req runners.Request
+	job int
+}
+
+// planRun lists the run's jobs in order (items in suite order, epochs in
+// order) and the requests of those not resumed from o.Resume.
+func planRun(s *Suite, sys digest.Digest, o RunOptions) ([]runJob, []pendingReq) {
 	type key struct {
 		item  string
 		epoch int
@@ -102,7 +185,8 @@ func Run(ctx context.Context, sess Session, s *Suite, sys digest.Digest, o RunOp
 	for _, r := range o.Resume {
 		done[key{r.Item, r.Epoch}] = r
 	}
-	var rows []Row
+	var jobs []runJob
+	var reqs []pendingReq
 	for _, it := range s.Items {
 		if o.Only != nil && !o.Only[it.ID] {
 			continue
@@ -110,37 +194,35 @@ func Run(ctx context.Context, sess Session, s *Suite, sys digest.Digest, o RunOp
 		in := it.InputDigest().String()
 		for e := range o.Epochs {
 			seed := SeedFor(o.Seed, it.ID, e)
+			job := runJob{item: it, input: in, epoch: e, seed: seed}
 			if r, ok := done[key{it.ID, e}]; ok && r.Seed == seed && r.InputDigest == in && r.Suite == s.Digest.String() && r.System == sys.String() {
-				rows = append(rows, r)
-				continue
+				job.resumed, job.ok = r, true
+			} else {
+				reqs = append(reqs, pendingReq{runners.Request{Input: it.Input, Params: o.Params.WithSeed(seed)}, len(jobs)})
 			}
-			resp, err := sess.Run(ctx, runners.Request{Input: it.Input, Params: o.Params.WithSeed(seed)})
-			if err != nil {
-				return rows, fmt.Errorf("item %s epoch %d: %w", it.ID, e, err)
-			}
-			r := Row{Suite: s.Digest.String(), System: sys.String(), Item: it.ID, InputDigest: it.InputDigest().String(),
-				Epoch: e, Seed: seed, LatencyNS: resp.Latency.Nanoseconds(), Error: resp.Error}
-			if raw := resp.Raw; len(raw) > 0 {
-				if o.Canonical != nil {
-					raw = o.Canonical(raw)
-				}
-				r.OutputDigest = digest.FromBytes(raw).String()
-			}
-			if resp.Error == "" {
-				r.Output = string(resp.Output.Canonical())
-			}
-			r.Score = s.Scorer.Score(resp.Output, resp.Error != "", it.Reference)
-			log.Debug("eval item", "item", it.ID, "epoch", e, "score", r.Score)
-			rows = append(rows, r)
-			if o.Journal != nil {
-				b, _ := json.Marshal(r)
-				if _, err := o.Journal.Write(append(b, '\n')); err != nil {
-					return rows, fmt.Errorf("eval journal: %w", err)
-				}
-			}
+			jobs = append(jobs, job)
 		}
 	}
-	return rows, nil
+	return jobs, reqs
+}
+
+// scoreRow is the row of job's answer resp.
+func scoreRow(s *Suite, sys digest.Digest, job runJob, resp runners.Response, o RunOptions) Row {
+	it := job.item
+	r := Row{Suite: s.Digest.String(), System: sys.String(), Item: it.ID, InputDigest: job.input,
+		Epoch: job.epoch, Seed: job.seed, LatencyNS: resp.Latency.Nanoseconds(), Error: resp.Error}
+	if raw := resp.Raw; len(raw) > 0 {
+		if o.Canonical != nil {
+			raw = o.Canonical(raw)
+		}
+		r.OutputDigest = digest.FromBytes(raw).String()
+	}
+	if resp.Error == "" {
+		r.Output = string(resp.Output.Canonical())
+	}
+	r.Score = s.Scorer.Score(resp.Output, resp.Error != "", it.Reference)
+	o.Logger.Debug("eval item", "item", it.ID, "epoch", job.epoch, "score", r.Score)
+	return r
 }
 
 // Estimate is a mean score with its cluster-robust confidence interval.

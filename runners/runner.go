@@ -88,7 +88,9 @@ type Codec interface {
 	// Encode returns the bytes of one request (without framing).
 	Encode(req Request) ([]byte, error)
 	// Decode parses one response's bytes; errors wrap ErrProtocol. The
-	// returned Response has Raw set to a copy of raw.
+	// returned Response has Raw set to raw or a copy of it: the caller
+	// hands raw over (a 1 MiB answer is not copied again) and must not
+	// modify it afterwards.
 	Decode(raw []byte) (Response, error)
 	// Canonical returns the bytes of a response that an exact match compares
 	// (for jsonl-stdio the raw line; a protocol whose responses carry ids or

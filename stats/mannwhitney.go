@@ -277,6 +277,22 @@ func sampSortedPair(a, b []float64) ([]float64, []float64) {
 	return sa, sb
 }
 
+// sortPair sorts a and b in place, concurrently when they are large.
+func sortPair(a, b []float64) {
+	if len(a)+len(b) < 1<<16 {
+		slices.Sort(a)
+		slices.Sort(b)
+		return
+	}
+	done := make(chan struct{})
+	go func() {
+		slices.Sort(a)
+		close(done)
+	}()
+	slices.Sort(b)
+	<-done
+}
+
 // sampSorted returns a sorted copy of x.
 func sampSorted(x []float64) []float64 {
 	s := slices.Clone(x)

@@ -54,27 +54,45 @@ func (TextExactRate) Run(s output.Output, outs []output.Output, r Rules) (Findin
 
 // TextConformal tests whether the stored text is a plausible draw from
 // the replays' text distribution: a conformal p-value whose nonconformity
-// is the distance to the other texts in the spectrum kernel's feature
-// space (character 3-grams: it compares what is said and in which local
-// order, not where).
+// is how much of a text's wording (its character 3-grams: what is said
+// and in which local order, not where) the other texts of the bag do not
+// share.
 //
-// With the stored text x = z_0 and the replays y_1..y_n = z_1..z_n, φ(z)
-// the vector of counts of the rune 3-grams of z scaled to unit length
-// (a text shorter than 3 runes is one feature: itself) and
-// k(a, b) = ⟨φ(a), φ(b)⟩ the cosine-normalized spectrum kernel, the score
-// of each member of the pooled bag is one minus its mean kernel similarity
-// to its K = min(NeighborK, n) nearest neighbours among the n others (each
-// member left out of its own reference set):
+// With the stored text x = z_0 and the replays y_1..y_n = z_1..z_n, each
+// compared as CutText cuts it, c_i(g) the number of occurrences of the
+// rune 3-gram g in z_i (a text shorter than 3 runes is one feature:
+// itself), L_i = Σ_g c_i(g), and df(g) = #{j ∈ 0..n : c_j(g) > 0} the
+// number of texts of the bag that hold g (z_i among them), the score of
+// each member is its mean inverse document frequency
 //
-//	α_i = 1 − (1/K) Σ_{j ∈ NN_K(i)} k(z_i, z_j)      (i = 0..n)
+//	α_i = (1/L_i) Σ_g c_i(g) / df(g)      (i = 0..n)
 //
-// and
+// (1 for a text none of whose 3-grams another text holds; about 1/(n+1)
+// for a text made of 3-grams every text holds), and
 //
 //	p = #{i ∈ 0..n : α_i ≥ α_0} / (n + 1).
 //
-// The scores are a symmetric function of the bag, so under the null (the
-// stored text is exchangeable with the replays: the same system, the same
-// input) P(p ≤ a) ≤ a for every a; ties count against rejection.
+// 3-grams are hashed into TextBuckets buckets (FNV-64a, then SplitMix64's
+// finalizer); df counts texts by bucket, so two 3-grams that share a
+// bucket count as one (probability 2^-20 a pair: it only makes texts look
+// more typical).
+//
+// Validity. α_i = A(z_i, {z_0..z_n}) for one function A of a text and the
+// bag as a multiset: df is a count over the bag, an integer, so it does
+// not depend on the order of the texts, and α_i is summed in an order
+// fixed by z_i alone. Permuting z_0..z_n permutes the scores and changes
+// none of them, bit for bit, so under the null (the stored text
+// exchangeable with the replays: the same system, the same input) the
+// rank of α_0 among α_0..α_n is uniform up to ties and P(p ≤ a) ≤ a for
+// every a; ties count against rejection.
+//
+// Cost. Two passes over the texts (one counting df, one scoring): time
+// linear in their total length, memory the scores and a fixed scratch
+// (textScratch), never a matrix or a vector a text. (Until issue 26 the
+// score was one minus the mean spectrum kernel to the 3 nearest others,
+// quadratic in n; the tests' power figures are higher with this one:
+// 97 of 100 texts of another corpus rejected among 149 replays, against
+// the 35 the old score was required to reach.)
 //
 // Run (a fixed replay) rejects when p ≤ Rules.Alpha (the check's level).
 // It supports only when it has resolution, n ≥ TextsForResolution(level)
@@ -95,15 +113,6 @@ func (TextConformal) Applies(s output.Output) bool { return s.Label == nil && s.
 // text the check holds is at most 64 KiB whatever its runes' width.
 const MaxConformalBytes = 64 << 10
 
-// MaxTextFeatures bounds a text's feature vector: a text with more
-// distinct 3-grams keeps the MaxTextFeatures of them whose hashes are
-// smallest (a consistent sample: a 3-gram kept in one text is kept in
-// every text whose sample reaches its hash), and its kernel values are
-// estimated from the sample (sparse.dot). A vector is at most
-// MaxTextFeatures × 16 bytes (64 KiB). Texts with fewer distinct 3-grams
-// are compared exactly.
-const MaxTextFeatures = 4096
-
 // CutText is what the text checks compare of t: t itself when it has at
 // most MaxConformalBytes bytes (whole is true), else its longest prefix of
 // at most MaxConformalBytes bytes that ends at a rune boundary.
@@ -121,11 +130,8 @@ func CutText(t string) (cut string, whole bool) {
 // SpectrumN is the n-gram length of the spectrum kernel.
 const SpectrumN = 3
 
-// NeighborK is how many nearest neighbours the nonconformity averages.
-const NeighborK = 3
-
 // textMethod is the text check's method, as reports state it.
-const textMethod = "conformal p-value of the stored text among the replays; nonconformity: 1 - mean 3-gram spectrum kernel to the 3 nearest others (leave-one-out); with the stored text's exact-match rate and its Clopper-Pearson interval"
+const textMethod = "conformal p-value of the stored text among the replays; nonconformity: the mean inverse document frequency of its character 3-grams in the bag (1/(number of texts holding each)); with the stored text's exact-match rate and its Clopper-Pearson interval"
 
 // Run implements Check.
 func (TextConformal) Run(s output.Output, outs []output.Output, r Rules) (Finding, error) {
@@ -167,225 +173,9 @@ func (TextConformal) Run(s output.Output, outs []output.Output, r Rules) (Findin
 	return f, nil
 }
 
-// Conformal is the result of ConformalText.
-type Conformal struct {
-	// Score is the stored text's nonconformity α_0; MedianReplay the
-	// replays' median score.
-	Score, MedianReplay float64
-	// AtLeast counts the members of the bag (the stored text included)
-	// whose score is at least Score; P = AtLeast/(n+1).
-	AtLeast int
-	P       float64
-	// Typical is the index in texts[1:] of the replay with the smallest
-	// score (the most typical replay), -1 when there is none.
-	Typical int
-}
-
-// ConformalText computes the conformal p-value of texts[0] among
-// texts[1:] (see TextConformal). With no replays P is 1.
-func ConformalText(texts []string) Conformal {
-	m := len(texts)
-	if m < 2 {
-		return Conformal{P: 1, AtLeast: 1, Typical: -1}
-	}
-	phi := embed(texts)
-	// Each member keeps only its kn largest similarities (the kernel
-	// matrix is never held: memory O(m), time O(m²) kernel values).
-	kn := min(NeighborK, m-1)
-	top := make([]nearest, m)
-	for i := range m {
-		for j := i + 1; j < m; j++ {
-			k := phi[i].dot(phi[j])
-			top[i].add(k, kn)
-			top[j].add(k, kn)
-		}
-	}
-	score := make([]float64, m)
-	for i := range top {
-		score[i] = 1 - top[i].sum()/float64(kn)
-	}
-	c := Conformal{Score: score[0], Typical: -1}
-	replays := make([]float64, 0, m-1)
-	const eps = 1e-12 // equal scores computed in another order are ties
-	for i := range m {
-		a := score[i]
-		if a >= c.Score-eps {
-			c.AtLeast++
-		}
-		if i > 0 {
-			replays = append(replays, a)
-			if c.Typical < 0 || a < replays[c.Typical] {
-				c.Typical = i - 1
-			}
-		}
-	}
-	c.P = float64(c.AtLeast) / float64(m)
-	c.MedianReplay = median(replays)
-	return c
-}
-
-// nearest holds the largest similarities seen, descending.
-type nearest struct {
-	k [NeighborK]float64
-	n int
-}
-
-// add offers x, keeping the kn largest.
-func (t *nearest) add(x float64, kn int) {
-	if t.n == kn && x <= t.k[kn-1] {
-		return
-	}
-	if t.n < kn {
-		t.n++
-	}
-	i := t.n - 1
-	for i > 0 && t.k[i-1] < x {
-		t.k[i] = t.k[i-1]
-		i--
-	}
-	t.k[i] = x
-}
-
-// sum is their sum, smallest first.
-func (t *nearest) sum() float64 {
-	var s float64
-	for i := t.n - 1; i >= 0; i-- {
-		s += t.k[i]
-	}
-	return s
-}
-
-// sparse is a text's spectrum feature vector: the FNV-64a hashes of its
-// 3-grams (ascending) and their weights, a component of the unit vector
-// of all its 3-gram counts. A text with more than MaxTextFeatures distinct
-// 3-grams keeps the MaxTextFeatures smallest hashes; upTo is then the
-// largest hash kept (math.MaxUint64 for a whole vector): the vector holds
-// every 3-gram of the text hashed at most upTo.
-type sparse struct {
-	ids  []uint64
-	w    []float64
-	upTo uint64
-}
-
-// embed is the spectrum feature vector of each text's CutText, built one
-// text at a time (no dictionary shared across texts: memory is the
-// vectors, at most MaxTextFeatures entries each), so that a kernel value
-// is a merge of two sorted lists, summed in hash order.
-func embed(texts []string) []sparse {
-	out := make([]sparse, len(texts))
-	for i, t := range texts {
-		t, _ = CutText(t)
-		out[i] = hashedFeatures(t)
-	}
-	return out
-}
-
-// hashedFeatures is spectrumFeatures(t) keyed by the FNV-64a hash of each
-// 3-gram's UTF-8 bytes (the short-text feature hashes "\x00"+t, as
-// spectrumFeatures names it), cut to MaxTextFeatures (see sparse). The
-// weights are those of the whole vector: the sample is of its components.
-func hashedFeatures(t string) sparse {
-	counts := map[uint64]float64{}
-	if utf8.RuneCountInString(t) < SpectrumN {
-		counts[fnv64a("\x00"+t)] = 1
-	} else {
-		// starts holds the byte offsets of the last SpectrumN runes.
-		var starts [SpectrumN + 1]int
-		n := 0
-		for i := range t {
-			copy(starts[:], starts[1:])
-			starts[SpectrumN] = i
-			if n++; n > SpectrumN {
-				counts[fnv64a(t[starts[0]:i])]++
-			}
-		}
-		if n >= SpectrumN {
-			copy(starts[:], starts[1:])
-			counts[fnv64a(t[starts[0]:])]++
-		}
-	}
-	norm := 0.0
-	for _, x := range counts {
-		norm += x * x // integer counts: exact in any order
-	}
-	norm = math.Sqrt(norm)
-	v := sparse{ids: make([]uint64, 0, min(len(counts), MaxTextFeatures)), upTo: math.MaxUint64}
-	ids := make([]uint64, 0, len(counts))
-	for h := range counts {
-		ids = append(ids, h)
-	}
-	slices.Sort(ids)
-	if len(ids) > MaxTextFeatures {
-		ids = ids[:MaxTextFeatures]
-		v.upTo = ids[len(ids)-1]
-	}
-	v.ids = append(v.ids, ids...)
-	v.w = make([]float64, len(v.ids))
-	for i, h := range v.ids {
-		v.w[i] = counts[h] / norm
-	}
-	return v
-}
-
-// fnv64a is the 64-bit FNV-1a hash of s.
-func fnv64a(s string) uint64 {
-	h := uint64(14695981039346656037)
-	for i := 0; i < len(s); i++ {
-		h ^= uint64(s[i])
-		h *= 1099511628211
-	}
-	return h
-}
-
-// dot is the kernel value ⟨a, b⟩: exact when both vectors are whole;
-// else the cosine of the two vectors restricted to the 3-grams both hold
-// (those hashed at most u = min(a.upTo, b.upTo)) — an estimate that
-// treats the hash as a random sample of the 3-grams (a ratio estimator:
-// k(a, a) stays 1). It is symmetric in a and b, so the conformal scores
-// stay a symmetric function of the bag and the p-value stays valid; only
-// its power depends on the estimate.
-func (a sparse) dot(b sparse) float64 {
-	u := min(a.upTo, b.upTo)
-	var s, na, nb float64
-	i, j := 0, 0
-	for i < len(a.ids) && j < len(b.ids) && a.ids[i] <= u && b.ids[j] <= u {
-		switch x, y := a.ids[i], b.ids[j]; {
-		case x < y:
-			na += a.w[i] * a.w[i]
-			i++
-		case x > y:
-			nb += b.w[j] * b.w[j]
-			j++
-		default:
-			s += a.w[i] * b.w[j]
-			na += a.w[i] * a.w[i]
-			nb += b.w[j] * b.w[j]
-			i++
-			j++
-		}
-	}
-	if u == math.MaxUint64 {
-		return s
-	}
-	for ; i < len(a.ids) && a.ids[i] <= u; i++ {
-		na += a.w[i] * a.w[i]
-	}
-	for ; j < len(b.ids) && b.ids[j] <= u; j++ {
-		nb += b.w[j] * b.w[j]
-	}
-	if na == 0 || nb == 0 {
-		return 0
-	}
-	return s / math.Sqrt(na*nb)
-}
-
 func median(xs []float64) float64 {
-	s := append([]float64(nil), xs...)
-	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && s[j] < s[j-1]; j-- {
-			s[j], s[j-1] = s[j-1], s[j]
-		}
-	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
 	if len(s) == 0 {
 		return 0
 	}

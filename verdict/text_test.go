@@ -324,7 +324,8 @@ func TestTextSequentialPower(t *testing.T) {
 		}
 	}
 	t.Logf("B's text DIVERGED in %d of %d trials (old rule: plausible in %d)", diverged, trials, oldPlausible)
-	// Seeds pinned: 81 of 100 DIVERGED (the old rule left 37 plausible).
+	// Seeds pinned: 98 of 100 DIVERGED (the old rule left 15 plausible;
+	// with the 3-nearest-neighbour score of before issue 26, 81 and 37).
 	// Where B's text is of the rare kind A answers (p ≈ 0.002 per run),
 	// P(Bin(999, 0.002) ≤ 4) = 0.947 (R: pbinom(4, 999, 0.002)) is the
 	// last look's power alone; B texts that resemble A's are not seen.
@@ -337,12 +338,13 @@ func TestTextSequentialPower(t *testing.T) {
 // sequential stopping rule (Decide, batches of 10, cap 1000): B's text is
 // second most atypical among the first 100 replays (the old rule's one
 // look: p = 2/101, REPRODUCED), and DIVERGED now. Seeds pinned (the
-// trial was found by search with them).
+// trial was found by search: the first seed from 4242 with B's text
+// second among 101 under the check's score).
 func TestTextSecondMostAtypicalIsDiverged(t *testing.T) {
 	rules := DefaultRules()
 	a, b := newChain(1), newChain(100)
 	sys := rareMix{a, b}
-	rng := rand.New(rand.NewPCG(4242, 23))
+	rng := rand.New(rand.NewPCG(4266, 23))
 	stored := foreignText(b, rng)
 	outs := make([]output.Output, 0, DefaultMaxRuns)
 	for len(outs) < DefaultMaxRuns {

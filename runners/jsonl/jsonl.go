@@ -519,39 +519,145 @@ func (Codec) Encode(req runners.Request) ([]byte, error) {
 func (Codec) Canonical(raw []byte) []byte { return withoutID(raw) }
 
 // withoutID cuts the top-level "id" member out of a JSON object line,
-// with the comma that joins it to its neighbours.
+// with the comma that joins it to its neighbours. It scans the line in
+// place (jsonScan: no decoder, no copy of any value) and allocates only the
+// result; a line it cannot scan is returned as is.
 func withoutID(raw []byte) []byte {
 	if !bytes.Contains(raw, []byte(`"id"`)) {
 		return raw
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+	sc := jsonScan{b: raw}
+	if sc.ws(); !sc.byte('{') {
 		return raw
 	}
-	first := true
-	for dec.More() {
-		start := dec.InputOffset() // after '{' or after the previous value
-		key, err := dec.Token()
-		if err != nil {
+	for first := true; ; first = false {
+		// The cut starts past the white space after '{' or after the
+		// previous value: at the comma before a later member.
+		sc.ws()
+		start := sc.i
+		if sc.peek() == '}' || !first && !sc.byte(',') {
 			return raw
 		}
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
+		sc.ws()
+		k0 := sc.i
+		if !sc.str() {
 			return raw
 		}
-		end := dec.InputOffset()
-		if key == "id" {
-			if first { // drop the comma after it instead of the one before
-				rest := bytes.TrimLeft(raw[end:], " \t\r")
-				if len(rest) > 0 && rest[0] == ',' {
-					end = int64(len(raw) - len(rest) + 1)
+		key := raw[k0:sc.i]
+		if sc.ws(); !sc.byte(':') {
+			return raw
+		}
+		if sc.ws(); !sc.value() {
+			return raw
+		}
+		end := sc.i
+		if !isIDKey(key) {
+			continue
+		}
+		if first { // drop the comma after it instead of the one before
+			j := end
+			for j < len(raw) && (raw[j] == ' ' || raw[j] == '\t' || raw[j] == '\r') {
+				j++
+			}
+			if j < len(raw) && raw[j] == ',' {
+				end = j + 1
+			}
+		}
+		out := make([]byte, 0, len(raw)-(end-start))
+		return append(append(out, raw[:start]...), raw[end:]...)
+	}
+}
+
+// isIDKey reports whether the quoted key is "id" (escapes decoded).
+func isIDKey(key []byte) bool {
+	if !bytes.ContainsRune(key, '\\') {
+		return string(key) == `"id"`
+	}
+	var k string
+	return json.Unmarshal(key, &k) == nil && k == "id"
+}
+
+// jsonScan steps over JSON text b from offset i without decoding it.
+type jsonScan struct {
+	b []byte
+	i int
+}
+
+func (s *jsonScan) peek() byte {
+	if s.i < len(s.b) {
+		return s.b[s.i]
+	}
+	return 0
+}
+
+// ws skips white space.
+func (s *jsonScan) ws() {
+	for s.i < len(s.b) && (s.b[s.i] == ' ' || s.b[s.i] == '\t' || s.b[s.i] == '\n' || s.b[s.i] == '\r') {
+		s.i++
+	}
+}
+
+// byte steps over c if it is next.
+func (s *jsonScan) byte(c byte) bool {
+	if s.peek() != c {
+		return false
+	}
+	s.i++
+	return true
+}
+
+// str steps over a string (its escapes included).
+func (s *jsonScan) str() bool {
+	if !s.byte('"') {
+		return false
+	}
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case '\\':
+			s.i += 2
+		case '"':
+			s.i++
+			return true
+		default:
+			s.i++
+		}
+	}
+	return false
+}
+
+// value steps over one value: a string, an object or array (nesting
+// counted, strings inside skipped), or a literal or number.
+func (s *jsonScan) value() bool {
+	switch c := s.peek(); c {
+	case '"':
+		return s.str()
+	case '{', '[':
+		depth := 0
+		for s.i < len(s.b) {
+			switch s.b[s.i] {
+			case '"':
+				if !s.str() {
+					return false
+				}
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					s.i++
+					return true
 				}
 			}
-			return append(bytes.Clone(raw[:start]), raw[end:]...)
+			s.i++
 		}
-		first = false
+		return false
+	default:
+		i0 := s.i
+		for s.i < len(s.b) && !bytes.ContainsRune([]byte(" \t\r\n,}]"), rune(s.b[s.i])) {
+			s.i++
+		}
+		return s.i > i0
 	}
-	return raw
 }
 
 // Decode parses one response line (see the package function Decode).
@@ -575,7 +681,7 @@ func Decode(line []byte) (runners.Response, error) {
 	if err := json.Unmarshal(trimmed, &wire); err != nil {
 		return runners.Response{}, fmt.Errorf("%w: invalid response %s: %v", runners.ErrProtocol, quote(trimmed), err)
 	}
-	resp := runners.Response{Raw: bytes.Clone(line), ID: rawString(wire.ID)}
+	resp := runners.Response{Raw: line, ID: rawString(wire.ID)} // line is handed over (runners.Codec)
 	if len(wire.Error) > 0 && string(wire.Error) != "null" {
 		resp.Error = rawString(wire.Error)
 		if resp.Error == "" {

@@ -109,9 +109,10 @@ type ADDetails struct {
 // rankStat is the statistic of a rankTest on the samples a and b.
 type rankStat func(a, b []float64, alt stats.Alternative, m stats.PValueMethod) (SampleResult, error)
 
-// runKS is ks: stats.KolmogorovSmirnov.
+// runKS is ks: stats.KolmogorovSmirnovInPlace (the samples were read for
+// it alone, so it sorts them without copies).
 func runKS(a, b []float64, alt stats.Alternative, m stats.PValueMethod) (SampleResult, error) {
-	r, err := stats.KolmogorovSmirnov(a, b, alt, m)
+	r, err := stats.KolmogorovSmirnovInPlace(a, b, alt, m)
 	return SampleResult{Head: Head{"ks", r.Method}, Statistic: r.Statistic, PValue: r.PValue,
 		Exact: &r.Exact, N: []int{len(a), len(b)}, Warnings: r.Warnings}, err
 }
