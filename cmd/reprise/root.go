@@ -161,6 +161,7 @@ Exit codes: 0 reproduced/ok, 1 diverged, 2 usage or invalid input,
 		newSystemCmd(g, s),
 		newEvalsCmd(g, s),
 		newDataCmd(g, s),
+		newCaptureCmd(g, s),
 	)
 	addReplayCmd(root, g, s)
 	wrapArgs(root)
