@@ -124,6 +124,16 @@ func readLog(t testing.TB, dir string) []*record.Record {
 	}
 	var recs []*record.Record
 	for _, p := range paths {
+		recs = append(recs, readLogFile(t, p)...)
+	}
+	return recs
+}
+
+// readLogFile reads the records of one log file.
+func readLogFile(t testing.TB, p string) []*record.Record {
+	t.Helper()
+	var recs []*record.Record
+	{
 		b, err := os.ReadFile(p)
 		if err != nil {
 			t.Fatal(err)
