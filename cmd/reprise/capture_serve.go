@@ -158,6 +158,7 @@ func runCaptureServe(ctx context.Context, g *globalOptions, s *streams, o *captu
 	if err != nil {
 		return usageErrorf("--log %s: %v", o.Log, err)
 	}
+	cfg.Writer = w
 	p, err := proxy.New(cfg)
 	if err != nil {
 		w.Close()
