@@ -94,8 +94,19 @@ type Writer struct {
 	mu     sync.RWMutex // held for reading by Add, for writing by Close
 	stop   bool
 	seq    int
-	buf    []*record.Record
+	// taken counts the entries of the open segment; puts holds the blob
+	// puts in flight (at most putWorkers), which append to buf under bufMu.
+	taken int
+	puts  sync.WaitGroup
+	sem   chan struct{}
+	bufMu sync.Mutex
+	buf   []*record.Record
+	errMu sync.Mutex
 }
+
+// putWorkers is the number of blob puts in flight: each costs fsyncs,
+// which overlap.
+const putWorkers = 16
 
 // SegmentPrefix and SegmentExt name segments: seg-<time>-<seq>.parquet.
 const (
@@ -116,7 +127,7 @@ func NewWriter(dir string, st Blobs, opts WriterOptions) (*Writer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("log directory: %w", err)
 	}
-	w := &Writer{dir: dir, st: st, opts: opts, queue: make(chan Entry, opts.QueueSize), done: make(chan struct{})}
+	w := &Writer{dir: dir, st: st, opts: opts, queue: make(chan Entry, opts.QueueSize), done: make(chan struct{}), sem: make(chan struct{}, putWorkers)}
 	for _, e := range ents {
 		name := e.Name()
 		if strings.HasPrefix(name, "."+SegmentPrefix) && strings.HasSuffix(name, tmpExt) {
@@ -185,6 +196,8 @@ func (w *Writer) Close() error {
 		w.mu.Unlock()
 	})
 	<-w.done
+	w.errMu.Lock()
+	defer w.errMu.Unlock()
 	return w.err
 }
 
@@ -201,15 +214,21 @@ func (w *Writer) loop() {
 				return
 			}
 			w.opts.Metrics.QueueDepth.Add(-1)
-			if len(w.buf) == 0 {
+			if w.taken == 0 {
 				opened = time.Now()
 			}
-			w.take(e)
-			if len(w.buf) >= w.opts.SegmentRows {
+			w.taken++
+			w.sem <- struct{}{}
+			w.puts.Add(1)
+			go func() {
+				defer func() { <-w.sem; w.puts.Done() }()
+				w.take(e)
+			}()
+			if w.taken >= w.opts.SegmentRows {
 				w.fail(w.flush())
 			}
 		case <-tick.C:
-			if len(w.buf) > 0 && time.Since(opened) >= w.opts.SegmentAge {
+			if w.taken > 0 && time.Since(opened) >= w.opts.SegmentAge {
 				w.fail(w.flush())
 			}
 		}
@@ -217,6 +236,8 @@ func (w *Writer) loop() {
 }
 
 func (w *Writer) fail(err error) {
+	w.errMu.Lock()
+	defer w.errMu.Unlock()
 	if err != nil {
 		w.opts.Logger.Error("writing the decision log", "err", err)
 		if w.err == nil {
@@ -226,35 +247,41 @@ func (w *Writer) fail(err error) {
 }
 
 // take stores e's blobs and keeps its record for the open segment; a
-// record whose blob cannot be stored is dropped (counted).
+// record whose blob cannot be stored is dropped (counted). Blobs go in
+// without a name in the store's index.json (whose rewrite per blob would
+// make each put cost the size of the index).
 func (w *Writer) take(e Entry) {
 	ctx := context.Background()
 	rec := e.Record
 	if e.Input != nil {
-		if _, err := w.st.PutBytes(ctx, e.Input, store.Meta{MediaType: rec.Input.MediaType, Name: "request " + rec.RequestID}); err != nil {
+		if _, err := w.st.PutBytes(ctx, e.Input, store.Meta{}); err != nil {
 			w.opts.Metrics.notRecorded("store_error")
 			w.fail(err)
 			return
 		}
 	}
 	if e.Response != nil {
-		if _, err := w.st.PutBytes(ctx, e.Response, store.Meta{MediaType: "application/json", Name: "output of " + rec.RequestID}); err != nil {
+		if _, err := w.st.PutBytes(ctx, e.Response, store.Meta{}); err != nil {
 			w.opts.Metrics.notRecorded("store_error")
 			w.fail(err)
 			return
 		}
 	}
+	w.bufMu.Lock()
 	w.buf = append(w.buf, rec)
+	w.bufMu.Unlock()
 }
 
 // flush writes the open segment: sorted by time, to a temporary file,
 // fsynced, renamed, the directory fsynced.
 func (w *Writer) flush() error {
-	if len(w.buf) == 0 {
-		return nil
-	}
+	w.puts.Wait()
+	w.taken = 0
 	recs := w.buf
 	w.buf = nil
+	if len(recs) == 0 {
+		return nil
+	}
 	slices.SortStableFunc(recs, func(a, b *record.Record) int { return a.Timestamp.Compare(b.Timestamp) })
 	name := fmt.Sprintf("%s%s-%06d%s", SegmentPrefix, recs[0].Timestamp.UTC().Format("20060102T150405.000000Z"), w.seq, SegmentExt)
 	w.seq++

@@ -53,7 +53,7 @@ func TestWriterFullQueue(t *testing.T) {
 			t.Fatal(err)
 		}
 		ok := 0
-		for i := range 10 {
+		for i := range putWorkers + 13 {
 			r := *base
 			r.RequestID = fmt.Sprint("req_", i)
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
@@ -61,19 +61,19 @@ func TestWriterFullQueue(t *testing.T) {
 				ok++
 			}
 			cancel()
-			for i == 0 && m.QueueDepth.Load() != 0 { // the writer holds the first at the gate
+			for i <= putWorkers && m.QueueDepth.Load() != 0 { // the writer holds putWorkers puts at the gate and one more
 				time.Sleep(time.Millisecond)
 			}
 		}
-		// One entry is held by the writer at the gate, two fill the queue.
-		if ok != 3 || m.Dropped.Load() != 7 {
-			t.Errorf("mode %d: %d added, %d dropped; want 3 and 7", mode, ok, m.Dropped.Load())
+		// putWorkers+1 entries are held by the writer, two fill the queue.
+		if ok != putWorkers+3 || m.Dropped.Load() != 10 {
+			t.Errorf("mode %d: %d added, %d dropped; want %d and 10", mode, ok, m.Dropped.Load(), putWorkers+3)
 		}
 		close(g.gate)
 		if err := w.Close(); err != nil {
 			t.Fatal(err)
 		}
-		if m.Recorded.Load() != 3 || m.QueueDepth.Load() != 0 {
+		if m.Recorded.Load() != putWorkers+3 || m.QueueDepth.Load() != 0 {
 			t.Errorf("mode %d: recorded %d depth %d", mode, m.Recorded.Load(), m.QueueDepth.Load())
 		}
 	}
