@@ -10,7 +10,7 @@
 # Run it with the engine's socket and a store on a volume, as a pod does:
 #
 #   docker run --rm -v /var/run/docker.sock:/var/run/docker.sock \
-#     -v reprise-data:/data reprise:dev --store /data/store replay /data/record.json --out /data/report
+#     -v reprise-data:/data reprise:dev --store /data/store replay /data/record.json --output /data/report
 #
 # The model, config and components reach the replayed container through
 # the engine (a volume reprise fills and removes), not through a path of

@@ -19,13 +19,21 @@ test: test-deps
 	$(GO) test -count=1 -timeout 40m ./...
 
 # test-deps installs Debian's nlohmann-json3-dev and libstb-dev when a
-# header is missing (apt-get update first; as root, else through sudo).
+# header is missing, and chromium (the nightly page's browser test,
+# fixtures/browsertest) when no Chromium is on $PATH (apt-get update first;
+# as root, else through sudo).
 test-deps:
 	@missing=; for h in $(OLLAMA_HEADERS); do [ -f $$h ] || missing=1; done; \
 	if [ -n "$$missing" ]; then \
 		sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
 		echo "installing nlohmann-json3-dev libstb-dev (headers Ollama's build needs)"; \
 		$$sudo apt-get update -q && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q nlohmann-json3-dev libstb-dev; \
+	fi
+	@if [ -z "$$REPRISE_CHROMIUM" ] && ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null && \
+		! command -v google-chrome >/dev/null && ! command -v google-chrome-stable >/dev/null; then \
+		sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+		echo "installing chromium (the browser test of the nightly page)"; \
+		$$sudo apt-get update -q && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
 	fi
 
 demo: build

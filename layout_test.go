@@ -25,6 +25,8 @@ var allowed = map[string][]string{
 	"output":  {},
 	"journal": {},
 	"render":  {},
+	// buildinfo says which reprise this is (runtime/debug build info).
+	"buildinfo": {},
 	// stdlog routes the standard library's default logger into slog.
 	"stdlog": {"render"},
 	// fsread opens the files users name: regular files, bounded, stopped
@@ -70,8 +72,12 @@ var allowed = map[string][]string{
 	// replay replays records; replay/nightly replays samples of decision logs.
 	"replay":         {"digest", "output", "journal", "render", "system", "store", "record", "runners", "runners/hwclass", "launch", "verdict", "stats"},
 	"replay/nightly": {"digest", "fsread", "output", "journal", "render", "system", "store", "record", "ingest", "runners", "launch", "verdict", "stats", "replay"},
+	// replay/counterfactual: a record replayed against another system, and attribution.
+	"replay/counterfactual": {"output", "journal", "render", "record", "runners", "launch", "verdict", "stats", "replay"},
+	// replay/compare replays a sample of a log under two systems.
+	"replay/compare": {"digest", "output", "journal", "render", "record", "ingest", "launch", "verdict", "stats", "replay", "replay/nightly"},
 	"evals":          {"digest", "fsread", "output", "journal", "system", "store", "record", "runners", "launch", "verdict", "stats"},
-	"cmd/reprise": {"digest", "fsread", "output", "journal", "render", "system", "store", "record", "ingest", "runners/...", "stats", "stats/statsfile", "verdict",
+	"cmd/reprise": {"buildinfo", "digest", "fsread", "output", "journal", "render", "system", "store", "record", "ingest", "runners/...", "stats", "stats/statsfile", "verdict",
 		"launch", "capture", "capture/proxy", "runopts", "stdlog", "replay/...", "evals"},
 	"fixtures/...": {"digest", "system", "fixtures/..."},
 }
@@ -364,7 +370,7 @@ func TestREADMELayoutAgrees(t *testing.T) {
 // TestLayoutTableParser checks the parser on a table of its own.
 func TestLayoutTableParser(t *testing.T) {
 	readme := "# x\n\n## Layout\n\ntext\n\n| package | role | may import (of reprise) |\n|---|---|---|\n" +
-		"| `a`, `b` | leaves, `--output text|json` | nothing |\n" +
+		"| `a`, `b` | leaves, `--format text|json` | nothing |\n" +
 		"| `c/...` | the `C` type | `a`, `b` (not d) |\n\nafter `e`\n\n## Next\n| `f` | g | `h` |\n"
 	rows, err := layoutTable(readme)
 	if err != nil {

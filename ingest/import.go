@@ -39,14 +39,20 @@ var (
 	MaxTimestamp = time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)
 )
 
-// Row is one raw log row: flat keys ("output.decision") to values (string,
-// float64, int64, bool, time.Time or nil).
+// Row is one raw log row: its columns (a nested object's or struct's
+// members joined with ".": "output.decision"; a flat export's as they are:
+// "output_decision") to values (string, json.Number for a JSON number,
+// float64, int64, bool, time.Time or nil). A JSON number stays as written,
+// so a seed is read exactly whichever column holds it.
 type Row map[string]any
 
 // Importer resolves raw log rows into records.
 type Importer struct {
 	Map    *VersionMap
 	Inputs Inputs
+	// Columns says which of the log's columns hold each field (nil: the
+	// defaults, nested output.decision or flat output_decision alike).
+	Columns *ColumnMap
 	// Limits bound what a Parquet log may make the import allocate (the
 	// zero value is record.DefaultMaxPageSize).
 	Limits record.ParquetLimits
@@ -54,9 +60,11 @@ type Importer struct {
 	checked map[digest.Digest]error
 }
 
-// Resolve turns one raw row into a record, or the problems that stop it.
+// Resolve turns one raw row (keyed by its columns) into a record, or the
+// problems that stop it, each naming the field (Fields) it is about.
 func (im *Importer) Resolve(ctx context.Context, row Row) (*record.Record, []record.Problem) {
-	r := &resolution{im: im, row: row, rec: &record.Record{Schema: record.Schema}}
+	row, probs := im.Columns.apply(row)
+	r := &resolution{im: im, row: row, rec: &record.Record{Schema: record.Schema}, probs: probs}
 	r.rec.RequestID = r.str("request_id")
 	r.timestamp()
 	r.input(ctx)
@@ -395,10 +403,6 @@ func flatObject(dec *json.Decoder, prefix string, row Row) error {
 		v, err := tokenValue(dec, t)
 		if err != nil {
 			return err
-		}
-		if n, ok := v.(json.Number); ok && prefix+k != "params.seed" {
-			f, _ := n.Float64()
-			v = f
 		}
 		if _, dup := row[prefix+k]; dup {
 			return fmt.Errorf("duplicate key %q", prefix+k)

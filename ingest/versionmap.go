@@ -2,7 +2,9 @@
 // shape of seeds/003: request_id, timestamp, input_hash, model_version,
 // inference_image, config_version, output {decision, confidence}) into
 // decision records, resolving every name and tag through a version map,
-// and selects records with CEL expressions and time ranges.
+// and selects records with CEL expressions and time ranges. A ColumnMap
+// says which column holds each field: by default the nested path
+// (output.decision) or the flat export's name (output_decision).
 //
 // A row it cannot resolve (an unknown version or tag, an input not in the
 // store, a malformed value) is a *record.RowError naming its line and

@@ -625,6 +625,8 @@ func (m *RowMatcher) ResolveName(name string) (any, bool) {
 	if mp == nil {
 		mp = map[string]any{}
 		m.maps[name] = mp
+	} else if m.unchanged(fields, mp) {
+		return mp, true // the previous row's values: nothing boxed again
 	}
 	clear(mp)
 	for f, c := range fields {
@@ -633,6 +635,41 @@ func (m *RowMatcher) ResolveName(name string) (any, bool) {
 		}
 	}
 	return mp, true
+}
+
+// unchanged reports whether mp, a map variable built for an earlier row,
+// holds the current row's values of fields (a NULL absent), compared
+// without boxing them.
+func (m *RowMatcher) unchanged(fields map[string]string, mp map[string]any) bool {
+	for f, c := range fields {
+		p, ok := m.pos[c]
+		if !ok {
+			continue // a column the expression does not read: never in mp
+		}
+		prev, had := mp[f]
+		if m.b.Null(p, m.i) {
+			if had {
+				return false
+			}
+			continue
+		}
+		if !had {
+			return false
+		}
+		switch c {
+		case "timestamp":
+			return false
+		case "output_score":
+			if pf, _ := prev.(float64); math.Float64bits(pf) != math.Float64bits(m.b.Num(p, m.i)) {
+				return false
+			}
+		default:
+			if ps, _ := prev.(string); ps != m.b.Str(p, m.i) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // Parent is nil (interpreter.Activation).

@@ -954,7 +954,9 @@ type DecodedRow struct {
 
 // DecodeRows reads and decodes the rows with the given 1-based numbers
 // (in any order; each once), seeking to the pages that hold them (through
-// the page index when the log has one), with up to workers goroutines. The
+// the page index when the log has one), with up to workers goroutines,
+// fewer when their column chunks would not fit in DecodeMemory; each
+// reads one column of one row group at a time (decodeSpan). The
 // result is in ascending row order. Errors are I/O or format errors of the
 // file, or a row number outside the log.
 func (l *ParquetLog) DecodeRows(rows []int64, workers int) ([]DecodedRow, error) {
@@ -990,7 +992,11 @@ func (l *ParquetLog) DecodeRows(rows []int64, workers int) ([]DecodedRow, error)
 		firsts[gi] = base
 		base += rg.NumRows()
 	}
-	workers = max(1, min(workers, len(spans)))
+	groups := make([]int, len(spans))
+	for i, sp := range spans {
+		groups[i] = sp.g
+	}
+	workers = max(1, min(workers, len(spans), l.decodersWithin(DecodeMemory, groups)))
 	var (
 		next     atomic.Int64
 		mu       sync.Mutex
@@ -1008,41 +1014,7 @@ func (l *ParquetLog) DecodeRows(rows []int64, workers int) ([]DecodedRow, error)
 					return
 				}
 				sp := spans[k]
-				err := func() error {
-					// One cursor per column the log uses; a row is put
-					// together from one value of each.
-					var curs []*colCursor
-					for _, c := range l.cols {
-						cc := rgs[sp.g].ColumnChunks()[c.index]
-						_, ierr := cc.OffsetIndex()
-						curs = append(curs, &colCursor{pages: cc.Pages(), indexed: ierr == nil && !l.noIndex})
-					}
-					defer func() {
-						for _, c := range curs {
-							c.pages.Close()
-						}
-					}()
-					row := make(parquet.Row, len(curs))
-					for x := sp.lo; x < sp.hi; x++ {
-						if x > sp.lo && rows[x] == rows[x-1] {
-							return fmt.Errorf("row %d: asked twice", rows[x])
-						}
-						idx := rows[x] - 1 - firsts[sp.g]
-						for ci, c := range curs {
-							v, err := c.at(idx)
-							if err != nil {
-								return fmt.Errorf("row group %d: row %d: %w", sp.g, rows[x], err)
-							}
-							row[ci] = v
-						}
-						rec, probs := d.decode(row)
-						out[x] = DecodedRow{Row: rows[x], Rec: rec}
-						if len(probs) > 0 {
-							out[x].Err = &RowError{Row: rows[x], Problems: probs}
-						}
-					}
-					return nil
-				}()
+				err := l.decodeSpan(d, rgs[sp.g], sp.g, firsts[sp.g], rows[sp.lo:sp.hi], out[sp.lo:sp.hi])
 				if err != nil {
 					mu.Lock()
 					if firstErr == nil {
@@ -1060,6 +1032,98 @@ func (l *ParquetLog) DecodeRows(rows []int64, workers int) ([]DecodedRow, error)
 		return nil, firstErr
 	}
 	return out, nil
+}
+
+// DecodeMemory is what DecodeRows lets its decoders hold at once, in
+// bytes: as many run at once as the largest column chunk of the row groups
+// they read (compressed and uncompressed, what one decoder holds of it at
+// most) fits in it, at least one.
+const DecodeMemory = 96 << 20
+
+// decodersWithin is how many decoders of the row groups fit in budget
+// bytes (see DecodeMemory).
+func (l *ParquetLog) decodersWithin(budget int64, groups []int) int {
+	md := l.f.Metadata()
+	var worst int64
+	for _, g := range groups {
+		if g >= len(md.RowGroups) {
+			continue
+		}
+		for _, c := range l.usedColumns() {
+			if c < len(md.RowGroups[g].Columns) {
+				m := &md.RowGroups[g].Columns[c].MetaData
+				worst = max(worst, m.TotalCompressedSize+m.TotalUncompressedSize)
+			}
+		}
+	}
+	if worst <= 0 {
+		return math.MaxInt
+	}
+	return int(max(1, budget/worst))
+}
+
+// decodeSpan decodes rows (1-based, ascending) of row group g (whose
+// first row is first+1) into out, one column at a time: each column's
+// pages are read up to its last row asked, its values kept (copied), and
+// its pages released before the next column is read, so a worker holds
+// one column's page at a time, whatever the number of columns.
+func (l *ParquetLog) decodeSpan(d *rowDecoder, rg parquet.RowGroup, g int, first int64, rows []int64, out []DecodedRow) error {
+	for x := 1; x < len(rows); x++ {
+		if rows[x] == rows[x-1] {
+			return fmt.Errorf("row %d: asked twice", rows[x])
+		}
+	}
+	cols := l.usedColumns()
+	vals := make([]parquet.Value, len(rows)*len(cols))
+	for ci, c := range cols {
+		cc := rg.ColumnChunks()[c]
+		_, ierr := cc.OffsetIndex()
+		cur := &colCursor{pages: cc.Pages(), indexed: ierr == nil && !l.noIndex}
+		for x, r := range rows {
+			v, err := cur.at(r - 1 - first)
+			if err != nil {
+				cur.close()
+				return fmt.Errorf("row group %d: row %d: %w", g, r, err)
+			}
+			vals[x*len(cols)+ci] = v.Clone()
+		}
+		cur.close()
+	}
+	for x, r := range rows {
+		rec, probs := d.decode(parquet.Row(vals[x*len(cols) : (x+1)*len(cols)]))
+		out[x] = DecodedRow{Row: r, Rec: rec}
+		if len(probs) > 0 {
+			out[x].Err = &RowError{Row: r, Problems: probs}
+		}
+	}
+	return nil
+}
+
+// usedColumns are the file's column indexes of the log's columns, in
+// file order.
+func (l *ParquetLog) usedColumns() []int {
+	var cols []int
+	for i, p := range l.pos {
+		if p >= 0 {
+			cols = append(cols, i)
+		}
+	}
+	return cols
+}
+
+// close releases the cursor's page and closes its pages.
+func (c *colCursor) close() {
+	c.release()
+	c.pages.Close()
+}
+
+// release gives the page back to parquet-go's pools (the values taken
+// from it were copied).
+func (c *colCursor) release() {
+	if c.page != nil {
+		parquet.Release(c.page)
+		c.page = nil
+	}
 }
 
 // colCursor reads single values of one column chunk at increasing row
@@ -1085,6 +1149,7 @@ func (c *colCursor) at(idx int64) (parquet.Value, error) {
 			if err != nil {
 				return parquet.Value{}, err
 			}
+			c.release()
 			c.page, c.first, c.n = p, idx, p.NumRows()
 		} else {
 			for c.page == nil || idx >= c.first+c.n {
@@ -1095,6 +1160,7 @@ func (c *colCursor) at(idx int64) (parquet.Value, error) {
 				if err != nil {
 					return parquet.Value{}, err
 				}
+				c.release()
 				c.page, c.n = p, p.NumRows()
 			}
 		}

@@ -110,7 +110,7 @@ func lockDir(dir string) (func(), error) {
 		if h := journal.Holder(err); h != "" {
 			who += ", " + h + ","
 		}
-		return nil, inputf(ErrLocked, "%w: %s is writing into %s (it holds %s); use another --out", ErrLocked, who, dir, path)
+		return nil, inputf(ErrLocked, "%w: %s is writing into %s (it holds %s); use another --output", ErrLocked, who, dir, path)
 	}
 	if err != nil {
 		return nil, inputf(ErrReportsDir, "lock %s: %v", path, err)

@@ -50,5 +50,12 @@
 // type. Decide is the sequential stopping rule a replay applies after each
 // batch of runs (LookAt: when it looks).
 //
+// CompareSystems is the two-system test on one input (counterfactual
+// replay, rollout comparisons): the outputs of two
+// systems on the same request compared per aspect (labels by Fisher's exact
+// test, scores by Kolmogorov–Smirnov, texts by MMD²), each with an upper
+// confidence bound on its distance, so that SAME (every bound below
+// Rules.Margin) is a positive claim beside DIFFERENT and INCONCLUSIVE.
+//
 // It imports output and stats only.
 package verdict

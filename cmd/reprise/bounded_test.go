@@ -145,7 +145,7 @@ func TestHostileInputs(t *testing.T) {
 			[]string{bomb + ": unreadable decision log: Parquet file refused: column timestamp, row group 0, page 0: declares 1073741824 bytes uncompressed, over the page size limit of 67108864 bytes (--max-page-size raises it)"}},
 		{"bombed log declaring 1000 bytes", []string{"record", "import", "--log", small, "--versions", mapPath, "-o", out},
 			[]string{small + ": unreadable decision log: Parquet file refused: column timestamp, row group 0, page 0: ZSTD data decompresses to more than the 997 bytes it declares"}},
-		{"bombed nightly log", []string{"nightly", "--log", bomb, "--out", filepath.Join(dir, "night"), "--runner", "process", "--entrypoint", "/bin/true"},
+		{"bombed nightly log", []string{"nightly", "--log", bomb, "--output", filepath.Join(dir, "night"), "--runner", "process", "--entrypoint", "/bin/true"},
 			[]string{bomb + ": Parquet file refused: column timestamp, row group 0, page 0: declares 1073741824 bytes"}},
 		{"FIFO log", []string{"record", "import", "--log", fifo, "--versions", mapPath, "-o", out},
 			[]string{fifo + ": is a named pipe, not a regular file"}},

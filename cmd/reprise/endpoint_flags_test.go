@@ -21,7 +21,7 @@ func TestEndpointRefusesSandboxFlags(t *testing.T) {
 	rec := textRecord(t, st, img, "1.0", "req_endpoint_flags", "--text", "the officer smiled .")
 	why := ": --runner endpoint replays against a server that already runs, which gets no environment, limits or sandbox from reprise; set them where the server is started, or replay with --runner docker"
 	for _, args := range [][]string{{"--env", "A=1"}, {"--memory", "1g"}, {"--cpus", "1"}, {"--pids", "100"}, {"--tmpfs-size", "1m"}} {
-		r := cli(t, "", append([]string{"--store", st, "replay", rec, "-n", "5", "--runner", "endpoint", "--url", srv.URL, "--out", t.TempDir()}, args...)...)
+		r := cli(t, "", append([]string{"--store", st, "replay", rec, "-n", "5", "--runner", "endpoint", "--url", srv.URL, "--output", t.TempDir()}, args...)...)
 		if r.code != 2 || !strings.Contains(r.err, "reprise: "+args[0]+why) {
 			t.Errorf("%v: exit %d, stderr %q, want 2 and %q", args, r.code, r.err, args[0]+why)
 		}
@@ -39,13 +39,13 @@ func TestEndpointRefusesSandboxFlags(t *testing.T) {
 		{[]string{"--entrypoint", "/bin/true"}, "--entrypoint is only for --runner process"},
 		{[]string{"--allow-registry", "r.example.com"}, "--allow-registry is only for --runner docker"},
 	} {
-		r := cli(t, "", append([]string{"--store", st, "replay", rec, "-n", "5", "--runner", "endpoint", "--url", srv.URL, "--out", t.TempDir()}, c.args...)...)
+		r := cli(t, "", append([]string{"--store", st, "replay", rec, "-n", "5", "--runner", "endpoint", "--url", srv.URL, "--output", t.TempDir()}, c.args...)...)
 		if r.code != 2 || !strings.Contains(r.err, c.msg) {
 			t.Errorf("%v: exit %d, stderr %q, want 2 and %q", c.args, r.code, r.err, c.msg)
 		}
 	}
 	out := filepath.Join(t.TempDir(), "out")
-	if r := cli(t, "", "--store", st, "replay", rec, "-n", "20", "--runner", "endpoint", "--url", srv.URL, "--out", out); r.code == 2 || r.code >= 4 {
+	if r := cli(t, "", "--store", st, "replay", rec, "-n", "20", "--runner", "endpoint", "--url", srv.URL, "--output", out); r.code == 2 || r.code >= 4 {
 		t.Fatalf("replay: exit %d\n%s", r.code, r.err)
 	}
 	if rep := readReport(t, out); len(rep.Environment.Settings) != 0 {
@@ -107,7 +107,7 @@ func TestEndpointCredentials(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Setenv("REPRISE_ENDPOINT_PASSWORD", c.env)
 			out := filepath.Join(t.TempDir(), "out")
-			r := cli(t, "", append([]string{"-v", "--store", st, "replay", rec, "-n", "20", "--runner", "endpoint", "--url", c.url, "--out", out, "--output", "json"}, c.extra...)...)
+			r := cli(t, "", append([]string{"-v", "--store", st, "replay", rec, "-n", "20", "--runner", "endpoint", "--url", c.url, "--output", out, "--format", "json"}, c.extra...)...)
 			if r.code == 2 || r.code >= 4 {
 				t.Fatalf("replay: exit %d\n%s", r.code, r.err)
 			}
@@ -118,7 +118,7 @@ func TestEndpointCredentials(t *testing.T) {
 		})
 	}
 	// A wrong password: the server's refusal, without the password.
-	r := cli(t, "", "--store", st, "replay", rec, "-n", "5", "--runner", "endpoint", "--start-timeout", "300ms", "--url", "http://"+user+":wrong-"+pw+"@"+host, "--out", t.TempDir())
+	r := cli(t, "", "--store", st, "replay", rec, "-n", "5", "--runner", "endpoint", "--start-timeout", "300ms", "--url", "http://"+user+":wrong-"+pw+"@"+host, "--output", t.TempDir())
 	if r.code != 5 || !strings.Contains(r.err, "401") {
 		t.Errorf("wrong password: exit %d, stderr %s", r.code, r.err)
 	}
@@ -142,13 +142,13 @@ func TestEndpointCredentials(t *testing.T) {
 		{"ftp://" + user + ":" + pw + "@" + host, "", nil, `--url: want http(s)://HOST[:PORT][/PREFIX], got "ftp://alice:***@` + host + `"`},
 	} {
 		t.Setenv("REPRISE_ENDPOINT_PASSWORD", c.env)
-		r := cli(t, "", append([]string{"--store", st, "replay", rec, "--runner", "endpoint", "--url", c.url, "--out", t.TempDir()}, c.extra...)...)
+		r := cli(t, "", append([]string{"--store", st, "replay", rec, "--runner", "endpoint", "--url", c.url, "--output", t.TempDir()}, c.extra...)...)
 		if r.code != 2 || !strings.Contains(r.err, c.msg) {
 			t.Errorf("%s %v: exit %d, stderr %q, want 2 and %q", c.url, c.extra, r.code, r.err, c.msg)
 		}
 		noSecret(c.url, "", r)
 	}
-	if r := cli(t, "", "--store", st, "replay", rec, "--url-credentials-file", creds, "--out", t.TempDir()); r.code != 2 || !strings.Contains(r.err, "--url-credentials-file is only for --runner endpoint") {
+	if r := cli(t, "", "--store", st, "replay", rec, "--url-credentials-file", creds, "--output", t.TempDir()); r.code != 2 || !strings.Contains(r.err, "--url-credentials-file is only for --runner endpoint") {
 		t.Errorf("docker with a credentials file: exit %d, %s", r.code, r.err)
 	}
 	if denied == 0 {

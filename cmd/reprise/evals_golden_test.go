@@ -15,7 +15,7 @@ func TestGoldenEvals(t *testing.T) {
 	v1, v2 := fx("suites", "loan-v1"), fx("suites", "loan-v2")
 	runGolden(t, []goldenCase{
 		{"evals-show-v1", []string{"--store", st, "evals", "show", v1, "--items"}, 0},
-		{"evals-show-v1-json", []string{"--store", st, "evals", "show", v1, "--output", "json"}, 0},
+		{"evals-show-v1-json", []string{"--store", st, "evals", "show", v1, "--format", "json"}, 0},
 		{"evals-diff-v1-v2", []string{"--store", st, "evals", "diff", v1, v2}, 0},
 		{"evals-pack-bad-dup", []string{"--store", st, "evals", "pack", filepath.Join("testdata", "evals", "bad-dup")}, 2},
 		{"evals-compare-no-args", []string{"--store", st, "evals", "compare"}, 2},

@@ -39,7 +39,7 @@ func replayEvals(t *testing.T, img string, run ...string) {
 	replayJSON := func(st, rec string, want int, args ...string) *replay.Report {
 		t.Helper()
 		out := filepath.Join(t.TempDir(), "o")
-		r := cli(t, "", append(append([]string{"--store", st, "replay", rec, "-n", "100", "--out", out}, args...), run...)...)
+		r := cli(t, "", append(append([]string{"--store", st, "replay", rec, "-n", "100", "--output", out}, args...), run...)...)
 		if r.code != want {
 			t.Fatalf("replay %v: exit %d, want %d: %s %s", args, r.code, want, r.out, r.err)
 		}
@@ -63,7 +63,7 @@ func replayEvals(t *testing.T, img string, run ...string) {
 
 	t.Run("reproduced", func(t *testing.T) {
 		st, rec, v1 := setup()
-		r := cli(t, "", append([]string{"--store", st, "replay", rec, "-n", "20", "--evals", "on", "--out", t.TempDir()}, run...)...)
+		r := cli(t, "", append([]string{"--store", st, "replay", rec, "-n", "20", "--evals", "on", "--output", t.TempDir()}, run...)...)
 		if r.code != 2 || !strings.Contains(r.err, "reprise evals run --suite "+v1) {
 			t.Fatalf("--evals on without a stored run: %d %s", r.code, r.err)
 		}
@@ -135,7 +135,7 @@ func replayEvals(t *testing.T, img string, run ...string) {
 func replayEvalsOff(t *testing.T, st, rec string, run []string) *replay.Report {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "o")
-	r := cli(t, "", append([]string{"--store", st, "replay", rec, "-n", "100", "--evals", "off", "--out", out}, run...)...)
+	r := cli(t, "", append([]string{"--store", st, "replay", rec, "-n", "100", "--evals", "off", "--output", out}, run...)...)
 	if r.code != 0 {
 		t.Fatalf("replay --evals off: exit %d: %s", r.code, r.err)
 	}

@@ -47,7 +47,7 @@ func TestEvalsWorkflow(t *testing.T) {
 	proc := []string{"--runner", "process", "--entrypoint", bin}
 	runJSON := func(v any, args ...string) {
 		t.Helper()
-		r := cli(t, "", append(append([]string{"--store", st}, args...), append(proc, "--output", "json")...)...)
+		r := cli(t, "", append(append([]string{"--store", st}, args...), append(proc, "--format", "json")...)...)
 		if r.code != 0 {
 			t.Fatalf("%v: exit %d %s", args, r.code, r.err)
 		}
@@ -86,16 +86,16 @@ func TestEvalsWorkflow(t *testing.T) {
 	if d.Rescored != 10 || d.ItemsRun != 3 || d.Summary.Rows != 39 || d.Suite.String() != v2 {
 		t.Fatalf("rescore %+v", d)
 	}
-	r = cli(t, "", "--store", st, "evals", "compare", d.Run.String(), c.Run.String(), "--output", "json")
+	r = cli(t, "", "--store", st, "evals", "compare", d.Run.String(), c.Run.String(), "--format", "json")
 	if r.code != 0 {
 		t.Fatalf("compare after rescore: %d %s", r.code, r.err)
 	}
-	r = cli(t, "", "--store", st, "evals", "history", "--suite", v1, "--output", "json")
+	r = cli(t, "", "--store", st, "evals", "history", "--suite", v1, "--format", "json")
 	var h []evals.RunResult
 	if err := json.Unmarshal([]byte(r.out), &h); err != nil || len(h) != 2 {
 		t.Fatalf("history: %v %s", err, r.out)
 	}
-	r = cli(t, "", "--store", st, "evals", "history", "--system", sys["2.4.1"], "--output", "json")
+	r = cli(t, "", "--store", st, "evals", "history", "--system", sys["2.4.1"], "--format", "json")
 	if err := json.Unmarshal([]byte(r.out), &h); err != nil || len(h) != 2 {
 		t.Fatalf("history --system: %v %s", err, r.out)
 	}
@@ -107,7 +107,7 @@ func TestEvalsWorkflow(t *testing.T) {
 	if r.code != 2 || !strings.Contains(r.err, "items.jsonl:2: duplicate item id") {
 		t.Fatalf("bad suite: %d %s", r.code, r.err)
 	}
-	r = cli(t, "", "--store", st, "evals", "diff", v1, v2, "--output", "json")
+	r = cli(t, "", "--store", st, "evals", "diff", v1, v2, "--format", "json")
 	if r.code != 0 || !strings.Contains(r.out, `"reference_changed": [
     "app-11"`) {
 		t.Fatalf("diff: %d %s %s", r.code, r.out, r.err)
@@ -129,7 +129,7 @@ func TestEvalsRunDocker(t *testing.T) {
 	}
 	var res [2]evals.RunResult
 	for i, extra := range [][]string{{"--runner", "docker"}, {"--runner", "process", "--entrypoint", bin}} {
-		args := append([]string{"--store", st, "evals", "run", "--suite", fx("suites", "loan-v1"), "--system", sys, "-k", "4", "--run-seed", "9", "--output", "json"}, extra...)
+		args := append([]string{"--store", st, "evals", "run", "--suite", fx("suites", "loan-v1"), "--system", sys, "-k", "4", "--run-seed", "9", "--format", "json"}, extra...)
 		r := cli(t, "", args...)
 		if r.code != 0 {
 			t.Fatalf("evals run %v: %d %s", extra, r.code, r.err)
@@ -156,7 +156,7 @@ func TestEvalsLeakage(t *testing.T) {
 		return strings.TrimSpace(r.out)
 	}
 	leaky := pack(fx("train", "loan-train.jsonl"))
-	r := cli(t, "", "--store", st, "evals", "leakage", "--suite", fx("suites", "loan-v1"), "--train", leaky, "--output", "json")
+	r := cli(t, "", "--store", st, "evals", "leakage", "--suite", fx("suites", "loan-v1"), "--train", leaky, "--format", "json")
 	var rep struct{ Flagged []string }
 	if r.code != 1 || json.Unmarshal([]byte(r.out), &rep) != nil || strings.Join(rep.Flagged, ",") != "app-03,app-07" {
 		t.Fatalf("leaky: %d %s %s", r.code, r.out, r.err)
@@ -198,7 +198,7 @@ func TestEvalsLeakage(t *testing.T) {
 		if r.code != 0 {
 			t.Fatalf("data pack %v: %d %s", c.args, r.code, r.err)
 		}
-		r = cli(t, "", "--store", st, "evals", "leakage", "--suite", fx("suites", "loan-v1"), "--train", strings.TrimSpace(r.out), "--output", "json")
+		r = cli(t, "", "--store", st, "evals", "leakage", "--suite", fx("suites", "loan-v1"), "--train", strings.TrimSpace(r.out), "--format", "json")
 		rep.Flagged = nil
 		if r.code != c.code || json.Unmarshal([]byte(r.out), &rep) != nil || strings.Join(rep.Flagged, ",") != c.want {
 			t.Fatalf("parquet %v: %d %s %s", c.args, r.code, r.out, r.err)
@@ -233,7 +233,7 @@ func TestEvalsCheck(t *testing.T) {
 	if r := cli(t, "", append([]string{"--store", st, "evals", "run", "--suite", v1, "--system", rec, "-k", "20"}, proc...)...); r.code != 0 {
 		t.Fatalf("evals run: %d %s", r.code, r.err)
 	}
-	r = cli(t, "", append([]string{"--store", st, "evals", "check", rec, "--eval-margin", "0.1", "--output", "json"}, proc...)...)
+	r = cli(t, "", append([]string{"--store", st, "evals", "check", rec, "--eval-margin", "0.1", "--format", "json"}, proc...)...)
 	var res evals.CheckResult
 	if r.code != 0 || json.Unmarshal([]byte(r.out), &res) != nil || res.Verdict != "REPRODUCED" || res.StoredRun == res.ReplayRun {
 		t.Fatalf("check: %d %s %s", r.code, r.out, r.err)
@@ -256,7 +256,7 @@ func TestEvalsRunResume(t *testing.T) {
 		return f
 	}
 	run := func(st, sys string, extra ...string) cliResult {
-		return cli(t, "", append(append([]string{"--store", st, "evals", "run", "--suite", fx("suites", "loan-v1"), "--system", sys, "-k", "5", "--run-seed", "3", "--output", "json"}, proc...), extra...)...)
+		return cli(t, "", append(append([]string{"--store", st, "evals", "run", "--suite", fx("suites", "loan-v1"), "--system", sys, "-k", "5", "--run-seed", "3", "--format", "json"}, proc...), extra...)...)
 	}
 	ref := filepath.Join(t.TempDir(), "store")
 	r := run(ref, sysFile(ref))

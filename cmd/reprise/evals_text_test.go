@@ -29,7 +29,7 @@ func textEvals(t *testing.T, img string, runner map[string][]string) {
 	st := filepath.Join(t.TempDir(), "store")
 	run := func(v string, args ...string) (res evals.RunResult) {
 		t.Helper()
-		r := cli(t, "", append(append([]string{"--store", st}, args...), append(runner[v], "--output", "json")...)...)
+		r := cli(t, "", append(append([]string{"--store", st}, args...), append(runner[v], "--format", "json")...)...)
 		if r.code != 0 {
 			t.Fatalf("%v: exit %d %s", args, r.code, r.err)
 		}
@@ -63,7 +63,7 @@ func textEvals(t *testing.T, img string, runner map[string][]string) {
 		t.Fatalf("1.0 %+v\n1.1 %+v", a.Summary, b.Summary)
 	}
 	t.Logf("mean token F1 on v1: 1.0 %.4f, 1.1 %.4f", a.Summary.Mean, b.Summary.Mean)
-	r := cli(t, "", "--store", st, "evals", "compare", a.Run.String(), b.Run.String(), "--output", "json")
+	r := cli(t, "", "--store", st, "evals", "compare", a.Run.String(), b.Run.String(), "--format", "json")
 	var c struct {
 		Test    string
 		Flipped []struct{ Item string }

@@ -15,6 +15,8 @@ import (
 	"github.com/reprise-dev/reprise/output"
 	"github.com/reprise-dev/reprise/record"
 	"github.com/reprise-dev/reprise/replay"
+	"github.com/reprise-dev/reprise/replay/compare"
+	"github.com/reprise-dev/reprise/replay/counterfactual"
 	"github.com/reprise-dev/reprise/replay/nightly"
 	"github.com/reprise-dev/reprise/runners"
 	"github.com/reprise-dev/reprise/runners/endpoint"
@@ -73,10 +75,12 @@ func exitCode(err error) int {
 	// a log, a filter, a suite folder, a night's options): usage, even
 	// when the error also wraps another condition (a corrupt suite read
 	// during a replay wraps record.ErrIntegrity too).
-	case errors.Is(err, ingest.ErrVersionMap), errors.Is(err, ingest.ErrLog), errors.Is(err, ingest.ErrWhere), errors.Is(err, ingest.ErrSelection), errors.Is(err, ingest.ErrDest),
+	case errors.Is(err, ingest.ErrVersionMap), errors.Is(err, ingest.ErrColumnMap), errors.Is(err, ingest.ErrLog), errors.Is(err, ingest.ErrWhere), errors.Is(err, ingest.ErrSelection), errors.Is(err, ingest.ErrDest),
 		errors.Is(err, record.ErrNotLog), errors.Is(err, nightly.ErrOptions), errors.Is(err, nightly.ErrOut),
 		errors.Is(err, nightly.ErrLog), errors.Is(err, nightly.ErrOtherNight), errors.Is(err, nightly.ErrConfig),
-		errors.Is(err, nightly.ErrShards),
+		errors.Is(err, compare.ErrOptions), errors.Is(err, compare.ErrOut), errors.Is(err, compare.ErrOther),
+		errors.Is(err, compare.ErrConfig), errors.Is(err, compare.ErrShards),
+		errors.Is(err, nightly.ErrShards), errors.Is(err, nightly.ErrHistory), errors.Is(err, counterfactual.ErrProtocol),
 		errors.Is(err, evals.ErrSuite), errors.Is(err, evals.ErrSuiteMismatch), errors.Is(err, evals.ErrResults),
 		errors.Is(err, evals.ErrDataset),
 		errors.Is(err, record.ErrParquetLimit), errors.Is(err, fsread.ErrNotRegular), errors.Is(err, fsread.ErrTooLarge):
@@ -126,7 +130,7 @@ func verdictCode(v verdict.Verdict) int {
 // OutcomeInconclusive (3): it is no evidence.
 func nightCode(n *nightly.Night) int {
 	switch n.Outcome {
-	case nightly.OutcomeDiverged, nightly.OutcomeRate:
+	case nightly.OutcomeDiverged, nightly.OutcomeSubstitution, nightly.OutcomeRate:
 		return exitDiverged
 	case nightly.OutcomeError:
 		switch n.ErrorClass {
@@ -137,6 +141,26 @@ func nightCode(n *nightly.Night) int {
 		}
 		return exitEnvironment
 	case nightly.OutcomeInconclusive:
+		return exitInconclusive
+	}
+	return exitOK
+}
+
+// compareCode is the exit code of a comparison: 1 DIFFERENT, the error's
+// class when a record could not be run, 3 INCONCLUSIVE, 0 SAME.
+func compareCode(c *compare.Comparison) int {
+	switch c.Outcome {
+	case compare.OutcomeDifferent:
+		return exitDiverged
+	case compare.OutcomeError:
+		switch c.ErrorClass {
+		case "integrity":
+			return exitIntegrity
+		case "usage":
+			return exitUsage
+		}
+		return exitEnvironment
+	case compare.OutcomeInconclusive:
 		return exitInconclusive
 	}
 	return exitOK

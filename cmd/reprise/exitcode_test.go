@@ -125,11 +125,12 @@ func TestUnknownVerb(t *testing.T) {
 		args []string
 		msg  string
 	}{
-		{[]string{"store", "verfy"}, `reprise: unknown command "verfy" for "reprise store"; did you mean verify? (see 'reprise store --help')`},
-		{[]string{"stats", "binm"}, `unknown command "binm" for "reprise stats"; did you mean binom?`},
-		{[]string{"evals", "compar", "A", "B"}, `unknown command "compar" for "reprise evals"; did you mean compare?`},
-		{[]string{"--store", "x", "record", "creat"}, `unknown command "creat" for "reprise record"; did you mean create?`},
-		{[]string{"system", "zzz"}, `unknown command "zzz" for "reprise system" (see 'reprise system --help')`},
+		{[]string{"store", "verfy"}, "reprise: unknown command \"verfy\" for \"reprise store\"\n\nDid you mean this?\n\tverify\n\nRun 'reprise store --help' for usage.\n"},
+		{[]string{"stats", "binm"}, "unknown command \"binm\" for \"reprise stats\"\n\nDid you mean this?\n\tbinom\n"},
+		{[]string{"evals", "compar", "A", "B"}, "unknown command \"compar\" for \"reprise evals\"\n\nDid you mean this?\n\tcompare\n"},
+		{[]string{"--store", "x", "record", "creat"}, "unknown command \"creat\" for \"reprise record\"\n\nDid you mean this?\n\tcreate\n"},
+		{[]string{"system", "zzz"}, "reprise: unknown command \"zzz\" for \"reprise system\"\n\nRun 'reprise system --help' for usage.\n"},
+		{[]string{"replya", "x.json"}, "reprise: unknown command \"replya\" for \"reprise\"\n\nDid you mean this?\n\treplay\n\nRun 'reprise --help' for usage.\n"},
 	} {
 		if r := cli(t, "", c.args...); r.code != 2 || !strings.Contains(r.err, c.msg) || r.out != "" {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q; want 2 and %q", c.args, r.code, r.out, r.err, c.msg)

@@ -133,7 +133,7 @@ func TestRecordCreateVerify(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.out, "ok") {
 		t.Fatalf("verify: %+v", r)
 	}
-	r = cli(t, "", "--store", st, "verify", "--output", "json", rec)
+	r = cli(t, "", "--store", st, "verify", "--format", "json", rec)
 	var res struct {
 		OK      bool `json:"ok"`
 		Records []struct {
@@ -193,8 +193,8 @@ func TestVerifyFailures(t *testing.T) {
 			if r.code != c.code || !strings.Contains(r.out, rec+": "+c.field+":") {
 				t.Fatalf("exit %d (want %d), out %q err %q; want a line naming %s", r.code, c.code, r.out, r.err, c.field)
 			}
-			// --output json: each problem is exactly {"field", "message"}.
-			r = cli(t, "", "--store", st, "verify", "--output", "json", rec)
+			// --format json: each problem is exactly {"field", "message"}.
+			r = cli(t, "", "--store", st, "verify", "--format", "json", rec)
 			var res struct {
 				Records []struct {
 					Problems []map[string]string `json:"problems"`
@@ -257,7 +257,7 @@ func TestRecordCreateErrors(t *testing.T) {
 }
 
 func TestEnv(t *testing.T) {
-	r := cli(t, "", "env", "--output", "json")
+	r := cli(t, "", "env", "--format", "json")
 	var env map[string]any
 	if r.code != 0 || json.Unmarshal([]byte(r.out), &env) != nil {
 		t.Fatalf("env: %+v", r)

@@ -138,18 +138,20 @@ func TestGoldenStats(t *testing.T) {
 		t.Errorf("statsGoldenCases names a verb that does not exist")
 	}
 	cases = append(cases,
-		goldenCase{"stats-binom-text", []string{"stats", "binom", "--successes", "7", "--trials", "20", "--output", "text"}, exitOK},
-		goldenCase{"stats-ad-text", []string{"stats", "ad", "--samples", "testdata/stats/a.txt,testdata/stats/c.txt", "--draws", "0", "--output", "text"}, exitOK},
-		goldenCase{"stats-chisq-text", []string{"stats", "chisq", "--a", "testdata/stats/labels-a.txt", "--b", "testdata/stats/labels-b.txt", "--output", "text"}, exitOK},
+		goldenCase{"stats-binom-text", []string{"stats", "binom", "--successes", "7", "--trials", "20", "--format", "text"}, exitOK},
+		goldenCase{"stats-ad-text", []string{"stats", "ad", "--samples", "testdata/stats/a.txt,testdata/stats/c.txt", "--draws", "0", "--format", "text"}, exitOK},
+		goldenCase{"stats-chisq-text", []string{"stats", "chisq", "--a", "testdata/stats/labels-a.txt", "--b", "testdata/stats/labels-b.txt", "--format", "text"}, exitOK},
 		goldenCase{"stats-chisq-table", []string{"stats", "chisq", "--table", "testdata/stats/table-3x4.txt"}, exitOK},
 		goldenCase{"stats-gtest-table", []string{"stats", "gtest", "--table", "testdata/stats/table-3x4.txt", "--draws", "9999", "--seed", "4"}, exitOK},
-		goldenCase{"stats-fisher-table", []string{"stats", "fisher", "--table", "testdata/stats/table-3x4.txt", "--output", "text"}, exitOK},
+		goldenCase{"stats-fisher-table", []string{"stats", "fisher", "--table", "testdata/stats/table-3x4.txt", "--format", "text"}, exitOK},
 		goldenCase{"stats-fisher-table-mc", []string{"stats", "fisher", "--table", "testdata/stats/table-6x6.txt", "--draws", "2000", "--seed", "2"}, exitOK},
 		goldenCase{"stats-fisher-table-too-large", []string{"stats", "fisher", "--table", "testdata/stats/table-6x6.txt", "--draws", "0"}, exitUsage},
 		goldenCase{"stats-fisher-table-ragged", []string{"stats", "fisher", "--table", "testdata/stats/table-ragged.txt"}, exitUsage},
 		goldenCase{"stats-fisher-max-work-bad", []string{"stats", "fisher", "--table", "testdata/stats/table-3x4.txt", "--max-work", "0"}, exitUsage},
 		goldenCase{"stats-chisq-table-and-ab", []string{"stats", "chisq", "--table", "testdata/stats/table-3x4.txt", "--a", "testdata/stats/labels-a.txt"}, exitUsage},
-		goldenCase{"stats-binom-bad-output", []string{"stats", "binom", "--successes", "7", "--trials", "20", "--output", "xml"}, exitUsage},
+		goldenCase{"stats-binom-bad-output", []string{"stats", "binom", "--successes", "7", "--trials", "20", "--format", "xml"}, exitUsage},
+		// The old spelling of --format, kept one release with a warning.
+		goldenCase{"stats-binom-old-output", []string{"stats", "binom", "--successes", "7", "--trials", "20", "--output", "json"}, exitOK},
 		goldenCase{"stats-binom-bad-o", []string{"stats", "binom", "--successes", "7", "--trials", "20", "-o", "json"}, exitUsage},
 	)
 	runGolden(t, cases)
@@ -164,9 +166,11 @@ func TestGoldenVerbs(t *testing.T) {
 	st := emptyStore(t, t.TempDir())
 	runGolden(t, []goldenCase{
 		{"root-unknown-verb", []string{"frobnicate"}, exitUsage},
+		{"root-unknown-verb-suggestion", []string{"store", "verfy"}, exitUsage},
+		{"version-extra-arg", []string{"version", "now"}, exitUsage},
 		{"replay-no-record", []string{"replay"}, exitUsage},
 		{"replay-bad-n", []string{"replay", "-n", "0", "testdata/records/valid.json"}, exitUsage},
-		{"replay-bad-output", []string{"replay", "--output", "xml", "testdata/records/valid.json"}, exitUsage},
+		{"replay-bad-output", []string{"replay", "--format", "xml", "testdata/records/valid.json"}, exitUsage},
 		{"verify-missing-file", []string{"--store", st, "verify", "testdata/records/absent.json"}, exitUsage},
 		{"verify-no-such-store", []string{"--store", "/nonexistent/reprise-store", "verify", "testdata/records/valid.json"}, exitUsage},
 		{"store-ls-no-such-store", []string{"--store", "/nonexistent/reprise-store", "store", "ls"}, exitUsage},
@@ -180,7 +184,8 @@ func TestGoldenVerbs(t *testing.T) {
 		{"store-put-ok", []string{"--store", st, "store", "put", "testdata/stats/a.txt"}, exitOK},
 		{"store-put-missing", []string{"--store", st, "store", "put", "testdata/stats/absent.txt"}, exitUsage},
 		{"store-get-bad-digest", []string{"--store", st, "store", "get", "sha256:xyz"}, exitUsage},
-		{"env-bad-output", []string{"env", "--output", "yaml"}, exitUsage},
+		{"env-bad-output", []string{"env", "--format", "yaml"}, exitUsage},
+		{"env-old-output-yaml", []string{"env", "--output", "yaml"}, exitUsage},
 	})
 }
 

@@ -123,7 +123,7 @@ func TestGoldenWorkflow(t *testing.T) {
 	f.must(append(S("record", "create", "--capture", "--image", img, "--input", fx("inputs", "application-demo.json"),
 		"--model", model("2.4.1"), "--config", config, "--seed", "42", "--request-id", "req_replay", "-o", rec), proc...)...)
 	f.run("verify-ok", 0, S("verify", rec)...)
-	f.run("replay-process", 0, append(S("replay", rec, "-n", "50", "--out", filepath.Join(dir, "replay")), proc...)...)
+	f.run("replay-process", 0, append(S("replay", rec, "-n", "50", "--output", filepath.Join(dir, "replay")), proc...)...)
 
 	// Datasets and suites.
 	train := f.run("data-pack-ok", 0, S("data", "pack", fx("train", "loan-train.jsonl"))...)
@@ -165,14 +165,19 @@ func TestGoldenWorkflow(t *testing.T) {
 	n.replace(idir, "$IMPORT")
 	f.run("record-import-ok", 0, "--store", ist, "record", "import", "--log", ilog, "--versions", imap, "-o", filepath.Join(idir, "records.parquet"))
 	nlog := goldenNightLog(t, st, bin)
-	night := func(out string, extra ...string) []string {
-		return append(append(S("nightly", "--log", nlog, "-n", "50", "--min-frequency", "0.2", "--out", filepath.Join(dir, out)), proc...), extra...)
+	if b, err := os.ReadFile(nlog); err == nil { // the log holds capture times
+		n.replace(digest.FromBytes(b).String()+fmt.Sprintf(", %d bytes", len(b)), "$LOG_DIGEST, $SIZE bytes")
+		n.replace(nlog, "$NLOG")
 	}
+	night := func(out string, extra ...string) []string {
+		return append(append(S("nightly", "--log", nlog, "-n", "50", "--min-frequency", "0.2", "--output", filepath.Join(dir, out)), proc...), extra...)
+	}
+	f.run("nightly-dry-run", 0, night("night", "--dry-run", "--shard", "0/2")...)
 	f.run("nightly-planted", 1, night("night")...)
 	for i := range 2 {
 		cli(t, "", night(fmt.Sprintf("shard%d", i), "--shard", fmt.Sprintf("%d/2", i))...)
 	}
-	merged := f.run("nightly-merge-ok", 1, S("nightly", "merge", filepath.Join(dir, "shard0"), filepath.Join(dir, "shard1"), "--out", filepath.Join(dir, "merged"))...)
+	merged := f.run("nightly-merge-ok", 1, S("nightly", "merge", filepath.Join(dir, "shard0"), filepath.Join(dir, "shard1"), "--output", filepath.Join(dir, "merged"))...)
 	whole, _ := os.ReadFile(filepath.Join("testdata", "nightly-planted.stdout"))
 	if got := strings.ReplaceAll(n.norm(merged.out), "$TMP/merged", "$TMP/night"); got != string(whole) {
 		t.Errorf("the merged shards print\n%s\nthe whole night\n%s", got, whole)

@@ -43,7 +43,7 @@ func TestReplayGPUClass(t *testing.T) {
 	}
 	t.Run("one T4", func(t *testing.T) {
 		fakeNVIDIASMI(t, "0, GPU-1, Tesla T4, 15109, 535.129.03")
-		r := cli(t, "", "--store", st, "replay", rec, "-n", "10", "--out", filepath.Join(t.TempDir(), "o"))
+		r := cli(t, "", "--store", st, "replay", rec, "-n", "10", "--output", filepath.Join(t.TempDir(), "o"))
 		for _, want := range []string{"hardware class mismatch", "GPU model: the record needs a100-sxm4-80gb, this host has tesla-t4",
 			"GPU memory: the record needs 80 GiB, this host has 15 GiB", "--allow-hardware-mismatch"} {
 			if r.code != 5 || !strings.Contains(r.err, want) {
@@ -53,7 +53,7 @@ func TestReplayGPUClass(t *testing.T) {
 	})
 	t.Run("two A100s", func(t *testing.T) {
 		fakeNVIDIASMI(t, "0, GPU-1, NVIDIA A100-SXM4-80GB, 81920, 535.129.03\n1, GPU-2, NVIDIA A100-SXM4-80GB, 81920, 535.129.03")
-		r := cli(t, "", "--store", st, "replay", rec, "-n", "10", "--out", filepath.Join(t.TempDir(), "o"))
+		r := cli(t, "", "--store", st, "replay", rec, "-n", "10", "--output", filepath.Join(t.TempDir(), "o"))
 		if r.code != 5 || strings.Contains(r.err, "hardware class mismatch") || !strings.Contains(r.err, "requests 2 NVIDIA GPUs") ||
 			!strings.Contains(r.err, "nvidia-container-runtime-hook") {
 			t.Errorf("exit %d (want 5), stderr %q: want the engine's missing nvidia device driver named", r.code, r.err)
@@ -72,7 +72,7 @@ func TestReplayGPUClass(t *testing.T) {
 			{[]string{"--gpus", "all", "--runner", "process", "--entrypoint", os.Args[0]}, 2, "--gpus is only for --runner docker"},
 		}
 		for _, c := range cases {
-			args := append([]string{"--store", st, "replay", rec, "-n", "10", "--out", filepath.Join(t.TempDir(), "o")}, c.gpus...)
+			args := append([]string{"--store", st, "replay", rec, "-n", "10", "--output", filepath.Join(t.TempDir(), "o")}, c.gpus...)
 			if r := cli(t, "", args...); r.code != c.code || !strings.Contains(r.err, c.says) {
 				t.Errorf("%v: exit %d (want %d), stderr %q (want %q)", c.gpus, r.code, c.code, r.err, c.says)
 			}
@@ -88,7 +88,7 @@ func TestReplayGPUClass(t *testing.T) {
 		}
 		bad := filepath.Join(t.TempDir(), "bad.json")
 		os.WriteFile(bad, []byte(strings.Replace(string(b), class, "gpu/nvidia/a100+80gb", 1)), 0o644)
-		r := cli(t, "", "--store", st, "replay", bad, "-n", "10", "--out", filepath.Join(t.TempDir(), "o"))
+		r := cli(t, "", "--store", st, "replay", bad, "-n", "10", "--output", filepath.Join(t.TempDir(), "o"))
 		if r.code != 2 || !strings.Contains(r.err, `the record's hardware class: invalid hardware class "gpu/nvidia/a100+80gb"`) {
 			t.Errorf("replay: exit %d (want 2), stderr %q", r.code, r.err)
 		}
@@ -106,7 +106,7 @@ func TestEnvGPUs(t *testing.T) {
 			t.Errorf("env: exit %d, stdout %q does not say %q", r.code, r.out, want)
 		}
 	}
-	r = cli(t, "", "env", "--output", "json")
+	r = cli(t, "", "env", "--format", "json")
 	var env struct {
 		GPUs []struct {
 			Name      string `json:"name"`
@@ -115,6 +115,6 @@ func TestEnvGPUs(t *testing.T) {
 		} `json:"gpus"`
 	}
 	if err := json.Unmarshal([]byte(r.out), &env); err != nil || len(env.GPUs) != 2 || env.GPUs[1].MemoryMiB != 81559 || env.GPUs[0].CUDA != "12.2" {
-		t.Fatalf("env --output json: %v, %+v (%s)", err, env, r.out)
+		t.Fatalf("env --format json: %v, %+v (%s)", err, env, r.out)
 	}
 }

@@ -29,11 +29,14 @@ type nightlyOptions struct {
 	Shard        string
 	N            int
 	ConfirmN     int
+	FleetRuns    int
+	FleetAlpha   float64
 	MinFrequency float64
 	Alpha        float64
 	Conf         float64
 	Output       outputFormat
 	MaxPageSize  byteSize
+	DryRun       bool
 
 	set    func(string) bool
 	now    func() time.Time
@@ -42,7 +45,7 @@ type nightlyOptions struct {
 
 func newNightlyCmd(g *globalOptions, s *streams) *cobra.Command {
 	o := &nightlyOptions{now: time.Now, getenv: os.Getenv}
-	cmd := newCommand("nightly --log LOG [--sample K] [--stratify system] [--seed S] [--parallel P] [--fdr Q] [--min-rate R] [--out DIR] [--shard i/n]",
+	cmd := newCommand("nightly --log LOG [--sample K] [--stratify system] [--seed S] [--parallel P] [--fdr Q] [--min-rate R] [--output DIR] [--shard i/n]",
 		"Replay a sample of a decision log, control false discoveries, report for CI",
 		`Select records of a Parquet decision log (--where, --since, --until), draw a
 seeded sample in one pass (--sample K; with --stratify system, K per system),
@@ -53,7 +56,7 @@ record's p-value is the smallest of its tests', Bonferroni-corrected; a record
 the pinned seed reproduced exactly is not tested; see the README). The
 reproducibility rate per system is given with a 95% Clopper–Pearson interval.
 
-Reports in --out (default out/nightly-<date>/): results.parquet, report.json,
+Reports in --output (default out/nightly-<date>/): results.parquet, report.json,
 junit.xml, summary.md, report.html; the summary is appended to
 $GITHUB_STEP_SUMMARY when set, and ::error annotations are printed under
 GitHub Actions. A night killed at any moment continues when the same command
@@ -64,11 +67,19 @@ double: output.score == "x" is refused) and held to --where-cost-limit. The
 night is identified by the digest of the log's content: a log rewritten since
 the night began is refused, not resumed.
 
-Exit 1 when a record is DIVERGED after FDR control or a system's rate
-interval lies wholly below --min-rate; 3 when nothing failed but something is
-inconclusive, or when the night replayed no record (nothing selected: every
-report says why); 2 for bad input (a --where that does not type-check or is
-over its cost limit, another night or a rewritten log in --out); 4/5 for
+The fleet test (per system): each record's randomized conformal p-value over
+its first --fleet-runs fresh seeds, uniform when the pinned system made the
+decision; a one-sided KS test of their uniformity at --fleet-alpha flags a
+system part of whose traffic another system served, though no record is
+significant alone, and Storey's 1 − π0 estimates that share (see the README).
+
+Exit 1 when a record is DIVERGED after FDR control, a system's fleet test is
+flagged, or a system's rate interval lies wholly below --min-rate (or the
+lower bound of its share not explained by the pinned system exceeds
+1 − --min-rate); 3 when nothing failed but something is inconclusive, or when the night replayed no record (nothing selected: every
+report says why); with --dry-run, 0 once the plan is printed (nothing is
+replayed, nothing written); 2 for bad input (a --where that does not type-check or is
+over its cost limit, another night or a rewritten log in --output); 4/5 for
 integrity/environment failures; 0 otherwise.`, cobra.NoArgs,
 		func(ctx context.Context, _ []string) error { return runNightly(ctx, g, s, o) })
 	o.set = cmd.Flags().Changed
@@ -83,17 +94,21 @@ integrity/environment failures; 0 otherwise.`, cobra.NoArgs,
 	addMaxPageSizeFlag(cmd, &o.MaxPageSize)
 	f.Float64Var(&o.FDR, "fdr", 0.05, "false discovery rate of the Benjamini–Hochberg control across the night")
 	f.Float64Var(&o.MinRate, "min-rate", 0, "fail a system whose reproducibility rate interval lies wholly below this (0: off)")
-	f.StringVar(&o.Out, "out", "", "output directory (default out/nightly-<date>)")
+	addDestFlag(cmd, &o.Out, "DIR", "output directory (default out/nightly-<date>)")
 	f.StringVar(&o.Shard, "shard", "", "replay shard i of n (i/n, 0 <= i < n), by system; merge with 'nightly merge'")
 	f.IntVarP(&o.N, "n", "n", 100, "exactly N runs with fresh seeds per record (default: sequential, each record stops once its verdict is settled, at most 1000 runs; a record not reproduced exactly is then replayed with --confirm-n fresh seeds, and if still inconclusive 20 times as many)")
 	f.IntVar(&o.ConfirmN, "confirm-n", verdict.DefaultMaxRuns, "fresh seeds of the first confirming replay of a record not reproduced exactly (the second, when that is inconclusive, has 20 times as many); not with -n")
+	f.IntVar(&o.FleetRuns, "fleet-runs", nightly.DefaultFleetRuns, "fresh seeds behind each record's fleet p-value (at most -n or --confirm-n; with -n, default N; 0: no fleet test); a record reproduced exactly in a sequential night gets these runs for the fleet test alone")
+	f.Float64Var(&o.FleetAlpha, "fleet-alpha", nightly.DefaultFleetAlpha, "level of the fleet substitution test of each system")
 	dr := verdict.DefaultRules()
 	f.Float64Var(&o.MinFrequency, "min-frequency", dr.MinFrequency, "minimum frequency of the stored label among replays for REPRODUCED")
 	f.Float64Var(&o.Alpha, "alpha", dr.Alpha, "significance level of the score test")
 	f.Float64Var(&o.Conf, "conf", dr.Conf, "confidence level of the frequency intervals")
 	f.BoolVar(&o.AllowHardwareMismatch, "allow-hardware-mismatch", false, "replay even if this host's hardware class differs from the records'")
+	f.BoolVar(&o.DryRun, "dry-run", false, "print the night's plan (selection, sample, systems and shards, estimated runs) and replay nothing")
 	addOutputFlag(cmd, &o.Output, outputText)
 	cmd.AddCommand(newNightlyMergeCmd(g, s, o))
+	cmd.AddCommand(newNightlyHistoryCmd(s))
 	return cmd
 }
 
@@ -120,6 +135,8 @@ func (o *nightlyOptions) validate() error {
 		return usageErrorf("-n must be between 1 and 1000000, got %d", o.N)
 	case o.ConfirmN < 1 || o.ConfirmN > 1_000_000/nightly.ConfirmGrowth:
 		return usageErrorf("--confirm-n must be between 1 and %d, got %d", 1_000_000/nightly.ConfirmGrowth, o.ConfirmN)
+	case o.FleetRuns < 0 || !(o.FleetAlpha > 0 && o.FleetAlpha < 1):
+		return usageErrorf("--fleet-runs must not be negative (0: off) and --fleet-alpha must be in (0, 1), got %d and %g", o.FleetRuns, o.FleetAlpha)
 	case o.set("confirm-n") && o.set("n"):
 		return usageErrorf("--confirm-n is for sequential nights: with -n every record gets exactly N runs and no confirming replay")
 	}
@@ -156,22 +173,26 @@ func runNightly(ctx context.Context, g *globalOptions, s *streams, o *nightlyOpt
 		return err
 	}
 	log := g.logger(s)
-	lo, st, err := o.open(ctx, g, log)
-	if err != nil {
-		return err
-	}
 	opts := nightly.Options{
 		Log: logPath, Limits: o.MaxPageSize.parquetLimits(), Filter: *filter, Sample: o.Sample, Stratify: o.Stratify == "system", Seed: o.Seed,
 		Parallel: o.Parallel, FDR: o.FDR, MinRate: o.MinRate, Out: out, Shard: shard,
 		// As replay: sequential (each record stops once settled, at most
 		// verdict.DefaultMaxRuns runs) unless -n asks for exactly N runs.
-		Replay: replay.Options{N: o.N, Sequential: !o.set("n"), MaxRuns: verdict.DefaultMaxRuns, Launch: lo, Logger: log, Rules: rules,
+		Replay: replay.Options{N: o.N, Sequential: !o.set("n"), MaxRuns: verdict.DefaultMaxRuns, Logger: log, Rules: rules,
 			Explicit: replay.Explicit{Memory: o.set("memory"), CPUs: o.set("cpus"), Pids: o.set("pids"),
 				RunTimeout: o.set("run-timeout"), SessionTimeout: o.set("session-timeout")}},
-		ConfirmN:  o.ConfirmN,
+		ConfirmN: o.ConfirmN, FleetRuns: o.fleetRuns(), NoFleet: o.FleetRuns == 0, FleetAlpha: o.FleetAlpha,
 		NewRunner: func(ctx context.Context) (replay.Runner, error) { return newRunner(ctx, &o.runnerOptions, log) },
 		Progress:  nightly.NewProgressWriter(s.Err, s.ErrTTY, o.now, o.now()).Show,
 	}
+	if o.DryRun {
+		return planNight(ctx, s, o.Output, opts)
+	}
+	lo, st, err := o.open(ctx, g, log)
+	if err != nil {
+		return err
+	}
+	opts.Replay.Launch = lo
 	n, err := nightly.Run(ctx, st, opts)
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
@@ -204,7 +225,7 @@ func newNightlyMergeCmd(g *globalOptions, s *streams, parent *nightlyOptions) *c
 	cmd := newCommand("merge DIR...", "Merge the shards of one night into one night (FDR over all of them)",
 		`Merge the output folders of the shards of one night (nightly --shard i/n, all of
 them, finished) into one night: the false-discovery control is taken over
-every record, so the result equals the unsharded night's. Reports go to --out.`, cobra.MinimumNArgs(1),
+every record, so the result equals the unsharded night's. Reports go to --output.`, cobra.MinimumNArgs(1),
 		func(_ context.Context, args []string) error {
 			n, err := nightly.Merge(args, g.logger(s))
 			if err != nil {
@@ -216,7 +237,17 @@ every record, so the result equals the unsharded night's. Reports go to --out.`,
 			}
 			return finishNight(s, format, parent.getenv, n, dir)
 		})
-	cmd.Flags().StringVar(&out, "out", "", "output directory of the merged night (default out/nightly-<date>)")
+	addDestFlag(cmd, &out, "DIR", "output directory of the merged night (default out/nightly-<date>)")
 	addOutputFlag(cmd, &format, outputText)
 	return cmd
+}
+
+// fleetRuns is --fleet-runs for nightly.Options: 0 (the default: N with
+// -n, else the smaller of nightly.DefaultFleetRuns and --confirm-n) when
+// not given.
+func (o *nightlyOptions) fleetRuns() int {
+	if !o.set("fleet-runs") {
+		return 0
+	}
+	return o.FleetRuns
 }

@@ -118,7 +118,7 @@ func TestNightlyResumeAfterSIGKILL(t *testing.T) {
 	logPath := nightlyLog(t, bin, st, per)
 	args := func(out string) []string {
 		return []string{"--store", st, "nightly", "--log", logPath, "--runner", "process", "--entrypoint", bin,
-			"-n", "60", "--seed", "3", "--out", out, "--parallel", "2"}
+			"-n", "60", "--seed", "3", "--output", out, "--parallel", "2"}
 	}
 	full := filepath.Join(t.TempDir(), "full")
 	r := cli(t, "", args(full)...)
@@ -172,7 +172,7 @@ func TestNightlyUsageErrors(t *testing.T) {
 		{"nightly", "--log", "x.parquet", "--confirm-n", "0"},
 		{"nightly", "--log", "x.parquet", "--confirm-n", "100", "-n", "50"},
 		{"nightly", "--log", "x.parquet", "--where", "1 +"},
-		{"nightly", "--log", filepath.Join(t.TempDir(), "missing.parquet"), "--out", t.TempDir()},
+		{"nightly", "--log", filepath.Join(t.TempDir(), "missing.parquet"), "--output", t.TempDir()},
 		{"nightly", "merge", t.TempDir()},
 	} {
 		if r := cli(t, "", append([]string{"--store", st}, args...)...); r.code != 2 {
@@ -193,7 +193,7 @@ func TestNightlyDivergedForCI(t *testing.T) {
 	t.Setenv("GITHUB_ACTIONS", "true")
 	out := filepath.Join(t.TempDir(), "night")
 	r := cli(t, "", "--store", st, "nightly", "--log", logPath, "--runner", "process", "--entrypoint", bin,
-		"-n", "50", "--min-frequency", "0.2", "--out", out)
+		"-n", "50", "--min-frequency", "0.2", "--output", out)
 	if r.code != 1 {
 		t.Fatalf("exit %d, want 1: %s\n%s", r.code, r.err, r.out)
 	}
@@ -247,7 +247,7 @@ func TestNightlyConfirmN(t *testing.T) {
 	logPath := plantedLog(t, st, bin)
 	out := filepath.Join(t.TempDir(), "night")
 	r := cli(t, "", "--store", st, "nightly", "--log", logPath, "--runner", "process", "--entrypoint", bin,
-		"--confirm-n", "60", "--out", out, "--output", "json")
+		"--confirm-n", "60", "--output", out, "--format", "json")
 	if r.code > 3 {
 		t.Fatalf("nightly: exit %d: %s", r.code, r.err)
 	}
@@ -312,7 +312,7 @@ func TestNightlyGeneratedLog(t *testing.T) {
 		t.Fatalf("import: exit %d: %s\n%s", r.code, r.err, r.out)
 	}
 	out := filepath.Join(dir, "night")
-	r = cli(t, "", "--store", st, "nightly", "--log", records, "--runner", "process", "--entrypoint", bin, "-n", "200", "--out", out, "--output", "json")
+	r = cli(t, "", "--store", st, "nightly", "--log", records, "--runner", "process", "--entrypoint", bin, "-n", "200", "--output", out, "--format", "json")
 	if r.code > 3 {
 		j, _ := nightly.ReadJournal(out)
 		for _, x := range j {
@@ -369,7 +369,7 @@ func TestNightlyRefusedFilters(t *testing.T) {
 		{[]string{"--where", nested}, []string{"exceeds the cost limit of 1000000 (raise it with --where-cost-limit)"}},
 		{[]string{"--where", `output.text.contains("x")`, "--where-cost-limit", "1000"}, []string{"exceeds the cost limit of 1000 (raise it with --where-cost-limit)"}},
 	} {
-		args := append([]string{"--store", st, "nightly", "--log", filepath.Join(t.TempDir(), "missing.parquet"), "--out", t.TempDir()}, c.args...)
+		args := append([]string{"--store", st, "nightly", "--log", filepath.Join(t.TempDir(), "missing.parquet"), "--output", t.TempDir()}, c.args...)
 		r := cli(t, "", args...)
 		if r.code != 2 {
 			t.Errorf("%v: exit %d, want 2 (%s)", c.args, r.code, r.err)
@@ -380,7 +380,7 @@ func TestNightlyRefusedFilters(t *testing.T) {
 			}
 		}
 	}
-	if r := cli(t, "", "--store", st, "nightly", "--log", filepath.Join(t.TempDir(), "missing.parquet"), "--out", t.TempDir(), "--where", nested, "--where-cost-limit", "20000000"); r.code != 2 || !strings.Contains(r.err, "missing.parquet") {
+	if r := cli(t, "", "--store", st, "nightly", "--log", filepath.Join(t.TempDir(), "missing.parquet"), "--output", t.TempDir(), "--where", nested, "--where-cost-limit", "20000000"); r.code != 2 || !strings.Contains(r.err, "missing.parquet") {
 		t.Errorf("a raised limit: exit %d, %s (want the missing log's exit 2)", r.code, r.err)
 	}
 }
@@ -399,7 +399,7 @@ func TestNightlyEmptyNight(t *testing.T) {
 	logPath := writeRecordLog(t, []*record.Record{rec})
 	out := filepath.Join(dir, "night")
 	args := []string{"--store", st, "nightly", "--log", logPath, "--runner", "process", "--entrypoint", "/bin/true",
-		"--since", rec.Timestamp.Add(time.Hour).Format(time.RFC3339), "--min-rate", "0.9", "--out", out}
+		"--since", rec.Timestamp.Add(time.Hour).Format(time.RFC3339), "--min-rate", "0.9", "--output", out}
 	r := cli(t, "", args...)
 	why := "why: nothing was replayed, which is no evidence of reproducibility: no row matches --since " +
 		rec.Timestamp.Add(time.Hour).UTC().Format(time.RFC3339) + " among the log's 1 rows; the log's timestamps run from " + rec.Timestamp.UTC().Format(time.RFC3339Nano)

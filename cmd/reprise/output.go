@@ -6,10 +6,9 @@ import (
 	"io"
 
 	"github.com/reprise-dev/reprise/render"
-	"github.com/spf13/cobra"
 )
 
-// outputFormat is the value of --output: how a verb prints its result on
+// outputFormat is the value of --format: how a verb prints its result on
 // stdout. It is parsed once, when the flag is set.
 type outputFormat string
 
@@ -37,14 +36,6 @@ func (f *outputFormat) Set(s string) error {
 // Type implements pflag.Value; help shows it as the flag's argument.
 func (f *outputFormat) Type() string { return "text|json" }
 
-// addOutputFlag adds --output text|json to cmd, storing the choice in f, with
-// default def. It has no short form: -o names an output FILE wherever it
-// appears, never a format.
-func addOutputFlag(cmd *cobra.Command, f *outputFormat, def outputFormat) {
-	*f = def
-	cmd.Flags().Var(f, "output", "result format: text or json")
-}
-
 // writeResult prints the result v in format f. json writes v as one indented
 // JSON object (v should be a struct with json tags, not a hand-built map).
 // text calls text(w) when text is not nil, else writes v's fields as aligned
@@ -62,7 +53,7 @@ func writeResult(w io.Writer, f outputFormat, v any, text func(io.Writer) error)
 	return fmt.Errorf("output format %q: must be text or json", f)
 }
 
-// writeJSON prints v as one indented JSON object (what --output json prints).
+// writeJSON prints v as one indented JSON object (what --format json prints).
 func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

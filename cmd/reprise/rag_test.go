@@ -105,7 +105,7 @@ func testRAGReindex(t *testing.T, img string, runner ...string) {
 	}
 
 	out := filepath.Join(dir, "rep-before")
-	r = cli(t, "", append(S("replay", before, "-n", "60", "--replay-seed", "1", "--out", out), runner...)...)
+	r = cli(t, "", append(S("replay", before, "-n", "60", "--replay-seed", "1", "--output", out), runner...)...)
 	rep := readReport(t, out)
 	if r.code != 0 || rep.Verdict != verdict.Reproduced || rep.Exact == nil || !rep.Exact.ExactMatch {
 		t.Fatalf("replay before the re-index: exit %d, %s\n%s\n%s", r.code, rep.Verdict, r.out, r.err)
@@ -120,7 +120,7 @@ func testRAGReindex(t *testing.T, img string, runner ...string) {
 	}
 
 	out = filepath.Join(dir, "rep-claim")
-	r = cli(t, "", append(S("replay", claim, "--max-runs", "2000", "--replay-seed", "1", "--out", out), runner...)...)
+	r = cli(t, "", append(S("replay", claim, "--max-runs", "2000", "--replay-seed", "1", "--output", out), runner...)...)
 	rep = readReport(t, out)
 	if r.code != 1 || rep.Verdict != verdict.Diverged || rep.Record.Components["index"] != idx2 {
 		t.Fatalf("replay of the claim: exit %d, %s, components %v\n%s\n%s", r.code, rep.Verdict, rep.Record.Components, r.out, r.err)
@@ -181,7 +181,7 @@ func testRAGIndexDirectory(t *testing.T, img string, runner ...string) {
 		t.Fatalf("the index as a directory answered %q, as a file %q", texts["dir"], texts["file"])
 	}
 	out := filepath.Join(dir, "rep")
-	r := cli(t, "", append([]string{"--store", st, "replay", filepath.Join(dir, "dir.json"), "-n", "20", "--replay-seed", "1", "--out", out}, runner...)...)
+	r := cli(t, "", append([]string{"--store", st, "replay", filepath.Join(dir, "dir.json"), "-n", "20", "--replay-seed", "1", "--output", out}, runner...)...)
 	if rep := readReport(t, out); r.code != 0 || rep.Exact == nil || !rep.Exact.ExactMatch || rep.Record.Components["index"] == fileDigest(t, fx("components", "rag-index-1.jsonl")).String() {
 		t.Fatalf("replay with the index as a directory: exit %d, components %v\n%s%s", r.code, rep.Record.Components, r.out, r.err)
 	}

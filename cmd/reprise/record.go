@@ -106,7 +106,7 @@ JSON {"label":…,"score":…,"text":…} with unset fields omitted.`, cobra.NoA
 	f.StringVar(&o.OutputMap.Label, "output-label", "", "kserve-v2: the output tensor holding the label (default \"label\")")
 	f.StringVar(&o.OutputMap.Score, "output-score", "", "kserve-v2: the output tensor holding the score (default \"score\")")
 	f.StringVar(&o.EvalSuite, "eval-suite", "", "pinned eval suite: sha256:… or a FILE to store")
-	f.StringVarP(&o.Out, "out", "o", "", "write the record to FILE instead of stdout")
+	addDestFlag(cmd, &o.Out, "FILE", "write the record to FILE instead of stdout")
 	f.BoolVar(&o.Capture, "capture", false, "run the pinned system once on the input and record its output (instead of --label/--score/--text)")
 	f.IntVar(&o.ReferenceRuns, "reference-runs", 0, "with --capture, also keep K outputs drawn with fresh seeds as reference outputs the replay compares with")
 	o.runnerOptions.addFlags(cmd)

@@ -27,6 +27,8 @@ func (o *selectOptions) addFlags(cmd *cobra.Command) {
 // recordImportOptions are the flags of `record import`.
 type recordImportOptions struct {
 	Log, Versions string
+	Columns       string
+	Column        []string
 	Strict        bool
 	Out, OutDir   string
 	selectOptions
@@ -41,7 +43,8 @@ func newRecordImportCmd(g *globalOptions, s *streams) *cobra.Command {
 		"Turn a production decision log into decision records through a version map",
 		`Read a decision log in the shape production teams write (JSON Lines, or Parquet:
 request_id, timestamp, input_hash, model_version, inference_image, config_version,
-output {decision, confidence}) and resolve every model version, image tag and
+output {decision, confidence}, or flat: output_decision, output_confidence;
+other names through --columns or --column) and resolve every model version, image tag and
 config version to a digest through the version map file (see the README). Each
 input must be in the store.
 
@@ -54,8 +57,10 @@ written.`, cobra.NoArgs,
 	f := cmd.Flags()
 	f.StringVar(&o.Log, "log", "", "decision log: JSON Lines or Parquet (required)")
 	f.StringVar(&o.Versions, "versions", "", "version map file: names and tags to digests (required)")
+	f.StringVar(&o.Columns, "columns", "", `column map file: a JSON object of fields to the log's columns, e.g. {"output.decision": "label"} (default: output.decision nested or output_decision flat, and so on)`)
+	f.StringArrayVar(&o.Column, "column", nil, "FIELD=COLUMN: read FIELD from COLUMN (repeatable; over --columns)")
 	f.BoolVar(&o.Strict, "strict", false, "any unresolved row is an error; nothing is written")
-	f.StringVarP(&o.Out, "out", "o", "", "write the records as one Parquet decision log")
+	addDestFlag(cmd, &o.Out, "FILE", "write the records as one Parquet decision log")
 	f.StringVar(&o.OutDir, "out-dir", "", "write one record JSON file per record into DIR")
 	o.selectOptions.addFlags(cmd)
 	addMaxPageSizeFlag(cmd, &o.MaxPageSize)
@@ -74,6 +79,10 @@ func runRecordImport(ctx context.Context, g *globalOptions, s *streams, o *recor
 	if err != nil {
 		return err
 	}
+	cm, err := ingest.ColumnFlags(o.Columns, o.Column)
+	if err != nil {
+		return err
+	}
 	vm, err := ingest.LoadVersionMap(o.Versions)
 	if err != nil {
 		return err
@@ -82,7 +91,7 @@ func runRecordImport(ctx context.Context, g *globalOptions, s *streams, o *recor
 	if err != nil {
 		return err
 	}
-	im := &ingest.Importer{Map: vm, Inputs: st, Limits: o.MaxPageSize.parquetLimits()}
+	im := &ingest.Importer{Map: vm, Columns: cm, Inputs: st, Limits: o.MaxPageSize.parquetLimits()}
 	res, err := im.Write(ctx, o.Log, ingest.WriteOptions{Filter: filter, Parquet: o.Out, Dir: o.OutDir, Strict: o.Strict})
 	switch {
 	case errors.Is(err, ingest.ErrUnresolved):

@@ -50,7 +50,7 @@ func importFixture(t *testing.T) (dir, storeDir, logPath, mapPath string) {
 func TestRecordImport(t *testing.T) {
 	dir, st, logPath, mapPath := importFixture(t)
 	out := filepath.Join(dir, "records.parquet")
-	r := cli(t, "", "--store", st, "record", "import", "--log", logPath, "--versions", mapPath, "-o", out, "--output", "json")
+	r := cli(t, "", "--store", st, "record", "import", "--log", logPath, "--versions", mapPath, "-o", out, "--format", "json")
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.err)
 	}

@@ -51,7 +51,7 @@ func TestReferenceRunsEndToEnd(t *testing.T) {
 	replayRec := func(t *testing.T, path string) (cliResult, *replay.Report, string) {
 		t.Helper()
 		out := filepath.Join(t.TempDir(), "out")
-		r := cli(t, "", "--store", st, "replay", path, "--replay-seed", "7", "--out", out,
+		r := cli(t, "", "--store", st, "replay", path, "--replay-seed", "7", "--output", out,
 			"--env", "REPRISE_FIXTURE_NOISE=1e-9", "--env", "REPRISE_FIXTURE_NOISE_SEED=2")
 		var rep replay.Report
 		b, err := os.ReadFile(filepath.Join(out, "report.json"))
@@ -125,7 +125,7 @@ func TestReferenceRunsEndToEnd(t *testing.T) {
 		}
 		// An unreachable engine: had the replay touched it, the exit would be 5.
 		t.Setenv("DOCKER_HOST", "tcp://127.0.0.1:1")
-		r := cli(t, "", "--store", st, "replay", rec, "--out", filepath.Join(t.TempDir(), "o"))
+		r := cli(t, "", "--store", st, "replay", rec, "--output", filepath.Join(t.TempDir(), "o"))
 		if r.code != 4 || !strings.Contains(r.err, "reference") {
 			t.Fatalf("exit %d, stderr %s", r.code, r.err)
 		}

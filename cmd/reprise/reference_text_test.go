@@ -27,7 +27,7 @@ func TestReferenceTextsEndToEnd(t *testing.T) {
 	refTest := func(t *testing.T, path string) (cliResult, verdict.Verdict, *verdict.TestResult, []string) {
 		t.Helper()
 		out := filepath.Join(t.TempDir(), "out")
-		r := cli(t, "", "--store", st, "replay", path, "--replay-seed", "7", "--out", out)
+		r := cli(t, "", "--store", st, "replay", path, "--replay-seed", "7", "--output", out)
 		rep := readReport(t, out)
 		for i := range rep.Tests {
 			if rep.Tests[i].Name == "reference_texts" {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -75,6 +76,7 @@ type replayOptions struct {
 	Output       outputFormat
 	Evals        string
 	EvalMargin   float64
+	Against      string
 
 	set func(string) bool
 }
@@ -109,9 +111,9 @@ REPRODUCED needs the eval score equivalent, DIVERGED when the difference's
 interval lies outside the margin. The new run is stored; the reports gain
 an eval section.
 
-Results per record in --out DIR (default out/<request_id>/): report.json,
+Results per record in --output DIR (default out/<request_id>/): report.json,
 report.md and runs.parquet. Exit 0 all reproduced, 1 any diverged,
-3 inconclusive, 2/4/5 for invalid input, integrity and environment failures.`, cobra.MinimumNArgs(1),
+3 inconclusive, 2/4/5 for invalid input, integrity and environment failures.`+againstHelp, cobra.MinimumNArgs(1),
 		func(ctx context.Context, args []string) error { return runReplay(ctx, g, s, o, args) })
 	o.set = cmd.Flags().Changed
 	o.runnerOptions.addFlags(cmd)
@@ -126,11 +128,12 @@ report.md and runs.parquet. Exit 0 all reproduced, 1 any diverged,
 	f.Float64Var(&o.MinFrequency, "min-frequency", dr.MinFrequency, "minimum frequency of the stored label among replays for REPRODUCED")
 	f.Float64Var(&o.Alpha, "alpha", dr.Alpha, "false-alarm rate: the most probability that an honest record is called DIVERGED, all checks together")
 	f.Float64Var(&o.Conf, "conf", dr.Conf, "confidence level of the frequency intervals")
-	f.Float64Var(&o.Margin, "margin", dr.Margin, "equivalence margin against reference outputs (total variation for labels, Kolmogorov distance for scores, MMD² with the 3-gram spectrum kernel for texts)")
+	f.Float64Var(&o.Margin, "margin", dr.Margin, "equivalence margin against reference outputs and, with --against, between the two systems (total variation for labels, Kolmogorov distance for scores, MMD² with the 3-gram spectrum kernel for texts)")
 	f.BoolVar(&o.AllowHardwareMismatch, "allow-hardware-mismatch", false, "replay even if this host's hardware class differs from the record's (stated in the report)")
 	f.StringVar(&o.Evals, "evals", string(evals.CheckAuto), "replay the record's pinned eval suite: auto (when the store holds a run of its system on it), on (required) or off")
 	f.Float64Var(&o.EvalMargin, "eval-margin", evals.DefaultEvalMargin, "equivalence margin of the pinned eval suite's mean score")
-	f.StringVar(&o.Out, "out", "", "output directory (default out/<request_id>; with several records, DIR/<request_id>)")
+	addDestFlag(cmd, &o.Out, "DIR", "output directory (default out/<request_id>; with several records, DIR/<request_id>)")
+	o.addAgainstFlag(f)
 	addOutputFlag(cmd, &o.Output, outputText)
 	root.AddCommand(cmd)
 }
@@ -176,6 +179,9 @@ type replayLine struct {
 }
 
 func runReplay(ctx context.Context, g *globalOptions, s *streams, o *replayOptions, paths []string) error {
+	if o.Against != "" {
+		return runAgainst(ctx, g, s, o, paths)
+	}
 	if err := o.validate(); err != nil {
 		return err
 	}
@@ -185,6 +191,7 @@ func runReplay(ctx context.Context, g *globalOptions, s *streams, o *replayOptio
 	if err != nil {
 		return err
 	}
+	bar := replay.NewRunBar(s.Err, time.Now, sequential)
 	bo := replay.BatchOptions{
 		Options: replay.Options{
 			N: o.N, Sequential: sequential, MaxRuns: o.MaxRuns, Batch: o.Batch, Launch: lo, Logger: log,
@@ -195,7 +202,7 @@ func runReplay(ctx context.Context, g *globalOptions, s *streams, o *replayOptio
 		},
 		Out: o.Out, Single: len(paths) == 1,
 		NewRunner: func(ctx context.Context) (replay.Runner, error) { return newRunner(ctx, &o.runnerOptions, log) },
-		Progress:  func(id string) func(done, total int) { return progress(s, id) },
+		Progress:  func(id string) func(done, total int) { return progress(s, bar, id) },
 	}
 	if o.set("replay-seed") {
 		bo.ReplaySeed = &o.ReplaySeed
@@ -203,6 +210,7 @@ func runReplay(ctx context.Context, g *globalOptions, s *streams, o *replayOptio
 	worst := exitOK
 	lines := []replayLine{}
 	replay.Batch(ctx, st, replay.Files(paths), bo, func(out replay.Outcome) bool {
+		bar.End()
 		code := verdictCode(out.Verdict)
 		line := replayLine{Outcome: out}
 		if out.Err != nil {
@@ -248,17 +256,11 @@ func runReplay(ctx context.Context, g *globalOptions, s *streams, o *replayOptio
 // the terminal (record fields, a system's stderr in errors).
 func clean(s string) string { return render.Terminal(s, false) }
 
-// progress returns a progress callback that draws on stderr only when it is a terminal.
-func progress(s *streams, id string) func(done, total int) {
+// progress returns the progress callback of a record's runs: bar's, on
+// stderr only when it is a terminal.
+func progress(s *streams, bar *replay.RunBar, id string) func(done, total int) {
 	if !s.ErrTTY {
 		return nil
 	}
-	return func(done, total int) {
-		if done%10 == 0 || done == total {
-			fmt.Fprintf(s.Err, "\r%s: %d/%d runs", id, done, total)
-			if done == total {
-				fmt.Fprintln(s.Err)
-			}
-		}
-	}
+	return bar.Record(id)
 }

@@ -99,7 +99,7 @@ func TestReplayReproducedAndDiverged(t *testing.T) {
 	st := filepath.Join(t.TempDir(), "store")
 	good := captureRec(t, st, img, "2.4.1", "req_good")
 	outDir := filepath.Join(t.TempDir(), "out")
-	r := cli(t, "", "--store", st, "replay", good, "-n", "300", "--out", outDir, "--output", "json")
+	r := cli(t, "", "--store", st, "replay", good, "-n", "300", "--output", outDir, "--format", "json")
 	if r.code != 0 {
 		t.Fatalf("replay: exit %d\n%s\n%s", r.code, r.out, r.err)
 	}
@@ -120,7 +120,7 @@ func TestReplayReproducedAndDiverged(t *testing.T) {
 	}
 	// Repeatable: the same replay seed gives the same runs.
 	out2 := filepath.Join(t.TempDir(), "out2")
-	if r := cli(t, "", "--store", st, "replay", good, "-n", "300", "--out", out2); r.code != 0 {
+	if r := cli(t, "", "--store", st, "replay", good, "-n", "300", "--output", out2); r.code != 0 {
 		t.Fatal(r.err)
 	}
 	runs2, _ := replay.ReadRuns(filepath.Join(out2, "runs.parquet"))
@@ -140,17 +140,17 @@ func TestReplayReproducedAndDiverged(t *testing.T) {
 		t.Fatal(r.err)
 	}
 	// Sequential (the default without -n): it stops once the verdict is settled.
-	r = cli(t, "", "--store", st, "replay", bad, "--out", filepath.Join(t.TempDir(), "o3"))
+	r = cli(t, "", "--store", st, "replay", bad, "--output", filepath.Join(t.TempDir(), "o3"))
 	if r.code != 1 || !strings.Contains(r.out, "DIVERGED") {
 		t.Fatalf("diverged replay: exit %d\n%s\n%s", r.code, r.out, r.err)
 	}
 	// Too few runs to tell: at 100 runs no check has the power to reject at alpha 0.01.
-	r = cli(t, "", "--store", st, "replay", bad, "-n", "100", "--out", filepath.Join(t.TempDir(), "o5"))
+	r = cli(t, "", "--store", st, "replay", bad, "-n", "100", "--output", filepath.Join(t.TempDir(), "o5"))
 	if r.code != 3 || !strings.Contains(r.out, "INCONCLUSIVE") {
 		t.Fatalf("inconclusive replay: exit %d\n%s\n%s", r.code, r.out, r.err)
 	}
 	// Both at once: the worst verdict decides the exit code.
-	r = cli(t, "", "--store", st, "replay", good, bad, "--out", filepath.Join(t.TempDir(), "o4"))
+	r = cli(t, "", "--store", st, "replay", good, bad, "--output", filepath.Join(t.TempDir(), "o4"))
 	if r.code != 1 || !strings.Contains(r.out, "REPRODUCED") || !strings.Contains(r.out, "DIVERGED") {
 		t.Fatalf("batch: exit %d\n%s", r.code, r.out)
 	}
@@ -175,7 +175,7 @@ func TestReplayNoisyKernelsReproduceBehaviorally(t *testing.T) {
 	}
 	// Sequential: the checks need 528 runs and 399 scores to have the power
 	// to reject at alpha 0.01, so no fixed -n 200 can reproduce behaviorally.
-	r := cli(t, "", "--store", st, "replay", rec, "--replay-seed", "7", "--out", outDir,
+	r := cli(t, "", "--store", st, "replay", rec, "--replay-seed", "7", "--output", outDir,
 		"--env", "REPRISE_FIXTURE_NOISE=1e-9", "--env", "REPRISE_FIXTURE_NOISE_SEED=2")
 	if r.code != 0 || !strings.Contains(r.out, "REPRODUCED (behavioral)") {
 		t.Fatalf("exit %d\n%s\n%s", r.code, r.out, r.err)
@@ -193,7 +193,7 @@ func TestReplayUmask077(t *testing.T) {
 	t.Setenv("TMPDIR", tmp)
 	st := filepath.Join(t.TempDir(), "store")
 	rec := captureRec(t, st, img, "2.4.1", "req_umask")
-	r := cli(t, "", "--store", st, "replay", rec, "-n", "20", "--out", filepath.Join(t.TempDir(), "o"))
+	r := cli(t, "", "--store", st, "replay", rec, "-n", "20", "--output", filepath.Join(t.TempDir(), "o"))
 	if r.code != 0 || !strings.Contains(r.out, "REPRODUCED") {
 		t.Fatalf("exit %d\n%s\n%s", r.code, r.out, r.err)
 	}
@@ -212,7 +212,7 @@ func TestReplayIntegrityFailsBeforeAnythingRuns(t *testing.T) {
 	os.WriteFile(p, []byte(`{"income": 1000}`), 0o644)
 	// An unreachable engine: had the replay touched it, the exit would be 5.
 	t.Setenv("DOCKER_HOST", "tcp://127.0.0.1:1")
-	r := cli(t, "", "--store", st, "replay", rec, "-n", "10", "--out", filepath.Join(t.TempDir(), "o"))
+	r := cli(t, "", "--store", st, "replay", rec, "-n", "10", "--output", filepath.Join(t.TempDir(), "o"))
 	if r.code != 4 || !strings.Contains(r.err, "input.digest") {
 		t.Fatalf("exit %d, stderr %s", r.code, r.err)
 	}
@@ -237,7 +237,7 @@ func TestReplayEnvironmentFailures(t *testing.T) {
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			out := filepath.Join(tmp, c.name)
-			r := cli(t, "", append([]string{"--store", st, "replay", rec, "-n", "50", "--out", out}, c.args...)...)
+			r := cli(t, "", append([]string{"--store", st, "replay", rec, "-n", "50", "--output", out}, c.args...)...)
 			if r.code != 5 || !strings.Contains(r.err, c.msg) {
 				t.Fatalf("exit %d, stderr %q, want 5 and %q", r.code, r.err, c.msg)
 			}
@@ -266,12 +266,12 @@ func TestReplayEnvironmentFailures(t *testing.T) {
 		}
 		// No registry is allowed by default: the record does not choose
 		// where the engine connects (issue 19, item 6).
-		r := cli(t, "", "--store", st, "replay", p2, "--out", filepath.Join(tmp, "refused"))
+		r := cli(t, "", "--store", st, "replay", p2, "--output", filepath.Join(tmp, "refused"))
 		want := "registry not allowed: 127.0.0.1:1/reprise/absent@sha256:" + strings.Repeat("ab", 32) + " is not present on this engine, and its registry 127.0.0.1:1 is not allowed: pull only from registries you trust, with --allow-registry 127.0.0.1:1, or load the image into the engine first"
 		if r.code != 2 || !strings.Contains(r.err, want) {
 			t.Fatalf("registry not allowed: exit %d, stderr %s\nwant 2 and %s", r.code, r.err, want)
 		}
-		r = cli(t, "", "--store", st, "replay", p2, "--allow-registry", "127.0.0.1:1", "--out", filepath.Join(tmp, "absent"))
+		r = cli(t, "", "--store", st, "replay", p2, "--allow-registry", "127.0.0.1:1", "--output", filepath.Join(tmp, "absent"))
 		if r.code != 5 || !strings.Contains(r.err, "127.0.0.1:1/reprise/absent") || !strings.Contains(r.err, "image unavailable") {
 			t.Fatalf("exit %d, stderr %s", r.code, r.err)
 		}
@@ -284,20 +284,20 @@ func TestReplayEnvironmentFailures(t *testing.T) {
 			{[]string{"--allow-registry", "127.0.0.1:0"}, `--allow-registry "127.0.0.1:0": port "0": want 1 to 65535`},
 			{[]string{"--allow-registry", "127.0.0.1:1", "--offline"}, "--offline never pulls, and --allow-registry 127.0.0.1:1 allows pulls: give one of them"},
 		} {
-			r := cli(t, "", append([]string{"--store", st, "replay", p2, "--out", filepath.Join(tmp, "bad")}, c.args...)...)
+			r := cli(t, "", append([]string{"--store", st, "replay", p2, "--output", filepath.Join(tmp, "bad")}, c.args...)...)
 			if r.code != 2 || !strings.Contains(r.err, c.msg) {
 				t.Errorf("%v: exit %d, stderr %s, want 2 and %q", c.args, r.code, r.err, c.msg)
 			}
 		}
 		// --offline never pulls: the error says so (issue 8, item 24).
-		r = cli(t, "", "--store", st, "replay", p2, "--offline", "--out", filepath.Join(tmp, "offline"))
+		r = cli(t, "", "--store", st, "replay", p2, "--offline", "--output", filepath.Join(tmp, "offline"))
 		if r.code != 5 || !strings.Contains(r.err, "127.0.0.1:1/reprise/absent") || !strings.Contains(r.err, "--offline") {
 			t.Fatalf("--offline: exit %d, stderr %s", r.code, r.err)
 		}
 	})
 	t.Run("no engine", func(t *testing.T) {
 		t.Setenv("DOCKER_HOST", "tcp://127.0.0.1:1")
-		r := cli(t, "", "--store", st, "replay", rec, "--out", filepath.Join(tmp, "noengine"))
+		r := cli(t, "", "--store", st, "replay", rec, "--output", filepath.Join(tmp, "noengine"))
 		if r.code != 5 || !strings.Contains(r.err, "container engine unavailable") {
 			t.Fatalf("exit %d, stderr %s", r.code, r.err)
 		}
@@ -318,11 +318,11 @@ func TestReplayHardwareClass(t *testing.T) {
 		t.Fatal(r.err)
 	}
 	out := filepath.Join(t.TempDir(), "o")
-	r := cli(t, "", "--store", st, "replay", rec, "-n", "50", "--out", out)
+	r := cli(t, "", "--store", st, "replay", rec, "-n", "50", "--output", out)
 	if r.code != 5 || !strings.Contains(r.err, "hardware class mismatch") || !strings.Contains(r.err, other) {
 		t.Fatalf("exit %d, stderr %s", r.code, r.err)
 	}
-	r = cli(t, "", "--store", st, "replay", rec, "--out", out, "--allow-hardware-mismatch")
+	r = cli(t, "", "--store", st, "replay", rec, "--output", out, "--allow-hardware-mismatch")
 	if r.code != 0 {
 		t.Fatalf("override: exit %d, %s", r.code, r.err)
 	}
@@ -342,7 +342,7 @@ func TestReplayCtrlC(t *testing.T) {
 	st := filepath.Join(t.TempDir(), "store")
 	rec := captureRec(t, st, img, "2.4.1", "req_sigint")
 	cmd := exec.Command(os.Args[0], "--store", st, "replay", rec, "-n", "50", "--run-timeout", "5m",
-		"--env", "REPRISE_FIXTURE_HANG_AFTER=2", "--out", filepath.Join(t.TempDir(), "o"))
+		"--env", "REPRISE_FIXTURE_HANG_AFTER=2", "--output", filepath.Join(t.TempDir(), "o"))
 	cmd.Env = append(os.Environ(), "REPRISE_TEST_AS_CLI=1")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -397,7 +397,7 @@ func TestReplayProcessRunner(t *testing.T) {
 	img := "sha256:" + strings.Repeat("0", 64) // not used by the process runner
 	rec := captureRec(t, st, img, "2.4.1", "req_proc", "--runner", "process", "--entrypoint", bin)
 	out := filepath.Join(t.TempDir(), "o")
-	r := cli(t, "", "--store", st, "replay", rec, "-n", "100", "--runner", "process", "--entrypoint", bin, "--out", out)
+	r := cli(t, "", "--store", st, "replay", rec, "-n", "100", "--runner", "process", "--entrypoint", bin, "--output", out)
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.err)
 	}
@@ -414,7 +414,7 @@ func TestReplayProcessRunner(t *testing.T) {
 		t.Fatalf("window %d pipelined %v; report.md:\n%s", rep.Runner.Window, rep.Runner.Pipelined, md)
 	}
 	// A stdio protocol answers one request at a time: --concurrency is refused.
-	r = cli(t, "", "--store", st, "replay", rec, "-n", "10", "--runner", "process", "--entrypoint", bin, "--concurrency", "4", "--out", out)
+	r = cli(t, "", "--store", st, "replay", rec, "-n", "10", "--runner", "process", "--entrypoint", bin, "--concurrency", "4", "--output", out)
 	if r.code != 2 || !strings.Contains(r.err, "concurrency 4: protocol jsonl-stdio is a stdio protocol") {
 		t.Fatalf("--concurrency on stdio: exit %d, stderr %s", r.code, r.err)
 	}
@@ -471,7 +471,7 @@ func TestReplayKilledKeepsRunsAndCleanRemovesContainer(t *testing.T) {
 	rec := captureRec(t, st, img, "2.4.1", "req_sigkill")
 	out := filepath.Join(t.TempDir(), "o")
 	cmd := exec.Command(os.Args[0], "--store", st, "replay", rec, "-n", "50", "--run-timeout", "5m",
-		"--env", "REPRISE_FIXTURE_HANG_AFTER=6", "--out", out)
+		"--env", "REPRISE_FIXTURE_HANG_AFTER=6", "--output", out)
 	cmd.Env = append(os.Environ(), "REPRISE_TEST_AS_CLI=1")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -526,7 +526,7 @@ func cliRun(t *testing.T, args ...string) cliResult { return cli(t, "", args...)
 func TestTerminalGetsNoControlCharacters(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "x\x1b[2J\x1b[31mREPRODUCED\x00.json")
-	r := cli(t, "", "--store", emptyStore(t, dir), "replay", p, "--out", filepath.Join(dir, "o"))
+	r := cli(t, "", "--store", emptyStore(t, dir), "replay", p, "--output", filepath.Join(dir, "o"))
 	if r.code != 2 || strings.ContainsAny(r.err+r.out, "\x1b\x00") || !strings.Contains(r.err, "xREPRODUCED.json") {
 		t.Fatalf("exit %d, stderr %q, stdout %q", r.code, r.err, r.out)
 	}
@@ -540,7 +540,7 @@ func TestReplayEnvOverrideNotPinned(t *testing.T) {
 	st := filepath.Join(t.TempDir(), "store")
 	rec := captureRec(t, st, img, "2.4.1", "req_envflag")
 	outDir := filepath.Join(t.TempDir(), "out")
-	cli(t, "", "--store", st, "replay", rec, "-n", "20", "--out", outDir, "--env", "REPRISE_FIXTURE_NOISE=50")
+	cli(t, "", "--store", st, "replay", rec, "-n", "20", "--output", outDir, "--env", "REPRISE_FIXTURE_NOISE=50")
 	var rep replay.Report
 	b, _ := os.ReadFile(filepath.Join(outDir, "report.json"))
 	if err := json.Unmarshal(b, &rep); err != nil {

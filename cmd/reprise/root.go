@@ -88,43 +88,20 @@ func execute(ctx context.Context, s *streams, args []string) int {
 	if err == nil {
 		return 0
 	}
-	if strings.HasPrefix(err.Error(), "unknown command") {
-		err = &usageError{err}
+	var unknown *unknownCommandError
+	if !errors.As(err, &unknown) && strings.HasPrefix(err.Error(), "unknown command") {
+		err = rootUnknown(root, err)
 	}
 	code := exitCode(err)
 	var silent *silentError
-	if !errors.As(err, &silent) {
+	if errors.As(err, &unknown) {
+		fmt.Fprint(s.Err, unknown.text())
+	} else if !errors.As(err, &silent) {
 		// Errors may carry a system's stderr or a record's values: no
 		// escape sequence or control character reaches the terminal.
 		fmt.Fprintf(s.Err, "reprise: %s\n", render.Terminal(err.Error(), false))
 	}
 	return code
-}
-
-// unknownVerb refuses a word after a noun that is none of its verbs
-// (`reprise store verfy`): cobra would print the noun's help and exit 0, so
-// a typo in a CI step would pass. It is a usage error with cobra's
-// suggestions. The root's own unknown commands are cobra's error already.
-func unknownVerb(root *cobra.Command, args []string) error {
-	c, rest, err := root.Find(args)
-	if err != nil || c == root || c.Runnable() || !c.HasSubCommands() {
-		return nil
-	}
-	if err := c.ParseFlags(rest); err != nil {
-		return nil // cobra reports it
-	}
-	words := c.Flags().Args()
-	if len(words) == 0 {
-		return nil
-	}
-	msg := fmt.Sprintf("unknown command %q for %q", words[0], c.CommandPath())
-	if c.SuggestionsMinimumDistance <= 0 {
-		c.SuggestionsMinimumDistance = 2 // cobra's default, set only on the root
-	}
-	if s := c.SuggestionsFor(words[0]); len(s) > 0 {
-		msg += fmt.Sprintf("; did you mean %s?", strings.Join(s, " or "))
-	}
-	return usageErrorf("%s (see '%s --help')", msg, c.CommandPath())
 }
 
 // newRootCmd is the command tree with its own global options.
@@ -158,12 +135,16 @@ Exit codes: 0 reproduced/ok, 1 diverged, 2 usage or invalid input,
 		newStatsCmd(g, s),
 		newCleanCmd(g, s),
 		newNightlyCmd(g, s),
+		newCompareCmd(g, s),
 		newSystemCmd(g, s),
 		newEvalsCmd(g, s),
 		newDataCmd(g, s),
+		newAttributeCmd(g, s),
 		newCaptureCmd(g, s),
 	)
 	addReplayCmd(root, g, s)
+	addVersion(root, s)
+	oldFormatFlags(root)
 	wrapArgs(root)
 	return root
 }

@@ -85,7 +85,7 @@ func TestLibraryLogHostileServer(t *testing.T) {
 	for _, verbose := range []bool{false, true} {
 		t.Run(fmt.Sprintf("verbose=%v", verbose), func(t *testing.T) {
 			srv, sent := hostileServer(t)
-			args := []string{"--store", st, "replay", rec, "-n", "10", "--runner", "endpoint", "--url", srv.URL, "--out", t.TempDir()}
+			args := []string{"--store", st, "replay", rec, "-n", "10", "--runner", "endpoint", "--url", srv.URL, "--output", t.TempDir()}
 			if verbose {
 				args = append([]string{"-v"}, args...)
 			}

@@ -19,8 +19,8 @@ func newStatsCmd(g *globalOptions, s *streams) *cobra.Command {
 	return newGroup("stats TEST", "Run one statistical test on samples read from files",
 		`Run one statistical test of reprise's stats package on samples read from files
 (one value per line: numbers, or labels for categorical tests) and print the
-result on stdout: one JSON object (--output json, the default) or aligned
-"key: value" lines (--output text). Two-sided is the default everywhere.
+result on stdout: one JSON object (--format json, the default) or aligned
+"key: value" lines (--format text). Two-sided is the default everywhere.
 
 Every test names its flags alike: --a FILE and --b FILE are the samples,
 --p-values FILE a list of p-values, --draws N the number of random draws

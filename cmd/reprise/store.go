@@ -80,7 +80,7 @@ func newStoreGetCmd(g *globalOptions, s *streams) *cobra.Command {
 	o := &storeGetOptions{}
 	cmd := newCommand("get DIGEST", "Write a blob's bytes to stdout (or -o FILE), after verifying them", "", cobra.ExactArgs(1),
 		func(ctx context.Context, args []string) error { return runStoreGet(ctx, g, s, o, args[0]) })
-	cmd.Flags().StringVarP(&o.Out, "out", "o", "", "write to FILE instead of stdout")
+	addDestFlag(cmd, &o.Out, "FILE", "write to FILE instead of stdout")
 	return cmd
 }
 

@@ -80,7 +80,7 @@ or a decision record.`, cobra.NoArgs,
 	o.systemPartFlags.addFlags(f)
 	f.StringVar(&o.Protocol, "protocol", "jsonl-stdio", "wire protocol: "+strings.Join(record.Protocols, ", "))
 	f.StringVar(&o.HardwareClass, "hardware-class", "", "hardware class (default: this host's, see 'reprise env')")
-	f.StringVarP(&o.Out, "out", "o", "", "write the system file to FILE instead of stdout")
+	addDestFlag(cmd, &o.Out, "FILE", "write the system file to FILE instead of stdout")
 	return cmd
 }
 

@@ -51,7 +51,7 @@ func TestGoldenSystemDiff(t *testing.T) {
 	for _, c := range []goldenCase{
 		{"system-diff-index", S(before, after), exitDiverged},
 		{"system-diff-same", S(before, before), exitOK},
-		{"system-diff-json", S(before, after, "--output", "json"), exitDiverged},
+		{"system-diff-json", S(before, after, "--format", "json"), exitDiverged},
 		{"system-diff-unknown-id", S(before, unknown), exitUsage},
 		{"system-diff-tampered", S(before, tampered), exitIntegrity},
 		{"system-diff-not-a-system", S(before, fx("inputs", "rag-question-demo.json")), exitUsage},
@@ -59,7 +59,7 @@ func TestGoldenSystemDiff(t *testing.T) {
 	} {
 		runGoldenCase(t, c, norm)
 	}
-	r := cli(t, "", S(before, after, "--output", "json")...)
+	r := cli(t, "", S(before, after, "--format", "json")...)
 	var res systemDiffResult
 	if err := json.Unmarshal([]byte(r.out), &res); err != nil {
 		t.Fatal(err)

@@ -76,7 +76,7 @@ func TestReplayTextOverOpenAI(t *testing.T) {
 	st := filepath.Join(t.TempDir(), "store")
 	good := textRecord(t, st, img, "1.0", "req_text_good", "--capture")
 	out := filepath.Join(t.TempDir(), "good")
-	if r := cli(t, "", "--store", st, "replay", good, "-n", "60", "--out", out); r.code != 0 {
+	if r := cli(t, "", "--store", st, "replay", good, "-n", "60", "--output", out); r.code != 0 {
 		t.Fatalf("replay: exit %d\n%s\n%s", r.code, r.out, r.err)
 	}
 	rep := readReport(t, out)
@@ -87,7 +87,7 @@ func TestReplayTextOverOpenAI(t *testing.T) {
 	text := other["output"].(map[string]any)["text"].(string)
 	bad := textRecord(t, st, img, "1.0", "req_text_bad", "--text", text)
 	out = filepath.Join(t.TempDir(), "bad")
-	r := cli(t, "", "--store", st, "replay", bad, "-n", "200", "--out", out)
+	r := cli(t, "", "--store", st, "replay", bad, "-n", "200", "--output", out)
 	if r.code != 1 || !strings.Contains(r.out, "DIVERGED") {
 		t.Fatalf("diverged replay: exit %d\n%s\n%s", r.code, r.out, r.err)
 	}
@@ -124,7 +124,7 @@ func TestReplayEndpoint(t *testing.T) {
 	st := filepath.Join(t.TempDir(), "store")
 	rec := textRecord(t, st, img, "1.0", "req_endpoint", "--text", "the officer smiled .")
 	out := filepath.Join(t.TempDir(), "out")
-	r := cli(t, "", "--store", st, "replay", rec, "-n", "30", "--runner", "endpoint", "--url", srv.URL, "--out", out)
+	r := cli(t, "", "--store", st, "replay", rec, "-n", "30", "--runner", "endpoint", "--url", srv.URL, "--output", out)
 	if r.code == 2 || r.code >= 4 {
 		t.Fatalf("replay: exit %d\n%s\n%s", r.code, r.out, r.err)
 	}
@@ -159,7 +159,7 @@ func TestReplayKServe(t *testing.T) {
 		t.Errorf("runtime.http = %v", h)
 	}
 	out := filepath.Join(t.TempDir(), "out")
-	if r := cli(t, "", "--store", st, "replay", rec, "-n", "50", "--out", out); r.code != 0 {
+	if r := cli(t, "", "--store", st, "replay", rec, "-n", "50", "--output", out); r.code != 0 {
 		t.Fatalf("replay: exit %d\n%s\n%s", r.code, r.out, r.err)
 	}
 	if rep := readReport(t, out); rep.Verdict != verdict.Reproduced || rep.Basis != "exact" {
@@ -191,7 +191,7 @@ func TestReplayEndpointLogprobsConcurrency(t *testing.T) {
 	texts := map[int64]string{}
 	for _, c := range []string{"1", "4"} {
 		out := filepath.Join(t.TempDir(), "out"+c)
-		r := cli(t, "", "--store", st, "replay", path, "-n", "30", "--runner", "endpoint", "--url", srv.URL, "--concurrency", c, "--out", out)
+		r := cli(t, "", "--store", st, "replay", path, "-n", "30", "--runner", "endpoint", "--url", srv.URL, "--concurrency", c, "--output", out)
 		if r.code == 2 || r.code >= 4 {
 			t.Fatalf("--concurrency %s: exit %d\n%s\n%s", c, r.code, r.out, r.err)
 		}

@@ -49,7 +49,7 @@ func TestReplayThirdPartyServer(t *testing.T) {
 	}
 
 	out := filepath.Join(t.TempDir(), "good")
-	if r := cli(t, "", "--store", st, "replay", path, "-n", "30", "--out", out); r.code != 0 {
+	if r := cli(t, "", "--store", st, "replay", path, "-n", "30", "--output", out); r.code != 0 {
 		t.Fatalf("replay: exit %d\n%s\n%s", r.code, r.out, r.err)
 	}
 	rep := readReport(t, out)
@@ -84,14 +84,14 @@ func TestReplayThirdPartyServer(t *testing.T) {
 	}
 	t.Run("lazy model", func(t *testing.T) {
 		out := filepath.Join(t.TempDir(), "lazy")
-		r := cli(t, "", "--store", st, "replay", path, "-n", "10", "--out", out, "--env", "REPRISE_FIXTURE_LIST_EARLY=1", "--env", "REPRISE_FIXTURE_REGISTER_AFTER=3s")
+		r := cli(t, "", "--store", st, "replay", path, "-n", "10", "--output", out, "--env", "REPRISE_FIXTURE_LIST_EARLY=1", "--env", "REPRISE_FIXTURE_REGISTER_AFTER=3s")
 		if r.code != 0 {
 			t.Fatalf("lazily loaded model: exit %d\n%s", r.code, r.err)
 		}
 	})
 	t.Run("seed ignored", func(t *testing.T) {
 		out := filepath.Join(t.TempDir(), "ignored")
-		r := cli(t, "", "--store", st, "replay", path, "-n", "30", "--out", out, "--env", "REPRISE_FIXTURE_IGNORE_SEED=1", "--concurrency", "4")
+		r := cli(t, "", "--store", st, "replay", path, "-n", "30", "--output", out, "--env", "REPRISE_FIXTURE_IGNORE_SEED=1", "--concurrency", "4")
 		if r.code == 4 || r.code == 5 || r.code == 2 {
 			t.Fatalf("exit %d\n%s", r.code, r.err)
 		}
@@ -104,7 +104,7 @@ func TestReplayThirdPartyServer(t *testing.T) {
 	})
 	t.Run("never ready", func(t *testing.T) {
 		out := filepath.Join(t.TempDir(), "never")
-		r := cli(t, "", "--store", st, "replay", path, "--out", out, "--start-timeout", "3s", "--env", "REPRISE_FIXTURE_REGISTER_AFTER=1h")
+		r := cli(t, "", "--store", st, "replay", path, "--output", out, "--start-timeout", "3s", "--env", "REPRISE_FIXTURE_REGISTER_AFTER=1h")
 		if r.code != 5 || !strings.Contains(r.err, "--start-timeout") || !strings.Contains(r.err, "with no model") {
 			t.Fatalf("exit %d, stderr %s", r.code, r.err)
 		}

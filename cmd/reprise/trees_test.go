@@ -93,7 +93,7 @@ func TestRecordTreesRoundTrip(t *testing.T) {
 	}
 
 	dir := filepath.Join(t.TempDir(), "o")
-	r := cli(t, "", append([]string{"--store", st, "replay", rec, "-n", "20", "--out", dir}, proc...)...)
+	r := cli(t, "", append([]string{"--store", st, "replay", rec, "-n", "20", "--output", dir}, proc...)...)
 	if r.code != 0 {
 		t.Fatalf("replay: exit %d: %s %s", r.code, r.out, r.err)
 	}
@@ -127,7 +127,7 @@ func TestRecordTreesRoundTrip(t *testing.T) {
 	if r := cli(t, "", "--store", st, "verify", rec); r.code != 4 || !strings.Contains(r.out, "system.model.digest") || !strings.Contains(r.out, want) {
 		t.Fatalf("verify of a changed shard: exit %d, want 4 naming %s:\n%s%s", r.code, want, r.out, r.err)
 	}
-	r = cli(t, "", append([]string{"--store", st, "replay", rec, "-n", "20", "--out", filepath.Join(t.TempDir(), "o2")}, proc...)...)
+	r = cli(t, "", append([]string{"--store", st, "replay", rec, "-n", "20", "--output", filepath.Join(t.TempDir(), "o2")}, proc...)...)
 	if r.code != 4 || !strings.Contains(r.out+r.err, want) {
 		t.Fatalf("replay of a changed shard: exit %d, want 4 naming %s:\n%s%s", r.code, want, r.out, r.err)
 	}

@@ -28,7 +28,7 @@ hold, 2 for a malformed record or a missing file, 4 for an integrity failure.`, 
 	return cmd
 }
 
-// verifyResult is one record's result in `verify --output json`.
+// verifyResult is one record's result in `verify --format json`.
 type verifyResult struct {
 	Path      string           `json:"path"`
 	RequestID string           `json:"request_id,omitempty"`

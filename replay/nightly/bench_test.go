@@ -131,18 +131,23 @@ func benchQuery(tb testing.TB, path string) *Config {
 // BenchmarkScanFilterSample scans, filters and samples a generated log
 // (the quality bar of issue 12): rows in random time order ("random"), and
 // in time order, where the time filter skips row groups by their
-// statistics ("ordered"). Besides ns/op it reports rows/s (rows in the log
+// statistics ("ordered"); each as reprise writes the log (32 KiB pages,
+// a page index, zstd) and as DuckDB does ("duckdb-like", written by
+// arrow-go: large pages, no page index, snappy; see duckLog). Besides ns/op it reports rows/s (rows in the log
 // per second) and the peak resident memory of one scan in a fresh process
 // (peak-RSS-MB, VmHWM).
 func BenchmarkScanFilterSample(b *testing.B) {
 	n := benchRows()
-	for _, ordered := range []bool{false, true} {
-		name := "random"
-		if ordered {
-			name = "ordered"
-		}
-		b.Run(name, func(b *testing.B) {
-			path := benchLog(b, n, ordered)
+	for _, c := range []struct {
+		name    string
+		ordered bool
+		log     func(*testing.B, int, bool) string
+	}{
+		{"random", false, benchLog}, {"ordered", true, benchLog},
+		{"duckdb-like/random", false, duckLog}, {"duckdb-like/ordered", true, duckLog},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			path := c.log(b, n, c.ordered)
 			var cfg *Config
 			for b.Loop() {
 				cfg = benchQuery(b, path)

@@ -37,9 +37,13 @@ const ConfigSchema = "reprise/nightly/v3"
 // Config is night.json: what fixes a night, so a rerun continues the same
 // night (and a shard merges with its siblings).
 type Config struct {
-	Schema  string `json:"schema"`
-	Log     string `json:"log"`
-	LogSize int64  `json:"log_size"`
+	Schema string `json:"schema"`
+	// Started is when the night began (a resumed night keeps it); Version
+	// is the reprise that began it (buildVersion).
+	Started time.Time `json:"started,omitzero"`
+	Version string    `json:"reprise_version,omitempty"`
+	Log     string    `json:"log"`
+	LogSize int64     `json:"log_size"`
 	// LogDigest is the sha256 of the log's bytes: a night resumes, and
 	// shards merge, only over the log they began with.
 	LogDigest digest.Digest `json:"log_digest"`
@@ -56,6 +60,9 @@ type Config struct {
 	Rules    verdict.Rules `json:"rules"`
 	FDR      float64       `json:"fdr"`
 	MinRate  float64       `json:"min_rate"`
+	// FleetRuns and FleetAlpha are the fleet test's (FleetRuns 0: off).
+	FleetRuns  int     `json:"fleet_runs,omitempty"`
+	FleetAlpha float64 `json:"fleet_alpha,omitempty"`
 	// Scanned is the number of log rows read; RowErrors the rows that are
 	// not valid records (the first MaxRowErrors are listed).
 	Scanned   int64             `json:"scanned"`
@@ -80,7 +87,7 @@ const MaxRowErrors = 100
 func (c *Config) same(o *Config) bool {
 	return c.Log == o.Log && c.LogSize == o.LogSize && c.LogDigest == o.LogDigest && c.Where == o.Where && c.Sample == o.Sample &&
 		c.Stratify == o.Stratify && c.Seed == o.Seed && c.Shard == o.Shard && c.N == o.N && c.ConfirmN == o.ConfirmN && c.Rules == o.Rules &&
-		c.FDR == o.FDR && c.MinRate == o.MinRate
+		c.FDR == o.FDR && c.MinRate == o.MinRate && c.FleetRuns == o.FleetRuns && c.FleetAlpha == o.FleetAlpha
 }
 
 // newConfig is the config of the night opts asks for (no counts, no
@@ -90,9 +97,10 @@ func newConfig(ctx context.Context, opts Options) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg := &Config{Schema: ConfigSchema, Log: opts.Log, LogSize: size, LogDigest: d, Since: opts.Filter.Time.Since, Until: opts.Filter.Time.Until,
+	cfg := &Config{Schema: ConfigSchema, Version: buildVersion(), Log: opts.Log, LogSize: size, LogDigest: d, Since: opts.Filter.Time.Since, Until: opts.Filter.Time.Until,
 		Sample: opts.Sample, Stratify: opts.Stratify, Seed: opts.Seed, Shard: opts.Shard.String(),
-		N: opts.Replay.N, ConfirmN: opts.ConfirmN, Rules: opts.Replay.Rules, FDR: opts.FDR, MinRate: opts.MinRate}
+		N: opts.Replay.N, ConfirmN: opts.ConfirmN, Rules: opts.Replay.Rules, FDR: opts.FDR, MinRate: opts.MinRate,
+		FleetRuns: opts.FleetRuns, FleetAlpha: opts.FleetAlpha}
 	if opts.Filter.Where != nil {
 		cfg.Where = opts.Filter.Where.String()
 	}
@@ -130,6 +138,7 @@ func (c *Config) resumes(prev *Config, out string) error {
 		return fmt.Errorf("%w: %s holds another night (%s differs from this command's); use another --out", ErrOtherNight, out, ConfigName)
 	}
 	c.Since, c.Until = prev.Since, prev.Until
+	c.Started, c.Version = prev.Started, prev.Version
 	return nil
 }
 

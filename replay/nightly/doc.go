@@ -19,15 +19,28 @@
 // (--shard i/n, by system) merge into one night (Merge) with the FDR
 // control taken over all of them.
 //
-// Run takes a night step by step (its config and sample, the journal, the
+// Each record also keeps a randomized conformal p-value over its first
+// Options.FleetRuns fresh seeds (ConformalP, uniform when the pinned
+// system made the decision), and each system gets a fleet-level
+// substitution test of them (Fleet: a one-sided KS test of uniformity and
+// Storey's share not explained), which flags a night where another system
+// served part of the traffic though no record is significant alone
+// (outcome "substitution"). History (ReadHistory) compares finished
+// nights: rates and fleet shares over time, tonight against the previous
+// nights, and changes of what the server said of itself.
+//
+// PlanNight draws a night's sample as Run does and says what it would
+// replay (Plan), replaying nothing. Run takes a night step by step (its config and sample, the journal, the
 // workers over session groups); Finalize decides every record, counts and
 // concludes. Publish writes the reports and the GitHub output, Brief is
 // what the CLI prints of a night, ProgressWriter shows its progress, and
-// DefaultOut names the folder of a night given none.
+// DefaultOut names the folder of a night given none. DrawSample, SVG and
+// NewPlot let another command (replay/compare) draw a sample and plot as a
+// night does.
 //
 // What is wrong with a night's input is a condition the caller maps (cmd
 // to exit 2): ErrOptions, ErrOut, ErrLocked, ErrLog, ErrOtherNight,
-// ErrConfig and, for Merge, ErrShards.
+// ErrConfig and, for Merge, ErrShards; for ReadHistory, ErrHistory.
 //
 // It imports replay and everything below it, and ingest.
 package nightly

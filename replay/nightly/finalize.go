@@ -83,8 +83,13 @@ type SystemRate struct {
 	Rate       float64 `json:"rate"`
 	Lower      float64 `json:"lower"`
 	Upper      float64 `json:"upper"`
-	// BelowMin is true when Upper < the night's MinRate.
+	// BelowMin is true when Upper < the night's MinRate, or when the
+	// fleet test's lower bound of the share of decisions the pinned system
+	// does not explain exceeds 1 − MinRate.
 	BelowMin bool `json:"below_min_rate"`
+	// Fleet is the system's fleet-level substitution test (nil: no record
+	// has a fleet p-value).
+	Fleet *Fleet `json:"fleet,omitempty"`
 }
 
 // Finalize applies Benjamini–Hochberg at cfg.FDR across the records that
@@ -112,7 +117,9 @@ func Finalize(cfg *Config, results []Result) *Night {
 		t.count(&recs[i])
 	}
 	belowMin := t.rates()
-	n.conclude(belowMin, t.firstErr)
+	flagged, fleetMin := n.fleetTests()
+	n.conclude(belowMin || fleetMin, t.firstErr)
+	n.flagFleet(flagged)
 	return n
 }
 

@@ -53,10 +53,22 @@ type Options struct {
 	// at the record's own level (about alpha/c), so it cannot be small
 	// enough for Benjamini–Hochberg across a night; a fixed-N replay's can.
 	ConfirmN int
+	// FleetRuns is the number of fresh-seed outputs behind each record's
+	// fleet p-value (Result.FleetP): the first FleetRuns fresh seeds, from
+	// the night's replay (fixed N: default N, at most N), the first
+	// confirming replay, or, for a record its sequential replay reproduced
+	// exactly (no fresh seed run), a replay of those seeds for the fleet
+	// test alone (default DefaultFleetRuns, at most ConfirmN). NoFleet
+	// turns the fleet test off. FleetAlpha is the fleet test's level
+	// (default DefaultFleetAlpha).
+	FleetRuns  int
+	NoFleet    bool
+	FleetAlpha float64
 	// NewRunner creates the runner on first need; it is shared by all
 	// systems (one session per system is started through it).
 	NewRunner func(ctx context.Context) (replay.Runner, error)
-	// Progress, when set, is called after each record.
+	// Progress, when set, is called after each record (Progress.Finished)
+	// and after each run of the records being replayed.
 	Progress func(Progress)
 }
 
@@ -85,17 +97,61 @@ func (o Options) withDefaults() (Options, error) {
 	if o.ConfirmN < 0 {
 		return o, fmt.Errorf("%w: the confirming replay's runs must not be negative, got %d", ErrOptions, o.ConfirmN)
 	}
+	if err := o.fleetDefaults(); err != nil {
+		return o, err
+	}
 	o.Replay.Rules = o.Replay.Rules.WithDefaults()
 	return o, nil
 }
 
-// Progress is the state of a night after a record.
+// fleetDefaults fills in and checks the fleet options (see FleetRuns).
+func (o *Options) fleetDefaults() error {
+	if o.FleetAlpha == 0 {
+		o.FleetAlpha = DefaultFleetAlpha
+	}
+	most := o.ConfirmN
+	if !o.Replay.Sequential {
+		most = o.Replay.N
+	}
+	switch {
+	case o.NoFleet:
+		o.FleetRuns = 0
+	case o.FleetRuns == 0 && !o.Replay.Sequential:
+		o.FleetRuns = o.Replay.N
+	case o.FleetRuns == 0:
+		o.FleetRuns = min(DefaultFleetRuns, most)
+	}
+	if o.FleetRuns < 0 || o.FleetRuns > most || !(o.FleetAlpha > 0 && o.FleetAlpha < 1) {
+		return fmt.Errorf("%w: the fleet runs must be in [1, %d] (-n, or --confirm-n for a sequential night), got %d, and --fleet-alpha in (0, 1), got %g", ErrOptions, most, o.FleetRuns, o.FleetAlpha)
+	}
+	return nil
+}
+
+// Progress is the state of a night after a record or a run.
 type Progress struct {
 	Done, Total int
 	Counts      map[verdict.Verdict]int
 	Elapsed     time.Duration
 	// Resumed is the number of records found done in the journal.
 	Resumed int
+	// Finished is true when a record has just finished (Done counts it),
+	// false after a run.
+	Finished bool
+	// Runs counts the runs made since the night (re)started, of every
+	// record and stage; FinishedRuns those of the records finished since.
+	Runs, FinishedRuns int
+	// Active are the records being replayed, in the order they began.
+	Active []Stage
+}
+
+// Stage is where a record being replayed stands: its stage ("replay", or
+// "confirming i/n"), and the runs done and planned in that stage. Total
+// is a cap when Sequential (the stopping rule may end the stage sooner).
+type Stage struct {
+	RequestID   string
+	Name        string
+	Done, Total int
+	Sequential  bool
 }
 
 // Run runs (or continues) a night and returns it. The output folder holds
@@ -158,6 +214,10 @@ type night struct {
 	// taken as they are.
 	check JournalCheck
 	prog  Progress
+	// active are the stages of the records being replayed (under mu), and
+	// activeRuns the runs each has made so far.
+	active     []*Stage
+	activeRuns map[string]int
 }
 
 // begin fixes the night's config and draws its sample: a new night writes
@@ -168,6 +228,7 @@ func (n *night) begin(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	cfg.Started = n.started.UTC()
 	prev, err := ReadConfig(n.opts.Out)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
@@ -216,10 +277,9 @@ func (n *night) finish(r Result) error {
 	n.done[r.RequestID] = r
 	n.prog.Done++
 	n.prog.Counts[r.ReplayVerdict]++
-	n.prog.Elapsed = n.now().Sub(n.started)
-	if n.opts.Progress != nil {
-		n.opts.Progress(n.prog)
-	}
+	n.prog.FinishedRuns += n.activeRuns[r.RequestID]
+	n.leave(r.RequestID)
+	n.report(true)
 	return nil
 }
 

@@ -91,6 +91,9 @@ func (b Brief) Text(w io.Writer) error {
 		if s.BelowMin {
 			mark = "  BELOW MIN RATE"
 		}
+		if s.Fleet != nil && s.Fleet.Flagged {
+			mark += "  SUBSTITUTION"
+		}
 		fmt.Fprintf(w, "  %s: %d/%d reproduced, rate %.3f [%.3f, %.3f], %d errors%s\n", render.Terminal(s.Name, false), s.Reproduced, s.Records, s.Rate, s.Lower, s.Upper, s.Errors, mark)
 	}
 	for _, d := range b.Diverged {

@@ -69,7 +69,7 @@ func TestProgressWriter(t *testing.T) {
 		var b bytes.Buffer
 		w := NewProgressWriter(&b, tty, now, started)
 		for done := 1; done <= 20; done++ {
-			w.Show(Progress{Done: done, Total: 20, Counts: map[verdict.Verdict]int{verdict.Reproduced: done}})
+			w.Show(Progress{Done: done, Total: 20, Finished: true, Counts: map[verdict.Verdict]int{verdict.Reproduced: done}})
 		}
 		return b.String()
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/reprise-dev/reprise/launch"
+	"github.com/reprise-dev/reprise/output"
 	"github.com/reprise-dev/reprise/record"
 	"github.com/reprise-dev/reprise/replay"
 	"github.com/reprise-dev/reprise/runners"
@@ -39,13 +40,28 @@ type Result struct {
 	// diverged and QValue <= FDR.
 	Verdict verdict.Verdict `json:"verdict"`
 	// Why is the reason of the verdict (the report's reasons, or the error).
-	Why        string    `json:"why"`
-	Error      string    `json:"error,omitempty"`
-	ErrorClass string    `json:"error_class,omitempty"` // "integrity", "environment", "usage"
-	Stored     Stored    `json:"stored"`
-	Labels     []Count   `json:"label_counts,omitempty"`
-	Scores     []float64 `json:"scores,omitempty"`
-	Reports    string    `json:"reports,omitempty"`
+	Why        string  `json:"why"`
+	Error      string  `json:"error,omitempty"`
+	ErrorClass string  `json:"error_class,omitempty"` // "integrity", "environment", "usage"
+	Stored     Stored  `json:"stored"`
+	Labels     []Count `json:"label_counts,omitempty"`
+	// Scores are replayed scores of the stored label (of every label,
+	// ScoresAllLabels, when no replay gave the stored label), at most
+	// MaxScores.
+	Scores          []float64 `json:"scores,omitempty"`
+	ScoresAllLabels bool      `json:"scores_all_labels,omitempty"`
+	Reports         string    `json:"reports,omitempty"`
+	// FleetP is the record's randomized conformal p-value (ConformalP) over
+	// the outputs of its first FleetRuns fresh seeds, uniform when the
+	// decision came from the pinned system; nil without one (an error, a
+	// text-only output, a night without the fleet test). See Fleet.
+	FleetP    *float64 `json:"fleet_p,omitempty"`
+	FleetRuns int      `json:"fleet_runs,omitempty"`
+	// Fingerprints and ServedModels are what the server said of itself
+	// during the replay (runners.Info: openai system_fingerprint and
+	// model), for `nightly history`.
+	Fingerprints []string `json:"fingerprints,omitempty"`
+	ServedModels []string `json:"served_models,omitempty"`
 }
 
 // Stored is the stored output of a record (label and score).
@@ -142,6 +158,8 @@ type replayed struct {
 	confirmTest string
 	sess        *launch.Session
 	err         error
+	// fleet are the outputs of the record's first fleet runs (fleet.go).
+	fleet []output.Output
 }
 
 // runGroup replays one system's records on one session lent by pool,
@@ -178,6 +196,7 @@ func (n *night) runGroup(ctx context.Context, pool *launch.Pool, recs []*record.
 // and confirms it (confirm) unless its pinned seed reproduced it exactly.
 func (n *night) replayOne(ctx context.Context, pool *launch.Pool, rec *record.Record) (rp replayed) {
 	o := n.opts.Replay
+	o.Progress = n.enter(rec.RequestID, stageReplay, max(o.N, o.MaxRuns), o.Sequential)
 	p, err := replay.Prepare(ctx, n.st, rec, o)
 	if err != nil {
 		return replayed{err: err}
@@ -188,8 +207,15 @@ func (n *night) replayOne(ctx context.Context, pool *launch.Pool, rec *record.Re
 		return rp
 	}
 	rp.sess = sess
+	k := n.opts.FleetRuns
 	if rp.res, rp.err = runDecide(ctx, sess, p, o); rp.err == nil && n.opts.ConfirmN > 0 && !exactMatch(rp.res) {
-		rp.confirmP, rp.confirmTest, rp.res, rp.err = confirm(ctx, n.st, rec, sess, n.opts, rp.res)
+		rp.confirmP, rp.confirmTest, rp.res, rp.err = confirm(ctx, n.st, rec, sess, n.opts, rp.res, &rp.fleet, n.enter)
+	} else if rp.err == nil && n.opts.ConfirmN > 0 && k > 0 {
+		if rp.fleet, err = fleetReplay(ctx, n.st, rec, sess, n.opts); err != nil {
+			n.opts.Replay.Logger.Warn("fleet runs failed: the record has no fleet p-value", "request_id", rec.RequestID, "err", err)
+		}
+	} else if rp.err == nil {
+		rp.fleet = freshOutputs(rp.res, k)
 	}
 	return rp
 }
@@ -227,16 +253,31 @@ func (n *night) outcome(rec *record.Record, rp replayed) (Result, error) {
 		r.PValue, r.PTest = rp.confirmP, rp.confirmTest
 	}
 	r.Why = joinReasons(rep.Reasons)
+	r.fleetP(rec.Output.Output, rp.fleet)
+	if res.Report.Runner != nil {
+		r.Fingerprints, r.ServedModels = res.Report.Runner.Fingerprints, res.Report.Runner.ServedModels
+	}
 	for _, l := range sortedKeys(rep.LabelCounts) {
 		r.Labels = append(r.Labels, Count{Label: l, N: rep.LabelCounts[l]})
 	}
-	for _, run := range res.Runs {
-		if run.Kind == "replay" && run.Score != nil && len(r.Scores) < MaxScores &&
-			(rec.Output.Label == nil || run.Label != nil && *run.Label == *rec.Output.Label) {
-			r.Scores = append(r.Scores, *run.Score)
-		}
+	r.Scores = replayedScores(res.Runs, rec.Output.Label)
+	if len(r.Scores) == 0 && rec.Output.Label != nil {
+		r.Scores, r.ScoresAllLabels = replayedScores(res.Runs, nil), true
 	}
 	return r, nil
+}
+
+// replayedScores are the first MaxScores scores of the fresh-seed runs
+// that replayed label (every run's when label is nil).
+func replayedScores(runs []replay.RunRow, label *string) []float64 {
+	var out []float64
+	for _, run := range runs {
+		if run.Kind == "replay" && run.Score != nil && len(out) < MaxScores &&
+			(label == nil || run.Label != nil && *run.Label == *label) {
+			out = append(out, *run.Score)
+		}
+	}
+	return out
 }
 
 // ConfirmStages is the number of confirming replays a record may get: one
@@ -257,14 +298,20 @@ const (
 // not the second ran), capped at 1. Each stage's p-value is that of a
 // fixed-N experiment, so this is a valid p-value whatever decides to run
 // the second stage; whether a record is confirmed at all depends only on its
-// pinned-seed run.
-func confirm(ctx context.Context, st replay.Blobs, rec *record.Record, sess *launch.Session, opts Options, seq *replay.Result) (*float64, string, *replay.Result, error) {
+// pinned-seed run. The first stage's first FleetRuns outputs go to fleet
+// (see Options.FleetRuns). Each stage's runs are reported through enter
+// (nil: not reported).
+func confirm(ctx context.Context, st replay.Blobs, rec *record.Record, sess *launch.Session, opts Options, seq *replay.Result, fleet *[]output.Output,
+	enter func(id, stage string, total int, sequential bool) func(done, total int)) (*float64, string, *replay.Result, error) {
 	var best *float64
 	name := ""
 	res := seq
 	for stage, n := 0, opts.ConfirmN; stage < ConfirmStages; stage, n = stage+1, n*ConfirmGrowth {
 		co := opts.Replay
-		co.Sequential, co.N = false, n
+		co.Sequential, co.N, co.Progress = false, n, nil
+		if enter != nil {
+			co.Progress = enter(rec.RequestID, stageConfirm(stage), n, false)
+		}
 		p, err := replay.Prepare(ctx, st, rec, co)
 		if err != nil {
 			res, err = p.Fail(err, co)
@@ -272,6 +319,9 @@ func confirm(ctx context.Context, st replay.Blobs, rec *record.Record, sess *lau
 		}
 		if res, err = runDecide(ctx, sess, p, co); err != nil {
 			return nil, "", res, err
+		}
+		if stage == 0 {
+			*fleet = freshOutputs(res, opts.FleetRuns) // the first stage: its first seeds are every record's fleet seeds
 		}
 		if p, t := RecordPValue(res.Report.Evaluation, opts.Replay.Rules); p != nil && (best == nil || *p < *best) {
 			best, name = p, fmt.Sprintf("%s, confirming replay of %d runs", t, n)

@@ -15,7 +15,9 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/text"
 	"gonum.org/v1/plot/vg"
 	vgdraw "gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgsvg"
@@ -56,6 +58,8 @@ type ResultRow struct {
 	// Columns are the stored output: stored_label and stored_score.
 	output.Columns
 	Reports *string `parquet:"reports,optional"`
+	// FleetP is the record's fleet p-value (Result.FleetP).
+	FleetP *float64 `parquet:"fleet_p,optional"`
 }
 
 func opt(s string) *string {
@@ -73,7 +77,7 @@ func (n *Night) Rows() []ResultRow {
 			HardwareClass: r.HardwareClass, ReplayVerdict: string(r.ReplayVerdict), Verdict: string(r.Verdict),
 			Basis: opt(r.Basis), PValue: r.PValue, PTest: opt(r.PTest), QValue: r.QValue, Why: r.Why,
 			ErrorClass: opt(r.ErrorClass), Columns: output.Columns{StoredLabel: r.Stored.Label, StoredScore: r.Stored.Score},
-			Reports: opt(r.Reports)}
+			Reports: opt(r.Reports), FleetP: r.FleetP}
 	}
 	return rows
 }
@@ -213,6 +217,7 @@ func (n *Night) JUnit() ([]byte, error) {
 		s.Tests++
 		s.Cases = append(s.Cases, c)
 	}
+	all.Suites = n.fleetJUnit(all.Suites)
 	for _, s := range all.Suites {
 		all.add(s.junitCounts)
 	}
@@ -241,6 +246,7 @@ func (n *Night) Markdown() string {
 		t.Row(e(s.Name), strconv.Itoa(s.Records), strconv.Itoa(s.Reproduced), strconv.Itoa(s.Diverged), strconv.Itoa(s.Errors),
 			fmt.Sprintf("%.3f", s.Rate), fmt.Sprintf("[%.3f, %.3f]%s", s.Lower, s.Upper, flag))
 	}
+	n.fleetMarkdown(&b)
 	var div []Result
 	for _, r := range n.Records {
 		if r.Verdict == verdict.Diverged {
@@ -271,6 +277,7 @@ func (n *Night) Annotations() string {
 	if len(n.Records) == 0 && n.Outcome == OutcomeInconclusive {
 		fmt.Fprintf(&b, "::error title=empty night::%s\n", esc(n.Reason))
 	}
+	b.WriteString(n.fleetAnnotations())
 	for _, s := range n.Systems {
 		if s.BelowMin {
 			fmt.Fprintf(&b, "::error title=reproducibility rate::%s\n", esc(fmt.Sprintf("%s: rate %.3f, interval [%.3f, %.3f] below %g", s.Name, s.Rate, s.Lower, s.Upper, n.Config.MinRate)))
@@ -280,53 +287,18 @@ func (n *Night) Annotations() string {
 }
 
 // HTML is report.html: one self-contained page (inline SVG, no network)
-// with the rate per system and its interval, the p-value histogram, and for
-// each DIVERGED record its replay distribution with the stored output
-// marked.
+// with what the night was (date, log, window, filter, sample, seed, levels,
+// reprise version), the rate per system and its interval, the histogram of
+// the tested records' p-values, for each DIVERGED record its replay
+// distribution with the stored output marked, and every record linked to
+// its reports. Its parts are htmlSections.
 func (n *Night) HTML() string {
 	var b strings.Builder
-	e := render.HTML
-	b.WriteString(`<!doctype html><html><head><meta charset="utf-8"><title>reprise nightly</title><style>
-body{font:14px system-ui,sans-serif;margin:2em;max-width:1000px}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px}
-.DIVERGED{color:#b00}.REPRODUCED{color:#070}.INCONCLUSIVE{color:#a60}.ERROR{color:#555}</style></head><body>`)
-	fmt.Fprintf(&b, "<h1>reprise nightly: %s</h1><p>%s</p>", e(n.Outcome), e(n.Summary))
-	if n.Reason != "" {
-		fmt.Fprintf(&b, `<p class="reason"><b>Why:</b> %s</p>`, e(n.Reason))
+	b.WriteString(htmlHead)
+	for _, section := range n.htmlSections() {
+		section(&b)
 	}
-	b.WriteString("<h2>Reproducibility rate per system (95% Clopper–Pearson interval)</h2>")
-	b.WriteString(svgOf(ratePlot(n)))
-	b.WriteString("<h2>Per-record p-values</h2>")
-	var ps []float64
-	for _, r := range n.Records {
-		if r.PValue != nil {
-			ps = append(ps, *r.PValue)
-		}
-	}
-	b.WriteString(svgOf(pValuePlot(ps)))
-	b.WriteString("<h2>DIVERGED records</h2>")
-	any := false
-	for _, r := range n.Records {
-		if r.Verdict != verdict.Diverged {
-			continue
-		}
-		any = true
-		fmt.Fprintf(&b, "<h3>%s <small>%s</small></h3><p>q = %.3g. %s</p>", e(r.RequestID), e(r.SystemName), *r.QValue, e(r.Why))
-		if len(r.Labels) > 0 {
-			b.WriteString(svgOf(labelPlot(r)))
-		}
-		if len(r.Scores) > 0 && r.Stored.Score != nil {
-			b.WriteString(svgOf(scorePlot(r.Scores, *r.Stored.Score)))
-		}
-	}
-	if !any {
-		b.WriteString("<p>none</p>")
-	}
-	b.WriteString("<h2>Records</h2><table><tr><th>request</th><th>system</th><th>verdict</th><th>p</th><th>q</th><th>why</th></tr>")
-	for _, r := range n.Records {
-		fmt.Fprintf(&b, `<tr><td>%s</td><td>%s</td><td class="%s">%s</td><td>%s</td><td>%s</td><td>%s</td></tr>`,
-			e(r.RequestID), e(r.SystemName), e(string(r.Verdict)), e(string(r.Verdict)), render.OptFloat(r.PValue, "%.3g"), render.OptFloat(r.QValue, "%.3g"), e(r.Why))
-	}
-	b.WriteString("</table></body></html>\n")
+	b.WriteString(htmlFoot)
 	return b.String()
 }
 
@@ -354,7 +326,9 @@ func svgOf(p *plot.Plot, w, h vg.Length, err error) string {
 		return plotFailed(err)
 	}
 	c := vgsvg.New(w, h)
-	p.Draw(vgdraw.New(c))
+	// A margin of plotPad on every side: the page's font may stand a little
+	// taller than the one measured.
+	p.Draw(vgdraw.Crop(vgdraw.New(c), plotPad, -plotPad, plotPad, -plotPad))
 	var b bytes.Buffer
 	if _, err := c.WriteTo(&b); err != nil {
 		return plotFailed(err)
@@ -363,13 +337,26 @@ func svgOf(p *plot.Plot, w, h vg.Length, err error) string {
 	if i := strings.Index(s, "<svg"); i >= 0 {
 		s = s[i:]
 	}
+	s = strings.ReplaceAll(s, "font-family:"+string(plotFont.Typeface)+" "+string(plotFont.Variant), "font-family:inherit")
 	return strings.Replace(s, "\n\txmlns:xlink=\"http://www.w3.org/1999/xlink\"", "", 1)
 }
+
+// plotFont is the font plots are measured in, and svgOf has their texts
+// drawn in the page's own font (inherit) instead: a monospace font is wider
+// than the page's sans-serif, so the room gonum/plot leaves for a text
+// holds it in whichever font the reader's browser picks.
+var plotFont = font.Font{Typeface: "Liberation", Variant: "Mono"}
+
+// plotPad is the blank margin around every plot.
+const plotPad = vg.Length(6)
 
 func newPlot(title, x, y string) *plot.Plot {
 	p := plot.New()
 	p.Title.Text, p.X.Label.Text, p.Y.Label.Text = title, x, y
 	p.Y.Tick.Marker = plainTicks{}
+	for _, st := range []*text.Style{&p.Title.TextStyle, &p.X.Label.TextStyle, &p.Y.Label.TextStyle, &p.X.Tick.Label, &p.Y.Tick.Label, &p.Legend.TextStyle} {
+		st.Font.Typeface, st.Font.Variant = plotFont.Typeface, plotFont.Variant
+	}
 	return p
 }
 
@@ -400,8 +387,11 @@ func ratePlot(n *Night) (*plot.Plot, vg.Length, vg.Length, error) {
 	var names []string
 	pts := make(plotter.XYs, 0, len(n.Systems))
 	var errs plotter.XErrors
+	lines := 0
 	for i, s := range n.Systems {
-		names = append(names, trim(s.Name, 40))
+		name := wrap(s.Name, nameWidth)
+		lines += strings.Count(name, "\n") + 1
+		names = append(names, name)
 		pts = append(pts, plotter.XY{X: s.Rate, Y: float64(i)})
 		errs = append(errs, struct{ Low, High float64 }{Low: s.Rate - s.Lower, High: s.Upper - s.Rate})
 	}
@@ -413,7 +403,7 @@ func ratePlot(n *Night) (*plot.Plot, vg.Length, vg.Length, error) {
 		if err != nil {
 			return nil, 0, 0, err
 		}
-		eb.Color = rateColor
+		eb.Color, eb.LineStyle.Width, eb.CapWidth = rateColor, vg.Points(2), vg.Points(10)
 		sc, err := plotter.NewScatter(pts)
 		if err != nil {
 			return nil, 0, 0, err
@@ -431,7 +421,7 @@ func ratePlot(n *Night) (*plot.Plot, vg.Length, vg.Length, error) {
 		p.Add(l)
 		p.Title.Text = fmt.Sprintf("dashed: --min-rate %g", mr)
 	}
-	return p, 6 * vg.Inch, vg.Points(70 + 28*float64(len(n.Systems))), nil
+	return p, 6 * vg.Inch, vg.Points(70 + 18*float64(len(n.Systems)) + 14*float64(lines)), nil
 }
 
 // histogram is a histogram of vals over [lo, hi] in bins equal bins (values
@@ -456,12 +446,19 @@ func pValuePlot(ps []float64) (*plot.Plot, vg.Length, vg.Length, error) {
 	return p, 6 * vg.Inch, 2.6 * vg.Inch, nil
 }
 
-// scoreSVG is the histogram of a record's replayed scores with the stored
-// score marked (a vertical line).
-func scorePlot(scores []float64, stored float64) (*plot.Plot, vg.Length, vg.Length, error) {
-	lo, hi := stored, stored
+// scorePlot is the histogram of a record's replayed scores with the
+// stored score, when it has one, marked (a vertical line).
+func scorePlot(r Result) (*plot.Plot, vg.Length, vg.Length, error) {
+	scores := r.Scores
+	lo, hi := math.Inf(1), math.Inf(-1)
+	if r.Stored.Score != nil {
+		lo, hi = *r.Stored.Score, *r.Stored.Score
+	}
 	for _, s := range scores {
 		lo, hi = math.Min(lo, s), math.Max(hi, s)
+	}
+	if math.IsInf(lo, 0) {
+		lo, hi = 0, 0
 	}
 	if hi == lo {
 		lo, hi = lo-0.5, hi+0.5
@@ -473,13 +470,17 @@ func scorePlot(scores []float64, stored float64) (*plot.Plot, vg.Length, vg.Leng
 	for _, b := range h.Bins {
 		top = math.Max(top, b.Weight)
 	}
-	p := newPlot("", fmt.Sprintf("replayed score (line: stored score %.4g)", stored), "runs")
-	l, err := plotter.NewLine(plotter.XYs{{X: stored, Y: 0}, {X: stored, Y: top}})
-	if err != nil {
-		return nil, 0, 0, err
+	p := newPlot("", "replayed score", "runs")
+	p.Add(h)
+	if r.Stored.Score != nil {
+		stored := *r.Stored.Score
+		l, err := plotter.NewLine(plotter.XYs{{X: stored, Y: 0}, {X: stored, Y: top}})
+		if err != nil {
+			return nil, 0, 0, err
+		}
+		l.Color, l.Width = storedColor, vg.Points(2)
+		p.Add(l)
 	}
-	l.Color, l.Width = storedColor, vg.Points(2)
-	p.Add(h, l)
 	p.X.Min, p.X.Max, p.Y.Min = lo, hi, 0
 	return p, 6 * vg.Inch, 2.6 * vg.Inch, nil
 }
@@ -501,14 +502,12 @@ func labelPlot(r Result) (*plot.Plot, vg.Length, vg.Length, error) {
 			at = i
 		}
 	}
-	xl := "replayed label (triangle: the stored label)"
 	if at < 0 && r.Stored.Label != nil {
 		at = len(names)
 		names = append(names, trim(stored, 24))
 		vals = append(vals, 0)
-		xl = "replayed label (triangle: the stored label, never replayed)"
 	}
-	p := newPlot("", xl, "runs")
+	p := newPlot("", "replayed label", "runs")
 	bars, err := plotter.NewBarChart(vals, vg.Points(28))
 	if err != nil {
 		return nil, 0, 0, err
@@ -526,6 +525,34 @@ func labelPlot(r Result) (*plot.Plot, vg.Length, vg.Length, error) {
 	p.NominalX(names...)
 	p.Y.Min = 0
 	return p, vg.Points(math.Max(400, 80+60*float64(len(names)))), 2.4 * vg.Inch, nil
+}
+
+// nameWidth is the width (in runes) past which the rate plot wraps a
+// system's name.
+const nameWidth = 32
+
+// wrap breaks s into lines of at most n runes: at a space, or after a
+// hyphen, slash or comma, where one falls in the line's second half, and
+// anywhere otherwise; nothing of s but the spaces it breaks at is dropped.
+func wrap(s string, n int) string {
+	var lines []string
+	r := []rune(s)
+	for len(r) > n {
+		cut := n
+		for i := n; i > n/2; i-- {
+			if r[i] == ' ' {
+				cut = i
+				break
+			}
+			if strings.ContainsRune("-/,", r[i-1]) {
+				cut = i
+				break
+			}
+		}
+		lines = append(lines, strings.TrimRight(string(r[:cut]), " "))
+		r = []rune(strings.TrimLeft(string(r[cut:]), " "))
+	}
+	return strings.Join(append(lines, string(r)), "\n")
 }
 
 func trim(s string, n int) string {

@@ -48,7 +48,13 @@ func TestReports(t *testing.T) {
 	if err := xml.Unmarshal(b, &ju); err != nil {
 		t.Fatal(err)
 	}
-	if len(ju.Suites) != 2 || ju.Tests != 60 || ju.Failures != len(planted) || ju.Suites[0].Cases[3].Failure == nil ||
+	// 60 records and one fleet test case per system (neither flagged: 3
+	// planted records of 30 are not a substitution the fleet test sees).
+	last := ju.Suites[0].Cases[len(ju.Suites[0].Cases)-1]
+	if last.Name != FleetCase || last.Failure != nil {
+		t.Errorf("junit: the last case of a suite is %+v, want the passed %s", last, FleetCase)
+	}
+	if len(ju.Suites) != 2 || ju.Tests != 62 || ju.Failures != len(planted) || ju.Suites[0].Cases[3].Failure == nil ||
 		!strings.Contains(ju.Suites[0].Cases[3].Failure.Text, "below the minimum frequency") {
 		t.Errorf("junit: %d suites, %d tests, %d failures", len(ju.Suites), ju.Tests, ju.Failures)
 	}
@@ -58,6 +64,15 @@ func TestReports(t *testing.T) {
 	}
 	if got := strings.Count(n.Annotations(), "::error "); got != len(planted) {
 		t.Errorf("%d ::error annotations, want %d", got, len(planted))
+	}
+	for _, r := range rows {
+		if r.FleetP == nil || *r.FleetP <= 0 || *r.FleetP >= 1 {
+			t.Errorf("%s: fleet_p %v, want one in (0, 1)", r.RequestID, r.FleetP)
+			break
+		}
+	}
+	if !strings.Contains(n.HTML(), "<h2>Fleet substitution test</h2>") || !strings.Contains(n.Markdown(), "### Fleet substitution test") {
+		t.Error("report.html or summary.md has no fleet substitution test section")
 	}
 	if md := n.Markdown(); !strings.Contains(md, "| loan 0 (") || !strings.Contains(md, "### DIVERGED") {
 		t.Errorf("summary:\n%s", md)
@@ -112,19 +127,30 @@ func TestReportHTMLPlots(t *testing.T) {
 	if got, ns := strings.Count(page, "http"), strings.Count(page, svgNS); got != ns || ns == 0 {
 		t.Errorf("report.html holds %d addresses, %d of them the SVG namespace: %q", got, ns, regexp.MustCompile(`https?://[^"' ]*`).FindAllString(page, -1))
 	}
-	for _, bad := range []string{"src=", "href=", "<script", "url(", "@import", "<?xml"} {
+	for _, bad := range []string{"src=", "<script", "url(", "@import", "<?xml"} {
 		if strings.Contains(page, bad) {
 			t.Errorf("report.html holds %q", bad)
 		}
+	}
+	// Its only links are to the records' reports, relative to the page.
+	links := regexp.MustCompile(`href="([^"]*)"`).FindAllStringSubmatch(page, -1)
+	for _, l := range links {
+		if !regexp.MustCompile(`^records/[^/]+/report\.(md|json)$`).MatchString(l[1]) {
+			t.Errorf("report.html links to %q", l[1])
+		}
+	}
+	if len(links) != 2*(len(n.Records)+len(planted)) {
+		t.Errorf("%d links for %d records (%d DIVERGED), want 2 per record and 2 more per DIVERGED", len(links), len(n.Records), len(planted))
 	}
 	if len(page) > 200<<10 {
 		t.Errorf("report.html is %d bytes for %d records", len(page), len(n.Records))
 	}
 	svgs := svgRE.FindAllString(page, -1)
-	// The rate plot, the p-value histogram, and one label plot per DIVERGED
-	// record (the planted label is never replayed, so no score plot).
-	if len(svgs) != 2+len(planted) || n.Counts.Diverged != len(planted) {
-		t.Fatalf("%d plots for %d DIVERGED records, want %d", len(svgs), n.Counts.Diverged, 2+len(planted))
+	// The rate plot, the p-value histogram, and a label plot and a score
+	// plot per DIVERGED record (the planted label is never replayed: the
+	// score plot is of every label's scores).
+	if len(svgs) != 2+2*len(planted) || n.Counts.Diverged != len(planted) {
+		t.Fatalf("%d plots for %d DIVERGED records, want %d", len(svgs), n.Counts.Diverged, 2+2*len(planted))
 	}
 	for _, s := range svgs {
 		parseSVG(t, s)
@@ -139,7 +165,15 @@ func TestReportHTMLPlots(t *testing.T) {
 	if got := strings.Count(hist, "fill:#6699CC"); got != pValueBins {
 		t.Errorf("p-value histogram: %d bars, want %d", got, pValueBins)
 	}
+	for i := range len(planted) {
+		if s := svgs[3+2*i]; strings.Count(s, "stroke:#BB0000") != 1 || !strings.Contains(page, "Replayed scores of every label") {
+			t.Errorf("score plot %d: no stored-score line, or not said to be of every label", i)
+		}
+	}
 	for i, s := range svgs[2:] {
+		if i%2 == 1 {
+			continue // a score plot
+		}
 		if got := strings.Count(s, "#BB0000"); got != 1 {
 			t.Errorf("label plot %d: %d stored-output markers, want 1", i, got)
 		}
@@ -167,7 +201,7 @@ func TestReportHTMLPlots(t *testing.T) {
 // TestScoreAndLabelPlots checks a DIVERGED record's score histogram (one
 // line for the stored score, scoreBins bars) and that labels are escaped.
 func TestScoreAndLabelPlots(t *testing.T) {
-	score := svgOf(scorePlot([]float64{0.5, 0.52, 0.55, 0.6, 0.6, 0.6, 0.7}, 0.93))
+	score := svgOf(scorePlot(scoreResult([]float64{0.5, 0.52, 0.55, 0.6, 0.6, 0.6, 0.7}, 0.93)))
 	parseSVG(t, score)
 	if got := strings.Count(score, "stroke:#BB0000"); got != 1 {
 		t.Errorf("score plot: %d stored-score lines, want 1", got)
@@ -176,7 +210,7 @@ func TestScoreAndLabelPlots(t *testing.T) {
 		t.Errorf("score plot: %d bars, want %d", got, scoreBins)
 	}
 	// One value only: the range widens around it.
-	parseSVG(t, svgOf(scorePlot([]float64{0.5, 0.5}, 0.5)))
+	parseSVG(t, svgOf(scorePlot(scoreResult([]float64{0.5, 0.5}, 0.5))))
 
 	odd := `a<b&"c"`
 	r := Result{Stored: Stored{Label: &odd}, Labels: []Count{{Label: "approved", N: 7}, {Label: odd, N: 2}}}

@@ -465,6 +465,16 @@ func (d *drawer) result(p *pass, recs []*record.Record) *drawn {
 // records of opts.Shard; cfg gets the counts and the sample's request ids.
 // Its errors wrap ErrLog.
 func draw(opts Options, cfg *Config) ([]*record.Record, error) {
+	d, err := drawAll(opts, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return shardOf(d.Records, opts.Shard, cfg), nil
+}
+
+// drawAll draws the whole night's sample (of every shard) from opts.Log;
+// cfg gets the counts (and why the night is empty). Its errors wrap ErrLog.
+func drawAll(opts Options, cfg *Config) (*drawn, error) {
 	f, _, err := fsread.Open(opts.Log)
 	if err != nil {
 		return nil, fmt.Errorf("%w: log: %w", ErrLog, err)
@@ -487,10 +497,16 @@ func draw(opts Options, cfg *Config) ([]*record.Record, error) {
 		}
 		cfg.Empty = emptyReason(opts.Filter, d, sp)
 	}
+	return d, nil
+}
+
+// shardOf keeps the records of shard (a request id drawn twice once, as a
+// row error of cfg) and lists their request ids in cfg.
+func shardOf(recs []*record.Record, shard Shard, cfg *Config) []*record.Record {
 	var out []*record.Record
 	seen := map[string]bool{}
-	for _, r := range d.Records {
-		if !opts.Shard.Has(SystemKey(r)) {
+	for _, r := range recs {
+		if !shard.Has(SystemKey(r)) {
 			continue
 		}
 		if seen[r.RequestID] {
@@ -501,7 +517,7 @@ func draw(opts Options, cfg *Config) ([]*record.Record, error) {
 		out = append(out, r)
 		cfg.Records = append(cfg.Records, r.RequestID)
 	}
-	return out, nil
+	return out
 }
 
 // Shard is a deterministic share of a night: shard I of N (0 <= I < N),

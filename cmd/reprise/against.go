@@ -1,0 +1,173 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+
+	"github.com/spf13/pflag"
+
+	"github.com/reprise-dev/reprise/capture"
+	"github.com/reprise-dev/reprise/launch"
+	"github.com/reprise-dev/reprise/replay"
+	"github.com/reprise-dev/reprise/replay/counterfactual"
+	"github.com/reprise-dev/reprise/verdict"
+)
+
+// againstHelp is the part of replay's help about --against.
+const againstHelp = `
+
+With --against SYS (a system file from 'reprise system create', or another
+record: its system), the one RECORD's input is replayed on its own system (A)
+and on SYS (B), one session each, and the two systems are compared on this
+input: labels by Fisher's exact test on the counts, scores by the two-sample
+Kolmogorov-Smirnov test, texts by the MMD² test; each with an upper
+confidence bound on the distance (total variation, Kolmogorov, MMD²), so
+SAME is a positive claim: every distance shown below --margin. Verdict SAME
+(exit 0), DIFFERENT (exit 1: some test rejects equality) or INCONCLUSIVE
+(exit 3). --alpha bounds both a wrong DIFFERENT and a wrong SAME.
+Sequential by default: looks after 1/8, 1/4, 1/2 and all of --max-runs runs
+of each system, at 1/8, 1/8, 1/4 and 1/2 of alpha; -n N: one look after N.
+Reports (report.json, report.md, runs.parquet with a system column) go to
+--output (default out/<request_id>/against).`
+
+// addAgainstFlag adds replay's --against.
+func (o *replayOptions) addAgainstFlag(f *pflag.FlagSet) {
+	f.StringVar(&o.Against, "against", "", "compare the record's system with SYS (a system file or another record) on the record's input: SAME 0, DIFFERENT 1, INCONCLUSIVE 3")
+}
+
+// sameCode is the exit code of a two-system verdict.
+func sameCode(v verdict.Sameness) int {
+	switch v {
+	case verdict.Same:
+		return exitOK
+	case verdict.Different:
+		return exitDiverged
+	}
+	return exitInconclusive
+}
+
+// againstLine is the JSON summary of a counterfactual replay.
+type againstLine struct {
+	Record    string           `json:"record"`
+	RequestID string           `json:"request_id,omitempty"`
+	Against   string           `json:"against"`
+	Verdict   verdict.Sameness `json:"verdict,omitempty"`
+	Reports   string           `json:"reports,omitempty"`
+	Error     string           `json:"error,omitempty"`
+	ExitCode  int              `json:"exit_code"`
+}
+
+// cfOptions are the replay options of a counterfactual verb.
+func (o *replayOptions) cfOptions(lo launch.Options) replay.Options {
+	ro := replay.Options{N: o.N, Sequential: o.Sequential && !(o.set("n") && !o.set("sequential")), MaxRuns: o.MaxRuns, Batch: o.Batch, Launch: lo,
+		Explicit: replay.Explicit{Memory: o.set("memory"), CPUs: o.set("cpus"), Pids: o.set("pids"), RunTimeout: o.set("run-timeout"), SessionTimeout: o.set("session-timeout")},
+		Rules:    verdict.Rules{MinFrequency: o.MinFrequency, Alpha: o.Alpha, Conf: o.Conf, Margin: o.Margin}}
+	if o.set("replay-seed") {
+		ro.ReplaySeed = &o.ReplaySeed
+	}
+	return ro
+}
+
+// cfSetup is what both counterfactual verbs need first: the record, the
+// options, the store and a sharing pool (closed by the caller).
+func (o *replayOptions) cfSetup(ctx context.Context, g *globalOptions, s *streams) (*launch.Pool, replay.Blobs, replay.Options, error) {
+	if err := o.validate(); err != nil {
+		return nil, nil, replay.Options{}, err
+	}
+	log := g.logger(s)
+	lo, st, err := o.open(ctx, g, log)
+	if err != nil {
+		return nil, nil, replay.Options{}, err
+	}
+	ro := o.cfOptions(lo)
+	ro.Logger = log
+	pool := launch.NewPool(st, launch.PoolOptions{Share: true,
+		NewRunner: func(ctx context.Context) (launch.Runner, error) { return newRunner(ctx, &o.runnerOptions, log) }})
+	return pool, st, ro, nil
+}
+
+// loadSystems reads each system argument (a system file or a record).
+func loadSystems(args []string) ([]counterfactual.System, error) {
+	var out []counterfactual.System
+	for _, a := range args {
+		t, err := capture.LoadTarget(a)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, counterfactual.System{Name: a, Target: t})
+	}
+	return out, nil
+}
+
+// reportsDir is --output, else out/<request_id>/<verb>.
+func reportsDir(out, requestID, verb string) string {
+	if out != "" {
+		return out
+	}
+	return filepath.Join("out", requestID, verb)
+}
+
+// writeable says whether a failed verb's reports are worth writing: not
+// for a record that failed before any run on an integrity or input check.
+func writeable(err error, runs int) bool {
+	return err == nil || runs > 0 || !(errors.Is(err, replay.ErrIntegrity) || errors.Is(err, counterfactual.ErrProtocol))
+}
+
+func runAgainst(ctx context.Context, g *globalOptions, s *streams, o *replayOptions, paths []string) error {
+	if len(paths) != 1 {
+		return usageErrorf("--against compares one record, got %d", len(paths))
+	}
+	rec, err := replay.LoadRecord(paths[0])
+	if err != nil {
+		return err
+	}
+	others, err := loadSystems([]string{o.Against})
+	if err != nil {
+		return err
+	}
+	pool, st, ro, err := o.cfSetup(ctx, g, s)
+	if err != nil {
+		return err
+	}
+	defer pool.Close(ctx)
+	res, err := counterfactual.Against(ctx, st, rec, others[0], pool, ro)
+	line := againstLine{Record: paths[0], RequestID: rec.RequestID, Against: o.Against}
+	if res != nil && writeable(err, len(res.Runs)) {
+		dir := reportsDir(o.Out, rec.RequestID, "against")
+		if werr := res.WriteFiles(dir); werr != nil && err == nil {
+			err = fmt.Errorf("write reports: %w", werr)
+		}
+		line.Reports = dir
+	}
+	return finishAgainst(s, o.Output, line, res, err)
+}
+
+// finishAgainst prints the outcome and returns the exit condition.
+func finishAgainst(s *streams, format outputFormat, line againstLine, res *counterfactual.AgainstResult, err error) error {
+	if err != nil {
+		line.ExitCode, line.Error = exitCode(err), err.Error()
+	} else {
+		line.Verdict = res.Report.Verdict
+		line.ExitCode = sameCode(line.Verdict)
+	}
+	if format == outputJSON {
+		if werr := writeJSON(s.Out, line); werr != nil {
+			return werr
+		}
+	} else if err == nil {
+		text := fmt.Sprintf("%s %s: %s against %s", line.Record, line.RequestID, line.Verdict, line.Against)
+		if line.Reports != "" {
+			text += "  reports: " + line.Reports
+		}
+		fmt.Fprintln(s.Out, clean(text))
+	}
+	if err != nil {
+		return err
+	}
+	if line.ExitCode != exitOK {
+		return &silentError{line.ExitCode}
+	}
+	return nil
+}
