@@ -64,6 +64,8 @@ var allowed = map[string][]string{
 	"verdict": {"output", "stats"},
 	"launch":  {"digest", "system", "record", "runners", "runners/hwclass", "runners/wire"},
 	"capture": {"digest", "fsread", "output", "system", "store", "record", "runners", "launch"},
+	// capture/proxy is the recording proxy of capture serve.
+	"capture/proxy": {"digest", "journal", "system", "store", "record", "runners", "runners/wire", "launch"},
 	// runopts checks the runner options users give and builds the runner
 	// and the session settings they select.
 	"runopts": {"system", "record", "runners", "runners/docker", "runners/process", "runners/endpoint", "runners/hwclass", "launch"},
@@ -76,7 +78,7 @@ var allowed = map[string][]string{
 	"replay/compare": {"digest", "output", "journal", "render", "record", "ingest", "launch", "verdict", "stats", "replay", "replay/nightly"},
 	"evals":          {"digest", "fsread", "output", "journal", "system", "store", "record", "runners", "launch", "verdict", "stats"},
 	"cmd/reprise": {"buildinfo", "digest", "fsread", "output", "journal", "render", "system", "store", "record", "ingest", "runners/...", "stats", "stats/statsfile", "verdict",
-		"launch", "capture", "runopts", "stdlog", "replay/...", "evals"},
+		"launch", "capture", "capture/proxy", "runopts", "stdlog", "replay/...", "evals"},
 	"fixtures/...": {"digest", "system", "fixtures/..."},
 }
 

@@ -86,7 +86,7 @@ integrity/environment failures; 0 otherwise.`, cobra.NoArgs,
 	o.runnerOptions.addFlags(cmd)
 	o.selectOptions.addFlags(cmd)
 	f := cmd.Flags()
-	f.StringVar(&o.Log, "log", "", "Parquet decision log of records (required; see record import)")
+	f.StringVar(&o.Log, "log", "", "Parquet decision log of records (required; see record import), or a directory or glob of capture serve's segments")
 	f.IntVar(&o.Sample, "sample", 0, "records to draw (per system with --stratify system); 0 replays every selected record")
 	f.StringVar(&o.Stratify, "stratify", "", `"system": draw --sample records of each system`)
 	f.Uint64Var(&o.Seed, "seed", 0, "seed of the sample (the same seed redraws the same sample)")
@@ -168,9 +168,13 @@ func runNightly(ctx context.Context, g *globalOptions, s *streams, o *nightlyOpt
 	if out == "" {
 		out = nightly.DefaultOut(o.now(), shard)
 	}
+	logPath, err := segmentSetLog(o.Log, out, o.MaxPageSize.parquetLimits())
+	if err != nil {
+		return err
+	}
 	log := g.logger(s)
 	opts := nightly.Options{
-		Log: o.Log, Limits: o.MaxPageSize.parquetLimits(), Filter: *filter, Sample: o.Sample, Stratify: o.Stratify == "system", Seed: o.Seed,
+		Log: logPath, Limits: o.MaxPageSize.parquetLimits(), Filter: *filter, Sample: o.Sample, Stratify: o.Stratify == "system", Seed: o.Seed,
 		Parallel: o.Parallel, FDR: o.FDR, MinRate: o.MinRate, Out: out, Shard: shard,
 		// As replay: sequential (each record stops once settled, at most
 		// verdict.DefaultMaxRuns runs) unless -n asks for exactly N runs.

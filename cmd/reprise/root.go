@@ -140,6 +140,7 @@ Exit codes: 0 reproduced/ok, 1 diverged, 2 usage or invalid input,
 		newEvalsCmd(g, s),
 		newDataCmd(g, s),
 		newAttributeCmd(g, s),
+		newCaptureCmd(g, s),
 	)
 	addReplayCmd(root, g, s)
 	addVersion(root, s)
