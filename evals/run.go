@@ -21,6 +21,7 @@ import (
 	"github.com/reprise-dev/reprise/digest"
 	"github.com/reprise-dev/reprise/launch"
 	"github.com/reprise-dev/reprise/output"
+	"github.com/reprise-dev/reprise/record"
 	"github.com/reprise-dev/reprise/runners"
 	"github.com/reprise-dev/reprise/store"
 	"github.com/reprise-dev/reprise/system"
@@ -376,19 +377,7 @@ func (m *RunManifest) Finish(ctx context.Context, w store.Writer, s *Suite, rows
 }
 
 // EncodeRows writes rows as zstd Parquet.
-func EncodeRows(rows []Row) ([]byte, error) {
-	var buf bytes.Buffer
-	w := parquet.NewGenericWriter[Row](&buf, parquet.Compression(&parquet.Zstd))
-	if len(rows) > 0 {
-		if _, err := w.Write(rows); err != nil {
-			return nil, err
-		}
-	}
-	if err := w.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
-}
+func EncodeRows(rows []Row) ([]byte, error) { return record.EncodeParquet(rows) }
 
 // DecodeRows reads rows from Parquet bytes.
 func DecodeRows(b []byte) ([]Row, error) {

@@ -1,10 +1,7 @@
 package compare
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -85,38 +82,23 @@ func (c *Config) resumes(prev *Config, out string) error {
 	return nil
 }
 
+// write writes c as dir's compare.json, atomically.
 func (c *Config) write(dir string) error {
-	b, _ := json.MarshalIndent(c, "", "  ")
-	return journal.WriteAtomic(filepath.Join(dir, ConfigName), append(b, '\n'))
+	return journal.WriteJSON(filepath.Join(dir, ConfigName), c)
 }
 
 // ReadConfig reads dir's compare.json.
 func ReadConfig(dir string) (*Config, error) {
-	b, err := os.ReadFile(filepath.Join(dir, ConfigName))
-	if err != nil {
-		return nil, err
-	}
 	var c Config
-	if err := json.Unmarshal(b, &c); err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrConfig, filepath.Join(dir, ConfigName), err)
-	}
-	if c.Schema != ConfigSchema {
-		return nil, fmt.Errorf("%w: %s: schema %q, this reprise writes %q", ErrConfig, filepath.Join(dir, ConfigName), c.Schema, ConfigSchema)
+	if err := journal.ReadJSON(filepath.Join(dir, ConfigName), ConfigSchema, &c, ErrConfig); err != nil {
+		return nil, err
 	}
 	return &c, nil
 }
 
 // readJournal reads dir's journal lines (none when it has none).
 func readJournal(dir string) ([]Decision, error) {
-	f, err := os.Open(filepath.Join(dir, JournalName))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return journal.Read[Decision](f)
+	return journal.ReadFile[Decision](filepath.Join(dir, JournalName))
 }
 
 // take is the journaled decisions of the sample by request id (a later
@@ -137,17 +119,9 @@ func take(ds []Decision, sample []string) map[string]Decision {
 
 // lock takes dir's lock without waiting.
 func lock(dir string) (func(), error) {
-	path := filepath.Join(dir, LockName)
-	l, err := journal.Lock(path)
-	if errors.Is(err, journal.ErrLocked) {
-		who := "another comparison"
-		if h := journal.Holder(err); h != "" {
-			who += ", " + h + ","
-		}
-		return nil, fmt.Errorf("%w: %w: %s is writing into %s", ErrOut, ErrLocked, who, dir)
-	}
+	unlock, err := journal.LockDir(dir, LockName, "another comparison", ErrLocked)
 	if err != nil {
-		return nil, fmt.Errorf("%w: lock %s: %v", ErrOut, path, err)
+		return nil, fmt.Errorf("%w: %w", ErrOut, err)
 	}
-	return func() { l.Release() }, nil
+	return unlock, nil
 }

@@ -1,12 +1,9 @@
 package compare
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"image/color"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -18,6 +15,7 @@ import (
 	vgdraw "gonum.org/v1/plot/vg/draw"
 
 	"github.com/reprise-dev/reprise/journal"
+	"github.com/reprise-dev/reprise/record"
 	"github.com/reprise-dev/reprise/render"
 	"github.com/reprise-dev/reprise/replay/nightly"
 )
@@ -89,34 +87,19 @@ func (c *Comparison) Rows() []Row {
 // WriteReports writes results.parquet, report.json, summary.md and
 // report.html into dir, each atomically.
 func (c *Comparison) WriteReports(dir string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	var buf bytes.Buffer
-	w := parquet.NewGenericWriter[Row](&buf, parquet.Compression(&parquet.Zstd),
-		parquet.KeyValueMetadata("reprise.verdict", string(c.Verdict)), parquet.KeyValueMetadata("reprise.summary", c.Summary))
-	if rows := c.Rows(); len(rows) > 0 {
-		if _, err := w.Write(rows); err != nil {
-			return fmt.Errorf("%s: %w", ResultsParquet, err)
-		}
-	}
-	if err := w.Close(); err != nil {
+	rows, err := record.EncodeParquet(c.Rows(), parquet.KeyValueMetadata("reprise.verdict", string(c.Verdict)), parquet.KeyValueMetadata("reprise.summary", c.Summary))
+	if err != nil {
 		return fmt.Errorf("%s: %w", ResultsParquet, err)
 	}
-	b, err := json.MarshalIndent(struct {
+	rep, err := journal.JSON(struct {
 		Schema string `json:"schema"`
 		*Comparison
-	}{ReportSchema, c}, "", "  ")
+	}{ReportSchema, c})
 	if err != nil {
 		return err
 	}
-	files := map[string][]byte{ResultsParquet: buf.Bytes(), ReportJSON: append(b, '\n'), SummaryMD: []byte(c.Markdown()), ReportHTML: []byte(c.HTML())}
-	for name, b := range files {
-		if err := journal.WriteAtomic(filepath.Join(dir, name), b); err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-	}
-	return nil
+	return journal.WriteFiles(dir, journal.File{Name: ResultsParquet, Data: rows}, journal.File{Name: ReportJSON, Data: rep},
+		journal.File{Name: SummaryMD, Data: []byte(c.Markdown())}, journal.File{Name: ReportHTML, Data: []byte(c.HTML())})
 }
 
 // byID are the comparison's records by request id.

@@ -2,11 +2,9 @@ package nightly
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"slices"
 	"time"
@@ -153,22 +151,18 @@ func (c *Config) sameSample(prev *Config) error {
 
 // write writes c as dir's night.json, atomically.
 func (c *Config) write(dir string) error {
-	b, _ := json.MarshalIndent(c, "", "  ")
-	return journal.WriteAtomic(filepath.Join(dir, ConfigName), append(b, '\n'))
+	return journal.WriteJSON(filepath.Join(dir, ConfigName), c)
 }
 
 // ReadConfig reads dir's night.json.
 func ReadConfig(dir string) (*Config, error) {
-	b, err := os.ReadFile(filepath.Join(dir, ConfigName))
+	var c Config
+	err := journal.ReadJSON(filepath.Join(dir, ConfigName), ConfigSchema, &c, ErrConfig)
+	if se := (*journal.SchemaError)(nil); errors.As(err, &se) {
+		return nil, fmt.Errorf("%w: it cannot resume or merge that night (start it again in another --out)", err)
+	}
 	if err != nil {
 		return nil, err
-	}
-	var c Config
-	if err := json.Unmarshal(b, &c); err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrConfig, filepath.Join(dir, ConfigName), err)
-	}
-	if c.Schema != ConfigSchema {
-		return nil, fmt.Errorf("%w: %s: schema %q, this reprise writes %q: it cannot resume or merge that night (start it again in another --out)", ErrConfig, filepath.Join(dir, ConfigName), c.Schema, ConfigSchema)
 	}
 	return &c, nil
 }
@@ -185,15 +179,7 @@ func ReadJournal(dir string) (map[string]Result, error) {
 
 // readJournal reads dir's journal lines (none when it has no journal).
 func readJournal(dir string) ([]Result, error) {
-	f, err := os.Open(filepath.Join(dir, JournalName))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return journal.Read[Result](f)
+	return journal.ReadFile[Result](filepath.Join(dir, JournalName))
 }
 
 // maxJournalWarnings is how many journal lines not taken are logged one by
@@ -258,19 +244,11 @@ func byRequest(rs []Result) map[string]Result {
 
 // lock takes dir's lock without waiting; the returned function releases it.
 func lock(dir string) (func(), error) {
-	path := filepath.Join(dir, LockName)
-	l, err := journal.Lock(path)
-	if errors.Is(err, journal.ErrLocked) {
-		who := "another night"
-		if h := journal.Holder(err); h != "" {
-			who += ", " + h + ","
-		}
-		return nil, fmt.Errorf("%w: %w: %s is writing into %s", ErrOut, ErrLocked, who, dir)
-	}
+	unlock, err := journal.LockDir(dir, LockName, "another night", ErrLocked)
 	if err != nil {
-		return nil, fmt.Errorf("%w: lock %s: %v", ErrOut, path, err)
+		return nil, fmt.Errorf("%w: %w", ErrOut, err)
 	}
-	return func() { l.Release() }, nil
+	return unlock, nil
 }
 
 // rowError counts a row error, and lists it among the first MaxRowErrors.

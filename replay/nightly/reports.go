@@ -2,13 +2,10 @@ package nightly
 
 import (
 	"bytes"
-	"encoding/json"
 	"encoding/xml"
 	"fmt"
 	"image/color"
 	"math"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -24,6 +21,7 @@ import (
 
 	"github.com/reprise-dev/reprise/journal"
 	"github.com/reprise-dev/reprise/output"
+	"github.com/reprise-dev/reprise/record"
 	"github.com/reprise-dev/reprise/render"
 	"github.com/reprise-dev/reprise/verdict"
 )
@@ -93,42 +91,24 @@ const (
 // WriteReports writes results.parquet, report.json, junit.xml, summary.md
 // and report.html into dir, each atomically.
 func (n *Night) WriteReports(dir string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	var buf bytes.Buffer
-	w := parquet.NewGenericWriter[ResultRow](&buf, parquet.Compression(&parquet.Zstd),
-		parquet.KeyValueMetadata(MetaOutcome, n.Outcome), parquet.KeyValueMetadata(MetaSummary, n.Summary),
+	rows, err := record.EncodeParquet(n.Rows(), parquet.KeyValueMetadata(MetaOutcome, n.Outcome), parquet.KeyValueMetadata(MetaSummary, n.Summary),
 		parquet.KeyValueMetadata(MetaReason, n.Reason))
-	if rows := n.Rows(); len(rows) > 0 {
-		if _, err := w.Write(rows); err != nil {
-			return fmt.Errorf("%s: %w", ResultsParquet, err)
-		}
-	}
-	if err := w.Close(); err != nil {
+	if err != nil {
 		return fmt.Errorf("%s: %w", ResultsParquet, err)
 	}
-	files := map[string][]byte{ResultsParquet: buf.Bytes()}
-	rep := struct {
+	rep, err := journal.JSON(struct {
 		Schema string `json:"schema"`
 		*Night
-	}{ReportSchema, n}
-	b, err := json.MarshalIndent(rep, "", "  ")
+	}{ReportSchema, n})
 	if err != nil {
 		return err
 	}
-	files[ReportJSON] = append(b, '\n')
-	if files[JUnitXML], err = n.JUnit(); err != nil {
+	junit, err := n.JUnit()
+	if err != nil {
 		return err
 	}
-	files[SummaryMD] = []byte(n.Markdown())
-	files[ReportHTML] = []byte(n.HTML())
-	for name, b := range files {
-		if err := journal.WriteAtomic(filepath.Join(dir, name), b); err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-	}
-	return nil
+	return journal.WriteFiles(dir, journal.File{Name: ResultsParquet, Data: rows}, journal.File{Name: ReportJSON, Data: rep},
+		journal.File{Name: JUnitXML, Data: junit}, journal.File{Name: SummaryMD, Data: []byte(n.Markdown())}, journal.File{Name: ReportHTML, Data: []byte(n.HTML())})
 }
 
 type junitSuites struct {
