@@ -21,7 +21,6 @@ import (
 	"github.com/reprise-dev/reprise/digest"
 	"github.com/reprise-dev/reprise/launch"
 	"github.com/reprise-dev/reprise/output"
-	"github.com/reprise-dev/reprise/record"
 	"github.com/reprise-dev/reprise/runners"
 	"github.com/reprise-dev/reprise/store"
 	"github.com/reprise-dev/reprise/system"
@@ -375,9 +374,6 @@ func (m *RunManifest) Finish(ctx context.Context, w store.Writer, s *Suite, rows
 	m.Created = now.UTC()
 	return Save(ctx, w, m, rows)
 }
-
-// EncodeRows writes rows as zstd Parquet.
-func EncodeRows(rows []Row) ([]byte, error) { return record.EncodeParquet(rows) }
 
 // DecodeRows reads rows from Parquet bytes.
 func DecodeRows(b []byte) ([]Row, error) {

@@ -100,23 +100,23 @@ func ReadFile[T any](path string) ([]T, error) {
 }
 
 // LockDir takes the lock file name in dir without waiting (Lock) and
-// returns the function that releases it. When another process holds the
-// lock, the error wraps locked, the caller's condition (which wraps
-// ErrLocked), and says "<what>, <holder>, is writing into <dir>" (the
-// holder when the lock file names one, e.g. "another night, PID 12
-// (reprise nightly …), is writing into out"); any other error says
-// "lock <path>: <error>".
-func LockDir(dir, name, what string, locked error) (func(), error) {
+// returns the function that releases it. Its errors wrap out, the
+// caller's condition of an output folder that cannot be used: when another
+// process holds the lock, the error wraps locked too (which wraps
+// ErrLocked) and says "<what>, <holder>, is writing into <dir>" (the
+// holder when the lock file names one: "another night, PID 12 (reprise
+// nightly …), is writing into out"); any other says "lock <path>: <error>".
+func LockDir(dir, name, what string, out, locked error) (func(), error) {
 	path := filepath.Join(dir, name)
 	l, err := Lock(path)
 	if errors.Is(err, ErrLocked) {
 		if h := Holder(err); h != "" {
 			what += ", " + h + ","
 		}
-		return nil, fmt.Errorf("%w: %s is writing into %s", locked, what, dir)
+		return nil, fmt.Errorf("%w: %w: %s is writing into %s", out, locked, what, dir)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("lock %s: %v", path, err)
+		return nil, fmt.Errorf("%w: lock %s: %v", out, path, err)
 	}
 	return func() { l.Release() }, nil
 }

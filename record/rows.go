@@ -24,3 +24,12 @@ func EncodeParquet[T any](rows []T, opts ...parquet.WriterOption) ([]byte, error
 	}
 	return buf.Bytes(), nil
 }
+
+// NullIfEmpty is s as an optional column's value: nil (NULL) when s is
+// empty.
+func NullIfEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}

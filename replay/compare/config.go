@@ -3,11 +3,10 @@ package compare
 import (
 	"fmt"
 	"path/filepath"
-	"time"
 
 	"github.com/reprise-dev/reprise/digest"
 	"github.com/reprise-dev/reprise/journal"
-	"github.com/reprise-dev/reprise/record"
+	"github.com/reprise-dev/reprise/replay/nightly"
 )
 
 // Files in a comparison's output folder.
@@ -31,33 +30,21 @@ type SystemRef struct {
 // Config is compare.json: what fixes a comparison, so a rerun continues it
 // and its shards merge.
 type Config struct {
-	Schema    string        `json:"schema"`
-	Log       string        `json:"log"`
-	LogSize   int64         `json:"log_size"`
-	LogDigest digest.Digest `json:"log_digest"`
-	Where     string        `json:"where,omitempty"`
-	Since     time.Time     `json:"since,omitzero"`
-	Until     time.Time     `json:"until,omitzero"`
-	Sample    int           `json:"sample"`
-	Seed      uint64        `json:"seed"`
-	Shard     string        `json:"shard,omitempty"`
-	N         int           `json:"n"`
-	A         SystemRef     `json:"a"`
-	B         SystemRef     `json:"b"`
-	Alpha     float64       `json:"alpha"`
-	Margin    float64       `json:"margin"`
-	FDR       float64       `json:"fdr"`
-	Conf      float64       `json:"conf"`
-	// Scanned, Selected, RowErrors and Listed are the log's counts (as a
-	// night's); Drawn the records of the whole sample (every shard's).
-	Scanned   int64             `json:"scanned"`
-	Selected  int64             `json:"selected"`
-	RowErrors int64             `json:"row_errors"`
-	Listed    []record.RowError `json:"row_errors_listed"`
-	Drawn     int               `json:"drawn"`
-	Empty     string            `json:"empty,omitempty"`
-	// Records are the request ids of this comparison's (or shard's) sample.
-	Records []string `json:"records"`
+	Schema string `json:"schema"`
+	nightly.Selection
+	Seed   uint64    `json:"seed"`
+	Shard  string    `json:"shard,omitempty"`
+	N      int       `json:"n"`
+	A      SystemRef `json:"a"`
+	B      SystemRef `json:"b"`
+	Alpha  float64   `json:"alpha"`
+	Margin float64   `json:"margin"`
+	FDR    float64   `json:"fdr"`
+	Conf   float64   `json:"conf"`
+	// Sampled are the log's counts (as a night's) and the sample: Drawn
+	// the records of the whole sample (every shard's), Records this
+	// comparison's (or shard's).
+	nightly.Sampled
 }
 
 // same reports whether two configs are the same comparison (counts,
@@ -119,9 +106,5 @@ func take(ds []Decision, sample []string) map[string]Decision {
 
 // lock takes dir's lock without waiting.
 func lock(dir string) (func(), error) {
-	unlock, err := journal.LockDir(dir, LockName, "another comparison", ErrLocked)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrOut, err)
-	}
-	return unlock, nil
+	return journal.LockDir(dir, LockName, "another comparison", ErrOut, ErrLocked)
 }

@@ -58,13 +58,6 @@ type Row struct {
 	ErrorClass     *string   `parquet:"error_class,optional"`
 }
 
-func opt(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
-
 // Rows are the comparison's records as results.parquet rows.
 func (c *Comparison) Rows() []Row {
 	rows := make([]Row, len(c.Decisions))
@@ -72,7 +65,7 @@ func (c *Comparison) Rows() []Row {
 		r := Row{RequestID: d.RequestID, Timestamp: d.Timestamp.UTC(), System: d.System, Stored: d.Stored, PinnedA: d.PinnedA, PinnedB: d.PinnedB,
 			Runs: int64(d.Runs), AMode: d.AMode, BMode: d.BMode, Flip: d.Flip, DiffersA: d.DiffersA.P, DiffersALower: d.DiffersA.Lower,
 			DiffersAUpper: d.DiffersA.Upper, TV: d.TV, PValue: d.PValue, QValue: d.QValue, Significant: d.Significant,
-			Error: opt(d.Error), ErrorClass: opt(d.ErrorClass)}
+			Error: record.NullIfEmpty(d.Error), ErrorClass: record.NullIfEmpty(d.ErrorClass)}
 		if e := d.DiffersStored; e != nil {
 			r.DiffersStored, r.DiffersSLower, r.DiffersSUpper = &e.P, &e.Lower, &e.Upper
 		}

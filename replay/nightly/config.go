@@ -40,19 +40,11 @@ type Config struct {
 	// is the reprise that began it (buildVersion).
 	Started time.Time `json:"started,omitzero"`
 	Version string    `json:"reprise_version,omitempty"`
-	Log     string    `json:"log"`
-	LogSize int64     `json:"log_size"`
-	// LogDigest is the sha256 of the log's bytes: a night resumes, and
-	// shards merge, only over the log they began with.
-	LogDigest digest.Digest `json:"log_digest"`
-	Where     string        `json:"where,omitempty"`
-	Since     time.Time     `json:"since,omitzero"`
-	Until     time.Time     `json:"until,omitzero"`
-	Sample    int           `json:"sample"`
-	Stratify  bool          `json:"stratify"`
-	Seed      uint64        `json:"seed"`
-	Shard     string        `json:"shard,omitempty"`
-	N         int           `json:"n"`
+	Selection
+	Stratify bool   `json:"stratify"`
+	Seed     uint64 `json:"seed"`
+	Shard    string `json:"shard,omitempty"`
+	N        int    `json:"n"`
 	// ConfirmN is the runs of a confirming replay (0: none, -n given).
 	ConfirmN int           `json:"confirm_n,omitempty"`
 	Rules    verdict.Rules `json:"rules"`
@@ -61,19 +53,41 @@ type Config struct {
 	// FleetRuns and FleetAlpha are the fleet test's (FleetRuns 0: off).
 	FleetRuns  int     `json:"fleet_runs,omitempty"`
 	FleetAlpha float64 `json:"fleet_alpha,omitempty"`
+	Sampled
+}
+
+// Selection is what a config (night.json, and compare.json: a comparison
+// draws its sample as a night does, DrawSample) says of the log and of
+// what it selects of it: the log, its rows (--where, the time bounds) and
+// the sample size.
+type Selection struct {
+	Log     string `json:"log"`
+	LogSize int64  `json:"log_size"`
+	// LogDigest is the sha256 of the log's bytes: a night resumes, and
+	// shards merge, only over the log they began with.
+	LogDigest digest.Digest `json:"log_digest"`
+	Where     string        `json:"where,omitempty"`
+	Since     time.Time     `json:"since,omitzero"`
+	Until     time.Time     `json:"until,omitzero"`
+	Sample    int           `json:"sample"`
+}
+
+// Sampled is what drawing the sample found, as a config (night.json,
+// compare.json) keeps it: the log's counts and the sample.
+type Sampled struct {
 	// Scanned is the number of log rows read; RowErrors the rows that are
 	// not valid records (the first MaxRowErrors are listed).
 	Scanned   int64             `json:"scanned"`
 	Selected  int64             `json:"selected"`
 	RowErrors int64             `json:"row_errors"`
 	Listed    []record.RowError `json:"row_errors_listed"`
-	// Drawn is the number of records of the night's whole sample (of
-	// every shard).
+	// Drawn is the number of records of the whole sample (of every shard).
 	Drawn int `json:"drawn"`
-	// Empty says why the night selected no record ("" when it did): what
+	// Empty says why nothing was selected ("" when something was): what
 	// the filter, the time bounds and the log's rows gave.
 	Empty string `json:"empty,omitempty"`
-	// Records are the request ids of this night's (or shard's) sample.
+	// Records are the request ids of this night's or comparison's (or
+	// shard's) sample.
 	Records []string `json:"records"`
 }
 
@@ -95,8 +109,9 @@ func newConfig(ctx context.Context, opts Options) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg := &Config{Schema: ConfigSchema, Version: buildVersion(), Log: opts.Log, LogSize: size, LogDigest: d, Since: opts.Filter.Time.Since, Until: opts.Filter.Time.Until,
-		Sample: opts.Sample, Stratify: opts.Stratify, Seed: opts.Seed, Shard: opts.Shard.String(),
+	cfg := &Config{Schema: ConfigSchema, Version: buildVersion(),
+		Selection: Selection{Log: opts.Log, LogSize: size, LogDigest: d, Since: opts.Filter.Time.Since, Until: opts.Filter.Time.Until, Sample: opts.Sample},
+		Stratify:  opts.Stratify, Seed: opts.Seed, Shard: opts.Shard.String(),
 		N: opts.Replay.N, ConfirmN: opts.ConfirmN, Rules: opts.Replay.Rules, FDR: opts.FDR, MinRate: opts.MinRate,
 		FleetRuns: opts.FleetRuns, FleetAlpha: opts.FleetAlpha}
 	if opts.Filter.Where != nil {
@@ -244,11 +259,7 @@ func byRequest(rs []Result) map[string]Result {
 
 // lock takes dir's lock without waiting; the returned function releases it.
 func lock(dir string) (func(), error) {
-	unlock, err := journal.LockDir(dir, LockName, "another night", ErrLocked)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrOut, err)
-	}
-	return unlock, nil
+	return journal.LockDir(dir, LockName, "another night", ErrOut, ErrLocked)
 }
 
 // rowError counts a row error, and lists it among the first MaxRowErrors.

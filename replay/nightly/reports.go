@@ -60,22 +60,15 @@ type ResultRow struct {
 	FleetP *float64 `parquet:"fleet_p,optional"`
 }
 
-func opt(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
-
 // Rows are the night's results as results.parquet rows.
 func (n *Night) Rows() []ResultRow {
 	rows := make([]ResultRow, len(n.Records))
 	for i, r := range n.Records {
 		rows[i] = ResultRow{RequestID: r.RequestID, Timestamp: r.Timestamp.UTC(), System: r.System, SystemName: r.SystemName,
 			HardwareClass: r.HardwareClass, ReplayVerdict: string(r.ReplayVerdict), Verdict: string(r.Verdict),
-			Basis: opt(r.Basis), PValue: r.PValue, PTest: opt(r.PTest), QValue: r.QValue, Why: r.Why,
-			ErrorClass: opt(r.ErrorClass), Columns: output.Columns{StoredLabel: r.Stored.Label, StoredScore: r.Stored.Score},
-			Reports: opt(r.Reports), FleetP: r.FleetP}
+			Basis: record.NullIfEmpty(r.Basis), PValue: r.PValue, PTest: record.NullIfEmpty(r.PTest), QValue: r.QValue, Why: r.Why,
+			ErrorClass: record.NullIfEmpty(r.ErrorClass), Columns: output.Columns{StoredLabel: r.Stored.Label, StoredScore: r.Stored.Score},
+			Reports: record.NullIfEmpty(r.Reports), FleetP: r.FleetP}
 	}
 	return rows
 }
