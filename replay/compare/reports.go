@@ -112,10 +112,7 @@ func (c *Comparison) Markdown() string {
 	var b strings.Builder
 	e := render.MarkdownCell
 	cfg := c.Config
-	fmt.Fprintf(&b, "## reprise compare: %s\n\n%s\n\n", c.Verdict, e(c.Summary))
-	if c.Reason != "" {
-		fmt.Fprintf(&b, "**Why:** %s\n\n", e(c.Reason))
-	}
+	render.Heading(&b, "reprise compare: "+string(c.Verdict), c.Summary, c.Reason)
 	fmt.Fprintf(&b, "**Scope:** %s\n\n", e(c.Scope()))
 	b.WriteString("### Impact\n\n")
 	t := render.NewTable(&b, "measure", "value", "interval / p")

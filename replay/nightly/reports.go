@@ -206,10 +206,7 @@ func (n *Night) JUnit() ([]byte, error) {
 func (n *Night) Markdown() string {
 	var b strings.Builder
 	e := render.MarkdownCell
-	fmt.Fprintf(&b, "## reprise nightly: %s\n\n%s\n\n", n.Outcome, e(n.Summary))
-	if n.Reason != "" {
-		fmt.Fprintf(&b, "**Why:** %s\n\n", e(n.Reason))
-	}
+	render.Heading(&b, "reprise nightly: "+n.Outcome, n.Summary, n.Reason)
 	t := render.NewTable(&b, "system", "records:", "reproduced:", "diverged:", "errors:", "rate:", "95% interval")
 	for _, s := range n.Systems {
 		flag := ""
