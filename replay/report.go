@@ -9,6 +9,7 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 
+	"github.com/reprise-dev/reprise/buildinfo"
 	"github.com/reprise-dev/reprise/journal"
 	"github.com/reprise-dev/reprise/output"
 	"github.com/reprise-dev/reprise/record"
@@ -23,9 +24,11 @@ const ReportSchema = "reprise/report/v1"
 
 // Report is report.json: everything needed to explain a replay's verdict.
 type Report struct {
-	Schema string        `json:"schema"`
-	Record RecordSummary `json:"record"`
-	Runner *runners.Info `json:"runner"`
+	Schema string `json:"schema"`
+	// RepriseVersion is the reprise that replayed (buildinfo.Version()).
+	RepriseVersion string        `json:"reprise_version"`
+	Record         RecordSummary `json:"record"`
+	Runner         *runners.Info `json:"runner"`
 	// Environment lists every effective sandbox setting with its source,
 	// and whether the environment was pinned.
 	Environment Environment  `json:"environment"`
@@ -148,7 +151,7 @@ type Timings struct {
 
 func newReport(rec *record.Record, opts Options, replaySeed uint64, started time.Time) *Report {
 	return &Report{
-		Schema: ReportSchema,
+		Schema: ReportSchema, RepriseVersion: buildinfo.Version(),
 		Record: RecordSummary{
 			RequestID: rec.RequestID, Timestamp: rec.Timestamp.Format(time.RFC3339Nano),
 			SystemID: rec.System.ID.String(), Image: rec.System.Image.String(),
@@ -459,4 +462,7 @@ func testInterval(t verdict.TestResult) string {
 func (r *Report) writeTimings(b *strings.Builder) {
 	fmt.Fprintf(b, "## Timings\n\nsession start %.0f ms, runs %.0f ms (%.2f ms per run), total %.0f ms.\n",
 		r.Timings.StartSessionMS, r.Timings.RunsMS, r.Timings.MeanRunMS, r.Timings.TotalMS)
+	if r.RepriseVersion != "" {
+		fmt.Fprintf(b, "\nReplayed by reprise %s.\n", render.Markdown(r.RepriseVersion))
+	}
 }
