@@ -1,7 +1,6 @@
 package compare
 
 import (
-	"fmt"
 	"path/filepath"
 
 	"github.com/reprise-dev/reprise/digest"
@@ -58,15 +57,7 @@ func (c *Config) same(o *Config) bool {
 // resumes checks that prev, the compare.json found in out, is the
 // comparison c describes (ErrOther) and gives c prev's time bounds.
 func (c *Config) resumes(prev *Config, out string) error {
-	if prev.LogDigest != c.LogDigest {
-		return fmt.Errorf("%w: %s holds a comparison of another log: %s names log digest %s, and %s is now %s; use another --out",
-			ErrOther, out, ConfigName, prev.LogDigest, c.Log, c.LogDigest)
-	}
-	if !prev.same(c) {
-		return fmt.Errorf("%w: %s holds another comparison (%s differs from this command's); use another --out", ErrOther, out, ConfigName)
-	}
-	c.Since, c.Until = prev.Since, prev.Until
-	return nil
+	return c.Resume(&prev.Selection, prev.same(c), out, ConfigName, "comparison", ErrOther)
 }
 
 // write writes c as dir's compare.json, atomically.

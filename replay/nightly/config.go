@@ -158,18 +158,30 @@ func hashLog(ctx context.Context, path string) (digest.Digest, int64, error) {
 }
 
 // resumes checks that prev, the night.json found in out, is the night cfg
-// describes (ErrOtherNight), and gives cfg prev's time bounds: a resumed
-// night keeps those it started with.
+// describes (ErrOtherNight), and gives cfg prev's time bounds, start and
+// version: a resumed night keeps those it started with.
 func (c *Config) resumes(prev *Config, out string) error {
-	if prev.LogDigest != c.LogDigest {
-		return fmt.Errorf("%w: %s holds a night of another log: %s names log digest %s, and %s is now %s (it was rewritten since the night began); use another --out",
-			ErrOtherNight, out, ConfigName, prev.LogDigest, c.Log, c.LogDigest)
+	if err := c.Resume(&prev.Selection, prev.same(c), out, ConfigName, "night", ErrOtherNight); err != nil {
+		return err
 	}
-	if !prev.same(c) {
-		return fmt.Errorf("%w: %s holds another night (%s differs from this command's); use another --out", ErrOtherNight, out, ConfigName)
-	}
-	c.Since, c.Until = prev.Since, prev.Until
 	c.Started, c.Version = prev.Started, prev.Version
+	return nil
+}
+
+// Resume checks that prev, the selection of the config file name found in
+// the output folder out, is of the log s is (by its digest), and that the
+// rest of the two configs agree (same), and gives s prev's time bounds: a
+// resumed night or comparison keeps those it began with. Its errors wrap
+// other and say what the folder holds ("night", "comparison").
+func (s *Selection) Resume(prev *Selection, same bool, out, name, what string, other error) error {
+	if prev.LogDigest != s.LogDigest {
+		return fmt.Errorf("%w: %s holds a %s of another log: %s names log digest %s, and %s is now %s (it was rewritten since the %s began); use another --out",
+			other, out, what, name, prev.LogDigest, s.Log, s.LogDigest, what)
+	}
+	if !same {
+		return fmt.Errorf("%w: %s holds another %s (%s differs from this command's); use another --out", other, out, what, name)
+	}
+	s.Since, s.Until = prev.Since, prev.Until
 	return nil
 }
 
