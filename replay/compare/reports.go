@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/parquet-go/parquet-go"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
@@ -23,12 +22,13 @@ import (
 // ReportSchema names report.json.
 const ReportSchema = "reprise/compare-report/v1"
 
-// Report files written by WriteReports.
+// Report files written by WriteReports: a night's (replay/nightly), junit.xml
+// aside.
 const (
-	ResultsParquet = "results.parquet"
-	ReportJSON     = "report.json"
-	SummaryMD      = "summary.md"
-	ReportHTML     = "report.html"
+	ResultsParquet = nightly.ResultsParquet
+	ReportJSON     = nightly.ReportJSON
+	SummaryMD      = nightly.SummaryMD
+	ReportHTML     = nightly.ReportHTML
 )
 
 // Row is one row of results.parquet: a record of the comparison.
@@ -78,20 +78,13 @@ func (c *Comparison) Rows() []Row {
 }
 
 // WriteReports writes results.parquet, report.json, summary.md and
-// report.html into dir, each atomically.
+// report.html into dir, each atomically (nightly.WriteReportFolder).
 func (c *Comparison) WriteReports(dir string) error {
-	rows, err := record.EncodeParquet(c.Rows(), parquet.KeyValueMetadata("reprise.verdict", string(c.Verdict)), parquet.KeyValueMetadata("reprise.summary", c.Summary))
-	if err != nil {
-		return fmt.Errorf("%s: %w", ResultsParquet, err)
-	}
-	rep, err := journal.JSON(struct {
+	rep := struct {
 		Schema string `json:"schema"`
 		*Comparison
-	}{ReportSchema, c})
-	if err != nil {
-		return err
-	}
-	return journal.WriteFiles(dir, journal.File{Name: ResultsParquet, Data: rows}, journal.File{Name: ReportJSON, Data: rep},
+	}{ReportSchema, c}
+	return nightly.WriteReportFolder(dir, c.Rows(), [][2]string{{"reprise.verdict", string(c.Verdict)}, {nightly.MetaSummary, c.Summary}}, rep,
 		journal.File{Name: SummaryMD, Data: []byte(c.Markdown())}, journal.File{Name: ReportHTML, Data: []byte(c.HTML())})
 }
 

@@ -84,24 +84,36 @@ const (
 // WriteReports writes results.parquet, report.json, junit.xml, summary.md
 // and report.html into dir, each atomically.
 func (n *Night) WriteReports(dir string) error {
-	rows, err := record.EncodeParquet(n.Rows(), parquet.KeyValueMetadata(MetaOutcome, n.Outcome), parquet.KeyValueMetadata(MetaSummary, n.Summary),
-		parquet.KeyValueMetadata(MetaReason, n.Reason))
-	if err != nil {
-		return fmt.Errorf("%s: %w", ResultsParquet, err)
-	}
-	rep, err := journal.JSON(struct {
-		Schema string `json:"schema"`
-		*Night
-	}{ReportSchema, n})
-	if err != nil {
-		return err
-	}
 	junit, err := n.JUnit()
 	if err != nil {
 		return err
 	}
-	return journal.WriteFiles(dir, journal.File{Name: ResultsParquet, Data: rows}, journal.File{Name: ReportJSON, Data: rep},
+	rep := struct {
+		Schema string `json:"schema"`
+		*Night
+	}{ReportSchema, n}
+	return WriteReportFolder(dir, n.Rows(), [][2]string{{MetaOutcome, n.Outcome}, {MetaSummary, n.Summary}, {MetaReason, n.Reason}}, rep,
 		journal.File{Name: JUnitXML, Data: junit}, journal.File{Name: SummaryMD, Data: []byte(n.Markdown())}, journal.File{Name: ReportHTML, Data: []byte(n.HTML())})
+}
+
+// WriteReportFolder writes a report folder as a night's into dir, each
+// file atomically: results.parquet, rows as Parquet with the key-value
+// metadata meta (key, value); report.json, report as JSON; then the files
+// more. A comparison (replay/compare) writes its reports with it too.
+func WriteReportFolder[T any](dir string, rows []T, meta [][2]string, report any, more ...journal.File) error {
+	opts := make([]parquet.WriterOption, len(meta))
+	for i, kv := range meta {
+		opts[i] = parquet.KeyValueMetadata(kv[0], kv[1])
+	}
+	b, err := record.EncodeParquet(rows, opts...)
+	if err != nil {
+		return fmt.Errorf("%s: %w", ResultsParquet, err)
+	}
+	rep, err := journal.JSON(report)
+	if err != nil {
+		return err
+	}
+	return journal.WriteFiles(dir, append([]journal.File{{Name: ResultsParquet, Data: b}, {Name: ReportJSON, Data: rep}}, more...)...)
 }
 
 type junitSuites struct {
