@@ -263,7 +263,7 @@ func TestReplayIsRepeatable(t *testing.T) {
 	if r3.Runs[1].Seed == r1.Runs[1].Seed || r3.Report.Replay.ReplaySeed != 99 {
 		t.Fatal("--replay-seed not used")
 	}
-	if r1.Report.Replay.ReplaySeed != DeriveReplaySeed("req_test") {
+	if uint64(r1.Report.Replay.ReplaySeed) != DeriveReplaySeed("req_test") {
 		t.Fatal("default replay seed not derived from the request id")
 	}
 }

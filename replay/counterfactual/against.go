@@ -9,6 +9,7 @@ import (
 	"github.com/reprise-dev/reprise/output"
 	"github.com/reprise-dev/reprise/record"
 	"github.com/reprise-dev/reprise/replay"
+	"github.com/reprise-dev/reprise/system"
 	"github.com/reprise-dev/reprise/verdict"
 )
 
@@ -59,7 +60,7 @@ type Params struct {
 	Sequential bool          `json:"sequential"`
 	N          int           `json:"n,omitempty"`
 	MaxRuns    int           `json:"max_runs,omitempty"`
-	ReplaySeed uint64        `json:"replay_seed"`
+	ReplaySeed system.Seed64 `json:"replay_seed"`
 	Rules      verdict.Rules `json:"rules"`
 }
 
@@ -96,10 +97,10 @@ func Against(ctx context.Context, st replay.Blobs, rec *record.Record, other Sys
 	defaults(&opts)
 	plan := NewPlan(opts.Sequential, opts.N, opts.MaxRuns)
 	rep := &AgainstReport{Schema: AgainstSchema, Record: summary(rec), Verdict: verdict.Undetermined, Looks: []LookResult{}, Notes: []string{},
-		Params:  Params{Sequential: opts.Sequential, ReplaySeed: replay.DeriveReplaySeed(rec.RequestID), Rules: opts.Rules},
+		Params:  Params{Sequential: opts.Sequential, ReplaySeed: system.Seed64(replay.DeriveReplaySeed(rec.RequestID)), Rules: opts.Rules},
 		Timings: Timings{Started: opts.Now()}}
 	if opts.ReplaySeed != nil {
-		rep.Params.ReplaySeed = *opts.ReplaySeed
+		rep.Params.ReplaySeed = system.Seed64(*opts.ReplaySeed)
 	}
 	if opts.Sequential {
 		rep.Params.MaxRuns = opts.MaxRuns
