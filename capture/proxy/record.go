@@ -101,9 +101,6 @@ func (p *Proxy) serveRecorded(w http.ResponseWriter, r *http.Request, rt route) 
 		}
 		a = p.forward(w, r, bytes.NewReader(fwd), int64(len(fwd)), true)
 		if a.reason == "" {
-			if f, ok := w.(http.Flusher); ok {
-				f.Flush() // the client has its answer before the record is built
-			}
 			a.reason = p.enqueue(r.Context(), rt, req, id, at, body, a, injected)
 		}
 	}
