@@ -356,6 +356,11 @@ func benchSoak(b *testing.B) {
 		top.heap, top.rss = max(top.heap, p.heap), max(top.rss, p.rss)
 		b.Logf("minute %d: heap in use at most %d MiB, RSS at most %d MiB", i, p.heap/mib, p.rss/mib)
 	}
+	// Bounded, not growing: the last minute's peak within twice the
+	// first's (a leak of a few bytes per request grows past that).
+	if last := perMin[len(perMin)-1]; len(perMin) >= 3 && last.heap > 2*perMin[0].heap {
+		b.Errorf("heap in use grew: %d MiB in the first minute, %d MiB in the last", perMin[0].heap/mib, last.heap/mib)
+	}
 	b.ReportMetric(float64(n)/el.Seconds(), "proxy-req/s")
 	b.ReportMetric(float64(top.heap)/mib, "max-heap-MiB")
 	b.ReportMetric(float64(top.rss)/mib, "max-rss-MiB")
