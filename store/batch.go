@@ -54,6 +54,9 @@ func (b *Batch) PutBytes(ctx context.Context, data []byte, _ Meta) (digest.Diges
 		return d, fmt.Errorf("store put: %w", err)
 	}
 	_, err = tmp.Write(data)
+	if err == nil {
+		err = tmp.Chmod(0o444)
+	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
@@ -84,7 +87,7 @@ func (b *Batch) Commit(ctx context.Context) error {
 	}
 	defer func() {
 		for _, tmp := range pending {
-			os.Remove(tmp) // no-op after the rename
+			os.Remove(tmp) // those not renamed
 		}
 	}()
 	paths := make([]string, 0, len(pending))
@@ -100,12 +103,10 @@ func (b *Batch) Commit(ctx context.Context) error {
 		} else if ctx.Err() != nil {
 			return fmt.Errorf("store commit: %w", ctx.Err())
 		}
-		if err := os.Chmod(tmp, 0o444); err != nil {
-			return fmt.Errorf("store commit: %w", err)
-		}
 		if err := os.Rename(tmp, b.s.blobPath(d)); err != nil {
 			return fmt.Errorf("store commit: %w", err)
 		}
+		delete(pending, d)
 	}
 	if err := journal.SyncDir(b.s.blobDir()); err != nil {
 		return fmt.Errorf("store commit: %w", err)

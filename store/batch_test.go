@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -43,6 +44,9 @@ func TestBatch(t *testing.T) {
 	}
 	if n := batchFiles(t, s); n != 0 {
 		t.Errorf("ingest holds %d batch files after Commit", n)
+	}
+	if fi, err := os.Stat(s.blobPath(d1)); err != nil || fi.Mode().Perm() != 0o444 {
+		t.Errorf("blob mode: %v %v", fi, err)
 	}
 	if err := b.Commit(ctx); err != nil { // empty
 		t.Fatal(err)
