@@ -215,7 +215,10 @@ func (l *benchLoad) reportRecords(b *testing.B) {
 func benchOpenLoop(b *testing.B) {
 	l := newBenchLoad(b, false)
 	per := int(benchRate * benchRound.Seconds())
-	for _, via := range []bool{false, true} { // connections, caches
+	for _, via := range []bool{false, true} { // connection pools, caches
+		if _, _, err := l.closedLoop(via, benchClients, benchRound); err != nil {
+			b.Fatal(err)
+		}
 		if _, err := l.openLoop(via, per/5, benchRate); err != nil {
 			b.Fatal(err)
 		}
