@@ -32,13 +32,19 @@ func fx(parts ...string) string {
 // textUpstream serves the fixture text model of version over the OpenAI API.
 func textUpstream(t testing.TB, version string) *httptest.Server {
 	t.Helper()
+	srv := httptest.NewServer(textHandler(t, version))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// textHandler is the fixture text model of version's OpenAI API.
+func textHandler(t testing.TB, version string) http.Handler {
+	t.Helper()
 	corpus, err := os.ReadFile(fx("models", "text-story-"+version+".txt"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(textgen.Handler(textgen.New("text-story-"+version, corpus), textgen.NoSwitches))
-	t.Cleanup(srv.Close)
-	return srv
+	return textgen.Handler(textgen.New("text-story-"+version, corpus), textgen.NoSwitches)
 }
 
 // textTarget is the system file of the fixture text model 1.0 (openai).
@@ -76,7 +82,7 @@ func newRig(t testing.TB, upstream string, cfg Config, wo WriterOptions) *rig {
 		upstream = textUpstream(t, "1.0").URL
 	}
 	r := &rig{st: st, dir: filepath.Join(t.TempDir(), "log"), up: upstream, tgt: textTarget(t, st)}
-	if r.w, err = NewWriter(r.dir, st, wo); err != nil {
+	if r.w, err = NewWriter(r.dir, st.NewBatch(), wo); err != nil {
 		t.Fatal(err)
 	}
 	cfg.Upstream, _ = url.Parse(upstream)

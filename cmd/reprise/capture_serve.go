@@ -154,7 +154,7 @@ func runCaptureServe(ctx context.Context, g *globalOptions, s *streams, o *captu
 	}
 	log := g.logger(s)
 	wo.Logger, cfg.Logger = log, log
-	w, err := proxy.NewWriter(o.Log, st, wo)
+	w, err := proxy.NewWriter(o.Log, st.NewBatch(), wo)
 	if err != nil {
 		return usageErrorf("--log %s: %v", o.Log, err)
 	}
