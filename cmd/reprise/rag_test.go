@@ -1,38 +1,20 @@
 package main
 
 import (
-	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
-	"github.com/reprise-dev/reprise/fixtures/image"
 	"github.com/reprise-dev/reprise/verdict"
-)
-
-var (
-	ragImgOnce sync.Once
-	ragImgRes  image.Result
-	ragImgErr  error
 )
 
 // ragImage builds the fixture RAG system's image once per test binary.
 func ragImage(t *testing.T) string {
 	t.Helper()
 	cli, _ := fixtureImage(t) // the engine (skip or fail without one), and the leftover check
-	ragImgOnce.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		ragImgRes, ragImgErr = image.Build(ctx, cli, image.Options{Server: image.ServerRAG})
-	})
-	if ragImgErr != nil {
-		t.Fatalf("build RAG fixture image: %v", ragImgErr)
-	}
-	return ragImgRes.ID
+	return ragBuild.id(t, cli)
 }
 
 // buildRAGServer compiles fixtures/ragserver for the process runner.
