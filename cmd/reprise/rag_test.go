@@ -29,6 +29,16 @@ func buildRAGServer(t *testing.T) string {
 	return bin
 }
 
+// onBothRAGRunners runs test as subtests "docker" (the fixture RAG image)
+// and "process" (fixtures/ragserver built, with a placeholder image digest):
+// test gets the image and the runner flags to add.
+func onBothRAGRunners(t *testing.T, test func(t *testing.T, img string, runner ...string)) {
+	t.Run("docker", func(t *testing.T) { test(t, ragImage(t)) })
+	t.Run("process", func(t *testing.T) {
+		test(t, "sha256:"+strings.Repeat("0", 64), "--runner", "process", "--entrypoint", buildRAGServer(t))
+	})
+}
+
 // ragParts are the record create flags of the fixture RAG system with
 // retrieval index index (a file of fixtures/components), as decided: seed
 // 42, temperature 0.9, top_p 0.95, 24 tokens.
@@ -52,10 +62,7 @@ func ragParts(index string) []string {
 // component index, with both digests, as the only difference; each report
 // lists the components by name and digest.
 func TestRAGReindex(t *testing.T) {
-	t.Run("docker", func(t *testing.T) { testRAGReindex(t, ragImage(t)) })
-	t.Run("process", func(t *testing.T) {
-		testRAGReindex(t, "sha256:"+strings.Repeat("0", 64), "--runner", "process", "--entrypoint", buildRAGServer(t))
-	})
+	onBothRAGRunners(t, testRAGReindex)
 }
 
 func testRAGReindex(t *testing.T, img string, runner ...string) {
@@ -122,10 +129,7 @@ func testRAGReindex(t *testing.T, img string, runner ...string) {
 // component tree) reaches the system whole: the pinned seed answers as it
 // does from the index file, and the record replays REPRODUCED (exact).
 func TestRAGIndexDirectory(t *testing.T) {
-	t.Run("docker", func(t *testing.T) { testRAGIndexDirectory(t, ragImage(t)) })
-	t.Run("process", func(t *testing.T) {
-		testRAGIndexDirectory(t, "sha256:"+strings.Repeat("0", 64), "--runner", "process", "--entrypoint", buildRAGServer(t))
-	})
+	onBothRAGRunners(t, testRAGIndexDirectory)
 }
 
 func testRAGIndexDirectory(t *testing.T, img string, runner ...string) {
