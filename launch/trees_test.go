@@ -14,7 +14,6 @@ import (
 	"github.com/reprise-dev/reprise/digest"
 	"github.com/reprise-dev/reprise/runners"
 	"github.com/reprise-dev/reprise/store"
-	"github.com/reprise-dev/reprise/system"
 )
 
 // treeRunner records the spec and what the paths held when it started.
@@ -68,13 +67,7 @@ func treeTarget(t *testing.T, st *store.Mem) Target {
 	}
 	cfg, _ := st.PutBytes(ctx, []byte(`{"t":1}`), store.Meta{})
 	prompt, _ := st.PutBytes(ctx, []byte("Answer: {q}"), store.Meta{})
-	img, _ := system.ParseImageRef("sha256:" + strings.Repeat("0", 64))
-	sys := system.System{Image: img,
-		Model:      system.Artifact{Name: "m", Version: "1", Digest: model},
-		Config:     system.Artifact{Name: "c", Version: "1", Digest: cfg},
-		Components: map[string]digest.Digest{"index": index, "prompt": prompt}}
-	sys.Seal()
-	return Target{System: sys, Protocol: "jsonl-stdio", HardwareClass: "cpu/amd64/x"}
+	return zeroTarget(t, model, cfg, map[string]digest.Digest{"index": index, "prompt": prompt})
 }
 
 // TestStartMaterializesTreesAndComponents: the runner gets the model tree,
