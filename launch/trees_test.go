@@ -14,6 +14,7 @@ import (
 	"github.com/reprise-dev/reprise/digest"
 	"github.com/reprise-dev/reprise/runners"
 	"github.com/reprise-dev/reprise/store"
+	"github.com/reprise-dev/reprise/store/storetest"
 )
 
 // treeRunner records the spec and what the paths held when it started.
@@ -47,16 +48,7 @@ func (r *treeRunner) Start(ctx context.Context, spec runners.Spec) (runners.Sess
 func treeTarget(t *testing.T, st *store.Mem) Target {
 	t.Helper()
 	ctx := context.Background()
-	mk := func(files map[string]string) string {
-		dir := t.TempDir()
-		for p, c := range files {
-			os.MkdirAll(filepath.Join(dir, filepath.Dir(p)), 0o700)
-			if err := os.WriteFile(filepath.Join(dir, p), []byte(c), 0o600); err != nil {
-				t.Fatal(err)
-			}
-		}
-		return dir
-	}
+	mk := func(files map[string]string) string { return storetest.WriteTree(t, files) }
 	model, err := store.PutTree(ctx, st, mk(map[string]string{"config.json": "{}", "shards/1.bin": "one", "shards/2.bin": "two"}), "m")
 	if err != nil {
 		t.Fatal(err)

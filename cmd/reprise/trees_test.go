@@ -13,6 +13,7 @@ import (
 	"github.com/reprise-dev/reprise/digest"
 	"github.com/reprise-dev/reprise/replay"
 	"github.com/reprise-dev/reprise/store"
+	"github.com/reprise-dev/reprise/store/storetest"
 	"github.com/reprise-dev/reprise/verdict"
 )
 
@@ -30,17 +31,7 @@ func buildTreeserver(t *testing.T) string {
 // mkTree writes files (slash paths) under a new directory.
 func mkTree(t *testing.T, files map[string]string) string {
 	t.Helper()
-	dir := t.TempDir()
-	for p, c := range files {
-		full := filepath.Join(dir, filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(full, []byte(c), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
+	return storetest.WriteTree(t, files)
 }
 
 const shard2 = "shards/model-00002-of-00002.safetensors"
