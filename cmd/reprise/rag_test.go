@@ -2,11 +2,11 @@ package main
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/reprise-dev/reprise/fixtures/gobuild"
 	"github.com/reprise-dev/reprise/verdict"
 )
 
@@ -20,13 +20,7 @@ func ragImage(t *testing.T) string {
 // buildRAGServer compiles fixtures/ragserver for the process runner.
 func buildRAGServer(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "ragserver")
-	c := exec.Command("go", "build", "-o", bin, "./fixtures/ragserver")
-	c.Dir = repoRoot()
-	if out, err := c.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
+	return gobuild.Build(t, "./fixtures/ragserver")
 }
 
 // onBothRAGRunners runs test as subtests "docker" (the fixture RAG image)

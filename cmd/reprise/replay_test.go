@@ -16,6 +16,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/reprise-dev/reprise/fixtures/dockertest"
+	"github.com/reprise-dev/reprise/fixtures/gobuild"
 	"github.com/reprise-dev/reprise/fixtures/image"
 	"github.com/reprise-dev/reprise/replay"
 	"github.com/reprise-dev/reprise/runners"
@@ -399,13 +400,7 @@ func TestReplayCtrlC(t *testing.T) {
 
 func buildLoanserver(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "loanserver")
-	c := exec.Command("go", "build", "-o", bin, "./fixtures/loanserver")
-	c.Dir = repoRoot()
-	if out, err := c.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
+	return gobuild.Build(t, "./fixtures/loanserver")
 }
 
 func TestReplayProcessRunner(t *testing.T) {

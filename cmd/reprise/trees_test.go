@@ -4,13 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/reprise-dev/reprise/digest"
+	"github.com/reprise-dev/reprise/fixtures/gobuild"
 	"github.com/reprise-dev/reprise/replay"
 	"github.com/reprise-dev/reprise/store"
 	"github.com/reprise-dev/reprise/store/storetest"
@@ -19,13 +19,7 @@ import (
 
 func buildTreeserver(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "treeserver")
-	c := exec.Command("go", "build", "-o", bin, "./fixtures/treeserver")
-	c.Dir = repoRoot()
-	if out, err := c.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
+	return gobuild.Build(t, "./fixtures/treeserver")
 }
 
 // mkTree writes files (slash paths) under a new directory.
