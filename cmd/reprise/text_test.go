@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/reprise-dev/reprise/fixtures/textgen"
+	"github.com/reprise-dev/reprise/fixtures/textgen/textgentest"
 	"github.com/reprise-dev/reprise/replay"
 	"github.com/reprise-dev/reprise/verdict"
 )
@@ -83,13 +83,7 @@ func TestReplayTextOverOpenAI(t *testing.T) {
 // in this process, until the test ends.
 func textServer(t *testing.T, version string) *httptest.Server {
 	t.Helper()
-	corpus, err := os.ReadFile(fx("models", "text-story-"+version+".txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(textgen.Handler(textgen.New("text-story-"+version, corpus), textgen.NoSwitches))
-	t.Cleanup(srv.Close)
-	return srv
+	return textgentest.Server(t, version)
 }
 
 // TestReplayEndpoint replays against a running server: the report says
