@@ -71,7 +71,7 @@ var allowed = map[string][]string{
 	"runopts": {"system", "record", "runners", "runners/docker", "runners/process", "runners/endpoint", "runners/hwclass", "launch"},
 	// replay replays records; replay/nightly replays samples of decision logs.
 	"replay":         {"buildinfo", "digest", "output", "journal", "render", "system", "store", "record", "runners", "runners/hwclass", "launch", "verdict", "stats"},
-	"replay/nightly": {"digest", "fsread", "output", "journal", "render", "system", "store", "record", "ingest", "runners", "launch", "verdict", "stats", "replay"},
+	"replay/nightly": {"buildinfo", "digest", "fsread", "output", "journal", "render", "system", "store", "record", "ingest", "runners", "launch", "verdict", "stats", "replay"},
 	// replay/counterfactual: a record replayed against another system, and attribution.
 	"replay/counterfactual": {"output", "journal", "render", "record", "runners", "launch", "verdict", "stats", "replay"},
 	// replay/compare replays a sample of a log under two systems.

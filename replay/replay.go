@@ -323,7 +323,42 @@ func Prepare(ctx context.Context, st Blobs, rec *record.Record, opts Options) (*
 		p.Checks = verdict.ReferenceChecks(ref, opts.N) // opts.N is the cap of a sequential replay
 		p.references = len(ref)
 	}
+	if w := budgetWarning(rec, opts, len(p.Checks)); w != "" {
+		opts.Logger.Warn(w, "request_id", rec.RequestID)
+		p.Notes = append(p.Notes, w)
+	}
 	return p, nil
+}
+
+// budgetWarning says, before any run, when the replay's runs (-n, or a
+// sequential replay's --max-runs) are too few for the label check ever to
+// call the stored label DIVERGED: it needs verdict.RunsToRejectNever at its
+// share of alpha (alpha over the checks that apply, extra more besides
+// the output's own; the seed probe, which runs only after a mismatch, is
+// not counted, so the figure is a floor). "" when the runs suffice or the
+// record has no label.
+func budgetWarning(rec *record.Record, opts Options, extra int) string {
+	if rec.Output.Label == nil {
+		return ""
+	}
+	c := extra
+	for _, ch := range verdict.Checks {
+		if ch.Applies(rec.Output.Output) {
+			c++
+		}
+	}
+	r := opts.Rules
+	r.Alpha /= float64(max(c, 1))
+	need := verdict.RunsToRejectNever(r)
+	if opts.N >= need {
+		return ""
+	}
+	if opts.Sequential {
+		return fmt.Sprintf("--max-runs %d is too few for the label check ever to call the stored label DIVERGED: that needs at least %d runs at its level %.4g (alpha %g over %d checks), so the replay can end REPRODUCED or INCONCLUSIVE, never DIVERGED on the label; raise --max-runs to %d or more",
+			opts.N, need, r.Alpha, opts.Rules.Alpha, c, need)
+	}
+	return fmt.Sprintf("-n %d is too few for the label check ever to call the stored label DIVERGED: that needs at least %d runs at its level %.4g (alpha %g over %d checks), so the replay can end REPRODUCED or INCONCLUSIVE, never DIVERGED on the label; give -n %d or more, or leave -n out (a sequential replay of at most --max-runs runs, which stops as soon as the verdict is settled)",
+		opts.N, need, r.Alpha, opts.Rules.Alpha, c, need)
 }
 
 // Fail is the result of a prepared replay that could not run (e.g. its
