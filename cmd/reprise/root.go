@@ -147,6 +147,7 @@ Exit codes: 0 reproduced/ok, 1 diverged, 2 usage or invalid input,
 	oldFormatFlags(root)
 	wrapArgs(root)
 	registerCompletions(root)
+	hideStoreFlag(root)
 	return root
 }
 
