@@ -15,23 +15,6 @@ import (
 	"github.com/reprise-dev/reprise/verdict"
 )
 
-// againstHelp is the part of replay's help about --against.
-const againstHelp = `
-
-With --against SYS (a system file from 'reprise system create', or another
-record: its system), the one RECORD's input is replayed on its own system (A)
-and on SYS (B), one session each, and the two systems are compared on this
-input: labels by Fisher's exact test on the counts, scores by the two-sample
-Kolmogorov-Smirnov test, texts by the MMD² test; each with an upper
-confidence bound on the distance (total variation, Kolmogorov, MMD²), so
-SAME is a positive claim: every distance shown below --margin. Verdict SAME
-(exit 0), DIFFERENT (exit 1: some test rejects equality) or INCONCLUSIVE
-(exit 3). --alpha bounds both a wrong DIFFERENT and a wrong SAME.
-Sequential by default: looks after 1/8, 1/4, 1/2 and all of --max-runs runs
-of each system, at 1/8, 1/8, 1/4 and 1/2 of alpha; -n N: one look after N.
-Reports (report.json, report.md, runs.parquet with a system column) go to
---output (default out/<request_id>/against).`
-
 // addAgainstFlag adds replay's --against.
 func (o *replayOptions) addAgainstFlag(f *pflag.FlagSet) {
 	f.StringVar(&o.Against, "against", "", "compare the record's system with SYS (a system file or another record) on the record's input: SAME 0, DIFFERENT 1, INCONCLUSIVE 3")

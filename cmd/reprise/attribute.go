@@ -22,27 +22,7 @@ type attributeOptions struct {
 func newAttributeCmd(g *globalOptions, s *streams) *cobra.Command {
 	o := &attributeOptions{}
 	cmd := newCommand("attribute RECORD --candidates SYS...", "Which system decided a record: the confidence set of candidate systems",
-		`Replay the record's input on its own system and on each candidate (system
-files or records: their systems; one session each; a system named twice is
-tested once), and test the stored output against each one's distribution as
-replay does (label frequency, score rank, text distance, the pinned seed),
-each at level --alpha/m for m candidates (Bonferroni: the probability of
-rejecting any candidate that behaves as the decider did is at most --alpha).
-The confidence set is the candidates not rejected, most likely first:
-candidates whose pinned seed gave the stored output exactly, then by the
-share of runs that gave the stored label (without a label: the stored text,
-exactly).
-
-The candidates follow --candidates, as further arguments
-(--candidates a.json b.json) or repeated (--candidates a.json --candidates b.json).
-
-Exit codes: 0 the record's own system is in the set and the stored output
-reproduces on it; 1 its own system is rejected (the set excludes it: another
-system decided, or none of these); 3 its own system is in the set only
-because the evidence could not reject it (INCONCLUSIVE); 2/4/5 for invalid
-input, integrity and environment failures. Reports (report.json, report.md,
-runs.parquet with a system column) go to --output (default
-out/<request_id>/attribute).`, cobra.MinimumNArgs(1),
+		help("attribute"), cobra.MinimumNArgs(1),
 		func(ctx context.Context, args []string) error { return runAttribute(ctx, g, s, o, args) })
 	o.set = cmd.Flags().Changed
 	o.runnerOptions.addFlags(cmd)

@@ -36,9 +36,7 @@ type captureServeOptions struct {
 
 func newCaptureCmd(g *globalOptions, s *streams) *cobra.Command {
 	return newGroup("capture", "Capture decisions in production",
-		`Capture decisions where they are made: 'capture serve' is a recording proxy in
-front of a running inference server that writes a decision record of every
-answered request to a Parquet decision log that 'nightly --log DIR' replays.`,
+		help("capture"),
 		newCaptureServeCmd(g, s))
 }
 
@@ -46,34 +44,7 @@ func newCaptureServeCmd(g *globalOptions, s *streams) *cobra.Command {
 	o := &captureServeOptions{MaxBody: proxy.DefaultMaxBody}
 	cmd := newCommand("serve --system SYS --upstream URL --listen ADDR --log DIR [flags]",
 		"Run a recording proxy in front of an inference server",
-		`Serve a reverse proxy on --listen in front of the inference server at
---upstream, whose composite version is the system file (or record) --system.
-Every POST /v1/chat/completions and /v1/completions (protocol openai) or
-/v2/models/{name}/infer (kserve-v2) is passed through unchanged and, when it
-is answered 2xx with an output, recorded: the request bytes go into the store
-(only their digest with --input hash-only or --tier output|hash), the record
-(the system file's composite version, the request id from X-Request-Id or
-generated and returned in that header, the timestamp, the params, the output
-and its canonical digest) goes to the decision log in --log. Streamed answers
-(stream: true) pass through chunk by chunk and are recorded when complete.
-Other paths pass through unrecorded; /metrics (Prometheus text) and /healthz
-are the proxy's own.
-
-Records reach the log through a bounded queue (--queue): the request never
-waits on disk; a full queue drops the record (counted in /metrics) or, with
---on-full block, makes the request wait. Segments of at most --segment-rows
-records (or --segment-age old) are written to a temporary name, fsynced and
-renamed: a kill -9 loses at most --queue + --segment-rows records, and never
-leaves a partial segment. SIGTERM or Ctrl-C stops taking connections, waits
-for the requests in flight (--drain-timeout) and writes every queued record.
-
---inject-seed adds a random seed to openai requests that carry none (the
-record's runtime.env.driver says so), so their replays can be exact.
---sample-rate [PATH=|MODEL=]R records a share R of the requests (by a hash of
-the request id); --tier [PATH=]full|output|hash says what is kept: full the
-request and response bytes, output the response's only, hash neither (the row
-holds the digests and the output). Bodies over --max-body pass through
-unrecorded (counted).`, cobra.NoArgs,
+		help("capture-serve"), cobra.NoArgs,
 		func(ctx context.Context, _ []string) error { return runCaptureServe(ctx, g, s, o) })
 	f := cmd.Flags()
 	f.StringVar(&o.System, "system", "", "system file (reprise system create) or decision record of the upstream (required)")

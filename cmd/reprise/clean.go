@@ -14,15 +14,7 @@ import (
 func newCleanCmd(g *globalOptions, s *streams) *cobra.Command {
 	var all bool
 	c := newCommand("clean [--all]", "Remove containers and session folders left by a killed reprise",
-		`reprise removes its containers and its session folders (the copies of the
-model and config, reprise-session-<pid>-* in the temp folder) on every exit
-path it controls (including Ctrl-C). A process killed with SIGKILL cannot:
-'reprise clean' removes the session folders of this user whose reprise
-process is gone, and force-removes the containers with the reprise label
-whose lease is no longer held (missing, unlocked because its owner died, or
-not renewed for 30 s), and prints their paths and ids. Containers of replays
-still running, and those whose lease this process cannot see (another host
-or TMPDIR), are kept unless --all.`, cobra.NoArgs,
+		help("clean"), cobra.NoArgs,
 		func(ctx context.Context, _ []string) error { return runClean(ctx, g, s, all) })
 	c.Flags().BoolVar(&all, "all", false, "also remove the containers of replays still running")
 	return c

@@ -41,32 +41,7 @@ func newCompareCmd(g *globalOptions, s *streams) *cobra.Command {
 	o := &compareOptions{now: time.Now}
 	cmd := newCommand("compare --log LOG --a SYS --b SYS [--where EXPR] [--sample K] [--seed S] [-n N] [--output DIR] [--shard i/n]",
 		"Rollout impact: replay a sample of a decision log under two systems and find the decisions that flip",
-		`Select records of a Parquet decision log (--where, --since, --until, as nightly),
-draw a seeded sample (--sample K; 0 takes every selected record), and run each
-record's input under system A and system B (each a system file or a decision
-record; one sandboxed session per system), -n fresh seeds each (B's drawn
-independently of A's) plus the record's own pinned seed.
-
-Per record: each system's modal decision (the label; the text or score when
-there is none), the probability that B's decision differs from A's modal
-decision and from the stored one (Clopper–Pearson intervals at --conf), and
-Fisher's exact test of A = B on the record, with Benjamini–Hochberg at --fdr
-across the records. Across records: the share of records whose modal decision
-flips (interval), a permutation test of A = B paired by record (the verdict's
-test, at --alpha), McNemar's exact test on the modal decisions' agreement with
-the stored ones, and the remediation list: the records the rollout changed
-whose stored decision B would most likely not give, most likely first.
-
-Reports in --output (default out/compare-<date>/): results.parquet, report.json,
-summary.md and report.html (flip probability by record). A comparison killed
-at any moment continues when the same command is run again; --shard i/n runs
-a share of the records (by request id), 'compare merge' joins the shards.
-
-Exit 0 SAME (the paired test does not reject and the flip share's upper
-bound at 1 − alpha is at most --margin); 1 DIFFERENT (the paired test rejects
-at --alpha); 3 INCONCLUSIVE (neither, or nothing compared); 2 bad input (flags,
-a system file, a --where, another comparison in --output); 4/5 when a record
-could not be run (integrity/environment) and B was not found DIFFERENT.`, cobra.NoArgs,
+		help("compare"), cobra.NoArgs,
 		func(ctx context.Context, _ []string) error { return runCompare(ctx, g, s, o) })
 	o.set = cmd.Flags().Changed
 	o.runnerOptions.addFlags(cmd)
@@ -188,9 +163,7 @@ func newCompareMergeCmd(g *globalOptions, s *streams, parent *compareOptions) *c
 	var out string
 	var format outputFormat
 	cmd := newCommand("merge DIR...", "Merge the shards of one comparison into one (its tests over every record)",
-		`Merge the output folders of the shards of one comparison (compare --shard i/n,
-all of them, finished) into one comparison: every test is taken over all the
-records, so the result equals the unsharded comparison's. Reports go to --output.`, cobra.MinimumNArgs(1),
+		help("compare-merge"), cobra.MinimumNArgs(1),
 		func(_ context.Context, args []string) error {
 			c, err := compare.Merge(args)
 			if err != nil {

@@ -26,12 +26,7 @@ type dataPackOptions struct {
 func newDataPackCmd(g *globalOptions, s *streams) *cobra.Command {
 	o := &dataPackOptions{}
 	cmd := newCommand("pack FILE...", "Store files as one dataset; prints its digest",
-		`Store the files and a dataset manifest {"schema":"reprise/dataset/v1","files":[{name,
-digest, size, format}]}; the manifest's digest names the dataset. Formats: jsonl
-(.jsonl, .ndjson: one document per line, its scalar values), parquet (.parquet:
-one document per row, the values of its text columns: every BYTE_ARRAY column,
-or those named by --column, dotted paths; read row group by row group with
-bounded memory) and text (any other file: one document per line).`, cobra.MinimumNArgs(1),
+		help("data-pack"), cobra.MinimumNArgs(1),
 		func(ctx context.Context, args []string) error { return runDataPack(ctx, g, s, o, args) })
 	cmd.Flags().StringVar(&o.Format, "format", "", "format of every file: jsonl, text or parquet (default: from the extension)")
 	cmd.Flags().StringArrayVar(&o.Columns, "column", nil, "text column of the Parquet files (repeatable; default: every BYTE_ARRAY column)")

@@ -14,10 +14,7 @@ import (
 
 func newEvalsCmd(g *globalOptions, s *streams) *cobra.Command {
 	return newGroup("evals", "Eval suites: pack, run, compare and re-score pinned systems on content-addressed suites",
-		`An eval suite is a folder with suite.json (name, version, description, scorer,
-metadata) and items.jsonl (id, input, reference, tags). 'evals pack' stores it;
-its digest is what a record's eval_suite pins. Results are kept in the store,
-keyed by (system id, suite digest), and never removed.`,
+		help("evals"),
 		newEvalsPackCmd(g, s), newEvalsLsCmd(g, s), newEvalsShowCmd(g, s), newEvalsDiffCmd(g, s),
 		newEvalsRunCmd(g, s), newEvalsHistoryCmd(g, s), newEvalsCompareCmd(g, s), newEvalsRescoreCmd(g, s), newEvalsLeakageCmd(g, s), newEvalsCheckCmd(g, s))
 }
@@ -25,9 +22,7 @@ keyed by (system id, suite digest), and never removed.`,
 func newEvalsPackCmd(g *globalOptions, s *streams) *cobra.Command {
 	maxItems := byteSize(evals.DefaultMaxItemsSize)
 	cmd := newCommand("pack DIR", "Validate and store a suite folder; prints its digest",
-		`Validate and store the suite folder DIR; prints its digest. suite.json and
-items.jsonl must be regular files in DIR (a symbolic link, a FIFO or a device is
-refused), suite.json of at most 1 MiB, items.jsonl of at most --max-items-size.`, cobra.ExactArgs(1),
+		help("evals-pack"), cobra.ExactArgs(1),
 		func(ctx context.Context, args []string) error {
 			return runEvalsPack(ctx, g, s, args[0], evals.SuiteLimits{MaxItemsSize: int64(maxItems)})
 		})

@@ -28,14 +28,7 @@ type evalsCheckOptions struct {
 func newEvalsCheckCmd(g *globalOptions, s *streams) *cobra.Command {
 	o := &evalsCheckOptions{now: time.Now}
 	cmd := newCommand("check RECORD", "Replay a record's pinned eval suite and test whether its score distribution reproduces",
-		`The record must pin an eval suite (eval_suite) and the store must hold a run of the
-record's system on it. The suite is run again on the pinned system (one sandboxed
-session, the stored run's epochs, a fresh run seed: --run-seed, default the stored
-run's seed + 1) and paired per item against the stored run (the earliest run of the system
-on the suite that is not itself a check's). REPRODUCED (exit 0)
-when a paired TOST establishes equivalence of the mean score within --eval-margin;
-DIVERGED (exit 1) when the 1 − 2α interval of the difference lies outside the
-margin; INCONCLUSIVE (exit 3) otherwise. The new run is stored like any other.`, cobra.ExactArgs(1),
+		help("evals-check"), cobra.ExactArgs(1),
 		func(ctx context.Context, args []string) error { return runEvalsCheck(ctx, g, s, o, args[0]) })
 	f := cmd.Flags()
 	o.set = f.Changed

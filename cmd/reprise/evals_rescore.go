@@ -20,12 +20,7 @@ type evalsRescoreOptions struct {
 func newEvalsRescoreCmd(g *globalOptions, s *streams) *cobra.Command {
 	o := &evalsRescoreOptions{}
 	cmd := newCommand("rescore --suite NEW (--results RUN… | --system SYS…)", "Bring stored runs onto a new suite: re-score unchanged items, run only new or changed ones",
-		`For each stored run (--results, or the latest run of each --system on another
-suite), the outputs stored for items whose id and input are unchanged in NEW are
-re-scored with NEW's scorer and references, without running anything; only new
-items and items whose input changed are run, on the run's pinned system, with
-the run's seed and epochs. The result is a new run on NEW, stored like any other,
-that says how many items were re-scored and how many run.`, cobra.NoArgs,
+		help("evals-rescore"), cobra.NoArgs,
 		func(ctx context.Context, _ []string) error { return runEvalsRescore(ctx, g, s, o) })
 	o.addFlags(cmd, "the new suite: digest or folder (required)")
 	f := cmd.Flags()

@@ -67,19 +67,7 @@ type evalsRunOptions struct {
 func newEvalsRunCmd(g *globalOptions, s *streams) *cobra.Command {
 	o := &evalsRunOptions{}
 	cmd := newCommand("run --suite SUITE --system SYS [-k EPOCHS]", "Run a pinned system on a suite (one session) and store the scored results",
-		`Start the pinned system once (the same sandbox, hardware-class check and
-runners as replay), run every item k times with seeds derived from --run-seed,
-score every answer, and store the results (Parquet rows and a summary) in the
-store, keyed by (system id, suite digest). Prints the run's digest and its
-mean score with a cluster-robust interval (items as clusters), per tag too.
-SUITE is a suite digest or a folder (packed first); SYS a system file
-('reprise system create') or a decision record.
-
-Each scored answer is appended to a journal in --journal-dir (one file per
-suite, system, run seed, epochs and parameters) the moment it is scored; a
-run that is killed or fails leaves it behind, and the same command run
-again resumes from it (only the items and epochs not in it are run). The
-journal is removed once the run is stored.`, cobra.NoArgs,
+		help("evals-run"), cobra.NoArgs,
 		func(ctx context.Context, _ []string) error { return runEvalsRun(ctx, g, s, o) })
 	o.addFlags(cmd, "suite digest or folder (required)")
 	f := cmd.Flags()

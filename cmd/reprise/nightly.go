@@ -47,40 +47,7 @@ func newNightlyCmd(g *globalOptions, s *streams) *cobra.Command {
 	o := &nightlyOptions{now: time.Now, getenv: os.Getenv}
 	cmd := newCommand("nightly --log LOG [--sample K] [--stratify system] [--seed S] [--parallel P] [--fdr Q] [--min-rate R] [--output DIR] [--shard i/n]",
 		"Replay a sample of a decision log, control false discoveries, report for CI",
-		`Select records of a Parquet decision log (--where, --since, --until), draw a
-seeded sample in one pass (--sample K; with --stratify system, K per system),
-and replay them with one sandboxed session per system and hardware class (at
-most --parallel at once). Each record gets its replay verdict; then
-Benjamini–Hochberg at --fdr across the night decides which are DIVERGED (a
-record's p-value is the smallest of its tests', Bonferroni-corrected; a record
-the pinned seed reproduced exactly is not tested; see the README). The
-reproducibility rate per system is given with a 95% Clopper–Pearson interval.
-
-Reports in --output (default out/nightly-<date>/): results.parquet, report.json,
-junit.xml, summary.md, report.html; the summary is appended to
-$GITHUB_STEP_SUMMARY when set, and ::error annotations are printed under
-GitHub Actions. A night killed at any moment continues when the same command
-is run again.
-
---where is type-checked against the log's column types (output.score is a
-double: output.score == "x" is refused) and held to --where-cost-limit. The
-night is identified by the digest of the log's content: a log rewritten since
-the night began is refused, not resumed.
-
-The fleet test (per system): each record's randomized conformal p-value over
-its first --fleet-runs fresh seeds, uniform when the pinned system made the
-decision; a one-sided KS test of their uniformity at --fleet-alpha flags a
-system part of whose traffic another system served, though no record is
-significant alone, and Storey's 1 − π0 estimates that share (see the README).
-
-Exit 1 when a record is DIVERGED after FDR control, a system's fleet test is
-flagged, or a system's rate interval lies wholly below --min-rate (or the
-lower bound of its share not explained by the pinned system exceeds
-1 − --min-rate); 3 when nothing failed but something is inconclusive, or when the night replayed no record (nothing selected: every
-report says why); with --dry-run, 0 once the plan is printed (nothing is
-replayed, nothing written); 2 for bad input (a --where that does not type-check or is
-over its cost limit, another night or a rewritten log in --output); 4/5 for
-integrity/environment failures; 0 otherwise.`, cobra.NoArgs,
+		help("nightly"), cobra.NoArgs,
 		func(ctx context.Context, _ []string) error { return runNightly(ctx, g, s, o) })
 	o.set = cmd.Flags().Changed
 	o.runnerOptions.addFlags(cmd)
@@ -223,9 +190,7 @@ func newNightlyMergeCmd(g *globalOptions, s *streams, parent *nightlyOptions) *c
 	var out string
 	var format outputFormat
 	cmd := newCommand("merge DIR...", "Merge the shards of one night into one night (FDR over all of them)",
-		`Merge the output folders of the shards of one night (nightly --shard i/n, all of
-them, finished) into one night: the false-discovery control is taken over
-every record, so the result equals the unsharded night's. Reports go to --output.`, cobra.MinimumNArgs(1),
+		help("nightly-merge"), cobra.MinimumNArgs(1),
 		func(_ context.Context, args []string) error {
 			n, err := nightly.Merge(args, g.logger(s))
 			if err != nil {

@@ -63,19 +63,7 @@ func newRecordCreateCmd(g *globalOptions, s *streams) *cobra.Command {
 	o := &recordCreateOptions{now: time.Now}
 	cmd := newCommand("create --input FILE --image REF --model PATH --config PATH [--component NAME=PATH]... [--label L] [--score S] [--text T]",
 		"Build a decision record from its parts; puts the blobs into the store",
-		`Build a decision record from its parts so nobody hashes by hand: the input,
-model and config files are put into the store, every digest and the composite
-system id are computed, and the record JSON is written to stdout (or -o FILE).
-The model, the config and each component may be a directory: it is stored as a
-content-addressed tree (every regular file; a link or special file inside is
-refused, exit 2), and the system gets it whole at replay.
-
-The image must be pinned: name@sha256:… or a local image id sha256:…; a tag
-alone is refused (exit 4). The stored output is given with --label, --score
-and/or --text; its digest is the sha256 of the canonical bytes of
---output-file (the raw response as the protocol's codec reads it, without
-ids, times or fingerprints; also stored) or, without it, of the canonical
-JSON {"label":…,"score":…,"text":…} with unset fields omitted.`, cobra.NoArgs,
+		help("record-create"), cobra.NoArgs,
 		func(ctx context.Context, _ []string) error { return runRecordCreate(ctx, g, s, o) })
 	o.set = cmd.Flags().Changed
 	f := cmd.Flags()

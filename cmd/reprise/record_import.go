@@ -41,18 +41,7 @@ func newRecordImportCmd(g *globalOptions, s *streams) *cobra.Command {
 	o := &recordImportOptions{now: time.Now}
 	cmd := newCommand("import --log FILE --versions MAP (-o OUT.parquet | --out-dir DIR) [--strict] [--where EXPR] [--since 24h] [--until T]",
 		"Turn a production decision log into decision records through a version map",
-		`Read a decision log in the shape production teams write (JSON Lines, or Parquet:
-request_id, timestamp, input_hash, model_version, inference_image, config_version,
-output {decision, confidence}, or flat: output_decision, output_confidence;
-other names through --columns or --column) and resolve every model version, image tag and
-config version to a digest through the version map file (see the README). Each
-input must be in the store.
-
-Records go to one Parquet decision log (-o OUT.parquet) or one JSON file per
-record (--out-dir DIR). A row that cannot be resolved (an unknown version, an
-input not in the store, a malformed value) is listed with its line and reason,
-never guessed; with --strict any such row is an error (exit 2) and nothing is
-written.`, cobra.NoArgs,
+		help("record-import"), cobra.NoArgs,
 		func(ctx context.Context, _ []string) error { return runRecordImport(ctx, g, s, o) })
 	f := cmd.Flags()
 	f.StringVar(&o.Log, "log", "", "decision log: JSON Lines or Parquet (required)")

@@ -84,36 +84,7 @@ type replayOptions struct {
 func addReplayCmd(root *cobra.Command, g *globalOptions, s *streams) {
 	o := &replayOptions{}
 	cmd := newCommand("replay RECORD...", "Replay decision records N times and test whether the stored output reproduces",
-		`Replay each decision record: verify its integrity (exit 4 before anything runs),
-check the hardware class, start the pinned system once (a sandboxed container
-of the pinned image with the model and config mounted read-only), run the
-pinned seed (does the stored output come back exactly?) and N fresh seeds
-derived from the replay seed, and test the stored output against the replay
-distribution.
-
-Verdicts: REPRODUCED (exact, or behavioral: the stored label's frequency
-interval lies at or above --min-frequency, the score is not rejected, and
-every check had the power to reject), DIVERGED (a check rejects the stored
-output), INCONCLUSIVE otherwise (with the number of runs that would settle
-it). --alpha bounds the probability that an honest record is called DIVERGED,
-all checks together (each of the c checks runs at alpha/c).
-
-By default the replay is sequential: it runs fresh seeds in batches of
---batch and stops as soon as the verdict is settled, at most --max-runs runs.
-Giving -n (without --sequential) runs exactly N fresh seeds instead.
-
-A record that pins an eval suite (eval_suite) whose system has a stored run
-on it (reprise evals run) also replays the suite on the same session
-(--evals auto, the default; on: required, exit 2 without a stored run; off:
-never): paired per item against the stored run, a TOST on the mean score
-within --eval-margin. It is one more check of the record, sharing --alpha:
-REPRODUCED needs the eval score equivalent, DIVERGED when the difference's
-interval lies outside the margin. The new run is stored; the reports gain
-an eval section.
-
-Results per record in --output DIR (default out/<request_id>/): report.json,
-report.md and runs.parquet. Exit 0 all reproduced, 1 any diverged,
-3 inconclusive, 2/4/5 for invalid input, integrity and environment failures.`+againstHelp, cobra.MinimumNArgs(1),
+		help("replay"), cobra.MinimumNArgs(1),
 		func(ctx context.Context, args []string) error { return runReplay(ctx, g, s, o, args) })
 	o.set = cmd.Flags().Changed
 	o.runnerOptions.addFlags(cmd)

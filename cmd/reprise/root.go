@@ -110,14 +110,9 @@ func newRootCmd(s *streams) *cobra.Command { return newRoot(&globalOptions{}, s)
 // newRoot is the command tree; its global flags set g.
 func newRoot(g *globalOptions, s *streams) *cobra.Command {
 	root := &cobra.Command{
-		Use:   "reprise",
-		Short: "Replay AI/ML decision records and test whether they reproduce",
-		Long: `reprise replays a stored decision record of one production inference: it fetches
-the pinned image, model and config, re-runs the input N times in a sandbox and
-decides with statistical tests whether the stored output is reproducible.
-
-Exit codes: 0 reproduced/ok, 1 diverged, 2 usage or invalid input,
-3 inconclusive, 4 integrity failure, 5 environment failure, 130 interrupted.`,
+		Use:           "reprise",
+		Short:         "Replay AI/ML decision records and test whether they reproduce",
+		Long:          help("root"),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}

@@ -38,8 +38,7 @@ func initStore(g *globalOptions) (*store.Layout, error) {
 
 func newStoreCmd(g *globalOptions, s *streams) *cobra.Command {
 	return newGroup("store", "Put, get, list and verify blobs in the content-addressed artifact store",
-		`The artifact store is an OCI image layout directory (oci-layout, index.json,
-blobs/sha256/<hex>). Location: --store DIR, else $REPRISE_STORE, else .reprise/store.`,
+		help("store"),
 		newStorePutCmd(g, s), newStoreGetCmd(g, s), newStoreLsCmd(g, s), newStoreVerifyCmd(g, s))
 }
 
@@ -51,8 +50,7 @@ type storePutOptions struct {
 func newStorePutCmd(g *globalOptions, s *streams) *cobra.Command {
 	o := &storePutOptions{}
 	cmd := newCommand("put FILE...", "Store files; prints each digest (sha256:…) on stdout",
-		`Store files (or "-" for stdin) and print the digest of each, one per line.
-Putting the same bytes twice is a no-op.`, cobra.MinimumNArgs(1),
+		help("store-put"), cobra.MinimumNArgs(1),
 		func(ctx context.Context, args []string) error { return runStorePut(ctx, g, s, o, args) })
 	cmd.Flags().StringVar(&o.MediaType, "media-type", "", "media type to record (default: guessed from the file extension)")
 	cmd.Flags().StringVar(&o.Name, "name", "", "name to record (default: the file's base name)")

@@ -70,11 +70,7 @@ func newSystemCreateCmd(g *globalOptions, s *streams) *cobra.Command {
 	o := &systemCreateOptions{}
 	cmd := newCommand("create --image REF --model PATH --config PATH [-o FILE]",
 		"Write a system file: the composite version (a record's system object with its id)",
-		`Write a system file: {"schema": "reprise/system/v1", "system": {...}, "runtime":
-{"protocol", "hardware_class"}}. The model and config are put into the store; the
-system object and its id are those a decision record of this system would hold.
-Every command that takes a system (evals run, rescore, history) takes this file
-or a decision record.`, cobra.NoArgs,
+		help("system-create"), cobra.NoArgs,
 		func(ctx context.Context, _ []string) error { return runSystemCreate(ctx, g, s, o) })
 	f := cmd.Flags()
 	o.systemPartFlags.addFlags(f)

@@ -17,12 +17,7 @@ type verifyOptions struct {
 func newVerifyCmd(g *globalOptions, s *streams) *cobra.Command {
 	o := &verifyOptions{}
 	cmd := newCommand("verify RECORD...", "Validate decision records and check their integrity against the store",
-		`Validate each decision record and check its integrity: the input, model and
-config blobs exist in the store and hash to their digests, the image is pinned
-by digest or image id, and the system id recomputes.
-
-Prints one line per problem naming the record and the field. Exit 0 when all
-hold, 2 for a malformed record or a missing file, 4 for an integrity failure.`, cobra.MinimumNArgs(1),
+		help("verify"), cobra.MinimumNArgs(1),
 		func(ctx context.Context, args []string) error { return runVerify(ctx, g, s, o, args) })
 	addOutputFlag(cmd, &o.Output, outputText)
 	return cmd
