@@ -2,11 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
-	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"time"
@@ -21,14 +18,7 @@ import (
 
 // captureServeOptions are the flags of `capture serve`.
 type captureServeOptions struct {
-	System, Upstream, Listen, Log string
-	Input, OnFull                 string
-	InjectSeed                    bool
-	SampleRates, Tiers            []string
-	Queue, SegmentRows            int
-	SegmentAge, UpstreamTimeout   time.Duration
-	DrainTimeout                  time.Duration
-	MaxBody                       byteSize
+	proxy.ServeOptions
 
 	// ready, when set (tests), is called with the listening address.
 	ready func(addr string)
@@ -41,7 +31,7 @@ func newCaptureCmd(g *globalOptions, s *streams) *cobra.Command {
 }
 
 func newCaptureServeCmd(g *globalOptions, s *streams) *cobra.Command {
-	o := &captureServeOptions{MaxBody: proxy.DefaultMaxBody}
+	o := &captureServeOptions{ServeOptions: proxy.ServeOptions{MaxBody: proxy.DefaultMaxBody}}
 	cmd := newCommand("serve --system SYS --upstream URL --listen ADDR --log DIR [flags]",
 		"Run a recording proxy in front of an inference server",
 		help("capture-serve"), cobra.NoArgs,
@@ -61,58 +51,13 @@ func newCaptureServeCmd(g *globalOptions, s *streams) *cobra.Command {
 	f.DurationVar(&o.SegmentAge, "segment-age", time.Minute, "most time a segment stays open")
 	f.DurationVar(&o.UpstreamTimeout, "upstream-timeout", proxy.DefaultUpstreamTimeout, "wait for the upstream's response headers at most this long (then 502)")
 	f.DurationVar(&o.DrainTimeout, "drain-timeout", 30*time.Second, "on SIGTERM, wait for requests in flight at most this long")
-	f.Var(&o.MaxBody, "max-body", "largest request or response body recorded (larger ones pass through)")
+	f.Var((*byteSize)(&o.MaxBody), "max-body", "largest request or response body recorded (larger ones pass through)")
 	return cmd
-}
-
-// config checks the flags and returns the proxy's config (without the
-// writer) and the writer's options.
-func (o *captureServeOptions) config() (proxy.Config, proxy.WriterOptions, error) {
-	var c proxy.Config
-	var wo proxy.WriterOptions
-	switch {
-	case o.System == "":
-		return c, wo, usageErrorf("--system is required (a system file: reprise system create)")
-	case o.Upstream == "":
-		return c, wo, usageErrorf("--upstream is required")
-	case o.Log == "":
-		return c, wo, usageErrorf("--log is required (the directory of the decision log)")
-	case o.Queue < 1 || o.SegmentRows < 1 || o.SegmentAge <= 0 || o.UpstreamTimeout <= 0 || o.DrainTimeout <= 0 || o.MaxBody < 1:
-		return c, wo, usageErrorf("--queue, --segment-rows, --segment-age, --upstream-timeout, --drain-timeout and --max-body must be positive")
-	}
-	u, err := url.Parse(o.Upstream)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return c, wo, usageErrorf("--upstream: want http(s)://HOST[:PORT], got %q", o.Upstream)
-	}
-	c.Upstream = u
-	switch o.Input {
-	case "full":
-	case "hash-only":
-		c.Input = proxy.InputHashOnly
-	default:
-		return c, wo, usageErrorf("--input: want full or hash-only, got %q", o.Input)
-	}
-	switch o.OnFull {
-	case "drop":
-	case "block":
-		wo.OnFull = proxy.Block
-	default:
-		return c, wo, usageErrorf("--on-full: want drop or block, got %q", o.OnFull)
-	}
-	if c.SampleRate, c.SampleRates, err = proxy.ParseSampleRates(o.SampleRates); err != nil {
-		return c, wo, &usageError{err}
-	}
-	if c.Tier, c.Tiers, err = proxy.ParseTiers(o.Tiers); err != nil {
-		return c, wo, &usageError{err}
-	}
-	c.InjectSeed, c.MaxBody, c.UpstreamTimeout = o.InjectSeed, int64(o.MaxBody), o.UpstreamTimeout
-	wo.QueueSize, wo.SegmentRows, wo.SegmentAge = o.Queue, o.SegmentRows, o.SegmentAge
-	return c, wo, nil
 }
 
 // runCaptureServe serves the proxy until ctx is done, then drains it.
 func runCaptureServe(ctx context.Context, g *globalOptions, s *streams, o *captureServeOptions) error {
-	cfg, wo, err := o.config()
+	cfg, wo, err := o.Config()
 	if err != nil {
 		return err
 	}
@@ -145,21 +90,12 @@ func runCaptureServe(ctx context.Context, g *globalOptions, s *streams, o *captu
 	if o.ready != nil {
 		o.ready(ln.Addr().String())
 	}
-	srv := &http.Server{Handler: p, ReadHeaderTimeout: time.Minute}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	select {
-	case err = <-served:
-	case <-ctx.Done():
-		dctx, cancel := context.WithTimeout(context.Background(), o.DrainTimeout)
-		err = srv.Shutdown(dctx)
-		cancel()
-	}
+	err = proxy.Serve(ctx, ln, p, o.DrainTimeout)
 	werr := w.Close()
 	m := p.Metrics()
 	fmt.Fprintf(s.Err, "reprise capture: stopped: %d requests, %d recorded, %d dropped, %d segments\n",
 		m.Requests.Load(), m.Recorded.Load(), m.Dropped.Load(), m.Segments.Load())
-	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if err != nil {
 		return err
 	}
 	return werr

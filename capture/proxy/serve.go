@@ -1,0 +1,118 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// ErrOptions is matched by the errors of ServeOptions.Config: a required
+// option missing, a value out of range or malformed. The message names the
+// flag of capture serve at fault.
+var ErrOptions = errors.New("invalid capture serve option")
+
+type optionError struct{ err error }
+
+func (e *optionError) Error() string        { return e.err.Error() }
+func (e *optionError) Unwrap() error        { return e.err }
+func (e *optionError) Is(target error) bool { return target == ErrOptions }
+
+func optionErrorf(format string, a ...any) error { return &optionError{fmt.Errorf(format, a...)} }
+
+// ServeOptions are the options of capture serve, as its flags give them.
+type ServeOptions struct {
+	System, Upstream, Listen, Log string
+	// Input is full or hash-only, OnFull drop or block.
+	Input, OnFull string
+	InjectSeed    bool
+	// SampleRates and Tiers are as ParseSampleRates and ParseTiers read them.
+	SampleRates, Tiers          []string
+	Queue, SegmentRows          int
+	SegmentAge, UpstreamTimeout time.Duration
+	DrainTimeout                time.Duration
+	// MaxBody is the largest body recorded, in bytes.
+	MaxBody int64
+}
+
+// Config checks the options and returns the proxy's config (without its
+// target, writer and logger) and the writer's options. Its errors match
+// ErrOptions.
+func (o *ServeOptions) Config() (Config, WriterOptions, error) {
+	var c Config
+	var wo WriterOptions
+	switch {
+	case o.System == "":
+		return c, wo, optionErrorf("--system is required (a system file: reprise system create)")
+	case o.Upstream == "":
+		return c, wo, optionErrorf("--upstream is required")
+	case o.Log == "":
+		return c, wo, optionErrorf("--log is required (the directory of the decision log)")
+	case o.Queue < 1 || o.SegmentRows < 1 || o.SegmentAge <= 0 || o.UpstreamTimeout <= 0 || o.DrainTimeout <= 0 || o.MaxBody < 1:
+		return c, wo, optionErrorf("--queue, --segment-rows, --segment-age, --upstream-timeout, --drain-timeout and --max-body must be positive")
+	}
+	u, err := url.Parse(o.Upstream)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return c, wo, optionErrorf("--upstream: want http(s)://HOST[:PORT], got %q", o.Upstream)
+	}
+	c.Upstream = u
+	hashOnly, err := either("--input", o.Input, "full", "hash-only")
+	if err != nil {
+		return c, wo, err
+	}
+	if hashOnly {
+		c.Input = InputHashOnly
+	}
+	block, err := either("--on-full", o.OnFull, "drop", "block")
+	if err != nil {
+		return c, wo, err
+	}
+	if block {
+		wo.OnFull = Block
+	}
+	if c.SampleRate, c.SampleRates, err = ParseSampleRates(o.SampleRates); err != nil {
+		return c, wo, &optionError{err}
+	}
+	if c.Tier, c.Tiers, err = ParseTiers(o.Tiers); err != nil {
+		return c, wo, &optionError{err}
+	}
+	c.InjectSeed, c.MaxBody, c.UpstreamTimeout = o.InjectSeed, o.MaxBody, o.UpstreamTimeout
+	wo.QueueSize, wo.SegmentRows, wo.SegmentAge = o.Queue, o.SegmentRows, o.SegmentAge
+	return c, wo, nil
+}
+
+// either reports whether the value of flag is b rather than a; any other
+// value is an ErrOptions.
+func either(flag, val, a, b string) (bool, error) {
+	switch val {
+	case a:
+		return false, nil
+	case b:
+		return true, nil
+	}
+	return false, optionErrorf("%s: want %s or %s, got %q", flag, a, b, val)
+}
+
+// Serve serves h on ln until ctx is done, then stops taking connections
+// and waits at most drain for the requests in flight. A server closed
+// that way returns nil.
+func Serve(ctx context.Context, ln net.Listener, h http.Handler, drain time.Duration) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: time.Minute}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	var err error
+	select {
+	case err = <-served:
+	case <-ctx.Done():
+		dctx, cancel := context.WithTimeout(context.Background(), drain)
+		err = srv.Shutdown(dctx)
+		cancel()
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
