@@ -42,17 +42,6 @@ type againstLine struct {
 	ExitCode  int              `json:"exit_code"`
 }
 
-// cfOptions are the replay options of a counterfactual verb.
-func (o *replayOptions) cfOptions(lo launch.Options) replay.Options {
-	ro := replay.Options{N: o.N, Sequential: o.Sequential && !(o.set("n") && !o.set("sequential")), MaxRuns: o.MaxRuns, Batch: o.Batch, Launch: lo,
-		Explicit: replay.Explicit{Memory: o.set("memory"), CPUs: o.set("cpus"), Pids: o.set("pids"), RunTimeout: o.set("run-timeout"), SessionTimeout: o.set("session-timeout")},
-		Rules:    verdict.Rules{MinFrequency: o.MinFrequency, Alpha: o.Alpha, Conf: o.Conf, Margin: o.Margin}}
-	if o.set("replay-seed") {
-		ro.ReplaySeed = &o.ReplaySeed
-	}
-	return ro
-}
-
 // cfSetup is what both counterfactual verbs need first: the record, the
 // options, the store and a sharing pool (closed by the caller).
 func (o *replayOptions) cfSetup(ctx context.Context, g *globalOptions, s *streams) (*launch.Pool, replay.Blobs, replay.Options, error) {
@@ -64,11 +53,8 @@ func (o *replayOptions) cfSetup(ctx context.Context, g *globalOptions, s *stream
 	if err != nil {
 		return nil, nil, replay.Options{}, err
 	}
-	ro := o.cfOptions(lo)
-	ro.Logger = log
-	pool := launch.NewPool(st, launch.PoolOptions{Share: true,
-		NewRunner: func(ctx context.Context) (launch.Runner, error) { return newRunner(ctx, &o.runnerOptions, log) }})
-	return pool, st, ro, nil
+	pool := launch.NewPool(st, launch.PoolOptions{Share: true, NewRunner: o.runners(log)})
+	return pool, st, o.Request.Options(lo), nil
 }
 
 // loadSystems reads each system argument (a system file or a record).

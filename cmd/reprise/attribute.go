@@ -24,7 +24,7 @@ func newAttributeCmd(g *globalOptions, s *streams) *cobra.Command {
 	cmd := newCommand("attribute RECORD --candidates SYS...", "Which system decided a record: the confidence set of candidate systems",
 		help("attribute"), cobra.MinimumNArgs(1),
 		func(ctx context.Context, args []string) error { return runAttribute(ctx, g, s, o, args) })
-	o.set = cmd.Flags().Changed
+	o.Request.Given = cmd.Flags().Changed
 	o.runnerOptions.addFlags(cmd)
 	o.runnerOptions.addInFlightFlags(cmd.Flags())
 	f := cmd.Flags()

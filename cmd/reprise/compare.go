@@ -4,13 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/reprise-dev/reprise/capture"
-	"github.com/reprise-dev/reprise/replay"
 	"github.com/reprise-dev/reprise/replay/compare"
 	"github.com/reprise-dev/reprise/replay/nightly"
 )
@@ -19,21 +17,12 @@ import (
 type compareOptions struct {
 	runnerOptions
 	selectOptions
+	compare.Request
 	Log         string
 	A, B        string
-	Sample      int
-	Seed        uint64
-	N           int
-	Alpha       float64
-	Margin      float64
-	FDR         float64
-	Conf        float64
-	Out         string
-	Shard       string
 	Output      outputFormat
 	MaxPageSize byteSize
 
-	set func(string) bool
 	now func() time.Time
 }
 
@@ -43,7 +32,7 @@ func newCompareCmd(g *globalOptions, s *streams) *cobra.Command {
 		"Rollout impact: replay a sample of a decision log under two systems and find the decisions that flip",
 		help("compare"), cobra.NoArgs,
 		func(ctx context.Context, _ []string) error { return runCompare(ctx, g, s, o) })
-	o.set = cmd.Flags().Changed
+	o.Request.Given = cmd.Flags().Changed
 	o.runnerOptions.addFlags(cmd)
 	o.selectOptions.addFlags(cmd)
 	f := cmd.Flags()
@@ -66,81 +55,49 @@ func newCompareCmd(g *globalOptions, s *streams) *cobra.Command {
 	return cmd
 }
 
-// validate checks the flags of `compare` (usage errors).
-func (o *compareOptions) validate() error {
+// runCompare runs (or continues) the comparison the flags describe.
+func runCompare(ctx context.Context, g *globalOptions, s *streams, o *compareOptions) error {
 	switch {
 	case o.Log == "":
 		return usageErrorf("--log is required")
 	case o.A == "" || o.B == "":
 		return usageErrorf("--a and --b are required: the two systems to compare (system files or decision records)")
-	case o.Sample < 0:
-		return usageErrorf("--sample must not be negative")
-	case o.N < 1 || o.N > 100_000:
-		return usageErrorf("-n must be between 1 and 100000, got %d", o.N)
-	case !(o.Alpha > 0 && o.Alpha < 1), !(o.FDR > 0 && o.FDR < 1), !(o.Conf > 0 && o.Conf < 1):
-		return usageErrorf("--alpha, --fdr and --conf must be in (0, 1)")
-	case !(o.Margin > 0 && o.Margin < 1):
-		return usageErrorf("--margin must be in (0, 1), got %g", o.Margin)
 	}
-	return o.runnerOptions.validate()
-}
-
-// defaultCompareOut is the output folder of a comparison begun at now.
-func defaultCompareOut(now time.Time, s nightly.Shard) string {
-	out := filepath.Join("out", "compare-"+now.UTC().Format("2006-01-02"))
-	if s.N > 0 {
-		out += fmt.Sprintf("-shard-%d-of-%d", s.I, s.N)
-	}
-	return out
-}
-
-// runCompare runs (or continues) the comparison the flags describe.
-func runCompare(ctx context.Context, g *globalOptions, s *streams, o *compareOptions) error {
-	if err := o.validate(); err != nil {
+	if err := o.Request.Validate(); err != nil {
 		return err
 	}
-	var shard nightly.Shard
-	if o.Shard != "" {
-		var err error
-		if shard, err = nightly.ParseShard(o.Shard); err != nil {
-			return usageErrorf("--shard: %v", err)
-		}
+	if err := o.runnerOptions.Validate(); err != nil {
+		return err
 	}
-	a, err := capture.LoadTarget(o.A)
+	opts, err := o.Request.Options(o.now())
 	if err != nil {
+		return err
+	}
+	if opts.A, err = capture.LoadTarget(o.A); err != nil {
 		return fmt.Errorf("--a: %w", err)
 	}
-	b, err := capture.LoadTarget(o.B)
-	if err != nil {
+	if opts.B, err = capture.LoadTarget(o.B); err != nil {
 		return fmt.Errorf("--b: %w", err)
 	}
 	filter, err := o.Filter(o.now())
 	if err != nil {
 		return err
 	}
-	out := o.Out
-	if out == "" {
-		out = defaultCompareOut(o.now(), shard)
-	}
 	log := g.logger(s)
 	lo, st, err := o.open(ctx, g, log)
 	if err != nil {
 		return err
 	}
-	opts := compare.Options{Log: o.Log, Limits: o.MaxPageSize.parquetLimits(), Filter: *filter, Sample: o.Sample, Seed: o.Seed,
-		A: a, B: b, N: o.N, Alpha: o.Alpha, Margin: o.Margin, FDR: o.FDR, Conf: o.Conf, Out: out, Shard: shard,
-		Replay: replay.Options{Launch: lo, Logger: log, Explicit: replay.Explicit{Memory: o.set("memory"), CPUs: o.set("cpus"), Pids: o.set("pids"),
-			RunTimeout: o.set("run-timeout"), SessionTimeout: o.set("session-timeout")}},
-		NewRunner: func(ctx context.Context) (replay.Runner, error) { return newRunner(ctx, &o.runnerOptions, log) },
-	}
+	opts.Log, opts.Limits, opts.Filter, opts.NewRunner = o.Log, o.MaxPageSize.parquetLimits(), *filter, o.runners(log)
+	opts.Replay.Launch, opts.Replay.Logger = lo, log
 	c, err := compare.Run(ctx, st, opts)
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
-			fmt.Fprintf(s.Err, "reprise: interrupted; the finished records are kept in %s: run the same command again to continue\n", out)
+			fmt.Fprintf(s.Err, "reprise: interrupted; the finished records are kept in %s: run the same command again to continue\n", opts.Out)
 		}
 		return err
 	}
-	return finishCompare(s, o.Output, c, out)
+	return finishCompare(s, o.Output, c, opts.Out)
 }
 
 // finishCompare writes the comparison's reports, prints its brief and
@@ -171,7 +128,7 @@ func newCompareMergeCmd(g *globalOptions, s *streams, parent *compareOptions) *c
 			}
 			dir := out
 			if dir == "" {
-				dir = defaultCompareOut(parent.now(), nightly.Shard{})
+				dir = compare.DefaultOut(parent.now(), nightly.Shard{})
 			}
 			return finishCompare(s, format, c, dir)
 		})

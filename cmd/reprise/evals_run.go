@@ -123,7 +123,7 @@ func (o *evalsRunOptions) validate() error {
 	if o.Epochs < 1 {
 		return usageErrorf("-k/--epochs %d: must be at least 1", o.Epochs)
 	}
-	if err := o.runnerOptions.validate(); err != nil {
+	if err := o.runnerOptions.Validate(); err != nil {
 		return err
 	}
 	return o.checkConf()

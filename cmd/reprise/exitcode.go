@@ -86,7 +86,7 @@ func exitCode(err error) int {
 		errors.Is(err, evals.ErrDataset),
 		errors.Is(err, record.ErrParquetLimit), errors.Is(err, fsread.ErrNotRegular), errors.Is(err, fsread.ErrTooLarge):
 		return exitUsage
-	case errors.As(err, &u), errors.Is(err, replay.ErrNoRecord), errors.Is(err, replay.ErrReportsDir), errors.Is(err, replay.ErrLocked),
+	case errors.As(err, &u), errors.Is(err, replay.ErrNoRecord), errors.Is(err, replay.ErrRequest), errors.Is(err, replay.ErrReportsDir), errors.Is(err, replay.ErrLocked),
 		errors.Is(err, replay.ErrDuplicateRequest), errors.Is(err, record.ErrMalformed), errors.Is(err, hwclass.ErrClass), errors.Is(err, hwclass.ErrGPUs),
 		errors.Is(err, evals.ErrCheckRequired), errors.Is(err, evals.ErrCheckMode),
 		errors.Is(err, capture.ErrPart), errors.Is(err, capture.ErrSystemFile), errors.Is(err, proxy.ErrOptions), errors.Is(err, output.ErrInvalid), errors.Is(err, verdict.ErrRules),

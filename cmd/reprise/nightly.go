@@ -9,7 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/reprise-dev/reprise/replay"
 	"github.com/reprise-dev/reprise/replay/nightly"
 	"github.com/reprise-dev/reprise/verdict"
 )
@@ -18,27 +17,12 @@ import (
 type nightlyOptions struct {
 	runnerOptions
 	selectOptions
-	Log          string
-	Sample       int
-	Stratify     string
-	Seed         uint64
-	Parallel     int
-	FDR          float64
-	MinRate      float64
-	Out          string
-	Shard        string
-	N            int
-	ConfirmN     int
-	FleetRuns    int
-	FleetAlpha   float64
-	MinFrequency float64
-	Alpha        float64
-	Conf         float64
-	Output       outputFormat
-	MaxPageSize  byteSize
-	DryRun       bool
+	nightly.Request
+	Log         string
+	Output      outputFormat
+	MaxPageSize byteSize
+	DryRun      bool
 
-	set    func(string) bool
 	now    func() time.Time
 	getenv func(string) string
 }
@@ -49,7 +33,7 @@ func newNightlyCmd(g *globalOptions, s *streams) *cobra.Command {
 		"Replay a sample of a decision log, control false discoveries, report for CI",
 		help("nightly"), cobra.NoArgs,
 		func(ctx context.Context, _ []string) error { return runNightly(ctx, g, s, o) })
-	o.set = cmd.Flags().Changed
+	o.Request.Given = cmd.Flags().Changed
 	o.runnerOptions.addFlags(cmd)
 	o.selectOptions.addFlags(cmd)
 	f := cmd.Flags()
@@ -79,79 +63,32 @@ func newNightlyCmd(g *globalOptions, s *streams) *cobra.Command {
 	return cmd
 }
 
-// validate checks the flags of `nightly` (usage errors).
-func (o *nightlyOptions) validate() error {
-	if o.Log == "" {
-		return usageErrorf("--log is required")
-	}
-	if err := o.runnerOptions.validate(); err != nil {
-		return err
-	}
-	switch {
-	case o.Stratify != "" && o.Stratify != "system":
-		return usageErrorf("--stratify: only \"system\" is supported, got %q", o.Stratify)
-	case o.Sample < 0:
-		return usageErrorf("--sample must not be negative")
-	case o.Parallel < 1:
-		return usageErrorf("--parallel must be at least 1")
-	case !(o.FDR > 0 && o.FDR < 1):
-		return usageErrorf("--fdr must be in (0, 1), got %g", o.FDR)
-	case o.MinRate < 0 || o.MinRate >= 1:
-		return usageErrorf("--min-rate must be in [0, 1), got %g", o.MinRate)
-	case o.N < 1 || o.N > 1_000_000:
-		return usageErrorf("-n must be between 1 and 1000000, got %d", o.N)
-	case o.ConfirmN < 1 || o.ConfirmN > 1_000_000/nightly.ConfirmGrowth:
-		return usageErrorf("--confirm-n must be between 1 and %d, got %d", 1_000_000/nightly.ConfirmGrowth, o.ConfirmN)
-	case o.FleetRuns < 0 || !(o.FleetAlpha > 0 && o.FleetAlpha < 1):
-		return usageErrorf("--fleet-runs must not be negative (0: off) and --fleet-alpha must be in (0, 1), got %d and %g", o.FleetRuns, o.FleetAlpha)
-	case o.set("confirm-n") && o.set("n"):
-		return usageErrorf("--confirm-n is for sequential nights: with -n every record gets exactly N runs and no confirming replay")
-	}
-	return nil
-}
-
 // runNightly runs (or continues) the night the flags describe, then
 // finishes it (finishNight).
 func runNightly(ctx context.Context, g *globalOptions, s *streams, o *nightlyOptions) error {
-	if err := o.validate(); err != nil {
+	if o.Log == "" {
+		return usageErrorf("--log is required")
+	}
+	if err := o.runnerOptions.Validate(); err != nil {
 		return err
 	}
-	rules := verdict.Rules{MinFrequency: o.MinFrequency, Alpha: o.Alpha, Conf: o.Conf}.WithDefaults()
-	if err := rules.Validate(); err != nil {
-		return &usageError{err}
+	if err := o.Request.Validate(); err != nil {
+		return err
 	}
-	var shard nightly.Shard
-	if o.Shard != "" {
-		var err error
-		if shard, err = nightly.ParseShard(o.Shard); err != nil {
-			return usageErrorf("--shard: %v", err)
-		}
+	opts, err := o.Request.Options(o.now())
+	if err != nil {
+		return err
 	}
 	filter, err := o.Filter(o.now())
 	if err != nil {
 		return err
 	}
-	out := o.Out
-	if out == "" {
-		out = nightly.DefaultOut(o.now(), shard)
-	}
-	logPath, err := segmentSetLog(o.Log, out, o.MaxPageSize.parquetLimits())
-	if err != nil {
+	if opts.Log, err = segmentSetLog(o.Log, opts.Out, o.MaxPageSize.parquetLimits()); err != nil {
 		return err
 	}
 	log := g.logger(s)
-	opts := nightly.Options{
-		Log: logPath, Limits: o.MaxPageSize.parquetLimits(), Filter: *filter, Sample: o.Sample, Stratify: o.Stratify == "system", Seed: o.Seed,
-		Parallel: o.Parallel, FDR: o.FDR, MinRate: o.MinRate, Out: out, Shard: shard,
-		// As replay: sequential (each record stops once settled, at most
-		// verdict.DefaultMaxRuns runs) unless -n asks for exactly N runs.
-		Replay: replay.Options{N: o.N, Sequential: !o.set("n"), MaxRuns: verdict.DefaultMaxRuns, Logger: log, Rules: rules,
-			Explicit: replay.Explicit{Memory: o.set("memory"), CPUs: o.set("cpus"), Pids: o.set("pids"),
-				RunTimeout: o.set("run-timeout"), SessionTimeout: o.set("session-timeout")}},
-		ConfirmN: o.ConfirmN, FleetRuns: o.fleetRuns(), NoFleet: o.FleetRuns == 0, FleetAlpha: o.FleetAlpha,
-		NewRunner: func(ctx context.Context) (replay.Runner, error) { return newRunner(ctx, &o.runnerOptions, log) },
-		Progress:  nightly.NewProgressWriter(s.Err, s.ErrTTY, o.now, o.now()).Show,
-	}
+	opts.Limits, opts.Filter, opts.Replay.Logger, opts.NewRunner = o.MaxPageSize.parquetLimits(), *filter, log, o.runners(log)
+	opts.Progress = nightly.NewProgressWriter(s.Err, s.ErrTTY, o.now, o.now()).Show
 	if o.DryRun {
 		return planNight(ctx, s, o.Output, opts)
 	}
@@ -163,11 +100,11 @@ func runNightly(ctx context.Context, g *globalOptions, s *streams, o *nightlyOpt
 	n, err := nightly.Run(ctx, st, opts)
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
-			fmt.Fprintf(s.Err, "reprise: interrupted; the finished records are kept in %s: run the same command again to continue\n", out)
+			fmt.Fprintf(s.Err, "reprise: interrupted; the finished records are kept in %s: run the same command again to continue\n", opts.Out)
 		}
 		return err
 	}
-	return finishNight(s, o.Output, o.getenv, n, out)
+	return finishNight(s, o.Output, o.getenv, n, opts.Out)
 }
 
 // finishNight publishes the night's reports (and its CI output), prints
@@ -205,14 +142,4 @@ func newNightlyMergeCmd(g *globalOptions, s *streams, parent *nightlyOptions) *c
 	addDestFlag(cmd, &out, "DIR", "output directory of the merged night (default out/nightly-<date>)")
 	addOutputFlag(cmd, &format, outputText)
 	return cmd
-}
-
-// fleetRuns is --fleet-runs for nightly.Options: 0 (the default: N with
-// -n, else the smaller of nightly.DefaultFleetRuns and --confirm-n) when
-// not given.
-func (o *nightlyOptions) fleetRuns() int {
-	if !o.set("fleet-runs") {
-		return 0
-	}
-	return o.FleetRuns
 }

@@ -61,24 +61,16 @@ func (o *runnerOptions) open(ctx context.Context, g *globalOptions, log *slog.Lo
 	return lo, st, err
 }
 
+// replayOptions are the flags of replay (and attribute): the runner, the
+// replay request, the pinned eval suite's check and the outputs.
 type replayOptions struct {
 	runnerOptions
-	N            int
-	Sequential   bool
-	MaxRuns      int
-	Batch        int
-	ReplaySeed   uint64
-	MinFrequency float64
-	Alpha        float64
-	Conf         float64
-	Margin       float64
-	Out          string
-	Output       outputFormat
-	Evals        string
-	EvalMargin   float64
-	Against      string
-
-	set func(string) bool
+	replay.Request
+	Out        string
+	Output     outputFormat
+	Evals      string
+	EvalMargin float64
+	Against    string
 }
 
 func addReplayCmd(root *cobra.Command, g *globalOptions, s *streams) {
@@ -86,7 +78,7 @@ func addReplayCmd(root *cobra.Command, g *globalOptions, s *streams) {
 	cmd := newCommand("replay RECORD...", "Replay decision records N times and test whether the stored output reproduces",
 		help("replay"), cobra.MinimumNArgs(1),
 		func(ctx context.Context, args []string) error { return runReplay(ctx, g, s, o, args) })
-	o.set = cmd.Flags().Changed
+	o.Request.Given = cmd.Flags().Changed
 	o.runnerOptions.addFlags(cmd)
 	o.runnerOptions.addInFlightFlags(cmd.Flags())
 	f := cmd.Flags()
@@ -110,25 +102,13 @@ func addReplayCmd(root *cobra.Command, g *globalOptions, s *streams) {
 }
 
 func (o *replayOptions) validate() error {
-	if err := o.runnerOptions.validate(); err != nil {
+	if err := o.runnerOptions.Validate(); err != nil {
 		return err
 	}
-	switch {
-	case o.N < 1 || o.N > 1_000_000:
-		return usageErrorf("-n must be between 1 and 1000000, got %d", o.N)
-	case o.MaxRuns < 1 || o.MaxRuns > 1_000_000:
-		return usageErrorf("--max-runs must be between 1 and 1000000, got %d", o.MaxRuns)
-	case o.Batch < 1:
-		return usageErrorf("--batch must be at least 1, got %d", o.Batch)
-	case !(o.MinFrequency > 0 && o.MinFrequency < 1):
-		return usageErrorf("--min-frequency must be in (0, 1), got %g", o.MinFrequency)
-	case !(o.Alpha > 0 && o.Alpha < 1):
-		return usageErrorf("--alpha must be in (0, 1), got %g", o.Alpha)
-	case !(o.Conf > 0 && o.Conf < 1):
-		return usageErrorf("--conf must be in (0, 1), got %g", o.Conf)
-	case !(o.Margin > 0 && o.Margin < 1):
-		return usageErrorf("--margin must be in (0, 1), got %g", o.Margin)
-	case !(o.EvalMargin > 0 && o.EvalMargin < 1):
+	if err := o.Request.Validate(); err != nil {
+		return err
+	}
+	if !(o.EvalMargin > 0 && o.EvalMargin < 1) {
 		return usageErrorf("--eval-margin must be in (0, 1), got %g", o.EvalMargin)
 	}
 	if _, err := evals.ParseCheckMode(o.Evals); err != nil {
@@ -156,28 +136,16 @@ func runReplay(ctx context.Context, g *globalOptions, s *streams, o *replayOptio
 	if err := o.validate(); err != nil {
 		return err
 	}
-	sequential := o.Sequential && !(o.set("n") && !o.set("sequential"))
 	log := g.logger(s)
 	lo, st, err := o.open(ctx, g, log)
 	if err != nil {
 		return err
 	}
-	bar := replay.NewRunBar(s.Err, time.Now, sequential)
-	bo := replay.BatchOptions{
-		Options: replay.Options{
-			N: o.N, Sequential: sequential, MaxRuns: o.MaxRuns, Batch: o.Batch, Launch: lo, Logger: log,
-			Explicit: replay.Explicit{Memory: o.set("memory"), CPUs: o.set("cpus"), Pids: o.set("pids"),
-				RunTimeout: o.set("run-timeout"), SessionTimeout: o.set("session-timeout")},
-			Rules:  verdict.Rules{MinFrequency: o.MinFrequency, Alpha: o.Alpha, Conf: o.Conf, Margin: o.Margin},
-			System: evals.Checker{Options: evals.CheckOptions{Mode: evals.CheckMode(o.Evals), Store: st, Margin: o.EvalMargin, Logger: log}},
-		},
-		Out: o.Out, Single: len(paths) == 1,
-		NewRunner: func(ctx context.Context) (replay.Runner, error) { return newRunner(ctx, &o.runnerOptions, log) },
-		Progress:  func(id string) func(done, total int) { return progress(s, bar, id) },
-	}
-	if o.set("replay-seed") {
-		bo.ReplaySeed = &o.ReplaySeed
-	}
+	bar := replay.NewRunBar(s.Err, time.Now, o.IsSequential())
+	ro := o.Request.Options(lo)
+	ro.System = evals.Checker{Options: evals.CheckOptions{Mode: evals.CheckMode(o.Evals), Store: st, Margin: o.EvalMargin, Logger: log}}
+	bo := replay.BatchOptions{Options: ro, Out: o.Out, Single: len(paths) == 1, NewRunner: o.runners(log),
+		Progress: func(id string) func(done, total int) { return progress(s, bar, id) }}
 	worst := exitOK
 	lines := []replayLine{}
 	replay.Batch(ctx, st, replay.Files(paths), bo, func(out replay.Outcome) bool {

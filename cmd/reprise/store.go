@@ -3,10 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
-	"os"
-	"path/filepath"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -91,35 +87,7 @@ func runStoreGet(ctx context.Context, g *globalOptions, s *streams, o *storeGetO
 	if err != nil {
 		return err
 	}
-	if o.Out != "" {
-		tmp := o.Out + ".reprise-tmp"
-		os.Remove(tmp)
-		if err := st.CopyTo(ctx, d, tmp); err != nil {
-			return fmt.Errorf("get %s: %w", d, err)
-		}
-		if err := os.Chmod(tmp, 0o644); err != nil {
-			return err
-		}
-		return os.Rename(tmp, o.Out)
-	}
-	// To stdout: a verified private copy first, so not one byte of a blob
-	// that turns out corrupt (or is swapped while read) is ever printed.
-	dir, err := os.MkdirTemp("", "reprise-get-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	tmp := filepath.Join(dir, "blob")
-	if err := st.CopyTo(ctx, d, tmp); err != nil {
-		return fmt.Errorf("get %s: %w", d, err)
-	}
-	f, err := os.Open(tmp)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	_, err = io.Copy(s.Out, f)
-	return err
+	return st.CopyOut(ctx, d, o.Out, s.Out)
 }
 
 // newStoreReadCmd is a store verb without arguments that reads the
@@ -146,29 +114,11 @@ func runStoreLs(ctx context.Context, s *streams, st *store.Layout, f outputForma
 	if err != nil {
 		return err
 	}
-	if f == outputJSON {
-		if entries == nil {
-			entries = []store.Entry{}
-		}
-		return writeJSON(s.Out, entries)
+	if entries == nil {
+		entries = []store.Entry{}
 	}
-	tw := tabwriter.NewWriter(s.Out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "DIGEST\tSIZE\tMEDIA TYPE\tNAME")
-	for _, e := range entries {
-		d := e.Digest.String()
-		if e.Digest.IsZero() {
-			d = "(misnamed)"
-		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", d, e.Size, dash(e.MediaType), dash(e.Name))
-	}
-	return tw.Flush()
-}
-
-func dash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
+	l := store.Listing(entries)
+	return writeResult(s.Out, f, l, l.WriteText)
 }
 
 func newStoreVerifyCmd(g *globalOptions, s *streams) *cobra.Command {
@@ -176,29 +126,16 @@ func newStoreVerifyCmd(g *globalOptions, s *streams) *cobra.Command {
 }
 
 func runStoreVerify(ctx context.Context, s *streams, st *store.Layout, f outputFormat) error {
-	bad, err := st.VerifyAll(ctx)
+	v, err := st.VerifyEvery(ctx)
 	if err != nil {
 		return err
 	}
-	entries, _ := st.List(ctx)
-	if f == outputJSON {
-		if bad == nil {
-			bad = []store.BadBlob{}
-		}
-		if err := writeJSON(s.Out, map[string]any{"store": st.Root(), "blobs": len(entries), "ok": len(bad) == 0, "bad": bad}); err != nil {
-			return err
-		}
-	} else {
-		for _, b := range bad {
-			fmt.Fprintf(s.Out, "%s: %s\n", filepath.Join(st.Root(), b.Path), b.Problem)
-		}
-		if len(bad) == 0 {
-			fmt.Fprintf(s.Out, "%s: %d blobs intact\n", st.Root(), len(entries))
-		}
+	if err := writeResult(s.Out, f, v, v.WriteText); err != nil {
+		return err
 	}
-	if len(bad) > 0 {
+	if !v.OK {
 		if f == outputText {
-			fmt.Fprintf(s.Err, "reprise: store verify: %d of %d blobs bad\n", len(bad), len(entries))
+			fmt.Fprintf(s.Err, "reprise: store verify: %d of %d blobs bad\n", len(v.Bad), v.Blobs)
 		}
 		return &silentError{exitIntegrity}
 	}
