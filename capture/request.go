@@ -17,13 +17,12 @@ import (
 
 // partError is an ErrPart whose message is the caller's, naming the flag
 // at fault (record create, system create).
-type partError struct{ err error }
+type partError struct{ msg string }
 
-func (e *partError) Error() string        { return e.err.Error() }
-func (e *partError) Unwrap() error        { return e.err }
+func (e *partError) Error() string        { return e.msg }
 func (e *partError) Is(target error) bool { return target == ErrPart }
 
-func partErrorf(format string, a ...any) error { return &partError{fmt.Errorf(format, a...)} }
+func partErrorf(format string, a ...any) error { return &partError{fmt.Sprintf(format, a...)} }
 
 // SystemParts name the parts of a composite version as the flags of
 // record create and system create give them: the pinned image, the model

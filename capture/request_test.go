@@ -11,8 +11,8 @@ import (
 )
 
 func TestRequestParts(t *testing.T) {
-	img := "example/loan@sha256:" + strings.Repeat("a", 64)
 	none := func(string) bool { return false }
+	img := "example/loan@sha256:" + strings.Repeat("a", 64)
 	ok := Request{SystemParts: SystemParts{Image: img, Model: "m", Config: "c"}, Input: "in.json", Protocol: "jsonl-stdio", Given: none,
 		Now: time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)}
 	p, err := ok.Parts()

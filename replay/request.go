@@ -8,15 +8,6 @@ import (
 	"github.com/reprise-dev/reprise/verdict"
 )
 
-// ErrRequest is matched by the errors of Request.Validate: a count or a
-// level out of range. The message names the flag at fault.
-var ErrRequest = errors.New("invalid replay request")
-
-type requestError struct{ err error }
-
-func (e *requestError) Error() string        { return e.err.Error() }
-func (e *requestError) Is(target error) bool { return target == ErrRequest }
-
 // ExplicitFrom says which sandbox settings were given, by their flags
 // (--memory, --cpus, --pids, --run-timeout, --session-timeout).
 func ExplicitFrom(given func(flag string) bool) Explicit {
@@ -42,7 +33,7 @@ type Request struct {
 }
 
 // Validate checks the counts (1 to 1,000,000 runs) and the levels (in
-// (0, 1)); its errors match ErrRequest.
+// (0, 1)); its error names the first flag out of range.
 func (r *Request) Validate() error {
 	var msg string
 	switch {
@@ -63,7 +54,7 @@ func (r *Request) Validate() error {
 	default:
 		return nil
 	}
-	return &requestError{errors.New(msg)}
+	return errors.New(msg)
 }
 
 // IsSequential reports whether the replay is sequential: --sequential,

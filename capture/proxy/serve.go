@@ -10,19 +10,6 @@ import (
 	"time"
 )
 
-// ErrOptions is matched by the errors of ServeOptions.Config: a required
-// option missing, a value out of range or malformed. The message names the
-// flag of capture serve at fault.
-var ErrOptions = errors.New("invalid capture serve option")
-
-type optionError struct{ err error }
-
-func (e *optionError) Error() string        { return e.err.Error() }
-func (e *optionError) Unwrap() error        { return e.err }
-func (e *optionError) Is(target error) bool { return target == ErrOptions }
-
-func optionErrorf(format string, a ...any) error { return &optionError{fmt.Errorf(format, a...)} }
-
 // ServeOptions are the options of capture serve, as its flags give them.
 type ServeOptions struct {
 	System, Upstream, Listen, Log string
@@ -39,24 +26,24 @@ type ServeOptions struct {
 }
 
 // Config checks the options and returns the proxy's config (without its
-// target, writer and logger) and the writer's options. Its errors match
-// ErrOptions.
+// target, writer and logger) and the writer's options. Its error names
+// the first flag at fault: missing, out of range or malformed.
 func (o *ServeOptions) Config() (Config, WriterOptions, error) {
 	var c Config
 	var wo WriterOptions
 	switch {
 	case o.System == "":
-		return c, wo, optionErrorf("--system is required (a system file: reprise system create)")
+		return c, wo, fmt.Errorf("--system is required (a system file: reprise system create)")
 	case o.Upstream == "":
-		return c, wo, optionErrorf("--upstream is required")
+		return c, wo, fmt.Errorf("--upstream is required")
 	case o.Log == "":
-		return c, wo, optionErrorf("--log is required (the directory of the decision log)")
+		return c, wo, fmt.Errorf("--log is required (the directory of the decision log)")
 	case o.Queue < 1 || o.SegmentRows < 1 || o.SegmentAge <= 0 || o.UpstreamTimeout <= 0 || o.DrainTimeout <= 0 || o.MaxBody < 1:
-		return c, wo, optionErrorf("--queue, --segment-rows, --segment-age, --upstream-timeout, --drain-timeout and --max-body must be positive")
+		return c, wo, fmt.Errorf("--queue, --segment-rows, --segment-age, --upstream-timeout, --drain-timeout and --max-body must be positive")
 	}
 	u, err := url.Parse(o.Upstream)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return c, wo, optionErrorf("--upstream: want http(s)://HOST[:PORT], got %q", o.Upstream)
+		return c, wo, fmt.Errorf("--upstream: want http(s)://HOST[:PORT], got %q", o.Upstream)
 	}
 	c.Upstream = u
 	hashOnly, err := either("--input", o.Input, "full", "hash-only")
@@ -74,10 +61,10 @@ func (o *ServeOptions) Config() (Config, WriterOptions, error) {
 		wo.OnFull = Block
 	}
 	if c.SampleRate, c.SampleRates, err = ParseSampleRates(o.SampleRates); err != nil {
-		return c, wo, &optionError{err}
+		return c, wo, err
 	}
 	if c.Tier, c.Tiers, err = ParseTiers(o.Tiers); err != nil {
-		return c, wo, &optionError{err}
+		return c, wo, err
 	}
 	c.InjectSeed, c.MaxBody, c.UpstreamTimeout = o.InjectSeed, o.MaxBody, o.UpstreamTimeout
 	wo.QueueSize, wo.SegmentRows, wo.SegmentAge = o.Queue, o.SegmentRows, o.SegmentAge
@@ -85,7 +72,7 @@ func (o *ServeOptions) Config() (Config, WriterOptions, error) {
 }
 
 // either reports whether the value of flag is b rather than a; any other
-// value is an ErrOptions.
+// value is an error.
 func either(flag, val, a, b string) (bool, error) {
 	switch val {
 	case a:
@@ -93,7 +80,7 @@ func either(flag, val, a, b string) (bool, error) {
 	case b:
 		return true, nil
 	}
-	return false, optionErrorf("%s: want %s or %s, got %q", flag, a, b, val)
+	return false, fmt.Errorf("%s: want %s or %s, got %q", flag, a, b, val)
 }
 
 // Serve serves h on ln until ctx is done, then stops taking connections

@@ -59,7 +59,7 @@ func newCaptureServeCmd(g *globalOptions, s *streams) *cobra.Command {
 func runCaptureServe(ctx context.Context, g *globalOptions, s *streams, o *captureServeOptions) error {
 	cfg, wo, err := o.Config()
 	if err != nil {
-		return err
+		return &usageError{err}
 	}
 	if cfg.Target, err = capture.LoadTarget(o.System); err != nil {
 		return err

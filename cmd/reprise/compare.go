@@ -64,14 +64,14 @@ func runCompare(ctx context.Context, g *globalOptions, s *streams, o *compareOpt
 		return usageErrorf("--a and --b are required: the two systems to compare (system files or decision records)")
 	}
 	if err := o.Request.Validate(); err != nil {
-		return err
+		return &usageError{err}
 	}
 	if err := o.runnerOptions.Validate(); err != nil {
 		return err
 	}
 	opts, err := o.Request.Options(o.now())
 	if err != nil {
-		return err
+		return &usageError{err}
 	}
 	if opts.A, err = capture.LoadTarget(o.A); err != nil {
 		return fmt.Errorf("--a: %w", err)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/reprise-dev/reprise/capture"
-	"github.com/reprise-dev/reprise/capture/proxy"
 	"github.com/reprise-dev/reprise/digest"
 	"github.com/reprise-dev/reprise/evals"
 	"github.com/reprise-dev/reprise/fsread"
@@ -86,10 +85,10 @@ func exitCode(err error) int {
 		errors.Is(err, evals.ErrDataset),
 		errors.Is(err, record.ErrParquetLimit), errors.Is(err, fsread.ErrNotRegular), errors.Is(err, fsread.ErrTooLarge):
 		return exitUsage
-	case errors.As(err, &u), errors.Is(err, replay.ErrNoRecord), errors.Is(err, replay.ErrRequest), errors.Is(err, replay.ErrReportsDir), errors.Is(err, replay.ErrLocked),
+	case errors.As(err, &u), errors.Is(err, replay.ErrNoRecord), errors.Is(err, replay.ErrReportsDir), errors.Is(err, replay.ErrLocked),
 		errors.Is(err, replay.ErrDuplicateRequest), errors.Is(err, record.ErrMalformed), errors.Is(err, hwclass.ErrClass), errors.Is(err, hwclass.ErrGPUs),
 		errors.Is(err, evals.ErrCheckRequired), errors.Is(err, evals.ErrCheckMode),
-		errors.Is(err, capture.ErrPart), errors.Is(err, capture.ErrSystemFile), errors.Is(err, proxy.ErrOptions), errors.Is(err, output.ErrInvalid), errors.Is(err, verdict.ErrRules),
+		errors.Is(err, capture.ErrPart), errors.Is(err, capture.ErrSystemFile), errors.Is(err, output.ErrInvalid), errors.Is(err, verdict.ErrRules),
 		errors.Is(err, runners.ErrInvalidSpec), errors.Is(err, runners.ErrRegistryNotAllowed),
 		errors.Is(err, endpoint.ErrCredentials), errors.Is(err, journal.ErrLocked), errors.Is(err, runopts.ErrInvalid):
 		return exitUsage

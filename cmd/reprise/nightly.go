@@ -73,11 +73,11 @@ func runNightly(ctx context.Context, g *globalOptions, s *streams, o *nightlyOpt
 		return err
 	}
 	if err := o.Request.Validate(); err != nil {
-		return err
+		return &usageError{err}
 	}
 	opts, err := o.Request.Options(o.now())
 	if err != nil {
-		return err
+		return &usageError{err}
 	}
 	filter, err := o.Filter(o.now())
 	if err != nil {

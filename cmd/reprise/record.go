@@ -18,6 +18,7 @@ import (
 	"github.com/reprise-dev/reprise/runners/hwclass"
 	"github.com/reprise-dev/reprise/runners/wire"
 	"github.com/reprise-dev/reprise/runopts"
+	"github.com/reprise-dev/reprise/store"
 )
 
 func newRecordCmd(g *globalOptions, s *streams) *cobra.Command {
@@ -160,11 +161,7 @@ func runRecordCreate(ctx context.Context, g *globalOptions, s *streams, o *recor
 		return err
 	}
 	defer closeRaw()
-	st, err := initStore(g)
-	if err != nil {
-		return err
-	}
-	rec, err := capture.Build(ctx, st, parts)
+	st, rec, err := buildRecord(ctx, g, parts)
 	if err != nil {
 		return err
 	}
@@ -195,11 +192,7 @@ func runCapture(ctx context.Context, g *globalOptions, s *streams, o *recordCrea
 	if parts.HardwareClass != lo.HostClass {
 		return usageErrorf("--capture runs on this host (%s); --hardware-class %s would misstate where the decision was made", lo.HostClass, parts.HardwareClass)
 	}
-	st, err := initStore(g)
-	if err != nil {
-		return err
-	}
-	rec, err := capture.Build(ctx, st, parts)
+	st, rec, err := buildRecord(ctx, g, parts)
 	if err != nil {
 		return err
 	}
@@ -217,6 +210,17 @@ func runCapture(ctx context.Context, g *globalOptions, s *streams, o *recordCrea
 		return fmt.Errorf("capture: %w", err)
 	}
 	return writeRecord(s, o.Out, rec)
+}
+
+// buildRecord opens (or creates) the store and builds the record of parts
+// in it, without its output.
+func buildRecord(ctx context.Context, g *globalOptions, parts capture.Parts) (*store.Layout, *record.Record, error) {
+	st, err := initStore(g)
+	if err != nil {
+		return nil, nil, err
+	}
+	rec, err := capture.Build(ctx, st, parts)
+	return st, rec, err
 }
 
 // writeRecord validates rec by round-tripping it through the strict decoder

@@ -106,7 +106,7 @@ func (o *replayOptions) validate() error {
 		return err
 	}
 	if err := o.Request.Validate(); err != nil {
-		return err
+		return &usageError{err}
 	}
 	if !(o.EvalMargin > 0 && o.EvalMargin < 1) {
 		return usageErrorf("--eval-margin must be in (0, 1), got %g", o.EvalMargin)

@@ -10,13 +10,6 @@ import (
 	"github.com/reprise-dev/reprise/replay/nightly"
 )
 
-// requestError is an ErrOptions whose message names the flag at fault.
-type requestError struct{ err error }
-
-func (e *requestError) Error() string        { return e.err.Error() }
-func (e *requestError) Unwrap() error        { return e.err }
-func (e *requestError) Is(target error) bool { return target == ErrOptions }
-
 // Request is a comparison as the flags of compare give it (but the log,
 // its selection and the two systems); Options turns it into Options.
 type Request struct {
@@ -31,8 +24,8 @@ type Request struct {
 	Given func(flag string) bool
 }
 
-// Validate checks the counts and levels; its errors match ErrOptions and
-// name the flag at fault.
+// Validate checks the counts and levels; its error names the first flag
+// at fault.
 func (r *Request) Validate() error {
 	var msg string
 	switch {
@@ -47,18 +40,18 @@ func (r *Request) Validate() error {
 	default:
 		return nil
 	}
-	return &requestError{errors.New(msg)}
+	return errors.New(msg)
 }
 
 // Options are the comparison's options begun at now, without the log, its
-// filter and limits, the systems, the runner and the session settings. A
-// malformed --shard is an ErrOptions.
+// filter and limits, the systems, the runner and the session settings; its
+// error is a malformed --shard.
 func (r *Request) Options(now time.Time) (Options, error) {
 	var shard nightly.Shard
 	if r.Shard != "" {
 		var err error
 		if shard, err = nightly.ParseShard(r.Shard); err != nil {
-			return Options{}, &requestError{fmt.Errorf("--shard: %v", err)}
+			return Options{}, fmt.Errorf("--shard: %v", err)
 		}
 	}
 	out := r.Out

@@ -1,7 +1,6 @@
 package compare
 
 import (
-	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -16,8 +15,8 @@ func TestRequest(t *testing.T) {
 	if err != nil || o.Out != "out/compare-2026-03-04-shard-0-of-3" || o.Shard != (nightly.Shard{I: 0, N: 3}) || !o.Replay.Explicit.CPUs {
 		t.Fatalf("Options() = %+v, %v", o, err)
 	}
-	if _, err := (&Request{Shard: "x", Given: ok.Given}).Options(now); !errors.Is(err, ErrOptions) {
-		t.Errorf("--shard x: %v; want ErrOptions", err)
+	if _, err := (&Request{Shard: "x", Given: ok.Given}).Options(now); err == nil || !strings.HasPrefix(err.Error(), "--shard: ") {
+		t.Errorf("--shard x: %v; want an error naming it", err)
 	}
 	for flag, edit := range map[string]func(*Request){
 		"--sample": func(r *Request) { r.Sample = -1 }, "-n": func(r *Request) { r.N = 100_001 },
@@ -25,8 +24,8 @@ func TestRequest(t *testing.T) {
 	} {
 		r := ok
 		edit(&r)
-		if err := r.Validate(); !errors.Is(err, ErrOptions) || !strings.HasPrefix(err.Error(), flag) {
-			t.Errorf("%s: Validate() = %v; want ErrOptions naming it", flag, err)
+		if err := r.Validate(); err == nil || !strings.HasPrefix(err.Error(), flag) {
+			t.Errorf("%s: Validate() = %v; want an error naming it", flag, err)
 		}
 	}
 }

@@ -9,13 +9,6 @@ import (
 	"github.com/reprise-dev/reprise/verdict"
 )
 
-// requestError is an ErrOptions whose message names the flag at fault.
-type requestError struct{ err error }
-
-func (e *requestError) Error() string        { return e.err.Error() }
-func (e *requestError) Unwrap() error        { return e.err }
-func (e *requestError) Is(target error) bool { return target == ErrOptions }
-
 // Request is a night as the flags of nightly give it; Options turns it
 // into Options.
 type Request struct {
@@ -37,8 +30,7 @@ type Request struct {
 	Given func(flag string) bool
 }
 
-// Validate checks the request; its errors match ErrOptions (verdict's
-// rules: verdict.ErrRules) and name the flag at fault.
+// Validate checks the request; its error names the first flag at fault.
 func (r *Request) Validate() error {
 	var msg string
 	switch {
@@ -63,13 +55,12 @@ func (r *Request) Validate() error {
 	default:
 		return nil
 	}
-	return &requestError{errors.New(msg)}
+	return errors.New(msg)
 }
 
 // Options are the night's options begun at now (without the log, its
 // filter and limits, the runner, the session settings and the progress).
-// Its errors are those of the rules (verdict.ErrRules) and of --shard
-// (ErrOptions).
+// Its errors are the rules' (verdict.ErrRules) and a malformed --shard.
 func (r *Request) Options(now time.Time) (Options, error) {
 	rules := verdict.Rules{MinFrequency: r.MinFrequency, Alpha: r.Alpha, Conf: r.Conf}.WithDefaults()
 	if err := rules.Validate(); err != nil {
@@ -79,7 +70,7 @@ func (r *Request) Options(now time.Time) (Options, error) {
 	if r.Shard != "" {
 		var err error
 		if shard, err = ParseShard(r.Shard); err != nil {
-			return Options{}, &requestError{fmt.Errorf("--shard: %v", err)}
+			return Options{}, fmt.Errorf("--shard: %v", err)
 		}
 	}
 	out := r.Out

@@ -21,8 +21,8 @@ func TestRequest(t *testing.T) {
 	if o, err = ok.Options(now); err != nil || o.Shard != (Shard{I: 1, N: 2}) || o.Replay.Sequential || o.FleetRuns != 50 {
 		t.Errorf("with --shard 1/2, -n, --fleet-runs: Options() = %+v, %v", o, err)
 	}
-	if _, err := (&Request{Shard: "2/2", Given: ok.Given}).Options(now); !errors.Is(err, ErrOptions) {
-		t.Errorf("--shard 2/2: %v; want ErrOptions", err)
+	if _, err := (&Request{Shard: "2/2", Given: ok.Given}).Options(now); err == nil || !strings.HasPrefix(err.Error(), "--shard: ") {
+		t.Errorf("--shard 2/2: %v; want an error naming it", err)
 	}
 	if _, err := (&Request{Alpha: 2, Given: ok.Given}).Options(now); !errors.Is(err, verdict.ErrRules) {
 		t.Errorf("--alpha 2: %v; want verdict.ErrRules", err)
@@ -36,8 +36,8 @@ func TestRequest(t *testing.T) {
 	} {
 		r := ok
 		edit(&r)
-		if err := r.Validate(); !errors.Is(err, ErrOptions) || !strings.HasPrefix(err.Error(), flag) {
-			t.Errorf("%s: Validate() = %v; want ErrOptions naming it", flag, err)
+		if err := r.Validate(); err == nil || !strings.HasPrefix(err.Error(), flag) {
+			t.Errorf("%s: Validate() = %v; want an error naming it", flag, err)
 		}
 	}
 }
