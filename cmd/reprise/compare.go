@@ -51,7 +51,12 @@ func newCompareCmd(g *globalOptions, s *streams) *cobra.Command {
 	f.BoolVar(&o.AllowHardwareMismatch, "allow-hardware-mismatch", false, "run even if this host's hardware class differs from the systems'")
 	addMaxPageSizeFlag(cmd, &o.MaxPageSize)
 	addOutputFlag(cmd, &o.Output, outputText)
-	cmd.AddCommand(newCompareMergeCmd(g, s, o))
+	cmd.AddCommand(newMergeCmd("Merge the shards of one comparison into one (its tests over every record)", help("compare-merge"),
+		"output directory of the merged comparison (default out/compare-<date>)",
+		func(dirs []string) (func(string, outputFormat) error, error) {
+			c, err := compare.Merge(dirs)
+			return func(dir string, f outputFormat) error { return finishCompare(s, f, c, dir) }, err
+		}, func() string { return compare.DefaultOut(o.now(), nightly.Shard{}) }))
 	return cmd
 }
 
@@ -114,25 +119,4 @@ func finishCompare(s *streams, f outputFormat, c *compare.Comparison, out string
 		return &silentError{code}
 	}
 	return nil
-}
-
-func newCompareMergeCmd(g *globalOptions, s *streams, parent *compareOptions) *cobra.Command {
-	var out string
-	var format outputFormat
-	cmd := newCommand("merge DIR...", "Merge the shards of one comparison into one (its tests over every record)",
-		help("compare-merge"), cobra.MinimumNArgs(1),
-		func(_ context.Context, args []string) error {
-			c, err := compare.Merge(args)
-			if err != nil {
-				return err
-			}
-			dir := out
-			if dir == "" {
-				dir = compare.DefaultOut(parent.now(), nightly.Shard{})
-			}
-			return finishCompare(s, format, c, dir)
-		})
-	addDestFlag(cmd, &out, "DIR", "output directory of the merged comparison (default out/compare-<date>)")
-	addOutputFlag(cmd, &format, outputText)
-	return cmd
 }

@@ -46,7 +46,11 @@ func runEvalsRescore(ctx context.Context, g *globalOptions, s *streams, o *evals
 	}
 	var results evals.RunResults
 	for _, r := range runs {
-		res, err := o.rescore(ctx, g, s, st, su, r)
+		old, err := evals.ResolveRun(ctx, st, r)
+		if err != nil {
+			return err
+		}
+		res, err := evals.RebaseRun(su, old).Run(ctx, st, o.Conf, o.now(), o.runItems(ctx, st, su, g.logger(s)))
 		if err != nil {
 			return err
 		}
@@ -74,27 +78,4 @@ func (o *evalsRescoreOptions) runs(ctx context.Context, st *store.Layout, su *ev
 		runs = append(runs, d.String())
 	}
 	return runs, nil
-}
-
-// rescore brings the run arg names onto su, running its missing items on
-// its system, and stores the new run.
-func (o *evalsRescoreOptions) rescore(ctx context.Context, g *globalOptions, s *streams, st *store.Layout, su *evals.Suite, arg string) (evals.RunResult, error) {
-	old, err := evals.ResolveRun(ctx, st, arg)
-	if err != nil {
-		return evals.RunResult{}, err
-	}
-	rb := evals.RebaseRun(su, old)
-	var ran []evals.Row
-	if len(rb.Missing) > 0 {
-		ro := rb.Manifest.Options()
-		ro.Only = rb.Missing
-		if ran, err = runItems(ctx, g, s, &o.runnerOptions, st, rb.Manifest.Target(), su, ro); err != nil {
-			return evals.RunResult{}, err
-		}
-	}
-	d, err := rb.Finish(ctx, st, ran, o.Conf, o.now())
-	if err != nil {
-		return evals.RunResult{}, err
-	}
-	return rb.Manifest.Result(d), nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -99,19 +100,10 @@ func runEvalsRun(ctx context.Context, g *globalOptions, s *streams, o *evalsRunO
 	if n := len(j.Resume()); n > 0 {
 		fmt.Fprintf(s.Err, "reprise: resuming from %s: %d answers already scored\n", j.Path(), n)
 	}
-	ro := m.Options()
-	ro.Resume, ro.Journal = j.Resume(), j
-	rows, err := runItems(ctx, g, s, &o.runnerOptions, st, target, su, ro)
-	if err != nil {
-		return j.Interrupted(err, rows)
-	}
-	m.Ran = len(su.Items)
-	d, err := m.Finish(ctx, st, su, rows, o.Conf, o.now())
+	res, err := m.RunJournaled(ctx, st, su, target, j, o.Conf, o.now(), o.runItems(ctx, st, su, g.logger(s)))
 	if err != nil {
 		return err
 	}
-	j.Remove()
-	res := m.Result(d)
 	return writeResult(s.Out, o.Output, res, res.WriteText)
 }
 
@@ -146,16 +138,17 @@ func openRunJournal(g *globalOptions, dir string, m *evals.RunManifest) (*evals.
 	return j, nil
 }
 
-// runItems starts target once (one sandboxed session, labelled with the
-// suite) and runs the items of su with ro (its logger set here).
-func runItems(ctx context.Context, g *globalOptions, s *streams, o *runnerOptions, st store.Reader, target launch.Target,
-	su *evals.Suite, ro evals.RunOptions) (rows []evals.Row, err error) {
-	ro.Logger = g.logger(s)
-	target.Labels = map[string]string{"reprise.evals.suite": su.Digest.String()}
-	err = o.WithSession(ctx, st, target, ro.Logger, func(sess *launch.Session) error {
-		ro.Canonical = sess.Codec.Canonical
-		rows, err = evals.Run(ctx, sess, su, target.System.ID, ro)
-		return err
-	})
-	return rows, err
+// runItems runs items of su on one sandboxed session of the target
+// (labelled with the suite) per call.
+func (o *runnerOptions) runItems(ctx context.Context, st store.Reader, su *evals.Suite, log *slog.Logger) evals.RunItems {
+	return func(target launch.Target, ro evals.RunOptions) (rows []evals.Row, err error) {
+		ro.Logger = log
+		target.Labels = map[string]string{"reprise.evals.suite": su.Digest.String()}
+		err = o.WithSession(ctx, st, target, log, func(sess *launch.Session) error {
+			ro.Canonical = sess.Codec.Canonical
+			rows, err = evals.Run(ctx, sess, su, target.System.ID, ro)
+			return err
+		})
+		return rows, err
+	}
 }

@@ -112,17 +112,29 @@ func exitCode(err error) int {
 	return exitEnvironment
 }
 
-// verdictCode is the exit code of a verdict.
-func verdictCode(v verdict.Verdict) int {
-	switch v {
-	case verdict.Reproduced:
-		return exitOK
-	case verdict.Diverged:
-		return exitDiverged
-	case verdict.Inconclusive:
-		return exitInconclusive
+// codeOf is codes[k], or def when k has none.
+func codeOf[K comparable](codes map[K]int, k K, def int) int {
+	if code, ok := codes[k]; ok {
+		return code
 	}
-	return exitEnvironment
+	return def
+}
+
+// verdictCode is the exit code of a verdict (exitEnvironment for none).
+func verdictCode(v verdict.Verdict) int {
+	return codeOf(map[verdict.Verdict]int{verdict.Reproduced: exitOK, verdict.Diverged: exitDiverged, verdict.Inconclusive: exitInconclusive}, v, exitEnvironment)
+}
+
+// sameCode is the exit code of a two-system verdict: SAME 0, DIFFERENT 1,
+// else 3.
+func sameCode(v verdict.Sameness) int {
+	return codeOf(map[verdict.Sameness]int{verdict.Same: exitOK, verdict.Different: exitDiverged}, v, exitInconclusive)
+}
+
+// classCode is the exit code of the error class of a night or a
+// comparison: integrity 4, usage 2, else 5.
+func classCode(class string) int {
+	return codeOf(map[string]int{"integrity": exitIntegrity, "usage": exitUsage}, class, exitEnvironment)
 }
 
 // nightCode is the exit code of a night's outcome (its first error's class
@@ -133,13 +145,7 @@ func nightCode(n *nightly.Night) int {
 	case nightly.OutcomeDiverged, nightly.OutcomeSubstitution, nightly.OutcomeRate:
 		return exitDiverged
 	case nightly.OutcomeError:
-		switch n.ErrorClass {
-		case "integrity":
-			return exitIntegrity
-		case "usage":
-			return exitUsage
-		}
-		return exitEnvironment
+		return classCode(n.ErrorClass)
 	case nightly.OutcomeInconclusive:
 		return exitInconclusive
 	}
@@ -153,13 +159,7 @@ func compareCode(c *compare.Comparison) int {
 	case compare.OutcomeDifferent:
 		return exitDiverged
 	case compare.OutcomeError:
-		switch c.ErrorClass {
-		case "integrity":
-			return exitIntegrity
-		case "usage":
-			return exitUsage
-		}
-		return exitEnvironment
+		return classCode(c.ErrorClass)
 	case compare.OutcomeInconclusive:
 		return exitInconclusive
 	}

@@ -58,7 +58,12 @@ func newNightlyCmd(g *globalOptions, s *streams) *cobra.Command {
 	f.BoolVar(&o.AllowHardwareMismatch, "allow-hardware-mismatch", false, "replay even if this host's hardware class differs from the records'")
 	f.BoolVar(&o.DryRun, "dry-run", false, "print the night's plan (selection, sample, systems and shards, estimated runs) and replay nothing")
 	addOutputFlag(cmd, &o.Output, outputText)
-	cmd.AddCommand(newNightlyMergeCmd(g, s, o))
+	cmd.AddCommand(newMergeCmd("Merge the shards of one night into one night (FDR over all of them)", help("nightly-merge"),
+		"output directory of the merged night (default out/nightly-<date>)",
+		func(dirs []string) (func(string, outputFormat) error, error) {
+			n, err := nightly.Merge(dirs, g.logger(s))
+			return func(dir string, f outputFormat) error { return finishNight(s, f, o.getenv, n, dir) }, err
+		}, func() string { return nightly.DefaultOut(o.now(), nightly.Shard{}) }))
 	cmd.AddCommand(newNightlyHistoryCmd(s))
 	return cmd
 }
@@ -123,23 +128,23 @@ func finishNight(s *streams, f outputFormat, getenv func(string) string, n *nigh
 	return nil
 }
 
-func newNightlyMergeCmd(g *globalOptions, s *streams, parent *nightlyOptions) *cobra.Command {
+// newMergeCmd is a verb `merge DIR...` (nightly, compare): merge reads the
+// shard folders and returns the finisher of the merged result, called with
+// --output (else def()) and --format.
+func newMergeCmd(short, long, outUsage string, merge func(dirs []string) (func(dir string, f outputFormat) error, error), def func() string) *cobra.Command {
 	var out string
 	var format outputFormat
-	cmd := newCommand("merge DIR...", "Merge the shards of one night into one night (FDR over all of them)",
-		help("nightly-merge"), cobra.MinimumNArgs(1),
-		func(_ context.Context, args []string) error {
-			n, err := nightly.Merge(args, g.logger(s))
-			if err != nil {
-				return err
-			}
-			dir := out
-			if dir == "" {
-				dir = nightly.DefaultOut(parent.now(), nightly.Shard{})
-			}
-			return finishNight(s, format, parent.getenv, n, dir)
-		})
-	addDestFlag(cmd, &out, "DIR", "output directory of the merged night (default out/nightly-<date>)")
+	cmd := newCommand("merge DIR...", short, long, cobra.MinimumNArgs(1), func(_ context.Context, args []string) error {
+		finish, err := merge(args)
+		if err != nil {
+			return err
+		}
+		if out == "" {
+			out = def()
+		}
+		return finish(out, format)
+	})
+	addDestFlag(cmd, &out, "DIR", outUsage)
 	addOutputFlag(cmd, &format, outputText)
 	return cmd
 }

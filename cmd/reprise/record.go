@@ -88,14 +88,12 @@ func newRecordCreateCmd(g *globalOptions, s *streams) *cobra.Command {
 	o.runnerOptions.addFlags(cmd)
 	// Without --capture nothing runs here: --env and the limits say what
 	// the system ran with at decision time and go into the record.
-	for name, usage := range map[string]string{
+	setUsage(f, map[string]string{
 		"env":    "extra environment, KEY=VALUE (repeatable): the capture's with --capture, else the decision's (stored as runtime.env_vars)",
 		"memory": "memory limit (e.g. 512m, 2g): the capture's sandbox with --capture, else, when given, the decision's (stored in runtime.limits)",
 		"cpus":   "CPU limit: the capture's sandbox with --capture, else, when given, the decision's (stored in runtime.limits)",
 		"pids":   "process limit (threads count): the capture's sandbox with --capture, else, when given, the decision's (stored in runtime.limits)",
-	} {
-		f.Lookup(name).Usage = usage
-	}
+	})
 	return cmd
 }
 

@@ -78,6 +78,19 @@ func addReplayCmd(root *cobra.Command, g *globalOptions, s *streams) {
 	cmd := newCommand("replay RECORD...", "Replay decision records N times and test whether the stored output reproduces",
 		help("replay"), cobra.MinimumNArgs(1),
 		func(ctx context.Context, args []string) error { return runReplay(ctx, g, s, o, args) })
+	o.addRequestFlags(cmd)
+	f := cmd.Flags()
+	f.StringVar(&o.Evals, "evals", string(evals.CheckAuto), "replay the record's pinned eval suite: auto (when the store holds a run of its system on it), on (required) or off")
+	f.Float64Var(&o.EvalMargin, "eval-margin", evals.DefaultEvalMargin, "equivalence margin of the pinned eval suite's mean score")
+	addDestFlag(cmd, &o.Out, "DIR", "output directory (default out/<request_id>; with several records, DIR/<request_id>)")
+	o.addAgainstFlag(f)
+	addOutputFlag(cmd, &o.Output, outputText)
+	root.AddCommand(cmd)
+}
+
+// addRequestFlags adds the runner flags and those of the replay request,
+// in replay's words (attribute rewords some).
+func (o *replayOptions) addRequestFlags(cmd *cobra.Command) {
 	o.Request.Given = cmd.Flags().Changed
 	o.runnerOptions.addFlags(cmd)
 	o.runnerOptions.addInFlightFlags(cmd.Flags())
@@ -93,12 +106,6 @@ func addReplayCmd(root *cobra.Command, g *globalOptions, s *streams) {
 	f.Float64Var(&o.Conf, "conf", dr.Conf, "confidence level of the frequency intervals")
 	f.Float64Var(&o.Margin, "margin", dr.Margin, "equivalence margin against reference outputs and, with --against, between the two systems (total variation for labels, Kolmogorov distance for scores, MMD² with the 3-gram spectrum kernel for texts)")
 	f.BoolVar(&o.AllowHardwareMismatch, "allow-hardware-mismatch", false, "replay even if this host's hardware class differs from the record's (stated in the report)")
-	f.StringVar(&o.Evals, "evals", string(evals.CheckAuto), "replay the record's pinned eval suite: auto (when the store holds a run of its system on it), on (required) or off")
-	f.Float64Var(&o.EvalMargin, "eval-margin", evals.DefaultEvalMargin, "equivalence margin of the pinned eval suite's mean score")
-	addDestFlag(cmd, &o.Out, "DIR", "output directory (default out/<request_id>; with several records, DIR/<request_id>)")
-	o.addAgainstFlag(f)
-	addOutputFlag(cmd, &o.Output, outputText)
-	root.AddCommand(cmd)
 }
 
 func (o *replayOptions) validate() error {

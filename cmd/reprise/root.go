@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/reprise-dev/reprise/render"
 	"github.com/reprise-dev/reprise/stdlog"
@@ -172,4 +173,11 @@ func newGroup(use, short, long string, subs ...*cobra.Command) *cobra.Command {
 	c := &cobra.Command{Use: use, Short: short, Long: long}
 	c.AddCommand(subs...)
 	return c
+}
+
+// setUsage rewords the help of flags of f, by name.
+func setUsage(f *pflag.FlagSet, usage map[string]string) {
+	for name, u := range usage {
+		f.Lookup(name).Usage = u
+	}
 }

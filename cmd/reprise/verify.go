@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/spf13/cobra"
 
-	"github.com/reprise-dev/reprise/record"
 	"github.com/reprise-dev/reprise/replay"
 )
 
@@ -23,29 +21,19 @@ func newVerifyCmd(g *globalOptions, s *streams) *cobra.Command {
 	return cmd
 }
 
-// verifyResult is one record's result in `verify --format json`.
-type verifyResult struct {
-	Path      string           `json:"path"`
-	RequestID string           `json:"request_id,omitempty"`
-	SystemID  string           `json:"system_id,omitempty"`
-	OK        bool             `json:"ok"`
-	Status    string           `json:"status"` // ok, malformed, integrity
-	Problems  []record.Problem `json:"problems"`
-}
-
 func runVerify(ctx context.Context, g *globalOptions, s *streams, o *verifyOptions, paths []string) error {
 	st, err := openStore(g)
 	if err != nil {
 		return err
 	}
 	code := exitOK
-	var results []verifyResult
+	var results []replay.VerifyResult
 	err = replay.VerifyAll(ctx, st, replay.Files(paths), func(c replay.Checked) bool {
-		res := newVerifyResult(c)
-		code = max(code, res.code())
+		res := c.Result()
+		code = max(code, map[string]int{replay.StatusMalformed: exitUsage, replay.StatusIntegrity: exitIntegrity}[res.Status])
 		results = append(results, res)
 		if o.Output == outputText {
-			printVerify(s, c, res)
+			res.WriteText(s.Out)
 		}
 		return true
 	})
@@ -53,7 +41,7 @@ func runVerify(ctx context.Context, g *globalOptions, s *streams, o *verifyOptio
 		return err
 	}
 	if o.Output == outputJSON {
-		if err := writeJSON(s.Out, map[string]any{"ok": code == exitOK, "records": results}); err != nil {
+		if err := writeJSON(s.Out, verifyReport{OK: code == exitOK, Records: results}); err != nil {
 			return err
 		}
 	}
@@ -63,33 +51,8 @@ func runVerify(ctx context.Context, g *globalOptions, s *streams, o *verifyOptio
 	return nil
 }
 
-// newVerifyResult is the JSON line of one record's verification.
-func newVerifyResult(c replay.Checked) verifyResult {
-	res := verifyResult{Path: c.Source, Status: "ok", Problems: append([]record.Problem{}, c.Problems...), OK: len(c.Problems) == 0}
-	if c.Record != nil {
-		res.RequestID, res.SystemID = c.Record.RequestID, c.Record.System.ID.String()
-	}
-	switch {
-	case res.OK:
-	case c.Malformed():
-		res.Status = "malformed"
-	default:
-		res.Status = "integrity"
-	}
-	return res
-}
-
-// code is the exit code of one record's verification.
-func (r verifyResult) code() int {
-	return map[string]int{"ok": exitOK, "malformed": exitUsage, "integrity": exitIntegrity}[r.Status]
-}
-
-// printVerify prints one record's lines of the text output.
-func printVerify(s *streams, c replay.Checked, res verifyResult) {
-	if res.OK {
-		fmt.Fprintf(s.Out, "%s: ok (request %s, system %s)\n", c.Source, res.RequestID, res.SystemID)
-	}
-	for _, pr := range c.Problems {
-		fmt.Fprintf(s.Out, "%s: %s\n", c.Source, pr)
-	}
+// verifyReport is what verify --format json prints.
+type verifyReport struct {
+	OK      bool                  `json:"ok"`
+	Records []replay.VerifyResult `json:"records"`
 }
