@@ -6,9 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/reprise-dev/reprise/launch"
-	"github.com/reprise-dev/reprise/runners/docker"
-	"github.com/reprise-dev/reprise/runners/process"
+	"github.com/reprise-dev/reprise/runopts"
 )
 
 func newCleanCmd(g *globalOptions, s *streams) *cobra.Command {
@@ -21,7 +19,7 @@ func newCleanCmd(g *globalOptions, s *streams) *cobra.Command {
 }
 
 func runClean(ctx context.Context, g *globalOptions, s *streams, all bool) error {
-	dirs, derr := launch.RemoveOrphans("", launch.WorkDirPrefix, process.HomePrefix)
+	dirs, derr := runopts.RemoveSessionDirs()
 	for _, d := range dirs {
 		fmt.Fprintln(s.Out, d)
 	}
@@ -31,12 +29,7 @@ func runClean(ctx context.Context, g *globalOptions, s *streams, all bool) error
 	if len(dirs) > 0 {
 		fmt.Fprintf(s.Err, "removed %d session folder(s)\n", len(dirs))
 	}
-	r, err := docker.New(ctx, docker.Options{Logger: g.logger(s)})
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	ids, err := docker.RemoveLeftovers(ctx, r.Client(), all)
+	ids, err := runopts.RemoveContainers(ctx, all, g.logger(s))
 	for _, id := range ids {
 		fmt.Fprintln(s.Out, id)
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/reprise-dev/reprise/runners/hwclass"
+	"github.com/reprise-dev/reprise/runopts"
 )
 
 type envOptions struct{ Output outputFormat }
@@ -28,7 +29,7 @@ type envReport struct {
 
 func runEnv(ctx context.Context, s *streams, o *envOptions) error {
 	rep := envReport{Snapshot: hwclass.Host(ctx)}
-	if v, err := engineVersion(ctx); err != nil {
+	if v, err := runopts.EngineVersion(ctx); err != nil {
 		rep.DockerError = err.Error()
 	} else {
 		rep.Docker = v
@@ -36,15 +37,7 @@ func runEnv(ctx context.Context, s *streams, o *envOptions) error {
 	if o.Output == outputJSON {
 		return writeJSON(s.Out, rep)
 	}
-	fmt.Fprintf(s.Out, "hardware_class: %s\n", rep.HardwareClass)
-	fmt.Fprintf(s.Out, "os:             %s\n", rep.OS)
-	fmt.Fprintf(s.Out, "kernel:         %s\n", rep.Kernel)
-	fmt.Fprintf(s.Out, "arch:           %s\n", rep.Arch)
-	fmt.Fprintf(s.Out, "cpu:            %s (%d cpus)\n", rep.CPUModel, rep.CPUs)
-	fmt.Fprintf(s.Out, "go:             %s\n", rep.GoVersion)
-	for _, l := range rep.GPULines() { // NVIDIA GPUs, from nvidia-smi
-		fmt.Fprintln(s.Out, l)
-	}
+	rep.WriteText(s.Out)
 	if rep.Docker != "" {
 		fmt.Fprintf(s.Out, "docker:         %s\n", rep.Docker)
 	} else {

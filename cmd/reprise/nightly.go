@@ -148,3 +148,13 @@ func newMergeCmd(short, long, outUsage string, merge func(dirs []string) (func(d
 	addOutputFlag(cmd, &format, outputText)
 	return cmd
 }
+
+// planNight prints the plan of the night opts describes (nightly
+// --dry-run): what it would select, draw and replay, replaying nothing.
+func planNight(ctx context.Context, s *streams, f outputFormat, opts nightly.Options) error {
+	p, err := nightly.PlanNight(ctx, opts)
+	if err != nil {
+		return err
+	}
+	return writeResult(s.Out, f, p, p.Text)
+}

@@ -173,14 +173,7 @@ func runReplay(ctx context.Context, g *globalOptions, s *streams, o *replayOptio
 			worst = code
 		}
 		if o.Output == outputText {
-			text := fmt.Sprintf("%s %s: %s", out.Source, out.RequestID, out.Verdict)
-			if out.Basis != "" {
-				text += " (" + out.Basis + ")"
-			}
-			if out.Reports != "" {
-				text += "  reports: " + out.Reports
-			}
-			fmt.Fprintln(s.Out, clean(text))
+			fmt.Fprintln(s.Out, clean(out.Text()))
 		}
 		return code != exitInterrupted
 	})

@@ -8,23 +8,12 @@ import (
 
 	"github.com/reprise-dev/reprise/launch"
 	"github.com/reprise-dev/reprise/runners"
-	"github.com/reprise-dev/reprise/runners/docker"
 )
 
 // runners makes the runner the flags select, on first need
 // (runopts.Options.NewRunner; docker logs to log).
 func (o *runnerOptions) runners(log *slog.Logger) func(context.Context) (launch.Runner, error) {
 	return func(ctx context.Context) (launch.Runner, error) { return o.NewRunner(ctx, log) }
-}
-
-// engineVersion reports the Docker engine's version, e.g. "docker 20.10.24 (API 1.41)".
-func engineVersion(ctx context.Context) (string, error) {
-	r, err := docker.New(ctx, docker.Options{})
-	if err != nil {
-		return "", err
-	}
-	defer r.Close()
-	return r.Engine(), nil
 }
 
 // addInFlightFlags adds the flags that bound the runs in flight.
