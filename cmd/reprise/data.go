@@ -3,14 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
-	"path/filepath"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/reprise-dev/reprise/capture"
 	"github.com/reprise-dev/reprise/evals"
-	"github.com/reprise-dev/reprise/fsread"
 )
 
 func newDataCmd(g *globalOptions, s *streams) *cobra.Command {
@@ -35,38 +32,9 @@ func newDataPackCmd(g *globalOptions, s *streams) *cobra.Command {
 }
 
 func runDataPack(ctx context.Context, g *globalOptions, s *streams, o *dataPackOptions, files []string) error {
-	var df []evals.DatasetFile
-	for _, f := range files {
-		format := o.Format
-		switch ext := strings.ToLower(filepath.Ext(f)); {
-		case format != "":
-		case ext == ".jsonl" || ext == ".ndjson":
-			format = evals.FormatJSONL
-		case ext == ".parquet":
-			format = evals.FormatParquet
-		default:
-			format = evals.FormatText
-		}
-		if format != evals.FormatJSONL && format != evals.FormatText && format != evals.FormatParquet {
-			return usageErrorf("--format %q: want jsonl, text or parquet", format)
-		}
-		fh, size, err := fsread.Open(f)
-		if err != nil {
-			return usageErrorf("%v", err)
-		}
-		fh.Close()
-		file := evals.DatasetFile{Name: filepath.Base(f), Size: size, Format: format}
-		switch {
-		case format == evals.FormatParquet:
-			cols, err := evals.ParquetTextColumnsLimit(ctx, f, o.Columns, o.MaxPageSize.parquetLimits())
-			if err != nil {
-				return err
-			}
-			file.Columns = cols
-		case len(o.Columns) > 0:
-			return usageErrorf("--column is only for Parquet files; %s is %s", f, format)
-		}
-		df = append(df, file)
+	df, err := evals.DescribeDatasetFiles(ctx, files, o.Format, o.Columns, o.MaxPageSize.parquetLimits())
+	if err != nil {
+		return err
 	}
 	st, err := initStore(g)
 	if err != nil {
