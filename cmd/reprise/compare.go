@@ -32,10 +32,10 @@ func newCompareCmd(g *globalOptions, s *streams) *cobra.Command {
 		"Rollout impact: replay a sample of a decision log under two systems and find the decisions that flip",
 		help("compare"), cobra.NoArgs,
 		func(ctx context.Context, _ []string) error { return runCompare(ctx, g, s, o) })
-	o.Request.Given = cmd.Flags().Changed
 	o.runnerOptions.addFlags(cmd)
 	o.selectOptions.addFlags(cmd)
 	f := cmd.Flags()
+	o.Request.Given = f.Changed
 	f.StringVar(&o.Log, "log", "", "Parquet decision log of records (required)")
 	f.StringVar(&o.A, "a", "", "system A, the one that decided (a system file or a decision record; required)")
 	f.StringVar(&o.B, "b", "", "system B, the one to compare with (a system file or a decision record; required)")
@@ -108,15 +108,5 @@ func runCompare(ctx context.Context, g *globalOptions, s *streams, o *compareOpt
 // finishCompare writes the comparison's reports, prints its brief and
 // returns its exit code.
 func finishCompare(s *streams, f outputFormat, c *compare.Comparison, out string) error {
-	if err := c.WriteReports(out); err != nil {
-		return err
-	}
-	b := c.Brief(out)
-	if err := writeResult(s.Out, f, b, b.Text); err != nil {
-		return err
-	}
-	if code := compareCode(c); code != exitOK {
-		return &silentError{code}
-	}
-	return nil
+	return finish(s, f, func() error { return c.WriteReports(out) }, func() compare.Brief { return c.Brief(out) }, func() int { return compareCode(c) })
 }

@@ -40,11 +40,10 @@ func runEvalsPack(ctx context.Context, g *globalOptions, s *streams, dir string,
 		return err
 	}
 	d, err := evals.Pack(ctx, st, su)
-	if err != nil {
-		return err
+	if err == nil {
+		_, err = fmt.Fprintln(s.Out, d)
 	}
-	fmt.Fprintln(s.Out, d)
-	return nil
+	return err
 }
 
 // evalsOutputOptions are the options of the evals verbs that have only

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"time"
 
@@ -115,15 +116,21 @@ func runNightly(ctx context.Context, g *globalOptions, s *streams, o *nightlyOpt
 // finishNight publishes the night's reports (and its CI output), prints
 // its brief and returns its exit code.
 func finishNight(s *streams, f outputFormat, getenv func(string) string, n *nightly.Night, out string) error {
-	if err := n.Publish(out, s.Out, getenv); err != nil {
+	return finish(s, f, func() error { return n.Publish(out, s.Out, getenv) }, func() nightly.Brief { return n.Brief(out) }, func() int { return nightCode(n) })
+}
+
+// finish writes the reports of a night or a comparison (write), prints its
+// brief and returns its exit code.
+func finish[B interface{ Text(io.Writer) error }](s *streams, f outputFormat, write func() error, brief func() B, code func() int) error {
+	if err := write(); err != nil {
 		return err
 	}
-	b := n.Brief(out)
+	b := brief()
 	if err := writeResult(s.Out, f, b, b.Text); err != nil {
 		return err
 	}
-	if code := nightCode(n); code != exitOK {
-		return &silentError{code}
+	if c := code(); c != exitOK {
+		return &silentError{c}
 	}
 	return nil
 }

@@ -13,13 +13,13 @@ import (
 	"github.com/reprise-dev/reprise/runners/hwclass"
 )
 
-func newSystemCmd(g *globalOptions, s *streams) *cobra.Command {
-	return newGroup("system", "Composite versions without a decision (system files)", "", newSystemCreateCmd(g, s), newSystemDiffCmd(g, s))
-}
-
 type systemCreateOptions struct {
 	capture.SystemParts
 	Protocol, HardwareClass, Out string
+}
+
+func newSystemCmd(g *globalOptions, s *streams) *cobra.Command {
+	return newGroup("system", "Composite versions without a decision (system files)", "", newSystemCreateCmd(g, s), newSystemDiffCmd(g, s))
 }
 
 // addSystemPartFlags adds the flags that name the parts of a composite
