@@ -1,7 +1,6 @@
 package evals
 
 import (
-	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -19,7 +18,7 @@ func TestDescribeDatasetFiles(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ctx, lim := context.Background(), record.ParquetLimits{}
+	ctx, lim := t.Context(), record.ParquetLimits{}
 	df, err := DescribeDatasetFiles(ctx, []string{jl, txt}, "", nil, lim)
 	if err != nil || len(df) != 2 || df[0].Format != FormatJSONL || df[1].Format != FormatText || df[0].Size != 4 || df[1].Name != "b.md" {
 		t.Fatalf("DescribeDatasetFiles = %+v, %v", df, err)

@@ -7,13 +7,6 @@ import (
 	"github.com/reprise-dev/reprise/record"
 )
 
-// Verification statuses of a record (VerifyResult.Status).
-const (
-	StatusOK        = "ok"
-	StatusMalformed = "malformed"
-	StatusIntegrity = "integrity"
-)
-
 // VerifyResult is one record's verification as verify prints it.
 type VerifyResult struct {
 	Path      string           `json:"path"`
@@ -51,3 +44,10 @@ func (r VerifyResult) WriteText(w io.Writer) error {
 	}
 	return nil
 }
+
+// Verification statuses of a record (VerifyResult.Status).
+const (
+	StatusOK        = "ok"
+	StatusMalformed = "malformed"
+	StatusIntegrity = "integrity"
+)
