@@ -63,29 +63,19 @@ func runEvalsCheck(ctx context.Context, g *globalOptions, s *streams, o *evalsCh
 	if err != nil {
 		return err
 	}
-	pinned, err := evals.FindBaseline(ctx, st, rec.EvalSuite, rec.System.ID)
-	if err != nil {
-		if errors.Is(err, evals.ErrNoBaseline) {
-			return usageErrorf("%v", err)
-		}
-		return err
-	}
-	target := launch.FromRecord(rec)
-	ro := evals.ReproduceOptions{System: target.System, Protocol: target.Protocol, HardwareClass: target.HardwareClass,
-		Margin: o.Margin, Alpha: o.Alpha, Logger: g.logger(s), Now: o.now}
+	ro := evals.ReproduceOptions{Margin: o.Margin, Alpha: o.Alpha, Logger: g.logger(s), Now: o.now}
 	if o.set("run-seed") && o.RunSeed >= 0 { // as before: a negative seed means the default
 		ro.RunSeed = &o.RunSeed
 	}
-	var r *evals.Reproduction
-	target.Labels = map[string]string{"reprise.evals.suite": pinned.Suite.Digest.String()}
-	err = o.WithSession(ctx, st, target, ro.Logger, func(sess *launch.Session) error {
-		r, err = pinned.Reproduce(ctx, sess, st, ro)
-		return err
+	res, err := evals.CheckRecord(ctx, st, rec, ro, func(target launch.Target, f func(*launch.Session) error) error {
+		return o.WithSession(ctx, st, target, ro.Logger, f)
 	})
+	if errors.Is(err, evals.ErrNoBaseline) {
+		return usageErrorf("%v", err)
+	}
 	if err != nil {
 		return err
 	}
-	res := r.CheckResult(rec.RequestID)
 	if err := writeResult(s.Out, o.Output, res, res.WriteText); err != nil {
 		return err
 	}

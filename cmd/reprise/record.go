@@ -224,12 +224,9 @@ func buildRecord(ctx context.Context, g *globalOptions, parts capture.Parts) (*s
 // writeRecord validates rec by round-tripping it through the strict decoder
 // and writes it to path (atomically) or stdout.
 func writeRecord(s *streams, path string, rec *record.Record) error {
-	b, err := record.Marshal(rec)
+	b, err := record.MarshalChecked(rec)
 	if err != nil {
 		return err
-	}
-	if _, err := record.Parse(b); err != nil {
-		return fmt.Errorf("created record is invalid: %w", err)
 	}
 	if path == "" {
 		_, err = s.Out.Write(b)
