@@ -25,6 +25,8 @@ func TestRunJournaled(t *testing.T) {
 	m.System.ID = sys
 	m.System.Image, _ = system.ParseImageRef(digest.FromBytes([]byte("img")).String())
 	m.System.Model.Digest, m.System.Config.Digest = digest.FromBytes([]byte("m")), digest.FromBytes([]byte("c"))
+	m.System.Seal()
+	sys = m.System.ID
 	target := launch.Target{System: m.System}
 	run := func(session *fakeSession) RunItems {
 		return func(tg launch.Target, ro RunOptions) ([]Row, error) { return Run(ctx, session, s, tg.System.ID, ro) }
@@ -59,5 +61,11 @@ func TestRunJournaled(t *testing.T) {
 	})
 	if err != nil || rb.Run.IsZero() {
 		t.Errorf("Rebase.Run = %+v, %v", rb, err)
+	}
+	if got, found, err := SystemByID(ctx, st, sys); err != nil || !found || got.ID != sys {
+		t.Errorf("SystemByID(run's system) = %v, %v, %v", got.ID, found, err)
+	}
+	if _, found, err := SystemByID(ctx, st, digest.FromBytes([]byte("other"))); err != nil || found {
+		t.Errorf("SystemByID(unknown) = %v, %v; want not found", found, err)
 	}
 }

@@ -14,18 +14,15 @@ import (
 // openStore opens an existing store for reading (verify, replay, store get,
 // ls, verify); it never creates one. A missing or invalid store is a usage
 // error naming it.
-func openStore(g *globalOptions) (*store.Layout, error) {
-	st, err := store.Open(g.storeDir())
-	if err != nil {
-		return nil, usageErrorf("--store %s: %w", g.storeDir(), err)
-	}
-	return st, nil
-}
+func openStore(g *globalOptions) (*store.Layout, error) { return storeAt(g, store.Open) }
 
 // initStore opens the store for writing (store put, record create),
 // creating an empty one where there is none.
-func initStore(g *globalOptions) (*store.Layout, error) {
-	st, err := store.Init(g.storeDir())
+func initStore(g *globalOptions) (*store.Layout, error) { return storeAt(g, store.Init) }
+
+// storeAt opens the store of g with open; its error is a usage error.
+func storeAt(g *globalOptions, open func(string) (*store.Layout, error)) (*store.Layout, error) {
+	st, err := open(g.storeDir())
 	if err != nil {
 		return nil, usageErrorf("--store %s: %w", g.storeDir(), err)
 	}

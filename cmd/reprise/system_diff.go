@@ -67,16 +67,9 @@ func loadSystem(ctx context.Context, g *globalOptions, arg string) (system.Syste
 	if err != nil {
 		return system.System{}, err
 	}
-	runs, err := evals.History(ctx, st, digest.Digest{}, id)
-	if err != nil {
-		return system.System{}, err
+	sys, found, err := evals.SystemByID(ctx, st, id)
+	if err == nil && !found {
+		err = usageErrorf("system %s: the store %s knows no system with this id (it knows systems from their eval runs); give a decision record or a system file", id, g.storeDir())
 	}
-	if len(runs) == 0 {
-		return system.System{}, usageErrorf("system %s: the store %s knows no system with this id (it knows systems from their eval runs); give a decision record or a system file", id, g.storeDir())
-	}
-	sys := runs[0].System
-	if err := sys.Check(); err != nil {
-		return system.System{}, err
-	}
-	return sys, nil
+	return sys, err
 }
