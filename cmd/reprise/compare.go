@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/reprise-dev/reprise/capture"
+	"github.com/reprise-dev/reprise/record"
 	"github.com/reprise-dev/reprise/replay/compare"
 	"github.com/reprise-dev/reprise/replay/nightly"
 )
@@ -18,10 +19,10 @@ type compareOptions struct {
 	runnerOptions
 	selectOptions
 	compare.Request
-	Log         string
-	A, B        string
-	Output      outputFormat
-	MaxPageSize byteSize
+	Log    string
+	A, B   string
+	Output outputFormat
+	Limits record.ParquetLimits
 
 	now func() time.Time
 }
@@ -49,7 +50,7 @@ func newCompareCmd(g *globalOptions, s *streams) *cobra.Command {
 	addDestFlag(cmd, &o.Out, "DIR", "output directory (default out/compare-<date>)")
 	f.StringVar(&o.Shard, "shard", "", "compare shard i of n (i/n, 0 <= i < n), by request id; merge with 'compare merge'")
 	f.BoolVar(&o.AllowHardwareMismatch, "allow-hardware-mismatch", false, "run even if this host's hardware class differs from the systems'")
-	addMaxPageSizeFlag(cmd, &o.MaxPageSize)
+	addMaxPageSizeFlag(cmd, &o.Limits)
 	addOutputFlag(cmd, &o.Output, outputText)
 	cmd.AddCommand(newMergeCmd("Merge the shards of one comparison into one (its tests over every record)", help("compare-merge"),
 		"output directory of the merged comparison (default out/compare-<date>)",
@@ -93,7 +94,7 @@ func runCompare(ctx context.Context, g *globalOptions, s *streams, o *compareOpt
 	if err != nil {
 		return err
 	}
-	opts.Log, opts.Limits, opts.Filter, opts.NewRunner = o.Log, o.MaxPageSize.parquetLimits(), *filter, o.runners(log)
+	opts.Log, opts.Limits, opts.Filter, opts.NewRunner = o.Log, o.Limits, *filter, o.runners(log)
 	opts.Replay.Launch, opts.Replay.Logger = lo, log
 	c, err := compare.Run(ctx, st, opts)
 	if err != nil {

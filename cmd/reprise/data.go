@@ -8,6 +8,7 @@ import (
 
 	"github.com/reprise-dev/reprise/capture"
 	"github.com/reprise-dev/reprise/evals"
+	"github.com/reprise-dev/reprise/record"
 )
 
 func newDataCmd(g *globalOptions, s *streams) *cobra.Command {
@@ -15,9 +16,9 @@ func newDataCmd(g *globalOptions, s *streams) *cobra.Command {
 }
 
 type dataPackOptions struct {
-	Format      string
-	Columns     []string
-	MaxPageSize byteSize
+	Format  string
+	Columns []string
+	Limits  record.ParquetLimits
 }
 
 func newDataPackCmd(g *globalOptions, s *streams) *cobra.Command {
@@ -27,12 +28,12 @@ func newDataPackCmd(g *globalOptions, s *streams) *cobra.Command {
 		func(ctx context.Context, args []string) error { return runDataPack(ctx, g, s, o, args) })
 	cmd.Flags().StringVar(&o.Format, "format", "", "format of every file: jsonl, text or parquet (default: from the extension)")
 	cmd.Flags().StringArrayVar(&o.Columns, "column", nil, "text column of the Parquet files (repeatable; default: every BYTE_ARRAY column)")
-	addMaxPageSizeFlag(cmd, &o.MaxPageSize)
+	addMaxPageSizeFlag(cmd, &o.Limits)
 	return cmd
 }
 
 func runDataPack(ctx context.Context, g *globalOptions, s *streams, o *dataPackOptions, files []string) error {
-	df, err := evals.DescribeDatasetFiles(ctx, files, o.Format, o.Columns, o.MaxPageSize.parquetLimits())
+	df, err := evals.DescribeDatasetFiles(ctx, files, o.Format, o.Columns, o.Limits)
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/reprise-dev/reprise/record"
 	"github.com/reprise-dev/reprise/replay/nightly"
 	"github.com/reprise-dev/reprise/verdict"
 )
@@ -19,10 +20,10 @@ type nightlyOptions struct {
 	runnerOptions
 	selectOptions
 	nightly.Request
-	Log         string
-	Output      outputFormat
-	MaxPageSize byteSize
-	DryRun      bool
+	Log    string
+	Output outputFormat
+	Limits record.ParquetLimits
+	DryRun bool
 
 	now    func() time.Time
 	getenv func(string) string
@@ -43,7 +44,7 @@ func newNightlyCmd(g *globalOptions, s *streams) *cobra.Command {
 	f.StringVar(&o.Stratify, "stratify", "", `"system": draw --sample records of each system`)
 	f.Uint64Var(&o.Seed, "seed", 0, "seed of the sample (the same seed redraws the same sample)")
 	f.IntVar(&o.Parallel, "parallel", 1, "systems replayed at once (one session each)")
-	addMaxPageSizeFlag(cmd, &o.MaxPageSize)
+	addMaxPageSizeFlag(cmd, &o.Limits)
 	f.Float64Var(&o.FDR, "fdr", 0.05, "false discovery rate of the Benjamini–Hochberg control across the night")
 	f.Float64Var(&o.MinRate, "min-rate", 0, "fail a system whose reproducibility rate interval lies wholly below this (0: off)")
 	addDestFlag(cmd, &o.Out, "DIR", "output directory (default out/nightly-<date>)")
@@ -89,11 +90,11 @@ func runNightly(ctx context.Context, g *globalOptions, s *streams, o *nightlyOpt
 	if err != nil {
 		return err
 	}
-	if opts.Log, err = segmentSetLog(o.Log, opts.Out, o.MaxPageSize.parquetLimits()); err != nil {
+	if opts.Log, err = segmentSetLog(o.Log, opts.Out, o.Limits); err != nil {
 		return err
 	}
 	log := g.logger(s)
-	opts.Limits, opts.Filter, opts.Replay.Logger, opts.NewRunner = o.MaxPageSize.parquetLimits(), *filter, log, o.runners(log)
+	opts.Limits, opts.Filter, opts.Replay.Logger, opts.NewRunner = o.Limits, *filter, log, o.runners(log)
 	opts.Progress = nightly.NewProgressWriter(s.Err, s.ErrTTY, o.now, o.now()).Show
 	if o.DryRun {
 		return planNight(ctx, s, o.Output, opts)

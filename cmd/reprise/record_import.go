@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/reprise-dev/reprise/ingest"
+	"github.com/reprise-dev/reprise/record"
 	"github.com/reprise-dev/reprise/store"
 )
 
@@ -32,9 +33,9 @@ type recordImportOptions struct {
 	Strict        bool
 	Out, OutDir   string
 	selectOptions
-	Output      outputFormat
-	MaxPageSize byteSize
-	now         func() time.Time
+	Output outputFormat
+	Limits record.ParquetLimits
+	now    func() time.Time
 }
 
 func newRecordImportCmd(g *globalOptions, s *streams) *cobra.Command {
@@ -52,7 +53,7 @@ func newRecordImportCmd(g *globalOptions, s *streams) *cobra.Command {
 	addDestFlag(cmd, &o.Out, "FILE", "write the records as one Parquet decision log")
 	f.StringVar(&o.OutDir, "out-dir", "", "write one record JSON file per record into DIR")
 	o.selectOptions.addFlags(cmd)
-	addMaxPageSizeFlag(cmd, &o.MaxPageSize)
+	addMaxPageSizeFlag(cmd, &o.Limits)
 	addOutputFlag(cmd, &o.Output, outputText)
 	return cmd
 }
@@ -80,7 +81,7 @@ func runRecordImport(ctx context.Context, g *globalOptions, s *streams, o *recor
 	if err != nil {
 		return err
 	}
-	im := &ingest.Importer{Map: vm, Columns: cm, Inputs: st, Limits: o.MaxPageSize.parquetLimits()}
+	im := &ingest.Importer{Map: vm, Columns: cm, Inputs: st, Limits: o.Limits}
 	res, err := im.Write(ctx, o.Log, ingest.WriteOptions{Filter: filter, Parquet: o.Out, Dir: o.OutDir, Strict: o.Strict})
 	switch {
 	case errors.Is(err, ingest.ErrUnresolved):
