@@ -141,27 +141,18 @@ func classCode(class string) int {
 // for OutcomeError). A night that replayed no record is
 // OutcomeInconclusive (3): it is no evidence.
 func nightCode(n *nightly.Night) int {
-	switch n.Outcome {
-	case nightly.OutcomeDiverged, nightly.OutcomeSubstitution, nightly.OutcomeRate:
-		return exitDiverged
-	case nightly.OutcomeError:
+	if n.Outcome == nightly.OutcomeError {
 		return classCode(n.ErrorClass)
-	case nightly.OutcomeInconclusive:
-		return exitInconclusive
 	}
-	return exitOK
+	return codeOf(map[string]int{nightly.OutcomeDiverged: exitDiverged, nightly.OutcomeSubstitution: exitDiverged, nightly.OutcomeRate: exitDiverged,
+		nightly.OutcomeInconclusive: exitInconclusive}, n.Outcome, exitOK)
 }
 
 // compareCode is the exit code of a comparison: 1 DIFFERENT, the error's
 // class when a record could not be run, 3 INCONCLUSIVE, 0 SAME.
 func compareCode(c *compare.Comparison) int {
-	switch c.Outcome {
-	case compare.OutcomeDifferent:
-		return exitDiverged
-	case compare.OutcomeError:
+	if c.Outcome == compare.OutcomeError {
 		return classCode(c.ErrorClass)
-	case compare.OutcomeInconclusive:
-		return exitInconclusive
 	}
-	return exitOK
+	return codeOf(map[string]int{compare.OutcomeDifferent: exitDiverged, compare.OutcomeInconclusive: exitInconclusive}, c.Outcome, exitOK)
 }

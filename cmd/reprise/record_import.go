@@ -69,28 +69,19 @@ func runRecordImport(ctx context.Context, g *globalOptions, s *streams, o *recor
 	if err != nil {
 		return err
 	}
-	cm, err := ingest.ColumnFlags(o.Columns, o.Column)
+	im, err := ingest.NewImporter(o.Versions, o.Columns, o.Column, o.Limits)
 	if err != nil {
 		return err
 	}
-	vm, err := ingest.LoadVersionMap(o.Versions)
-	if err != nil {
+	if im.Inputs, err = store.Open(g.storeDir()); err != nil {
 		return err
 	}
-	st, err := store.Open(g.storeDir())
-	if err != nil {
-		return err
-	}
-	im := &ingest.Importer{Map: vm, Columns: cm, Inputs: st, Limits: o.Limits}
 	res, err := im.Write(ctx, o.Log, ingest.WriteOptions{Filter: filter, Parquet: o.Out, Dir: o.OutDir, Strict: o.Strict})
-	switch {
-	case errors.Is(err, ingest.ErrUnresolved):
-		if perr := writeResult(s.Out, o.Output, res, res.WriteText); perr != nil {
-			return perr
-		}
-		return usageErrorf("--strict: %d unresolved rows; nothing was written", res.UnresolvedRows)
-	case err != nil:
+	if err != nil && !errors.Is(err, ingest.ErrUnresolved) {
 		return err // a destination that cannot be made is ingest.ErrDest, named by its flag
 	}
-	return writeResult(s.Out, o.Output, res, res.WriteText)
+	if perr := writeResult(s.Out, o.Output, res, res.WriteText); perr != nil || err == nil {
+		return perr
+	}
+	return usageErrorf("--strict: %d unresolved rows; nothing was written", res.UnresolvedRows)
 }
