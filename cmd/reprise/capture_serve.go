@@ -4,16 +4,12 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/reprise-dev/reprise/capture"
 	"github.com/reprise-dev/reprise/capture/proxy"
-	"github.com/reprise-dev/reprise/record"
-	"github.com/reprise-dev/reprise/replay/nightly"
 )
 
 // captureServeOptions are the flags of `capture serve`.
@@ -99,26 +95,4 @@ func runCaptureServe(ctx context.Context, g *globalOptions, s *streams, o *captu
 		return err
 	}
 	return werr
-}
-
-// segmentSetLog is the log nightly reads: log itself, or, for a directory
-// or glob of segments (capture serve's), their rows concatenated into
-// out/segments.parquet (the same bytes for the same segments, so a night
-// resumes while no segment is added).
-func segmentSetLog(log, out string, lim record.ParquetLimits) (string, error) {
-	if !proxy.IsSegmentSet(log) {
-		return log, nil
-	}
-	paths, err := proxy.Segments(log)
-	if err != nil {
-		return "", fmt.Errorf("%w: %w", nightly.ErrLog, err)
-	}
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		return "", err
-	}
-	dst := filepath.Join(out, "segments.parquet")
-	if err := proxy.Concat(paths, dst, lim); err != nil {
-		return "", fmt.Errorf("%w: %w", nightly.ErrLog, err)
-	}
-	return dst, nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/reprise-dev/reprise/capture/proxy"
 	"github.com/reprise-dev/reprise/record"
 	"github.com/reprise-dev/reprise/replay/nightly"
 	"github.com/reprise-dev/reprise/verdict"
@@ -90,7 +91,11 @@ func runNightly(ctx context.Context, g *globalOptions, s *streams, o *nightlyOpt
 	if err != nil {
 		return err
 	}
-	if opts.Log, err = segmentSetLog(o.Log, opts.Out, o.Limits); err != nil {
+	if opts.Log, err = proxy.LogOf(o.Log, opts.Out, o.Limits); err != nil {
+		var se *proxy.SegmentsError
+		if errors.As(err, &se) {
+			err = fmt.Errorf("%w: %w", nightly.ErrLog, se.Err)
+		}
 		return err
 	}
 	log := g.logger(s)

@@ -112,27 +112,23 @@ func (o *recordCreateOptions) parts(ctx context.Context, stdin io.Reader) (captu
 	return p, nil
 }
 
-// canonicalResponse opens --output-file and reads its canonical bytes
+// canonicalResponse reads the canonical bytes of --output-file
 // (capture.CanonicalResponse); nil without --output-file. A missing file
-// must leave no blobs behind: it is opened before anything is stored.
-func (o *recordCreateOptions) canonicalResponse() (io.Reader, func() error, error) {
+// must leave no blobs behind: it is read before anything is stored.
+func (o *recordCreateOptions) canonicalResponse() (io.Reader, error) {
 	if o.OutputFile == "" {
-		return nil, func() error { return nil }, nil
+		return nil, nil
 	}
 	codec, err := wire.Lookup(o.Protocol, runners.HTTPConfig{})
 	if err != nil {
-		return nil, nil, usageErrorf("--protocol: %v", err)
+		return nil, usageErrorf("--protocol: %v", err)
 	}
 	f, _, err := fsread.Open(o.OutputFile)
 	if err != nil {
-		return nil, nil, usageErrorf("--output-file: %v", err)
+		return nil, usageErrorf("--output-file: %v", err)
 	}
-	raw, err := capture.CanonicalResponse(f, codec)
-	if err != nil {
-		f.Close()
-		return nil, nil, err
-	}
-	return raw, f.Close, nil
+	defer f.Close()
+	return capture.CanonicalResponse(f, codec)
 }
 
 func runRecordCreate(ctx context.Context, g *globalOptions, s *streams, o *recordCreateOptions) error {
@@ -154,11 +150,10 @@ func runRecordCreate(ctx context.Context, g *globalOptions, s *streams, o *recor
 	if err != nil {
 		return err
 	}
-	raw, closeRaw, err := o.canonicalResponse()
+	raw, err := o.canonicalResponse()
 	if err != nil {
 		return err
 	}
-	defer closeRaw()
 	st, rec, err := buildRecord(ctx, g, parts)
 	if err != nil {
 		return err
