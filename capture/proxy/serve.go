@@ -103,3 +103,34 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, drain time.Dura
 	}
 	return err
 }
+
+// Open opens the decision log writer in o.Log over blobs and the proxy of
+// cfg writing to it, and listens on o.Listen. An error of the log folder or
+// of the address is a *FlagError; on any error nothing stays open.
+func (o *ServeOptions) Open(cfg Config, wo WriterOptions, blobs Blobs) (*Proxy, *Writer, net.Listener, error) {
+	w, err := NewWriter(o.Log, blobs, wo)
+	if err != nil {
+		return nil, nil, nil, &FlagError{"--log", o.Log, err}
+	}
+	cfg.Writer = w
+	p, err := New(cfg)
+	if err != nil {
+		w.Close()
+		return nil, nil, nil, err
+	}
+	ln, err := net.Listen("tcp", o.Listen)
+	if err != nil {
+		w.Close()
+		return nil, nil, nil, &FlagError{"--listen", o.Listen, err}
+	}
+	return p, w, ln, nil
+}
+
+// FlagError is an option of capture serve that cannot be used: the flag,
+// its value and why.
+type FlagError struct {
+	Flag, Value string
+	Err         error
+}
+
+func (e *FlagError) Error() string { return fmt.Sprintf("%s %s: %v", e.Flag, e.Value, e.Err) }

@@ -1,9 +1,14 @@
 package proxy
 
 import (
+	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/reprise-dev/reprise/store"
 )
 
 func TestServeOptionsConfig(t *testing.T) {
@@ -33,5 +38,22 @@ func TestServeOptionsConfig(t *testing.T) {
 				t.Errorf("Config() = %v; want an error saying %q", err, tc.msg)
 			}
 		})
+	}
+}
+
+func TestServeOptionsOpenNamesTheFlag(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "not-a-folder")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	o := ServeOptions{System: "sys.json", Upstream: "http://127.0.0.1:8000", Log: file, Listen: "127.0.0.1:0", Input: "full", OnFull: "drop",
+		Queue: 1, SegmentRows: 1, SegmentAge: time.Second, UpstreamTimeout: time.Second, DrainTimeout: time.Second, MaxBody: 1}
+	c, wo, err := o.Config()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fe *FlagError
+	if _, _, _, err := o.Open(c, wo, store.NewMem()); !errors.As(err, &fe) || fe.Flag != "--log" {
+		t.Errorf("Open(--log naming a file) = %v; want a *FlagError naming --log", err)
 	}
 }

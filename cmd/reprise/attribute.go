@@ -35,7 +35,7 @@ func newAttributeCmd(g *globalOptions, s *streams) *cobra.Command {
 		"margin":        "equivalence margin against reference outputs",
 	})
 	addDestFlag(cmd, &o.Out, "DIR", "output directory (default out/<request_id>/attribute)")
-	addOutputFlag(cmd, &o.Output, outputText)
+	addFormatFlag(cmd, &o.Output, outputText)
 	o.Evals, o.EvalMargin = string(evals.CheckOff), evals.DefaultEvalMargin
 	return cmd
 }

@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"net"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -66,20 +66,12 @@ func runCaptureServe(ctx context.Context, g *globalOptions, s *streams, o *captu
 	}
 	log := g.logger(s)
 	wo.Logger, cfg.Logger = log, log
-	w, err := proxy.NewWriter(o.Log, st, wo)
-	if err != nil {
-		return usageErrorf("--log %s: %v", o.Log, err)
+	p, w, ln, err := o.Open(cfg, wo, st)
+	if fe := (*proxy.FlagError)(nil); errors.As(err, &fe) {
+		return &usageError{err}
 	}
-	cfg.Writer = w
-	p, err := proxy.New(cfg)
 	if err != nil {
-		w.Close()
 		return err
-	}
-	ln, err := net.Listen("tcp", o.Listen)
-	if err != nil {
-		w.Close()
-		return usageErrorf("--listen %s: %v", o.Listen, err)
 	}
 	fmt.Fprintf(s.Err, "reprise capture: %s -> %s, recording system %s to %s (a kill -9 loses at most %d records)\n",
 		ln.Addr(), cfg.Upstream.Redacted(), cfg.Target.System.ID, o.Log, wo.LossBound())

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -51,7 +50,7 @@ func newCompareCmd(g *globalOptions, s *streams) *cobra.Command {
 	f.StringVar(&o.Shard, "shard", "", "compare shard i of n (i/n, 0 <= i < n), by request id; merge with 'compare merge'")
 	f.BoolVar(&o.AllowHardwareMismatch, "allow-hardware-mismatch", false, "run even if this host's hardware class differs from the systems'")
 	addMaxPageSizeFlag(cmd, &o.Limits)
-	addOutputFlag(cmd, &o.Output, outputText)
+	addFormatFlag(cmd, &o.Output, outputText)
 	cmd.AddCommand(newMergeCmd("Merge the shards of one comparison into one (its tests over every record)", help("compare-merge"),
 		"output directory of the merged comparison (default out/compare-<date>)",
 		func(dirs []string) (func(string, outputFormat) error, error) {
@@ -98,10 +97,7 @@ func runCompare(ctx context.Context, g *globalOptions, s *streams, o *compareOpt
 	opts.Replay.Launch, opts.Replay.Logger = lo, log
 	c, err := compare.Run(ctx, st, opts)
 	if err != nil {
-		if errors.Is(err, context.Canceled) {
-			fmt.Fprintf(s.Err, "reprise: interrupted; the finished records are kept in %s: run the same command again to continue\n", opts.Out)
-		}
-		return err
+		return interrupted(s, err, opts.Out)
 	}
 	return finishCompare(s, o.Output, c, opts.Out)
 }

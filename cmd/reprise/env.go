@@ -16,7 +16,7 @@ func newEnvCmd(g *globalOptions, s *streams) *cobra.Command {
 	o := &envOptions{}
 	cmd := newCommand("env", "Print this host's hardware class and environment snapshot", "", cobra.NoArgs,
 		func(ctx context.Context, _ []string) error { return runEnv(ctx, s, o) })
-	addOutputFlag(cmd, &o.Output, outputText)
+	addFormatFlag(cmd, &o.Output, outputText)
 	return cmd
 }
 

@@ -54,7 +54,7 @@ func newEvalsLsCmd(g *globalOptions, s *streams) *cobra.Command {
 	o := &evalsOutputOptions{}
 	cmd := newCommand("ls", "List the suites in the store", "", cobra.NoArgs,
 		func(ctx context.Context, _ []string) error { return runEvalsLs(ctx, g, s, o) })
-	addOutputFlag(cmd, &o.Output, outputText)
+	addFormatFlag(cmd, &o.Output, outputText)
 	return cmd
 }
 
@@ -79,7 +79,7 @@ func newEvalsShowCmd(g *globalOptions, s *streams) *cobra.Command {
 	o := &evalsShowOptions{}
 	cmd := newCommand("show SUITE", "Show a suite (digest in the store, or a folder)", "", cobra.ExactArgs(1),
 		func(ctx context.Context, args []string) error { return runEvalsShow(ctx, g, s, o, args[0]) })
-	addOutputFlag(cmd, &o.Output, outputText)
+	addFormatFlag(cmd, &o.Output, outputText)
 	cmd.Flags().BoolVar(&o.Items, "items", false, "also list the items (id, tags, reference)")
 	return cmd
 }
@@ -108,7 +108,7 @@ func newEvalsDiffCmd(g *globalOptions, s *streams) *cobra.Command {
 	o := &evalsOutputOptions{}
 	cmd := newCommand("diff A B", "Items added, removed and changed, and whether the scorer changed, from suite A to B", "", cobra.ExactArgs(2),
 		func(ctx context.Context, args []string) error { return runEvalsDiff(ctx, g, s, o, args[0], args[1]) })
-	addOutputFlag(cmd, &o.Output, outputText)
+	addFormatFlag(cmd, &o.Output, outputText)
 	return cmd
 }
 

@@ -36,7 +36,7 @@ func newEvalsCheckCmd(g *globalOptions, s *streams) *cobra.Command {
 	f.Float64Var(&o.Alpha, "alpha", 0.05, "level of the TOST")
 	f.Int64Var(&o.RunSeed, "run-seed", 0, "run seed of the replayed run (default: the stored run's seed + 1)")
 	f.BoolVar(&o.AllowHardwareMismatch, "allow-hardware-mismatch", false, "run even when this host's hardware class differs from the record's")
-	addOutputFlag(cmd, &o.Output, outputText)
+	addFormatFlag(cmd, &o.Output, outputText)
 	o.runnerOptions.addFlags(cmd)
 	return cmd
 }

@@ -31,7 +31,7 @@ func newEvalsCompareCmd(g *globalOptions, s *streams) *cobra.Command {
 	f.Float64Var(&o.Conf, "conf", 0.95, "level of the bootstrap interval")
 	f.IntVar(&o.Resamples, "resamples", 10000, "bootstrap resamples")
 	f.Uint64Var(&o.Seed, "seed", 1, "seed of the bootstrap")
-	addOutputFlag(cmd, &o.Output, outputText)
+	addFormatFlag(cmd, &o.Output, outputText)
 	return cmd
 }
 

@@ -24,7 +24,7 @@ func newEvalsLeakageCmd(g *globalOptions, s *streams) *cobra.Command {
 	cmd.Flags().StringVar(&o.Suite, "suite", "", "suite digest or folder (required)")
 	cmd.Flags().StringVar(&o.Train, "train", "", "training dataset digest (required)")
 	cmd.Flags().Float64Var(&o.Threshold, "threshold", 0, "flag an item whose share of 13-grams found exceeds this")
-	addOutputFlag(cmd, &o.Output, outputText)
+	addFormatFlag(cmd, &o.Output, outputText)
 	return cmd
 }
 

@@ -34,7 +34,7 @@ func (o *evalsRunFlags) addFlags(cmd *cobra.Command, suiteHelp string) {
 	f.StringVar(&o.Suite, "suite", "", suiteHelp)
 	f.Float64Var(&o.Conf, "conf", 0.95, "confidence level of the intervals")
 	f.BoolVar(&o.AllowHardwareMismatch, "allow-hardware-mismatch", false, "run even when this host's hardware class differs from the system's")
-	addOutputFlag(cmd, &o.Output, outputText)
+	addFormatFlag(cmd, &o.Output, outputText)
 	o.runnerOptions.addFlags(cmd)
 }
 

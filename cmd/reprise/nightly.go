@@ -60,7 +60,7 @@ func newNightlyCmd(g *globalOptions, s *streams) *cobra.Command {
 	f.Float64Var(&o.Conf, "conf", dr.Conf, "confidence level of the frequency intervals")
 	f.BoolVar(&o.AllowHardwareMismatch, "allow-hardware-mismatch", false, "replay even if this host's hardware class differs from the records'")
 	f.BoolVar(&o.DryRun, "dry-run", false, "print the night's plan (selection, sample, systems and shards, estimated runs) and replay nothing")
-	addOutputFlag(cmd, &o.Output, outputText)
+	addFormatFlag(cmd, &o.Output, outputText)
 	cmd.AddCommand(newMergeCmd("Merge the shards of one night into one night (FDR over all of them)", help("nightly-merge"),
 		"output directory of the merged night (default out/nightly-<date>)",
 		func(dirs []string) (func(string, outputFormat) error, error) {
@@ -111,10 +111,7 @@ func runNightly(ctx context.Context, g *globalOptions, s *streams, o *nightlyOpt
 	opts.Replay.Launch = lo
 	n, err := nightly.Run(ctx, st, opts)
 	if err != nil {
-		if errors.Is(err, context.Canceled) {
-			fmt.Fprintf(s.Err, "reprise: interrupted; the finished records are kept in %s: run the same command again to continue\n", opts.Out)
-		}
-		return err
+		return interrupted(s, err, opts.Out)
 	}
 	return finishNight(s, o.Output, o.getenv, n, opts.Out)
 }
@@ -158,7 +155,7 @@ func newMergeCmd(short, long, outUsage string, merge func(dirs []string) (func(d
 		return finish(out, format)
 	})
 	addDestFlag(cmd, &out, "DIR", outUsage)
-	addOutputFlag(cmd, &format, outputText)
+	addFormatFlag(cmd, &format, outputText)
 	return cmd
 }
 
@@ -170,4 +167,13 @@ func planNight(ctx context.Context, s *streams, f outputFormat, opts nightly.Opt
 		return err
 	}
 	return writeResult(s.Out, f, p, p.Text)
+}
+
+// interrupted says, when err is an interrupt, that the finished records of
+// a night or a comparison are kept in out; it returns err.
+func interrupted(s *streams, err error, out string) error {
+	if errors.Is(err, context.Canceled) {
+		fmt.Fprintf(s.Err, "reprise: interrupted; the finished records are kept in %s: run the same command again to continue\n", out)
+	}
+	return err
 }

@@ -20,7 +20,7 @@ func newNightlyHistoryCmd(s *streams) *cobra.Command {
 		help("nightly-history"), cobra.MinimumNArgs(1),
 		func(_ context.Context, args []string) error { return runNightlyHistory(s, o, args) })
 	cmd.Flags().Float64Var(&o.Alpha, "alpha", nightly.DefaultHistoryAlpha, "family-wise level of the tests of tonight against the previous nights")
-	addOutputFlag(cmd, &o.Output, outputText)
+	addFormatFlag(cmd, &o.Output, outputText)
 	return cmd
 }
 

@@ -54,7 +54,7 @@ func newRecordImportCmd(g *globalOptions, s *streams) *cobra.Command {
 	f.StringVar(&o.OutDir, "out-dir", "", "write one record JSON file per record into DIR")
 	o.selectOptions.addFlags(cmd)
 	addMaxPageSizeFlag(cmd, &o.Limits)
-	addOutputFlag(cmd, &o.Output, outputText)
+	addFormatFlag(cmd, &o.Output, outputText)
 	return cmd
 }
 

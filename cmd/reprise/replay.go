@@ -84,7 +84,7 @@ func addReplayCmd(root *cobra.Command, g *globalOptions, s *streams) {
 	f.Float64Var(&o.EvalMargin, "eval-margin", evals.DefaultEvalMargin, "equivalence margin of the pinned eval suite's mean score")
 	addDestFlag(cmd, &o.Out, "DIR", "output directory (default out/<request_id>; with several records, DIR/<request_id>)")
 	o.addAgainstFlag(f)
-	addOutputFlag(cmd, &o.Output, outputText)
+	addFormatFlag(cmd, &o.Output, outputText)
 	root.AddCommand(cmd)
 }
 

@@ -35,7 +35,7 @@ func newStatsTestCmd(s *streams, t statsfile.Test) *cobra.Command {
 		func(context.Context, []string) error { return runStatsTest(s, t, o) })
 	t.AddFlags(&o.params, cmd.Flags())
 	o.params.Given = cmd.Flags().Changed
-	addOutputFlag(cmd, &o.output, outputJSON)
+	addFormatFlag(cmd, &o.output, outputJSON)
 	return cmd
 }
 

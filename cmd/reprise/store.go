@@ -98,7 +98,7 @@ func newStoreReadCmd(g *globalOptions, s *streams, use, short string, run func(c
 		}
 		return run(ctx, s, st, f)
 	})
-	addOutputFlag(cmd, &f, outputText)
+	addFormatFlag(cmd, &f, outputText)
 	return cmd
 }
 

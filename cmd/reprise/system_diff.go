@@ -30,7 +30,7 @@ func newSystemDiffCmd(g *globalOptions, s *streams) *cobra.Command {
 		"Name the parts two composite versions pin differently (image, model, config, each component)",
 		help("system-diff"), cobra.ExactArgs(2),
 		func(ctx context.Context, args []string) error { return runSystemDiff(ctx, g, s, o, args[0], args[1]) })
-	addOutputFlag(cmd, &o.Output, outputText)
+	addFormatFlag(cmd, &o.Output, outputText)
 	return cmd
 }
 

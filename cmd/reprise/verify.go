@@ -17,7 +17,7 @@ func newVerifyCmd(g *globalOptions, s *streams) *cobra.Command {
 	cmd := newCommand("verify RECORD...", "Validate decision records and check their integrity against the store",
 		help("verify"), cobra.MinimumNArgs(1),
 		func(ctx context.Context, args []string) error { return runVerify(ctx, g, s, o, args) })
-	addOutputFlag(cmd, &o.Output, outputText)
+	addFormatFlag(cmd, &o.Output, outputText)
 	return cmd
 }
 

@@ -22,7 +22,7 @@ func newVersionCmd(s *streams) *cobra.Command {
 	cmd := newCommand("version", "Print reprise's version, VCS revision and Go toolchain",
 		help("version"),
 		cobra.NoArgs, func(ctx context.Context, args []string) error { return runVersion(ctx, s, o) })
-	addOutputFlag(cmd, &o.Format, outputText)
+	addFormatFlag(cmd, &o.Format, outputText)
 	return cmd
 }
 
