@@ -6,8 +6,10 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/reprise-dev/reprise/digest"
 	"github.com/reprise-dev/reprise/fsread"
 	"github.com/reprise-dev/reprise/record"
+	"github.com/reprise-dev/reprise/store"
 )
 
 // DescribeDatasetFiles checks the files of a dataset and describes each
@@ -51,6 +53,20 @@ func DescribeDatasetFiles(ctx context.Context, files []string, format string, co
 		df = append(df, file)
 	}
 	return df, nil
+}
+
+// PackDatasetFiles stores the files of df with put, which stores file i
+// and returns its digest, then their manifest (PackDataset), whose digest
+// it returns.
+func PackDatasetFiles(ctx context.Context, w store.Writer, df []DatasetFile, put func(i int) (digest.Digest, error)) (digest.Digest, error) {
+	for i := range df {
+		d, err := put(i)
+		if err != nil {
+			return digest.Digest{}, err
+		}
+		df[i].Digest = d
+	}
+	return PackDataset(ctx, w, df)
 }
 
 // datasetError is an ErrDataset whose message is the caller's alone.

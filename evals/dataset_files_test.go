@@ -7,7 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/reprise-dev/reprise/digest"
 	"github.com/reprise-dev/reprise/record"
+	"github.com/reprise-dev/reprise/store"
 )
 
 func TestDescribeDatasetFiles(t *testing.T) {
@@ -36,5 +38,10 @@ func TestDescribeDatasetFiles(t *testing.T) {
 		if _, err := DescribeDatasetFiles(ctx, c.files, c.format, c.columns, lim); !errors.Is(err, ErrDataset) || !strings.Contains(err.Error(), c.msg) {
 			t.Errorf("%s: %v; want ErrDataset saying %q", name, err, c.msg)
 		}
+	}
+	st := store.NewMem()
+	d, err := PackDatasetFiles(ctx, st, df, func(i int) (digest.Digest, error) { return digest.FromBytes([]byte{byte(i)}), nil })
+	if err != nil || d.IsZero() || df[1].Digest != digest.FromBytes([]byte{1}) {
+		t.Errorf("PackDatasetFiles = %v, %v; files %+v", d, err, df)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/reprise-dev/reprise/capture"
+	"github.com/reprise-dev/reprise/digest"
 	"github.com/reprise-dev/reprise/evals"
 	"github.com/reprise-dev/reprise/record"
 )
@@ -41,14 +42,9 @@ func runDataPack(ctx context.Context, g *globalOptions, s *streams, o *dataPackO
 	if err != nil {
 		return err
 	}
-	for i, f := range files {
-		d, err := capture.PutFile(ctx, st, s.In, f, "", df[i].Name, "dataset file")
-		if err != nil {
-			return err
-		}
-		df[i].Digest = d
-	}
-	d, err := evals.PackDataset(ctx, st, df)
+	d, err := evals.PackDatasetFiles(ctx, st, df, func(i int) (digest.Digest, error) {
+		return capture.PutFile(ctx, st, s.In, files[i], "", df[i].Name, "dataset file")
+	})
 	if err != nil {
 		return err
 	}

@@ -10,9 +10,7 @@ import (
 
 	"github.com/reprise-dev/reprise/capture"
 	"github.com/reprise-dev/reprise/evals"
-	"github.com/reprise-dev/reprise/fsread"
 	"github.com/reprise-dev/reprise/launch"
-	"github.com/reprise-dev/reprise/record"
 )
 
 type evalsCheckOptions struct {
@@ -45,13 +43,9 @@ func runEvalsCheck(ctx context.Context, g *globalOptions, s *streams, o *evalsCh
 	if !(o.Margin > 0) || !(o.Alpha > 0 && o.Alpha < 0.5) {
 		return usageErrorf("--eval-margin must be > 0 and --alpha in (0, 0.5)")
 	}
-	b, err := fsread.ReadFile(ctx, path, capture.MaxSystemFileSize, "")
+	rec, err := capture.LoadRecord(ctx, path)
 	if err != nil {
-		return usageErrorf("record %s: %v", path, err)
-	}
-	rec, err := record.Parse(b)
-	if err != nil {
-		return fmt.Errorf("record %s: %w", path, err)
+		return err
 	}
 	if rec.EvalSuite.IsZero() {
 		return usageErrorf("record %s pins no eval suite (eval_suite)", path)

@@ -32,7 +32,8 @@ func storeAt(g *globalOptions, open func(string) (*store.Layout, error)) (*store
 func newStoreCmd(g *globalOptions, s *streams) *cobra.Command {
 	return newGroup("store", "Put, get, list and verify blobs in the content-addressed artifact store",
 		help("store"),
-		newStorePutCmd(g, s), newStoreGetCmd(g, s), newStoreLsCmd(g, s), newStoreVerifyCmd(g, s))
+		newStorePutCmd(g, s), newStoreGetCmd(g, s), newStoreReadCmd(g, s, "ls", "List blobs with size, media type and name", runStoreLs),
+		newStoreReadCmd(g, s, "verify", "Re-hash every blob; exit 4 naming every corrupt or misnamed blob", runStoreVerify))
 }
 
 type storePutOptions struct {
@@ -102,10 +103,6 @@ func newStoreReadCmd(g *globalOptions, s *streams, use, short string, run func(c
 	return cmd
 }
 
-func newStoreLsCmd(g *globalOptions, s *streams) *cobra.Command {
-	return newStoreReadCmd(g, s, "ls", "List blobs with size, media type and name", runStoreLs)
-}
-
 func runStoreLs(ctx context.Context, s *streams, st *store.Layout, f outputFormat) error {
 	entries, err := st.List(ctx)
 	if err != nil {
@@ -116,10 +113,6 @@ func runStoreLs(ctx context.Context, s *streams, st *store.Layout, f outputForma
 	}
 	l := store.Listing(entries)
 	return writeResult(s.Out, f, l, l.WriteText)
-}
-
-func newStoreVerifyCmd(g *globalOptions, s *streams) *cobra.Command {
-	return newStoreReadCmd(g, s, "verify", "Re-hash every blob; exit 4 naming every corrupt or misnamed blob", runStoreVerify)
 }
 
 func runStoreVerify(ctx context.Context, s *streams, st *store.Layout, f outputFormat) error {

@@ -41,7 +41,10 @@ func runVerify(ctx context.Context, g *globalOptions, s *streams, o *verifyOptio
 		return err
 	}
 	if o.Output == outputJSON {
-		if err := writeJSON(s.Out, verifyReport{OK: code == exitOK, Records: results}); err != nil {
+		if err := writeJSON(s.Out, struct {
+			OK      bool                  `json:"ok"`
+			Records []replay.VerifyResult `json:"records"`
+		}{code == exitOK, results}); err != nil {
 			return err
 		}
 	}
@@ -49,10 +52,4 @@ func runVerify(ctx context.Context, g *globalOptions, s *streams, o *verifyOptio
 		return &silentError{code}
 	}
 	return nil
-}
-
-// verifyReport is what verify --format json prints.
-type verifyReport struct {
-	OK      bool                  `json:"ok"`
-	Records []replay.VerifyResult `json:"records"`
 }
