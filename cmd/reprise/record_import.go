@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -77,11 +78,31 @@ func runRecordImport(ctx context.Context, g *globalOptions, s *streams, o *recor
 		return err
 	}
 	res, err := im.Write(ctx, o.Log, ingest.WriteOptions{Filter: filter, Parquet: o.Out, Dir: o.OutDir, Strict: o.Strict})
+	if res != nil {
+		res.Conclude()
+	}
 	if err != nil && !errors.Is(err, ingest.ErrUnresolved) {
 		return err // a destination that cannot be made is ingest.ErrDest, named by its flag
 	}
-	if perr := writeResult(s.Out, o.Output, res, res.WriteText); perr != nil || err == nil {
+	if perr := writeResult(s.Out, o.Output, res, res.WriteText); perr != nil {
 		return perr
 	}
-	return usageErrorf("--strict: %d unresolved rows; nothing was written", res.UnresolvedRows)
+	if err != nil {
+		return usageErrorf("--strict: %d unresolved rows; nothing was written", res.UnresolvedRows)
+	}
+	return importOutcome(s, res)
+}
+
+// importOutcome is the exit of an import that imported nothing: exit 2
+// when rows were read and none resolved (the log, map or store is wrong),
+// exit 3 when the log or the filter left no row.
+func importOutcome(s *streams, res *ingest.Result) error {
+	switch res.Outcome {
+	case ingest.OutcomeUnresolved:
+		return usageErrorf("nothing imported: none of the %d rows resolved (the reasons are listed above)", res.UnresolvedRows)
+	case ingest.OutcomeNothing:
+		fmt.Fprintf(s.Err, "reprise: nothing imported: %s gave no row to import (%d rows, %d filtered out by --where/--since/--until, %d unresolved)\n", res.Log, res.Rows, res.Filtered, res.UnresolvedRows)
+		return &silentError{code: exitInconclusive}
+	}
+	return nil
 }

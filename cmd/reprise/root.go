@@ -143,6 +143,7 @@ func newRoot(g *globalOptions, s *streams) *cobra.Command {
 	addVersion(root, s)
 	oldFormatFlags(root)
 	wrapArgs(root)
+	registerCompletions(root)
 	return root
 }
 
