@@ -52,3 +52,25 @@ func (rb *Rebase) Run(ctx context.Context, w store.Writer, conf float64, now tim
 	}
 	return rb.Manifest.Result(d), nil
 }
+
+// RescoreAll brings each stored run named in runs (ResolveRun: a digest or
+// a prefix) onto su (RebaseRun, then Rebase.Run with run), in order, and
+// returns the new runs' results.
+func RescoreAll(ctx context.Context, st interface {
+	Lister
+	store.Writer
+}, su *Suite, runs []string, conf float64, now time.Time, run RunItems) (RunResults, error) {
+	var results RunResults
+	for _, r := range runs {
+		old, err := ResolveRun(ctx, st, r)
+		if err != nil {
+			return nil, err
+		}
+		res, err := RebaseRun(su, old).Run(ctx, st, conf, now, run)
+		if err != nil {
+			return nil, err
+		}
+		results = append(results, res)
+	}
+	return results, nil
+}

@@ -62,6 +62,12 @@ func TestRunJournaled(t *testing.T) {
 	if err != nil || rb.Run.IsZero() {
 		t.Errorf("Rebase.Run = %+v, %v", rb, err)
 	}
+	if all, err := RescoreAll(ctx, st, s, []string{res.Run.String(), res.Run.String()}, 0.95, now, nil); err != nil || len(all) != 2 {
+		t.Errorf("RescoreAll = %+v, %v", all, err)
+	}
+	if _, err := RescoreAll(ctx, st, s, []string{"sha256:nope"}, 0.95, now, nil); err == nil {
+		t.Error("RescoreAll(an unknown run) succeeded")
+	}
 	if got, found, err := SystemByID(ctx, st, sys); err != nil || !found || got.ID != sys {
 		t.Errorf("SystemByID(run's system) = %v, %v, %v", got.ID, found, err)
 	}

@@ -44,17 +44,9 @@ func runEvalsRescore(ctx context.Context, g *globalOptions, s *streams, o *evals
 	if err != nil {
 		return err
 	}
-	var results evals.RunResults
-	for _, r := range runs {
-		old, err := evals.ResolveRun(ctx, st, r)
-		if err != nil {
-			return err
-		}
-		res, err := evals.RebaseRun(su, old).Run(ctx, st, o.Conf, o.now(), o.runItems(ctx, st, su, g.logger(s)))
-		if err != nil {
-			return err
-		}
-		results = append(results, res)
+	results, err := evals.RescoreAll(ctx, st, su, runs, o.Conf, o.now(), o.runItems(ctx, st, su, g.logger(s)))
+	if err != nil {
+		return err
 	}
 	return writeResult(s.Out, o.Output, results, results.WriteEach)
 }

@@ -18,7 +18,6 @@ import (
 	"github.com/reprise-dev/reprise/runners/hwclass"
 	"github.com/reprise-dev/reprise/runners/wire"
 	"github.com/reprise-dev/reprise/runopts"
-	"github.com/reprise-dev/reprise/store"
 )
 
 func newRecordCmd(g *globalOptions, s *streams) *cobra.Command {
@@ -154,13 +153,12 @@ func runRecordCreate(ctx context.Context, g *globalOptions, s *streams, o *recor
 	if err != nil {
 		return err
 	}
-	st, rec, err := buildRecord(ctx, g, parts)
+	st, err := initStore(g)
 	if err != nil {
 		return err
 	}
-	rec.Runtime.EnvVars, rec.Runtime.Limits = env, limits
-	rec.Runtime.SeedBits = o.SeedBits % record.MaxSeedBits // 64 (all bits) is left out
-	if err := capture.ManualOutput(ctx, st, rec, out, raw, filepath.Base(o.OutputFile)); err != nil {
+	rec, err := capture.BuildTyped(ctx, st, parts, capture.Typed{Output: out, Raw: raw, RawName: filepath.Base(o.OutputFile), Env: env, Limits: limits, SeedBits: o.SeedBits})
+	if err != nil {
 		return err
 	}
 	return writeRecord(s, o.Out, rec)
@@ -185,35 +183,18 @@ func runCapture(ctx context.Context, g *globalOptions, s *streams, o *recordCrea
 	if parts.HardwareClass != lo.HostClass {
 		return usageErrorf("--capture runs on this host (%s); --hardware-class %s would misstate where the decision was made", lo.HostClass, parts.HardwareClass)
 	}
-	st, rec, err := buildRecord(ctx, g, parts)
-	if err != nil {
-		return err
-	}
-	// What the system ran with goes into the record, so a replay need not
-	// guess it.
-	if len(lo.Env) > 0 {
-		rec.Runtime.EnvVars = lo.Env
-	}
-	rec.Runtime.Limits = &record.Limits{MemoryBytes: lo.Limits.MemoryBytes, NanoCPUs: lo.Limits.NanoCPUs, Pids: lo.Limits.Pids}
-	err = o.WithSession(ctx, st, launch.FromRecord(rec), g.logger(s), func(sess *launch.Session) error {
-		_, err := capture.Capture(ctx, st, rec, sess, capture.Options{ReferenceRuns: o.ReferenceRuns, SeedBits: o.SeedBits})
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("capture: %w", err)
-	}
-	return writeRecord(s, o.Out, rec)
-}
-
-// buildRecord opens (or creates) the store and builds the record of parts
-// in it, without its output.
-func buildRecord(ctx context.Context, g *globalOptions, parts capture.Parts) (*store.Layout, *record.Record, error) {
 	st, err := initStore(g)
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
-	rec, err := capture.Build(ctx, st, parts)
-	return st, rec, err
+	rec, err := capture.BuildCaptured(ctx, st, parts, lo, capture.Options{ReferenceRuns: o.ReferenceRuns, SeedBits: o.SeedBits},
+		func(target launch.Target, f func(*launch.Session) error) error {
+			return o.WithSession(ctx, st, target, g.logger(s), f)
+		})
+	if err != nil {
+		return err
+	}
+	return writeRecord(s, o.Out, rec)
 }
 
 // writeRecord validates rec by round-tripping it through the strict decoder
