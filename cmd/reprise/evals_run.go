@@ -128,12 +128,11 @@ func openRunJournal(g *globalOptions, dir string, m *evals.RunManifest) (*evals.
 		dir = evals.DefaultJournalDir(g.storeDir())
 	}
 	j, err := evals.OpenRunJournal(dir, m)
-	var de *evals.JournalDirError
-	if errors.As(err, &de) {
-		return nil, usageErrorf("--journal-dir %s: %v", de.Dir, de.Err)
+	if de := (*evals.JournalDirError)(nil); errors.As(err, &de) {
+		err = fmt.Errorf("--journal-dir %s: %v", de.Dir, de.Err)
 	}
 	if err != nil {
-		return nil, usageErrorf("%w", err)
+		return nil, &usageError{err}
 	}
 	return j, nil
 }

@@ -151,8 +151,10 @@ func runReplay(ctx context.Context, g *globalOptions, s *streams, o *replayOptio
 	bar := replay.NewRunBar(s.Err, time.Now, o.IsSequential())
 	ro := o.Request.Options(lo)
 	ro.System = evals.Checker{Options: evals.CheckOptions{Mode: evals.CheckMode(o.Evals), Store: st, Margin: o.EvalMargin, Logger: log}}
-	bo := replay.BatchOptions{Options: ro, Out: o.Out, Single: len(paths) == 1, NewRunner: o.runners(log),
-		Progress: func(id string) func(done, total int) { return progress(s, bar, id) }}
+	bo := replay.BatchOptions{Options: ro, Out: o.Out, Single: len(paths) == 1, NewRunner: o.runners(log)}
+	if s.ErrTTY { // progress on stderr only when it is a terminal
+		bo.Progress = bar.Record
+	}
 	worst := exitOK
 	lines := []replayLine{}
 	replay.Batch(ctx, st, replay.Files(paths), bo, func(out replay.Outcome) bool {
@@ -194,12 +196,3 @@ func runReplay(ctx context.Context, g *globalOptions, s *streams, o *replayOptio
 // clean strips escape sequences and control characters from text bound for
 // the terminal (record fields, a system's stderr in errors).
 func clean(s string) string { return render.Terminal(s, false) }
-
-// progress returns the progress callback of a record's runs: bar's, on
-// stderr only when it is a terminal.
-func progress(s *streams, bar *replay.RunBar, id string) func(done, total int) {
-	if !s.ErrTTY {
-		return nil
-	}
-	return bar.Record(id)
-}
