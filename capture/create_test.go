@@ -1,7 +1,6 @@
 package capture
 
 import (
-	"context"
 	"strings"
 	"testing"
 
@@ -12,7 +11,7 @@ import (
 // TestBuildTypedAndCaptured: the typed record holds the declared runtime,
 // the captured one the session's environment and limits and the answer.
 func TestBuildTypedAndCaptured(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	st := openStore(t)
 	p, _ := parts(t)
 	label := "approved"
