@@ -11,9 +11,8 @@ import (
 // TestBuildTypedAndCaptured: the typed record holds the declared runtime,
 // the captured one the session's environment and limits and the answer.
 func TestBuildTypedAndCaptured(t *testing.T) {
-	ctx := t.Context()
-	st := openStore(t)
 	p, _ := parts(t)
+	ctx, st := t.Context(), openStore(t)
 	label := "approved"
 	rec, err := BuildTyped(ctx, st, p, Typed{Output: output.Output{Label: &label}, Env: map[string]string{"A": "1"}, SeedBits: 32})
 	if err != nil || rec.Runtime.SeedBits != 32 || rec.Runtime.EnvVars["A"] != "1" || *rec.Output.Label != label {

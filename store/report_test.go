@@ -2,7 +2,6 @@ package store
 
 import (
 	"bytes"
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,8 +9,7 @@ import (
 )
 
 func TestCopyOutListingVerification(t *testing.T) {
-	ctx := context.Background()
-	s := newLayout(t)
+	s, ctx := newLayout(t), t.Context()
 	d, err := s.PutBytes(ctx, []byte("hello"), Meta{MediaType: "text/plain"})
 	if err != nil {
 		t.Fatal(err)
