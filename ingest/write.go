@@ -37,6 +37,27 @@ const (
 	OutcomeNothing    = "nothing selected"
 )
 
+// ErrNothingResolved: an import read rows and resolved none of them (the
+// log, the version map or the store is wrong); ErrNothingSelected: the log,
+// or the filter, left no row to import. Neither is a success.
+var (
+	ErrNothingResolved = errors.New("nothing imported")
+	ErrNothingSelected = errors.New("nothing imported")
+)
+
+// Err is the condition of an import that imported nothing (Conclude
+// first): ErrNothingResolved or ErrNothingSelected, saying why; nil when a
+// record was imported.
+func (r *Result) Err() error {
+	switch r.Outcome {
+	case OutcomeUnresolved:
+		return fmt.Errorf("%w: none of the %d rows resolved (the reasons are listed above)", ErrNothingResolved, r.UnresolvedRows)
+	case OutcomeNothing:
+		return fmt.Errorf("%w: %s gave no row to import (%d rows, %d filtered out by --where/--since/--until, %d unresolved)", ErrNothingSelected, r.Log, r.Rows, r.Filtered, r.UnresolvedRows)
+	}
+	return nil
+}
+
 // Conclude sets r.Outcome from its counts.
 func (r *Result) Conclude() {
 	switch {

@@ -23,6 +23,7 @@ func TestFlagValueCompletion(t *testing.T) {
 		{[]string{"capture", "serve", "--on-full", ""}, "drop\nblock\n:4"},
 		{[]string{"capture", "serve", "--tier", ""}, "full\noutput\nhash\n:4"},
 		{[]string{"record", "create", "--input", ""}, ":0"},
+		{[]string{"data", "pack", "--format", ""}, ":0"}, // jsonl, text or parquet: not the result format
 	} {
 		r := cli(t, "", append([]string{"__complete"}, c.args...)...)
 		if r.code != 0 || !strings.HasPrefix(r.out, c.want+"\n") {

@@ -90,6 +90,12 @@ func rootUnknown(root *cobra.Command, err error) error {
 func addFormatFlag(cmd *cobra.Command, f *outputFormat, def outputFormat) {
 	*f = def
 	cmd.Flags().Var(f, "format", "result format on stdout: text or json")
+	completes(cmd, "format", string(outputText), string(outputJSON))
+}
+
+// completes offers vals as the shell completions of cmd's flag name.
+func completes(cmd *cobra.Command, name string, vals ...string) {
+	_ = cmd.RegisterFlagCompletionFunc(name, cobra.FixedCompletions(vals, cobra.ShellCompDirectiveNoFileComp))
 }
 
 // oldFormatFlags gives every command under c that has --format text|json

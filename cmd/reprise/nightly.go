@@ -43,6 +43,7 @@ func newNightlyCmd(g *globalOptions, s *streams) *cobra.Command {
 	f.StringVar(&o.Log, "log", "", "Parquet decision log of records (required; see record import), or a directory or glob of capture serve's segments")
 	f.IntVar(&o.Sample, "sample", 0, "records to draw (per system with --stratify system); 0 replays every selected record")
 	f.StringVar(&o.Stratify, "stratify", "", `"system": draw --sample records of each system`)
+	completes(cmd, "stratify", "system")
 	f.Uint64Var(&o.Seed, "seed", 0, "seed of the sample (the same seed redraws the same sample)")
 	f.IntVar(&o.Parallel, "parallel", 1, "systems replayed at once (one session each)")
 	addMaxPageSizeFlag(cmd, &o.Limits)

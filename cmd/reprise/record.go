@@ -71,6 +71,7 @@ func newRecordCreateCmd(g *globalOptions, s *streams) *cobra.Command {
 	f.Float64Var(&o.TopP, "top-p", 0, "top_p used at decision time")
 	f.IntVar(&o.MaxTokens, "max-tokens", 0, "max_tokens used at decision time")
 	f.StringVar(&o.Protocol, "protocol", "jsonl-stdio", "wire protocol: jsonl-stdio, openai or kserve-v2")
+	completes(cmd, "protocol", record.Protocols...)
 	f.IntVar(&o.HTTP.Port, "http-port", 0, "port the HTTP server listens on in its container (default: openai 8000, kserve-v2 8080)")
 	f.StringVar(&o.HTTP.ModelName, "http-model-name", "", "model name of the HTTP protocol (kserve-v2: /v2/models/NAME/infer; default \"model\")")
 	f.StringVar(&o.HTTP.Path, "http-path", "", "inference path override of the HTTP protocol")

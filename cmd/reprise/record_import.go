@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -90,19 +89,5 @@ func runRecordImport(ctx context.Context, g *globalOptions, s *streams, o *recor
 	if err != nil {
 		return usageErrorf("--strict: %d unresolved rows; nothing was written", res.UnresolvedRows)
 	}
-	return importOutcome(s, res)
-}
-
-// importOutcome is the exit of an import that imported nothing: exit 2
-// when rows were read and none resolved (the log, map or store is wrong),
-// exit 3 when the log or the filter left no row.
-func importOutcome(s *streams, res *ingest.Result) error {
-	switch res.Outcome {
-	case ingest.OutcomeUnresolved:
-		return usageErrorf("nothing imported: none of the %d rows resolved (the reasons are listed above)", res.UnresolvedRows)
-	case ingest.OutcomeNothing:
-		fmt.Fprintf(s.Err, "reprise: nothing imported: %s gave no row to import (%d rows, %d filtered out by --where/--since/--until, %d unresolved)\n", res.Log, res.Rows, res.Filtered, res.UnresolvedRows)
-		return &silentError{code: exitInconclusive}
-	}
-	return nil
+	return res.Err()
 }

@@ -31,6 +31,7 @@ type runnerOptions struct{ runopts.Options }
 func (o *runnerOptions) addFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVar(&o.Runner, "runner", "docker", "runner: docker (the pinned image, sandboxed), process (a local executable, environment not pinned) or endpoint (a running HTTP server, environment not pinned)")
+	completes(cmd, "runner", "docker", "process", "endpoint")
 	f.StringVar(&o.Entrypoint, "entrypoint", "", "executable for --runner process")
 	f.StringVar(&o.URL, "url", "", "base URL of the running server for --runner endpoint, e.g. http://gpu-7:8000 (basic auth: http://USER@HOST with the password in $"+endpoint.PasswordEnv+" or --url-credentials-file)")
 	f.StringVar(&o.CredentialsFile, "url-credentials-file", "", "file holding USER:PASSWORD, the basic auth of --url (reports show the password as ***)")
@@ -81,6 +82,7 @@ func addReplayCmd(root *cobra.Command, g *globalOptions, s *streams) {
 	o.addRequestFlags(cmd)
 	f := cmd.Flags()
 	f.StringVar(&o.Evals, "evals", string(evals.CheckAuto), "replay the record's pinned eval suite: auto (when the store holds a run of its system on it), on (required) or off")
+	completes(cmd, "evals", string(evals.CheckAuto), string(evals.CheckOn), string(evals.CheckOff))
 	f.Float64Var(&o.EvalMargin, "eval-margin", evals.DefaultEvalMargin, "equivalence margin of the pinned eval suite's mean score")
 	addDestFlag(cmd, &o.Out, "DIR", "output directory (default out/<request_id>; with several records, DIR/<request_id>)")
 	o.addAgainstFlag(f)

@@ -143,7 +143,6 @@ func newRoot(g *globalOptions, s *streams) *cobra.Command {
 	addVersion(root, s)
 	oldFormatFlags(root)
 	wrapArgs(root)
-	registerCompletions(root)
 	hideStoreFlag(root)
 	return root
 }

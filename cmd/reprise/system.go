@@ -54,6 +54,7 @@ func newSystemCreateCmd(g *globalOptions, s *streams) *cobra.Command {
 	f := cmd.Flags()
 	addSystemPartFlags(f, &o.SystemParts)
 	f.StringVar(&o.Protocol, "protocol", "jsonl-stdio", "wire protocol: "+strings.Join(record.Protocols, ", "))
+	completes(cmd, "protocol", record.Protocols...)
 	f.StringVar(&o.HardwareClass, "hardware-class", "", "hardware class (default: this host's, see 'reprise env')")
 	addDestFlag(cmd, &o.Out, "FILE", "write the system file to FILE instead of stdout")
 	return cmd
