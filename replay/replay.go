@@ -73,6 +73,10 @@ type Options struct {
 	Now func() time.Time
 	// Notes are added to the report's notes (e.g. by Batch: a kept journal).
 	Notes []string
+	// Warn, when set, is told before any run what may keep the replay
+	// from its verdict (too few runs for a check ever to reject); unset,
+	// that goes into the report's notes.
+	Warn func(msg string)
 	// System, when set, finds the record's system check (the pinned eval
 	// suite, wired in by cmd), run on the session before the replay's runs.
 	System SystemChecker
@@ -323,8 +327,9 @@ func Prepare(ctx context.Context, st Blobs, rec *record.Record, opts Options) (*
 		p.Checks = verdict.ReferenceChecks(ref, opts.N) // opts.N is the cap of a sequential replay
 		p.references = len(ref)
 	}
-	if w := budgetWarning(rec, opts, len(p.Checks)); w != "" {
-		opts.Logger.Warn(w, "request_id", rec.RequestID)
+	if w := budgetWarning(rec, opts, len(p.Checks)); w != "" && opts.Warn != nil {
+		opts.Warn(rec.RequestID + ": " + w)
+	} else if w != "" {
 		p.Notes = append(p.Notes, w)
 	}
 	return p, nil

@@ -152,6 +152,7 @@ func runReplay(ctx context.Context, g *globalOptions, s *streams, o *replayOptio
 	}
 	bar := replay.NewRunBar(s.Err, time.Now, o.IsSequential())
 	ro := o.Request.Options(lo)
+	ro.Warn = func(w string) { fmt.Fprintf(s.Err, "reprise: warning: %s\n", clean(w)) }
 	ro.System = evals.Checker{Options: evals.CheckOptions{Mode: evals.CheckMode(o.Evals), Store: st, Margin: o.EvalMargin, Logger: log}}
 	bo := replay.BatchOptions{Options: ro, Out: o.Out, Single: len(paths) == 1, NewRunner: o.runners(log)}
 	if s.ErrTTY { // progress on stderr only when it is a terminal
