@@ -73,9 +73,9 @@ var allowed = map[string][]string{
 	"replay":         {"buildinfo", "digest", "output", "journal", "render", "system", "store", "record", "runners", "runners/hwclass", "launch", "verdict", "stats"},
 	"replay/nightly": {"buildinfo", "digest", "fsread", "output", "journal", "render", "system", "store", "record", "ingest", "runners", "launch", "verdict", "stats", "replay"},
 	// replay/counterfactual: a record replayed against another system, and attribution.
-	"replay/counterfactual": {"output", "journal", "render", "record", "runners", "launch", "verdict", "stats", "replay"},
+	"replay/counterfactual": {"output", "system", "journal", "render", "record", "runners", "launch", "verdict", "stats", "replay"},
 	// replay/compare replays a sample of a log under two systems.
-	"replay/compare": {"digest", "output", "journal", "render", "record", "ingest", "launch", "verdict", "stats", "replay", "replay/nightly"},
+	"replay/compare": {"digest", "output", "system", "journal", "render", "record", "ingest", "launch", "verdict", "stats", "replay", "replay/nightly"},
 	"evals":          {"buildinfo", "digest", "fsread", "output", "journal", "system", "store", "record", "runners", "launch", "verdict", "stats"},
 	"cmd/reprise": {"buildinfo", "digest", "fsread", "output", "journal", "render", "system", "store", "record", "ingest", "runners/...", "stats", "stats/statsfile", "verdict",
 		"launch", "capture", "capture/proxy", "runopts", "stdlog", "replay/...", "evals"},
