@@ -20,6 +20,7 @@ import (
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/mount"
+	"github.com/moby/moby/api/types/volume"
 	"github.com/moby/moby/client"
 
 	"github.com/reprise-dev/reprise/runners"
@@ -448,16 +449,9 @@ func removeVolumes(ctx context.Context, cli *client.Client, all bool, extra []st
 	if err != nil {
 		return nil, fmt.Errorf("%w: list volumes: %v", runners.ErrEngine, err)
 	}
-	now := time.Now()
-	var names []string
-	for _, v := range list.Items {
-		if !removable(v.Labels, all, now) {
-			continue
-		}
-		if _, err := cli.VolumeRemove(ctx, v.Name, client.VolumeRemoveOptions{Force: true}); err != nil && !cerrdefs.IsNotFound(err) {
-			return names, fmt.Errorf("remove volume %s: %w", v.Name, err)
-		}
-		names = append(names, "volume "+v.Name)
-	}
-	return names, nil
+	return removeStale(list.Items, all, "volume", func(v volume.Volume) (string, map[string]string) { return v.Name, v.Labels },
+		func(v volume.Volume) error {
+			_, err := cli.VolumeRemove(ctx, v.Name, client.VolumeRemoveOptions{Force: true})
+			return err
+		})
 }

@@ -85,6 +85,7 @@ import (
 	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/mount"
+	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/client"
 
 	"github.com/reprise-dev/reprise/runners"
@@ -949,16 +950,29 @@ func removeNetworks(ctx context.Context, cli *client.Client, all bool, extra []s
 	if err != nil {
 		return nil, fmt.Errorf("%w: list networks: %v", runners.ErrEngine, err)
 	}
+	return removeStale(list.Items, all, "network", func(n network.Summary) (string, map[string]string) { return n.Name, n.Labels },
+		func(n network.Summary) error {
+			_, err := cli.NetworkRemove(ctx, n.ID, client.NetworkRemoveOptions{})
+			return err
+		})
+}
+
+// removeStale removes, by remove, each of items (networks or volumes of
+// sessions) that is removable (its owner gone: a stale lease, or every one
+// with all; of gives its name and labels); it returns "KIND NAME" for
+// each removed, so far on an error. One already gone counts as removed.
+func removeStale[T any](items []T, all bool, kind string, of func(T) (string, map[string]string), remove func(T) error) ([]string, error) {
 	now := time.Now()
 	var names []string
-	for _, n := range list.Items {
-		if !removable(n.Labels, all, now) {
+	for _, it := range items {
+		name, labels := of(it)
+		if !removable(labels, all, now) {
 			continue
 		}
-		if _, err := cli.NetworkRemove(ctx, n.ID, client.NetworkRemoveOptions{}); err != nil && !cerrdefs.IsNotFound(err) {
-			return names, fmt.Errorf("remove network %s: %w", n.Name, err)
+		if err := remove(it); err != nil && !cerrdefs.IsNotFound(err) {
+			return names, fmt.Errorf("remove %s %s: %w", kind, name, err)
 		}
-		names = append(names, "network "+n.Name)
+		names = append(names, kind+" "+name)
 	}
 	return names, nil
 }
