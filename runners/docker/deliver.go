@@ -445,11 +445,11 @@ func cmpOr(a, b string) string {
 // NAME" for each. A volume is made before its container: only a stale
 // lease removes one without a container.
 func removeVolumes(ctx context.Context, cli *client.Client, all bool, extra []string) ([]string, error) {
-	list, err := cli.VolumeList(ctx, client.VolumeListOptions{Filters: labelFilters(extra)})
-	if err != nil {
-		return nil, fmt.Errorf("%w: list volumes: %v", runners.ErrEngine, err)
+	list := func() ([]volume.Volume, error) {
+		l, err := cli.VolumeList(ctx, client.VolumeListOptions{Filters: labelFilters(extra)})
+		return l.Items, err
 	}
-	return removeStale(list.Items, all, "volume", func(v volume.Volume) (string, map[string]string) { return v.Name, v.Labels },
+	return removeStale(all, "volume", list, func(v volume.Volume) (string, map[string]string) { return v.Name, v.Labels },
 		func(v volume.Volume) error {
 			_, err := cli.VolumeRemove(ctx, v.Name, client.VolumeRemoveOptions{Force: true})
 			return err

@@ -946,22 +946,27 @@ func removeLeftovers(ctx context.Context, cli *client.Client, all bool, extra []
 // container, so one without any may belong to a session starting now:
 // only a stale lease removes it.
 func removeNetworks(ctx context.Context, cli *client.Client, all bool, extra []string) ([]string, error) {
-	list, err := cli.NetworkList(ctx, client.NetworkListOptions{Filters: labelFilters(extra)})
-	if err != nil {
-		return nil, fmt.Errorf("%w: list networks: %v", runners.ErrEngine, err)
+	list := func() ([]network.Summary, error) {
+		l, err := cli.NetworkList(ctx, client.NetworkListOptions{Filters: labelFilters(extra)})
+		return l.Items, err
 	}
-	return removeStale(list.Items, all, "network", func(n network.Summary) (string, map[string]string) { return n.Name, n.Labels },
+	return removeStale(all, "network", list, func(n network.Summary) (string, map[string]string) { return n.Name, n.Labels },
 		func(n network.Summary) error {
 			_, err := cli.NetworkRemove(ctx, n.ID, client.NetworkRemoveOptions{})
 			return err
 		})
 }
 
-// removeStale removes, by remove, each of items (networks or volumes of
-// sessions) that is removable (its owner gone: a stale lease, or every one
-// with all; of gives its name and labels); it returns "KIND NAME" for
-// each removed, so far on an error. One already gone counts as removed.
-func removeStale[T any](items []T, all bool, kind string, of func(T) (string, map[string]string), remove func(T) error) ([]string, error) {
+// removeStale removes, by remove, each of the items list gives (networks
+// or volumes of sessions) that is removable (its owner gone: a stale lease,
+// or every one with all; of gives its name and labels); it returns "KIND
+// NAME" for each removed, so far on an error. One already gone counts as
+// removed.
+func removeStale[T any](all bool, kind string, list func() ([]T, error), of func(T) (string, map[string]string), remove func(T) error) ([]string, error) {
+	items, err := list()
+	if err != nil {
+		return nil, fmt.Errorf("%w: list %ss: %v", runners.ErrEngine, kind, err)
+	}
 	now := time.Now()
 	var names []string
 	for _, it := range items {
