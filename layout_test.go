@@ -43,7 +43,7 @@ var allowed = map[string][]string{
 	// parquettest builds hostile Parquet files for the readers' tests.
 	"record/parquettest": {},
 	// ingest reads production decision logs into records.
-	"ingest": {"digest", "fsread", "output", "system", "store", "record"},
+	"ingest": {"buildinfo", "digest", "fsread", "output", "system", "store", "record"},
 
 	// runners: the shared types; the codecs (jsonl, openai, kserve), which
 	// never import a lifecycle; wire, which maps protocol names to codecs;
@@ -63,20 +63,20 @@ var allowed = map[string][]string{
 
 	"verdict": {"output", "stats"},
 	"launch":  {"digest", "system", "record", "runners", "runners/hwclass", "runners/wire"},
-	"capture": {"digest", "fsread", "output", "system", "store", "record", "runners", "launch"},
+	"capture": {"buildinfo", "digest", "fsread", "output", "system", "store", "record", "runners", "launch"},
 	// capture/proxy is the recording proxy of capture serve.
-	"capture/proxy": {"digest", "journal", "system", "store", "record", "runners", "runners/wire", "launch"},
+	"capture/proxy": {"buildinfo", "digest", "journal", "system", "store", "record", "runners", "runners/wire", "launch"},
 	// runopts checks the runner options users give and builds the runner
 	// and the session settings they select.
 	"runopts": {"system", "record", "runners", "runners/docker", "runners/process", "runners/endpoint", "runners/hwclass", "launch"},
 	// replay replays records; replay/nightly replays samples of decision logs.
-	"replay":         {"digest", "output", "journal", "render", "system", "store", "record", "runners", "runners/hwclass", "launch", "verdict", "stats"},
-	"replay/nightly": {"digest", "fsread", "output", "journal", "render", "system", "store", "record", "ingest", "runners", "launch", "verdict", "stats", "replay"},
+	"replay":         {"buildinfo", "digest", "output", "journal", "render", "system", "store", "record", "runners", "runners/hwclass", "launch", "verdict", "stats"},
+	"replay/nightly": {"buildinfo", "digest", "fsread", "output", "journal", "render", "system", "store", "record", "ingest", "runners", "launch", "verdict", "stats", "replay"},
 	// replay/counterfactual: a record replayed against another system, and attribution.
 	"replay/counterfactual": {"output", "journal", "render", "record", "runners", "launch", "verdict", "stats", "replay"},
 	// replay/compare replays a sample of a log under two systems.
 	"replay/compare": {"digest", "output", "journal", "render", "record", "ingest", "launch", "verdict", "stats", "replay", "replay/nightly"},
-	"evals":          {"digest", "fsread", "output", "journal", "system", "store", "record", "runners", "launch", "verdict", "stats"},
+	"evals":          {"buildinfo", "digest", "fsread", "output", "journal", "system", "store", "record", "runners", "launch", "verdict", "stats"},
 	"cmd/reprise": {"buildinfo", "digest", "fsread", "output", "journal", "render", "system", "store", "record", "ingest", "runners/...", "stats", "stats/statsfile", "verdict",
 		"launch", "capture", "capture/proxy", "runopts", "stdlog", "replay/...", "evals"},
 	"fixtures/...": {"digest", "system", "fixtures/..."},

@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/reprise-dev/reprise/buildinfo"
 	"github.com/reprise-dev/reprise/digest"
 	"github.com/reprise-dev/reprise/fsread"
 	"github.com/reprise-dev/reprise/launch"
@@ -105,7 +106,7 @@ func build(ctx context.Context, st Store, p Parts, withInput bool) (*record.Reco
 	if err := check(p, withInput); err != nil {
 		return nil, err
 	}
-	rec := &record.Record{Schema: record.Schema, Timestamp: p.Timestamp, Params: p.Params}
+	rec := &record.Record{Schema: record.Schema, Timestamp: p.Timestamp, Params: p.Params, RepriseVersion: buildinfo.Version()}
 	var err error
 	if withInput {
 		inMT := p.Input.MediaType
@@ -251,7 +252,7 @@ func check(p Parts, withInput bool) error {
 	}
 	label := "preview"
 	rec := &record.Record{
-		Schema: record.Schema, RequestID: first(p.RequestID, "req_preview"), Timestamp: p.Timestamp, Params: p.Params,
+		Schema: record.Schema, RequestID: first(p.RequestID, "req_preview"), Timestamp: p.Timestamp, Params: p.Params, RepriseVersion: buildinfo.Version(),
 		Input: record.Input{Digest: placeholder, MediaType: mt},
 		System: system.System{Image: p.Image,
 			Model:  system.Artifact{Name: first(p.ModelName, "preview"), Version: first(p.ModelVersion, "preview"), Digest: placeholder},

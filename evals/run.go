@@ -18,6 +18,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 	"gonum.org/v1/gonum/stat/distuv"
 
+	"github.com/reprise-dev/reprise/buildinfo"
 	"github.com/reprise-dev/reprise/digest"
 	"github.com/reprise-dev/reprise/launch"
 	"github.com/reprise-dev/reprise/output"
@@ -346,6 +347,8 @@ type RunManifest struct {
 	// check): such a run is never the baseline of a later check.
 	Replays digest.Digest `json:"replays,omitzero"`
 	Created time.Time     `json:"created"`
+	// RepriseVersion is the reprise that made the run (buildinfo.Version()).
+	RepriseVersion string `json:"reprise_version,omitempty"`
 }
 
 // NewRun is the manifest of a new run on suite s by the system of t (its
@@ -353,7 +356,7 @@ type RunManifest struct {
 // epochs; Ran, Rescored, From and Replays are the caller's.
 func NewRun(s *Suite, t launch.Target, params system.Params, seed int64, epochs int) *RunManifest {
 	return &RunManifest{Suite: s.Digest, SuiteName: s.Spec.Name, SuiteVersion: s.Spec.Version, System: t.System,
-		Protocol: t.Protocol, HardwareClass: t.HardwareClass, Params: params, RunSeed: seed, Epochs: epochs}
+		Protocol: t.Protocol, HardwareClass: t.HardwareClass, Params: params, RunSeed: seed, Epochs: epochs, RepriseVersion: buildinfo.Version()}
 }
 
 // Target is the system run m ran on, to run it again (no labels, default

@@ -15,6 +15,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/format"
 
+	"github.com/reprise-dev/reprise/buildinfo"
 	"github.com/reprise-dev/reprise/digest"
 	"github.com/reprise-dev/reprise/fsread"
 	"github.com/reprise-dev/reprise/output"
@@ -64,7 +65,7 @@ type Importer struct {
 // problems that stop it, each naming the field (Fields) it is about.
 func (im *Importer) Resolve(ctx context.Context, row Row) (*record.Record, []record.Problem) {
 	row, probs := im.Columns.apply(row)
-	r := &resolution{im: im, row: row, rec: &record.Record{Schema: record.Schema}, probs: probs}
+	r := &resolution{im: im, row: row, rec: &record.Record{Schema: record.Schema, RepriseVersion: buildinfo.Version()}, probs: probs}
 	r.rec.RequestID = r.str("request_id")
 	r.timestamp()
 	r.input(ctx)

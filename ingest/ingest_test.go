@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/reprise-dev/reprise/buildinfo"
 	"os"
 	"path/filepath"
 	"strings"
@@ -91,6 +92,9 @@ func TestImportJSONLines(t *testing.T) {
 	}
 	if probs := r.Validate(); len(probs) > 0 {
 		t.Errorf("invalid record: %v", probs)
+	}
+	if r.RepriseVersion != buildinfo.Version() || r.RepriseVersion == "" {
+		t.Errorf("reprise_version %q, want %q (the reprise that imported it)", r.RepriseVersion, buildinfo.Version())
 	}
 	want := map[int64]string{
 		2: "unknown model version",

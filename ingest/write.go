@@ -24,6 +24,29 @@ type Result struct {
 	Unresolved     []Unresolved `json:"unresolved"`
 	// Out is where the records went ("" when nothing was written).
 	Out string `json:"out,omitempty"`
+	// Outcome is "ok" when a record was imported, OutcomeUnresolved when
+	// rows were read but none resolved (and none was filtered out),
+	// OutcomeNothing when the log or the filter left no row to import
+	// (see Result.Conclude).
+	Outcome string `json:"outcome"`
+}
+
+// Outcomes of an import that imported no record: neither is a success.
+const (
+	OutcomeUnresolved = "nothing resolved"
+	OutcomeNothing    = "nothing selected"
+)
+
+// Conclude sets r.Outcome from its counts.
+func (r *Result) Conclude() {
+	switch {
+	case r.Imported > 0:
+		r.Outcome = "ok"
+	case r.UnresolvedRows > 0 && r.Filtered == 0:
+		r.Outcome = OutcomeUnresolved
+	default:
+		r.Outcome = OutcomeNothing
+	}
 }
 
 // WriteText writes r as aligned "key: value" lines, then each unresolved
@@ -33,6 +56,9 @@ func (r *Result) WriteText(w io.Writer) error {
 		r.Log, r.Rows, r.Imported, r.Filtered, r.UnresolvedRows)
 	if r.Out != "" {
 		fmt.Fprintf(w, "out:          %s\n", r.Out)
+	}
+	if r.Outcome != "" {
+		fmt.Fprintf(w, "outcome:      %s\n", r.Outcome)
 	}
 	for _, u := range r.Unresolved {
 		if _, err := fmt.Fprintf(w, "line %d: %s\n", u.Line, u.Reason); err != nil {

@@ -232,6 +232,7 @@ var (
 		"reference": {nullable: true, obj: &shape{fields: map[string]*field{
 			"digest": {required: true}, "runs": {required: true},
 		}}},
+		"reprise_version": {},
 	}}
 )
 
@@ -315,8 +316,9 @@ type wireRecord struct {
 		output.Output
 		Digest string `json:"digest"`
 	} `json:"output"`
-	EvalSuite *string `json:"eval_suite"`
-	Reference *struct {
+	EvalSuite      *string `json:"eval_suite"`
+	RepriseVersion string  `json:"reprise_version"`
+	Reference      *struct {
 		Digest string `json:"digest"`
 		Runs   int    `json:"runs"`
 	} `json:"reference"`
@@ -340,10 +342,11 @@ func parseDigest(s, path string, probs *[]Problem) digest.Digest {
 // values that do not parse (Validate checks the rest).
 func (w *wireRecord) convert(probs *[]Problem) *Record {
 	r := &Record{
-		Schema:    w.Schema,
-		RequestID: w.RequestID,
-		Params:    w.Params,
-		Runtime:   w.Runtime,
+		Schema:         w.Schema,
+		RequestID:      w.RequestID,
+		Params:         w.Params,
+		Runtime:        w.Runtime,
+		RepriseVersion: w.RepriseVersion,
 	}
 	ts, err := time.Parse(time.RFC3339Nano, w.Timestamp)
 	if err != nil {

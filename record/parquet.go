@@ -42,6 +42,7 @@ var ParquetColumns = []string{
 	"config_name", "config_version", "config_digest", "components",
 	"protocol", "hardware_class", "env", "env_vars", "limits",
 	"output_label", "output_score", "output_text", "output_digest", "eval_suite",
+	"reprise_version",
 }
 
 // ParquetRowGroupRows is the number of rows per row group ParquetWriter writes.
@@ -157,6 +158,7 @@ func (pw *ParquetWriter) Write(r *Record) error {
 	set("output_text", strVal(o.Text), o.Text == nil)
 	dig("output_digest", o.Digest)
 	dig("eval_suite", r.EvalSuite)
+	str("reprise_version", r.RepriseVersion)
 	pw.buf = append(pw.buf, row)
 	if len(pw.buf) >= 1024 {
 		return pw.flush()
@@ -641,6 +643,9 @@ func (d *rowDecoder) build(row parquet.Row) (*Record, []Problem) {
 	rec.Output.Output = output.Output{Label: str("output_label", false), Score: num("output_score"), Text: str("output_text", false)}
 	rec.Output.Digest = dig("output_digest", true)
 	rec.EvalSuite = dig("eval_suite", false)
+	if v := str("reprise_version", false); v != nil {
+		rec.RepriseVersion = *v
+	}
 	if len(probs) > 0 {
 		return nil, probs
 	}

@@ -39,6 +39,10 @@ type Record struct {
 	// Reference points at reference outputs drawn at decision time;
 	// optional (nil when none).
 	Reference *Reference `json:"reference,omitempty"`
+	// RepriseVersion is the reprise that wrote the record (record create,
+	// record import, capture: buildinfo.Version()); optional, "" for a
+	// record a production system wrote itself.
+	RepriseVersion string `json:"reprise_version,omitempty"`
 }
 
 // Input addresses the exact request bytes in the artifact store.

@@ -250,6 +250,7 @@ func fullRecord(t *testing.T) *Record {
 	text := "approved"
 	r.Output.Text = &text
 	r.Reference = &Reference{Digest: digest.FromBytes([]byte("ref")), Runs: 10}
+	r.RepriseVersion = "(devel)+85328d6e9a1b+dirty"
 	return r
 }
 

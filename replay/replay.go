@@ -323,7 +323,42 @@ func Prepare(ctx context.Context, st Blobs, rec *record.Record, opts Options) (*
 		p.Checks = verdict.ReferenceChecks(ref, opts.N) // opts.N is the cap of a sequential replay
 		p.references = len(ref)
 	}
+	if w := budgetWarning(rec, opts, len(p.Checks)); w != "" {
+		opts.Logger.Warn(w, "request_id", rec.RequestID)
+		p.Notes = append(p.Notes, w)
+	}
 	return p, nil
+}
+
+// budgetWarning says, before any run, when the replay's runs (-n, or a
+// sequential replay's --max-runs) are too few for the label check ever to
+// call the stored label DIVERGED: it needs verdict.RunsToRejectNever at its
+// share of alpha (alpha over the checks that apply, extra more besides
+// the output's own; the seed probe, which runs only after a mismatch, is
+// not counted, so the figure is a floor). "" when the runs suffice or the
+// record has no label.
+func budgetWarning(rec *record.Record, opts Options, extra int) string {
+	if rec.Output.Label == nil {
+		return ""
+	}
+	c := extra
+	for _, ch := range verdict.Checks {
+		if ch.Applies(rec.Output.Output) {
+			c++
+		}
+	}
+	r := opts.Rules
+	r.Alpha /= float64(max(c, 1))
+	need := verdict.RunsToRejectNever(r)
+	if opts.N >= need {
+		return ""
+	}
+	if opts.Sequential {
+		return fmt.Sprintf("--max-runs %d is too few for the label check ever to call the stored label DIVERGED: that needs at least %d runs at its level %.4g (alpha %g over %d checks), so the replay can end REPRODUCED or INCONCLUSIVE, never DIVERGED on the label; raise --max-runs to %d or more",
+			opts.N, need, r.Alpha, opts.Rules.Alpha, c, need)
+	}
+	return fmt.Sprintf("-n %d is too few for the label check ever to call the stored label DIVERGED: that needs at least %d runs at its level %.4g (alpha %g over %d checks), so the replay can end REPRODUCED or INCONCLUSIVE, never DIVERGED on the label; give -n %d or more, or leave -n out (a sequential replay of at most --max-runs runs, which stops as soon as the verdict is settled)",
+		opts.N, need, r.Alpha, opts.Rules.Alpha, c, need)
 }
 
 // Fail is the result of a prepared replay that could not run (e.g. its
@@ -625,30 +660,35 @@ func (l *runLog) runPinned() error {
 	return nil
 }
 
-// probeSeed runs the pinned seed a second time (run 1, kind "pinned")
-// after a mismatch, and adds its evidence as a check that votes
-// (verdict.SeedProbe, with answer, the pinned seed's output as the tests
-// see it): two bit-identical answers (canonical bytes), of an answer the
-// fresh seeds do not give, show the system deterministic given the seed,
-// so the stored output did not come from it at this seed (DIVERGED,
-// exact); two that differ show that it does not honour the seed, and the
-// behavioral checks decide.
+// probeSeed runs the pinned seed verdict.PinnedRuns − 1 more times (runs
+// 1, 2, …, kind "pinned") after a mismatch, and adds its evidence as a
+// check that votes (verdict.SeedProbe, with answer, the pinned seed's
+// output as the tests see it): bit-identical answers (canonical bytes), of
+// an answer the fresh seeds do not give, show the system deterministic
+// given the seed, so the stored output did not come from it at this seed
+// (DIVERGED, exact); answers that differ show that it does not honour the
+// seed, and the behavioral checks decide. The probe runs until the first
+// that differs.
 func (l *runLog) probeSeed(answer output.Output) error {
 	rec, first := l.p.Record, l.pinnedCanon
-	resp, err := l.sess.Run(l.ctx, runners.Request{Input: l.p.Input, Params: rec.Params.WithSeed(*rec.Params.Seed)})
-	r, _, _, ok, err := l.account(1, "pinned", *rec.Params.Seed, resp, err)
-	if err != nil {
-		return err
+	identical := true
+	var r RunRow
+	for i := 1; i < verdict.PinnedRuns && identical; i++ {
+		resp, err := l.sess.Run(l.ctx, runners.Request{Input: l.p.Input, Params: rec.Params.WithSeed(*rec.Params.Seed)})
+		var ok bool
+		if r, _, _, ok, err = l.account(i, "pinned", *rec.Params.Seed, resp, err); err != nil {
+			return err
+		}
+		identical = ok && bytes.Equal(first, l.pinnedCanon)
 	}
-	identical := ok && bytes.Equal(first, l.pinnedCanon)
 	l.pinnedCanon = first
 	l.probe = &verdict.SeedProbe{Identical: identical, Answer: answer}
 	l.checks = append(l.checks, *l.probe)
 	finding := SeedIgnoredFinding
 	if identical {
-		finding = "the two runs of the pinned seed are bit-identical: the system is deterministic given the seed, so the stored output did not come from it at this seed, unless that answer is common among the fresh seeds (the seed_determinism test decides)"
+		finding = fmt.Sprintf("the %d runs of the pinned seed are bit-identical: the system is deterministic given the seed, so the stored output did not come from it at this seed, unless that answer is common among the fresh seeds (the seed_determinism test decides)", verdict.PinnedRuns)
 	}
-	l.res.Report.Exact.SeedProbe = &SeedProbeResult{Run: r.Index, OutputDigest: r.OutputDigest, Identical: identical, Finding: finding}
+	l.res.Report.Exact.SeedProbe = &SeedProbeResult{Run: 1, LastRun: r.Index, OutputDigest: r.OutputDigest, Identical: identical, Finding: finding}
 	return nil
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 
+	"github.com/reprise-dev/reprise/buildinfo"
 	"github.com/reprise-dev/reprise/journal"
 	"github.com/reprise-dev/reprise/output"
 	"github.com/reprise-dev/reprise/record"
@@ -27,9 +28,11 @@ const ReportSchema = "reprise/report/v1"
 
 // Report is report.json: everything needed to explain a replay's verdict.
 type Report struct {
-	Schema string        `json:"schema"`
-	Record RecordSummary `json:"record"`
-	Runner *runners.Info `json:"runner"`
+	Schema string `json:"schema"`
+	// RepriseVersion is the reprise that replayed (buildinfo.Version()).
+	RepriseVersion string        `json:"reprise_version"`
+	Record         RecordSummary `json:"record"`
+	Runner         *runners.Info `json:"runner"`
 	// Environment lists every effective sandbox setting with its source,
 	// and whether the environment was pinned.
 	Environment Environment  `json:"environment"`
@@ -115,23 +118,26 @@ type ExactResult struct {
 	// Divergence is where the pinned-seed text first differs from the
 	// stored text; nil when they are equal or there is no text.
 	Divergence *verdict.Divergence `json:"divergence,omitempty"`
-	// SeedProbe is the pinned seed's second run after a mismatch; nil
+	// SeedProbe is the pinned seed's further runs after a mismatch; nil
 	// when the pinned seed matched (or answered an error).
 	SeedProbe *SeedProbeResult `json:"seed_probe,omitempty"`
-	// SeedIgnored: the seed probe's two runs of the pinned seed differed,
+	// SeedIgnored: the seed probe's runs of the pinned seed differed,
 	// so the server does not honour seed (the mismatch says nothing).
 	SeedIgnored bool `json:"seed_ignored,omitempty"`
 }
 
-// SeedProbeResult is the seed-determinism probe: the pinned seed run once
-// more after a mismatch (verdict.SeedProbe votes with it).
+// SeedProbeResult is the seed-determinism probe: the pinned seed run
+// verdict.PinnedRuns − 1 more times after a mismatch (verdict.SeedProbe
+// votes with it).
 type SeedProbeResult struct {
-	// Run is the second pinned-seed run's index in runs.parquet (kind
-	// "pinned"), OutputDigest its response digest.
+	// Run is the first probe run's index in runs.parquet (kind "pinned"),
+	// LastRun the last one's (the probe stops at the first answer that
+	// differs), OutputDigest the last one's response digest.
 	Run          int    `json:"run"`
+	LastRun      int    `json:"last_run"`
 	OutputDigest string `json:"output_digest"`
-	// Identical: the two pinned-seed runs gave bit-identical canonical
-	// bytes (the system is deterministic given the seed: DIVERGED, exact).
+	// Identical: every pinned-seed run gave bit-identical canonical bytes
+	// (the system is deterministic given the seed: DIVERGED, exact).
 	Identical bool `json:"identical"`
 	// Finding says what the probe showed.
 	Finding string `json:"finding"`
@@ -149,7 +155,7 @@ type Timings struct {
 
 func newReport(rec *record.Record, opts Options, replaySeed uint64, started time.Time) *Report {
 	return &Report{
-		Schema: ReportSchema,
+		Schema: ReportSchema, RepriseVersion: buildinfo.Version(),
 		Record: RecordSummary{
 			RequestID: rec.RequestID, Timestamp: rec.Timestamp.Format(time.RFC3339Nano),
 			SystemID: rec.System.ID.String(), Image: rec.System.Image.String(),
@@ -359,7 +365,7 @@ func (r *Report) writeRuns(b *strings.Builder) {
 		fmt.Fprintf(b, "Pinned seed %d: exact match **%v** (compared by %s)%s; it answered %s.\n\n",
 			x.Seed, x.ExactMatch, e(x.Basis), e(ignored), mdFields(answered))
 		if p := x.SeedProbe; p != nil {
-			fmt.Fprintf(b, "Seed probe: the pinned seed ran again (run %d): identical **%v**; %s.\n\n", p.Run, p.Identical, e(p.Finding))
+			fmt.Fprintf(b, "Seed probe: the pinned seed ran again (runs %d–%d): identical **%v**; %s.\n\n", p.Run, p.LastRun, p.Identical, e(p.Finding))
 		}
 	}
 	if r.Record.StoredText != nil {
@@ -474,4 +480,7 @@ func testInterval(t verdict.TestResult) string {
 func (r *Report) writeTimings(b *strings.Builder) {
 	fmt.Fprintf(b, "## Timings\n\nsession start %.0f ms, runs %.0f ms (%.2f ms per run), total %.0f ms.\n",
 		r.Timings.StartSessionMS, r.Timings.RunsMS, r.Timings.MeanRunMS, r.Timings.TotalMS)
+	if r.RepriseVersion != "" {
+		fmt.Fprintf(b, "\nReplayed by reprise %s.\n", render.Markdown(r.RepriseVersion))
+	}
 }

@@ -12,7 +12,7 @@ import (
 
 // SeedIgnoredFinding is the seed probe's finding when the two runs of the
 // pinned seed differ.
-const SeedIgnoredFinding = "the server does not honour seed (two runs with the pinned seed differed)"
+const SeedIgnoredFinding = "the server does not honour seed (runs with the pinned seed differed)"
 
 // ConstantFingerprints are system_fingerprint values known to be one
 // constant for every model a server serves (and the server that answers

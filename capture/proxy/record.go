@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/reprise-dev/reprise/buildinfo"
 	"github.com/reprise-dev/reprise/digest"
 	"github.com/reprise-dev/reprise/record"
 	"github.com/reprise-dev/reprise/runners"
@@ -171,7 +172,7 @@ func (p *Proxy) tierOf(path string) Tier {
 // newRecord is the decision record of one answered request.
 func (p *Proxy) newRecord(rt route, req request, id string, at time.Time, body []byte, resp runners.Response, canon []byte) *record.Record {
 	rec := &record.Record{
-		Schema: record.Schema, RequestID: id, Timestamp: at.UTC().Truncate(time.Microsecond),
+		Schema: record.Schema, RequestID: id, Timestamp: at.UTC().Truncate(time.Microsecond), RepriseVersion: buildinfo.Version(),
 		Input:  record.Input{Digest: digest.FromBytes(body), MediaType: "application/json"},
 		Params: req.params, System: p.cfg.Target.System,
 		Runtime: record.Runtime{Protocol: rt.protocol, HardwareClass: p.cfg.Target.HardwareClass},

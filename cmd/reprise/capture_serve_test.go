@@ -131,14 +131,13 @@ func TestCaptureServeNightly(t *testing.T) {
 	captureTraffic(t, st, sys, wrong.URL, plantedDir)
 	bad := filepath.Join(t.TempDir(), "bad")
 	r = cli(t, "", "--store", st, "nightly", "--log", filepath.Join(plantedDir, "seg-*.parquet"), "--runner", "endpoint", "--url", up.URL, "--out", bad, "-n", "200")
-	// Every planted record's replay is DIVERGED. The night's verdict is
-	// not OK; it is INCONCLUSIVE (exit 3), not DIVERGED (exit 1), because
-	// nightly's FDR step leaves out records of basis "exact" (the pinned
-	// seed replayed) even when they diverged, and demotes them (see
-	// replay/nightly setQValues; reported, not this package's to change).
+	// Every planted record's replay is DIVERGED (exactly: the seed probe
+	// shows the server deterministic given the seed), and so is the night
+	// after false-discovery control (exit 1).
 	var rep struct {
 		Records []struct {
 			ReplayVerdict string `json:"replay_verdict"`
+			Verdict       string `json:"verdict"`
 		} `json:"records"`
 	}
 	b, _ := os.ReadFile(filepath.Join(bad, "report.json"))
@@ -146,11 +145,11 @@ func TestCaptureServeNightly(t *testing.T) {
 		t.Fatalf("planted night's report.json: %v, %d records", err, len(rep.Records))
 	}
 	for i, rec := range rep.Records {
-		if rec.ReplayVerdict != "DIVERGED" {
-			t.Errorf("planted record %d: replay verdict %s, want DIVERGED", i, rec.ReplayVerdict)
+		if rec.ReplayVerdict != "DIVERGED" || rec.Verdict != "DIVERGED" {
+			t.Errorf("planted record %d: replay verdict %s, night verdict %s, want DIVERGED", i, rec.ReplayVerdict, rec.Verdict)
 		}
 	}
-	if r.code != 1 && r.code != 3 {
+	if r.code != 1 {
 		t.Fatalf("nightly of the planted proxy's records: exit %d\n%s\n%s", r.code, r.out, r.err)
 	}
 }

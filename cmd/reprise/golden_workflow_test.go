@@ -164,7 +164,21 @@ func TestGoldenWorkflow(t *testing.T) {
 	idir, ist, ilog, imap := importFixture(t)
 	n.replace(idir, "$IMPORT")
 	f.run("record-import-ok", 0, "--store", ist, "record", "import", "--log", ilog, "--versions", imap, "-o", filepath.Join(idir, "records.parquet"))
-	nlog := goldenNightLog(t, st, bin)
+	// An import whose filter or log leaves no row is exit 3, one that
+	// resolves no row exit 2: none is a success.
+	f.run("record-import-none-selected", 3, "--store", ist, "record", "import", "--log", ilog, "--versions", imap, "--where", `model.version == "9.9.9"`,
+		"-o", filepath.Join(idir, "none.parquet"))
+	nomap := filepath.Join(idir, "nomap.json")
+	if err := os.WriteFile(nomap, []byte(`{"models": {}, "images": {}, "configs": {}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f.run("record-import-none-resolved", 2, "--store", ist, "record", "import", "--log", ilog, "--versions", nomap, "-o", filepath.Join(idir, "none.parquet"))
+	empty := filepath.Join(idir, "empty.jsonl")
+	if err := os.WriteFile(empty, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f.run("record-import-nothing", 3, "--store", ist, "record", "import", "--log", empty, "--versions", imap, "-o", filepath.Join(idir, "empty.parquet"), "--format", "json")
+	nlog := goldenNightLog(t, st, bin, "")
 	if b, err := os.ReadFile(nlog); err == nil { // the log holds capture times
 		n.replace(digest.FromBytes(b).String()+fmt.Sprintf(", %d bytes", len(b)), "$LOG_DIGEST, $SIZE bytes")
 		n.replace(nlog, "$NLOG")
@@ -172,7 +186,12 @@ func TestGoldenWorkflow(t *testing.T) {
 	night := func(out string, extra ...string) []string {
 		return append(append(S("nightly", "--log", nlog, "-n", "50", "--min-frequency", "0.2", "--output", filepath.Join(dir, out)), proc...), extra...)
 	}
-	f.run("nightly-dry-run", 0, night("night", "--dry-run", "--shard", "0/2")...)
+	dlog := goldenNightLog(t, st, bin, "cpu/amd64/x86-64-v3")
+	if b, err := os.ReadFile(dlog); err == nil {
+		n.replace(digest.FromBytes(b).String()+fmt.Sprintf(", %d bytes", len(b)), "$DLOG_DIGEST, $SIZE bytes")
+		n.replace(dlog, "$DLOG")
+	}
+	f.run("nightly-dry-run", 0, append(append(S("nightly", "--log", dlog, "-n", "50", "--min-frequency", "0.2", "--output", filepath.Join(dir, "night")), proc...), "--dry-run", "--shard", "0/2")...)
 	f.run("nightly-planted", 1, night("night")...)
 	for i := range 2 {
 		cli(t, "", night(fmt.Sprintf("shard%d", i), "--shard", fmt.Sprintf("%d/2", i))...)
@@ -221,7 +240,12 @@ func TestGoldenHost(t *testing.T) {
 // goldenNightLog captures one decision of each fixture model into st and
 // writes a Parquet log of 4 copies of each, req_241_0..3 and req_242_0..3,
 // where req_241_2 stores a label the system never answers.
-func goldenNightLog(t *testing.T, st, bin string) string {
+// goldenNightLog writes a night's log of 8 records (4 of 2.4.1, one of
+// them planted, and 4 of 2.4.2) captured on this host; hw, when given, is
+// the hardware class they claim instead (a night's shards are drawn by
+// system and hardware class, so a golden of shards must not depend on the
+// host's class).
+func goldenNightLog(t *testing.T, st, bin, hw string) string {
 	t.Helper()
 	img := "sha256:" + strings.Repeat("0", 64)
 	path := filepath.Join(t.TempDir(), "log.parquet")
@@ -239,6 +263,9 @@ func goldenNightLog(t *testing.T, st, bin string) string {
 		for i := range 4 {
 			c := *rec
 			c.RequestID = fmt.Sprintf("%s_%d", id, i)
+			if hw != "" {
+				c.Runtime.HardwareClass = hw
+			}
 			if c.RequestID == "req_241_2" {
 				l := "planted-never-answered"
 				c.Output.Label, c.Output.Score = &l, nil

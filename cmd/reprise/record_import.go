@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -93,6 +94,9 @@ func runRecordImport(ctx context.Context, g *globalOptions, s *streams, o *recor
 	}
 	im := &ingest.Importer{Map: vm, Columns: cm, Inputs: st, Limits: o.MaxPageSize.parquetLimits()}
 	res, err := im.Write(ctx, o.Log, ingest.WriteOptions{Filter: filter, Parquet: o.Out, Dir: o.OutDir, Strict: o.Strict})
+	if res != nil {
+		res.Conclude()
+	}
 	switch {
 	case errors.Is(err, ingest.ErrUnresolved):
 		if perr := writeResult(s.Out, o.Output, res, res.WriteText); perr != nil {
@@ -102,5 +106,22 @@ func runRecordImport(ctx context.Context, g *globalOptions, s *streams, o *recor
 	case err != nil:
 		return err // a destination that cannot be made is ingest.ErrDest, named by its flag
 	}
-	return writeResult(s.Out, o.Output, res, res.WriteText)
+	if err := writeResult(s.Out, o.Output, res, res.WriteText); err != nil {
+		return err
+	}
+	return importOutcome(s, res)
+}
+
+// importOutcome is the exit of an import that imported nothing: exit 2
+// when rows were read and none resolved (the log, map or store is wrong),
+// exit 3 when the log or the filter left no row.
+func importOutcome(s *streams, res *ingest.Result) error {
+	switch res.Outcome {
+	case ingest.OutcomeUnresolved:
+		return usageErrorf("nothing imported: none of the %d rows resolved (the reasons are listed above)", res.UnresolvedRows)
+	case ingest.OutcomeNothing:
+		fmt.Fprintf(s.Err, "reprise: nothing imported: %s gave no row to import (%d rows, %d filtered out by --where/--since/--until, %d unresolved)\n", res.Log, res.Rows, res.Filtered, res.UnresolvedRows)
+		return &silentError{code: exitInconclusive}
+	}
+	return nil
 }

@@ -203,9 +203,10 @@ func TestReplayEndpointLogprobsConcurrency(t *testing.T) {
 		}
 		runs, err := replay.ReadRuns(filepath.Join(out, "runs.parquet"))
 		// The pinned seed's text is not the stored one, so the seed probe
-		// runs it twice (runs 0 and 1, kind "pinned"), then 30 fresh seeds.
-		if err != nil || len(runs) != 32 || runs[0].Kind != "pinned" || runs[1].Kind != "pinned" || runs[2].Kind != "replay" {
-			t.Fatalf("runs.parquet: %v, %d rows, want 2 pinned and 30 replay rows", err, len(runs))
+		// runs it twice more (runs 0 to 2, kind "pinned"), then 30 fresh
+		// seeds.
+		if err != nil || len(runs) != 33 || runs[0].Kind != "pinned" || runs[1].Kind != "pinned" || runs[2].Kind != "pinned" || runs[3].Kind != "replay" {
+			t.Fatalf("runs.parquet: %v, %d rows, want 3 pinned and 30 replay rows", err, len(runs))
 		}
 		for _, run := range runs {
 			if run.Logprobs == nil || run.Text == nil {

@@ -11,10 +11,12 @@ import (
 	"slices"
 	"time"
 
+	"github.com/reprise-dev/reprise/buildinfo"
 	"github.com/reprise-dev/reprise/digest"
 	"github.com/reprise-dev/reprise/fsread"
 	"github.com/reprise-dev/reprise/journal"
 	"github.com/reprise-dev/reprise/record"
+	"github.com/reprise-dev/reprise/replay"
 	"github.com/reprise-dev/reprise/verdict"
 )
 
@@ -39,7 +41,7 @@ const ConfigSchema = "reprise/nightly/v3"
 type Config struct {
 	Schema string `json:"schema"`
 	// Started is when the night began (a resumed night keeps it); Version
-	// is the reprise that began it (buildVersion).
+	// is the reprise that began it (buildinfo.Version()).
 	Started time.Time `json:"started,omitzero"`
 	Version string    `json:"reprise_version,omitempty"`
 	Log     string    `json:"log"`
@@ -55,6 +57,11 @@ type Config struct {
 	Seed      uint64        `json:"seed"`
 	Shard     string        `json:"shard,omitempty"`
 	N         int           `json:"n"`
+	// Sequential: each record's replay stops as soon as its verdict is
+	// settled, at most MaxRuns fresh-seed runs (N is then unused); a fixed
+	// replay (-n) runs N.
+	Sequential bool `json:"sequential"`
+	MaxRuns    int  `json:"max_runs,omitempty"`
 	// ConfirmN is the runs of a confirming replay (0: none, -n given).
 	ConfirmN int           `json:"confirm_n,omitempty"`
 	Rules    verdict.Rules `json:"rules"`
@@ -97,14 +104,25 @@ func newConfig(ctx context.Context, opts Options) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg := &Config{Schema: ConfigSchema, Version: buildVersion(), Log: opts.Log, LogSize: size, LogDigest: d, Since: opts.Filter.Time.Since, Until: opts.Filter.Time.Until,
+	cfg := &Config{Schema: ConfigSchema, Version: buildinfo.Version(), Log: opts.Log, LogSize: size, LogDigest: d, Since: opts.Filter.Time.Since, Until: opts.Filter.Time.Until,
 		Sample: opts.Sample, Stratify: opts.Stratify, Seed: opts.Seed, Shard: opts.Shard.String(),
-		N: opts.Replay.N, ConfirmN: opts.ConfirmN, Rules: opts.Replay.Rules, FDR: opts.FDR, MinRate: opts.MinRate,
+		N: opts.Replay.N, Sequential: opts.Replay.Sequential, MaxRuns: maxRuns(opts.Replay), ConfirmN: opts.ConfirmN, Rules: opts.Replay.Rules, FDR: opts.FDR, MinRate: opts.MinRate,
 		FleetRuns: opts.FleetRuns, FleetAlpha: opts.FleetAlpha}
 	if opts.Filter.Where != nil {
 		cfg.Where = opts.Filter.Where.String()
 	}
 	return cfg, nil
+}
+
+// maxRuns is the cap of a sequential replay under o (0 for a fixed one).
+func maxRuns(o replay.Options) int {
+	switch {
+	case !o.Sequential:
+		return 0
+	case o.MaxRuns > 0:
+		return o.MaxRuns
+	}
+	return verdict.DefaultMaxRuns
 }
 
 // hashLog is the sha256 and the size of the log at path, a regular file,

@@ -93,9 +93,10 @@ type SystemRate struct {
 }
 
 // Finalize applies Benjamini–Hochberg at cfg.FDR across the records that
-// were tested behaviorally (a p-value, no error, and not reproduced exactly
-// by the pinned seed: an exact reproduction is conclusive and no hypothesis
-// of the night), sets each record's night verdict, and computes the rates
+// were tested (a p-value, no error, and not reproduced exactly by the
+// pinned seed: an exact reproduction is conclusive and no hypothesis of the
+// night; a record DIVERGED exactly by the seed probe is one, with the
+// probe's p-value, verdict.ProbeBound), sets each record's night verdict, and computes the rates
 // and the outcome. A record is DIVERGED when its q <= cfg.FDR and the replay
 // did not call it REPRODUCED: a replay DIVERGED that BH does not confirm is
 // INCONCLUSIVE (demoted), a replay INCONCLUSIVE that BH confirms is
@@ -124,14 +125,14 @@ func Finalize(cfg *Config, results []Result) *Night {
 }
 
 // setQValues sets the Benjamini–Hochberg q-value of each record tested
-// behaviorally (a p-value, no error, not reproduced exactly), and clears
+// (a p-value, no error, not reproduced exactly), and clears
 // the others'.
 func setQValues(recs []Result) {
 	var ps []float64
 	var idx []int
 	for i, r := range recs {
 		recs[i].QValue = nil
-		if r.PValue != nil && r.ReplayVerdict != verdict.Failed && r.Basis != "exact" {
+		if r.PValue != nil && r.ReplayVerdict != verdict.Failed && !(r.Basis == "exact" && r.ReplayVerdict == verdict.Reproduced) {
 			ps = append(ps, *r.PValue)
 			idx = append(idx, i)
 		}

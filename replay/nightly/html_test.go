@@ -1,6 +1,7 @@
 package nightly
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"os"
@@ -11,7 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/reprise-dev/reprise/buildinfo"
 	"github.com/reprise-dev/reprise/digest"
+	"github.com/reprise-dev/reprise/replay"
 	"github.com/reprise-dev/reprise/verdict"
 )
 
@@ -179,10 +182,20 @@ func TestHTMLWhy(t *testing.T) {
 	}
 }
 
-func TestBuildVersion(t *testing.T) {
-	// A test binary has build info; its main module is this one's test.
-	if v := buildVersion(); v == "" || v == "unknown" || !regexp.MustCompile(`^\S+( [0-9a-f]{1,12}(\+dirty)?)?$`).MatchString(v) {
-		t.Errorf("buildVersion() = %q", v)
+// TestNightVersion: a night's config carries the reprise that began it,
+// the same word as every record and report (buildinfo.Version()).
+func TestNightVersion(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "log.jsonl")
+	if err := os.WriteFile(log, []byte("{}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := newConfig(context.Background(), Options{Log: log, Replay: replay.Options{Sequential: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Version != buildinfo.Version() || cfg.Version == "" || !cfg.Sequential || cfg.MaxRuns != verdict.DefaultMaxRuns {
+		t.Errorf("config: version %q (want %q), sequential %v, max_runs %d", cfg.Version, buildinfo.Version(), cfg.Sequential, cfg.MaxRuns)
 	}
 }
 

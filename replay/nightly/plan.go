@@ -128,7 +128,7 @@ func estimateRuns(recs []*record.Record, opts Options) RunEstimate {
 	}
 	confirm := int64(0)
 	for stage, n := 0, int64(opts.ConfirmN); stage < ConfirmStages && n > 0; stage, n = stage+1, n*ConfirmGrowth {
-		confirm += n + 2 // its fresh seeds, its pinned seed and probe
+		confirm += n + verdict.PinnedRuns // its fresh seeds, its pinned seed and probe runs
 	}
 	for _, r := range recs {
 		pinned := int64(0)
@@ -138,11 +138,11 @@ func estimateRuns(recs []*record.Record, opts Options) RunEstimate {
 		if e.Fixed {
 			n := int64(opts.Replay.N)
 			e.Min += n + pinned
-			e.Max += n + 2*pinned
+			e.Max += n + verdict.PinnedRuns*pinned
 			continue
 		}
 		e.Min += max(pinned, 1)
-		e.Max += maxRuns + 2*pinned + confirm
+		e.Max += maxRuns + verdict.PinnedRuns*pinned + confirm
 	}
 	return e
 }
@@ -180,7 +180,7 @@ func (p *Plan) Text(w io.Writer) error {
 	}
 	r := p.Runs
 	if r.Fixed {
-		fmt.Fprintf(w, "runs: %d to %d for %d records (-n %d fresh seeds each, plus the pinned seed and its probe)\n", r.Min, r.Max, r.Records, c.N)
+		fmt.Fprintf(w, "runs: %d to %d for %d records (-n %d fresh seeds each, plus the pinned seed and its probe runs)\n", r.Min, r.Max, r.Records, c.N)
 	} else {
 		fmt.Fprintf(w, "runs: %d to at most %d for %d records (sequential, confirming replays of --confirm-n %d)\n", r.Min, r.Max, r.Records, c.ConfirmN)
 	}

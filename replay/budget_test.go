@@ -1,0 +1,40 @@
+package replay
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/reprise-dev/reprise/verdict"
+)
+
+// TestBudgetWarning: a replay whose runs cannot let the label check call
+// the stored label DIVERGED is warned before it runs, with the runs it
+// would need: at the default alpha 0.01 over the label and score checks
+// (level 0.005) and minimum frequency 0.01, (1−0.01)^N ≤ 0.005 needs N =
+// 528 (ln 0.005 / ln 0.99 = 527.2).
+func TestBudgetWarning(t *testing.T) {
+	_, rec := newRecord(t, &fakeSystem{}, 1, "a", 0.5)
+	for _, c := range []struct {
+		opts Options
+		want string
+	}{
+		{Options{N: 100}, "-n 100 is too few for the label check ever to call the stored label DIVERGED: that needs at least 528 runs at its level 0.005 (alpha 0.01 over 2 checks)"},
+		{Options{N: 528}, ""},
+		{Options{Sequential: true, MaxRuns: 200}, "--max-runs 200 is too few"},
+		{Options{Sequential: true}, ""}, // the default cap, 1000
+	} {
+		o := c.opts
+		o.defaults()
+		got := budgetWarning(rec, o, 0)
+		if (c.want == "") != (got == "") || !strings.Contains(got, c.want) {
+			t.Errorf("%+v: warning %q, want %q", c.opts, got, c.want)
+		}
+	}
+	if n := verdict.RunsToRejectNever(verdict.Rules{Alpha: 0.005, MinFrequency: 0.01}); n != 528 {
+		t.Fatalf("RunsToRejectNever = %d, want 528", n)
+	}
+	rec.Output.Label = nil
+	if got := budgetWarning(rec, Options{N: 10, Rules: verdict.DefaultRules()}, 0); got != "" {
+		t.Errorf("no label: %q", got)
+	}
+}
