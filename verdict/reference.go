@@ -299,12 +299,18 @@ func weissmanEps(n int, k, level float64) float64 {
 	return math.Sqrt(2 / float64(n) * (math.Log(math.Pow(2, k)-2) + math.Log(2/level)))
 }
 
-// scoresOf is the scores of outs.
+// scoresOf is the scores of outs, in run order.
 func scoresOf(outs []output.Output) []float64 {
-	var v []float64
+	return present(outs, func(o output.Output) *float64 { return o.Score })
+}
+
+// present is the values get gives of outs, in order, leaving out the
+// outputs it gives none (nil) of.
+func present[T any](outs []output.Output, get func(output.Output) *T) []T {
+	var v []T
 	for _, o := range outs {
-		if o.Score != nil {
-			v = append(v, *o.Score)
+		if p := get(o); p != nil {
+			v = append(v, *p)
 		}
 	}
 	return v

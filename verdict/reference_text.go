@@ -89,12 +89,9 @@ func (c ReferenceTexts) Run(s output.Output, outs []output.Output, r Rules) (Fin
 
 // textsOf is the texts of outs, each cut by CutText.
 func textsOf(outs []output.Output) []string {
-	var v []string
-	for _, o := range outs {
-		if o.Text != nil {
-			cut, _ := CutText(*o.Text)
-			v = append(v, cut)
-		}
+	v := replayTexts(outs)
+	for i, t := range v {
+		v[i], _ = CutText(t)
 	}
 	return v
 }
