@@ -232,3 +232,6 @@ func (c *columnCursor) appendRow(doc []byte) ([]byte, error) {
 		}
 	}
 }
+
+// EncodeRows writes rows as zstd Parquet.
+func EncodeRows(rows []Row) ([]byte, error) { return record.EncodeParquet(rows) }

@@ -34,11 +34,18 @@ func (e *ArgError) Unwrap() error {
 // ReadOnly hides a store's Writer, so that ResolveSuite does not pack.
 type ReadOnly struct{ store.Reader }
 
-// ResolveSuite reads arg as a suite digest in st, or else as a suite
-// folder, which is packed into st when st is a store.Writer. An arg that
+// ResolveSuite reads arg as a suite digest in st (or a unique prefix of
+// one, store.Resolve, when st lists its blobs), or else as a suite folder, which is packed into st when st is a store.Writer. An arg that
 // is neither gives an *ArgError.
 func ResolveSuite(ctx context.Context, st store.Reader, arg string) (*Suite, error) {
 	if d, err := digest.Parse(arg); err == nil {
+		return Load(ctx, st, d)
+	}
+	if l, ok := st.(store.Lister); ok && store.IsPrefix(arg) {
+		d, err := store.Resolve(ctx, l, arg)
+		if err != nil {
+			return nil, err
+		}
 		return Load(ctx, st, d)
 	}
 	if fi, err := os.Stat(arg); err != nil || !fi.IsDir() {

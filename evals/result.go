@@ -214,9 +214,9 @@ func (rs RunResults) WriteEach(w io.Writer) error {
 // WriteText prints one line per run under a header.
 func (rs RunResults) WriteText(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "RUN\tSUITE\tSYSTEM\tMODEL\tITEMS×K\tMEAN\tCI")
+	fmt.Fprintln(tw, "RUN\tSUITE\tSUITE DIGEST\tSYSTEM\tMODEL\tITEMS×K\tMEAN\tCI")
 	for _, r := range rs {
-		fmt.Fprintf(tw, "%s\t%s %s\t%s\t%s\t%d×%d\t%.4f\t[%.4f, %.4f]\n", Short(r.Run), r.SuiteName, r.SuiteVersion,
+		fmt.Fprintf(tw, "%s\t%s %s\t%s\t%s\t%s\t%d×%d\t%.4f\t[%.4f, %.4f]\n", Short(r.Run), r.SuiteName, r.SuiteVersion, Short(r.Suite),
 			Short(r.System), r.Model, r.Summary.Items, r.Epochs, r.Summary.Mean, r.Summary.Lower, r.Summary.Upper)
 	}
 	return tw.Flush()

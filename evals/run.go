@@ -378,21 +378,6 @@ func (m *RunManifest) Finish(ctx context.Context, w store.Writer, s *Suite, rows
 	return Save(ctx, w, m, rows)
 }
 
-// EncodeRows writes rows as zstd Parquet.
-func EncodeRows(rows []Row) ([]byte, error) {
-	var buf bytes.Buffer
-	w := parquet.NewGenericWriter[Row](&buf, parquet.Compression(&parquet.Zstd))
-	if len(rows) > 0 {
-		if _, err := w.Write(rows); err != nil {
-			return nil, err
-		}
-	}
-	if err := w.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
-}
-
 // DecodeRows reads rows from Parquet bytes.
 func DecodeRows(b []byte) ([]Row, error) {
 	rows, err := parquet.Read[Row](bytes.NewReader(b), int64(len(b)))

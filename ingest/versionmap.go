@@ -23,6 +23,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/reprise-dev/reprise/digest"
 	"github.com/reprise-dev/reprise/fsread"
@@ -92,7 +93,7 @@ func ParseVersionMap(b []byte) (*VersionMap, error) {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&m); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrVersionMap, err)
+		return nil, fmt.Errorf("%w: line %d: %v", ErrVersionMap, jsonErrLine(b, err, dec.InputOffset()), err)
 	}
 	if m.Schema != VersionMapSchema {
 		return nil, fmt.Errorf("%w: schema %q, want %q", ErrVersionMap, m.Schema, VersionMapSchema)
@@ -118,6 +119,24 @@ func ParseVersionMap(b []byte) (*VersionMap, error) {
 	return &m, nil
 }
 
+// jsonErrLine is the 1-based line of b where decoding failed with err: at
+// a syntax or type error's offset, else at off (how far the decoder read;
+// the end of the file for a truncated one).
+func jsonErrLine(b []byte, err error, off int64) int {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		off = se.Offset
+	case errors.As(err, &te):
+		off = te.Offset
+	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
+		off = int64(len(b))
+	}
+	off = max(0, min(off, int64(len(b))))
+	return 1 + bytes.Count(b[:off], []byte("\n"))
+}
+
 // MaxVersionMapSize is the largest version map file, in bytes.
 const MaxVersionMapSize = 16 << 20
 
@@ -128,5 +147,9 @@ func LoadVersionMap(path string) (*VersionMap, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrVersionMap, err)
 	}
-	return ParseVersionMap(b)
+	m, err := ParseVersionMap(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return m, nil
 }

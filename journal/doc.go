@@ -20,5 +20,9 @@
 // line torn by a kill. A Journal is also an io.Writer of pre-encoded lines.
 //
 // WriteAtomic replaces a file so that readers see the old bytes or the new
-// ones, never a part, and leaves no temporary file behind on error.
+// ones, never a part, and leaves no temporary file behind on error;
+// WriteJSON writes a JSON document so, WriteFiles a folder's files.
+// ReadJSON reads a JSON document back and checks the schema it names;
+// ReadFile reads a journal without opening it for appending; LockDir locks
+// an output folder and says who else is writing into it.
 package journal

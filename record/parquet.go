@@ -1,6 +1,7 @@
 package record
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -269,6 +270,16 @@ type logCol struct {
 	unit int64
 }
 
+// looksJSON reports whether the first non-blank byte of r is '{' or '['
+// (a JSON Lines log given where a Parquet log belongs: Parquet begins with
+// "PAR1").
+func looksJSON(r io.ReaderAt, size int64) bool {
+	b := make([]byte, min(size, 512))
+	n, _ := r.ReadAt(b, 0)
+	t := bytes.TrimLeft(b[:n], " \t\r\n\ufeff")
+	return len(t) > 0 && (t[0] == '{' || t[0] == '[')
+}
+
 // OpenParquetLog opens the decision log in r (size bytes) within the
 // default ParquetLimits. Every column except the required ones may be
 // absent.
@@ -281,6 +292,9 @@ func OpenParquetLog(r io.ReaderAt, size int64) (*ParquetLog, error) {
 // ErrParquetLimit), a file that is not a log wraps ErrNotLog; ctx stops
 // the check.
 func OpenParquetLogContext(ctx context.Context, r io.ReaderAt, size int64, lim ParquetLimits) (*ParquetLog, error) {
+	if looksJSON(r, size) {
+		return nil, fmt.Errorf("%w: it is JSON (Lines), not Parquet: import a JSON Lines decision log first (reprise record import --log FILE --versions MAP -o records.parquet), then replay the Parquet log it writes", ErrNotLog)
+	}
 	// The page index is not read here: DecodeRows reads the offset index
 	// of the column chunks it needs, to seek to the pages of its rows.
 	if err := CheckParquet(ctx, r, size, lim); err != nil {

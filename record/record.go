@@ -6,7 +6,8 @@
 // CheckParquet (used by OpenParquetLog, OpenParquet and every Parquet
 // reader of the module) refuses a Parquet file whose pages declare, or
 // decompress to, more than ParquetLimits allow, before parquet-go
-// allocates them.
+// allocates them. EncodeParquet is the module's one writer of report rows
+// as Parquet (runs.parquet, results.parquet, eval results).
 //
 // The record's system is a system.System: its composite id is defined and
 // computed there.

@@ -34,6 +34,16 @@ func NewTable(b *strings.Builder, columns ...string) Table {
 	return Table{b}
 }
 
+// Heading writes the head of a step summary to b: the heading "## title"
+// (written as given), the summary, and "**Why:** reason" when reason is
+// not empty, the summary and the reason escaped (MarkdownCell).
+func Heading(b *strings.Builder, title, summary, reason string) {
+	fmt.Fprintf(b, "## %s\n\n%s\n\n", title, MarkdownCell(summary))
+	if reason != "" {
+		fmt.Fprintf(b, "**Why:** %s\n\n", MarkdownCell(reason))
+	}
+}
+
 // Row writes one row of cells.
 func (t Table) Row(cells ...string) {
 	fmt.Fprintf(t.b, "| %s |\n", strings.Join(cells, " | "))

@@ -1,6 +1,9 @@
 package replay
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -36,5 +39,23 @@ func TestBudgetWarning(t *testing.T) {
 	rec.Output.Label = nil
 	if got := budgetWarning(rec, Options{N: 10, Rules: verdict.DefaultRules()}, 0); got != "" {
 		t.Errorf("no label: %q", got)
+	}
+}
+
+// TestInterruptedReport: a replay stopped by its context (Ctrl-C) reports
+// ERROR with "interrupted", not "context canceled".
+func TestInterruptedReport(t *testing.T) {
+	st, rec := newRecord(t, &fakeSystem{}, 1, "a", 0.5)
+	p, err := Prepare(context.Background(), st, rec, Options{N: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := p.Fail(fmt.Errorf("run 7: %w", context.Canceled), Options{N: 100})
+	if !errors.Is(err, context.Canceled) || res.Report.Verdict != verdict.Failed ||
+		!strings.HasPrefix(res.Report.Error, "interrupted (Ctrl-C or SIGTERM) after 0 runs") || strings.Contains(res.Report.Error, "context canceled") {
+		t.Fatalf("err %v, report error %q", err, res.Report.Error)
+	}
+	if md := res.Report.Markdown(); !strings.Contains(md, "interrupted (Ctrl-C or SIGTERM)") {
+		t.Fatalf("report.md does not say interrupted:\n%s", md)
 	}
 }

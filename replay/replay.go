@@ -382,6 +382,9 @@ func (p *Prepared) fail(l *runLog, err error, opts Options) (*Result, error) {
 	}
 	rep.Verdict = verdict.Failed
 	rep.Error = err.Error()
+	if errors.Is(err, context.Canceled) {
+		rep.Error = fmt.Sprintf("interrupted (Ctrl-C or SIGTERM) after %d runs: nothing was decided; the runs so far are in runs.parquet", len(res.Runs))
+	}
 	rep.finish(opts.Now())
 	res.log = nil // the outputs are not kept with the result
 	return res, err

@@ -1,11 +1,7 @@
 package replay
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -181,30 +177,16 @@ func (r *Report) finish(now time.Time) {
 // WriteFiles writes report.json, report.md and runs.parquet (zstd) into dir,
 // each atomically (temp file, fsync, rename).
 func (res *Result) WriteFiles(dir string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	b, err := json.MarshalIndent(res.Report, "", "  ")
+	rep, err := journal.JSON(res.Report)
 	if err != nil {
 		return err
 	}
-	if err := journal.WriteAtomic(filepath.Join(dir, "report.json"), append(b, '\n')); err != nil {
-		return err
-	}
-	if err := journal.WriteAtomic(filepath.Join(dir, "report.md"), []byte(res.Report.Markdown())); err != nil {
-		return err
-	}
-	var buf bytes.Buffer
-	w := parquet.NewGenericWriter[RunRow](&buf, parquet.Compression(&parquet.Zstd))
-	if len(res.Runs) > 0 {
-		if _, err := w.Write(res.Runs); err != nil {
-			return fmt.Errorf("runs.parquet: %w", err)
-		}
-	}
-	if err := w.Close(); err != nil {
+	runs, err := record.EncodeParquet(res.Runs)
+	if err != nil {
 		return fmt.Errorf("runs.parquet: %w", err)
 	}
-	return journal.WriteAtomic(filepath.Join(dir, "runs.parquet"), buf.Bytes())
+	return journal.WriteFiles(dir, journal.File{Name: "report.json", Data: rep}, journal.File{Name: "report.md", Data: []byte(res.Report.Markdown())},
+		journal.File{Name: "runs.parquet", Data: runs})
 }
 
 // ReadRuns reads a runs.parquet file.

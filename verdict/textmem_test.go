@@ -155,16 +155,18 @@ func TestTextCheckMemory(t *testing.T) {
 		name  string
 		texts []string
 	}{{"24 texts of 4 MiB", long}, {"20,000 short texts", short}} {
-		// No GC between the warming call and the measured one: a GC
-		// empties the sync.Pool that holds the scratch, and the measured
-		// call would allocate it again (a load-dependent failure).
-		gc := debug.SetGCPercent(-1)
+		// No GC between the warming call and the measured one, and one P:
+		// a GC empties the sync.Pool that holds the scratch, and a pool's
+		// private slot is per P, so either would make the measured call
+		// allocate it again (a load-dependent failure).
+		gc, procs := debug.SetGCPercent(-1), runtime.GOMAXPROCS(1)
 		ConformalText(c.texts) // warms the pooled scratch
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
 		ConformalText(c.texts)
 		runtime.ReadMemStats(&after)
 		debug.SetGCPercent(gc)
+		runtime.GOMAXPROCS(procs)
 		alloc := after.TotalAlloc - before.TotalAlloc
 		bound := uint64(16*len(c.texts) + 256<<10)
 		t.Logf("%s: %d KiB allocated (bound %d KiB)", c.name, alloc>>10, bound>>10)

@@ -118,7 +118,7 @@ func TestCaptureServeNightly(t *testing.T) {
 	n := captureTraffic(t, st, sys, up.URL, logDir)
 	good := filepath.Join(t.TempDir(), "good")
 	r := cli(t, "", "--store", st, "nightly", "--log", logDir, "--runner", "endpoint", "--url", up.URL, "--out", good)
-	if r.code != 0 || !strings.Contains(r.out, fmt.Sprintf("%d records over 1 systems: %d reproduced, 0 diverged", n, n)) {
+	if r.code != 0 || !strings.Contains(r.out, fmt.Sprintf("%d records over 1 system: %d reproduced, 0 diverged", n, n)) {
 		t.Fatalf("nightly over the segments: exit %d\n%s\n%s", r.code, r.out, r.err)
 	}
 	plantedDir := filepath.Join(t.TempDir(), "planted")

@@ -92,7 +92,7 @@ func newEvalsShowCmd(g *globalOptions, s *streams) *cobra.Command {
 
 func runEvalsShow(ctx context.Context, g *globalOptions, s *streams, o *evalsShowOptions, arg string) error {
 	var rd store.Reader = store.NewMem()
-	if _, err := digest.Parse(arg); err == nil {
+	if _, err := digest.Parse(arg); err == nil || store.IsPrefix(arg) {
 		st, err := openStore(g)
 		if err != nil {
 			return err

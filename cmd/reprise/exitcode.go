@@ -75,7 +75,7 @@ func exitCode(err error) int {
 	// a log, a filter, a suite folder, a night's options): usage, even
 	// when the error also wraps another condition (a corrupt suite read
 	// during a replay wraps record.ErrIntegrity too).
-	case errors.Is(err, ingest.ErrVersionMap), errors.Is(err, ingest.ErrColumnMap), errors.Is(err, ingest.ErrLog), errors.Is(err, ingest.ErrWhere), errors.Is(err, ingest.ErrSelection), errors.Is(err, ingest.ErrDest),
+	case errors.Is(err, store.ErrPrefix), errors.Is(err, ingest.ErrVersionMap), errors.Is(err, ingest.ErrColumnMap), errors.Is(err, ingest.ErrLog), errors.Is(err, ingest.ErrWhere), errors.Is(err, ingest.ErrSelection), errors.Is(err, ingest.ErrDest),
 		errors.Is(err, record.ErrNotLog), errors.Is(err, nightly.ErrOptions), errors.Is(err, nightly.ErrOut),
 		errors.Is(err, nightly.ErrLog), errors.Is(err, nightly.ErrOtherNight), errors.Is(err, nightly.ErrConfig),
 		errors.Is(err, compare.ErrOptions), errors.Is(err, compare.ErrOut), errors.Is(err, compare.ErrOther),

@@ -149,6 +149,9 @@ func TestGoldenWorkflow(t *testing.T) {
 	}
 	a, b := h[0].Run.String(), h[1].Run.String()
 	f.run("evals-history-suite", 0, S("evals", "history", "--suite", v1)...)
+	// A unique prefix of a digest (12 hex digits) names it, as reports
+	// print it.
+	f.run("evals-show-prefix", 0, S("evals", "show", v1[:len("sha256:")+12])...)
 	f.run("evals-compare-ok", 0, S("evals", "compare", a, b)...)
 	f.run("evals-rescore-ok", 0, append(S("evals", "rescore", "--suite", v2, "--results", a), proc...)...)
 

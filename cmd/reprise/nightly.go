@@ -102,7 +102,7 @@ integrity/environment failures; 0 otherwise.`, cobra.NoArgs,
 	f.Float64Var(&o.FleetAlpha, "fleet-alpha", nightly.DefaultFleetAlpha, "level of the fleet substitution test of each system")
 	dr := verdict.DefaultRules()
 	f.Float64Var(&o.MinFrequency, "min-frequency", dr.MinFrequency, "minimum frequency of the stored label among replays for REPRODUCED")
-	f.Float64Var(&o.Alpha, "alpha", dr.Alpha, "significance level of the score test")
+	f.Float64Var(&o.Alpha, "alpha", dr.Alpha, "false-alarm rate of each record's replay: the most probability that an honest record is called DIVERGED, all checks together (the night then controls the false discovery rate across records at --fdr)")
 	f.Float64Var(&o.Conf, "conf", dr.Conf, "confidence level of the frequency intervals")
 	f.BoolVar(&o.AllowHardwareMismatch, "allow-hardware-mismatch", false, "replay even if this host's hardware class differs from the records'")
 	f.BoolVar(&o.DryRun, "dry-run", false, "print the night's plan (selection, sample, systems and shards, estimated runs) and replay nothing")

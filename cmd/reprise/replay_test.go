@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -404,8 +405,9 @@ func TestReplayProcessRunner(t *testing.T) {
 	var rep replay.Report
 	b, _ := os.ReadFile(filepath.Join(out, "report.json"))
 	json.Unmarshal(b, &rep)
-	if rep.Runner.Pinned || rep.Runner.Runner != "process" || len(rep.Notes) == 0 || !strings.Contains(rep.Notes[0], "not pinned") {
-		t.Fatalf("report does not say the environment was not pinned: %+v %v", rep.Runner, rep.Notes)
+	if rep.Runner.Pinned || rep.Runner.Runner != "process" || !slices.ContainsFunc(rep.Notes, func(n string) bool { return strings.Contains(n, "not pinned") }) ||
+		!slices.ContainsFunc(rep.Notes, func(n string) bool { return strings.HasPrefix(n, "-n 100 is too few for the label check") }) {
+		t.Fatalf("report does not say the environment was not pinned, or that -n 100 cannot reject the label: %+v %v", rep.Runner, rep.Notes)
 	}
 	// The fixture echoes request ids: its fresh seeds were pipelined in the
 	// default window, and the reports say so.

@@ -146,6 +146,7 @@ Exit codes: 0 reproduced/ok, 1 diverged, 2 usage or invalid input,
 	addVersion(root, s)
 	oldFormatFlags(root)
 	wrapArgs(root)
+	registerCompletions(root)
 	return root
 }
 

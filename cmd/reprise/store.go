@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/reprise-dev/reprise/capture"
-	"github.com/reprise-dev/reprise/digest"
 	"github.com/reprise-dev/reprise/store"
 )
 
@@ -85,13 +84,13 @@ func newStoreGetCmd(g *globalOptions, s *streams) *cobra.Command {
 }
 
 func runStoreGet(ctx context.Context, g *globalOptions, s *streams, o *storeGetOptions, arg string) error {
-	d, err := digest.Parse(arg)
-	if err != nil {
-		return usageErrorf("DIGEST: %v", err)
-	}
 	st, err := openStore(g)
 	if err != nil {
 		return err
+	}
+	d, err := store.Resolve(ctx, st, arg)
+	if err != nil {
+		return usageErrorf("DIGEST: %v", err)
 	}
 	if o.Out != "" {
 		tmp := o.Out + ".reprise-tmp"

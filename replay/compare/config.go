@@ -1,16 +1,11 @@
 package compare
 
 import (
-	"encoding/json"
-	"errors"
-	"fmt"
-	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/reprise-dev/reprise/digest"
 	"github.com/reprise-dev/reprise/journal"
-	"github.com/reprise-dev/reprise/record"
+	"github.com/reprise-dev/reprise/replay/nightly"
 )
 
 // Files in a comparison's output folder.
@@ -34,33 +29,21 @@ type SystemRef struct {
 // Config is compare.json: what fixes a comparison, so a rerun continues it
 // and its shards merge.
 type Config struct {
-	Schema    string        `json:"schema"`
-	Log       string        `json:"log"`
-	LogSize   int64         `json:"log_size"`
-	LogDigest digest.Digest `json:"log_digest"`
-	Where     string        `json:"where,omitempty"`
-	Since     time.Time     `json:"since,omitzero"`
-	Until     time.Time     `json:"until,omitzero"`
-	Sample    int           `json:"sample"`
-	Seed      uint64        `json:"seed"`
-	Shard     string        `json:"shard,omitempty"`
-	N         int           `json:"n"`
-	A         SystemRef     `json:"a"`
-	B         SystemRef     `json:"b"`
-	Alpha     float64       `json:"alpha"`
-	Margin    float64       `json:"margin"`
-	FDR       float64       `json:"fdr"`
-	Conf      float64       `json:"conf"`
-	// Scanned, Selected, RowErrors and Listed are the log's counts (as a
-	// night's); Drawn the records of the whole sample (every shard's).
-	Scanned   int64             `json:"scanned"`
-	Selected  int64             `json:"selected"`
-	RowErrors int64             `json:"row_errors"`
-	Listed    []record.RowError `json:"row_errors_listed"`
-	Drawn     int               `json:"drawn"`
-	Empty     string            `json:"empty,omitempty"`
-	// Records are the request ids of this comparison's (or shard's) sample.
-	Records []string `json:"records"`
+	Schema string `json:"schema"`
+	nightly.Selection
+	Seed   uint64    `json:"seed"`
+	Shard  string    `json:"shard,omitempty"`
+	N      int       `json:"n"`
+	A      SystemRef `json:"a"`
+	B      SystemRef `json:"b"`
+	Alpha  float64   `json:"alpha"`
+	Margin float64   `json:"margin"`
+	FDR    float64   `json:"fdr"`
+	Conf   float64   `json:"conf"`
+	// Sampled are the log's counts (as a night's) and the sample: Drawn
+	// the records of the whole sample (every shard's), Records this
+	// comparison's (or shard's).
+	nightly.Sampled
 }
 
 // same reports whether two configs are the same comparison (counts,
@@ -74,49 +57,26 @@ func (c *Config) same(o *Config) bool {
 // resumes checks that prev, the compare.json found in out, is the
 // comparison c describes (ErrOther) and gives c prev's time bounds.
 func (c *Config) resumes(prev *Config, out string) error {
-	if prev.LogDigest != c.LogDigest {
-		return fmt.Errorf("%w: %s holds a comparison of another log: %s names log digest %s, and %s is now %s; use another --out",
-			ErrOther, out, ConfigName, prev.LogDigest, c.Log, c.LogDigest)
-	}
-	if !prev.same(c) {
-		return fmt.Errorf("%w: %s holds another comparison (%s differs from this command's); use another --out", ErrOther, out, ConfigName)
-	}
-	c.Since, c.Until = prev.Since, prev.Until
-	return nil
+	return c.Resume(&prev.Selection, prev.same(c), out, ConfigName, "comparison", ErrOther)
 }
 
+// write writes c as dir's compare.json, atomically.
 func (c *Config) write(dir string) error {
-	b, _ := json.MarshalIndent(c, "", "  ")
-	return journal.WriteAtomic(filepath.Join(dir, ConfigName), append(b, '\n'))
+	return journal.WriteJSON(filepath.Join(dir, ConfigName), c)
 }
 
 // ReadConfig reads dir's compare.json.
 func ReadConfig(dir string) (*Config, error) {
-	b, err := os.ReadFile(filepath.Join(dir, ConfigName))
-	if err != nil {
-		return nil, err
-	}
 	var c Config
-	if err := json.Unmarshal(b, &c); err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrConfig, filepath.Join(dir, ConfigName), err)
-	}
-	if c.Schema != ConfigSchema {
-		return nil, fmt.Errorf("%w: %s: schema %q, this reprise writes %q", ErrConfig, filepath.Join(dir, ConfigName), c.Schema, ConfigSchema)
+	if err := journal.ReadJSON(filepath.Join(dir, ConfigName), ConfigSchema, &c, ErrConfig); err != nil {
+		return nil, err
 	}
 	return &c, nil
 }
 
 // readJournal reads dir's journal lines (none when it has none).
 func readJournal(dir string) ([]Decision, error) {
-	f, err := os.Open(filepath.Join(dir, JournalName))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return journal.Read[Decision](f)
+	return journal.ReadFile[Decision](filepath.Join(dir, JournalName))
 }
 
 // take is the journaled decisions of the sample by request id (a later
@@ -137,17 +97,5 @@ func take(ds []Decision, sample []string) map[string]Decision {
 
 // lock takes dir's lock without waiting.
 func lock(dir string) (func(), error) {
-	path := filepath.Join(dir, LockName)
-	l, err := journal.Lock(path)
-	if errors.Is(err, journal.ErrLocked) {
-		who := "another comparison"
-		if h := journal.Holder(err); h != "" {
-			who += ", " + h + ","
-		}
-		return nil, fmt.Errorf("%w: %w: %s is writing into %s", ErrOut, ErrLocked, who, dir)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("%w: lock %s: %v", ErrOut, path, err)
-	}
-	return func() { l.Release() }, nil
+	return journal.LockDir(dir, LockName, "another comparison", ErrOut, ErrLocked)
 }

@@ -1,23 +1,20 @@
 package compare
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"image/color"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
-	"github.com/parquet-go/parquet-go"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	vgdraw "gonum.org/v1/plot/vg/draw"
 
 	"github.com/reprise-dev/reprise/journal"
+	"github.com/reprise-dev/reprise/record"
 	"github.com/reprise-dev/reprise/render"
 	"github.com/reprise-dev/reprise/replay/nightly"
 )
@@ -25,12 +22,13 @@ import (
 // ReportSchema names report.json.
 const ReportSchema = "reprise/compare-report/v1"
 
-// Report files written by WriteReports.
+// Report files written by WriteReports: a night's (replay/nightly), junit.xml
+// aside.
 const (
-	ResultsParquet = "results.parquet"
-	ReportJSON     = "report.json"
-	SummaryMD      = "summary.md"
-	ReportHTML     = "report.html"
+	ResultsParquet = nightly.ResultsParquet
+	ReportJSON     = nightly.ReportJSON
+	SummaryMD      = nightly.SummaryMD
+	ReportHTML     = nightly.ReportHTML
 )
 
 // Row is one row of results.parquet: a record of the comparison.
@@ -60,13 +58,6 @@ type Row struct {
 	ErrorClass     *string   `parquet:"error_class,optional"`
 }
 
-func opt(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
-
 // Rows are the comparison's records as results.parquet rows.
 func (c *Comparison) Rows() []Row {
 	rows := make([]Row, len(c.Decisions))
@@ -74,7 +65,7 @@ func (c *Comparison) Rows() []Row {
 		r := Row{RequestID: d.RequestID, Timestamp: d.Timestamp.UTC(), System: d.System, Stored: d.Stored, PinnedA: d.PinnedA, PinnedB: d.PinnedB,
 			Runs: int64(d.Runs), AMode: d.AMode, BMode: d.BMode, Flip: d.Flip, DiffersA: d.DiffersA.P, DiffersALower: d.DiffersA.Lower,
 			DiffersAUpper: d.DiffersA.Upper, TV: d.TV, PValue: d.PValue, QValue: d.QValue, Significant: d.Significant,
-			Error: opt(d.Error), ErrorClass: opt(d.ErrorClass)}
+			Error: record.NullIfEmpty(d.Error), ErrorClass: record.NullIfEmpty(d.ErrorClass)}
 		if e := d.DiffersStored; e != nil {
 			r.DiffersStored, r.DiffersSLower, r.DiffersSUpper = &e.P, &e.Lower, &e.Upper
 		}
@@ -87,36 +78,14 @@ func (c *Comparison) Rows() []Row {
 }
 
 // WriteReports writes results.parquet, report.json, summary.md and
-// report.html into dir, each atomically.
+// report.html into dir, each atomically (nightly.WriteReportFolder).
 func (c *Comparison) WriteReports(dir string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	var buf bytes.Buffer
-	w := parquet.NewGenericWriter[Row](&buf, parquet.Compression(&parquet.Zstd),
-		parquet.KeyValueMetadata("reprise.verdict", string(c.Verdict)), parquet.KeyValueMetadata("reprise.summary", c.Summary))
-	if rows := c.Rows(); len(rows) > 0 {
-		if _, err := w.Write(rows); err != nil {
-			return fmt.Errorf("%s: %w", ResultsParquet, err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		return fmt.Errorf("%s: %w", ResultsParquet, err)
-	}
-	b, err := json.MarshalIndent(struct {
+	rep := struct {
 		Schema string `json:"schema"`
 		*Comparison
-	}{ReportSchema, c}, "", "  ")
-	if err != nil {
-		return err
-	}
-	files := map[string][]byte{ResultsParquet: buf.Bytes(), ReportJSON: append(b, '\n'), SummaryMD: []byte(c.Markdown()), ReportHTML: []byte(c.HTML())}
-	for name, b := range files {
-		if err := journal.WriteAtomic(filepath.Join(dir, name), b); err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-	}
-	return nil
+	}{ReportSchema, c}
+	return nightly.WriteReportFolder(dir, c.Rows(), [][2]string{{"reprise.verdict", string(c.Verdict)}, {nightly.MetaSummary, c.Summary}}, rep,
+		journal.File{Name: SummaryMD, Data: []byte(c.Markdown())}, journal.File{Name: ReportHTML, Data: []byte(c.HTML())})
 }
 
 // byID are the comparison's records by request id.
@@ -136,10 +105,7 @@ func (c *Comparison) Markdown() string {
 	var b strings.Builder
 	e := render.MarkdownCell
 	cfg := c.Config
-	fmt.Fprintf(&b, "## reprise compare: %s\n\n%s\n\n", c.Verdict, e(c.Summary))
-	if c.Reason != "" {
-		fmt.Fprintf(&b, "**Why:** %s\n\n", e(c.Reason))
-	}
+	render.Heading(&b, "reprise compare: "+string(c.Verdict), c.Summary, c.Reason)
 	fmt.Fprintf(&b, "**Scope:** %s\n\n", e(c.Scope()))
 	b.WriteString("### Impact\n\n")
 	t := render.NewTable(&b, "measure", "value", "interval / p")

@@ -140,10 +140,11 @@ func begin(ctx context.Context, opts Options) (*Config, []*record.Record, error)
 	if err != nil {
 		return nil, nil, err
 	}
-	cfg := &Config{Schema: ConfigSchema, Log: opts.Log, LogSize: d.LogSize, LogDigest: d.LogDigest, Since: f.Time.Since, Until: f.Time.Until,
-		Sample: opts.Sample, Seed: opts.Seed, Shard: opts.Shard.String(), N: opts.N, A: ref(opts.A), B: ref(opts.B),
+	cfg := &Config{Schema: ConfigSchema,
+		Selection: nightly.Selection{Log: opts.Log, LogSize: d.LogSize, LogDigest: d.LogDigest, Since: f.Time.Since, Until: f.Time.Until, Sample: opts.Sample},
+		Seed:      opts.Seed, Shard: opts.Shard.String(), N: opts.N, A: ref(opts.A), B: ref(opts.B),
 		Alpha: opts.Alpha, Margin: opts.Margin, FDR: opts.FDR, Conf: opts.Conf,
-		Scanned: d.Scanned, Selected: d.Selected, RowErrors: d.RowErrors, Listed: d.Listed, Drawn: len(d.Records), Empty: d.Empty}
+		Sampled: nightly.Sampled{Scanned: d.Scanned, Selected: d.Selected, RowErrors: d.RowErrors, Listed: d.Listed, Drawn: len(d.Records), Empty: d.Empty}}
 	if opts.Filter.Where != nil {
 		cfg.Where = opts.Filter.Where.String()
 	}

@@ -121,7 +121,7 @@ func benchQuery(tb testing.TB, path string) *Config {
 	end := benchStart.Add(30 * 24 * time.Hour)
 	opts := Options{Log: path, Sample: 1000, Seed: 1,
 		Filter: ingest.Filter{Where: where, Time: record.TimeRange{Since: end.Add(-24 * time.Hour), Until: end}}}
-	cfg := &Config{LogSize: fi.Size()}
+	cfg := &Config{Selection: Selection{LogSize: fi.Size()}}
 	if _, err := draw(opts, cfg); err != nil {
 		tb.Fatal(err)
 	}

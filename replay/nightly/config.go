@@ -2,11 +2,9 @@ package nightly
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"slices"
 	"time"
@@ -44,19 +42,11 @@ type Config struct {
 	// is the reprise that began it (buildinfo.Version()).
 	Started time.Time `json:"started,omitzero"`
 	Version string    `json:"reprise_version,omitempty"`
-	Log     string    `json:"log"`
-	LogSize int64     `json:"log_size"`
-	// LogDigest is the sha256 of the log's bytes: a night resumes, and
-	// shards merge, only over the log they began with.
-	LogDigest digest.Digest `json:"log_digest"`
-	Where     string        `json:"where,omitempty"`
-	Since     time.Time     `json:"since,omitzero"`
-	Until     time.Time     `json:"until,omitzero"`
-	Sample    int           `json:"sample"`
-	Stratify  bool          `json:"stratify"`
-	Seed      uint64        `json:"seed"`
-	Shard     string        `json:"shard,omitempty"`
-	N         int           `json:"n"`
+	Selection
+	Stratify bool   `json:"stratify"`
+	Seed     uint64 `json:"seed"`
+	Shard    string `json:"shard,omitempty"`
+	N        int    `json:"n"`
 	// Sequential: each record's replay stops as soon as its verdict is
 	// settled, at most MaxRuns fresh-seed runs (N is then unused); a fixed
 	// replay (-n) runs N.
@@ -70,19 +60,41 @@ type Config struct {
 	// FleetRuns and FleetAlpha are the fleet test's (FleetRuns 0: off).
 	FleetRuns  int     `json:"fleet_runs,omitempty"`
 	FleetAlpha float64 `json:"fleet_alpha,omitempty"`
+	Sampled
+}
+
+// Selection is what a config (night.json, and compare.json: a comparison
+// draws its sample as a night does, DrawSample) says of the log and of
+// what it selects of it: the log, its rows (--where, the time bounds) and
+// the sample size.
+type Selection struct {
+	Log     string `json:"log"`
+	LogSize int64  `json:"log_size"`
+	// LogDigest is the sha256 of the log's bytes: a night resumes, and
+	// shards merge, only over the log they began with.
+	LogDigest digest.Digest `json:"log_digest"`
+	Where     string        `json:"where,omitempty"`
+	Since     time.Time     `json:"since,omitzero"`
+	Until     time.Time     `json:"until,omitzero"`
+	Sample    int           `json:"sample"`
+}
+
+// Sampled is what drawing the sample found, as a config (night.json,
+// compare.json) keeps it: the log's counts and the sample.
+type Sampled struct {
 	// Scanned is the number of log rows read; RowErrors the rows that are
 	// not valid records (the first MaxRowErrors are listed).
 	Scanned   int64             `json:"scanned"`
 	Selected  int64             `json:"selected"`
 	RowErrors int64             `json:"row_errors"`
 	Listed    []record.RowError `json:"row_errors_listed"`
-	// Drawn is the number of records of the night's whole sample (of
-	// every shard).
+	// Drawn is the number of records of the whole sample (of every shard).
 	Drawn int `json:"drawn"`
-	// Empty says why the night selected no record ("" when it did): what
+	// Empty says why nothing was selected ("" when something was): what
 	// the filter, the time bounds and the log's rows gave.
 	Empty string `json:"empty,omitempty"`
-	// Records are the request ids of this night's (or shard's) sample.
+	// Records are the request ids of this night's or comparison's (or
+	// shard's) sample.
 	Records []string `json:"records"`
 }
 
@@ -104,8 +116,9 @@ func newConfig(ctx context.Context, opts Options) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg := &Config{Schema: ConfigSchema, Version: buildinfo.Version(), Log: opts.Log, LogSize: size, LogDigest: d, Since: opts.Filter.Time.Since, Until: opts.Filter.Time.Until,
-		Sample: opts.Sample, Stratify: opts.Stratify, Seed: opts.Seed, Shard: opts.Shard.String(),
+	cfg := &Config{Schema: ConfigSchema, Version: buildinfo.Version(),
+		Selection: Selection{Log: opts.Log, LogSize: size, LogDigest: d, Since: opts.Filter.Time.Since, Until: opts.Filter.Time.Until, Sample: opts.Sample},
+		Stratify:  opts.Stratify, Seed: opts.Seed, Shard: opts.Shard.String(),
 		N: opts.Replay.N, Sequential: opts.Replay.Sequential, MaxRuns: maxRuns(opts.Replay), ConfirmN: opts.ConfirmN, Rules: opts.Replay.Rules, FDR: opts.FDR, MinRate: opts.MinRate,
 		FleetRuns: opts.FleetRuns, FleetAlpha: opts.FleetAlpha}
 	if opts.Filter.Where != nil {
@@ -145,18 +158,30 @@ func hashLog(ctx context.Context, path string) (digest.Digest, int64, error) {
 }
 
 // resumes checks that prev, the night.json found in out, is the night cfg
-// describes (ErrOtherNight), and gives cfg prev's time bounds: a resumed
-// night keeps those it started with.
+// describes (ErrOtherNight), and gives cfg prev's time bounds, start and
+// version: a resumed night keeps those it started with.
 func (c *Config) resumes(prev *Config, out string) error {
-	if prev.LogDigest != c.LogDigest {
-		return fmt.Errorf("%w: %s holds a night of another log: %s names log digest %s, and %s is now %s (it was rewritten since the night began); use another --out",
-			ErrOtherNight, out, ConfigName, prev.LogDigest, c.Log, c.LogDigest)
+	if err := c.Resume(&prev.Selection, prev.same(c), out, ConfigName, "night", ErrOtherNight); err != nil {
+		return err
 	}
-	if !prev.same(c) {
-		return fmt.Errorf("%w: %s holds another night (%s differs from this command's); use another --out", ErrOtherNight, out, ConfigName)
-	}
-	c.Since, c.Until = prev.Since, prev.Until
 	c.Started, c.Version = prev.Started, prev.Version
+	return nil
+}
+
+// Resume checks that prev, the selection of the config file name found in
+// the output folder out, is of the log s is (by its digest), and that the
+// rest of the two configs agree (same), and gives s prev's time bounds: a
+// resumed night or comparison keeps those it began with. Its errors wrap
+// other and say what the folder holds ("night", "comparison").
+func (s *Selection) Resume(prev *Selection, same bool, out, name, what string, other error) error {
+	if prev.LogDigest != s.LogDigest {
+		return fmt.Errorf("%w: %s holds a %s of another log: %s names log digest %s, and %s is now %s (it was rewritten since the %s began); use another --out",
+			other, out, what, name, prev.LogDigest, s.Log, s.LogDigest, what)
+	}
+	if !same {
+		return fmt.Errorf("%w: %s holds another %s (%s differs from this command's); use another --out", other, out, what, name)
+	}
+	s.Since, s.Until = prev.Since, prev.Until
 	return nil
 }
 
@@ -171,22 +196,18 @@ func (c *Config) sameSample(prev *Config) error {
 
 // write writes c as dir's night.json, atomically.
 func (c *Config) write(dir string) error {
-	b, _ := json.MarshalIndent(c, "", "  ")
-	return journal.WriteAtomic(filepath.Join(dir, ConfigName), append(b, '\n'))
+	return journal.WriteJSON(filepath.Join(dir, ConfigName), c)
 }
 
 // ReadConfig reads dir's night.json.
 func ReadConfig(dir string) (*Config, error) {
-	b, err := os.ReadFile(filepath.Join(dir, ConfigName))
+	var c Config
+	err := journal.ReadJSON(filepath.Join(dir, ConfigName), ConfigSchema, &c, ErrConfig)
+	if se := (*journal.SchemaError)(nil); errors.As(err, &se) {
+		return nil, fmt.Errorf("%w: it cannot resume or merge that night (start it again in another --out)", err)
+	}
 	if err != nil {
 		return nil, err
-	}
-	var c Config
-	if err := json.Unmarshal(b, &c); err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrConfig, filepath.Join(dir, ConfigName), err)
-	}
-	if c.Schema != ConfigSchema {
-		return nil, fmt.Errorf("%w: %s: schema %q, this reprise writes %q: it cannot resume or merge that night (start it again in another --out)", ErrConfig, filepath.Join(dir, ConfigName), c.Schema, ConfigSchema)
 	}
 	return &c, nil
 }
@@ -203,15 +224,7 @@ func ReadJournal(dir string) (map[string]Result, error) {
 
 // readJournal reads dir's journal lines (none when it has no journal).
 func readJournal(dir string) ([]Result, error) {
-	f, err := os.Open(filepath.Join(dir, JournalName))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return journal.Read[Result](f)
+	return journal.ReadFile[Result](filepath.Join(dir, JournalName))
 }
 
 // maxJournalWarnings is how many journal lines not taken are logged one by
@@ -276,19 +289,7 @@ func byRequest(rs []Result) map[string]Result {
 
 // lock takes dir's lock without waiting; the returned function releases it.
 func lock(dir string) (func(), error) {
-	path := filepath.Join(dir, LockName)
-	l, err := journal.Lock(path)
-	if errors.Is(err, journal.ErrLocked) {
-		who := "another night"
-		if h := journal.Holder(err); h != "" {
-			who += ", " + h + ","
-		}
-		return nil, fmt.Errorf("%w: %w: %s is writing into %s", ErrOut, ErrLocked, who, dir)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("%w: lock %s: %v", ErrOut, path, err)
-	}
-	return func() { l.Release() }, nil
+	return journal.LockDir(dir, LockName, "another night", ErrOut, ErrLocked)
 }
 
 // rowError counts a row error, and lists it among the first MaxRowErrors.

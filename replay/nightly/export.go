@@ -36,7 +36,7 @@ func DrawSample(ctx context.Context, path string, limits record.ParquetLimits, f
 	if err != nil {
 		return nil, err
 	}
-	cfg := &Config{LogSize: size}
+	cfg := &Config{Selection: Selection{LogSize: size}}
 	recs, err := draw(Options{Log: path, Limits: limits, Filter: f, Sample: k, Seed: seed}, cfg)
 	if err != nil {
 		return nil, err

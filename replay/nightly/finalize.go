@@ -261,8 +261,8 @@ func (n *Night) conclude(belowMin bool, firstErr string) {
 		n.Outcome = OutcomeOK
 	}
 	cfg := n.Config
-	n.Summary = fmt.Sprintf("%d records over %d systems: %d reproduced, %d diverged (FDR %g), %d inconclusive, %d errors",
-		n.Counts.Records, len(n.Systems), n.Counts.Reproduced, n.Counts.Diverged, cfg.FDR, n.Counts.Inconclusive, n.Counts.Errors)
+	n.Summary = fmt.Sprintf("%s over %s: %d reproduced, %d diverged (FDR %g), %d inconclusive, %s",
+		plural(n.Counts.Records, "record"), plural(len(n.Systems), "system"), n.Counts.Reproduced, n.Counts.Diverged, cfg.FDR, n.Counts.Inconclusive, plural(n.Counts.Errors, "error"))
 	if belowMin {
 		n.Summary += fmt.Sprintf("; a system's rate lies below %g", cfg.MinRate)
 	}

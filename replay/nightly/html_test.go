@@ -31,10 +31,10 @@ func pageNight() *Night {
 	longWhy := strings.Repeat("the stored label came back less often than the minimum frequency; ", 5)
 	long := "fraud-scorer-with-a-very-long-model-name-for-wrapping 12.0.3-rc1 (sha256:0123456789ab, cpu/amd64/x86-64-v3)"
 	cfg := &Config{Schema: ConfigSchema, Started: time.Date(2026, 12, 7, 2, 0, 0, 0, time.UTC), Version: "v0.9.0 0123456789ab",
-		Log: "logs/decisions.parquet", LogSize: 4096, LogDigest: digest.FromBytes([]byte("log")), Where: `system.model.name == "loan"`,
-		Since: time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC), Until: time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC),
-		Sample: 2, Stratify: true, Seed: 9849917168238654823, N: 1000, ConfirmN: 1000, Rules: verdict.Rules{Alpha: 0.001},
-		FDR: 0.05, MinRate: 0.5, Scanned: 300, Selected: 120, Drawn: 4}
+		Selection: Selection{Log: "logs/decisions.parquet", LogSize: 4096, LogDigest: digest.FromBytes([]byte("log")), Where: `system.model.name == "loan"`,
+			Since: time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC), Until: time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC), Sample: 2},
+		Stratify: true, Seed: 9849917168238654823, N: 1000, ConfirmN: 1000, Rules: verdict.Rules{Alpha: 0.001},
+		FDR: 0.05, MinRate: 0.5, Sampled: Sampled{Scanned: 300, Selected: 120, Drawn: 4}}
 	approved, referred := "approved", "referred"
 	rs := []Result{
 		{RequestID: "req_exact", System: "a", SystemName: "loan 1 (sha256:aaaaaaaaaaaa, cpu/amd64/x86-64-v3)", ReplayVerdict: verdict.Reproduced,

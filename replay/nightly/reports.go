@@ -2,13 +2,10 @@ package nightly
 
 import (
 	"bytes"
-	"encoding/json"
 	"encoding/xml"
 	"fmt"
 	"image/color"
 	"math"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -24,6 +21,7 @@ import (
 
 	"github.com/reprise-dev/reprise/journal"
 	"github.com/reprise-dev/reprise/output"
+	"github.com/reprise-dev/reprise/record"
 	"github.com/reprise-dev/reprise/render"
 	"github.com/reprise-dev/reprise/verdict"
 )
@@ -62,22 +60,15 @@ type ResultRow struct {
 	FleetP *float64 `parquet:"fleet_p,optional"`
 }
 
-func opt(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
-
 // Rows are the night's results as results.parquet rows.
 func (n *Night) Rows() []ResultRow {
 	rows := make([]ResultRow, len(n.Records))
 	for i, r := range n.Records {
 		rows[i] = ResultRow{RequestID: r.RequestID, Timestamp: r.Timestamp.UTC(), System: r.System, SystemName: r.SystemName,
 			HardwareClass: r.HardwareClass, ReplayVerdict: string(r.ReplayVerdict), Verdict: string(r.Verdict),
-			Basis: opt(r.Basis), PValue: r.PValue, PTest: opt(r.PTest), QValue: r.QValue, Why: r.Why,
-			ErrorClass: opt(r.ErrorClass), Columns: output.Columns{StoredLabel: r.Stored.Label, StoredScore: r.Stored.Score},
-			Reports: opt(r.Reports), FleetP: r.FleetP}
+			Basis: record.NullIfEmpty(r.Basis), PValue: r.PValue, PTest: record.NullIfEmpty(r.PTest), QValue: r.QValue, Why: r.Why,
+			ErrorClass: record.NullIfEmpty(r.ErrorClass), Columns: output.Columns{StoredLabel: r.Stored.Label, StoredScore: r.Stored.Score},
+			Reports: record.NullIfEmpty(r.Reports), FleetP: r.FleetP}
 	}
 	return rows
 }
@@ -93,42 +84,36 @@ const (
 // WriteReports writes results.parquet, report.json, junit.xml, summary.md
 // and report.html into dir, each atomically.
 func (n *Night) WriteReports(dir string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	junit, err := n.JUnit()
+	if err != nil {
 		return err
 	}
-	var buf bytes.Buffer
-	w := parquet.NewGenericWriter[ResultRow](&buf, parquet.Compression(&parquet.Zstd),
-		parquet.KeyValueMetadata(MetaOutcome, n.Outcome), parquet.KeyValueMetadata(MetaSummary, n.Summary),
-		parquet.KeyValueMetadata(MetaReason, n.Reason))
-	if rows := n.Rows(); len(rows) > 0 {
-		if _, err := w.Write(rows); err != nil {
-			return fmt.Errorf("%s: %w", ResultsParquet, err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		return fmt.Errorf("%s: %w", ResultsParquet, err)
-	}
-	files := map[string][]byte{ResultsParquet: buf.Bytes()}
 	rep := struct {
 		Schema string `json:"schema"`
 		*Night
 	}{ReportSchema, n}
-	b, err := json.MarshalIndent(rep, "", "  ")
+	return WriteReportFolder(dir, n.Rows(), [][2]string{{MetaOutcome, n.Outcome}, {MetaSummary, n.Summary}, {MetaReason, n.Reason}}, rep,
+		journal.File{Name: JUnitXML, Data: junit}, journal.File{Name: SummaryMD, Data: []byte(n.Markdown())}, journal.File{Name: ReportHTML, Data: []byte(n.HTML())})
+}
+
+// WriteReportFolder writes a report folder as a night's into dir, each
+// file atomically: results.parquet, rows as Parquet with the key-value
+// metadata meta (key, value); report.json, report as JSON; then the files
+// more. A comparison (replay/compare) writes its reports with it too.
+func WriteReportFolder[T any](dir string, rows []T, meta [][2]string, report any, more ...journal.File) error {
+	opts := make([]parquet.WriterOption, len(meta))
+	for i, kv := range meta {
+		opts[i] = parquet.KeyValueMetadata(kv[0], kv[1])
+	}
+	b, err := record.EncodeParquet(rows, opts...)
+	if err != nil {
+		return fmt.Errorf("%s: %w", ResultsParquet, err)
+	}
+	rep, err := journal.JSON(report)
 	if err != nil {
 		return err
 	}
-	files[ReportJSON] = append(b, '\n')
-	if files[JUnitXML], err = n.JUnit(); err != nil {
-		return err
-	}
-	files[SummaryMD] = []byte(n.Markdown())
-	files[ReportHTML] = []byte(n.HTML())
-	for name, b := range files {
-		if err := journal.WriteAtomic(filepath.Join(dir, name), b); err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-	}
-	return nil
+	return journal.WriteFiles(dir, append([]journal.File{{Name: ResultsParquet, Data: b}, {Name: ReportJSON, Data: rep}}, more...)...)
 }
 
 type junitSuites struct {
@@ -233,10 +218,7 @@ func (n *Night) JUnit() ([]byte, error) {
 func (n *Night) Markdown() string {
 	var b strings.Builder
 	e := render.MarkdownCell
-	fmt.Fprintf(&b, "## reprise nightly: %s\n\n%s\n\n", n.Outcome, e(n.Summary))
-	if n.Reason != "" {
-		fmt.Fprintf(&b, "**Why:** %s\n\n", e(n.Reason))
-	}
+	render.Heading(&b, "reprise nightly: "+n.Outcome, n.Summary, n.Reason)
 	t := render.NewTable(&b, "system", "records:", "reproduced:", "diverged:", "errors:", "rate:", "95% interval")
 	for _, s := range n.Systems {
 		flag := ""
