@@ -207,6 +207,11 @@ func newWriter(opts WriteOptions) (*writer, error) {
 			return nil, &DestError{Flag: "-o", Err: err}
 		}
 		w.tmp = w.pf.Name()
+		if err := w.pf.Chmod(0o644); err != nil { // as record create -o writes, not CreateTemp's 0600
+			w.pf.Close()
+			os.Remove(w.tmp)
+			return nil, &DestError{Flag: "-o", Err: err}
+		}
 		w.pw = record.NewParquetWriter(w.pf)
 		return w, nil
 	}

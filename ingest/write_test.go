@@ -75,3 +75,23 @@ func TestResultWriteText(t *testing.T) {
 		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
 	}
 }
+
+// TestWriteParquetMode: the Parquet log an import writes is 0644, as
+// record create -o writes its record (not the temporary file's 0600).
+func TestWriteParquetMode(t *testing.T) {
+	im, in := fixture(t)
+	dir := t.TempDir()
+	log := filepath.Join(dir, "log.jsonl")
+	line := seedLine("req_1", in.String(), "registry://models/loan-approver:v2.4.1", "docker.io/mycompany/inference-loan:sha-a1b2c3d4", 0.8)
+	if err := os.WriteFile(log, []byte(line+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "records.parquet")
+	if res, err := im.Write(context.Background(), log, WriteOptions{Parquet: out}); err != nil || res.Imported != 1 {
+		t.Fatalf("import: %+v, %v", res, err)
+	}
+	fi, err := os.Stat(out)
+	if err != nil || fi.Mode().Perm() != 0o644 {
+		t.Fatalf("mode %v, %v", fi.Mode(), err)
+	}
+}

@@ -24,9 +24,6 @@ func NewPlan(sequential bool, n, maxRuns int) Plan {
 	return Plan{Looks: verdict.ReferenceLooks(maxRuns)}
 }
 
-// Last is the number of runs a system at the plan's last look.
-func (p Plan) Last() int { return p.Looks[len(p.Looks)-1].Runs }
-
 // At compares the first Looks[j].Runs outputs of a and b (each has at least
 // that many) at look j's share of rules' level. settled is true when the
 // comparison stops there: a verdict other than INCONCLUSIVE, or the last look.

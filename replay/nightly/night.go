@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/reprise-dev/reprise/fsread"
 	"github.com/reprise-dev/reprise/ingest"
 	"github.com/reprise-dev/reprise/journal"
 	"github.com/reprise-dev/reprise/launch"
@@ -169,6 +170,11 @@ func Run(ctx context.Context, st replay.Blobs, opts Options) (*Night, error) {
 		n.now = time.Now
 	}
 	n.started = n.now()
+	if f, _, err := fsread.Open(opts.Log); err != nil { // before the output folder is made
+		return nil, fmt.Errorf("%w: log: %v", ErrLog, err)
+	} else {
+		f.Close()
+	}
 	if err := os.MkdirAll(filepath.Join(opts.Out, RecordsDir), 0o755); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrOut, err)
 	}

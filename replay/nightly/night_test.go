@@ -296,7 +296,10 @@ func TestRunConditions(t *testing.T) {
 	}{
 		{"fdr", func(o *Options) { o.FDR = 2 }, ErrOptions},
 		{"confirm-n", func(o *Options) { o.Replay.Sequential, o.ConfirmN = true, -1 }, ErrOptions},
-		{"missing log", func(o *Options) { o.Log = filepath.Join(t.TempDir(), "missing.parquet") }, ErrLog},
+		{"missing log", func(o *Options) {
+			o.Log = filepath.Join(t.TempDir(), "missing.parquet")
+			o.Out = filepath.Join(t.TempDir(), "not-made") // a night that cannot start makes no folder
+		}, ErrLog},
 		{"not a log", func(o *Options) { o.Log = notLog }, ErrLog},
 		{"other night", func(o *Options) { o.Out, o.Seed = begun, 8 }, ErrOtherNight},
 		{"out is a file", func(o *Options) { o.Out = notLog }, ErrOut},
@@ -308,6 +311,11 @@ func TestRunConditions(t *testing.T) {
 			_, err := Run(context.Background(), st, o)
 			if !errors.Is(err, c.want) || !strings.HasPrefix(err.Error(), "nightly: invalid input: ") {
 				t.Fatalf("err = %v, want %v", err, c.want)
+			}
+			if c.name == "missing log" {
+				if _, err := os.Stat(o.Out); !errors.Is(err, os.ErrNotExist) {
+					t.Fatalf("the output folder was made for a missing log: %v", err)
+				}
 			}
 			for _, other := range []error{ErrOptions, ErrOut, ErrLog, ErrOtherNight, ErrConfig, ErrShards} {
 				if other != c.want && errors.Is(err, other) {
