@@ -59,7 +59,7 @@ var allowed = map[string][]string{
 	"runners/docker":     {"journal", "system", "runners", "runners/jsonl", "runners/httpsess", "runners/hwclass"},
 	"runners/process":    {"runners", "runners/jsonl"},
 	"runners/endpoint":   {"runners", "runners/httpsess"},
-	"runners/runnertest": {"system", "runners", "runners/jsonl"},
+	"runners/runnertest": {"output", "system", "runners", "runners/jsonl"},
 
 	"verdict": {"output", "stats"},
 	"launch":  {"digest", "system", "record", "runners", "runners/hwclass", "runners/wire"},

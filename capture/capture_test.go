@@ -16,6 +16,7 @@ import (
 	"github.com/reprise-dev/reprise/record"
 	"github.com/reprise-dev/reprise/runners"
 	"github.com/reprise-dev/reprise/store"
+	"github.com/reprise-dev/reprise/store/storetest"
 	"github.com/reprise-dev/reprise/system"
 )
 
@@ -110,10 +111,8 @@ func TestBuildTrees(t *testing.T) {
 	ctx := context.Background()
 	st := openStore(t)
 	p, _ := parts(t)
-	model, index := t.TempDir(), t.TempDir()
-	os.WriteFile(filepath.Join(model, "config.json"), []byte("{}"), 0o644)
-	os.MkdirAll(filepath.Join(index, "shards"), 0o755)
-	os.WriteFile(filepath.Join(index, "shards", "0.bin"), []byte("index"), 0o644)
+	model := storetest.WriteTree(t, map[string]string{"config.json": "{}"})
+	index := storetest.WriteTree(t, map[string]string{"shards/0.bin": "index"})
 	p.Model.Path = model
 	p.Components["index"] = ComponentRef{File: index}
 	rec, err := Build(ctx, st, p)
@@ -291,9 +290,8 @@ func TestBuildSystemTrees(t *testing.T) {
 	ctx := context.Background()
 	st := openStore(t)
 	p, _ := parts(t)
-	model, cfg := t.TempDir(), t.TempDir()
-	os.WriteFile(filepath.Join(model, "weights.bin"), []byte("w"), 0o644)
-	os.WriteFile(filepath.Join(cfg, "generation_config.json"), []byte("{}"), 0o644)
+	model := storetest.WriteTree(t, map[string]string{"weights.bin": "w"})
+	cfg := storetest.WriteTree(t, map[string]string{"generation_config.json": "{}"})
 	p.Model.Path, p.Config.Path = model, cfg
 	f, err := BuildSystem(ctx, st, p)
 	if err != nil {

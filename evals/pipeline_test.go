@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"runtime"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/reprise-dev/reprise/digest"
+	"github.com/reprise-dev/reprise/fixtures/gobuild"
 	"github.com/reprise-dev/reprise/runners"
 	"github.com/reprise-dev/reprise/runners/jsonl"
 	"github.com/reprise-dev/reprise/runners/process"
@@ -24,13 +24,7 @@ func loanFixture(tb testing.TB) func(w int) runners.Session {
 	tb.Helper()
 	_, file, _, _ := runtime.Caller(0)
 	root := filepath.Join(filepath.Dir(file), "..")
-	bin := filepath.Join(tb.TempDir(), "loanserver")
-	cmd := exec.Command("go", "build", "-o", bin, "./fixtures/loanserver")
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		tb.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := gobuild.Build(tb, "./fixtures/loanserver")
 	model := filepath.Join(root, "fixtures", "models", "loan-approver-2.4.1.safetensors")
 	config := filepath.Join(root, "fixtures", "configs", "loan-params-3.json")
 	return func(w int) runners.Session {

@@ -49,13 +49,22 @@ func (r *modeRunner) Start(ctx context.Context, spec runners.Spec) (runners.Sess
 }
 
 func modeTarget(t *testing.T) Target {
+	return zeroTarget(t, digest.FromBytes([]byte("model")), digest.FromBytes([]byte("config")), nil)
+}
+
+// zeroTarget is the sealed system of image sha256:0…0, model m 1 and config
+// c 1 of digests model and config, and components, on jsonl-stdio and
+// class cpu/amd64/x.
+func zeroTarget(t *testing.T, model, config digest.Digest, components map[string]digest.Digest) Target {
+	t.Helper()
 	img, err := system.ParseImageRef("sha256:" + strings.Repeat("0", 64))
 	if err != nil {
 		t.Fatal(err)
 	}
 	sys := system.System{Image: img,
-		Model:  system.Artifact{Name: "m", Version: "1", Digest: digest.FromBytes([]byte("model"))},
-		Config: system.Artifact{Name: "c", Version: "1", Digest: digest.FromBytes([]byte("config"))}}
+		Model:      system.Artifact{Name: "m", Version: "1", Digest: model},
+		Config:     system.Artifact{Name: "c", Version: "1", Digest: config},
+		Components: components}
 	sys.Seal()
 	return Target{System: sys, Protocol: "jsonl-stdio", HardwareClass: "cpu/amd64/x"}
 }

@@ -14,7 +14,7 @@ import (
 	"github.com/reprise-dev/reprise/digest"
 	"github.com/reprise-dev/reprise/runners"
 	"github.com/reprise-dev/reprise/store"
-	"github.com/reprise-dev/reprise/system"
+	"github.com/reprise-dev/reprise/store/storetest"
 )
 
 // treeRunner records the spec and what the paths held when it started.
@@ -48,16 +48,7 @@ func (r *treeRunner) Start(ctx context.Context, spec runners.Spec) (runners.Sess
 func treeTarget(t *testing.T, st *store.Mem) Target {
 	t.Helper()
 	ctx := context.Background()
-	mk := func(files map[string]string) string {
-		dir := t.TempDir()
-		for p, c := range files {
-			os.MkdirAll(filepath.Join(dir, filepath.Dir(p)), 0o700)
-			if err := os.WriteFile(filepath.Join(dir, p), []byte(c), 0o600); err != nil {
-				t.Fatal(err)
-			}
-		}
-		return dir
-	}
+	mk := func(files map[string]string) string { return storetest.WriteTree(t, files) }
 	model, err := store.PutTree(ctx, st, mk(map[string]string{"config.json": "{}", "shards/1.bin": "one", "shards/2.bin": "two"}), "m")
 	if err != nil {
 		t.Fatal(err)
@@ -68,13 +59,7 @@ func treeTarget(t *testing.T, st *store.Mem) Target {
 	}
 	cfg, _ := st.PutBytes(ctx, []byte(`{"t":1}`), store.Meta{})
 	prompt, _ := st.PutBytes(ctx, []byte("Answer: {q}"), store.Meta{})
-	img, _ := system.ParseImageRef("sha256:" + strings.Repeat("0", 64))
-	sys := system.System{Image: img,
-		Model:      system.Artifact{Name: "m", Version: "1", Digest: model},
-		Config:     system.Artifact{Name: "c", Version: "1", Digest: cfg},
-		Components: map[string]digest.Digest{"index": index, "prompt": prompt}}
-	sys.Seal()
-	return Target{System: sys, Protocol: "jsonl-stdio", HardwareClass: "cpu/amd64/x"}
+	return zeroTarget(t, model, cfg, map[string]digest.Digest{"index": index, "prompt": prompt})
 }
 
 // TestStartMaterializesTreesAndComponents: the runner gets the model tree,

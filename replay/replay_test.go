@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"github.com/reprise-dev/reprise/output"
 	"github.com/reprise-dev/reprise/record"
 	"github.com/reprise-dev/reprise/runners"
+	"github.com/reprise-dev/reprise/runners/runnertest"
 	"github.com/reprise-dev/reprise/store"
 	"github.com/reprise-dev/reprise/system"
 	"github.com/reprise-dev/reprise/verdict"
@@ -51,16 +51,9 @@ type fakeSession struct {
 	n   int
 }
 
+// answer is the fake system's label and score for seed.
 func (s *fakeSession) answer(seed int64) (string, float64) {
-	u := rand.New(rand.NewPCG(uint64(seed), 1)).Float64()
-	acc := 0.0
-	for i, p := range s.sys.probs {
-		acc += p
-		if u < acc {
-			return s.sys.labels[i], p
-		}
-	}
-	return s.sys.labels[len(s.sys.labels)-1], s.sys.probs[len(s.sys.probs)-1]
+	return runnertest.Draw(s.sys.labels, s.sys.probs, seed)
 }
 
 func (s *fakeSession) Run(ctx context.Context, req runners.Request) (runners.Response, error) {
@@ -73,8 +66,7 @@ func (s *fakeSession) Run(ctx context.Context, req runners.Request) (runners.Res
 		seed = int64(s.n) + 1000
 	}
 	l, p := s.answer(seed)
-	raw, _ := json.Marshal(map[string]any{"label": l, "score": p})
-	return runners.Response{Output: output.Output{Label: &l, Score: &p}, Raw: raw, Latency: time.Millisecond}, nil
+	return runnertest.Decision(l, p, time.Millisecond), nil
 }
 
 func (s *fakeSession) Info() runners.Info              { return runners.Info{Runner: "fake", Pinned: true} }
@@ -97,7 +89,7 @@ func newRecord(t *testing.T, sys *fakeSystem, seed int64, label string, score fl
 	in, _ := st.PutBytes(ctx, []byte(`{"income": 1}`), store.Meta{})
 	m, _ := st.PutBytes(ctx, []byte("model"), store.Meta{})
 	c, _ := st.PutBytes(ctx, []byte("config"), store.Meta{})
-	raw, _ := json.Marshal(map[string]any{"label": label, "score": score})
+	raw := runnertest.DecisionRaw(label, score)
 	rec := &record.Record{
 		Schema: record.Schema, RequestID: "req_test", Timestamp: time.Date(2026, 8, 2, 10, 0, 0, 0, time.UTC),
 		Input:   record.Input{Digest: in, MediaType: "application/json"},
@@ -263,7 +255,7 @@ func TestReplayIsRepeatable(t *testing.T) {
 	if r3.Runs[1].Seed == r1.Runs[1].Seed || r3.Report.Replay.ReplaySeed != 99 {
 		t.Fatal("--replay-seed not used")
 	}
-	if r1.Report.Replay.ReplaySeed != DeriveReplaySeed("req_test") {
+	if uint64(r1.Report.Replay.ReplaySeed) != DeriveReplaySeed("req_test") {
 		t.Fatal("default replay seed not derived from the request id")
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/reprise-dev/reprise/render"
 	"github.com/reprise-dev/reprise/runners"
 	"github.com/reprise-dev/reprise/runners/hwclass"
+	"github.com/reprise-dev/reprise/system"
 	"github.com/reprise-dev/reprise/verdict"
 )
 
@@ -87,12 +88,12 @@ type Hardware struct {
 
 // ReplayParams are the parameters the replay ran with.
 type ReplayParams struct {
-	N            int     `json:"n"`
-	ReplaySeed   uint64  `json:"replay_seed"`
-	MinFrequency float64 `json:"min_frequency"`
-	Alpha        float64 `json:"alpha"`
-	Conf         float64 `json:"conf"`
-	Margin       float64 `json:"margin"`
+	N            int           `json:"n"`
+	ReplaySeed   system.Seed64 `json:"replay_seed"`
+	MinFrequency float64       `json:"min_frequency"`
+	Alpha        float64       `json:"alpha"`
+	Conf         float64       `json:"conf"`
+	Margin       float64       `json:"margin"`
 	// Sequential: the replay stopped as soon as the verdict was settled, at
 	// most MaxRuns runs; Stopped says after how many runs and why (N is the
 	// number of fresh-seed runs made).
@@ -161,7 +162,7 @@ func newReport(rec *record.Record, opts Options, replaySeed uint64, started time
 			SeedBits: rec.Runtime.SeedBits, Server: rec.Runtime.Server,
 		},
 		Hardware: Hardware{Record: rec.Runtime.HardwareClass, Host: opts.Launch.HostClass, Match: hwclass.Match(rec.Runtime.HardwareClass, opts.Launch.HostClass) == nil},
-		Replay: ReplayParams{N: opts.N, ReplaySeed: replaySeed, MinFrequency: opts.Rules.MinFrequency,
+		Replay: ReplayParams{N: opts.N, ReplaySeed: system.Seed64(replaySeed), MinFrequency: opts.Rules.MinFrequency,
 			Alpha: opts.Rules.Alpha, Conf: opts.Rules.Conf, Margin: opts.Rules.Margin, Sequential: opts.Sequential},
 		Evaluation: verdict.Evaluation{Tests: []verdict.TestResult{}, Reasons: []string{}},
 		Notes:      append([]string{}, opts.Notes...),

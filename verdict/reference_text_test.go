@@ -12,11 +12,7 @@ import (
 
 // chainTexts draws n texts of the chain model with seeds from, from+1, ….
 func chainTexts(c chain, from uint64, n int) []output.Output {
-	seeds := make([]uint64, n)
-	for i := range seeds {
-		seeds[i] = from + uint64(i)
-	}
-	return texts(c, seeds)
+	return texts(c, seq(n, from))
 }
 
 func strs(o []output.Output) []string {

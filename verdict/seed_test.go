@@ -43,10 +43,7 @@ func TestProbeRuns(t *testing.T) {
 // decide.
 func TestSeedProbeVotes(t *testing.T) {
 	model := newChain(1)
-	seeds := make([]uint64, 999)
-	for i := range seeds {
-		seeds[i] = uint64(5000 + i)
-	}
+	seeds := seq(999, 5000)
 	outs := texts(model, seeds)
 	stored := model.text(7) // a plausible text
 	pinned := "a text no fresh seed gives"

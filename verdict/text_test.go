@@ -131,10 +131,7 @@ func TestTextConformalCalibration(t *testing.T) {
 	rejected := 0
 	for range trials {
 		stored := model.text(seeds.Uint64())
-		rs := make([]uint64, n)
-		for i := range rs {
-			rs[i] = seeds.Uint64()
-		}
+		rs := draws(seeds, n)
 		f, err := TextConformal{}.Run(output.Output{Text: &stored}, texts(model, rs), rules)
 		if err != nil {
 			t.Fatal(err)
@@ -162,10 +159,7 @@ func TestTextConformalCalibration(t *testing.T) {
 		power := 0
 		for range 100 {
 			stored := other.text(seeds.Uint64())
-			rs := make([]uint64, n)
-			for i := range rs {
-				rs[i] = seeds.Uint64()
-			}
+			rs := draws(seeds, n)
 			f, _ := TextConformal{}.Run(output.Output{Text: &stored}, texts(model, rs), rules)
 			if f.Outcome == Rejects {
 				power++
@@ -180,10 +174,7 @@ func TestTextConformalCalibration(t *testing.T) {
 
 func TestTextVerdicts(t *testing.T) {
 	model := newChain(1)
-	seeds := make([]uint64, 149)
-	for i := range seeds {
-		seeds[i] = uint64(1000 + i)
-	}
+	seeds := seq(149, 1000)
 	stored := model.text(7)
 	ev, err := Evaluate(output.Output{Text: &stored}, texts(model, seeds), ptr(false), Rules{})
 	if err != nil {

@@ -227,3 +227,12 @@ func seq(n int, base uint64) []uint64 {
 	}
 	return s
 }
+
+// draws is the next n seeds of r.
+func draws(r *rand.Rand, n int) []uint64 {
+	s := make([]uint64, n)
+	for i := range s {
+		s[i] = r.Uint64()
+	}
+	return s
+}

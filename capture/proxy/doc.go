@@ -8,10 +8,13 @@
 // The request path never waits on disk: a record, with the request and
 // response bytes it keeps, goes onto a bounded queue (Writer); when the
 // queue is full the record is dropped and counted, or, with OnFull Block,
-// the request waits. The writer puts the blobs into the store, keeps up to
-// SegmentRows records in memory and writes them, sorted by time, as one
-// segment: a temporary file, fsynced, renamed to seg-<time>-<seq>.parquet
-// and the directory fsynced. A kill -9 loses at most the records in memory
+// the request waits. The writer puts the blobs into the store (a
+// store.Batch: written without fsync, made durable together once per
+// segment), keeps up to SegmentRows records in memory and writes them,
+// sorted by time, as one segment: the blobs committed first, then a
+// temporary file, fsynced, renamed to seg-<time>-<seq>.parquet and the
+// directory fsynced, so a record in a segment never names a blob that a
+// crash can lose. A kill -9 loses at most the records in memory
 // and on the queue (SegmentRows + QueueSize, LossBound); a segment is
 // never half-written under its final name, so every segment is complete,
 // and no record is in two segments. Close drains the queue.

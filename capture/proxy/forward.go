@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -69,6 +70,9 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, body io.Reader, 
 	return a
 }
 
+// copyBufs are copyBody's buffers.
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
 // copyBody copies the upstream's body to w chunk by chunk, keeping it when
 // capture (at most MaxBody bytes: past it, nothing is kept and the reason
 // is ReasonOversize). A client that goes away stops the copy
@@ -78,7 +82,9 @@ func (p *Proxy) copyBody(r *http.Request, w http.ResponseWriter, body io.Reader,
 	fl, _ := w.(http.Flusher)
 	var kept []byte
 	reason := ""
-	buf := make([]byte, 32<<10)
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	buf := *bp
 	for {
 		n, rerr := body.Read(buf)
 		if n > 0 {

@@ -18,7 +18,7 @@ import (
 
 	"github.com/reprise-dev/reprise/capture"
 	"github.com/reprise-dev/reprise/digest"
-	"github.com/reprise-dev/reprise/fixtures/textgen"
+	"github.com/reprise-dev/reprise/fixtures/textgen/textgentest"
 	"github.com/reprise-dev/reprise/launch"
 	"github.com/reprise-dev/reprise/record"
 	"github.com/reprise-dev/reprise/store"
@@ -32,13 +32,13 @@ func fx(parts ...string) string {
 // textUpstream serves the fixture text model of version over the OpenAI API.
 func textUpstream(t testing.TB, version string) *httptest.Server {
 	t.Helper()
-	corpus, err := os.ReadFile(fx("models", "text-story-"+version+".txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(textgen.Handler(textgen.New("text-story-"+version, corpus), textgen.NoSwitches))
-	t.Cleanup(srv.Close)
-	return srv
+	return textgentest.Server(t, version)
+}
+
+// textHandler is the fixture text model of version's OpenAI API.
+func textHandler(t testing.TB, version string) http.Handler {
+	t.Helper()
+	return textgentest.Handler(t, "text-story-"+version, "text-story-"+version)
 }
 
 // textTarget is the system file of the fixture text model 1.0 (openai).
@@ -76,7 +76,7 @@ func newRig(t testing.TB, upstream string, cfg Config, wo WriterOptions) *rig {
 		upstream = textUpstream(t, "1.0").URL
 	}
 	r := &rig{st: st, dir: filepath.Join(t.TempDir(), "log"), up: upstream, tgt: textTarget(t, st)}
-	if r.w, err = NewWriter(r.dir, st, wo); err != nil {
+	if r.w, err = NewWriter(r.dir, st.NewBatch(), wo); err != nil {
 		t.Fatal(err)
 	}
 	cfg.Upstream, _ = url.Parse(upstream)

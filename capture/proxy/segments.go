@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -61,22 +62,15 @@ func Concat(paths []string, dst string, lim record.ParquetLimits) error {
 		return err
 	}
 	defer os.Remove(tmp)
-	pw := record.NewParquetWriter(f)
-	for _, p := range paths {
-		if err := copySegment(pw, p, lim); err != nil {
-			f.Close()
-			return err
+	err = writeLog(f, func(pw *record.ParquetWriter) error {
+		for _, p := range paths {
+			if err := copySegment(pw, p, lim); err != nil {
+				return err
+			}
 		}
-	}
-	if err := pw.Close(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return err
 	}
 	if err := os.Rename(tmp, dst); err != nil {
@@ -91,11 +85,11 @@ func copySegment(pw *record.ParquetWriter, path string, lim record.ParquetLimits
 		return err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
+	size, err := f.Seek(0, io.SeekEnd) // the reader reads at offsets
 	if err != nil {
 		return err
 	}
-	l, err := record.OpenParquetLogContext(context.Background(), f, fi.Size(), lim)
+	l, err := record.OpenParquetLogContext(context.Background(), f, size, lim)
 	if err != nil {
 		return fmt.Errorf("segment %s: %w", path, err)
 	}

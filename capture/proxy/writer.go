@@ -19,9 +19,13 @@ import (
 	"github.com/reprise-dev/reprise/store"
 )
 
-// Blobs is what the writer needs of the artifact store.
+// Blobs is what the writer needs of the artifact store: puts whose
+// durability may wait for Commit, which the writer calls once per segment,
+// before the segment's records are written (store.Batch: one sync of the
+// file system per segment, not two fsyncs per blob).
 type Blobs interface {
 	PutBytes(ctx context.Context, b []byte, meta store.Meta) (digest.Digest, error)
+	Commit(ctx context.Context) error
 }
 
 // OnFull says what a full queue does to a record.
@@ -104,8 +108,8 @@ type Writer struct {
 	errMu sync.Mutex
 }
 
-// putWorkers is the number of blob puts in flight: each costs fsyncs,
-// which overlap.
+// putWorkers is the number of blob puts in flight: each writes a file,
+// and those overlap.
 const putWorkers = 16
 
 // SegmentPrefix and SegmentExt name segments: seg-<time>-<seq>.parquet.
@@ -272,13 +276,18 @@ func (w *Writer) take(e Entry) {
 	w.bufMu.Unlock()
 }
 
-// flush writes the open segment: sorted by time, to a temporary file,
-// fsynced, renamed, the directory fsynced.
+// flush writes the open segment: its blobs committed (durable), then its
+// records sorted by time to a temporary file, fsynced, renamed, the
+// directory fsynced.
 func (w *Writer) flush() error {
 	w.puts.Wait()
 	w.taken = 0
 	recs := w.buf
 	w.buf = nil
+	if err := w.st.Commit(context.Background()); err != nil {
+		w.opts.Metrics.Lost.Add(int64(len(recs)))
+		return err
+	}
 	if len(recs) == 0 {
 		return nil
 	}
@@ -309,20 +318,29 @@ func writeSegment(path string, recs []*record.Record) error {
 	if err != nil {
 		return err
 	}
-	pw := record.NewParquetWriter(f)
-	for _, r := range recs {
-		if err := pw.Write(r); err != nil {
-			f.Close()
-			return err
+	return writeLog(f, func(pw *record.ParquetWriter) error {
+		for _, r := range recs {
+			if err := pw.Write(r); err != nil {
+				return err
+			}
 		}
+		return nil
+	})
+}
+
+// writeLog writes a decision log to the new file f, its rows from fill,
+// then fsyncs and closes f (on an error too).
+func writeLog(f *os.File, fill func(*record.ParquetWriter) error) error {
+	pw := record.NewParquetWriter(f)
+	err := fill(pw)
+	if err == nil {
+		err = pw.Close()
 	}
-	if err := pw.Close(); err != nil {
-		f.Close()
-		return err
+	if err == nil {
+		err = f.Sync()
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
+	if cerr := f.Close(); err == nil {
+		err = cerr
 	}
-	return f.Close()
+	return err
 }

@@ -30,6 +30,8 @@ func (g *gateStore) PutBytes(ctx context.Context, b []byte, _ store.Meta) (diges
 	return digest.FromBytes(b), nil
 }
 
+func (g *gateStore) Commit(context.Context) error { return nil }
+
 func testRecord(t testing.TB, i int) *record.Record {
 	t.Helper()
 	st, _ := store.Init(filepath.Join(t.TempDir(), "s"))
@@ -86,7 +88,7 @@ func TestWriterRestart(t *testing.T) {
 	dir := t.TempDir()
 	st, _ := store.Init(filepath.Join(t.TempDir(), "s"))
 	write := func(from, to int) {
-		w, err := NewWriter(dir, st, WriterOptions{SegmentRows: 4})
+		w, err := NewWriter(dir, st.NewBatch(), WriterOptions{SegmentRows: 4})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -135,7 +137,7 @@ func TestWriterRestart(t *testing.T) {
 func TestWriterAge(t *testing.T) {
 	dir := t.TempDir()
 	st, _ := store.Init(filepath.Join(t.TempDir(), "s"))
-	w, err := NewWriter(dir, st, WriterOptions{SegmentAge: 40 * time.Millisecond})
+	w, err := NewWriter(dir, st.NewBatch(), WriterOptions{SegmentAge: 40 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

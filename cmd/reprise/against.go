@@ -4,48 +4,22 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 
 	"github.com/spf13/pflag"
 
 	"github.com/reprise-dev/reprise/capture"
 	"github.com/reprise-dev/reprise/launch"
+	"github.com/reprise-dev/reprise/record"
 	"github.com/reprise-dev/reprise/replay"
 	"github.com/reprise-dev/reprise/replay/counterfactual"
 	"github.com/reprise-dev/reprise/verdict"
 )
 
-// againstHelp is the part of replay's help about --against.
-const againstHelp = `
-
-With --against SYS (a system file from 'reprise system create', or another
-record: its system), the one RECORD's input is replayed on its own system (A)
-and on SYS (B), one session each, and the two systems are compared on this
-input: labels by Fisher's exact test on the counts, scores by the two-sample
-Kolmogorov-Smirnov test, texts by the MMD² test; each with an upper
-confidence bound on the distance (total variation, Kolmogorov, MMD²), so
-SAME is a positive claim: every distance shown below --margin. Verdict SAME
-(exit 0), DIFFERENT (exit 1: some test rejects equality) or INCONCLUSIVE
-(exit 3). --alpha bounds both a wrong DIFFERENT and a wrong SAME.
-Sequential by default: looks after 1/8, 1/4, 1/2 and all of --max-runs runs
-of each system, at 1/8, 1/8, 1/4 and 1/2 of alpha; -n N: one look after N.
-Reports (report.json, report.md, runs.parquet with a system column) go to
---output (default out/<request_id>/against).`
-
 // addAgainstFlag adds replay's --against.
 func (o *replayOptions) addAgainstFlag(f *pflag.FlagSet) {
 	f.StringVar(&o.Against, "against", "", "compare the record's system with SYS (a system file or another record) on the record's input: SAME 0, DIFFERENT 1, INCONCLUSIVE 3")
-}
-
-// sameCode is the exit code of a two-system verdict.
-func sameCode(v verdict.Sameness) int {
-	switch v {
-	case verdict.Same:
-		return exitOK
-	case verdict.Different:
-		return exitDiverged
-	}
-	return exitInconclusive
 }
 
 // againstLine is the JSON summary of a counterfactual replay.
@@ -59,115 +33,105 @@ type againstLine struct {
 	ExitCode  int              `json:"exit_code"`
 }
 
-// cfOptions are the replay options of a counterfactual verb.
-func (o *replayOptions) cfOptions(lo launch.Options) replay.Options {
-	ro := replay.Options{N: o.N, Sequential: o.Sequential && !(o.set("n") && !o.set("sequential")), MaxRuns: o.MaxRuns, Batch: o.Batch, Launch: lo,
-		Explicit: replay.Explicit{Memory: o.set("memory"), CPUs: o.set("cpus"), Pids: o.set("pids"), RunTimeout: o.set("run-timeout"), SessionTimeout: o.set("session-timeout")},
-		Rules:    verdict.Rules{MinFrequency: o.MinFrequency, Alpha: o.Alpha, Conf: o.Conf, Margin: o.Margin}}
-	if o.set("replay-seed") {
-		ro.ReplaySeed = &o.ReplaySeed
-	}
-	return ro
+// cfRun is what both counterfactual verbs need first: the record, the
+// other systems, the store, the options and a sharing pool (closed by the
+// caller).
+type cfRun struct {
+	rec    *record.Record
+	others []counterfactual.System
+	pool   *launch.Pool
+	st     replay.Blobs
+	ro     replay.Options
 }
 
-// cfSetup is what both counterfactual verbs need first: the record, the
-// options, the store and a sharing pool (closed by the caller).
-func (o *replayOptions) cfSetup(ctx context.Context, g *globalOptions, s *streams) (*launch.Pool, replay.Blobs, replay.Options, error) {
-	if err := o.validate(); err != nil {
-		return nil, nil, replay.Options{}, err
-	}
-	log := g.logger(s)
-	lo, st, err := o.open(ctx, g, log)
+// cfSetup loads the record at path and the systems, checks the flags and
+// opens the store and the pool.
+func (o *replayOptions) cfSetup(ctx context.Context, g *globalOptions, s *streams, path string, systems []string) (*cfRun, error) {
+	rec, err := replay.LoadRecord(path)
 	if err != nil {
-		return nil, nil, replay.Options{}, err
+		return nil, err
 	}
-	ro := o.cfOptions(lo)
-	ro.Logger = log
-	pool := launch.NewPool(st, launch.PoolOptions{Share: true,
-		NewRunner: func(ctx context.Context) (launch.Runner, error) { return newRunner(ctx, &o.runnerOptions, log) }})
-	return pool, st, ro, nil
-}
-
-// loadSystems reads each system argument (a system file or a record).
-func loadSystems(args []string) ([]counterfactual.System, error) {
-	var out []counterfactual.System
-	for _, a := range args {
+	r := &cfRun{rec: rec}
+	for _, a := range systems {
 		t, err := capture.LoadTarget(a)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, counterfactual.System{Name: a, Target: t})
+		r.others = append(r.others, counterfactual.System{Name: a, Target: t})
 	}
-	return out, nil
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	log := g.logger(s)
+	lo, st, err := o.open(ctx, g, log)
+	if err != nil {
+		return nil, err
+	}
+	r.pool, r.st, r.ro = launch.NewPool(st, launch.PoolOptions{Share: true, NewRunner: o.runners(log)}), st, o.Request.Options(lo)
+	return r, nil
 }
 
-// reportsDir is --output, else out/<request_id>/<verb>.
-func reportsDir(out, requestID, verb string) string {
-	if out != "" {
-		return out
+// reports writes a counterfactual verb's reports with write into --output
+// (else out/<request_id>/<verb>), unless the record failed before any run
+// on an integrity or input check. It returns the folder ("" for none) and
+// err, else the write's error.
+func (r *cfRun) reports(write func(dir string) error, runs int, err error, out, verb string) (string, error) {
+	if err != nil && runs == 0 && (errors.Is(err, replay.ErrIntegrity) || errors.Is(err, counterfactual.ErrProtocol)) {
+		return "", err
 	}
-	return filepath.Join("out", requestID, verb)
+	if out == "" {
+		out = filepath.Join("out", r.rec.RequestID, verb)
+	}
+	if werr := write(out); werr != nil && err == nil {
+		err = fmt.Errorf("write reports: %w", werr)
+	}
+	return out, err
 }
 
-// writeable says whether a failed verb's reports are worth writing: not
-// for a record that failed before any run on an integrity or input check.
-func writeable(err error, runs int) bool {
-	return err == nil || runs > 0 || !(errors.Is(err, replay.ErrIntegrity) || errors.Is(err, counterfactual.ErrProtocol))
+// finishCF prints a counterfactual verb's line (as JSON, or with text when
+// it succeeded) and returns its exit condition.
+func finishCF(s *streams, format outputFormat, line any, code int, err error, text func(w io.Writer)) error {
+	if format == outputJSON {
+		if werr := writeJSON(s.Out, line); werr != nil {
+			return werr
+		}
+	} else if err == nil {
+		text(s.Out)
+	}
+	if err != nil {
+		return err
+	}
+	if code != exitOK {
+		return &silentError{code}
+	}
+	return nil
 }
 
 func runAgainst(ctx context.Context, g *globalOptions, s *streams, o *replayOptions, paths []string) error {
 	if len(paths) != 1 {
 		return usageErrorf("--against compares one record, got %d", len(paths))
 	}
-	rec, err := replay.LoadRecord(paths[0])
+	r, err := o.cfSetup(ctx, g, s, paths[0], []string{o.Against})
 	if err != nil {
 		return err
 	}
-	others, err := loadSystems([]string{o.Against})
-	if err != nil {
-		return err
+	defer r.pool.Close(ctx)
+	res, err := counterfactual.Against(ctx, r.st, r.rec, r.others[0], r.pool, r.ro)
+	line := againstLine{Record: paths[0], RequestID: r.rec.RequestID, Against: o.Against}
+	if res != nil {
+		line.Reports, err = r.reports(res.WriteFiles, len(res.Runs), err, o.Out, "against")
 	}
-	pool, st, ro, err := o.cfSetup(ctx, g, s)
-	if err != nil {
-		return err
-	}
-	defer pool.Close(ctx)
-	res, err := counterfactual.Against(ctx, st, rec, others[0], pool, ro)
-	line := againstLine{Record: paths[0], RequestID: rec.RequestID, Against: o.Against}
-	if res != nil && writeable(err, len(res.Runs)) {
-		dir := reportsDir(o.Out, rec.RequestID, "against")
-		if werr := res.WriteFiles(dir); werr != nil && err == nil {
-			err = fmt.Errorf("write reports: %w", werr)
-		}
-		line.Reports = dir
-	}
-	return finishAgainst(s, o.Output, line, res, err)
-}
-
-// finishAgainst prints the outcome and returns the exit condition.
-func finishAgainst(s *streams, format outputFormat, line againstLine, res *counterfactual.AgainstResult, err error) error {
 	if err != nil {
 		line.ExitCode, line.Error = exitCode(err), err.Error()
 	} else {
 		line.Verdict = res.Report.Verdict
 		line.ExitCode = sameCode(line.Verdict)
 	}
-	if format == outputJSON {
-		if werr := writeJSON(s.Out, line); werr != nil {
-			return werr
-		}
-	} else if err == nil {
+	return finishCF(s, o.Output, line, line.ExitCode, err, func(w io.Writer) {
 		text := fmt.Sprintf("%s %s: %s against %s", line.Record, line.RequestID, line.Verdict, line.Against)
 		if line.Reports != "" {
 			text += "  reports: " + line.Reports
 		}
-		fmt.Fprintln(s.Out, clean(text))
-	}
-	if err != nil {
-		return err
-	}
-	if line.ExitCode != exitOK {
-		return &silentError{line.ExitCode}
-	}
-	return nil
+		fmt.Fprintln(w, clean(text))
+	})
 }

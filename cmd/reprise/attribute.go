@@ -3,13 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/reprise-dev/reprise/evals"
-	"github.com/reprise-dev/reprise/replay"
 	"github.com/reprise-dev/reprise/replay/counterfactual"
 	"github.com/reprise-dev/reprise/verdict"
 )
@@ -22,46 +22,20 @@ type attributeOptions struct {
 func newAttributeCmd(g *globalOptions, s *streams) *cobra.Command {
 	o := &attributeOptions{}
 	cmd := newCommand("attribute RECORD --candidates SYS...", "Which system decided a record: the confidence set of candidate systems",
-		`Replay the record's input on its own system and on each candidate (system
-files or records: their systems; one session each; a system named twice is
-tested once), and test the stored output against each one's distribution as
-replay does (label frequency, score rank, text distance, the pinned seed),
-each at level --alpha/m for m candidates (Bonferroni: the probability of
-rejecting any candidate that behaves as the decider did is at most --alpha).
-The confidence set is the candidates not rejected, most likely first:
-candidates whose pinned seed gave the stored output exactly, then by the
-share of runs that gave the stored label (without a label: the stored text,
-exactly).
-
-The candidates follow --candidates, as further arguments
-(--candidates a.json b.json) or repeated (--candidates a.json --candidates b.json).
-
-Exit codes: 0 the record's own system is in the set and the stored output
-reproduces on it; 1 its own system is rejected (the set excludes it: another
-system decided, or none of these); 3 its own system is in the set only
-because the evidence could not reject it (INCONCLUSIVE); 2/4/5 for invalid
-input, integrity and environment failures. Reports (report.json, report.md,
-runs.parquet with a system column) go to --output (default
-out/<request_id>/attribute).`, cobra.MinimumNArgs(1),
+		help("attribute"), cobra.MinimumNArgs(1),
 		func(ctx context.Context, args []string) error { return runAttribute(ctx, g, s, o, args) })
-	o.set = cmd.Flags().Changed
-	o.runnerOptions.addFlags(cmd)
-	o.runnerOptions.addInFlightFlags(cmd.Flags())
-	f := cmd.Flags()
-	f.StringArrayVar(&o.Candidates, "candidates", nil, "candidate systems: system files or records (repeatable; further arguments after the record are candidates too)")
-	f.IntVarP(&o.N, "n", "n", 100, "number of runs with fresh seeds per candidate (a fixed-N replay; implies --sequential=false unless given)")
-	f.BoolVar(&o.Sequential, "sequential", true, "run in batches and stop as soon as each candidate's verdict is settled")
-	f.IntVar(&o.MaxRuns, "max-runs", verdict.DefaultMaxRuns, "most fresh-seed runs per candidate")
-	f.IntVar(&o.Batch, "batch", verdict.DefaultBatch, "runs between two looks of a sequential replay")
-	f.Uint64Var(&o.ReplaySeed, "replay-seed", 0, "seed of the fresh seeds (default: derived from the request id)")
-	dr := verdict.DefaultRules()
-	f.Float64Var(&o.MinFrequency, "min-frequency", dr.MinFrequency, "minimum frequency of the stored label among a candidate's runs for it to reproduce")
-	f.Float64Var(&o.Alpha, "alpha", dr.Alpha, "family-wise error rate over the candidates: at most this probability of rejecting the system that decided")
-	f.Float64Var(&o.Conf, "conf", dr.Conf, "confidence level of the frequency intervals")
-	f.Float64Var(&o.Margin, "margin", dr.Margin, "equivalence margin against reference outputs")
-	f.BoolVar(&o.AllowHardwareMismatch, "allow-hardware-mismatch", false, "replay even if this host's hardware class differs from the record's (stated in the report)")
+	o.addRequestFlags(cmd)
+	cmd.Flags().StringArrayVar(&o.Candidates, "candidates", nil, "candidate systems: system files or records (repeatable; further arguments after the record are candidates too)")
+	setUsage(cmd.Flags(), map[string]string{
+		"n":             "number of runs with fresh seeds per candidate (a fixed-N replay; implies --sequential=false unless given)",
+		"sequential":    "run in batches and stop as soon as each candidate's verdict is settled",
+		"max-runs":      "most fresh-seed runs per candidate",
+		"min-frequency": "minimum frequency of the stored label among a candidate's runs for it to reproduce",
+		"alpha":         "family-wise error rate over the candidates: at most this probability of rejecting the system that decided",
+		"margin":        "equivalence margin against reference outputs",
+	})
 	addDestFlag(cmd, &o.Out, "DIR", "output directory (default out/<request_id>/attribute)")
-	addOutputFlag(cmd, &o.Output, outputText)
+	addFormatFlag(cmd, &o.Output, outputText)
 	o.Evals, o.EvalMargin = string(evals.CheckOff), evals.DefaultEvalMargin
 	return cmd
 }
@@ -83,37 +57,16 @@ func runAttribute(ctx context.Context, g *globalOptions, s *streams, o *attribut
 	if len(cands) == 0 {
 		return usageErrorf("attribute needs at least one candidate system (--candidates SYS...)")
 	}
-	rec, err := replay.LoadRecord(args[0])
+	r, err := o.cfSetup(ctx, g, s, args[0], cands)
 	if err != nil {
 		return err
 	}
-	others, err := loadSystems(cands)
-	if err != nil {
-		return err
+	defer r.pool.Close(ctx)
+	res, err := counterfactual.Attribute(ctx, r.st, r.rec, r.others, r.pool, r.ro)
+	line := attributeLine{Record: args[0], RequestID: r.rec.RequestID, Set: []string{}, Models: []string{}}
+	if res != nil {
+		line.Reports, err = r.reports(res.WriteFiles, len(res.Runs), err, o.Out, "attribute")
 	}
-	pool, st, ro, err := o.cfSetup(ctx, g, s)
-	if err != nil {
-		return err
-	}
-	defer pool.Close(ctx)
-	res, err := counterfactual.Attribute(ctx, st, rec, others, pool, ro)
-	line := attributeLine{Record: args[0], RequestID: rec.RequestID, Set: []string{}, Models: []string{}}
-	if res != nil && writeable(err, len(res.Runs)) {
-		dir := reportsDir(o.Out, rec.RequestID, "attribute")
-		if werr := res.WriteFiles(dir); werr != nil && err == nil {
-			err = fmt.Errorf("write reports: %w", werr)
-		}
-		line.Reports = dir
-	}
-	return finishAttribute(s, o.Output, line, res, err)
-}
-
-// attributeCode is the exit code of an attribution: the verdict on the
-// record's own system.
-func attributeCode(v verdict.Verdict) int { return verdictCode(v) }
-
-// finishAttribute prints the outcome and returns the exit condition.
-func finishAttribute(s *streams, format outputFormat, line attributeLine, res *counterfactual.AttributeResult, err error) error {
 	if err != nil {
 		line.ExitCode, line.Error = exitCode(err), err.Error()
 	} else {
@@ -123,26 +76,15 @@ func finishAttribute(s *streams, format outputFormat, line attributeLine, res *c
 			i := slices.IndexFunc(rep.Candidates, func(c counterfactual.CandidateResult) bool { return c.SystemID == id })
 			line.Models = append(line.Models, rep.Candidates[i].Version)
 		}
-		line.ExitCode = attributeCode(rep.Recorded)
+		line.ExitCode = verdictCode(rep.Recorded) // the verdict on the record's own system
 	}
-	if format == outputJSON {
-		if werr := writeJSON(s.Out, line); werr != nil {
-			return werr
-		}
-	} else if err == nil {
-		fmt.Fprintf(s.Out, "%s\n", clean(fmt.Sprintf("%s %s: {%s}  (the record's system: %s)", line.Record, line.RequestID, strings.Join(line.Models, ", "), line.Recorded)))
+	return finishCF(s, o.Output, line, line.ExitCode, err, func(w io.Writer) {
+		fmt.Fprintf(w, "%s\n", clean(fmt.Sprintf("%s %s: {%s}  (the record's system: %s)", line.Record, line.RequestID, strings.Join(line.Models, ", "), line.Recorded)))
 		for _, c := range res.Report.Candidates {
-			fmt.Fprintln(s.Out, clean(fmt.Sprintf("  %-9s %-12s %s  %s", c.Role, c.Verdict, c.Version, c.Source)))
+			fmt.Fprintln(w, clean(fmt.Sprintf("  %-9s %-12s %s  %s", c.Role, c.Verdict, c.Version, c.Source)))
 		}
 		if line.Reports != "" {
-			fmt.Fprintln(s.Out, clean("reports: "+line.Reports))
+			fmt.Fprintln(w, clean("reports: "+line.Reports))
 		}
-	}
-	if err != nil {
-		return err
-	}
-	if line.ExitCode != exitOK {
-		return &silentError{line.ExitCode}
-	}
-	return nil
+	})
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
 	"github.com/reprise-dev/reprise/capture/proxy"
+	"github.com/reprise-dev/reprise/fixtures/gobuild"
 )
 
 // arrowRequestIDs reads the request_id column of a Parquet file with
@@ -99,12 +100,7 @@ func load(addr, prefix string, c int, stop <-chan struct{}) []string {
 // segments, no temporary file survives the restart, the records lost to
 // the kill are at most --queue + --segment-rows, and SIGTERM loses none.
 func TestCaptureServeKill(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "reprise")
-	c := exec.Command("go", "build", "-o", bin, "./cmd/reprise")
-	c.Dir = repoRoot()
-	if out, err := c.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := gobuild.Build(t, "./cmd/reprise")
 	st := filepath.Join(t.TempDir(), "store")
 	sys := textSystem(t, st, "sha256:"+strings.Repeat("1", 64), "1.0")
 	up := textServer(t, "1.0")

@@ -4,31 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
-	"net/url"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/reprise-dev/reprise/capture"
 	"github.com/reprise-dev/reprise/capture/proxy"
-	"github.com/reprise-dev/reprise/record"
-	"github.com/reprise-dev/reprise/replay/nightly"
 )
 
 // captureServeOptions are the flags of `capture serve`.
 type captureServeOptions struct {
-	System, Upstream, Listen, Log string
-	Input, OnFull                 string
-	InjectSeed                    bool
-	SampleRates, Tiers            []string
-	Queue, SegmentRows            int
-	SegmentAge, UpstreamTimeout   time.Duration
-	DrainTimeout                  time.Duration
-	MaxBody                       byteSize
+	proxy.ServeOptions
 
 	// ready, when set (tests), is called with the listening address.
 	ready func(addr string)
@@ -36,44 +22,15 @@ type captureServeOptions struct {
 
 func newCaptureCmd(g *globalOptions, s *streams) *cobra.Command {
 	return newGroup("capture", "Capture decisions in production",
-		`Capture decisions where they are made: 'capture serve' is a recording proxy in
-front of a running inference server that writes a decision record of every
-answered request to a Parquet decision log that 'nightly --log DIR' replays.`,
+		help("capture"),
 		newCaptureServeCmd(g, s))
 }
 
 func newCaptureServeCmd(g *globalOptions, s *streams) *cobra.Command {
-	o := &captureServeOptions{MaxBody: proxy.DefaultMaxBody}
+	o := &captureServeOptions{ServeOptions: proxy.ServeOptions{MaxBody: proxy.DefaultMaxBody}}
 	cmd := newCommand("serve --system SYS --upstream URL --listen ADDR --log DIR [flags]",
 		"Run a recording proxy in front of an inference server",
-		`Serve a reverse proxy on --listen in front of the inference server at
---upstream, whose composite version is the system file (or record) --system.
-Every POST /v1/chat/completions and /v1/completions (protocol openai) or
-/v2/models/{name}/infer (kserve-v2) is passed through unchanged and, when it
-is answered 2xx with an output, recorded: the request bytes go into the store
-(only their digest with --input hash-only or --tier output|hash), the record
-(the system file's composite version, the request id from X-Request-Id or
-generated and returned in that header, the timestamp, the params, the output
-and its canonical digest) goes to the decision log in --log. Streamed answers
-(stream: true) pass through chunk by chunk and are recorded when complete.
-Other paths pass through unrecorded; /metrics (Prometheus text) and /healthz
-are the proxy's own.
-
-Records reach the log through a bounded queue (--queue): the request never
-waits on disk; a full queue drops the record (counted in /metrics) or, with
---on-full block, makes the request wait. Segments of at most --segment-rows
-records (or --segment-age old) are written to a temporary name, fsynced and
-renamed: a kill -9 loses at most --queue + --segment-rows records, and never
-leaves a partial segment. SIGTERM or Ctrl-C stops taking connections, waits
-for the requests in flight (--drain-timeout) and writes every queued record.
-
---inject-seed adds a random seed to openai requests that carry none (the
-record's runtime.env.driver says so), so their replays can be exact.
---sample-rate [PATH=|MODEL=]R records a share R of the requests (by a hash of
-the request id); --tier [PATH=]full|output|hash says what is kept: full the
-request and response bytes, output the response's only, hash neither (the row
-holds the digests and the output). Bodies over --max-body pass through
-unrecorded (counted).`, cobra.NoArgs,
+		help("capture-serve"), cobra.NoArgs,
 		func(ctx context.Context, _ []string) error { return runCaptureServe(ctx, g, s, o) })
 	f := cmd.Flags()
 	f.StringVar(&o.System, "system", "", "system file (reprise system create) or decision record of the upstream (required)")
@@ -90,60 +47,15 @@ unrecorded (counted).`, cobra.NoArgs,
 	f.DurationVar(&o.SegmentAge, "segment-age", time.Minute, "most time a segment stays open")
 	f.DurationVar(&o.UpstreamTimeout, "upstream-timeout", proxy.DefaultUpstreamTimeout, "wait for the upstream's response headers at most this long (then 502)")
 	f.DurationVar(&o.DrainTimeout, "drain-timeout", 30*time.Second, "on SIGTERM, wait for requests in flight at most this long")
-	f.Var(&o.MaxBody, "max-body", "largest request or response body recorded (larger ones pass through)")
+	f.Var((*byteSize)(&o.MaxBody), "max-body", "largest request or response body recorded (larger ones pass through)")
 	return cmd
-}
-
-// config checks the flags and returns the proxy's config (without the
-// writer) and the writer's options.
-func (o *captureServeOptions) config() (proxy.Config, proxy.WriterOptions, error) {
-	var c proxy.Config
-	var wo proxy.WriterOptions
-	switch {
-	case o.System == "":
-		return c, wo, usageErrorf("--system is required (a system file: reprise system create)")
-	case o.Upstream == "":
-		return c, wo, usageErrorf("--upstream is required")
-	case o.Log == "":
-		return c, wo, usageErrorf("--log is required (the directory of the decision log)")
-	case o.Queue < 1 || o.SegmentRows < 1 || o.SegmentAge <= 0 || o.UpstreamTimeout <= 0 || o.DrainTimeout <= 0 || o.MaxBody < 1:
-		return c, wo, usageErrorf("--queue, --segment-rows, --segment-age, --upstream-timeout, --drain-timeout and --max-body must be positive")
-	}
-	u, err := url.Parse(o.Upstream)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return c, wo, usageErrorf("--upstream: want http(s)://HOST[:PORT], got %q", o.Upstream)
-	}
-	c.Upstream = u
-	switch o.Input {
-	case "full":
-	case "hash-only":
-		c.Input = proxy.InputHashOnly
-	default:
-		return c, wo, usageErrorf("--input: want full or hash-only, got %q", o.Input)
-	}
-	switch o.OnFull {
-	case "drop":
-	case "block":
-		wo.OnFull = proxy.Block
-	default:
-		return c, wo, usageErrorf("--on-full: want drop or block, got %q", o.OnFull)
-	}
-	if c.SampleRate, c.SampleRates, err = proxy.ParseSampleRates(o.SampleRates); err != nil {
-		return c, wo, &usageError{err}
-	}
-	if c.Tier, c.Tiers, err = proxy.ParseTiers(o.Tiers); err != nil {
-		return c, wo, &usageError{err}
-	}
-	c.InjectSeed, c.MaxBody, c.UpstreamTimeout = o.InjectSeed, int64(o.MaxBody), o.UpstreamTimeout
-	wo.QueueSize, wo.SegmentRows, wo.SegmentAge = o.Queue, o.SegmentRows, o.SegmentAge
-	return c, wo, nil
 }
 
 // runCaptureServe serves the proxy until ctx is done, then drains it.
 func runCaptureServe(ctx context.Context, g *globalOptions, s *streams, o *captureServeOptions) error {
-	cfg, wo, err := o.config()
+	cfg, wo, err := o.Config()
 	if err != nil {
-		return err
+		return &usageError{err}
 	}
 	if cfg.Target, err = capture.LoadTarget(o.System); err != nil {
 		return err
@@ -154,64 +66,25 @@ func runCaptureServe(ctx context.Context, g *globalOptions, s *streams, o *captu
 	}
 	log := g.logger(s)
 	wo.Logger, cfg.Logger = log, log
-	w, err := proxy.NewWriter(o.Log, st, wo)
-	if err != nil {
-		return usageErrorf("--log %s: %v", o.Log, err)
+	p, w, ln, err := o.Open(cfg, wo, st.NewBatch())
+	if fe := (*proxy.FlagError)(nil); errors.As(err, &fe) {
+		return &usageError{err}
 	}
-	cfg.Writer = w
-	p, err := proxy.New(cfg)
 	if err != nil {
-		w.Close()
 		return err
-	}
-	ln, err := net.Listen("tcp", o.Listen)
-	if err != nil {
-		w.Close()
-		return usageErrorf("--listen %s: %v", o.Listen, err)
 	}
 	fmt.Fprintf(s.Err, "reprise capture: %s -> %s, recording system %s to %s (a kill -9 loses at most %d records)\n",
 		ln.Addr(), cfg.Upstream.Redacted(), cfg.Target.System.ID, o.Log, wo.LossBound())
 	if o.ready != nil {
 		o.ready(ln.Addr().String())
 	}
-	srv := &http.Server{Handler: p, ReadHeaderTimeout: time.Minute}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	select {
-	case err = <-served:
-	case <-ctx.Done():
-		dctx, cancel := context.WithTimeout(context.Background(), o.DrainTimeout)
-		err = srv.Shutdown(dctx)
-		cancel()
-	}
+	err = proxy.Serve(ctx, ln, p, o.DrainTimeout)
 	werr := w.Close()
 	m := p.Metrics()
 	fmt.Fprintf(s.Err, "reprise capture: stopped: %d requests, %d recorded, %d dropped, %d segments\n",
 		m.Requests.Load(), m.Recorded.Load(), m.Dropped.Load(), m.Segments.Load())
-	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if err != nil {
 		return err
 	}
 	return werr
-}
-
-// segmentSetLog is the log nightly reads: log itself, or, for a directory
-// or glob of segments (capture serve's), their rows concatenated into
-// out/segments.parquet (the same bytes for the same segments, so a night
-// resumes while no segment is added).
-func segmentSetLog(log, out string, lim record.ParquetLimits) (string, error) {
-	if !proxy.IsSegmentSet(log) {
-		return log, nil
-	}
-	paths, err := proxy.Segments(log)
-	if err != nil {
-		return "", fmt.Errorf("%w: %w", nightly.ErrLog, err)
-	}
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		return "", err
-	}
-	dst := filepath.Join(out, "segments.parquet")
-	if err := proxy.Concat(paths, dst, lim); err != nil {
-		return "", fmt.Errorf("%w: %w", nightly.ErrLog, err)
-	}
-	return dst, nil
 }

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/reprise-dev/reprise/fixtures/textgen"
+	"github.com/reprise-dev/reprise/fixtures/textgen/textgentest"
 )
 
 // TestGoldenCapture holds capture serve's usage errors to testdata.
@@ -122,11 +122,7 @@ func TestCaptureServeNightly(t *testing.T) {
 		t.Fatalf("nightly over the segments: exit %d\n%s\n%s", r.code, r.out, r.err)
 	}
 	plantedDir := filepath.Join(t.TempDir(), "planted")
-	corpus, err := os.ReadFile(fx("models", "rag-reader-1.0.txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	wrong := httptest.NewServer(textgen.Handler(textgen.New("text-story-1.0", corpus), textgen.NoSwitches))
+	wrong := httptest.NewServer(textgentest.Handler(t, "text-story-1.0", "rag-reader-1.0"))
 	defer wrong.Close()
 	captureTraffic(t, st, sys, wrong.URL, plantedDir)
 	bad := filepath.Join(t.TempDir(), "bad")

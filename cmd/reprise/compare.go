@@ -2,15 +2,13 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/reprise-dev/reprise/capture"
-	"github.com/reprise-dev/reprise/replay"
+	"github.com/reprise-dev/reprise/record"
 	"github.com/reprise-dev/reprise/replay/compare"
 	"github.com/reprise-dev/reprise/replay/nightly"
 )
@@ -19,21 +17,12 @@ import (
 type compareOptions struct {
 	runnerOptions
 	selectOptions
-	Log         string
-	A, B        string
-	Sample      int
-	Seed        uint64
-	N           int
-	Alpha       float64
-	Margin      float64
-	FDR         float64
-	Conf        float64
-	Out         string
-	Shard       string
-	Output      outputFormat
-	MaxPageSize byteSize
+	compare.Request
+	Log    string
+	A, B   string
+	Output outputFormat
+	Limits record.ParquetLimits
 
-	set func(string) bool
 	now func() time.Time
 }
 
@@ -41,37 +30,12 @@ func newCompareCmd(g *globalOptions, s *streams) *cobra.Command {
 	o := &compareOptions{now: time.Now}
 	cmd := newCommand("compare --log LOG --a SYS --b SYS [--where EXPR] [--sample K] [--seed S] [-n N] [--output DIR] [--shard i/n]",
 		"Rollout impact: replay a sample of a decision log under two systems and find the decisions that flip",
-		`Select records of a Parquet decision log (--where, --since, --until, as nightly),
-draw a seeded sample (--sample K; 0 takes every selected record), and run each
-record's input under system A and system B (each a system file or a decision
-record; one sandboxed session per system), -n fresh seeds each (B's drawn
-independently of A's) plus the record's own pinned seed.
-
-Per record: each system's modal decision (the label; the text or score when
-there is none), the probability that B's decision differs from A's modal
-decision and from the stored one (Clopper–Pearson intervals at --conf), and
-Fisher's exact test of A = B on the record, with Benjamini–Hochberg at --fdr
-across the records. Across records: the share of records whose modal decision
-flips (interval), a permutation test of A = B paired by record (the verdict's
-test, at --alpha), McNemar's exact test on the modal decisions' agreement with
-the stored ones, and the remediation list: the records the rollout changed
-whose stored decision B would most likely not give, most likely first.
-
-Reports in --output (default out/compare-<date>/): results.parquet, report.json,
-summary.md and report.html (flip probability by record). A comparison killed
-at any moment continues when the same command is run again; --shard i/n runs
-a share of the records (by request id), 'compare merge' joins the shards.
-
-Exit 0 SAME (the paired test does not reject and the flip share's upper
-bound at 1 − alpha is at most --margin); 1 DIFFERENT (the paired test rejects
-at --alpha); 3 INCONCLUSIVE (neither, or nothing compared); 2 bad input (flags,
-a system file, a --where, another comparison in --output); 4/5 when a record
-could not be run (integrity/environment) and B was not found DIFFERENT.`, cobra.NoArgs,
+		help("compare"), cobra.NoArgs,
 		func(ctx context.Context, _ []string) error { return runCompare(ctx, g, s, o) })
-	o.set = cmd.Flags().Changed
 	o.runnerOptions.addFlags(cmd)
 	o.selectOptions.addFlags(cmd)
 	f := cmd.Flags()
+	o.Request.Given = f.Changed
 	f.StringVar(&o.Log, "log", "", "Parquet decision log of records (required)")
 	f.StringVar(&o.A, "a", "", "system A, the one that decided (a system file or a decision record; required)")
 	f.StringVar(&o.B, "b", "", "system B, the one to compare with (a system file or a decision record; required)")
@@ -85,124 +49,61 @@ could not be run (integrity/environment) and B was not found DIFFERENT.`, cobra.
 	addDestFlag(cmd, &o.Out, "DIR", "output directory (default out/compare-<date>)")
 	f.StringVar(&o.Shard, "shard", "", "compare shard i of n (i/n, 0 <= i < n), by request id; merge with 'compare merge'")
 	f.BoolVar(&o.AllowHardwareMismatch, "allow-hardware-mismatch", false, "run even if this host's hardware class differs from the systems'")
-	addMaxPageSizeFlag(cmd, &o.MaxPageSize)
-	addOutputFlag(cmd, &o.Output, outputText)
-	cmd.AddCommand(newCompareMergeCmd(g, s, o))
+	addMaxPageSizeFlag(cmd, &o.Limits)
+	addFormatFlag(cmd, &o.Output, outputText)
+	cmd.AddCommand(newMergeCmd("Merge the shards of one comparison into one (its tests over every record)", help("compare-merge"),
+		"output directory of the merged comparison (default out/compare-<date>)",
+		func(dirs []string) (func(string, outputFormat) error, error) {
+			c, err := compare.Merge(dirs)
+			return func(dir string, f outputFormat) error { return finishCompare(s, f, c, dir) }, err
+		}, func() string { return compare.DefaultOut(o.now(), nightly.Shard{}) }))
 	return cmd
 }
 
-// validate checks the flags of `compare` (usage errors).
-func (o *compareOptions) validate() error {
+// runCompare runs (or continues) the comparison the flags describe.
+func runCompare(ctx context.Context, g *globalOptions, s *streams, o *compareOptions) error {
 	switch {
 	case o.Log == "":
 		return usageErrorf("--log is required")
 	case o.A == "" || o.B == "":
 		return usageErrorf("--a and --b are required: the two systems to compare (system files or decision records)")
-	case o.Sample < 0:
-		return usageErrorf("--sample must not be negative")
-	case o.N < 1 || o.N > 100_000:
-		return usageErrorf("-n must be between 1 and 100000, got %d", o.N)
-	case !(o.Alpha > 0 && o.Alpha < 1), !(o.FDR > 0 && o.FDR < 1), !(o.Conf > 0 && o.Conf < 1):
-		return usageErrorf("--alpha, --fdr and --conf must be in (0, 1)")
-	case !(o.Margin > 0 && o.Margin < 1):
-		return usageErrorf("--margin must be in (0, 1), got %g", o.Margin)
 	}
-	return o.runnerOptions.validate()
-}
-
-// defaultCompareOut is the output folder of a comparison begun at now.
-func defaultCompareOut(now time.Time, s nightly.Shard) string {
-	out := filepath.Join("out", "compare-"+now.UTC().Format("2006-01-02"))
-	if s.N > 0 {
-		out += fmt.Sprintf("-shard-%d-of-%d", s.I, s.N)
+	if err := o.Request.Validate(); err != nil {
+		return &usageError{err}
 	}
-	return out
-}
-
-// runCompare runs (or continues) the comparison the flags describe.
-func runCompare(ctx context.Context, g *globalOptions, s *streams, o *compareOptions) error {
-	if err := o.validate(); err != nil {
+	if err := o.runnerOptions.Validate(); err != nil {
 		return err
 	}
-	var shard nightly.Shard
-	if o.Shard != "" {
-		var err error
-		if shard, err = nightly.ParseShard(o.Shard); err != nil {
-			return usageErrorf("--shard: %v", err)
-		}
-	}
-	a, err := capture.LoadTarget(o.A)
+	opts, err := o.Request.Options(o.now())
 	if err != nil {
+		return &usageError{err}
+	}
+	if opts.A, err = capture.LoadTarget(o.A); err != nil {
 		return fmt.Errorf("--a: %w", err)
 	}
-	b, err := capture.LoadTarget(o.B)
-	if err != nil {
+	if opts.B, err = capture.LoadTarget(o.B); err != nil {
 		return fmt.Errorf("--b: %w", err)
 	}
 	filter, err := o.Filter(o.now())
 	if err != nil {
 		return err
 	}
-	out := o.Out
-	if out == "" {
-		out = defaultCompareOut(o.now(), shard)
-	}
 	log := g.logger(s)
 	lo, st, err := o.open(ctx, g, log)
 	if err != nil {
 		return err
 	}
-	opts := compare.Options{Log: o.Log, Limits: o.MaxPageSize.parquetLimits(), Filter: *filter, Sample: o.Sample, Seed: o.Seed,
-		A: a, B: b, N: o.N, Alpha: o.Alpha, Margin: o.Margin, FDR: o.FDR, Conf: o.Conf, Out: out, Shard: shard,
-		Replay: replay.Options{Launch: lo, Logger: log, Explicit: replay.Explicit{Memory: o.set("memory"), CPUs: o.set("cpus"), Pids: o.set("pids"),
-			RunTimeout: o.set("run-timeout"), SessionTimeout: o.set("session-timeout")}},
-		NewRunner: func(ctx context.Context) (replay.Runner, error) { return newRunner(ctx, &o.runnerOptions, log) },
-	}
+	opts.Log, opts.Limits, opts.Filter, opts.NewRunner = o.Log, o.Limits, *filter, o.runners(log)
+	opts.Replay.Launch, opts.Replay.Logger = lo, log
 	c, err := compare.Run(ctx, st, opts)
 	if err != nil {
-		if errors.Is(err, context.Canceled) {
-			fmt.Fprintf(s.Err, "reprise: interrupted; the finished records are kept in %s: run the same command again to continue\n", out)
-		}
-		return err
+		return interrupted(s, err, opts.Out)
 	}
-	return finishCompare(s, o.Output, c, out)
+	return finishCompare(s, o.Output, c, opts.Out)
 }
 
 // finishCompare writes the comparison's reports, prints its brief and
 // returns its exit code.
 func finishCompare(s *streams, f outputFormat, c *compare.Comparison, out string) error {
-	if err := c.WriteReports(out); err != nil {
-		return err
-	}
-	b := c.Brief(out)
-	if err := writeResult(s.Out, f, b, b.Text); err != nil {
-		return err
-	}
-	if code := compareCode(c); code != exitOK {
-		return &silentError{code}
-	}
-	return nil
-}
-
-func newCompareMergeCmd(g *globalOptions, s *streams, parent *compareOptions) *cobra.Command {
-	var out string
-	var format outputFormat
-	cmd := newCommand("merge DIR...", "Merge the shards of one comparison into one (its tests over every record)",
-		`Merge the output folders of the shards of one comparison (compare --shard i/n,
-all of them, finished) into one comparison: every test is taken over all the
-records, so the result equals the unsharded comparison's. Reports go to --output.`, cobra.MinimumNArgs(1),
-		func(_ context.Context, args []string) error {
-			c, err := compare.Merge(args)
-			if err != nil {
-				return err
-			}
-			dir := out
-			if dir == "" {
-				dir = defaultCompareOut(parent.now(), nightly.Shard{})
-			}
-			return finishCompare(s, format, c, dir)
-		})
-	addDestFlag(cmd, &out, "DIR", "output directory of the merged comparison (default out/compare-<date>)")
-	addOutputFlag(cmd, &format, outputText)
-	return cmd
+	return finish(s, f, func() error { return c.WriteReports(out) }, func() compare.Brief { return c.Brief(out) }, func() int { return compareCode(c) })
 }

@@ -107,11 +107,6 @@ func oldFormatFlags(c *cobra.Command) {
 	}
 }
 
-// addOutputFlag is addFormatFlag (its name of the release before).
-func addOutputFlag(cmd *cobra.Command, f *outputFormat, def outputFormat) {
-	addFormatFlag(cmd, f, def)
-}
-
 // addDestFlag adds -o/--output to cmd, storing where output goes in dest;
 // kind is FILE or DIR (help shows it), usage says what is written there.
 // The old long name --out stays for one release, hidden and deprecated.

@@ -3,14 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
-	"path/filepath"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/reprise-dev/reprise/capture"
+	"github.com/reprise-dev/reprise/digest"
 	"github.com/reprise-dev/reprise/evals"
-	"github.com/reprise-dev/reprise/fsread"
+	"github.com/reprise-dev/reprise/record"
 )
 
 func newDataCmd(g *globalOptions, s *streams) *cobra.Command {
@@ -18,73 +17,34 @@ func newDataCmd(g *globalOptions, s *streams) *cobra.Command {
 }
 
 type dataPackOptions struct {
-	Format      string
-	Columns     []string
-	MaxPageSize byteSize
+	Format  string
+	Columns []string
+	Limits  record.ParquetLimits
 }
 
 func newDataPackCmd(g *globalOptions, s *streams) *cobra.Command {
 	o := &dataPackOptions{}
 	cmd := newCommand("pack FILE...", "Store files as one dataset; prints its digest",
-		`Store the files and a dataset manifest {"schema":"reprise/dataset/v1","files":[{name,
-digest, size, format}]}; the manifest's digest names the dataset. Formats: jsonl
-(.jsonl, .ndjson: one document per line, its scalar values), parquet (.parquet:
-one document per row, the values of its text columns: every BYTE_ARRAY column,
-or those named by --column, dotted paths; read row group by row group with
-bounded memory) and text (any other file: one document per line).`, cobra.MinimumNArgs(1),
+		help("data-pack"), cobra.MinimumNArgs(1),
 		func(ctx context.Context, args []string) error { return runDataPack(ctx, g, s, o, args) })
 	cmd.Flags().StringVar(&o.Format, "format", "", "format of every file: jsonl, text or parquet (default: from the extension)")
 	cmd.Flags().StringArrayVar(&o.Columns, "column", nil, "text column of the Parquet files (repeatable; default: every BYTE_ARRAY column)")
-	addMaxPageSizeFlag(cmd, &o.MaxPageSize)
+	addMaxPageSizeFlag(cmd, &o.Limits)
 	return cmd
 }
 
 func runDataPack(ctx context.Context, g *globalOptions, s *streams, o *dataPackOptions, files []string) error {
-	var df []evals.DatasetFile
-	for _, f := range files {
-		format := o.Format
-		switch ext := strings.ToLower(filepath.Ext(f)); {
-		case format != "":
-		case ext == ".jsonl" || ext == ".ndjson":
-			format = evals.FormatJSONL
-		case ext == ".parquet":
-			format = evals.FormatParquet
-		default:
-			format = evals.FormatText
-		}
-		if format != evals.FormatJSONL && format != evals.FormatText && format != evals.FormatParquet {
-			return usageErrorf("--format %q: want jsonl, text or parquet", format)
-		}
-		fh, size, err := fsread.Open(f)
-		if err != nil {
-			return usageErrorf("%v", err)
-		}
-		fh.Close()
-		file := evals.DatasetFile{Name: filepath.Base(f), Size: size, Format: format}
-		switch {
-		case format == evals.FormatParquet:
-			cols, err := evals.ParquetTextColumnsLimit(ctx, f, o.Columns, o.MaxPageSize.parquetLimits())
-			if err != nil {
-				return err
-			}
-			file.Columns = cols
-		case len(o.Columns) > 0:
-			return usageErrorf("--column is only for Parquet files; %s is %s", f, format)
-		}
-		df = append(df, file)
+	df, err := evals.DescribeDatasetFiles(ctx, files, o.Format, o.Columns, o.Limits)
+	if err != nil {
+		return err
 	}
 	st, err := initStore(g)
 	if err != nil {
 		return err
 	}
-	for i, f := range files {
-		d, err := capture.PutFile(ctx, st, s.In, f, "", df[i].Name, "dataset file")
-		if err != nil {
-			return err
-		}
-		df[i].Digest = d
-	}
-	d, err := evals.PackDataset(ctx, st, df)
+	d, err := evals.PackDatasetFiles(ctx, st, df, func(i int) (digest.Digest, error) {
+		return capture.PutFile(ctx, st, s.In, files[i], "", df[i].Name, "dataset file")
+	})
 	if err != nil {
 		return err
 	}

@@ -14,10 +14,7 @@ import (
 
 func newEvalsCmd(g *globalOptions, s *streams) *cobra.Command {
 	return newGroup("evals", "Eval suites: pack, run, compare and re-score pinned systems on content-addressed suites",
-		`An eval suite is a folder with suite.json (name, version, description, scorer,
-metadata) and items.jsonl (id, input, reference, tags). 'evals pack' stores it;
-its digest is what a record's eval_suite pins. Results are kept in the store,
-keyed by (system id, suite digest), and never removed.`,
+		help("evals"),
 		newEvalsPackCmd(g, s), newEvalsLsCmd(g, s), newEvalsShowCmd(g, s), newEvalsDiffCmd(g, s),
 		newEvalsRunCmd(g, s), newEvalsHistoryCmd(g, s), newEvalsCompareCmd(g, s), newEvalsRescoreCmd(g, s), newEvalsLeakageCmd(g, s), newEvalsCheckCmd(g, s))
 }
@@ -25,9 +22,7 @@ keyed by (system id, suite digest), and never removed.`,
 func newEvalsPackCmd(g *globalOptions, s *streams) *cobra.Command {
 	maxItems := byteSize(evals.DefaultMaxItemsSize)
 	cmd := newCommand("pack DIR", "Validate and store a suite folder; prints its digest",
-		`Validate and store the suite folder DIR; prints its digest. suite.json and
-items.jsonl must be regular files in DIR (a symbolic link, a FIFO or a device is
-refused), suite.json of at most 1 MiB, items.jsonl of at most --max-items-size.`, cobra.ExactArgs(1),
+		help("evals-pack"), cobra.ExactArgs(1),
 		func(ctx context.Context, args []string) error {
 			return runEvalsPack(ctx, g, s, args[0], evals.SuiteLimits{MaxItemsSize: int64(maxItems)})
 		})
@@ -45,11 +40,10 @@ func runEvalsPack(ctx context.Context, g *globalOptions, s *streams, dir string,
 		return err
 	}
 	d, err := evals.Pack(ctx, st, su)
-	if err != nil {
-		return err
+	if err == nil {
+		_, err = fmt.Fprintln(s.Out, d)
 	}
-	fmt.Fprintln(s.Out, d)
-	return nil
+	return err
 }
 
 // evalsOutputOptions are the options of the evals verbs that have only
@@ -60,7 +54,7 @@ func newEvalsLsCmd(g *globalOptions, s *streams) *cobra.Command {
 	o := &evalsOutputOptions{}
 	cmd := newCommand("ls", "List the suites in the store", "", cobra.NoArgs,
 		func(ctx context.Context, _ []string) error { return runEvalsLs(ctx, g, s, o) })
-	addOutputFlag(cmd, &o.Output, outputText)
+	addFormatFlag(cmd, &o.Output, outputText)
 	return cmd
 }
 
@@ -85,7 +79,7 @@ func newEvalsShowCmd(g *globalOptions, s *streams) *cobra.Command {
 	o := &evalsShowOptions{}
 	cmd := newCommand("show SUITE", "Show a suite (digest in the store, or a folder)", "", cobra.ExactArgs(1),
 		func(ctx context.Context, args []string) error { return runEvalsShow(ctx, g, s, o, args[0]) })
-	addOutputFlag(cmd, &o.Output, outputText)
+	addFormatFlag(cmd, &o.Output, outputText)
 	cmd.Flags().BoolVar(&o.Items, "items", false, "also list the items (id, tags, reference)")
 	return cmd
 }
@@ -114,7 +108,7 @@ func newEvalsDiffCmd(g *globalOptions, s *streams) *cobra.Command {
 	o := &evalsOutputOptions{}
 	cmd := newCommand("diff A B", "Items added, removed and changed, and whether the scorer changed, from suite A to B", "", cobra.ExactArgs(2),
 		func(ctx context.Context, args []string) error { return runEvalsDiff(ctx, g, s, o, args[0], args[1]) })
-	addOutputFlag(cmd, &o.Output, outputText)
+	addFormatFlag(cmd, &o.Output, outputText)
 	return cmd
 }
 

@@ -10,9 +10,7 @@ import (
 
 	"github.com/reprise-dev/reprise/capture"
 	"github.com/reprise-dev/reprise/evals"
-	"github.com/reprise-dev/reprise/fsread"
 	"github.com/reprise-dev/reprise/launch"
-	"github.com/reprise-dev/reprise/record"
 )
 
 type evalsCheckOptions struct {
@@ -28,14 +26,7 @@ type evalsCheckOptions struct {
 func newEvalsCheckCmd(g *globalOptions, s *streams) *cobra.Command {
 	o := &evalsCheckOptions{now: time.Now}
 	cmd := newCommand("check RECORD", "Replay a record's pinned eval suite and test whether its score distribution reproduces",
-		`The record must pin an eval suite (eval_suite) and the store must hold a run of the
-record's system on it. The suite is run again on the pinned system (one sandboxed
-session, the stored run's epochs, a fresh run seed: --run-seed, default the stored
-run's seed + 1) and paired per item against the stored run (the earliest run of the system
-on the suite that is not itself a check's). REPRODUCED (exit 0)
-when a paired TOST establishes equivalence of the mean score within --eval-margin;
-DIVERGED (exit 1) when the 1 − 2α interval of the difference lies outside the
-margin; INCONCLUSIVE (exit 3) otherwise. The new run is stored like any other.`, cobra.ExactArgs(1),
+		help("evals-check"), cobra.ExactArgs(1),
 		func(ctx context.Context, args []string) error { return runEvalsCheck(ctx, g, s, o, args[0]) })
 	f := cmd.Flags()
 	o.set = f.Changed
@@ -43,7 +34,7 @@ margin; INCONCLUSIVE (exit 3) otherwise. The new run is stored like any other.`,
 	f.Float64Var(&o.Alpha, "alpha", 0.05, "level of the TOST")
 	f.Int64Var(&o.RunSeed, "run-seed", 0, "run seed of the replayed run (default: the stored run's seed + 1)")
 	f.BoolVar(&o.AllowHardwareMismatch, "allow-hardware-mismatch", false, "run even when this host's hardware class differs from the record's")
-	addOutputFlag(cmd, &o.Output, outputText)
+	addFormatFlag(cmd, &o.Output, outputText)
 	o.runnerOptions.addFlags(cmd)
 	return cmd
 }
@@ -52,13 +43,9 @@ func runEvalsCheck(ctx context.Context, g *globalOptions, s *streams, o *evalsCh
 	if !(o.Margin > 0) || !(o.Alpha > 0 && o.Alpha < 0.5) {
 		return usageErrorf("--eval-margin must be > 0 and --alpha in (0, 0.5)")
 	}
-	b, err := fsread.ReadFile(ctx, path, capture.MaxSystemFileSize, "")
+	rec, err := capture.LoadRecord(ctx, path)
 	if err != nil {
-		return usageErrorf("record %s: %v", path, err)
-	}
-	rec, err := record.Parse(b)
-	if err != nil {
-		return fmt.Errorf("record %s: %w", path, err)
+		return err
 	}
 	if rec.EvalSuite.IsZero() {
 		return usageErrorf("record %s pins no eval suite (eval_suite)", path)
@@ -70,29 +57,19 @@ func runEvalsCheck(ctx context.Context, g *globalOptions, s *streams, o *evalsCh
 	if err != nil {
 		return err
 	}
-	pinned, err := evals.FindBaseline(ctx, st, rec.EvalSuite, rec.System.ID)
-	if err != nil {
-		if errors.Is(err, evals.ErrNoBaseline) {
-			return usageErrorf("%v", err)
-		}
-		return err
-	}
-	target := launch.FromRecord(rec)
-	ro := evals.ReproduceOptions{System: target.System, Protocol: target.Protocol, HardwareClass: target.HardwareClass,
-		Margin: o.Margin, Alpha: o.Alpha, Logger: g.logger(s), Now: o.now}
+	ro := evals.ReproduceOptions{Margin: o.Margin, Alpha: o.Alpha, Logger: g.logger(s), Now: o.now}
 	if o.set("run-seed") && o.RunSeed >= 0 { // as before: a negative seed means the default
 		ro.RunSeed = &o.RunSeed
 	}
-	var r *evals.Reproduction
-	target.Labels = map[string]string{"reprise.evals.suite": pinned.Suite.Digest.String()}
-	err = o.WithSession(ctx, st, target, ro.Logger, func(sess *launch.Session) error {
-		r, err = pinned.Reproduce(ctx, sess, st, ro)
-		return err
+	res, err := evals.CheckRecord(ctx, st, rec, ro, func(target launch.Target, f func(*launch.Session) error) error {
+		return o.WithSession(ctx, st, target, ro.Logger, f)
 	})
+	if errors.Is(err, evals.ErrNoBaseline) {
+		return usageErrorf("%v", err)
+	}
 	if err != nil {
 		return err
 	}
-	res := r.CheckResult(rec.RequestID)
 	if err := writeResult(s.Out, o.Output, res, res.WriteText); err != nil {
 		return err
 	}

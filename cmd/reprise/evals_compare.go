@@ -21,15 +21,7 @@ type evalsCompareOptions struct {
 func newEvalsCompareCmd(g *globalOptions, s *streams) *cobra.Command {
 	o := &evalsCompareOptions{}
 	cmd := newCommand("compare A B", "Paired comparison of two runs on the same suite",
-		`Pair the items of runs A and B (run digests, as evals run and history print),
-averaging each item's epochs first. All per-item means 0 or 1: McNemar's exact
-test; otherwise the Wilcoxon signed-rank test and a BCa paired bootstrap interval
-of the mean difference B − A. Items that flipped (pass = mean ≥ 0.5) are listed.
---margin M adds a paired TOST equivalence verdict at --alpha: exit 0 when
-EQUIVALENT, 3 when equivalence is not established.
-
-Runs on different suite digests are refused (exit 2): re-score one onto the
-other's suite with 'reprise evals rescore' first.`, cobra.ExactArgs(2),
+		help("evals-compare"), cobra.ExactArgs(2),
 		func(ctx context.Context, args []string) error {
 			return runEvalsCompare(ctx, g, s, o, args[0], args[1])
 		})
@@ -39,7 +31,7 @@ other's suite with 'reprise evals rescore' first.`, cobra.ExactArgs(2),
 	f.Float64Var(&o.Conf, "conf", 0.95, "level of the bootstrap interval")
 	f.IntVar(&o.Resamples, "resamples", 10000, "bootstrap resamples")
 	f.Uint64Var(&o.Seed, "seed", 1, "seed of the bootstrap")
-	addOutputFlag(cmd, &o.Output, outputText)
+	addFormatFlag(cmd, &o.Output, outputText)
 	return cmd
 }
 

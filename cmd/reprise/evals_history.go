@@ -22,7 +22,7 @@ func newEvalsHistoryCmd(g *globalOptions, s *streams) *cobra.Command {
 		func(ctx context.Context, _ []string) error { return runEvalsHistory(ctx, g, s, o) })
 	cmd.Flags().StringVar(&o.Suite, "suite", "", "suite digest or folder")
 	cmd.Flags().StringVar(&o.System, "system", "", "system id (sha256:…), system file or decision record")
-	addOutputFlag(cmd, &o.Output, outputText)
+	addFormatFlag(cmd, &o.Output, outputText)
 	return cmd
 }
 

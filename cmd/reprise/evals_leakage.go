@@ -19,19 +19,12 @@ type evalsLeakageOptions struct {
 func newEvalsLeakageCmd(g *globalOptions, s *streams) *cobra.Command {
 	o := &evalsLeakageOptions{}
 	cmd := newCommand("leakage --suite SUITE --train DATASET [--threshold T]", "Test whether a suite leaked into training data (13-gram overlap, exact duplicates)",
-		`Stream the training dataset (a digest from 'reprise data pack') and report, per
-item, the share of its 13-grams found in it (as the GPT-3 paper and
-lm-evaluation-harness decontamination do) and whether its whole text is a
-document of the training data after normalization (exact duplicate). An item's
-text is the scalar values of its input and reference; normalization lower-cases,
-removes ASCII punctuation and splits on whitespace; an item shorter than 13
-tokens is one n-gram of its own length. Exit 1 when any item's share exceeds
---threshold (default 0: any overlap) or it is an exact duplicate.`, cobra.NoArgs,
+		help("evals-leakage"), cobra.NoArgs,
 		func(ctx context.Context, _ []string) error { return runEvalsLeakage(ctx, g, s, o) })
 	cmd.Flags().StringVar(&o.Suite, "suite", "", "suite digest or folder (required)")
 	cmd.Flags().StringVar(&o.Train, "train", "", "training dataset digest (required)")
 	cmd.Flags().Float64Var(&o.Threshold, "threshold", 0, "flag an item whose share of 13-grams found exceeds this")
-	addOutputFlag(cmd, &o.Output, outputText)
+	addFormatFlag(cmd, &o.Output, outputText)
 	return cmd
 }
 

@@ -20,12 +20,7 @@ type evalsRescoreOptions struct {
 func newEvalsRescoreCmd(g *globalOptions, s *streams) *cobra.Command {
 	o := &evalsRescoreOptions{}
 	cmd := newCommand("rescore --suite NEW (--results RUN… | --system SYS…)", "Bring stored runs onto a new suite: re-score unchanged items, run only new or changed ones",
-		`For each stored run (--results, or the latest run of each --system on another
-suite), the outputs stored for items whose id and input are unchanged in NEW are
-re-scored with NEW's scorer and references, without running anything; only new
-items and items whose input changed are run, on the run's pinned system, with
-the run's seed and epochs. The result is a new run on NEW, stored like any other,
-that says how many items were re-scored and how many run.`, cobra.NoArgs,
+		help("evals-rescore"), cobra.NoArgs,
 		func(ctx context.Context, _ []string) error { return runEvalsRescore(ctx, g, s, o) })
 	o.addFlags(cmd, "the new suite: digest or folder (required)")
 	f := cmd.Flags()
@@ -49,13 +44,9 @@ func runEvalsRescore(ctx context.Context, g *globalOptions, s *streams, o *evals
 	if err != nil {
 		return err
 	}
-	var results evals.RunResults
-	for _, r := range runs {
-		res, err := o.rescore(ctx, g, s, st, su, r)
-		if err != nil {
-			return err
-		}
-		results = append(results, res)
+	results, err := evals.RescoreAll(ctx, st, su, runs, o.Conf, o.now(), o.runItems(ctx, st, su, g.logger(s)))
+	if err != nil {
+		return err
 	}
 	return writeResult(s.Out, o.Output, results, results.WriteEach)
 }
@@ -79,27 +70,4 @@ func (o *evalsRescoreOptions) runs(ctx context.Context, st *store.Layout, su *ev
 		runs = append(runs, d.String())
 	}
 	return runs, nil
-}
-
-// rescore brings the run arg names onto su, running its missing items on
-// its system, and stores the new run.
-func (o *evalsRescoreOptions) rescore(ctx context.Context, g *globalOptions, s *streams, st *store.Layout, su *evals.Suite, arg string) (evals.RunResult, error) {
-	old, err := evals.ResolveRun(ctx, st, arg)
-	if err != nil {
-		return evals.RunResult{}, err
-	}
-	rb := evals.RebaseRun(su, old)
-	var ran []evals.Row
-	if len(rb.Missing) > 0 {
-		ro := rb.Manifest.Options()
-		ro.Only = rb.Missing
-		if ran, err = runItems(ctx, g, s, &o.runnerOptions, st, rb.Manifest.Target(), su, ro); err != nil {
-			return evals.RunResult{}, err
-		}
-	}
-	d, err := rb.Finish(ctx, st, ran, o.Conf, o.now())
-	if err != nil {
-		return evals.RunResult{}, err
-	}
-	return rb.Manifest.Result(d), nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -33,7 +34,7 @@ func (o *evalsRunFlags) addFlags(cmd *cobra.Command, suiteHelp string) {
 	f.StringVar(&o.Suite, "suite", "", suiteHelp)
 	f.Float64Var(&o.Conf, "conf", 0.95, "confidence level of the intervals")
 	f.BoolVar(&o.AllowHardwareMismatch, "allow-hardware-mismatch", false, "run even when this host's hardware class differs from the system's")
-	addOutputFlag(cmd, &o.Output, outputText)
+	addFormatFlag(cmd, &o.Output, outputText)
 	o.runnerOptions.addFlags(cmd)
 }
 
@@ -67,19 +68,7 @@ type evalsRunOptions struct {
 func newEvalsRunCmd(g *globalOptions, s *streams) *cobra.Command {
 	o := &evalsRunOptions{}
 	cmd := newCommand("run --suite SUITE --system SYS [-k EPOCHS]", "Run a pinned system on a suite (one session) and store the scored results",
-		`Start the pinned system once (the same sandbox, hardware-class check and
-runners as replay), run every item k times with seeds derived from --run-seed,
-score every answer, and store the results (Parquet rows and a summary) in the
-store, keyed by (system id, suite digest). Prints the run's digest and its
-mean score with a cluster-robust interval (items as clusters), per tag too.
-SUITE is a suite digest or a folder (packed first); SYS a system file
-('reprise system create') or a decision record.
-
-Each scored answer is appended to a journal in --journal-dir (one file per
-suite, system, run seed, epochs and parameters) the moment it is scored; a
-run that is killed or fails leaves it behind, and the same command run
-again resumes from it (only the items and epochs not in it are run). The
-journal is removed once the run is stored.`, cobra.NoArgs,
+		help("evals-run"), cobra.NoArgs,
 		func(ctx context.Context, _ []string) error { return runEvalsRun(ctx, g, s, o) })
 	o.addFlags(cmd, "suite digest or folder (required)")
 	f := cmd.Flags()
@@ -111,19 +100,10 @@ func runEvalsRun(ctx context.Context, g *globalOptions, s *streams, o *evalsRunO
 	if n := len(j.Resume()); n > 0 {
 		fmt.Fprintf(s.Err, "reprise: resuming from %s: %d answers already scored\n", j.Path(), n)
 	}
-	ro := m.Options()
-	ro.Resume, ro.Journal = j.Resume(), j
-	rows, err := runItems(ctx, g, s, &o.runnerOptions, st, target, su, ro)
-	if err != nil {
-		return j.Interrupted(err, rows)
-	}
-	m.Ran = len(su.Items)
-	d, err := m.Finish(ctx, st, su, rows, o.Conf, o.now())
+	res, err := m.RunJournaled(ctx, st, su, target, j, o.Conf, o.now(), o.runItems(ctx, st, su, g.logger(s)))
 	if err != nil {
 		return err
 	}
-	j.Remove()
-	res := m.Result(d)
 	return writeResult(s.Out, o.Output, res, res.WriteText)
 }
 
@@ -135,7 +115,7 @@ func (o *evalsRunOptions) validate() error {
 	if o.Epochs < 1 {
 		return usageErrorf("-k/--epochs %d: must be at least 1", o.Epochs)
 	}
-	if err := o.runnerOptions.validate(); err != nil {
+	if err := o.runnerOptions.Validate(); err != nil {
 		return err
 	}
 	return o.checkConf()
@@ -148,26 +128,26 @@ func openRunJournal(g *globalOptions, dir string, m *evals.RunManifest) (*evals.
 		dir = evals.DefaultJournalDir(g.storeDir())
 	}
 	j, err := evals.OpenRunJournal(dir, m)
-	var de *evals.JournalDirError
-	if errors.As(err, &de) {
-		return nil, usageErrorf("--journal-dir %s: %v", de.Dir, de.Err)
+	if de := (*evals.JournalDirError)(nil); errors.As(err, &de) {
+		err = fmt.Errorf("--journal-dir %s: %v", de.Dir, de.Err)
 	}
 	if err != nil {
-		return nil, usageErrorf("%w", err)
+		return nil, &usageError{err}
 	}
 	return j, nil
 }
 
-// runItems starts target once (one sandboxed session, labelled with the
-// suite) and runs the items of su with ro (its logger set here).
-func runItems(ctx context.Context, g *globalOptions, s *streams, o *runnerOptions, st store.Reader, target launch.Target,
-	su *evals.Suite, ro evals.RunOptions) (rows []evals.Row, err error) {
-	ro.Logger = g.logger(s)
-	target.Labels = map[string]string{"reprise.evals.suite": su.Digest.String()}
-	err = o.WithSession(ctx, st, target, ro.Logger, func(sess *launch.Session) error {
-		ro.Canonical = sess.Codec.Canonical
-		rows, err = evals.Run(ctx, sess, su, target.System.ID, ro)
-		return err
-	})
-	return rows, err
+// runItems runs items of su on one sandboxed session of the target
+// (labelled with the suite) per call.
+func (o *runnerOptions) runItems(ctx context.Context, st store.Reader, su *evals.Suite, log *slog.Logger) evals.RunItems {
+	return func(target launch.Target, ro evals.RunOptions) (rows []evals.Row, err error) {
+		ro.Logger = log
+		target.Labels = map[string]string{"reprise.evals.suite": su.Digest.String()}
+		err = o.WithSession(ctx, st, target, log, func(sess *launch.Session) error {
+			ro.Canonical = sess.Codec.Canonical
+			rows, err = evals.Run(ctx, sess, su, target.System.ID, ro)
+			return err
+		})
+		return rows, err
+	}
 }

@@ -112,56 +112,47 @@ func exitCode(err error) int {
 	return exitEnvironment
 }
 
-// verdictCode is the exit code of a verdict.
-func verdictCode(v verdict.Verdict) int {
-	switch v {
-	case verdict.Reproduced:
-		return exitOK
-	case verdict.Diverged:
-		return exitDiverged
-	case verdict.Inconclusive:
-		return exitInconclusive
+// codeOf is codes[k], or def when k has none.
+func codeOf[K comparable](codes map[K]int, k K, def int) int {
+	if code, ok := codes[k]; ok {
+		return code
 	}
-	return exitEnvironment
+	return def
+}
+
+// verdictCode is the exit code of a verdict (exitEnvironment for none).
+func verdictCode(v verdict.Verdict) int {
+	return codeOf(map[verdict.Verdict]int{verdict.Reproduced: exitOK, verdict.Diverged: exitDiverged, verdict.Inconclusive: exitInconclusive}, v, exitEnvironment)
+}
+
+// sameCode is the exit code of a two-system verdict: SAME 0, DIFFERENT 1,
+// else 3.
+func sameCode(v verdict.Sameness) int {
+	return codeOf(map[verdict.Sameness]int{verdict.Same: exitOK, verdict.Different: exitDiverged}, v, exitInconclusive)
+}
+
+// classCode is the exit code of the error class of a night or a
+// comparison: integrity 4, usage 2, else 5.
+func classCode(class string) int {
+	return codeOf(map[string]int{"integrity": exitIntegrity, "usage": exitUsage}, class, exitEnvironment)
 }
 
 // nightCode is the exit code of a night's outcome (its first error's class
 // for OutcomeError). A night that replayed no record is
 // OutcomeInconclusive (3): it is no evidence.
 func nightCode(n *nightly.Night) int {
-	switch n.Outcome {
-	case nightly.OutcomeDiverged, nightly.OutcomeSubstitution, nightly.OutcomeRate:
-		return exitDiverged
-	case nightly.OutcomeError:
-		switch n.ErrorClass {
-		case "integrity":
-			return exitIntegrity
-		case "usage":
-			return exitUsage
-		}
-		return exitEnvironment
-	case nightly.OutcomeInconclusive:
-		return exitInconclusive
+	if n.Outcome == nightly.OutcomeError {
+		return classCode(n.ErrorClass)
 	}
-	return exitOK
+	return codeOf(map[string]int{nightly.OutcomeDiverged: exitDiverged, nightly.OutcomeSubstitution: exitDiverged, nightly.OutcomeRate: exitDiverged,
+		nightly.OutcomeInconclusive: exitInconclusive}, n.Outcome, exitOK)
 }
 
 // compareCode is the exit code of a comparison: 1 DIFFERENT, the error's
 // class when a record could not be run, 3 INCONCLUSIVE, 0 SAME.
 func compareCode(c *compare.Comparison) int {
-	switch c.Outcome {
-	case compare.OutcomeDifferent:
-		return exitDiverged
-	case compare.OutcomeError:
-		switch c.ErrorClass {
-		case "integrity":
-			return exitIntegrity
-		case "usage":
-			return exitUsage
-		}
-		return exitEnvironment
-	case compare.OutcomeInconclusive:
-		return exitInconclusive
+	if c.Outcome == compare.OutcomeError {
+		return classCode(c.ErrorClass)
 	}
-	return exitOK
+	return codeOf(map[string]int{compare.OutcomeDifferent: exitDiverged, compare.OutcomeInconclusive: exitInconclusive}, c.Outcome, exitOK)
 }

@@ -13,6 +13,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/reprise-dev/reprise/fixtures/gobuild"
 	"github.com/reprise-dev/reprise/runners/hwclass"
 )
 
@@ -304,13 +305,7 @@ func ghWorkspace(t *testing.T, img string) string {
 // $PATH).
 func buildReprise(t *testing.T) string {
 	t.Helper()
-	dir := t.TempDir()
-	c := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(dir, "reprise"), "./cmd/reprise")
-	c.Dir, c.Env = repoRoot(), append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := c.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return dir
+	return filepath.Dir(gobuild.Build(t, "./cmd/reprise", "-trimpath"))
 }
 
 // TestGitHubActionsWorkflowShape checks the documented workflow and the

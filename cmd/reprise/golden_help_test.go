@@ -55,11 +55,29 @@ func TestGoldenHelp(t *testing.T) {
 	runGolden(t, cases)
 }
 
-// TestGoldenEveryVerb fails when a runnable verb has no golden --help or no
-// golden file of an invocation besides --help: testdata/<verb-path>-<case>
-// .stdout or .stderr that is not one of a sub-verb's. The invocations are
-// in TestGoldenVerbs, TestGoldenStats, TestGoldenEvals, TestGoldenWorkflow
-// and TestGoldenHost.
+// TestGoldenGroups holds, for every group of verbs below the root (capture,
+// evals, stats, ...: commands that only hold sub-verbs), the usage error of
+// an unknown sub-verb to testdata/<group-path>-unknown-verb.stderr (the
+// root's is in TestGoldenVerbs).
+func TestGoldenGroups(t *testing.T) {
+	var cases []goldenCase
+	for _, c := range commandTree() {
+		if c.Runnable() || !c.HasParent() {
+			continue
+		}
+		cases = append(cases, goldenCase{goldenPrefix(c) + "-unknown-verb", append(verbPath(c), "frobnicate"), exitUsage})
+	}
+	if len(cases) < 5 {
+		t.Fatalf("the walk found only %d groups", len(cases))
+	}
+	runGolden(t, cases)
+}
+
+// TestGoldenEveryVerb fails when a command (a verb, a group of verbs or the
+// root) has no golden --help or no golden file of an invocation besides
+// --help: testdata/<verb-path>-<case>.stdout or .stderr that is not one of a
+// sub-verb's. The invocations are in TestGoldenVerbs, TestGoldenStats,
+// TestGoldenEvals, TestGoldenWorkflow, TestGoldenHost and TestGoldenGroups.
 func TestGoldenEveryVerb(t *testing.T) {
 	ents, err := os.ReadDir("testdata")
 	if err != nil {
@@ -72,9 +90,6 @@ func TestGoldenEveryVerb(t *testing.T) {
 		}
 	}
 	for _, c := range commandTree() {
-		if !c.Runnable() {
-			continue
-		}
 		p := goldenPrefix(c)
 		if _, err := os.Stat(filepath.Join("testdata", p+"-help.stdout")); err != nil {
 			t.Errorf("reprise %s: no golden --help (%s-help.stdout)", strings.Join(verbPath(c), " "), p)

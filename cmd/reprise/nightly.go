@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/reprise-dev/reprise/replay"
+	"github.com/reprise-dev/reprise/capture/proxy"
+	"github.com/reprise-dev/reprise/record"
 	"github.com/reprise-dev/reprise/replay/nightly"
 	"github.com/reprise-dev/reprise/verdict"
 )
@@ -18,27 +20,12 @@ import (
 type nightlyOptions struct {
 	runnerOptions
 	selectOptions
-	Log          string
-	Sample       int
-	Stratify     string
-	Seed         uint64
-	Parallel     int
-	FDR          float64
-	MinRate      float64
-	Out          string
-	Shard        string
-	N            int
-	ConfirmN     int
-	FleetRuns    int
-	FleetAlpha   float64
-	MinFrequency float64
-	Alpha        float64
-	Conf         float64
-	Output       outputFormat
-	MaxPageSize  byteSize
-	DryRun       bool
+	nightly.Request
+	Log    string
+	Output outputFormat
+	Limits record.ParquetLimits
+	DryRun bool
 
-	set    func(string) bool
 	now    func() time.Time
 	getenv func(string) string
 }
@@ -47,42 +34,9 @@ func newNightlyCmd(g *globalOptions, s *streams) *cobra.Command {
 	o := &nightlyOptions{now: time.Now, getenv: os.Getenv}
 	cmd := newCommand("nightly --log LOG [--sample K] [--stratify system] [--seed S] [--parallel P] [--fdr Q] [--min-rate R] [--output DIR] [--shard i/n]",
 		"Replay a sample of a decision log, control false discoveries, report for CI",
-		`Select records of a Parquet decision log (--where, --since, --until), draw a
-seeded sample in one pass (--sample K; with --stratify system, K per system),
-and replay them with one sandboxed session per system and hardware class (at
-most --parallel at once). Each record gets its replay verdict; then
-Benjamini–Hochberg at --fdr across the night decides which are DIVERGED (a
-record's p-value is the smallest of its tests', Bonferroni-corrected; a record
-the pinned seed reproduced exactly is not tested; see the README). The
-reproducibility rate per system is given with a 95% Clopper–Pearson interval.
-
-Reports in --output (default out/nightly-<date>/): results.parquet, report.json,
-junit.xml, summary.md, report.html; the summary is appended to
-$GITHUB_STEP_SUMMARY when set, and ::error annotations are printed under
-GitHub Actions. A night killed at any moment continues when the same command
-is run again.
-
---where is type-checked against the log's column types (output.score is a
-double: output.score == "x" is refused) and held to --where-cost-limit. The
-night is identified by the digest of the log's content: a log rewritten since
-the night began is refused, not resumed.
-
-The fleet test (per system): each record's randomized conformal p-value over
-its first --fleet-runs fresh seeds, uniform when the pinned system made the
-decision; a one-sided KS test of their uniformity at --fleet-alpha flags a
-system part of whose traffic another system served, though no record is
-significant alone, and Storey's 1 − π0 estimates that share (see the README).
-
-Exit 1 when a record is DIVERGED after FDR control, a system's fleet test is
-flagged, or a system's rate interval lies wholly below --min-rate (or the
-lower bound of its share not explained by the pinned system exceeds
-1 − --min-rate); 3 when nothing failed but something is inconclusive, or when the night replayed no record (nothing selected: every
-report says why); with --dry-run, 0 once the plan is printed (nothing is
-replayed, nothing written); 2 for bad input (a --where that does not type-check or is
-over its cost limit, another night or a rewritten log in --output); 4/5 for
-integrity/environment failures; 0 otherwise.`, cobra.NoArgs,
+		help("nightly"), cobra.NoArgs,
 		func(ctx context.Context, _ []string) error { return runNightly(ctx, g, s, o) })
-	o.set = cmd.Flags().Changed
+	o.Request.Given = cmd.Flags().Changed
 	o.runnerOptions.addFlags(cmd)
 	o.selectOptions.addFlags(cmd)
 	f := cmd.Flags()
@@ -91,7 +45,7 @@ integrity/environment failures; 0 otherwise.`, cobra.NoArgs,
 	f.StringVar(&o.Stratify, "stratify", "", `"system": draw --sample records of each system`)
 	f.Uint64Var(&o.Seed, "seed", 0, "seed of the sample (the same seed redraws the same sample)")
 	f.IntVar(&o.Parallel, "parallel", 1, "systems replayed at once (one session each)")
-	addMaxPageSizeFlag(cmd, &o.MaxPageSize)
+	addMaxPageSizeFlag(cmd, &o.Limits)
 	f.Float64Var(&o.FDR, "fdr", 0.05, "false discovery rate of the Benjamini–Hochberg control across the night")
 	f.Float64Var(&o.MinRate, "min-rate", 0, "fail a system whose reproducibility rate interval lies wholly below this (0: off)")
 	addDestFlag(cmd, &o.Out, "DIR", "output directory (default out/nightly-<date>)")
@@ -106,85 +60,47 @@ integrity/environment failures; 0 otherwise.`, cobra.NoArgs,
 	f.Float64Var(&o.Conf, "conf", dr.Conf, "confidence level of the frequency intervals")
 	f.BoolVar(&o.AllowHardwareMismatch, "allow-hardware-mismatch", false, "replay even if this host's hardware class differs from the records'")
 	f.BoolVar(&o.DryRun, "dry-run", false, "print the night's plan (selection, sample, systems and shards, estimated runs) and replay nothing")
-	addOutputFlag(cmd, &o.Output, outputText)
-	cmd.AddCommand(newNightlyMergeCmd(g, s, o))
+	addFormatFlag(cmd, &o.Output, outputText)
+	cmd.AddCommand(newMergeCmd("Merge the shards of one night into one night (FDR over all of them)", help("nightly-merge"),
+		"output directory of the merged night (default out/nightly-<date>)",
+		func(dirs []string) (func(string, outputFormat) error, error) {
+			n, err := nightly.Merge(dirs, g.logger(s))
+			return func(dir string, f outputFormat) error { return finishNight(s, f, o.getenv, n, dir) }, err
+		}, func() string { return nightly.DefaultOut(o.now(), nightly.Shard{}) }))
 	cmd.AddCommand(newNightlyHistoryCmd(s))
 	return cmd
-}
-
-// validate checks the flags of `nightly` (usage errors).
-func (o *nightlyOptions) validate() error {
-	if o.Log == "" {
-		return usageErrorf("--log is required")
-	}
-	if err := o.runnerOptions.validate(); err != nil {
-		return err
-	}
-	switch {
-	case o.Stratify != "" && o.Stratify != "system":
-		return usageErrorf("--stratify: only \"system\" is supported, got %q", o.Stratify)
-	case o.Sample < 0:
-		return usageErrorf("--sample must not be negative")
-	case o.Parallel < 1:
-		return usageErrorf("--parallel must be at least 1")
-	case !(o.FDR > 0 && o.FDR < 1):
-		return usageErrorf("--fdr must be in (0, 1), got %g", o.FDR)
-	case o.MinRate < 0 || o.MinRate >= 1:
-		return usageErrorf("--min-rate must be in [0, 1), got %g", o.MinRate)
-	case o.N < 1 || o.N > 1_000_000:
-		return usageErrorf("-n must be between 1 and 1000000, got %d", o.N)
-	case o.ConfirmN < 1 || o.ConfirmN > 1_000_000/nightly.ConfirmGrowth:
-		return usageErrorf("--confirm-n must be between 1 and %d, got %d", 1_000_000/nightly.ConfirmGrowth, o.ConfirmN)
-	case o.FleetRuns < 0 || !(o.FleetAlpha > 0 && o.FleetAlpha < 1):
-		return usageErrorf("--fleet-runs must not be negative (0: off) and --fleet-alpha must be in (0, 1), got %d and %g", o.FleetRuns, o.FleetAlpha)
-	case o.set("confirm-n") && o.set("n"):
-		return usageErrorf("--confirm-n is for sequential nights: with -n every record gets exactly N runs and no confirming replay")
-	}
-	return nil
 }
 
 // runNightly runs (or continues) the night the flags describe, then
 // finishes it (finishNight).
 func runNightly(ctx context.Context, g *globalOptions, s *streams, o *nightlyOptions) error {
-	if err := o.validate(); err != nil {
+	if o.Log == "" {
+		return usageErrorf("--log is required")
+	}
+	if err := o.runnerOptions.Validate(); err != nil {
 		return err
 	}
-	rules := verdict.Rules{MinFrequency: o.MinFrequency, Alpha: o.Alpha, Conf: o.Conf}.WithDefaults()
-	if err := rules.Validate(); err != nil {
+	if err := o.Request.Validate(); err != nil {
 		return &usageError{err}
 	}
-	var shard nightly.Shard
-	if o.Shard != "" {
-		var err error
-		if shard, err = nightly.ParseShard(o.Shard); err != nil {
-			return usageErrorf("--shard: %v", err)
-		}
+	opts, err := o.Request.Options(o.now())
+	if err != nil {
+		return &usageError{err}
 	}
 	filter, err := o.Filter(o.now())
 	if err != nil {
 		return err
 	}
-	out := o.Out
-	if out == "" {
-		out = nightly.DefaultOut(o.now(), shard)
-	}
-	logPath, err := segmentSetLog(o.Log, out, o.MaxPageSize.parquetLimits())
-	if err != nil {
+	if opts.Log, err = proxy.LogOf(o.Log, opts.Out, o.Limits); err != nil {
+		var se *proxy.SegmentsError
+		if errors.As(err, &se) {
+			err = fmt.Errorf("%w: %w", nightly.ErrLog, se.Err)
+		}
 		return err
 	}
 	log := g.logger(s)
-	opts := nightly.Options{
-		Log: logPath, Limits: o.MaxPageSize.parquetLimits(), Filter: *filter, Sample: o.Sample, Stratify: o.Stratify == "system", Seed: o.Seed,
-		Parallel: o.Parallel, FDR: o.FDR, MinRate: o.MinRate, Out: out, Shard: shard,
-		// As replay: sequential (each record stops once settled, at most
-		// verdict.DefaultMaxRuns runs) unless -n asks for exactly N runs.
-		Replay: replay.Options{N: o.N, Sequential: !o.set("n"), MaxRuns: verdict.DefaultMaxRuns, Logger: log, Rules: rules,
-			Explicit: replay.Explicit{Memory: o.set("memory"), CPUs: o.set("cpus"), Pids: o.set("pids"),
-				RunTimeout: o.set("run-timeout"), SessionTimeout: o.set("session-timeout")}},
-		ConfirmN: o.ConfirmN, FleetRuns: o.fleetRuns(), NoFleet: o.FleetRuns == 0, FleetAlpha: o.FleetAlpha,
-		NewRunner: func(ctx context.Context) (replay.Runner, error) { return newRunner(ctx, &o.runnerOptions, log) },
-		Progress:  nightly.NewProgressWriter(s.Err, s.ErrTTY, o.now, o.now()).Show,
-	}
+	opts.Limits, opts.Filter, opts.Replay.Logger, opts.NewRunner = o.Limits, *filter, log, o.runners(log)
+	opts.Progress = nightly.NewProgressWriter(s.Err, s.ErrTTY, o.now, o.now()).Show
 	if o.DryRun {
 		return planNight(ctx, s, o.Output, opts)
 	}
@@ -195,59 +111,69 @@ func runNightly(ctx context.Context, g *globalOptions, s *streams, o *nightlyOpt
 	opts.Replay.Launch = lo
 	n, err := nightly.Run(ctx, st, opts)
 	if err != nil {
-		if errors.Is(err, context.Canceled) {
-			fmt.Fprintf(s.Err, "reprise: interrupted; the finished records are kept in %s: run the same command again to continue\n", out)
-		}
-		return err
+		return interrupted(s, err, opts.Out)
 	}
-	return finishNight(s, o.Output, o.getenv, n, out)
+	return finishNight(s, o.Output, o.getenv, n, opts.Out)
 }
 
 // finishNight publishes the night's reports (and its CI output), prints
 // its brief and returns its exit code.
 func finishNight(s *streams, f outputFormat, getenv func(string) string, n *nightly.Night, out string) error {
-	if err := n.Publish(out, s.Out, getenv); err != nil {
+	return finish(s, f, func() error { return n.Publish(out, s.Out, getenv) }, func() nightly.Brief { return n.Brief(out) }, func() int { return nightCode(n) })
+}
+
+// finish writes the reports of a night or a comparison (write), prints its
+// brief and returns its exit code.
+func finish[B interface{ Text(io.Writer) error }](s *streams, f outputFormat, write func() error, brief func() B, code func() int) error {
+	if err := write(); err != nil {
 		return err
 	}
-	b := n.Brief(out)
+	b := brief()
 	if err := writeResult(s.Out, f, b, b.Text); err != nil {
 		return err
 	}
-	if code := nightCode(n); code != exitOK {
-		return &silentError{code}
+	if c := code(); c != exitOK {
+		return &silentError{c}
 	}
 	return nil
 }
 
-func newNightlyMergeCmd(g *globalOptions, s *streams, parent *nightlyOptions) *cobra.Command {
+// newMergeCmd is a verb `merge DIR...` (nightly, compare): merge reads the
+// shard folders and returns the finisher of the merged result, called with
+// --output (else def()) and --format.
+func newMergeCmd(short, long, outUsage string, merge func(dirs []string) (func(dir string, f outputFormat) error, error), def func() string) *cobra.Command {
 	var out string
 	var format outputFormat
-	cmd := newCommand("merge DIR...", "Merge the shards of one night into one night (FDR over all of them)",
-		`Merge the output folders of the shards of one night (nightly --shard i/n, all of
-them, finished) into one night: the false-discovery control is taken over
-every record, so the result equals the unsharded night's. Reports go to --output.`, cobra.MinimumNArgs(1),
-		func(_ context.Context, args []string) error {
-			n, err := nightly.Merge(args, g.logger(s))
-			if err != nil {
-				return err
-			}
-			dir := out
-			if dir == "" {
-				dir = nightly.DefaultOut(parent.now(), nightly.Shard{})
-			}
-			return finishNight(s, format, parent.getenv, n, dir)
-		})
-	addDestFlag(cmd, &out, "DIR", "output directory of the merged night (default out/nightly-<date>)")
-	addOutputFlag(cmd, &format, outputText)
+	cmd := newCommand("merge DIR...", short, long, cobra.MinimumNArgs(1), func(_ context.Context, args []string) error {
+		finish, err := merge(args)
+		if err != nil {
+			return err
+		}
+		if out == "" {
+			out = def()
+		}
+		return finish(out, format)
+	})
+	addDestFlag(cmd, &out, "DIR", outUsage)
+	addFormatFlag(cmd, &format, outputText)
 	return cmd
 }
 
-// fleetRuns is --fleet-runs for nightly.Options: 0 (the default: N with
-// -n, else the smaller of nightly.DefaultFleetRuns and --confirm-n) when
-// not given.
-func (o *nightlyOptions) fleetRuns() int {
-	if !o.set("fleet-runs") {
-		return 0
+// planNight prints the plan of the night opts describes (nightly
+// --dry-run): what it would select, draw and replay, replaying nothing.
+func planNight(ctx context.Context, s *streams, f outputFormat, opts nightly.Options) error {
+	p, err := nightly.PlanNight(ctx, opts)
+	if err != nil {
+		return err
 	}
-	return o.FleetRuns
+	return writeResult(s.Out, f, p, p.Text)
+}
+
+// interrupted says, when err is an interrupt, that the finished records of
+// a night or a comparison are kept in out; it returns err.
+func interrupted(s *streams, err error, out string) error {
+	if errors.Is(err, context.Canceled) {
+		fmt.Fprintf(s.Err, "reprise: interrupted; the finished records are kept in %s: run the same command again to continue\n", out)
+	}
+	return err
 }

@@ -1,50 +1,36 @@
 package main
 
 import (
-	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
-	"github.com/reprise-dev/reprise/fixtures/image"
+	"github.com/reprise-dev/reprise/fixtures/gobuild"
 	"github.com/reprise-dev/reprise/verdict"
-)
-
-var (
-	ragImgOnce sync.Once
-	ragImgRes  image.Result
-	ragImgErr  error
 )
 
 // ragImage builds the fixture RAG system's image once per test binary.
 func ragImage(t *testing.T) string {
 	t.Helper()
 	cli, _ := fixtureImage(t) // the engine (skip or fail without one), and the leftover check
-	ragImgOnce.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		ragImgRes, ragImgErr = image.Build(ctx, cli, image.Options{Server: image.ServerRAG})
-	})
-	if ragImgErr != nil {
-		t.Fatalf("build RAG fixture image: %v", ragImgErr)
-	}
-	return ragImgRes.ID
+	return ragBuild.id(t, cli)
 }
 
 // buildRAGServer compiles fixtures/ragserver for the process runner.
 func buildRAGServer(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "ragserver")
-	c := exec.Command("go", "build", "-o", bin, "./fixtures/ragserver")
-	c.Dir = repoRoot()
-	if out, err := c.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
+	return gobuild.Build(t, "./fixtures/ragserver")
+}
+
+// onBothRAGRunners runs test as subtests "docker" (the fixture RAG image)
+// and "process" (fixtures/ragserver built, with a placeholder image digest):
+// test gets the image and the runner flags to add.
+func onBothRAGRunners(t *testing.T, test func(t *testing.T, img string, runner ...string)) {
+	t.Run("docker", func(t *testing.T) { test(t, ragImage(t)) })
+	t.Run("process", func(t *testing.T) {
+		test(t, "sha256:"+strings.Repeat("0", 64), "--runner", "process", "--entrypoint", buildRAGServer(t))
+	})
 }
 
 // ragParts are the record create flags of the fixture RAG system with
@@ -70,10 +56,7 @@ func ragParts(index string) []string {
 // component index, with both digests, as the only difference; each report
 // lists the components by name and digest.
 func TestRAGReindex(t *testing.T) {
-	t.Run("docker", func(t *testing.T) { testRAGReindex(t, ragImage(t)) })
-	t.Run("process", func(t *testing.T) {
-		testRAGReindex(t, "sha256:"+strings.Repeat("0", 64), "--runner", "process", "--entrypoint", buildRAGServer(t))
-	})
+	onBothRAGRunners(t, testRAGReindex)
 }
 
 func testRAGReindex(t *testing.T, img string, runner ...string) {
@@ -140,10 +123,7 @@ func testRAGReindex(t *testing.T, img string, runner ...string) {
 // component tree) reaches the system whole: the pinned seed answers as it
 // does from the index file, and the record replays REPRODUCED (exact).
 func TestRAGIndexDirectory(t *testing.T) {
-	t.Run("docker", func(t *testing.T) { testRAGIndexDirectory(t, ragImage(t)) })
-	t.Run("process", func(t *testing.T) {
-		testRAGIndexDirectory(t, "sha256:"+strings.Repeat("0", 64), "--runner", "process", "--entrypoint", buildRAGServer(t))
-	})
+	onBothRAGRunners(t, testRAGIndexDirectory)
 }
 
 func testRAGIndexDirectory(t *testing.T, img string, runner ...string) {

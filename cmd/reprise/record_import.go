@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/reprise-dev/reprise/ingest"
+	"github.com/reprise-dev/reprise/record"
 	"github.com/reprise-dev/reprise/store"
 )
 
@@ -33,27 +34,16 @@ type recordImportOptions struct {
 	Strict        bool
 	Out, OutDir   string
 	selectOptions
-	Output      outputFormat
-	MaxPageSize byteSize
-	now         func() time.Time
+	Output outputFormat
+	Limits record.ParquetLimits
+	now    func() time.Time
 }
 
 func newRecordImportCmd(g *globalOptions, s *streams) *cobra.Command {
 	o := &recordImportOptions{now: time.Now}
 	cmd := newCommand("import --log FILE --versions MAP (-o OUT.parquet | --out-dir DIR) [--strict] [--where EXPR] [--since 24h] [--until T]",
 		"Turn a production decision log into decision records through a version map",
-		`Read a decision log in the shape production teams write (JSON Lines, or Parquet:
-request_id, timestamp, input_hash, model_version, inference_image, config_version,
-output {decision, confidence}, or flat: output_decision, output_confidence;
-other names through --columns or --column) and resolve every model version, image tag and
-config version to a digest through the version map file (see the README). Each
-input must be in the store.
-
-Records go to one Parquet decision log (-o OUT.parquet) or one JSON file per
-record (--out-dir DIR). A row that cannot be resolved (an unknown version, an
-input not in the store, a malformed value) is listed with its line and reason,
-never guessed; with --strict any such row is an error (exit 2) and nothing is
-written.`, cobra.NoArgs,
+		help("record-import"), cobra.NoArgs,
 		func(ctx context.Context, _ []string) error { return runRecordImport(ctx, g, s, o) })
 	f := cmd.Flags()
 	f.StringVar(&o.Log, "log", "", "decision log: JSON Lines or Parquet (required)")
@@ -64,8 +54,8 @@ written.`, cobra.NoArgs,
 	addDestFlag(cmd, &o.Out, "FILE", "write the records as one Parquet decision log")
 	f.StringVar(&o.OutDir, "out-dir", "", "write one record JSON file per record into DIR")
 	o.selectOptions.addFlags(cmd)
-	addMaxPageSizeFlag(cmd, &o.MaxPageSize)
-	addOutputFlag(cmd, &o.Output, outputText)
+	addMaxPageSizeFlag(cmd, &o.Limits)
+	addFormatFlag(cmd, &o.Output, outputText)
 	return cmd
 }
 
@@ -80,34 +70,25 @@ func runRecordImport(ctx context.Context, g *globalOptions, s *streams, o *recor
 	if err != nil {
 		return err
 	}
-	cm, err := ingest.ColumnFlags(o.Columns, o.Column)
+	im, err := ingest.NewImporter(o.Versions, o.Columns, o.Column, o.Limits)
 	if err != nil {
 		return err
 	}
-	vm, err := ingest.LoadVersionMap(o.Versions)
-	if err != nil {
+	if im.Inputs, err = store.Open(g.storeDir()); err != nil {
 		return err
 	}
-	st, err := store.Open(g.storeDir())
-	if err != nil {
-		return err
-	}
-	im := &ingest.Importer{Map: vm, Columns: cm, Inputs: st, Limits: o.MaxPageSize.parquetLimits()}
 	res, err := im.Write(ctx, o.Log, ingest.WriteOptions{Filter: filter, Parquet: o.Out, Dir: o.OutDir, Strict: o.Strict})
 	if res != nil {
 		res.Conclude()
 	}
-	switch {
-	case errors.Is(err, ingest.ErrUnresolved):
-		if perr := writeResult(s.Out, o.Output, res, res.WriteText); perr != nil {
-			return perr
-		}
-		return usageErrorf("--strict: %d unresolved rows; nothing was written", res.UnresolvedRows)
-	case err != nil:
+	if err != nil && !errors.Is(err, ingest.ErrUnresolved) {
 		return err // a destination that cannot be made is ingest.ErrDest, named by its flag
 	}
-	if err := writeResult(s.Out, o.Output, res, res.WriteText); err != nil {
-		return err
+	if perr := writeResult(s.Out, o.Output, res, res.WriteText); perr != nil {
+		return perr
+	}
+	if err != nil {
+		return usageErrorf("--strict: %d unresolved rows; nothing was written", res.UnresolvedRows)
 	}
 	return importOutcome(s, res)
 }

@@ -61,61 +61,37 @@ func (o *runnerOptions) open(ctx context.Context, g *globalOptions, log *slog.Lo
 	return lo, st, err
 }
 
+// replayOptions are the flags of replay (and attribute): the runner, the
+// replay request, the pinned eval suite's check and the outputs.
 type replayOptions struct {
 	runnerOptions
-	N            int
-	Sequential   bool
-	MaxRuns      int
-	Batch        int
-	ReplaySeed   uint64
-	MinFrequency float64
-	Alpha        float64
-	Conf         float64
-	Margin       float64
-	Out          string
-	Output       outputFormat
-	Evals        string
-	EvalMargin   float64
-	Against      string
-
-	set func(string) bool
+	replay.Request
+	Out        string
+	Output     outputFormat
+	Evals      string
+	EvalMargin float64
+	Against    string
 }
 
 func addReplayCmd(root *cobra.Command, g *globalOptions, s *streams) {
 	o := &replayOptions{}
 	cmd := newCommand("replay RECORD...", "Replay decision records N times and test whether the stored output reproduces",
-		`Replay each decision record: verify its integrity (exit 4 before anything runs),
-check the hardware class, start the pinned system once (a sandboxed container
-of the pinned image with the model and config mounted read-only), run the
-pinned seed (does the stored output come back exactly?) and N fresh seeds
-derived from the replay seed, and test the stored output against the replay
-distribution.
-
-Verdicts: REPRODUCED (exact, or behavioral: the stored label's frequency
-interval lies at or above --min-frequency, the score is not rejected, and
-every check had the power to reject), DIVERGED (a check rejects the stored
-output), INCONCLUSIVE otherwise (with the number of runs that would settle
-it). --alpha bounds the probability that an honest record is called DIVERGED,
-all checks together (each of the c checks runs at alpha/c).
-
-By default the replay is sequential: it runs fresh seeds in batches of
---batch and stops as soon as the verdict is settled, at most --max-runs runs.
-Giving -n (without --sequential) runs exactly N fresh seeds instead.
-
-A record that pins an eval suite (eval_suite) whose system has a stored run
-on it (reprise evals run) also replays the suite on the same session
-(--evals auto, the default; on: required, exit 2 without a stored run; off:
-never): paired per item against the stored run, a TOST on the mean score
-within --eval-margin. It is one more check of the record, sharing --alpha:
-REPRODUCED needs the eval score equivalent, DIVERGED when the difference's
-interval lies outside the margin. The new run is stored; the reports gain
-an eval section.
-
-Results per record in --output DIR (default out/<request_id>/): report.json,
-report.md and runs.parquet. Exit 0 all reproduced, 1 any diverged,
-3 inconclusive, 2/4/5 for invalid input, integrity and environment failures.`+againstHelp, cobra.MinimumNArgs(1),
+		help("replay"), cobra.MinimumNArgs(1),
 		func(ctx context.Context, args []string) error { return runReplay(ctx, g, s, o, args) })
-	o.set = cmd.Flags().Changed
+	o.addRequestFlags(cmd)
+	f := cmd.Flags()
+	f.StringVar(&o.Evals, "evals", string(evals.CheckAuto), "replay the record's pinned eval suite: auto (when the store holds a run of its system on it), on (required) or off")
+	f.Float64Var(&o.EvalMargin, "eval-margin", evals.DefaultEvalMargin, "equivalence margin of the pinned eval suite's mean score")
+	addDestFlag(cmd, &o.Out, "DIR", "output directory (default out/<request_id>; with several records, DIR/<request_id>)")
+	o.addAgainstFlag(f)
+	addFormatFlag(cmd, &o.Output, outputText)
+	root.AddCommand(cmd)
+}
+
+// addRequestFlags adds the runner flags and those of the replay request,
+// in replay's words (attribute rewords some).
+func (o *replayOptions) addRequestFlags(cmd *cobra.Command) {
+	o.Request.Given = cmd.Flags().Changed
 	o.runnerOptions.addFlags(cmd)
 	o.runnerOptions.addInFlightFlags(cmd.Flags())
 	f := cmd.Flags()
@@ -130,34 +106,16 @@ report.md and runs.parquet. Exit 0 all reproduced, 1 any diverged,
 	f.Float64Var(&o.Conf, "conf", dr.Conf, "confidence level of the frequency intervals")
 	f.Float64Var(&o.Margin, "margin", dr.Margin, "equivalence margin against reference outputs and, with --against, between the two systems (total variation for labels, Kolmogorov distance for scores, MMD² with the 3-gram spectrum kernel for texts)")
 	f.BoolVar(&o.AllowHardwareMismatch, "allow-hardware-mismatch", false, "replay even if this host's hardware class differs from the record's (stated in the report)")
-	f.StringVar(&o.Evals, "evals", string(evals.CheckAuto), "replay the record's pinned eval suite: auto (when the store holds a run of its system on it), on (required) or off")
-	f.Float64Var(&o.EvalMargin, "eval-margin", evals.DefaultEvalMargin, "equivalence margin of the pinned eval suite's mean score")
-	addDestFlag(cmd, &o.Out, "DIR", "output directory (default out/<request_id>; with several records, DIR/<request_id>)")
-	o.addAgainstFlag(f)
-	addOutputFlag(cmd, &o.Output, outputText)
-	root.AddCommand(cmd)
 }
 
 func (o *replayOptions) validate() error {
-	if err := o.runnerOptions.validate(); err != nil {
+	if err := o.runnerOptions.Validate(); err != nil {
 		return err
 	}
-	switch {
-	case o.N < 1 || o.N > 1_000_000:
-		return usageErrorf("-n must be between 1 and 1000000, got %d", o.N)
-	case o.MaxRuns < 1 || o.MaxRuns > 1_000_000:
-		return usageErrorf("--max-runs must be between 1 and 1000000, got %d", o.MaxRuns)
-	case o.Batch < 1:
-		return usageErrorf("--batch must be at least 1, got %d", o.Batch)
-	case !(o.MinFrequency > 0 && o.MinFrequency < 1):
-		return usageErrorf("--min-frequency must be in (0, 1), got %g", o.MinFrequency)
-	case !(o.Alpha > 0 && o.Alpha < 1):
-		return usageErrorf("--alpha must be in (0, 1), got %g", o.Alpha)
-	case !(o.Conf > 0 && o.Conf < 1):
-		return usageErrorf("--conf must be in (0, 1), got %g", o.Conf)
-	case !(o.Margin > 0 && o.Margin < 1):
-		return usageErrorf("--margin must be in (0, 1), got %g", o.Margin)
-	case !(o.EvalMargin > 0 && o.EvalMargin < 1):
+	if err := o.Request.Validate(); err != nil {
+		return &usageError{err}
+	}
+	if !(o.EvalMargin > 0 && o.EvalMargin < 1) {
 		return usageErrorf("--eval-margin must be in (0, 1), got %g", o.EvalMargin)
 	}
 	if _, err := evals.ParseCheckMode(o.Evals); err != nil {
@@ -185,27 +143,17 @@ func runReplay(ctx context.Context, g *globalOptions, s *streams, o *replayOptio
 	if err := o.validate(); err != nil {
 		return err
 	}
-	sequential := o.Sequential && !(o.set("n") && !o.set("sequential"))
 	log := g.logger(s)
 	lo, st, err := o.open(ctx, g, log)
 	if err != nil {
 		return err
 	}
-	bar := replay.NewRunBar(s.Err, time.Now, sequential)
-	bo := replay.BatchOptions{
-		Options: replay.Options{
-			N: o.N, Sequential: sequential, MaxRuns: o.MaxRuns, Batch: o.Batch, Launch: lo, Logger: log,
-			Explicit: replay.Explicit{Memory: o.set("memory"), CPUs: o.set("cpus"), Pids: o.set("pids"),
-				RunTimeout: o.set("run-timeout"), SessionTimeout: o.set("session-timeout")},
-			Rules:  verdict.Rules{MinFrequency: o.MinFrequency, Alpha: o.Alpha, Conf: o.Conf, Margin: o.Margin},
-			System: evals.Checker{Options: evals.CheckOptions{Mode: evals.CheckMode(o.Evals), Store: st, Margin: o.EvalMargin, Logger: log}},
-		},
-		Out: o.Out, Single: len(paths) == 1,
-		NewRunner: func(ctx context.Context) (replay.Runner, error) { return newRunner(ctx, &o.runnerOptions, log) },
-		Progress:  func(id string) func(done, total int) { return progress(s, bar, id) },
-	}
-	if o.set("replay-seed") {
-		bo.ReplaySeed = &o.ReplaySeed
+	bar := replay.NewRunBar(s.Err, time.Now, o.IsSequential())
+	ro := o.Request.Options(lo)
+	ro.System = evals.Checker{Options: evals.CheckOptions{Mode: evals.CheckMode(o.Evals), Store: st, Margin: o.EvalMargin, Logger: log}}
+	bo := replay.BatchOptions{Options: ro, Out: o.Out, Single: len(paths) == 1, NewRunner: o.runners(log)}
+	if s.ErrTTY { // progress on stderr only when it is a terminal
+		bo.Progress = bar.Record
 	}
 	worst := exitOK
 	lines := []replayLine{}
@@ -227,14 +175,7 @@ func runReplay(ctx context.Context, g *globalOptions, s *streams, o *replayOptio
 			worst = code
 		}
 		if o.Output == outputText {
-			text := fmt.Sprintf("%s %s: %s", out.Source, out.RequestID, out.Verdict)
-			if out.Basis != "" {
-				text += " (" + out.Basis + ")"
-			}
-			if out.Reports != "" {
-				text += "  reports: " + out.Reports
-			}
-			fmt.Fprintln(s.Out, clean(text))
+			fmt.Fprintln(s.Out, clean(out.Text()))
 		}
 		return code != exitInterrupted
 	})
@@ -255,12 +196,3 @@ func runReplay(ctx context.Context, g *globalOptions, s *streams, o *replayOptio
 // clean strips escape sequences and control characters from text bound for
 // the terminal (record fields, a system's stderr in errors).
 func clean(s string) string { return render.Terminal(s, false) }
-
-// progress returns the progress callback of a record's runs: bar's, on
-// stderr only when it is a terminal.
-func progress(s *streams, bar *replay.RunBar, id string) func(done, total int) {
-	if !s.ErrTTY {
-		return nil
-	}
-	return bar.Record(id)
-}

@@ -17,6 +17,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/reprise-dev/reprise/fixtures/dockertest"
+	"github.com/reprise-dev/reprise/fixtures/gobuild"
 	"github.com/reprise-dev/reprise/fixtures/image"
 	"github.com/reprise-dev/reprise/replay"
 	"github.com/reprise-dev/reprise/runners"
@@ -35,23 +36,40 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
+// fixtureBuild builds one fixture system's image once per test binary.
+type fixtureBuild struct {
+	name string // in the failure: "build <name> image"
+	opts image.Options
+	once sync.Once
+	res  image.Result
+	err  error
+}
+
+// id builds the image with cli the first time and returns its ID; a failed
+// build fails t (every time).
+func (b *fixtureBuild) id(t *testing.T, cli *client.Client) string {
+	t.Helper()
+	b.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		b.res, b.err = image.Build(ctx, cli, b.opts)
+	})
+	if b.err != nil {
+		t.Fatalf("build %s image: %v", b.name, b.err)
+	}
+	return b.res.ID
+}
+
 var (
-	imgOnce sync.Once
-	imgRes  image.Result
-	imgErr  error
+	loanBuild = &fixtureBuild{name: "fixture"}
+	ragBuild  = &fixtureBuild{name: "RAG fixture", opts: image.Options{Server: image.ServerRAG}}
+	textBuild = &fixtureBuild{name: "text fixture", opts: image.Options{Server: image.ServerText}}
 )
 
 func fixtureImage(t *testing.T) (*client.Client, string) {
 	t.Helper()
 	cli := dockertest.Require(t)
-	imgOnce.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		imgRes, imgErr = image.Build(ctx, cli, image.Options{})
-	})
-	if imgErr != nil {
-		t.Fatalf("build fixture image: %v", imgErr)
-	}
+	id := loanBuild.id(t, cli)
 	t.Cleanup(func() {
 		ids, err := docker.OwnedBy(context.Background(), cli, os.Getpid())
 		if err != nil {
@@ -64,7 +82,7 @@ func fixtureImage(t *testing.T) (*client.Client, string) {
 			}
 		}
 	})
-	return cli, imgRes.ID
+	return cli, id
 }
 
 func repoRoot() string { return filepath.Join("..", "..") }
@@ -383,13 +401,7 @@ func TestReplayCtrlC(t *testing.T) {
 
 func buildLoanserver(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "loanserver")
-	c := exec.Command("go", "build", "-o", bin, "./fixtures/loanserver")
-	c.Dir = repoRoot()
-	if out, err := c.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
+	return gobuild.Build(t, "./fixtures/loanserver")
 }
 
 func TestReplayProcessRunner(t *testing.T) {

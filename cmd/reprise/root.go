@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"embed"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/reprise-dev/reprise/render"
 	"github.com/reprise-dev/reprise/stdlog"
@@ -110,14 +112,9 @@ func newRootCmd(s *streams) *cobra.Command { return newRoot(&globalOptions{}, s)
 // newRoot is the command tree; its global flags set g.
 func newRoot(g *globalOptions, s *streams) *cobra.Command {
 	root := &cobra.Command{
-		Use:   "reprise",
-		Short: "Replay AI/ML decision records and test whether they reproduce",
-		Long: `reprise replays a stored decision record of one production inference: it fetches
-the pinned image, model and config, re-runs the input N times in a sandbox and
-decides with statistical tests whether the stored output is reproducible.
-
-Exit codes: 0 reproduced/ok, 1 diverged, 2 usage or invalid input,
-3 inconclusive, 4 integrity failure, 5 environment failure, 130 interrupted.`,
+		Use:           "reprise",
+		Short:         "Replay AI/ML decision records and test whether they reproduce",
+		Long:          help("root"),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -147,6 +144,7 @@ Exit codes: 0 reproduced/ok, 1 diverged, 2 usage or invalid input,
 	oldFormatFlags(root)
 	wrapArgs(root)
 	registerCompletions(root)
+	hideStoreFlag(root)
 	return root
 }
 
@@ -178,4 +176,25 @@ func newGroup(use, short, long string, subs ...*cobra.Command) *cobra.Command {
 	c := &cobra.Command{Use: use, Short: short, Long: long}
 	c.AddCommand(subs...)
 	return c
+}
+
+// setUsage rewords the help of flags of f, by name.
+func setUsage(f *pflag.FlagSet, usage map[string]string) {
+	for name, u := range usage {
+		f.Lookup(name).Usage = u
+	}
+}
+
+// helpFiles are the long help texts of the verbs, help/<verb>.txt.
+//
+//go:embed help/*.txt
+var helpFiles embed.FS
+
+// help is the long help of a verb: help/<name>.txt without its last newline.
+func help(name string) string {
+	b, err := helpFiles.ReadFile("help/" + name + ".txt")
+	if err != nil {
+		panic(err) // a verb names a help file that is not embedded
+	}
+	return strings.TrimSuffix(string(b), "\n")
 }

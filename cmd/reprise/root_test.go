@@ -8,14 +8,13 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/reprise-dev/reprise/fixtures/textgen"
+	"github.com/reprise-dev/reprise/fixtures/textgen/textgentest"
 )
 
 // unsolicited is what the hostile server sends after its first answer, on
@@ -30,11 +29,7 @@ const unsolicited = "HTTP/1.1 200 OK\r\n\x1b[2J\x1b]0;pwned\x07\nreprise: FORGED
 // through the log package, quoting them.
 func hostileServer(t *testing.T) (*httptest.Server, *atomic.Bool) {
 	t.Helper()
-	corpus, err := os.ReadFile(fx("models", "text-story-1.0.txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := textgen.Handler(textgen.New("text-story-1.0", corpus), textgen.NoSwitches)
+	h := textgentest.Handler(t, "text-story-1.0", "text-story-1.0")
 	var first, sent atomic.Bool
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet || !first.CompareAndSwap(false, true) {

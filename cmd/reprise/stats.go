@@ -17,15 +17,7 @@ func newStatsCmd(g *globalOptions, s *streams) *cobra.Command {
 		tests = append(tests, newStatsTestCmd(s, t))
 	}
 	return newGroup("stats TEST", "Run one statistical test on samples read from files",
-		`Run one statistical test of reprise's stats package on samples read from files
-(one value per line: numbers, or labels for categorical tests) and print the
-result on stdout: one JSON object (--format json, the default) or aligned
-"key: value" lines (--format text). Two-sided is the default everywhere.
-
-Every test names its flags alike: --a FILE and --b FILE are the samples,
---p-values FILE a list of p-values, --draws N the number of random draws
-(Monte-Carlo tables, permutations or bootstrap resamples, as the test's help
-says) and --seed S the seed of the one random stream they come from.`, tests...)
+		help("stats"), tests...)
 }
 
 // statsOptions are the flags of one stats subcommand: the test's parameters
@@ -43,7 +35,7 @@ func newStatsTestCmd(s *streams, t statsfile.Test) *cobra.Command {
 		func(context.Context, []string) error { return runStatsTest(s, t, o) })
 	t.AddFlags(&o.params, cmd.Flags())
 	o.params.Given = cmd.Flags().Changed
-	addOutputFlag(cmd, &o.output, outputJSON)
+	addFormatFlag(cmd, &o.output, outputJSON)
 	return cmd
 }
 

@@ -1,47 +1,23 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
-	"github.com/moby/moby/client"
-
-	"github.com/reprise-dev/reprise/fixtures/image"
-	"github.com/reprise-dev/reprise/fixtures/textgen"
+	"github.com/reprise-dev/reprise/fixtures/textgen/textgentest"
 	"github.com/reprise-dev/reprise/replay"
 	"github.com/reprise-dev/reprise/verdict"
 )
 
-var (
-	textImgOnce sync.Once
-	textImgRes  image.Result
-	textImgErr  error
-)
-
+// textImage builds the fixture text system's image once per test binary.
 func textImage(t *testing.T) string {
 	t.Helper()
-	_, _ = fixtureImage(t) // the engine, and the leftover check
-	cli, err := client.New(client.FromEnv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cli.Close()
-	textImgOnce.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		textImgRes, textImgErr = image.Build(ctx, cli, image.Options{Server: image.ServerText})
-	})
-	if textImgErr != nil {
-		t.Fatalf("build text fixture image: %v", textImgErr)
-	}
-	return textImgRes.ID
+	cli, _ := fixtureImage(t) // the engine, and the leftover check
+	return textBuild.id(t, cli)
 }
 
 var textParams = []string{"--protocol", "openai", "--seed", "42", "--temperature", "0.9", "--top-p", "0.95", "--max-tokens", "24"}
@@ -107,13 +83,7 @@ func TestReplayTextOverOpenAI(t *testing.T) {
 // in this process, until the test ends.
 func textServer(t *testing.T, version string) *httptest.Server {
 	t.Helper()
-	corpus, err := os.ReadFile(fx("models", "text-story-"+version+".txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(textgen.Handler(textgen.New("text-story-"+version, corpus), textgen.NoSwitches))
-	t.Cleanup(srv.Close)
-	return srv
+	return textgentest.Server(t, version)
 }
 
 // TestReplayEndpoint replays against a running server: the report says

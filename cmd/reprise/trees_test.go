@@ -4,43 +4,28 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/reprise-dev/reprise/digest"
+	"github.com/reprise-dev/reprise/fixtures/gobuild"
 	"github.com/reprise-dev/reprise/replay"
 	"github.com/reprise-dev/reprise/store"
+	"github.com/reprise-dev/reprise/store/storetest"
 	"github.com/reprise-dev/reprise/verdict"
 )
 
 func buildTreeserver(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "treeserver")
-	c := exec.Command("go", "build", "-o", bin, "./fixtures/treeserver")
-	c.Dir = repoRoot()
-	if out, err := c.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
+	return gobuild.Build(t, "./fixtures/treeserver")
 }
 
 // mkTree writes files (slash paths) under a new directory.
 func mkTree(t *testing.T, files map[string]string) string {
 	t.Helper()
-	dir := t.TempDir()
-	for p, c := range files {
-		full := filepath.Join(dir, filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(full, []byte(c), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
+	return storetest.WriteTree(t, files)
 }
 
 const shard2 = "shards/model-00002-of-00002.safetensors"

@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/spf13/cobra"
 
-	"github.com/reprise-dev/reprise/record"
 	"github.com/reprise-dev/reprise/replay"
 )
 
@@ -17,25 +15,10 @@ type verifyOptions struct {
 func newVerifyCmd(g *globalOptions, s *streams) *cobra.Command {
 	o := &verifyOptions{}
 	cmd := newCommand("verify RECORD...", "Validate decision records and check their integrity against the store",
-		`Validate each decision record and check its integrity: the input, model and
-config blobs exist in the store and hash to their digests, the image is pinned
-by digest or image id, and the system id recomputes.
-
-Prints one line per problem naming the record and the field. Exit 0 when all
-hold, 2 for a malformed record or a missing file, 4 for an integrity failure.`, cobra.MinimumNArgs(1),
+		help("verify"), cobra.MinimumNArgs(1),
 		func(ctx context.Context, args []string) error { return runVerify(ctx, g, s, o, args) })
-	addOutputFlag(cmd, &o.Output, outputText)
+	addFormatFlag(cmd, &o.Output, outputText)
 	return cmd
-}
-
-// verifyResult is one record's result in `verify --format json`.
-type verifyResult struct {
-	Path      string           `json:"path"`
-	RequestID string           `json:"request_id,omitempty"`
-	SystemID  string           `json:"system_id,omitempty"`
-	OK        bool             `json:"ok"`
-	Status    string           `json:"status"` // ok, malformed, integrity
-	Problems  []record.Problem `json:"problems"`
 }
 
 func runVerify(ctx context.Context, g *globalOptions, s *streams, o *verifyOptions, paths []string) error {
@@ -44,13 +27,13 @@ func runVerify(ctx context.Context, g *globalOptions, s *streams, o *verifyOptio
 		return err
 	}
 	code := exitOK
-	var results []verifyResult
+	var results []replay.VerifyResult
 	err = replay.VerifyAll(ctx, st, replay.Files(paths), func(c replay.Checked) bool {
-		res := newVerifyResult(c)
-		code = max(code, res.code())
+		res := c.Result()
+		code = max(code, map[string]int{replay.StatusMalformed: exitUsage, replay.StatusIntegrity: exitIntegrity}[res.Status])
 		results = append(results, res)
 		if o.Output == outputText {
-			printVerify(s, c, res)
+			res.WriteText(s.Out)
 		}
 		return true
 	})
@@ -58,7 +41,10 @@ func runVerify(ctx context.Context, g *globalOptions, s *streams, o *verifyOptio
 		return err
 	}
 	if o.Output == outputJSON {
-		if err := writeJSON(s.Out, map[string]any{"ok": code == exitOK, "records": results}); err != nil {
+		if err := writeJSON(s.Out, struct {
+			OK      bool                  `json:"ok"`
+			Records []replay.VerifyResult `json:"records"`
+		}{code == exitOK, results}); err != nil {
 			return err
 		}
 	}
@@ -66,35 +52,4 @@ func runVerify(ctx context.Context, g *globalOptions, s *streams, o *verifyOptio
 		return &silentError{code}
 	}
 	return nil
-}
-
-// newVerifyResult is the JSON line of one record's verification.
-func newVerifyResult(c replay.Checked) verifyResult {
-	res := verifyResult{Path: c.Source, Status: "ok", Problems: append([]record.Problem{}, c.Problems...), OK: len(c.Problems) == 0}
-	if c.Record != nil {
-		res.RequestID, res.SystemID = c.Record.RequestID, c.Record.System.ID.String()
-	}
-	switch {
-	case res.OK:
-	case c.Malformed():
-		res.Status = "malformed"
-	default:
-		res.Status = "integrity"
-	}
-	return res
-}
-
-// code is the exit code of one record's verification.
-func (r verifyResult) code() int {
-	return map[string]int{"ok": exitOK, "malformed": exitUsage, "integrity": exitIntegrity}[r.Status]
-}
-
-// printVerify prints one record's lines of the text output.
-func printVerify(s *streams, c replay.Checked, res verifyResult) {
-	if res.OK {
-		fmt.Fprintf(s.Out, "%s: ok (request %s, system %s)\n", c.Source, res.RequestID, res.SystemID)
-	}
-	for _, pr := range c.Problems {
-		fmt.Fprintf(s.Out, "%s: %s\n", c.Source, pr)
-	}
 }

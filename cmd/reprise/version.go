@@ -20,12 +20,9 @@ type versionOptions struct {
 func newVersionCmd(s *streams) *cobra.Command {
 	o := &versionOptions{}
 	cmd := newCommand("version", "Print reprise's version, VCS revision and Go toolchain",
-		`Prints the module version and the VCS revision Go stamped into the binary
-(runtime/debug build info); the same version, as one word, is recorded as
-reprise_version in every record reprise creates, every report, night and
-eval run. reprise --version prints the one word.`,
+		help("version"),
 		cobra.NoArgs, func(ctx context.Context, args []string) error { return runVersion(ctx, s, o) })
-	addOutputFlag(cmd, &o.Format, outputText)
+	addFormatFlag(cmd, &o.Format, outputText)
 	return cmd
 }
 

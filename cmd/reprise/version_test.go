@@ -31,3 +31,18 @@ func TestVersion(t *testing.T) {
 		t.Errorf("version --format json = %+v, want %+v", got, buildinfo.Read())
 	}
 }
+
+// TestGoldenVersion holds the text of `reprise version` to
+// testdata/version-ok.stdout, with what differs between builds (the
+// version, revision, commit time and toolchain) written as placeholders.
+func TestGoldenVersion(t *testing.T) {
+	in := buildinfo.Read()
+	var pairs []string
+	for _, p := range [][2]string{{in.Revision, "REVISION"}, {in.Time, "TIME"}, {in.Version, "VERSION"}, {in.Go, "GOVERSION"}} {
+		if p[0] != "" {
+			pairs = append(pairs, p[0], p[1])
+		}
+	}
+	norm := strings.NewReplacer(pairs...).Replace
+	runGoldenCase(t, goldenCase{"version-ok", []string{"version"}, exitOK}, norm)
+}

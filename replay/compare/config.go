@@ -6,6 +6,7 @@ import (
 	"github.com/reprise-dev/reprise/digest"
 	"github.com/reprise-dev/reprise/journal"
 	"github.com/reprise-dev/reprise/replay/nightly"
+	"github.com/reprise-dev/reprise/system"
 )
 
 // Files in a comparison's output folder.
@@ -31,15 +32,15 @@ type SystemRef struct {
 type Config struct {
 	Schema string `json:"schema"`
 	nightly.Selection
-	Seed   uint64    `json:"seed"`
-	Shard  string    `json:"shard,omitempty"`
-	N      int       `json:"n"`
-	A      SystemRef `json:"a"`
-	B      SystemRef `json:"b"`
-	Alpha  float64   `json:"alpha"`
-	Margin float64   `json:"margin"`
-	FDR    float64   `json:"fdr"`
-	Conf   float64   `json:"conf"`
+	Seed   system.Seed64 `json:"seed"`
+	Shard  string        `json:"shard,omitempty"`
+	N      int           `json:"n"`
+	A      SystemRef     `json:"a"`
+	B      SystemRef     `json:"b"`
+	Alpha  float64       `json:"alpha"`
+	Margin float64       `json:"margin"`
+	FDR    float64       `json:"fdr"`
+	Conf   float64       `json:"conf"`
 	// Sampled are the log's counts (as a night's) and the sample: Drawn
 	// the records of the whole sample (every shard's), Records this
 	// comparison's (or shard's).

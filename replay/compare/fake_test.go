@@ -14,7 +14,6 @@ import (
 
 	"github.com/reprise-dev/reprise/digest"
 	"github.com/reprise-dev/reprise/launch"
-	"github.com/reprise-dev/reprise/output"
 	"github.com/reprise-dev/reprise/record"
 	"github.com/reprise-dev/reprise/replay"
 	"github.com/reprise-dev/reprise/runners"
@@ -42,32 +41,26 @@ func (f *fakeRunner) Start(ctx context.Context, spec runners.Spec) (runners.Sess
 		return nil, fmt.Errorf("model not handed over: %w", err)
 	}
 	f.starts.Add(1)
-	return &fakeSession{f: f, b: string(b) == "model B"}, nil
+	return f.session(string(b) == "model B"), nil
 }
 
-type fakeSession struct {
-	f *fakeRunner
-	b bool
+// session is a session of model A, or of model B when b.
+func (f *fakeRunner) session(b bool) runners.Session {
+	return &runnertest.DecisionSession{Latency: time.Microsecond, Closed: &f.closed, Decide: func(req runners.Request) (string, float64) {
+		var in struct{ ID int }
+		json.Unmarshal(req.Input, &in)
+		var seed uint64
+		if req.Params.Seed != nil {
+			seed = uint64(*req.Params.Seed)
+		}
+		u := rand.New(rand.NewPCG(seed, uint64(in.ID))).Float64()
+		planted := b && f.plantEvery > 0 && in.ID%f.plantEvery == 0
+		if u >= 0.9 != planted {
+			return "denied", 0.1
+		}
+		return "approved", 0.9
+	}}
 }
-
-func (s *fakeSession) Run(ctx context.Context, req runners.Request) (runners.Response, error) {
-	var in struct{ ID int }
-	json.Unmarshal(req.Input, &in)
-	var seed uint64
-	if req.Params.Seed != nil {
-		seed = uint64(*req.Params.Seed)
-	}
-	u := rand.New(rand.NewPCG(seed, uint64(in.ID))).Float64()
-	l, p := "approved", 0.9
-	planted := s.b && s.f.plantEvery > 0 && in.ID%s.f.plantEvery == 0
-	if u >= 0.9 != planted {
-		l, p = "denied", 0.1
-	}
-	raw, _ := json.Marshal(map[string]any{"label": l, "score": p})
-	return runners.Response{Output: output.Output{Label: &l, Score: &p}, Raw: raw, Latency: time.Microsecond}, nil
-}
-func (s *fakeSession) Info() runners.Info              { return runners.Info{Runner: "fake", Pinned: true} }
-func (s *fakeSession) Close(ctx context.Context) error { s.f.closed.Add(1); return nil }
 
 // TestFakeConformance: the fake keeps the session contract of every runner.
 func TestFakeConformance(t *testing.T) {
@@ -112,7 +105,7 @@ func newFixtureMissing(tb testing.TB, rows, plantEvery, missing int) *fixture {
 		tb.Fatal(err)
 	}
 	w := record.NewParquetWriter(f)
-	sess := &fakeSession{f: &fakeRunner{}}
+	sess := (&fakeRunner{}).session(false)
 	for i := range rows {
 		input := []byte(fmt.Sprintf(`{"id": %d}`, i))
 		in := digest.FromBytes(input)

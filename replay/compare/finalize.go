@@ -144,7 +144,7 @@ func Finalize(cfg *Config, ds []Decision) *Comparison {
 	ds = slices.Clone(ds)
 	slices.SortFunc(ds, func(a, b Decision) int { return strings.Compare(a.RequestID, b.RequestID) })
 	c := &Comparison{Config: cfg, Decisions: ds}
-	rng := rand.New(rand.NewPCG(cfg.Seed, 0x636f6d70617265))
+	rng := rand.New(rand.NewPCG(uint64(cfg.Seed), 0x636f6d70617265))
 	var all []Record
 	for i := range ds {
 		ds[i].derive(cfg, rng)

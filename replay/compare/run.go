@@ -15,6 +15,7 @@ import (
 	"github.com/reprise-dev/reprise/record"
 	"github.com/reprise-dev/reprise/replay"
 	"github.com/reprise-dev/reprise/replay/nightly"
+	"github.com/reprise-dev/reprise/system"
 )
 
 // Options configure a comparison.
@@ -142,7 +143,7 @@ func begin(ctx context.Context, opts Options) (*Config, []*record.Record, error)
 	}
 	cfg := &Config{Schema: ConfigSchema,
 		Selection: nightly.Selection{Log: opts.Log, LogSize: d.LogSize, LogDigest: d.LogDigest, Since: f.Time.Since, Until: f.Time.Until, Sample: opts.Sample},
-		Seed:      opts.Seed, Shard: opts.Shard.String(), N: opts.N, A: ref(opts.A), B: ref(opts.B),
+		Seed:      system.Seed64(opts.Seed), Shard: opts.Shard.String(), N: opts.N, A: ref(opts.A), B: ref(opts.B),
 		Alpha: opts.Alpha, Margin: opts.Margin, FDR: opts.FDR, Conf: opts.Conf,
 		Sampled: nightly.Sampled{Scanned: d.Scanned, Selected: d.Selected, RowErrors: d.RowErrors, Listed: d.Listed, Drawn: len(d.Records), Empty: d.Empty}}
 	if opts.Filter.Where != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/reprise-dev/reprise/output"
 	"github.com/reprise-dev/reprise/record"
 	"github.com/reprise-dev/reprise/replay"
+	"github.com/reprise-dev/reprise/system"
 	"github.com/reprise-dev/reprise/verdict"
 )
 
@@ -59,7 +60,7 @@ type Params struct {
 	Sequential bool          `json:"sequential"`
 	N          int           `json:"n,omitempty"`
 	MaxRuns    int           `json:"max_runs,omitempty"`
-	ReplaySeed uint64        `json:"replay_seed"`
+	ReplaySeed system.Seed64 `json:"replay_seed"`
 	Rules      verdict.Rules `json:"rules"`
 }
 
@@ -67,9 +68,9 @@ type Params struct {
 // opts.ReplaySeed, or the one derived from the request id; MaxRuns when
 // sequential, else N.
 func paramsOf(rec *record.Record, opts replay.Options) Params {
-	p := Params{Sequential: opts.Sequential, ReplaySeed: replay.DeriveReplaySeed(rec.RequestID), Rules: opts.Rules}
+	p := Params{Sequential: opts.Sequential, ReplaySeed: system.Seed64(replay.DeriveReplaySeed(rec.RequestID)), Rules: opts.Rules}
 	if opts.ReplaySeed != nil {
-		p.ReplaySeed = *opts.ReplaySeed
+		p.ReplaySeed = system.Seed64(*opts.ReplaySeed)
 	}
 	if opts.Sequential {
 		p.MaxRuns = opts.MaxRuns

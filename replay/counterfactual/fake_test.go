@@ -2,9 +2,7 @@ package counterfactual
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +15,7 @@ import (
 	"github.com/reprise-dev/reprise/output"
 	"github.com/reprise-dev/reprise/record"
 	"github.com/reprise-dev/reprise/runners"
+	"github.com/reprise-dev/reprise/runners/runnertest"
 	"github.com/reprise-dev/reprise/store"
 	"github.com/reprise-dev/reprise/system"
 )
@@ -29,15 +28,7 @@ type model struct {
 }
 
 func (m model) answer(seed int64) (string, float64) {
-	u := rand.New(rand.NewPCG(uint64(seed), 1)).Float64()
-	acc := 0.0
-	for i, p := range m.probs {
-		acc += p
-		if u < acc {
-			return m.labels[i], p
-		}
-	}
-	return m.labels[len(m.labels)-1], m.probs[len(m.probs)-1]
+	return runnertest.Draw(m.labels, m.probs, seed)
 }
 
 // fakeRunner starts fake jsonl-stdio systems: the model file's bytes name
@@ -60,18 +51,10 @@ func (f *fakeRunner) Start(ctx context.Context, spec runners.Spec) (runners.Sess
 		return nil, fmt.Errorf("%w: no fake model %q", runners.ErrCrashed, b)
 	}
 	f.starts++
-	return &fakeSession{m: m}, nil
+	return &runnertest.DecisionSession{Latency: time.Microsecond, Decide: func(req runners.Request) (string, float64) {
+		return m.answer(*req.Params.Seed)
+	}}, nil
 }
-
-type fakeSession struct{ m model }
-
-func (s *fakeSession) Run(ctx context.Context, req runners.Request) (runners.Response, error) {
-	l, p := s.m.answer(*req.Params.Seed)
-	raw, _ := json.Marshal(map[string]any{"label": l, "score": p})
-	return runners.Response{Output: output.Output{Label: &l, Score: &p}, Raw: raw, Latency: time.Microsecond}, nil
-}
-func (s *fakeSession) Info() runners.Info          { return runners.Info{Runner: "fake", Pinned: true} }
-func (s *fakeSession) Close(context.Context) error { return nil }
 
 var _ launch.Runner = (*fakeRunner)(nil)
 
@@ -121,7 +104,7 @@ func (w *world) system(name string) System {
 // model decided answered at seed (nil: no pinned seed, and the stored
 // output is label, score).
 func (w *world) record(logged string, seed *int64, label string, score float64) *record.Record {
-	raw, _ := json.Marshal(map[string]any{"label": label, "score": score})
+	raw := runnertest.DecisionRaw(label, score)
 	rec := &record.Record{
 		Schema: record.Schema, RequestID: "req_cf", Timestamp: time.Date(2026, 8, 2, 10, 0, 0, 0, time.UTC),
 		Input:   record.Input{Digest: w.input, MediaType: "application/json"},

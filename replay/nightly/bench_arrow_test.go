@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -32,28 +31,9 @@ const duckRowGroup = 122_880
 // systems, 30 days, in time order or not). Like benchLog it lives in
 // REPRISE_BENCH_DIR when set.
 func duckLog(b *testing.B, n int, ordered bool) string {
-	dir := os.Getenv("REPRISE_BENCH_DIR")
-	if dir == "" {
-		dir = b.TempDir()
-	}
-	order := "random"
-	if ordered {
-		order = "ordered"
-	}
-	path := filepath.Join(dir, fmt.Sprintf("bench-duck-v1-%d-%s.parquet", n, order))
-	if _, err := os.Stat(path); err == nil {
-		return path
-	}
-	t0 := time.Now()
-	if err := writeDuckLog(path+".tmp", n, ordered); err != nil {
-		b.Fatal(err)
-	}
-	if err := os.Rename(path+".tmp", path); err != nil {
-		b.Fatal(err)
-	}
-	fi, _ := os.Stat(path)
-	b.Logf("generated %d rows with arrow-go (%d MB) in %s", n, fi.Size()>>20, time.Since(t0).Round(time.Millisecond))
-	return path
+	return cachedBenchFile(b, "bench-duck-v1", n, ordered, "arrow-go", func(path string) error {
+		return writeDuckLog(path, n, ordered)
+	})
 }
 
 // duckColumns are the columns of duckLog, in order.

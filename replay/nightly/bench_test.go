@@ -36,6 +36,19 @@ var benchStart = time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC)
 // REPRISE_BENCH_DIR when set (kept for the next run: generating 10^7 rows
 // takes minutes), else in a temporary folder; it is never committed.
 func benchLog(b *testing.B, n int, ordered bool) string {
+	return cachedBenchFile(b, "bench-log-v1", n, ordered, "", func(path string) error {
+		writeBenchLog(b, path, n, ordered)
+		return nil
+	})
+}
+
+// cachedBenchFile returns the path of a generated log named
+// <name>-<n>-<ordered|random>.parquet in REPRISE_BENCH_DIR when set (kept for
+// the next run), else in a temporary folder, calling write on a temporary
+// path and renaming it there when it is not yet there; by names the writer in
+// the log line ("" for reprise's).
+func cachedBenchFile(b *testing.B, name string, n int, ordered bool, by string, write func(path string) error) string {
+	b.Helper()
 	dir := os.Getenv("REPRISE_BENCH_DIR")
 	if dir == "" {
 		dir = b.TempDir()
@@ -44,17 +57,22 @@ func benchLog(b *testing.B, n int, ordered bool) string {
 	if ordered {
 		order = "ordered"
 	}
-	path := filepath.Join(dir, fmt.Sprintf("bench-log-v1-%d-%s.parquet", n, order))
+	path := filepath.Join(dir, fmt.Sprintf("%s-%d-%s.parquet", name, n, order))
 	if _, err := os.Stat(path); err == nil {
 		return path
 	}
 	t0 := time.Now()
-	writeBenchLog(b, path+".tmp", n, ordered)
+	if err := write(path + ".tmp"); err != nil {
+		b.Fatal(err)
+	}
 	if err := os.Rename(path+".tmp", path); err != nil {
 		b.Fatal(err)
 	}
 	fi, _ := os.Stat(path)
-	b.Logf("generated %d rows (%d MB) in %s", n, fi.Size()>>20, time.Since(t0).Round(time.Millisecond))
+	if by != "" {
+		by = " with " + by
+	}
+	b.Logf("generated %d rows%s (%d MB) in %s", n, by, fi.Size()>>20, time.Since(t0).Round(time.Millisecond))
 	return path
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/reprise-dev/reprise/journal"
 	"github.com/reprise-dev/reprise/record"
 	"github.com/reprise-dev/reprise/replay"
+	"github.com/reprise-dev/reprise/system"
 	"github.com/reprise-dev/reprise/verdict"
 )
 
@@ -43,10 +44,10 @@ type Config struct {
 	Started time.Time `json:"started,omitzero"`
 	Version string    `json:"reprise_version,omitempty"`
 	Selection
-	Stratify bool   `json:"stratify"`
-	Seed     uint64 `json:"seed"`
-	Shard    string `json:"shard,omitempty"`
-	N        int    `json:"n"`
+	Stratify bool          `json:"stratify"`
+	Seed     system.Seed64 `json:"seed"`
+	Shard    string        `json:"shard,omitempty"`
+	N        int           `json:"n"`
 	// Sequential: each record's replay stops as soon as its verdict is
 	// settled, at most MaxRuns fresh-seed runs (N is then unused); a fixed
 	// replay (-n) runs N.
@@ -118,7 +119,7 @@ func newConfig(ctx context.Context, opts Options) (*Config, error) {
 	}
 	cfg := &Config{Schema: ConfigSchema, Version: buildinfo.Version(),
 		Selection: Selection{Log: opts.Log, LogSize: size, LogDigest: d, Since: opts.Filter.Time.Since, Until: opts.Filter.Time.Until, Sample: opts.Sample},
-		Stratify:  opts.Stratify, Seed: opts.Seed, Shard: opts.Shard.String(),
+		Stratify:  opts.Stratify, Seed: system.Seed64(opts.Seed), Shard: opts.Shard.String(),
 		N: opts.Replay.N, Sequential: opts.Replay.Sequential, MaxRuns: maxRuns(opts.Replay), ConfirmN: opts.ConfirmN, Rules: opts.Replay.Rules, FDR: opts.FDR, MinRate: opts.MinRate,
 		FleetRuns: opts.FleetRuns, FleetAlpha: opts.FleetAlpha}
 	if opts.Filter.Where != nil {

@@ -2,7 +2,6 @@ package nightly
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -10,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/reprise-dev/reprise/output"
 	"github.com/reprise-dev/reprise/runners"
 	"github.com/reprise-dev/reprise/runners/runnertest"
 )
@@ -27,22 +25,17 @@ func (f *fakeRunner) Start(ctx context.Context, spec runners.Spec) (runners.Sess
 		return nil, fmt.Errorf("model not handed over: %w", err)
 	}
 	f.starts.Add(1)
-	return &fakeSession{f: f}, nil
+	return &runnertest.DecisionSession{Decide: approveByPCG, Latency: time.Microsecond, Runs: &f.runs, Closed: &f.closed}, nil
 }
 
-type fakeSession struct{ f *fakeRunner }
-
-func (s *fakeSession) Run(ctx context.Context, req runners.Request) (runners.Response, error) {
-	s.f.runs.Add(1)
-	l, p := "approved", 0.9
+// approveByPCG is "approved" (0.9) with probability 0.9, else "denied"
+// (0.1), by a PCG seeded with the request seed.
+func approveByPCG(req runners.Request) (string, float64) {
 	if rand.New(rand.NewPCG(uint64(*req.Params.Seed), 1)).Float64() >= 0.9 {
-		l, p = "denied", 0.1
+		return "denied", 0.1
 	}
-	raw, _ := json.Marshal(map[string]any{"label": l, "score": p})
-	return runners.Response{Output: output.Output{Label: &l, Score: &p}, Raw: raw, Latency: time.Microsecond}, nil
+	return "approved", 0.9
 }
-func (s *fakeSession) Info() runners.Info              { return runners.Info{Runner: "fake", Pinned: true} }
-func (s *fakeSession) Close(ctx context.Context) error { s.f.closed.Add(1); return nil }
 
 // TestFakeConformance: the nights' fake runner keeps the session contract
 // every real runner keeps (runnertest.RunContract).

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/reprise-dev/reprise/digest"
 	"github.com/reprise-dev/reprise/fixtures/decisionlog"
+	"github.com/reprise-dev/reprise/fixtures/gobuild"
 	"github.com/reprise-dev/reprise/ingest"
 	"github.com/reprise-dev/reprise/launch"
 	"github.com/reprise-dev/reprise/record"
@@ -257,11 +257,5 @@ var fixturesDir = filepath.Join("..", "..", "fixtures")
 // buildLoanserver builds the fixture loan server (fixtures/loanserver).
 func buildLoanserver(tb testing.TB) string {
 	tb.Helper()
-	bin := filepath.Join(tb.TempDir(), "loanserver")
-	c := exec.Command("go", "build", "-o", bin, "./fixtures/loanserver")
-	c.Dir = filepath.Join("..", "..")
-	if out, err := c.CombinedOutput(); err != nil {
-		tb.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
+	return gobuild.Build(tb, "./fixtures/loanserver")
 }

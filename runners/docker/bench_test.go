@@ -57,8 +57,7 @@ func BenchmarkStartup1GB(b *testing.B) {
 	cli, img := fixture(b)
 	model, config, input := fixturePaths(b)
 	tree := bigTree(b, 4, 256<<20)
-	spec := runners.Spec{Image: img.Ref, ModelPath: model, ConfigPath: config, Codec: jsonl.Codec{},
-		Components: map[string]string{"weights": tree}}
+	spec := fixtureSpec(b, img, runners.Spec{Components: map[string]string{"weights": tree}})
 	bind, err := New(context.Background(), Options{Client: cli})
 	if err != nil {
 		b.Fatal(err)

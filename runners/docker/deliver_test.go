@@ -133,6 +133,18 @@ func clean(t *testing.T, cli *client.Client) {
 	}
 }
 
+// componentSpec is the fixture system's spec with the two components of
+// components, the fixture input, and what each component should show; at
+// the end of the test nothing may be left (clean).
+func componentSpec(t *testing.T) (*client.Client, runners.Spec, []byte, map[string]map[string]string) {
+	t.Helper()
+	cli, img := fixture(t)
+	t.Cleanup(func() { clean(t, cli) })
+	_, _, input := fixturePaths(t)
+	comps, want := components(t)
+	return cli, fixtureSpec(t, img, runners.Spec{Components: comps}), input, want
+}
+
 // pinnedRun runs the fixture input with seed 42.
 func pinnedRun(t *testing.T, s runners.Session, input []byte) []byte {
 	t.Helper()
@@ -153,11 +165,7 @@ func pinnedRun(t *testing.T, s runners.Session, input []byte) []byte {
 // /reprise/components/<name> named by $REPRISE_COMPONENT_<NAME> (read back
 // through the engine), mounts the volume read-only, and leaves nothing.
 func TestDelivery(t *testing.T) {
-	cli, img := fixture(t)
-	t.Cleanup(func() { clean(t, cli) })
-	model, config, input := fixturePaths(t)
-	comps, want := components(t)
-	spec := runners.Spec{Image: img.Ref, ModelPath: model, ConfigPath: config, Components: comps, Codec: jsonl.Codec{}}
+	cli, spec, input, want := componentSpec(t)
 	ref := startAndCheck(t, cli, newRunner(t, cli), spec, DeliveredBind, want, input)
 	other := filepath.Join(t.TempDir(), "other-marker")
 	if err := os.WriteFile(other, []byte("a marker of another host"), 0o444); err != nil {
@@ -254,11 +262,7 @@ func mapsEqual(a, b map[string]string) bool {
 // that crashes, a fill that fails (a component holds a symbolic link),
 // a Start cancelled during the fill and at many other points.
 func TestDeliveryCleanup(t *testing.T) {
-	cli, img := fixture(t)
-	t.Cleanup(func() { clean(t, cli) })
-	model, config, input := fixturePaths(t)
-	comps, _ := components(t)
-	spec := runners.Spec{Image: img.Ref, ModelPath: model, ConfigPath: config, Components: comps, Codec: jsonl.Codec{}}
+	cli, spec, input, _ := componentSpec(t)
 	r, err := New(context.Background(), Options{Client: cli, Delivery: DeliverVolume})
 	if err != nil {
 		t.Fatal(err)
@@ -312,13 +316,12 @@ func TestDeliveryCleanup(t *testing.T) {
 func TestLeftoverVolumes(t *testing.T) {
 	cli, img := fixture(t)
 	t.Cleanup(func() { clean(t, cli) })
-	model, config, _ := fixturePaths(t)
 	key, value := testLabel(t)
 	r, err := New(context.Background(), Options{Client: cli, Delivery: DeliverVolume})
 	if err != nil {
 		t.Fatal(err)
 	}
-	spec := runners.Spec{Image: img.Ref, ModelPath: model, ConfigPath: config, Codec: jsonl.Codec{}, Labels: map[string]string{key: value}}
+	spec := fixtureSpec(t, img, runners.Spec{Labels: map[string]string{key: value}})
 	live, err := r.Start(context.Background(), spec)
 	if err != nil {
 		t.Fatal(err)

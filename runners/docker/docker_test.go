@@ -97,10 +97,8 @@ func TestConformance(t *testing.T) {
 func TestSandboxFromInside(t *testing.T) {
 	cli, img := fixture(t)
 	t.Cleanup(func() { noLeftovers(t, cli) })
-	model, config, _ := fixturePaths(t)
 	r := newRunner(t, cli)
-	s, err := r.Start(context.Background(), runners.Spec{Image: img.Ref, ModelPath: model, ConfigPath: config, Codec: jsonl.Codec{},
-		Limits: runners.Limits{MemoryBytes: 64 << 20, NanoCPUs: 5e8, Pids: 16}})
+	s, err := r.Start(context.Background(), fixtureSpec(t, img, runners.Spec{Limits: runners.Limits{MemoryBytes: 64 << 20, NanoCPUs: 5e8, Pids: 16}}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -324,14 +322,14 @@ func TestEngineUnavailable(t *testing.T) {
 // to the same binary).
 func BenchmarkDockerRuns(b *testing.B) {
 	cli, img := fixture(b)
-	model, config, input := fixturePaths(b)
+	_, _, input := fixturePaths(b)
 	r, err := New(context.Background(), Options{Client: cli})
 	if err != nil {
 		b.Fatal(err)
 	}
 	for _, w := range []int{1, 16, runners.DefaultWindow} {
 		b.Run(fmt.Sprintf("window=%d", w), func(b *testing.B) {
-			s, err := r.Start(context.Background(), runners.Spec{Image: img.Ref, ModelPath: model, ConfigPath: config, Codec: jsonl.Codec{}, Window: w})
+			s, err := r.Start(context.Background(), fixtureSpec(b, img, runners.Spec{Window: w}))
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -397,4 +395,12 @@ func TestAPIVersionNegotiatedWithAnAPI141Engine(t *testing.T) {
 	if len(paths) < 2 || paths[len(paths)-1] != "/v1.41/version" {
 		t.Errorf("requests %v, want the version asked at /v1.41/", paths)
 	}
+}
+
+// fixtureSpec is spec with the fixture system filled in: img's reference,
+// the fixture model and config, the jsonl-stdio codec.
+func fixtureSpec(t testing.TB, img image.Result, spec runners.Spec) runners.Spec {
+	model, config, _ := fixturePaths(t)
+	spec.Image, spec.ModelPath, spec.ConfigPath, spec.Codec = img.Ref, model, config, jsonl.Codec{}
+	return spec
 }

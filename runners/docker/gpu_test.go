@@ -20,7 +20,6 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/reprise-dev/reprise/runners"
-	"github.com/reprise-dev/reprise/runners/jsonl"
 )
 
 const a100x2 = "gpu/nvidia/a100-sxm4-80gb+80gib+2x+driver535.104.05+cuda12.2"
@@ -187,9 +186,8 @@ func (p *engineProxy) lastCreate(t *testing.T) container.HostConfig {
 
 func gpuSpec(t *testing.T, class string) runners.Spec {
 	_, img := fixture(t)
-	model, config, _ := fixturePaths(t)
-	return runners.Spec{Image: img.Ref, ModelPath: model, ConfigPath: config, Codec: jsonl.Codec{}, HardwareClass: class,
-		Labels: map[string]string{"reprise.test": "gpu"}}
+	return fixtureSpec(t, img, runners.Spec{HardwareClass: class,
+		Labels: map[string]string{"reprise.test": "gpu"}})
 }
 
 // TestGPUClassOnEngineWithoutGPUs: on this engine (no NVIDIA Container

@@ -74,11 +74,9 @@ func interruptStarts(t *testing.T, r *Runner, spec runners.Spec, delaysMS ...tim
 // context.Canceled, never an engine error.
 func TestStartCancelled(t *testing.T) {
 	cli, img := fixture(t)
-	model, config, _ := fixturePaths(t)
 	r := newRunner(t, cli)
 	key, value := testLabel(t)
-	interruptStarts(t, r, runners.Spec{Image: img.Ref, ModelPath: model, ConfigPath: config, Codec: jsonl.Codec{},
-		Labels: map[string]string{key: value}}, 0, 1, 2, 3, 5, 8, 10, 15, 20, 30, 40, 50, 75, 100, 150, 200, 300)
+	interruptStarts(t, r, fixtureSpec(t, img, runners.Spec{Labels: map[string]string{key: value}}), 0, 1, 2, 3, 5, 8, 10, 15, 20, 30, 40, 50, 75, 100, 150, 200, 300)
 	time.Sleep(time.Second) // a create the engine finishes late would show up now
 	if ids := labelled(t, cli, key, value); len(ids) > 0 {
 		t.Errorf("%d container(s) left after interrupted starts: %v", len(ids), ids)
@@ -100,9 +98,7 @@ func TestImageVolumeReadOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cli.ImageRemove(ctx, img.ID, client.ImageRemoveOptions{Force: true})
-	model, config, _ := fixturePaths(t)
-	s, err := newRunner(t, cli).Start(ctx, runners.Spec{Image: img.Ref, ModelPath: model, ConfigPath: config, Codec: jsonl.Codec{},
-		Env: map[string]string{"REPRISE_FIXTURE_PROBE_WRITE": "/data,/var/cache/model,/tmp"}})
+	s, err := newRunner(t, cli).Start(ctx, fixtureSpec(t, img, runners.Spec{Env: map[string]string{"REPRISE_FIXTURE_PROBE_WRITE": "/data,/var/cache/model,/tmp"}}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,9 +141,7 @@ func runProbe(t *testing.T, s runners.Session) map[string]string {
 func TestSandboxSettings(t *testing.T) {
 	cli, img := fixture(t)
 	t.Cleanup(func() { noLeftovers(t, cli) })
-	model, config, _ := fixturePaths(t)
-	s, err := newRunner(t, cli).Start(context.Background(), runners.Spec{Image: img.Ref, ModelPath: model, ConfigPath: config, Codec: jsonl.Codec{},
-		Limits: runners.Limits{TmpfsBytes: 96 << 20}})
+	s, err := newRunner(t, cli).Start(context.Background(), fixtureSpec(t, img, runners.Spec{Limits: runners.Limits{TmpfsBytes: 96 << 20}}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +170,7 @@ func TestSandboxSettings(t *testing.T) {
 func TestLimitMessages(t *testing.T) {
 	cli, img := fixture(t)
 	t.Cleanup(func() { noLeftovers(t, cli) })
-	model, config, input := fixturePaths(t)
+	_, _, input := fixturePaths(t)
 	r := newRunner(t, cli)
 	cases := []struct {
 		name string
@@ -191,8 +185,7 @@ func TestLimitMessages(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			s, err := r.Start(context.Background(), runners.Spec{Image: img.Ref, ModelPath: model, ConfigPath: config, Codec: jsonl.Codec{},
-				Limits: c.lim, Env: c.env, StartTimeout: 20 * time.Second})
+			s, err := r.Start(context.Background(), fixtureSpec(t, img, runners.Spec{Limits: c.lim, Env: c.env, StartTimeout: 20 * time.Second}))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -217,10 +210,9 @@ func TestLimitMessages(t *testing.T) {
 func TestStartTimeout(t *testing.T) {
 	cli, img := fixture(t)
 	t.Cleanup(func() { noLeftovers(t, cli) })
-	model, config, input := fixturePaths(t)
+	_, _, input := fixturePaths(t)
 	r := newRunner(t, cli)
-	s, err := r.Start(context.Background(), runners.Spec{Image: img.Ref, ModelPath: model, ConfigPath: config, Codec: jsonl.Codec{},
-		Env: map[string]string{"REPRISE_FIXTURE_HANG_AFTER": "0"}, StartTimeout: time.Second, RunTimeout: time.Hour})
+	s, err := r.Start(context.Background(), fixtureSpec(t, img, runners.Spec{Env: map[string]string{"REPRISE_FIXTURE_HANG_AFTER": "0"}, StartTimeout: time.Second, RunTimeout: time.Hour}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,7 +223,7 @@ func TestStartTimeout(t *testing.T) {
 		t.Fatalf("err = %v after %s, want the start timeout of 1s", err, time.Since(begin))
 	}
 
-	s2, err := r.Start(context.Background(), runners.Spec{Image: img.Ref, ModelPath: model, ConfigPath: config, Codec: jsonl.Codec{}})
+	s2, err := r.Start(context.Background(), fixtureSpec(t, img, runners.Spec{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,9 +248,7 @@ func TestGPUClassOnCPUHost(t *testing.T) {
 	if _, ok := info.Info.Runtimes["nvidia"]; ok {
 		t.Skip("this engine has the nvidia runtime: a GPU class starts here")
 	}
-	model, config, _ := fixturePaths(t)
-	_, err = newRunner(t, cli).Start(context.Background(), runners.Spec{Image: img.Ref, ModelPath: model, ConfigPath: config, Codec: jsonl.Codec{},
-		HardwareClass: "gpu/nvidia/test"})
+	_, err = newRunner(t, cli).Start(context.Background(), fixtureSpec(t, img, runners.Spec{HardwareClass: "gpu/nvidia/test"}))
 	if !errors.Is(err, runners.ErrUnsupported) || errors.Is(err, runners.ErrEngine) {
 		t.Fatalf("err = %v, want ErrUnsupported", err)
 	}
@@ -289,8 +279,7 @@ func TestOffline(t *testing.T) {
 		t.Errorf("offline Start took %s: it contacted the registry", d)
 	}
 	// A local image still starts offline.
-	model, config, _ := fixturePaths(t)
-	s, err := r.Start(context.Background(), runners.Spec{Image: img.Ref, ModelPath: model, ConfigPath: config, Codec: jsonl.Codec{}})
+	s, err := r.Start(context.Background(), fixtureSpec(t, img, runners.Spec{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -361,8 +350,7 @@ func TestLeases(t *testing.T) {
 		t.Errorf("left %v, want the fresh lease %s", left, fresh)
 	}
 
-	model, config, _ := fixturePaths(t)
-	s, err := newRunner(t, cli).Start(ctx, runners.Spec{Image: img.Ref, ModelPath: model, ConfigPath: config, Codec: jsonl.Codec{}})
+	s, err := newRunner(t, cli).Start(ctx, fixtureSpec(t, img, runners.Spec{}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,7 +18,6 @@ import (
 
 	"github.com/reprise-dev/reprise/fixtures/image"
 	"github.com/reprise-dev/reprise/runners"
-	"github.com/reprise-dev/reprise/runners/jsonl"
 	"github.com/reprise-dev/reprise/runners/kserve"
 	"github.com/reprise-dev/reprise/runners/openai"
 	"github.com/reprise-dev/reprise/runners/runnertest"
@@ -295,7 +294,7 @@ func TestKServeLoan(t *testing.T) {
 	if _, err := s.Run(ctx, runners.Request{Input: json.RawMessage(`{"inputs":[{"name":"income","data":[1,2]}]}`)}); !errors.Is(err, runners.ErrProtocol) || !strings.Contains(err.Error(), "400") {
 		t.Errorf("bad request: %v", err)
 	}
-	stdio, err := r.Start(ctx, runners.Spec{Image: img.Ref, ModelPath: model, ConfigPath: config, Codec: jsonl.Codec{}})
+	stdio, err := r.Start(ctx, fixtureSpec(t, img, runners.Spec{}))
 	if err != nil {
 		t.Fatal(err)
 	}

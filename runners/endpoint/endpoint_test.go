@@ -13,6 +13,7 @@ import (
 
 	"github.com/reprise-dev/reprise/fixtures/loan"
 	"github.com/reprise-dev/reprise/fixtures/textgen"
+	"github.com/reprise-dev/reprise/fixtures/textgen/textgentest"
 	"github.com/reprise-dev/reprise/runners"
 	"github.com/reprise-dev/reprise/runners/httpsess"
 	"github.com/reprise-dev/reprise/runners/jsonl"
@@ -22,15 +23,7 @@ import (
 	"github.com/reprise-dev/reprise/system"
 )
 
-func server(t testing.TB) *httptest.Server {
-	corpus, err := os.ReadFile("../../fixtures/models/text-story-1.0.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(textgen.Handler(textgen.New("text-story-1.0", corpus), textgen.NoSwitches))
-	t.Cleanup(srv.Close)
-	return srv
-}
+func server(t testing.TB) *httptest.Server { return textgentest.Server(t, "1.0") }
 
 var input = json.RawMessage(`{"model":"text-story-1.0","messages":[{"role":"user","content":"what did the officer"}]}`)
 
@@ -170,10 +163,6 @@ func TestConformanceHTTP(t *testing.T) {
 // server over openai, already running.
 func TestConformanceOpenAI(t *testing.T) {
 	codec, _ := openai.New(runners.HTTPConfig{})
-	corpus, err := os.ReadFile("../../fixtures/models/text-story-1.0.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
 	runnertest.RunHTTP(t, &Runner{URL: server(t).URL}, runnertest.HTTPFixture{
 		Codec: codec, Input: input, BadInput: json.RawMessage(`{"messages":"not a list"}`),
 		WithSwitches: func(t *testing.T, sw map[string]string) runnertest.Starter {
@@ -181,7 +170,7 @@ func TestConformanceOpenAI(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			srv := httptest.NewServer(textgen.Handler(textgen.New("text-story-1.0", corpus), o))
+			srv := httptest.NewServer(textgen.Handler(textgentest.Model(t, "text-story-1.0", "text-story-1.0"), o))
 			t.Cleanup(srv.Close)
 			return &Runner{URL: srv.URL}
 		},

@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"testing"
 
+	"github.com/reprise-dev/reprise/fixtures/gobuild"
 	"github.com/reprise-dev/reprise/runners"
 	"github.com/reprise-dev/reprise/runners/jsonl"
 	"github.com/reprise-dev/reprise/runners/runnertest"
@@ -22,13 +23,7 @@ import (
 // buildLoanserver compiles the fixture system for the host.
 func buildLoanserver(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "loanserver")
-	cmd := exec.Command("go", "build", "-o", bin, "./fixtures/loanserver")
-	cmd.Dir = root(t)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
+	return gobuild.Build(t, "./fixtures/loanserver")
 }
 
 func root(t testing.TB) string {
@@ -118,12 +113,7 @@ func BenchmarkProcessRuns(b *testing.B) {
 }
 
 func benchFixture(b *testing.B) (bin, model, config string, input []byte) {
-	bin = filepath.Join(b.TempDir(), "loanserver")
-	cmd := exec.Command("go", "build", "-o", bin, "./fixtures/loanserver")
-	cmd.Dir = root(b)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		b.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin = gobuild.Build(b, "./fixtures/loanserver")
 	r := root(b)
 	input, err := os.ReadFile(filepath.Join(r, "fixtures", "inputs", "application-demo.json"))
 	if err != nil {

@@ -1,0 +1,18 @@
+package replay
+
+import (
+	"testing"
+
+	"github.com/reprise-dev/reprise/verdict"
+)
+
+func TestOutcomeText(t *testing.T) {
+	o := Outcome{Source: "r.json", RequestID: "req_1", Verdict: verdict.Reproduced}
+	if got, want := o.Text(), "r.json req_1: REPRODUCED"; got != want {
+		t.Errorf("Text() = %q; want %q", got, want)
+	}
+	o.Verdict, o.Basis, o.Reports = verdict.Diverged, "exact", "out/req_1"
+	if got, want := o.Text(), "r.json req_1: DIVERGED (exact)  reports: out/req_1"; got != want {
+		t.Errorf("Text() = %q; want %q", got, want)
+	}
+}
