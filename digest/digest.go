@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"os"
 	"strings"
 )
 
@@ -87,6 +88,18 @@ func FromReader(r io.Reader) (Digest, int64, error) {
 		return Digest{}, n, err
 	}
 	return FromHash(h), n, nil
+}
+
+// FromFile returns the digest of the file at path. Its errors are
+// os.Open's (a *fs.PathError) and the read's.
+func FromFile(path string) (Digest, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Digest{}, err
+	}
+	defer f.Close()
+	d, _, err := FromReader(f)
+	return d, err
 }
 
 // FromHash returns the digest held by a sha256 hash.Hash.

@@ -11,13 +11,7 @@ import (
 // row on its own, and the Lagrangian one of lagrangeHi).
 func (f *fisherNet) longest(k int, rem []int, m int) float64 {
 	cols := f.c[k:]
-	byCol, byRow := 0.0, 0.0
-	for _, v := range cols {
-		byCol += waterFill(f.lf, v, rem)
-	}
-	for _, r := range rem {
-		byRow += waterFill(f.lf, r, cols)
-	}
+	byCol, byRow := f.eachLine(waterFill, rem, cols)
 	return min(byCol, byRow, lagrangeHi(f.lf, rem, cols, m))
 }
 
@@ -26,15 +20,21 @@ func (f *fisherNet) longest(k int, rem []int, m int) float64 {
 // column on its own, or each row on its own, as concentrated as its caps
 // allow.
 func (f *fisherNet) shortest(k int, rem []int) float64 {
-	cols := f.c[k:]
-	byCol, byRow := 0.0, 0.0
+	byCol, byRow := f.eachLine(concentrate, rem, f.c[k:])
+	return -min(byCol, byRow)
+}
+
+// eachLine relaxes the completions of rem over the columns cols line by
+// line: byCol is the sum over the columns of bound(column sum, rem),
+// byRow the sum over the rows of bound(row sum, cols).
+func (f *fisherNet) eachLine(bound func(logFactorials, int, []int) float64, rem, cols []int) (byCol, byRow float64) {
 	for _, v := range cols {
-		byCol += concentrate(f.lf, v, rem)
+		byCol += bound(f.lf, v, rem)
 	}
 	for _, r := range rem {
-		byRow += concentrate(f.lf, r, cols)
+		byRow += bound(f.lf, r, cols)
 	}
-	return -min(byCol, byRow)
+	return byCol, byRow
 }
 
 // waterFill is the largest Σ −ln x_i! over x_i ≤ caps[i] with Σ x_i = n

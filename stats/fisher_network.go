@@ -292,6 +292,17 @@ func (f *fisherNet) bound(n *netNode, k int) {
 	n.lo, n.hi, n.bounded = f.shortest(k, n.rem), f.longest(k, n.rem, m), true
 }
 
+// child is the node at stage k+1 below the sums left rem by the column
+// xs: rem − xs, sorted (built in f.scratch[k+1]).
+func (f *fisherNet) child(k int, rem, xs []int) (*netNode, error) {
+	c := f.scratch[k+1]
+	for i, r := range rem {
+		c[i] = r - xs[i]
+	}
+	sortSmall(c)
+	return f.node(k+1, c)
+}
+
 // complete makes n.fut, the completions of n (at stage k), from those of
 // its children, or marks n open when it or one of its children has more
 // than fisherMaxCompletions, or when the nodes hold fisherCompletionBudget.
@@ -310,13 +321,8 @@ func (f *fisherNet) complete(n *netNode, k int) error {
 		n.open = true // too many arcs: do not explore the nodes below
 		return nil
 	}
-	child := f.scratch[k+1]
 	err := f.columns(n.rem, f.c[k], func(xs []int, w, mult float64) error {
-		for i, r := range n.rem {
-			child[i] = r - xs[i]
-		}
-		sortSmall(child)
-		cn, err := f.node(k+1, child)
+		cn, err := f.child(k, n.rem, xs)
 		if err != nil {
 			return err
 		}
@@ -430,18 +436,13 @@ func mergeGroups(gs []pathGroup) []pathGroup {
 // expand follows every arc out of n (at stage k): the pasts of n that the
 // child does not settle go on to it.
 func (f *fisherNet) expand(n *netNode, k int) error {
-	child := f.scratch[k+1]
 	return f.columns(n.rem, f.c[k], func(xs []int, w, mult float64) error {
 		f.work++
 		f.counts.arcs++
 		if f.work > f.maxWork {
 			return errFisherWork
 		}
-		for i, r := range n.rem {
-			child[i] = r - xs[i]
-		}
-		sortSmall(child)
-		cn, err := f.node(k+1, child)
+		cn, err := f.child(k, n.rem, xs)
 		if err != nil {
 			return err
 		}

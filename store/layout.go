@@ -36,7 +36,8 @@ const (
 // Layout is a store kept as an OCI image layout on disk. It is safe for
 // concurrent use by several goroutines and processes.
 type Layout struct {
-	root string
+	readers // ReadAll, CopyTo, Materialize and Verify over Open
+	root    string
 	// afterOpen, when set (by tests), runs after a blob file is opened
 	// for reading and before any byte is read.
 	afterOpen func(path string)
@@ -76,6 +77,7 @@ func Open(dir string) (*Layout, error) {
 		return nil, fmt.Errorf("store %s: %w: bad %s file", dir, ErrNotStore, layoutFile)
 	}
 	s := &Layout{root: dir}
+	s.readers = readers{s}
 	if _, err := s.readIndex(); err != nil {
 		return nil, err
 	}
@@ -112,6 +114,7 @@ func Init(dir string) (*Layout, error) {
 		}
 	}
 	s := &Layout{root: dir}
+	s.readers = readers{s}
 	if err := s.makeDirs(); err != nil {
 		return nil, err
 	}
@@ -241,26 +244,6 @@ func (s *Layout) Open(ctx context.Context, d digest.Digest) (io.ReadCloser, int6
 		s.afterOpen(path)
 	}
 	return newVerifyingReader(ctx, f, f, d), size, nil
-}
-
-// ReadAll implements Reader.
-func (s *Layout) ReadAll(ctx context.Context, d digest.Digest) ([]byte, error) {
-	return readAll(ctx, s, d)
-}
-
-// CopyTo implements Reader.
-func (s *Layout) CopyTo(ctx context.Context, d digest.Digest, dst string) error {
-	return copyTo(ctx, s, d, dst)
-}
-
-// Materialize implements Reader.
-func (s *Layout) Materialize(ctx context.Context, d digest.Digest, dst string) error {
-	return materialize(ctx, s, d, dst)
-}
-
-// Verify implements Reader.
-func (s *Layout) Verify(ctx context.Context, d digest.Digest) (int64, error) {
-	return verifyArtifact(ctx, s, d)
 }
 
 // List implements Store. Media types and names come from the artifact

@@ -19,8 +19,9 @@ import (
 // manifests). The zero value is not usable; call NewMem. It is safe for
 // concurrent use.
 type Mem struct {
-	mu    sync.Mutex
-	blobs map[digest.Digest]*memBlob
+	readers // ReadAll, CopyTo, Materialize and Verify over Open
+	mu      sync.Mutex
+	blobs   map[digest.Digest]*memBlob
 }
 
 type memBlob struct {
@@ -29,7 +30,11 @@ type memBlob struct {
 }
 
 // NewMem returns an empty in-memory store.
-func NewMem() *Mem { return &Mem{blobs: map[digest.Digest]*memBlob{}} }
+func NewMem() *Mem {
+	m := &Mem{blobs: map[digest.Digest]*memBlob{}}
+	m.readers = readers{m}
+	return m
+}
 
 // Put implements Writer.
 func (m *Mem) Put(ctx context.Context, r io.Reader, meta Meta) (digest.Digest, int64, error) {
@@ -80,26 +85,6 @@ func (m *Mem) Open(ctx context.Context, d digest.Digest) (io.ReadCloser, int64, 
 	}
 	r := bytes.NewReader(data)
 	return newVerifyingReader(ctx, r, io.NopCloser(r), d), int64(len(data)), nil
-}
-
-// ReadAll implements Reader.
-func (m *Mem) ReadAll(ctx context.Context, d digest.Digest) ([]byte, error) {
-	return readAll(ctx, m, d)
-}
-
-// CopyTo implements Reader.
-func (m *Mem) CopyTo(ctx context.Context, d digest.Digest, dst string) error {
-	return copyTo(ctx, m, d, dst)
-}
-
-// Materialize implements Reader.
-func (m *Mem) Materialize(ctx context.Context, d digest.Digest, dst string) error {
-	return materialize(ctx, m, d, dst)
-}
-
-// Verify implements Reader.
-func (m *Mem) Verify(ctx context.Context, d digest.Digest) (int64, error) {
-	return verifyArtifact(ctx, m, d)
 }
 
 // List implements Store.

@@ -61,6 +61,31 @@ type opener interface {
 	Open(ctx context.Context, d digest.Digest) (io.ReadCloser, int64, error)
 }
 
+// readers implements the Reader methods built on Open (ReadAll, CopyTo,
+// Materialize, Verify) for the store o; Layout and Mem embed one that
+// points at themselves.
+type readers struct{ o opener }
+
+// ReadAll implements Reader.
+func (r readers) ReadAll(ctx context.Context, d digest.Digest) ([]byte, error) {
+	return readAll(ctx, r.o, d)
+}
+
+// CopyTo implements Reader.
+func (r readers) CopyTo(ctx context.Context, d digest.Digest, dst string) error {
+	return copyTo(ctx, r.o, d, dst)
+}
+
+// Materialize implements Reader.
+func (r readers) Materialize(ctx context.Context, d digest.Digest, dst string) error {
+	return materialize(ctx, r.o, d, dst)
+}
+
+// Verify implements Reader.
+func (r readers) Verify(ctx context.Context, d digest.Digest) (int64, error) {
+	return verifyArtifact(ctx, r.o, d)
+}
+
 // readAll implements Reader.ReadAll on top of Open.
 func readAll(ctx context.Context, o opener, d digest.Digest) ([]byte, error) {
 	rc, size, err := o.Open(ctx, d)

@@ -198,17 +198,11 @@ const otherLabel = "\xff<other>"
 // Run implements Check.
 func (c ReferenceLabels) Run(s output.Output, outs []output.Output, r Rules) (Finding, error) {
 	cells := map[string]bool{otherLabel: true}
-	key := func(o output.Output) string {
-		if o.Label == nil {
-			return "<none>"
-		}
-		return *o.Label
-	}
 	for _, o := range c.Ref {
-		cells[key(o)] = true
+		cells[labelKey(o)] = true
 	}
 	cell := func(o output.Output) string {
-		if k := key(o); cells[k] {
+		if k := labelKey(o); cells[k] {
 			return k
 		}
 		return otherLabel
@@ -222,14 +216,12 @@ func (c ReferenceLabels) Run(s output.Output, outs []output.Output, r Rules) (Fi
 	}
 	tv := TotalVariation(a, b)
 	k := float64(len(cells))
-	eps := func(n int) float64 {
-		return math.Sqrt(2 / float64(n) * (math.Log(math.Pow(2, k)-2) + math.Log(2/r.Alpha)))
-	}
+	eps := func(n int) float64 { return weissmanEps(n, k, r.Alpha) }
 	bound := tv + (eps(len(a))+eps(len(b)))/2
 	p := 1.0
 	// Monte-Carlo p-value (exact conditional law; valid whatever the
 	// expected counts), with a fixed seed so a replay stays repeatable.
-	rng := rand.New(rand.NewPCG(0x7265707269736521, uint64(len(a))<<32|uint64(len(b))))
+	rng := rand.New(rand.NewPCG(labelSeed, uint64(len(a))<<32|uint64(len(b))))
 	if t, err := stats.ChiSquareLabels(a, b, labelResamples(a, b, r.Alpha), rng); err == nil {
 		p = t.PValue
 	} else if !errors.Is(err, stats.ErrSampleSize) && !errors.Is(err, stats.ErrDomain) {
@@ -280,8 +272,53 @@ func labelResamples(a, b []string, level float64) int {
 	if !small {
 		return 0
 	}
-	return min(49999, max(1999, int(math.Ceil(2/level))))
+	return resamples(level)
 }
+
+// resamples is the number of Monte-Carlo tables or permutations of a test
+// at level: enough that the p-value can reach the level (1/(B+1) ≤
+// level/2), at least 1999 and at most 49999.
+func resamples(level float64) int { return min(49999, max(1999, int(math.Ceil(2/level)))) }
+
+// labelSeed seeds the Monte-Carlo label tests (with the sample sizes), so a
+// replay stays repeatable.
+const labelSeed = 0x7265707269736521
+
+// labelKey is the label of o, "<none>" without one.
+func labelKey(o output.Output) string {
+	if o.Label == nil {
+		return "<none>"
+	}
+	return *o.Label
+}
+
+// weissmanEps is the L1 deviation bound ε_n = sqrt(2/n · (ln(2^k − 2) +
+// ln(2/level))) of Weissman et al. (2003) for a sample of n labels over k
+// categories.
+func weissmanEps(n int, k, level float64) float64 {
+	return math.Sqrt(2 / float64(n) * (math.Log(math.Pow(2, k)-2) + math.Log(2/level)))
+}
+
+// scoresOf is the scores of outs, in run order.
+func scoresOf(outs []output.Output) []float64 {
+	return present(outs, func(o output.Output) *float64 { return o.Score })
+}
+
+// present is the values get gives of outs, in order, leaving out the
+// outputs it gives none (nil) of.
+func present[T any](outs []output.Output, get func(output.Output) *T) []T {
+	var v []T
+	for _, o := range outs {
+		if p := get(o); p != nil {
+			v = append(v, *p)
+		}
+	}
+	return v
+}
+
+// dkwEps is the Dvoretzky–Kiefer–Wolfowitz deviation bound ε_n =
+// sqrt(ln(4/level)/(2n)) (Massart's constant) of a sample of n scores.
+func dkwEps(n int, level float64) float64 { return math.Sqrt(math.Log(4/level) / (2 * float64(n))) }
 
 // ReferenceScores compares the score distributions (all replays with a
 // score): the two-sided Kolmogorov–Smirnov test for a difference; for
@@ -303,16 +340,7 @@ func (c ReferenceScores) Applies(s output.Output) bool {
 
 // Run implements Check.
 func (c ReferenceScores) Run(s output.Output, outs []output.Output, r Rules) (Finding, error) {
-	scores := func(os []output.Output) []float64 {
-		var v []float64
-		for _, o := range os {
-			if o.Score != nil {
-				v = append(v, *o.Score)
-			}
-		}
-		return v
-	}
-	a, b := scores(c.Ref), scores(outs)
+	a, b := scoresOf(c.Ref), scoresOf(outs)
 	f := Finding{Test: TestResult{Name: "reference_scores", N: ptr(len(a)), Trials: ptr(len(b)),
 		Method: "two-sided Kolmogorov-Smirnov test of the replayed scores against the reference scores; Kolmogorov distance with a DKW upper confidence bound"}}
 	if len(b) == 0 {
@@ -324,7 +352,7 @@ func (c ReferenceScores) Run(s output.Output, outs []output.Output, r Rules) (Fi
 	if err != nil {
 		return Finding{}, err
 	}
-	eps := func(n int) float64 { return math.Sqrt(math.Log(4/r.Alpha) / (2 * float64(n))) }
+	eps := func(n int) float64 { return dkwEps(n, r.Alpha) }
 	bound := ks.Statistic + eps(len(a)) + eps(len(b))
 	f.Test.Statistic, f.Test.PValue, f.Test.Rejected = ptr(ks.Statistic), ptr(ks.PValue), ptr(ks.PValue <= r.Alpha)
 	f.Test.Interval = &Interval{0, bound, 1 - r.Alpha, "DKW bound"}

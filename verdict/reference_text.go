@@ -63,17 +63,7 @@ func (c ReferenceTexts) Run(s output.Output, outs []output.Output, r Rules) (Fin
 	// Both sides are cut by CutText, as replays reach the text checks: a
 	// long reference text must not differ from its replay only by being
 	// whole.
-	texts := func(os []output.Output) []string {
-		var v []string
-		for _, o := range os {
-			if o.Text != nil {
-				cut, _ := CutText(*o.Text)
-				v = append(v, cut)
-			}
-		}
-		return v
-	}
-	a, b := texts(c.Ref), texts(outs)
+	a, b := textsOf(c.Ref), textsOf(outs)
 	f := Finding{Test: TestResult{Name: "reference_texts", N: ptr(len(a)), Trials: ptr(len(b)),
 		Method: fmt.Sprintf("MMD² permutation test (cosine-normalized character %d-gram spectrum kernel, at most %d texts a side) of the replayed texts against the reference texts; MMD² between the kernel mean embeddings with a McDiarmid upper confidence bound", SpectrumN, MaxReferenceTexts)}}
 	if len(b) == 0 {
@@ -81,38 +71,72 @@ func (c ReferenceTexts) Run(s output.Output, outs []output.Output, r Rules) (Fin
 		f.Test.Skipped = "no replay produced a text"
 		return f, nil
 	}
-	p := 1.0
-	sa, sb := evenly(a, MaxReferenceTexts), evenly(b, MaxReferenceTexts)
-	B := min(49999, max(1999, int(math.Ceil(2/r.Alpha))))
-	k, err := stats.SpectrumKernel(sa, sb, SpectrumN)
+	t, err := testTexts(s, a, b, r.Alpha)
 	if err != nil {
 		return Finding{}, err
 	}
-	h := fnv.New64a()
-	if s.Text != nil {
-		h.Write([]byte(*s.Text))
-	}
-	rng := rand.New(rand.NewPCG(h.Sum64(), uint64(len(a))<<32|uint64(len(b))))
-	if t, err := stats.MMDPermutationTest(k, B, rng); err == nil {
-		p = t.PValue
-	} else if !errors.Is(err, stats.ErrSampleSize) {
-		return Finding{}, err
-	}
-	d := MeanEmbeddingDistance(a, b)
-	cn := 1 + math.Sqrt(2*math.Log(2/r.Alpha))
-	eps := func(n int) float64 { return cn / math.Sqrt(float64(n)) }
-	bound := min(2, math.Pow(d+eps(len(a))+eps(len(b)), 2))
-	f.Test.Statistic, f.Test.PValue, f.Test.Rejected = ptr(d*d), ptr(p), ptr(p <= r.Alpha)
-	f.Test.Interval = &Interval{0, bound, 1 - r.Alpha, "McDiarmid bound on MMD²"}
-	head := fmt.Sprintf("texts: MMD² %.4f (%d-gram spectrum kernel) between %d reference texts and %d replayed texts; upper %.4g-confidence bound %.4f", d*d, SpectrumN, len(a), len(b), 1-r.Alpha, bound)
-	equivalence(&f, head, p, bound, r, func() int {
-		left := math.Sqrt(r.Margin) - d - eps(len(a))
+	t.record(&f, r.Alpha)
+	head := fmt.Sprintf("texts: MMD² %.4f (%d-gram spectrum kernel) between %d reference texts and %d replayed texts; upper %.4g-confidence bound %.4f", t.d*t.d, SpectrumN, len(a), len(b), 1-r.Alpha, t.bound)
+	equivalence(&f, head, t.p, t.bound, r, func() int {
+		left := math.Sqrt(r.Margin) - t.d - t.eps(len(a))
 		if left <= 0 {
 			return 0
 		}
-		return int(math.Ceil(cn * cn / (left * left) * float64(len(outs)) / float64(len(b))))
+		return int(math.Ceil(t.cn * t.cn / (left * left) * float64(len(outs)) / float64(len(b))))
 	})
 	return f, nil
+}
+
+// textsOf is the texts of outs, each cut by CutText.
+func textsOf(outs []output.Output) []string {
+	v := replayTexts(outs)
+	for i, t := range v {
+		v[i], _ = CutText(t)
+	}
+	return v
+}
+
+// textTest is the outcome of testTexts: the MMD² permutation test and the
+// McDiarmid bound of two samples of texts.
+type textTest struct {
+	d     float64 // MeanEmbeddingDistance of the two samples
+	p     float64 // the permutation test's p-value (1 with too few texts)
+	bound float64 // upper confidence bound on MMD², at most 2
+	cn    float64 // 1 + sqrt(2·ln(2/level)): eps(n) = cn/sqrt(n)
+}
+
+// testTexts runs the MMD² permutation test of the texts a against b (at
+// most MaxReferenceTexts of each, evenly spaced, with resamples(level)
+// permutations seeded from the stored text and the sample sizes) and the
+// McDiarmid bound on MMD² over all texts, at level (see ReferenceTexts).
+// Both samples must be non-empty.
+func testTexts(stored output.Output, a, b []string, level float64) (textTest, error) {
+	k, err := stats.SpectrumKernel(evenly(a, MaxReferenceTexts), evenly(b, MaxReferenceTexts), SpectrumN)
+	if err != nil {
+		return textTest{}, err
+	}
+	h := fnv.New64a()
+	if stored.Text != nil {
+		h.Write([]byte(*stored.Text))
+	}
+	rng := rand.New(rand.NewPCG(h.Sum64(), uint64(len(a))<<32|uint64(len(b))))
+	t := textTest{p: 1, d: MeanEmbeddingDistance(a, b), cn: 1 + math.Sqrt(2*math.Log(2/level))}
+	if res, err := stats.MMDPermutationTest(k, resamples(level), rng); err == nil {
+		t.p = res.PValue
+	} else if !errors.Is(err, stats.ErrSampleSize) {
+		return textTest{}, err
+	}
+	t.bound = min(2, math.Pow(t.d+t.eps(len(a))+t.eps(len(b)), 2))
+	return t, nil
+}
+
+// eps is the McDiarmid deviation bound ε_n of a sample of n texts.
+func (t textTest) eps(n int) float64 { return t.cn / math.Sqrt(float64(n)) }
+
+// record sets the statistic, p-value, rejection and interval of f's test.
+func (t textTest) record(f *Finding, level float64) {
+	f.Test.Statistic, f.Test.PValue, f.Test.Rejected = ptr(t.d*t.d), ptr(t.p), ptr(t.p <= level)
+	f.Test.Interval = &Interval{0, t.bound, 1 - level, "McDiarmid bound on MMD²"}
 }
 
 // evenly returns at most m of v, evenly spaced (all of v when it has at

@@ -372,13 +372,7 @@ func (c TextConformal) RunSequential(s output.Output, outs []output.Output, r Ru
 
 // replayTexts is the texts of outs, in run order.
 func replayTexts(outs []output.Output) []string {
-	var texts []string
-	for _, o := range outs {
-		if o.Text != nil {
-			texts = append(texts, *o.Text)
-		}
-	}
-	return texts
+	return present(outs, func(o output.Output) *string { return o.Text })
 }
 
 // runsFor is about how many runs give need texts when texts of runs gave

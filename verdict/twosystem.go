@@ -1,9 +1,7 @@
 package verdict
 
 import (
-	"errors"
 	"fmt"
-	"hash/fnv"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -170,13 +168,6 @@ func (c *Comparison) decide(fs []Finding, rules Rules, level float64, n int) {
 	}
 }
 
-func labelKey(o output.Output) string {
-	if o.Label == nil {
-		return "<none>"
-	}
-	return *o.Label
-}
-
 func countLabels(outs []output.Output) map[string]int {
 	m := map[string]int{}
 	for _, o := range outs {
@@ -184,11 +175,6 @@ func countLabels(outs []output.Output) map[string]int {
 	}
 	return m
 }
-
-// fisherDraws is the number of Monte-Carlo tables of a label test that is
-// too large for the exact network algorithm: enough that the p-value can
-// reach the level (1/(B+1) ≤ level/2), at least 1999 and at most 49999.
-func fisherDraws(level float64) int { return min(49999, max(1999, int(math.Ceil(2/level)))) }
 
 // compareLabels is the labels aspect of CompareSystems.
 func compareLabels(_ output.Output, a, b []output.Output, r Rules) (Finding, error) {
@@ -205,8 +191,8 @@ func compareLabels(_ output.Output, a, b []output.Output, r Rules) (Finding, err
 	}
 	p, method := 1.0, "Fisher's exact test"
 	if len(cats) > 1 {
-		rng := rand.New(rand.NewPCG(0x7265707269736521, uint64(len(a))<<32|uint64(len(b))))
-		res, err := stats.FisherTable(t, fisherDraws(r.Alpha), rng)
+		rng := rand.New(rand.NewPCG(labelSeed, uint64(len(a))<<32|uint64(len(b))))
+		res, err := stats.FisherTable(t, resamples(r.Alpha), rng)
 		if err != nil {
 			return Finding{}, err
 		}
@@ -214,9 +200,7 @@ func compareLabels(_ output.Output, a, b []output.Output, r Rules) (Finding, err
 	}
 	tv := TotalVariation(la, lb)
 	k := float64(len(cats) + 1)
-	eps := func(n int) float64 {
-		return math.Sqrt(2 / float64(n) * (math.Log(math.Pow(2, k)-2) + math.Log(2/r.Alpha)))
-	}
+	eps := func(n int) float64 { return weissmanEps(n, k, r.Alpha) }
 	bound := min(1, tv+(eps(len(la))+eps(len(lb)))/2)
 	f := Finding{Test: TestResult{
 		Name:      "labels",
@@ -236,16 +220,6 @@ func compareLabels(_ output.Output, a, b []output.Output, r Rules) (Finding, err
 	return f, nil
 }
 
-func scoresOf(os []output.Output) []float64 {
-	var v []float64
-	for _, o := range os {
-		if o.Score != nil {
-			v = append(v, *o.Score)
-		}
-	}
-	return v
-}
-
 // compareScores is the scores aspect of CompareSystems.
 func compareScores(_ output.Output, a, b []output.Output, r Rules) (Finding, error) {
 	sa, sb := scoresOf(a), scoresOf(b)
@@ -261,7 +235,7 @@ func compareScores(_ output.Output, a, b []output.Output, r Rules) (Finding, err
 	if err != nil {
 		return Finding{}, err
 	}
-	eps := func(n int) float64 { return math.Sqrt(math.Log(4/r.Alpha) / (2 * float64(n))) }
+	eps := func(n int) float64 { return dkwEps(n, r.Alpha) }
 	bound := min(1, ks.Statistic+eps(len(sa))+eps(len(sb)))
 	f.Test.Statistic, f.Test.PValue, f.Test.Rejected = ptr(ks.Statistic), ptr(ks.PValue), ptr(ks.PValue <= r.Alpha)
 	f.Test.Interval = &Interval{0, bound, 1 - r.Alpha, "DKW bound"}
@@ -276,17 +250,6 @@ func compareScores(_ output.Output, a, b []output.Output, r Rules) (Finding, err
 	return f, nil
 }
 
-func textsOf(os []output.Output) []string {
-	var v []string
-	for _, o := range os {
-		if o.Text != nil {
-			cut, _ := CutText(*o.Text)
-			v = append(v, cut)
-		}
-	}
-	return v
-}
-
 // compareTexts is the texts aspect of CompareSystems.
 func compareTexts(stored output.Output, a, b []output.Output, r Rules) (Finding, error) {
 	ta, tb := textsOf(a), textsOf(b)
@@ -298,34 +261,18 @@ func compareTexts(stored output.Output, a, b []output.Output, r Rules) (Finding,
 		f.Reasons = []string{"texts: " + f.Test.Skipped}
 		return f, nil
 	}
-	p := 1.0
-	k, err := stats.SpectrumKernel(evenly(ta, MaxReferenceTexts), evenly(tb, MaxReferenceTexts), SpectrumN)
+	t, err := testTexts(stored, ta, tb, r.Alpha)
 	if err != nil {
 		return Finding{}, err
 	}
-	h := fnv.New64a()
-	if stored.Text != nil {
-		h.Write([]byte(*stored.Text))
-	}
-	rng := rand.New(rand.NewPCG(h.Sum64(), uint64(len(ta))<<32|uint64(len(tb))))
-	if t, err := stats.MMDPermutationTest(k, fisherDraws(r.Alpha), rng); err == nil {
-		p = t.PValue
-	} else if !errors.Is(err, stats.ErrSampleSize) {
-		return Finding{}, err
-	}
-	d := MeanEmbeddingDistance(ta, tb)
-	cn := 1 + math.Sqrt(2*math.Log(2/r.Alpha))
-	eps := func(n int) float64 { return cn / math.Sqrt(float64(n)) }
-	bound := min(2, math.Pow(d+eps(len(ta))+eps(len(tb)), 2))
-	f.Test.Statistic, f.Test.PValue, f.Test.Rejected = ptr(d*d), ptr(p), ptr(p <= r.Alpha)
-	f.Test.Interval = &Interval{0, bound, 1 - r.Alpha, "McDiarmid bound on MMD²"}
-	head := fmt.Sprintf("texts: MMD² %.4f (%d-gram spectrum kernel) between %d texts of A and %d of B; upper %.4g-confidence bound %.4f", d*d, SpectrumN, len(ta), len(tb), 1-r.Alpha, bound)
-	equivalence(&f, head, p, bound, r, func() int {
-		left := math.Sqrt(r.Margin) - d
+	t.record(&f, r.Alpha)
+	head := fmt.Sprintf("texts: MMD² %.4f (%d-gram spectrum kernel) between %d texts of A and %d of B; upper %.4g-confidence bound %.4f", t.d*t.d, SpectrumN, len(ta), len(tb), 1-r.Alpha, t.bound)
+	equivalence(&f, head, t.p, t.bound, r, func() int {
+		left := math.Sqrt(r.Margin) - t.d
 		if left <= 0 {
 			return 0
 		}
-		return int(math.Ceil(4 * cn * cn / (left * left)))
+		return int(math.Ceil(4 * t.cn * t.cn / (left * left)))
 	})
 	return f, nil
 }

@@ -64,6 +64,22 @@ type Params struct {
 	Rules      verdict.Rules `json:"rules"`
 }
 
+// paramsOf is the settings of a replay of rec with opts: the replay seed
+// opts.ReplaySeed, or the one derived from the request id; MaxRuns when
+// sequential, else N.
+func paramsOf(rec *record.Record, opts replay.Options) Params {
+	p := Params{Sequential: opts.Sequential, ReplaySeed: system.Seed64(replay.DeriveReplaySeed(rec.RequestID)), Rules: opts.Rules}
+	if opts.ReplaySeed != nil {
+		p.ReplaySeed = system.Seed64(*opts.ReplaySeed)
+	}
+	if opts.Sequential {
+		p.MaxRuns = opts.MaxRuns
+	} else {
+		p.N = opts.N
+	}
+	return p
+}
+
 // Timings are wall times.
 type Timings struct {
 	Started  time.Time `json:"started"`
@@ -97,16 +113,8 @@ func Against(ctx context.Context, st replay.Blobs, rec *record.Record, other Sys
 	defaults(&opts)
 	plan := NewPlan(opts.Sequential, opts.N, opts.MaxRuns)
 	rep := &AgainstReport{Schema: AgainstSchema, Record: summary(rec), Verdict: verdict.Undetermined, Looks: []LookResult{}, Notes: []string{},
-		Params:  Params{Sequential: opts.Sequential, ReplaySeed: system.Seed64(replay.DeriveReplaySeed(rec.RequestID)), Rules: opts.Rules},
+		Params:  paramsOf(rec, opts),
 		Timings: Timings{Started: opts.Now()}}
-	if opts.ReplaySeed != nil {
-		rep.Params.ReplaySeed = system.Seed64(*opts.ReplaySeed)
-	}
-	if opts.Sequential {
-		rep.Params.MaxRuns = opts.MaxRuns
-	} else {
-		rep.Params.N = opts.N
-	}
 	res := &AgainstResult{Report: rep}
 	fail := func(err error) (*AgainstResult, error) {
 		rep.Error = err.Error()

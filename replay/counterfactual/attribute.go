@@ -10,7 +10,6 @@ import (
 	"github.com/reprise-dev/reprise/output"
 	"github.com/reprise-dev/reprise/record"
 	"github.com/reprise-dev/reprise/replay"
-	"github.com/reprise-dev/reprise/system"
 	"github.com/reprise-dev/reprise/verdict"
 )
 
@@ -101,16 +100,8 @@ func Attribute(ctx context.Context, st replay.Blobs, rec *record.Record, others 
 	m := len(list)
 	rep := &AttributeReport{Schema: AttributeSchema, Record: summary(rec), Candidates: []CandidateResult{}, Set: []string{}, Alpha: opts.Rules.Alpha,
 		Level: opts.Rules.Alpha / float64(m), Reasons: []string{}, Notes: []string{},
-		Params:  Params{Sequential: opts.Sequential, ReplaySeed: system.Seed64(replay.DeriveReplaySeed(rec.RequestID)), Rules: opts.Rules},
+		Params:  paramsOf(rec, opts),
 		Timings: Timings{Started: opts.Now()}, Order: order(rec.Output.Output)}
-	if opts.ReplaySeed != nil {
-		rep.Params.ReplaySeed = system.Seed64(*opts.ReplaySeed)
-	}
-	if opts.Sequential {
-		rep.Params.MaxRuns = opts.MaxRuns
-	} else {
-		rep.Params.N = opts.N
-	}
 	res := &AttributeResult{Report: rep}
 	fail := func(err error) (*AttributeResult, error) {
 		rep.Error = err.Error()

@@ -20,6 +20,7 @@ import (
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/mount"
+	"github.com/moby/moby/api/types/volume"
 	"github.com/moby/moby/client"
 
 	"github.com/reprise-dev/reprise/runners"
@@ -444,20 +445,13 @@ func cmpOr(a, b string) string {
 // NAME" for each. A volume is made before its container: only a stale
 // lease removes one without a container.
 func removeVolumes(ctx context.Context, cli *client.Client, all bool, extra []string) ([]string, error) {
-	list, err := cli.VolumeList(ctx, client.VolumeListOptions{Filters: labelFilters(extra)})
-	if err != nil {
-		return nil, fmt.Errorf("%w: list volumes: %v", runners.ErrEngine, err)
+	list := func() ([]volume.Volume, error) {
+		l, err := cli.VolumeList(ctx, client.VolumeListOptions{Filters: labelFilters(extra)})
+		return l.Items, err
 	}
-	now := time.Now()
-	var names []string
-	for _, v := range list.Items {
-		if !removable(v.Labels, all, now) {
-			continue
-		}
-		if _, err := cli.VolumeRemove(ctx, v.Name, client.VolumeRemoveOptions{Force: true}); err != nil && !cerrdefs.IsNotFound(err) {
-			return names, fmt.Errorf("remove volume %s: %w", v.Name, err)
-		}
-		names = append(names, "volume "+v.Name)
-	}
-	return names, nil
+	return removeStale(all, "volume", list, func(v volume.Volume) (string, map[string]string) { return v.Name, v.Labels },
+		func(v volume.Volume) error {
+			_, err := cli.VolumeRemove(ctx, v.Name, client.VolumeRemoveOptions{Force: true})
+			return err
+		})
 }

@@ -85,6 +85,7 @@ import (
 	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/mount"
+	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/client"
 
 	"github.com/reprise-dev/reprise/runners"
@@ -945,20 +946,38 @@ func removeLeftovers(ctx context.Context, cli *client.Client, all bool, extra []
 // container, so one without any may belong to a session starting now:
 // only a stale lease removes it.
 func removeNetworks(ctx context.Context, cli *client.Client, all bool, extra []string) ([]string, error) {
-	list, err := cli.NetworkList(ctx, client.NetworkListOptions{Filters: labelFilters(extra)})
+	list := func() ([]network.Summary, error) {
+		l, err := cli.NetworkList(ctx, client.NetworkListOptions{Filters: labelFilters(extra)})
+		return l.Items, err
+	}
+	return removeStale(all, "network", list, func(n network.Summary) (string, map[string]string) { return n.Name, n.Labels },
+		func(n network.Summary) error {
+			_, err := cli.NetworkRemove(ctx, n.ID, client.NetworkRemoveOptions{})
+			return err
+		})
+}
+
+// removeStale removes, by remove, each of the items list gives (networks
+// or volumes of sessions) that is removable (its owner gone: a stale lease,
+// or every one with all; of gives its name and labels); it returns "KIND
+// NAME" for each removed, so far on an error. One already gone counts as
+// removed.
+func removeStale[T any](all bool, kind string, list func() ([]T, error), of func(T) (string, map[string]string), remove func(T) error) ([]string, error) {
+	items, err := list()
 	if err != nil {
-		return nil, fmt.Errorf("%w: list networks: %v", runners.ErrEngine, err)
+		return nil, fmt.Errorf("%w: list %ss: %v", runners.ErrEngine, kind, err)
 	}
 	now := time.Now()
 	var names []string
-	for _, n := range list.Items {
-		if !removable(n.Labels, all, now) {
+	for _, it := range items {
+		name, labels := of(it)
+		if !removable(labels, all, now) {
 			continue
 		}
-		if _, err := cli.NetworkRemove(ctx, n.ID, client.NetworkRemoveOptions{}); err != nil && !cerrdefs.IsNotFound(err) {
-			return names, fmt.Errorf("remove network %s: %w", n.Name, err)
+		if err := remove(it); err != nil && !cerrdefs.IsNotFound(err) {
+			return names, fmt.Errorf("remove %s %s: %w", kind, name, err)
 		}
-		names = append(names, "network "+n.Name)
+		names = append(names, kind+" "+name)
 	}
 	return names, nil
 }
