@@ -15,4 +15,9 @@ func TestOutcomeText(t *testing.T) {
 	if got, want := o.Text(), "r.json req_1: DIVERGED (exact)  reports: out/req_1"; got != want {
 		t.Errorf("Text() = %q; want %q", got, want)
 	}
+	// A record that could not be read has no request id: no stray space.
+	o = Outcome{Source: "nosuch.json", Verdict: verdict.Failed}
+	if got, want := o.Text(), "nosuch.json: ERROR"; got != want {
+		t.Errorf("Text() = %q; want %q", got, want)
+	}
 }

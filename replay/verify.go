@@ -41,6 +41,18 @@ func LoadRecord(path string) (*record.Record, error) {
 	return record.Decode(f)
 }
 
+// Missing is the error of the first of paths that is not there (wrapping
+// ErrNoRecord, as LoadRecord's), or nil: a caller that cannot open what
+// the records need (the store) says first that a record is missing.
+func Missing(paths []string) error {
+	for _, p := range paths {
+		if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
+			return inputf(ErrNoRecord, "record %s: no such file", p)
+		}
+	}
+	return nil
+}
+
 // Verifier is what Verify needs of the artifact store.
 type Verifier interface {
 	Verify(ctx context.Context, d digest.Digest) (int64, error)

@@ -181,6 +181,11 @@ func TestGoldenVerbs(t *testing.T) {
 		{"record-create-reference-needs-capture", []string{"--store", st, "record", "create", "--input", "testdata/stats/a.txt", "--image", "sha256:" + strings.Repeat("a", 64),
 			"--model", "testdata/stats/a.txt", "--config", "testdata/stats/b.txt", "--label", "x", "--reference-runs", "10"}, exitUsage},
 		{"replay-bad-margin", []string{"replay", "x.json", "--margin", "1.5"}, exitUsage},
+		// A missing record is named before a missing store, and its line
+		// has no stray space where the request id would be.
+		{"replay-missing-no-store", []string{"--store", "/nonexistent/reprise-store", "replay", "testdata/records/absent.json"}, exitUsage},
+		{"replay-missing", []string{"--store", st, "replay", "testdata/records/absent.json"}, exitUsage},
+		{"store-get-prefix-unknown", []string{"--store", st, "store", "get", "sha256:000000000000"}, exitUsage},
 		{"store-put-ok", []string{"--store", st, "store", "put", "testdata/stats/a.txt"}, exitOK},
 		{"store-put-missing", []string{"--store", st, "store", "put", "testdata/stats/absent.txt"}, exitUsage},
 		{"store-get-bad-digest", []string{"--store", st, "store", "get", "sha256:xyz"}, exitUsage},

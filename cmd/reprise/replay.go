@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -148,7 +149,7 @@ func runReplay(ctx context.Context, g *globalOptions, s *streams, o *replayOptio
 	log := g.logger(s)
 	lo, st, err := o.open(ctx, g, log)
 	if err != nil {
-		return err
+		return cmp.Or(replay.Missing(paths), err)
 	}
 	bar := replay.NewRunBar(s.Err, time.Now, o.IsSequential())
 	ro := o.Request.Options(lo)
