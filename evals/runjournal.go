@@ -108,7 +108,7 @@ func (j *RunJournal) Resume() []Row { return j.resume }
 // call more than once.
 func (j *RunJournal) Close() error {
 	err := j.Journal.Close()
-	j.lock.Release()
+	j.lock.Discard()
 	return err
 }
 
@@ -119,7 +119,7 @@ func (j *RunJournal) Remove() error {
 	if rerr := os.Remove(j.lock.Path()); err == nil && rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
 		err = rerr
 	}
-	j.lock.Release()
+	j.lock.Discard()
 	return err
 }
 

@@ -8,8 +8,12 @@
 // "pid <N> <command line>" into the file, so a process that finds it taken
 // gets a *LockedError wrapping ErrLocked that names the holder ("in use by
 // PID 123 (reprise replay a.json)"). The kernel releases the lock when its
-// holder dies, SIGKILL included; the lock file is kept on Release
-// (removing it would race with a process that has just opened it).
+// holder dies, SIGKILL included; the lock file is kept on Release, and
+// removed by Discard while still held (a Lock or LockWait that opened the
+// removed file sees it is no longer the file at the path and takes the new
+// one, so two holders never overlap). Output folders' locks (a replay's,
+// a night's, a comparison's, an eval run's) are discarded; a holder
+// killed outright leaves its lock file, which the next holder takes.
 // LockWait waits for the lock instead; LockNew creates the lock file
 // exclusively (a lease); Held probes a lock without keeping it.
 //

@@ -118,5 +118,5 @@ func LockDir(dir, name, what string, out, locked error) (func(), error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: lock %s: %v", out, path, err)
 	}
-	return func() { l.Release() }, nil
+	return func() { l.Discard() }, nil
 }

@@ -71,15 +71,30 @@ const lockFlags = os.O_RDWR | syscall.O_NOFOLLOW | syscall.O_CLOEXEC
 // refused (ELOOP). When another holder has it, the error is a
 // *LockedError wrapping ErrLocked.
 func Lock(path string) (*FileLock, error) {
-	f, err := os.OpenFile(path, os.O_CREATE|lockFlags, 0o644)
-	if err != nil {
-		return nil, err
+	for {
+		f, err := os.OpenFile(path, os.O_CREATE|lockFlags, 0o644)
+		if err != nil {
+			return nil, err
+		}
+		l, err := take(f, path)
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+		if current(f, path) {
+			return l, nil
+		}
+		f.Close() // a Discard removed the file between open and flock: take the new one
 	}
-	l, err := take(f, path)
-	if err != nil {
-		f.Close()
-	}
-	return l, err
+}
+
+// current reports whether f, locked, is still the file at path: a holder
+// that Discards its lock removes the file while holding it, so a lock
+// taken on the removed file would lock nothing.
+func current(f *os.File, path string) bool {
+	a, err1 := f.Stat()
+	b, err2 := os.Lstat(path)
+	return err1 == nil && err2 == nil && os.SameFile(a, b)
 }
 
 // LockNew is Lock of a lock file that must not exist yet (O_EXCL): an
@@ -116,6 +131,10 @@ func LockWait(ctx context.Context, path string) (*FileLock, error) {
 		if err != nil {
 			f.Close()
 			return nil, fmt.Errorf("lock %s: %w", path, err)
+		}
+		if !current(f, path) { // removed by a Discard while we waited
+			f.Close()
+			return LockWait(ctx, path)
 		}
 		return signed(f, path), nil
 	case <-ctx.Done():
@@ -190,6 +209,21 @@ func holder(path string) error {
 
 // Path is the lock file's path.
 func (l *FileLock) Path() string { return l.path }
+
+// Discard removes the lock file, while the lock is held (so no other
+// holder is locking it: a Lock that opened it before checks it is still
+// the file at its path), then releases it: for a lock that should leave
+// nothing behind (an output folder's). Safe to call more than once and on
+// nil.
+func (l *FileLock) Discard() error {
+	if l == nil || l.f == nil {
+		return nil
+	}
+	if current(l.f, l.path) {
+		os.Remove(l.path)
+	}
+	return l.Release()
+}
 
 // Release releases the lock and closes the lock file, which stays. Safe to
 // call more than once and on nil.

@@ -159,3 +159,59 @@ func TestLockWait(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestDiscard: a discarded lock leaves no file; a Lock that opened the
+// file before the Discard removed it does not hold a lock on the removed
+// file (it takes the new one), so two holders never overlap.
+func TestDiscard(t *testing.T) {
+	path := filepath.Join(t.TempDir(), ".reprise.lock")
+	a, err := Lock(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale, err := os.OpenFile(path, os.O_RDWR, 0) // a later Lock's open, before the Discard
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stale.Close()
+	if err := a.Discard(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the lock file stays: %v", err)
+	}
+	if current(stale, path) {
+		t.Fatal("the removed file counts as the lock")
+	}
+	b, err := Lock(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Lock(path); !errors.Is(err, ErrLocked) {
+		t.Fatalf("a second holder: %v, want ErrLocked", err)
+	}
+	if err := b.Discard(); err != nil {
+		t.Fatal(err)
+	}
+	// A waiter that had the file open when it was discarded takes the new
+	// one.
+	c, err := Lock(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan *FileLock)
+	go func() {
+		l, err := LockWait(context.Background(), path)
+		if err != nil {
+			t.Error(err)
+		}
+		done <- l
+	}()
+	time.Sleep(20 * time.Millisecond)
+	c.Discard()
+	d := <-done
+	if d == nil || !current(d.f, path) {
+		t.Fatal("the waiter holds no lock on the file at the path")
+	}
+	d.Discard()
+}

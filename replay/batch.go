@@ -115,7 +115,7 @@ func lockDir(dir string) (func(), error) {
 	if err != nil {
 		return nil, inputf(ErrReportsDir, "lock %s: %v", path, err)
 	}
-	return func() { l.Release() }, nil
+	return func() { l.Discard() }, nil
 }
 
 // createJournal creates the folder's journal, never following a symlink
