@@ -41,16 +41,20 @@ func LoadRecord(path string) (*record.Record, error) {
 	return record.Decode(f)
 }
 
-// Missing is the error of the first of paths that is not there (wrapping
-// ErrNoRecord, as LoadRecord's), or nil: a caller that cannot open what
-// the records need (the store) says first that a record is missing.
-func Missing(paths []string) error {
+// MissingFirst is err, unless err says the store is missing
+// (store.ErrNoStore) and one of paths is missing too: then the error of
+// the first missing record (wrapping ErrNoRecord, as LoadRecord's), the
+// first thing to mend.
+func MissingFirst(err error, paths []string) error {
+	if !errors.Is(err, store.ErrNoStore) {
+		return err
+	}
 	for _, p := range paths {
-		if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
+		if _, serr := os.Stat(p); errors.Is(serr, fs.ErrNotExist) {
 			return inputf(ErrNoRecord, "record %s: no such file", p)
 		}
 	}
-	return nil
+	return err
 }
 
 // Verifier is what Verify needs of the artifact store.

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -149,10 +147,8 @@ func runReplay(ctx context.Context, g *globalOptions, s *streams, o *replayOptio
 	}
 	log := g.logger(s)
 	lo, st, err := o.open(ctx, g, log)
-	if errors.Is(err, store.ErrNoStore) {
-		return cmp.Or(replay.Missing(paths), err) // the missing record first
-	} else if err != nil {
-		return err
+	if err != nil {
+		return replay.MissingFirst(err, paths)
 	}
 	bar := replay.NewRunBar(s.Err, time.Now, o.IsSequential())
 	ro := o.Request.Options(lo)
