@@ -342,7 +342,7 @@ func Capture(ctx context.Context, st Store, rec *record.Record, sess *launch.Ses
 		if err != nil {
 			return runners.Info{}, err
 		}
-		seed := int64(u >> 1)
+		seed := int64(u >> (64 - record.DrawnSeedBits)) // below 2^53: exact in every JSON reader (jq, JavaScript)
 		if b := opts.SeedBits; b > 0 && b < 64 {
 			seed &= 1<<b - 1
 		}

@@ -192,7 +192,7 @@ func TestCaptureRecordsTheAnswerAndADrawnSeed(t *testing.T) {
 		t.Fatal(err)
 	}
 	raw := `{"label":"approved"}`
-	info, err := Capture(ctx, st, rec, session(t, st, rec, oneAnswer{raw}), Options{Rand: strings.NewReader("\x00\x00\x00\x00\x00\x00\x00\x54")})
+	info, err := Capture(ctx, st, rec, session(t, st, rec, oneAnswer{raw}), Options{Rand: strings.NewReader("\x00\x00\x00\x00\x00\x01\x50\x00")}) // 42 << 11: seeds are the top 53 bits
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -308,5 +308,24 @@ func TestBuildSystemTrees(t *testing.T) {
 		if b, err := st.ReadAll(ctx, d); err != nil || !store.IsTreeManifest(b) {
 			t.Fatalf("%s is not a tree: %v", d, err)
 		}
+	}
+}
+
+// TestDrawnSeedIsExactInJSON: the largest seed a capture can draw is
+// 2^53 − 1, which every JSON reader (jq, JavaScript) reads exactly.
+func TestDrawnSeedIsExactInJSON(t *testing.T) {
+	ctx := context.Background()
+	st := openStore(t)
+	p, _ := parts(t)
+	p.EnvOS = "linux"
+	rec, err := Build(ctx, st, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Capture(ctx, st, rec, session(t, st, rec, oneAnswer{`{"label":"approved"}`}), Options{Rand: strings.NewReader(strings.Repeat("\xff", 8))}); err != nil {
+		t.Fatal(err)
+	}
+	if s := rec.Params.Seed; s == nil || *s != 1<<53-1 || int64(float64(*s)) != *s {
+		t.Fatalf("seed %v, want 2^53 − 1", s)
 	}
 }

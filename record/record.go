@@ -175,6 +175,11 @@ type Output struct {
 	Digest digest.Digest `json:"digest"`
 }
 
+// DrawnSeedBits bounds the seeds reprise draws for a record (record create
+// --capture, capture serve --inject-seed): below 2^53, a seed is exact as a
+// JSON number in every reader (jq and JavaScript round larger integers).
+const DrawnSeedBits = 53
+
 // Protocols are the wire protocols a record may name.
 var Protocols = []string{"jsonl-stdio", "openai", "kserve-v2"}
 

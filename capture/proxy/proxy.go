@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/reprise-dev/reprise/launch"
+	"github.com/reprise-dev/reprise/record"
 )
 
 // Input says what is kept of a request's bytes.
@@ -216,11 +217,12 @@ func (p *Proxy) requestID(w http.ResponseWriter, r *http.Request) string {
 	return id
 }
 
-// drawSeed is a random non-negative int63.
+// drawSeed is a random seed below 2^53 (record.DrawnSeedBits: exact as a
+// JSON number in every reader).
 func (p *Proxy) drawSeed() int64 {
 	var b [8]byte
 	io.ReadFull(p.cfg.Rand, b[:])
-	return int64(binary.BigEndian.Uint64(b[:]) >> 1)
+	return int64(binary.BigEndian.Uint64(b[:]) >> (64 - record.DrawnSeedBits))
 }
 
 // sampled decides, from the request id's hash, whether to record.
