@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 
 	"github.com/andybalholm/brotli"
@@ -351,6 +352,9 @@ func (c *checker) decodedLen(codec format.CompressionCodec, src *io.SectionReade
 	case format.Lz4Raw:
 		return c.lz4Len(src, limit)
 	case format.Zstd:
+		if n, ok := zstdContentSize(src); ok && n <= limit {
+			return n, nil // every frame states its size, and the reader's decoder stops at it
+		}
 		if c.zstd == nil {
 			d, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true),
 				zstd.WithDecoderMaxWindow(uint64(max(c.max, 1<<20))), zstd.WithDecoderMaxMemory(uint64(max(c.max, 1<<20))))
@@ -402,4 +406,91 @@ func (c *checker) lz4Len(src *io.SectionReader, limit int64) (int64, error) {
 		return 0, fmt.Errorf("does not decode within the %d bytes it declares: %v", limit, err)
 	}
 	return int64(n), nil
+}
+
+// zstdContentSize is the sum of the Frame_Content_Size of the zstd frames
+// in src, read from their headers and block headers alone (RFC 8878: no
+// block is decompressed), and whether every frame states one and the
+// frames fill src exactly. parquet-go decodes a page with klauspost's
+// DecodeAll, whose frame decoder stops a frame once it exceeds its stated
+// size (ErrFrameSizeExceeded, checked after every block of at most 128
+// KiB): a page whose frames state at most its declared size cannot
+// decompress to much more, so it needs no trial decode. A page whose
+// frames do not all state a size is decoded (decodedLen).
+func zstdContentSize(src *io.SectionReader) (int64, bool) {
+	var total int64
+	pos, end := int64(0), src.Size()
+	var b [14]byte
+	for pos < end {
+		if _, err := src.ReadAt(b[:4], pos); err != nil {
+			return 0, false
+		}
+		magic := binary.LittleEndian.Uint32(b[:4])
+		if magic&0xFFFFFFF0 == 0x184D2A50 { // a skippable frame: no output
+			if _, err := src.ReadAt(b[:8], pos); err != nil {
+				return 0, false
+			}
+			pos += 8 + int64(binary.LittleEndian.Uint32(b[4:8]))
+			continue
+		}
+		if magic != 0xFD2FB528 {
+			return 0, false
+		}
+		n, _ := src.ReadAt(b[:], pos+4)
+		if n < 1 {
+			return 0, false
+		}
+		fhd := b[0]
+		single := fhd&0x20 != 0
+		if fhd&0x08 != 0 {
+			return 0, false // reserved bit set
+		}
+		off := 1
+		if !single {
+			off++ // Window_Descriptor
+		}
+		off += []int{0, 1, 2, 4}[fhd&3] // Dictionary_ID
+		fcsLen := []int{0, 2, 4, 8}[fhd>>6]
+		if fcsLen == 0 && single {
+			fcsLen = 1
+		}
+		if fcsLen == 0 || off+fcsLen > n {
+			return 0, false // no stated size
+		}
+		var fcs uint64
+		for i := fcsLen - 1; i >= 0; i-- {
+			fcs = fcs<<8 | uint64(b[off+i])
+		}
+		if fcsLen == 2 {
+			fcs += 256
+		}
+		if fcs > math.MaxInt64-uint64(total) {
+			return 0, false
+		}
+		total += int64(fcs)
+		pos += 4 + int64(off+fcsLen)
+		for last := false; !last; { // the blocks: 3-byte headers
+			if _, err := src.ReadAt(b[:3], pos); err != nil {
+				return 0, false
+			}
+			h := uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16
+			last = h&1 != 0
+			size := int64(h >> 3)
+			switch (h >> 1) & 3 {
+			case 0, 2: // raw, compressed: size bytes follow
+				pos += 3 + size
+			case 1: // RLE: one byte follows
+				pos += 4
+			default:
+				return 0, false
+			}
+			if pos > end {
+				return 0, false
+			}
+		}
+		if fhd&0x04 != 0 {
+			pos += 4 // Content_Checksum
+		}
+	}
+	return total, pos == end
 }
