@@ -106,14 +106,15 @@ func CheckParquet(ctx context.Context, r io.ReaderAt, size int64, lim ParquetLim
 	if err != nil || md == nil {
 		return err
 	}
-	c := &checker{ctx: ctx, r: r, size: dataEnd, max: lim.maxPage(), maxIndex: max(lim.maxPage(), DefaultMaxPageSize)}
+	c := &checker{ctx: ctx, r: &readAhead{r: r, size: dataEnd}, size: dataEnd, max: lim.maxPage(), maxIndex: max(lim.maxPage(), DefaultMaxPageSize)}
 	defer c.close()
 	for gi := range md.RowGroups {
 		cols := md.RowGroups[gi].Columns
 		// First what the headers declare (cheap), then the real sizes.
 		var held int64
+		pages := make([][]pageAt, len(cols))
 		for ci := range cols {
-			n, err := c.chunk(gi, &cols[ci], false)
+			n, err := c.chunk(gi, &cols[ci], &pages[ci])
 			if err != nil {
 				return err
 			}
@@ -123,7 +124,7 @@ func CheckParquet(ctx context.Context, r io.ReaderAt, size int64, lim ParquetLim
 			return &PageError{RowGroup: gi, Page: -1, Reason: fmt.Sprintf("the largest pages of its columns add up to %d bytes, over the page size limit of %d bytes (--max-page-size raises it)", held, c.max)}
 		}
 		for ci := range cols {
-			if _, err := c.chunk(gi, &cols[ci], true); err != nil {
+			if err := c.decodeChunk(gi, &cols[ci], pages[ci]); err != nil {
 				return err
 			}
 		}
@@ -185,12 +186,9 @@ func (c *checker) close() {
 // and, with decode, what it really decompresses to. It returns the most a
 // reader holds of the chunk at once: its largest dictionary page and its
 // largest data page (the larger of compressed and uncompressed sizes).
-func (c *checker) chunk(gi int, cc *format.ColumnChunk, decode bool) (int64, error) {
+func (c *checker) chunk(gi int, cc *format.ColumnChunk, pages *[]pageAt) (int64, error) {
 	md := &cc.MetaData
-	col := strings.Join(md.PathInSchema, ".")
-	bad := func(page int, format string, a ...any) error {
-		return &PageError{Column: col, RowGroup: gi, Page: page, Reason: fmt.Sprintf(format, a...)}
-	}
+	bad := chunkError(gi, md)
 	if len(cc.EncryptedColumnMetadata) > 0 || cc.CryptoMetadata.Value != nil {
 		return 0, bad(-1, "encrypted columns are not supported")
 	}
@@ -229,9 +227,10 @@ func (c *checker) chunk(gi int, cc *format.ColumnChunk, decode bool) (int64, err
 		if h.CompressedPageSize < 0 || h.UncompressedPageSize < 0 || pos+int64(h.CompressedPageSize) > end {
 			return 0, bad(page, "page sizes (compressed %d, uncompressed %d) out of its column chunk", h.CompressedPageSize, h.UncompressedPageSize)
 		}
-		if err := c.page(h, pos, md, decode); err != nil {
+		if err := c.page(h, pos, md, false); err != nil {
 			return 0, bad(page, "%v", err)
 		}
+		*pages = append(*pages, pageAt{h, pos})
 		held := max(int64(h.CompressedPageSize), int64(h.UncompressedPageSize))
 		if h.Type == format.DictionaryPage {
 			dict = max(dict, held)
@@ -241,6 +240,36 @@ func (c *checker) chunk(gi int, cc *format.ColumnChunk, decode bool) (int64, err
 		pos += int64(h.CompressedPageSize)
 	}
 	return dict + data, nil
+}
+
+// pageAt is a page header and where its data starts.
+type pageAt struct {
+	h   *format.PageHeader
+	pos int64
+}
+
+// chunkError makes the *PageError of a page (-1: the chunk) of the
+// column chunk md of row group gi.
+func chunkError(gi int, md *format.ColumnMetaData) func(page int, format string, a ...any) error {
+	col := strings.Join(md.PathInSchema, ".")
+	return func(page int, format string, a ...any) error {
+		return &PageError{Column: col, RowGroup: gi, Page: page, Reason: fmt.Sprintf(format, a...)}
+	}
+}
+
+// decodeChunk checks the real size of the data of each page of the column
+// chunk cc (its headers, read by chunk, in pages).
+func (c *checker) decodeChunk(gi int, cc *format.ColumnChunk, pages []pageAt) error {
+	bad := chunkError(gi, &cc.MetaData)
+	for i, p := range pages {
+		if err := c.ctx.Err(); err != nil {
+			return err
+		}
+		if err := c.page(p.h, p.pos, &cc.MetaData, true); err != nil {
+			return bad(i, "%v", err)
+		}
+	}
+	return nil
 }
 
 func supportedCodec(c format.CompressionCodec) bool {
@@ -493,4 +522,38 @@ func zstdContentSize(src *io.SectionReader) (int64, bool) {
 		}
 	}
 	return total, pos == end
+}
+
+// readAhead serves small reads that move forward through a file (page
+// headers, zstd frame and block headers) from one window of
+// readAheadBytes, so the check makes a read per window, not one per
+// header; a read larger than the window, or behind it, goes to r.
+type readAhead struct {
+	r     io.ReaderAt
+	size  int64 // reads end here
+	buf   []byte
+	start int64 // buf holds [start, start+len(buf))
+}
+
+const readAheadBytes = 1 << 20
+
+func (ra *readAhead) ReadAt(p []byte, off int64) (int, error) {
+	if len(p) > readAheadBytes/4 || off < 0 {
+		return ra.r.ReadAt(p, off)
+	}
+	if off < ra.start || off+int64(len(p)) > ra.start+int64(len(ra.buf)) {
+		if ra.buf == nil {
+			ra.buf = make([]byte, readAheadBytes)
+		}
+		n := min(int64(readAheadBytes), max(0, ra.size-off))
+		k, err := ra.r.ReadAt(ra.buf[:n], off)
+		ra.buf, ra.start = ra.buf[:k], off
+		if k < len(p) {
+			if err == nil {
+				err = io.EOF
+			}
+			return copy(p, ra.buf), err
+		}
+	}
+	return copy(p, ra.buf[off-ra.start:]), nil
 }
