@@ -182,7 +182,10 @@ func (a *answerSession) Run(ctx context.Context, req runners.Request) (runners.R
 func (a *answerSession) Info() runners.Info          { return runners.Info{Runner: "process"} }
 func (a *answerSession) Close(context.Context) error { return nil }
 
-func TestCaptureRecordsTheAnswerAndADrawnSeed(t *testing.T) {
+// captureDrawn captures the answer raw of a record without a seed, the
+// seed drawn from the bytes rnd.
+func captureDrawn(t *testing.T, raw, rnd string) (Store, *record.Record, runners.Info) {
+	t.Helper()
 	ctx := context.Background()
 	st := openStore(t)
 	p, _ := parts(t)
@@ -191,11 +194,16 @@ func TestCaptureRecordsTheAnswerAndADrawnSeed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw := `{"label":"approved"}`
-	info, err := Capture(ctx, st, rec, session(t, st, rec, oneAnswer{raw}), Options{Rand: strings.NewReader("\x00\x00\x00\x00\x00\x01\x50\x00")}) // 42 << 11: seeds are the top 53 bits
+	info, err := Capture(ctx, st, rec, session(t, st, rec, oneAnswer{raw}), Options{Rand: strings.NewReader(rnd)})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return st, rec, info
+}
+
+func TestCaptureRecordsTheAnswerAndADrawnSeed(t *testing.T) {
+	raw := `{"label":"approved"}`
+	st, rec, info := captureDrawn(t, raw, "\x00\x00\x00\x00\x00\x01\x50\x00") // 42 << 11: seeds are the top 53 bits
 	if rec.Params.Seed == nil || *rec.Params.Seed != 42 || *rec.Output.Label != "approved" || rec.Output.Digest != digest.FromBytes([]byte(raw)) {
 		t.Fatalf("params %+v output %+v", rec.Params, rec.Output)
 	}
@@ -314,17 +322,7 @@ func TestBuildSystemTrees(t *testing.T) {
 // TestDrawnSeedIsExactInJSON: the largest seed a capture can draw is
 // 2^53 − 1, which every JSON reader (jq, JavaScript) reads exactly.
 func TestDrawnSeedIsExactInJSON(t *testing.T) {
-	ctx := context.Background()
-	st := openStore(t)
-	p, _ := parts(t)
-	p.EnvOS = "linux"
-	rec, err := Build(ctx, st, p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := Capture(ctx, st, rec, session(t, st, rec, oneAnswer{`{"label":"approved"}`}), Options{Rand: strings.NewReader(strings.Repeat("\xff", 8))}); err != nil {
-		t.Fatal(err)
-	}
+	_, rec, _ := captureDrawn(t, `{"label":"approved"}`, strings.Repeat("\xff", 8))
 	if s := rec.Params.Seed; s == nil || *s != 1<<53-1 || int64(float64(*s)) != *s {
 		t.Fatalf("seed %v, want 2^53 − 1", s)
 	}
