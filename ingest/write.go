@@ -58,7 +58,7 @@ func (r *Result) Err() error {
 	return nil
 }
 
-// Conclude sets r.Outcome from its counts.
+// Conclude sets r.Outcome from its counts (Write does).
 func (r *Result) Conclude() {
 	switch {
 	case r.Imported > 0:
@@ -177,6 +177,7 @@ func (im *Importer) Write(ctx context.Context, path string, opts WriteOptions) (
 	if err != nil {
 		return nil, err
 	}
+	res.Conclude()
 	if opts.Strict && res.UnresolvedRows > 0 {
 		return res, ErrUnresolved
 	}

@@ -28,7 +28,7 @@ func TestBudgetWarning(t *testing.T) {
 	} {
 		o := c.opts
 		o.defaults()
-		got := budgetWarning(rec, o, 0)
+		got := budgetWarning(rec, o, nil)
 		if (c.want == "") != (got == "") || !strings.Contains(got, c.want) {
 			t.Errorf("%+v: warning %q, want %q", c.opts, got, c.want)
 		}
@@ -37,7 +37,7 @@ func TestBudgetWarning(t *testing.T) {
 		t.Fatalf("RunsToRejectNever = %d, want 528", n)
 	}
 	rec.Output.Label = nil
-	if got := budgetWarning(rec, Options{N: 10, Rules: verdict.DefaultRules()}, 0); got != "" {
+	if got := budgetWarning(rec, Options{N: 10, Rules: verdict.DefaultRules()}, nil); got != "" {
 		t.Errorf("no label: %q", got)
 	}
 }

@@ -327,7 +327,7 @@ func Prepare(ctx context.Context, st Blobs, rec *record.Record, opts Options) (*
 		p.Checks = verdict.ReferenceChecks(ref, opts.N) // opts.N is the cap of a sequential replay
 		p.references = len(ref)
 	}
-	if w := budgetWarning(rec, opts, len(p.Checks)); w != "" && opts.Warn != nil {
+	if w := budgetWarning(rec, opts, p.Checks); w != "" && opts.Warn != nil {
 		opts.Warn(rec.RequestID + ": " + w)
 	} else if w != "" {
 		p.Notes = append(p.Notes, w)
@@ -338,20 +338,14 @@ func Prepare(ctx context.Context, st Blobs, rec *record.Record, opts Options) (*
 // budgetWarning says, before any run, when the replay's runs (-n, or a
 // sequential replay's --max-runs) are too few for the label check ever to
 // call the stored label DIVERGED: it needs verdict.RunsToRejectNever at its
-// share of alpha (alpha over the checks that apply, extra more besides
-// the output's own; the seed probe, which runs only after a mismatch, is
-// not counted, so the figure is a floor). "" when the runs suffice or the
-// record has no label.
-func budgetWarning(rec *record.Record, opts Options, extra int) string {
+// share of alpha (alpha over verdict.CheckCount, with the extra checks;
+// the seed probe, which runs only after a mismatch, is not counted, so the
+// figure is a floor). "" when the runs suffice or the record has no label.
+func budgetWarning(rec *record.Record, opts Options, extra []verdict.Check) string {
 	if rec.Output.Label == nil {
 		return ""
 	}
-	c := extra
-	for _, ch := range verdict.Checks {
-		if ch.Applies(rec.Output.Output) {
-			c++
-		}
-	}
+	c := verdict.CheckCount(rec.Output.Output, extra...)
 	r := opts.Rules
 	r.Alpha /= float64(max(c, 1))
 	need := verdict.RunsToRejectNever(r)

@@ -268,6 +268,12 @@ func evaluate(stored output.Output, outs []output.Output, exact *bool, rules Rul
 	return ev, nil
 }
 
+// CheckCount is how many checks Evaluate splits alpha over for stored
+// with extra, before any pinned-seed mismatch (so without the seed probe).
+func CheckCount(stored output.Output, extra ...Check) int {
+	return len(applicableChecks(append(slices.Clip(Checks), extra...), stored, nil))
+}
+
 // applicableChecks are the checks that apply to stored; the seed probe
 // only after a pinned seed that did not reproduce it.
 func applicableChecks(checks []Check, stored output.Output, exact *bool) []Check {

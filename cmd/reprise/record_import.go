@@ -77,9 +77,6 @@ func runRecordImport(ctx context.Context, g *globalOptions, s *streams, o *recor
 		return err
 	}
 	res, err := im.Write(ctx, o.Log, ingest.WriteOptions{Filter: filter, Parquet: o.Out, Dir: o.OutDir, Strict: o.Strict})
-	if res != nil {
-		res.Conclude()
-	}
 	if err != nil && !errors.Is(err, ingest.ErrUnresolved) {
 		return err // a destination that cannot be made is ingest.ErrDest, named by its flag
 	}
